@@ -1,0 +1,53 @@
+# Thin wrapper: dependencies, configure, build, test, demo. CMake does the work.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+CMAKE_FLAGS ?=
+ifeq ($(CI),true)
+CMAKE_FLAGS += -DGANTRY_WERROR=ON
+endif
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps configure build test test-asan fuzz bench demo format clean
+
+all: build
+
+deps:
+	@bash packaging/deps.sh
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS)
+
+configure: deps $(BUILD)/build.ninja
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+# The same tests under AddressSanitizer and UBSan (CI runs this too).
+test-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DGANTRY_SANITIZE=ON -DGANTRY_BENCH=OFF $(CMAKE_FLAGS)
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) --timeout 900
+
+# libFuzzer on the pipeline parser, built with clang. FUZZ_SECONDS=60 by default.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DGANTRY_FUZZ=ON -DGANTRY_TESTS=OFF -DGANTRY_BENCH=OFF
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_parser
+	bash fuzz/run.sh $(FUZZ_BUILD)/fuzz/fuzz_parser $(FUZZ_SECONDS)
+
+bench: build
+	bash bench/run.sh $(BUILD)
+
+demo: build
+	bash examples/demo.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

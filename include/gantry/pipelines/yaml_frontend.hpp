@@ -1,0 +1,19 @@
+#pragma once
+// The YAML form of a pipeline (.gantry.yml). It is translated into the same
+// syntax tree the Jenkinsfile parser produces for the equivalent Jenkinsfile,
+// so that one model builder validates both and both mean exactly the same.
+// Positions come from yaml-cpp marks. yaml-cpp exceptions stop here: bad YAML
+// is a diagnostic. Plain synchronous code.
+
+#include <string_view>
+
+#include "gantry/pipelines/ast.hpp"
+#include "gantry/pipelines/diagnostics.hpp"
+
+namespace gantry::pipelines {
+
+// Returns a Block holding one `pipeline { ... }` call statement (never null;
+// empty when the document could not be read).
+NodePtr parse_yaml_pipeline(std::string_view source, Diagnostics& diags);
+
+}  // namespace gantry::pipelines
