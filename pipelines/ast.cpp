@@ -26,47 +26,88 @@ NodePtr clone(const Node& n) {
 
 const char* kind_name(NodeKind kind) {
   switch (kind) {
-    case NodeKind::Null: return "null";
-    case NodeKind::Bool: return "boolean";
-    case NodeKind::Int: return "integer";
-    case NodeKind::Float: return "number";
-    case NodeKind::String: return "string";
-    case NodeKind::GString: return "interpolated string";
-    case NodeKind::List: return "list";
-    case NodeKind::Map: return "map";
-    case NodeKind::Ident: return "name";
-    case NodeKind::Property: return "property access";
-    case NodeKind::Index: return "index expression";
-    case NodeKind::Call: return "method call";
-    case NodeKind::New: return "'new' expression";
-    case NodeKind::Closure: return "closure";
-    case NodeKind::Unary: return "unary expression";
-    case NodeKind::Binary: return "binary expression";
-    case NodeKind::Ternary: return "conditional expression";
-    case NodeKind::Assign: return "assignment";
-    case NodeKind::Cast: return "cast";
-    case NodeKind::MethodRef: return "method reference";
-    case NodeKind::Dollar: return "bare ${...}";
-    case NodeKind::ExprStmt: return "expression";
-    case NodeKind::VarDecl: return "variable declaration";
-    case NodeKind::If: return "if statement";
-    case NodeKind::While: return "while loop";
-    case NodeKind::For: return "for loop";
-    case NodeKind::Try: return "try statement";
-    case NodeKind::Catch: return "catch block";
-    case NodeKind::Switch: return "switch statement";
-    case NodeKind::Case: return "case";
-    case NodeKind::Return: return "return statement";
-    case NodeKind::Throw: return "throw statement";
-    case NodeKind::Break: return "break";
-    case NodeKind::Continue: return "continue";
-    case NodeKind::Block: return "block";
-    case NodeKind::MethodDef: return "method definition";
-    case NodeKind::ClassDef: return "class definition";
-    case NodeKind::Import: return "import";
-    case NodeKind::Package: return "package declaration";
-    case NodeKind::Annotation: return "annotation";
-    case NodeKind::Label: return "label";
+    case NodeKind::Null:
+      return "null";
+    case NodeKind::Bool:
+      return "boolean";
+    case NodeKind::Int:
+      return "integer";
+    case NodeKind::Float:
+      return "number";
+    case NodeKind::String:
+      return "string";
+    case NodeKind::GString:
+      return "interpolated string";
+    case NodeKind::List:
+      return "list";
+    case NodeKind::Map:
+      return "map";
+    case NodeKind::Ident:
+      return "name";
+    case NodeKind::Property:
+      return "property access";
+    case NodeKind::Index:
+      return "index expression";
+    case NodeKind::Call:
+      return "method call";
+    case NodeKind::New:
+      return "'new' expression";
+    case NodeKind::Closure:
+      return "closure";
+    case NodeKind::Unary:
+      return "unary expression";
+    case NodeKind::Binary:
+      return "binary expression";
+    case NodeKind::Ternary:
+      return "conditional expression";
+    case NodeKind::Assign:
+      return "assignment";
+    case NodeKind::Cast:
+      return "cast";
+    case NodeKind::MethodRef:
+      return "method reference";
+    case NodeKind::Dollar:
+      return "bare ${...}";
+    case NodeKind::ExprStmt:
+      return "expression";
+    case NodeKind::VarDecl:
+      return "variable declaration";
+    case NodeKind::If:
+      return "if statement";
+    case NodeKind::While:
+      return "while loop";
+    case NodeKind::For:
+      return "for loop";
+    case NodeKind::Try:
+      return "try statement";
+    case NodeKind::Catch:
+      return "catch block";
+    case NodeKind::Switch:
+      return "switch statement";
+    case NodeKind::Case:
+      return "case";
+    case NodeKind::Return:
+      return "return statement";
+    case NodeKind::Throw:
+      return "throw statement";
+    case NodeKind::Break:
+      return "break";
+    case NodeKind::Continue:
+      return "continue";
+    case NodeKind::Block:
+      return "block";
+    case NodeKind::MethodDef:
+      return "method definition";
+    case NodeKind::ClassDef:
+      return "class definition";
+    case NodeKind::Import:
+      return "import";
+    case NodeKind::Package:
+      return "package declaration";
+    case NodeKind::Annotation:
+      return "annotation";
+    case NodeKind::Label:
+      return "label";
   }
   return "node";
 }
@@ -111,12 +152,18 @@ void render(std::string& out, const Node& n, int depth) {
   ++depth;
   if (n.grouped) out += '(';
   switch (n.kind) {
-    case NodeKind::Null: out += "null"; break;
+    case NodeKind::Null:
+      out += "null";
+      break;
     case NodeKind::Bool:
     case NodeKind::Int:
     case NodeKind::Float:
-    case NodeKind::Ident: out += n.text; break;
-    case NodeKind::String: quote(out, n.text); break;
+    case NodeKind::Ident:
+      out += n.text;
+      break;
+    case NodeKind::String:
+      quote(out, n.text);
+      break;
     case NodeKind::GString:
       out += '"';
       for (const auto& part : n.items) {
@@ -168,7 +215,9 @@ void render(std::string& out, const Node& n, int depth) {
       out += ')';
       if (n.block) out += " { ... }";
       break;
-    case NodeKind::Closure: out += "{ ... }"; break;
+    case NodeKind::Closure:
+      out += "{ ... }";
+      break;
     case NodeKind::Unary:
       if (!n.postfix) out += n.text;
       if (n.lhs) render(out, *n.lhs, depth);
@@ -214,7 +263,9 @@ void render(std::string& out, const Node& n, int depth) {
         render(out, *n.lhs, depth);
       }
       break;
-    default: out += kind_name(n.kind); break;
+    default:
+      out += kind_name(n.kind);
+      break;
   }
   if (n.grouped) out += ')';
 }

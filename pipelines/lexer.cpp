@@ -11,13 +11,17 @@ bool is_ident_start(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
          static_cast<unsigned char>(c) >= 0x80;
 }
-bool is_ident_char(char c) { return is_ident_start(c) || (c >= '0' && c <= '9'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_ident_char(char c) {
+  return is_ident_start(c) || (c >= '0' && c <= '9');
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Keywords after which an expression starts (so '/' begins a slashy string).
 bool keyword_expects_operand(std::string_view word) {
-  static constexpr const char* kWords[] = {"return", "case", "in", "assert", "throw", "else",
-                                           "new", "instanceof", "as"};
+  static constexpr const char* kWords[] = {"return", "case", "in",         "assert", "throw",
+                                           "else",   "new",  "instanceof", "as"};
   for (const char* w : kWords) {
     if (word == w) return true;
   }
@@ -26,10 +30,11 @@ bool keyword_expects_operand(std::string_view word) {
 
 // Operators, longest first so that the first match is the longest.
 constexpr const char* kOperators[] = {
-    ">>>=", "!instanceof", "..<", "<=>", "===", "!==", "**=", "<<=", ">>=", "==~", "?.", "*.",
-    ".&", "!in", "?:", "->", "==", "!=", "<=", ">=", "&&", "||", "++", "--", "+=", "-=", "*=",
-    "/=", "%=", "&=", "|=", "^=", "=~", "<<", "**", "..", "::", "{", "}", "(", ")", "[", "]",
-    ",", ".", ":", "?", "=", "<", ">", "!", "~", "+", "-", "*", "/", "%", "&", "|", "^", "@"};
+    ">>>=", "!instanceof", "..<", "<=>", "===", "!==", "**=", "<<=", ">>=", "==~", "?.", "*.", ".&",
+    "!in",  "?:",          "->",  "==",  "!=",  "<=",  ">=",  "&&",  "||",  "++",  "--", "+=", "-=",
+    "*=",   "/=",          "%=",  "&=",  "|=",  "^=",  "=~",  "<<",  "**",  "..",  "::", "{",  "}",
+    "(",    ")",           "[",   "]",   ",",   ".",   ":",   "?",   "=",   "<",   ">",  "!",  "~",
+    "+",    "-",           "*",   "/",   "%",   "&",   "|",   "^",   "@"};
 
 }  // namespace
 
@@ -129,9 +134,9 @@ Token Lexer::next() {
     return tok;
   } else {
     tok = lex_operator();
-    after_operand_ = tok.kind == Tok::Op && (tok.value == ")" || tok.value == "]" ||
-                                             tok.value == "}" || tok.value == "++" ||
-                                             tok.value == "--");
+    after_operand_ =
+        tok.kind == Tok::Op && (tok.value == ")" || tok.value == "]" || tok.value == "}" ||
+                                tok.value == "++" || tok.value == "--");
     return tok;
   }
   after_operand_ = tok.kind != Tok::Error;
@@ -180,8 +185,7 @@ Token Lexer::lex_number() {
   }
   tok.kind = is_float ? Tok::Float : Tok::Int;
   tok.value = digits;
-  if (!is_float && !bigdecimal_suffix && digits.rfind("0x", 0) != 0 &&
-      digits.rfind("0X", 0) != 0) {
+  if (!is_float && !bigdecimal_suffix && digits.rfind("0x", 0) != 0 && digits.rfind("0X", 0) != 0) {
     // Compare against the int64 maximum without converting.
     std::string_view d = digits;
     while (d.size() > 1 && d.front() == '0') d.remove_prefix(1);
@@ -207,18 +211,41 @@ bool Lexer::decode_escape(std::string& out, Token& error) {
   Pos at = here();
   char e = peek(1);
   switch (e) {
-    case 'n': out += '\n'; break;
-    case 't': out += '\t'; break;
-    case 'r': out += '\r'; break;
-    case 'b': out += '\b'; break;
-    case 'f': out += '\f'; break;
-    case '0': out += '\0'; break;
-    case '\\': out += '\\'; break;
-    case '\'': out += '\''; break;
-    case '"': out += '"'; break;
-    case '$': out += '$'; break;
-    case '/': out += '/'; break;
-    case '\n': break;  // line continuation inside a string
+    case 'n':
+      out += '\n';
+      break;
+    case 't':
+      out += '\t';
+      break;
+    case 'r':
+      out += '\r';
+      break;
+    case 'b':
+      out += '\b';
+      break;
+    case 'f':
+      out += '\f';
+      break;
+    case '0':
+      out += '\0';
+      break;
+    case '\\':
+      out += '\\';
+      break;
+    case '\'':
+      out += '\'';
+      break;
+    case '"':
+      out += '"';
+      break;
+    case '$':
+      out += '$';
+      break;
+    case '/':
+      out += '/';
+      break;
+    case '\n':
+      break;  // line continuation inside a string
     case 'u': {
       unsigned value = 0;
       for (int i = 0; i < 4; ++i) {
@@ -227,7 +254,8 @@ bool Lexer::decode_escape(std::string& out, Token& error) {
           error = Token{Tok::Error, at, "invalid \\u escape in string", {}, false};
           return false;
         }
-        value = value * 16 + static_cast<unsigned>(std::isdigit(h) ? h - '0' : (h | 0x20) - 'a' + 10);
+        value =
+            value * 16 + static_cast<unsigned>(std::isdigit(h) ? h - '0' : (h | 0x20) - 'a' + 10);
       }
       // UTF-8 encode the BMP code point.
       if (value < 0x80) {
@@ -244,7 +272,8 @@ bool Lexer::decode_escape(std::string& out, Token& error) {
       return true;
     }
     default:
-      error = Token{Tok::Error, at, std::string("invalid escape sequence '\\") + e + "'", {}, false};
+      error =
+          Token{Tok::Error, at, std::string("invalid escape sequence '\\") + e + "'", {}, false};
       return false;
   }
   advance(2);
@@ -281,7 +310,8 @@ bool Lexer::lex_interpolation(Token& tok, std::string& literal, bool slashy) {
       tok = Token{Tok::Error, start_pos, "unterminated ${ in string", {}, false};
       return false;
     }
-    tok.parts.push_back(StrPart{true, std::string(src_.substr(start, pos_ - start)), expr_pos, true});
+    tok.parts.push_back(
+        StrPart{true, std::string(src_.substr(start, pos_ - start)), expr_pos, true});
     advance();  // '}'
     return true;
   }
@@ -302,7 +332,8 @@ bool Lexer::lex_interpolation(Token& tok, std::string& literal, bool slashy) {
       }
       break;
     }
-    tok.parts.push_back(StrPart{true, std::string(src_.substr(start, pos_ - start)), expr_pos, false});
+    tok.parts.push_back(
+        StrPart{true, std::string(src_.substr(start, pos_ - start)), expr_pos, false});
     return true;
   }
   (void)slashy;
@@ -328,7 +359,11 @@ Token Lexer::lex_quoted(char quote) {
       break;
     }
     if (c == '\n' && !triple) {
-      return Token{Tok::Error, tok.pos, "unterminated string literal (use ''' or \"\"\" for multi-line strings)", {}, false};
+      return Token{Tok::Error,
+                   tok.pos,
+                   "unterminated string literal (use ''' or \"\"\" for multi-line strings)",
+                   {},
+                   false};
     }
     if (c == '\\') {
       Token error;

@@ -21,16 +21,16 @@ namespace gantry::pipelines {
 
 enum class Tok : uint8_t {
   End,
-  Newline,   // one or more line breaks (comments between them included)
-  Semi,      // ';'
-  Ident,     // identifiers and keywords
-  Int,       // text: digits, value: normalised
+  Newline,  // one or more line breaks (comments between them included)
+  Semi,     // ';'
+  Ident,    // identifiers and keywords
+  Int,      // text: digits, value: normalised
   Float,
-  String,    // value: decoded, no interpolation
-  GString,   // parts: literal text and ${} expressions
-  Op,        // value: the operator or punctuation ("{", "==", "?.", ...)
-  Dollar,    // '$' directly followed by '{' outside a string (a bare ${...})
-  Error,     // value: the message
+  String,   // value: decoded, no interpolation
+  GString,  // parts: literal text and ${} expressions
+  Op,       // value: the operator or punctuation ("{", "==", "?.", ...)
+  Dollar,   // '$' directly followed by '{' outside a string (a bare ${...})
+  Error,    // value: the message
 };
 
 struct StrPart {

@@ -37,17 +37,26 @@ bool Parser::accept_op(std::string_view op) {
 
 std::string Parser::describe(const Token& t) {
   switch (t.kind) {
-    case Tok::End: return "end of file";
-    case Tok::Newline: return "line break";
-    case Tok::Semi: return "';'";
-    case Tok::Ident: return "'" + t.value + "'";
+    case Tok::End:
+      return "end of file";
+    case Tok::Newline:
+      return "line break";
+    case Tok::Semi:
+      return "';'";
+    case Tok::Ident:
+      return "'" + t.value + "'";
     case Tok::Int:
-    case Tok::Float: return "number " + t.value;
+    case Tok::Float:
+      return "number " + t.value;
     case Tok::String:
-    case Tok::GString: return "string";
-    case Tok::Op: return "'" + t.value + "'";
-    case Tok::Dollar: return "'${'";
-    case Tok::Error: return t.value;
+    case Tok::GString:
+      return "string";
+    case Tok::Op:
+      return "'" + t.value + "'";
+    case Tok::Dollar:
+      return "'${'";
+    case Tok::Error:
+      return t.value;
   }
   return "token";
 }
@@ -63,6 +72,11 @@ bool Parser::expect_op(std::string_view op, std::string_view context) {
   return false;
 }
 
+std::string Parser::unexpected_after_statement() const {
+  if (tok_.kind == Tok::Error) return tok_.value;
+  return "unexpected " + describe(tok_) + " after statement";
+}
+
 bool Parser::expect_close(std::string_view close, Pos open) {
   if (accept_op(close)) return true;
   std::string opener = close == ")" ? "(" : close == "]" ? "[" : "{";
@@ -76,9 +90,13 @@ bool Parser::expect_close(std::string_view close, Pos open) {
   return false;
 }
 
-void Parser::error_here(std::string message) { error_at(tok_.pos, std::move(message)); }
+void Parser::error_here(std::string message) {
+  error_at(tok_.pos, std::move(message));
+}
 
-void Parser::error_at(Pos pos, std::string message) { diags_.error(pos, std::move(message)); }
+void Parser::error_at(Pos pos, std::string message) {
+  diags_.error(pos, std::move(message));
+}
 
 bool Parser::enter(Pos pos) {
   if (++depth_ <= kMaxDepth) return true;
@@ -92,8 +110,8 @@ bool Parser::enter(Pos pos) {
 }
 
 bool Parser::at_statement_end() const {
-  return tok_.kind == Tok::End || tok_.kind == Tok::Semi || (newline_before_ && paren_depth_ == 0) ||
-         is_op("}");
+  return tok_.kind == Tok::End || tok_.kind == Tok::Semi ||
+         (newline_before_ && paren_depth_ == 0) || is_op("}");
 }
 
 // Skips the rest of a broken statement: up to the next line break or ';' at
@@ -137,7 +155,7 @@ NodePtr Parser::parse_file() {
     bool ok = stmt != nullptr;
     if (ok) block->items.push_back(std::move(stmt));
     if (!ok || !at_statement_end()) {
-      if (ok) error_here("unexpected " + describe(tok_) + " after statement");
+      if (ok) error_here(unexpected_after_statement());
       recover_statement();
     }
   }
@@ -163,7 +181,7 @@ NodePtr Parser::parse_statements_until_close(Pos open, std::string_view what) {
     bool ok = stmt != nullptr;
     if (ok) block->items.push_back(std::move(stmt));
     if (!ok || !at_statement_end()) {
-      if (ok) error_here("unexpected " + describe(tok_) + " after statement");
+      if (ok) error_here(unexpected_after_statement());
       recover_statement();
     }
   }

@@ -18,8 +18,8 @@ class Parser {
  public:
   Parser(std::string_view source, Pos origin, Diagnostics& diags, int depth = 0);
 
-  NodePtr parse_file();                // statements until End
-  NodePtr parse_single_expression();   // one expression, then End
+  NodePtr parse_file();                    // statements until End
+  NodePtr parse_single_expression();       // one expression, then End
   NodePtr parse_string_parts(Token& tok);  // String/GString token → node
 
  private:
@@ -40,6 +40,7 @@ class Parser {
   bool expect_close(std::string_view close, Pos open);
   bool continues_line() const { return !newline_before_ || paren_depth_ > 0; }
   static std::string describe(const Token& t);
+  std::string unexpected_after_statement() const;
   void skip_newlines();
   void skip_terminators();  // newlines and ';'
   bool at_statement_end() const;
@@ -96,7 +97,7 @@ class Parser {
   Lexer lexer_;
   Token tok_;
   bool newline_before_ = false;  // a line break separated tok_ from the previous token
-  int paren_depth_ = 0;  // inside () or [] line breaks do not end a statement
+  int paren_depth_ = 0;          // inside () or [] line breaks do not end a statement
   int depth_ = 0;
   bool aborted_ = false;  // nesting limit hit: the rest of the input is ignored
   NodePtr pending_;       // a primary already parsed, see continue_expression()

@@ -22,8 +22,8 @@ const std::array<std::vector<std::string_view>, 10> kLevels = {{
 
 bool is_assign_op(const Token& t) {
   if (t.kind != Tok::Op) return false;
-  static constexpr std::string_view kOps[] = {"=",  "+=", "-=", "*=", "/=",  "%=",
-                                              "**=", "<<=", ">>=", ">>>=", "&=", "|=", "^="};
+  static constexpr std::string_view kOps[] = {
+      "=", "+=", "-=", "*=", "/=", "%=", "**=", "<<=", ">>=", ">>>=", "&=", "|=", "^="};
   for (auto op : kOps) {
     if (t.value == op) return true;
   }
@@ -36,7 +36,9 @@ bool is_word_op(std::string_view w) {
 
 }  // namespace
 
-NodePtr Parser::parse_expression() { return parse_assignment(); }
+NodePtr Parser::parse_expression() {
+  return parse_assignment();
+}
 
 // Parses the rest of an expression whose leftmost operand is already built
 // (statement level: `foo.bar = 1`, `x == y`).
@@ -142,7 +144,8 @@ NodePtr Parser::parse_unary() {
     leave();
     if (!node->lhs) return nullptr;
     // Fold a negative number literal so "-1" is one Int node.
-    if (node->text == "-" && (node->lhs->kind == NodeKind::Int || node->lhs->kind == NodeKind::Float) &&
+    if (node->text == "-" &&
+        (node->lhs->kind == NodeKind::Int || node->lhs->kind == NodeKind::Float) &&
         !node->lhs->grouped) {
       node->lhs->text.insert(0, "-");
       node->lhs->pos = node->pos;
@@ -292,6 +295,7 @@ bool Parser::starts_command_arg() const {
     case Tok::Int:
     case Tok::Float:
     case Tok::Dollar:
+    case Tok::Error:  // `sh 'unterminated`: report the lexer's message as the argument's
       return true;
     case Tok::Ident:
       return !is_word_op(tok_.value);
@@ -430,8 +434,8 @@ NodePtr Parser::parse_primary() {
         next();
         std::string type;
         if (tok_.kind == Tok::Ident && parse_type(type) && is_op(")") &&
-            (std::isupper(static_cast<unsigned char>(type[0])) || type == "int" ||
-             type == "long" || type == "boolean" || type == "double")) {
+            (std::isupper(static_cast<unsigned char>(type[0])) || type == "int" || type == "long" ||
+             type == "boolean" || type == "double")) {
           next();
           if (tok_.kind == Tok::Ident || tok_.kind == Tok::String || tok_.kind == Tok::GString ||
               tok_.kind == Tok::Int || is_op("(") || is_op("[")) {
@@ -537,7 +541,8 @@ NodePtr Parser::parse_list_or_map() {
   if (!expect_close("]", open)) return nullptr;
   if (is_map) {
     list->kind = NodeKind::Map;
-    if (!list->items.empty()) error_at(list->items.front()->pos, "cannot mix list elements and map entries");
+    if (!list->items.empty())
+      error_at(list->items.front()->pos, "cannot mix list elements and map entries");
   }
   return list;
 }

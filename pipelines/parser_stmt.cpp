@@ -345,7 +345,7 @@ NodePtr Parser::parse_switch() {
       bool ok = stmt != nullptr;
       if (ok) kase->items.push_back(std::move(stmt));
       if (!ok || !at_statement_end()) {
-        if (ok) error_here("unexpected " + describe(tok_) + " after statement");
+        if (ok) error_here(unexpected_after_statement());
         recover_statement();
       }
     }
@@ -369,7 +369,8 @@ NodePtr Parser::parse_import_or_package(NodeKind kind) {
     next();
   }
   if (name.empty()) {
-    error_here("expected a name after '" + std::string(kind == NodeKind::Import ? "import" : "package") + "'");
+    error_here("expected a name after '" +
+               std::string(kind == NodeKind::Import ? "import" : "package") + "'");
     return nullptr;
   }
   if (is_ident("as") && !newline_before_) {
@@ -516,7 +517,8 @@ NodePtr Parser::try_parse_declaration() {
   Cursor before_type = save();
   if (!parse_type(type)) return nullptr;
   std::string name;
-  if (tok_.kind == Tok::Ident && !newline_before_ && (typed || has_modifier || type.find('<') != std::string::npos)) {
+  if (tok_.kind == Tok::Ident && !newline_before_ &&
+      (typed || has_modifier || type.find('<') != std::string::npos)) {
     name = tok_.value;
     next();
   } else if (has_modifier) {

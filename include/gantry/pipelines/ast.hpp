@@ -24,28 +24,28 @@ struct Pos {
 
 enum class NodeKind : uint8_t {
   // ---- expressions
-  Null,        //
-  Bool,        // text: "true" / "false"
-  Int,         // text: digits as written (no suffix); flag `big` when it overflows int64
-  Float,       // text as written
-  String,      // text: the decoded value (single-quoted, triple-single, or a GString without ${})
-  GString,     // items: parts, each a String node (literal text) or an expression (${...}/$name)
-  List,        // items: elements
-  Map,         // named: entries (key name, value); keys that are not plain names keep their text
-  Ident,       // text: the name
-  Property,    // lhs: object; text: property name; safe: `?.`; spread: `*.`
-  Index,       // lhs: object; rhs: index expression
-  Call,        // text: method name; lhs: receiver (null for a plain call); items: positional
-               // args; named: named args; block: trailing closure; parens: written with ()
-  New,         // text: class name; items/named: constructor arguments
-  Closure,     // params: parameter names; items: statements
-  Unary,       // text: operator ("!", "-", "+", "~", "++", "--"); lhs: operand; postfix flag
-  Binary,      // text: operator; lhs, rhs
-  Ternary,     // lhs: condition; rhs: then; third: else. Elvis `a ?: b` has no rhs.
-  Assign,      // text: operator ("=", "+=", ...); lhs: target; rhs: value
-  Cast,        // text: type name; lhs: value (`x as T` and `(T) x`)
-  MethodRef,   // lhs: object; text: method (`obj.&name`)
-  Dollar,      // a bare `${...}` outside a string; lhs: the expression
+  Null,       //
+  Bool,       // text: "true" / "false"
+  Int,        // text: digits as written (no suffix); flag `big` when it overflows int64
+  Float,      // text as written
+  String,     // text: the decoded value (single-quoted, triple-single, or a GString without ${})
+  GString,    // items: parts, each a String node (literal text) or an expression (${...}/$name)
+  List,       // items: elements
+  Map,        // named: entries (key name, value); keys that are not plain names keep their text
+  Ident,      // text: the name
+  Property,   // lhs: object; text: property name; safe: `?.`; spread: `*.`
+  Index,      // lhs: object; rhs: index expression
+  Call,       // text: method name; lhs: receiver (null for a plain call); items: positional
+              // args; named: named args; block: trailing closure; parens: written with ()
+  New,        // text: class name; items/named: constructor arguments
+  Closure,    // params: parameter names; items: statements
+  Unary,      // text: operator ("!", "-", "+", "~", "++", "--"); lhs: operand; postfix flag
+  Binary,     // text: operator; lhs, rhs
+  Ternary,    // lhs: condition; rhs: then; third: else. Elvis `a ?: b` has no rhs.
+  Assign,     // text: operator ("=", "+=", ...); lhs: target; rhs: value
+  Cast,       // text: type name; lhs: value (`x as T` and `(T) x`)
+  MethodRef,  // lhs: object; text: method (`obj.&name`)
+  Dollar,     // a bare `${...}` outside a string; lhs: the expression
   // ---- statements
   ExprStmt,    // lhs: the expression
   VarDecl,     // text: variable name; lhs: initial value (may be null); type_name: declared type

@@ -37,8 +37,8 @@ enum class AgentKind { Inherit, None, Any, Label, Node, Docker, Dockerfile, Kube
 struct Agent {
   AgentKind kind = AgentKind::Inherit;  // Inherit: no agent section here
   Pos pos;
-  std::string type;                        // as written: "label", "docker", "ecs", ...
-  std::string label;                       // label expression (Label, Node, and docker's label)
+  std::string type;                           // as written: "label", "docker", "ecs", ...
+  std::string label;                          // label expression (Label, Node, and docker's label)
   std::map<std::string, std::string> fields;  // image, args, customWorkspace, filename, ...
   bool reuse_node = false;
 };
@@ -46,23 +46,35 @@ struct Agent {
 struct EnvVar {
   std::string name;
   Pos pos;
-  NodePtr value;                // String, GString, `+` concatenation, or a call
+  NodePtr value;               // String, GString, `+` concatenation, or a call
   std::string credentials_id;  // set for credentials('id')
 };
 
 enum class Comparator { Default, Equals, Glob, Regexp };
 
 enum class WhenKind {
-  Branch, Tag, BuildingTag, ChangeRequest, Changeset, Changelog, Environment, Equals,
-  Expression, TriggeredBy, IsRestartedRun, AllOf, AnyOf, Not,
+  Branch,
+  Tag,
+  BuildingTag,
+  ChangeRequest,
+  Changeset,
+  Changelog,
+  Environment,
+  Equals,
+  Expression,
+  TriggeredBy,
+  IsRestartedRun,
+  AllOf,
+  AnyOf,
+  Not,
 };
 
 struct When {
   WhenKind kind = WhenKind::Branch;
   Pos pos;
   std::map<std::string, NodePtr> args;  // pattern, comparator, name, value, expected, ...
-  NodePtr expression;                    // Expression: the closure
-  std::vector<When> children;            // AllOf, AnyOf, Not
+  NodePtr expression;                   // Expression: the closure
+  std::vector<When> children;           // AllOf, AnyOf, Not
 };
 
 struct WhenBlock {
@@ -95,8 +107,17 @@ struct Input {
 
 // Post conditions in Jenkins' evaluation order.
 enum class PostCondition {
-  Always, Changed, Fixed, Regression, Aborted, Success, Unsuccessful, Unstable, Failure,
-  NotBuilt, Cleanup,
+  Always,
+  Changed,
+  Fixed,
+  Regression,
+  Aborted,
+  Success,
+  Unsuccessful,
+  Unstable,
+  Failure,
+  NotBuilt,
+  Cleanup,
 };
 
 struct PostBlock {

@@ -4,6 +4,12 @@
 // so that one model builder validates both and both mean exactly the same.
 // Positions come from yaml-cpp marks. yaml-cpp exceptions stop here: bad YAML
 // is a diagnostic. Plain synchronous code.
+//
+// The schema, each construct beside its Jenkinsfile twin, is docs/yaml-form.md.
+// Only YAML-structural problems are reported here (a stage that is not a map,
+// `stages` that is not a list); unknown sections, steps and options are
+// translated like known ones so that the model builder judges them exactly as
+// it judges a Jenkinsfile, at the YAML key's line and column.
 
 #include <string_view>
 

@@ -1,0 +1,82 @@
+// `gantry lint FILE... [--format text|json] [--strict]`
+#include <ostream>
+
+#include "cli.hpp"
+#include "cli_json.hpp"
+#include "gantry/pipelines/loader.hpp"
+#include "source_file.hpp"
+
+namespace gantry::cli {
+
+using pipelines::Diagnostics;
+
+int lint_command(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+                 std::ostream& err) {
+  bool json = false;
+  bool strict = false;
+  std::vector<std::string> files;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--strict") {
+      strict = true;
+    } else if (a == "--format" && i + 1 < args.size()) {
+      std::string f = args[++i];
+      if (f != "json" && f != "text") {
+        err << "gantry lint: --format takes text or json, not '" << f << "'\n";
+        return 2;
+      }
+      json = f == "json";
+    } else if (a.rfind("--format=", 0) == 0) {
+      json = a.substr(9) == "json";
+    } else if (a == "--json") {
+      json = true;
+    } else if (a.size() > 1 && a[0] == '-') {
+      err << "gantry lint: unknown option '" << a
+          << "'\nusage: gantry lint FILE... [--format text|json] [--strict]\n";
+      return 2;
+    } else {
+      files.push_back(a);
+    }
+  }
+  if (files.empty()) {
+    err << "usage: gantry lint FILE... [--format text|json] [--strict]   ('-' reads stdin)\n";
+    return 2;
+  }
+  size_t errors = 0;
+  size_t warnings = 0;
+  bool io_error = false;
+  std::vector<LintReport> reports;
+  for (const std::string& path : files) {
+    std::string message;
+    auto source = read_source(path, in, message);
+    if (!source) {
+      err << "gantry lint: " << message << "\n";
+      io_error = true;
+      continue;
+    }
+    // stdin has no name to choose the form by: YAML when it looks like YAML.
+    auto format = pipelines::format_for_path(path);
+    pipelines::LoadResult result = pipelines::load_pipeline(source->text, format);
+    errors += result.diagnostics.error_count();
+    warnings += result.diagnostics.warning_count();
+    if (json) {
+      reports.push_back(LintReport{source->display_name, std::move(result.diagnostics)});
+    } else {
+      out << pipelines::render_all(result.diagnostics, source->display_name, source->text);
+    }
+  }
+  if (json) {
+    out << lint_reports_to_json(reports) << "\n";
+  } else {
+    auto plural = [](size_t n, const char* word) {
+      return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+    };
+    out << plural(files.size(), "file") << " checked: " << plural(errors, "error") << ", "
+        << plural(warnings, "warning") << "\n";
+  }
+  if (io_error) return 2;
+  if (errors > 0 || (strict && warnings > 0)) return 1;
+  return 0;
+}
+
+}  // namespace gantry::cli

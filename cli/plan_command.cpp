@@ -1,0 +1,58 @@
+// `gantry plan FILE [--json]`
+#include <ostream>
+
+#include "cli.hpp"
+#include "gantry/pipelines/loader.hpp"
+#include "gantry/pipelines/planner.hpp"
+#include "source_file.hpp"
+
+namespace gantry::cli {
+
+int plan_command(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+                 std::ostream& err) {
+  bool json = false;
+  std::string file;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--json" || a == "--format=json") {
+      json = true;
+    } else if (a == "--env") {
+      err << "gantry plan: --env explains GMUD gates from the controller's environments, which "
+             "arrive with the controller; the stage graph below does not need it\n";
+      return 2;
+    } else if (a.size() > 1 && a[0] == '-') {
+      err << "gantry plan: unknown option '" << a << "'\nusage: gantry plan FILE [--json]\n";
+      return 2;
+    } else if (file.empty()) {
+      file = a;
+    } else {
+      err << "usage: gantry plan FILE [--json]   (one file)\n";
+      return 2;
+    }
+  }
+  if (file.empty()) {
+    err << "usage: gantry plan FILE [--json]\n";
+    return 2;
+  }
+  std::string message;
+  auto source = read_source(file, in, message);
+  if (!source) {
+    err << "gantry plan: " << message << "\n";
+    return 2;
+  }
+  pipelines::LoadResult result =
+      pipelines::load_pipeline(source->text, pipelines::format_for_path(file));
+  // Warnings go to stderr so `--json` output stays machine-readable.
+  err << pipelines::render_all(result.diagnostics, source->display_name, source->text);
+  if (!result.pipeline) return 1;
+  bool truncated = false;
+  pipelines::Plan plan = pipelines::make_plan(*result.pipeline, &truncated);
+  if (truncated) {
+    err << "gantry plan: the plan has more than " << pipelines::kMaxPlanNodes
+        << " stages; showing the first ones\n";
+  }
+  out << (json ? pipelines::plan_to_json(plan) + "\n" : pipelines::plan_to_text(plan));
+  return 0;
+}
+
+}  // namespace gantry::cli

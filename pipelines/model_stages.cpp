@@ -1,0 +1,584 @@
+// Stages, parallel, matrix, when, input and post.
+#include <algorithm>
+#include <map>
+#include <regex>
+
+#include "model_builder_impl.hpp"
+
+namespace gantry::pipelines {
+namespace {
+
+const std::vector<std::string_view> kWhenConditions = {
+    "allOf",          "anyOf",     "branch",      "buildingTag", "changeRequest",
+    "changelog",      "changeset", "environment", "equals",      "expression",
+    "isRestartedRun", "not",       "tag",         "triggeredBy"};
+
+const std::vector<std::string_view> kPostConditions = {
+    "always",       "changed",  "fixed",   "regression", "aborted", "success",
+    "unsuccessful", "unstable", "failure", "notBuilt",   "cleanup"};
+
+WhenKind when_kind(std::string_view name) {
+  static const std::map<std::string_view, WhenKind> kKinds = {
+      {"branch", WhenKind::Branch},
+      {"tag", WhenKind::Tag},
+      {"buildingTag", WhenKind::BuildingTag},
+      {"changeRequest", WhenKind::ChangeRequest},
+      {"changeset", WhenKind::Changeset},
+      {"changelog", WhenKind::Changelog},
+      {"environment", WhenKind::Environment},
+      {"equals", WhenKind::Equals},
+      {"expression", WhenKind::Expression},
+      {"triggeredBy", WhenKind::TriggeredBy},
+      {"isRestartedRun", WhenKind::IsRestartedRun},
+      {"allOf", WhenKind::AllOf},
+      {"anyOf", WhenKind::AnyOf},
+      {"not", WhenKind::Not}};
+  return kKinds.at(name);
+}
+
+bool has_nested(const Stage& s) {
+  return !s.parallel.empty() || s.matrix != nullptr;
+}
+
+}  // namespace
+
+void ModelBuilder::section_stages(Node& call, std::vector<Stage>& out, int nesting,
+                                  bool in_parallel) {
+  if (call.block->items.empty()) {
+    error(call.pos, "No stages specified");
+    return;
+  }
+  std::set<std::string> names;
+  for (auto& stmt : call.block->items) {
+    Node* c = as_call(*stmt);
+    if (!c || c->text != "stage") {
+      error(stmt->pos, "Expected a stage, found " +
+                           (c ? "\"" + c->text + "\"" : std::string(kind_name(stmt->kind))));
+      continue;
+    }
+    Stage stage;
+    parse_stage(*c, stage, nesting, in_parallel);
+    if (!stage.name.empty() && !names.insert(stage.name).second) {
+      error(c->pos, "Duplicate stage name: \"" + stage.name + "\"");
+    }
+    out.push_back(std::move(stage));
+  }
+}
+
+void ModelBuilder::parse_stage(Node& call, Stage& stage, int nesting, bool in_parallel) {
+  stage.pos = call.pos;
+  if (call.items.size() != 1 || !call.named.empty()) {
+    error(call.pos, "Expected string literal: stage needs a name, as in stage('Build') { ... }");
+  } else if (auto name = literal_string(call.items[0].get())) {
+    stage.name = *name;
+  } else if (call.items[0]->kind == NodeKind::GString) {
+    stage.name = to_source(*call.items[0]);
+  } else {
+    error(call.items[0]->pos, "Expected string literal for the stage name");
+  }
+  if (!call.block) {
+    error(call.pos, "stage \"" + stage.name + "\" needs a block: stage('" + stage.name +
+                        "') { steps { ... } }");
+    return;
+  }
+  if (nesting > 20) {
+    error(call.pos, "stages are nested too deeply");
+    return;
+  }
+  std::set<std::string> seen;
+  std::vector<std::string> bodies;  // steps / stages / parallel / matrix, in order
+  Node* agent_call = nullptr;
+  Node* tools_call = nullptr;
+  for (auto& stmt : call.block->items) {
+    Node* c = as_call(*stmt);
+    if (!c) {
+      error(stmt->pos,
+            "Expected a stage section (steps, stages, parallel, matrix, agent, when, "
+            "environment, options, input, tools, post, failFast), found " +
+                std::string(kind_name(stmt->lhs ? stmt->lhs->kind : stmt->kind)));
+      continue;
+    }
+    const std::string& name = c->text;
+    static const std::set<std::string> kSections = {
+        "agent",       "when",     "steps",  "post",   "options",  "input",  "tools",
+        "environment", "parallel", "matrix", "stages", "failFast", "deploy", "gmud"};
+    if (!kSections.count(name)) {
+      error(c->pos, "Unknown stage section \"" + name +
+                        "\". Starting with version 0.5, steps in a stage must be in a 'steps' "
+                        "block.");
+      continue;
+    }
+    if (!seen.insert(name).second) {
+      error(c->pos, "Multiple occurrences of the " + name + " section");
+      continue;
+    }
+    if (name == "steps" || name == "stages" || name == "parallel" || name == "matrix") {
+      bodies.push_back(name);
+    }
+    if (name == "agent") {
+      agent_call = c;
+      section_agent(*c, stage.agent, true);
+    } else if (name == "when") {
+      section_when(*c, stage.when);
+    } else if (name == "steps") {
+      section_steps(*c, stage.steps);
+    } else if (name == "post") {
+      section_post(*c, stage.post);
+    } else if (name == "options") {
+      section_options(*c, stage.options, true);
+    } else if (name == "input") {
+      section_input(*c, stage.input);
+    } else if (name == "tools") {
+      tools_call = c;
+      section_tools(*c, stage.tools);
+    } else if (name == "environment") {
+      section_environment(*c, stage.environment);
+    } else if (name == "stages") {
+      if (require_block(*c, name)) section_stages(*c, stage.stages, nesting + 1, in_parallel);
+    } else if (name == "parallel") {
+      if (in_parallel) {
+        error(c->pos,
+              "\"matrix\" or \"parallel\" cannot be nested inside another \"matrix\" or "
+              "\"parallel\".");
+      } else if (require_block(*c, name)) {
+        section_parallel(*c, stage, nesting);
+      }
+    } else if (name == "matrix") {
+      if (in_parallel) {
+        error(c->pos,
+              "\"matrix\" or \"parallel\" cannot be nested inside another \"matrix\" or "
+              "\"parallel\".");
+      } else if (require_block(*c, name)) {
+        section_matrix(*c, stage, nesting);
+      }
+    } else if (name == "failFast") {
+      auto b =
+          c->items.size() == 1 && c->named.empty() ? literal_bool(c->items[0].get()) : std::nullopt;
+      if (!b) {
+        error(c->pos, "failFast takes true or false");
+      } else {
+        stage.fail_fast = *b;
+      }
+    } else if (name == "deploy") {
+      section_deploy(*c, stage.deploy);
+    } else if (name == "gmud") {
+      section_gmud(*c, stage.gmud);
+    }
+  }
+  if (bodies.empty()) {
+    error(call.pos,
+          "Expected one of \"steps\", \"stages\", \"parallel\" or \"matrix\" for stage \"" +
+              stage.name + "\"");
+  } else if (bodies.size() > 1) {
+    error(call.pos,
+          "Only one of \"matrix\", \"parallel\", \"stages\", or \"steps\" allowed for stage \"" +
+              stage.name + "\"");
+  }
+  if (has_nested(stage)) {
+    if (agent_call) {
+      error(agent_call->pos, "\"agent\" is not allowed in stage \"" + stage.name +
+                                 "\" as it contains parallel or matrix stages");
+    }
+    if (tools_call) {
+      error(tools_call->pos, "\"tools\" is not allowed in stage \"" + stage.name +
+                                 "\" as it contains parallel or matrix stages");
+    }
+  }
+  if (stage.deploy && stage.steps.empty()) {
+    error(stage.deploy->pos, "deploy needs the stage's steps: put the deployment in steps { }");
+  }
+  if (stage.gmud && !stage.deploy) {
+    warning(stage.gmud->pos, "gmud has no effect without deploy('environment') in the same stage");
+  }
+}
+
+void ModelBuilder::section_parallel(Node& call, Stage& stage, int nesting) {
+  // Nested parallel/matrix inside the branches is reported as they are parsed.
+  section_stages(call, stage.parallel, nesting + 1, true);
+}
+
+void ModelBuilder::section_matrix(Node& call, Stage& stage, int nesting) {
+  auto m = std::make_shared<Matrix>();
+  m->pos = call.pos;
+  std::set<std::string> seen;
+  bool has_axes = false;
+  bool has_stages = false;
+  auto parse_axis = [&](Node& axis_call, Axis& axis, bool in_exclude) {
+    axis.pos = axis_call.pos;
+    if (!require_block(axis_call, "axis")) return false;
+    bool has_name = false;
+    bool has_values = false;
+    for (auto& s : axis_call.block->items) {
+      Node* f = as_call(*s);
+      if (!f ||
+          (f->text != "name" && f->text != "values" && !(in_exclude && f->text == "notValues"))) {
+        error(s->pos, std::string("expected name and ") +
+                          (in_exclude ? "values or notValues" : "values") + " in axis");
+        continue;
+      }
+      if (f->text == "name") {
+        has_name = true;
+        auto v = f->items.size() == 1 ? literal_string(f->items[0].get()) : std::nullopt;
+        if (!v) {
+          error(f->items.empty() ? f->pos : f->items[0]->pos,
+                "Expected string literal for the axis name");
+          continue;
+        }
+        axis.name = *v;
+        bool ident = !v->empty() &&
+                     (std::isalpha(static_cast<unsigned char>((*v)[0])) || (*v)[0] == '_') &&
+                     std::all_of(v->begin(), v->end(), [](char c) {
+                       return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                     });
+        if (!ident) error(f->items[0]->pos, "axis name \"" + *v + "\" is not a valid identifier");
+      } else {
+        if (has_values) {
+          error(f->pos, "Exclude axis must contain either \"values\" or \"notValues\", not both");
+          continue;
+        }
+        has_values = true;
+        axis.not_values = f->text == "notValues";
+        if (f->items.empty()) error(f->pos, "values needs at least one value");
+        std::set<std::string> vals;
+        for (auto& item : f->items) {
+          // Numbers and booleans are literals too; their text is the value.
+          auto v = literal_string(item.get());
+          if (!v && (item->kind == NodeKind::Int || item->kind == NodeKind::Float ||
+                     item->kind == NodeKind::Bool)) {
+            v = item->text;
+          }
+          if (!v) {
+            error(item->pos, "Expected string literal for axis values, found " +
+                                 std::string(kind_name(item->kind)));
+            continue;
+          }
+          if (!vals.insert(*v).second) {
+            error(item->pos, "Duplicate axis value: \"" + *v + "\"");
+            continue;
+          }
+          axis.values.push_back(*v);
+        }
+      }
+    }
+    if (!has_name) error(axis_call.pos, "Missing required section \"name\" in axis");
+    if (!has_values) error(axis_call.pos, "Missing required section \"values\" in axis");
+    return has_name && has_values;
+  };
+  for (auto& stmt : call.block->items) {
+    Node* c = as_call(*stmt);
+    if (!c) {
+      error(stmt->pos, "expected a matrix section (axes, excludes, stages, agent, when, ...)");
+      continue;
+    }
+    const std::string& name = c->text;
+    static const std::set<std::string> kSections = {"axes",        "excludes", "agent", "when",
+                                                    "post",        "options",  "input", "tools",
+                                                    "environment", "stages"};
+    if (!kSections.count(name)) {
+      error(c->pos, "Unknown matrix section \"" + name + "\"");
+      continue;
+    }
+    if (!seen.insert(name).second) {
+      error(c->pos, "Multiple occurrences of the " + name + " section");
+      continue;
+    }
+    if (name == "axes") {
+      has_axes = true;
+      if (!require_block(*c, name)) continue;
+      std::set<std::string> axis_names;
+      for (auto& s : c->block->items) {
+        Node* a = as_call(*s);
+        if (!a || a->text != "axis") {
+          error(s->pos, "expected axis { name '...'; values '...' } in axes");
+          continue;
+        }
+        Axis axis;
+        if (!parse_axis(*a, axis, false)) continue;
+        if (!axis_names.insert(axis.name).second) {
+          error(a->pos, "Duplicate axis name: \"" + axis.name + "\"");
+          continue;
+        }
+        m->axes.push_back(std::move(axis));
+      }
+      if (c->block->items.empty()) error(c->pos, "No axis directives specified in axes");
+    } else if (name == "excludes") {
+      if (!require_block(*c, name)) continue;
+      if (c->block->items.empty()) error(c->pos, "No exclude directives specified in excludes");
+      for (auto& s : c->block->items) {
+        Node* e = as_call(*s);
+        if (!e || e->text != "exclude" || !e->block) {
+          error(s->pos, "expected exclude { axis { ... } } in excludes");
+          continue;
+        }
+        if (e->block->items.empty()) error(e->pos, "No axis directives specified in exclude");
+        std::vector<Axis> excl;
+        std::set<std::string> axis_names;
+        for (auto& as : e->block->items) {
+          Node* a = as_call(*as);
+          if (!a || a->text != "axis") {
+            error(as->pos, "expected axis { ... } in exclude");
+            continue;
+          }
+          Axis axis;
+          if (!parse_axis(*a, axis, true)) continue;
+          if (!axis_names.insert(axis.name).second) {
+            error(a->pos, "Duplicate axis name: \"" + axis.name + "\"");
+            continue;
+          }
+          excl.push_back(std::move(axis));
+        }
+        m->excludes.push_back(std::move(excl));
+      }
+    } else if (name == "agent") {
+      section_agent(*c, m->agent, true);
+    } else if (name == "when") {
+      section_when(*c, m->when);
+    } else if (name == "post") {
+      section_post(*c, m->post);
+    } else if (name == "options") {
+      section_options(*c, m->options, true);
+    } else if (name == "input") {
+      section_input(*c, m->input);
+    } else if (name == "tools") {
+      section_tools(*c, m->tools);
+    } else if (name == "environment") {
+      section_environment(*c, m->environment);
+    } else if (name == "stages") {
+      has_stages = true;
+      if (require_block(*c, name)) section_stages(*c, m->stages, nesting + 1, true);
+    }
+  }
+  if (!has_axes) error(call.pos, "Missing required section \"axes\" in matrix");
+  if (!has_stages) error(call.pos, "Missing required section \"stages\" in matrix");
+  for (const auto& excl : m->excludes) {
+    for (const auto& axis : excl) {
+      auto it = std::find_if(m->axes.begin(), m->axes.end(),
+                             [&](const Axis& a) { return a.name == axis.name; });
+      if (it == m->axes.end()) {
+        warning(axis.pos,
+                "exclude names axis \"" + axis.name + "\", which the matrix does not have");
+      }
+    }
+  }
+  stage.matrix = std::move(m);
+}
+
+// ---- when
+
+void ModelBuilder::section_when(Node& call, std::optional<WhenBlock>& out) {
+  if (!require_block(call, "when")) return;
+  WhenBlock w;
+  w.pos = call.pos;
+  size_t errors = diags_.error_count();
+  if (call.block->items.empty()) {
+    error(call.pos, "Empty when closure, remove the property or add some content.");
+    return;
+  }
+  for (auto& stmt : call.block->items) {
+    Node* c = as_call(*stmt);
+    if (c && (c->text == "beforeAgent" || c->text == "beforeInput" || c->text == "beforeOptions")) {
+      auto b = c->items.size() == 1 && c->named.empty() && !c->block
+                   ? literal_bool(c->items[0].get())
+                   : std::nullopt;
+      if (!b) {
+        error(c->pos, c->text + " takes true or false");
+        continue;
+      }
+      (c->text == "beforeAgent"   ? w.before_agent
+       : c->text == "beforeInput" ? w.before_input
+                                  : w.before_options) = *b;
+      continue;
+    }
+    if (!c) {
+      error(stmt->pos, "Expected a when condition, found " +
+                           std::string(kind_name(stmt->lhs ? stmt->lhs->kind : stmt->kind)) +
+                           "; wrap expressions in expression { ... }");
+      continue;
+    }
+    When cond;
+    if (parse_condition(*c, cond)) w.conditions.push_back(std::move(cond));
+  }
+  if (w.conditions.empty() && diags_.error_count() == errors) {
+    error(call.pos, "Empty when closure: it has modifiers but no condition");
+  }
+  out = std::move(w);
+}
+
+bool ModelBuilder::parse_condition(Node& c, When& out) {
+  if (std::find(kWhenConditions.begin(), kWhenConditions.end(), c.text) == kWhenConditions.end()) {
+    error(c.pos,
+          "Unknown conditional " + c.text + ". Valid conditionals are: " + join(kWhenConditions));
+    return false;
+  }
+  out.kind = when_kind(c.text);
+  out.pos = c.pos;
+  bool nesting =
+      out.kind == WhenKind::AllOf || out.kind == WhenKind::AnyOf || out.kind == WhenKind::Not;
+  if (nesting) {
+    if (!c.items.empty() || !c.named.empty()) {
+      error(c.pos,
+            "No additional arguments are allowed for children when condition \"" + c.text + "\".");
+      return false;
+    }
+    if (!c.block || c.block->items.empty()) {
+      error(c.pos, "Nested when condition \"" + c.text + "\" requires " +
+                       (out.kind == WhenKind::Not ? "exactly one child condition."
+                                                  : "at least one child condition."));
+      return false;
+    }
+    if (out.kind == WhenKind::Not && c.block->items.size() != 1) {
+      error(c.pos, "Nested when condition \"not\" requires exactly one child condition.");
+      return false;
+    }
+    bool ok = true;
+    for (auto& stmt : c.block->items) {
+      Node* child = as_call(*stmt);
+      if (!child) {
+        error(stmt->pos, "Expected a when condition inside " + c.text);
+        ok = false;
+        continue;
+      }
+      When w;
+      if (parse_condition(*child, w)) {
+        out.children.push_back(std::move(w));
+      } else {
+        ok = false;
+      }
+    }
+    return ok;
+  }
+  if (out.kind == WhenKind::Expression) {
+    if (!c.block || !c.items.empty() || !c.named.empty()) {
+      error(c.pos, "expression needs a block: expression { return ... }");
+      return false;
+    }
+    out.expression = std::move(c.block);
+    return true;
+  }
+  if (c.block) {
+    error(c.pos, "No children when conditions are allowed for when condition \"" + c.text + "\".");
+    return false;
+  }
+  const Signature* sig = find_when_signature(c.text);
+  size_t errors = diags_.error_count();
+  check_duplicate_named(c);
+  if (sig) check_signature(c, *sig, "when condition");
+  if (diags_.error_count() != errors) return false;
+  for (size_t i = 0; i < c.items.size() && sig && i < sig->params.size(); ++i) {
+    out.args[std::string(sig->params[i].name)] = std::move(c.items[i]);
+  }
+  for (auto& arg : c.named) out.args[arg.name] = std::move(arg.value);
+  bool regexp = false;
+  if (auto it = out.args.find("comparator"); it != out.args.end()) {
+    // Jenkins matches the comparator's name case-insensitively.
+    if (auto v = literal_string(it->second.get())) {
+      std::string upper = *v;
+      for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      if (upper != "EQUALS" && upper != "GLOB" && upper != "REGEXP") {
+        error(it->second->pos, "comparator must be one of EQUALS, GLOB, REGEXP");
+        return false;
+      }
+      it->second->text = upper;
+      regexp = upper == "REGEXP";
+    }
+  }
+  if (out.kind == WhenKind::Changelog || regexp) {
+    auto it = out.args.find("pattern");
+    if (it != out.args.end()) {
+      if (auto p = literal_string(it->second.get())) {
+        try {
+          std::regex re(*p, std::regex::ECMAScript);
+        } catch (const std::regex_error&) {
+          error(it->second->pos, "\"" + *p + "\" is not a valid regular expression.");
+          return false;
+        }
+      }
+    }
+  }
+  return true;
+}
+
+// ---- input
+
+void ModelBuilder::section_input(Node& call, std::optional<Input>& out) {
+  if (!require_block(call, "input")) return;
+  Input in;
+  in.pos = call.pos;
+  std::set<std::string> seen;
+  for (auto& stmt : call.block->items) {
+    Node* c = as_call(*stmt);
+    static const std::set<std::string> kFields = {
+        "message", "id", "ok", "submitter", "submitterParameter", "parameters"};
+    if (!c || !kFields.count(c->text)) {
+      error(stmt->pos, "Not a valid field for input: \"" + (c ? c->text : to_source(*stmt)) + "\"");
+      continue;
+    }
+    if (!seen.insert(c->text).second) {
+      error(c->pos, "Multiple occurrences of the " + c->text + " section");
+      continue;
+    }
+    if (c->text == "parameters") {
+      section_parameters(*c, in.parameters);
+      continue;
+    }
+    if (c->items.size() != 1 || !c->named.empty() || c->block) {
+      error(c->pos, "input field " + c->text + " takes one value");
+      continue;
+    }
+    if (c->text == "message") {
+      in.message = std::move(c->items[0]);
+      continue;
+    }
+    auto v = literal_string(c->items[0].get());
+    std::string text = v ? *v : to_source(*c->items[0]);
+    if (c->text == "id") in.id = text;
+    if (c->text == "ok") in.ok = text;
+    if (c->text == "submitter") in.submitter = text;
+    if (c->text == "submitterParameter") in.submitter_parameter = text;
+  }
+  if (!in.message) {
+    error(call.pos, "No message specified for input");
+    return;
+  }
+  out = std::move(in);
+}
+
+// ---- post
+
+void ModelBuilder::section_post(Node& call, std::vector<PostBlock>& out) {
+  if (!require_block(call, "post")) return;
+  if (call.block->items.empty()) {
+    error(call.pos, "post can not be empty");
+    return;
+  }
+  std::set<std::string> seen;
+  for (auto& stmt : call.block->items) {
+    Node* c = as_call(*stmt);
+    if (!c || !c->block || !c->items.empty() || !c->named.empty()) {
+      error(stmt->pos,
+            "The 'post' section can only contain build condition names with code blocks. "
+            "Valid condition names are [" +
+                join(kPostConditions) + "]");
+      continue;
+    }
+    auto it = std::find(kPostConditions.begin(), kPostConditions.end(), c->text);
+    if (it == kPostConditions.end()) {
+      error(c->pos, "Invalid condition \"" + c->text + "\" - valid conditions are [" +
+                        join(kPostConditions) + "]");
+      continue;
+    }
+    if (!seen.insert(c->text).second) {
+      error(c->pos, "Duplicate build condition name: \"" + c->text + "\"");
+      continue;
+    }
+    PostBlock block;
+    block.condition = static_cast<PostCondition>(it - kPostConditions.begin());
+    block.pos = c->pos;
+    parse_steps_body(*c->block, block.steps, 0);
+    out.push_back(std::move(block));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const PostBlock& a, const PostBlock& b) { return a.condition < b.condition; });
+}
+
+}  // namespace gantry::pipelines
