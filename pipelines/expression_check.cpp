@@ -247,7 +247,10 @@ class Checker {
   // Guards recursion; reports the first node past the limit.
   bool enter(const Node& n) {
     if (depth_ >= kMaxEvalDepth) {
-      if (!too_deep_) report(n.pos, "expression nested too deeply (more than 200 levels)");
+      if (!too_deep_) {
+        report(n.pos, "expression nested too deeply (more than " + std::to_string(kMaxEvalDepth) +
+                          " levels)");
+      }
       too_deep_ = true;
       return false;
     }

@@ -20,21 +20,42 @@ bool is_digit(char c) {
 
 // Keywords after which an expression starts (so '/' begins a slashy string).
 bool keyword_expects_operand(std::string_view word) {
-  static constexpr const char* kWords[] = {"return", "case", "in",         "assert", "throw",
-                                           "else",   "new",  "instanceof", "as"};
-  for (const char* w : kWords) {
+  static constexpr std::string_view kWords[] = {"return", "case", "in",         "assert", "throw",
+                                                "else",   "new",  "instanceof", "as"};
+  for (std::string_view w : kWords) {
     if (word == w) return true;
   }
   return false;
 }
 
 // Operators, longest first so that the first match is the longest.
-constexpr const char* kOperators[] = {
+constexpr std::string_view kOperators[] = {
     ">>>=", "!instanceof", "..<", "<=>", "===", "!==", "**=", "<<=", ">>=", "==~", "?.", "*.", ".&",
     "!in",  "?:",          "->",  "==",  "!=",  "<=",  ">=",  "&&",  "||",  "++",  "--", "+=", "-=",
     "*=",   "/=",          "%=",  "&=",  "|=",  "^=",  "=~",  "<<",  "**",  "..",  "::", "{",  "}",
     "(",    ")",           "[",   "]",   ",",   ".",   ":",   "?",   "=",   "<",   ">",  "!",  "~",
     "+",    "-",           "*",   "/",   "%",   "&",   "|",   "^",   "@"};
+
+// For each first byte, the operators that start with it (longest first), so a
+// token is matched against a handful of candidates, not all of them.
+struct OperatorTable {
+  struct Entry {
+    std::string_view op;
+    int8_t level;
+  };
+  std::vector<Entry> by_first[128];
+  OperatorTable() {
+    for (std::string_view op : kOperators) {
+      by_first[static_cast<unsigned char>(op[0])].push_back(
+          Entry{op, static_cast<int8_t>(binary_operator_level(op))});
+    }
+  }
+};
+
+const OperatorTable& operator_table() {
+  static const OperatorTable table;
+  return table;
+}
 
 }  // namespace
 
@@ -203,6 +224,9 @@ Token Lexer::lex_ident() {
   advance();
   while (is_ident_char(peek()) || peek() == '$') advance();
   tok.value.assign(src_.substr(start, pos_ - start));
+  if (tok.value == "in" || tok.value == "instanceof" || tok.value == "as") {
+    tok.binary_level = static_cast<int8_t>(binary_operator_level(tok.value));
+  }
   return tok;
 }
 
@@ -462,13 +486,17 @@ Token Lexer::lex_operator() {
   Token tok;
   tok.pos = here();
   std::string_view rest = src_.substr(pos_);
-  for (const char* op : kOperators) {
-    size_t n = std::strlen(op);
+  unsigned char first = static_cast<unsigned char>(rest[0]);
+  const std::vector<OperatorTable::Entry> none;
+  const auto& candidates = first < 128 ? operator_table().by_first[first] : none;
+  for (const auto& [op, level] : candidates) {
+    size_t n = op.size();
     if (rest.substr(0, n) == op) {
       // "!in" and "!instanceof" only as whole words.
       if (op[0] == '!' && n > 2 && is_ident_char(rest.size() > n ? rest[n] : '\0')) continue;
       tok.kind = Tok::Op;
-      tok.value = op;
+      tok.value.assign(op);
+      tok.binary_level = level;
       advance(n);
       return tok;
     }

@@ -45,8 +45,12 @@ struct Token {
   Pos pos;
   std::string value;
   std::vector<StrPart> parts;
-  bool big = false;  // integer literal that does not fit in int64
+  bool big = false;          // integer literal that does not fit in int64
+  int8_t binary_level = -1;  // precedence level for binary operators (parser_expr.cpp), else -1
 };
+
+// The precedence level of a binary operator (0 = lowest), or -1.
+int binary_operator_level(std::string_view op);
 
 class Lexer {
  public:
@@ -58,6 +62,11 @@ class Lexer {
   // escapes but `\$` (for YAML values, whose escapes YAML already decoded).
   Token lex_template();
 
+  // The next non-blank byte before the end of the line ('\0' if none), and
+  // the byte after it, without consuming anything.
+  char next_char_on_line() const { return src_at(skip_blanks()); }
+  char char_after_next_on_line() const { return src_at(skip_blanks() + 1); }
+
   // Whether the last token returned ends an operand (so '/' is division, not
   // the start of a slashy string).
   bool after_operand() const { return after_operand_; }
@@ -67,6 +76,12 @@ class Lexer {
     return pos_ + ahead < src_.size() ? src_[pos_ + ahead] : '\0';
   }
   bool at_end() const { return pos_ >= src_.size(); }
+  char src_at(size_t i) const { return i < src_.size() ? src_[i] : '\0'; }
+  size_t skip_blanks() const {
+    size_t i = pos_;
+    while (i < src_.size() && (src_[i] == ' ' || src_[i] == '\t' || src_[i] == '\r')) ++i;
+    return i;
+  }
   void advance(size_t n = 1);
   Pos here() const { return Pos{line_, col_}; }
 

@@ -3,6 +3,7 @@
 #include <map>
 #include <regex>
 
+#include "gantry/pipelines/expression.hpp"
 #include "model_builder_impl.hpp"
 
 namespace gantry::pipelines {
@@ -452,6 +453,7 @@ bool ModelBuilder::parse_condition(Node& c, When& out) {
       error(c.pos, "expression needs a block: expression { return ... }");
       return false;
     }
+    check_subset(*c.block, diags_, CheckMode::Lint, CodeKind::Expression);
     out.expression = std::move(c.block);
     return true;
   }

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <map>
 
+#include "gantry/pipelines/expression.hpp"
 #include "model_builder_impl.hpp"
 
 namespace gantry::pipelines {
@@ -480,12 +481,21 @@ bool ModelBuilder::parse_step(Node& stmt, Step& out, int depth) {
     warning(c->pos, "unknown step \"" + c->text +
                         "\": Gantry does not provide it, and it will fail its stage when run");
   }
+  // Interpolated arguments run when the step does: warn now about what Gantry
+  // cannot evaluate there.
+  for (const auto& arg : c->items) {
+    if (arg->kind == NodeKind::GString) check_subset(*arg, diags_, CheckMode::Lint);
+  }
+  for (const auto& arg : c->named) {
+    if (arg.value->kind == NodeKind::GString) check_subset(*arg.value, diags_, CheckMode::Lint);
+  }
   Node* block = c->block.get();
   NodePtr closure = std::move(c->block);
   out = call_to_step(*c);
   if (block) {
     out.has_body = true;
     if (out.name == "script") {
+      check_subset(*closure, diags_, CheckMode::Lint, CodeKind::Script);
       out.script = std::move(closure);
     } else {
       parse_steps_body(*block, out.body, depth + 1);

@@ -36,6 +36,15 @@ bool is_word_op(std::string_view w) {
 
 }  // namespace
 
+int binary_operator_level(std::string_view op) {
+  for (size_t level = 0; level < kLevels.size(); ++level) {
+    for (auto candidate : kLevels[level]) {
+      if (candidate == op) return static_cast<int>(level);
+    }
+  }
+  return -1;
+}
+
 NodePtr Parser::parse_expression() {
   return parse_assignment();
 }
@@ -96,14 +105,14 @@ NodePtr Parser::parse_ternary() {
 NodePtr Parser::parse_binary(int level) {
   if (level >= static_cast<int>(kLevels.size())) return parse_unary();
   NodePtr lhs = parse_binary(level + 1);
+  ChainDepth chain(*this);
   while (lhs && continues_line()) {
+    if (tok_.binary_level != level) break;
+    if (!chain.grow(tok_.pos)) return nullptr;
     std::string_view op;
-    if (tok_.kind == Tok::Op || (tok_.kind == Tok::Ident && is_word_op(tok_.value))) {
-      for (auto candidate : kLevels[level]) {
-        if (tok_.value == candidate) op = candidate;
-      }
+    for (auto candidate : kLevels[level]) {
+      if (same_text(tok_.value, candidate)) op = candidate;
     }
-    if (op.empty()) break;
     Pos pos = tok_.pos;
     next();
     if (!enter(pos)) return nullptr;
@@ -176,7 +185,9 @@ NodePtr Parser::parse_power() {
 // (`allow_command`) a name followed by arguments is a paren-less call:
 // `sh 'make'`, `agent any`, `environment name: 'X', value: 'y'`.
 NodePtr Parser::parse_postfix(NodePtr base, bool allow_command) {
+  ChainDepth chain(*this);
   while (base) {
+    if (!chain.grow(tok_.pos)) return nullptr;
     bool same_line = !newline_before_ || paren_depth_ > 0;
     if (tok_.kind == Tok::Op && (tok_.value == "." || tok_.value == "?." || tok_.value == "*.")) {
       std::string op = tok_.value;
@@ -308,11 +319,9 @@ bool Parser::starts_command_arg() const {
 
 bool Parser::at_named_arg() {
   if (tok_.kind != Tok::Ident && tok_.kind != Tok::String && tok_.kind != Tok::Int) return false;
-  Cursor c = save();
-  next();
-  bool named = is_op(":");
-  restore(c);
-  return named;
+  // `name:` has the colon right after the token on the same line; looking at
+  // the source avoids re-lexing (this runs for every argument).
+  return lexer_.next_char_on_line() == ':' && lexer_.char_after_next_on_line() != ':';
 }
 
 NodePtr Parser::parse_arg_value() {

@@ -16,6 +16,14 @@ bool is_primitive(std::string_view w) {
          w == "char" || w == "byte" || w == "short" || w == "void";
 }
 
+// Declarations start with def, a modifier, a primitive or a type name
+// (capitalised, by Groovy convention); anything else is an expression, so the
+// parser does not try (and backtrack from) a declaration first.
+bool may_start_declaration(std::string_view w) {
+  return w == "def" || is_modifier(w) || is_primitive(w) ||
+         std::isupper(static_cast<unsigned char>(w[0]));
+}
+
 }  // namespace
 
 NodePtr Parser::parse_statement() {
@@ -67,7 +75,7 @@ NodePtr Parser::parse_statement() {
         if (!call->items.back()) call.reset();
       }
       result = std::move(call);
-    } else {
+    } else if (may_start_declaration(w)) {
       Cursor c = save();
       size_t errors = diags_.error_count();
       result = try_parse_declaration();
@@ -75,6 +83,8 @@ NodePtr Parser::parse_statement() {
         restore(c);
         result = parse_expression_statement();
       }
+    } else {
+      result = parse_expression_statement();
     }
   } else if (is_op("@")) {
     result = parse_annotation();

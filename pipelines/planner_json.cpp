@@ -30,7 +30,8 @@ std::string plan_to_json(const Plan& plan) {
   }
   j["excluded_cells"] = plan.excluded_cells;
   j["post"] = plan.post;
-  return j.dump(2);
+  // Names come from user files and may not be UTF-8: replace, never throw.
+  return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace gantry::pipelines

@@ -498,6 +498,10 @@ TEST_CASE("expression: check_subset names each statement outside the subset") {
   switch (a) { case 'x': break }
   throw new Exception('no')
   x = 1
+  def helper() { }
+  { a }
+  break
+  ${x}
 })",
              CodeKind::Expression) ==
         Lines{
@@ -513,6 +517,13 @@ TEST_CASE("expression: check_subset names each statement outside the subset") {
             "7:3: Gantry cannot run throw (throw ...) in expressions; use the error step",
             "8:3: Gantry cannot run assignments (x = ...) in expressions; do this check inside "
             "the stage's sh step instead",
+            "9:3: Gantry cannot run method definitions (def helper(...)) in expressions; do this "
+            "check inside the stage's sh step instead",
+            "10:3: Gantry cannot run bare code blocks ({ ... }) in expressions; remove the braces",
+            "11:3: Gantry cannot run break in expressions; do this check inside the stage's sh "
+            "step instead",
+            "12:3: Gantry cannot run a bare ${...} (${x}) in expressions; put it inside a "
+            "double-quoted string",
         });
   // Inside if/else and return, only the offending part is reported.
   CHECK(lint("expression {\n  if (a.b()) { return 1 + 1 } else { return c }\n}",
@@ -579,6 +590,7 @@ TEST_CASE("expression: script blocks warn once per construct") {
   env.VERSION = '1.0'
   currentBuild.displayName = "#${env.BUILD_NUMBER}"
   currentBuild.result = 'FAILED'
+  currentBuild.result += 'x'
   if (sh(script: 'test -f x', returnStatus: true) == 0) { echo 'x' }
   echo 'a' + 'b'
   withEnv([[a: 1]]) { }
@@ -599,11 +611,13 @@ TEST_CASE("expression: script blocks warn once per construct") {
             "...) in script blocks; only currentBuild.result can be set",
             "12:25: 'FAILED' is not a build result: use SUCCESS, UNSTABLE, FAILURE, NOT_BUILT or "
             "ABORTED",
-            "13:7: Gantry cannot run step results used as values (sh(...)) in script blocks; call "
+            "13:3: Gantry cannot run setting currentBuild.result (currentBuild.result += ...) in "
+            "script blocks; write currentBuild.result = '...'",
+            "14:7: Gantry cannot run step results used as values (sh(...)) in script blocks; call "
             "the step on its own line, or move this logic into a sh step",
-            "14:12: Gantry cannot run arithmetic ('a' + 'b') in script blocks; build strings with "
+            "15:12: Gantry cannot run arithmetic ('a' + 'b') in script blocks; build strings with "
             "\"${...}\", or move this logic into a sh step",
-            "15:12: Gantry cannot run maps ([a: 1]) in script blocks; move this logic into a sh "
+            "16:12: Gantry cannot run maps ([a: 1]) in script blocks; move this logic into a sh "
             "step",
         });
   // Unknown functions used as values are unknown steps too.
