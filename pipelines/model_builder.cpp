@@ -183,9 +183,12 @@ std::optional<Pipeline> ModelBuilder::build(Node& root) {
                                                     "options", "parameters", "triggers",
                                                     "tools",   "libraries",  "post"};
     if (!kSections.count(name)) {
-      error(call->pos, "Undefined section \"" + name +
-                           "\": valid sections are agent, stages, environment, options, "
-                           "parameters, triggers, tools, libraries and post");
+      error(call->pos,
+            "Undefined section \"" + name + "\"" +
+                did_you_mean(name, {"agent", "stages", "environment", "options", "parameters",
+                                    "triggers", "tools", "libraries", "post"}) +
+                ": valid sections are agent, stages, environment, options, "
+                "parameters, triggers, tools, libraries and post");
       continue;
     }
     if (!seen.insert(name).second) {
@@ -345,8 +348,9 @@ void ModelBuilder::section_agent(Node& call, Agent& out, bool stage_level) {
   }
   auto fields_it = kFields.find(t.text);
   if (fields_it == kFields.end()) {
-    error(t.pos, "Invalid agent type \"" + t.text + "\" specified. Must be one of [" +
-                     join(kAgentTypes) + "]");
+    error(t.pos, "Invalid agent type \"" + t.text + "\" specified" +
+                     did_you_mean(t.text, kAgentTypes) + ". Must be one of [" + join(kAgentTypes) +
+                     "]");
     return;
   }
   out.kind = t.text == "label"    ? AgentKind::Label
@@ -538,8 +542,9 @@ void ModelBuilder::section_options(Node& call, std::vector<Step>& out, bool stag
       continue;
     }
     if (!contains(allowed, c->text)) {
-      error(c->pos, "Invalid option type \"" + c->text + "\". Valid option types" +
-                        (stage_level ? " in a stage" : "") + ": [" + join(allowed) + "]");
+      error(c->pos, "Invalid option type \"" + c->text + "\"" + did_you_mean(c->text, allowed) +
+                        ". Valid option types" + (stage_level ? " in a stage" : "") + ": [" +
+                        join(allowed) + "]");
       continue;
     }
     if (!seen.insert(c->text).second) {

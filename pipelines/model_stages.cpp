@@ -104,8 +104,11 @@ void ModelBuilder::parse_stage(Node& call, Stage& stage, int nesting, bool in_pa
         "agent",       "when",     "steps",  "post",   "options",  "input",  "tools",
         "environment", "parallel", "matrix", "stages", "failFast", "deploy", "gmud"};
     if (!kSections.count(name)) {
-      error(c->pos, "Unknown stage section \"" + name +
-                        "\". Starting with version 0.5, steps in a stage must be in a 'steps' "
+      error(c->pos, "Unknown stage section \"" + name + "\"" +
+                        did_you_mean(name, {"agent", "when", "steps", "post", "options", "input",
+                                            "tools", "environment", "parallel", "matrix", "stages",
+                                            "failFast", "deploy", "gmud"}) +
+                        ". Starting with version 0.5, steps in a stage must be in a 'steps' "
                         "block.");
       continue;
     }
@@ -407,8 +410,8 @@ void ModelBuilder::section_when(Node& call, std::optional<WhenBlock>& out) {
 
 bool ModelBuilder::parse_condition(Node& c, When& out) {
   if (std::find(kWhenConditions.begin(), kWhenConditions.end(), c.text) == kWhenConditions.end()) {
-    error(c.pos,
-          "Unknown conditional " + c.text + ". Valid conditionals are: " + join(kWhenConditions));
+    error(c.pos, "Unknown conditional " + c.text + did_you_mean(c.text, kWhenConditions) +
+                     ". Valid conditionals are: " + join(kWhenConditions));
     return false;
   }
   out.kind = when_kind(c.text);
@@ -565,7 +568,8 @@ void ModelBuilder::section_post(Node& call, std::vector<PostBlock>& out) {
     }
     auto it = std::find(kPostConditions.begin(), kPostConditions.end(), c->text);
     if (it == kPostConditions.end()) {
-      error(c->pos, "Invalid condition \"" + c->text + "\" - valid conditions are [" +
+      error(c->pos, "Invalid condition \"" + c->text + "\"" +
+                        did_you_mean(c->text, kPostConditions) + " - valid conditions are [" +
                         join(kPostConditions) + "]");
       continue;
     }

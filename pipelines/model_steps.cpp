@@ -240,19 +240,24 @@ const Signature* find_when_signature(std::string_view name) {
   return find_in(kWhen, name);
 }
 
+// Optimal string alignment distance: Levenshtein plus adjacent transpositions,
+// the commonest typo ("stpes", "lable").
 size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  constexpr size_t kLongest = 100;  // names are user input: bound the table
+  if (a.size() > kLongest || b.size() > kLongest) return std::max(a.size(), b.size());
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
-    size_t prev = row[0];
-    row[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
-      size_t cur = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      prev = cur;
+      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
     }
   }
-  return row[b.size()];
+  return d[a.size()][b.size()];
 }
 
 std::string closest(std::string_view word, const std::vector<std::string_view>& candidates) {
@@ -266,6 +271,13 @@ std::string closest(std::string_view word, const std::vector<std::string_view>& 
     }
   }
   return best;
+}
+
+std::string did_you_mean(std::string_view word, const std::vector<std::string_view>& candidates) {
+  std::string best = closest(word, candidates);
+  if (best.empty()) return {};
+  size_t limit = std::max<size_t>(1, word.size() / 3);
+  return edit_distance(word, best) <= limit ? " (did you mean \"" + best + "\"?)" : std::string();
 }
 
 std::string join(const std::vector<std::string_view>& items, std::string_view sep) {

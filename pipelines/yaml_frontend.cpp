@@ -4,9 +4,13 @@
 #include "gantry/pipelines/yaml_frontend.hpp"
 
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
+#include <sstream>
 
 #include "gantry/pipelines/groovy_parser.hpp"
 #include "yaml_translator.hpp"
@@ -383,11 +387,63 @@ NodePtr YamlTranslator::closure(Pos pos) {
 
 // ---- entry point
 
+namespace {
+
+// Sees whether a YAML stream holds a document after the first, calling the
+// parser a bounded number of times.
+class DocumentProbe : public YAML::EventHandler {
+ public:
+  bool has_content = false;
+  YAML::Mark mark;  // where the document's first node starts
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { content(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    content(m);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    content(m);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    content(m);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void content(const YAML::Mark& m) {
+    if (!has_content) mark = m;
+    has_content = true;
+  }
+};
+
+std::optional<YAML::Mark> find_second_document(std::string_view source) {
+  std::istringstream in{std::string(source)};
+  YAML::Parser parser(in);
+  DocumentProbe first;
+  if (!parser.HandleNextDocument(first)) return std::nullopt;
+  DocumentProbe next;
+  if (!parser.HandleNextDocument(next) || !next.has_content) return std::nullopt;
+  return next.mark;
+}
+
+}  // namespace
+
 NodePtr parse_yaml_pipeline(std::string_view source, Diagnostics& diags) {
   auto block = make_node(NodeKind::Block, Pos{1, 1});
-  std::vector<YAML::Node> docs;
+  YAML::Node doc;
+  std::optional<YAML::Mark> second;
   try {
-    docs = YAML::LoadAll(std::string(source));
+    // Not YAML::LoadAll: on some malformed input yaml-cpp 0.7 returns the same
+    // empty document forever without consuming anything (found by the fuzzer;
+    // tests/fixtures/pipelines/fuzz/timeout-yaml-loadall). Load the first
+    // document, then look for a second one with a bounded probe.
+    doc = YAML::Load(std::string(source));
+    second = find_second_document(source);
   } catch (const YAML::DeepRecursion& e) {
     // yaml-cpp gives this one the message "bad file".
     diags.error(mark_pos(e.mark), "nesting is too deep for the YAML reader");
@@ -399,20 +455,17 @@ NodePtr parse_yaml_pipeline(std::string_view source, Diagnostics& diags) {
     diags.error(Pos{1, 1}, std::string("cannot read the YAML document: ") + e.what());
     return block;
   }
-  if (docs.empty() || docs[0].IsNull()) {
+  if (!doc || doc.IsNull()) {
     diags.error(Pos{1, 1}, "the file is empty: a pipeline needs at least `agent:` and `stages:`");
     return block;
   }
-  for (size_t i = 1; i < docs.size(); ++i) {
-    if (!docs[i].IsNull()) {
-      diags.error(mark_pos(docs[i].Mark()),
-                  "a second YAML document starts here; a pipeline file holds exactly one");
-      break;
-    }
+  if (second) {
+    diags.error(mark_pos(*second),
+                "a second YAML document starts here; a pipeline file holds exactly one");
   }
   try {
     YamlTranslator translator(source, diags);
-    NodePtr p = translator.pipeline(docs[0]);
+    NodePtr p = translator.pipeline(doc);
     if (p) block->items.push_back(std::move(p));
   } catch (const std::exception& e) {
     // yaml-cpp's accessors can throw on a node they consider invalid; never

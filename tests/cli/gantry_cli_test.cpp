@@ -1,0 +1,87 @@
+// The `gantry` binary as a user runs it: exit codes, output formats, stdin.
+#include <sys/wait.h>
+
+#include <array>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace {
+
+struct Result {
+  int status = -1;
+  std::string out;
+};
+
+// Runs a shell command line with the gantry binary as $G; captures stdout.
+Result run(const std::string& args) {
+  std::string cmd = "cd '" GANTRY_SOURCE_DIR "' && G='" GANTRY_BIN "'; " + args + " 2>/dev/null";
+  Result r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::array<char, 4096> buf{};
+  size_t n = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  int rc = ::pclose(p);
+  r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("gantry lint: exit 0 for clean files, 1 for errors, 2 for usage") {
+  CHECK(run("$G lint examples/Jenkinsfile examples/pipeline.gantry.yml").status == 0);
+  CHECK(run("$G lint tests/fixtures/pipelines/err/several_errors.groovy").status == 1);
+  CHECK(run("$G lint").status == 2);
+  CHECK(run("$G lint --bogus examples/Jenkinsfile").status == 2);
+  CHECK(run("$G lint /nonexistent/Jenkinsfile").status == 2);
+  CHECK(run("$G frobnicate").status == 2);
+}
+
+TEST_CASE("gantry lint: warnings pass unless --strict") {
+  const char* file = "tests/fixtures/pipelines/ok/allman_and_scripts.groovy";
+  CHECK(run(std::string("$G lint ") + file).status == 0);
+  CHECK(run(std::string("$G lint --strict ") + file).status == 1);
+}
+
+TEST_CASE("gantry lint: reads stdin with '-'") {
+  Result r = run("$G lint - < tests/fixtures/pipelines/err/missing_brace.groovy");
+  CHECK(r.status == 1);
+  CHECK(r.out.find("<stdin>:10:1: error: expected '}'") != std::string::npos);
+  CHECK(run("printf 'pipeline { agent any\\n stages { stage(\"a\") { steps { echo \"x\" } } } }' | "
+            "$G lint -")
+            .status == 0);
+}
+
+TEST_CASE("gantry lint --format json: diagnostics with line and column") {
+  Result r = run("$G lint --format json tests/fixtures/pipelines/err/bad_triggers.groovy");
+  CHECK(r.status == 1);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["errors"] == 2);
+  const auto& d = j["files"][0]["diagnostics"][0];
+  CHECK(d["severity"] == "error");
+  CHECK(d["line"] == 4);
+  CHECK(d["column"] == 14);
+  CHECK(d["message"].get<std::string>().find("minute 61 is out of range 0-59") !=
+        std::string::npos);
+}
+
+TEST_CASE("gantry plan: text and json, same plan from both forms") {
+  Result text = run("$G plan examples/Jenkinsfile");
+  CHECK(text.status == 0);
+  CHECK(text.out.find("gate: deploy production (canary 10,50,100") != std::string::npos);
+  Result groovy = run("$G plan --json examples/Jenkinsfile");
+  Result yaml = run("$G plan --json examples/pipeline.gantry.yml");
+  CHECK(groovy.status == 0);
+  CHECK(groovy.out == yaml.out);
+  auto j = nlohmann::json::parse(groovy.out);
+  CHECK(j["stages"].size() == 5);
+  CHECK(j["stages"][2]["after"][0] == "Test");
+  CHECK(run("$G plan tests/fixtures/pipelines/err/no_pipeline.groovy").status == 1);
+}
+
+TEST_CASE("gantry --version and the daemons' placeholders") {
+  CHECK(run("$G --version").out.rfind("gantry ", 0) == 0);
+  CHECK(run("$G runs").status == 2);  // needs the controller: says so, exit 2
+}
