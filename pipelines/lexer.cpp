@@ -1,5 +1,6 @@
 #include "lexer.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstring>
@@ -60,7 +61,23 @@ const OperatorTable& operator_table() {
 }  // namespace
 
 Lexer::Lexer(std::string_view source, Pos origin)
-    : src_(source), line_(origin.line), col_(origin.col) {}
+    : src_(source), line_(origin.line), col_(origin.col) {
+  // A UTF-8 byte order mark (editors on Windows add one) is not content.
+  if (src_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;
+}
+
+void Lexer::advance_over(size_t n) {
+  n = std::min(n, src_.size() - pos_);
+  std::string_view run = src_.substr(pos_, n);
+  size_t last_nl = run.rfind('\n');
+  if (last_nl == std::string_view::npos) {
+    col_ += static_cast<uint32_t>(n);
+  } else {
+    line_ += static_cast<uint32_t>(std::count(run.begin(), run.end(), '\n'));
+    col_ = static_cast<uint32_t>(n - last_nl);
+  }
+  pos_ += n;
+}
 
 void Lexer::advance(size_t n) {
   for (size_t i = 0; i < n && pos_ < src_.size(); ++i) {
@@ -270,6 +287,14 @@ bool Lexer::decode_escape(std::string& out, Token& error) {
       break;
     case '\n':
       break;  // line continuation inside a string
+    case '\r':
+      if (peek(2) != '\n') {
+        error = Token{
+            Tok::Error, at, "invalid escape sequence '\\' before a carriage return", {}, false};
+        return false;
+      }
+      advance(3);  // line continuation with a CRLF line ending
+      return true;
     case 'u': {
       unsigned value = 0;
       for (int i = 0; i < 4; ++i) {
@@ -398,8 +423,19 @@ Token Lexer::lex_quoted(char quote) {
       if (!lex_interpolation(tok, literal, false)) return tok;
       continue;
     }
-    literal += c;
-    advance();
+    // Copy the run of ordinary characters in one go (the common case is a
+    // whole string without escapes), keeping line and column right.
+    size_t run = pos_;
+    while (run < src_.size()) {
+      char r = src_[run];
+      if (r == quote || r == '\\' || (r == '$' && interpolate) || (r == '\n' && !triple)) break;
+      ++run;
+    }
+    // A lone quote inside a triple-quoted string stops the run where it
+    // starts: take it as text.
+    if (run == pos_) ++run;
+    literal.append(src_.data() + pos_, run - pos_);
+    advance_over(run - pos_);
   }
   if (tok.parts.empty()) {
     tok.kind = Tok::String;

@@ -65,6 +65,11 @@ class Lexer {
   // The next non-blank byte before the end of the line ('\0' if none), and
   // the byte after it, without consuming anything.
   char next_char_on_line() const { return src_at(skip_blanks()); }
+  bool rest_of_line_contains(std::string_view text) const {
+    std::string_view rest = src_.substr(pos_);
+    rest = rest.substr(0, rest.find('\n'));
+    return rest.find(text) != std::string_view::npos;
+  }
   char char_after_next_on_line() const { return src_at(skip_blanks() + 1); }
 
   // Whether the last token returned ends an operand (so '/' is division, not
@@ -83,6 +88,7 @@ class Lexer {
     return i;
   }
   void advance(size_t n = 1);
+  void advance_over(size_t n);  // n bytes at once, counting line breaks
   Pos here() const { return Pos{line_, col_}; }
 
   bool skip_space_and_comments(Token& error);

@@ -17,10 +17,14 @@ LoadResult load_pipeline(std::string_view source, SourceFormat format) {
   LoadResult result;
   NodePtr root = format == SourceFormat::Yaml ? parse_yaml_pipeline(source, result.diagnostics)
                                               : parse_groovy(source, result.diagnostics);
-  // Syntax errors leave a partial tree; validating it anyway finds the
-  // structural problems too, so the user sees everything in one go.
-  std::optional<Pipeline> pipeline = build_model(*root, result.diagnostics);
-  if (!result.diagnostics.has_errors()) result.pipeline = std::move(pipeline);
+  // With syntax errors the tree is partial: validating it would report
+  // follow-on errors (a step lost to an unterminated string makes "no steps"),
+  // listed before the real cause. So every syntax error is reported, and the
+  // structural checks run once the file parses.
+  if (!result.diagnostics.has_errors()) {
+    std::optional<Pipeline> pipeline = build_model(*root, result.diagnostics);
+    if (!result.diagnostics.has_errors()) result.pipeline = std::move(pipeline);
+  }
   result.diagnostics.sort();
   return result;
 }

@@ -99,6 +99,7 @@ std::optional<Pipeline> build_model(Node& root, Diagnostics& diags) {
 std::optional<Pipeline> ModelBuilder::build(Node& root) {
   size_t errors_before = diags_.error_count();
   Node* pipeline_call = nullptr;
+  std::vector<const Node*> outside;
   for (auto& stmt : root.items) {
     Node* call = as_call(*stmt);
     if (call && call->text == "pipeline" && call->block) {
@@ -115,24 +116,28 @@ std::optional<Pipeline> ModelBuilder::build(Node& root) {
       error(p, "the pipeline block must be at the top level of the file, not inside another block");
     }
     if (!nested.empty()) continue;
-    switch (stmt->kind) {
-      case NodeKind::Import:
-      case NodeKind::Package:
-        break;  // harmless
-      case NodeKind::Annotation:
-        warning(stmt->pos, stmt->text == "Library"
-                               ? "shared libraries (@Library) are not loaded by Gantry; steps they "
-                                 "define will fail when run"
-                               : "code outside the pipeline block is not run by Gantry");
-        break;
-      default:
-        warning(stmt->pos,
-                std::string("code outside the pipeline block is not run by Gantry (") +
-                    kind_name(stmt->kind == NodeKind::ExprStmt && stmt->lhs ? stmt->lhs->kind
-                                                                            : stmt->kind) +
-                    ")");
-        break;
+    bool library = (stmt->kind == NodeKind::Annotation && stmt->text == "Library") ||
+                   (call && call->text == "library");
+    if (library) {
+      warning(stmt->pos,
+              "shared libraries are not loaded by Gantry; steps they define will fail "
+              "when run");
+    } else if (stmt->kind != NodeKind::Import && stmt->kind != NodeKind::Package) {
+      outside.push_back(stmt.get());
     }
+  }
+  // One warning for all the code outside the pipeline block, at its first line.
+  if (!outside.empty()) {
+    std::map<std::string, size_t> kinds;
+    for (const Node* s : outside) {
+      ++kinds[kind_name(s->kind == NodeKind::ExprStmt && s->lhs ? s->lhs->kind : s->kind)];
+    }
+    std::string what;
+    for (const auto& [kind, n] : kinds) {
+      what += (what.empty() ? "" : ", ") + std::to_string(n) + " " + kind + (n > 1 ? "s" : "");
+    }
+    warning(outside.front()->pos,
+            "code outside the pipeline block is not run by Gantry (" + what + ")");
   }
   if (!pipeline_call) {
     if (diags_.error_count() == errors_before) {
@@ -412,8 +417,9 @@ void ModelBuilder::section_agent(Node& call, Agent& out, bool stage_level) {
       continue;
     }
     if (!seen.insert(f->text).second) {
-      error(f->pos, "Multiple occurrences of \"" + f->text + "\" in the " + t.text + " agent");
-      continue;
+      // Jenkins keeps the last value without complaint; say so.
+      warning(f->pos, "\"" + f->text + "\" is given again in the " + t.text +
+                          " agent: this value replaces the earlier one");
     }
     set_field(f->text, *f->items[0], f->pos);
   }
@@ -714,8 +720,11 @@ void ModelBuilder::section_tools(Node& call, std::vector<Tool>& out) {
             "Invalid tool type \"" + c->text + "\". Valid tool types: [" + join(kToolTypes) + "]");
       continue;
     }
-    warning(c->pos, "tools are not installed by Gantry: \"" + c->text +
-                        "\" must already be on the agent's PATH");
+    if (!tools_warned_) {  // once per file: the same advice for every tool
+      tools_warned_ = true;
+      warning(c->pos, "tools are not installed by Gantry: \"" + c->text +
+                          "\" and the other tools must already be on the agents' PATH");
+    }
     out.push_back(Tool{c->text, c->pos, std::move(c->items[0])});
   }
 }

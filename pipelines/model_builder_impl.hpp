@@ -94,6 +94,7 @@ class ModelBuilder {
 
  private:
   Diagnostics& diags_;
+  bool tools_warned_ = false;
 };
 
 // Levenshtein distance, for "did you mean" suggestions.

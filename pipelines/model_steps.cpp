@@ -140,12 +140,22 @@ const std::vector<Signature> kParameters = {
      0},
     {"base64File", {{"name", T::String, true}, {"description", T::String}}, 0},
     {"stashedFile", {{"name", T::String, true}, {"description", T::String}}, 0},
+    // Popular plugin parameters (git-parameter, extended-choice, active-choices,
+    // parameter-separator, validating-string): their many options are not checked.
+    {"gitParameter", {{"name", T::String, true}}, 0, true},
+    {"extendedChoice", {{"name", T::String, true}}, 0, true},
+    {"activeChoice", {{"name", T::String, true}}, 0, true},
+    {"reactiveChoice", {{"name", T::String, true}}, 0, true},
+    {"activeChoiceHtml", {{"name", T::String, true}}, 0, true},
+    {"separator", {{"name", T::String, true}}, 0, true},
+    {"validatingString", {{"name", T::String, true}}, 0, true},
 };
 
 const std::vector<Signature> kTriggers = {
     {"cron", {{"spec", T::String, true}}},
     {"pollSCM", {{"scmpoll_spec", T::String, true}, {"ignorePostCommitHooks", T::Bool}}},
-    {"upstream", {{"upstreamProjects", T::String, true}, {"threshold", T::Any}}, 0},
+    {"upstream", {{"upstreamProjects", T::String, true}, {"threshold", T::Any}}},
+    {"issueCommentTrigger", {{"commentPattern", T::String, true}}},
     {"githubPush", {}, 0},
     {"GenericTrigger", {}, 0, true},
     {"gitlab", {}, 0, true},

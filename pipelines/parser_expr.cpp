@@ -564,7 +564,8 @@ NodePtr Parser::parse_closure() {
   // Parameters: `{ a, b -> ... }`, `{ String a -> ... }`, `{ -> ... }`.
   if (is_op("->")) {
     next();
-  } else if (tok_.kind == Tok::Ident) {
+  } else if (tok_.kind == Tok::Ident && lexer_.rest_of_line_contains("->")) {
+    // Only then can this be a parameter list; skip the backtracking otherwise.
     Cursor c = save();
     std::vector<std::string> params;
     bool ok = false;

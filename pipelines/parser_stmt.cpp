@@ -513,7 +513,7 @@ NodePtr Parser::try_parse_declaration() {
     if (!expect_close(")", open)) return nullptr;
     decl->text = decl->params.empty() ? "" : decl->params.front();
     if (accept_op("=")) {
-      decl->lhs = parse_expression();
+      decl->lhs = paren_depth_ == 0 ? parse_command_expression() : parse_expression();
       if (!decl->lhs) return nullptr;
     }
     return decl;
@@ -545,7 +545,7 @@ NodePtr Parser::try_parse_declaration() {
   auto decl = make_node(NodeKind::VarDecl, pos, name);
   decl->type_name = type;
   if (accept_op("=")) {
-    decl->lhs = parse_expression();
+    decl->lhs = paren_depth_ == 0 ? parse_command_expression() : parse_expression();
     if (!decl->lhs) return nullptr;
   }
   // `def a = 1, b = 2`
