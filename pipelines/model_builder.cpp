@@ -278,6 +278,22 @@ bool ModelBuilder::empty_section(Node& call, std::string_view what) {
   return true;
 }
 
+// An entry of options, triggers or parameters: a call without a block.
+Node* ModelBuilder::describable(Node& stmt, std::string_view what, std::string_view example) {
+  Node* c = as_call(stmt);
+  if (!c) {
+    bool is_map = stmt.lhs && (stmt.lhs->kind == NodeKind::Map || stmt.lhs->kind == NodeKind::List);
+    error(stmt.pos, is_map ? std::string(what) + " cannot be defined as maps"
+                           : "expected " + std::string(example));
+    return nullptr;
+  }
+  if (c->block) {
+    error(c->pos, std::string(what) + " definitions cannot have blocks");
+    return nullptr;
+  }
+  return c;
+}
+
 // ---- agent
 
 void ModelBuilder::section_agent(Node& call, Agent& out, bool stage_level) {
@@ -528,18 +544,8 @@ void ModelBuilder::section_options(Node& call, std::vector<Step>& out, bool stag
   std::set<std::string> seen;
   const auto& allowed = stage_level ? kStageOptions : kPipelineOptions;
   for (auto& stmt : call.block->items) {
-    Node* c = as_call(*stmt);
-    if (!c) {
-      bool is_map =
-          stmt->lhs && (stmt->lhs->kind == NodeKind::Map || stmt->lhs->kind == NodeKind::List);
-      error(stmt->pos, is_map ? "Options cannot be defined as maps"
-                              : "expected an option, such as timeout(time: 1, unit: 'HOURS')");
-      continue;
-    }
-    if (c->block) {
-      error(c->pos, "Options definitions cannot have blocks");
-      continue;
-    }
+    Node* c = describable(*stmt, "Options", "an option, such as timeout(time: 1, unit: 'HOURS')");
+    if (!c) continue;
     if (c->text == "parameters" || c->text == "pipelineTriggers") {
       std::string d = c->text == "parameters" ? "parameters" : "triggers";
       error(c->pos, "The \"" + c->text +
@@ -578,15 +584,9 @@ void ModelBuilder::section_parameters(Node& call, std::vector<Parameter>& out) {
   if (!require_block(call, "parameters") || empty_section(call, "parameters")) return;
   std::set<std::string> names;
   for (auto& stmt : call.block->items) {
-    Node* c = as_call(*stmt);
-    if (!c) {
-      error(stmt->pos, "expected a parameter, such as string(name: 'X', defaultValue: 'y')");
-      continue;
-    }
-    if (c->block) {
-      error(c->pos, "Build parameters definitions cannot have blocks");
-      continue;
-    }
+    Node* c = describable(*stmt, "Build parameters",
+                          "a parameter, such as string(name: 'X', defaultValue: 'y')");
+    if (!c) continue;
     const Signature* sig = find_parameter_signature(c->text);
     if (!sig) {
       error(c->pos, "Invalid parameter type \"" + c->text +
@@ -642,18 +642,8 @@ void ModelBuilder::section_triggers(Node& call, std::vector<Trigger>& out) {
   if (!require_block(call, "triggers") || empty_section(call, "triggers")) return;
   std::set<std::string> seen;
   for (auto& stmt : call.block->items) {
-    Node* c = as_call(*stmt);
-    if (!c) {
-      bool is_map =
-          stmt->lhs && (stmt->lhs->kind == NodeKind::Map || stmt->lhs->kind == NodeKind::List);
-      error(stmt->pos, is_map ? "Triggers cannot be defined as maps"
-                              : "expected a trigger, such as cron('H */4 * * 1-5')");
-      continue;
-    }
-    if (c->block) {
-      error(c->pos, "Triggers definitions cannot have blocks");
-      continue;
-    }
+    Node* c = describable(*stmt, "Triggers", "a trigger, such as cron('H */4 * * 1-5')");
+    if (!c) continue;
     const Signature* sig = find_trigger_signature(c->text);
     if (!sig) {
       error(c->pos, "Invalid trigger type \"" + c->text +

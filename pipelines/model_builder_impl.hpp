@@ -70,6 +70,7 @@ class ModelBuilder {
   void section_tools(Node& call, std::vector<Tool>& out);
   void section_libraries(Node& call, std::vector<Library>& out);
   bool require_block(Node& call, std::string_view what);
+  Node* describable(Node& stmt, std::string_view what, std::string_view example);
   bool empty_section(Node& call, std::string_view what);
 
   // ---- stages (model_stages.cpp)
