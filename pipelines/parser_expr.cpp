@@ -102,12 +102,15 @@ NodePtr Parser::parse_ternary() {
   return cond;
 }
 
-NodePtr Parser::parse_binary(int level) {
-  if (level >= static_cast<int>(kLevels.size())) return parse_unary();
-  NodePtr lhs = parse_binary(level + 1);
+// Precedence climbing: one frame per operator actually present, instead of
+// one per precedence level for every operand (that cost ten frames for each
+// nested expression, and overflowed the stack under ASan on deep nesting).
+NodePtr Parser::parse_binary(int min_level) {
+  NodePtr lhs = parse_unary();
   ChainDepth chain(*this);
   while (lhs && continues_line()) {
-    if (tok_.binary_level != level) break;
+    int level = tok_.binary_level;
+    if (level < min_level) break;  // also ends at non-operators (-1)
     if (!chain.grow(tok_.pos)) return nullptr;
     std::string_view op;
     for (auto candidate : kLevels[level]) {
