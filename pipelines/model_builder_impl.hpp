@@ -98,7 +98,14 @@ class ModelBuilder {
   bool tools_warned_ = false;
 };
 
-// Levenshtein distance, for "did you mean" suggestions.
+inline bool contains(const std::vector<std::string_view>& list, std::string_view word) {
+  for (auto item : list) {
+    if (item == word) return true;
+  }
+  return false;
+}
+
+// Edit distance (with transpositions), for "did you mean" suggestions.
 size_t edit_distance(std::string_view a, std::string_view b);
 std::string closest(std::string_view word, const std::vector<std::string_view>& candidates);
 std::string join(const std::vector<std::string_view>& items, std::string_view sep = ", ");
