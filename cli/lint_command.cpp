@@ -20,7 +20,7 @@ int lint_command(const std::vector<std::string>& args, std::istream& in, std::os
     if (a == "--strict") {
       strict = true;
     } else if (a == "--format" && i + 1 < args.size()) {
-      std::string f = args[++i];
+      const std::string& f = args[++i];
       if (f != "json" && f != "text") {
         err << "gantry lint: --format takes text or json, not '" << f << "'\n";
         return 2;

@@ -103,10 +103,9 @@ bool Lexer::skip_space_and_comments(Token& error) {
       advance();
     } else if (c == '\\' && (peek(1) == '\n' || (peek(1) == '\r' && peek(2) == '\n'))) {
       advance(peek(1) == '\r' ? 3 : 2);  // line continuation
-    } else if (c == '/' && peek(1) == '/') {
+    } else if ((c == '/' && peek(1) == '/') ||
+               (c == '#' && peek(1) == '!' && line_ == 1 && col_ == 1)) {  // comment or shebang
       while (!at_end() && peek() != '\n') advance();
-    } else if (c == '#' && peek(1) == '!' && pos_ == 0) {
-      while (!at_end() && peek() != '\n') advance();  // shebang
     } else if (c == '/' && peek(1) == '*') {
       Pos start = here();
       advance(2);

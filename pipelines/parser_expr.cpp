@@ -109,8 +109,8 @@ NodePtr Parser::parse_binary(int min_level) {
   NodePtr lhs = parse_unary();
   ChainDepth chain(*this);
   while (lhs && continues_line()) {
-    int level = tok_.binary_level;
-    if (level < min_level) break;  // also ends at non-operators (-1)
+    int level = static_cast<int>(tok_.binary_level);  // -1 when not a binary operator
+    if (level < min_level) break;                     // also ends at non-operators (-1)
     if (!chain.grow(tok_.pos)) return nullptr;
     std::string_view op;
     for (auto candidate : kLevels[level]) {

@@ -139,7 +139,10 @@ class Planner {
       std::vector<std::string> ends;
       for (const auto& ordered : cells(m)) {
         std::string label;  // in axis order, as written
-        for (const auto& [k, v] : ordered) label += (label.empty() ? "" : ", ") + k + "=" + v;
+        for (const auto& [k, v] : ordered) {
+          if (!label.empty()) label += ", ";
+          label.append(k).append("=").append(v);
+        }
         std::map<std::string, std::string> cell(ordered.begin(), ordered.end());
         PlanNode c;
         c.kind = "cell";
@@ -216,7 +219,6 @@ class Planner {
 std::string describe_agent(const Agent& a) {
   switch (a.kind) {
     case AgentKind::Inherit:
-      return "none";
     case AgentKind::None:
       return "none";
     case AgentKind::Any:
@@ -287,8 +289,8 @@ std::string plan_to_text(const Plan& plan) {
     }
     if (n.kind == "stage") out += "  steps: " + std::to_string(n.steps);
     out += "\n";
-    if (!n.when.empty()) out += indent + "  when " + n.when + "\n";
-    for (const auto& g : n.gates) out += indent + "  gate: " + g + "\n";
+    if (!n.when.empty()) out.append(indent).append("  when ").append(n.when).append("\n");
+    for (const auto& g : n.gates) out.append(indent).append("  gate: ").append(g).append("\n");
     if (!n.post.empty()) {
       out += indent + "  post:";
       for (const auto& p : n.post) out += " " + p;

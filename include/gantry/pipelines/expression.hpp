@@ -37,7 +37,7 @@ namespace gantry::pipelines {
 
 inline constexpr int kMaxEvalDepth = 200;
 inline constexpr size_t kMaxRegexPattern = 1000;
-inline constexpr size_t kMaxRegexInput = 16 * 1024;
+inline constexpr size_t kMaxRegexInput = size_t{16} * 1024;
 // Bounds on a pattern's automaton (counting {n,m} repetitions) and on that
 // size times the length of the text, which is what matching costs.
 inline constexpr size_t kMaxRegexWeight = 5000;
