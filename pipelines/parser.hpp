@@ -129,8 +129,9 @@ class Parser {
   bool newline_before_ = false;  // a line break separated tok_ from the previous token
   int paren_depth_ = 0;          // inside () or [] line breaks do not end a statement
   int depth_ = 0;
-  bool aborted_ = false;  // nesting limit hit: the rest of the input is ignored
-  NodePtr pending_;       // a primary already parsed, see continue_expression()
+  bool aborted_ = false;          // nesting limit hit: the rest of the input is ignored
+  NodePtr pending_;               // a primary already parsed, see continue_expression()
+  bool negated_literal_ = false;  // the Int about to be read follows a unary minus
 };
 
 }  // namespace gantry::pipelines

@@ -152,6 +152,8 @@ NodePtr Parser::parse_unary() {
     auto node = make_node(NodeKind::Unary, tok_.pos, tok_.value);
     next();
     if (!enter(node->pos)) return nullptr;
+    // -9223372036854775808 fits in int64 although its digits alone do not.
+    negated_literal_ = node->text == "-" && tok_.kind == Tok::Int;
     node->lhs = parse_unary();
     leave();
     if (!node->lhs) return nullptr;
@@ -389,7 +391,10 @@ NodePtr Parser::parse_primary() {
     case Tok::Int: {
       auto node = make_node(NodeKind::Int, t.pos, t.value);
       node->big = t.big;
-      if (t.big) {
+      bool int64_min = negated_literal_ && t.value == "9223372036854775808";
+      negated_literal_ = false;
+      if (int64_min) node->big = false;
+      if (node->big) {
         error_here("integer " + t.value +
                    " is too big: the maximum is 9223372036854775807 (use a string)");
       }

@@ -106,6 +106,8 @@ TEST_CASE("parser: syntax errors name the line and column, and every one is repo
   CHECK(two.find("expected ']' to close '[' opened at 3:5") != std::string::npos);
   CHECK(errors_of("x = 9223372036854775807").empty());
   CHECK(errors_of("x = 9223372036854775808").find("too big") != std::string::npos);
+  CHECK(errors_of("x = -9223372036854775808").empty());  // INT64_MIN
+  CHECK(errors_of("x = -9223372036854775809").find("too big") != std::string::npos);
   CHECK(errors_of("/* never closed").find("f:1:1: error: unterminated /* comment") == 0);
 }
 
