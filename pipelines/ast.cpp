@@ -1,89 +1,8 @@
 #include "gantry/pipelines/ast.hpp"
 
-#include <mutex>
 #include <vector>
 
 namespace gantry::pipelines {
-
-// ---- node allocation
-
-#if defined(__SANITIZE_ADDRESS__)
-#define GANTRY_NODE_POOL 0  // let ASan see every node's lifetime
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define GANTRY_NODE_POOL 0
-#endif
-#endif
-#ifndef GANTRY_NODE_POOL
-#define GANTRY_NODE_POOL 1
-#endif
-
-#if GANTRY_NODE_POOL
-namespace {
-
-// Chunks are never returned: they stay reachable from here, and a node freed
-// on another thread simply joins that thread's free list.
-struct NodeChunks {
-  std::mutex mutex;
-  std::vector<std::unique_ptr<unsigned char[]>> chunks;
-};
-
-NodeChunks& node_chunks() {
-  static NodeChunks* chunks = new NodeChunks;  // immortal: nodes may outlive statics
-  return *chunks;
-}
-
-struct FreeNode {
-  FreeNode* next;
-};
-
-thread_local FreeNode* t_free_nodes = nullptr;
-
-void refill() {
-  constexpr size_t kPerChunk = 512;
-  constexpr size_t kSlot = (sizeof(Node) + alignof(Node) - 1) / alignof(Node) * alignof(Node);
-  auto chunk = std::make_unique<unsigned char[]>(kSlot * kPerChunk);
-  unsigned char* base = chunk.get();
-  {
-    NodeChunks& c = node_chunks();
-    std::lock_guard<std::mutex> lock(c.mutex);
-    c.chunks.push_back(std::move(chunk));
-  }
-  for (size_t i = 0; i < kPerChunk; ++i) {
-    auto* f = reinterpret_cast<FreeNode*>(base + i * kSlot);
-    f->next = t_free_nodes;
-    t_free_nodes = f;
-  }
-}
-
-}  // namespace
-
-void* Node::operator new(size_t size) {
-  if (size != sizeof(Node)) return ::operator new(size);
-  if (!t_free_nodes) refill();
-  FreeNode* f = t_free_nodes;
-  t_free_nodes = f->next;
-  return f;
-}
-
-void Node::operator delete(void* p, size_t size) noexcept {
-  if (!p) return;
-  if (size != sizeof(Node)) {
-    ::operator delete(p);
-    return;
-  }
-  auto* f = static_cast<FreeNode*>(p);
-  f->next = t_free_nodes;
-  t_free_nodes = f;
-}
-#else
-void* Node::operator new(size_t size) {
-  return ::operator new(size);
-}
-void Node::operator delete(void* p, size_t) noexcept {
-  ::operator delete(p);
-}
-#endif
 
 // ---- tree helpers
 

@@ -101,11 +101,6 @@ struct Node {
   Node() = default;
   Node(NodeKind k, Pos p) : kind(k), pos(p) {}
   Node(NodeKind k, Pos p, std::string t) : kind(k), pos(p), text(std::move(t)) {}
-
-  // Nodes come from a per-thread free list (ast.cpp): a parse makes one node
-  // every few bytes, and malloc/free were a fifth of parse time.
-  static void* operator new(size_t size);
-  static void operator delete(void* p, size_t size) noexcept;
 };
 
 inline NodePtr make_node(NodeKind kind, Pos pos, std::string text = {}) {
