@@ -72,10 +72,6 @@ class Lexer {
   }
   char char_after_next_on_line() const { return src_at(skip_blanks() + 1); }
 
-  // Whether the last token returned ends an operand (so '/' is division, not
-  // the start of a slashy string).
-  bool after_operand() const { return after_operand_; }
-
  private:
   char peek(size_t ahead = 0) const {
     return pos_ + ahead < src_.size() ? src_[pos_ + ahead] : '\0';

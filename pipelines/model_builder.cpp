@@ -199,10 +199,6 @@ std::optional<int64_t> ModelBuilder::literal_int(const Node* n) {
   }
 }
 
-std::string ModelBuilder::display(const Node& n) const {
-  return to_source(n);
-}
-
 bool ModelBuilder::require_block(Node& call, std::string_view what) {
   if (call.block && call.items.empty() && call.named.empty()) return true;
   error(call.pos, "Expected a block for " + std::string(what));

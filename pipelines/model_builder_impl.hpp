@@ -52,7 +52,6 @@ class ModelBuilder {
   static std::optional<std::string> literal_string(const Node* n);
   static std::optional<bool> literal_bool(const Node* n);
   static std::optional<int64_t> literal_int(const Node* n);
-  std::string display(const Node& n) const;
 
   // Checks a call against a signature: named-parameter names, types, required
   // ones, positional count; and duplicate named parameters for every call.

@@ -238,6 +238,29 @@ void ModelBuilder::section_matrix(Node& call, Stage& stage, int nesting) {
     if (!has_values) error(axis_call.pos, "Missing required section \"values\" in axis");
     return has_name && has_values;
   };
+  // The axis { } entries of `axes` or of one `exclude`: names unique, each valid.
+  auto parse_axis_list = [&](Node& owner, std::string_view where, bool in_exclude) {
+    std::vector<Axis> axes;
+    if (owner.block->items.empty()) {
+      error(owner.pos, "No axis directives specified in " + std::string(where));
+    }
+    std::set<std::string> names;
+    for (auto& s : owner.block->items) {
+      Node* a = as_call(*s);
+      if (!a || a->text != "axis") {
+        error(s->pos, "expected axis { name '...'; values '...' } in " + std::string(where));
+        continue;
+      }
+      Axis axis;
+      if (!parse_axis(*a, axis, in_exclude)) continue;
+      if (!names.insert(axis.name).second) {
+        error(a->pos, "Duplicate axis name: \"" + axis.name + "\"");
+        continue;
+      }
+      axes.push_back(std::move(axis));
+    }
+    return axes;
+  };
   for (auto& stmt : call.block->items) {
     Node* c = as_call(*stmt);
     if (!c) {
@@ -258,23 +281,7 @@ void ModelBuilder::section_matrix(Node& call, Stage& stage, int nesting) {
     }
     if (name == "axes") {
       has_axes = true;
-      if (!require_block(*c, name)) continue;
-      std::set<std::string> axis_names;
-      for (auto& s : c->block->items) {
-        Node* a = as_call(*s);
-        if (!a || a->text != "axis") {
-          error(s->pos, "expected axis { name '...'; values '...' } in axes");
-          continue;
-        }
-        Axis axis;
-        if (!parse_axis(*a, axis, false)) continue;
-        if (!axis_names.insert(axis.name).second) {
-          error(a->pos, "Duplicate axis name: \"" + axis.name + "\"");
-          continue;
-        }
-        m->axes.push_back(std::move(axis));
-      }
-      if (c->block->items.empty()) error(c->pos, "No axis directives specified in axes");
+      if (require_block(*c, name)) m->axes = parse_axis_list(*c, "axes", false);
     } else if (name == "excludes") {
       if (!require_block(*c, name)) continue;
       if (c->block->items.empty()) error(c->pos, "No exclude directives specified in excludes");
@@ -284,23 +291,7 @@ void ModelBuilder::section_matrix(Node& call, Stage& stage, int nesting) {
           error(s->pos, "expected exclude { axis { ... } } in excludes");
           continue;
         }
-        if (e->block->items.empty()) error(e->pos, "No axis directives specified in exclude");
-        std::vector<Axis> excl;
-        std::set<std::string> axis_names;
-        for (auto& as : e->block->items) {
-          Node* a = as_call(*as);
-          if (!a || a->text != "axis") {
-            error(as->pos, "expected axis { ... } in exclude");
-            continue;
-          }
-          Axis axis;
-          if (!parse_axis(*a, axis, true)) continue;
-          if (!axis_names.insert(axis.name).second) {
-            error(a->pos, "Duplicate axis name: \"" + axis.name + "\"");
-            continue;
-          }
-          excl.push_back(std::move(axis));
-        }
+        std::vector<Axis> excl = parse_axis_list(*e, "exclude", true);
         m->excludes.push_back(std::move(excl));
       }
     } else if (name == "agent") {

@@ -49,8 +49,6 @@ class Parser {
   bool continues_line() const { return !newline_before_ || paren_depth_ > 0; }
   static std::string describe(const Token& t);
   std::string unexpected_after_statement() const;
-  void skip_newlines();
-  void skip_terminators();  // newlines and ';'
   bool at_statement_end() const;
   Cursor save() const { return Cursor{lexer_, tok_, newline_before_}; }
   void restore(const Cursor& c);
