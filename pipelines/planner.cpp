@@ -1,5 +1,7 @@
 #include "gantry/pipelines/planner.hpp"
 
+#include "gantry/pipelines/stage_lookup.hpp"
+
 #include <algorithm>
 
 namespace gantry::pipelines {
@@ -137,12 +139,11 @@ class Planner {
       for (const auto& p : m.post) node.post.push_back(post_condition_name(p.condition));
       add(std::move(node));
       std::vector<std::string> ends;
-      for (const auto& ordered : cells(m)) {
-        std::string label;  // in axis order, as written
-        for (const auto& [k, v] : ordered) {
-          if (!label.empty()) label += ", ";
-          label.append(k).append("=").append(v);
-        }
+      size_t excluded = 0;
+      std::vector<MatrixCell> all = matrix_cells(m, &excluded);
+      plan_.excluded_cells += excluded;
+      for (const auto& ordered : all) {
+        std::string label = cell_label(ordered);
         std::map<std::string, std::string> cell(ordered.begin(), ordered.end());
         PlanNode c;
         c.kind = "cell";
@@ -170,44 +171,6 @@ class Planner {
     node.kind = "stage";
     add(std::move(node));
     return {id};
-  }
-
-  // The cartesian product of the axes, in axis order, minus excluded cells.
-  using Cell = std::vector<std::pair<std::string, std::string>>;
-  std::vector<Cell> cells(const Matrix& m) {
-    std::vector<std::vector<std::pair<std::string, std::string>>> out = {{}};
-    for (const Axis& axis : m.axes) {
-      std::vector<std::vector<std::pair<std::string, std::string>>> next;
-      for (const auto& partial : out) {
-        for (const auto& v : axis.values) {
-          if (next.size() >= kMaxPlanNodes) break;
-          auto cell = partial;
-          cell.emplace_back(axis.name, v);
-          next.push_back(std::move(cell));
-        }
-      }
-      out = std::move(next);
-    }
-    std::vector<Cell> result;
-    for (const auto& cell : out) {
-      std::map<std::string, std::string> values(cell.begin(), cell.end());
-      bool excluded =
-          std::any_of(m.excludes.begin(), m.excludes.end(), [&](const std::vector<Axis>& ex) {
-            return std::all_of(ex.begin(), ex.end(), [&](const Axis& a) {
-              auto it = values.find(a.name);
-              if (it == values.end()) return false;
-              bool listed =
-                  std::find(a.values.begin(), a.values.end(), it->second) != a.values.end();
-              return a.not_values ? !listed : listed;
-            });
-          });
-      if (excluded) {
-        ++plan_.excluded_cells;
-        continue;
-      }
-      result.push_back(cell);
-    }
-    return result;
   }
 
   Plan& plan_;

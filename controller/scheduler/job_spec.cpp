@@ -1,0 +1,104 @@
+// What an agent is told about a job: the environment (evaluated here, so
+// every agent sees the same values), the secrets it needs, and the source.
+#include "gantry/pipelines/expression.hpp"
+#include "scheduler/scheduler.hpp"
+
+namespace gantry::controller {
+
+namespace {
+
+void set_ref_env(const std::string& ref, std::map<std::string, std::string>& env) {
+  const std::string heads = "refs/heads/", tags = "refs/tags/";
+  if (ref.rfind(tags, 0) == 0) {
+    env["TAG_NAME"] = ref.substr(tags.size());
+  } else if (ref.rfind(heads, 0) == 0) {
+    env["BRANCH_NAME"] = ref.substr(heads.size());
+  } else if (!ref.empty()) {
+    env["BRANCH_NAME"] = ref;
+  }
+  if (env.count("BRANCH_NAME")) env["GIT_BRANCH"] = env["BRANCH_NAME"];
+}
+
+}  // namespace
+
+std::map<std::string, std::string> Scheduler::environment_of(
+    const RunState& run, int node, std::map<std::string, std::string>* secrets,
+    std::string& error) const {
+  const RunRecord& r = run.run;
+  const ExecNode& n = run.nodes[static_cast<size_t>(node)];
+  std::map<std::string, std::string> env;
+  env["BUILD_ID"] = std::to_string(r.number);
+  env["BUILD_NUMBER"] = std::to_string(r.number);
+  env["RUN_ID"] = std::to_string(r.id);
+  env["JOB_NAME"] = r.job_name;
+  env["GIT_COMMIT"] = r.commit;
+  env["CHANGE_AUTHOR"] = r.author;
+  set_ref_env(r.ref, env);
+  pipelines::EvalContext ctx;
+  // Parameters: declared defaults, then the values the run was started with.
+  for (const auto& p : run.pipeline.parameters) {
+    if (!p.default_value) continue;
+    pipelines::EvalResult v = pipelines::evaluate(*p.default_value, ctx);
+    if (auto* value = std::get_if<pipelines::Value>(&v)) ctx.params[p.name] = *value;
+  }
+  for (const auto& [k, v] : r.params) ctx.params[k] = pipelines::Value(v);
+  for (const auto& [k, v] : ctx.params) env[k] = v.to_string();
+  for (const auto* list : n.environment) {
+    for (const pipelines::EnvVar& var : *list) {
+      if (!var.credentials_id.empty()) {
+        auto s = options_.secrets.find(var.credentials_id);
+        if (s == options_.secrets.end()) {
+          error = "credentials '" + var.credentials_id + "' not found (configure it under secrets)";
+          return env;
+        }
+        env[var.name] = secrets ? s->second : "****";
+        if (secrets) (*secrets)[var.name] = s->second;
+        continue;
+      }
+      if (!var.value) continue;
+      ctx.env = env;
+      pipelines::EvalResult v = pipelines::evaluate(*var.value, ctx);
+      if (auto* e = std::get_if<pipelines::EvalError>(&v)) {
+        error = "environment " + var.name + " (" + std::to_string(e->pos.line) + ":" +
+                std::to_string(e->pos.col) + "): " + e->message;
+        return env;
+      }
+      env[var.name] = std::get<pipelines::Value>(v).to_string();
+    }
+  }
+  for (const auto& [k, v] : n.axes) env[k] = v;
+  if (!n.name.empty()) env["STAGE_NAME"] = n.name;
+  return env;
+}
+
+protocol::JobSpec Scheduler::make_spec(const RunState& run, const Job& job,
+                                       std::string& error) const {
+  const RunRecord& r = run.run;
+  const ExecNode& n = run.nodes[static_cast<size_t>(job.node)];
+  protocol::JobSpec spec;
+  spec.run_id = std::to_string(r.id);
+  spec.run_number = r.number;
+  spec.job_name = r.job_name;
+  spec.stage_id = n.kind == NodeKind::PipelinePost ? "" : n.id;
+  spec.stage_name = n.name;
+  spec.attempt = job.attempt;
+  spec.pipeline_source = r.pipeline_source;
+  spec.pipeline_format = r.pipeline_format;
+  spec.repo_url = r.repo_url;
+  spec.commit = r.commit;
+  spec.workspace = r.job_name + "-" + std::to_string(r.number);
+  spec.env = environment_of(run, job.node, &spec.secrets, error);
+  // withCredentials may name any configured secret; only jobs whose source
+  // mentions a credentials id receive that secret.
+  for (const auto& [id, value] : options_.secrets) {
+    if (r.pipeline_source.find(id) != std::string::npos) spec.credentials[id] = value;
+  }
+  spec.current_result = pipelines::result_name(run.result());
+  if (run.previous_result) spec.previous_result = pipelines::result_name(*run.previous_result);
+  spec.timeout_ms = run.timeout_ms_of(job.node);
+  spec.cancel_grace_ms = options_.cancel_grace_ms;
+  spec.skip_checkout = run.skip_checkout() || r.repo_url.empty();
+  return spec;
+}
+
+}  // namespace gantry::controller

@@ -1,0 +1,539 @@
+#include "scheduler/run_state.hpp"
+
+#include "gantry/pipelines/loader.hpp"
+#include "gantry/pipelines/stage_lookup.hpp"
+
+namespace gantry::controller {
+
+using pipelines::Result;
+
+const char* status_of(std::optional<Result> r) {
+  if (!r) return "skipped";
+  switch (*r) {
+    case Result::Success:
+      return "succeeded";
+    case Result::Unstable:
+      return "unstable";
+    case Result::Failure:
+      return "failed";
+    case Result::Aborted:
+      return "aborted";
+    case Result::NotBuilt:
+      return "skipped";
+  }
+  return "failed";
+}
+
+namespace {
+
+constexpr const char* kPostId = "Declarative: Post Actions";
+
+std::optional<Result> result_of_status(const std::string& s) {
+  if (s == "succeeded") return Result::Success;
+  if (s == "unstable") return Result::Unstable;
+  if (s == "failed") return Result::Failure;
+  if (s == "aborted") return Result::Aborted;
+  return std::nullopt;
+}
+
+bool is_done_status(const std::string& s) {
+  return s == "succeeded" || s == "unstable" || s == "failed" || s == "aborted" || s == "skipped";
+}
+
+}  // namespace
+
+std::unique_ptr<RunState> RunState::create(RunRecord run, std::vector<StageRecord> stages,
+                                           std::string& error) {
+  auto format = run.pipeline_format == "yaml" ? pipelines::SourceFormat::Yaml
+                                              : pipelines::SourceFormat::Jenkinsfile;
+  pipelines::LoadResult loaded = pipelines::load_pipeline(run.pipeline_source, format);
+  if (!loaded.pipeline) {
+    error = "pipeline does not load";
+    for (const auto& d : loaded.diagnostics.all()) {
+      if (d.severity == pipelines::Severity::Error) {
+        error = std::to_string(d.pos.line) + ":" + std::to_string(d.pos.col) + ": " + d.message;
+        break;
+      }
+    }
+    return nullptr;
+  }
+  auto state = std::unique_ptr<RunState>(new RunState());
+  state->run = std::move(run);
+  state->pipeline = std::move(*loaded.pipeline);
+  state->build();
+  // Adopt the records of a run that was already going before a restart.
+  for (StageRecord& old : stages) {
+    for (StageRecord& rec : state->stages) {
+      if (rec.stage_id == old.stage_id) rec = old;
+    }
+  }
+  if (stages.empty()) {
+    for (size_t i = 0; i < state->stages.size(); ++i)
+      state->dirty_stages.insert(static_cast<int>(i));
+  }
+  return state;
+}
+
+int RunState::add_node(ExecNode node) {
+  int index = static_cast<int>(nodes.size());
+  if (node.parent >= 0) nodes[static_cast<size_t>(node.parent)].children.push_back(index);
+  StageRecord rec;
+  rec.run_id = run.id;
+  rec.stage_id = node.id;
+  rec.name = node.name;
+  rec.order = static_cast<int>(stages.size());
+  rec.job_id = std::to_string(run.id) + "." + std::to_string(index);
+  node.record = static_cast<int>(stages.size());
+  stages.push_back(std::move(rec));
+  nodes.push_back(std::move(node));
+  return index;
+}
+
+void RunState::build() {
+  ExecNode root;
+  root.kind = NodeKind::Sequence;
+  nodes.push_back(root);
+  bool top_agent = pipeline.agent.kind != pipelines::AgentKind::None &&
+                   pipeline.agent.kind != pipelines::AgentKind::Inherit;
+  std::string label = pipeline.agent.kind == pipelines::AgentKind::Label ||
+                              pipeline.agent.kind == pipelines::AgentKind::Node
+                          ? pipeline.agent.label
+                          : "";
+  add_sequence(pipeline.stages, 0, label, top_agent, {}, {&pipeline.environment});
+  if (!pipeline.post.empty()) {
+    ExecNode post;
+    post.kind = NodeKind::PipelinePost;
+    post.id = kPostId;
+    post.name = kPostId;
+    post.label = label;
+    post.uses_top_agent = top_agent;
+    post.environment = {&pipeline.environment};
+    post_node_ = add_node(std::move(post));
+  } else {
+    post_done_ = true;
+  }
+}
+
+void RunState::add_sequence(const std::vector<pipelines::Stage>& list, int parent,
+                            const std::string& label, bool top_agent,
+                            const std::map<std::string, std::string>& axes,
+                            std::vector<const std::vector<pipelines::EnvVar>*> env) {
+  for (const auto& s : list) add_stage(s, parent, label, top_agent, axes, env);
+}
+
+void RunState::add_stage(const pipelines::Stage& s, int parent, const std::string& inherited,
+                         bool top_agent, const std::map<std::string, std::string>& axes,
+                         std::vector<const std::vector<pipelines::EnvVar>*> env) {
+  ExecNode node;
+  const std::string& parent_id = nodes[static_cast<size_t>(parent)].id;
+  node.name = s.name;
+  node.id = parent_id.empty() ? s.name : parent_id + " / " + s.name;
+  node.parent = parent;
+  node.stage = &s;
+  node.when = s.when ? &*s.when : nullptr;
+  node.axes = axes;
+  node.fail_fast = s.fail_fast || has_option(pipeline.options, "parallelsAlwaysFailFast");
+  std::string label = inherited;
+  if (s.agent.kind != pipelines::AgentKind::Inherit) {
+    label =
+        s.agent.kind == pipelines::AgentKind::Label || s.agent.kind == pipelines::AgentKind::Node
+            ? s.agent.label
+            : "";
+    top_agent = false;
+  }
+  node.label = label;
+  node.uses_top_agent = top_agent;
+  env.push_back(&s.environment);
+  node.environment = env;
+  if (!s.parallel.empty()) {
+    node.kind = NodeKind::Parallel;
+    int self = add_node(std::move(node));
+    // Each branch is a sequence of one stage so that a branch with nested
+    // stages walks them in order.
+    for (const auto& branch : s.parallel) add_stage(branch, self, label, top_agent, axes, env);
+    return;
+  }
+  if (s.matrix) {
+    const pipelines::Matrix& m = *s.matrix;
+    node.kind = NodeKind::Parallel;
+    if (m.when) node.when = &*m.when;
+    if (m.agent.kind != pipelines::AgentKind::Inherit) {
+      label = m.agent.kind == pipelines::AgentKind::Label ? m.agent.label : "";
+      top_agent = false;
+    }
+    int self = add_node(std::move(node));
+    env.push_back(&m.environment);
+    for (const auto& cell : pipelines::matrix_cells(m)) {
+      ExecNode c;
+      c.kind = NodeKind::Sequence;
+      c.name = pipelines::cell_label(cell);
+      c.id = nodes[static_cast<size_t>(self)].id + " / " + c.name;
+      c.parent = self;
+      c.axes = std::map<std::string, std::string>(cell.begin(), cell.end());
+      c.label = label;
+      c.uses_top_agent = top_agent;
+      c.environment = env;
+      int cell_index = add_node(std::move(c));
+      auto cell_axes = nodes[static_cast<size_t>(cell_index)].axes;
+      add_sequence(m.stages, cell_index, label, top_agent, cell_axes, env);
+    }
+    return;
+  }
+  node.kind = s.stages.empty() ? NodeKind::Stage : NodeKind::Sequence;
+  int self = add_node(std::move(node));
+  if (!s.stages.empty()) add_sequence(s.stages, self, label, top_agent, axes, env);
+}
+
+bool RunState::has_option(const std::vector<pipelines::Step>& options,
+                          std::string_view name) const {
+  for (const auto& o : options) {
+    if (o.name == name) return true;
+  }
+  return false;
+}
+
+bool RunState::should_skip_new_stages() const {
+  if (cancelled_) return true;
+  Result r = result();
+  if (r == Result::Failure || r == Result::Aborted) return true;
+  return r == Result::Unstable && has_option(pipeline.options, "skipStagesAfterUnstable");
+}
+
+Result RunState::result() const {
+  Result r = Result::Success;
+  for (const ExecNode& n : nodes) {
+    if (n.kind == NodeKind::Stage || n.kind == NodeKind::PipelinePost) {
+      if (fail_fast_victims_.count(static_cast<int>(&n - nodes.data()))) continue;
+      if (n.result && *n.result != Result::NotBuilt) r = pipelines::worse(r, *n.result);
+    }
+  }
+  if (cancelled_) r = pipelines::worse(r, Result::Aborted);
+  return r;
+}
+
+void RunState::mark(int node, const std::string& status, int64_t now, const std::string& reason) {
+  if (node <= 0) return;
+  StageRecord& rec = record_of(node);
+  rec.status = status;
+  if (!reason.empty()) rec.reason = reason;
+  if (status == "running" && rec.started_at == 0) rec.started_at = now;
+  if (is_done_status(status)) rec.finished_at = now;
+  dirty_stages.insert(nodes[static_cast<size_t>(node)].record);
+}
+
+std::vector<RunAction> RunState::start(int64_t now) {
+  std::vector<RunAction> out;
+  if (run.started_at == 0) run.started_at = now;
+  if (run.status == "queued") {
+    run.status = "running";
+    dirty_run = true;
+  }
+  cancelled_ = run.cancel_requested;
+  // Recover node states from the records (after a restart; new runs have
+  // every record queued).
+  bool any_started = false;
+  for (size_t i = 1; i < nodes.size(); ++i) {
+    const StageRecord& rec = record_of(static_cast<int>(i));
+    if (is_done_status(rec.status)) {
+      nodes[i].state = NodeState::Done;
+      nodes[i].result = result_of_status(rec.status);
+      any_started = true;
+    } else if (rec.status == "running" || rec.status == "waiting") {
+      nodes[i].state = NodeState::Active;
+      any_started = true;
+    }
+  }
+  if (post_node_ >= 0 && nodes[static_cast<size_t>(post_node_)].state == NodeState::Done)
+    post_done_ = true;
+  if (!any_started) {
+    activate(0, now, out);
+  } else {
+    nodes[0].state = NodeState::Active;
+    resume(0, now, out);
+  }
+  return out;
+}
+
+void RunState::resume(int node, int64_t now, std::vector<RunAction>& out) {
+  ExecNode& n = nodes[static_cast<size_t>(node)];
+  if (n.kind == NodeKind::PipelinePost) {
+    if (n.state == NodeState::Active) out.push_back({RunAction::Dispatch, node, {}});
+    return;
+  }
+  if (n.state == NodeState::Done) {
+    if (node == 0 && !post_done_) child_done(-1, 0, now, out);
+    return;
+  }
+  if (n.state == NodeState::Pending) {
+    activate(node, now, out);
+    return;
+  }
+  if (n.kind == NodeKind::Stage) {
+    out.push_back({RunAction::Dispatch, node, {}});
+    return;
+  }
+  std::vector<int> children = n.children;
+  bool all_done = true;
+  for (int c : children) {
+    ExecNode& child = nodes[static_cast<size_t>(c)];
+    if (child.state == NodeState::Done) continue;
+    all_done = false;
+    if (n.kind == NodeKind::Sequence) {
+      resume(c, now, out);
+      return;
+    }
+    resume(c, now, out);
+  }
+  if (all_done) {
+    int last = children.empty() ? -1 : children.back();
+    if (last >= 0) {
+      child_done(node, last, now, out);
+    } else {
+      finish_node(node, Result::Success, {}, now, out);
+    }
+  }
+}
+
+void RunState::activate(int node, int64_t now, std::vector<RunAction>& out) {
+  ExecNode& n = nodes[static_cast<size_t>(node)];
+  if (node != 0 && should_skip_new_stages()) {
+    std::string why = cancelled_ ? "run aborted" : "skipped due to earlier failure(s)";
+    skip_subtree(node, why, now);
+    child_done(n.parent, node, now, out);
+    return;
+  }
+  n.state = NodeState::Active;
+  if (n.when) {
+    // Decided by the scheduler, which can compute the environment; a leaf
+    // is dispatched (or skipped) from there. Containers ask too.
+    out.push_back({RunAction::Dispatch, node, "when"});
+    return;
+  }
+  if (node != 0) mark(node, n.kind == NodeKind::Stage ? "queued" : "running", now);
+  if (n.kind == NodeKind::Stage) {
+    out.push_back({RunAction::Dispatch, node, {}});
+    return;
+  }
+  enter_container(node, now, out);
+}
+
+void RunState::enter_container(int node, int64_t now, std::vector<RunAction>& out) {
+  ExecNode& n = nodes[static_cast<size_t>(node)];
+  n.state = NodeState::Active;
+  if (node != 0) mark(node, "running", now);
+  if (n.children.empty()) {
+    finish_node(node, Result::Success, {}, now, out);
+    return;
+  }
+  std::vector<int> children = n.children;
+  if (n.kind == NodeKind::Sequence) {
+    activate(children.front(), now, out);
+    return;
+  }
+  for (int c : children) {
+    if (nodes[static_cast<size_t>(c)].state == NodeState::Pending) activate(c, now, out);
+  }
+}
+
+void RunState::when_decided(int node, bool run_it, const std::string& reason, int64_t now,
+                            std::vector<RunAction>& out) {
+  ExecNode& n = nodes[static_cast<size_t>(node)];
+  if (!run_it) {
+    skip_subtree(node, reason, now);
+    child_done(n.parent, node, now, out);
+    return;
+  }
+  if (n.kind == NodeKind::Stage) {
+    mark(node, "queued", now);
+    out.push_back({RunAction::Dispatch, node, {}});
+    return;
+  }
+  enter_container(node, now, out);
+}
+
+void RunState::skip_subtree(int node, const std::string& reason, int64_t now) {
+  ExecNode& n = nodes[static_cast<size_t>(node)];
+  if (n.state == NodeState::Done) return;
+  n.state = NodeState::Done;
+  n.result = std::nullopt;
+  mark(node, "skipped", now, reason);
+  for (int c : std::vector<int>(n.children)) skip_subtree(c, reason, now);
+}
+
+std::vector<RunAction> RunState::leaf_done(int node, std::optional<Result> result,
+                                           const std::string& reason, int64_t now) {
+  std::vector<RunAction> out;
+  ExecNode& n = nodes[static_cast<size_t>(node)];
+  if (n.state == NodeState::Done) return out;
+  if (n.kind == NodeKind::PipelinePost) {
+    n.state = NodeState::Done;
+    n.result = result;
+    mark(node, status_of(result), now, reason);
+    post_done_ = true;
+    finish_run(now);
+    return out;
+  }
+  finish_node(node, result, reason, now, out);
+  return out;
+}
+
+void RunState::finish_node(int node, std::optional<Result> result, const std::string& reason,
+                           int64_t now, std::vector<RunAction>& out) {
+  ExecNode& n = nodes[static_cast<size_t>(node)];
+  n.state = NodeState::Done;
+  n.result = result;
+  if (node != 0) mark(node, status_of(result), now, reason);
+  child_done(n.parent, node, now, out);
+}
+
+void RunState::child_done(int parent, int child, int64_t now, std::vector<RunAction>& out) {
+  if (parent < 0) {
+    // The root ended: the pipeline's post section, then the run's end.
+    if (post_node_ >= 0 && !post_done_) {
+      ExecNode& post = nodes[static_cast<size_t>(post_node_)];
+      if (post.state == NodeState::Pending) {
+        post.state = NodeState::Active;
+        mark(post_node_, "queued", now);
+        out.push_back({RunAction::Dispatch, post_node_, "post"});
+      }
+      return;
+    }
+    finish_run(now);
+    return;
+  }
+  ExecNode& p = nodes[static_cast<size_t>(parent)];
+  if (p.state == NodeState::Done) return;
+  const ExecNode& c = nodes[static_cast<size_t>(child)];
+  if (p.kind == NodeKind::Parallel && p.fail_fast && c.result &&
+      (*c.result == Result::Failure || *c.result == Result::Aborted)) {
+    for (int sibling : p.children) {
+      if (nodes[static_cast<size_t>(sibling)].state != NodeState::Done) {
+        mark_fail_fast_victims(sibling);
+        stop_subtree(sibling, "aborted by failFast", now, out);
+      }
+    }
+  }
+  std::optional<Result> combined;
+  bool all_done = true;
+  int next = -1;
+  for (int s : p.children) {
+    const ExecNode& sn = nodes[static_cast<size_t>(s)];
+    if (sn.state != NodeState::Done) {
+      all_done = false;
+      if (next < 0 && sn.state == NodeState::Pending) next = s;
+      continue;
+    }
+    if (sn.result) combined = combined ? pipelines::worse(*combined, *sn.result) : *sn.result;
+  }
+  if (p.kind == NodeKind::Sequence && next >= 0) {
+    activate(next, now, out);
+    return;
+  }
+  if (!all_done) return;
+  finish_node(parent, combined ? combined : std::optional<Result>(Result::Success), {}, now, out);
+}
+
+void RunState::stop_subtree(int node, const std::string& reason, int64_t now,
+                            std::vector<RunAction>& out) {
+  ExecNode& n = nodes[static_cast<size_t>(node)];
+  if (n.state == NodeState::Done) return;
+  if (n.state == NodeState::Pending) {
+    n.state = NodeState::Done;
+    n.result = Result::Aborted;
+    mark(node, "aborted", now, reason);
+    for (int c : std::vector<int>(n.children)) stop_subtree(c, reason, now, out);
+    return;
+  }
+  if (n.kind == NodeKind::Stage) {
+    out.push_back({RunAction::Stop, node, reason});
+    return;
+  }
+  for (int c : std::vector<int>(n.children)) stop_subtree(c, reason, now, out);
+}
+
+void RunState::mark_fail_fast_victims(int node) {
+  fail_fast_victims_.insert(node);
+  for (int c : nodes[static_cast<size_t>(node)].children) mark_fail_fast_victims(c);
+}
+
+std::vector<RunAction> RunState::cancel(const std::string& reason, int64_t /*now*/) {
+  std::vector<RunAction> out;
+  if (finished()) return out;
+  cancelled_ = true;
+  if (!run.cancel_requested) {
+    run.cancel_requested = true;
+    run.reason = reason;
+    dirty_run = true;
+  }
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const ExecNode& n = nodes[i];
+    if ((n.kind == NodeKind::Stage || n.kind == NodeKind::PipelinePost) &&
+        n.state == NodeState::Active)
+      out.push_back({RunAction::Stop, static_cast<int>(i), reason});
+  }
+  return out;
+}
+
+void RunState::finish_run(int64_t now) {
+  Result r = result();
+  run.status = status_of(r);
+  run.finished_at = now;
+  dirty_run = true;
+}
+
+int RunState::retries_of(int node) const {
+  const ExecNode& n = nodes[static_cast<size_t>(node)];
+  for (const auto* options : {n.stage ? &n.stage->options : nullptr, &pipeline.options}) {
+    if (!options) continue;
+    for (const auto& o : *options) {
+      if (o.name != "retry") continue;
+      const pipelines::Node* v = o.arg("count");
+      if (v && v->kind == pipelines::NodeKind::Int) return std::max(1, std::atoi(v->text.c_str()));
+    }
+    if (n.kind != NodeKind::Stage) break;
+    break;  // a pipeline-level retry retries the whole run in Jenkins; not per stage
+  }
+  return 1;
+}
+
+namespace {
+
+int64_t timeout_option_ms(const std::vector<pipelines::Step>& options) {
+  for (const auto& o : options) {
+    if (o.name != "timeout") continue;
+    const pipelines::Node* t = o.arg("time");
+    if (!t || t->kind != pipelines::NodeKind::Int) continue;
+    int64_t value = std::atoll(t->text.c_str());
+    std::string unit = "MINUTES";
+    if (const pipelines::Node* u = o.arg("unit", 1); u && u->kind == pipelines::NodeKind::String)
+      unit = u->text;
+    int64_t ms = value * 60000;
+    if (unit == "SECONDS") ms = value * 1000;
+    if (unit == "MILLISECONDS") ms = value;
+    if (unit == "HOURS") ms = value * 3600000;
+    if (unit == "DAYS") ms = value * 86400000;
+    return ms;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int64_t RunState::timeout_ms_of(int node) const {
+  const ExecNode& n = nodes[static_cast<size_t>(node)];
+  return n.stage ? timeout_option_ms(n.stage->options) : 0;
+}
+
+int64_t RunState::run_timeout_ms() const {
+  return timeout_option_ms(pipeline.options);
+}
+
+bool RunState::disable_concurrent() const {
+  return has_option(pipeline.options, "disableConcurrentBuilds");
+}
+
+bool RunState::skip_checkout() const {
+  return has_option(pipeline.options, "skipDefaultCheckout");
+}
+
+}  // namespace gantry::controller

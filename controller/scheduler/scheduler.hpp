@@ -1,0 +1,138 @@
+#pragma once
+// The scheduler: runs in progress, the queue of jobs (leaf stages waiting for
+// an agent), the connected agents with their executors, and the leases that
+// make a job run at most once at a time. Pure and synchronous, driven by the
+// I/O layer (controller/service), which feeds it agent messages and ticks and
+// then persists what changed and sends what it queued (write-ahead: records
+// are stored before any message leaves).
+//
+// Rules: jobs are dispatched in FIFO order across runs, each to a connected
+// agent whose labels match the stage's label expression and that has a free
+// executor; stages that inherit the pipeline's agent prefer the agent that
+// ran the first of them. A job's lease is renewed by its agent's heartbeats;
+// when it lapses (agent_lost_after) the attempt is lost and retried if the
+// stage has `retry`, else the stage fails with "agent lost". Every job message
+// carries an epoch; a new dispatch bumps it and stale ones are refused.
+//
+// No I/O, no clock: `now` is passed in (unix ms). Not thread-safe.
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gantry/protocol/messages.hpp"
+#include "scheduler/run_state.hpp"
+
+namespace gantry::controller {
+
+struct SchedulerOptions {
+  int64_t lease_ttl_ms = 30000;  // agent_lost_after
+  int64_t heartbeat_ms = 2000;
+  int64_t accept_timeout_ms = 5000;
+  int64_t reconnect_grace_ms = 15000;  // added to leases adopted after a restart
+  int64_t cancel_grace_ms = 10000;
+  std::map<std::string, std::string> secrets;  // credentials id -> value
+};
+
+struct Job {
+  std::string job_id;
+  int64_t run_id = 0;
+  int node = -1;
+  uint64_t epoch = 0;
+  int attempt = 1;
+  std::string agent_id;  // empty while queued
+  uint64_t seq = 0;      // FIFO order
+  int64_t assigned_at = 0;
+  int64_t lease_until = 0;
+  bool accepted = false;
+  bool orphan = false;    // running before a restart; waits for its agent's hello
+  bool stopping = false;  // a cancel was sent (or is owed to a disconnected agent)
+  std::string stop_reason;
+  int64_t stop_deadline = 0;
+};
+
+struct AgentState {
+  std::string agent_id, name, instance_id, token_name;
+  std::set<std::string> labels;  // includes the agent's name, as in Jenkins
+  int executors = 1;
+  bool connected = false;
+  std::set<std::string> jobs;  // job ids it holds
+  int64_t last_seen = 0;
+};
+
+struct Outgoing {
+  std::string agent_id;
+  protocol::ControllerMessage message;
+};
+
+class Scheduler {
+ public:
+  explicit Scheduler(SchedulerOptions options);
+
+  // Takes a run (new, or unfinished from before a restart, with its stage
+  // records). Returns an error when its pipeline does not load.
+  std::optional<std::string> submit(RunRecord run, std::vector<StageRecord> stages, int64_t now,
+                                    const std::string& previous_result = {});
+  bool cancel_run(int64_t run_id, const std::string& reason, int64_t now);
+
+  protocol::Welcome hello(const protocol::Hello& hello, const std::string& token_name, int64_t now);
+  void disconnected(const std::string& agent_id, int64_t now);
+  void heartbeat(const std::string& agent_id, const protocol::Heartbeat& hb, int64_t now);
+  std::optional<protocol::Nack> accept(const std::string& agent_id, const protocol::Accept& a,
+                                       int64_t now);
+  // Whether the agent holds this job at this epoch (log chunks, step events).
+  std::optional<protocol::Nack> check(const std::string& agent_id, const std::string& job_id,
+                                      uint64_t epoch) const;
+  // `committed`: log bytes the controller holds for the job. A finish that
+  // claims more gets a "log_gap" nack; otherwise it is applied (once).
+  std::variant<protocol::FinishAck, protocol::Nack> finish(const std::string& agent_id,
+                                                           const protocol::Finish& f,
+                                                           uint64_t committed, int64_t now);
+  void tick(int64_t now);  // leases, accept and cancel deadlines, run timeouts, dispatch
+
+  // What changed since the last call: persist these, then send the messages.
+  std::vector<RunState*> take_dirty_runs();
+  std::vector<Outgoing> take_outgoing();
+  std::vector<int64_t> take_finished_runs();  // runs that ended; dropped from memory after
+
+  const RunState* run(int64_t run_id) const;
+  const Job* job(const std::string& job_id) const;
+  const std::map<std::string, AgentState>& agents() const { return agents_; }
+  size_t queue_depth() const;
+  size_t running_jobs() const;
+  void forget_run(int64_t run_id);  // after the owner stored its end
+
+ private:
+  void apply(RunState& run, std::vector<RunAction> actions, int64_t now);
+  void dispatch_leaf(RunState& run, int node, int64_t now);
+  void decide_when(RunState& run, int node, int64_t now);
+  void stop_leaf(RunState& run, int node, const std::string& reason, int64_t now);
+  void assign(Job& job, AgentState& agent, int64_t now);
+  void end_attempt(Job& job, std::optional<pipelines::Result> result, const std::string& reason,
+                   bool lost, int64_t now);
+  void dispatch(int64_t now);
+  void start_waiting_runs(int64_t now);
+  bool label_matches(const std::string& label, const AgentState& agent) const;
+  protocol::JobSpec make_spec(const RunState& run, const Job& job, std::string& error) const;
+  std::map<std::string, std::string> environment_of(const RunState& run, int node,
+                                                    std::map<std::string, std::string>* secrets,
+                                                    std::string& error) const;
+
+  SchedulerOptions options_;
+  std::map<int64_t, std::unique_ptr<RunState>> runs_;
+  std::deque<int64_t> waiting_runs_;  // disableConcurrentBuilds
+  std::map<std::string, Job> jobs_;   // by job id
+  std::map<std::string, AgentState> agents_;
+  std::vector<Outgoing> outgoing_;
+  std::vector<int64_t> finished_;
+  std::set<int64_t> dirty_;
+  uint64_t next_seq_ = 1;
+};
+
+}  // namespace gantry::controller

@@ -1,0 +1,177 @@
+#pragma once
+// The controller <-> agent protocol (docs/protocol.md): one WebSocket per
+// agent process at /api/v1/agent, opened by the agent with its Bearer token.
+// Control messages are JSON text frames {"t": TYPE, ...}; log chunks are
+// binary frames: a 4-byte big-endian header length, a JSON LogChunk header,
+// then the raw bytes. These are plain structs; codec.hpp turns them into
+// frames and back (protocol_json.cpp), refusing anything malformed with a
+// message rather than throwing.
+//
+// Every job-scoped message carries (job_id, epoch). The controller bumps the
+// epoch each time it hands a job out again, and refuses messages with any
+// other epoch ("stale_epoch"); an agent that gets that stops the job. Plain
+// values, no threading concerns.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace gantry::protocol {
+
+inline constexpr int kVersion = 1;
+inline constexpr size_t kMaxTextFrame = size_t{1} << 20;  // JSON control messages
+inline constexpr size_t kMaxChunk = size_t{64} * 1024;    // log payload per binary frame
+inline constexpr uint64_t kLogLimit = uint64_t{1} << 30;  // 1 GiB per job attempt
+
+// ---- agent -> controller -------------------------------------------------
+
+struct ResumeJob {
+  std::string job_id;
+  uint64_t epoch = 0;
+  uint64_t spooled_bytes = 0;
+  bool finished = false;  // the job ended while the controller was away
+};
+
+struct Hello {
+  std::string agent_id;     // persisted in the agent's work dir
+  std::string instance_id;  // new per process start
+  std::string name;
+  std::vector<std::string> labels;
+  int executors = 1;
+  std::string version;
+  std::vector<ResumeJob> resume;
+};
+
+struct JobRef {
+  std::string job_id;
+  uint64_t epoch = 0;
+};
+
+struct Heartbeat {
+  std::vector<JobRef> jobs;
+};
+
+struct Accept {
+  std::string job_id;
+  uint64_t epoch = 0;
+};
+
+// A step started or ended inside a job: for live progress and the stored log.
+struct StepEvent {
+  std::string job_id;
+  uint64_t epoch = 0;
+  std::string step;   // "sh", "echo", ...
+  std::string state;  // "started" | "succeeded" | "failed"
+};
+
+struct TestCounts {
+  int64_t total = 0;
+  int64_t failed = 0;
+  int64_t skipped = 0;
+};
+
+// Result names as Jenkins spells them: SUCCESS, UNSTABLE, FAILURE, ABORTED.
+struct Finish {
+  std::string job_id;
+  uint64_t epoch = 0;
+  std::string result;
+  std::string reason;  // "exit code 2", "timeout after 5s", "fenced", ...
+  uint64_t log_bytes = 0;
+  uint64_t dropped_bytes = 0;  // past the log cap
+  TestCounts tests;
+};
+
+// Header of a binary log frame; the payload follows in the same frame.
+struct LogChunk {
+  std::string job_id;
+  uint64_t epoch = 0;
+  uint64_t offset = 0;  // byte offset of the payload in the job's log
+};
+
+// ---- controller -> agent -------------------------------------------------
+
+struct ResumeVerdict {
+  std::string job_id;
+  uint64_t epoch = 0;
+  std::string verdict;     // "continue" | "abort"
+  uint64_t committed = 0;  // log bytes the controller holds
+  bool cancel = false;     // a cancel issued while the agent was away
+};
+
+struct Welcome {
+  std::string session_id;
+  int64_t heartbeat_ms = 2000;
+  int64_t lease_ttl_ms = 30000;
+  std::vector<ResumeVerdict> resume;
+};
+
+// Everything an agent needs to run one stage (or the pipeline's post
+// section) of a run. The agent parses `pipeline_source` itself and finds the
+// stage by `stage_id` (the plan id, "Test / Unit"), so steps travel as the
+// source the team wrote, not as a second encoding.
+struct JobSpec {
+  std::string run_id;
+  int64_t run_number = 0;
+  std::string job_name;  // the repository or pipeline name: JOB_NAME
+  std::string stage_id;  // empty: the pipeline-level post section
+  std::string stage_name;
+  int attempt = 1;
+  std::string pipeline_source;
+  std::string pipeline_format;  // "jenkinsfile" | "yaml"
+  std::string repo_url;         // empty: no checkout (gantry run uses the cwd)
+  std::string commit;
+  std::string workspace;                   // workspace key; same key = same directory on one agent
+  std::map<std::string, std::string> env;  // BUILD_ID, params, environment{}, axes
+  std::map<std::string, std::string> secrets;      // env name -> value, masked in logs
+  std::map<std::string, std::string> credentials;  // credentials id -> value (withCredentials)
+  std::string current_result;                      // run result so far (for post and currentBuild)
+  std::string previous_result;  // the previous run's result, for changed/fixed/regression
+  int64_t timeout_ms = 0;       // 0: none
+  int64_t cancel_grace_ms = 10000;
+  bool skip_checkout = false;
+};
+
+struct Assign {
+  std::string job_id;
+  uint64_t epoch = 0;
+  JobSpec spec;
+};
+
+struct LogAck {
+  std::string job_id;
+  uint64_t epoch = 0;
+  uint64_t committed = 0;
+};
+
+struct Cancel {
+  std::string job_id;
+  uint64_t epoch = 0;
+  std::string reason;
+  int64_t grace_ms = 10000;
+};
+
+struct FinishAck {
+  std::string job_id;
+  uint64_t epoch = 0;
+};
+
+// A refusal: "stale_epoch" (stop the job), "log_gap" (resend from
+// `expected`), "bad_message", "unknown_job".
+struct Nack {
+  std::string job_id;
+  uint64_t epoch = 0;
+  std::string code;
+  std::string message;
+  uint64_t expected = 0;
+};
+
+struct HeartbeatAck {};
+
+using AgentMessage = std::variant<Hello, Heartbeat, Accept, StepEvent, Finish>;
+using ControllerMessage =
+    std::variant<Welcome, Assign, LogAck, Cancel, FinishAck, Nack, HeartbeatAck>;
+
+}  // namespace gantry::protocol

@@ -1,0 +1,393 @@
+// The scheduler without a network: agents are simulated by calling its
+// methods and reading the messages it queues.
+#include <catch2/catch.hpp>
+
+#include "scheduler/scheduler.hpp"
+
+using namespace gantry::controller;
+namespace protocol = gantry::protocol;
+
+namespace {
+
+struct Harness {
+  Scheduler s;
+  int64_t now = 1000;
+  int64_t next_run = 1;
+  std::vector<Outgoing> sent;
+
+  explicit Harness(SchedulerOptions o = {}) : s(std::move(o)) {}
+
+  int64_t submit(const std::string& source, const std::string& ref = "main",
+                 const std::string& job = "app") {
+    RunRecord r;
+    r.id = next_run++;
+    r.number = r.id;
+    r.job_name = job;
+    r.ref = ref;
+    r.pipeline_source = source;
+    r.pipeline_format = "jenkinsfile";
+    auto err = s.submit(r, {}, now);
+    INFO(err.value_or(""));
+    REQUIRE_FALSE(err);
+    pump();
+    return r.id;
+  }
+  void agent(const std::string& id, std::vector<std::string> labels = {}, int executors = 1) {
+    protocol::Hello h;
+    h.agent_id = id;
+    h.instance_id = id + "-1";
+    h.name = id;
+    h.labels = std::move(labels);
+    h.executors = executors;
+    s.hello(h, "pool", now);
+    pump();
+  }
+  void pump() {
+    s.tick(now);
+    for (auto& o : s.take_outgoing()) sent.push_back(std::move(o));
+    s.take_dirty_runs();
+  }
+  // Assignments sent since the last call, in order.
+  std::vector<std::pair<std::string, protocol::Assign>> assigns() {
+    std::vector<std::pair<std::string, protocol::Assign>> out;
+    for (auto& o : sent) {
+      if (auto* a = std::get_if<protocol::Assign>(&o.message)) out.emplace_back(o.agent_id, *a);
+    }
+    sent.clear();
+    return out;
+  }
+  void finish(const std::string& agent, const protocol::Assign& a, const std::string& result) {
+    protocol::Finish f;
+    f.job_id = a.job_id;
+    f.epoch = a.epoch;
+    f.result = result;
+    auto r = s.finish(agent, f, 0, now);
+    REQUIRE(std::holds_alternative<protocol::FinishAck>(r));
+    pump();
+  }
+  std::string status(int64_t run) { return s.run(run)->run.status; }
+  std::string stage(int64_t run, const std::string& id) {
+    for (const auto& rec : s.run(run)->stages) {
+      if (rec.stage_id == id) return rec.status;
+    }
+    return "missing";
+  }
+};
+
+const char* kThree = R"(pipeline {
+  agent any
+  stages {
+    stage('Build') { steps { sh 'make' } }
+    stage('Test') { steps { sh 'make test' } }
+    stage('Deploy') { steps { sh 'make deploy' } }
+  }
+  post { failure { echo 'failed' } }
+})";
+
+}  // namespace
+
+TEST_CASE("sequential stages run in order on the agent and the run succeeds") {
+  Harness h;
+  int64_t run = h.submit(kThree);
+  CHECK(h.s.queue_depth() == 1);
+  h.agent("a1");
+  for (const char* name : {"Build", "Test", "Deploy"}) {
+    auto as = h.assigns();
+    REQUIRE(as.size() == 1);
+    CHECK(as[0].second.spec.stage_id == name);
+    CHECK(as[0].second.spec.env.at("BRANCH_NAME") == "main");
+    CHECK(h.stage(run, name) == "running");
+    h.finish(as[0].first, as[0].second, "SUCCESS");
+  }
+  CHECK(h.assigns().empty());  // post { failure } does not apply
+  CHECK(h.status(run) == "succeeded");
+  CHECK(h.stage(run, "Declarative: Post Actions") == "skipped");
+}
+
+TEST_CASE("a failing stage skips the rest and runs post failure") {
+  Harness h;
+  int64_t run = h.submit(kThree);
+  h.agent("a1");
+  auto as = h.assigns();
+  h.finish("a1", as[0].second, "SUCCESS");
+  as = h.assigns();
+  h.finish("a1", as[0].second, "FAILURE");
+  CHECK(h.stage(run, "Test") == "failed");
+  CHECK(h.stage(run, "Deploy") == "skipped");
+  as = h.assigns();
+  REQUIRE(as.size() == 1);
+  CHECK(as[0].second.spec.stage_id.empty());
+  CHECK(as[0].second.spec.current_result == "FAILURE");
+  CHECK(h.status(run) == "running");
+  h.finish("a1", as[0].second, "FAILURE");
+  CHECK(h.status(run) == "failed");
+}
+
+TEST_CASE("parallel branches run at once on two agents; labels route stages") {
+  Harness h;
+  int64_t run = h.submit(R"(pipeline {
+  agent none
+  stages {
+    stage('Tests') {
+      parallel {
+        stage('Linux') { agent { label 'linux && !arm' }
+        steps { sh 'true' } }
+        stage('Arm') { agent { label 'arm' }
+        steps { sh 'true' } }
+      }
+    }
+  }
+})");
+  h.agent("x86", {"linux"});
+  h.agent("pi", {"linux", "arm"});
+  auto as = h.assigns();
+  REQUIRE(as.size() == 2);
+  std::map<std::string, std::string> where;
+  for (auto& [agent, a] : as) where[a.spec.stage_id] = agent;
+  CHECK(where["Tests / Linux"] == "x86");
+  CHECK(where["Tests / Arm"] == "pi");
+  for (auto& [agent, a] : as) h.finish(agent, a, "SUCCESS");
+  CHECK(h.status(run) == "succeeded");
+  CHECK(h.stage(run, "Tests") == "succeeded");
+}
+
+TEST_CASE("failFast aborts the running sibling") {
+  Harness h;
+  int64_t run = h.submit(R"(pipeline {
+  agent any
+  stages {
+    stage('P') {
+      failFast true
+      parallel {
+        stage('A') { steps { sh 'false' } }
+        stage('B') { steps { sh 'sleep 100' } }
+      }
+    }
+  }
+})");
+  h.agent("a1");
+  h.agent("a2");
+  auto as = h.assigns();
+  REQUIRE(as.size() == 2);
+  auto& a = as[0].second.spec.stage_id == "P / A" ? as[0] : as[1];
+  auto& b = as[0].second.spec.stage_id == "P / A" ? as[1] : as[0];
+  h.finish(a.first, a.second, "FAILURE");
+  bool cancelled = false;
+  for (auto& o : h.sent) {
+    if (auto* c = std::get_if<protocol::Cancel>(&o.message))
+      cancelled = c->job_id == b.second.job_id && o.agent_id == b.first;
+  }
+  CHECK(cancelled);
+  h.finish(b.first, b.second, "ABORTED");
+  CHECK(h.stage(run, "P / B") == "aborted");
+  CHECK(h.status(run) == "failed");
+}
+
+TEST_CASE("matrix cells become jobs with their axes in the environment") {
+  Harness h;
+  int64_t run = h.submit(R"(pipeline {
+  agent any
+  stages {
+    stage('M') {
+      matrix {
+        axes {
+          axis { name 'OS'; values 'linux', 'mac' }
+          axis { name 'V'; values '1', '2' }
+        }
+        excludes { exclude { axis { name 'OS'; values 'mac' }; axis { name 'V'; values '1' } } }
+        stages { stage('Run') { steps { sh 'echo $OS' } } }
+      }
+    }
+  }
+})");
+  h.agent("a1", {}, 8);
+  auto as = h.assigns();
+  REQUIRE(as.size() == 3);
+  std::set<std::string> ids;
+  for (auto& [agent, a] : as) {
+    ids.insert(a.spec.stage_id);
+    CHECK(a.spec.env.count("OS"));
+    CHECK(a.spec.env.count("V"));
+  }
+  CHECK(ids.count("M / OS=linux, V=1 / Run"));
+  CHECK(ids.count("M / OS=mac, V=2 / Run"));
+  for (auto& [agent, a] : as) h.finish(agent, a, "SUCCESS");
+  CHECK(h.status(run) == "succeeded");
+}
+
+TEST_CASE("a lease that lapses loses the job; retry moves it to another agent") {
+  SchedulerOptions o;
+  o.lease_ttl_ms = 3000;
+  Harness h(o);
+  int64_t run = h.submit(R"(pipeline {
+  agent any
+  stages { stage('S') { options { retry(2) }
+        steps { sh 'true' } } }
+})");
+  h.agent("a1");
+  auto first = h.assigns();
+  REQUIRE(first.size() == 1);
+  protocol::Accept acc{first[0].second.job_id, first[0].second.epoch};
+  CHECK_FALSE(h.s.accept("a1", acc, h.now));
+  h.s.disconnected("a1", h.now);
+  h.now += 2000;
+  h.pump();
+  CHECK(h.stage(run, "S") == "running");  // within the lease
+  h.agent("a2");
+  h.now += 1500;
+  h.pump();
+  auto second = h.assigns();
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].first == "a2");
+  CHECK(second[0].second.epoch == first[0].second.epoch + 1);
+  CHECK(second[0].second.spec.attempt == 2);
+  // The first holder's late finish is refused.
+  protocol::Finish late;
+  late.job_id = first[0].second.job_id;
+  late.epoch = first[0].second.epoch;
+  late.result = "SUCCESS";
+  auto r = h.s.finish("a1", late, 0, h.now);
+  REQUIRE(std::holds_alternative<protocol::Nack>(r));
+  CHECK(std::get<protocol::Nack>(r).code == "stale_epoch");
+  h.finish("a2", second[0].second, "SUCCESS");
+  CHECK(h.status(run) == "succeeded");
+}
+
+TEST_CASE("without retry a lost agent fails the stage with 'agent lost'") {
+  SchedulerOptions o;
+  o.lease_ttl_ms = 3000;
+  Harness h(o);
+  int64_t run = h.submit(kThree);
+  h.agent("a1");
+  auto as = h.assigns();
+  h.s.disconnected("a1", h.now);
+  h.now += 3500;
+  h.pump();
+  CHECK(h.stage(run, "Build") == "failed");
+  CHECK(h.s.run(run)->stages[0].reason == "agent lost");
+}
+
+TEST_CASE("heartbeats keep the lease; a finish past the committed log gets log_gap") {
+  SchedulerOptions o;
+  o.lease_ttl_ms = 3000;
+  Harness h(o);
+  int64_t run = h.submit(kThree);
+  h.agent("a1");
+  auto as = h.assigns();
+  CHECK_FALSE(h.s.accept("a1", {as[0].second.job_id, as[0].second.epoch}, h.now));
+  for (int i = 0; i < 5; ++i) {
+    h.now += 2000;
+    protocol::Heartbeat hb;
+    hb.jobs.push_back({as[0].second.job_id, as[0].second.epoch});
+    h.s.heartbeat("a1", hb, h.now);
+    h.pump();
+  }
+  CHECK(h.stage(run, "Build") == "running");
+  protocol::Finish f;
+  f.job_id = as[0].second.job_id;
+  f.epoch = as[0].second.epoch;
+  f.result = "SUCCESS";
+  f.log_bytes = 100;
+  auto r = h.s.finish("a1", f, 40, h.now);
+  REQUIRE(std::holds_alternative<protocol::Nack>(r));
+  CHECK(std::get<protocol::Nack>(r).expected == 40);
+  CHECK(std::holds_alternative<protocol::FinishAck>(h.s.finish("a1", f, 100, h.now)));
+  // Replayed: acknowledged again, applied once.
+  CHECK(std::holds_alternative<protocol::FinishAck>(h.s.finish("a1", f, 100, h.now)));
+}
+
+TEST_CASE("cancel stops the running job and skips the rest") {
+  Harness h;
+  int64_t run = h.submit(kThree);
+  h.agent("a1");
+  auto as = h.assigns();
+  REQUIRE(h.s.cancel_run(run, "cancelled by alice", h.now));
+  h.pump();
+  bool cancel_sent = false;
+  for (auto& o : h.sent) cancel_sent |= std::holds_alternative<protocol::Cancel>(o.message);
+  CHECK(cancel_sent);
+  h.sent.clear();
+  h.finish("a1", as[0].second, "ABORTED");
+  CHECK(h.stage(run, "Test") == "skipped");
+  auto post = h.assigns();  // post { failure } does not apply to ABORTED
+  CHECK(post.empty());
+  CHECK(h.status(run) == "aborted");
+}
+
+TEST_CASE("when branch skips a stage on other branches") {
+  Harness h;
+  const char* src = R"(pipeline {
+  agent any
+  stages {
+    stage('Build') { steps { sh 'true' } }
+    stage('Deploy') { when { branch 'release/*' }
+        steps { sh 'true' } }
+  }
+})";
+  int64_t run = h.submit(src, "refs/heads/feature/x");
+  h.agent("a1");
+  auto as = h.assigns();
+  h.finish("a1", as[0].second, "SUCCESS");
+  CHECK(h.stage(run, "Deploy") == "skipped");
+  CHECK(h.status(run) == "succeeded");
+  int64_t run2 = h.submit(src, "release/1.0");
+  as = h.assigns();
+  h.finish("a1", as[0].second, "SUCCESS");
+  as = h.assigns();
+  REQUIRE(as.size() == 1);
+  CHECK(as[0].second.spec.stage_id == "Deploy");
+  h.finish("a1", as[0].second, "SUCCESS");
+  CHECK(h.status(run2) == "succeeded");
+}
+
+TEST_CASE("FIFO across runs and a restart adopts a running job") {
+  Harness h;
+  int64_t r1 = h.submit(kThree);
+  int64_t r2 = h.submit(kThree);
+  h.agent("a1");
+  auto as = h.assigns();
+  REQUIRE(as.size() == 1);
+  CHECK(as[0].second.spec.run_id == std::to_string(r1));
+  (void)r2;
+
+  // A new scheduler (the controller restarted) gets the stored records.
+  Harness h2;
+  RunRecord rec = h.s.run(r1)->run;
+  std::vector<StageRecord> stages = h.s.run(r1)->stages;
+  REQUIRE_FALSE(h2.s.submit(rec, stages, h2.now));
+  h2.pump();
+  protocol::Hello hello;
+  hello.agent_id = "a1";
+  hello.instance_id = "a1-1";
+  hello.name = "a1";
+  hello.resume.push_back({as[0].second.job_id, as[0].second.epoch, 10, false});
+  auto w = h2.s.hello(hello, "pool", h2.now);
+  REQUIRE(w.resume.size() == 1);
+  CHECK(w.resume[0].verdict == "continue");
+  h2.finish("a1", as[0].second, "SUCCESS");
+  auto next = h2.assigns();
+  REQUIRE(next.size() == 1);
+  CHECK(next[0].second.spec.stage_id == "Test");
+}
+
+TEST_CASE("credentials reach the job as secrets; a missing one fails the stage") {
+  SchedulerOptions o;
+  o.secrets["deploy-key"] = "s3cret-value";
+  Harness h(o);
+  int64_t run = h.submit(R"(pipeline {
+  agent any
+  environment { KEY = credentials('deploy-key') }
+  stages {
+    stage('A') { steps { sh 'true' } }
+    stage('B') { environment { T = credentials('nope') }
+        steps { sh 'true' } }
+  }
+})");
+  h.agent("a1");
+  auto as = h.assigns();
+  REQUIRE(as.size() == 1);
+  CHECK(as[0].second.spec.secrets.at("KEY") == "s3cret-value");
+  h.finish("a1", as[0].second, "SUCCESS");
+  CHECK(h.stage(run, "B") == "failed");
+  CHECK(h.s.run(run)->stages[1].reason.find("credentials 'nope' not found") != std::string::npos);
+}
