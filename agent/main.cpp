@@ -1,27 +1,59 @@
-// gantry-agent: the daemon that runs jobs the controller dispatches. Until the
-// agent lands (next issue) it answers only --version and --help, and says so
-// instead of pretending to run.
+// gantry-agent: connects out to the controller and runs the jobs it is given
+// (SPEC §5, §10). Usage errors exit 2.
 #include <cstdio>
-#include <cstring>
 
+#include "agent.hpp"
+#include "agent_config.hpp"
+#include "gantry/common/log.hpp"
 #include "gantry/common/version.hpp"
 
+namespace {
+
+constexpr const char* kUsage =
+    "usage: gantry-agent --controller URL --token TOKEN [--name N] [--labels a,b]\n"
+    "                    [--executors N] [--work DIR]\n"
+    "       gantry-agent --config FILE   (the same keys in YAML)\n"
+    "       gantry-agent --version\n";
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--version") == 0) {
-      std::printf("gantry-agent %s\n", gantry::kVersion);
-      return 0;
-    }
-    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
-      std::printf(
-          "usage: gantry-agent --controller URL --token TOKEN [--name N] [--labels a,b] [--executors N] [--work DIR]\n"
-          "       gantry-agent --version\n\n"
-          "This build has the pipeline language only; the agent daemon is not built yet.\n");
-      return 0;
-    }
+  using namespace gantry;
+  agent::AgentConfig config;
+  std::string error;
+  bool help = false, version = false;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!agent::parse_agent_args(args, config, error, help, version)) {
+    std::fprintf(stderr, "gantry-agent: %s\n%s", error.c_str(), kUsage);
+    return 2;
   }
-  std::fprintf(stderr,
-               "gantry-agent: the agent daemon is not implemented in this build yet; "
-               "use `gantry lint` and `gantry plan` for pipelines\n");
-  return 2;
+  if (help) {
+    std::printf("%s", kUsage);
+    return 0;
+  }
+  if (version) {
+    std::printf("gantry-agent %s\n", kVersion);
+    return 0;
+  }
+  int status = 0;
+  try {
+    net::EventLoop loop;
+    agent::Agent a(loop, config);
+    a.on_fatal = [&](const std::string& why) {
+      std::fprintf(stderr, "gantry-agent: %s\n", why.c_str());
+      status = 2;
+      loop.stop();
+    };
+    loop.on_signals([&](int sig) {
+      log::info("agent", "stopping", {{"signal", std::to_string(sig)}});
+      a.stop();
+      loop.stop();
+    });
+    a.start();
+    loop.run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gantry-agent: %s\n", e.what());
+    return 2;
+  }
+  return status;
 }

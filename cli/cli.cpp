@@ -1,8 +1,13 @@
 #include "cli.hpp"
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
 #include <ostream>
 
 #include "gantry/common/version.hpp"
+#include "remote.hpp"
 
 namespace gantry::cli {
 namespace {
@@ -15,14 +20,43 @@ constexpr const char* kUsage =
     "stdin)\n"
     "  plan FILE [--json]                              print the expanded stage graph\n"
     "\n"
-    "Against a controller (coming with the controller): run, trigger, runs, show, logs, watch,\n"
-    "wait, cancel, retry, approvals, approve, reject, releases, promote, abort, rollback,\n"
-    "agents, audit verify\n";
+    "  run [FILE] [-p K=V]...                          run a pipeline here: embedded controller\n"
+    "                                                  and agent, the current directory as workspace\n"
+    "\n"
+    "Against a controller (--server URL or GANTRY_SERVER, --token T or GANTRY_TOKEN):\n"
+    "  trigger --repo PATH_OR_URL [--ref REF] [--file F] [-p K=V]...   start a run; prints its id\n"
+    "  runs [--status S] [--json]      recent runs\n"
+    "  show RUN [--json]               a run and its stages\n"
+    "  logs RUN [STAGE] [-f]           stage logs; -f follows the run\n"
+    "  wait RUN | watch RUN            follow a run; exit 0 ok, 1 failed, 3 unstable, 4 aborted\n"
+    "  cancel RUN | retry RUN          stop a run | start it again (prints the new id)\n"
+    "  agents [--json]                 connected agents\n"
+    "\n"
+    "Exit status: 0 ok, 1 failure, 2 usage or connection error, 3 unstable, 4 aborted.\n";
 
 }  // namespace
 
-int run(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+int run(const std::vector<std::string>& all_args, std::istream& in, std::ostream& out,
         std::ostream& err) {
+  Remote remote;
+  if (const char* s = std::getenv("GANTRY_SERVER")) remote.server = s;
+  if (const char* t = std::getenv("GANTRY_TOKEN")) remote.token = t;
+  std::vector<std::string> args;
+  for (size_t i = 0; i < all_args.size(); ++i) {
+    const std::string& a = all_args[i];
+    if (args.empty() && (a == "--server" || a == "--token") && i + 1 < all_args.size()) {
+      (a == "--server" ? remote.server : remote.token) = all_args[++i];
+      continue;
+    }
+    args.push_back(a);
+  }
+  if (remote.token.empty()) {
+    // A controller started here with defaults wrote its admin token here.
+    std::ifstream tf("gantry-data/admin.token");
+    std::getline(tf, remote.token);
+  }
+  while (!remote.server.empty() && remote.server.back() == '/') remote.server.pop_back();
+  remote.color = ::isatty(STDOUT_FILENO) != 0;
   if (args.empty()) {
     err << kUsage;
     return 2;
@@ -39,15 +73,18 @@ int run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
   }
   if (cmd == "lint") return lint_command(rest, in, out, err);
   if (cmd == "plan") return plan_command(rest, in, out, err);
-  static const char* kControllerCommands[] = {
-      "run",      "trigger", "runs",  "show",      "logs",    "watch",
-      "wait",     "cancel",  "retry", "approvals", "approve", "reject",
-      "releases", "promote", "abort", "rollback",  "agents",  "audit"};
-  for (const char* c : kControllerCommands) {
+  if (cmd == "run") return local_run_command(rest, out, err);
+  static const char* kRemoteCommands[] = {"trigger", "runs",  "show",  "logs",  "watch",
+                                          "wait",    "cancel", "retry", "agents"};
+  for (const char* c : kRemoteCommands) {
+    if (cmd == c) return remote_command(remote, cmd, rest, out, err);
+  }
+  static const char* kLaterCommands[] = {"approvals", "approve", "reject", "releases",
+                                         "promote",   "abort",   "rollback", "audit"};
+  for (const char* c : kLaterCommands) {
     if (cmd == c) {
       err << "gantry: '" << cmd
-          << "' needs the controller, which is not part of this build yet; lint and plan work "
-             "today\n";
+          << "' belongs to GMUD approvals and releases, which this controller does not have yet\n";
       return 2;
     }
   }

@@ -1,27 +1,89 @@
 // gantry-controller: the daemon that owns runs, schedules jobs on agents and
-// serves the API. Until the controller lands (next issue) it answers only
-// --version and --help, and says so instead of pretending to run.
+// serves the API (SPEC §10). Config errors exit 2 with FILE:LINE:COL.
 #include <cstdio>
 #include <cstring>
+#include <string>
 
+#include "config.hpp"
+#include "gantry/common/log.hpp"
 #include "gantry/common/version.hpp"
+#include "gantry/net/event_loop.hpp"
+#include "service/controller.hpp"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: gantry-controller [--config FILE] [--listen HOST:PORT] [--data DIR]\n"
+    "       gantry-controller --version\n"
+    "\n"
+    "With no config it listens on 127.0.0.1:8080, keeps state in ./gantry-data and\n"
+    "writes a generated admin token and agent token there (admin.token, agent.token).\n";
+
+}  // namespace
 
 int main(int argc, char** argv) {
+  using namespace gantry;
+  std::string config_path, listen, data;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--version") == 0) {
-      std::printf("gantry-controller %s\n", gantry::kVersion);
+    std::string a = argv[i];
+    auto value = [&](std::string& out) {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "gantry-controller: %s needs a value\n%s", a.c_str(), kUsage);
+        return false;
+      }
+      out = argv[++i];
+      return true;
+    };
+    if (a == "--version") {
+      std::printf("gantry-controller %s\n", kVersion);
       return 0;
     }
-    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
-      std::printf(
-          "usage: gantry-controller [--config FILE] [--listen HOST:PORT] [--data DIR]\n"
-          "       gantry-controller --version\n\n"
-          "This build has the pipeline language only; the controller daemon is not built yet.\n");
+    if (a == "--help" || a == "-h") {
+      std::printf("%s", kUsage);
       return 0;
+    }
+    if (a == "--config") {
+      if (!value(config_path)) return 2;
+    } else if (a == "--listen") {
+      if (!value(listen)) return 2;
+    } else if (a == "--data") {
+      if (!value(data)) return 2;
+    } else {
+      std::fprintf(stderr, "gantry-controller: unknown argument '%s'\n%s", a.c_str(), kUsage);
+      return 2;
     }
   }
-  std::fprintf(stderr,
-               "gantry-controller: the controller daemon is not implemented in this build yet; "
-               "use `gantry lint` and `gantry plan` for pipelines\n");
-  return 2;
+  controller::Config config;
+  if (!config_path.empty()) {
+    auto loaded = controller::load_config(config_path);
+    if (auto* e = std::get_if<controller::ConfigError>(&loaded)) {
+      std::fprintf(stderr, "%s\n", e->message.c_str());
+      return 2;
+    }
+    config = std::get<controller::Config>(loaded);
+  }
+  if (!listen.empty() && !controller::parse_listen(listen, config.listen_host, config.listen_port)) {
+    std::fprintf(stderr, "gantry-controller: --listen wants HOST:PORT, got '%s'\n", listen.c_str());
+    return 2;
+  }
+  if (!data.empty()) config.data_dir = data;
+  try {
+    net::EventLoop loop;
+    controller::Controller ctl(config, loop);
+    std::string error;
+    if (!ctl.start(error)) {
+      std::fprintf(stderr, "gantry-controller: %s\n", error.c_str());
+      return 2;
+    }
+    loop.on_signals([&](int sig) {
+      log::info("controller", "stopping", {{"signal", std::to_string(sig)}});
+      ctl.stop();
+      loop.stop();
+    });
+    loop.run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gantry-controller: %s\n", e.what());
+    return 2;
+  }
+  return 0;
 }

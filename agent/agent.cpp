@@ -1,0 +1,264 @@
+#include "agent.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "agent_job.hpp"
+#include "gantry/common/log.hpp"
+#include "gantry/common/version.hpp"
+#include "gantry/net/url.hpp"
+#include "gantry/protocol/codec.hpp"
+#include "gantry/git/git_cache.hpp"
+
+namespace gantry::agent {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string random_hex(size_t bytes) {
+  std::random_device rd;
+  std::string out;
+  static const char* kHex = "0123456789abcdef";
+  for (size_t i = 0; i < bytes; ++i) {
+    auto b = static_cast<unsigned>(rd()) & 0xff;
+    out += kHex[b >> 4];
+    out += kHex[b & 0xf];
+  }
+  return out;
+}
+
+}  // namespace
+
+Agent::Agent(net::EventLoop& loop, AgentConfig config) : loop_(loop), config_(std::move(config)) {
+  std::error_code ec;
+  state_dir_ = (fs::path(config_.work_dir) / "state").string();
+  workspace_dir_ = (fs::path(config_.work_dir) / "workspace").string();
+  fs::create_directories(fs::path(state_dir_) / "jobs", ec);
+  if (ec) throw std::runtime_error("work dir " + config_.work_dir + ": " + ec.message());
+  fs::create_directories(workspace_dir_, ec);
+  if (ec) throw std::runtime_error("work dir " + config_.work_dir + ": " + ec.message());
+  // A stable identity across restarts, so the controller can tell a
+  // reconnect (same id, same instance) from a restart (same id, new instance).
+  fs::path id_file = fs::path(state_dir_) / "agent_id";
+  std::ifstream in(id_file);
+  std::getline(in, agent_id_);
+  if (agent_id_.empty()) {
+    agent_id_ = "agent-" + random_hex(8);
+    std::ofstream out(id_file);
+    out << agent_id_ << "\n";
+    if (!out) throw std::runtime_error("cannot write " + id_file.string());
+  }
+  instance_id_ = random_hex(8);
+  if (config_.name.empty()) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    config_.name = std::string(host) + "-" + agent_id_.substr(agent_id_.size() - 4);
+  }
+  git_ = std::make_unique<git::GitCache>((fs::path(config_.work_dir) / "mirrors").string());
+  auto url = net::parse_url(config_.controller);
+  if (!url || (url->scheme != "http" && url->scheme != "ws"))
+    throw std::runtime_error("--controller wants http://HOST:PORT, got '" + config_.controller + "'");
+  net::WsClientOptions o;
+  o.url = "ws://" + url->host + ":" + std::to_string(url->port) + "/api/v1/agent";
+  o.headers.push_back({"Authorization", "Bearer " + config_.token});
+  link_ = std::make_unique<net::WsClient>(loop_, o);
+  link_->on_open = [this] { on_open(); };
+  link_->on_message = [this](std::string_view data, bool binary) {
+    if (!binary) on_message(data);
+  };
+  link_->on_disconnect = [this](std::string reason) {
+    welcomed_ = false;
+    log::warn("link", "disconnected", {{"reason", reason}});
+  };
+  link_->on_refused = [this](int status) {
+    log::error("link", "refused", {{"status", std::to_string(status)}});
+    if (status == 401 || status == 403) {
+      if (on_fatal) on_fatal("the controller refused the agent token (HTTP " + std::to_string(status) + ")");
+      return false;
+    }
+    return true;
+  };
+  recover_jobs();
+}
+
+Agent::~Agent() { stop(); }
+
+int64_t Agent::mono_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void Agent::start() {
+  link_->start();
+  ship_timer_ = loop_.call_every(std::chrono::milliseconds(10), [this] { ship(); });
+  fence_timer_ = loop_.call_every(std::chrono::milliseconds(100), [this] { check_fence(); });
+  log::info("agent", "started",
+            {{"agent", config_.name}, {"id", agent_id_}, {"controller", config_.controller},
+             {"executors", std::to_string(config_.executors)}});
+}
+
+void Agent::stop() {
+  for (uint64_t* t : {&hb_timer_, &ship_timer_, &fence_timer_}) {
+    if (*t) loop_.cancel_timer(*t);
+    *t = 0;
+  }
+  for (auto& [id, job] : jobs_) {
+    if (job->runner && job->running) job->runner->cancel("agent stopping", std::chrono::milliseconds(2000), true);
+  }
+  for (auto& [id, job] : jobs_) {
+    if (job->thread.joinable()) job->thread.join();
+  }
+  if (link_) link_->stop();
+}
+
+void Agent::send(const protocol::AgentMessage& m) {
+  if (link_->connected()) link_->send_text(protocol::encode(m));
+}
+
+void Agent::on_open() {
+  protocol::Hello h;
+  h.agent_id = agent_id_;
+  h.instance_id = instance_id_;
+  h.name = config_.name;
+  h.labels = config_.labels;
+  h.executors = config_.executors;
+  h.version = kVersion;
+  for (const auto& [id, job] : jobs_) {
+    if (job->dropped) continue;
+    h.resume.push_back({job->job_id, job->epoch, job->spool ? job->spool->size() : 0, job->finished});
+  }
+  log::info("link", "connected", {{"resume", std::to_string(h.resume.size())}});
+  send(h);
+}
+
+void Agent::on_message(std::string_view text) {
+  auto decoded = protocol::decode_controller(text);
+  if (auto* e = std::get_if<protocol::DecodeError>(&decoded)) {
+    log::error("link", "bad_message", {{"error", e->message}});
+    return;
+  }
+  auto& m = std::get<protocol::ControllerMessage>(decoded);
+  if (auto* w = std::get_if<protocol::Welcome>(&m)) {
+    on_welcome(*w);
+  } else if (auto* a = std::get_if<protocol::Assign>(&m)) {
+    on_assign(*a);
+  } else if (auto* ack = std::get_if<protocol::LogAck>(&m)) {
+    auto it = jobs_.find(ack->job_id);
+    if (it != jobs_.end() && it->second->epoch == ack->epoch) {
+      AgentJob& job = *it->second;
+      job.acked = std::max(job.acked, ack->committed);
+      job.sent = std::max(job.sent, job.acked);
+    }
+  } else if (auto* c = std::get_if<protocol::Cancel>(&m)) {
+    on_cancel(*c);
+  } else if (auto* fa = std::get_if<protocol::FinishAck>(&m)) {
+    auto it = jobs_.find(fa->job_id);
+    if (it != jobs_.end() && it->second->epoch == fa->epoch) {
+      it->second->dropped = true;
+      if (!it->second->running) drop_job(fa->job_id);
+    }
+  } else if (auto* n = std::get_if<protocol::Nack>(&m)) {
+    on_nack(*n);
+  } else if (std::holds_alternative<protocol::HeartbeatAck>(m)) {
+    last_ack_ms_ = mono_ms();
+  }
+}
+
+void Agent::on_welcome(const protocol::Welcome& w) {
+  welcomed_ = true;
+  last_ack_ms_ = mono_ms();
+  heartbeat_ms_ = std::max<int64_t>(100, w.heartbeat_ms);
+  lease_ttl_ms_ = std::max<int64_t>(1000, w.lease_ttl_ms);
+  if (hb_timer_) loop_.cancel_timer(hb_timer_);
+  hb_timer_ = loop_.call_every(std::chrono::milliseconds(heartbeat_ms_), [this] { heartbeat(); });
+  for (const protocol::ResumeVerdict& v : w.resume) {
+    auto it = jobs_.find(v.job_id);
+    if (it == jobs_.end() || it->second->epoch != v.epoch) continue;
+    AgentJob& job = *it->second;
+    if (v.verdict != "continue") {
+      log::warn("agent", "job.aborted_by_controller", {{"job", job.job_id}});
+      stop_job(job, "the controller no longer holds this job", 0, true);
+      job.dropped = true;
+      if (!job.running) drop_job(job.job_id);
+      continue;
+    }
+    uint64_t size = job.spool ? job.spool->size() : 0;
+    job.acked = job.sent = std::min(v.committed, size);
+    job.finish_sent_at = 0;
+    if (v.cancel) stop_job(job, "cancelled", job.spec.cancel_grace_ms, false);
+  }
+  log::info("link", "welcome", {{"lease_ms", std::to_string(lease_ttl_ms_)}});
+}
+
+void Agent::heartbeat() {
+  if (!welcomed_) return;
+  protocol::Heartbeat hb;
+  for (const auto& [id, job] : jobs_) {
+    if (!job->dropped) hb.jobs.push_back({job->job_id, job->epoch});
+  }
+  send(hb);
+}
+
+void Agent::check_fence() {
+  if (jobs_.empty()) return;
+  int64_t silent = mono_ms() - last_ack_ms_;
+  if (silent <= lease_ttl_ms_ * 3 / 4) return;
+  for (auto& [id, job] : jobs_) {
+    if (job->running && !job->fenced) {
+      log::warn("agent", "job.fenced",
+                {{"job", job->job_id}, {"silent_ms", std::to_string(silent)}});
+      stop_job(*job, "fenced: lease lost", 0, true);
+    }
+  }
+}
+
+void Agent::on_cancel(const protocol::Cancel& c) {
+  auto it = jobs_.find(c.job_id);
+  if (it == jobs_.end() || it->second->epoch != c.epoch) return;
+  stop_job(*it->second, c.reason, c.grace_ms, false);
+}
+
+void Agent::on_nack(const protocol::Nack& n) {
+  auto it = jobs_.find(n.job_id);
+  if (it == jobs_.end() || it->second->epoch != n.epoch) {
+    if (n.job_id.empty()) log::error("link", "nack", {{"code", n.code}, {"message", n.message}});
+    return;
+  }
+  AgentJob& job = *it->second;
+  if (n.code == "log_gap") {
+    job.sent = job.acked = std::min(n.expected, job.spool ? job.spool->size() : 0);
+    job.finish_sent_at = 0;
+    return;
+  }
+  log::warn("agent", "job.refused", {{"job", job.job_id}, {"code", n.code}, {"message", n.message}});
+  // stale_epoch, unknown_job, log_limit: this holder must stop and forget the job.
+  stop_job(job, "refused by the controller: " + n.code, 0, true);
+  job.dropped = true;
+  if (!job.running) drop_job(job.job_id);
+}
+
+void Agent::stop_job(AgentJob& job, const std::string& reason, int64_t grace_ms, bool fenced) {
+  if (fenced) job.fenced = true;
+  if (job.stopping && !fenced) return;
+  job.stopping = true;
+  if (job.runner && job.running)
+    job.runner->cancel(reason, std::chrono::milliseconds(grace_ms), fenced);
+}
+
+void Agent::drop_job(const std::string& job_id) {
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return;
+  if (it->second->thread.joinable()) it->second->thread.join();
+  std::error_code ec;
+  fs::remove_all(it->second->dir, ec);
+  jobs_.erase(it);
+}
+
+}  // namespace gantry::agent

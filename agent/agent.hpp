@@ -1,0 +1,88 @@
+#pragma once
+// gantry-agent's core: the link to the controller (one WebSocket, reconnecting
+// with full-jitter backoff), the jobs it holds, their spools and shipping,
+// heartbeats, and fencing. A job runs on its own thread (JobRunner); all the
+// rest runs on the EventLoop's thread.
+//
+// Guarantees (docs/protocol.md): output goes to the job's spool on disk
+// first and ships in offset-numbered chunks until the controller acknowledges
+// them, across reconnects and agent restarts; the finish of a job is kept in
+// its state directory (fsynced) until acknowledged; a job whose lease the
+// agent can no longer renew (no heartbeat ack for 3/4 of the lease) is
+// stopped (fenced) before the controller could hand it to another agent.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gantry/net/event_loop.hpp"
+#include "gantry/net/ws_client.hpp"
+#include "gantry/protocol/messages.hpp"
+
+namespace gantry::agent {
+
+struct AgentConfig {
+  std::string controller = "http://127.0.0.1:8080";
+  std::string token;
+  std::string name;
+  std::vector<std::string> labels;
+  int executors = 1;
+  std::string work_dir = "./gantry-agent";
+  std::string fixed_workspace;  // gantry run: every job runs here, no checkout
+};
+
+}  // namespace gantry::agent
+namespace gantry::git {
+class GitCache;
+}  // namespace gantry::git
+namespace gantry::agent {
+struct AgentJob;
+
+class Agent {
+ public:
+  // Prepares the work dir (state/, workspace/, mirrors/); throws
+  // std::runtime_error when it is unusable (a startup error).
+  Agent(net::EventLoop& loop, AgentConfig config);
+  ~Agent();
+
+  void start();
+  void stop();  // stops the link; running jobs are killed
+  const std::string& agent_id() const { return agent_id_; }
+  std::function<void(const std::string&)> on_fatal;  // the controller refused our token
+
+ private:
+  void on_open();
+  void on_message(std::string_view text);
+  void on_assign(const protocol::Assign& a);
+  void on_welcome(const protocol::Welcome& w);
+  void on_cancel(const protocol::Cancel& c);
+  void on_nack(const protocol::Nack& n);
+  void start_job(const std::shared_ptr<AgentJob>& job);
+  void job_ended(const std::string& job_id, uint64_t epoch);
+  void ship();  // sends log chunks and finishes that are due
+  void heartbeat();
+  void check_fence();
+  void stop_job(AgentJob& job, const std::string& reason, int64_t grace_ms, bool fenced);
+  void drop_job(const std::string& job_id);
+  void recover_jobs();  // jobs left by a previous process
+  void send(const protocol::AgentMessage& m);
+  int64_t mono_ms() const;
+
+  net::EventLoop& loop_;
+  AgentConfig config_;
+  std::string agent_id_, instance_id_;
+  std::string state_dir_, workspace_dir_;
+  std::unique_ptr<net::WsClient> link_;
+  std::unique_ptr<git::GitCache> git_;
+  std::map<std::string, std::shared_ptr<AgentJob>> jobs_;
+  bool welcomed_ = false;
+  int64_t heartbeat_ms_ = 2000;
+  int64_t lease_ttl_ms_ = 30000;
+  int64_t last_ack_ms_ = 0;
+  uint64_t hb_timer_ = 0, ship_timer_ = 0, fence_timer_ = 0;
+};
+
+}  // namespace gantry::agent

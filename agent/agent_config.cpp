@@ -1,0 +1,158 @@
+#include "agent_config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+namespace gantry::agent {
+
+namespace {
+
+std::vector<std::string> split_labels(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s + ",") {
+    if (c == ',' || c == ' ') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  return out;
+}
+
+bool parse_executors(const std::string& s, int& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size() && out >= 1 && out <= 1024;
+}
+
+}  // namespace
+
+bool load_agent_config(const std::string& path, AgentConfig& config, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = path + ": cannot read the file";
+    return false;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  if (text.size() > 64 * 1024) {
+    error = path + ": larger than 64 KiB";
+    return false;
+  }
+  auto where = [&](const YAML::Mark& m) {
+    return path + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) + ": error: ";
+  };
+  try {
+    YAML::Node root = YAML::Load(text);
+    if (root.IsNull()) return true;
+    if (!root.IsMap()) {
+      error = where(root.Mark()) + "the agent config must be a map of keys";
+      return false;
+    }
+    for (auto it = root.begin(); it != root.end(); ++it) {
+      std::string key = it->first.as<std::string>();
+      const YAML::Node& v = it->second;
+      auto scalar = [&](std::string& out) {
+        if (!v.IsScalar()) {
+          error = where(v.Mark()) + "'" + key + "' must be a string";
+          return false;
+        }
+        out = v.as<std::string>();
+        return true;
+      };
+      std::string s;
+      if (key == "controller") {
+        if (!scalar(config.controller)) return false;
+      } else if (key == "token") {
+        if (!scalar(config.token)) return false;
+      } else if (key == "name") {
+        if (!scalar(config.name)) return false;
+      } else if (key == "work") {
+        if (!scalar(config.work_dir)) return false;
+      } else if (key == "executors") {
+        if (!scalar(s)) return false;
+        if (!parse_executors(s, config.executors)) {
+          error = where(v.Mark()) + "executors must be an integer from 1 to 1024";
+          return false;
+        }
+      } else if (key == "labels") {
+        config.labels.clear();
+        if (v.IsSequence()) {
+          for (const auto& l : v) {
+            if (!l.IsScalar()) {
+              error = where(l.Mark()) + "labels must be strings";
+              return false;
+            }
+            config.labels.push_back(l.as<std::string>());
+          }
+        } else if (v.IsScalar()) {
+          config.labels = split_labels(v.as<std::string>());
+        } else {
+          error = where(v.Mark()) + "labels must be a list or a comma-separated string";
+          return false;
+        }
+      } else {
+        error = where(it->first.Mark()) + "unknown key '" + key +
+                "' (keys: controller, token, name, labels, executors, work)";
+        return false;
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    error = where(e.mark) + e.msg;
+    return false;
+  }
+  return true;
+}
+
+bool parse_agent_args(const std::vector<std::string>& args, AgentConfig& config,
+                      std::string& error, bool& show_help, bool& show_version) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      show_help = true;
+      return true;
+    }
+    if (a == "--version") {
+      show_version = true;
+      return true;
+    }
+    if (i + 1 >= args.size()) {
+      error = "unknown argument or missing value: '" + a + "'";
+      return false;
+    }
+    const std::string& v = args[++i];
+    if (a == "--controller") {
+      config.controller = v;
+    } else if (a == "--token") {
+      config.token = v;
+    } else if (a == "--name") {
+      config.name = v;
+    } else if (a == "--labels") {
+      config.labels = split_labels(v);
+    } else if (a == "--executors") {
+      if (!parse_executors(v, config.executors)) {
+        error = "--executors must be an integer from 1 to 1024";
+        return false;
+      }
+    } else if (a == "--work") {
+      config.work_dir = v;
+    } else if (a == "--config") {
+      if (!load_agent_config(v, config, error)) return false;
+    } else {
+      error = "unknown argument '" + a + "'";
+      return false;
+    }
+  }
+  if (config.token.empty()) {
+    error = "--token is required (the controller writes one to DATA_DIR/agent.token)";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace gantry::agent

@@ -1,0 +1,233 @@
+// The jobs half of the agent: assignment, the runner thread, log shipping
+// with a window of unacknowledged bytes, the finish record, and recovery of
+// jobs a previous agent process left behind.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "agent.hpp"
+#include "agent_job.hpp"
+#include "gantry/common/log.hpp"
+#include "gantry/protocol/codec.hpp"
+#include "job_host.hpp"
+#include "gantry/git/git_cache.hpp"
+
+namespace gantry::agent {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr uint64_t kWindow = uint64_t{8} << 20;       // unacknowledged log bytes per job
+constexpr size_t kLinkQueueLimit = size_t{16} << 20;  // stop feeding a slow link
+
+bool write_file_synced(const fs::path& path, const std::string& data) {
+  fs::path tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << data;
+    if (!out.flush()) return false;
+  }
+  int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  return !ec;
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string safe_name(std::string s) {
+  for (char& c : s) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) c = '_';
+  }
+  if (s.empty() || s[0] == '.') s = "_" + s;
+  return s.substr(0, 200);
+}
+
+}  // namespace
+
+void Agent::on_assign(const protocol::Assign& a) {
+  last_ack_ms_ = mono_ms();
+  auto it = jobs_.find(a.job_id);
+  if (it != jobs_.end()) {
+    if (it->second->epoch == a.epoch) {
+      send(protocol::Accept{a.job_id, a.epoch});  // a resend: accept again
+      return;
+    }
+    // An older epoch of the same job: it is not ours any more.
+    stop_job(*it->second, "superseded by epoch " + std::to_string(a.epoch), 0, true);
+    it->second->dropped = true;
+    if (it->second->running) {
+      log::warn("agent", "job.busy", {{"job", a.job_id}});
+      return;  // the controller re-offers after its accept timeout
+    }
+    drop_job(a.job_id);
+  }
+  auto job = std::make_shared<AgentJob>();
+  job->job_id = a.job_id;
+  job->epoch = a.epoch;
+  job->spec = a.spec;
+  job->dir = (fs::path(state_dir_) / "jobs" / safe_name(a.job_id)).string();
+  std::error_code ec;
+  fs::remove_all(job->dir, ec);
+  fs::create_directories(job->dir, ec);
+  try {
+    job->spool = std::make_unique<Spool>((fs::path(job->dir) / "log").string(), protocol::kLogLimit,
+                                         job_secrets(a.spec));
+  } catch (const std::exception& e) {
+    log::error("agent", "job.spool_failed", {{"job", a.job_id}, {"error", e.what()}});
+    return;  // not accepted: the controller offers it elsewhere
+  }
+  write_file_synced(fs::path(job->dir) / "job.json",
+                    protocol::encode(protocol::AgentMessage(protocol::Accept{a.job_id, a.epoch})));
+  jobs_[a.job_id] = job;
+  send(protocol::Accept{a.job_id, a.epoch});
+  log::info("agent", "job.accepted",
+            {{"job", a.job_id}, {"stage", a.spec.stage_id}, {"epoch", std::to_string(a.epoch)}});
+  start_job(job);
+}
+
+void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
+  std::string ws = config_.fixed_workspace;
+  if (ws.empty()) ws = (fs::path(workspace_dir_) / safe_name(job->spec.workspace)).string();
+  std::string job_id = job->job_id;
+  uint64_t epoch = job->epoch;
+  net::EventLoop* loop = &loop_;
+  job->host = std::make_unique<HttpJobHost>(
+      config_.controller, config_.token, job_id, epoch,
+      [this, loop, job_id, epoch](std::string step, std::string state) {
+        loop->post([this, job_id, epoch, step, state] {
+          send(protocol::StepEvent{job_id, epoch, step, state});
+        });
+      });
+  job->runner = std::make_unique<JobRunner>(job->spec, ws, *job->spool, *job->host);
+  job->running = true;
+  bool checkout = !job->spec.skip_checkout && config_.fixed_workspace.empty() &&
+                  !job->spec.repo_url.empty();
+  git::GitCache* git = git_.get();
+  AgentJob* raw = job.get();
+  job->thread = std::thread([this, raw, ws, checkout, git, loop, job_id, epoch] {
+    JobOutcome outcome;
+    std::error_code ec;
+    fs::create_directories(ws, ec);
+    bool ok = true;
+    if (checkout) {
+      raw->spool->append("[gantry] checkout " + raw->spec.repo_url + " at " + raw->spec.commit + "\n");
+      git::CheckoutResult r = git->checkout(raw->spec.repo_url, raw->spec.commit, ws);
+      if (!r.ok) {
+        raw->spool->append("[gantry] checkout failed: " + r.error + "\n");
+        outcome.result = "FAILURE";
+        outcome.reason = "checkout: " + r.error;
+        ok = false;
+      }
+    }
+    if (ok) outcome = raw->runner->run();
+    raw->spool->flush();
+    raw->spool->sync();
+    protocol::Finish f;
+    f.job_id = job_id;
+    f.epoch = epoch;
+    f.result = outcome.result;
+    f.reason = outcome.reason;
+    f.tests = outcome.tests;
+    f.log_bytes = raw->spool->size();
+    f.dropped_bytes = raw->spool->dropped();
+    // The outcome is kept on disk until the controller acknowledges it.
+    write_file_synced(fs::path(raw->dir) / "finish.json", protocol::encode(protocol::AgentMessage(f)));
+    loop->post([this, job_id, epoch, f] {
+      auto it = jobs_.find(job_id);
+      if (it == jobs_.end() || it->second->epoch != epoch) return;
+      AgentJob& job = *it->second;
+      if (job.thread.joinable()) job.thread.join();
+      job.running = false;
+      job.finished = true;
+      job.finish = f;
+      log::info("agent", "job.finished", {{"job", job_id}, {"result", f.result}, {"reason", f.reason}});
+      if (job.dropped) drop_job(job_id);
+    });
+  });
+}
+
+void Agent::ship() {
+  if (!welcomed_ || !link_->connected()) return;
+  int64_t now = mono_ms();
+  std::string chunk;
+  for (auto& [id, job_ptr] : jobs_) {
+    AgentJob& job = *job_ptr;
+    if (job.dropped || !job.spool) continue;
+    uint64_t size = job.spool->size();
+    while (job.sent < size && job.sent - job.acked < kWindow &&
+           link_->queued_bytes() < kLinkQueueLimit) {
+      chunk.clear();
+      size_t n = job.spool->read(job.sent, protocol::kMaxChunk, chunk);
+      if (n == 0) break;
+      protocol::LogChunk h{job.job_id, job.epoch, job.sent};
+      if (!link_->send_binary(protocol::encode_log(h, chunk))) break;
+      job.sent += n;
+    }
+    if (job.finished && job.acked >= job.finish.log_bytes &&
+        (job.finish_sent_at == 0 || now - job.finish_sent_at > 5000)) {
+      job.finish_sent_at = now;
+      send(job.finish);
+    }
+  }
+}
+
+void Agent::recover_jobs() {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(fs::path(state_dir_) / "jobs", ec)) {
+    auto decoded = protocol::decode_agent(read_file(entry.path() / "job.json"));
+    auto* msg = std::get_if<protocol::AgentMessage>(&decoded);
+    auto* accept = msg ? std::get_if<protocol::Accept>(msg) : nullptr;
+    if (!accept) {
+      fs::remove_all(entry.path(), ec);
+      continue;
+    }
+    auto job = std::make_shared<AgentJob>();
+    job->job_id = accept->job_id;
+    job->epoch = accept->epoch;
+    job->dir = entry.path().string();
+    try {
+      job->spool = std::make_unique<Spool>((entry.path() / "log").string(), protocol::kLogLimit,
+                                           std::vector<std::string>{});
+    } catch (const std::exception&) {
+      fs::remove_all(entry.path(), ec);
+      continue;
+    }
+    auto fin = protocol::decode_agent(read_file(entry.path() / "finish.json"));
+    auto* fmsg = std::get_if<protocol::AgentMessage>(&fin);
+    if (auto* f = fmsg ? std::get_if<protocol::Finish>(fmsg) : nullptr) {
+      job->finish = *f;
+    } else {
+      // The job's process died with the previous agent process: report what
+      // the log holds, and let the controller retry it if the stage allows.
+      job->spool->append("\n[gantry] the agent restarted while this job ran; its process is gone\n");
+      job->spool->sync();
+      job->finish.job_id = job->job_id;
+      job->finish.epoch = job->epoch;
+      job->finish.result = "FAILURE";
+      job->finish.reason = "agent restarted during the job";
+      job->finish.log_bytes = job->spool->size();
+      write_file_synced(entry.path() / "finish.json",
+                        protocol::encode(protocol::AgentMessage(job->finish)));
+    }
+    job->finished = true;
+    jobs_[job->job_id] = job;
+    log::info("agent", "job.recovered", {{"job", job->job_id}, {"result", job->finish.result}});
+  }
+}
+
+}  // namespace gantry::agent

@@ -1,0 +1,67 @@
+#include "job_host.hpp"
+
+#include <chrono>
+#include <thread>
+
+#include "gantry/net/http_client.hpp"
+#include "gantry/net/url.hpp"
+
+namespace gantry::agent {
+
+HttpJobHost::HttpJobHost(std::string controller, std::string token, std::string job_id,
+                         uint64_t epoch, std::function<void(std::string, std::string)> on_step)
+    : controller_(std::move(controller)),
+      token_(std::move(token)),
+      job_id_(std::move(job_id)),
+      epoch_(epoch),
+      on_step_(std::move(on_step)) {}
+
+bool HttpJobHost::transfer(const std::string& method, const std::string& kind,
+                           const std::string& key, const std::string& value,
+                           const std::string& file, std::string& error) {
+  net::ClientRequest req;
+  req.method = method;
+  req.url = controller_ + "/api/v1/agent/jobs/" + net::url_encode(job_id_) + "/" + kind +
+            "?epoch=" + std::to_string(epoch_) + "&" + key + "=" + net::url_encode(value);
+  req.bearer_token = token_;
+  req.content_type = "application/octet-stream";
+  req.timeout = std::chrono::minutes(10);
+  if (method == "PUT") {
+    req.body_file = file;
+  } else {
+    req.output_file = file;
+  }
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    if (attempt) std::this_thread::sleep_for(std::chrono::milliseconds(250 << attempt));
+    net::ClientResponse r = net::http_request(req);
+    if (!r.ok) {
+      error = r.error;
+      continue;
+    }
+    if (r.status >= 200 && r.status < 300) return true;
+    error = "HTTP " + std::to_string(r.status) + ": " + r.body.substr(0, 300);
+    if (r.status < 500) return false;  // refused: retrying will not help
+  }
+  return false;
+}
+
+bool HttpJobHost::upload_artifact(const std::string& rel_path, const std::string& abs_path,
+                                  std::string& error) {
+  return transfer("PUT", "artifacts", "path", rel_path, abs_path, error);
+}
+
+bool HttpJobHost::upload_stash(const std::string& name, const std::string& tar_path,
+                               std::string& error) {
+  return transfer("PUT", "stash", "name", name, tar_path, error);
+}
+
+bool HttpJobHost::download_stash(const std::string& name, const std::string& tar_path,
+                                 std::string& error) {
+  return transfer("GET", "stash", "name", name, tar_path, error);
+}
+
+void HttpJobHost::step_event(const std::string& step, const std::string& state) {
+  if (on_step_) on_step_(step, state);
+}
+
+}  // namespace gantry::agent

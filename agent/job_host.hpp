@@ -1,0 +1,37 @@
+#pragma once
+// The JobHost a job's runner uses to reach the controller for files:
+// artifacts and stashes go up, and stashes come down, over HTTP with the
+// agent token (PUT/GET /api/v1/agent/jobs/JOB/{artifacts,stash}?epoch=E).
+// Step events go through the agent's link (posted to its loop). Called from
+// the job's runner thread; each call blocks. Transient failures are retried
+// a few times with a short backoff.
+
+#include <functional>
+#include <string>
+
+#include "runner/job_runner.hpp"
+
+namespace gantry::agent {
+
+class HttpJobHost : public JobHost {
+ public:
+  HttpJobHost(std::string controller, std::string token, std::string job_id, uint64_t epoch,
+              std::function<void(std::string, std::string)> on_step);
+  bool upload_artifact(const std::string& rel_path, const std::string& abs_path,
+                       std::string& error) override;
+  bool upload_stash(const std::string& name, const std::string& tar_path,
+                    std::string& error) override;
+  bool download_stash(const std::string& name, const std::string& tar_path,
+                      std::string& error) override;
+  void step_event(const std::string& step, const std::string& state) override;
+
+ private:
+  bool transfer(const std::string& method, const std::string& kind, const std::string& key,
+                const std::string& value, const std::string& file, std::string& error);
+
+  std::string controller_, token_, job_id_;
+  uint64_t epoch_;
+  std::function<void(std::string, std::string)> on_step_;
+};
+
+}  // namespace gantry::agent

@@ -1,0 +1,227 @@
+// The job: load the pipeline, find the stage, run its steps under the job's
+// deadline, then its post blocks in Jenkins order, and report one outcome.
+#include "job_runner.hpp"
+
+#include <algorithm>
+#include <random>
+
+#include "gantry/pipelines/loader.hpp"
+#include "gantry/pipelines/results.hpp"
+#include "gantry/pipelines/stage_lookup.hpp"
+#include "job_control.hpp"
+#include "step_runner.hpp"
+
+extern char** environ;
+
+namespace gantry::agent {
+
+using pipelines::Result;
+
+namespace {
+
+std::string make_cookie() {
+  std::random_device rd;
+  std::string out;
+  constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 4; ++i) {
+    uint32_t v = rd();
+    for (int j = 0; j < 8; ++j, v >>= 4) out += kHex[v & 15];
+  }
+  return out;
+}
+
+// The agent's environment, then the job's: spec.env (BUILD_ID, params,
+// environment{}, axes), secrets, WORKSPACE and STAGE_NAME.
+std::map<std::string, std::string> job_env(const protocol::JobSpec& spec,
+                                           const std::string& workspace) {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    size_t eq = entry.find('=');
+    if (eq == std::string_view::npos || eq == 0) continue;
+    env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+  }
+  env.erase("GANTRY_JOB_COOKIE");
+  for (const auto& [k, v] : spec.env) env[k] = v;
+  for (const auto& [k, v] : spec.secrets) env[k] = v;
+  env["WORKSPACE"] = workspace;
+  if (!spec.stage_name.empty()) env["STAGE_NAME"] = spec.stage_name;
+  return env;
+}
+
+std::string first_error(const pipelines::Diagnostics& diags) {
+  for (const auto& d : diags.all()) {
+    if (d.severity == pipelines::Severity::Error) {
+      return std::to_string(d.pos.line) + ":" + std::to_string(d.pos.col) + ": " + d.message;
+    }
+  }
+  return "the pipeline could not be loaded";
+}
+
+// One run() of a JobRunner.
+class Execution {
+ public:
+  Execution(const protocol::JobSpec& spec, const std::string& workspace, Spool& spool,
+            JobHost& host, JobControl& control, const std::string& cookie)
+      : job_{spec, workspace, spool, host, control, cookie}, steps_(job_) {}
+
+  JobOutcome run() {
+    const protocol::JobSpec& spec = job_.spec;
+    auto format = spec.pipeline_format == "yaml" ? pipelines::SourceFormat::Yaml
+                                                 : pipelines::SourceFormat::Jenkinsfile;
+    pipelines::LoadResult loaded = pipelines::load_pipeline(spec.pipeline_source, format);
+    if (!loaded.pipeline) return fail("pipeline: " + first_error(loaded.diagnostics));
+    const pipelines::Pipeline& pipeline = *loaded.pipeline;
+    StepScope scope{job_.workspace, job_env(spec, job_.workspace)};
+    job_.current = pipelines::parse_result(spec.current_result).value_or(Result::Success);
+    previous_ = pipelines::parse_result(spec.previous_result);
+
+    const std::vector<pipelines::PostBlock>* post = &pipeline.post;
+    if (!spec.stage_id.empty()) {
+      pipelines::StageLookup found = pipelines::find_stage(pipeline, spec.stage_id);
+      if (found.stage == nullptr) {
+        return fail("stage '" + spec.stage_id + "' not found in the pipeline");
+      }
+      const pipelines::Stage& stage = *found.stage;
+      if (!stage.parallel.empty() || !stage.stages.empty() || stage.matrix) {
+        return fail("stage '" + spec.stage_id + "' groups other stages and has no steps");
+      }
+      post = &stage.post;
+      run_steps(stage.steps, scope);
+    }
+    if (job_.control.stop_kind() == StopKind::Fenced) return finish();
+    job_.control.begin_post();
+    run_post(*post, scope);
+    return finish();
+  }
+
+  void log(std::string_view text) { steps_.log(text); }
+
+ private:
+  void run_steps(const std::vector<pipelines::Step>& steps, const StepScope& scope) {
+    const protocol::JobSpec& spec = job_.spec;
+    if (spec.timeout_ms > 0) {
+      std::chrono::milliseconds limit(spec.timeout_ms);
+      job_.control.set_deadline(std::chrono::steady_clock::now() + limit,
+                                "timeout after " + format_seconds(limit));
+    }
+    StepStatus st = steps_.run_steps(steps, scope, true);
+    job_.control.clear_deadline();
+    if (!st.ok) add_failure(st.stopped ? Result::Aborted : st.result, st.message);
+    note_stop();
+  }
+
+  // Post blocks in Jenkins' order, each judged on the result as it stands
+  // (a failing `always` makes `failure` apply).
+  void run_post(const std::vector<pipelines::PostBlock>& blocks, const StepScope& scope) {
+    std::vector<const pipelines::PostBlock*> order;
+    for (const auto& b : blocks) order.push_back(&b);
+    std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
+      return static_cast<int>(a->condition) < static_cast<int>(b->condition);
+    });
+    for (const pipelines::PostBlock* block : order) {
+      if (job_.control.halted()) break;  // cancelled again, or fenced, during post
+      if (!pipelines::post_applies(block->condition, job_.overall(), previous_)) continue;
+      const char* name = pipelines::post_condition_name(block->condition);
+      log(std::string("Post: ") + name);
+      StepStatus st = steps_.run_steps(block->steps, scope, true);
+      if (!st.ok) {
+        add_failure(st.stopped ? Result::Aborted : st.result,
+                    "post " + std::string(name) + ": " + st.message);
+      }
+      note_stop();
+    }
+  }
+
+  void add_failure(Result r, const std::string& message) {
+    job_.stage_result = pipelines::worse(job_.stage_result, r);
+    job_.build_result = pipelines::worse(job_.build_result, r);
+    if (reason_.empty()) reason_ = message;
+  }
+
+  // A cancel, fence or job timeout makes the job ABORTED, even when it came
+  // between two steps; said once in the log.
+  void note_stop() {
+    if (stop_logged_ || job_.control.stop_kind() == StopKind::None) return;
+    stop_logged_ = true;
+    std::string reason = job_.control.stop_reason();
+    add_failure(Result::Aborted, reason);
+    reason_ = reason;
+    log("Aborted: " + reason);
+  }
+
+  JobOutcome fail(const std::string& message) {
+    log("ERROR: " + message);
+    add_failure(Result::Failure, message);
+    return finish();
+  }
+
+  JobOutcome finish() {
+    note_stop();
+    JobOutcome out;
+    out.result = pipelines::result_name(job_.build_result);
+    out.stage_result = pipelines::result_name(job_.stage_result);
+    out.reason = reason_.empty() ? job_.reason : reason_;
+    out.tests = job_.tests;
+    return out;
+  }
+
+  JobState job_;
+  StepRunner steps_;
+  std::optional<Result> previous_;
+  std::string reason_;
+  bool stop_logged_ = false;
+};
+
+}  // namespace
+
+std::vector<std::string> job_secrets(const protocol::JobSpec& spec) {
+  std::vector<std::string> out;
+  for (const auto& [name, value] : spec.secrets) out.push_back(value);
+  for (const auto& [id, value] : spec.credentials) {
+    out.push_back(value);
+    if (size_t colon = value.find(':'); colon != std::string::npos) {
+      out.push_back(value.substr(colon + 1));
+    }
+  }
+  return out;
+}
+
+JobRunner::JobRunner(const protocol::JobSpec& spec, std::string workspace, Spool& spool,
+                     JobHost& host)
+    : spec_(spec),
+      workspace_(std::move(workspace)),
+      spool_(spool),
+      host_(host),
+      cookie_(make_cookie()),
+      control_(std::make_unique<JobControl>(
+          std::chrono::milliseconds(std::max<int64_t>(spec.cancel_grace_ms, 0)), cookie_)) {}
+
+JobRunner::~JobRunner() = default;
+
+void JobRunner::cancel(const std::string& reason, std::chrono::milliseconds grace, bool fenced) {
+  if (fenced) {
+    control_->stop(StopKind::Fenced, "fenced: lease lost", std::chrono::milliseconds(0));
+  } else {
+    control_->stop(StopKind::Cancel, reason.empty() ? "cancelled" : reason, grace);
+  }
+}
+
+JobOutcome JobRunner::run() {
+  JobOutcome out;
+  try {
+    Execution execution(spec_, workspace_, spool_, host_, *control_, cookie_);
+    out = execution.run();
+  } catch (const std::exception& e) {
+    out = JobOutcome{"FAILURE", "FAILURE", std::string("internal error: ") + e.what(), {}};
+    spool_.append("[gantry] ERROR: " + out.reason + "\n");
+  } catch (...) {
+    out = JobOutcome{"FAILURE", "FAILURE", "internal error", {}};
+    spool_.append("[gantry] ERROR: internal error\n");
+  }
+  spool_.flush();
+  spool_.sync();
+  return out;
+}
+
+}  // namespace gantry::agent

@@ -1,0 +1,91 @@
+#pragma once
+// Runs one job on the agent: the steps of one stage of a pipeline (found by
+// its plan id in JobSpec.stage_id) followed by the stage's post blocks, or,
+// for an empty stage_id, the pipeline's post section. Steps run as Jenkins
+// runs them (SPEC §4): `sh` in `/bin/sh -e -c` in the workspace, block steps
+// (dir, withEnv, withCredentials, timeout, retry, catchError, ...) around
+// their bodies, `script { }` through the expression subset. Every byte of
+// output and every runner message ("[gantry] + make build") goes to the
+// job's spool.
+//
+// Not responsible for checking out the workspace, building the spool (see
+// job_secrets() for what it must mask), evaluating `environment` blocks or
+// `when` (the controller puts the results in JobSpec.env and only dispatches
+// stages that run), or talking to the controller (JobHost).
+//
+// Threading: run() blocks on the calling thread (the job's own); cancel() may
+// be called from any thread at any time and returns at once. A JobRunner runs
+// once. The spec, spool and host must outlive it.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gantry/protocol/messages.hpp"
+#include "spool.hpp"
+
+namespace gantry::agent {
+
+// What the runner needs from outside: implemented by the agent over HTTP to
+// the controller, by tests in memory. Called on the runner's thread.
+class JobHost {
+ public:
+  virtual ~JobHost() = default;
+  virtual bool upload_artifact(const std::string& rel_path, const std::string& abs_path,
+                               std::string& error) = 0;
+  virtual bool upload_stash(const std::string& name, const std::string& tar_path,
+                            std::string& error) = 0;
+  virtual bool download_stash(const std::string& name, const std::string& tar_path,
+                              std::string& error) = 0;
+  // For each top-level step (and each step of a post block): "started", then
+  // "succeeded" or "failed".
+  virtual void step_event(const std::string& step, const std::string& state) = 0;
+};
+
+struct JobOutcome {
+  // What the job makes of the run's result: SUCCESS, UNSTABLE, FAILURE or
+  // ABORTED. Not combined with JobSpec.current_result: the controller does.
+  std::string result;
+  // The stage's own result for display; differs from `result` only when
+  // catchError(buildResult:, stageResult:) set them apart.
+  std::string stage_result;
+  std::string reason;  // "script returned exit code 2", "timeout after 5s", ...
+  protocol::TestCounts tests;
+};
+
+// The strings the job's spool must mask: spec.secrets' and spec.credentials'
+// values, plus the password half of "user:password" credentials (a
+// usernamePassword binding exposes it alone).
+std::vector<std::string> job_secrets(const protocol::JobSpec& spec);
+
+class JobControl;
+
+class JobRunner {
+ public:
+  // `workspace`: an existing directory, already checked out.
+  JobRunner(const protocol::JobSpec& spec, std::string workspace, Spool& spool, JobHost& host);
+  ~JobRunner();
+  JobRunner(const JobRunner&) = delete;
+  JobRunner& operator=(const JobRunner&) = delete;
+
+  // Blocking. Never throws: an internal error is a FAILURE with its message.
+  JobOutcome run();
+
+  // From any thread. Stops the running step (its process tree gets SIGTERM,
+  // then SIGKILL after `grace`), runs no further step, then the stage's post
+  // blocks that apply to ABORTED; the result is ABORTED with `reason`.
+  // `fenced` (the agent lost its lease): kill everything now and run nothing
+  // more, reason "fenced: lease lost".
+  void cancel(const std::string& reason, std::chrono::milliseconds grace, bool fenced = false);
+
+ private:
+  const protocol::JobSpec& spec_;
+  std::string workspace_;
+  Spool& spool_;
+  JobHost& host_;
+  std::string cookie_;
+  std::unique_ptr<JobControl> control_;
+};
+
+}  // namespace gantry::agent

@@ -1,0 +1,13 @@
+# The agent's job runner: runs one stage's steps (or the pipeline's post
+# section) with the process and spool layer of runner_sources.cmake. Links
+# gantry_pipelines; uses no library beyond it.
+set(GANTRY_AGENT_RUNNER_JOB_SOURCES
+    job_runner.cpp
+    job_control.cpp
+    step_runner.cpp
+    steps_control.cpp
+    steps_script.cpp
+    steps_files.cpp
+    steps_stash.cpp
+    junit.cpp
+    ant_glob.cpp)

@@ -1,0 +1,61 @@
+#pragma once
+// The job's log on the agent's disk: an append-only file that the runner
+// writes and the link reads from any offset to ship chunks. Output is never
+// blocked by the network: the file absorbs it. Secrets are replaced by
+// `****` as bytes arrive (a secret split across two writes is still masked).
+// Past `limit` bytes the spool writes one truncation marker and counts what
+// it drops. sync() fdatasyncs (the runner calls it at least every second and
+// before the job finishes).
+//
+// Thread-safe: one writer thread, any number of reader threads.
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gantry::agent {
+
+class Spool {
+ public:
+  // Opens (creating or appending to) `path`; existing content is kept so an
+  // agent restart can resume shipping it. Throws std::runtime_error when the
+  // file cannot be opened (a broken work dir is a startup error).
+  Spool(std::string path, uint64_t limit, std::vector<std::string> secrets);
+  ~Spool();
+  Spool(const Spool&) = delete;
+  Spool& operator=(const Spool&) = delete;
+
+  void append(std::string_view bytes);            // masks, caps, writes
+  void flush();                                   // writes out bytes held back for masking
+  void sync();                                    // fdatasync
+  uint64_t size() const { return size_.load(); }  // bytes in the file
+  uint64_t dropped() const { return dropped_.load(); }
+
+  // Reads up to `max` bytes at `offset` into `out`; returns bytes read.
+  size_t read(uint64_t offset, size_t max, std::string& out) const;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  void write_capped(std::string_view bytes);  // applies the limit
+  void write_raw(std::string_view bytes);
+
+  std::string path_;
+  int fd_ = -1;
+  uint64_t limit_;
+  std::vector<std::string> secrets_;
+  size_t max_secret_ = 0;
+  std::string carry_;               // tail that may be the start of a secret
+  std::string joined_;              // carry_ + the bytes being appended
+  std::string masked_;              // output of masking, reused between appends
+  std::vector<size_t> next_match_;  // per secret: next offset it occurs at
+  std::atomic<uint64_t> size_{0};
+  std::atomic<uint64_t> dropped_{0};
+  bool truncated_ = false;
+  std::mutex write_mu_;
+};
+
+}  // namespace gantry::agent

@@ -1,0 +1,382 @@
+// The step dispatcher, argument evaluation, process running, and the simple
+// steps: sh, echo, error, unstable, sleep.
+#include "step_runner.hpp"
+
+#include <charconv>
+#include <filesystem>
+
+#include "process.hpp"
+
+namespace gantry::agent {
+
+using pipelines::Node;
+using pipelines::Result;
+using pipelines::Step;
+using pipelines::Value;
+
+namespace {
+
+constexpr size_t kReadChunk = size_t{64} * 1024;
+constexpr size_t kMaxCapture = size_t{16} << 20;  // sh returnStdout
+constexpr auto kSyncEvery = std::chrono::seconds(1);
+
+std::string where(const Node& n) {
+  return std::to_string(n.pos.line) + ":" + std::to_string(n.pos.col);
+}
+
+std::string first_line(std::string_view script) {
+  size_t start = script.find_first_not_of(" \t\r\n");
+  if (start == std::string_view::npos) return "";
+  script.remove_prefix(start);
+  size_t end = script.find('\n');
+  std::string line(script.substr(0, end));
+  while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.pop_back();
+  if (end != std::string_view::npos &&
+      script.find_first_not_of(" \t\r\n", end) != std::string_view::npos) {
+    line += " ...";
+  }
+  return line;
+}
+
+// Keeps the job's process registered with JobControl while it runs.
+class Attached {
+ public:
+  Attached(JobControl& control, Process& process) : control_(control) { control_.attach(&process); }
+  ~Attached() { control_.detach(); }
+  Attached(const Attached&) = delete;
+  Attached& operator=(const Attached&) = delete;
+
+ private:
+  JobControl& control_;
+};
+
+}  // namespace
+
+StepStatus StepStatus::failure(std::string message, Result result) {
+  StepStatus s;
+  s.ok = false;
+  s.result = result;
+  s.message = std::move(message);
+  return s;
+}
+
+StepStatus StepStatus::with_value(Value value) {
+  StepStatus s;
+  s.value = std::move(value);
+  return s;
+}
+
+Result JobState::overall() const {
+  return pipelines::worse(pipelines::worse(stage_result, build_result), current);
+}
+
+void JobState::mark_unstable(const std::string& reason) {
+  stage_result = pipelines::worse(stage_result, Result::Unstable);
+  build_result = pipelines::worse(build_result, Result::Unstable);
+  if (this->reason.empty()) this->reason = reason;
+}
+
+std::string format_seconds(std::chrono::milliseconds d) {
+  auto ms = d.count();
+  std::string out = std::to_string(ms / 1000);
+  if (ms % 1000 != 0) {
+    std::string frac = std::to_string(1000 + ms % 1000).substr(1);
+    while (frac.back() == '0') frac.pop_back();
+    out += "." + frac;
+  }
+  return out + "s";
+}
+
+std::optional<std::chrono::milliseconds> to_duration(int64_t n, std::string_view unit) {
+  constexpr int64_t kYearMs = int64_t{366} * 24 * 3600 * 1000;
+  struct Unit {
+    std::string_view name;
+    int64_t num;  // milliseconds = n * num / den
+    int64_t den;
+  };
+  constexpr Unit kUnits[] = {{"NANOSECONDS", 1, 1000000}, {"MICROSECONDS", 1, 1000},
+                             {"MILLISECONDS", 1, 1},      {"SECONDS", 1000, 1},
+                             {"MINUTES", 60000, 1},       {"HOURS", 3600000, 1},
+                             {"DAYS", 86400000, 1}};
+  if (n < 0) n = 0;
+  for (const Unit& u : kUnits) {
+    if (u.name != unit) continue;
+    int64_t ms = n > kYearMs ? kYearMs : n;  // keeps n * num from overflowing
+    ms = std::min(ms * u.num / u.den, kYearMs);
+    return std::chrono::milliseconds(ms);
+  }
+  return std::nullopt;
+}
+
+// ---- arguments
+
+StepArgs::StepArgs(const Step& step, pipelines::EvalContext ctx)
+    : step_(step), ctx_(std::move(ctx)) {}
+
+const Node* StepArgs::node(std::string_view key, size_t position) const {
+  return step_.arg(key, position);
+}
+
+void StepArgs::fail(const Node& at, const std::string& message) {
+  if (error_.empty()) error_ = step_.name + ": " + where(at) + ": " + message;
+}
+
+StepStatus StepArgs::failure() const {
+  return StepStatus::failure(error_);
+}
+
+std::optional<Value> StepArgs::eval(const Node& n) {
+  pipelines::EvalResult r = pipelines::evaluate(n, ctx_);
+  if (auto* e = std::get_if<pipelines::EvalError>(&r)) {
+    if (error_.empty()) {
+      error_ = step_.name + ": " + std::to_string(e->pos.line) + ":" + std::to_string(e->pos.col) +
+               ": " + e->message;
+    }
+    return std::nullopt;
+  }
+  return std::get<Value>(std::move(r));
+}
+
+std::optional<Value> StepArgs::value(std::string_view key, size_t position) {
+  const Node* n = node(key, position);
+  if (n == nullptr) return std::nullopt;
+  return eval(*n);
+}
+
+std::optional<std::string> StepArgs::string(std::string_view key, size_t position) {
+  auto v = value(key, position);
+  if (!v || v->is_null()) return std::nullopt;
+  return v->to_string();
+}
+
+std::optional<int64_t> StepArgs::integer(std::string_view key, size_t position) {
+  auto v = value(key, position);
+  if (!v || v->is_null()) return std::nullopt;
+  if (v->is_int()) return std::get<int64_t>(v->data);
+  if (v->is_double()) return static_cast<int64_t>(std::get<double>(v->data));
+  std::string text = v->to_string();
+  int64_t out = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    fail(*node(key, position),
+         "expected a number for '" + std::string(key) + "', got '" + text + "'");
+    return std::nullopt;
+  }
+  return out;
+}
+
+bool StepArgs::boolean(std::string_view key, bool fallback) {
+  auto v = value(key);
+  if (!v || v->is_null()) return fallback;
+  if (v->is_string()) {
+    const std::string& s = std::get<std::string>(v->data);
+    if (s == "true" || s == "false") return s == "true";
+  }
+  return v->truthy();
+}
+
+// ---- running steps
+
+pipelines::EvalContext StepRunner::context(const StepScope& scope) const {
+  pipelines::EvalContext ctx;
+  ctx.env = scope.env;
+  // Parameters travel as strings in the environment; "true"/"false" come
+  // from booleanParam, whose value Groovy code tests for truth.
+  for (const auto& [k, v] : scope.env) {
+    ctx.params.emplace(k, v == "true" || v == "false" ? Value(v == "true") : Value(v));
+  }
+  Result overall = job_.overall();
+  ctx.current_result =
+      overall != Result::Success ? pipelines::result_name(overall) : job_.spec.current_result;
+  return ctx;
+}
+
+void StepRunner::log(std::string_view text) {
+  std::string line = "[gantry] ";
+  line.append(text).append("\n");
+  job_.spool.append(line);
+}
+
+// Not logged here: the JobRunner reports a job-level stop once, a timeout
+// step its own expiry.
+StepStatus StepRunner::interruption() const {
+  StepStatus s = StepStatus::failure("interrupted by timeout", Result::Aborted);
+  if (job_.control.halted()) {
+    std::string reason = job_.control.stop_reason();
+    s.message = reason.empty() ? "aborted" : reason;
+    s.stopped = true;
+  }
+  s.logged = true;
+  return s;
+}
+
+StepStatus StepRunner::run_steps(const std::vector<Step>& steps, const StepScope& scope,
+                                 bool events) {
+  for (const Step& step : steps) {
+    if (job_.control.interrupted()) return interruption();
+    if (events) job_.host.step_event(step.name, "started");
+    StepStatus st = run_step(step, scope);
+    if (events) job_.host.step_event(step.name, st.ok ? "succeeded" : "failed");
+    if (!st.ok) return st;
+  }
+  return StepStatus{};
+}
+
+StepStatus StepRunner::run_step(const Step& step, const StepScope& scope) {
+  if (job_.control.interrupted()) return interruption();
+  StepStatus st = dispatch(step, scope);
+  if (!st.ok && !st.logged) {
+    log((st.result == Result::Aborted ? "Aborted: " : "ERROR: ") + st.message);
+    st.logged = true;
+  }
+  return st;
+}
+
+StepStatus StepRunner::body(const Step& step, const StepScope& scope) {
+  return run_steps(step.body, scope, false);
+}
+
+StepStatus StepRunner::dispatch(const Step& step, const StepScope& scope) {
+  using Fn = StepStatus (StepRunner::*)(const Step&, const StepScope&);
+  static const std::pair<std::string_view, Fn> kSteps[] = {
+      {"sh", &StepRunner::sh},
+      {"echo", &StepRunner::echo},
+      {"error", &StepRunner::error},
+      {"unstable", &StepRunner::unstable},
+      {"sleep", &StepRunner::sleep},
+      {"dir", &StepRunner::dir},
+      {"withEnv", &StepRunner::with_env},
+      {"withCredentials", &StepRunner::with_credentials},
+      {"timeout", &StepRunner::timeout},
+      {"retry", &StepRunner::retry},
+      {"catchError", &StepRunner::catch_error},
+      {"warnError", &StepRunner::warn_error},
+      {"script", &StepRunner::script},
+      {"writeFile", &StepRunner::write_file},
+      {"readFile", &StepRunner::read_file},
+      {"fileExists", &StepRunner::file_exists},
+      {"deleteDir", &StepRunner::delete_dir},
+      {"checkout", &StepRunner::checkout},
+      {"archiveArtifacts", &StepRunner::archive_artifacts},
+      {"junit", &StepRunner::junit},
+      {"stash", &StepRunner::stash},
+      {"unstash", &StepRunner::unstash},
+      // Log decoration wrappers: the body runs as is.
+      {"timestamps", &StepRunner::body},
+      {"ansiColor", &StepRunner::body},
+  };
+  for (const auto& [name, fn] : kSteps) {
+    if (name == step.name) return (this->*fn)(step, scope);
+  }
+  if (step.name == "input") {
+    return StepStatus::failure(
+        "step 'input' is not supported inside steps: use the stage's input directive");
+  }
+  return StepStatus::failure("step '" + step.name + "' is not supported by this agent");
+}
+
+std::string StepRunner::resolve(const StepScope& scope, const std::string& path) const {
+  std::filesystem::path p(path);
+  return (p.is_absolute() ? p : std::filesystem::path(scope.cwd) / p).lexically_normal().string();
+}
+
+StepStatus StepRunner::run_process(const std::vector<std::string>& argv, const StepScope& scope,
+                                   std::string* capture) {
+  std::error_code ec;
+  std::filesystem::create_directories(scope.cwd, ec);  // deleteDir may have removed it
+  if (job_.control.interrupted()) return interruption();
+  Process proc;
+  std::string error;
+  if (!proc.start(ProcessSpec{argv, scope.env, scope.cwd, job_.cookie}, error)) {
+    return StepStatus::failure("cannot start " + argv.front() + ": " + error);
+  }
+  int status = 0;
+  bool dropped = false;
+  {
+    Attached attached(job_.control, proc);
+    std::string buf(kReadChunk, '\0');
+    auto last_sync = std::chrono::steady_clock::now();
+    for (;;) {
+      long n = proc.read(buf.data(), buf.size());
+      if (n <= 0) break;
+      std::string_view chunk(buf.data(), static_cast<size_t>(n));
+      if (capture == nullptr) {
+        job_.spool.append(chunk);
+      } else if (capture->size() + chunk.size() <= kMaxCapture) {
+        capture->append(chunk);
+      } else {
+        dropped = true;
+      }
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_sync >= kSyncEvery) {
+        job_.spool.sync();
+        last_sync = now;
+      }
+    }
+    status = proc.wait();
+  }
+  job_.spool.sync();
+  if (job_.control.interrupted()) return interruption();
+  if (dropped) log("output past " + std::to_string(kMaxCapture >> 20) + " MiB was not captured");
+  return StepStatus::with_value(Value(status));
+}
+
+// ---- simple steps
+
+StepStatus StepRunner::sh(const Step& step, const StepScope& scope) {
+  StepArgs args(step, context(scope));
+  auto script = args.string("script", 0);
+  bool return_status = args.boolean("returnStatus", false);
+  bool return_stdout = args.boolean("returnStdout", false);
+  if (!args.ok()) return args.failure();
+  if (!script) return StepStatus::failure("sh: no script given");
+  log("+ " + first_line(*script));
+  std::string out;
+  StepStatus st =
+      run_process({"/bin/sh", "-e", "-c", *script}, scope, return_stdout ? &out : nullptr);
+  if (!st.ok) return st;
+  int64_t code = std::get<int64_t>(st.value.data);
+  if (return_status) return StepStatus::with_value(Value(code));
+  if (code != 0) return StepStatus::failure("script returned exit code " + std::to_string(code));
+  if (return_stdout) return StepStatus::with_value(Value(std::move(out)));
+  return StepStatus{};
+}
+
+StepStatus StepRunner::echo(const Step& step, const StepScope& scope) {
+  StepArgs args(step, context(scope));
+  auto message = args.value("message", 0);
+  if (!args.ok()) return args.failure();
+  job_.spool.append((message ? message->to_string() : std::string()) + "\n");
+  return StepStatus{};
+}
+
+StepStatus StepRunner::error(const Step& step, const StepScope& scope) {
+  StepArgs args(step, context(scope));
+  auto message = args.string("message", 0);
+  if (!args.ok()) return args.failure();
+  return StepStatus::failure(message.value_or("error"));
+}
+
+StepStatus StepRunner::unstable(const Step& step, const StepScope& scope) {
+  StepArgs args(step, context(scope));
+  auto message = args.string("message", 0);
+  if (!args.ok()) return args.failure();
+  std::string text = message.value_or("unstable");
+  log("WARNING: " + text);
+  job_.mark_unstable(text);
+  return StepStatus{};
+}
+
+StepStatus StepRunner::sleep(const Step& step, const StepScope& scope) {
+  StepArgs args(step, context(scope));
+  auto time = args.integer("time", 0);
+  auto unit = args.string("unit").value_or("SECONDS");
+  if (!args.ok()) return args.failure();
+  auto d = to_duration(time.value_or(0), unit);
+  if (!d) return StepStatus::failure("sleep: unknown unit '" + unit + "'");
+  log("Sleeping for " + format_seconds(*d));
+  if (!job_.control.sleep_until(std::chrono::steady_clock::now() + *d)) return interruption();
+  return StepStatus{};
+}
+
+}  // namespace gantry::agent

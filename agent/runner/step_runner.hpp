@@ -1,0 +1,175 @@
+#pragma once
+// Runs pipeline steps for the JobRunner: one function per step (SPEC §4),
+// split over step_runner.cpp (dispatch, arguments, sh/echo/error/sleep),
+// steps_control.cpp (block steps and `script { }`) and steps_files.cpp
+// (files, artifacts, stashes, junit). Step arguments are expression nodes,
+// evaluated here against the scope's environment.
+//
+// A failure is a value (StepStatus), never an exception: it stops the
+// enclosing body and travels up until a catchError/warnError/retry/timeout
+// handles it or it reaches the stage. Failures caused by a job-level stop
+// (cancel, fence, job timeout) are never caught or retried.
+//
+// Not responsible for the stage, post blocks or the final result (JobRunner).
+// Runs on the job's thread only; cancellation comes through JobControl.
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gantry/pipelines/expression.hpp"
+#include "gantry/pipelines/model.hpp"
+#include "gantry/pipelines/results.hpp"
+#include "job_control.hpp"
+#include "job_runner.hpp"
+
+namespace gantry::agent {
+
+struct StepStatus {
+  bool ok = true;
+  pipelines::Result result = pipelines::Result::Success;  // of a failure: FAILURE or ABORTED
+  std::string message;
+  bool stopped = false;    // by a job-level stop: not caught, not retried
+  bool logged = false;     // the message is already in the log
+  pipelines::Value value;  // sh returnStatus/returnStdout, readFile, fileExists
+
+  static StepStatus failure(std::string message,
+                            pipelines::Result result = pipelines::Result::Failure);
+  static StepStatus with_value(pipelines::Value value);
+};
+
+// Where steps run: the directory (dir) and the complete process environment
+// (withEnv, withCredentials add to it).
+struct StepScope {
+  std::string cwd;
+  std::map<std::string, std::string> env;
+};
+
+// The job as the steps see and change it.
+struct JobState {
+  const protocol::JobSpec& spec;
+  std::string workspace;
+  Spool& spool;
+  JobHost& host;
+  JobControl& control;
+  std::string cookie;
+  pipelines::Result current = pipelines::Result::Success;  // the run's, from the spec
+  pipelines::Result stage_result = pipelines::Result::Success;
+  pipelines::Result build_result = pipelines::Result::Success;
+  std::string reason;  // why the result first got worse without a failure
+  protocol::TestCounts tests;
+
+  // The result so far, as post conditions and currentBuild see it.
+  pipelines::Result overall() const;
+  void mark_unstable(const std::string& reason);
+};
+
+// A step's arguments, evaluated on demand; the first error is kept.
+class StepArgs {
+ public:
+  static constexpr size_t kNamed = static_cast<size_t>(-1);  // no positional form
+
+  StepArgs(const pipelines::Step& step, pipelines::EvalContext ctx);
+
+  const pipelines::Node* node(std::string_view key, size_t position = kNamed) const;
+  std::optional<pipelines::Value> value(std::string_view key, size_t position = kNamed);
+  std::optional<std::string> string(std::string_view key, size_t position = kNamed);
+  std::optional<int64_t> integer(std::string_view key, size_t position = kNamed);
+  bool boolean(std::string_view key, bool fallback);
+  std::optional<pipelines::Value> eval(const pipelines::Node& node);
+
+  bool ok() const { return error_.empty(); }
+  // "step: line:col: message"
+  StepStatus failure() const;
+
+ private:
+  void fail(const pipelines::Node& at, const std::string& message);
+
+  const pipelines::Step& step_;
+  pipelines::EvalContext ctx_;
+  std::string error_;
+};
+
+class StepRunner {
+ public:
+  explicit StepRunner(JobState& job) : job_(job) {}
+
+  // Runs `steps` in order and stops at the first failure. With `events`, each
+  // step reports started/succeeded/failed to the host.
+  StepStatus run_steps(const std::vector<pipelines::Step>& steps, const StepScope& scope,
+                       bool events);
+  StepStatus run_step(const pipelines::Step& step, const StepScope& scope);
+
+  // "[gantry] <text>\n" into the spool.
+  void log(std::string_view text);
+
+  pipelines::EvalContext context(const StepScope& scope) const;
+
+ private:
+  StepStatus dispatch(const pipelines::Step& step, const StepScope& scope);
+  StepStatus interruption() const;
+  StepStatus body(const pipelines::Step& step, const StepScope& scope);
+
+  // Runs argv to completion, output to the spool (or into `capture`); the
+  // exit status is the result's value. Interruptions come back as failures.
+  StepStatus run_process(const std::vector<std::string>& argv, const StepScope& scope,
+                         std::string* capture);
+  std::string resolve(const StepScope& scope, const std::string& path) const;
+
+  // step_runner.cpp
+  StepStatus sh(const pipelines::Step& step, const StepScope& scope);
+  StepStatus echo(const pipelines::Step& step, const StepScope& scope);
+  StepStatus error(const pipelines::Step& step, const StepScope& scope);
+  StepStatus unstable(const pipelines::Step& step, const StepScope& scope);
+  StepStatus sleep(const pipelines::Step& step, const StepScope& scope);
+
+  // steps_control.cpp
+  StepStatus dir(const pipelines::Step& step, const StepScope& scope);
+  StepStatus with_env(const pipelines::Step& step, const StepScope& scope);
+  StepStatus with_credentials(const pipelines::Step& step, const StepScope& scope);
+  StepStatus timeout(const pipelines::Step& step, const StepScope& scope);
+  StepStatus retry(const pipelines::Step& step, const StepScope& scope);
+  StepStatus catch_error(const pipelines::Step& step, const StepScope& scope);
+  StepStatus warn_error(const pipelines::Step& step, const StepScope& scope);
+
+  // steps_script.cpp
+  StepStatus script(const pipelines::Step& step, const StepScope& scope);
+  StepStatus statements(const std::vector<pipelines::NodePtr>& items, const StepScope& scope,
+                        bool& returned);
+  StepStatus statement(const pipelines::Node& stmt, const StepScope& scope, bool& returned);
+
+  // steps_files.cpp
+  StepStatus write_file(const pipelines::Step& step, const StepScope& scope);
+  StepStatus read_file(const pipelines::Step& step, const StepScope& scope);
+  StepStatus file_exists(const pipelines::Step& step, const StepScope& scope);
+  StepStatus delete_dir(const pipelines::Step& step, const StepScope& scope);
+  StepStatus checkout(const pipelines::Step& step, const StepScope& scope);
+  StepStatus archive_artifacts(const pipelines::Step& step, const StepScope& scope);
+  StepStatus junit(const pipelines::Step& step, const StepScope& scope);
+
+  // steps_stash.cpp
+  StepStatus stash(const pipelines::Step& step, const StepScope& scope);
+  StepStatus unstash(const pipelines::Step& step, const StepScope& scope);
+  // A fresh path under "<workspace>@tmp" (created 0700), for stash archives
+  // and secret files.
+  bool temp_path(std::string_view stem, std::string& path, std::string& error);
+
+  JobState& job_;
+  uint64_t temp_counter_ = 0;
+};
+
+// A step as written in a `script { }` (a Call node) in the model's form; a
+// block becomes a body holding one `script` step with the closure.
+pipelines::Step step_from_call(const pipelines::Node& call);
+
+// "5s", "1.5s": durations in messages.
+std::string format_seconds(std::chrono::milliseconds d);
+
+// `sleep`/`timeout` arguments: N in Jenkins' TimeUnit names (NANOSECONDS ..
+// DAYS), capped at a year; nullopt for an unknown unit.
+std::optional<std::chrono::milliseconds> to_duration(int64_t n, std::string_view unit);
+
+}  // namespace gantry::agent

@@ -1,0 +1,170 @@
+// Steps on the workspace's files: writeFile, readFile, fileExists,
+// deleteDir, checkout scm, archiveArtifacts and junit.
+#include <filesystem>
+#include <fstream>
+
+#include "ant_glob.hpp"
+#include "junit.hpp"
+#include "step_runner.hpp"
+
+namespace gantry::agent {
+
+using pipelines::Result;
+using pipelines::Step;
+using pipelines::Value;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr uintmax_t kMaxReadFile = uintmax_t{64} << 20;
+
+fs::path normal(const std::string& path) {
+  fs::path p = fs::path(path).lexically_normal();
+  return p.has_filename() || !p.has_parent_path() ? p : p.parent_path();  // "a/b/" -> "a/b"
+}
+
+}  // namespace
+
+StepStatus StepRunner::write_file(const Step& step, const StepScope& scope) {
+  StepArgs args(step, context(scope));
+  auto file = args.string("file");
+  auto text = args.string("text").value_or("");
+  if (!args.ok()) return args.failure();
+  if (!file) return StepStatus::failure("writeFile: no file given");
+  std::string path = resolve(scope, *file);
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out || !out.write(text.data(), static_cast<std::streamsize>(text.size())) || !out.flush()) {
+    return StepStatus::failure("writeFile: cannot write " + path);
+  }
+  return StepStatus{};
+}
+
+StepStatus StepRunner::read_file(const Step& step, const StepScope& scope) {
+  StepArgs args(step, context(scope));
+  auto file = args.string("file", 0);
+  if (!args.ok()) return args.failure();
+  if (!file) return StepStatus::failure("readFile: no file given");
+  std::string path = resolve(scope, *file);
+  std::error_code ec;
+  uintmax_t size = fs::file_size(path, ec);
+  if (ec) return StepStatus::failure("readFile: " + path + ": " + ec.message());
+  if (size > kMaxReadFile) return StepStatus::failure("readFile: " + path + " is over 64 MiB");
+  std::ifstream in(path, std::ios::binary);
+  std::string text(static_cast<size_t>(size), '\0');
+  if (!in || !in.read(text.data(), static_cast<std::streamsize>(size))) {
+    return StepStatus::failure("readFile: cannot read " + path);
+  }
+  return StepStatus::with_value(Value(std::move(text)));
+}
+
+StepStatus StepRunner::file_exists(const Step& step, const StepScope& scope) {
+  StepArgs args(step, context(scope));
+  auto file = args.string("file", 0);
+  if (!args.ok()) return args.failure();
+  std::error_code ec;
+  return StepStatus::with_value(Value(file && fs::exists(resolve(scope, *file), ec)));
+}
+
+// Deletes the current directory. The workspace itself is emptied but kept,
+// so the steps after it still have somewhere to run.
+StepStatus StepRunner::delete_dir(const Step&, const StepScope& scope) {
+  std::error_code ec;
+  fs::path cwd = normal(scope.cwd);
+  if (cwd == normal(job_.workspace)) {
+    for (fs::directory_iterator it(cwd, ec), end; !ec && it != end; it.increment(ec)) {
+      fs::remove_all(it->path(), ec);
+      if (ec) break;
+    }
+  } else {
+    fs::remove_all(cwd, ec);
+  }
+  if (ec) return StepStatus::failure("deleteDir: " + scope.cwd + ": " + ec.message());
+  return StepStatus{};
+}
+
+StepStatus StepRunner::checkout(const Step& step, const StepScope&) {
+  const pipelines::Node* what = step.arg("scm", 0);
+  if (what == nullptr || what->kind != pipelines::NodeKind::Ident || what->text != "scm") {
+    return StepStatus::failure("checkout: only 'checkout scm' is supported");
+  }
+  const std::string& commit = job_.spec.commit;
+  log("checkout scm: the workspace is already at " +
+      (commit.empty() ? "the job's source" : commit));
+  return StepStatus{};
+}
+
+StepStatus StepRunner::archive_artifacts(const Step& step, const StepScope& scope) {
+  StepArgs args(step, context(scope));
+  GlobOptions glob;
+  glob.includes = args.string("artifacts", 0).value_or("");
+  glob.excludes = args.string("excludes").value_or("");
+  glob.default_excludes = args.boolean("defaultExcludes", true);
+  glob.case_sensitive = args.boolean("caseSensitive", true);
+  bool allow_empty = args.boolean("allowEmptyArchive", false);
+  bool only_if_successful = args.boolean("onlyIfSuccessful", false);
+  if (!args.ok()) return args.failure();
+  if (only_if_successful && job_.overall() != Result::Success) {
+    log("Skipped archiving because the build is not successful");
+    return StepStatus{};
+  }
+  std::vector<std::string> files;
+  std::string error;
+  if (!ant_glob(scope.cwd, glob, files, error)) {
+    return StepStatus::failure("archiveArtifacts: " + error);
+  }
+  if (files.empty()) {
+    std::string msg = "No artifacts found that match the file pattern \"" + glob.includes + "\"";
+    if (!allow_empty) return StepStatus::failure(msg);
+    log(msg);
+    return StepStatus{};
+  }
+  log("Archiving " + std::to_string(files.size()) + " artifact(s)");
+  for (const std::string& rel : files) {
+    std::string abs = (fs::path(scope.cwd) / rel).string();
+    if (!job_.host.upload_artifact(rel, abs, error)) {
+      return StepStatus::failure("archiveArtifacts: " + rel + ": " + error);
+    }
+  }
+  return StepStatus{};
+}
+
+StepStatus StepRunner::junit(const Step& step, const StepScope& scope) {
+  StepArgs args(step, context(scope));
+  GlobOptions glob;
+  glob.includes = args.string("testResults", 0).value_or("");
+  bool allow_empty = args.boolean("allowEmptyResults", false);
+  bool keep_stable = args.boolean("skipMarkingBuildUnstable", false);
+  if (!args.ok()) return args.failure();
+  std::vector<std::string> files;
+  std::string error;
+  if (!ant_glob(scope.cwd, glob, files, error)) return StepStatus::failure("junit: " + error);
+  if (files.empty()) {
+    if (!allow_empty) {
+      return StepStatus::failure("No test report files were found matching \"" + glob.includes +
+                                 "\". Configuration error?");
+    }
+    log("No test report files were found matching \"" + glob.includes + "\"");
+    return StepStatus{};
+  }
+  protocol::TestCounts counts;
+  for (const std::string& rel : files) {
+    if (!parse_junit_file((fs::path(scope.cwd) / rel).string(), counts, error)) {
+      return StepStatus::failure("junit: " + rel + ": " + error);
+    }
+  }
+  job_.tests.total += counts.total;
+  job_.tests.failed += counts.failed;
+  job_.tests.skipped += counts.skipped;
+  log("Recorded test results from " + std::to_string(files.size()) +
+      " file(s): " + std::to_string(counts.total) + " tests, " + std::to_string(counts.failed) +
+      " failed, " + std::to_string(counts.skipped) + " skipped");
+  if (counts.failed > 0 && !keep_stable) {
+    job_.mark_unstable(std::to_string(counts.failed) + " test(s) failed");
+  }
+  return StepStatus{};
+}
+
+}  // namespace gantry::agent

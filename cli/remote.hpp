@@ -1,0 +1,60 @@
+#pragma once
+// The commands that talk to a controller over its REST API (SPEC §10):
+// trigger, runs, show, logs, wait, cancel, retry, agents, and the local
+// runner `gantry run`. The server and token come from --server/--token, or
+// GANTRY_SERVER/GANTRY_TOKEN, or default to http://127.0.0.1:8080 and the
+// admin token a local controller wrote to ./gantry-data/admin.token.
+//
+// Views of the API's JSON (remote_json.cpp) are plain structs here.
+
+#include <cstdint>
+#include <iosfwd>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace gantry::cli {
+
+struct Remote {
+  std::string server = "http://127.0.0.1:8080";
+  std::string token;
+  bool color = false;  // stdout is a terminal
+};
+
+struct StageView {
+  std::string id, name, status, agent, reason;
+  int attempts = 0;
+  int64_t started_at = 0, finished_at = 0;
+  uint64_t log_bytes = 0;
+};
+
+struct RunView {
+  int64_t id = 0, number = 0;
+  std::string job, status, reason, repo, ref, commit, author, trigger;
+  int64_t created_at = 0, started_at = 0, finished_at = 0;
+  int64_t tests_total = 0, tests_failed = 0;
+  std::vector<StageView> stages;
+};
+
+// remote_json.cpp
+bool parse_run(const std::string& json, RunView& out);
+bool parse_runs(const std::string& json, std::vector<RunView>& out);
+std::string error_message(const std::string& body);  // {"error":{"message"}} or the body
+std::string create_run_body(const std::string& repo, const std::string& ref,
+                            const std::string& file, const std::map<std::string, std::string>& params,
+                            const std::string& source, const std::string& format);
+std::string agents_table(const std::string& json);
+bool run_finished(const std::string& status);
+int exit_code_for(const std::string& status);  // 0 succeeded, 1 failed, 3 unstable, 4 aborted
+
+int remote_command(const Remote& remote, const std::string& cmd,
+                   const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int local_run_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// Follows a run until it ends: stage transitions as lines (or a compact
+// live view with colors on a terminal), and with `logs` every stage's log as
+// it grows. Returns the exit code for the run's result.
+int follow_run(const Remote& remote, int64_t run_id, bool logs, std::ostream& out,
+               std::ostream& err);
+
+}  // namespace gantry::cli

@@ -1,0 +1,125 @@
+// JSON views of the controller's API for the CLI. nlohmann stays here.
+#include <nlohmann/json.hpp>
+
+#include "remote.hpp"
+
+namespace gantry::cli {
+
+using nlohmann::json;
+
+namespace {
+
+int64_t num(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number() ? it->get<int64_t>() : 0;
+}
+
+std::string str(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+RunView run_from(const json& j) {
+  RunView r;
+  r.id = num(j, "id");
+  r.number = num(j, "number");
+  r.job = str(j, "job");
+  r.status = str(j, "status");
+  r.reason = str(j, "reason");
+  r.repo = str(j, "repo");
+  r.ref = str(j, "ref");
+  r.commit = str(j, "commit");
+  r.author = str(j, "author");
+  r.trigger = str(j, "trigger");
+  r.created_at = num(j, "created_at");
+  r.started_at = num(j, "started_at");
+  r.finished_at = num(j, "finished_at");
+  if (auto t = j.find("tests"); t != j.end() && t->is_object()) {
+    r.tests_total = num(*t, "total");
+    r.tests_failed = num(*t, "failed");
+  }
+  if (auto s = j.find("stages"); s != j.end() && s->is_array()) {
+    for (const auto& st : *s) {
+      StageView v;
+      v.id = str(st, "id");
+      v.name = str(st, "name");
+      v.status = str(st, "status");
+      v.agent = str(st, "agent");
+      v.reason = str(st, "reason");
+      v.attempts = static_cast<int>(num(st, "attempts"));
+      v.started_at = num(st, "started_at");
+      v.finished_at = num(st, "finished_at");
+      v.log_bytes = static_cast<uint64_t>(num(st, "log_bytes"));
+      r.stages.push_back(v);
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+bool parse_run(const std::string& body, RunView& out) {
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_object()) return false;
+  out = run_from(j);
+  return true;
+}
+
+bool parse_runs(const std::string& body, std::vector<RunView>& out) {
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("runs") || !j["runs"].is_array()) return false;
+  for (const auto& r : j["runs"]) out.push_back(run_from(r));
+  return true;
+}
+
+std::string error_message(const std::string& body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_object() && j.contains("error") && j["error"].is_object())
+    return str(j["error"], "message");
+  return body.substr(0, 500);
+}
+
+std::string create_run_body(const std::string& repo, const std::string& ref,
+                            const std::string& file, const std::map<std::string, std::string>& params,
+                            const std::string& source, const std::string& format) {
+  json j = json::object();
+  if (!repo.empty()) j["repo"] = repo;
+  if (!ref.empty()) j["ref"] = ref;
+  if (!file.empty()) j["file"] = file;
+  if (!source.empty()) j["source"] = source;
+  if (!format.empty()) j["format"] = format;
+  if (!params.empty()) j["params"] = params;
+  return j.dump();
+}
+
+std::string agents_table(const std::string& body) {
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("agents")) return "";
+  std::string out = "NAME                 STATUS        EXECUTORS  JOBS  LABELS\n";
+  for (const auto& a : j["agents"]) {
+    std::string name = str(a, "name");
+    bool connected = a.value("connected", false);
+    std::string labels;
+    for (const auto& l : a.value("labels", json::array())) labels += (labels.empty() ? "" : ",") + l.get<std::string>();
+    char line[512];
+    std::snprintf(line, sizeof line, "%-20s %-13s %9lld  %4zu  %s\n", name.c_str(),
+                  connected ? "connected" : "disconnected",
+                  static_cast<long long>(num(a, "executors")),
+                  a.value("jobs", json::array()).size(), labels.c_str());
+    out += line;
+  }
+  return out;
+}
+
+bool run_finished(const std::string& s) {
+  return s == "succeeded" || s == "failed" || s == "unstable" || s == "aborted";
+}
+
+int exit_code_for(const std::string& s) {
+  if (s == "succeeded") return 0;
+  if (s == "unstable") return 3;
+  if (s == "aborted") return 4;
+  return 1;
+}
+
+}  // namespace gantry::cli

@@ -1,0 +1,93 @@
+#pragma once
+// Users, roles and tokens (SPEC §9). Roles are cumulative: each has the
+// permissions of the one before. Tokens are only ever held as SHA-256 hashes;
+// authenticate() hashes what the client sent and compares hashes in constant
+// time. Agent tokens authenticate agents, whose principals hold no API
+// permission at all: use principal_allows(), which refuses them, rather than
+// role_allows() on their (meaningless) role.
+//
+// Not responsible for HTTP status codes or auditing; the API layer maps "no
+// principal" to 401 and "not allowed" to 403. An Authenticator is immutable
+// after setup (add_* are for startup only); const methods may be called from
+// any thread.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config.hpp"
+
+namespace gantry::controller {
+
+enum class Role { Viewer, Developer, Operator, ReleaseManager, Admin };
+
+enum class Permission {
+  Read,       // viewer
+  Trigger,    // developer
+  CancelOwn,  // developer: cancel runs one created
+  Cancel,     // operator
+  Retry,      // operator
+  Agents,     // operator
+  Approve,    // release-manager
+  Promote,    // release-manager
+  Abort,      // release-manager
+  Rollback,   // release-manager
+  Admin,      // admin
+};
+
+bool role_allows(Role role, Permission permission);
+std::optional<Role> parse_role(std::string_view name);  // "release-manager" -> ReleaseManager
+const char* role_name(Role role);
+
+// Lowercase hex SHA-256 of `data`.
+std::string sha256_hex(std::string_view data);
+// 32 random bytes as 64 hex digits; throws std::runtime_error when the system
+// has no randomness to give (a startup error).
+std::string random_token();
+
+struct Principal {
+  std::string name;
+  Role role = Role::Viewer;
+  bool is_agent = false;  // an agent token: the agent endpoint only
+  std::vector<std::string> groups;
+};
+
+// False for agents, whatever their role.
+bool principal_allows(const Principal& principal, Permission permission);
+
+class Authenticator {
+ public:
+  Authenticator() = default;
+  explicit Authenticator(const Config& config);  // its users and agent tokens
+
+  void add_user(std::string name, Role role, std::string token_sha256,
+                std::vector<std::string> groups = {});
+  void add_agent_token(std::string name, std::string token_sha256);
+
+  // "Bearer TOKEN" (scheme case-insensitive); nullopt when the header is
+  // missing, malformed or names no known token.
+  std::optional<Principal> authenticate(std::string_view authorization_header) const;
+  std::optional<Principal> authenticate_token(std::string_view token) const;
+
+ private:
+  struct Entry {
+    std::string token_sha256;  // lowercase hex
+    Principal principal;
+  };
+  std::vector<Entry> entries_;
+};
+
+// The tokens the controller writes into data_dir (`admin.token` and
+// `agent.token`, mode 0600) so that a controller started without any config,
+// and `make demo`, have credentials to use. They are created whenever absent,
+// even when the config has users of its own; the caller decides whether to
+// register them (it does when the config names no users and no agent tokens).
+// An existing file is read back, so restarts keep the same tokens. Throws
+// std::runtime_error when data_dir cannot be created, read or written.
+struct GeneratedTokens {
+  std::string admin, agent;
+};
+GeneratedTokens ensure_generated_tokens(const std::string& data_dir);
+
+}  // namespace gantry::controller

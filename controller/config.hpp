@@ -1,0 +1,85 @@
+#pragma once
+// The controller's configuration file (SPEC §10): reading and checking it.
+// Every key is optional; an empty file gives the defaults below. Anything the
+// controller would not understand (an unknown key, a wrong type, a bad
+// duration, a duplicate name or token) is refused with one error at the
+// offending node, "FILE:LINE:COL: error: MESSAGE" followed by the source line
+// and a caret, so a typo never silently changes behaviour.
+//
+// Relative paths (data_dir, tls files, secret files) are relative to the
+// controller's working directory, not to the config file. Secret files are
+// read once, at load time, byte for byte (a trailing newline is kept).
+//
+// Not responsible for acting on the config (listening, loading TLS files,
+// opening the store); `environments` is only checked to be a map and kept as
+// YAML text for the release code. Plain values and pure functions apart from
+// the file reads; safe to call from any thread.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace gantry::controller {
+
+struct UserConfig {
+  std::string name, role;
+  std::vector<std::string> groups, emails;
+  std::string token_sha256;  // lowercase hex; computed from `token` when that is given
+};
+
+struct AgentTokenConfig {
+  std::string name;
+  std::string token_sha256;
+};
+
+struct RepositoryConfig {
+  std::string name, url;
+  std::vector<std::string> branches, tags;
+  std::string pipeline = "Jenkinsfile";
+  int64_t poll_ms = 30000;  // 0: never poll (webhooks only)
+  std::string webhook_secret;
+};
+
+struct SecretConfig {
+  std::string value;  // `file:` is read at load time
+};
+
+struct Config {
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 8080;  // 0: pick a free port
+  std::string data_dir = "./gantry-data";
+  std::vector<UserConfig> users;
+  std::vector<AgentTokenConfig> agent_tokens;
+  std::vector<RepositoryConfig> repositories;
+  std::string environments_yaml;  // the `environments` map re-emitted as YAML; empty when absent
+  std::map<std::string, SecretConfig> secrets;
+  int64_t agent_lost_after_ms = 30000;
+  std::string tls_cert, tls_key;    // `tls: {cert: FILE, key: FILE}`; both or neither
+  int64_t cancel_grace_ms = 10000;  // `cancel_grace`
+};
+
+struct ConfigError {
+  // "FILE:LINE:COL: error: unknown key 'listn' (did you mean 'listen'?)", then
+  // the source line and a caret under the column when the error has a place.
+  std::string message;
+};
+
+// Larger files are refused: a config is a few kilobytes.
+constexpr size_t kMaxConfigBytes = 1 << 20;
+
+std::variant<Config, ConfigError> load_config(const std::string& path);
+std::variant<Config, ConfigError> parse_config(std::string_view text,
+                                               const std::string& path_for_messages);
+
+// "500ms", "30s", "2m", "1h"; a bare integer is seconds. Refuses signs,
+// fractions, spaces, unknown units and values that overflow int64 ms.
+bool parse_duration_ms(std::string_view text, int64_t& out);
+
+// "HOST:PORT" with an IPv6 host in brackets ("[::1]:80", host stored without
+// them). The host is required; port 0 means "pick a free port".
+bool parse_listen(std::string_view text, std::string& host, uint16_t& port);
+
+}  // namespace gantry::controller

@@ -1,0 +1,196 @@
+// The list sections of the controller config: users, agent tokens,
+// repositories and secrets. Names and tokens must be unique; a token is kept
+// only as its SHA-256.
+#include <algorithm>
+#include <cctype>
+
+#include "auth.hpp"
+#include "config_reader.hpp"
+
+namespace gantry::controller::config_detail {
+namespace {
+
+constexpr size_t kMaxTokenBytes = 1024;
+constexpr size_t kMaxSecretBytes = 1 << 20;
+
+// Who holds each token read so far, to refuse a token given twice.
+struct TokenOwner {
+  std::string hash, owner;
+};
+
+std::vector<TokenOwner> token_owners(const Config& c) {
+  std::vector<TokenOwner> out;
+  for (const auto& u : c.users) out.push_back({u.token_sha256, "user '" + u.name + "'"});
+  for (const auto& a : c.agent_tokens)
+    out.push_back({a.token_sha256, "agent token '" + a.name + "'"});
+  return out;
+}
+
+bool is_hex_sha256(std::string_view s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char ch) {
+           return std::isxdigit(static_cast<unsigned char>(ch));
+         });
+}
+
+// `token: TEXT` or `token_sha256: HEX`, exactly one; the hash must be new.
+bool read_token(Reader& r, const YAML::Node& entry, const Fields& fs, const std::string& owner,
+                const std::vector<TokenOwner>& taken, std::string& hash) {
+  const Field* plain = fs.find("token");
+  const Field* hashed = fs.find("token_sha256");
+  if (plain && hashed) return r.fail(hashed->key, owner + " has both 'token' and 'token_sha256'");
+  if (!plain && !hashed) return r.fail(entry, owner + " needs 'token' or 'token_sha256'");
+  std::string text;
+  if (plain) {
+    if (!r.string(*plain, text)) return false;
+    bool visible =
+        std::all_of(text.begin(), text.end(), [](char ch) { return ch > ' ' && ch < 127; });
+    if (!visible || text.size() > kMaxTokenBytes) {
+      return r.fail(*plain,
+                    "a token must be at most 1024 printable ASCII characters without spaces");
+    }
+    hash = sha256_hex(text);
+  } else {
+    if (!r.string(*hashed, text)) return false;
+    if (!is_hex_sha256(text))
+      return r.fail(*hashed, "'token_sha256' must be 64 hexadecimal digits");
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    hash = text;
+  }
+  for (const auto& t : taken) {
+    if (t.hash == hash) {
+      return r.fail(plain ? *plain : *hashed, "this token is already used by " + t.owner);
+    }
+  }
+  return true;
+}
+
+// Iterates a list section whose entries are maps with a unique `name`.
+template <typename ReadEntry>
+bool read_named_list(Reader& r, const Field& f, std::string_view noun,
+                     std::initializer_list<std::string_view> keys, ReadEntry read_entry) {
+  if (!f.value || f.value.IsNull()) return true;
+  if (!f.value.IsSequence()) {
+    return r.fail(
+        f, "'" + f.name + "' must be a list, not " + (f.value.IsMap() ? "a map" : "a scalar"));
+  }
+  std::vector<std::pair<std::string, int>> seen;  // name, line
+  const std::string what = "each entry of '" + f.name + "'";
+  for (const auto& item : f.value) {
+    Fields fs;
+    if (!r.fields(item, what, keys, fs)) return false;
+    const Field* name_field = fs.find("name");
+    if (!name_field) return r.fail(item, what + " needs a 'name'");
+    std::string name;
+    if (!r.string(*name_field, name)) return false;
+    for (const auto& [other, line] : seen) {
+      if (other == name) {
+        return r.fail(*name_field, "duplicate " + std::string(noun) + " '" + name +
+                                       "' (first at line " + std::to_string(line) + ")");
+      }
+    }
+    seen.emplace_back(name, name_field->value.Mark().line + 1);
+    if (!read_entry(item, fs, name)) return false;
+  }
+  return true;
+}
+
+std::vector<std::string_view> role_names() {
+  return {"viewer", "developer", "operator", "release-manager", "admin"};
+}
+
+}  // namespace
+
+bool read_users(Reader& r, const Field& f, Config& c) {
+  auto read_user = [&](const YAML::Node& item, const Fields& fs, const std::string& name) {
+    UserConfig u;
+    u.name = name;
+    const std::string owner = "user '" + name + "'";
+    const Field* role = fs.find("role");
+    if (!role)
+      return r.fail(item, owner +
+                              " needs a 'role' (one of: viewer, developer, operator, "
+                              "release-manager, admin)");
+    if (!r.string(*role, u.role)) return false;
+    if (!parse_role(u.role)) {
+      std::string hint = did_you_mean(u.role, role_names());
+      if (hint.empty()) hint = " (one of: viewer, developer, operator, release-manager, admin)";
+      return r.fail(*role, "unknown role '" + u.role + "'" + hint);
+    }
+    const Field* g = fs.find("groups");
+    if (g && !r.string_list(*g, u.groups)) return false;
+    const Field* e = fs.find("emails");
+    if (e && !r.string_list(*e, u.emails)) return false;
+    if (!read_token(r, item, fs, owner, token_owners(c), u.token_sha256)) return false;
+    c.users.push_back(std::move(u));
+    return true;
+  };
+  return read_named_list(r, f, "user",
+                         {"name", "role", "groups", "emails", "token", "token_sha256"}, read_user);
+}
+
+bool read_agent_tokens(Reader& r, const Field& f, Config& c) {
+  auto read_agent = [&](const YAML::Node& item, const Fields& fs, const std::string& name) {
+    AgentTokenConfig a;
+    a.name = name;
+    if (!read_token(r, item, fs, "agent token '" + name + "'", token_owners(c), a.token_sha256)) {
+      return false;
+    }
+    c.agent_tokens.push_back(std::move(a));
+    return true;
+  };
+  return read_named_list(r, f, "agent token", {"name", "token", "token_sha256"}, read_agent);
+}
+
+bool read_repositories(Reader& r, const Field& f, Config& c) {
+  auto read_repo = [&](const YAML::Node& item, const Fields& fs, const std::string& name) {
+    RepositoryConfig repo;
+    repo.name = name;
+    const Field* url = fs.find("url");
+    if (!url) return r.fail(item, "repository '" + name + "' needs a 'url'");
+    if (!r.string(*url, repo.url)) return false;
+    const Field* x = nullptr;
+    if ((x = fs.find("branches")) && !r.string_list(*x, repo.branches)) return false;
+    if ((x = fs.find("tags")) && !r.string_list(*x, repo.tags)) return false;
+    if ((x = fs.find("pipeline")) && !r.string(*x, repo.pipeline)) return false;
+    if ((x = fs.find("poll")) && !r.duration(*x, repo.poll_ms)) return false;
+    if ((x = fs.find("webhook_secret")) && !r.string(*x, repo.webhook_secret, true)) return false;
+    c.repositories.push_back(std::move(repo));
+    return true;
+  };
+  return read_named_list(r, f, "repository",
+                         {"name", "url", "branches", "tags", "pipeline", "poll", "webhook_secret"},
+                         read_repo);
+}
+
+bool read_secrets(Reader& r, const Field& f, Config& c) {
+  Fields entries;
+  if (!r.entries(f.value, "'secrets'", entries)) return false;
+  for (const auto& entry : entries.all()) {
+    if (entry.name.empty()) return r.fail(entry.key, "a secret name must not be empty");
+    const std::string what = "secret '" + entry.name + "'";
+    Fields fs;
+    if (!r.fields(entry.value, what, {"value", "file"}, fs)) return false;
+    const Field* value = fs.find("value");
+    const Field* file = fs.find("file");
+    if (value && file) {
+      const Field* second = value->key.Mark().pos < file->key.Mark().pos ? file : value;
+      return r.fail(second->key, what + " has both 'value' and 'file'");
+    }
+    if (!value && !file) return r.fail(entry.key, what + " needs 'value' or 'file'");
+    SecretConfig secret;
+    if (value && !r.string(*value, secret.value, true)) return false;
+    if (file) {
+      std::string path;
+      std::string error;
+      if (!r.string(*file, path)) return false;
+      if (!read_file_bounded(path, kMaxSecretBytes, secret.value, error)) {
+        return r.fail(*file, "cannot read secret file '" + path + "': " + error);
+      }
+    }
+    c.secrets[entry.name] = std::move(secret);
+  }
+  return true;
+}
+
+}  // namespace gantry::controller::config_detail

@@ -1,0 +1,15 @@
+# The controller's core (config, users and tokens, the SQLite store), relative
+# to controller/. Link with: PkgConfig::YAMLCPP, SQLite::SQLite3,
+# OpenSSL::Crypto, nlohmann_json::nlohmann_json, gantry_common; include
+# directories: include/ and controller/.
+set(GANTRY_CONTROLLER_CORE_SOURCES
+  config.cpp
+  config_reader.cpp
+  config_sections.cpp
+  auth.cpp
+  store/store.cpp
+  store/store_runs.cpp
+  store/store_records.cpp
+  store/store_json.cpp
+  store/migrations.cpp
+)

@@ -1,0 +1,140 @@
+// REST routing and authorization: every route but /healthz needs a Bearer
+// token; a missing or unknown one gets 401, a known one without the
+// permission 403. Agent tokens open only /api/v1/agent/.
+#include <charconv>
+
+#include "gantry/common/log.hpp"
+#include "service/api_json.hpp"
+#include "service/controller.hpp"
+
+namespace gantry::controller {
+
+namespace {
+
+net::Response error(int status, const std::string& code, const std::string& message) {
+  net::Response r;
+  r.status = status;
+  r.body = error_json(code, message);
+  return r;
+}
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    if (j > i) parts.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return parts;
+}
+
+bool parse_id(const std::string& s, int64_t& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size() && out > 0;
+}
+
+}  // namespace
+
+net::Response Controller::handle_http(const net::Request& req) {
+  if (req.path == "/healthz") {
+    net::Response r;
+    r.body = R"({"status":"ok"})";
+    return r;
+  }
+  std::optional<Principal> who = auth_.authenticate(req.header("authorization"));
+  if (!who) return error(401, "unauthorized", "missing or unknown token (Authorization: Bearer TOKEN)");
+  auto forbid = [&](Permission p, const char* what) -> std::optional<net::Response> {
+    if (principal_allows(*who, p)) return std::nullopt;
+    log::warn("audit", "forbidden", {{"user", who->name}, {"path", req.path}, {"method", req.method}});
+    return error(403, "forbidden", who->name + " may not " + what);
+  };
+  std::vector<std::string> parts = split_path(req.path);
+  if (parts.size() >= 3 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "agent") {
+    if (!who->is_agent) return error(403, "forbidden", "the agent endpoint needs an agent token");
+    return agent_files(req, *who);
+  }
+  if (who->is_agent) return error(403, "forbidden", "agent tokens open only the agent endpoint");
+  if (req.path == "/metrics") {
+    if (auto f = forbid(Permission::Read, "read metrics")) return *f;
+    return metrics();
+  }
+  if (parts.size() < 3 || parts[0] != "api" || parts[1] != "v1")
+    return error(404, "not_found", "no route for " + req.method + " " + req.path);
+  const std::string& collection = parts[2];
+  if (collection == "runs") {
+    if (parts.size() == 3) {
+      if (req.method == "GET") {
+        if (auto f = forbid(Permission::Read, "read runs")) return *f;
+        return list_runs(req);
+      }
+      if (req.method == "POST") {
+        if (auto f = forbid(Permission::Trigger, "trigger runs")) return *f;
+        return create_run(req, *who);
+      }
+      return error(405, "method_not_allowed", req.method + " is not allowed on /api/v1/runs");
+    }
+    int64_t id = 0;
+    if (!parse_id(parts[3], id)) return error(404, "not_found", "no run '" + parts[3] + "'");
+    std::string action = parts.size() > 4 ? parts[4] : "";
+    if (parts.size() > 5 && action != "artifacts")
+      return error(404, "not_found", "no route for " + req.path);
+    if (action.empty() && req.method == "GET") {
+      if (auto f = forbid(Permission::Read, "read runs")) return *f;
+      return show_run(id);
+    }
+    if (action == "cancel" && req.method == "POST") return cancel_run(id, *who);
+    if (action == "retry" && req.method == "POST") {
+      if (auto f = forbid(Permission::Retry, "retry runs")) return *f;
+      return retry_run(id, *who);
+    }
+    if (action == "log" && req.method == "GET") {
+      if (auto f = forbid(Permission::Read, "read logs")) return *f;
+      return stage_log(id, req);
+    }
+    if (action == "artifacts" && req.method == "GET") {
+      if (auto f = forbid(Permission::Read, "read artifacts")) return *f;
+      return parts.size() == 5 ? list_artifacts(id) : get_artifact(id, req);
+    }
+    return error(404, "not_found", "no route for " + req.method + " " + req.path);
+  }
+  if (collection == "agents" && parts.size() == 3 && req.method == "GET") {
+    if (auto f = forbid(Permission::Read, "read agents")) return *f;
+    return list_agents();
+  }
+  return error(404, "not_found", "no route for " + req.method + " " + req.path);
+}
+
+net::Response Controller::metrics() {
+  net::Response r;
+  r.content_type = "text/plain; version=0.0.4";
+  std::string& out = r.body;
+  out += "# HELP gantry_runs Runs by status.\n# TYPE gantry_runs gauge\n";
+  for (const auto& [status, n] : store_->run_counts_by_status())
+    out += "gantry_runs{status=\"" + status + "\"} " + std::to_string(n) + "\n";
+  out += "# HELP gantry_stage_duration_seconds Stage durations since start, by result.\n";
+  out += "# TYPE gantry_stage_duration_seconds summary\n";
+  for (const auto& [status, sum] : stage_seconds_sum_) {
+    out += "gantry_stage_duration_seconds_sum{status=\"" + status + "\"} " + std::to_string(sum) + "\n";
+    out += "gantry_stage_duration_seconds_count{status=\"" + status + "\"} " +
+           std::to_string(stage_count_[status]) + "\n";
+  }
+  out += "# HELP gantry_queue_depth Jobs waiting for an agent.\n# TYPE gantry_queue_depth gauge\n";
+  out += "gantry_queue_depth " + std::to_string(scheduler_->queue_depth()) + "\n";
+  out += "# HELP gantry_jobs_running Jobs held by agents.\n# TYPE gantry_jobs_running gauge\n";
+  out += "gantry_jobs_running " + std::to_string(scheduler_->running_jobs()) + "\n";
+  size_t connected = 0;
+  for (const auto& [id, a] : scheduler_->agents()) connected += a.connected ? 1 : 0;
+  out += "# HELP gantry_agents_connected Agents with a live session.\n# TYPE gantry_agents_connected gauge\n";
+  out += "gantry_agents_connected " + std::to_string(connected) + "\n";
+  return r;
+}
+
+net::Response Controller::list_agents() {
+  net::Response r;
+  r.body = agents_json(store_->agents(), scheduler_->agents());
+  return r;
+}
+
+}  // namespace gantry::controller

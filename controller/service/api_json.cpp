@@ -1,0 +1,150 @@
+#include "service/api_json.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace gantry::controller {
+
+using nlohmann::json;
+
+namespace {
+
+json time_json(int64_t ms) { return ms ? json(ms) : json(nullptr); }
+
+json stage_json(const StageRecord& s) {
+  return {{"id", s.stage_id},          {"name", s.name},
+          {"status", s.status},        {"agent", s.agent},
+          {"attempts", s.attempts},    {"started_at", time_json(s.started_at)},
+          {"finished_at", time_json(s.finished_at)}, {"reason", s.reason},
+          {"log_bytes", s.log_bytes}};
+}
+
+json run_object(const RunRecord& r) {
+  return {{"id", r.id},
+          {"number", r.number},
+          {"job", r.job_name},
+          {"status", r.status},
+          {"reason", r.reason},
+          {"repo", r.repo_url},
+          {"ref", r.ref},
+          {"commit", r.commit},
+          {"author", r.author},
+          {"trigger", r.trigger},
+          {"pipeline", r.pipeline_path},
+          {"params", r.params},
+          {"created_by", r.created_by},
+          {"created_at", time_json(r.created_at)},
+          {"started_at", time_json(r.started_at)},
+          {"finished_at", time_json(r.finished_at)},
+          {"tests", {{"total", r.tests_total}, {"failed", r.tests_failed}, {"skipped", r.tests_skipped}}}};
+}
+
+}  // namespace
+
+std::string error_json(const std::string& code, const std::string& message) {
+  return json{{"error", {{"code", code}, {"message", message}}}}.dump();
+}
+
+std::string run_json(const RunRecord& run, const std::vector<StageRecord>* stages) {
+  json j = run_object(run);
+  if (stages) {
+    json list = json::array();
+    for (const auto& s : *stages) list.push_back(stage_json(s));
+    j["stages"] = std::move(list);
+  }
+  return j.dump();
+}
+
+std::string runs_json(const std::vector<RunRecord>& runs) {
+  json list = json::array();
+  for (const auto& r : runs) list.push_back(run_object(r));
+  return json{{"runs", list}}.dump();
+}
+
+std::string agents_json(const std::vector<AgentRecord>& stored,
+                        const std::map<std::string, AgentState>& live) {
+  json list = json::array();
+  for (const auto& a : stored) {
+    auto it = live.find(a.agent_id);
+    bool connected = it != live.end() && it->second.connected;
+    json jobs = json::array();
+    if (it != live.end()) {
+      for (const auto& j : it->second.jobs) jobs.push_back(j);
+    }
+    list.push_back({{"id", a.agent_id},
+                    {"name", a.name},
+                    {"labels", a.labels},
+                    {"executors", a.executors},
+                    {"connected", connected},
+                    {"jobs", jobs},
+                    {"last_seen", time_json(it != live.end() ? it->second.last_seen : a.last_seen)}});
+  }
+  return json{{"agents", list}}.dump();
+}
+
+std::string artifacts_json(const std::vector<ArtifactRecord>& artifacts) {
+  json list = json::array();
+  for (const auto& a : artifacts) {
+    if (a.kind != "artifact") continue;
+    list.push_back({{"path", a.name}, {"stage", a.stage_id}, {"size", a.size}});
+  }
+  return json{{"artifacts", list}}.dump();
+}
+
+bool parse_create_run(const std::string& body, CreateRunRequest& out, std::string& error) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    error = "the body must be a JSON object";
+    return false;
+  }
+  auto str = [&](const char* key, std::string& field) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return true;
+    if (!it->is_string()) {
+      error = std::string("'") + key + "' must be a string";
+      return false;
+    }
+    field = it->get<std::string>();
+    return true;
+  };
+  for (auto& [key, value] : j.items()) {
+    static const char* kKeys[] = {"repo", "ref", "file", "source", "format", "job", "params"};
+    if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys)) {
+      error = "unknown field '" + key + "'";
+      return false;
+    }
+  }
+  if (!str("repo", out.repo) || !str("ref", out.ref) || !str("file", out.file) ||
+      !str("source", out.source) || !str("format", out.format) || !str("job", out.job))
+    return false;
+  if (auto p = j.find("params"); p != j.end() && !p->is_null()) {
+    if (!p->is_object()) {
+      error = "'params' must be an object of strings";
+      return false;
+    }
+    for (auto& [k, v] : p->items()) {
+      if (v.is_string()) {
+        out.params[k] = v.get<std::string>();
+      } else if (v.is_boolean() || v.is_number()) {
+        out.params[k] = v.dump();
+      } else {
+        error = "parameter '" + k + "' must be a string, number or boolean";
+        return false;
+      }
+    }
+  }
+  if (out.repo.empty() == out.source.empty()) {
+    error = "give either 'repo' (a repository URL or path) or 'source' (an inline pipeline)";
+    return false;
+  }
+  if (!out.format.empty() && out.format != "jenkinsfile" && out.format != "yaml") {
+    error = "'format' must be jenkinsfile or yaml";
+    return false;
+  }
+  if (out.job.size() > 200 || out.ref.size() > 1000 || out.file.size() > 1000) {
+    error = "job, ref or file too long";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace gantry::controller

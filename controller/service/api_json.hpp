@@ -1,0 +1,34 @@
+#pragma once
+// JSON bodies of the REST API (/api/v1): runs, stages, agents, artifacts,
+// errors, and the run-creation request. nlohmann_json stays in api_json.cpp.
+// Pure functions.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "scheduler/scheduler.hpp"
+#include "store/store.hpp"
+
+namespace gantry::controller {
+
+std::string error_json(const std::string& code, const std::string& message);
+std::string run_json(const RunRecord& run, const std::vector<StageRecord>* stages);
+std::string runs_json(const std::vector<RunRecord>& runs);
+std::string agents_json(const std::vector<AgentRecord>& stored,
+                        const std::map<std::string, AgentState>& live);
+std::string artifacts_json(const std::vector<ArtifactRecord>& artifacts);
+
+struct CreateRunRequest {
+  std::string repo;    // URL or path; empty with inline source
+  std::string ref;     // branch, tag or commit; default HEAD
+  std::string file;    // pipeline path in the repo
+  std::string source;  // inline pipeline (gantry run, tests)
+  std::string format;  // with source: "jenkinsfile" | "yaml"
+  std::string job;     // job name; default from repo or "pipeline"
+  std::map<std::string, std::string> params;
+};
+// False with a message when the body is not a valid request.
+bool parse_create_run(const std::string& body, CreateRunRequest& out, std::string& error);
+
+}  // namespace gantry::controller

@@ -1,0 +1,138 @@
+#include "service/controller.hpp"
+
+#include <chrono>
+
+#include "gantry/common/log.hpp"
+#include "service/pipeline_resolver.hpp"
+
+namespace gantry::controller {
+
+Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions options)
+    : config_(std::move(config)), loop_(loop), options_(options) {
+  store_ = std::make_unique<Store>(config_.data_dir);
+  tokens_ = ensure_generated_tokens(config_.data_dir);
+  auth_ = Authenticator(config_);
+  if (config_.users.empty()) auth_.add_user("admin", Role::Admin, sha256_hex(tokens_.admin));
+  if (config_.agent_tokens.empty()) auth_.add_agent_token("default", sha256_hex(tokens_.agent));
+  SchedulerOptions so;
+  so.lease_ttl_ms = config_.agent_lost_after_ms;
+  so.heartbeat_ms = std::min<int64_t>(options_.heartbeat_ms, config_.agent_lost_after_ms / 5);
+  so.cancel_grace_ms = config_.cancel_grace_ms;
+  for (const auto& [id, s] : config_.secrets) so.secrets[id] = s.value;
+  scheduler_ = std::make_unique<Scheduler>(so);
+  resolver_ = std::make_unique<PipelineResolver>(loop_, config_.data_dir + "/mirrors");
+}
+
+Controller::~Controller() { stop(); }
+
+int64_t Controller::now() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool Controller::start(std::string& error) {
+  net::ServerOptions so;
+  so.host = config_.listen_host;
+  so.port = config_.listen_port;
+  so.tls_cert = config_.tls_cert;
+  so.tls_key = config_.tls_key;
+  so.upload_prefixes = {"/api/v1/agent/"};
+  server_ = std::make_unique<net::HttpServer>(
+      loop_, so, [this](const net::Request& r) { return handle_http(r); },
+      [this](const net::Request& r, std::shared_ptr<net::WsConnection> c, net::WsHandlers& h) {
+        return accept_agent(r, std::move(c), h);
+      });
+  if (!server_->start(error)) return false;
+  // Runs that were going when the controller stopped: their stages as
+  // stored; running jobs wait for their agents (leases extended by a grace).
+  int64_t t = now();
+  for (RunRecord& run : store_->unfinished_runs()) {
+    std::vector<StageRecord> stages = store_->stages(run.id);
+    auto prev = store_->previous_run(run.job_name, run.id);
+    std::string prev_result;
+    if (prev) prev_result = prev->status;
+    int64_t id = run.id;
+    if (auto err = scheduler_->submit(run, stages, t, prev_result)) {
+      fail_run(run, "pipeline: " + *err);
+      continue;
+    }
+    log::info("controller", "run.recovered", {{"run", std::to_string(id)}});
+  }
+  flush();
+  tick_timer_ = loop_.call_every(std::chrono::milliseconds(options_.tick_ms), [this] { tick(); });
+  log::info("controller", "listening",
+            {{"address", config_.listen_host + ":" + std::to_string(server_->port())},
+             {"data", config_.data_dir}});
+  return true;
+}
+
+uint16_t Controller::port() const { return server_ ? server_->port() : 0; }
+
+void Controller::stop() {
+  if (tick_timer_) loop_.cancel_timer(tick_timer_);
+  tick_timer_ = 0;
+  if (server_) server_->stop();
+  logs_.sync();
+}
+
+void Controller::tick() {
+  scheduler_->tick(now());
+  flush();
+}
+
+void Controller::flush() {
+  std::vector<RunState*> dirty = scheduler_->take_dirty_runs();
+  if (!dirty.empty()) {
+    store_->transaction([&] {
+      for (RunState* run : dirty) {
+        if (run->dirty_run || true) store_->update_run(run->run);
+        run->dirty_run = false;
+        for (int i : run->dirty_stages) {
+          const StageRecord& rec = run->stages[static_cast<size_t>(i)];
+          store_->put_stage(rec);
+          if (rec.finished_at && rec.started_at && rec.status != "skipped") {
+            stage_seconds_sum_[rec.status] +=
+                static_cast<double>(rec.finished_at - rec.started_at) / 1000.0;
+            stage_count_[rec.status] += 1;
+          }
+        }
+        run->dirty_stages.clear();
+      }
+      return true;
+    });
+  }
+  for (Outgoing& o : scheduler_->take_outgoing()) send_to_agent(o.agent_id, o.message);
+  for (int64_t id : scheduler_->take_finished_runs()) scheduler_->forget_run(id);
+}
+
+void Controller::start_run(RunRecord run) {
+  run.created_at = now();
+  if (store_->create_run(run) == 0) {
+    log::error("controller", "run.store_failed", {{"job", run.job_name}});
+    return;
+  }
+  auto prev = store_->previous_run(run.job_name, run.id);
+  if (auto err = scheduler_->submit(run, {}, now(), prev ? prev->status : "")) {
+    fail_run(run, "pipeline: " + *err);
+    return;
+  }
+  log::info("controller", "run.created",
+            {{"run", std::to_string(run.id)}, {"job", run.job_name}, {"commit", run.commit}});
+  flush();
+}
+
+void Controller::fail_run(RunRecord run, const std::string& reason) {
+  run.status = "failed";
+  run.reason = reason;
+  if (run.created_at == 0) run.created_at = now();
+  run.finished_at = now();
+  if (run.id == 0) {
+    store_->create_run(run);
+  } else {
+    store_->update_run(run);
+  }
+  log::warn("controller", "run.failed_to_start", {{"run", std::to_string(run.id)}, {"reason", reason}});
+}
+
+}  // namespace gantry::controller

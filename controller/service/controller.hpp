@@ -1,0 +1,105 @@
+#pragma once
+// gantry-controller's service: wires the HTTP/WebSocket server (gantry_net)
+// to the scheduler, the store, the log files and the authenticator. It is
+// the I/O layer the pure scheduler is driven by: every agent message and
+// API call becomes a scheduler call, then flush() stores what changed (in
+// one transaction) before any message it caused leaves (write-ahead), then
+// sends them. Log chunks are appended and acknowledged after a group fsync.
+//
+// Threading: everything runs on the EventLoop's thread, except pipeline
+// resolution from git (libgit2, blocking), which runs on a worker thread
+// and posts its result back. Ownership: the Controller owns all state; the
+// loop must outlive it.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "auth.hpp"
+#include "config.hpp"
+#include "gantry/net/event_loop.hpp"
+#include "gantry/net/http_server.hpp"
+#include "scheduler/scheduler.hpp"
+#include "service/log_files.hpp"
+#include "store/store.hpp"
+
+namespace gantry::controller {
+
+class PipelineResolver;
+
+struct ControllerOptions {
+  int64_t tick_ms = 100;
+  int64_t heartbeat_ms = 2000;
+};
+
+class Controller {
+ public:
+  // Opens the store and generates tokens; throws std::runtime_error on a
+  // startup error (unusable data dir).
+  Controller(Config config, net::EventLoop& loop, ControllerOptions options = {});
+  ~Controller();
+
+  bool start(std::string& error);  // listens, recovers unfinished runs
+  uint16_t port() const;
+  const GeneratedTokens& tokens() const { return tokens_; }
+  void stop();
+
+  // API (api.cpp)
+  net::Response handle_http(const net::Request& req);
+
+ private:
+  struct AgentSession;
+  friend struct AgentSession;
+
+  // agent_link.cpp
+  std::optional<net::Response> accept_agent(const net::Request& req,
+                                            std::shared_ptr<net::WsConnection> conn,
+                                            net::WsHandlers& handlers);
+  void on_agent_text(const std::shared_ptr<AgentSession>& s, std::string_view text);
+  void on_agent_log(const std::shared_ptr<AgentSession>& s, std::string_view frame);
+  void on_agent_closed(const std::shared_ptr<AgentSession>& s);
+  void send_to_agent(const std::string& agent_id, const protocol::ControllerMessage& m);
+  std::string log_path_for(const std::string& job_id, bool* ok);
+  void sync_logs();
+
+  // api_runs.cpp
+  net::Response create_run(const net::Request& req, const Principal& who);
+  net::Response list_runs(const net::Request& req);
+  net::Response show_run(int64_t id);
+  net::Response cancel_run(int64_t id, const Principal& who);
+  net::Response retry_run(int64_t id, const Principal& who);
+  net::Response stage_log(int64_t id, const net::Request& req);
+  net::Response list_artifacts(int64_t id);
+  net::Response get_artifact(int64_t id, const net::Request& req);
+  net::Response agent_files(const net::Request& req, const Principal& who);
+  net::Response list_agents();
+  net::Response metrics();
+  void start_run(RunRecord run);  // stores it and hands it to the scheduler
+  void fail_run(RunRecord run, const std::string& reason);
+
+  void flush();  // persist dirty state, then send queued messages
+  void tick();
+  int64_t now() const;
+
+  Config config_;
+  net::EventLoop& loop_;
+  ControllerOptions options_;
+  GeneratedTokens tokens_;
+  Authenticator auth_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<net::HttpServer> server_;
+  std::unique_ptr<PipelineResolver> resolver_;
+  LogFiles logs_;
+  std::map<std::string, std::shared_ptr<AgentSession>> sessions_;  // by agent id
+  std::vector<protocol::LogAck> pending_acks_;
+  std::vector<std::string> pending_ack_agents_;
+  std::map<std::string, double> stage_seconds_sum_;  // metrics
+  std::map<std::string, int64_t> stage_count_;
+  uint64_t tick_timer_ = 0;
+  bool sync_scheduled_ = false;
+};
+
+}  // namespace gantry::controller

@@ -1,0 +1,82 @@
+// The store's schema, as numbered migrations. Each script runs once, in
+// order, inside the transaction that also sets PRAGMA user_version, so a
+// database is always at exactly one version. Append new scripts; never edit
+// one that has shipped, since databases already past it will not rerun it.
+#include "store/store_impl.hpp"
+
+namespace gantry::controller {
+
+const std::vector<const char*>& store_migrations() {
+  static const std::vector<const char*> kMigrations = {
+      // 1: runs, stages, agents, artifacts.
+      R"sql(
+CREATE TABLE runs (
+  id INTEGER PRIMARY KEY,
+  job_name TEXT NOT NULL,
+  number INTEGER NOT NULL,
+  repo_url TEXT NOT NULL DEFAULT '',
+  ref TEXT NOT NULL DEFAULT '',
+  commit_sha TEXT NOT NULL DEFAULT '',
+  author TEXT NOT NULL DEFAULT '',
+  trigger_text TEXT NOT NULL DEFAULT '',
+  pipeline_path TEXT NOT NULL DEFAULT '',
+  pipeline_source TEXT NOT NULL DEFAULT '',
+  pipeline_format TEXT NOT NULL DEFAULT '',
+  params TEXT NOT NULL DEFAULT '{}',
+  status TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  created_by TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL DEFAULT 0,
+  started_at INTEGER NOT NULL DEFAULT 0,
+  finished_at INTEGER NOT NULL DEFAULT 0,
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  tests_total INTEGER NOT NULL DEFAULT 0,
+  tests_failed INTEGER NOT NULL DEFAULT 0,
+  tests_skipped INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (job_name, number)
+);
+CREATE INDEX runs_by_status ON runs (status, id);
+CREATE INDEX runs_by_job ON runs (job_name, id);
+
+CREATE TABLE stages (
+  run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  stage_id TEXT NOT NULL,
+  name TEXT NOT NULL DEFAULT '',
+  ord INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL,
+  agent TEXT NOT NULL DEFAULT '',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  job_id TEXT NOT NULL DEFAULT '',
+  epoch INTEGER NOT NULL DEFAULT 0,
+  reason TEXT NOT NULL DEFAULT '',
+  started_at INTEGER NOT NULL DEFAULT 0,
+  finished_at INTEGER NOT NULL DEFAULT 0,
+  log_bytes INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (run_id, stage_id)
+) WITHOUT ROWID;
+
+CREATE TABLE agents (
+  agent_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  labels TEXT NOT NULL DEFAULT '[]',
+  executors INTEGER NOT NULL DEFAULT 1,
+  last_seen INTEGER NOT NULL DEFAULT 0,
+  token_name TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+
+CREATE TABLE artifacts (
+  run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  stage_id TEXT NOT NULL DEFAULT '',
+  size INTEGER NOT NULL DEFAULT 0,
+  file TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (run_id, kind, name)
+) WITHOUT ROWID;
+)sql",
+  };
+  return kMigrations;
+}
+
+}  // namespace gantry::controller

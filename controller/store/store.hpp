@@ -1,0 +1,103 @@
+#pragma once
+// The controller's durable state: runs, stages, agents and artifacts in one
+// SQLite file, `<data_dir>/gantry.db`, plus the layout of log and artifact
+// files beside it. The only code that includes sqlite3.h is in store/.
+//
+// Durability: WAL journal with synchronous=NORMAL. A committed transaction
+// survives a crash of the controller process (kill -9) — the guarantee SPEC
+// §11 tests; after a power loss or OS crash the last few transactions may be
+// rolled back (the database itself stays consistent). Schema changes are
+// numbered migrations tracked in PRAGMA user_version (migrations.cpp); a
+// database from a newer controller is refused.
+//
+// Not responsible for deciding state transitions (the run state machine does)
+// nor for writing log bytes (the log writer does, at log_path()).
+//
+// Threading: not thread-safe. One thread (the controller's io_context) owns
+// the Store; every method is synchronous. The constructor throws
+// std::runtime_error when the database is unusable (a startup error); methods
+// log failures (component "store") and return false / 0 / nullopt / empty.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "store/records.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace gantry::controller {
+
+class Store {
+ public:
+  // Creates data_dir and gantry.db as needed and migrates the schema.
+  explicit Store(const std::string& data_dir);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Fills run.id and run.number and returns the id; 0 on failure.
+  int64_t create_run(RunRecord& run);
+  // Writes every field but id, job_name and number; false when the run is unknown.
+  bool update_run(const RunRecord& run);
+  std::optional<RunRecord> run(int64_t id);
+  // Newest first; before_id 0 = from the newest; empty status = any.
+  std::vector<RunRecord> list_runs(size_t limit, int64_t before_id = 0,
+                                   std::string_view status = {});
+  // queued, waiting or running; oldest first (for recovery at startup).
+  std::vector<RunRecord> unfinished_runs();
+  // The latest finished run of job_name with an id below before_id.
+  std::optional<RunRecord> previous_run(const std::string& job_name, int64_t before_id);
+
+  bool put_stage(const StageRecord& stage);  // upsert by (run_id, stage_id); the run must exist
+  std::vector<StageRecord> stages(int64_t run_id);  // by order
+
+  bool put_agent(const AgentRecord& agent);  // upsert by agent_id
+  std::vector<AgentRecord> agents();         // by name
+
+  bool add_artifact(const ArtifactRecord& artifact);      // replaces one of the same kind and name
+  std::vector<ArtifactRecord> artifacts(int64_t run_id);  // by kind, then name
+  std::optional<ArtifactRecord> artifact(int64_t run_id, std::string_view kind,
+                                         std::string_view name);
+
+  // Every run status (zero included) -> number of runs, for /metrics.
+  std::map<std::string, int64_t> run_counts_by_status();
+
+  // Runs body in BEGIN IMMEDIATE .. COMMIT, or ROLLBACK when it returns false
+  // or throws (the exception propagates). Nested calls use savepoints.
+  bool transaction(const std::function<bool()>& body);
+
+  // <data_dir>/logs/<run>/<stage>/<attempt>.log, parent directories created.
+  // The stage id is made filesystem-safe; when that changes it, a hash of the
+  // original is appended so distinct ids never share a directory.
+  std::string log_path(int64_t run_id, const std::string& stage_id, int attempt) const;
+  // <data_dir>/artifacts/<run> (no trailing slash), created.
+  std::string artifact_dir(int64_t run_id) const;
+
+  const std::string& data_dir() const { return data_dir_; }
+  int schema_version();  // PRAGMA user_version
+
+ private:
+  class Statement;  // store_impl.hpp
+  Statement prepare(const char* sql);
+  bool exec(const char* sql);
+  void open();
+  void migrate();
+  void close();
+  void rollback(bool outer);
+  std::vector<RunRecord> query_runs(Statement& st);
+
+  std::string data_dir_;
+  std::string db_path_;
+  sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;  // prepared once, by SQL text
+};
+
+}  // namespace gantry::controller

@@ -1,0 +1,64 @@
+#pragma once
+// Private to store/*.cpp: a borrowed, cached prepared statement, the
+// migration list and the JSON codecs for list and map columns. Same
+// threading as Store: one thread.
+
+#include <sqlite3.h>
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "store/store.hpp"
+
+namespace gantry::controller {
+
+// A statement from Store's cache. Binding and stepping record the first
+// failure, which is logged once; the destructor resets the statement and
+// clears its bindings for the next user. Move-only.
+class Store::Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt, const char* sql) : db_(db), stmt_(stmt), sql_(sql) {}
+  Statement(Statement&& other) noexcept
+      : db_(other.db_),
+        stmt_(std::exchange(other.stmt_, nullptr)),
+        sql_(other.sql_),
+        failed_(other.failed_) {}
+  Statement& operator=(Statement&&) = delete;
+  ~Statement();
+
+  Statement& bind(int index, int64_t value);
+  Statement& bind(int index, std::string_view value);
+
+  // True with a row to read; false when done or on failure (see ok()).
+  bool next();
+  // Steps to the end; false on failure.
+  bool run();
+  bool ok() const { return stmt_ && !failed_; }
+
+  int64_t int64(int column) const;
+  std::string text(int column) const;
+
+ private:
+  void fail(int rc);
+
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;  // null when preparing failed
+  const char* sql_;
+  bool failed_ = false;
+};
+
+// The numbered schema scripts: entry i moves user_version from i to i + 1.
+// Append only; never edit a script that has shipped.
+const std::vector<const char*>& store_migrations();
+
+// Columns holding a map or a list, as JSON text (store_json.cpp). Decoding
+// is lenient: malformed text gives an empty value and false.
+std::string encode_string_map(const std::map<std::string, std::string>& values);
+bool decode_string_map(std::string_view text, std::map<std::string, std::string>& out);
+std::string encode_string_list(const std::vector<std::string>& values);
+bool decode_string_list(std::string_view text, std::vector<std::string>& out);
+
+}  // namespace gantry::controller

@@ -1,0 +1,141 @@
+// Runs: creation with per-job numbering, updates and the queries the API,
+// the scheduler and startup recovery need.
+#include <algorithm>
+#include <cstdint>
+
+#include "gantry/common/log.hpp"
+#include "store/store.hpp"
+#include "store/store_impl.hpp"
+
+namespace gantry::controller {
+namespace {
+
+// Keep in step with read_run() and bind_run_fields(). (These two are
+// templates only because Store::Statement is private to Store.)
+#define GANTRY_RUN_COLUMNS                                                                 \
+  "id, job_name, number, repo_url, ref, commit_sha, author, trigger_text, pipeline_path, " \
+  "pipeline_source, pipeline_format, params, status, reason, created_by, created_at, "     \
+  "started_at, finished_at, cancel_requested, tests_total, tests_failed, tests_skipped"
+
+// ?2 .. ?20: every column but id, job_name and number.
+template <typename Statement>
+void bind_run_fields(Statement& st, const RunRecord& r) {
+  st.bind(2, r.repo_url).bind(3, r.ref).bind(4, r.commit).bind(5, r.author).bind(6, r.trigger);
+  st.bind(7, r.pipeline_path).bind(8, r.pipeline_source).bind(9, r.pipeline_format);
+  st.bind(10, encode_string_map(r.params)).bind(11, r.status).bind(12, r.reason);
+  st.bind(13, r.created_by).bind(14, r.created_at).bind(15, r.started_at).bind(16, r.finished_at);
+  st.bind(17, int64_t{r.cancel_requested ? 1 : 0}).bind(18, r.tests_total);
+  st.bind(19, r.tests_failed).bind(20, r.tests_skipped);
+}
+
+template <typename Statement>
+RunRecord read_run(const Statement& st) {
+  RunRecord r;
+  r.id = st.int64(0);
+  r.job_name = st.text(1);
+  r.number = st.int64(2);
+  r.repo_url = st.text(3);
+  r.ref = st.text(4);
+  r.commit = st.text(5);
+  r.author = st.text(6);
+  r.trigger = st.text(7);
+  r.pipeline_path = st.text(8);
+  r.pipeline_source = st.text(9);
+  r.pipeline_format = st.text(10);
+  if (!decode_string_map(st.text(11), r.params)) {
+    log::warn("store", "run.bad_params", {{"run", std::to_string(r.id)}});
+  }
+  r.status = st.text(12);
+  r.reason = st.text(13);
+  r.created_by = st.text(14);
+  r.created_at = st.int64(15);
+  r.started_at = st.int64(16);
+  r.finished_at = st.int64(17);
+  r.cancel_requested = st.int64(18) != 0;
+  r.tests_total = st.int64(19);
+  r.tests_failed = st.int64(20);
+  r.tests_skipped = st.int64(21);
+  return r;
+}
+
+}  // namespace
+
+std::vector<RunRecord> Store::query_runs(Statement& st) {
+  std::vector<RunRecord> runs;
+  while (st.next()) runs.push_back(read_run(st));
+  return runs;
+}
+
+int64_t Store::create_run(RunRecord& run) {
+  // One statement, so the number is assigned atomically with the insert.
+  Statement st = prepare(
+      "INSERT INTO runs (job_name, number, repo_url, ref, commit_sha, author, trigger_text, "
+      "pipeline_path, pipeline_source, pipeline_format, params, status, reason, created_by, "
+      "created_at, started_at, finished_at, cancel_requested, tests_total, tests_failed, "
+      "tests_skipped) VALUES (?1, (SELECT COALESCE(MAX(number), 0) + 1 FROM runs WHERE "
+      "job_name = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+      "?18, ?19, ?20) RETURNING id, number");
+  st.bind(1, run.job_name);
+  bind_run_fields(st, run);
+  if (!st.next()) return 0;
+  int64_t id = st.int64(0);
+  int64_t number = st.int64(1);
+  if (!st.run()) return 0;
+  run.id = id;
+  run.number = number;
+  return id;
+}
+
+bool Store::update_run(const RunRecord& run) {
+  Statement st = prepare(
+      "UPDATE runs SET repo_url = ?2, ref = ?3, commit_sha = ?4, author = ?5, trigger_text = ?6, "
+      "pipeline_path = ?7, pipeline_source = ?8, pipeline_format = ?9, params = ?10, "
+      "status = ?11, reason = ?12, created_by = ?13, created_at = ?14, started_at = ?15, "
+      "finished_at = ?16, cancel_requested = ?17, tests_total = ?18, tests_failed = ?19, "
+      "tests_skipped = ?20 WHERE id = ?1");
+  st.bind(1, run.id);
+  bind_run_fields(st, run);
+  if (!st.run()) return false;
+  if (sqlite3_changes(db_) != 1) {
+    log::error("store", "run.update_unknown", {{"run", std::to_string(run.id)}});
+    return false;
+  }
+  return true;
+}
+
+std::optional<RunRecord> Store::run(int64_t id) {
+  Statement st = prepare("SELECT " GANTRY_RUN_COLUMNS " FROM runs WHERE id = ?1");
+  st.bind(1, id);
+  if (!st.next()) return std::nullopt;
+  return read_run(st);
+}
+
+std::vector<RunRecord> Store::list_runs(size_t limit, int64_t before_id, std::string_view status) {
+  Statement st = prepare("SELECT " GANTRY_RUN_COLUMNS
+                         " FROM runs WHERE (?1 = 0 OR id < ?1) AND (?2 = '' OR status = ?2) "
+                         "ORDER BY id DESC LIMIT ?3");
+  constexpr size_t kMaxLimit = INT64_MAX;
+  st.bind(1, before_id).bind(2, status).bind(3, static_cast<int64_t>(std::min(limit, kMaxLimit)));
+  return query_runs(st);
+}
+
+std::vector<RunRecord> Store::unfinished_runs() {
+  Statement st = prepare("SELECT " GANTRY_RUN_COLUMNS
+                         " FROM runs WHERE status IN ('queued', 'waiting', 'running') "
+                         "ORDER BY id");
+  return query_runs(st);
+}
+
+std::optional<RunRecord> Store::previous_run(const std::string& job_name, int64_t before_id) {
+  Statement st = prepare("SELECT " GANTRY_RUN_COLUMNS
+                         " FROM runs WHERE job_name = ?1 AND id < ?2 AND status IN "
+                         "('succeeded', 'failed', 'unstable', 'aborted') "
+                         "ORDER BY id DESC LIMIT 1");
+  st.bind(1, job_name).bind(2, before_id);
+  if (!st.next()) return std::nullopt;
+  return read_run(st);
+}
+
+#undef GANTRY_RUN_COLUMNS
+
+}  // namespace gantry::controller

@@ -1,0 +1,116 @@
+#pragma once
+// HttpServer: an HTTP/1.1 + WebSocket server on an EventLoop. It parses requests, enforces the
+// size and time limits in ServerOptions, and hands each request to one HttpHandler (or each
+// WebSocket upgrade to one WsHandler). Routing, authentication and JSON are the caller's business.
+//
+// Behaviour: keep-alive; every response carries Content-Length; malformed requests get 400 and
+// the connection is closed; oversized bodies get 413 (connection closed); a handler that throws
+// gives 500. A WebSocket connection has one write in flight and a bounded send queue; a client
+// that lets it grow past max_ws_queue is closed with 1008 "too slow".
+//
+// Threading: handlers and WebSocket callbacks run on the loop thread. Construct, start, stop and
+// destroy the server on the loop thread, or while the loop is not running. WsConnection methods
+// must be called on the loop thread too. A WsConnection may outlive its server: it is then closed
+// and its sends are ignored.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace gantry::net {
+
+class EventLoop;
+
+struct Request {
+  std::string method;                          // "GET"
+  std::string target;                          // raw target
+  std::string path;                            // decoded path without query
+  std::map<std::string, std::string> query;    // decoded
+  std::map<std::string, std::string> headers;  // lower-case names; repeated fields joined by ", "
+  std::string body;
+  // Set instead of body for an upload (see ServerOptions::upload_prefixes): a temp file the
+  // handler may rename away; it is removed after the handler returns.
+  std::string body_file;
+  std::string remote;  // "127.0.0.1:53422"
+
+  // The header's value, or "" when absent.
+  std::string header(std::string_view lower_name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  // When set, the body is this file's bytes from file_offset, streamed rather than loaded.
+  // A file that cannot be opened gives 404.
+  std::string file_path;
+  uint64_t file_offset = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// One accepted WebSocket.
+class WsConnection {
+ public:
+  virtual ~WsConnection() = default;
+  virtual void send_text(std::string msg) = 0;  // queued; one write in flight
+  virtual void send_binary(std::string msg) = 0;
+  // Sends what is queued, then the close frame. Later sends are ignored.
+  virtual void close(uint16_t code, std::string reason) = 0;
+  virtual size_t queued_bytes() const = 0;  // for the caller's backpressure decisions
+  virtual const std::string& remote() const = 0;
+};
+
+struct WsHandlers {
+  std::function<void(std::string_view data, bool binary)> on_message;
+  // Called once, whoever closed. 1006 when the connection broke without a close frame.
+  std::function<void(uint16_t code, std::string reason)> on_close;
+};
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;             // 0 = pick a free port
+  size_t max_body = 8 << 20;        // larger request bodies -> 413 JSON error, connection closed
+  size_t max_ws_message = 1 << 20;  // larger messages -> close 1009
+  size_t max_ws_queue = 16 << 20;   // a send queue past this -> close 1008 "too slow"
+  std::chrono::seconds idle_timeout{60};  // HTTP keep-alive idle, and per read/write step
+  // Requests under these path prefixes may exceed max_body, up to max_upload: a body of unknown
+  // length or larger than max_body goes to Request::body_file instead of Request::body.
+  std::vector<std::string> upload_prefixes;
+  uint64_t max_upload = 1ull << 30;
+  std::string tls_cert, tls_key;  // not supported in this build: start() fails if set
+};
+
+// Every request that is not a WebSocket upgrade goes to the HttpHandler. An upgrade goes to the
+// WsHandler, which either returns a Response (a refusal, sent as a normal HTTP response, e.g. 401)
+// or fills `handlers` and returns nullopt to accept. Without a WsHandler upgrades get 404.
+using HttpHandler = std::function<Response(const Request&)>;
+using WsHandler = std::function<std::optional<Response>(
+    const Request&, std::shared_ptr<WsConnection>, WsHandlers&)>;
+
+class HttpServer {
+ public:
+  HttpServer(EventLoop& loop, ServerOptions options, HttpHandler http, WsHandler ws);
+  ~HttpServer();  // stop()
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and listens. On failure returns false with e.g.
+  // "listen 127.0.0.1:8080: address already in use".
+  bool start(std::string& error);
+  uint16_t port() const;  // the actual port after start()
+  // Closes the listener and every session (WebSockets get 1001 "server stopping").
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gantry::net

@@ -1,0 +1,64 @@
+#pragma once
+// WsClient: a WebSocket client that stays connected. It connects to one ws:// URL, reconnects
+// after every failure or disconnect with full-jitter exponential backoff, and sends through one
+// queue with one write in flight. Text (control) messages overtake queued binary (log) messages.
+// It does not know the protocol spoken over it, and does not buffer across connections: the
+// queue is dropped on disconnect, so the caller resends from its own sequence numbers.
+//
+// Threading: all methods and callbacks on the EventLoop's thread. Callbacks are never called
+// after the WsClient is destroyed. start() once; after stop() the client stays stopped.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace gantry::net {
+
+class EventLoop;
+
+struct WsClientOptions {
+  std::string url;                                           // ws://host:port/path
+  std::vector<std::pair<std::string, std::string>> headers;  // e.g. Authorization
+  size_t max_message = 1 << 20;                              // larger incoming -> disconnect
+  size_t max_queue = 64 << 20;  // send_* returns false rather than queue past this
+  // Full jitter: sleep U(0, min(cap, base * 2^n)) where n counts failures, reset after 60 s
+  // of a connection staying up.
+  std::chrono::milliseconds backoff_base{500}, backoff_cap{30000};
+  std::chrono::milliseconds connect_timeout{5000};  // resolve + connect + upgrade
+};
+
+class WsClient {
+ public:
+  WsClient(EventLoop& loop, WsClientOptions options);
+  ~WsClient();
+  WsClient(const WsClient&) = delete;
+  WsClient& operator=(const WsClient&) = delete;
+
+  std::function<void()> on_open;  // each successful (re)connect
+  std::function<void(std::string_view, bool binary)> on_message;
+  // After on_open's connection ends; the client then reconnects by itself after a backoff delay.
+  std::function<void(std::string reason)> on_disconnect;
+  // The upgrade was refused with this HTTP status (e.g. 401/403): return false to stop
+  // reconnecting. Unset: keep trying.
+  std::function<bool(int http_status)> on_refused;
+
+  void start();
+  void stop();  // sends a close frame and stops reconnecting
+  void drop();  // closes the current connection abruptly (tests, fencing); reconnecting continues
+  bool connected() const;
+  // False if not connected or the queue is full; queued otherwise.
+  bool send_text(std::string msg);
+  bool send_binary(std::string msg);
+  size_t queued_bytes() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;  // shared with in-flight operations, which may outlive this
+};
+
+}  // namespace gantry::net

@@ -1,0 +1,328 @@
+#include "http_session.hpp"
+
+#include <boost/asio/write.hpp>
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <array>
+#include <filesystem>
+
+#include "beast.hpp"
+#include "gantry/common/log.hpp"
+#include "gantry/net/url.hpp"
+#include "offset_file.hpp"
+#include "ws_session.hpp"
+
+namespace gantry::net {
+namespace {
+
+constexpr size_t kHeaderLimit = 16 * 1024;
+// After an error reply we read and discard what the client is still sending for a while:
+// closing with unread data makes the kernel send RST, which can destroy our reply in flight.
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr size_t kLingerBytes = 4 << 20;
+
+enum class Next { KeepAlive, Close, Upgraded };
+
+struct Connection {
+  std::shared_ptr<ServerState> state;
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+  std::string remote;
+};
+
+Response error_response(int status, std::string_view message) {
+  Response res;
+  res.status = status;
+  res.body = "{\"error\":\"" + std::string(message) + "\"}";
+  return res;
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+Request make_request(const http::request_header<>& head, const std::string& remote) {
+  Request req;
+  req.method = std::string(head.method_string());
+  req.target = std::string(head.target());
+  Target target = parse_target(req.target);
+  req.path = std::move(target.path);
+  req.query = std::move(target.query);
+  for (const auto& field : head) {
+    auto [it, inserted] =
+        req.headers.emplace(lower(field.name_string()), std::string(field.value()));
+    if (!inserted) it->second += ", " + std::string(field.value());
+  }
+  req.remote = remote;
+  return req;
+}
+
+bool is_parse_error(const error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_method).category() &&
+         ec != http::error::end_of_stream;
+}
+
+bool is_upload(const ServerOptions& options, const std::string& path) {
+  for (const auto& prefix : options.upload_prefixes) {
+    if (path.compare(0, prefix.size(), prefix) == 0) return true;
+  }
+  return false;
+}
+
+std::string make_temp_file() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "gantry-upload-XXXXXX").string();
+  int fd = ::mkstemp(pattern.data());
+  if (fd < 0) return {};
+  ::close(fd);
+  return pattern;
+}
+
+Response call_handler(const ServerState& state, const Request& req) {
+  try {
+    if (!state.http) return error_response(404, "not found");
+    return state.http(req);
+  } catch (...) {
+    log_callback_exception("http", "handler " + req.method + " " + req.path,
+                           std::current_exception());
+    return error_response(500, "internal error");
+  }
+}
+
+template <class Body>
+void fill_head(http::response<Body>& msg, const Response& res, bool keep_alive) {
+  msg.result(static_cast<unsigned>(res.status));
+  msg.version(11);
+  msg.set(http::field::server, "gantry");
+  if (!res.content_type.empty()) msg.set(http::field::content_type, res.content_type);
+  for (const auto& [name, value] : res.headers) msg.insert(name, value);
+  msg.keep_alive(keep_alive);
+}
+
+// Writes `msg` step by step so the idle timeout bounds each step, not the whole file.
+template <class Message>
+asio::awaitable<error_code> write_message(Connection& c, Message& msg) {
+  http::serializer<false, typename Message::body_type> serializer(msg);
+  while (!serializer.is_done()) {
+    c.stream.expires_after(c.state->options.idle_timeout);
+    auto [ec, n] = co_await http::async_write_some(c.stream, serializer, use_nothrow);
+    if (ec) co_return ec;
+  }
+  co_return error_code{};
+}
+
+asio::awaitable<error_code> write_response(Connection& c, const Response& res, bool keep_alive) {
+  if (!res.file_path.empty()) {
+    error_code ec;
+    OffsetFile file;
+    file.open(res.file_path.c_str(), beast::file_mode::scan, ec);
+    if (!ec) file.skip(res.file_offset, ec);
+    http::response<http::basic_file_body<OffsetFile>> msg;
+    if (!ec) msg.body().reset(std::move(file), ec);
+    if (!ec) {
+      fill_head(msg, res, keep_alive);
+      msg.prepare_payload();
+      error_code write_ec = co_await write_message(c, msg);
+      co_return write_ec;
+    }
+    log::warn("http", "file.unavailable", {{"path", res.file_path}, {"error", describe(ec)}});
+    Response missing = error_response(404, "file not found");
+    error_code write_ec = co_await write_response(c, missing, keep_alive);
+    co_return write_ec;
+  }
+  http::response<http::string_body> msg;
+  fill_head(msg, res, keep_alive);
+  msg.body() = res.body;
+  msg.prepare_payload();
+  error_code ec = co_await write_message(c, msg);
+  co_return ec;
+}
+
+// Half-closes, then discards what the client still sends, for a bounded time and size.
+asio::awaitable<void> linger_close(Connection& c) {
+  error_code ignored;
+  c.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  c.stream.expires_after(kLingerTime);
+  std::array<char, 8192> sink;
+  for (size_t total = 0; total < kLingerBytes;) {
+    auto [ec, n] = co_await c.stream.async_read_some(asio::buffer(sink), use_nothrow);
+    if (ec) break;
+    total += n;
+  }
+  c.stream.close();
+}
+
+// Replies with an error and closes the connection.
+asio::awaitable<Next> reject(Connection& c, int status, std::string_view message) {
+  log::info("http", "request.rejected",
+            {{"remote", c.remote}, {"status", std::to_string(status)}, {"reason", message}});
+  Response res = error_response(status, message);
+  error_code ec = co_await write_response(c, res, false);
+  if (!ec) co_await linger_close(c);
+  co_return Next::Close;
+}
+
+template <class Parser>
+asio::awaitable<error_code> read_body(Connection& c, Parser& parser) {
+  while (!parser.is_done()) {
+    c.stream.expires_after(c.state->options.idle_timeout);
+    auto [ec, n] = co_await http::async_read_some(c.stream, c.buffer, parser, use_nothrow);
+    if (ec) co_return ec;
+  }
+  co_return error_code{};
+}
+
+// Reads the body into memory, or for an upload into a temp file. Returns nullopt after replying
+// with an error.
+asio::awaitable<std::optional<Next>> read_request_body(Connection& c,
+                                                       http::request_parser<http::empty_body>& head,
+                                                       Request& req) {
+  const ServerOptions& options = c.state->options;
+  std::optional<uint64_t> length;
+  if (head.content_length()) length = *head.content_length();
+  bool upload = is_upload(options, req.path);
+  uint64_t limit = upload ? options.max_upload : options.max_body;
+  if (length && *length > limit) {
+    Next next = co_await reject(c, 413, "request body too large");
+    co_return next;
+  }
+  if (beast::iequals(head.get()[http::field::expect], "100-continue")) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    c.stream.expires_after(options.idle_timeout);
+    auto [ec, n] = co_await asio::async_write(c.stream, asio::buffer(kContinue), use_nothrow);
+    if (ec) co_return Next::Close;
+  }
+
+  error_code ec;
+  if (upload && (!length || *length > options.max_body)) {
+    http::request_parser<http::file_body> parser(std::move(head));
+    parser.body_limit(options.max_upload);
+    req.body_file = make_temp_file();
+    if (!req.body_file.empty())
+      parser.get().body().open(req.body_file.c_str(), beast::file_mode::write, ec);
+    if (req.body_file.empty() || ec) {
+      log::error("http", "upload.tempfile", {{"error", ec ? describe(ec) : "mkstemp failed"}});
+      Next next = co_await reject(c, 500, "cannot store upload");
+      co_return next;
+    }
+    ec = co_await read_body(c, parser);
+  } else {
+    http::request_parser<http::string_body> parser(std::move(head));
+    parser.body_limit(options.max_body);
+    ec = co_await read_body(c, parser);
+    if (!ec) req.body = parser.release().body();
+  }
+  if (!ec) co_return std::nullopt;
+  if (ec == http::error::body_limit) {
+    Next next = co_await reject(c, 413, "request body too large");
+    co_return next;
+  }
+  if (is_parse_error(ec)) {
+    Next next = co_await reject(c, 400, "bad request");
+    co_return next;
+  }
+  co_return Next::Close;
+}
+
+std::optional<Response> call_ws_handler(const ServerState& state, const Request& req,
+                                        std::shared_ptr<WsConnection> conn, WsHandlers& handlers) {
+  try {
+    if (!state.ws) return error_response(404, "not found");
+    return state.ws(req, std::move(conn), handlers);
+  } catch (...) {
+    log_callback_exception("http", "ws handler " + req.path, std::current_exception());
+    return error_response(500, "internal error");
+  }
+}
+
+asio::awaitable<Next> upgrade(Connection& c, http::request_parser<http::empty_body>& head,
+                              uint64_t& registration) {
+  Request req = make_request(head.get(), c.remote);
+  auto session = std::make_shared<WsSession>(c.state, c.remote);
+  WsHandlers handlers;
+  std::optional<Response> refusal = call_ws_handler(*c.state, req, session, handlers);
+  if (refusal) {
+    log::info(
+        "http", "ws.refused",
+        {{"remote", c.remote}, {"path", req.path}, {"status", std::to_string(refusal->status)}});
+    bool keep_alive = head.get().keep_alive();
+    error_code ec = co_await write_response(c, *refusal, keep_alive);
+    co_return !ec && keep_alive ? Next::KeepAlive : Next::Close;
+  }
+  c.state->remove_session(registration);
+  registration = 0;
+  WsSession::start(std::move(session), std::move(c.stream), head.release(), std::move(handlers));
+  co_return Next::Upgraded;
+}
+
+asio::awaitable<Next> serve_request(Connection& c, uint64_t& registration) {
+  const ServerOptions& options = c.state->options;
+  http::request_parser<http::empty_body> head;
+  head.header_limit(kHeaderLimit);
+  head.body_limit(boost::none);  // checked per request in read_request_body
+  c.stream.expires_after(options.idle_timeout);
+  auto [ec, n] = co_await http::async_read_header(c.stream, c.buffer, head, use_nothrow);
+  if (ec == http::error::header_limit) {
+    Next next = co_await reject(c, 431, "request header too large");
+    co_return next;
+  }
+  if (is_parse_error(ec)) {
+    Next next = co_await reject(c, 400, "bad request");
+    co_return next;
+  }
+  if (ec) co_return Next::Close;  // closed, reset or idle
+  if (websocket::is_upgrade(head.get())) {
+    Next next = co_await upgrade(c, head, registration);
+    co_return next;
+  }
+
+  Request req = make_request(head.get(), c.remote);
+  bool keep_alive = head.get().keep_alive() && !c.state->stopping;
+  std::optional<Next> failed = co_await read_request_body(c, head, req);
+  if (failed) {
+    if (!req.body_file.empty()) std::filesystem::remove(req.body_file, ec);
+    co_return *failed;
+  }
+
+  Response res = call_handler(*c.state, req);
+  if (!req.body_file.empty()) std::filesystem::remove(req.body_file, ec);
+  log::write(log::Level::Debug, "http", "request",
+             {{"remote", c.remote},
+              {"method", req.method},
+              {"path", req.path},
+              {"status", std::to_string(res.status)}});
+  keep_alive = keep_alive && !c.state->stopping;
+  error_code write_ec = co_await write_response(c, res, keep_alive);
+  if (write_ec) co_return Next::Close;
+  co_return keep_alive ? Next::KeepAlive : Next::Close;
+}
+
+}  // namespace
+
+asio::awaitable<void> serve_http(std::shared_ptr<ServerState> state, tcp::socket socket) {
+  error_code ec;
+  tcp::endpoint peer = socket.remote_endpoint(ec);
+  Connection c{state, beast::tcp_stream(std::move(socket)), {}, ec ? "?" : endpoint_string(peer)};
+  // Unregisters even if the loop is destroyed with this coroutine suspended.
+  struct Registration {
+    ServerState& state;
+    uint64_t id;
+    ~Registration() {
+      if (id) state.remove_session(id);
+    }
+  } registration{*state, state->add_session([&c] { c.stream.close(); })};
+
+  Next next = Next::KeepAlive;
+  while (next == Next::KeepAlive && !state->stopping) {
+    next = co_await serve_request(c, registration.id);
+  }
+  if (next == Next::Close && c.stream.socket().is_open()) {
+    c.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    c.stream.close();
+  }
+}
+
+}  // namespace gantry::net

@@ -1,0 +1,49 @@
+#pragma once
+// ServerState: what an HttpServer shares with its sessions: options, handlers, and the set of
+// live sessions to close on stop(). Sessions hold it by shared_ptr, so a session finishing after
+// its HttpServer was destroyed still finds it. Loop thread only.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <utility>
+
+#include "gantry/net/http_server.hpp"
+#include "net.hpp"
+
+namespace gantry::net {
+
+struct ServerState {
+  ServerState(asio::io_context& io_context, ServerOptions server_options, HttpHandler http_handler,
+              WsHandler ws_handler)
+      : io(io_context),
+        options(std::move(server_options)),
+        http(std::move(http_handler)),
+        ws(std::move(ws_handler)) {}
+
+  asio::io_context& io;
+  const ServerOptions options;
+  const HttpHandler http;
+  const WsHandler ws;
+  bool stopping = false;
+
+  // Each live session registers how to close it.
+  uint64_t add_session(std::function<void()> close) {
+    uint64_t id = next_session_++;
+    sessions_.emplace(id, std::move(close));
+    return id;
+  }
+  void remove_session(uint64_t id) { sessions_.erase(id); }
+  void close_sessions() {
+    // Closing may unregister sessions, so iterate over a copy.
+    auto sessions = sessions_;
+    for (auto& [id, close] : sessions) close();
+  }
+
+ private:
+  uint64_t next_session_ = 1;
+  std::map<uint64_t, std::function<void()>> sessions_;
+};
+
+}  // namespace gantry::net

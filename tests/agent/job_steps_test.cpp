@@ -1,0 +1,259 @@
+// The job runner's steps one by one: files, environment, credentials,
+// artifacts, stashes, junit, script blocks and error handling steps.
+#include <catch2/catch.hpp>
+
+#include "job_test_support.hpp"
+#include "runner/job_runner.hpp"
+
+using namespace gantry::testing;
+namespace fs = std::filesystem;
+
+TEST_CASE("dir, withEnv, writeFile and readFile", "[job_steps]") {
+  TempDir ws;
+  MemoryHost host;
+  auto spec = make_spec(stage_pipeline(R"P(
+        withEnv(['GREETING=hello', "TWICE=${env.BASE}${env.BASE}", 'PATH+TOOLS=/opt/tools']) {
+          dir('sub/deeper') {
+            writeFile file: 'f.txt', text: "greeting=${env.GREETING}"
+            sh 'pwd > where.txt; echo "$TWICE $PATH" > env.txt'
+          }
+        }
+        readFile 'sub/deeper/f.txt'
+        sh 'echo "outside=${GREETING:-unset}"'
+  )P"),
+                        "S");
+  spec.env["BASE"] = "ab";
+  JobRun r = run_job(spec, ws.str(), host);
+  CHECK(r.outcome.result == "SUCCESS");
+  fs::path deeper = ws.path() / "sub" / "deeper";
+  CHECK(slurp(deeper / "f.txt") == "greeting=hello");
+  CHECK(fs::path(slurp(deeper / "where.txt").substr(0, slurp(deeper / "where.txt").size() - 1)) ==
+        fs::canonical(deeper));
+  CHECK(slurp(deeper / "env.txt").starts_with("abab /opt/tools:"));
+  CHECK(contains(r.log, "outside=unset\n"));
+  CHECK(contains(r.log, "[gantry] Running in " + deeper.string() + "\n"));
+
+  JobRun missing = run_job(make_spec(stage_pipeline("readFile 'nope.txt'"), "S"), ws.str(), host);
+  CHECK(missing.outcome.result == "FAILURE");
+  CHECK(missing.outcome.reason.starts_with("readFile: " + (ws.path() / "nope.txt").string()));
+}
+
+TEST_CASE("deleteDir empties the workspace but keeps it; in dir() removes the dir", "[job_steps]") {
+  TempDir ws;
+  MemoryHost host;
+  auto spec = make_spec(stage_pipeline(R"P(
+        sh 'mkdir -p a/b keep && touch a/b/c top'
+        dir('a') { deleteDir() }
+        sh 'test ! -e a && test -e top'
+        deleteDir()
+        sh 'test ! -e top && test ! -e keep && echo empty'
+  )P"),
+                        "S");
+  JobRun r = run_job(spec, ws.str(), host);
+  CHECK(r.outcome.result == "SUCCESS");
+  CHECK(contains(r.log, "empty\n"));
+  CHECK(fs::is_directory(ws.path()));
+}
+
+TEST_CASE("withCredentials exposes credentials masked, and removes secret files", "[job_steps]") {
+  TempDir ws;
+  MemoryHost host;
+  auto spec = make_spec(stage_pipeline(R"P(
+        withCredentials([string(credentialsId: 'tok', variable: 'T'),
+                         usernamePassword(credentialsId: 'up', usernameVariable: 'U',
+                                          passwordVariable: 'P'),
+                         file(credentialsId: 'tok', variable: 'F')]) {
+          sh 'echo "T=$T U=$U P=$P"; echo "file=$(cat "$F")"; echo "$F" > secret-path'
+        }
+        sh 'echo "after=${T:-unset}"'
+  )P"),
+                        "S");
+  spec.credentials = {{"tok", "s3cr3t-value"}, {"up", "bobby:hunter22"}};
+  JobRun r = run_job(spec, ws.str(), host);
+  CHECK(r.outcome.result == "SUCCESS");
+  CHECK(contains(r.log, "T=**** U=bobby P=****\n"));
+  CHECK(contains(r.log, "file=****\n"));
+  CHECK(contains(r.log, "after=unset\n"));
+  CHECK_FALSE(contains(r.log, "s3cr3t"));
+  CHECK_FALSE(contains(r.log, "hunter22"));
+  std::string secret_path = slurp(ws.path() / "secret-path");
+  secret_path.pop_back();
+  CHECK(secret_path.starts_with(ws.str() + "@tmp/"));
+  CHECK_FALSE(fs::exists(secret_path));
+
+  auto missing =
+      make_spec(stage_pipeline("withCredentials([string(credentialsId: 'nope', variable: 'X')]) { "
+                               "echo 'in' }"),
+                "S");
+  JobRun m = run_job(missing, ws.str(), host);
+  CHECK(m.outcome.result == "FAILURE");
+  CHECK(m.outcome.reason == "credentials 'nope' not available");
+  CHECK_FALSE(contains(m.log, "in\n"));
+}
+
+TEST_CASE("archiveArtifacts uploads matching files; stash and unstash round-trip", "[job_steps]") {
+  TempDir ws1, ws2;
+  MemoryHost host;
+  std::string source = R"P(pipeline {
+  agent any
+  stages {
+    stage('Build') {
+      steps {
+        sh 'mkdir -p out/lib out/skip && echo app > out/app.jar && echo dep > out/lib/dep.jar'
+        sh 'echo no > out/skip/x.jar && echo notes > notes.txt && echo ignored > other.txt'
+        archiveArtifacts artifacts: 'out/**/*.jar, notes.txt', excludes: 'out/skip/**'
+        stash name: 'bin', includes: 'out/**', excludes: 'out/skip/**'
+      }
+    }
+    stage('Test') {
+      steps {
+        unstash 'bin'
+        sh 'cat out/app.jar out/lib/dep.jar; test ! -e out/skip/x.jar'
+      }
+    }
+  }
+})P";
+  JobRun build = run_job(make_spec(source, "Build"), ws1.str(), host);
+  CHECK(build.outcome.result == "SUCCESS");
+  CHECK(host.artifacts == std::map<std::string, std::string>{{"notes.txt", "notes\n"},
+                                                             {"out/app.jar", "app\n"},
+                                                             {"out/lib/dep.jar", "dep\n"}});
+  REQUIRE(host.stashes.count("bin") == 1);
+  CHECK(contains(build.log, "[gantry] Stashed 2 file(s) as 'bin'"));
+
+  JobRun test = run_job(make_spec(source, "Test"), ws2.str(), host);
+  CHECK(test.outcome.result == "SUCCESS");
+  CHECK(contains(test.log, "app\ndep\n"));
+
+  JobRun none =
+      run_job(make_spec(stage_pipeline("archiveArtifacts 'missing/*.zip'"), "S"), ws2.str(), host);
+  CHECK(none.outcome.result == "FAILURE");
+  CHECK(none.outcome.reason == "No artifacts found that match the file pattern \"missing/*.zip\"");
+  JobRun allowed = run_job(
+      make_spec(stage_pipeline("archiveArtifacts artifacts: 'x/*', allowEmptyArchive: true"), "S"),
+      ws2.str(), host);
+  CHECK(allowed.outcome.result == "SUCCESS");
+  JobRun unknown = run_job(make_spec(stage_pipeline("unstash 'nope'"), "S"), ws2.str(), host);
+  CHECK(unknown.outcome.reason == "unstash 'nope': no stash named 'nope'");
+}
+
+TEST_CASE("junit counts tests and makes the stage UNSTABLE on failures", "[job_steps]") {
+  TempDir ws;
+  MemoryHost host;
+  const std::string report =
+      "<testsuite><testcase name='a'/><testcase name='b'><failure/></testcase>"
+      "<testcase name='c'><skipped/></testcase></testsuite>";
+  auto spec = make_spec(stage_pipeline("writeFile file: 'reports/unit.xml', text: \"" + report +
+                                       "\"\njunit 'reports/*.xml'\necho 'after'"),
+                        "S");
+  JobRun r = run_job(spec, ws.str(), host);
+  CHECK(r.outcome.result == "UNSTABLE");
+  CHECK(r.outcome.reason == "1 test(s) failed");
+  CHECK(r.outcome.tests.total == 3);
+  CHECK(r.outcome.tests.failed == 1);
+  CHECK(r.outcome.tests.skipped == 1);
+  CHECK(contains(r.log, "after\n"));
+
+  JobRun bad = run_job(make_spec(stage_pipeline("writeFile file: 'r/bad.xml', text: '<testsuite>'"
+                                                "\njunit 'r/*.xml'"),
+                                 "S"),
+                       ws.str(), host);
+  CHECK(bad.outcome.result == "FAILURE");
+  CHECK(bad.outcome.reason == "junit: r/bad.xml: line 1: <testsuite> is never closed");
+
+  JobRun empty = run_job(make_spec(stage_pipeline("junit 'none/*.xml'"), "S"), ws.str(), host);
+  CHECK(empty.outcome.result == "FAILURE");
+  JobRun allowed = run_job(
+      make_spec(stage_pipeline("junit testResults: 'none/*.xml', allowEmptyResults: true"), "S"),
+      ws.str(), host);
+  CHECK(allowed.outcome.result == "SUCCESS");
+}
+
+TEST_CASE("script blocks run steps, if/else and currentBuild.result", "[job_steps]") {
+  TempDir ws;
+  MemoryHost host;
+  auto spec = make_spec(stage_pipeline(R"P(
+        script {
+          if (env.BRANCH_NAME == 'main' && params.DEPLOY) {
+            echo 'deploying'
+            sh script: 'exit 5', returnStatus: true
+          } else {
+            echo 'skipping'
+          }
+          dir('d') { writeFile file: 'x', text: 'y' }
+          currentBuild.result = 'UNSTABLE'
+          return
+          echo 'unreachable'
+        }
+        echo "result=${currentBuild.result}"
+  )P"),
+                        "S");
+  spec.env = {{"BRANCH_NAME", "main"}, {"DEPLOY", "true"}};
+  JobRun r = run_job(spec, ws.str(), host);
+  CHECK(r.outcome.result == "UNSTABLE");
+  CHECK(r.outcome.stage_result == "SUCCESS");
+  CHECK(contains(r.log, "deploying\n"));
+  CHECK_FALSE(contains(r.log, "skipping"));
+  CHECK_FALSE(contains(r.log, "unreachable"));
+  CHECK(contains(r.log, "result=UNSTABLE\n"));
+  CHECK(fs::exists(ws.path() / "d" / "x"));
+
+  auto unsupported = make_spec(stage_pipeline("script {\n  def x = 1\n  echo 'ran'\n}"), "S");
+  JobRun u = run_job(unsupported, ws.str(), host);
+  CHECK(u.outcome.result == "FAILURE");
+  CHECK(u.outcome.reason.starts_with("script: 7:3: Gantry cannot run variable declarations"));
+  CHECK_FALSE(contains(u.log, "ran\n"));
+}
+
+TEST_CASE("catchError, warnError, unstable and error", "[job_steps]") {
+  TempDir ws;
+  MemoryHost host;
+  auto caught = make_spec(stage_pipeline(R"P(
+        catchError(buildResult: 'SUCCESS', stageResult: 'FAILURE', message: 'lint failed') {
+          sh 'exit 1'
+        }
+        echo 'after-catch'
+  )P"),
+                          "S");
+  JobRun c = run_job(caught, ws.str(), host);
+  CHECK(c.outcome.result == "SUCCESS");
+  CHECK(c.outcome.stage_result == "FAILURE");
+  CHECK(contains(c.log, "[gantry] lint failed\n"));
+  CHECK(contains(c.log, "after-catch\n"));
+
+  JobRun d = run_job(make_spec(stage_pipeline("catchError { error 'boom' }\necho 'went on'"), "S"),
+                     ws.str(), host);
+  CHECK(d.outcome.result == "FAILURE");  // Jenkins' defaults: build FAILURE, stage SUCCESS
+  CHECK(d.outcome.stage_result == "SUCCESS");
+  CHECK(d.outcome.reason == "boom");
+  CHECK(contains(d.log, "went on\n"));
+
+  JobRun w =
+      run_job(make_spec(stage_pipeline("warnError('flaky') { sh 'exit 2' }"), "S"), ws.str(), host);
+  CHECK(w.outcome.result == "UNSTABLE");
+  CHECK(w.outcome.reason == "flaky");
+  CHECK(contains(w.log, "[gantry] WARNING: flaky\n"));
+
+  JobRun u = run_job(make_spec(stage_pipeline("unstable 'coverage low'\necho 'more'"), "S"),
+                     ws.str(), host);
+  CHECK(u.outcome.result == "UNSTABLE");
+  CHECK(contains(u.log, "more\n"));
+
+  JobRun e =
+      run_job(make_spec(stage_pipeline("error 'bad input'\necho 'no'"), "S"), ws.str(), host);
+  CHECK(e.outcome.result == "FAILURE");
+  CHECK(e.outcome.reason == "bad input");
+  CHECK(contains(e.log, "[gantry] ERROR: bad input\n"));
+}
+
+TEST_CASE("sh reports output written without a newline and large output intact", "[job_steps]") {
+  TempDir ws;
+  MemoryHost host;
+  auto spec = make_spec(stage_pipeline("sh 'printf tail'\n"
+                                       "sh 'head -c 300000 /dev/zero | tr \"\\\\0\" x'"),
+                        "S");
+  JobRun r = run_job(spec, ws.str(), host);
+  CHECK(r.outcome.result == "SUCCESS");
+  CHECK(contains(r.log, "tail[gantry] + head"));
+  CHECK(contains(r.log, std::string(300000, 'x')));
+}

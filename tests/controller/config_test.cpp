@@ -1,0 +1,376 @@
+// The controller config: defaults, the SPEC §10 example, and each kind of
+// error with its position, asserted verbatim.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "auth.hpp"
+#include "config.hpp"
+
+using namespace gantry::controller;
+
+namespace {
+
+Config parse_ok(const std::string& text) {
+  auto result = parse_config(text, "gantry.yml");
+  if (auto* e = std::get_if<ConfigError>(&result)) FAIL(e->message);
+  return std::get<Config>(result);
+}
+
+std::string parse_error(const std::string& text) {
+  auto result = parse_config(text, "gantry.yml");
+  if (std::holds_alternative<Config>(result)) return "(no error)";
+  return std::get<ConfigError>(result).message;
+}
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "gantry-config-XXXXXX").string();
+    path = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(path / name, std::ios::binary) << text;
+    return (path / name).string();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("an empty config gives the defaults", "[config]") {
+  for (std::string text : {"", "\n", "# nothing yet\n", "~\n"}) {
+    Config c = parse_ok(text);
+    CHECK(c.listen_host == "127.0.0.1");
+    CHECK(c.listen_port == 8080);
+    CHECK(c.data_dir == "./gantry-data");
+    CHECK(c.users.empty());
+    CHECK(c.agent_tokens.empty());
+    CHECK(c.repositories.empty());
+    CHECK(c.secrets.empty());
+    CHECK(c.environments_yaml.empty());
+    CHECK(c.agent_lost_after_ms == 30000);
+    CHECK(c.cancel_grace_ms == 10000);
+    CHECK(c.tls_cert.empty());
+  }
+}
+
+TEST_CASE("the SPEC example config", "[config]") {
+  Config c = parse_ok(R"(
+listen: 0.0.0.0:9090
+data_dir: /var/lib/gantry
+users:
+  - name: alice
+    role: developer
+    groups: [team-a]
+    emails: [alice@example.com]
+    token: s3cret
+  - name: root
+    role: admin
+    token_sha256: 2BB80D537B1DA3E38BD30361AA855686BDE0EACD7162FEF6A25FE97BF527A25B
+agent_tokens:
+  - {name: pool-a, token: agent-s3cret}
+repositories:
+  - name: app
+    url: file:///srv/git/app.git
+    branches: [main, "release/*"]
+    tags: ["v*"]
+    pipeline: Jenkinsfile
+    poll: 30s
+    webhook_secret: hook-s3cret
+  - {name: lib, url: "https://git.example.com/lib.git", poll: 0}
+environments: {prod: {approvers: [ops]}}
+secrets:
+  deploy-key: {value: abc}
+agent_lost_after: 45s
+cancel_grace: 2500ms
+tls: {cert: cert.pem, key: key.pem}
+)");
+  CHECK(c.listen_host == "0.0.0.0");
+  CHECK(c.listen_port == 9090);
+  CHECK(c.data_dir == "/var/lib/gantry");
+  REQUIRE(c.users.size() == 2);
+  CHECK(c.users[0].name == "alice");
+  CHECK(c.users[0].role == "developer");
+  CHECK(c.users[0].groups == std::vector<std::string>{"team-a"});
+  CHECK(c.users[0].emails == std::vector<std::string>{"alice@example.com"});
+  CHECK(c.users[0].token_sha256 == sha256_hex("s3cret"));
+  CHECK(c.users[1].token_sha256 ==
+        "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b");
+  REQUIRE(c.agent_tokens.size() == 1);
+  CHECK(c.agent_tokens[0].name == "pool-a");
+  CHECK(c.agent_tokens[0].token_sha256 == sha256_hex("agent-s3cret"));
+  REQUIRE(c.repositories.size() == 2);
+  CHECK(c.repositories[0].branches == std::vector<std::string>{"main", "release/*"});
+  CHECK(c.repositories[0].tags == std::vector<std::string>{"v*"});
+  CHECK(c.repositories[0].poll_ms == 30000);
+  CHECK(c.repositories[0].webhook_secret == "hook-s3cret");
+  CHECK(c.repositories[1].pipeline == "Jenkinsfile");
+  CHECK(c.repositories[1].poll_ms == 0);
+  CHECK(c.environments_yaml == "{prod: {approvers: [ops]}}");
+  CHECK(c.secrets.at("deploy-key").value == "abc");
+  CHECK(c.agent_lost_after_ms == 45000);
+  CHECK(c.cancel_grace_ms == 2500);
+  CHECK(c.tls_cert == "cert.pem");
+  CHECK(c.tls_key == "key.pem");
+}
+
+TEST_CASE("the SPEC example, verbatim", "[config]") {
+  Config c = parse_ok(R"(listen: 127.0.0.1:8080
+data_dir: ./gantry-data            # SQLite (WAL) + log files
+users:
+  - name: alice
+    role: developer
+    groups: [team-a]
+    emails: [alice@example.com]
+    token: s3cret                  # or token_sha256: <hex>
+agent_tokens:
+  - {name: pool-a, token: agent-s3cret}
+repositories:
+  - name: app
+    url: file:///srv/git/app.git
+    branches: [main, "release/*"]
+    tags: ["v*"]
+    pipeline: Jenkinsfile           # fallback .gantry.yml
+    poll: 30s
+    webhook_secret: hook-s3cret
+environments: {}                    # section 7
+secrets:
+  deploy-key: {value: abc}          # or {file: /path}
+agent_lost_after: 30s
+)");
+  CHECK(c.users.at(0).name == "alice");
+  CHECK(c.repositories.at(0).url == "file:///srv/git/app.git");
+  CHECK(c.environments_yaml == "{}");
+  CHECK(c.secrets.at("deploy-key").value == "abc");
+}
+
+TEST_CASE("config errors point at the offending node", "[config]") {
+  struct Case {
+    std::string text, error;
+  };
+  auto c = GENERATE(values<Case>({
+      {"listn: 1.2.3.4:80\n",
+       "gantry.yml:1:1: error: unknown key 'listn' (did you mean 'listen'?)\n"
+       "listn: 1.2.3.4:80\n"
+       "^"},
+      {"users:\n  - name: a\n    role: admin\n    tokn: x\n",
+       "gantry.yml:4:5: error: unknown key 'tokn' (did you mean 'token'?)\n"
+       "    tokn: x\n"
+       "    ^"},
+      {"tls: {cert: a, key: b, chain: c}\n",
+       "gantry.yml:1:24: error: unknown key 'chain' (expected one of: cert, key)\n"
+       "tls: {cert: a, key: b, chain: c}\n"
+       "                       ^"},
+      {"secrets:\n  k: {valeu: x}\n",
+       "gantry.yml:2:7: error: unknown key 'valeu' (did you mean 'value'?)\n"
+       "  k: {valeu: x}\n"
+       "      ^"},
+      {"repositories:\n  - name: app\n    url: u\n    polll: 5s\n",
+       "gantry.yml:4:5: error: unknown key 'polll' (did you mean 'poll'?)\n"
+       "    polll: 5s\n"
+       "    ^"},
+      {"agent_tokens:\n  - {name: a, token: t, label: x}\n",
+       "gantry.yml:2:25: error: unknown key 'label' (expected one of: name, token, token_sha256)\n"
+       "  - {name: a, token: t, label: x}\n"
+       "                        ^"},
+      {"listen: 127.0.0.1:80\nlisten: 127.0.0.1:81\n",
+       "gantry.yml:2:1: error: duplicate key 'listen' (first at line 1)\n"
+       "listen: 127.0.0.1:81\n"
+       "^"},
+      {"- listen\n",
+       "gantry.yml:1:1: error: the config must be a map, not a list\n"
+       "- listen\n"
+       "^"},
+      {"users:\n  name: alice\n",
+       "gantry.yml:2:3: error: 'users' must be a list, not a map\n"
+       "  name: alice\n"
+       "  ^"},
+      {"listen: 127.0.0.1:http\n",
+       "gantry.yml:1:9: error: invalid listen address '127.0.0.1:http' (expected HOST:PORT with "
+       "a port from 0 to 65535, e.g. 127.0.0.1:8080)\n"
+       "listen: 127.0.0.1:http\n"
+       "        ^"},
+      {"listen: [a, b]\n",
+       "gantry.yml:1:9: error: 'listen' must be a string, not a list\n"
+       "listen: [a, b]\n"
+       "        ^"},
+      {"listen:\ndata_dir: x\n",
+       "gantry.yml:1:1: error: 'listen' needs a value\n"
+       "listen:\n"
+       "^"},
+      {"agent_lost_after: 30 s\n",
+       "gantry.yml:1:19: error: invalid duration '30 s' for 'agent_lost_after' (use e.g. 500ms, "
+       "30s, 2m or 1h)\n"
+       "agent_lost_after: 30 s\n"
+       "                  ^"},
+      {"agent_lost_after: 0s\n",
+       "gantry.yml:1:19: error: 'agent_lost_after' must be more than 0\n"
+       "agent_lost_after: 0s\n"
+       "                  ^"},
+      {"users:\n  - {name: a, role: develper, token: t}\n",
+       "gantry.yml:2:21: error: unknown role 'develper' (did you mean 'developer'?)\n"
+       "  - {name: a, role: develper, token: t}\n"
+       "                    ^"},
+      {"users:\n  - {name: a, role: root, token: t}\n",
+       "gantry.yml:2:21: error: unknown role 'root' (one of: viewer, developer, operator, "
+       "release-manager, admin)\n"
+       "  - {name: a, role: root, token: t}\n"
+       "                    ^"},
+      {"users:\n  - name: a\n    role: admin\n",
+       "gantry.yml:2:5: error: user 'a' needs 'token' or 'token_sha256'\n"
+       "  - name: a\n"
+       "    ^"},
+      {"users:\n  - {name: a, role: admin, token: t, token_sha256: ab}\n",
+       "gantry.yml:2:38: error: user 'a' has both 'token' and 'token_sha256'\n"
+       "  - {name: a, role: admin, token: t, token_sha256: ab}\n"
+       "                                     ^"},
+      {"users:\n  - {name: a, role: admin, token_sha256: abc}\n",
+       "gantry.yml:2:42: error: 'token_sha256' must be 64 hexadecimal digits\n"
+       "  - {name: a, role: admin, token_sha256: abc}\n"
+       "                                         ^"},
+      {"users:\n  - {role: admin, token: t}\n",
+       "gantry.yml:2:5: error: each entry of 'users' needs a 'name'\n"
+       "  - {role: admin, token: t}\n"
+       "    ^"},
+      {"users:\n  - {name: a, role: admin, token: t}\n  - {name: a, role: viewer, token: u}\n",
+       "gantry.yml:3:12: error: duplicate user 'a' (first at line 2)\n"
+       "  - {name: a, role: viewer, token: u}\n"
+       "           ^"},
+      {"users:\n  - {name: a, role: admin, token: t}\n  - {name: b, role: viewer, token: t}\n",
+       "gantry.yml:3:36: error: this token is already used by user 'a'\n"
+       "  - {name: b, role: viewer, token: t}\n"
+       "                                   ^"},
+      {"agent_tokens:\n  - {name: pool, token: t}\nusers:\n  - {name: a, role: admin, token: t}\n",
+       "gantry.yml:2:25: error: this token is already used by user 'a'\n"
+       "  - {name: pool, token: t}\n"
+       "                        ^"},
+      {"users:\n  - {name: a, role: admin, token: two words}\n",
+       "gantry.yml:2:35: error: a token must be at most 1024 printable ASCII characters without "
+       "spaces\n"
+       "  - {name: a, role: admin, token: two words}\n"
+       "                                  ^"},
+      {"repositories:\n  - {name: app, url: u}\n  - {name: app, url: v}\n",
+       "gantry.yml:3:12: error: duplicate repository 'app' (first at line 2)\n"
+       "  - {name: app, url: v}\n"
+       "           ^"},
+      {"repositories:\n  - {name: app}\n",
+       "gantry.yml:2:5: error: repository 'app' needs a 'url'\n"
+       "  - {name: app}\n"
+       "    ^"},
+      {"repositories:\n  - {name: app, url: u, branches: main}\n",
+       "gantry.yml:2:35: error: 'branches' must be a list of strings, not a scalar\n"
+       "  - {name: app, url: u, branches: main}\n"
+       "                                  ^"},
+      {"secrets:\n  k: {value: a, file: b}\n",
+       "gantry.yml:2:17: error: secret 'k' has both 'value' and 'file'\n"
+       "  k: {value: a, file: b}\n"
+       "                ^"},
+      {"secrets:\n  k: {}\n",
+       "gantry.yml:2:3: error: secret 'k' needs 'value' or 'file'\n"
+       "  k: {}\n"
+       "  ^"},
+      {"secrets:\n  k: abc\n",
+       "gantry.yml:2:6: error: secret 'k' must be a map, not a scalar\n"
+       "  k: abc\n"
+       "     ^"},
+      {"environments: [prod]\n",
+       "gantry.yml:1:15: error: 'environments' must be a map\n"
+       "environments: [prod]\n"
+       "              ^"},
+      {"tls: {cert: a.pem}\n",
+       "gantry.yml:1:1: error: 'tls' needs both 'cert' and 'key'\n"
+       "tls: {cert: a.pem}\n"
+       "^"},
+      {"tls: {cert: a\n", "gantry.yml:2:1: error: invalid YAML: end of map flow not found"},
+      {"listen: a: b\n",
+       "gantry.yml:1:10: error: invalid YAML: illegal map value\n"
+       "listen: a: b\n"
+       "         ^"},
+  }));
+  INFO(c.text);
+  CHECK(parse_error(c.text) == c.error);
+}
+
+TEST_CASE("aliases cannot blow up the document", "[config]") {
+  std::string text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 8; ++i) {
+    std::string prev = "*a" + std::to_string(i - 1);
+    text += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + prev + ", " + prev +
+            ", " + prev + ", " + prev + ", " + prev + ", " + prev + ", " + prev + ", " + prev +
+            ", " + prev + ", " + prev + "]\n";
+  }
+  CHECK(parse_error(text) ==
+        "gantry.yml:1:1: error: the document expands to more than 100000 YAML nodes (through "
+        "aliases?)\n"
+        "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+        "^");
+}
+
+TEST_CASE("durations", "[config]") {
+  int64_t ms = -1;
+  CHECK((parse_duration_ms("500ms", ms) && ms == 500));
+  CHECK((parse_duration_ms("30s", ms) && ms == 30000));
+  CHECK((parse_duration_ms("30", ms) && ms == 30000));
+  CHECK((parse_duration_ms("2m", ms) && ms == 120000));
+  CHECK((parse_duration_ms("1h", ms) && ms == 3600000));
+  CHECK((parse_duration_ms("0", ms) && ms == 0));
+  CHECK((parse_duration_ms("9223372036854775807ms", ms) && ms == INT64_MAX));
+  for (const char* bad :
+       {"", "s", "-1s", "+1s", "1.5s", "1 s", " 1s", "1s ", "1d", "1S", "ms", "1sm",
+        "9223372036854775808ms", "9223372036854776s", "99999999999999999999"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_duration_ms(bad, ms));
+  }
+}
+
+TEST_CASE("listen addresses", "[config]") {
+  std::string host;
+  uint16_t port = 1;
+  CHECK((parse_listen("127.0.0.1:8080", host, port) && host == "127.0.0.1" && port == 8080));
+  CHECK((parse_listen("[::1]:80", host, port) && host == "::1" && port == 80));
+  CHECK((parse_listen("localhost:0", host, port) && host == "localhost" && port == 0));
+  CHECK((parse_listen("0.0.0.0:65535", host, port) && port == 65535));
+  for (const char* bad :
+       {"", ":8080", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "::1:80", "[::1]80", "[]:80",
+        "[::1]", "host:-1", "host:8o", "a b:80", "host:000080"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_listen(bad, host, port));
+  }
+}
+
+TEST_CASE("load_config reads files and secret files", "[config]") {
+  TempDir dir;
+  std::string secret = dir.write("key", "line one\nline two\n");
+  std::string path = dir.write("gantry.yml", "secrets:\n  deploy: {file: " + secret + "}\n");
+  auto result = load_config(path);
+  REQUIRE(std::holds_alternative<Config>(result));
+  CHECK(std::get<Config>(result).secrets.at("deploy").value == "line one\nline two\n");
+
+  std::string missing = (dir.path / "nope").string();
+  path = dir.write("bad.yml", "secrets:\n  deploy: {file: " + missing + "}\n");
+  result = load_config(path);
+  REQUIRE(std::holds_alternative<ConfigError>(result));
+  CHECK(std::get<ConfigError>(result).message == path + ":2:18: error: cannot read secret file '" +
+                                                     missing +
+                                                     "': No such file or directory\n"
+                                                     "  deploy: {file: " +
+                                                     missing +
+                                                     "}\n"
+                                                     "                 ^");
+
+  result = load_config(missing);
+  REQUIRE(std::holds_alternative<ConfigError>(result));
+  CHECK(std::get<ConfigError>(result).message ==
+        missing + ": error: cannot read the config file: No such file or directory");
+
+  path = dir.write("huge.yml", "# " + std::string(kMaxConfigBytes, 'x') + "\n");
+  result = load_config(path);
+  REQUIRE(std::holds_alternative<ConfigError>(result));
+  CHECK(std::get<ConfigError>(result).message ==
+        path + ": error: cannot read the config file: larger than 1048576 bytes");
+}

@@ -1,0 +1,362 @@
+// The SQLite store on real files in a temporary directory: round trips,
+// numbering, queries, transactions, migrations and reopening.
+#include <sqlite3.h>
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "store/store.hpp"
+
+using namespace gantry::controller;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "gantry-store-XXXXXX").string();
+    path = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string data() const { return (path / "data").string(); }
+};
+
+// A second, raw connection, to look at the file as SQLite sees it.
+std::string raw_query(const std::string& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+  std::string out;
+  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+    out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return out;
+}
+
+RunRecord sample_run(const std::string& job) {
+  RunRecord r;
+  r.job_name = job;
+  r.repo_url = "file:///srv/git/" + job + ".git";
+  r.ref = "refs/heads/main";
+  r.commit = "0123456789abcdef0123456789abcdef01234567";
+  r.author = "Alice <alice@example.com>";
+  r.trigger = "api";
+  r.pipeline_path = "Jenkinsfile";
+  r.pipeline_source = "pipeline { agent any\n stages { } }\n";
+  r.pipeline_format = "jenkinsfile";
+  r.params = {{"ENV", "staging"}, {"quote", "a \"b\" \n c"}, {"empty", ""}};
+  r.created_by = "alice";
+  r.created_at = 1700000000000;
+  return r;
+}
+
+void check_same(const RunRecord& a, const RunRecord& b) {
+  CHECK(a.id == b.id);
+  CHECK(a.job_name == b.job_name);
+  CHECK(a.number == b.number);
+  CHECK(a.repo_url == b.repo_url);
+  CHECK(a.ref == b.ref);
+  CHECK(a.commit == b.commit);
+  CHECK(a.author == b.author);
+  CHECK(a.trigger == b.trigger);
+  CHECK(a.pipeline_path == b.pipeline_path);
+  CHECK(a.pipeline_source == b.pipeline_source);
+  CHECK(a.pipeline_format == b.pipeline_format);
+  CHECK(a.params == b.params);
+  CHECK(a.status == b.status);
+  CHECK(a.reason == b.reason);
+  CHECK(a.created_by == b.created_by);
+  CHECK(a.created_at == b.created_at);
+  CHECK(a.started_at == b.started_at);
+  CHECK(a.finished_at == b.finished_at);
+  CHECK(a.cancel_requested == b.cancel_requested);
+  CHECK(a.tests_total == b.tests_total);
+  CHECK(a.tests_failed == b.tests_failed);
+  CHECK(a.tests_skipped == b.tests_skipped);
+}
+
+std::vector<int64_t> ids(const std::vector<RunRecord>& runs) {
+  std::vector<int64_t> out;
+  for (const auto& r : runs) out.push_back(r.id);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("runs round-trip and are numbered per job", "[store]") {
+  TempDir dir;
+  Store store(dir.data());
+  RunRecord a1 = sample_run("app");
+  REQUIRE(store.create_run(a1) > 0);
+  CHECK(a1.number == 1);
+  auto got = store.run(a1.id);
+  REQUIRE(got);
+  check_same(*got, a1);
+
+  a1.status = "failed";
+  a1.reason = "agent lost";
+  a1.started_at = 1700000001000;
+  a1.finished_at = 1700000002000;
+  a1.cancel_requested = true;
+  a1.commit = "fedcba";
+  a1.params["extra"] = "x";
+  a1.tests_total = 10;
+  a1.tests_failed = 2;
+  a1.tests_skipped = 1;
+  REQUIRE(store.update_run(a1));
+  check_same(*store.run(a1.id), a1);
+
+  RunRecord a2 = sample_run("app");
+  RunRecord l1 = sample_run("lib");
+  RunRecord a3 = sample_run("app");
+  REQUIRE(store.create_run(a2) > 0);
+  REQUIRE(store.create_run(l1) > 0);
+  REQUIRE(store.create_run(a3) > 0);
+  CHECK(a2.number == 2);
+  CHECK(l1.number == 1);
+  CHECK(a3.number == 3);
+  CHECK(a3.id > l1.id);
+  CHECK(l1.id > a2.id);
+
+  CHECK_FALSE(store.run(9999));
+  RunRecord unknown = sample_run("app");
+  unknown.id = 9999;
+  CHECK_FALSE(store.update_run(unknown));
+}
+
+TEST_CASE("run queries", "[store]") {
+  TempDir dir;
+  Store store(dir.data());
+  std::vector<RunRecord> runs;
+  for (const char* status : {"succeeded", "running", "failed", "queued", "waiting", "succeeded"}) {
+    RunRecord r = sample_run("app");
+    r.status = status;
+    REQUIRE(store.create_run(r) > 0);
+    runs.push_back(r);
+  }
+  auto id = [&](size_t i) { return runs[i].id; };
+  CHECK(ids(store.list_runs(100)) ==
+        std::vector<int64_t>{id(5), id(4), id(3), id(2), id(1), id(0)});
+  CHECK(ids(store.list_runs(2)) == std::vector<int64_t>{id(5), id(4)});
+  CHECK(ids(store.list_runs(2, id(4))) == std::vector<int64_t>{id(3), id(2)});
+  CHECK(ids(store.list_runs(10, 0, "succeeded")) == std::vector<int64_t>{id(5), id(0)});
+  CHECK(ids(store.list_runs(10, id(5), "succeeded")) == std::vector<int64_t>{id(0)});
+  CHECK(store.list_runs(0).empty());
+  CHECK(ids(store.unfinished_runs()) == std::vector<int64_t>{id(1), id(3), id(4)});
+
+  CHECK(store.previous_run("app", id(4))->id == id(2));
+  CHECK(store.previous_run("app", id(2))->id == id(0));
+  CHECK_FALSE(store.previous_run("app", id(0)));
+  CHECK_FALSE(store.previous_run("lib", id(5) + 1));
+
+  auto counts = store.run_counts_by_status();
+  CHECK(counts["succeeded"] == 2);
+  CHECK(counts["running"] == 1);
+  CHECK(counts["failed"] == 1);
+  CHECK(counts["queued"] == 1);
+  CHECK(counts["waiting"] == 1);
+  CHECK(counts["aborted"] == 0);
+  CHECK(counts["unstable"] == 0);
+}
+
+TEST_CASE("stages are upserted and listed in plan order", "[store]") {
+  TempDir dir;
+  Store store(dir.data());
+  RunRecord run = sample_run("app");
+  REQUIRE(store.create_run(run) > 0);
+
+  StageRecord test{run.id, "Test / Unit", "Unit", 2};
+  StageRecord build{run.id, "Build", "Build", 1};
+  REQUIRE(store.put_stage(test));
+  REQUIRE(store.put_stage(build));
+  build.status = "running";
+  build.agent = "b3";
+  build.attempts = 2;
+  build.job_id = "job-7";
+  build.epoch = UINT64_MAX;
+  build.reason = "retrying";
+  build.started_at = 5;
+  build.finished_at = 6;
+  build.log_bytes = (uint64_t{1} << 40) + 3;
+  REQUIRE(store.put_stage(build));
+
+  auto stages = store.stages(run.id);
+  REQUIRE(stages.size() == 2);
+  const StageRecord& b = stages[0];
+  CHECK(b.stage_id == "Build");
+  CHECK(b.name == "Build");
+  CHECK(b.order == 1);
+  CHECK(b.status == "running");
+  CHECK(b.agent == "b3");
+  CHECK(b.attempts == 2);
+  CHECK(b.job_id == "job-7");
+  CHECK(b.epoch == UINT64_MAX);
+  CHECK(b.reason == "retrying");
+  CHECK(b.started_at == 5);
+  CHECK(b.finished_at == 6);
+  CHECK(b.log_bytes == (uint64_t{1} << 40) + 3);
+  CHECK(stages[1].stage_id == "Test / Unit");
+  CHECK(stages[1].status == "queued");
+
+  CHECK(store.stages(run.id + 1).empty());
+  StageRecord orphan{run.id + 1, "Build", "Build", 1};
+  CHECK_FALSE(store.put_stage(orphan));  // foreign keys are on
+}
+
+TEST_CASE("agents and artifacts", "[store]") {
+  TempDir dir;
+  Store store(dir.data());
+  REQUIRE(store.put_agent({"id-2", "zeta", {"linux", "docker"}, 4, 100, "pool-a"}));
+  REQUIRE(store.put_agent({"id-1", "alpha", {}, 1, 50, ""}));
+  REQUIRE(store.put_agent({"id-2", "zeta", {"linux"}, 2, 200, "pool-b"}));
+  auto agents = store.agents();
+  REQUIRE(agents.size() == 2);
+  CHECK(agents[0].name == "alpha");
+  CHECK(agents[0].labels.empty());
+  CHECK(agents[1].agent_id == "id-2");
+  CHECK(agents[1].labels == std::vector<std::string>{"linux"});
+  CHECK(agents[1].executors == 2);
+  CHECK(agents[1].last_seen == 200);
+  CHECK(agents[1].token_name == "pool-b");
+
+  RunRecord run = sample_run("app");
+  REQUIRE(store.create_run(run) > 0);
+  REQUIRE(store.add_artifact({run.id, "stash", "src", "Build", 10, "/a/1", 1}));
+  REQUIRE(store.add_artifact({run.id, "artifact", "out/app.tar", "Build", 20, "/a/2", 2}));
+  REQUIRE(store.add_artifact({run.id, "stash", "src", "Build 2", 30, "/a/3", 3}));  // replaces
+  auto all = store.artifacts(run.id);
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].kind == "artifact");
+  CHECK(all[1].size == 30);
+  auto stash = store.artifact(run.id, "stash", "src");
+  REQUIRE(stash);
+  CHECK(stash->stage_id == "Build 2");
+  CHECK(stash->file == "/a/3");
+  CHECK(stash->created_at == 3);
+  CHECK_FALSE(store.artifact(run.id, "artifact", "src"));
+  CHECK_FALSE(store.add_artifact({run.id + 1, "stash", "src", "", 0, "", 0}));
+}
+
+TEST_CASE("transactions commit, roll back and nest", "[store]") {
+  TempDir dir;
+  Store store(dir.data());
+  auto count = [&] { return store.list_runs(100).size(); };
+
+  CHECK(store.transaction([&] {
+    RunRecord r = sample_run("app");
+    return store.create_run(r) > 0;
+  }));
+  CHECK(count() == 1);
+
+  CHECK_FALSE(store.transaction([&] {
+    RunRecord r = sample_run("app");
+    store.create_run(r);
+    return false;
+  }));
+  CHECK(count() == 1);
+
+  CHECK_THROWS_AS(store.transaction([&]() -> bool {
+    RunRecord r = sample_run("app");
+    store.create_run(r);
+    throw std::runtime_error("boom");
+  }),
+                  std::runtime_error);
+  CHECK(count() == 1);
+
+  CHECK(store.transaction([&] {
+    RunRecord outer = sample_run("app");
+    store.create_run(outer);
+    bool inner = store.transaction([&] {
+      RunRecord r = sample_run("app");
+      store.create_run(r);
+      return false;
+    });
+    return !inner;
+  }));
+  CHECK(count() == 2);
+  // The rolled-back insert left no gap in the job's numbering.
+  CHECK(store.list_runs(1)[0].number == 2);
+}
+
+TEST_CASE("state persists across reopening and migrations run once", "[store]") {
+  TempDir dir;
+  int64_t id = 0;
+  int version = 0;
+  {
+    Store store(dir.data());
+    version = store.schema_version();
+    CHECK(version >= 1);
+    RunRecord r = sample_run("app");
+    id = store.create_run(r);
+    REQUIRE(id > 0);
+    REQUIRE(store.put_stage({id, "Build", "Build", 1, "succeeded"}));
+  }
+  for (int i = 0; i < 2; ++i) {
+    Store store(dir.data());
+    CHECK(store.schema_version() == version);
+    auto r = store.run(id);
+    REQUIRE(r);
+    CHECK(r->params.at("ENV") == "staging");
+    CHECK(store.stages(id).at(0).status == "succeeded");
+    RunRecord next = sample_run("app");
+    REQUIRE(store.create_run(next) > 0);
+    CHECK(next.number == 2 + i);
+  }
+}
+
+TEST_CASE("the database uses WAL", "[store]") {
+  TempDir dir;
+  Store store(dir.data());
+  CHECK(raw_query(store.data_dir() + "/gantry.db", "PRAGMA journal_mode") == "wal");
+}
+
+TEST_CASE("a database from a newer controller is refused", "[store]") {
+  TempDir dir;
+  int known = 0;
+  {
+    Store store(dir.data());
+    known = store.schema_version();
+  }
+  std::string db = dir.data() + "/gantry.db";
+  raw_query(db, "PRAGMA user_version = 99");
+  CHECK_THROWS_WITH(Store(dir.data()), db + ": database schema 99 is newer than this controller (" +
+                                           std::to_string(known) + ")");
+  CHECK(raw_query(db, "PRAGMA user_version") == "99");
+}
+
+TEST_CASE("an unusable data directory or database is a startup error", "[store]") {
+  TempDir dir;
+  std::ofstream(dir.path / "file") << "x";
+  CHECK_THROWS_WITH(Store((dir.path / "file" / "data").string()),
+                    Catch::StartsWith("cannot create data directory "));
+  fs::create_directories(dir.path / "junk");
+  std::ofstream(dir.path / "junk" / "gantry.db") << std::string(4096, 'j');
+  CHECK_THROWS_WITH(Store((dir.path / "junk").string()), Catch::Contains("file is not a database"));
+}
+
+TEST_CASE("log and artifact paths", "[store]") {
+  TempDir dir;
+  Store store(dir.data());
+  std::string data = store.data_dir();
+  CHECK(store.log_path(7, "Build", 1) == data + "/logs/7/Build/1.log");
+  CHECK(fs::is_directory(data + "/logs/7/Build"));
+  std::string unit = store.log_path(7, "Test / Unit", 2);
+  CHECK(unit.rfind(data + "/logs/7/Test___Unit-", 0) == 0);
+  CHECK(unit.size() == (data + "/logs/7/Test___Unit-0123456789abcdef/2.log").size());
+  CHECK(store.log_path(7, "Test _ Unit", 2) != unit);
+  CHECK(fs::is_directory(fs::path(unit).parent_path()));
+  for (const char* id : {"..", ".", "", "a/../../b"}) {
+    fs::path p = store.log_path(7, id, 1);
+    INFO(p.string());
+    CHECK(p.parent_path().parent_path() == fs::path(data + "/logs/7"));
+  }
+  CHECK(store.artifact_dir(7) == data + "/artifacts/7");
+  CHECK(fs::is_directory(data + "/artifacts/7"));
+}
