@@ -11,9 +11,9 @@
 #include "agent_job.hpp"
 #include "gantry/common/log.hpp"
 #include "gantry/common/version.hpp"
+#include "gantry/git/git_cache.hpp"
 #include "gantry/net/url.hpp"
 #include "gantry/protocol/codec.hpp"
-#include "gantry/git/git_cache.hpp"
 
 namespace gantry::agent {
 
@@ -63,7 +63,8 @@ Agent::Agent(net::EventLoop& loop, AgentConfig config) : loop_(loop), config_(st
   git_ = std::make_unique<git::GitCache>((fs::path(config_.work_dir) / "mirrors").string());
   auto url = net::parse_url(config_.controller);
   if (!url || (url->scheme != "http" && url->scheme != "ws"))
-    throw std::runtime_error("--controller wants http://HOST:PORT, got '" + config_.controller + "'");
+    throw std::runtime_error("--controller wants http://HOST:PORT, got '" + config_.controller +
+                             "'");
   net::WsClientOptions o;
   o.url = "ws://" + url->host + ":" + std::to_string(url->port) + "/api/v1/agent";
   o.headers.push_back({"Authorization", "Bearer " + config_.token});
@@ -79,7 +80,8 @@ Agent::Agent(net::EventLoop& loop, AgentConfig config) : loop_(loop), config_(st
   link_->on_refused = [this](int status) {
     log::error("link", "refused", {{"status", std::to_string(status)}});
     if (status == 401 || status == 403) {
-      if (on_fatal) on_fatal("the controller refused the agent token (HTTP " + std::to_string(status) + ")");
+      if (on_fatal)
+        on_fatal("the controller refused the agent token (HTTP " + std::to_string(status) + ")");
       return false;
     }
     return true;
@@ -87,7 +89,9 @@ Agent::Agent(net::EventLoop& loop, AgentConfig config) : loop_(loop), config_(st
   recover_jobs();
 }
 
-Agent::~Agent() { stop(); }
+Agent::~Agent() {
+  stop();
+}
 
 int64_t Agent::mono_ms() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -100,7 +104,9 @@ void Agent::start() {
   ship_timer_ = loop_.call_every(std::chrono::milliseconds(10), [this] { ship(); });
   fence_timer_ = loop_.call_every(std::chrono::milliseconds(100), [this] { check_fence(); });
   log::info("agent", "started",
-            {{"agent", config_.name}, {"id", agent_id_}, {"controller", config_.controller},
+            {{"agent", config_.name},
+             {"id", agent_id_},
+             {"controller", config_.controller},
              {"executors", std::to_string(config_.executors)}});
 }
 
@@ -110,7 +116,8 @@ void Agent::stop() {
     *t = 0;
   }
   for (auto& [id, job] : jobs_) {
-    if (job->runner && job->running) job->runner->cancel("agent stopping", std::chrono::milliseconds(2000), true);
+    if (job->runner && job->running)
+      job->runner->cancel("agent stopping", std::chrono::milliseconds(2000), true);
   }
   for (auto& [id, job] : jobs_) {
     if (job->thread.joinable()) job->thread.join();
@@ -132,7 +139,8 @@ void Agent::on_open() {
   h.version = kVersion;
   for (const auto& [id, job] : jobs_) {
     if (job->dropped) continue;
-    h.resume.push_back({job->job_id, job->epoch, job->spool ? job->spool->size() : 0, job->finished});
+    h.resume.push_back(
+        {job->job_id, job->epoch, job->spool ? job->spool->size() : 0, job->finished});
   }
   log::info("link", "connected", {{"resume", std::to_string(h.resume.size())}});
   send(h);
@@ -237,7 +245,8 @@ void Agent::on_nack(const protocol::Nack& n) {
     job.finish_sent_at = 0;
     return;
   }
-  log::warn("agent", "job.refused", {{"job", job.job_id}, {"code", n.code}, {"message", n.message}});
+  log::warn("agent", "job.refused",
+            {{"job", job.job_id}, {"code", n.code}, {"message", n.message}});
   // stale_epoch, unknown_job, log_limit: this holder must stop and forget the job.
   stop_job(job, "refused by the controller: " + n.code, 0, true);
   job.dropped = true;

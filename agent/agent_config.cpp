@@ -45,7 +45,8 @@ bool load_agent_config(const std::string& path, AgentConfig& config, std::string
     return false;
   }
   auto where = [&](const YAML::Mark& m) {
-    return path + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) + ": error: ";
+    return path + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) +
+           ": error: ";
   };
   try {
     YAML::Node root = YAML::Load(text);
@@ -109,8 +110,8 @@ bool load_agent_config(const std::string& path, AgentConfig& config, std::string
   return true;
 }
 
-bool parse_agent_args(const std::vector<std::string>& args, AgentConfig& config,
-                      std::string& error, bool& show_help, bool& show_version) {
+bool parse_agent_args(const std::vector<std::string>& args, AgentConfig& config, std::string& error,
+                      bool& show_help, bool& show_version) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") {

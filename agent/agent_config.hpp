@@ -13,8 +13,8 @@ namespace gantry::agent {
 
 // Applies argv (without argv[0]) to `config`; returns false with `error`
 // (a usage message) on bad arguments. `--config FILE` is read in place.
-bool parse_agent_args(const std::vector<std::string>& args, AgentConfig& config,
-                      std::string& error, bool& show_help, bool& show_version);
+bool parse_agent_args(const std::vector<std::string>& args, AgentConfig& config, std::string& error,
+                      bool& show_help, bool& show_version);
 
 bool load_agent_config(const std::string& path, AgentConfig& config, std::string& error);
 

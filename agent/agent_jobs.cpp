@@ -11,9 +11,9 @@
 #include "agent.hpp"
 #include "agent_job.hpp"
 #include "gantry/common/log.hpp"
+#include "gantry/git/git_cache.hpp"
 #include "gantry/protocol/codec.hpp"
 #include "job_host.hpp"
-#include "gantry/git/git_cache.hpp"
 
 namespace gantry::agent {
 
@@ -115,8 +115,8 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
       });
   job->runner = std::make_unique<JobRunner>(job->spec, ws, *job->spool, *job->host);
   job->running = true;
-  bool checkout = !job->spec.skip_checkout && config_.fixed_workspace.empty() &&
-                  !job->spec.repo_url.empty();
+  bool checkout =
+      !job->spec.skip_checkout && config_.fixed_workspace.empty() && !job->spec.repo_url.empty();
   git::GitCache* git = git_.get();
   AgentJob* raw = job.get();
   job->thread = std::thread([this, raw, ws, checkout, git, loop, job_id, epoch] {
@@ -125,7 +125,8 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
     fs::create_directories(ws, ec);
     bool ok = true;
     if (checkout) {
-      raw->spool->append("[gantry] checkout " + raw->spec.repo_url + " at " + raw->spec.commit + "\n");
+      raw->spool->append("[gantry] checkout " + raw->spec.repo_url + " at " + raw->spec.commit +
+                         "\n");
       git::CheckoutResult r = git->checkout(raw->spec.repo_url, raw->spec.commit, ws);
       if (!r.ok) {
         raw->spool->append("[gantry] checkout failed: " + r.error + "\n");
@@ -146,7 +147,8 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
     f.log_bytes = raw->spool->size();
     f.dropped_bytes = raw->spool->dropped();
     // The outcome is kept on disk until the controller acknowledges it.
-    write_file_synced(fs::path(raw->dir) / "finish.json", protocol::encode(protocol::AgentMessage(f)));
+    write_file_synced(fs::path(raw->dir) / "finish.json",
+                      protocol::encode(protocol::AgentMessage(f)));
     loop->post([this, job_id, epoch, f] {
       auto it = jobs_.find(job_id);
       if (it == jobs_.end() || it->second->epoch != epoch) return;
@@ -155,7 +157,8 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
       job.running = false;
       job.finished = true;
       job.finish = f;
-      log::info("agent", "job.finished", {{"job", job_id}, {"result", f.result}, {"reason", f.reason}});
+      log::info("agent", "job.finished",
+                {{"job", job_id}, {"result", f.result}, {"reason", f.reason}});
       if (job.dropped) drop_job(job_id);
     });
   });
@@ -214,7 +217,8 @@ void Agent::recover_jobs() {
     } else {
       // The job's process died with the previous agent process: report what
       // the log holds, and let the controller retry it if the stage allows.
-      job->spool->append("\n[gantry] the agent restarted while this job ran; its process is gone\n");
+      job->spool->append(
+          "\n[gantry] the agent restarted while this job ran; its process is gone\n");
       job->spool->sync();
       job->finish.job_id = job->job_id;
       job->finish.epoch = job->epoch;

@@ -21,7 +21,8 @@ constexpr const char* kUsage =
     "  plan FILE [--json]                              print the expanded stage graph\n"
     "\n"
     "  run [FILE] [-p K=V]...                          run a pipeline here: embedded controller\n"
-    "                                                  and agent, the current directory as workspace\n"
+    "                                                  and agent, the current directory as "
+    "workspace\n"
     "\n"
     "Against a controller (--server URL or GANTRY_SERVER, --token T or GANTRY_TOKEN):\n"
     "  trigger --repo PATH_OR_URL [--ref REF] [--file F] [-p K=V]...   start a run; prints its id\n"
@@ -74,12 +75,12 @@ int run(const std::vector<std::string>& all_args, std::istream& in, std::ostream
   if (cmd == "lint") return lint_command(rest, in, out, err);
   if (cmd == "plan") return plan_command(rest, in, out, err);
   if (cmd == "run") return local_run_command(rest, out, err);
-  static const char* kRemoteCommands[] = {"trigger", "runs",  "show",  "logs",  "watch",
+  static const char* kRemoteCommands[] = {"trigger", "runs",   "show",  "logs",  "watch",
                                           "wait",    "cancel", "retry", "agents"};
   for (const char* c : kRemoteCommands) {
     if (cmd == c) return remote_command(remote, cmd, rest, out, err);
   }
-  static const char* kLaterCommands[] = {"approvals", "approve", "reject", "releases",
+  static const char* kLaterCommands[] = {"approvals", "approve", "reject",   "releases",
                                          "promote",   "abort",   "rollback", "audit"};
   for (const char* c : kLaterCommands) {
     if (cmd == c) {

@@ -60,7 +60,8 @@ int follow_run(const Remote& r, int64_t id, bool logs, std::ostream& out, std::o
       }
       // The controller may be restarting: keep trying for a while.
       if (++failures > 150) {
-        err << "gantry: lost the controller: " << (resp.ok ? error_message(resp.body) : resp.error) << "\n";
+        err << "gantry: lost the controller: " << (resp.ok ? error_message(resp.body) : resp.error)
+            << "\n";
         return 2;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -78,8 +79,8 @@ int follow_run(const Remote& r, int64_t id, bool logs, std::ostream& out, std::o
       if (logs && s.log_bytes + 1 > 0) {
         uint64_t& off = offsets[s.id];
         net::ClientRequest lr;
-        lr.url = r.server + "/api/v1/runs/" + std::to_string(id) + "/log?stage=" +
-                 net::url_encode(s.id) + "&offset=" + std::to_string(off);
+        lr.url = r.server + "/api/v1/runs/" + std::to_string(id) +
+                 "/log?stage=" + net::url_encode(s.id) + "&offset=" + std::to_string(off);
         lr.bearer_token = r.token;
         if (s.status != "queued" && s.status != "skipped") {
           net::ClientResponse l = net::http_request(lr);
@@ -105,7 +106,8 @@ int follow_run(const Remote& r, int64_t id, bool logs, std::ostream& out, std::o
       out << "  " << s.id;
       if (s.status == "running" && !s.agent.empty()) out << " on " << s.agent;
       out << seconds(s.started_at, s.finished_at);
-      if (!s.reason.empty() && s.status != "running" && s.status != "succeeded") out << "  " << s.reason;
+      if (!s.reason.empty() && s.status != "running" && s.status != "succeeded")
+        out << "  " << s.reason;
       out << "\n";
     }
     if (run_finished(v.status)) {
@@ -120,7 +122,9 @@ int follow_run(const Remote& r, int64_t id, bool logs, std::ostream& out, std::o
       return exit_code_for(v.status);
     }
     if (r.color && !logs) {
-      auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - t0).count();
+      auto secs =
+          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - t0)
+              .count();
       out << "\033[2m  " << v.status << " " << secs << "s";
       for (const auto& n : running) out << "  " << n;
       out << "\033[0m";

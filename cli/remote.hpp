@@ -41,7 +41,8 @@ bool parse_run(const std::string& json, RunView& out);
 bool parse_runs(const std::string& json, std::vector<RunView>& out);
 std::string error_message(const std::string& body);  // {"error":{"message"}} or the body
 std::string create_run_body(const std::string& repo, const std::string& ref,
-                            const std::string& file, const std::map<std::string, std::string>& params,
+                            const std::string& file,
+                            const std::map<std::string, std::string>& params,
                             const std::string& source, const std::string& format);
 std::string agents_table(const std::string& json);
 bool run_finished(const std::string& status);

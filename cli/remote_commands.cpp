@@ -66,7 +66,9 @@ int show(const Remote& r, int64_t id, bool json, std::ostream& out, std::ostream
   out << "run " << v.id << "  " << v.job << " #" << v.number << "  " << v.status;
   if (!v.reason.empty()) out << "  (" << v.reason << ")";
   out << "\n";
-  if (!v.repo.empty()) out << "  repo " << v.repo << "  ref " << v.ref << "  commit " << v.commit.substr(0, 12) << "\n";
+  if (!v.repo.empty())
+    out << "  repo " << v.repo << "  ref " << v.ref << "  commit " << v.commit.substr(0, 12)
+        << "\n";
   out << "  trigger " << v.trigger;
   if (v.tests_total) out << "  tests " << v.tests_total << " (" << v.tests_failed << " failed)";
   out << "\n";
@@ -92,7 +94,8 @@ int logs(const Remote& r, int64_t id, const std::string& stage, bool follow, std
   for (const auto& s : v.stages) {
     if (!stage.empty() && s.id != stage && s.name != stage) continue;
     found = true;
-    auto log = call(r, "GET", "/api/v1/runs/" + std::to_string(id) + "/log?stage=" + net::url_encode(s.id));
+    auto log = call(r, "GET",
+                    "/api/v1/runs/" + std::to_string(id) + "/log?stage=" + net::url_encode(s.id));
     if (!log.ok || log.status != 200) return report(log, "log of " + s.id, err);
     if (log.body.empty()) continue;
     if (stage.empty()) out << "==> " << s.id << " <==\n";
@@ -187,8 +190,9 @@ int remote_command(const Remote& r, const std::string& cmd, const std::vector<st
     out << "ID     JOB                  #     STATUS      TRIGGER\n";
     for (const auto& v : runs) {
       char line[512];
-      std::snprintf(line, sizeof line, "%-6lld %-20s %-5lld %-11s %s\n", static_cast<long long>(v.id),
-                    v.job.c_str(), static_cast<long long>(v.number), v.status.c_str(), v.trigger.c_str());
+      std::snprintf(line, sizeof line, "%-6lld %-20s %-5lld %-11s %s\n",
+                    static_cast<long long>(v.id), v.job.c_str(), static_cast<long long>(v.number),
+                    v.status.c_str(), v.trigger.c_str());
       out << line;
     }
     return 0;

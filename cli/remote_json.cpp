@@ -80,7 +80,8 @@ std::string error_message(const std::string& body) {
 }
 
 std::string create_run_body(const std::string& repo, const std::string& ref,
-                            const std::string& file, const std::map<std::string, std::string>& params,
+                            const std::string& file,
+                            const std::map<std::string, std::string>& params,
                             const std::string& source, const std::string& format) {
   json j = json::object();
   if (!repo.empty()) j["repo"] = repo;
@@ -100,7 +101,8 @@ std::string agents_table(const std::string& body) {
     std::string name = str(a, "name");
     bool connected = a.value("connected", false);
     std::string labels;
-    for (const auto& l : a.value("labels", json::array())) labels += (labels.empty() ? "" : ",") + l.get<std::string>();
+    for (const auto& l : a.value("labels", json::array()))
+      labels += (labels.empty() ? "" : ",") + l.get<std::string>();
     char line[512];
     std::snprintf(line, sizeof line, "%-20s %-13s %9lld  %4zu  %s\n", name.c_str(),
                   connected ? "connected" : "disconnected",

@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
     }
     config = std::get<controller::Config>(loaded);
   }
-  if (!listen.empty() && !controller::parse_listen(listen, config.listen_host, config.listen_port)) {
+  if (!listen.empty() &&
+      !controller::parse_listen(listen, config.listen_host, config.listen_port)) {
     std::fprintf(stderr, "gantry-controller: --listen wants HOST:PORT, got '%s'\n", listen.c_str());
     return 2;
   }

@@ -300,7 +300,7 @@ CheckoutResult GitCache::checkout(const std::string& url, const std::string& com
 }
 
 ReadResult GitCache::read_file(const std::string& url, const std::string& ref,
-                              const std::vector<std::string>& paths) {
+                               const std::vector<std::string>& paths) {
   ReadResult result;
   try {
     std::error_code ec;
@@ -349,7 +349,8 @@ ReadResult GitCache::read_file(const std::string& url, const std::string& ref,
     }
     std::string names;
     for (const auto& p : paths) names += (names.empty() ? "" : " or ") + p;
-    result.error = "no " + names + " in " + url + " at " + ref + " (" + result.commit.substr(0, 12) + ")";
+    result.error =
+        "no " + names + " in " + url + " at " + ref + " (" + result.commit.substr(0, 12) + ")";
   } catch (const std::exception& e) {
     result.error = "read " + url + ": " + e.what();
   }

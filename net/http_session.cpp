@@ -175,8 +175,8 @@ asio::awaitable<error_code> read_body(Connection& c, Parser& parser) {
   co_return error_code{};
 }
 
-// Reads the body into memory, or for an upload into a temp file. Returns nullopt after replying
-// with an error.
+// Reads the body into memory, or for an upload into a temp file. Returns nullopt when the body
+// was read; otherwise how the connection ends (after an error reply where one is due).
 asio::awaitable<std::optional<Next>> read_request_body(Connection& c,
                                                        http::request_parser<http::empty_body>& head,
                                                        Request& req) {
@@ -248,9 +248,9 @@ asio::awaitable<Next> upgrade(Connection& c, http::request_parser<http::empty_bo
     log::info(
         "http", "ws.refused",
         {{"remote", c.remote}, {"path", req.path}, {"status", std::to_string(refusal->status)}});
-    bool keep_alive = head.get().keep_alive();
-    error_code ec = co_await write_response(c, *refusal, keep_alive);
-    co_return !ec && keep_alive ? Next::KeepAlive : Next::Close;
+    // A refused upgrade is not reused: any body it carried has not been read.
+    co_await write_response(c, *refusal, false);
+    co_return Next::Close;
   }
   c.state->remove_session(registration);
   registration = 0;
@@ -282,13 +282,14 @@ asio::awaitable<Next> serve_request(Connection& c, uint64_t& registration) {
   Request req = make_request(head.get(), c.remote);
   bool keep_alive = head.get().keep_alive() && !c.state->stopping;
   std::optional<Next> failed = co_await read_request_body(c, head, req);
+  std::error_code ignored;
   if (failed) {
-    if (!req.body_file.empty()) std::filesystem::remove(req.body_file, ec);
+    if (!req.body_file.empty()) std::filesystem::remove(req.body_file, ignored);
     co_return *failed;
   }
 
   Response res = call_handler(*c.state, req);
-  if (!req.body_file.empty()) std::filesystem::remove(req.body_file, ec);
+  if (!req.body_file.empty()) std::filesystem::remove(req.body_file, ignored);
   log::write(log::Level::Debug, "http", "request",
              {{"remote", c.remote},
               {"method", req.method},

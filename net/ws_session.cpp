@@ -41,11 +41,10 @@ void WsSession::start(std::shared_ptr<WsSession> self, beast::tcp_stream stream,
   });
   if (self->close_request_) self->arm_close_timer();
   auto executor = self->ws_->get_executor();
-  spawn_logged(executor, run(std::move(self), std::move(request)), "ws.session");
+  spawn_logged(executor, run(FrameRef(std::move(self)), std::move(request)), "ws.session");
 }
 
-asio::awaitable<void> WsSession::run(std::shared_ptr<WsSession> self,
-                                     http::request<http::empty_body> request) {
+asio::awaitable<void> WsSession::run(FrameRef self, http::request<http::empty_body> request) {
   WsStream& ws = *self->ws_;
   const ServerOptions& options = self->state_->options;
   beast::get_lowest_layer(ws).expires_never();  // the websocket stream has its own timeouts
@@ -123,11 +122,11 @@ void WsSession::start_writer() {
   if (!open_ || writing_ || finished_) return;
   if (queue_.empty() && !close_request_) return;
   writing_ = true;
-  spawn_logged(ws_->get_executor(), write_queue(shared_from_this()), "ws.write");
+  spawn_logged(ws_->get_executor(), write_queue(FrameRef(shared_from_this())), "ws.write");
 }
 
 // Writes queued messages one at a time, then the close frame if one was requested.
-asio::awaitable<void> WsSession::write_queue(std::shared_ptr<WsSession> self) {
+asio::awaitable<void> WsSession::write_queue(FrameRef self) {
   WsStream& ws = *self->ws_;
   while (!self->finished_) {
     if (!self->queue_.empty()) {

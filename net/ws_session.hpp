@@ -40,9 +40,27 @@ class WsSession final : public WsConnection, public std::enable_shared_from_this
     bool binary = false;
   };
 
-  static asio::awaitable<void> run(std::shared_ptr<WsSession> self,
-                                   http::request<http::empty_body> request);
-  static asio::awaitable<void> write_queue(std::shared_ptr<WsSession> self);
+  // Keeps the session alive in a coroutine frame. If the loop is destroyed with the session's
+  // coroutines suspended, on_close never runs; the last FrameRef then drops the handlers, which
+  // usually hold this connection (a reference cycle that would leak).
+  class FrameRef {
+   public:
+    explicit FrameRef(std::shared_ptr<WsSession> session) : session_(std::move(session)) {
+      ++session_->frames_;
+    }
+    FrameRef(FrameRef&& other) noexcept = default;
+    FrameRef& operator=(FrameRef&&) = delete;
+    ~FrameRef() {
+      if (session_ && --session_->frames_ == 0 && !session_->finished_) session_->handlers_ = {};
+    }
+    WsSession* operator->() const { return session_.get(); }
+
+   private:
+    std::shared_ptr<WsSession> session_;
+  };
+
+  static asio::awaitable<void> run(FrameRef self, http::request<http::empty_body> request);
+  static asio::awaitable<void> write_queue(FrameRef self);
   void enqueue(std::string msg, bool binary);
   void start_writer();
   void arm_close_timer();
@@ -58,6 +76,7 @@ class WsSession final : public WsConnection, public std::enable_shared_from_this
   size_t queued_bytes_ = 0;
   size_t in_flight_bytes_ = 0;
   uint64_t registration_ = 0;
+  int frames_ = 0;         // live FrameRefs
   bool open_ = false;      // accepted and not finished
   bool writing_ = false;   // write_queue is running
   bool finished_ = false;  // on_close delivered; nothing more happens

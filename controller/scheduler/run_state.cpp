@@ -24,6 +24,14 @@ const char* status_of(std::optional<Result> r) {
   return "failed";
 }
 
+std::string result_name_for_status(const std::string& status) {
+  if (status == "succeeded") return "SUCCESS";
+  if (status == "unstable") return "UNSTABLE";
+  if (status == "failed") return "FAILURE";
+  if (status == "aborted") return "ABORTED";
+  return "";
+}
+
 namespace {
 
 constexpr const char* kPostId = "Declarative: Post Actions";

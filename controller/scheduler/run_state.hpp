@@ -121,5 +121,7 @@ class RunState {
 };
 
 const char* status_of(std::optional<pipelines::Result> r);
+// "succeeded" -> "SUCCESS", ...; "" for statuses that are not results.
+std::string result_name_for_status(const std::string& status);
 
 }  // namespace gantry::controller

@@ -27,7 +27,8 @@ std::optional<net::Response> Controller::accept_agent(const net::Request& req,
   if (req.path != "/api/v1/agent") return json_error(404, "not_found", "no WebSocket here");
   std::optional<Principal> who = auth_.authenticate(req.header("authorization"));
   if (!who) return json_error(401, "unauthorized", "missing or unknown token");
-  if (!who->is_agent) return json_error(403, "forbidden", "the agent endpoint needs an agent token");
+  if (!who->is_agent)
+    return json_error(403, "forbidden", "the agent endpoint needs an agent token");
   auto session = std::make_shared<AgentSession>();
   session->conn = std::move(conn);
   session->token_name = who->name;
@@ -68,7 +69,8 @@ std::string Controller::log_path_for(const std::string& job_id, bool* ok) {
   if (!job) return {};
   const RunState* run = scheduler_->run(job->run_id);
   if (!run) return {};
-  const StageRecord& rec = run->stages[static_cast<size_t>(run->nodes[static_cast<size_t>(job->node)].record)];
+  const StageRecord& rec =
+      run->stages[static_cast<size_t>(run->nodes[static_cast<size_t>(job->node)].record)];
   *ok = true;
   return store_->log_path(job->run_id, rec.stage_id, job->attempt);
 }
@@ -141,7 +143,9 @@ void Controller::on_agent_text(const std::shared_ptr<AgentSession>& s, std::stri
     // Store the outcome before acknowledging it.
     flush();
     std::visit(
-        [&](const auto& m) { s->conn->send_text(protocol::encode(protocol::ControllerMessage(m))); },
+        [&](const auto& m) {
+          s->conn->send_text(protocol::encode(protocol::ControllerMessage(m)));
+        },
         verdict);
     return;
   }

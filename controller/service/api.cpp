@@ -44,10 +44,12 @@ net::Response Controller::handle_http(const net::Request& req) {
     return r;
   }
   std::optional<Principal> who = auth_.authenticate(req.header("authorization"));
-  if (!who) return error(401, "unauthorized", "missing or unknown token (Authorization: Bearer TOKEN)");
+  if (!who)
+    return error(401, "unauthorized", "missing or unknown token (Authorization: Bearer TOKEN)");
   auto forbid = [&](Permission p, const char* what) -> std::optional<net::Response> {
     if (principal_allows(*who, p)) return std::nullopt;
-    log::warn("audit", "forbidden", {{"user", who->name}, {"path", req.path}, {"method", req.method}});
+    log::warn("audit", "forbidden",
+              {{"user", who->name}, {"path", req.path}, {"method", req.method}});
     return error(403, "forbidden", who->name + " may not " + what);
   };
   std::vector<std::string> parts = split_path(req.path);
@@ -116,7 +118,8 @@ net::Response Controller::metrics() {
   out += "# HELP gantry_stage_duration_seconds Stage durations since start, by result.\n";
   out += "# TYPE gantry_stage_duration_seconds summary\n";
   for (const auto& [status, sum] : stage_seconds_sum_) {
-    out += "gantry_stage_duration_seconds_sum{status=\"" + status + "\"} " + std::to_string(sum) + "\n";
+    out += "gantry_stage_duration_seconds_sum{status=\"" + status + "\"} " + std::to_string(sum) +
+           "\n";
     out += "gantry_stage_duration_seconds_count{status=\"" + status + "\"} " +
            std::to_string(stage_count_[status]) + "\n";
   }
@@ -126,7 +129,9 @@ net::Response Controller::metrics() {
   out += "gantry_jobs_running " + std::to_string(scheduler_->running_jobs()) + "\n";
   size_t connected = 0;
   for (const auto& [id, a] : scheduler_->agents()) connected += a.connected ? 1 : 0;
-  out += "# HELP gantry_agents_connected Agents with a live session.\n# TYPE gantry_agents_connected gauge\n";
+  out +=
+      "# HELP gantry_agents_connected Agents with a live session.\n# TYPE gantry_agents_connected "
+      "gauge\n";
   out += "gantry_agents_connected " + std::to_string(connected) + "\n";
   return r;
 }

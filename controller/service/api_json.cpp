@@ -8,13 +8,19 @@ using nlohmann::json;
 
 namespace {
 
-json time_json(int64_t ms) { return ms ? json(ms) : json(nullptr); }
+json time_json(int64_t ms) {
+  return ms ? json(ms) : json(nullptr);
+}
 
 json stage_json(const StageRecord& s) {
-  return {{"id", s.stage_id},          {"name", s.name},
-          {"status", s.status},        {"agent", s.agent},
-          {"attempts", s.attempts},    {"started_at", time_json(s.started_at)},
-          {"finished_at", time_json(s.finished_at)}, {"reason", s.reason},
+  return {{"id", s.stage_id},
+          {"name", s.name},
+          {"status", s.status},
+          {"agent", s.agent},
+          {"attempts", s.attempts},
+          {"started_at", time_json(s.started_at)},
+          {"finished_at", time_json(s.finished_at)},
+          {"reason", s.reason},
           {"log_bytes", s.log_bytes}};
 }
 
@@ -35,7 +41,8 @@ json run_object(const RunRecord& r) {
           {"created_at", time_json(r.created_at)},
           {"started_at", time_json(r.started_at)},
           {"finished_at", time_json(r.finished_at)},
-          {"tests", {{"total", r.tests_total}, {"failed", r.tests_failed}, {"skipped", r.tests_skipped}}}};
+          {"tests",
+           {{"total", r.tests_total}, {"failed", r.tests_failed}, {"skipped", r.tests_skipped}}}};
 }
 
 }  // namespace
@@ -70,13 +77,14 @@ std::string agents_json(const std::vector<AgentRecord>& stored,
     if (it != live.end()) {
       for (const auto& j : it->second.jobs) jobs.push_back(j);
     }
-    list.push_back({{"id", a.agent_id},
-                    {"name", a.name},
-                    {"labels", a.labels},
-                    {"executors", a.executors},
-                    {"connected", connected},
-                    {"jobs", jobs},
-                    {"last_seen", time_json(it != live.end() ? it->second.last_seen : a.last_seen)}});
+    list.push_back(
+        {{"id", a.agent_id},
+         {"name", a.name},
+         {"labels", a.labels},
+         {"executors", a.executors},
+         {"connected", connected},
+         {"jobs", jobs},
+         {"last_seen", time_json(it != live.end() ? it->second.last_seen : a.last_seen)}});
   }
   return json{{"agents", list}}.dump();
 }

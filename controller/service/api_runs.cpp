@@ -55,7 +55,8 @@ std::string job_name_for(const std::string& repo) {
   while (!name.empty() && (name.back() == '/')) name.pop_back();
   auto slash = name.find_last_of("/:");
   if (slash != std::string::npos) name = name.substr(slash + 1);
-  if (name.size() > 4 && name.compare(name.size() - 4, 4, ".git") == 0) name.resize(name.size() - 4);
+  if (name.size() > 4 && name.compare(name.size() - 4, 4, ".git") == 0)
+    name.resize(name.size() - 4);
   return name.empty() ? "pipeline" : name;
 }
 
@@ -76,10 +77,11 @@ net::Response Controller::create_run(const net::Request& req, const Principal& w
     run.pipeline_format = c.format.empty() ? "jenkinsfile" : c.format;
     run.pipeline_path = c.file.empty() ? "(inline)" : c.file;
     auto loaded = pipelines::load_pipeline(
-        run.pipeline_source,
-        run.pipeline_format == "yaml" ? pipelines::SourceFormat::Yaml : pipelines::SourceFormat::Jenkinsfile);
+        run.pipeline_source, run.pipeline_format == "yaml" ? pipelines::SourceFormat::Yaml
+                                                           : pipelines::SourceFormat::Jenkinsfile);
     if (!loaded.pipeline) {
-      std::string text = pipelines::render_all(loaded.diagnostics, run.pipeline_path, run.pipeline_source);
+      std::string text =
+          pipelines::render_all(loaded.diagnostics, run.pipeline_path, run.pipeline_source);
       return error(422, "invalid_pipeline", text);
     }
     start_run(run);
@@ -93,26 +95,28 @@ net::Response Controller::create_run(const net::Request& req, const Principal& w
   run.created_at = now();
   if (store_->create_run(run) == 0) return error(500, "store", "could not store the run");
   int64_t id = run.id;
-  bool queued = resolver_->resolve(c.repo, run.ref, c.file, [this, run](ResolvedPipeline r) mutable {
-    if (!r.ok) {
-      fail_run(run, r.error);
-      return;
-    }
-    run.commit = r.commit;
-    run.pipeline_source = r.source;
-    run.pipeline_path = r.path;
-    run.pipeline_format = r.format;
-    run.author = r.author;
-    auto prev = store_->previous_run(run.job_name, run.id);
-    store_->update_run(run);
-    if (auto e = scheduler_->submit(run, {}, now(), prev ? prev->status : "")) {
-      fail_run(run, r.path + ":" + *e);
-      return;
-    }
-    log::info("controller", "run.created",
-              {{"run", std::to_string(run.id)}, {"job", run.job_name}, {"commit", run.commit}});
-    flush();
-  });
+  bool queued =
+      resolver_->resolve(c.repo, run.ref, c.file, [this, run](ResolvedPipeline r) mutable {
+        if (!r.ok) {
+          fail_run(run, r.error);
+          return;
+        }
+        run.commit = r.commit;
+        run.pipeline_source = r.source;
+        run.pipeline_path = r.path;
+        run.pipeline_format = r.format;
+        run.author = r.author;
+        auto prev = store_->previous_run(run.job_name, run.id);
+        store_->update_run(run);
+        if (auto e = scheduler_->submit(run, {}, now(),
+                                        prev ? result_name_for_status(prev->status) : "")) {
+          fail_run(run, r.path + ":" + *e);
+          return;
+        }
+        log::info("controller", "run.created",
+                  {{"run", std::to_string(run.id)}, {"job", run.job_name}, {"commit", run.commit}});
+        flush();
+      });
   if (!queued) {
     fail_run(run, "the controller is busy reading other pipelines; try again");
     return error(503, "busy", "too many pipelines are being read; try again");
@@ -132,7 +136,8 @@ net::Response Controller::list_runs(const net::Request& req) {
 }
 
 net::Response Controller::show_run(int64_t id) {
-  if (const RunState* live = scheduler_->run(id)) return json_ok(run_json(live->run, &live->stages));
+  if (const RunState* live = scheduler_->run(id))
+    return json_ok(run_json(live->run, &live->stages));
   auto run = store_->run(id);
   if (!run) return error(404, "not_found", "no run " + std::to_string(id));
   std::vector<StageRecord> stages = store_->stages(id);
@@ -144,11 +149,13 @@ net::Response Controller::cancel_run(int64_t id, const Principal& who) {
   if (!run) return error(404, "not_found", "no run " + std::to_string(id));
   bool own = run->created_by == who.name && principal_allows(who, Permission::CancelOwn);
   if (!own && !principal_allows(who, Permission::Cancel)) {
-    log::warn("audit", "forbidden", {{"user", who.name}, {"action", "cancel"}, {"run", std::to_string(id)}});
+    log::warn("audit", "forbidden",
+              {{"user", who.name}, {"action", "cancel"}, {"run", std::to_string(id)}});
     return error(403, "forbidden", who.name + " may not cancel run " + std::to_string(id));
   }
   if (!scheduler_->cancel_run(id, "cancelled by " + who.name, now()))
-    return error(409, "conflict", "run " + std::to_string(id) + " is not running (" + run->status + ")");
+    return error(409, "conflict",
+                 "run " + std::to_string(id) + " is not running (" + run->status + ")");
   log::info("audit", "run.cancel", {{"user", who.name}, {"run", std::to_string(id)}});
   flush();
   return show_run(id);
@@ -160,7 +167,8 @@ net::Response Controller::retry_run(int64_t id, const Principal& who) {
   if (old->status == "queued" || old->status == "running" || old->status == "waiting")
     return error(409, "conflict", "run " + std::to_string(id) + " is still " + old->status);
   if (old->pipeline_source.empty())
-    return error(409, "conflict", "run " + std::to_string(id) + " never read its pipeline: " + old->reason);
+    return error(409, "conflict",
+                 "run " + std::to_string(id) + " never read its pipeline: " + old->reason);
   RunRecord run;
   run.job_name = old->job_name;
   run.repo_url = old->repo_url;
@@ -191,8 +199,10 @@ net::Response Controller::stage_log(int64_t id, const net::Request& req) {
   for (const auto& s : stages) {
     if (s.stage_id == stage) rec = &s;
   }
-  if (!rec) return error(404, "not_found", "run " + std::to_string(id) + " has no stage '" + stage + "'");
-  int attempt = static_cast<int>(query_u64(req, "attempt", static_cast<uint64_t>(std::max(1, rec->attempts))));
+  if (!rec)
+    return error(404, "not_found", "run " + std::to_string(id) + " has no stage '" + stage + "'");
+  int attempt = static_cast<int>(
+      query_u64(req, "attempt", static_cast<uint64_t>(std::max(1, rec->attempts))));
   uint64_t offset = query_u64(req, "offset", 0);
   std::string path = store_->log_path(id, rec->stage_id, attempt);
   uint64_t size = LogFiles::file_size(path);
@@ -215,7 +225,8 @@ net::Response Controller::list_artifacts(int64_t id) {
 net::Response Controller::get_artifact(int64_t id, const net::Request& req) {
   std::string path = query(req, "path");
   auto a = store_->artifact(id, "artifact", path);
-  if (!a) return error(404, "not_found", "run " + std::to_string(id) + " has no artifact '" + path + "'");
+  if (!a)
+    return error(404, "not_found", "run " + std::to_string(id) + " has no artifact '" + path + "'");
   net::Response r;
   r.content_type = "application/octet-stream";
   r.file_path = a->file;
@@ -234,22 +245,29 @@ net::Response Controller::agent_files(const net::Request& req, const Principal& 
   const Job* job = scheduler_->job(job_id);
   uint64_t epoch = query_u64(req, "epoch", 0);
   if (!job || job->epoch != epoch)
-    return error(409, "stale_epoch", "job " + job_id + " is not held at epoch " + std::to_string(epoch));
+    return error(409, "stale_epoch",
+                 "job " + job_id + " is not held at epoch " + std::to_string(epoch));
   const RunState* run = scheduler_->run(job->run_id);
-  const StageRecord& rec = run->stages[static_cast<size_t>(run->nodes[static_cast<size_t>(job->node)].record)];
+  const StageRecord& rec =
+      run->stages[static_cast<size_t>(run->nodes[static_cast<size_t>(job->node)].record)];
   bool stash = kind == "stash";
   if (!stash && kind != "artifacts") return error(404, "not_found", "no route for " + req.path);
   std::string name = query(req, stash ? "name" : "path");
-  if (!safe_relative(name)) return error(400, "bad_request", "bad " + std::string(stash ? "stash name" : "artifact path") + " '" + name + "'");
+  if (!safe_relative(name))
+    return error(400, "bad_request",
+                 "bad " + std::string(stash ? "stash name" : "artifact path") + " '" + name + "'");
   if (req.method == "GET" && stash) {
     auto a = store_->artifact(job->run_id, "stash", name);
-    if (!a) return error(404, "not_found", "no stash '" + name + "' in run " + std::to_string(job->run_id));
+    if (!a)
+      return error(404, "not_found",
+                   "no stash '" + name + "' in run " + std::to_string(job->run_id));
     net::Response r;
     r.content_type = "application/x-tar";
     r.file_path = a->file;
     return r;
   }
-  if (req.method != "PUT") return error(405, "method_not_allowed", req.method + " not allowed here");
+  if (req.method != "PUT")
+    return error(405, "method_not_allowed", req.method + " not allowed here");
   fs::path dest = fs::path(store_->artifact_dir(job->run_id)) / (stash ? "stash" : "files") /
                   (stash ? name + ".tar" : name);
   std::error_code ec;

@@ -1,6 +1,7 @@
 #include "service/controller.hpp"
 
 #include <chrono>
+#include <cstdio>
 
 #include "gantry/common/log.hpp"
 #include "service/pipeline_resolver.hpp"
@@ -23,7 +24,9 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
   resolver_ = std::make_unique<PipelineResolver>(loop_, config_.data_dir + "/mirrors");
 }
 
-Controller::~Controller() { stop(); }
+Controller::~Controller() {
+  stop();
+}
 
 int64_t Controller::now() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -51,7 +54,7 @@ bool Controller::start(std::string& error) {
     std::vector<StageRecord> stages = store_->stages(run.id);
     auto prev = store_->previous_run(run.job_name, run.id);
     std::string prev_result;
-    if (prev) prev_result = prev->status;
+    if (prev) prev_result = result_name_for_status(prev->status);
     int64_t id = run.id;
     if (auto err = scheduler_->submit(run, stages, t, prev_result)) {
       fail_run(run, "pipeline: " + *err);
@@ -60,6 +63,18 @@ bool Controller::start(std::string& error) {
     log::info("controller", "run.recovered", {{"run", std::to_string(id)}});
   }
   flush();
+  // Where this controller listens, for scripts and tests that start it on
+  // port 0 (make demo, the end-to-end tests).
+  {
+    std::string addr =
+        "http://" + config_.listen_host + ":" + std::to_string(server_->port()) + "\n";
+    std::string tmp = config_.data_dir + "/controller.addr.tmp";
+    if (FILE* f = std::fopen(tmp.c_str(), "w")) {
+      std::fputs(addr.c_str(), f);
+      std::fclose(f);
+      std::rename(tmp.c_str(), (config_.data_dir + "/controller.addr").c_str());
+    }
+  }
   tick_timer_ = loop_.call_every(std::chrono::milliseconds(options_.tick_ms), [this] { tick(); });
   log::info("controller", "listening",
             {{"address", config_.listen_host + ":" + std::to_string(server_->port())},
@@ -67,7 +82,9 @@ bool Controller::start(std::string& error) {
   return true;
 }
 
-uint16_t Controller::port() const { return server_ ? server_->port() : 0; }
+uint16_t Controller::port() const {
+  return server_ ? server_->port() : 0;
+}
 
 void Controller::stop() {
   if (tick_timer_) loop_.cancel_timer(tick_timer_);
@@ -113,7 +130,8 @@ void Controller::start_run(RunRecord run) {
     return;
   }
   auto prev = store_->previous_run(run.job_name, run.id);
-  if (auto err = scheduler_->submit(run, {}, now(), prev ? prev->status : "")) {
+  if (auto err =
+          scheduler_->submit(run, {}, now(), prev ? result_name_for_status(prev->status) : "")) {
     fail_run(run, "pipeline: " + *err);
     return;
   }
@@ -132,7 +150,8 @@ void Controller::fail_run(RunRecord run, const std::string& reason) {
   } else {
     store_->update_run(run);
   }
-  log::warn("controller", "run.failed_to_start", {{"run", std::to_string(run.id)}, {"reason", reason}});
+  log::warn("controller", "run.failed_to_start",
+            {{"run", std::to_string(run.id)}, {"reason", reason}});
 }
 
 }  // namespace gantry::controller

@@ -57,7 +57,8 @@ void PipelineResolver::work() {
     out.author = r.author;
     bool yaml = r.path.size() >= 4 && (r.path.ends_with(".yml") || r.path.ends_with(".yaml"));
     out.format = yaml ? "yaml" : "jenkinsfile";
-    if (!out.ok) log::warn("resolver", "pipeline.unreadable", {{"repo", req.url}, {"error", out.error}});
+    if (!out.ok)
+      log::warn("resolver", "pipeline.unreadable", {{"repo", req.url}, {"error", out.error}});
     auto done = std::move(req.done);
     loop_.post([done, out] { done(out); });
   }

@@ -262,3 +262,27 @@ TEST_CASE("WebSocket server closes a connection whose queue overflows with 1008"
   CHECK(thread.call([&] { return rec.server_closes.at(0).first; }) == 1008);
   thread.call([&] { client.stop(); });
 }
+
+TEST_CASE("WebSocket sessions open when the loop is destroyed are released", "[net][ws]") {
+  std::weak_ptr<WsConnection> seen;
+  {
+    EventLoop loop;
+    // Handlers holding their own connection, as daemons do: a cycle only on_close breaks.
+    auto handler = [&seen](const Request&, std::shared_ptr<WsConnection> conn,
+                           WsHandlers& handlers) -> std::optional<Response> {
+      seen = conn;
+      handlers.on_message = [conn](std::string_view, bool) {};
+      return std::nullopt;
+    };
+    HttpServer server(loop, server_options(), nullptr, handler);
+    std::string error;
+    REQUIRE(server.start(error));
+    WsClient client(loop, client_options(server.port()));
+    bool open = false;
+    client.on_open = [&] { open = true; };
+    LoopThread thread(loop);
+    thread.call([&] { client.start(); });
+    REQUIRE(thread.wait_until([&] { return open; }));
+  }  // the loop stops first, then everything is destroyed with the connection still open
+  CHECK(seen.expired());
+}

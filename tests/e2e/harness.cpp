@@ -1,0 +1,455 @@
+#include "harness.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "gantry/net/http_client.hpp"
+#include "gantry/net/url.hpp"
+
+namespace gantry::e2e {
+
+namespace fs = std::filesystem;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/gantry-e2e-XXXXXX";
+  if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  path = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path, ec);
+}
+
+Child::~Child() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+}
+
+bool Child::start(const std::vector<std::string>& argv, const std::string& log_path) {
+  pid_t pid = ::fork();
+  if (pid < 0) return false;
+  if (pid == 0) {
+    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  pid_ = pid;
+  return true;
+}
+
+void Child::signal(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
+int Child::wait(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return -1;
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    int status = 0;
+    pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return -1;
+}
+
+bool Child::alive() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+bool process_alive(pid_t pid) {
+  if (::kill(pid, 0) != 0) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  auto close = line.rfind(')');
+  return !(close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z');
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+static std::string hex(const unsigned char* d, unsigned n) {
+  static const char* k = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < n; ++i) {
+    out += k[d[i] >> 4];
+    out += k[d[i] & 15];
+  }
+  return out;
+}
+
+std::string sha256(const std::string& data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned n = 0;
+  EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr);
+  return hex(md, n);
+}
+
+std::string sha256_file(const std::string& path) {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    EVP_DigestUpdate(ctx, buf.data(), static_cast<size_t>(in.gcount()));
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned n = 0;
+  EVP_DigestFinal_ex(ctx, md, &n);
+  EVP_MD_CTX_free(ctx);
+  return hex(md, n);
+}
+
+Cluster::Cluster(std::string config_yaml) {
+  config_path_ = tmp_.path + "/controller.yml";
+  std::ofstream out(config_path_);
+  out << "listen: 127.0.0.1:0\n";
+  out << "data_dir: " << tmp_.path << "/data\n";
+  if (config_yaml.find("agent_lost_after") == std::string::npos) out << "agent_lost_after: 3s\n";
+  out << config_yaml;
+}
+
+Cluster::~Cluster() {
+  for (auto& a : agents_) {
+    if (a) a->signal(SIGKILL);
+  }
+  if (controller_) controller_->signal(SIGKILL);
+}
+
+void Cluster::start_controller() {
+  std::string addr_file = tmp_.path + "/data/controller.addr";
+  std::error_code ec;
+  fs::remove(addr_file, ec);
+  controller_ = std::make_unique<Child>();
+  if (!controller_->start({GANTRY_CONTROLLER_BIN, "--config", config_path_},
+                          tmp_.path + "/controller.log"))
+    throw std::runtime_error("cannot start the controller");
+  for (int i = 0; i < 500; ++i) {
+    std::string addr = read_file(addr_file);
+    if (!addr.empty() && addr.back() == '\n') {
+      url = addr.substr(0, addr.size() - 1);
+      auto u = net::parse_url(url);
+      port = u ? u->port : 0;
+      admin_token = read_file(tmp_.path + "/data/admin.token");
+      agent_token = read_file(tmp_.path + "/data/agent.token");
+      while (!admin_token.empty() && std::isspace(static_cast<unsigned char>(admin_token.back())))
+        admin_token.pop_back();
+      while (!agent_token.empty() && std::isspace(static_cast<unsigned char>(agent_token.back())))
+        agent_token.pop_back();
+      return;
+    }
+    if (!controller_->alive()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  throw std::runtime_error("the controller did not start:\n" +
+                           read_file(tmp_.path + "/controller.log"));
+}
+
+void Cluster::stop_controller(int sig) {
+  if (!controller_) return;
+  controller_->signal(sig);
+  controller_->wait(std::chrono::seconds(10));
+  controller_.reset();
+}
+
+int Cluster::start_agent(AgentOptions o) {
+  int index = static_cast<int>(agents_.size());
+  if (o.name.empty()) o.name = "agent" + std::to_string(index + 1);
+  std::vector<std::string> argv = {GANTRY_AGENT_BIN,
+                                   "--controller",
+                                   o.controller.empty() ? url : o.controller,
+                                   "--token",
+                                   agent_token,
+                                   "--name",
+                                   o.name,
+                                   "--executors",
+                                   std::to_string(o.executors),
+                                   "--work",
+                                   tmp_.path + "/" + o.name};
+  if (!o.labels.empty()) {
+    std::string l;
+    for (const auto& x : o.labels) l += (l.empty() ? "" : ",") + x;
+    argv.push_back("--labels");
+    argv.push_back(l);
+  }
+  auto child = std::make_unique<Child>();
+  if (!child->start(argv, tmp_.path + "/" + o.name + ".log"))
+    throw std::runtime_error("cannot start an agent");
+  agents_.push_back(std::move(child));
+  return index;
+}
+
+void Cluster::stop_agent(int index, int sig) {
+  auto& a = agents_[static_cast<size_t>(index)];
+  if (!a) return;
+  a->signal(sig);
+  a->wait(std::chrono::seconds(10));
+}
+
+HttpResult Cluster::http(const std::string& method, const std::string& path,
+                         const std::string& body, const std::string& token) {
+  net::ClientRequest req;
+  req.method = method;
+  req.url = url + path;
+  req.bearer_token = token == "<admin>" ? admin_token : token;
+  req.body = body;
+  req.timeout = std::chrono::seconds(20);
+  net::ClientResponse r = net::http_request(req);
+  HttpResult out;
+  if (!r.ok) return out;
+  out.status = r.status;
+  out.body = r.body;
+  out.headers = r.headers;
+  return out;
+}
+
+json Cluster::get_json(const std::string& path) {
+  HttpResult r = http("GET", path);
+  json j = json::parse(r.body, nullptr, false);
+  return j.is_discarded() ? json() : j;
+}
+
+CliResult Cluster::cli(const std::vector<std::string>& args) {
+  std::string cmd = "GANTRY_SERVER='" + url + "' GANTRY_TOKEN='" + admin_token + "' " GANTRY_BIN;
+  for (const auto& a : args) {
+    std::string q;
+    for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    cmd += " '" + q + "'";
+  }
+  cmd += " 2>&1";
+  CliResult out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.out.append(buf, n);
+  int status = ::pclose(p);
+  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+json Cluster::wait_run(int64_t id, std::chrono::seconds timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  json j;
+  while (std::chrono::steady_clock::now() < end) {
+    j = get_json("/api/v1/runs/" + std::to_string(id));
+    std::string s = j.is_object() ? j.value("status", "") : "";
+    if (s == "succeeded" || s == "failed" || s == "unstable" || s == "aborted") return j;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  throw std::runtime_error("run " + std::to_string(id) + " did not finish: " + j.dump());
+}
+
+json Cluster::wait_stage(int64_t id, const std::string& stage, const std::string& status,
+                         std::chrono::seconds timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  json j;
+  while (std::chrono::steady_clock::now() < end) {
+    j = get_json("/api/v1/runs/" + std::to_string(id));
+    if (j.is_object() && j.contains("stages")) {
+      for (const auto& s : j["stages"]) {
+        if (s.value("id", "") == stage && s.value("status", "") == status) return s;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  throw std::runtime_error("stage " + stage + " never became " + status + ": " + j.dump());
+}
+
+void Cluster::wait_agents(size_t connected, std::chrono::seconds timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    json j = get_json("/api/v1/agents");
+    size_t n = 0;
+    if (j.is_object() && j.contains("agents")) {
+      for (const auto& a : j["agents"]) n += a.value("connected", false) ? 1 : 0;
+    }
+    if (n >= connected) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  throw std::runtime_error("agents did not connect");
+}
+
+std::string Cluster::stage_log(int64_t id, const std::string& stage) {
+  return http("GET", "/api/v1/runs/" + std::to_string(id) + "/log?stage=" + net::url_encode(stage))
+      .body;
+}
+
+int64_t Cluster::trigger(const std::string& repo,
+                         const std::map<std::string, std::string>& params) {
+  json body = {{"repo", repo}};
+  if (!params.empty()) body["params"] = params;
+  HttpResult r = http("POST", "/api/v1/runs", body.dump());
+  json j = json::parse(r.body, nullptr, false);
+  if (r.status != 201 || !j.is_object()) throw std::runtime_error("trigger failed: " + r.body);
+  return j.value("id", int64_t{0});
+}
+
+std::string Cluster::make_repo(const std::map<std::string, std::string>& files) {
+  std::string dir = tmp_.path + "/repo" + std::to_string(++repos_);
+  fs::create_directories(dir);
+  for (const auto& [name, content] : files) {
+    fs::path p = fs::path(dir) / name;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << content;
+    if (name.size() > 3 && name.compare(name.size() - 3, 3, ".sh") == 0)
+      fs::permissions(p, fs::perms::owner_exec, fs::perm_options::add);
+  }
+  std::string cmd = "cd '" + dir +
+                    "' && git init -q -b main && git add -A && git -c user.name=Tess -c "
+                    "user.email=t@example.com commit -qm init";
+  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("git failed in " + dir);
+  return dir;
+}
+
+// ---- fault proxy
+
+FaultProxy::FaultProxy(uint16_t target) : target_(target) {
+  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::listen(listen_fd_, 16);
+  socklen_t len = sizeof a;
+  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
+  port_ = ntohs(a.sin_port);
+  ::pipe2(wake_, O_CLOEXEC | O_NONBLOCK);
+  thread_ = std::thread([this] { loop(); });
+}
+
+FaultProxy::~FaultProxy() {
+  stop_ = true;
+  char c = 1;
+  (void)::write(wake_[1], &c, 1);
+  thread_.join();
+  ::close(listen_fd_);
+  ::close(wake_[0]);
+  ::close(wake_[1]);
+}
+
+void FaultProxy::reset() {
+  reset_ = true;
+  char c = 1;
+  (void)::write(wake_[1], &c, 1);
+}
+
+void FaultProxy::loop() {
+  struct Pair {
+    int a, b;  // client, upstream
+  };
+  std::vector<Pair> pairs;
+  auto close_all = [&] {
+    for (auto& p : pairs) {
+      ::close(p.a);
+      ::close(p.b);
+    }
+    pairs.clear();
+  };
+  std::vector<char> buf(1 << 16);
+  while (!stop_) {
+    if (reset_.exchange(false)) close_all();
+    std::vector<pollfd> fds = {{listen_fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+    bool hole = blackhole_;
+    if (!hole) {
+      for (auto& p : pairs) {
+        fds.push_back({p.a, POLLIN, 0});
+        fds.push_back({p.b, POLLIN, 0});
+      }
+    }
+    ::poll(fds.data(), fds.size(), hole ? 20 : 200);
+    if (fds[1].revents) {
+      char c[64];
+      while (::read(wake_[0], c, sizeof c) > 0) {
+      }
+    }
+    if (fds[0].revents & POLLIN) {
+      int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      int up = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = htons(target_);
+      if (client >= 0 && ::connect(up, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+        pairs.push_back({client, up});
+      } else {
+        if (client >= 0) ::close(client);
+        ::close(up);
+      }
+    }
+    if (hole) continue;
+    std::vector<size_t> dead;
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      for (int side = 0; side < 2; ++side) {
+        const pollfd& f = fds[2 + 2 * i + static_cast<size_t>(side)];
+        if (!(f.revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        int from = side == 0 ? pairs[i].a : pairs[i].b;
+        int to = side == 0 ? pairs[i].b : pairs[i].a;
+        ssize_t n = ::read(from, buf.data(), buf.size());
+        if (n <= 0) {
+          dead.push_back(i);
+          break;
+        }
+        ssize_t off = 0;
+        while (off < n) {
+          ssize_t w = ::write(to, buf.data() + off, static_cast<size_t>(n - off));
+          if (w <= 0) break;
+          off += w;
+        }
+      }
+    }
+    for (auto it = dead.rbegin(); it != dead.rend(); ++it) {
+      ::close(pairs[*it].a);
+      ::close(pairs[*it].b);
+      pairs.erase(pairs.begin() + static_cast<long>(*it));
+    }
+  }
+  close_all();
+}
+
+}  // namespace gantry::e2e

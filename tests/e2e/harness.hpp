@@ -1,0 +1,134 @@
+#pragma once
+// End-to-end test harness: real gantry-controller and gantry-agent processes
+// on 127.0.0.1 (free ports), temp data dirs, real git repositories, the real
+// `gantry` CLI, and a small TCP fault proxy for network cuts. Everything is
+// bounded in time and stopped by the destructors (SIGKILL as a last resort).
+// Single-threaded use from a test, except the proxy, which forwards on its
+// own thread.
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace gantry::e2e {
+
+using nlohmann::json;
+
+struct TempDir {
+  TempDir();
+  ~TempDir();
+  std::string path;
+};
+
+// A child process with stdout+stderr in a log file.
+class Child {
+ public:
+  Child() = default;
+  ~Child();
+  bool start(const std::vector<std::string>& argv, const std::string& log_path);
+  void signal(int sig);
+  int wait(std::chrono::milliseconds timeout = std::chrono::seconds(10));  // exit status or -1
+  bool alive();
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+struct HttpResult {
+  int status = 0;  // 0: transport error
+  std::string body;
+  std::map<std::string, std::string> headers;
+};
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;
+};
+
+struct AgentOptions {
+  std::string name;
+  std::vector<std::string> labels;
+  int executors = 1;
+  std::string controller;  // default: the controller's address (or a proxy's)
+};
+
+class Cluster {
+ public:
+  // `config_yaml`: extra controller config; agent_lost_after defaults to 3s.
+  explicit Cluster(std::string config_yaml = "");
+  ~Cluster();
+
+  void start_controller();
+  void stop_controller(int sig = 15);
+  int start_agent(AgentOptions o);
+  void stop_agent(int index, int sig = 15);
+  Child& agent(int index) { return *agents_[static_cast<size_t>(index)]; }
+
+  HttpResult http(const std::string& method, const std::string& path, const std::string& body = "",
+                  const std::string& token = "<admin>");
+  json get_json(const std::string& path);
+  CliResult cli(const std::vector<std::string>& args);
+  // Polls until the run ends; returns its JSON (with stages).
+  json wait_run(int64_t id, std::chrono::seconds timeout = std::chrono::seconds(60));
+  json wait_stage(int64_t id, const std::string& stage, const std::string& status,
+                  std::chrono::seconds timeout = std::chrono::seconds(60));
+  void wait_agents(size_t connected, std::chrono::seconds timeout = std::chrono::seconds(20));
+  std::string stage_log(int64_t id, const std::string& stage);
+  int64_t trigger(const std::string& repo, const std::map<std::string, std::string>& params = {});
+
+  // A git repository with these files, committed; returns its path.
+  std::string make_repo(const std::map<std::string, std::string>& files);
+
+  std::string dir() const { return tmp_.path; }
+  std::string url;
+  uint16_t port = 0;
+  std::string admin_token, agent_token;
+
+ private:
+  TempDir tmp_;
+  std::string config_path_;
+  std::unique_ptr<Child> controller_;
+  std::vector<std::unique_ptr<Child>> agents_;
+  int repos_ = 0;
+};
+
+// Forwards 127.0.0.1:port() to a target port. blackhole(true) stops moving
+// bytes both ways while keeping the connections open (a silent partition);
+// blackhole(false) resumes. reset() closes every connection.
+class FaultProxy {
+ public:
+  explicit FaultProxy(uint16_t target);
+  ~FaultProxy();
+  uint16_t port() const { return port_; }
+  void blackhole(bool on) { blackhole_ = on; }
+  void reset();
+
+ private:
+  void loop();
+  uint16_t target_;
+  uint16_t port_ = 0;
+  int listen_fd_ = -1;
+  int wake_[2] = {-1, -1};
+  std::atomic<bool> blackhole_{false};
+  std::atomic<bool> reset_{false};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+std::string sha256_file(const std::string& path);
+std::string sha256(const std::string& data);
+std::string read_file(const std::string& path);
+bool process_alive(pid_t pid);
+int64_t now_ms();
+
+}  // namespace gantry::e2e
