@@ -101,7 +101,15 @@ int local_run_command(const std::vector<std::string>& args, std::ostream& out, s
     req.url = server + "/api/v1/runs";
     req.bearer_token = remote.token;
     std::string job = fs::current_path().filename().string();
-    req.body = create_run_body("", "", file, params, source,
+    // In a git checkout, the branch is the run's ref (for `when { branch }`).
+    std::string ref;
+    {
+      std::ifstream head(".git/HEAD");
+      std::string line;
+      std::getline(head, line);
+      if (line.rfind("ref: ", 0) == 0) ref = line.substr(5);
+    }
+    req.body = create_run_body("", ref, file, params, source,
                                format == pipelines::SourceFormat::Yaml ? "yaml" : "jenkinsfile");
     // The job name is the directory's, as Jenkins names a job after its folder.
     req.body.insert(req.body.size() - 1, ",\"job\":\"" + (job.empty() ? "local" : job) + "\"");

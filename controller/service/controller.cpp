@@ -123,7 +123,7 @@ void Controller::flush() {
   for (int64_t id : scheduler_->take_finished_runs()) scheduler_->forget_run(id);
 }
 
-void Controller::start_run(RunRecord run) {
+void Controller::start_run(RunRecord& run) {
   run.created_at = now();
   if (store_->create_run(run) == 0) {
     log::error("controller", "run.store_failed", {{"job", run.job_name}});

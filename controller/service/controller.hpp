@@ -76,7 +76,7 @@ class Controller {
   net::Response agent_files(const net::Request& req, const Principal& who);
   net::Response list_agents();
   net::Response metrics();
-  void start_run(RunRecord run);  // stores it and hands it to the scheduler
+  void start_run(RunRecord& run);  // stores it (filling id, number) and hands it to the scheduler
   void fail_run(RunRecord run, const std::string& reason);
 
   void flush();  // persist dirty state, then send queued messages
