@@ -105,7 +105,6 @@ inline bool contains(const std::vector<std::string_view>& list, std::string_view
 }
 
 // Edit distance (with transpositions), for "did you mean" suggestions.
-size_t edit_distance(std::string_view a, std::string_view b);
 std::string closest(std::string_view word, const std::vector<std::string_view>& candidates);
 std::string join(const std::vector<std::string_view>& items, std::string_view sep = ", ");
 // " (did you mean \"steps\"?)" when a candidate is a likely typo of `word`, else "".
