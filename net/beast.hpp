@@ -1,6 +1,6 @@
 #pragma once
 // Private to gantry_net: Beast aliases for the few files that speak HTTP or WebSocket
-// (Beast's own examples keep these in one beast.hpp). Include net.hpp's rules with it.
+// (Beast's own examples keep these in one beast.hpp). The rules in net.hpp apply here too.
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>

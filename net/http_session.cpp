@@ -32,10 +32,17 @@ struct Connection {
   std::string remote;
 };
 
+// The REST error shape, {"error":{"code","message"}}; messages here are fixed ASCII.
 Response error_response(int status, std::string_view message) {
+  std::string_view code = status == 400   ? "bad_request"
+                          : status == 404 ? "not_found"
+                          : status == 413 ? "too_large"
+                          : status == 431 ? "header_too_large"
+                                          : "internal";
   Response res;
   res.status = status;
-  res.body = "{\"error\":\"" + std::string(message) + "\"}";
+  res.body = "{\"error\":{\"code\":\"" + std::string(code) + "\",\"message\":\"" +
+             std::string(message) + "\"}}";
   return res;
 }
 

@@ -286,3 +286,22 @@ TEST_CASE("WebSocket sessions open when the loop is destroyed are released", "[n
   }  // the loop stops first, then everything is destroyed with the connection still open
   CHECK(seen.expired());
 }
+
+TEST_CASE("WebSocket client drop() breaks the connection and reconnects", "[net][ws]") {
+  EventLoop loop;
+  Recorder rec;
+  HttpServer server(loop, server_options(), nullptr, echo_ws(rec));
+  std::string error;
+  REQUIRE(server.start(error));
+  WsClient client(loop, client_options(server.port()));
+  record(client, rec);
+  LoopThread thread(loop);
+  thread.call([&] { client.start(); });
+  REQUIRE(thread.wait_until([&] { return rec.opens == 1; }));
+
+  thread.call([&] { client.drop(); });
+  REQUIRE(thread.wait_until([&] { return rec.opens == 2; }));
+  CHECK(thread.call([&] { return rec.disconnects; }) == std::vector<std::string>{"dropped"});
+  REQUIRE(thread.wait_until([&] { return rec.server_closes.size() == 1; }));
+  CHECK(thread.call([&] { return rec.server_closes.at(0).first; }) == 1006);  // no close frame
+}

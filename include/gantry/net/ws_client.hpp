@@ -6,7 +6,8 @@
 // queue is dropped on disconnect, so the caller resends from its own sequence numbers.
 //
 // Threading: all methods and callbacks on the EventLoop's thread. Callbacks are never called
-// after the WsClient is destroyed. start() once; after stop() the client stays stopped.
+// after the WsClient is destroyed; on_open, on_disconnect and on_refused may destroy it, on_message
+// must not (post the destruction instead). start() once; after stop() the client stays stopped.
 
 #include <chrono>
 #include <cstdint>
@@ -41,7 +42,9 @@ class WsClient {
 
   std::function<void()> on_open;  // each successful (re)connect
   std::function<void(std::string_view, bool binary)> on_message;
-  // After on_open's connection ends; the client then reconnects by itself after a backoff delay.
+  // After on_open's connection ends, with a reason: "closed <code> <text>" (the server closed),
+  // "dropped", "stopped", or the I/O error. Unless stopped, the client then reconnects by itself
+  // after a backoff delay. Failed connection attempts are only logged.
   std::function<void(std::string reason)> on_disconnect;
   // The upgrade was refused with this HTTP status (e.g. 401/403): return false to stop
   // reconnecting. Unset: keep trying.
