@@ -147,7 +147,7 @@ TEST_CASE("HTTP oversized body gets 413 and the server keeps serving", "[net][ht
   ClientResponse res = http_request(big);
   REQUIRE(res.ok);
   CHECK(res.status == 413);
-  CHECK(res.body == R"({"error":"request body too large"})");
+  CHECK(res.body == R"({"error":{"code":"too_large","message":"request body too large"}})");
 
   SECTION("chunked bodies are limited too") {
     RawSocket raw(server.port());
@@ -177,7 +177,7 @@ TEST_CASE("HTTP garbage gets 400 and the server keeps serving", "[net][http]") {
   raw.send("\x01\x02 garbage \xff\r\n\r\n");
   std::string response = raw.read_response();
   CHECK(response.rfind("HTTP/1.1 400 ", 0) == 0);
-  CHECK(response.find(R"({"error":"bad request"})") != std::string::npos);
+  CHECK(response.find(R"({"error":{"code":"bad_request","message":"bad request"}})") != std::string::npos);
   CHECK(raw.closed_by_peer());
 
   ClientRequest next;
@@ -232,7 +232,7 @@ TEST_CASE("HTTP handler exceptions become 500", "[net][http]") {
   ClientResponse res = http_request(req);
   REQUIRE(res.ok);
   CHECK(res.status == 500);
-  CHECK(res.body == R"({"error":"internal error"})");
+  CHECK(res.body == R"({"error":{"code":"internal","message":"internal error"}})");
   req.url = base_url(server) + "/fine";
   CHECK(http_request(req).status == 200);
 }
