@@ -83,11 +83,12 @@ class Execution {
         return fail("stage '" + spec.stage_id + "' not found in the pipeline");
       }
       const pipelines::Stage& stage = *found.stage;
-      if (!stage.parallel.empty() || !stage.stages.empty() || stage.matrix) {
-        return fail("stage '" + spec.stage_id + "' groups other stages and has no steps");
-      }
       post = &stage.post;
-      run_steps(stage.steps, scope);
+      // A stage that groups others (parallel, matrix, nested stages) comes
+      // here only for its post section, once its children ended; the
+      // controller passes their combined result as current_result.
+      bool group = !stage.parallel.empty() || !stage.stages.empty() || stage.matrix;
+      if (!group) run_steps(stage.steps, scope);
     }
     if (job_.control.stop_kind() == StopKind::Fenced) return finish();
     job_.control.begin_post();

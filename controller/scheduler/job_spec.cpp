@@ -93,7 +93,8 @@ protocol::JobSpec Scheduler::make_spec(const RunState& run, const Job& job,
   for (const auto& [id, value] : options_.secrets) {
     if (r.pipeline_source.find(id) != std::string::npos) spec.credentials[id] = value;
   }
-  spec.current_result = pipelines::result_name(run.result());
+  spec.current_result = pipelines::result_name(
+      n.children_result ? pipelines::worse(*n.children_result, run.result()) : run.result());
   if (run.previous_result) spec.previous_result = pipelines::result_name(*run.previous_result);
   spec.timeout_ms = run.timeout_ms_of(job.node);
   spec.cancel_grace_ms = options_.cancel_grace_ms;

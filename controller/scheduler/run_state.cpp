@@ -381,6 +381,9 @@ std::vector<RunAction> RunState::leaf_done(int node, std::optional<Result> resul
     finish_run(now);
     return out;
   }
+  if (n.post_dispatched && n.children_result && result) {
+    result = pipelines::worse(*n.children_result, *result);
+  }
   finish_node(node, result, reason, now, out);
   return out;
 }
@@ -438,7 +441,15 @@ void RunState::child_done(int parent, int child, int64_t now, std::vector<RunAct
     return;
   }
   if (!all_done) return;
-  finish_node(parent, combined ? combined : std::optional<Result>(Result::Success), {}, now, out);
+  if (!combined) combined = Result::Success;
+  if (p.stage && !p.stage->post.empty() && !p.post_dispatched) {
+    // The container's own post section runs as a job once its children end.
+    p.post_dispatched = true;
+    p.children_result = combined;
+    out.push_back({RunAction::Dispatch, parent, "post"});
+    return;
+  }
+  finish_node(parent, combined, {}, now, out);
 }
 
 void RunState::stop_subtree(int node, const std::string& reason, int64_t now,

@@ -38,6 +38,10 @@ struct ExecNode {
   NodeState state = NodeState::Pending;
   std::optional<pipelines::Result> result;  // nullopt = skipped
   int record = -1;                          // index into RunState::stages
+  // A container stage with a post section: its children's combined result
+  // while its post job runs.
+  bool post_dispatched = false;
+  std::optional<pipelines::Result> children_result;
 };
 
 // Something the scheduler has to act on after a RunState transition.

@@ -193,6 +193,11 @@ void Scheduler::dispatch(int64_t now) {
   }
   std::sort(queued.begin(), queued.end(),
             [](const Job* a, const Job* b) { return a->seq < b->seq; });
+  // An agent whose heartbeats stopped gets no new work, even while its
+  // connection looks open (a silent partition): it could not take the job,
+  // and a job just lost there would go straight back to it. Always shorter
+  // than the lease, so an agent whose job was lost counts as silent.
+  const int64_t silent_after = std::min(options_.lease_ttl_ms / 2, options_.heartbeat_ms * 5 / 2);
   for (Job* job : queued) {
     auto run_it = runs_.find(job->run_id);
     if (run_it == runs_.end()) continue;
@@ -201,6 +206,7 @@ void Scheduler::dispatch(int64_t now) {
     AgentState* best = nullptr;
     for (auto& [id, agent] : agents_) {
       if (!agent.connected || static_cast<int>(agent.jobs.size()) >= agent.executors) continue;
+      if (now - agent.last_seen > silent_after) continue;
       if (!label_matches(n.label, agent)) continue;
       if (n.uses_top_agent && agent.name == run.preferred_agent) {
         best = &agent;

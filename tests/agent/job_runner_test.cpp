@@ -240,6 +240,8 @@ TEST_CASE("a matrix cell's stage is found by its plan id", "[job_runner]") {
   CHECK(contains(r.log, "compile os=mac arch=arm\n"));
   CHECK_FALSE(contains(r.log, "test os="));
 
+  // A grouping stage is dispatched only for its post section: no steps run.
   JobRun group = run_job(make_spec(source, "Build"), ws.str(), host);
-  CHECK(group.outcome.reason == "stage 'Build' groups other stages and has no steps");
+  CHECK(group.outcome.result == "SUCCESS");
+  CHECK_FALSE(contains(group.log, "compile os="));
 }

@@ -391,3 +391,31 @@ TEST_CASE("credentials reach the job as secrets; a missing one fails the stage")
   CHECK(h.stage(run, "B") == "failed");
   CHECK(h.s.run(run)->stages[1].reason.find("credentials 'nope' not found") != std::string::npos);
 }
+
+TEST_CASE("a parallel stage's own post section runs as a job after its branches") {
+  Harness h;
+  int64_t run = h.submit(R"(pipeline {
+  agent any
+  stages {
+    stage('P') {
+      parallel {
+        stage('A') { steps { sh 'true' } }
+        stage('B') { steps { sh 'false' } }
+      }
+      post { failure { echo 'a branch failed' } }
+    }
+  }
+})");
+  h.agent("a1", {}, 4);
+  auto as = h.assigns();
+  REQUIRE(as.size() == 2);
+  for (auto& [agent, a] : as) h.finish(agent, a, a.spec.stage_id == "P / B" ? "FAILURE" : "SUCCESS");
+  auto post = h.assigns();
+  REQUIRE(post.size() == 1);
+  CHECK(post[0].second.spec.stage_id == "P");
+  CHECK(post[0].second.spec.current_result == "FAILURE");
+  CHECK(h.stage(run, "P") == "running");
+  h.finish("a1", post[0].second, "SUCCESS");
+  CHECK(h.stage(run, "P") == "failed");
+  CHECK(h.status(run) == "failed");
+}
