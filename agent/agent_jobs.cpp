@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -14,6 +15,7 @@
 #include "gantry/git/git_cache.hpp"
 #include "gantry/protocol/codec.hpp"
 #include "job_host.hpp"
+#include "runner/process.hpp"
 
 namespace gantry::agent {
 
@@ -114,6 +116,7 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
         });
       });
   job->runner = std::make_unique<JobRunner>(job->spec, ws, *job->spool, *job->host);
+  write_file_synced(fs::path(job->dir) / "cookie", job->runner->cookie());
   job->running = true;
   bool checkout =
       !job->spec.skip_checkout && config_.fixed_workspace.empty() && !job->spec.repo_url.empty();
@@ -209,6 +212,15 @@ void Agent::recover_jobs() {
     } catch (const std::exception&) {
       fs::remove_all(entry.path(), ec);
       continue;
+    }
+    // Processes the previous agent process left behind (grandchildren of a
+    // step outlive it) must not run on beside a retry elsewhere.
+    std::string cookie = read_file(entry.path() / "cookie");
+    if (!cookie.empty()) {
+      int killed = signal_cookie_holders(cookie, SIGKILL);
+      if (killed > 0)
+        log::warn("agent", "job.leftovers_killed",
+                  {{"job", job->job_id}, {"processes", std::to_string(killed)}});
     }
     auto fin = protocol::decode_agent(read_file(entry.path() / "finish.json"));
     auto* fmsg = std::get_if<protocol::AgentMessage>(&fin);

@@ -79,6 +79,10 @@ class JobRunner {
   // more, reason "fenced: lease lost".
   void cancel(const std::string& reason, std::chrono::milliseconds grace, bool fenced = false);
 
+  // The GANTRY_JOB_COOKIE every process of this job carries; the agent keeps
+  // it on disk to kill leftovers after a crash (signal_cookie_holders).
+  const std::string& cookie() const { return cookie_; }
+
  private:
   const protocol::JobSpec& spec_;
   std::string workspace_;

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -128,7 +129,7 @@ void close_fd(int& fd) {
 
 // Runs in the forked child: only async-signal-safe calls from here on.
 [[noreturn]] void exec_child(int out_w, int null_fd, int err_w, const char* cwd, char* const* argv,
-                             char* const* envp) {
+                             char* const* envp, pid_t parent) {
   auto fail = [&err_w](int stage) {
     int msg[2] = {stage, errno};
     ssize_t ignored = ::write(err_w, msg, sizeof msg);
@@ -136,6 +137,11 @@ void close_fd(int& fd) {
     ::_exit(127);
   };
   ::setsid();
+  // The step dies with the agent (kill -9 included): a job must not keep
+  // running after its agent is gone, or a retry elsewhere would overlap it.
+  // Its grandchildren are killed by cookie when the agent restarts.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(127);
   // Move our fds above 2 first so dup2 onto 0..2 cannot clobber them.
   int out = ::fcntl(out_w, F_DUPFD, 3);
   int nul = ::fcntl(null_fd, F_DUPFD, 3);
@@ -220,8 +226,9 @@ bool Process::start(const ProcessSpec& spec, std::string& error) {
   sigset_t all, old_mask;
   ::sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &old_mask);
+  pid_t parent = ::getpid();
   pid_t pid = ::fork();
-  if (pid == 0) exec_child(out[1], null_fd, err[1], cwd.c_str(), argv.data(), envp.data());
+  if (pid == 0) exec_child(out[1], null_fd, err[1], cwd.c_str(), argv.data(), envp.data(), parent);
   int fork_errno = errno;
   ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
   close_fd(out[1]);

@@ -197,7 +197,8 @@ void Scheduler::dispatch(int64_t now) {
   // connection looks open (a silent partition): it could not take the job,
   // and a job just lost there would go straight back to it. Always shorter
   // than the lease, so an agent whose job was lost counts as silent.
-  const int64_t silent_after = std::min(options_.lease_ttl_ms / 2, options_.heartbeat_ms * 5 / 2);
+  const int64_t silent_after =
+      std::min(options_.lease_ttl_ms * 3 / 4, options_.heartbeat_ms * 5 / 2);
   for (Job* job : queued) {
     auto run_it = runs_.find(job->run_id);
     if (run_it == runs_.end()) continue;
@@ -232,6 +233,9 @@ void Scheduler::assign(Job& job, AgentState& agent, int64_t now) {
   rec.attempts = job.attempt;
   rec.agent = agent.name;
   run.mark(job.node, "running", now);
+  // Stored before the assignment leaves (write-ahead): a restarted
+  // controller must know the job runs, at this epoch.
+  dirty_.insert(run.run.id);
   agent.jobs.insert(job.job_id);
   if (run.nodes[static_cast<size_t>(job.node)].uses_top_agent && run.preferred_agent.empty())
     run.preferred_agent = agent.name;
@@ -257,6 +261,7 @@ void Scheduler::end_attempt(Job& job_ref, std::optional<Result> result, const st
   if (run_it == runs_.end()) return;
   RunState& run = *run_it->second;
   StageRecord& rec = run.record_of(job.node);
+  dirty_.insert(run.run.id);  // a retry changes the record without apply()
   bool retriable = (lost || result == Result::Failure) && !job.stopping &&
                    !run.run.cancel_requested && job.attempt < run.retries_of(job.node);
   if (retriable) {

@@ -37,6 +37,10 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  if (std::getenv("GANTRY_E2E_KEEP")) {  // for debugging a failed case
+    std::fprintf(stderr, "kept %s\n", path.c_str());
+    return;
+  }
   std::error_code ec;
   fs::remove_all(path, ec);
 }
@@ -164,6 +168,15 @@ Cluster::~Cluster() {
 void Cluster::start_controller() {
   std::string addr_file = tmp_.path + "/data/controller.addr";
   std::error_code ec;
+  if (port != 0) {
+    // A restart: listen where the agents (and proxies) already point.
+    std::string config = read_file(config_path_);
+    const std::string any = "listen: 127.0.0.1:0\n";
+    if (auto at = config.find(any); at != std::string::npos) {
+      config.replace(at, any.size(), "listen: 127.0.0.1:" + std::to_string(port) + "\n");
+      std::ofstream(config_path_, std::ios::trunc) << config;
+    }
+  }
   fs::remove(addr_file, ec);
   controller_ = std::make_unique<Child>();
   if (!controller_->start({GANTRY_CONTROLLER_BIN, "--config", config_path_},
@@ -318,6 +331,23 @@ void Cluster::wait_agents(size_t connected, std::chrono::seconds timeout) {
 std::string Cluster::stage_log(int64_t id, const std::string& stage) {
   return http("GET", "/api/v1/runs/" + std::to_string(id) + "/log?stage=" + net::url_encode(stage))
       .body;
+}
+
+std::string Cluster::stage_log(int64_t id, const std::string& stage, int attempt) {
+  std::string path = "/api/v1/runs/" + std::to_string(id) + "/log?stage=" + net::url_encode(stage);
+  if (attempt > 0) path += "&attempt=" + std::to_string(attempt);
+  return http("GET", path).body;
+}
+
+int64_t Cluster::stage_log_size(int64_t id, const std::string& stage, int attempt) {
+  // An offset past any log: headers only.
+  std::string path = "/api/v1/runs/" + std::to_string(id) + "/log?stage=" + net::url_encode(stage) +
+                     "&offset=18446744073709551615";
+  if (attempt > 0) path += "&attempt=" + std::to_string(attempt);
+  HttpResult r = http("GET", path);
+  auto it = r.headers.find("x-gantry-log-size");
+  if (r.status != 200 || it == r.headers.end()) return -1;
+  return std::stoll(it->second);
 }
 
 int64_t Cluster::trigger(const std::string& repo,

@@ -68,6 +68,8 @@ class Cluster {
   explicit Cluster(std::string config_yaml = "");
   ~Cluster();
 
+  // Called again after stop_controller(), starts it on the same port and
+  // data dir (a restart, as agents and proxies see it).
   void start_controller();
   void stop_controller(int sig = 15);
   int start_agent(AgentOptions o);
@@ -84,6 +86,10 @@ class Cluster {
                   std::chrono::seconds timeout = std::chrono::seconds(60));
   void wait_agents(size_t connected, std::chrono::seconds timeout = std::chrono::seconds(20));
   std::string stage_log(int64_t id, const std::string& stage);
+  // One attempt's log (attempt 0: the latest), and its size on the
+  // controller without downloading it (-1 when the request fails).
+  std::string stage_log(int64_t id, const std::string& stage, int attempt);
+  int64_t stage_log_size(int64_t id, const std::string& stage, int attempt = 0);
   int64_t trigger(const std::string& repo, const std::map<std::string, std::string>& params = {});
 
   // A git repository with these files, committed; returns its path.
