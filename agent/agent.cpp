@@ -68,6 +68,9 @@ Agent::Agent(net::EventLoop& loop, AgentConfig config) : loop_(loop), config_(st
   net::WsClientOptions o;
   o.url = "ws://" + url->host + ":" + std::to_string(url->port) + "/api/v1/agent";
   o.headers.push_back({"Authorization", "Bearer " + config_.token});
+  // A short cap: after a controller restart the agent must be back well
+  // within 3/4 of the lease, or it fences jobs that could have continued.
+  o.backoff_cap = std::chrono::seconds(5);
   link_ = std::make_unique<net::WsClient>(loop_, o);
   link_->on_open = [this] { on_open(); };
   link_->on_message = [this](std::string_view data, bool binary) {

@@ -19,6 +19,8 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
   so.lease_ttl_ms = config_.agent_lost_after_ms;
   so.heartbeat_ms = std::min<int64_t>(options_.heartbeat_ms, config_.agent_lost_after_ms / 5);
   so.cancel_grace_ms = config_.cancel_grace_ms;
+  // An offer not taken is offered again before its lease could lapse.
+  so.accept_timeout_ms = std::min<int64_t>(5000, config_.agent_lost_after_ms / 2);
   for (const auto& [id, s] : config_.secrets) so.secrets[id] = s.value;
   scheduler_ = std::make_unique<Scheduler>(so);
   resolver_ = std::make_unique<PipelineResolver>(loop_, config_.data_dir + "/mirrors");
