@@ -178,12 +178,19 @@ class Execution {
 
 std::vector<std::string> job_secrets(const protocol::JobSpec& spec) {
   std::vector<std::string> out;
-  for (const auto& [name, value] : spec.secrets) out.push_back(value);
+  // A value read from a file keeps its trailing newline; the shell drops it
+  // ($(cat f), "$T"), so the trimmed value is masked too.
+  auto add = [&out](const std::string& v) {
+    out.push_back(v);
+    std::string trimmed = v;
+    while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == '\r'))
+      trimmed.pop_back();
+    if (!trimmed.empty() && trimmed != v) out.push_back(trimmed);
+  };
+  for (const auto& [name, value] : spec.secrets) add(value);
   for (const auto& [id, value] : spec.credentials) {
-    out.push_back(value);
-    if (size_t colon = value.find(':'); colon != std::string::npos) {
-      out.push_back(value.substr(colon + 1));
-    }
+    add(value);
+    if (size_t colon = value.find(':'); colon != std::string::npos) add(value.substr(colon + 1));
   }
   return out;
 }

@@ -1,5 +1,7 @@
 // What an agent is told about a job: the environment (evaluated here, so
 // every agent sees the same values), the secrets it needs, and the source.
+#include <set>
+
 #include "gantry/pipelines/expression.hpp"
 #include "scheduler/scheduler.hpp"
 
@@ -19,7 +21,37 @@ void set_ref_env(const std::string& ref, std::map<std::string, std::string>& env
   if (env.count("BRANCH_NAME")) env["GIT_BRANCH"] = env["BRANCH_NAME"];
 }
 
+void collect_ids(const pipelines::Node& node, std::set<std::string>& ids, int depth) {
+  if (depth > pipelines::kMaxEvalDepth) return;
+  for (const auto& arg : node.named) {
+    if (arg.name == "credentialsId" && arg.value && arg.value->kind == pipelines::NodeKind::String)
+      ids.insert(arg.value->text);
+    if (arg.value) collect_ids(*arg.value, ids, depth + 1);
+  }
+  for (const auto* child : {node.lhs.get(), node.rhs.get(), node.third.get(), node.block.get()}) {
+    if (child) collect_ids(*child, ids, depth + 1);
+  }
+  for (const auto& item : node.items) {
+    if (item) collect_ids(*item, ids, depth + 1);
+  }
+}
+
 }  // namespace
+
+void collect_credential_ids(const std::vector<pipelines::Step>& steps, std::set<std::string>& ids) {
+  for (const pipelines::Step& step : steps) {
+    for (const auto& a : step.args) {
+      if (a) collect_ids(*a, ids, 0);
+    }
+    for (const auto& a : step.named) {
+      if (a.name == "credentialsId" && a.value && a.value->kind == pipelines::NodeKind::String)
+        ids.insert(a.value->text);
+      if (a.value) collect_ids(*a.value, ids, 0);
+    }
+    if (step.script) collect_ids(*step.script, ids, 0);
+    collect_credential_ids(step.body, ids);
+  }
+}
 
 std::map<std::string, std::string> Scheduler::environment_of(
     const RunState& run, int node, std::map<std::string, std::string>* secrets,
@@ -88,10 +120,17 @@ protocol::JobSpec Scheduler::make_spec(const RunState& run, const Job& job,
   spec.commit = r.commit;
   spec.workspace = r.job_name + "-" + std::to_string(r.number);
   spec.env = environment_of(run, job.node, &spec.secrets, error);
-  // withCredentials may name any configured secret; only jobs whose source
-  // mentions a credentials id receive that secret.
-  for (const auto& [id, value] : options_.secrets) {
-    if (r.pipeline_source.find(id) != std::string::npos) spec.credentials[id] = value;
+  // withCredentials secrets go only to the job whose own steps name them.
+  std::set<std::string> ids;
+  if (n.kind == NodeKind::PipelinePost) {
+    for (const auto& p : run.pipeline.post) collect_credential_ids(p.steps, ids);
+  } else if (n.stage) {
+    collect_credential_ids(n.stage->steps, ids);
+    for (const auto& p : n.stage->post) collect_credential_ids(p.steps, ids);
+  }
+  for (const std::string& id : ids) {
+    auto it = options_.secrets.find(id);
+    if (it != options_.secrets.end()) spec.credentials[id] = it->second;
   }
   spec.current_result = pipelines::result_name(
       n.children_result ? pipelines::worse(*n.children_result, run.result()) : run.result());

@@ -71,6 +71,10 @@ struct Outgoing {
   protocol::ControllerMessage message;
 };
 
+// The credentials ids that these steps name (withCredentials bindings, in
+// nested bodies and script blocks too).
+void collect_credential_ids(const std::vector<pipelines::Step>& steps, std::set<std::string>& ids);
+
 class Scheduler {
  public:
   explicit Scheduler(SchedulerOptions options);

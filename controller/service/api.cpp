@@ -44,21 +44,46 @@ net::Response Controller::handle_http(const net::Request& req) {
     return r;
   }
   std::optional<Principal> who = auth_.authenticate(req.header("authorization"));
-  if (!who)
-    return error(401, "unauthorized", "missing or unknown token (Authorization: Bearer TOKEN)");
+  if (!who) {
+    net::Response r =
+        error(401, "unauthorized", "missing or unknown token (Authorization: Bearer TOKEN)");
+    r.headers.push_back({"WWW-Authenticate", "Bearer realm=\"gantry\""});
+    return r;
+  }
+  auto audit_denied = [&](const std::string& why) {
+    log::warn("audit", "forbidden",
+              {{"user", who->name},
+               {"role", who->is_agent ? "agent" : role_name(who->role)},
+               {"path", req.path},
+               {"method", req.method},
+               {"reason", why}});
+  };
   auto forbid = [&](Permission p, const char* what) -> std::optional<net::Response> {
     if (principal_allows(*who, p)) return std::nullopt;
-    log::warn("audit", "forbidden",
-              {{"user", who->name}, {"path", req.path}, {"method", req.method}});
+    audit_denied(std::string("may not ") + what);
     return error(403, "forbidden", who->name + " may not " + what);
+  };
+  auto not_allowed = [&](const char* allowed) {
+    net::Response r =
+        error(405, "method_not_allowed",
+              req.method + " is not allowed on " + req.path + " (use " + allowed + ")");
+    r.headers.push_back({"Allow", allowed});
+    return r;
   };
   std::vector<std::string> parts = split_path(req.path);
   if (parts.size() >= 3 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "agent") {
-    if (!who->is_agent) return error(403, "forbidden", "the agent endpoint needs an agent token");
+    if (!who->is_agent) {
+      audit_denied("the agent endpoint needs an agent token");
+      return error(403, "forbidden", "the agent endpoint needs an agent token");
+    }
     return agent_files(req, *who);
   }
-  if (who->is_agent) return error(403, "forbidden", "agent tokens open only the agent endpoint");
+  if (who->is_agent) {
+    audit_denied("agent tokens open only the agent endpoint");
+    return error(403, "forbidden", "agent tokens open only the agent endpoint");
+  }
   if (req.path == "/metrics") {
+    if (req.method != "GET") return not_allowed("GET");
     if (auto f = forbid(Permission::Read, "read metrics")) return *f;
     return metrics();
   }
@@ -75,33 +100,41 @@ net::Response Controller::handle_http(const net::Request& req) {
         if (auto f = forbid(Permission::Trigger, "trigger runs")) return *f;
         return create_run(req, *who);
       }
-      return error(405, "method_not_allowed", req.method + " is not allowed on /api/v1/runs");
+      return not_allowed("GET, POST");
     }
     int64_t id = 0;
     if (!parse_id(parts[3], id)) return error(404, "not_found", "no run '" + parts[3] + "'");
     std::string action = parts.size() > 4 ? parts[4] : "";
-    if (parts.size() > 5 && action != "artifacts")
-      return error(404, "not_found", "no route for " + req.path);
-    if (action.empty() && req.method == "GET") {
+    bool file = parts.size() == 6 && action == "artifacts" && parts[5] == "file";
+    if (parts.size() > 5 && !file) return error(404, "not_found", "no route for " + req.path);
+    if (action.empty()) {
+      if (req.method != "GET") return not_allowed("GET");
       if (auto f = forbid(Permission::Read, "read runs")) return *f;
       return show_run(id);
     }
-    if (action == "cancel" && req.method == "POST") return cancel_run(id, *who);
-    if (action == "retry" && req.method == "POST") {
+    if (action == "cancel") {
+      if (req.method != "POST") return not_allowed("POST");
+      return cancel_run(id, *who);
+    }
+    if (action == "retry") {
+      if (req.method != "POST") return not_allowed("POST");
       if (auto f = forbid(Permission::Retry, "retry runs")) return *f;
       return retry_run(id, *who);
     }
-    if (action == "log" && req.method == "GET") {
+    if (action == "log") {
+      if (req.method != "GET") return not_allowed("GET");
       if (auto f = forbid(Permission::Read, "read logs")) return *f;
       return stage_log(id, req);
     }
-    if (action == "artifacts" && req.method == "GET") {
+    if (action == "artifacts") {
+      if (req.method != "GET") return not_allowed("GET");
       if (auto f = forbid(Permission::Read, "read artifacts")) return *f;
-      return parts.size() == 5 ? list_artifacts(id) : get_artifact(id, req);
+      return file ? get_artifact(id, req) : list_artifacts(id);
     }
     return error(404, "not_found", "no route for " + req.method + " " + req.path);
   }
-  if (collection == "agents" && parts.size() == 3 && req.method == "GET") {
+  if (collection == "agents" && parts.size() == 3) {
+    if (req.method != "GET") return not_allowed("GET");
     if (auto f = forbid(Permission::Read, "read agents")) return *f;
     return list_agents();
   }

@@ -8,6 +8,12 @@ using nlohmann::json;
 
 namespace {
 
+// Text from outside (git authors, paths, messages that quote a request) may
+// not be UTF-8; dump() would throw on it. Replace bad bytes with U+FFFD.
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 json time_json(int64_t ms) {
   return ms ? json(ms) : json(nullptr);
 }
@@ -48,7 +54,7 @@ json run_object(const RunRecord& r) {
 }  // namespace
 
 std::string error_json(const std::string& code, const std::string& message) {
-  return json{{"error", {{"code", code}, {"message", message}}}}.dump();
+  return dump(json{{"error", {{"code", code}, {"message", message}}}});
 }
 
 std::string run_json(const RunRecord& run, const std::vector<StageRecord>* stages) {
@@ -58,13 +64,13 @@ std::string run_json(const RunRecord& run, const std::vector<StageRecord>* stage
     for (const auto& s : *stages) list.push_back(stage_json(s));
     j["stages"] = std::move(list);
   }
-  return j.dump();
+  return dump(j);
 }
 
 std::string runs_json(const std::vector<RunRecord>& runs) {
   json list = json::array();
   for (const auto& r : runs) list.push_back(run_object(r));
-  return json{{"runs", list}}.dump();
+  return dump(json{{"runs", list}});
 }
 
 std::string agents_json(const std::vector<AgentRecord>& stored,
@@ -86,7 +92,7 @@ std::string agents_json(const std::vector<AgentRecord>& stored,
          {"jobs", jobs},
          {"last_seen", time_json(it != live.end() ? it->second.last_seen : a.last_seen)}});
   }
-  return json{{"agents", list}}.dump();
+  return dump(json{{"agents", list}});
 }
 
 std::string artifacts_json(const std::vector<ArtifactRecord>& artifacts) {
@@ -95,7 +101,7 @@ std::string artifacts_json(const std::vector<ArtifactRecord>& artifacts) {
     if (a.kind != "artifact") continue;
     list.push_back({{"path", a.name}, {"stage", a.stage_id}, {"size", a.size}});
   }
-  return json{{"artifacts", list}}.dump();
+  return dump(json{{"artifacts", list}});
 }
 
 bool parse_create_run(const std::string& body, CreateRunRequest& out, std::string& error) {

@@ -88,15 +88,24 @@ net::Response Controller::create_run(const net::Request& req, const Principal& w
     return json_ok(run_json(run, nullptr), 201);
   }
   // From a repository: read the pipeline at the ref's commit on the worker.
+  // `repo` is a configured repository's name (SPEC §10, NAME_OR_URL) or a URL.
   run.repo_url = c.repo;
   run.job_name = c.job.empty() ? job_name_for(c.repo) : c.job;
+  for (const RepositoryConfig& r : config_.repositories) {
+    if (r.name != c.repo) continue;
+    run.repo_url = r.url;
+    if (c.job.empty()) run.job_name = r.name;
+    // The default name keeps its .gantry.yml fallback.
+    if (c.file.empty() && r.pipeline != "Jenkinsfile") c.file = r.pipeline;
+    break;
+  }
   if (run.ref.empty()) run.ref = "HEAD";
   run.status = "queued";
   run.created_at = now();
   if (store_->create_run(run) == 0) return error(500, "store", "could not store the run");
   int64_t id = run.id;
   bool queued =
-      resolver_->resolve(c.repo, run.ref, c.file, [this, run](ResolvedPipeline r) mutable {
+      resolver_->resolve(run.repo_url, run.ref, c.file, [this, run](ResolvedPipeline r) mutable {
         if (!r.ok) {
           fail_run(run, r.error);
           return;

@@ -1,0 +1,407 @@
+// Steps that cross the network between agent and controller, through real
+// daemons: archived artifacts, stash/unstash between two agents, junit
+// counts, masked secrets, parameters and environment values.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "harness.hpp"
+
+using namespace gantry::e2e;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::map<std::string, json> stages_by_id(const json& run) {
+  std::map<std::string, json> out;
+  for (const auto& s : run["stages"]) out[s["id"]] = s;
+  return out;
+}
+
+// Every byte value, several times over, so text-mode bugs show.
+std::string binary_blob() {
+  std::string out;
+  for (int round = 0; round < 300; ++round) {
+    for (int b = 0; b < 256; ++b) out += static_cast<char>((b * 7 + round) & 0xff);
+  }
+  return out;
+}
+
+std::string seq(int n) {
+  std::string out;
+  for (int i = 1; i <= n; ++i) out += std::to_string(i) + "\n";
+  return out;
+}
+
+// `dir` if it is a file, or the files under it (recursively), whose bytes contain `needle`.
+std::vector<std::string> files_containing(const std::string& dir, const std::string& needle) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (fs::is_regular_file(dir, ec)) {
+    if (read_file(dir).find(needle) != std::string::npos) out.push_back(dir);
+    return out;
+  }
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    if (read_file(it->path().string()).find(needle) != std::string::npos)
+      out.push_back(it->path().string());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("archiveArtifacts uploads files that download byte for byte") {
+  Cluster c;
+  c.start_controller();
+  c.start_agent({});
+  c.wait_agents(1);
+  const std::string blob = binary_blob();
+  std::string repo = c.make_repo({{"Jenkinsfile", R"(pipeline {
+  agent any
+  stages {
+    stage('Build') {
+      steps {
+        sh 'mkdir -p out/sub && seq 1 20000 > out/numbers.txt && cp data/blob.bin out/sub/blob.bin'
+        sh 'echo skipped > out/ignored.log'
+        sh 'head -c 12582912 /dev/urandom > out/big.bin && sha256sum out/big.bin'
+        archiveArtifacts artifacts: 'out/**', excludes: '**/*.log'
+      }
+    }
+  }
+}
+)"},
+                                  {"data/blob.bin", blob}});
+  int64_t id = c.trigger(repo);
+  json run = c.wait_run(id, 30s);
+  INFO(run.dump());
+  REQUIRE(run["status"] == "succeeded");
+  std::string base = "/api/v1/runs/" + std::to_string(id) + "/artifacts";
+  json list = c.get_json(base);
+  INFO(list.dump());
+  std::map<std::string, json> by_path;
+  for (const auto& a : list["artifacts"]) by_path[a["path"]] = a;
+  REQUIRE(by_path.size() == 3);
+  REQUIRE(by_path.count("out/numbers.txt"));
+  REQUIRE(by_path.count("out/sub/blob.bin"));
+  CHECK(by_path["out/sub/blob.bin"]["size"] == blob.size());
+  CHECK(by_path["out/sub/blob.bin"]["stage"] == "Build");
+  HttpResult numbers = c.http("GET", base + "/file?path=out/numbers.txt");
+  CHECK(numbers.status == 200);
+  CHECK(numbers.body == seq(20000));
+  HttpResult got = c.http("GET", base + "/file?path=out%2Fsub%2Fblob.bin");
+  CHECK(got.status == 200);
+  CHECK(got.body.size() == blob.size());
+  CHECK(sha256(got.body) == sha256(blob));
+  // Bigger than the in-memory request limit: uploaded through a file.
+  HttpResult big = c.http("GET", base + "/file?path=out/big.bin");
+  CHECK(big.status == 200);
+  CHECK(big.body.size() == 12582912);
+  CHECK(by_path["out/big.bin"]["size"] == 12582912);
+  CHECK(c.stage_log(id, "Build").find(sha256(big.body) + "  out/big.bin") != std::string::npos);
+  // Things that are not artifacts of this run.
+  CHECK(c.http("GET", base + "/file?path=out/ignored.log").status == 404);
+  CHECK(c.http("GET", base + "/file?path=../controller.yml").status == 404);
+  CHECK(c.http("GET", base + "/file").status == 404);
+  CHECK(c.http("GET", "/api/v1/runs/999/artifacts").status == 404);
+  // The CLI's artifact listing, if any, agrees; the run JSON is unchanged.
+  CHECK(c.wait_run(id)["status"] == "succeeded");
+}
+
+TEST_CASE("stash on one agent and unstash on another round-trips files") {
+  Cluster c;
+  c.start_controller();
+  c.start_agent({"maker", {"maker"}, 1});
+  c.start_agent({"user", {"user"}, 1});
+  c.wait_agents(2);
+  std::string repo = c.make_repo({{"Jenkinsfile", R"(pipeline {
+  agent none
+  stages {
+    stage('Make') {
+      agent { label 'maker' }
+      steps {
+        sh 'mkdir -p dist/deep && printf "stash-payload-42\n" > dist/x.txt && seq 1 5000 > dist/deep/nums.txt && cp data/blob.bin dist/blob.bin'
+        stash name: 'dist', includes: 'dist/**'
+      }
+    }
+    stage('Use') {
+      agent { label 'user' }
+      steps {
+        sh 'test ! -e dist/x.txt || { echo dist already here; exit 1; }'
+        unstash 'dist'
+        sh 'cat dist/x.txt && sha256sum dist/deep/nums.txt dist/blob.bin'
+      }
+    }
+  }
+}
+)"},
+                                  {"data/blob.bin", binary_blob()}});
+  int64_t id = c.trigger(repo);
+  json run = c.wait_run(id, 30s);
+  INFO(run.dump());
+  auto s = stages_by_id(run);
+  CHECK(s["Make"]["agent"] == "maker");
+  CHECK(s["Use"]["agent"] == "user");
+  REQUIRE(run["status"] == "succeeded");
+  std::string log = c.stage_log(id, "Use");
+  INFO(log);
+  CHECK(log.find("stash-payload-42") != std::string::npos);
+  CHECK(log.find(sha256(seq(5000)) + "  dist/deep/nums.txt") != std::string::npos);
+  CHECK(log.find(sha256(binary_blob()) + "  dist/blob.bin") != std::string::npos);
+  // A stash is not an artifact.
+  CHECK(c.get_json("/api/v1/runs/" + std::to_string(id) + "/artifacts")["artifacts"].size() == 0);
+}
+
+TEST_CASE("unstash of a stash that does not exist fails the stage with its name") {
+  Cluster c;
+  c.start_controller();
+  c.start_agent({});
+  c.wait_agents(1);
+  std::string repo = c.make_repo({{"Jenkinsfile", R"(pipeline {
+  agent any
+  stages {
+    stage('Use') { steps { unstash 'never-stashed' } }
+  }
+}
+)"}});
+  int64_t id = c.trigger(repo);
+  json run = c.wait_run(id, 30s);
+  CHECK(run["status"] == "failed");
+  auto s = stages_by_id(run);
+  std::string why = s["Use"]["reason"].get<std::string>() + c.stage_log(id, "Use");
+  INFO(why);
+  CHECK(why.find("never-stashed") != std::string::npos);
+}
+
+TEST_CASE("junit with a failing test case makes the stage and the run unstable") {
+  Cluster c;
+  c.start_controller();
+  c.start_agent({});
+  c.wait_agents(1);
+  std::string repo = c.make_repo({{"Jenkinsfile", R"(pipeline {
+  agent any
+  stages {
+    stage('Test') {
+      steps {
+        sh 'echo running tests'
+        junit 'reports/*.xml'
+      }
+    }
+    stage('After') { steps { sh 'echo after ran' } }
+  }
+}
+)"},
+                                  {"reports/unit.xml", R"(<?xml version="1.0" encoding="UTF-8"?>
+<testsuites>
+  <testsuite name="unit" tests="4" failures="1" errors="0" skipped="1">
+    <testcase classname="a" name="passes"/>
+    <testcase classname="a" name="also passes"/>
+    <testcase classname="a" name="fails"><failure message="expected 1, got 2">trace</failure></testcase>
+    <testcase classname="a" name="skipped"><skipped/></testcase>
+  </testsuite>
+</testsuites>
+)"}});
+  CliResult t = c.cli({"trigger", "--repo", repo});
+  REQUIRE(t.exit_code == 0);
+  int64_t id = std::stoll(t.out);
+  CliResult w = c.cli({"wait", std::to_string(id)});
+  INFO(w.out);
+  CHECK(w.exit_code == 3);
+  json run = c.wait_run(id);
+  INFO(run.dump());
+  CHECK(run["status"] == "unstable");
+  auto s = stages_by_id(run);
+  CHECK(s["Test"]["status"] == "unstable");
+  CHECK(s["After"]["status"] == "succeeded");
+  CHECK(run["tests"]["total"] == 4);
+  CHECK(run["tests"]["failed"] == 1);
+  CHECK(run["tests"]["skipped"] == 1);
+  json shown = json::parse(c.cli({"show", std::to_string(id), "--json"}).out, nullptr, false);
+  CHECK(shown["tests"]["failed"] == 1);
+  // Listed runs carry the counts too.
+  json runs = c.get_json("/api/v1/runs");
+  REQUIRE(runs["runs"].size() == 1);
+  CHECK(runs["runs"][0]["tests"]["total"] == 4);
+}
+
+TEST_CASE("secrets reach the step and are masked in stored logs") {
+  const std::string secret = "s3cr3t-value-123";
+  Cluster c("secrets:\n  deploy-key: {value: " + secret +
+            "}\n  login: {value: \"deployer:pa55w0rd-xyz\"}\n");
+  c.start_controller();
+  c.start_agent({});
+  c.wait_agents(1);
+  // The pipeline checks the value by its hash, so the source holds no secret.
+  std::string jenkinsfile = R"JF(pipeline {
+  agent any
+  stages {
+    stage('Deploy') {
+      environment { KEY = credentials('deploy-key') }
+      steps {
+        sh 'echo "key=$KEY"; test "$(printf %s "$KEY" | sha256sum | cut -c1-64)" = HASH && echo key-matches'
+        withCredentials([string(credentialsId: 'deploy-key', variable: 'T')]) {
+          sh 'echo "tok=$T"; printf "%s" "$T" | wc -c'
+        }
+        sh 'echo "after=[$T]"'
+        withCredentials([file(credentialsId: 'deploy-key', variable: 'F')]) {
+          sh 'echo "file=$(cat "$F")"; echo "$F" > secret-path.txt'
+        }
+        sh 'test ! -e "$(cat secret-path.txt)" && echo secret-file-gone'
+        withCredentials([usernamePassword(credentialsId: 'login', usernameVariable: 'U',
+                                          passwordVariable: 'P')]) {
+          sh 'echo "user=$U pass=$P"'
+        }
+      }
+    }
+  }
+}
+)JF";
+  jenkinsfile.replace(jenkinsfile.find("HASH"), 4, sha256(secret));
+  std::string repo = c.make_repo({{"Jenkinsfile", jenkinsfile}});
+  int64_t id = c.trigger(repo);
+  json run = c.wait_run(id, 30s);
+  INFO(run.dump());
+  REQUIRE(run["status"] == "succeeded");
+  HttpResult log = c.http("GET", "/api/v1/runs/" + std::to_string(id) + "/log?stage=Deploy");
+  INFO(log.body);
+  CHECK(log.status == 200);
+  CHECK(log.body.find("key=****") != std::string::npos);
+  CHECK(log.body.find("key-matches") != std::string::npos);
+  CHECK(log.body.find("tok=****") != std::string::npos);
+  CHECK(log.body.find("16") != std::string::npos);  // the step saw all of it
+  CHECK(log.body.find("after=[]") != std::string::npos);
+  CHECK(log.body.find(secret) == std::string::npos);
+  CHECK(log.body.find("s3cr3t") == std::string::npos);
+  CHECK(log.body.find("file=****") != std::string::npos);
+  CHECK(log.body.find("secret-file-gone") != std::string::npos);
+  CHECK(log.body.find("user=deployer pass=****") != std::string::npos);
+  CHECK(log.body.find("pa55w0rd") == std::string::npos);
+  // Not in any file the controller keeps (logs, database), nor the agent's spool.
+  std::vector<std::string> leaks;
+  for (const std::string& value : {secret, std::string("pa55w0rd-xyz")}) {
+    for (const char* f : {"/data", "/controller.log", "/agent1.log", "/agent1"}) {
+      for (const auto& leak : files_containing(c.dir() + f, value)) leaks.push_back(leak);
+    }
+  }
+  INFO("leaks: " << json(leaks).dump());
+  CHECK(leaks.empty());
+  CHECK(files_containing(c.dir() + "/controller.yml", secret).size() == 1);  // the check works
+  CHECK(files_containing(c.dir() + "/controller.yml", "pa55w0rd-xyz").size() == 1);
+  CliResult logs = c.cli({"logs", std::to_string(id)});
+  CHECK(logs.out.find(secret) == std::string::npos);
+  // The run JSON does not carry it either.
+  CHECK(c.http("GET", "/api/v1/runs/" + std::to_string(id)).body.find(secret) == std::string::npos);
+}
+
+TEST_CASE("an unknown credentials id fails the stage and names it") {
+  Cluster c("secrets:\n  deploy-key: {value: abc}\n");
+  c.start_controller();
+  c.start_agent({});
+  c.wait_agents(1);
+  std::string repo = c.make_repo({{"Jenkinsfile", R"(pipeline {
+  agent any
+  stages {
+    stage('Deploy') {
+      steps {
+        withCredentials([string(credentialsId: 'no-such-key', variable: 'T')]) { sh 'echo $T' }
+      }
+    }
+  }
+}
+)"}});
+  int64_t id = c.trigger(repo);
+  json run = c.wait_run(id, 30s);
+  CHECK(run["status"] == "failed");
+  std::string why = stages_by_id(run)["Deploy"]["reason"].get<std::string>() + run.dump() +
+                    c.stage_log(id, "Deploy");
+  INFO(why);
+  CHECK(why.find("no-such-key") != std::string::npos);
+}
+
+TEST_CASE("parameters from gantry trigger -p and environment values reach the steps") {
+  Cluster c;
+  c.start_controller();
+  c.start_agent({});
+  c.wait_agents(1);
+  std::string repo = c.make_repo({{"Jenkinsfile", R"(pipeline {
+  agent any
+  parameters {
+    string(name: 'GREETING', defaultValue: 'hi')
+    booleanParam(name: 'LOUD', defaultValue: false)
+  }
+  environment {
+    X = "v${BUILD_NUMBER}"
+    WHO = "${params.GREETING}-world"
+  }
+  stages {
+    stage('Greet') {
+      environment { Y = "${env.X}.${GREETING}" }
+      steps {
+        sh 'echo "greeting=$GREETING x=$X who=$WHO y=$Y loud=$LOUD"'
+        echo "param=${params.GREETING} build=${env.BUILD_NUMBER}"
+      }
+    }
+  }
+}
+)"}});
+  CliResult t = c.cli({"trigger", "--repo", repo, "-p", "GREETING=hello"});
+  REQUIRE(t.exit_code == 0);
+  int64_t first = std::stoll(t.out);
+  json run = c.wait_run(first, 30s);
+  INFO(run.dump());
+  REQUIRE(run["status"] == "succeeded");
+  CHECK(run["params"]["GREETING"] == "hello");
+  std::string log = c.stage_log(first, "Greet");
+  INFO(log);
+  CHECK(log.find("greeting=hello x=v1 who=hello-world y=v1.hello loud=false") != std::string::npos);
+  CHECK(log.find("param=hello build=1") != std::string::npos);
+
+  // Without -p the default applies; BUILD_NUMBER moves on.
+  t = c.cli({"trigger", "--repo", repo});
+  REQUIRE(t.exit_code == 0);
+  int64_t second = std::stoll(t.out);
+  REQUIRE(c.wait_run(second, 30s)["status"] == "succeeded");
+  log = c.stage_log(second, "Greet");
+  INFO(log);
+  CHECK(log.find("greeting=hi x=v2 who=hi-world y=v2.hi loud=false") != std::string::npos);
+
+  // A parameter the pipeline does not declare is refused or at least not
+  // silently turned into something else.
+  t = c.cli({"trigger", "--repo", repo, "-p", "NOPE"});
+  CHECK(t.exit_code == 2);
+}
+
+TEST_CASE("a secret read from a file is masked with or without its trailing newline") {
+  Cluster c;
+  {
+    std::ofstream(c.dir() + "/deploy.key") << "filesecret-abc-789\n";
+    std::ofstream(c.dir() + "/controller.yml", std::ios::app)
+        << "secrets:\n  filekey: {file: " << c.dir() << "/deploy.key}\n";
+  }
+  c.start_controller();
+  c.start_agent({});
+  c.wait_agents(1);
+  std::string repo = c.make_repo({{"Jenkinsfile", R"(pipeline {
+  agent any
+  stages {
+    stage('Deploy') {
+      steps {
+        withCredentials([string(credentialsId: 'filekey', variable: 'T')]) {
+          sh 'echo "quoted=[$T]"; printf "unquoted=%s.\n" $T; printf "%s" "$T" | tr -d "\n"; echo'
+        }
+      }
+    }
+  }
+}
+)"}});
+  int64_t id = c.trigger(repo);
+  json run = c.wait_run(id, 30s);
+  REQUIRE(run["status"] == "succeeded");
+  std::string log = c.stage_log(id, "Deploy");
+  INFO(log);
+  CHECK(log.find("unquoted=****.") != std::string::npos);
+  CHECK(log.find("filesecret") == std::string::npos);
+}
