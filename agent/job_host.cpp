@@ -8,10 +8,12 @@
 
 namespace gantry::agent {
 
-HttpJobHost::HttpJobHost(std::string controller, std::string token, std::string job_id,
-                         uint64_t epoch, std::function<void(std::string, std::string)> on_step)
+HttpJobHost::HttpJobHost(std::string controller, std::string token, std::string agent_id,
+                         std::string job_id, uint64_t epoch,
+                         std::function<void(std::string, std::string)> on_step)
     : controller_(std::move(controller)),
       token_(std::move(token)),
+      agent_id_(std::move(agent_id)),
       job_id_(std::move(job_id)),
       epoch_(epoch),
       on_step_(std::move(on_step)) {}
@@ -22,7 +24,8 @@ bool HttpJobHost::transfer(const std::string& method, const std::string& kind,
   net::ClientRequest req;
   req.method = method;
   req.url = controller_ + "/api/v1/agent/jobs/" + net::url_encode(job_id_) + "/" + kind +
-            "?epoch=" + std::to_string(epoch_) + "&" + key + "=" + net::url_encode(value);
+            "?epoch=" + std::to_string(epoch_) + "&agent=" + net::url_encode(agent_id_) + "&" +
+            key + "=" + net::url_encode(value);
   req.bearer_token = token_;
   req.content_type = "application/octet-stream";
   req.timeout = std::chrono::minutes(10);

@@ -15,8 +15,8 @@ namespace gantry::agent {
 
 class HttpJobHost : public JobHost {
  public:
-  HttpJobHost(std::string controller, std::string token, std::string job_id, uint64_t epoch,
-              std::function<void(std::string, std::string)> on_step);
+  HttpJobHost(std::string controller, std::string token, std::string agent_id, std::string job_id,
+              uint64_t epoch, std::function<void(std::string, std::string)> on_step);
   bool upload_artifact(const std::string& rel_path, const std::string& abs_path,
                        std::string& error) override;
   bool upload_stash(const std::string& name, const std::string& tar_path,
@@ -29,7 +29,7 @@ class HttpJobHost : public JobHost {
   bool transfer(const std::string& method, const std::string& kind, const std::string& key,
                 const std::string& value, const std::string& file, std::string& error);
 
-  std::string controller_, token_, job_id_;
+  std::string controller_, token_, agent_id_, job_id_;
   uint64_t epoch_;
   std::function<void(std::string, std::string)> on_step_;
 };

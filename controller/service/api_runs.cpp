@@ -253,9 +253,12 @@ net::Response Controller::agent_files(const net::Request& req, const Principal& 
   std::string job_id = rest.substr(0, slash), kind = rest.substr(slash + 1);
   const Job* job = scheduler_->job(job_id);
   uint64_t epoch = query_u64(req, "epoch", 0);
-  if (!job || job->epoch != epoch)
+  // The job must be held at this epoch by the agent that asks (its id is
+  // known only to it and the controller): another agent's token cannot
+  // write into someone else's job.
+  if (!job || job->epoch != epoch || job->agent_id != query(req, "agent"))
     return error(409, "stale_epoch",
-                 "job " + job_id + " is not held at epoch " + std::to_string(epoch));
+                 "job " + job_id + " is not held by this agent at epoch " + std::to_string(epoch));
   const RunState* run = scheduler_->run(job->run_id);
   const StageRecord& rec =
       run->stages[static_cast<size_t>(run->nodes[static_cast<size_t>(job->node)].record)];

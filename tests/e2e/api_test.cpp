@@ -682,9 +682,23 @@ TEST_CASE("bad WebSocket input on the agent endpoint is refused and changes noth
     CHECK(c.http("PUT", "/api/v1/agent/jobs/999.0/artifacts?epoch=1&path=evil.txt", "evil",
                  c.agent_token)
               .status == 409);
+    // The right epoch is not enough: only the agent holding the job may write.
+    CHECK(c.http("PUT", files + "/artifacts?epoch=1&path=evil.txt", "evil", c.agent_token).status ==
+          409);
+    CHECK(c.http("PUT", files + "/artifacts?epoch=1&agent=fake-thief&path=evil.txt", "evil",
+                 c.agent_token)
+              .status == 409);
+    std::string holder;
+    json agents = c.get_json("/api/v1/agents");
+    for (const auto& a : agents["agents"]) {
+      if (a.value("name", "") == "real") holder = a.value("id", "");
+    }
+    REQUIRE_FALSE(holder.empty());
     for (const char* path : {"../evil.txt", "/tmp/evil.txt", "a/../../evil.txt", ""}) {
       INFO(path);
-      HttpResult r = c.http("PUT", files + "/artifacts?epoch=1&path=" + net::url_encode(path),
+      HttpResult r = c.http("PUT",
+                            files + "/artifacts?epoch=1&agent=" + net::url_encode(holder) +
+                                "&path=" + net::url_encode(path),
                             "evil", c.agent_token);
       CHECK(r.status == 400);
     }
