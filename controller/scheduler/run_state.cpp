@@ -50,7 +50,7 @@ bool is_done_status(const std::string& s) {
 
 }  // namespace
 
-std::unique_ptr<RunState> RunState::create(RunRecord run, std::vector<StageRecord> stages,
+std::unique_ptr<RunState> RunState::create(RunRecord run, const std::vector<StageRecord>& stages,
                                            std::string& error) {
   auto format = run.pipeline_format == "yaml" ? pipelines::SourceFormat::Yaml
                                               : pipelines::SourceFormat::Jenkinsfile;
@@ -70,7 +70,7 @@ std::unique_ptr<RunState> RunState::create(RunRecord run, std::vector<StageRecor
   state->pipeline = std::move(*loaded.pipeline);
   state->build();
   // Adopt the records of a run that was already going before a restart.
-  for (StageRecord& old : stages) {
+  for (const StageRecord& old : stages) {
     for (StageRecord& rec : state->stages) {
       if (rec.stage_id == old.stage_id) rec = old;
     }
@@ -125,7 +125,7 @@ void RunState::build() {
 void RunState::add_sequence(const std::vector<pipelines::Stage>& list, int parent,
                             const std::string& label, bool top_agent,
                             const std::map<std::string, std::string>& axes,
-                            std::vector<const std::vector<pipelines::EnvVar>*> env) {
+                            const std::vector<const std::vector<pipelines::EnvVar>*>& env) {
   for (const auto& s : list) add_stage(s, parent, label, top_agent, axes, env);
 }
 

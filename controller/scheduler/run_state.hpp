@@ -55,7 +55,7 @@ class RunState {
  public:
   // Builds the tree. Returns nullptr and sets `error` when the pipeline does
   // not load. `stages` may hold records from before a restart.
-  static std::unique_ptr<RunState> create(RunRecord run, std::vector<StageRecord> stages,
+  static std::unique_ptr<RunState> create(RunRecord run, const std::vector<StageRecord>& stages,
                                           std::string& error);
 
   RunRecord run;
@@ -101,7 +101,7 @@ class RunState {
   void add_sequence(const std::vector<pipelines::Stage>& stages, int parent,
                     const std::string& label, bool top_agent,
                     const std::map<std::string, std::string>& axes,
-                    std::vector<const std::vector<pipelines::EnvVar>*> env);
+                    const std::vector<const std::vector<pipelines::EnvVar>*>& env);
   void add_stage(const pipelines::Stage& s, int parent, const std::string& label, bool top_agent,
                  const std::map<std::string, std::string>& axes,
                  std::vector<const std::vector<pipelines::EnvVar>*> env);

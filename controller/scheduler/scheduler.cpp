@@ -15,7 +15,7 @@ Scheduler::Scheduler(SchedulerOptions options) : options_(std::move(options)) {}
 std::optional<std::string> Scheduler::submit(RunRecord record, std::vector<StageRecord> stages,
                                              int64_t now, const std::string& previous_result) {
   std::string error;
-  auto state = RunState::create(std::move(record), std::move(stages), error);
+  auto state = RunState::create(std::move(record), stages, error);
   if (!state) return error;
   state->previous_result = pipelines::parse_result(previous_result);
   int64_t id = state->run.id;
@@ -74,7 +74,7 @@ bool Scheduler::cancel_run(int64_t run_id, const std::string& reason, int64_t no
   return true;
 }
 
-void Scheduler::apply(RunState& run, std::vector<RunAction> actions, int64_t now) {
+void Scheduler::apply(RunState& run, const std::vector<RunAction>& actions, int64_t now) {
   dirty_.insert(run.run.id);
   for (const RunAction& a : actions) {
     if (a.kind == RunAction::Stop) {

@@ -113,7 +113,7 @@ class Scheduler {
   void forget_run(int64_t run_id);  // after the owner stored its end
 
  private:
-  void apply(RunState& run, std::vector<RunAction> actions, int64_t now);
+  void apply(RunState& run, const std::vector<RunAction>& actions, int64_t now);
   void dispatch_leaf(RunState& run, int node, int64_t now);
   void decide_when(RunState& run, int node, int64_t now);
   void stop_leaf(RunState& run, int node, const std::string& reason, int64_t now);
