@@ -166,6 +166,7 @@ void Agent::on_message(std::string_view text) {
       AgentJob& job = *it->second;
       job.acked = std::max(job.acked, ack->committed);
       job.sent = std::max(job.sent, job.acked);
+      ship();  // refill the window now, not at the next tick
     }
   } else if (auto* c = std::get_if<protocol::Cancel>(&m)) {
     on_cancel(*c);

@@ -162,7 +162,11 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
       job.finish = f;
       log::info("agent", "job.finished",
                 {{"job", job_id}, {"result", f.result}, {"reason", f.reason}});
-      if (job.dropped) drop_job(job_id);
+      if (job.dropped) {
+        drop_job(job_id);
+      } else {
+        ship();  // the last bytes and the finish go now
+      }
     });
   });
 }

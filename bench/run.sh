@@ -1,5 +1,11 @@
 #!/usr/bin/env bash
-# Runs every benchmark in the build dir and prints their figures.
+# Runs every benchmark in the build dir and prints their figures (`make bench`).
+# See bench/README.md for what each figure means.
 set -euo pipefail
 build=${1:-build}
+here=$(cd "$(dirname "$0")" && pwd)
+echo "== bench_parse"
 "$build/bench/bench_parse"
+echo
+echo "== daemons.sh (controller + agent on 127.0.0.1)"
+bash "$here/daemons.sh" "$build"

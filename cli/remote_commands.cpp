@@ -3,7 +3,9 @@
 
 #include <charconv>
 #include <filesystem>
+#include <fstream>
 #include <ostream>
+#include <vector>
 
 #include "gantry/net/http_client.hpp"
 #include "gantry/net/url.hpp"
@@ -94,13 +96,36 @@ int logs(const Remote& r, int64_t id, const std::string& stage, bool follow, std
   for (const auto& s : v.stages) {
     if (!stage.empty() && s.id != stage && s.name != stage) continue;
     found = true;
-    auto log = call(r, "GET",
-                    "/api/v1/runs/" + std::to_string(id) + "/log?stage=" + net::url_encode(s.id));
-    if (!log.ok || log.status != 200) return report(log, "log of " + s.id, err);
-    if (log.body.empty()) continue;
-    if (stage.empty()) out << "==> " << s.id << " <==\n";
-    out << log.body;
-    if (log.body.back() != '\n') out << "\n";
+    if (s.status == "queued" || s.status == "skipped") continue;
+    // A log may be up to 1 GiB: it goes through a temporary file, never
+    // whole in memory.
+    char tmpl[] = "/tmp/gantry-log-XXXXXX";
+    int fd = ::mkstemp(tmpl);
+    if (fd < 0) return (err << "gantry: cannot create a temporary file\n", 2);
+    ::close(fd);
+    net::ClientRequest req;
+    req.url =
+        r.server + "/api/v1/runs/" + std::to_string(id) + "/log?stage=" + net::url_encode(s.id);
+    req.bearer_token = r.token;
+    req.output_file = tmpl;
+    req.timeout = std::chrono::minutes(10);
+    auto log = net::http_request(req);
+    if (!log.ok || log.status != 200) {
+      ::unlink(tmpl);
+      return report(log, "log of " + s.id, err);
+    }
+    std::ifstream in(tmpl, std::ios::binary);
+    std::vector<char> buf(1 << 20);
+    bool header = false;
+    char last = '\n';
+    while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0) {
+      if (!header && stage.empty()) out << "==> " << s.id << " <==\n";
+      header = true;
+      out.write(buf.data(), in.gcount());
+      last = buf[static_cast<size_t>(in.gcount() - 1)];
+    }
+    if (last != '\n') out << "\n";
+    ::unlink(tmpl);
   }
   if (!found && !stage.empty()) {
     err << "gantry: run " << id << " has no stage '" << stage << "'\n";

@@ -153,6 +153,8 @@ void exchange(Exchange& x) {
     x.fail("connect", ec);
     return;
   }
+  error_code nodelay_ec;
+  x.stream.socket().set_option(tcp::no_delay(true), nodelay_ec);
   error_code write_ec = send_request(x);
   if (write_ec && !x.response.error.empty()) return;  // a local file problem
   // A server that rejects the request early (413) may close before taking the whole body;

@@ -313,6 +313,8 @@ asio::awaitable<Next> serve_request(Connection& c, uint64_t& registration) {
 asio::awaitable<void> serve_http(std::shared_ptr<ServerState> state, tcp::socket socket) {
   error_code ec;
   tcp::endpoint peer = socket.remote_endpoint(ec);
+  // Replies and WebSocket frames are small and latency-bound: no Nagle.
+  socket.set_option(tcp::no_delay(true), ec);
   Connection c{state, beast::tcp_stream(std::move(socket)), {}, ec ? "?" : endpoint_string(peer)};
   // Unregisters even if the loop is destroyed with this coroutine suspended.
   struct Registration {

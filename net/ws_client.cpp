@@ -189,6 +189,10 @@ asio::awaitable<bool> WsClient::Impl::connect(std::shared_ptr<Impl> self,
     co_return false;
   }
 
+  // Small control messages (heartbeats, acks, finishes) must not wait for
+  // Nagle's algorithm and delayed ACKs (~40 ms each).
+  error_code nodelay_ec;
+  stream.socket().set_option(tcp::no_delay(true), nodelay_ec);
   stream.expires_never();  // the websocket stream has its own timeouts
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = options.connect_timeout;

@@ -99,6 +99,9 @@ class Scheduler {
                                                            const protocol::Finish& f,
                                                            uint64_t committed, int64_t now);
   void tick(int64_t now);  // leases, accept and cancel deadlines, run timeouts, dispatch
+  // Hands queued jobs to free agents now (after a finish, a hello, a new
+  // run), rather than at the next tick.
+  void dispatch_now(int64_t now) { dispatch(now); }
 
   // What changed since the last call: persist these, then send the messages.
   std::vector<RunState*> take_dirty_runs();

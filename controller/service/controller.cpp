@@ -101,6 +101,7 @@ void Controller::tick() {
 }
 
 void Controller::flush() {
+  scheduler_->dispatch_now(now());
   std::vector<RunState*> dirty = scheduler_->take_dirty_runs();
   if (!dirty.empty()) {
     store_->transaction([&] {
