@@ -40,7 +40,7 @@ bool load_agent_config(const std::string& path, AgentConfig& config, std::string
   std::stringstream ss;
   ss << in.rdbuf();
   std::string text = ss.str();
-  if (text.size() > 64 * 1024) {
+  if (text.size() > size_t{64} * 1024) {
     error = path + ": larger than 64 KiB";
     return false;
   }

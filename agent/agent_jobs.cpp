@@ -110,7 +110,7 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
   net::EventLoop* loop = &loop_;
   job->host = std::make_unique<HttpJobHost>(
       config_.controller, config_.token, agent_id_, job_id, epoch,
-      [this, loop, job_id, epoch](std::string step, std::string state) {
+      [this, loop, job_id, epoch](const std::string& step, const std::string& state) {
         loop->post([this, job_id, epoch, step, state] {
           send(protocol::StepEvent{job_id, epoch, step, state});
         });

@@ -30,7 +30,7 @@ int local_run_command(const std::vector<std::string>& args, std::ostream& out, s
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if ((a == "-p" || a == "--param") && i + 1 < args.size()) {
-      std::string kv = args[++i];
+      const std::string& kv = args[++i];
       auto eq = kv.find('=');
       if (eq == std::string::npos) {
         err << "gantry run: -p wants KEY=VALUE\n";

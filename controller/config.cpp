@@ -124,9 +124,9 @@ bool parse_duration_ms(std::string_view text, int64_t& out) {
   } else if (unit == "s" || unit.empty()) {
     scale = 1000;
   } else if (unit == "m") {
-    scale = 60 * 1000;
+    scale = uint64_t{60} * 1000;
   } else if (unit == "h") {
-    scale = 60 * 60 * 1000;
+    scale = uint64_t{60} * 60 * 1000;
   } else {
     return false;
   }

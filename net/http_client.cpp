@@ -6,7 +6,7 @@
 namespace gantry::net {
 namespace {
 
-constexpr size_t kHeaderLimit = 64 * 1024;
+constexpr size_t kHeaderLimit = size_t{64} * 1024;
 
 // Runs one asynchronous operation to completion on the private io_context. Async operations,
 // unlike blocking ones, honour the tcp_stream's timeout.

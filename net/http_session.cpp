@@ -17,7 +17,7 @@
 namespace gantry::net {
 namespace {
 
-constexpr size_t kHeaderLimit = 16 * 1024;
+constexpr size_t kHeaderLimit = size_t{16} * 1024;
 // After an error reply we read and discard what the client is still sending for a while:
 // closing with unread data makes the kernel send RST, which can destroy our reply in flight.
 constexpr auto kLingerTime = std::chrono::seconds(2);

@@ -274,7 +274,10 @@ WsClient::WsClient(EventLoop& loop, WsClientOptions options)
 
 WsClient::~WsClient() {
   impl_->owner = nullptr;
-  stop();
+  try {
+    stop();
+  } catch (...) {  // a destructor must not throw; stop() only closes sockets
+  }
 }
 
 void WsClient::start() {

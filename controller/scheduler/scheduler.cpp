@@ -12,8 +12,9 @@ using pipelines::Result;
 
 Scheduler::Scheduler(SchedulerOptions options) : options_(std::move(options)) {}
 
-std::optional<std::string> Scheduler::submit(RunRecord record, std::vector<StageRecord> stages,
-                                             int64_t now, const std::string& previous_result) {
+std::optional<std::string> Scheduler::submit(RunRecord record,
+                                             const std::vector<StageRecord>& stages, int64_t now,
+                                             const std::string& previous_result) {
   std::string error;
   auto state = RunState::create(std::move(record), stages, error);
   if (!state) return error;
@@ -114,7 +115,7 @@ void Scheduler::decide_when(RunState& run, int node, int64_t now) {
       run.when_decided(node, w.run, w.reason, now, out);
     }
   }
-  apply(run, std::move(out), now);
+  apply(run, out, now);
 }
 
 void Scheduler::dispatch_leaf(RunState& run, int node, int64_t now) {

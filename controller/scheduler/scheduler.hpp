@@ -81,8 +81,8 @@ class Scheduler {
 
   // Takes a run (new, or unfinished from before a restart, with its stage
   // records). Returns an error when its pipeline does not load.
-  std::optional<std::string> submit(RunRecord run, std::vector<StageRecord> stages, int64_t now,
-                                    const std::string& previous_result = {});
+  std::optional<std::string> submit(RunRecord run, const std::vector<StageRecord>& stages,
+                                    int64_t now, const std::string& previous_result = {});
   bool cancel_run(int64_t run_id, const std::string& reason, int64_t now);
 
   protocol::Welcome hello(const protocol::Hello& hello, const std::string& token_name, int64_t now);

@@ -48,7 +48,7 @@ std::optional<net::Response> Controller::accept_agent(const net::Request& req,
       on_agent_text(session, data);
     }
   };
-  handlers.on_close = [this, session](uint16_t, std::string) { on_agent_closed(session); };
+  handlers.on_close = [this, session](uint16_t, const std::string&) { on_agent_closed(session); };
   return std::nullopt;
 }
 

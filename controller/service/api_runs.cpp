@@ -104,8 +104,8 @@ net::Response Controller::create_run(const net::Request& req, const Principal& w
   run.created_at = now();
   if (store_->create_run(run) == 0) return error(500, "store", "could not store the run");
   int64_t id = run.id;
-  bool queued =
-      resolver_->resolve(run.repo_url, run.ref, c.file, [this, run](ResolvedPipeline r) mutable {
+  bool queued = resolver_->resolve(
+      run.repo_url, run.ref, c.file, [this, run](const ResolvedPipeline& r) mutable {
         if (!r.ok) {
           fail_run(run, r.error);
           return;
