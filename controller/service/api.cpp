@@ -11,13 +11,6 @@ namespace gantry::controller {
 
 namespace {
 
-net::Response error(int status, const std::string& code, const std::string& message) {
-  net::Response r;
-  r.status = status;
-  r.body = error_json(code, message);
-  return r;
-}
-
 std::vector<std::string> split_path(const std::string& path) {
   std::vector<std::string> parts;
   size_t i = 0;

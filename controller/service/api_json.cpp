@@ -67,6 +67,13 @@ std::string run_json(const RunRecord& run, const std::vector<StageRecord>* stage
   return dump(j);
 }
 
+net::Response error(int status, const std::string& code, const std::string& message) {
+  net::Response r;
+  r.status = status;
+  r.body = error_json(code, message);
+  return r;
+}
+
 std::string runs_json(const std::vector<RunRecord>& runs) {
   json list = json::array();
   for (const auto& r : runs) list.push_back(run_object(r));

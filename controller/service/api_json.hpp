@@ -7,12 +7,15 @@
 #include <string>
 #include <vector>
 
+#include "gantry/net/http_server.hpp"
 #include "scheduler/scheduler.hpp"
 #include "store/store.hpp"
 
 namespace gantry::controller {
 
 std::string error_json(const std::string& code, const std::string& message);
+// A JSON error response: {"error":{"code","message"}} with this status.
+net::Response error(int status, const std::string& code, const std::string& message);
 std::string run_json(const RunRecord& run, const std::vector<StageRecord>* stages);
 std::string runs_json(const std::vector<RunRecord>& runs);
 std::string agents_json(const std::vector<AgentRecord>& stored,

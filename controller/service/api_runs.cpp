@@ -15,13 +15,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-net::Response error(int status, const std::string& code, const std::string& message) {
-  net::Response r;
-  r.status = status;
-  r.body = error_json(code, message);
-  return r;
-}
-
 net::Response json_ok(std::string body, int status = 200) {
   net::Response r;
   r.status = status;
