@@ -26,7 +26,10 @@ namespace {
 constexpr uint64_t kWindow = uint64_t{8} << 20;       // unacknowledged log bytes per job
 constexpr size_t kLinkQueueLimit = size_t{16} << 20;  // stop feeding a slow link
 
-bool write_file_synced(const fs::path& path, const std::string& data) {
+// Writes a whole file atomically (tmp + rename); `sync` also makes it
+// durable against power loss, which only the finish record needs: losing the
+// assignment record or the cookie costs a retry, never a result.
+bool write_file_atomic(const fs::path& path, const std::string& data, bool sync) {
   fs::path tmp = path;
   tmp += ".tmp";
   {
@@ -34,7 +37,7 @@ bool write_file_synced(const fs::path& path, const std::string& data) {
     out << data;
     if (!out.flush()) return false;
   }
-  int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = sync ? ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC) : -1;
   if (fd >= 0) {
     ::fsync(fd);
     ::close(fd);
@@ -93,8 +96,9 @@ void Agent::on_assign(const protocol::Assign& a) {
     log::error("agent", "job.spool_failed", {{"job", a.job_id}, {"error", e.what()}});
     return;  // not accepted: the controller offers it elsewhere
   }
-  write_file_synced(fs::path(job->dir) / "job.json",
-                    protocol::encode(protocol::AgentMessage(protocol::Accept{a.job_id, a.epoch})));
+  write_file_atomic(fs::path(job->dir) / "job.json",
+                    protocol::encode(protocol::AgentMessage(protocol::Accept{a.job_id, a.epoch})),
+                    false);
   jobs_[a.job_id] = job;
   send(protocol::Accept{a.job_id, a.epoch});
   log::info("agent", "job.accepted",
@@ -116,7 +120,7 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
         });
       });
   job->runner = std::make_unique<JobRunner>(job->spec, ws, *job->spool, *job->host);
-  write_file_synced(fs::path(job->dir) / "cookie", job->runner->cookie());
+  write_file_atomic(fs::path(job->dir) / "cookie", job->runner->cookie(), false);
   job->running = true;
   bool checkout =
       !job->spec.skip_checkout && config_.fixed_workspace.empty() && !job->spec.repo_url.empty();
@@ -150,8 +154,8 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
     f.log_bytes = raw->spool->size();
     f.dropped_bytes = raw->spool->dropped();
     // The outcome is kept on disk until the controller acknowledges it.
-    write_file_synced(fs::path(raw->dir) / "finish.json",
-                      protocol::encode(protocol::AgentMessage(f)));
+    write_file_atomic(fs::path(raw->dir) / "finish.json",
+                      protocol::encode(protocol::AgentMessage(f)), true);
     loop->post([this, job_id, epoch, f] {
       auto it = jobs_.find(job_id);
       if (it == jobs_.end() || it->second->epoch != epoch) return;
@@ -241,8 +245,8 @@ void Agent::recover_jobs() {
       job->finish.result = "FAILURE";
       job->finish.reason = "agent restarted during the job";
       job->finish.log_bytes = job->spool->size();
-      write_file_synced(entry.path() / "finish.json",
-                        protocol::encode(protocol::AgentMessage(job->finish)));
+      write_file_atomic(entry.path() / "finish.json",
+                        protocol::encode(protocol::AgentMessage(job->finish)), true);
     }
     job->finished = true;
     jobs_[job->job_id] = job;
