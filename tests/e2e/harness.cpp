@@ -432,6 +432,8 @@ void FaultProxy::loop() {
         fds.push_back({p.b, POLLIN, 0});
       }
     }
+    // Pairs accepted below were not polled this round: only these are.
+    const size_t polled = hole ? 0 : pairs.size();
     ::poll(fds.data(), fds.size(), hole ? 20 : 200);
     if (fds[1].revents) {
       char c[64];
@@ -454,7 +456,7 @@ void FaultProxy::loop() {
     }
     if (hole) continue;
     std::vector<size_t> dead;
-    for (size_t i = 0; i < pairs.size(); ++i) {
+    for (size_t i = 0; i < polled; ++i) {
       for (int side = 0; side < 2; ++side) {
         const pollfd& f = fds[2 + 2 * i + static_cast<size_t>(side)];
         if (!(f.revents & (POLLIN | POLLHUP | POLLERR))) continue;
