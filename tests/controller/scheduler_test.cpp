@@ -409,7 +409,8 @@ TEST_CASE("a parallel stage's own post section runs as a job after its branches"
   h.agent("a1", {}, 4);
   auto as = h.assigns();
   REQUIRE(as.size() == 2);
-  for (auto& [agent, a] : as) h.finish(agent, a, a.spec.stage_id == "P / B" ? "FAILURE" : "SUCCESS");
+  for (auto& [agent, a] : as)
+    h.finish(agent, a, a.spec.stage_id == "P / B" ? "FAILURE" : "SUCCESS");
   auto post = h.assigns();
   REQUIRE(post.size() == 1);
   CHECK(post[0].second.spec.stage_id == "P");

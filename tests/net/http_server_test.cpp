@@ -177,7 +177,8 @@ TEST_CASE("HTTP garbage gets 400 and the server keeps serving", "[net][http]") {
   raw.send("\x01\x02 garbage \xff\r\n\r\n");
   std::string response = raw.read_response();
   CHECK(response.rfind("HTTP/1.1 400 ", 0) == 0);
-  CHECK(response.find(R"({"error":{"code":"bad_request","message":"bad request"}})") != std::string::npos);
+  CHECK(response.find(R"({"error":{"code":"bad_request","message":"bad request"}})") !=
+        std::string::npos);
   CHECK(raw.closed_by_peer());
 
   ClientRequest next;
