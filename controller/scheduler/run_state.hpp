@@ -85,6 +85,9 @@ class RunState {
   bool finished() const { return nodes[0].state == NodeState::Done && post_done_; }
   pipelines::Result result() const;  // worst result so far
   StageRecord& record_of(int node) { return stages[static_cast<size_t>(nodes[node].record)]; }
+  const StageRecord& record_of(int node) const {
+    return stages[static_cast<size_t>(nodes[static_cast<size_t>(node)].record)];
+  }
   void mark(int node, const std::string& status, int64_t now, const std::string& reason = {});
 
   // Options that matter to the scheduler.

@@ -76,8 +76,7 @@ std::string Controller::log_path_for(const std::string& job_id, bool* ok) {
   if (!job) return {};
   const RunState* run = scheduler_->run(job->run_id);
   if (!run) return {};
-  const StageRecord& rec =
-      run->stages[static_cast<size_t>(run->nodes[static_cast<size_t>(job->node)].record)];
+  const StageRecord& rec = run->record_of(job->node);
   *ok = true;
   return store_->log_path(job->run_id, rec.stage_id, job->attempt);
 }

@@ -96,7 +96,6 @@ net::Response Controller::create_run(const net::Request& req, const Principal& w
   run.status = "queued";
   run.created_at = now();
   if (store_->create_run(run) == 0) return error(500, "store", "could not store the run");
-  int64_t id = run.id;
   bool queued = resolver_->resolve(
       run.repo_url, run.ref, c.file, [this, run](const ResolvedPipeline& r) mutable {
         if (!r.ok) {
@@ -124,7 +123,6 @@ net::Response Controller::create_run(const net::Request& req, const Principal& w
     return error(503, "busy", "too many pipelines are being read; try again");
   }
   return json_ok(run_json(run, nullptr), 201);
-  (void)id;
 }
 
 net::Response Controller::list_runs(const net::Request& req) {
@@ -237,11 +235,12 @@ net::Response Controller::get_artifact(int64_t id, const net::Request& req) {
 
 net::Response Controller::agent_files(const net::Request& req, const Principal& who) {
   // /api/v1/agent/jobs/{job}/{artifacts|stash}?epoch=E&path=P|name=N
-  std::string rest = req.path.substr(std::string("/api/v1/agent/jobs/").size() <= req.path.size()
-                                         ? std::string("/api/v1/agent/jobs/").size()
-                                         : req.path.size());
+  constexpr std::string_view kPrefix = "/api/v1/agent/jobs/";
+  if (req.path.rfind(kPrefix, 0) != 0)
+    return error(404, "not_found", "no route for " + req.method + " " + req.path);
+  std::string rest = req.path.substr(kPrefix.size());
   auto slash = rest.find('/');
-  if (req.path.rfind("/api/v1/agent/jobs/", 0) != 0 || slash == std::string::npos)
+  if (slash == std::string::npos)
     return error(404, "not_found", "no route for " + req.method + " " + req.path);
   std::string job_id = rest.substr(0, slash), kind = rest.substr(slash + 1);
   const Job* job = scheduler_->job(job_id);
@@ -253,8 +252,7 @@ net::Response Controller::agent_files(const net::Request& req, const Principal& 
     return error(409, "stale_epoch",
                  "job " + job_id + " is not held by this agent at epoch " + std::to_string(epoch));
   const RunState* run = scheduler_->run(job->run_id);
-  const StageRecord& rec =
-      run->stages[static_cast<size_t>(run->nodes[static_cast<size_t>(job->node)].record)];
+  const StageRecord& rec = run->record_of(job->node);
   bool stash = kind == "stash";
   if (!stash && kind != "artifacts") return error(404, "not_found", "no route for " + req.path);
   std::string name = query(req, stash ? "name" : "path");

@@ -106,7 +106,8 @@ void Controller::flush() {
   if (!dirty.empty()) {
     store_->transaction([&] {
       for (RunState* run : dirty) {
-        if (run->dirty_run || true) store_->update_run(run->run);
+        // Stage changes also move the run's times and counts: store both.
+        store_->update_run(run->run);
         run->dirty_run = false;
         for (int i : run->dirty_stages) {
           const StageRecord& rec = run->stages[static_cast<size_t>(i)];

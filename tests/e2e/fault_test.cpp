@@ -58,15 +58,6 @@ std::string expected_log(const json& run, const std::string& command, const std:
          run["commit"].get<std::string>() + "\n[gantry] + " + command + "\n" + output;
 }
 
-json stage_of(const json& run, const std::string& id) {
-  if (run.is_object() && run.contains("stages")) {
-    for (const auto& s : run["stages"]) {
-      if (s.value("id", "") == id) return s;
-    }
-  }
-  return json();
-}
-
 // Polls `pred` every `every` until it holds; false after `timeout`.
 bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds timeout,
               std::chrono::milliseconds every = std::chrono::milliseconds(20)) {

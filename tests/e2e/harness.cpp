@@ -109,6 +109,20 @@ bool process_alive(pid_t pid) {
   return !(close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z');
 }
 
+std::map<std::string, json> stages_by_id(const json& run) {
+  std::map<std::string, json> out;
+  if (run.is_object() && run.contains("stages")) {
+    for (const auto& s : run["stages"]) out[s.value("id", "")] = s;
+  }
+  return out;
+}
+
+json stage_of(const json& run, const std::string& id) {
+  auto stages = stages_by_id(run);
+  auto it = stages.find(id);
+  return it == stages.end() ? json() : it->second;
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;

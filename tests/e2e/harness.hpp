@@ -131,6 +131,10 @@ class FaultProxy {
   std::thread thread_;
 };
 
+// The stages of a run's JSON by id; one stage (null when absent).
+std::map<std::string, json> stages_by_id(const json& run);
+json stage_of(const json& run, const std::string& id);
+
 std::string sha256_file(const std::string& path);
 std::string sha256(const std::string& data);
 std::string read_file(const std::string& path);

@@ -34,12 +34,6 @@ int64_t id_from(const CliResult& r) {
   return std::stoll(r.out);
 }
 
-std::map<std::string, json> stages_by_id(const json& run) {
-  std::map<std::string, json> out;
-  for (const auto& s : run["stages"]) out[s["id"]] = s;
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("the demo pipeline runs end to end through the CLI") {

@@ -14,12 +14,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::map<std::string, json> stages_by_id(const json& run) {
-  std::map<std::string, json> out;
-  for (const auto& s : run["stages"]) out[s["id"]] = s;
-  return out;
-}
-
 // Every byte value, several times over, so text-mode bugs show.
 std::string binary_blob() {
   std::string out;
