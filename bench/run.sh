@@ -9,3 +9,6 @@ echo "== bench_parse"
 echo
 echo "== daemons.sh (controller + agent on 127.0.0.1)"
 bash "$here/daemons.sh" "$build"
+echo
+echo "== git_triggers.sh (webhook push to first step; idle polling)"
+bash "$here/git_triggers.sh" "$build"

@@ -25,13 +25,14 @@ constexpr const char* kUsage =
     "workspace\n"
     "\n"
     "Against a controller (--server URL or GANTRY_SERVER, --token T or GANTRY_TOKEN):\n"
-    "  trigger --repo PATH_OR_URL [--ref REF] [--file F] [-p K=V]...   start a run; prints its id\n"
+    "  trigger --repo NAME_OR_URL [--ref REF] [--file F] [-p K=V]...   start a run; prints its id\n"
     "  runs [--status S] [--json]      recent runs\n"
     "  show RUN [--json]               a run and its stages\n"
     "  logs RUN [STAGE] [-f]           stage logs; -f follows the run\n"
     "  wait RUN | watch RUN            follow a run; exit 0 ok, 1 failed, 3 unstable, 4 aborted\n"
     "  cancel RUN | retry RUN          stop a run | start it again (prints the new id)\n"
     "  agents [--json]                 connected agents\n"
+    "  repos [--json]                  watched repositories: last fetch, error, heads\n"
     "\n"
     "Exit status: 0 ok, 1 failure, 2 usage or connection error, 3 unstable, 4 aborted.\n";
 
@@ -75,8 +76,8 @@ int run(const std::vector<std::string>& all_args, std::istream& in, std::ostream
   if (cmd == "lint") return lint_command(rest, in, out, err);
   if (cmd == "plan") return plan_command(rest, in, out, err);
   if (cmd == "run") return local_run_command(rest, out, err);
-  static const char* kRemoteCommands[] = {"trigger", "runs",   "show",  "logs",  "watch",
-                                          "wait",    "cancel", "retry", "agents"};
+  static const char* kRemoteCommands[] = {"trigger", "runs",   "show",  "logs",   "watch",
+                                          "wait",    "cancel", "retry", "agents", "repos"};
   for (const char* c : kRemoteCommands) {
     if (cmd == c) return remote_command(remote, cmd, rest, out, err);
   }

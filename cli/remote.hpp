@@ -45,6 +45,9 @@ std::string create_run_body(const std::string& repo, const std::string& ref,
                             const std::map<std::string, std::string>& params,
                             const std::string& source, const std::string& format);
 std::string agents_table(const std::string& json);
+// `gantry repos`: one block per repository; times relative to now_ms.
+std::string repos_table(const std::string& json, int64_t now_ms);
+int64_t now_ms();
 bool run_finished(const std::string& status);
 int exit_code_for(const std::string& status);  // 0 succeeded, 1 failed, 3 unstable, 4 aborted
 

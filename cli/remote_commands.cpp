@@ -1,4 +1,4 @@
-// gantry trigger | runs | show | logs | wait | cancel | retry | agents
+// gantry trigger | runs | show | logs | wait | cancel | retry | agents | repos
 #include <unistd.h>
 
 #include <charconv>
@@ -184,7 +184,7 @@ int remote_command(const Remote& r, const std::string& cmd, const std::vector<st
   if (cmd == "trigger") {
     if (repo.empty() && !pos.empty()) repo = pos[0];
     if (repo.empty()) {
-      err << "usage: gantry trigger --repo PATH_OR_URL [--ref REF] [--file F] [-p K=V]...\n";
+      err << "usage: gantry trigger --repo NAME_OR_URL [--ref REF] [--file F] [-p K=V]...\n";
       return 2;
     }
     // A local path means the path on this machine: send it absolute.
@@ -243,6 +243,12 @@ int remote_command(const Remote& r, const std::string& cmd, const std::vector<st
     auto resp = call(r, "GET", "/api/v1/agents");
     if (!resp.ok || resp.status != 200) return report(resp, "agents", err);
     out << (json ? resp.body + "\n" : agents_table(resp.body));
+    return 0;
+  }
+  if (cmd == "repos") {
+    auto resp = call(r, "GET", "/api/v1/repos");
+    if (!resp.ok || resp.status != 200) return report(resp, "repos", err);
+    out << (json ? resp.body + "\n" : repos_table(resp.body, now_ms()));
     return 0;
   }
   err << "gantry: '" << cmd << "' is not available yet\n";

@@ -1,4 +1,6 @@
 // JSON views of the controller's API for the CLI. nlohmann stays here.
+#include <chrono>
+
 #include <nlohmann/json.hpp>
 
 #include "remote.hpp"
@@ -111,6 +113,53 @@ std::string agents_table(const std::string& body) {
     out += line;
   }
   return out;
+}
+
+namespace {
+
+std::string ago(const json& j, const char* key, int64_t now) {
+  if (!j.contains(key) || !j[key].is_number_integer()) return "never";
+  int64_t s = (now - j[key].get<int64_t>()) / 1000;
+  if (s < 0) return "in " + std::to_string(-s) + "s";
+  if (s < 120) return std::to_string(s) + "s ago";
+  if (s < 7200) return std::to_string(s / 60) + "m ago";
+  return std::to_string(s / 3600) + "h ago";
+}
+
+}  // namespace
+
+std::string repos_table(const std::string& body, int64_t now) {
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("repos") || !j["repos"].is_array()) return "";
+  std::string out;
+  for (const auto& r : j["repos"]) {
+    if (!r.is_object()) continue;
+    out += str(r, "name") + "  " + str(r, "url") + "\n";
+    out += "  last fetch " + ago(r, "last_fetch_at", now) + ", last success " +
+           ago(r, "last_success_at", now);
+    if (r.contains("next_fetch_at") && r["next_fetch_at"].is_number_integer()) {
+      int64_t next = (r["next_fetch_at"].get<int64_t>() - now) / 1000;
+      out += ", next in " + std::to_string(std::max<int64_t>(next, 0)) + "s";
+    }
+    out += "\n";
+    std::string error = str(r, "last_error");
+    if (!error.empty()) {
+      out += "  error (" + std::to_string(num(r, "failures")) + " in a row): " + error + "\n";
+    }
+    if (r.contains("heads") && r["heads"].is_object()) {
+      for (const auto& [ref, commit] : r["heads"].items()) {
+        std::string sha = commit.is_string() ? commit.get<std::string>().substr(0, 12) : "";
+        out += "  " + sha + "  " + ref + "\n";
+      }
+    }
+  }
+  return out;
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 bool run_finished(const std::string& s) {

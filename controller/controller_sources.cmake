@@ -7,6 +7,8 @@ set(GANTRY_CONTROLLER_CORE_SOURCES
   config_reader.cpp
   config_sections.cpp
   auth.cpp
+  webhook.cpp
+  webhook_json.cpp
   store/store.cpp
   store/store_runs.cpp
   store/store_records.cpp

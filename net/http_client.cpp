@@ -62,6 +62,7 @@ void fill_request(Exchange& x, http::request<Body>& msg) {
       (!x.request.body.empty() || !x.request.body_file.empty())) {
     msg.set(http::field::content_type, x.request.content_type);
   }
+  for (const auto& [name, value] : x.request.headers) msg.set(name, value);
   msg.keep_alive(false);
   msg.prepare_payload();
 }

@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-system1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libyaml-cpp-dev libgit2-dev nlohmann-json3-dev catch2
-  libsqlite3-dev sqlite3 libssl-dev
+  libsqlite3-dev sqlite3 libssl-dev libcctz-dev tzdata openssl curl
   clang libclang-rt-14-dev clang-format clang-tidy
 )
 

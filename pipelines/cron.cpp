@@ -1,5 +1,7 @@
 #include "gantry/pipelines/cron.hpp"
 
+#include "gantry/common/time_zone.hpp"
+
 #include <array>
 #include <cstdint>
 #include <utility>
@@ -368,6 +370,10 @@ CronResult parse_cron(std::string_view spec, std::string_view job_name) {
         }
       }
       result.time_zone = std::string(zone.text);
+      if (!valid_time_zone(result.time_zone)) {
+        return CronError{zone.offset, where + "unknown time zone '" + result.time_zone +
+                                          "' (an IANA name, e.g. Europe/Paris)"};
+      }
       continue;
     }
     seen_schedule = true;
@@ -376,6 +382,11 @@ CronResult parse_cron(std::string_view spec, std::string_view job_name) {
     result.lines.push_back(parsed);
   }
   return result;
+}
+
+bool fires_at(const CronSpec& spec, std::chrono::sys_seconds t) {
+  auto m = civil_minute(t, spec.time_zone);
+  return m && spec.matches(m->minute, m->hour, m->day, m->month, m->weekday);
 }
 
 }  // namespace gantry::pipelines

@@ -12,7 +12,9 @@ namespace {
 void set_ref_env(const std::string& ref, std::map<std::string, std::string>& env) {
   const std::string heads = "refs/heads/", tags = "refs/tags/";
   if (ref.rfind(tags, 0) == 0) {
+    // As in Jenkins' multibranch tag jobs, BRANCH_NAME names the tag too.
     env["TAG_NAME"] = ref.substr(tags.size());
+    env["BRANCH_NAME"] = env["TAG_NAME"];
   } else if (ref.rfind(heads, 0) == 0) {
     env["BRANCH_NAME"] = ref.substr(heads.size());
   } else if (!ref.empty()) {
@@ -65,6 +67,11 @@ std::map<std::string, std::string> Scheduler::environment_of(
   env["JOB_NAME"] = r.job_name;
   env["GIT_COMMIT"] = r.commit;
   env["CHANGE_AUTHOR"] = r.author;
+  env["CHANGE_AUTHOR_EMAIL"] = r.author_email;
+  if (!r.repo_url.empty()) env["GIT_URL"] = r.repo_url;
+  if (!r.previous_commit.empty()) env["GIT_PREVIOUS_COMMIT"] = r.previous_commit;
+  if (!r.previous_successful_commit.empty())
+    env["GIT_PREVIOUS_SUCCESSFUL_COMMIT"] = r.previous_successful_commit;
   set_ref_env(r.ref, env);
   pipelines::EvalContext ctx;
   // Parameters: declared defaults, then the values the run was started with.

@@ -58,6 +58,27 @@ void Scheduler::start_waiting_runs(int64_t now) {
   }
 }
 
+const RunState* Scheduler::waiting_run(const std::string& job_name) const {
+  for (int64_t id : waiting_runs_) {
+    auto it = runs_.find(id);
+    if (it != runs_.end() && it->second->run.job_name == job_name) return it->second.get();
+  }
+  return nullptr;
+}
+
+std::optional<std::string> Scheduler::replace_waiting(RunRecord record) {
+  if (std::find(waiting_runs_.begin(), waiting_runs_.end(), record.id) == waiting_runs_.end())
+    return "run " + std::to_string(record.id) + " is not waiting";
+  std::string error;
+  auto state = RunState::create(std::move(record), {}, error);
+  if (!state) return error;
+  state->previous_result = runs_[state->run.id]->previous_result;
+  int64_t id = state->run.id;
+  runs_[id] = std::move(state);
+  dirty_.insert(id);
+  return std::nullopt;
+}
+
 bool Scheduler::cancel_run(int64_t run_id, const std::string& reason, int64_t now) {
   auto it = runs_.find(run_id);
   if (it == runs_.end() || it->second->finished()) return false;
@@ -104,6 +125,8 @@ void Scheduler::decide_when(RunState& run, int node, int64_t now) {
   ctx.branch = ctx.eval.env["BRANCH_NAME"];
   ctx.tag = ctx.eval.env["TAG_NAME"];
   ctx.trigger = run.run.trigger;
+  for (const ChangeRecord& c : run.run.changes)
+    ctx.changes.push_back({c.message, c.author, c.paths});
   std::vector<RunAction> out;
   if (!error.empty()) {
     run.fail_node(node, error, now, out);

@@ -84,6 +84,11 @@ class Scheduler {
   std::optional<std::string> submit(RunRecord run, const std::vector<StageRecord>& stages,
                                     int64_t now, const std::string& previous_result = {});
   bool cancel_run(int64_t run_id, const std::string& reason, int64_t now);
+  // A run of job_name that waits for its turn (disableConcurrentBuilds) and
+  // has not started: a newer commit of the same branch takes its place.
+  const RunState* waiting_run(const std::string& job_name) const;
+  // Puts `record` (same id) in that run's place, with its new pipeline.
+  std::optional<std::string> replace_waiting(RunRecord record);
 
   protocol::Welcome hello(const protocol::Hello& hello, const std::string& token_name, int64_t now);
   void disconnected(const std::string& agent_id, int64_t now);

@@ -36,6 +36,15 @@ net::Response Controller::handle_http(const net::Request& req) {
     r.body = R"({"status":"ok"})";
     return r;
   }
+  // Webhooks carry a signature, not a token (api_repos.cpp).
+  if (req.path == "/api/v1/hooks/git") {
+    if (req.method != "POST") {
+      net::Response r = error(405, "method_not_allowed", "use POST for " + req.path);
+      r.headers.push_back({"Allow", "POST"});
+      return r;
+    }
+    return git_hook(req);
+  }
   std::optional<Principal> who = auth_.authenticate(req.header("authorization"));
   if (!who) {
     net::Response r =
@@ -125,6 +134,11 @@ net::Response Controller::handle_http(const net::Request& req) {
       return file ? get_artifact(id, req) : list_artifacts(id);
     }
     return error(404, "not_found", "no route for " + req.method + " " + req.path);
+  }
+  if (collection == "repos" && parts.size() == 3) {
+    if (req.method != "GET") return not_allowed("GET");
+    if (auto f = forbid(Permission::Read, "read repositories")) return *f;
+    return list_repos();
   }
   if (collection == "agents" && parts.size() == 3) {
     if (req.method != "GET") return not_allowed("GET");

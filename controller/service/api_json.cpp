@@ -39,7 +39,11 @@ json run_object(const RunRecord& r) {
           {"repo", r.repo_url},
           {"ref", r.ref},
           {"commit", r.commit},
+          {"repo_name", r.repo_name},
           {"author", r.author},
+          {"author_email", r.author_email},
+          {"previous_commit", r.previous_commit},
+          {"previous_successful_commit", r.previous_successful_commit},
           {"trigger", r.trigger},
           {"pipeline", r.pipeline_path},
           {"params", r.params},
@@ -60,6 +64,19 @@ std::string error_json(const std::string& code, const std::string& message) {
 std::string run_json(const RunRecord& run, const std::vector<StageRecord>* stages) {
   json j = run_object(run);
   if (stages) {
+    // The change range, with every commit's people: only on a single run.
+    json changes = json::array();
+    for (const ChangeRecord& c : run.changes) {
+      changes.push_back({{"sha", c.sha},
+                         {"author", c.author},
+                         {"author_email", c.author_email},
+                         {"committer", c.committer},
+                         {"committer_email", c.committer_email},
+                         {"message", c.message},
+                         {"time", c.time},
+                         {"paths", c.paths}});
+    }
+    j["changes"] = std::move(changes);
     json list = json::array();
     for (const auto& s : *stages) list.push_back(stage_json(s));
     j["stages"] = std::move(list);
@@ -72,6 +89,22 @@ net::Response error(int status, const std::string& code, const std::string& mess
   r.status = status;
   r.body = error_json(code, message);
   return r;
+}
+
+std::string repos_json(const std::vector<RepoStatus>& repos) {
+  json list = json::array();
+  for (const RepoStatus& r : repos) {
+    list.push_back({{"name", r.name},
+                    {"url", r.url},
+                    {"last_fetch_at", time_json(r.last_fetch_at)},
+                    {"last_success_at", time_json(r.last_success_at)},
+                    {"next_fetch_at", time_json(r.next_fetch_at)},
+                    {"last_error", r.last_error},
+                    {"failures", r.failures},
+                    {"default_branch", r.default_branch},
+                    {"heads", r.heads}});
+  }
+  return dump(json{{"repos", list}});
 }
 
 std::string runs_json(const std::vector<RunRecord>& runs) {

@@ -9,6 +9,7 @@
 
 #include "gantry/net/http_server.hpp"
 #include "scheduler/scheduler.hpp"
+#include "service/repo_watcher.hpp"
 #include "store/store.hpp"
 
 namespace gantry::controller {
@@ -18,6 +19,7 @@ std::string error_json(const std::string& code, const std::string& message);
 net::Response error(int status, const std::string& code, const std::string& message);
 std::string run_json(const RunRecord& run, const std::vector<StageRecord>* stages);
 std::string runs_json(const std::vector<RunRecord>& runs);
+std::string repos_json(const std::vector<RepoStatus>& repos);
 std::string agents_json(const std::vector<AgentRecord>& stored,
                         const std::map<std::string, AgentState>& live);
 std::string artifacts_json(const std::vector<ArtifactRecord>& artifacts);

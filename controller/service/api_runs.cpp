@@ -7,7 +7,8 @@
 #include "gantry/pipelines/loader.hpp"
 #include "service/api_json.hpp"
 #include "service/controller.hpp"
-#include "service/pipeline_resolver.hpp"
+#include "service/git_workers.hpp"
+#include "service/repo_watcher.hpp"
 
 namespace gantry::controller {
 
@@ -80,44 +81,31 @@ net::Response Controller::create_run(const net::Request& req, const Principal& w
     start_run(run);
     return json_ok(run_json(run, nullptr), 201);
   }
-  // From a repository: read the pipeline at the ref's commit on the worker.
+  // From a repository: read the pipeline at the ref's commit on a worker.
   // `repo` is a configured repository's name (SPEC §10, NAME_OR_URL) or a URL.
+  ResolveRequest rr;
+  rr.file = c.file;
   run.repo_url = c.repo;
   run.job_name = c.job.empty() ? job_name_for(c.repo) : c.job;
-  for (const RepositoryConfig& r : config_.repositories) {
-    if (r.name != c.repo) continue;
-    run.repo_url = r.url;
-    if (c.job.empty()) run.job_name = r.name;
+  if (const RepositoryConfig* r = watcher_->find(c.repo)) {
+    // The branch's own job, as a push would start it: same numbering, same
+    // change range, same disableConcurrentBuilds queue.
+    run.repo_url = r->url;
+    run.repo_name = r->name;
+    run.ref = watcher_->full_ref(r->name, c.ref);
+    if (c.job.empty()) run.job_name = RepoWatcher::job_name(r->name, run.ref);
     // The default name keeps its .gantry.yml fallback.
-    if (c.file.empty() && r.pipeline != "Jenkinsfile") c.file = r.pipeline;
-    break;
+    if (c.file.empty() && r->pipeline != "Jenkinsfile") rr.file = r->pipeline;
   }
   if (run.ref.empty()) run.ref = "HEAD";
   run.status = "queued";
   run.created_at = now();
   if (store_->create_run(run) == 0) return error(500, "store", "could not store the run");
-  bool queued = resolver_->resolve(
-      run.repo_url, run.ref, c.file, [this, run](const ResolvedPipeline& r) mutable {
-        if (!r.ok) {
-          fail_run(run, r.error);
-          return;
-        }
-        run.commit = r.commit;
-        run.pipeline_source = r.source;
-        run.pipeline_path = r.path;
-        run.pipeline_format = r.format;
-        run.author = r.author;
-        auto prev = store_->previous_run(run.job_name, run.id);
-        store_->update_run(run);
-        if (auto e = scheduler_->submit(run, {}, now(),
-                                        prev ? result_name_for_status(prev->status) : "")) {
-          fail_run(run, r.path + ":" + *e);
-          return;
-        }
-        log::info("controller", "run.created",
-                  {{"run", std::to_string(run.id)}, {"job", run.job_name}, {"commit", run.commit}});
-        flush();
-      });
+  rr.url = run.repo_url;
+  rr.ref = run.ref;
+  rr.base_commit = base_commit(run.job_name);
+  bool queued =
+      git_->resolve(rr, [this, run](const ResolvedPipeline& r) mutable { launch(run, r); });
   if (!queued) {
     fail_run(run, "the controller is busy reading other pipelines; try again");
     return error(503, "busy", "too many pipelines are being read; try again");

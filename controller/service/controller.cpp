@@ -4,9 +4,15 @@
 #include <cstdio>
 
 #include "gantry/common/log.hpp"
-#include "service/pipeline_resolver.hpp"
+#include "service/git_workers.hpp"
+#include "service/repo_watcher.hpp"
 
 namespace gantry::controller {
+
+namespace {
+// Fetches and pipeline reads in parallel: a slow remote holds one of these.
+constexpr int kGitThreads = 4;
+}  // namespace
 
 Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions options)
     : config_(std::move(config)), loop_(loop), options_(options) {
@@ -23,7 +29,12 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
   so.accept_timeout_ms = std::min<int64_t>(5000, config_.agent_lost_after_ms / 2);
   for (const auto& [id, s] : config_.secrets) so.secrets[id] = s.value;
   scheduler_ = std::make_unique<Scheduler>(so);
-  resolver_ = std::make_unique<PipelineResolver>(loop_, config_.data_dir + "/mirrors");
+  git_ = std::make_unique<GitWorkers>(loop_, config_.data_dir + "/mirrors", kGitThreads);
+  RepoWatcherHooks hooks;
+  hooks.base_commit = [this](const std::string& job) { return base_commit(job); };
+  hooks.start_run = [this](RepoTrigger t) { start_triggered(std::move(t)); };
+  hooks.now_ms = [this] { return now(); };
+  watcher_ = std::make_unique<RepoWatcher>(config_.repositories, loop_, *git_, *store_, hooks);
 }
 
 Controller::~Controller() {
@@ -77,6 +88,7 @@ bool Controller::start(std::string& error) {
       std::rename(tmp.c_str(), (config_.data_dir + "/controller.addr").c_str());
     }
   }
+  watcher_->start();
   tick_timer_ = loop_.call_every(std::chrono::milliseconds(options_.tick_ms), [this] { tick(); });
   log::info("controller", "listening",
             {{"address", config_.listen_host + ":" + std::to_string(server_->port())},
@@ -91,6 +103,7 @@ uint16_t Controller::port() const {
 void Controller::stop() {
   if (tick_timer_) loop_.cancel_timer(tick_timer_);
   tick_timer_ = 0;
+  if (watcher_) watcher_->stop();
   if (server_) server_->stop();
   logs_.sync();
 }
@@ -144,7 +157,7 @@ void Controller::start_run(RunRecord& run) {
   flush();
 }
 
-void Controller::fail_run(RunRecord run, const std::string& reason) {
+void Controller::fail_run(RunRecord run, const std::string& reason, const std::string& log_text) {
   run.status = "failed";
   run.reason = reason;
   if (run.created_at == 0) run.created_at = now();
@@ -156,6 +169,25 @@ void Controller::fail_run(RunRecord run, const std::string& reason) {
   }
   log::warn("controller", "run.failed_to_start",
             {{"run", std::to_string(run.id)}, {"reason", reason}});
+  if (run.id == 0) return;
+  // The team reads why in the run's log, like any stage's.
+  StageRecord stage;
+  stage.run_id = run.id;
+  stage.stage_id = "(pipeline)";
+  stage.name = "Pipeline";
+  stage.status = "failed";
+  stage.attempts = 1;
+  stage.reason = reason;
+  stage.started_at = stage.finished_at = run.finished_at;
+  std::string text = log_text.empty() ? reason : log_text;
+  if (!text.empty() && text.back() != '\n') text += '\n';
+  stage.log_bytes = text.size();
+  std::string path = store_->log_path(run.id, stage.stage_id, 1);
+  if (FILE* f = std::fopen(path.c_str(), "w")) {
+    std::fwrite(text.data(), 1, text.size(), f);
+    std::fclose(f);
+  }
+  store_->put_stage(stage);
 }
 
 }  // namespace gantry::controller

@@ -27,7 +27,10 @@
 
 namespace gantry::controller {
 
-class PipelineResolver;
+class GitWorkers;
+class RepoWatcher;
+struct ResolvedPipeline;
+struct RepoTrigger;
 
 struct ControllerOptions {
   int64_t tick_ms = 100;
@@ -77,7 +80,18 @@ class Controller {
   net::Response list_agents();
   net::Response metrics();
   void start_run(RunRecord& run);  // stores it (filling id, number) and hands it to the scheduler
-  void fail_run(RunRecord run, const std::string& reason);
+  // Stores it as failed, with `log` as its log (a "(pipeline)" stage).
+  void fail_run(RunRecord run, const std::string& reason, const std::string& log_text = {});
+
+  // api_repos.cpp: watched repositories, webhooks, runs from git.
+  net::Response git_hook(const net::Request& req);
+  net::Response list_repos();
+  void start_triggered(RepoTrigger t);
+  // Fills the run from its pipeline at a commit and starts it (or fails it
+  // with the lint errors); a waiting run of the same branch takes the newer
+  // commit instead of a second run being queued.
+  void launch(RunRecord run, const ResolvedPipeline& p);
+  std::string base_commit(const std::string& job_name);
 
   void flush();  // persist dirty state, then send queued messages
   void tick();
@@ -91,7 +105,8 @@ class Controller {
   std::unique_ptr<Store> store_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<net::HttpServer> server_;
-  std::unique_ptr<PipelineResolver> resolver_;
+  std::unique_ptr<GitWorkers> git_;
+  std::unique_ptr<RepoWatcher> watcher_;  // after git_: destroyed first
   LogFiles logs_;
   std::map<std::string, std::shared_ptr<AgentSession>> sessions_;  // by agent id
   std::vector<protocol::LogAck> pending_acks_;

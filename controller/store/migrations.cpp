@@ -75,6 +75,21 @@ CREATE TABLE artifacts (
   PRIMARY KEY (run_id, kind, name)
 ) WITHOUT ROWID;
 )sql",
+      // 2: what a run knows about its commits; the heads of watched repositories.
+      R"sql(
+ALTER TABLE runs ADD COLUMN repo_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN author_email TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN previous_commit TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN previous_successful_commit TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN changes TEXT NOT NULL DEFAULT '[]';
+
+CREATE TABLE repo_heads (
+  repo TEXT NOT NULL,
+  ref TEXT NOT NULL,
+  commit_sha TEXT NOT NULL,
+  PRIMARY KEY (repo, ref)
+) WITHOUT ROWID;
+)sql",
   };
   return kMigrations;
 }

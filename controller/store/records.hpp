@@ -11,11 +11,25 @@
 
 namespace gantry::controller {
 
+// One commit of a run's change range (the commits since the last run of its
+// branch), as the `changeset`/`changelog` conditions and the API see them.
+struct ChangeRecord {
+  std::string sha, author, author_email, committer, committer_email;
+  std::string message;  // full message
+  int64_t time = 0;     // committer time, unix seconds
+  std::vector<std::string> paths;
+};
+
 struct RunRecord {
   int64_t id = 0;        // assigned by the store
   std::string job_name;  // repository or pipeline name; `number` counts per job_name
   int64_t number = 0;
   std::string repo_url, ref, commit, author, trigger;
+  std::string repo_name;  // the configured repository; empty for a URL or an inline pipeline
+  std::string author_email;
+  std::string previous_commit;             // base of `changes`: the last run's commit
+  std::string previous_successful_commit;  // GIT_PREVIOUS_SUCCESSFUL_COMMIT
+  std::vector<ChangeRecord> changes;       // newest first
   std::string pipeline_path, pipeline_source, pipeline_format;  // "jenkinsfile" | "yaml"
   std::map<std::string, std::string> params;
   std::string status = "queued";  // queued|waiting|running|succeeded|failed|unstable|aborted

@@ -56,8 +56,20 @@ class Store {
   // The latest finished run of job_name with an id below before_id.
   std::optional<RunRecord> previous_run(const std::string& job_name, int64_t before_id);
 
+  // The latest run of job_name below before_id that has a commit (any
+  // status, or only succeeded ones): the base of a new run's change range and
+  // GIT_PREVIOUS_SUCCESSFUL_COMMIT.
+  std::optional<RunRecord> last_run_with_commit(const std::string& job_name, int64_t before_id,
+                                                bool succeeded_only);
+
+  // The last heads seen of a watched repository (ref -> commit), so a
+  // restart neither misses a push nor starts a run twice.
+  std::map<std::string, std::string> repo_heads(const std::string& repo);
+  bool set_repo_heads(const std::string& repo, const std::map<std::string, std::string>& heads);
+
   bool put_stage(const StageRecord& stage);  // upsert by (run_id, stage_id); the run must exist
   std::vector<StageRecord> stages(int64_t run_id);  // by order
+  bool delete_stages(int64_t run_id);               // a waiting run given a newer commit's pipeline
 
   bool put_agent(const AgentRecord& agent);  // upsert by agent_id
   std::vector<AgentRecord> agents();         // by name

@@ -38,4 +38,47 @@ bool decode_string_list(std::string_view text, std::vector<std::string>& out) {
   return true;
 }
 
+std::string encode_changes(const std::vector<ChangeRecord>& changes) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const ChangeRecord& c : changes) {
+    j.push_back({{"sha", c.sha},
+                 {"author", c.author},
+                 {"author_email", c.author_email},
+                 {"committer", c.committer},
+                 {"committer_email", c.committer_email},
+                 {"message", c.message},
+                 {"time", c.time},
+                 {"paths", c.paths}});
+  }
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+bool decode_changes(std::string_view text, std::vector<ChangeRecord>& out) {
+  out.clear();
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_array()) return false;
+  auto str = [](const nlohmann::json& o, const char* key) {
+    auto it = o.find(key);
+    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  for (const auto& o : j) {
+    if (!o.is_object()) return false;
+    ChangeRecord c;
+    c.sha = str(o, "sha");
+    c.author = str(o, "author");
+    c.author_email = str(o, "author_email");
+    c.committer = str(o, "committer");
+    c.committer_email = str(o, "committer_email");
+    c.message = str(o, "message");
+    if (auto t = o.find("time"); t != o.end() && t->is_number_integer()) c.time = t->get<int64_t>();
+    if (auto p = o.find("paths"); p != o.end() && p->is_array()) {
+      for (const auto& path : *p) {
+        if (path.is_string()) c.paths.push_back(path.get<std::string>());
+      }
+    }
+    out.push_back(std::move(c));
+  }
+  return true;
+}
+
 }  // namespace gantry::controller

@@ -43,6 +43,12 @@ ArtifactRecord read_artifact(const Statement& st) {
 
 // ---- stages
 
+bool Store::delete_stages(int64_t run_id) {
+  Statement st = prepare("DELETE FROM stages WHERE run_id = ?1");
+  st.bind(1, run_id);
+  return st.run();
+}
+
 bool Store::put_stage(const StageRecord& s) {
   // uint64 values are stored as their int64 bit pattern and read back alike.
   Statement st = prepare(

@@ -15,9 +15,10 @@ namespace {
 #define GANTRY_RUN_COLUMNS                                                                 \
   "id, job_name, number, repo_url, ref, commit_sha, author, trigger_text, pipeline_path, " \
   "pipeline_source, pipeline_format, params, status, reason, created_by, created_at, "     \
-  "started_at, finished_at, cancel_requested, tests_total, tests_failed, tests_skipped"
+  "started_at, finished_at, cancel_requested, tests_total, tests_failed, tests_skipped, "  \
+  "repo_name, author_email, previous_commit, previous_successful_commit, changes"
 
-// ?2 .. ?20: every column but id, job_name and number.
+// ?2 .. ?25: every column but id, job_name and number.
 template <typename Statement>
 void bind_run_fields(Statement& st, const RunRecord& r) {
   st.bind(2, r.repo_url).bind(3, r.ref).bind(4, r.commit).bind(5, r.author).bind(6, r.trigger);
@@ -26,6 +27,8 @@ void bind_run_fields(Statement& st, const RunRecord& r) {
   st.bind(13, r.created_by).bind(14, r.created_at).bind(15, r.started_at).bind(16, r.finished_at);
   st.bind(17, int64_t{r.cancel_requested ? 1 : 0}).bind(18, r.tests_total);
   st.bind(19, r.tests_failed).bind(20, r.tests_skipped);
+  st.bind(21, r.repo_name).bind(22, r.author_email).bind(23, r.previous_commit);
+  st.bind(24, r.previous_successful_commit).bind(25, encode_changes(r.changes));
 }
 
 template <typename Statement>
@@ -55,6 +58,13 @@ RunRecord read_run(const Statement& st) {
   r.tests_total = st.int64(19);
   r.tests_failed = st.int64(20);
   r.tests_skipped = st.int64(21);
+  r.repo_name = st.text(22);
+  r.author_email = st.text(23);
+  r.previous_commit = st.text(24);
+  r.previous_successful_commit = st.text(25);
+  if (!decode_changes(st.text(26), r.changes)) {
+    log::warn("store", "run.bad_changes", {{"run", std::to_string(r.id)}});
+  }
   return r;
 }
 
@@ -72,9 +82,10 @@ int64_t Store::create_run(RunRecord& run) {
       "INSERT INTO runs (job_name, number, repo_url, ref, commit_sha, author, trigger_text, "
       "pipeline_path, pipeline_source, pipeline_format, params, status, reason, created_by, "
       "created_at, started_at, finished_at, cancel_requested, tests_total, tests_failed, "
-      "tests_skipped) VALUES (?1, (SELECT COALESCE(MAX(number), 0) + 1 FROM runs WHERE "
+      "tests_skipped, repo_name, author_email, previous_commit, previous_successful_commit, "
+      "changes) VALUES (?1, (SELECT COALESCE(MAX(number), 0) + 1 FROM runs WHERE "
       "job_name = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-      "?18, ?19, ?20) RETURNING id, number");
+      "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25) RETURNING id, number");
   st.bind(1, run.job_name);
   bind_run_fields(st, run);
   if (!st.next()) return 0;
@@ -92,7 +103,8 @@ bool Store::update_run(const RunRecord& run) {
       "pipeline_path = ?7, pipeline_source = ?8, pipeline_format = ?9, params = ?10, "
       "status = ?11, reason = ?12, created_by = ?13, created_at = ?14, started_at = ?15, "
       "finished_at = ?16, cancel_requested = ?17, tests_total = ?18, tests_failed = ?19, "
-      "tests_skipped = ?20 WHERE id = ?1");
+      "tests_skipped = ?20, repo_name = ?21, author_email = ?22, previous_commit = ?23, "
+      "previous_successful_commit = ?24, changes = ?25 WHERE id = ?1");
   st.bind(1, run.id);
   bind_run_fields(st, run);
   if (!st.run()) return false;
@@ -134,6 +146,39 @@ std::optional<RunRecord> Store::previous_run(const std::string& job_name, int64_
   st.bind(1, job_name).bind(2, before_id);
   if (!st.next()) return std::nullopt;
   return read_run(st);
+}
+
+std::optional<RunRecord> Store::last_run_with_commit(const std::string& job_name, int64_t before_id,
+                                                     bool succeeded_only) {
+  Statement st = prepare("SELECT " GANTRY_RUN_COLUMNS
+                         " FROM runs WHERE job_name = ?1 AND id < ?2 AND commit_sha != '' AND "
+                         "(?3 = 0 OR status = 'succeeded') ORDER BY id DESC LIMIT 1");
+  st.bind(1, job_name).bind(2, before_id).bind(3, int64_t{succeeded_only ? 1 : 0});
+  if (!st.next()) return std::nullopt;
+  return read_run(st);
+}
+
+std::map<std::string, std::string> Store::repo_heads(const std::string& repo) {
+  Statement st = prepare("SELECT ref, commit_sha FROM repo_heads WHERE repo = ?1");
+  st.bind(1, repo);
+  std::map<std::string, std::string> heads;
+  while (st.next()) heads[st.text(0)] = st.text(1);
+  return heads;
+}
+
+bool Store::set_repo_heads(const std::string& repo,
+                           const std::map<std::string, std::string>& heads) {
+  return transaction([&] {
+    Statement del = prepare("DELETE FROM repo_heads WHERE repo = ?1");
+    del.bind(1, repo);
+    if (!del.run()) return false;
+    for (const auto& [ref, commit] : heads) {
+      Statement ins = prepare("INSERT INTO repo_heads (repo, ref, commit_sha) VALUES (?1, ?2, ?3)");
+      ins.bind(1, repo).bind(2, ref).bind(3, commit);
+      if (!ins.run()) return false;
+    }
+    return true;
+  });
 }
 
 #undef GANTRY_RUN_COLUMNS

@@ -836,12 +836,12 @@ TEST_CASE("a configured repository is triggered by its name (SPEC: --repo NAME_O
   json run = c.wait_run(std::stoll(t.out), 30s);
   INFO(run.dump());
   CHECK(run["status"] == "succeeded");
-  CHECK(run["job"] == "app");
+  CHECK(run["job"] == "app/main");  // the branch's job, as a push starts it
   CHECK(run["commit"].get<std::string>().size() == 40);
   json tools_run = c.wait_run(c.trigger("tools"), 30s);
   INFO(tools_run.dump());
   CHECK(tools_run["status"] == "succeeded");
-  CHECK(tools_run["job"] == "tools");
+  CHECK(tools_run["job"] == "tools/main");
   CHECK(c.stage_log(tools_run["id"], "Tools").find("from ci/Pipeline") != std::string::npos);
   // A name that is neither configured nor a repository fails the run, clearly.
   json bad = c.wait_run(c.trigger("no-such-repo"), 30s);

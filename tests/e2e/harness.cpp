@@ -259,8 +259,10 @@ void Cluster::stop_agent(int index, int sig) {
 }
 
 HttpResult Cluster::http(const std::string& method, const std::string& path,
-                         const std::string& body, const std::string& token) {
+                         const std::string& body, const std::string& token,
+                         const std::vector<std::pair<std::string, std::string>>& headers) {
   net::ClientRequest req;
+  req.headers = headers;
   req.method = method;
   req.url = url + path;
   req.bearer_token = token == "<admin>" ? admin_token : token;

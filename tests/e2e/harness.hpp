@@ -77,7 +77,8 @@ class Cluster {
   Child& agent(int index) { return *agents_[static_cast<size_t>(index)]; }
 
   HttpResult http(const std::string& method, const std::string& path, const std::string& body = "",
-                  const std::string& token = "<admin>");
+                  const std::string& token = "<admin>",
+                  const std::vector<std::pair<std::string, std::string>>& headers = {});
   json get_json(const std::string& path);
   CliResult cli(const std::vector<std::string>& args);
   // Polls until the run ends; returns its JSON (with stages).

@@ -213,6 +213,9 @@ TEST_CASE("cron: errors name the line, the field and the value") {
        "invalid cron spec \"TZ=Europe/ Paris\": a time zone name has no spaces"},
       {"0 0 * * *\nTZ=UTC", 10,
        "invalid cron spec \"TZ=UTC\": TZ= must be the first line, and appear once"},
+      {"TZ=Mars/Olympus\n0 0 * * *", 3,
+       "invalid cron spec \"TZ=Mars/Olympus\": unknown time zone 'Mars/Olympus' (an IANA name, "
+       "e.g. Europe/Paris)"},
   };
   for (const Case& c : cases) {
     INFO(c.spec);
@@ -272,4 +275,38 @@ TEST_CASE("cron: next_after of an H spec agrees with matches") {
                     static_cast<int>(weekday{day}.c_encoding())));
     t = *n;
   }
+}
+
+TEST_CASE("cron: fires_at reads the minute in the spec's time zone") {
+  // 09:00 on weekdays in New York: 13:00 UTC in summer (EDT), 14:00 in winter.
+  CronSpec ny = parse_ok("TZ=America/New_York\n0 9 * * 1-5");
+  CHECK(fires_at(ny, at(2026y / July / 15, 13, 0)));
+  CHECK_FALSE(fires_at(ny, at(2026y / July / 15, 14, 0)));
+  CHECK(fires_at(ny, at(2026y / January / 14, 14, 0)));
+  CHECK_FALSE(fires_at(ny, at(2026y / January / 14, 13, 0)));
+  // Any second of the minute matches; a Saturday does not.
+  CHECK(fires_at(ny, at(2026y / July / 15, 13, 0, 59)));
+  CHECK_FALSE(fires_at(ny, at(2026y / July / 18, 13, 0)));
+  // The day of week is the zone's: 22:30 Sunday in Sao Paulo (UTC-3) is
+  // 01:30 Monday in UTC.
+  CronSpec sp = parse_ok("TZ=America/Sao_Paulo\n30 22 * * 0");
+  CHECK(fires_at(sp, at(2026y / November / 23, 1, 30)));        // Monday in UTC
+  CHECK_FALSE(fires_at(sp, at(2026y / November / 22, 1, 30)));  // Saturday night there
+  CHECK(fires_at(parse_ok("TZ=UTC\n*/15 * * * *"), at(2026y / March / 1, 5, 45)));
+}
+
+TEST_CASE("cron: across daylight saving, a wall-clock time fires as a wall clock would") {
+  // New York springs forward on 2026-03-08 at 02:00 -> 03:00: 02:30 never
+  // happens that day; it falls back on 2026-11-01 at 02:00 -> 01:00: 01:30
+  // happens twice.
+  CronSpec spring = parse_ok("TZ=America/New_York\n30 2 * * *");
+  int fired = 0;
+  for (auto t = at(2026y / March / 8, 0, 0); t < at(2026y / March / 9, 0, 0); t += minutes{1})
+    fired += fires_at(spring, t) ? 1 : 0;
+  CHECK(fired == 0);
+  CronSpec fall = parse_ok("TZ=America/New_York\n30 1 * * *");
+  fired = 0;
+  for (auto t = at(2026y / November / 1, 0, 0); t < at(2026y / November / 2, 0, 0); t += minutes{1})
+    fired += fires_at(fall, t) ? 1 : 0;
+  CHECK(fired == 2);
 }

@@ -11,15 +11,20 @@
 // alone; cleaning them is the pipeline's business. URLs are used as given:
 // url.*.insteadOf from git config is not applied.
 //
-// The controller uses the same cache to read a run's pipeline file at the
-// ref's commit (read_file). This library is the only code that sees libgit2; nothing of it leaks
-// through this header, and no call throws: failures come back in
-// CheckoutResult::error, prefixed with the operation ("fetch URL: ...").
+// The controller uses the same cache to watch repositories: fetch_refs lists
+// the remote's branches and tags and fetches only when they differ from the
+// mirror's; read_file_at and changes then read the mirror as it is, without
+// touching the network (read_file is fetch, then read_file_at). This library
+// is the only code that sees libgit2; nothing of it leaks through this
+// header, and no call throws: failures come back in the result's `error`,
+// prefixed with the operation ("fetch URL: ...").
 //
-// Thread-safe: checkouts of different URLs run in parallel; fetches of one
-// mirror are serialised by a mutex per mirror. Two checkouts into the same
+// Thread-safe: calls for different URLs run in parallel; every call on one
+// mirror (fetch or read) holds that mirror's mutex. Two checkouts into the same
 // workspace at once are the caller's bug. Blocking: run it off the event loop.
 
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -35,9 +40,45 @@ struct ReadResult {
   std::string path;     // the candidate that exists
   std::string content;  // its bytes (at most kMaxReadBytes)
   std::string author;   // the commit's author name
+  std::string author_email;
 };
 
 inline constexpr size_t kMaxReadBytes = size_t{4} << 20;
+
+struct RefHead {
+  std::string name;    // "refs/heads/main", "refs/tags/v1.0"
+  std::string commit;  // 40-hex commit SHA; annotated tags peeled to their commit
+};
+
+struct FetchResult {
+  bool ok = false;
+  std::string error;
+  bool downloaded = false;     // the remote's refs differed, so a fetch ran
+  std::vector<RefHead> heads;  // the mirror's refs/heads/* and refs/tags/* after
+                               // the call, sorted by name; tags that do not
+                               // point at a commit are left out
+  std::string default_branch;  // "refs/heads/main" when the remote says, else ""
+};
+
+struct ChangeCommit {
+  std::string sha, author_name, author_email, committer_name, committer_email;
+  std::string message;  // the full message
+  int64_t time = 0;     // committer time, unix seconds
+  // Paths changed against the first parent (every file for a root commit):
+  // added, modified, deleted, and both names of a rename; sorted, the first
+  // kMaxChangedPaths of them.
+  std::vector<std::string> paths;
+};
+
+struct ChangeSet {
+  bool ok = false;
+  std::string error;
+  std::vector<ChangeCommit> commits;  // newest first
+  bool truncated = false;             // more than max_commits, or a commit's paths were cut
+  bool from_known = false;            // from_commit was in the mirror and used as the base
+};
+
+inline constexpr size_t kMaxChangedPaths = 1000;
 
 struct CheckoutResult {
   bool ok = false;
@@ -56,12 +97,30 @@ class GitCache {
   CheckoutResult checkout(const std::string& url, const std::string& commit,
                           const std::string& workspace);
 
-  // Fetches the mirror, resolves `ref` ("HEAD", a branch, tag or SHA) and
-  // reads the first of `paths` that exists in that commit's tree.
+  // Connects to the remote and compares its advertised refs with the
+  // mirror's; only when they differ fetches everything with prune, so
+  // deleted branches vanish and force-pushes are taken.
+  FetchResult fetch_refs(const std::string& url);
+
+  // Fetches the mirror, then read_file_at.
   ReadResult read_file(const std::string& url, const std::string& ref,
                        const std::vector<std::string>& paths);
 
+  // Resolves `commit_or_ref` ("HEAD", a branch, tag or SHA) in the mirror as
+  // it is, without fetching, and reads the first of `paths` that exists in
+  // that commit's tree. An URL never fetched is an error.
+  ReadResult read_file_at(const std::string& url, const std::string& commit_or_ref,
+                          const std::vector<std::string>& paths);
+
+  // The commits reachable from `to_commit` and not from `from_commit` (git's
+  // from..to, also after a force-push), newest first, at most `max_commits`.
+  // When `from_commit` is empty or not in the mirror (a first build, history
+  // rewritten and collected) the set is `to_commit` alone. No fetch.
+  ChangeSet changes(const std::string& url, const std::string& from_commit,
+                    const std::string& to_commit, size_t max_commits = 200);
+
  private:
+  std::string mirror_dir(const std::string& url) const;
   std::mutex& mirror_mutex(const std::string& mirror_dir);
 
   std::string cache_dir_;

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace gantry::net {
 
@@ -27,6 +29,7 @@ struct ClientRequest {
   std::string bearer_token;
   std::string body;
   std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;  // extra fields, as given
   std::string body_file;    // stream this file as the body instead of `body`
   std::string output_file;  // a 2xx response body goes into this file instead of `body`
   // Inactivity limit: for connecting, and for each read or write step after that.

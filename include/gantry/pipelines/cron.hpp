@@ -18,9 +18,13 @@
 // stays within 1-28 and in the day-of-week field within 0-6, and `H/1` picks one
 // value (it is the same as `H`).
 //
-// Not responsible for time zones: a leading `TZ=Zone` line is checked to name
-// something and kept in CronSpec::time_zone, but next_after() works in UTC; the
-// scheduler converts. Not responsible for reading the clock or running jobs.
+// Time zones: a leading `TZ=Zone` line must name an IANA zone known to the
+// system's tzdata and is kept in CronSpec::time_zone. fires_at() reads the
+// minute as wall-clock time in that zone (the system's local zone without
+// one), so across a daylight-saving change a local time that does not exist
+// never fires and one that happens twice fires twice, as a wall clock would.
+// next_after() works in UTC. Not responsible for reading the clock or running
+// jobs.
 // Pure values, no I/O; a parsed CronSpec is immutable and safe to share
 // between threads.
 
@@ -70,6 +74,9 @@ struct CronSpec {
 };
 
 using CronResult = std::variant<CronSpec, CronError>;
+
+// Whether `spec` fires in the minute that contains `t`, in the spec's zone.
+bool fires_at(const CronSpec& spec, std::chrono::sys_seconds t);
 
 // Parses and expands `spec`; `job_name` seeds `H`. Errors read like
 // `invalid cron spec "61 * * * *": minute 61 is out of range 0-59`.

@@ -1,0 +1,72 @@
+#pragma once
+// The controller's git work, off the event loop: fetching watched
+// repositories and reading a run's pipeline file (and its change range) at a
+// commit. libgit2 blocks, so a small pool of threads shares one mirror cache
+// (fetches of one repository are serialised by the cache; different
+// repositories proceed in parallel, so a slow remote holds one thread, not
+// the loop). Results are posted back to the loop. Requests are queued
+// (bounded); the destructor finishes the request in hand and joins.
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gantry/git/git_cache.hpp"
+#include "gantry/net/event_loop.hpp"
+#include "store/records.hpp"
+
+namespace gantry::controller {
+
+struct ResolveRequest {
+  std::string url;
+  std::string ref;          // branch, tag, full ref or SHA; empty: HEAD
+  std::string file;         // empty: "Jenkinsfile", then ".gantry.yml"
+  bool fetch = true;        // false when the mirror was just fetched (the watcher)
+  std::string base_commit;  // the last run's commit: `changes` are base..commit
+};
+
+struct ResolvedPipeline {
+  bool ok = false;
+  std::string error;
+  std::string commit, source, path, format;  // format: "jenkinsfile" | "yaml"
+  std::string author, author_email;
+  std::vector<ChangeRecord> changes;  // newest first, at most kMaxChangePaths paths in all
+  std::string base_commit;            // what `changes` count from; empty when unknown
+  bool changes_truncated = false;
+};
+
+inline constexpr size_t kMaxChangeCommits = 200;
+inline constexpr size_t kMaxChangePaths = 5000;
+
+class GitWorkers {
+ public:
+  GitWorkers(net::EventLoop& loop, std::string mirrors_dir, int threads);
+  ~GitWorkers();
+  GitWorkers(const GitWorkers&) = delete;
+  GitWorkers& operator=(const GitWorkers&) = delete;
+
+  // Both return false when the queue is full (the caller answers 503 or
+  // retries later); `done` runs on the loop.
+  bool resolve(ResolveRequest request, std::function<void(ResolvedPipeline)> done);
+  bool fetch_refs(std::string url, std::function<void(git::FetchResult)> done);
+
+ private:
+  // Runs on a worker; returns what to run on the loop.
+  using Work = std::function<std::function<void()>(git::GitCache&)>;
+  bool submit(Work work);
+  void run();
+
+  net::EventLoop& loop_;
+  git::GitCache cache_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Work> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace gantry::controller
