@@ -100,7 +100,8 @@ sleep 1
 lat=()
 for i in $(seq 1 "$pushes"); do
   echo "$i" >"$work/n.txt"
-  git -C "$work" commit -qam "push $i"
+  git -C "$work" add n.txt
+  git -C "$work" commit -qm "push $i"
   git -C "$work" push -q origin main
   sha=$(git -C "$work" rev-parse HEAD)
   body="{\"ref\":\"refs/heads/main\",\"after\":\"$sha\",\"repository\":{\"name\":\"app\",\"clone_url\":\"file://$bare\"}}"
@@ -157,10 +158,10 @@ rss_kb=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$controller_pid/status")
 t=$( { TIMEFORMAT='%U %S'; time (for _ in $(seq 1 20); do git ls-remote "file://$tmp/r1.git" >/dev/null; done); } 2>&1 )
 ls_ms=$(awk -v u="${t% *}" -v s="${t#* }" 'BEGIN { printf "%.3f", (u + s) * 1000 / 20 }')
 
-printf '\n%-44s %12s %12s %8s\n' "figure" "gantry" "reference" "ratio"
-printf '%-44s %12s %12s %8s\n' "push->first step p50 (ms), vs inline run" "$hook_p50" "$inline_p50" "$(calc "$hook_p50 / $inline_p50")"
-printf '%-44s %12s %12s %8s\n' "push->first step p99 (ms), vs target 100" "$hook_p99" "100" "$(calc "$hook_p99 / 100")"
-printf '%-44s %12s %12s %8s\n' "inline run->first step p99 (ms)" "$inline_p99" "-" "-"
-printf '%-44s %12s %12s %8s\n' "idle poll CPU per repo per poll (ms), vs git ls-remote" "$per_poll_ms" "$ls_ms" "$(calc "$per_poll_ms / $ls_ms")"
-printf '%-44s %12s %12s %8s\n' "controller CPU per idle repo at 1s poll (%)" "$per_repo_pct" "-" "-"
-printf '%-44s %12s %12s %8s\n' "controller RSS with $nrepos repos (MiB)" "$(calc "$rss_kb / 1024" 1)" "-" "-"
+printf '\n%-58s %12s %12s %8s\n' "figure" "gantry" "reference" "ratio"
+printf '%-58s %12s %12s %8s\n' "push->first step p50 (ms), vs inline run" "$hook_p50" "$inline_p50" "$(calc "$hook_p50 / $inline_p50")"
+printf '%-58s %12s %12s %8s\n' "push->first step p99 (ms), vs target 100" "$hook_p99" "100" "$(calc "$hook_p99 / 100")"
+printf '%-58s %12s %12s %8s\n' "inline run->first step p99 (ms)" "$inline_p99" "-" "-"
+printf '%-58s %12s %12s %8s\n' "idle poll CPU per repo per poll (ms), vs git ls-remote" "$per_poll_ms" "$ls_ms" "$(calc "$per_poll_ms / $ls_ms")"
+printf '%-58s %12s %12s %8s\n' "controller CPU per idle repo at 1s poll (%)" "$per_repo_pct" "-" "-"
+printf '%-58s %12s %12s %8s\n' "controller RSS with $nrepos repos (MiB)" "$(calc "$rss_kb / 1024" 1)" "-" "-"
