@@ -149,7 +149,7 @@ std::string repos_table(const std::string& body, int64_t now) {
     if (r.contains("heads") && r["heads"].is_object()) {
       for (const auto& [ref, commit] : r["heads"].items()) {
         std::string sha = commit.is_string() ? commit.get<std::string>().substr(0, 12) : "";
-        out += "  " + sha + "  " + ref + "\n";
+        out.append("  ").append(sha).append("  ").append(ref).append("\n");
       }
     }
   }

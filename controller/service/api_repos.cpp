@@ -21,7 +21,7 @@ std::string Controller::base_commit(const std::string& job_name) {
   return last ? last->commit : std::string();
 }
 
-void Controller::start_triggered(RepoTrigger t) {
+void Controller::start_triggered(const RepoTrigger& t) {
   RunRecord run;
   run.job_name = t.job_name;
   run.repo_name = t.repo;

@@ -32,7 +32,7 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
   git_ = std::make_unique<GitWorkers>(loop_, config_.data_dir + "/mirrors", kGitThreads);
   RepoWatcherHooks hooks;
   hooks.base_commit = [this](const std::string& job) { return base_commit(job); };
-  hooks.start_run = [this](RepoTrigger t) { start_triggered(std::move(t)); };
+  hooks.start_run = [this](const RepoTrigger& t) { start_triggered(t); };
   hooks.now_ms = [this] { return now(); };
   watcher_ = std::make_unique<RepoWatcher>(config_.repositories, loop_, *git_, *store_, hooks);
 }

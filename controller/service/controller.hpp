@@ -86,7 +86,7 @@ class Controller {
   // api_repos.cpp: watched repositories, webhooks, runs from git.
   net::Response git_hook(const net::Request& req);
   net::Response list_repos();
-  void start_triggered(RepoTrigger t);
+  void start_triggered(const RepoTrigger& t);
   // Fills the run from its pipeline at a commit and starts it (or fails it
   // with the lint errors); a waiting run of the same branch takes the newer
   // commit instead of a second run being queued.

@@ -13,7 +13,7 @@ namespace {
 
 constexpr const char* kHeads = "refs/heads/";
 constexpr const char* kTags = "refs/tags/";
-constexpr int64_t kMaxBackoffMs = 5 * 60 * 1000;
+constexpr int64_t kMaxBackoffMs = int64_t{5} * 60 * 1000;
 constexpr int64_t kBusyRetryMs = 1000;
 constexpr size_t kMaxWatchedRefs = 1000;
 
@@ -143,9 +143,10 @@ void RepoWatcher::fetch(Repo& r) {
   r.status.next_fetch_at = 0;
   const std::string name = r.config.name;
   std::weak_ptr<bool> alive = alive_;
-  bool queued = workers_.fetch_refs(r.config.url, [this, alive, name](git::FetchResult result) {
-    if (auto a = alive.lock(); a && *a) on_fetched(name, result);
-  });
+  bool queued =
+      workers_.fetch_refs(r.config.url, [this, alive, name](const git::FetchResult& result) {
+        if (auto a = alive.lock(); a && *a) on_fetched(name, result);
+      });
   if (!queued) {
     r.busy = false;
     schedule(r, kBusyRetryMs);
@@ -222,9 +223,10 @@ void RepoWatcher::resolve(Repo& r, const Item& item, const std::string& trigger)
   }
   const std::string name = r.config.name;
   std::weak_ptr<bool> alive = alive_;
-  bool queued = workers_.resolve(req, [this, alive, name, item, trigger](ResolvedPipeline p) {
-    if (auto a = alive.lock(); a && *a) on_resolved(name, item, trigger, p);
-  });
+  bool queued =
+      workers_.resolve(req, [this, alive, name, item, trigger](const ResolvedPipeline& p) {
+        if (auto a = alive.lock(); a && *a) on_resolved(name, item, trigger, p);
+      });
   if (!queued) {
     log::warn("repos", "resolve.busy", {{"repo", name}, {"ref", item.ref}});
     on_resolved(name, item, trigger,

@@ -56,7 +56,7 @@ struct RepoTrigger {
 struct RepoWatcherHooks {
   // The commit a new run of job_name counts its changes from.
   std::function<std::string(const std::string& job_name)> base_commit;
-  std::function<void(RepoTrigger)> start_run;
+  std::function<void(const RepoTrigger&)> start_run;
   std::function<int64_t()> now_ms;
 };
 
