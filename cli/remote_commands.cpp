@@ -72,6 +72,7 @@ int show(const Remote& r, int64_t id, bool json, std::ostream& out, std::ostream
     out << "  repo " << v.repo << "  ref " << v.ref << "  commit " << v.commit.substr(0, 12)
         << "\n";
   out << "  trigger " << v.trigger;
+  if (!v.author.empty()) out << "  author " << v.author;
   if (v.tests_total) out << "  tests " << v.tests_total << " (" << v.tests_failed << " failed)";
   out << "\n";
   for (const auto& s : v.stages) {

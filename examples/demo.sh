@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `make demo`: a controller and two agents on 127.0.0.1, a git repository
-# made from examples/demo/, and two runs of its pipeline shown live: the
-# first commit has a failing test (post { failure }), the second fixes it
-# (post { fixed }) and deploys. Everything it starts is stopped on exit or
+# `make demo`: a controller and two agents on 127.0.0.1, a bare git
+# repository the controller watches, and two pushes of the project in
+# examples/demo/ that start runs by themselves, shown live: the first commit
+# has a failing test (post { failure }), the second fixes it (post { fixed })
+# and deploys. Everything it starts is stopped on exit or
 # Ctrl-C. State lives in BUILD/demo/ and is recreated each time.
 set -euo pipefail
 build=${1:-build}
@@ -27,10 +28,29 @@ mkdir -p "$demo"
 bold "gantry lint examples/demo/Jenkinsfile"
 "$gantry" lint "$root/examples/demo/Jenkinsfile"
 
-bold "starting gantry-controller (logs: $demo/controller.log)"
+bold "a team's git repository (bare, as on a git server) and a work clone"
+repo="$demo/repo"     # where the demo "developer" works
+bare="$demo/app.git"  # what the controller watches
+git init -q -b main "$repo"
+echo "# Demo" >"$repo/README.md"
+git -C "$repo" add -A
+git -C "$repo" -c user.name="Demo Dev" -c user.email=dev@example.com commit -qm "Start the project"
+git clone -q --bare "$repo" "$bare"
+git -C "$repo" remote add origin "$bare"
+echo "$bare"
+
+bold "starting gantry-controller, watching it (logs: $demo/controller.log)"
+cat >"$demo/controller.yml" <<YML
+repositories:
+  - name: demo
+    url: file://$bare
+    branches: [main]
+    poll: 1s
+YML
+cat "$demo/controller.yml"
 # Port 0: a free port, so the demo never collides with a running controller.
-"$bin/controller/gantry-controller" --listen 127.0.0.1:0 --data "$demo/data" \
-  >"$demo/controller.log" 2>&1 &
+"$bin/controller/gantry-controller" --config "$demo/controller.yml" --listen 127.0.0.1:0 \
+  --data "$demo/data" >"$demo/controller.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 250); do [ -s "$demo/data/controller.addr" ] && break; sleep 0.02; done
 server=$(cat "$demo/data/controller.addr")
@@ -50,28 +70,41 @@ for _ in $(seq 1 250); do
 done
 "$gantry" agents
 
-bold "a git repository from examples/demo, with a bug in its first commit"
-repo="$demo/repo"
-cp -r "$root/examples/demo" "$repo"
+# The id of run number $1 of the job demo/main, once the push has started it.
+wait_run_number() {
+  local id
+  for _ in $(seq 1 300); do
+    id=$("$gantry" runs | awk -v n="$1" '$2 == "demo/main" && $3 == n { print $1 }')
+    [ -n "$id" ] && { echo "$id"; return; }
+    sleep 0.1
+  done
+  echo "demo: no run $1 of demo/main started; see $demo/controller.log" >&2
+  exit 1
+}
+
+bold "commit the project from examples/demo, with a bug, and git push"
+cp -r "$root/examples/demo/." "$repo/"
 sed -i 's/Hello, Gantry!");/Hello, World!");/' "$repo/src/hello.c"
-git -C "$repo" init -q -b main
 git -C "$repo" add -A
 git -C "$repo" -c user.name="Demo Dev" -c user.email=dev@example.com commit -qm "Greet the world"
-echo "$repo"
-
-bold "run 1: gantry trigger --repo $repo --ref main"
-run=$("$gantry" trigger --repo "$repo" --ref main)
+git -C "$repo" push -q origin main
+bold "run 1 starts by itself (the controller polls every second; a webhook would start it at once)"
+run=$(wait_run_number 1)
 "$gantry" wait "$run" || true
 bold "the failing stage's log: gantry logs $run 'Test / Unit'"
 "$gantry" logs "$run" "Test / Unit"
 "$gantry" logs "$run" "Declarative: Post Actions" | grep -v '^\[gantry\]' || true
 
-bold "fix the greeting, commit, run 2"
+bold "fix the greeting, commit, git push: run 2"
 cp "$root/examples/demo/src/hello.c" "$repo/src/hello.c"
 git -C "$repo" -c user.name="Demo Dev" -c user.email=dev@example.com commit -qam "Greet Gantry, as the pipeline expects"
-run=$("$gantry" trigger --repo "$repo" --ref main)
+git -C "$repo" push -q origin main
+run=$(wait_run_number 2)
 "$gantry" wait "$run"
 "$gantry" logs "$run" "Declarative: Post Actions" | grep -v '^\[gantry\]' || true
+
+bold "gantry repos"
+"$gantry" repos
 
 bold "gantry show $run"
 "$gantry" show "$run"
@@ -82,6 +115,8 @@ Try, with GANTRY_SERVER=$server and GANTRY_TOKEN=\$(cat $demo/data/admin.token):
   $gantry runs
   $gantry logs $run -f
   $gantry retry $run
+  $gantry trigger --repo demo --ref main      # run the branch now, without a push
+  cd $repo; edit; git commit -am ...; git push   # then: gantry runs
   (cd $repo && $gantry run)                 # the same pipeline, locally, no daemons
 TXT
 if [ -t 0 ] && [ -z "${GANTRY_DEMO_NONINTERACTIVE:-}" ]; then
