@@ -6,6 +6,7 @@
 #include "gantry/common/log.hpp"
 #include "service/api_json.hpp"
 #include "service/controller.hpp"
+#include "service/repo_watcher.hpp"
 
 namespace gantry::controller {
 
@@ -173,6 +174,17 @@ net::Response Controller::metrics() {
       "# HELP gantry_agents_connected Agents with a live session.\n# TYPE gantry_agents_connected "
       "gauge\n";
   out += "gantry_agents_connected " + std::to_string(connected) + "\n";
+  out += "# HELP gantry_repo_fetch_failures Consecutive failed fetches of a watched repository.\n";
+  out += "# TYPE gantry_repo_fetch_failures gauge\n";
+  for (const RepoStatus& repo : watcher_->status()) {
+    std::string label;  // Prometheus label value escaping
+    for (char ch : repo.name)
+      label += ch == '\n'                ? std::string("\\n")
+               : ch == '"' || ch == '\\' ? std::string("\\") + ch
+                                         : std::string(1, ch);
+    out += "gantry_repo_fetch_failures{repo=\"" + label + "\"} " + std::to_string(repo.failures) +
+           "\n";
+  }
   return r;
 }
 

@@ -313,6 +313,9 @@ TEST_CASE("git://: runs start from a real git daemon; its outage shows and polli
   CliResult shown = c.cli({"repos"});
   CHECK(shown.out.find("error (") != std::string::npos);
   CHECK(c.http("GET", "/healthz").status == 200);
+  std::string metrics = c.http("GET", "/metrics").body;
+  CHECK(metrics.find("gantry_repo_fetch_failures{repo=\"app\"} ") != std::string::npos);
+  CHECK(metrics.find("gantry_repo_fetch_failures{repo=\"app\"} 0\n") == std::string::npos);
   // It comes back: polling resumes (with backoff) and the next push runs.
   daemon.start();
   std::string later = commit(repo.work, {{"src/b.c", "int b;\n"}}, "after the outage");
