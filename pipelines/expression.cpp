@@ -82,58 +82,6 @@ bool is_ident(const Node* n, std::string_view name) {
   return n != nullptr && n->kind == NodeKind::Ident && n->text == name;
 }
 
-// Reads the digits at the start of `s`, saturating at `cap`.
-size_t leading_count(std::string_view s, size_t cap) {
-  size_t v = 0;
-  for (size_t i = 0; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); ++i) {
-    v = std::min(v * 10 + static_cast<size_t>(s[i] - '0'), cap);
-  }
-  return v;
-}
-
-// An upper bound on the size of a pattern's automaton, in atoms: a group
-// counts its contents and a {n,m} quantifier multiplies what it repeats by m.
-// Matching costs about this times the length of the text.
-size_t regex_weight(std::string_view p) {
-  constexpr size_t kCap = size_t{1} << 40;
-  std::vector<size_t> groups{0};  // running size of each open group
-  size_t last = 0;                // size of the previous atom
-  for (size_t i = 0; i < p.size(); ++i) {
-    char c = p[i];
-    size_t added = 1;
-    if (c == '(') {
-      groups.push_back(0);
-      added = 0;
-    } else if (c == ')' && groups.size() > 1) {
-      added = std::min(groups.back() + 2, kCap);
-      groups.pop_back();
-    } else if (c == '{' && i + 1 < p.size() && std::isdigit(static_cast<unsigned char>(p[i + 1]))) {
-      size_t close = std::min(p.find('}', i), p.size());
-      std::string_view counts = p.substr(i + 1, close - i - 1);
-      size_t comma = counts.find(',');
-      size_t n = leading_count(counts, kCap);
-      size_t m =
-          comma == std::string_view::npos ? 0 : leading_count(counts.substr(comma + 1), kCap);
-      size_t times = std::max({n + (comma != std::string_view::npos), m, size_t{1}});
-      added = last != 0 && times > kCap / last ? kCap : last * (times - 1);
-      i = close;
-    } else if (c == '\\') {
-      ++i;
-    } else if (c == '[') {  // a class is one atom: skip to its closing bracket
-      size_t j = i + 1;
-      if (j < p.size() && p[j] == '^') ++j;
-      if (j < p.size() && p[j] == ']') ++j;
-      while (j < p.size() && p[j] != ']') j += p[j] == '\\' ? 2 : 1;
-      i = j;
-    }
-    last = c == '{' ? std::min(last + added, kCap) : added;
-    groups.back() = std::min(groups.back() + added, kCap);
-  }
-  size_t total = 0;
-  for (size_t g : groups) total = std::min(total + g, kCap);
-  return total;
-}
-
 std::string shown(const std::string& pattern) {
   return "/" + (pattern.size() > 60 ? pattern.substr(0, 57) + "..." : pattern) + "/";
 }
@@ -358,6 +306,58 @@ class Evaluator {
 };
 
 }  // namespace
+
+// Reads the digits at the start of `s`, saturating at `cap`.
+static size_t leading_count(std::string_view s, size_t cap) {
+  size_t v = 0;
+  for (size_t i = 0; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); ++i) {
+    v = std::min(v * 10 + static_cast<size_t>(s[i] - '0'), cap);
+  }
+  return v;
+}
+
+// An upper bound on the size of a pattern's automaton, in atoms: a group
+// counts its contents and a {n,m} quantifier multiplies what it repeats by m.
+// Matching costs about this times the length of the text.
+size_t regex_weight(std::string_view p) {
+  constexpr size_t kCap = size_t{1} << 40;
+  std::vector<size_t> groups{0};  // running size of each open group
+  size_t last = 0;                // size of the previous atom
+  for (size_t i = 0; i < p.size(); ++i) {
+    char c = p[i];
+    size_t added = 1;
+    if (c == '(') {
+      groups.push_back(0);
+      added = 0;
+    } else if (c == ')' && groups.size() > 1) {
+      added = std::min(groups.back() + 2, kCap);
+      groups.pop_back();
+    } else if (c == '{' && i + 1 < p.size() && std::isdigit(static_cast<unsigned char>(p[i + 1]))) {
+      size_t close = std::min(p.find('}', i), p.size());
+      std::string_view counts = p.substr(i + 1, close - i - 1);
+      size_t comma = counts.find(',');
+      size_t n = leading_count(counts, kCap);
+      size_t m =
+          comma == std::string_view::npos ? 0 : leading_count(counts.substr(comma + 1), kCap);
+      size_t times = std::max({n + (comma != std::string_view::npos), m, size_t{1}});
+      added = last != 0 && times > kCap / last ? kCap : last * (times - 1);
+      i = close;
+    } else if (c == '\\') {
+      ++i;
+    } else if (c == '[') {  // a class is one atom: skip to its closing bracket
+      size_t j = i + 1;
+      if (j < p.size() && p[j] == '^') ++j;
+      if (j < p.size() && p[j] == ']') ++j;
+      while (j < p.size() && p[j] != ']') j += p[j] == '\\' ? 2 : 1;
+      i = j;
+    }
+    last = c == '{' ? std::min(last + added, kCap) : added;
+    groups.back() = std::min(groups.back() + added, kCap);
+  }
+  size_t total = 0;
+  for (size_t g : groups) total = std::min(total + g, kCap);
+  return total;
+}
 
 bool Value::truthy() const {
   if (is_bool()) return std::get<bool>(data);

@@ -55,29 +55,6 @@ std::string shown(std::string_view pattern) {
   return "\"" + std::string(pattern) + "\"";
 }
 
-// A conservative bound on the size of a pattern's automaton: its length
-// times every {n,m} count in it, nested or not. Matching costs about this
-// per byte of text.
-size_t regex_weight(std::string_view p) {
-  constexpr size_t kCap = size_t{1} << 40;
-  size_t weight = std::max<size_t>(p.size(), 1);
-  for (size_t i = 0; i < p.size(); ++i) {
-    if (p[i] == '\\') {
-      ++i;
-    } else if (p[i] == '{') {
-      size_t count = 0;
-      size_t most = 1;
-      for (++i; i < p.size() && p[i] != '}'; ++i) {
-        bool digit = std::isdigit(static_cast<unsigned char>(p[i])) != 0;
-        count = digit ? std::min(count * 10 + static_cast<size_t>(p[i] - '0'), kCap) : 0;
-        most = std::max(most, count);
-      }
-      weight = most > kCap / weight ? kCap : weight * most;
-    }
-  }
-  return weight;
-}
-
 // A regular expression for whole-text matching on libstdc++'s breadth-first
 // matcher: no recursion per character, no exponential backtracking.
 struct Regex {

@@ -43,6 +43,12 @@ inline constexpr size_t kMaxRegexInput = size_t{16} * 1024;
 inline constexpr size_t kMaxRegexWeight = 5000;
 inline constexpr size_t kMaxRegexWork = 2'000'000;
 
+// An upper bound on the size of a pattern's automaton, in atoms (a group
+// counts its contents, a {n,m} quantifier multiplies what it repeats by m);
+// matching costs about this times the length of the text. Also used by the
+// `when` conditions that take regular expressions.
+size_t regex_weight(std::string_view pattern);
+
 // A Groovy value of the subset: null, boolean, integer, floating point or string.
 struct Value {
   std::variant<std::monostate, bool, int64_t, double, std::string> data;
