@@ -521,3 +521,28 @@ TEST_CASE("a cron trigger in the Jenkinsfile starts a run of the branch head on 
   CHECK(run["commit"] == head);
   CHECK(run["status"] == "succeeded");
 }
+
+TEST_CASE("a controller restart neither misses a push made while it was down nor repeats one") {
+  TempDir t;
+  Repo repo = init_repo(t.path + "/app.git", {{"Jenkinsfile", kEnvPipeline}});
+  Cluster c(config_for("file://" + repo.bare, "300ms"));
+  c.start_controller();
+  c.start_agent({.name = "a1"});
+  wait_baseline(c);
+  std::string before = commit(repo.work, {{"src/a.c", "int a;\n"}}, "before the restart");
+  repo.push();
+  REQUIRE(eventually([&] { return runs_of(c, "app/main").size() == 1; }));
+  c.wait_run(runs_of(c, "app/main")[0]["id"].get<int64_t>());
+
+  c.stop_controller();
+  std::string during = commit(repo.work, {{"src/b.c", "int b;\n"}}, "while it was down");
+  repo.push();
+  c.start_controller();
+  REQUIRE(eventually([&] { return runs_of(c, "app/main").size() == 2; }));
+  json run = c.wait_run(runs_of(c, "app/main")[1]["id"].get<int64_t>());
+  CHECK(run["commit"] == during);
+  CHECK(run["previous_commit"] == before);
+  // A few more polls: the heads it had seen are not built again.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  CHECK(runs_of(c, "app/main").size() == 2);
+}
