@@ -93,6 +93,13 @@ class Controller {
   void launch(RunRecord run, const ResolvedPipeline& p);
   std::string base_commit(const std::string& job_name);
 
+  // api_audit.cpp: appends to the hash-chained audit log (store) and writes
+  // one `comp=audit` log line. Never fails the caller: a store failure is logged.
+  void audit(const std::string& actor, const std::string& action, const std::string& subject,
+             const std::map<std::string, std::string>& details = {});
+  net::Response list_audit(const net::Request& req);
+  net::Response verify_audit();
+
   void flush();  // persist dirty state, then send queued messages
   void tick();
   int64_t now() const;

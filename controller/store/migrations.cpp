@@ -90,6 +90,69 @@ CREATE TABLE repo_heads (
   PRIMARY KEY (repo, ref)
 ) WITHOUT ROWID;
 )sql",
+      // 3: change requests (GMUD and input gates) with their decisions, the
+      // hash-chained audit log, and the last deploy of each environment (the
+      // base of a change request's commit range).
+      R"sql(
+CREATE TABLE approvals (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  run_id INTEGER NOT NULL,
+  stage_id TEXT NOT NULL,
+  environment TEXT NOT NULL DEFAULT '',
+  repo TEXT NOT NULL DEFAULT '',
+  commit_sha TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL,
+  title TEXT NOT NULL DEFAULT '',
+  impact TEXT NOT NULL DEFAULT '',
+  rollback_plan TEXT NOT NULL DEFAULT '',
+  message TEXT NOT NULL DEFAULT '',
+  submitter TEXT NOT NULL DEFAULT '',
+  parameters TEXT NOT NULL DEFAULT '[]',
+  required INTEGER NOT NULL DEFAULT 1,
+  triggered_by TEXT NOT NULL DEFAULT '',
+  range_base TEXT NOT NULL DEFAULT '',
+  changes TEXT NOT NULL DEFAULT '[]',
+  requested_at INTEGER NOT NULL DEFAULT 0,
+  expires_at INTEGER NOT NULL DEFAULT 0,
+  decided_at INTEGER NOT NULL DEFAULT 0,
+  reason TEXT NOT NULL DEFAULT '',
+  values_json TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX approvals_by_status ON approvals (status, id);
+CREATE INDEX approvals_by_run ON approvals (run_id, stage_id);
+
+CREATE TABLE decisions (
+  approval_id INTEGER NOT NULL REFERENCES approvals (id) ON DELETE CASCADE,
+  user TEXT NOT NULL,
+  approve INTEGER NOT NULL,
+  comment TEXT NOT NULL DEFAULT '',
+  at INTEGER NOT NULL DEFAULT 0,
+  values_json TEXT NOT NULL DEFAULT '{}',
+  PRIMARY KEY (approval_id, user)
+) WITHOUT ROWID;
+
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  subject TEXT NOT NULL DEFAULT '',
+  details TEXT NOT NULL DEFAULT '{}',
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+
+CREATE TABLE deployments (
+  environment TEXT NOT NULL,
+  run_id INTEGER NOT NULL,
+  stage_id TEXT NOT NULL,
+  repo TEXT NOT NULL DEFAULT '',
+  commit_sha TEXT NOT NULL DEFAULT '',
+  at INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (environment, run_id, stage_id)
+) WITHOUT ROWID;
+)sql",
   };
   return kMigrations;
 }

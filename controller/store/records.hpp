@@ -77,3 +77,48 @@ struct ArtifactRecord {
 };
 
 }  // namespace gantry::controller
+
+namespace gantry::controller {
+
+// One decision on a change request. `values`: an input gate's parameter
+// values as the approver gave them.
+struct DecisionRecord {
+  std::string user;
+  bool approve = true;
+  std::string comment;
+  int64_t at = 0;
+  std::map<std::string, std::string> values;
+};
+
+// A change request: a GMUD (a deploy to an environment with a gmud policy)
+// or a Jenkins `input` gate. Ids are shown as GMUD-<id> or INPUT-<id>.
+struct ApprovalRecord {
+  int64_t id = 0;      // assigned by the store
+  std::string kind;    // gmud | input
+  int64_t run_id = 0;  // with stage_id: the gated stage
+  std::string stage_id, environment, repo, commit;
+  std::string status = "pending";  // pending|approved|rejected|expired|cancelled
+  std::string title, impact, rollback_plan;  // from the stage's gmud block
+  std::string message, submitter;            // input: its message, submitter list, ok text
+  std::string parameters;                    // input: the parameter definitions (JSON)
+  int required = 1;                          // approvals needed
+  std::string triggered_by;                  // the user who started the run ("" for a push)
+  std::string range_base;                    // the commit the range counts from ("" = unknown)
+  std::vector<ChangeRecord> changes;         // the commits it ships (paths not kept)
+  int64_t requested_at = 0, expires_at = 0, decided_at = 0;
+  std::string reason;  // why it ended: "rejected by bob: ...", "expired", ...
+  std::map<std::string, std::string> values;  // input: the accepted parameter values
+  std::vector<DecisionRecord> decisions;      // by time
+};
+
+// One entry of the append-only audit log. `hash` is the SHA-256 of the
+// entry's canonical JSON, which includes `prev_hash` (controller/audit.hpp).
+struct AuditRecord {
+  int64_t id = 0;
+  int64_t at = 0;
+  std::string actor, action, subject;
+  std::map<std::string, std::string> details;
+  std::string prev_hash, hash;
+};
+
+}  // namespace gantry::controller

@@ -79,6 +79,27 @@ class Store {
   std::optional<ArtifactRecord> artifact(int64_t run_id, std::string_view kind,
                                          std::string_view name);
 
+  // Change requests (store_approvals.cpp). create_approval fills id.
+  int64_t create_approval(ApprovalRecord& approval);
+  // Writes status, decided_at, reason, values (not the decisions).
+  bool update_approval(const ApprovalRecord& approval);
+  // false when this user has decided already (one decision per person).
+  bool add_decision(int64_t approval_id, const DecisionRecord& decision);
+  std::optional<ApprovalRecord> approval(int64_t id);  // with its decisions
+  // Newest first; empty status = any.
+  std::vector<ApprovalRecord> list_approvals(size_t limit, std::string_view status = {});
+  std::vector<ApprovalRecord> approvals_of_run(int64_t run_id);
+  // The environment's last deploy that succeeded: its commit, "" when none.
+  std::string last_deployed_commit(const std::string& environment, const std::string& repo);
+  bool add_deployment(const std::string& environment, int64_t run_id, const std::string& stage_id,
+                      const std::string& repo, const std::string& commit, int64_t at);
+
+  // The audit log (store_audit.cpp): append-only, each entry chained to the
+  // one before by hash. append_audit fills id, prev_hash and hash.
+  bool append_audit(AuditRecord& entry);
+  // Oldest first, ids above after_id.
+  std::vector<AuditRecord> audit_entries(int64_t after_id, size_t limit);
+
   // Every run status (zero included) -> number of runs, for /metrics.
   std::map<std::string, int64_t> run_counts_by_status();
 
