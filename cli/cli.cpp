@@ -7,6 +7,7 @@
 #include <ostream>
 
 #include "gantry/common/version.hpp"
+#include "approvals.hpp"
 #include "remote.hpp"
 
 namespace gantry::cli {
@@ -33,6 +34,12 @@ constexpr const char* kUsage =
     "  cancel RUN | retry RUN          stop a run | start it again (prints the new id)\n"
     "  agents [--json]                 connected agents\n"
     "  repos [--json]                  watched repositories: last fetch, error, heads\n"
+    "  approvals [--all] [--json]      change requests waiting for a decision (GMUD, input)\n"
+    "  approve ID [--comment C] [-p K=V]  approve GMUD-N (or INPUT-N, with its parameters)\n"
+    "  reject ID --comment C           reject it, saying why; the stage fails\n"
+    "  audit [--json]                  the audit log: who did what, to what, when\n"
+    "  audit verify                    check the audit log's hash chain (exit 1 names the first\n"
+    "                                  broken entry)\n"
     "\n"
     "Exit status: 0 ok, 1 failure, 2 usage or connection error, 3 unstable, 4 aborted.\n";
 
@@ -81,12 +88,14 @@ int run(const std::vector<std::string>& all_args, std::istream& in, std::ostream
   for (const char* c : kRemoteCommands) {
     if (cmd == c) return remote_command(remote, cmd, rest, out, err);
   }
-  static const char* kLaterCommands[] = {"approvals", "approve", "reject",   "releases",
-                                         "promote",   "abort",   "rollback", "audit"};
+  if (cmd == "audit") return audit_command(remote, rest, out, err);
+  if (cmd == "approvals" || cmd == "approve" || cmd == "reject")
+    return approvals_command(remote, cmd, rest, out, err);
+  static const char* kLaterCommands[] = {"releases", "promote", "abort", "rollback"};
   for (const char* c : kLaterCommands) {
     if (cmd == c) {
       err << "gantry: '" << cmd
-          << "' belongs to GMUD approvals and releases, which this controller does not have yet\n";
+          << "' belongs to releases and canaries, which this controller does not have yet\n";
       return 2;
     }
   }

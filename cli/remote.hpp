@@ -1,6 +1,6 @@
 #pragma once
 // The commands that talk to a controller over its REST API (SPEC §10):
-// trigger, runs, show, logs, wait, cancel, retry, agents, and the local
+// trigger, runs, show, logs, wait, cancel, retry, agents, audit, and the local
 // runner `gantry run`. The server and token come from --server/--token, or
 // GANTRY_SERVER/GANTRY_TOKEN, or default to http://127.0.0.1:8080 and the
 // admin token a local controller wrote to ./gantry-data/admin.token.
@@ -12,6 +12,8 @@
 #include <map>
 #include <string>
 #include <vector>
+
+#include "gantry/net/http_client.hpp"
 
 namespace gantry::cli {
 
@@ -50,6 +52,31 @@ std::string repos_table(const std::string& json, int64_t now_ms);
 int64_t now_ms();
 bool run_finished(const std::string& status);
 int exit_code_for(const std::string& status);  // 0 succeeded, 1 failed, 3 unstable, 4 aborted
+
+// One API call with the remote's server and token (remote_commands.cpp).
+net::ClientResponse call(const Remote& remote, const std::string& method, const std::string& path,
+                         const std::string& body = {});
+// Prints the failure and returns the exit code (2: could not talk to the
+// controller or it refused).
+int report(const net::ClientResponse& resp, const std::string& what, std::ostream& err);
+
+// `gantry audit`'s view of GET /api/v1/audit[/verify] (remote_json.cpp).
+struct AuditEntryView {
+  int64_t id = 0, at = 0;
+  std::string actor, action, subject, prev_hash, hash;
+  std::map<std::string, std::string> details;
+};
+struct AuditVerifyView {
+  bool ok = false;
+  int64_t entries = 0, first_broken = 0;
+  std::string reason;
+};
+bool parse_audit_entries(const std::string& json, std::vector<AuditEntryView>& append_to);
+std::string audit_entries_json(const std::vector<AuditEntryView>& entries);
+bool parse_audit_verify(const std::string& json, AuditVerifyView& out);
+// gantry audit [--json] | gantry audit verify [--json] (audit_command.cpp)
+int audit_command(const Remote& remote, const std::vector<std::string>& args, std::ostream& out,
+                  std::ostream& err);
 
 int remote_command(const Remote& remote, const std::string& cmd,
                    const std::vector<std::string>& args, std::ostream& out, std::ostream& err);

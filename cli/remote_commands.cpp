@@ -13,10 +13,8 @@
 
 namespace gantry::cli {
 
-namespace {
-
 net::ClientResponse call(const Remote& r, const std::string& method, const std::string& path,
-                         const std::string& body = {}) {
+                         const std::string& body) {
   net::ClientRequest req;
   req.method = method;
   req.url = r.server + path;
@@ -25,8 +23,6 @@ net::ClientResponse call(const Remote& r, const std::string& method, const std::
   return net::http_request(req);
 }
 
-// Prints the failure and returns the exit code (2: could not talk to the
-// controller or it refused).
 int report(const net::ClientResponse& resp, const std::string& what, std::ostream& err) {
   if (!resp.ok) {
     err << "gantry: " << what << ": " << resp.error << "\n";
@@ -36,6 +32,8 @@ int report(const net::ClientResponse& resp, const std::string& what, std::ostrea
   }
   return 2;
 }
+
+namespace {
 
 bool parse_run_id(const std::string& s, int64_t& id) {
   std::string t = s[0] == '#' ? s.substr(1) : s;

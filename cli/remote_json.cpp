@@ -173,4 +173,53 @@ int exit_code_for(const std::string& s) {
   return 1;
 }
 
+bool parse_audit_entries(const std::string& body, std::vector<AuditEntryView>& append_to) {
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("entries") || !j["entries"].is_array()) return false;
+  for (const json& e : j["entries"]) {
+    if (!e.is_object()) continue;
+    AuditEntryView v;
+    v.id = num(e, "id");
+    v.at = num(e, "at");
+    v.actor = str(e, "actor");
+    v.action = str(e, "action");
+    v.subject = str(e, "subject");
+    v.prev_hash = str(e, "prev_hash");
+    v.hash = str(e, "hash");
+    if (auto d = e.find("details"); d != e.end() && d->is_object()) {
+      for (const auto& [key, value] : d->items()) {
+        if (value.is_string()) v.details[key] = value.get<std::string>();
+      }
+    }
+    append_to.push_back(std::move(v));
+  }
+  return true;
+}
+
+std::string audit_entries_json(const std::vector<AuditEntryView>& entries) {
+  json list = json::array();
+  for (const AuditEntryView& v : entries) {
+    list.push_back({{"id", v.id},
+                    {"at", v.at},
+                    {"actor", v.actor},
+                    {"action", v.action},
+                    {"subject", v.subject},
+                    {"details", v.details},
+                    {"prev_hash", v.prev_hash},
+                    {"hash", v.hash}});
+  }
+  json j = {{"entries", std::move(list)}};
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+bool parse_audit_verify(const std::string& body, AuditVerifyView& out) {
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("ok") || !j["ok"].is_boolean()) return false;
+  out.ok = j["ok"].get<bool>();
+  out.entries = num(j, "entries");
+  out.first_broken = num(j, "first_broken");
+  out.reason = str(j, "reason");
+  return true;
+}
+
 }  // namespace gantry::cli

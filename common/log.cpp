@@ -45,6 +45,11 @@ void set_min_level(Level level) { g_min_level.store(level); }
 
 void write(Level level, std::string_view component, std::string_view event,
            std::initializer_list<Field> fields) {
+  write_fields(level, component, event, std::span<const Field>(fields.begin(), fields.size()));
+}
+
+void write_fields(Level level, std::string_view component, std::string_view event,
+                  std::span<const Field> fields) {
   if (level < g_min_level.load()) return;
   std::string line = "level=";
   line += level_name(level);

@@ -8,6 +8,7 @@
 
 #include <limits>
 
+#include "auth.hpp"
 #include "config_reader.hpp"
 
 namespace gantry::controller {
@@ -50,16 +51,6 @@ bool read_listen(Reader& r, const Field& f, Config& c) {
   return true;
 }
 
-bool read_environments(Reader& r, const Field& f, Config& c) {
-  if (!f.value || f.value.IsNull()) return true;
-  if (!f.value.IsMap()) return r.fail(f, "'environments' must be a map");
-  YAML::Emitter out;
-  out << f.value;
-  if (!out.good()) return r.fail(f, "cannot re-emit 'environments': " + out.GetLastError());
-  c.environments_yaml = out.c_str();
-  return true;
-}
-
 bool read_tls(Reader& r, const Field& f, Config& c) {
   Fields tls;
   if (!r.fields(f.value, "'tls'", {"cert", "key"}, tls)) return false;
@@ -89,7 +80,7 @@ bool read_config(Reader& r, const YAML::Node& doc, Config& c) {
   if ((f = top.find("users")) && !config_detail::read_users(r, *f, c)) return false;
   if ((f = top.find("agent_tokens")) && !config_detail::read_agent_tokens(r, *f, c)) return false;
   if ((f = top.find("repositories")) && !config_detail::read_repositories(r, *f, c)) return false;
-  if ((f = top.find("environments")) && !read_environments(r, *f, c)) return false;
+  if ((f = top.find("environments")) && !config_detail::read_environments(r, *f, c)) return false;
   if ((f = top.find("secrets")) && !config_detail::read_secrets(r, *f, c)) return false;
   if ((f = top.find("agent_lost_after"))) {
     if (!r.duration(*f, c.agent_lost_after_ms)) return false;
@@ -200,7 +191,12 @@ std::variant<Config, ConfigError> load_config(const std::string& path) {
   if (!config_detail::read_file_bounded(path, kMaxConfigBytes, text, error)) {
     return ConfigError{path + ": error: cannot read the config file: " + error};
   }
-  return parse_config(text, path);
+  auto parsed = parse_config(text, path);
+  if (auto* config = std::get_if<Config>(&parsed)) {
+    config->source_path = path;
+    config->source_sha256 = sha256_hex(text);
+  }
+  return parsed;
 }
 
 }  // namespace gantry::controller

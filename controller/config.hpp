@@ -11,9 +11,9 @@
 // read once, at load time, byte for byte (a trailing newline is kept).
 //
 // Not responsible for acting on the config (listening, loading TLS files,
-// opening the store); `environments` is only checked to be a map and kept as
-// YAML text for the release code. Plain values and pure functions apart from
-// the file reads; safe to call from any thread.
+// opening the store); `environments` holds the GMUD policies, checked here
+// (windows, freezes, durations) and enforced by controller/gmud. Plain values and pure functions
+// apart from the file reads; safe to call from any thread.
 
 #include <cstdint>
 #include <map>
@@ -21,6 +21,8 @@
 #include <string_view>
 #include <variant>
 #include <vector>
+
+#include "gmud/gate.hpp"
 
 namespace gantry::controller {
 
@@ -43,6 +45,13 @@ struct RepositoryConfig {
   std::string webhook_secret;
 };
 
+// A deploy target. `gated`: deploys wait for a GMUD approved under `policy`.
+struct EnvironmentConfig {
+  std::string name;
+  bool gated = false;
+  gmud::Policy policy;
+};
+
 struct SecretConfig {
   std::string value;  // `file:` is read at load time
 };
@@ -54,11 +63,14 @@ struct Config {
   std::vector<UserConfig> users;
   std::vector<AgentTokenConfig> agent_tokens;
   std::vector<RepositoryConfig> repositories;
-  std::string environments_yaml;  // the `environments` map re-emitted as YAML; empty when absent
+  std::map<std::string, EnvironmentConfig> environments;
   std::map<std::string, SecretConfig> secrets;
   int64_t agent_lost_after_ms = 30000;
   std::string tls_cert, tls_key;    // `tls: {cert: FILE, key: FILE}`; both or neither
   int64_t cancel_grace_ms = 10000;  // `cancel_grace`
+  // Set by load_config, empty for the defaults: the file and the SHA-256 of
+  // its bytes, which the controller records in the audit log at startup.
+  std::string source_path, source_sha256;
 };
 
 struct ConfigError {

@@ -74,5 +74,7 @@ bool read_users(Reader& r, const Field& f, Config& config);
 bool read_agent_tokens(Reader& r, const Field& f, Config& config);
 bool read_repositories(Reader& r, const Field& f, Config& config);
 bool read_secrets(Reader& r, const Field& f, Config& config);
+// environments (config_environments.cpp).
+bool read_environments(Reader& r, const Field& f, Config& config);
 
 }  // namespace gantry::controller::config_detail

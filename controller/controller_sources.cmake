@@ -6,12 +6,17 @@ set(GANTRY_CONTROLLER_CORE_SOURCES
   config.cpp
   config_reader.cpp
   config_sections.cpp
+  config_environments.cpp
   auth.cpp
+  audit.cpp
+  audit_json.cpp
   webhook.cpp
   webhook_json.cpp
   store/store.cpp
   store/store_runs.cpp
   store/store_records.cpp
+  store/store_audit.cpp
   store/store_json.cpp
+  store/store_approvals.cpp
   store/migrations.cpp
 )

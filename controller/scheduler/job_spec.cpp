@@ -107,6 +107,10 @@ std::map<std::string, std::string> Scheduler::environment_of(
   }
   for (const auto& [k, v] : n.axes) env[k] = v;
   if (!n.name.empty()) env["STAGE_NAME"] = n.name;
+  if (n.stage && n.stage->deploy) env["DEPLOY_ENV"] = n.stage->deploy->environment;
+  if (auto g = run.gate_values.find(node); g != run.gate_values.end()) {
+    for (const auto& [k, v] : g->second) env[k] = v;
+  }
   return env;
 }
 

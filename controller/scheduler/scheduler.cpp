@@ -156,13 +156,15 @@ void Scheduler::dispatch_leaf(RunState& run, int node, int64_t now) {
     }
   }
   if (jobs_.count(rec.job_id)) return;
+  const bool orphan = rec.status == "running" && rec.epoch > 0;
+  if (!orphan && hold_at_gate(run, node, now)) return;
   Job job;
   job.job_id = rec.job_id;
   job.run_id = run.run.id;
   job.node = node;
   job.epoch = rec.epoch;
   job.seq = next_seq_++;
-  if (rec.status == "running" && rec.epoch > 0) {
+  if (orphan) {
     // Running on some agent before a restart: wait for it to say hello.
     job.attempt = std::max(1, rec.attempts);
     job.orphan = true;
@@ -181,6 +183,14 @@ void Scheduler::dispatch_leaf(RunState& run, int node, int64_t now) {
 
 void Scheduler::stop_leaf(RunState& run, int node, const std::string& reason, int64_t now) {
   const std::string& job_id = run.record_of(node).job_id;
+  if (at_gate_.erase({run.run.id, run.record_of(node).stage_id}) > 0) {
+    GateRequest g;
+    g.run_id = run.run.id;
+    g.stage_id = run.record_of(node).stage_id;
+    g.cancel = true;
+    g.reason = reason;
+    gate_requests_.push_back(std::move(g));
+  }
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) {
     apply(run, run.leaf_done(node, Result::Aborted, reason, now), now);
@@ -314,7 +324,26 @@ void Scheduler::end_attempt(Job& job_ref, std::optional<Result> result, const st
 std::vector<RunState*> Scheduler::take_dirty_runs() {
   std::vector<RunState*> out;
   for (int64_t id : dirty_) {
-    if (auto it = runs_.find(id); it != runs_.end()) out.push_back(it->second.get());
+    auto it = runs_.find(id);
+    if (it == runs_.end()) continue;
+    RunState& run = *it->second;
+    // `waiting` while a gate holds the run and nothing of it runs or queues.
+    if (!run.finished() && (run.run.status == "running" || run.run.status == "waiting")) {
+      bool gated = false, busy = false;
+      for (size_t i = 1; i < run.nodes.size(); ++i) {
+        if (run.nodes[i].kind != NodeKind::Stage && run.nodes[i].kind != NodeKind::PipelinePost)
+          continue;
+        const std::string& st = run.record_of(static_cast<int>(i)).status;
+        gated = gated || st == "waiting";
+        busy = busy || st == "running" || st == "queued";
+      }
+      std::string status = gated && !busy ? "waiting" : "running";
+      if (status != run.run.status) {
+        run.run.status = status;
+        run.dirty_run = true;
+      }
+    }
+    out.push_back(&run);
   }
   dirty_.clear();
   return out;

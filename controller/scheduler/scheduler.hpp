@@ -38,6 +38,31 @@ struct SchedulerOptions {
   int64_t reconnect_grace_ms = 15000;  // added to leases adopted after a restart
   int64_t cancel_grace_ms = 10000;
   std::map<std::string, std::string> secrets;  // credentials id -> value
+  // The environments a stage may deploy to (the controller config's); true
+  // when deploys there wait for a GMUD. A deploy elsewhere fails closed.
+  std::map<std::string, bool> environments;
+};
+
+// A stage that must pass a gate before it may take an agent (SPEC §7): a
+// deploy to an environment with a GMUD policy (kind "gmud"), or a Jenkins
+// `input` (kind "input"). The service opens (or finds) the change request
+// and calls open_gate or fail_gate; meanwhile the stage waits, holding no
+// agent. `cancel`: the stage stopped waiting (its run was cancelled, a
+// sibling failed fast): the request should be cancelled.
+struct GateRequest {
+  int64_t run_id = 0;
+  std::string stage_id, kind, environment;
+  bool cancel = false;
+  std::string reason;  // cancel: why
+  // What the request shows, evaluated with the stage's environment.
+  std::string title, impact, rollback_plan;  // gmud
+  std::string message, ok, submitter;        // input
+  std::string submitter_parameter;           // input: the variable naming who approved
+  struct Parameter {
+    std::string name, type, default_value, description;
+    std::vector<std::string> choices;
+  };
+  std::vector<Parameter> parameters;  // input
 };
 
 struct Job {
@@ -103,6 +128,17 @@ class Scheduler {
   std::variant<protocol::FinishAck, protocol::Nack> finish(const std::string& agent_id,
                                                            const protocol::Finish& f,
                                                            uint64_t committed, int64_t now);
+  // Gates (scheduler_gates.cpp). The stage's gate of this kind is open: it
+  // queues for an agent; `values` (an input's parameters) reach its steps as
+  // environment variables. Both return false when the stage does not wait
+  // for that gate.
+  bool open_gate(int64_t run_id, const std::string& stage_id, const std::string& kind,
+                 const std::map<std::string, std::string>& values, int64_t now);
+  // The gate stays shut (rejected, expired, unknown): the stage fails with `reason`.
+  bool fail_gate(int64_t run_id, const std::string& stage_id, const std::string& kind,
+                 const std::string& reason, int64_t now);
+  std::vector<GateRequest> take_gate_requests();
+
   void tick(int64_t now);  // leases, accept and cancel deadlines, run timeouts, dispatch
   // Hands queued jobs to free agents now (after a finish, a hello, a new
   // run), rather than at the next tick.
@@ -123,6 +159,9 @@ class Scheduler {
  private:
   void apply(RunState& run, const std::vector<RunAction>& actions, int64_t now);
   void dispatch_leaf(RunState& run, int node, int64_t now);
+  // True when the leaf waits at (or failed at) a gate instead of queueing.
+  bool hold_at_gate(RunState& run, int node, int64_t now);
+  int node_of(const RunState& run, const std::string& stage_id) const;
   void decide_when(RunState& run, int node, int64_t now);
   void stop_leaf(RunState& run, int node, const std::string& reason, int64_t now);
   void assign(Job& job, AgentState& agent, int64_t now);
@@ -144,6 +183,8 @@ class Scheduler {
   std::vector<Outgoing> outgoing_;
   std::vector<int64_t> finished_;
   std::set<int64_t> dirty_;
+  std::vector<GateRequest> gate_requests_;
+  std::map<std::pair<int64_t, std::string>, std::string> at_gate_;  // run, stage id -> kind
   uint64_t next_seq_ = 1;
 };
 

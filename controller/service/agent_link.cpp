@@ -28,12 +28,10 @@ std::optional<net::Response> Controller::accept_agent(const net::Request& req,
   std::optional<Principal> who = auth_.authenticate(req.header("authorization"));
   if (!who) return json_error(401, "unauthorized", "missing or unknown token");
   if (!who->is_agent) {
-    log::warn("audit", "forbidden",
-              {{"user", who->name},
-               {"role", role_name(who->role)},
-               {"path", req.path},
-               {"method", req.method},
-               {"reason", "the agent endpoint needs an agent token"}});
+    audit(who->name, "permission.denied", req.path,
+          {{"method", req.method},
+           {"role", role_name(who->role)},
+           {"reason", "the agent endpoint needs an agent token"}});
     return json_error(403, "forbidden", "the agent endpoint needs an agent token");
   }
   auto session = std::make_shared<AgentSession>();

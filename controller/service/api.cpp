@@ -54,12 +54,10 @@ net::Response Controller::handle_http(const net::Request& req) {
     return r;
   }
   auto audit_denied = [&](const std::string& why) {
-    log::warn("audit", "forbidden",
-              {{"user", who->name},
-               {"role", who->is_agent ? "agent" : role_name(who->role)},
-               {"path", req.path},
-               {"method", req.method},
-               {"reason", why}});
+    audit(who->name, "permission.denied", req.path,
+          {{"method", req.method},
+           {"role", who->is_agent ? "agent" : role_name(who->role)},
+           {"reason", why}});
   };
   auto forbid = [&](Permission p, const char* what) -> std::optional<net::Response> {
     if (principal_allows(*who, p)) return std::nullopt;
@@ -136,10 +134,31 @@ net::Response Controller::handle_http(const net::Request& req) {
     }
     return error(404, "not_found", "no route for " + req.method + " " + req.path);
   }
+  if (collection == "approvals" && parts.size() <= 5) {
+    if (parts.size() == 3) {
+      if (req.method != "GET") return not_allowed("GET");
+      if (auto f = forbid(Permission::Read, "read approvals")) return *f;
+      return list_approvals(req);
+    }
+    if (parts.size() == 4) {
+      if (req.method != "GET") return not_allowed("GET");
+      if (auto f = forbid(Permission::Read, "read approvals")) return *f;
+      return show_approval(parts[3]);
+    }
+    if (parts[4] != "approve" && parts[4] != "reject")
+      return error(404, "not_found", "no route for " + req.method + " " + req.path);
+    if (req.method != "POST") return not_allowed("POST");
+    return decide(parts[3], req, *who, parts[4] == "approve");
+  }
   if (collection == "repos" && parts.size() == 3) {
     if (req.method != "GET") return not_allowed("GET");
     if (auto f = forbid(Permission::Read, "read repositories")) return *f;
     return list_repos();
+  }
+  if (collection == "audit" && (parts.size() == 3 || (parts.size() == 4 && parts[3] == "verify"))) {
+    if (req.method != "GET") return not_allowed("GET");
+    if (auto f = forbid(Permission::Read, "read the audit log")) return *f;
+    return parts.size() == 4 ? verify_audit() : list_audit(req);
   }
   if (collection == "agents" && parts.size() == 3) {
     if (req.method != "GET") return not_allowed("GET");

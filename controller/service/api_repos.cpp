@@ -121,8 +121,7 @@ net::Response Controller::git_hook(const net::Request& req) {
   }
   std::string why;
   if (!verify_signature(req.headers, req.body, repo->webhook_secret, why)) {
-    log::warn("audit", "webhook.refused",
-              {{"repo", repo->name}, {"remote", req.remote}, {"reason", why}});
+    audit("webhook", "webhook.refused", repo->name, {{"remote", req.remote}, {"reason", why}});
     return error(401, "bad_signature", why);
   }
   log::info("repos", "webhook",

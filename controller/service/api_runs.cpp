@@ -137,14 +137,16 @@ net::Response Controller::cancel_run(int64_t id, const Principal& who) {
   if (!run) return error(404, "not_found", "no run " + std::to_string(id));
   bool own = run->created_by == who.name && principal_allows(who, Permission::CancelOwn);
   if (!own && !principal_allows(who, Permission::Cancel)) {
-    log::warn("audit", "forbidden",
-              {{"user", who.name}, {"action", "cancel"}, {"run", std::to_string(id)}});
+    audit(who.name, "permission.denied", "/api/v1/runs/" + std::to_string(id) + "/cancel",
+          {{"method", "POST"},
+           {"role", role_name(who.role)},
+           {"reason", "may not cancel run " + std::to_string(id)}});
     return error(403, "forbidden", who.name + " may not cancel run " + std::to_string(id));
   }
   if (!scheduler_->cancel_run(id, "cancelled by " + who.name, now()))
     return error(409, "conflict",
                  "run " + std::to_string(id) + " is not running (" + run->status + ")");
-  log::info("audit", "run.cancel", {{"user", who.name}, {"run", std::to_string(id)}});
+  audit(who.name, "run.cancel", "run " + std::to_string(id), {{"status", run->status}});
   flush();
   return show_run(id);
 }

@@ -28,6 +28,7 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
   // An offer not taken is offered again before its lease could lapse.
   so.accept_timeout_ms = std::min<int64_t>(5000, config_.agent_lost_after_ms / 2);
   for (const auto& [id, s] : config_.secrets) so.secrets[id] = s.value;
+  for (const auto& [name, env] : config_.environments) so.environments[name] = env.gated;
   scheduler_ = std::make_unique<Scheduler>(so);
   git_ = std::make_unique<GitWorkers>(loop_, config_.data_dir + "/mirrors", kGitThreads);
   RepoWatcherHooks hooks;
@@ -60,6 +61,12 @@ bool Controller::start(std::string& error) {
         return accept_agent(r, std::move(c), h);
       });
   if (!server_->start(error)) return false;
+  // Which configuration this controller runs with, so a change to users,
+  // environments or approvers shows in the audit log.
+  std::map<std::string, std::string> config_details;
+  if (!config_.source_sha256.empty()) config_details["sha256"] = config_.source_sha256;
+  audit("controller", "config.load",
+        config_.source_path.empty() ? "(defaults)" : config_.source_path, config_details);
   // Runs that were going when the controller stopped: their stages as
   // stored; running jobs wait for their agents (leases extended by a grace).
   int64_t t = now();
@@ -110,31 +117,45 @@ void Controller::stop() {
 
 void Controller::tick() {
   scheduler_->tick(now());
+  if (now() - last_gate_check_ >= 1000) {
+    last_gate_check_ = now();
+    check_gates();
+  }
   flush();
 }
 
-void Controller::flush() {
-  scheduler_->dispatch_now(now());
-  std::vector<RunState*> dirty = scheduler_->take_dirty_runs();
-  if (!dirty.empty()) {
-    store_->transaction([&] {
-      for (RunState* run : dirty) {
-        // Stage changes also move the run's times and counts: store both.
-        store_->update_run(run->run);
-        run->dirty_run = false;
-        for (int i : run->dirty_stages) {
-          const StageRecord& rec = run->stages[static_cast<size_t>(i)];
-          store_->put_stage(rec);
-          if (rec.finished_at && rec.started_at && rec.status != "skipped") {
-            stage_seconds_sum_[rec.status] +=
-                static_cast<double>(rec.finished_at - rec.started_at) / 1000.0;
-            stage_count_[rec.status] += 1;
-          }
+void Controller::persist(const std::vector<RunState*>& dirty) {
+  if (dirty.empty()) return;
+  store_->transaction([&] {
+    for (RunState* run : dirty) {
+      // Stage changes also move the run's times and counts: store both.
+      store_->update_run(run->run);
+      run->dirty_run = false;
+      for (int i : run->dirty_stages) {
+        const StageRecord& rec = run->stages[static_cast<size_t>(i)];
+        store_->put_stage(rec);
+        if (rec.finished_at && rec.started_at && rec.status != "skipped") {
+          stage_seconds_sum_[rec.status] +=
+              static_cast<double>(rec.finished_at - rec.started_at) / 1000.0;
+          stage_count_[rec.status] += 1;
         }
-        run->dirty_stages.clear();
+        if (rec.status == "succeeded") record_deployments(*run, i);
       }
-      return true;
-    });
+      run->dirty_stages.clear();
+    }
+    return true;
+  });
+}
+
+void Controller::flush() {
+  // A gate's answer can change the scheduler again (the next gate, a failed
+  // stage); each round stores before it acts. Bounded: a stage has two gates.
+  for (int round = 0; round < 8; ++round) {
+    scheduler_->dispatch_now(now());
+    persist(scheduler_->take_dirty_runs());
+    std::vector<GateRequest> gates = scheduler_->take_gate_requests();
+    if (gates.empty()) break;
+    handle_gates(gates);
   }
   for (Outgoing& o : scheduler_->take_outgoing()) send_to_agent(o.agent_id, o.message);
   for (int64_t id : scheduler_->take_finished_runs()) scheduler_->forget_run(id);

@@ -100,6 +100,27 @@ class Controller {
   net::Response list_audit(const net::Request& req);
   net::Response verify_audit();
 
+  // gates.cpp: the change requests of stages waiting at a gate (GMUD, input).
+  void handle_gates(const std::vector<GateRequest>& gates);
+  void open_request(const GateRequest& g);
+  void cancel_requests(int64_t run_id, const std::string& stage_id, const std::string& reason);
+  void check_gates();  // on the tick: expiry, and the windows and freezes of approved requests
+  // Evaluates `a` now and acts on it: records its end, opens or fails the gate.
+  void settle(ApprovalRecord a);
+  // The policy `a` is decided under: its environment's (nullopt when the
+  // config no longer has it), or, for an input, its submitters.
+  std::optional<gmud::Policy> policy_of(const ApprovalRecord& a) const;
+  std::vector<gmud::Person> people_of(const ApprovalRecord& a) const;
+  gmud::Evaluation evaluate_approval(const ApprovalRecord& a) const;
+  void record_deployments(const RunState& run, int record);
+
+  // api_approvals.cpp
+  net::Response list_approvals(const net::Request& req);
+  net::Response show_approval(const std::string& id);
+  net::Response decide(const std::string& id, const net::Request& req, const Principal& who,
+                       bool approve);
+
+  void persist(const std::vector<RunState*>& dirty);
   void flush();  // persist dirty state, then send queued messages
   void tick();
   int64_t now() const;
@@ -120,6 +141,10 @@ class Controller {
   std::vector<std::string> pending_ack_agents_;
   std::map<std::string, double> stage_seconds_sum_;  // metrics
   std::map<std::string, int64_t> stage_count_;
+  // Requests whose stage waits: pending, or approved and held by a window
+  // or a freeze. Loaded again from the store when a restarted run asks.
+  std::map<int64_t, ApprovalRecord> open_approvals_;
+  int64_t last_gate_check_ = 0;
   uint64_t tick_timer_ = 0;
   bool sync_scheduled_ = false;
 };

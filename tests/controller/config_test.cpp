@@ -52,7 +52,7 @@ TEST_CASE("an empty config gives the defaults", "[config]") {
     CHECK(c.agent_tokens.empty());
     CHECK(c.repositories.empty());
     CHECK(c.secrets.empty());
-    CHECK(c.environments_yaml.empty());
+    CHECK(c.environments.empty());
     CHECK(c.agent_lost_after_ms == 30000);
     CHECK(c.cancel_grace_ms == 10000);
     CHECK(c.tls_cert.empty());
@@ -83,7 +83,15 @@ repositories:
     poll: 30s
     webhook_secret: hook-s3cret
   - {name: lib, url: "https://git.example.com/lib.git", poll: 0}
-environments: {prod: {approvers: [ops]}}
+environments:
+  staging: {}
+  prod:
+    gmud:
+      approvers: [ops]
+      min_approvals: 2
+      windows: ["Tue-Thu 10:00-16:00 America/Sao_Paulo"]
+      freezes: ["2026-12-20T00:00:00Z/2027-01-05T00:00:00Z"]
+      expires_after: 24h
 secrets:
   deploy-key: {value: abc}
 agent_lost_after: 45s
@@ -111,7 +119,16 @@ tls: {cert: cert.pem, key: key.pem}
   CHECK(c.repositories[0].webhook_secret == "hook-s3cret");
   CHECK(c.repositories[1].pipeline == "Jenkinsfile");
   CHECK(c.repositories[1].poll_ms == 0);
-  CHECK(c.environments_yaml == "{prod: {approvers: [ops]}}");
+  REQUIRE(c.environments.size() == 2);
+  CHECK_FALSE(c.environments.at("staging").gated);
+  const EnvironmentConfig& prod = c.environments.at("prod");
+  CHECK(prod.gated);
+  CHECK(prod.policy.approvers == std::vector<std::string>{"ops"});
+  CHECK(prod.policy.min_approvals == 2);
+  REQUIRE(prod.policy.windows.size() == 1);
+  CHECK(prod.policy.windows[0].zone == "America/Sao_Paulo");
+  REQUIRE(prod.policy.freezes.size() == 1);
+  CHECK(prod.policy.expires_after_s == 86400);
   CHECK(c.secrets.at("deploy-key").value == "abc");
   CHECK(c.agent_lost_after_ms == 45000);
   CHECK(c.cancel_grace_ms == 2500);
@@ -145,7 +162,7 @@ agent_lost_after: 30s
 )");
   CHECK(c.users.at(0).name == "alice");
   CHECK(c.repositories.at(0).url == "file:///srv/git/app.git");
-  CHECK(c.environments_yaml == "{}");
+  CHECK(c.environments.empty());
   CHECK(c.secrets.at("deploy-key").value == "abc");
 }
 
@@ -282,6 +299,25 @@ TEST_CASE("config errors point at the offending node", "[config]") {
        "gantry.yml:1:15: error: 'environments' must be a map\n"
        "environments: [prod]\n"
        "              ^"},
+      {"environments:\n  prod: {gmud: {approvers: []}}\n",
+       "gantry.yml:2:28: error: 'approvers' must name at least one group\n"
+       "  prod: {gmud: {approvers: []}}\n"
+       "                           ^"},
+      {"environments:\n  prod: {gmud: {min_approvals: 2}}\n",
+       "gantry.yml:2:10: error: 'environments.prod.gmud' needs 'approvers' (the groups that may "
+       "approve)\n"
+       "  prod: {gmud: {min_approvals: 2}}\n"
+       "         ^"},
+      {"environments:\n  prod: {gmud: {approvers: [a], windows: [\"Mon 10:00-12:00 "
+       "Mars/Base\"]}}\n",
+       "gantry.yml:2:43: error: window \"Mon 10:00-12:00 Mars/Base\": unknown time zone "
+       "\"Mars/Base\" (an IANA name, e.g. Europe/Paris)\n"
+       "  prod: {gmud: {approvers: [a], windows: [\"Mon 10:00-12:00 Mars/Base\"]}}\n"
+       "                                          ^"},
+      {"environments:\n  prod: {approvers: [a]}\n",
+       "gantry.yml:2:10: error: unknown key 'approvers' (expected one of: gmud)\n"
+       "  prod: {approvers: [a]}\n"
+       "         ^"},
       {"tls: {cert: a.pem}\n",
        "gantry.yml:1:1: error: 'tls' needs both 'cert' and 'key'\n"
        "tls: {cert: a.pem}\n"

@@ -420,3 +420,163 @@ TEST_CASE("a parallel stage's own post section runs as a job after its branches"
   CHECK(h.stage(run, "P") == "failed");
   CHECK(h.status(run) == "failed");
 }
+
+namespace {
+
+const char* kGated = R"(pipeline {
+  agent any
+  stages {
+    stage('Build') { steps { sh 'make' } }
+    stage('Production') {
+      deploy('production')
+      gmud { title "Release ${GIT_COMMIT}"; impact 'high'; rollbackPlan 'redeploy the last tag' }
+      steps { sh './deploy.sh' }
+    }
+  }
+})";
+
+SchedulerOptions gated_options() {
+  SchedulerOptions o;
+  o.environments = {{"production", true}, {"staging", false}};
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("a gated deploy waits without an agent until its gate opens") {
+  Harness h(gated_options());
+  int64_t run = h.submit(kGated);
+  h.agent("a1");
+  auto as = h.assigns();
+  REQUIRE(as.size() == 1);
+  h.finish(as[0].first, as[0].second, "SUCCESS");
+  CHECK(h.stage(run, "Production") == "waiting");
+  CHECK(h.status(run) == "waiting");
+  CHECK(h.assigns().empty());
+  CHECK(h.s.queue_depth() == 0);
+  auto gates = h.s.take_gate_requests();
+  REQUIRE(gates.size() == 1);
+  CHECK(gates[0].kind == "gmud");
+  CHECK(gates[0].environment == "production");
+  CHECK(gates[0].impact == "high");
+  CHECK(gates[0].rollback_plan == "redeploy the last tag");
+  CHECK(gates[0].title == "Release ");  // no commit in this run
+  // Ticks neither ask again nor dispatch.
+  h.now += 500;
+  h.pump();
+  CHECK(h.s.take_gate_requests().empty());
+  CHECK(h.assigns().empty());
+  CHECK_FALSE(h.s.open_gate(run, "Production", "input", {}, h.now));
+  REQUIRE(h.s.open_gate(run, "Production", "gmud", {}, h.now));
+  h.pump();
+  CHECK(h.status(run) == "running");
+  as = h.assigns();
+  REQUIRE(as.size() == 1);
+  CHECK(as[0].second.spec.stage_id == "Production");
+  CHECK(as[0].second.spec.env.at("DEPLOY_ENV") == "production");
+  h.finish(as[0].first, as[0].second, "SUCCESS");
+  CHECK(h.status(run) == "succeeded");
+}
+
+TEST_CASE("a refused gate fails the stage; cancelling a waiting run asks to cancel its request") {
+  Harness h(gated_options());
+  h.agent("a1");
+  int64_t run = h.submit(kGated);
+  auto as = h.assigns();
+  REQUIRE(as.size() == 1);
+  h.finish(as[0].first, as[0].second, "SUCCESS");
+  REQUIRE(h.s.take_gate_requests().size() == 1);
+  REQUIRE(h.s.fail_gate(run, "Production", "gmud", "rejected by bob: not today", h.now));
+  h.pump();
+  CHECK(h.status(run) == "failed");
+  CHECK(h.stage(run, "Production") == "failed");
+  CHECK(h.s.run(run)->stages.back().reason.find("rejected by bob") != std::string::npos);
+
+  int64_t second = h.submit(kGated);
+  as = h.assigns();
+  REQUIRE(as.size() == 1);
+  h.finish(as[0].first, as[0].second, "SUCCESS");
+  REQUIRE(h.s.take_gate_requests().size() == 1);
+  REQUIRE(h.s.cancel_run(second, "cancelled by ops", h.now));
+  h.pump();
+  auto gates = h.s.take_gate_requests();
+  REQUIRE(gates.size() == 1);
+  CHECK(gates[0].cancel);
+  CHECK(gates[0].stage_id == "Production");
+  CHECK(h.status(second) == "aborted");
+  CHECK_FALSE(h.s.open_gate(second, "Production", "gmud", {}, h.now));
+}
+
+TEST_CASE("a deploy to an unknown environment fails closed; an ungated one just runs") {
+  Harness h(gated_options());
+  h.agent("a1");
+  int64_t run = h.submit(R"(pipeline {
+  agent any
+  stages {
+    stage('Stage') { deploy('staging'); steps { sh 'true' } }
+    stage('Moon') { deploy('moon'); steps { sh 'true' } }
+  }
+})");
+  auto as = h.assigns();
+  REQUIRE(as.size() == 1);
+  CHECK(as[0].second.spec.stage_id == "Stage");
+  h.finish(as[0].first, as[0].second, "SUCCESS");
+  CHECK(h.assigns().empty());
+  CHECK(h.status(run) == "failed");
+  CHECK(h.s.run(run)->stages[1].reason ==
+        "deploys to unknown environment 'moon' (the controller defines: production, staging)");
+  CHECK(h.s.take_gate_requests().empty());
+}
+
+TEST_CASE("an input gate gives its values to the stage's steps") {
+  Harness h;
+  h.agent("a1");
+  int64_t run = h.submit(R"(pipeline {
+  agent any
+  stages {
+    stage('Ask') {
+      input { message "Ship ${BUILD_NUMBER}?"; ok 'Ship it'; submitter 'alice,ops'
+              parameters { string(name: 'TARGET', defaultValue: 'eu') } }
+      steps { sh 'echo $TARGET' }
+    }
+  }
+})");
+  CHECK(h.assigns().empty());
+  auto gates = h.s.take_gate_requests();
+  REQUIRE(gates.size() == 1);
+  CHECK(gates[0].kind == "input");
+  CHECK(gates[0].message == "Ship 1?");
+  CHECK(gates[0].ok == "Ship it");
+  CHECK(gates[0].submitter == "alice,ops");
+  REQUIRE(h.s.open_gate(run, "Ask", "input", {{"TARGET", "us"}}, h.now));
+  h.pump();
+  auto as = h.assigns();
+  REQUIRE(as.size() == 1);
+  CHECK(as[0].second.spec.env.at("TARGET") == "us");
+}
+
+TEST_CASE("after a restart a waiting stage asks for its gate again") {
+  Harness h(gated_options());
+  h.agent("a1");
+  int64_t run = h.submit(kGated);
+  auto as = h.assigns();
+  REQUIRE(as.size() == 1);
+  h.finish(as[0].first, as[0].second, "SUCCESS");
+  REQUIRE(h.s.take_gate_requests().size() == 1);
+  RunRecord record = h.s.run(run)->run;
+  std::vector<StageRecord> stages = h.s.run(run)->stages;
+  CHECK(record.status == "waiting");
+
+  Harness restarted(gated_options());  // a new controller process
+  REQUIRE_FALSE(restarted.s.submit(record, stages, restarted.now));
+  restarted.pump();
+  auto gates = restarted.s.take_gate_requests();
+  REQUIRE(gates.size() == 1);
+  CHECK(gates[0].stage_id == "Production");
+  CHECK(restarted.stage(run, "Production") == "waiting");
+  restarted.agent("a1");
+  CHECK(restarted.assigns().empty());
+  REQUIRE(restarted.s.open_gate(run, "Production", "gmud", {}, restarted.now));
+  restarted.pump();
+  CHECK(restarted.assigns().size() == 1);
+}

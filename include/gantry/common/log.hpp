@@ -5,6 +5,7 @@
 // Thread-safe: each line is written with one write(2).
 
 #include <initializer_list>
+#include <span>
 #include <string_view>
 #include <utility>
 
@@ -17,6 +18,9 @@ using Field = std::pair<std::string_view, std::string_view>;
 void set_min_level(Level level);
 void write(Level level, std::string_view component, std::string_view event,
            std::initializer_list<Field> fields = {});
+// The same with fields known only at run time (an audit entry's details).
+void write_fields(Level level, std::string_view component, std::string_view event,
+                  std::span<const Field> fields);
 
 inline void info(std::string_view comp, std::string_view event, std::initializer_list<Field> f = {}) {
   write(Level::Info, comp, event, f);

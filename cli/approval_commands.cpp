@@ -1,0 +1,79 @@
+#include <ostream>
+
+#include "approvals.hpp"
+
+namespace gantry::cli {
+
+namespace {
+
+int inbox(const Remote& r, const std::vector<std::string>& args, std::ostream& out,
+          std::ostream& err) {
+  bool json = false, all = false;
+  for (const std::string& a : args) {
+    if (a == "--json") {
+      json = true;
+    } else if (a == "--all") {
+      all = true;
+    } else {
+      err << "gantry approvals: unknown argument '" << a << "' (use --all, --json)\n";
+      return 2;
+    }
+  }
+  auto resp = call(r, "GET", all ? "/api/v1/approvals" : "/api/v1/approvals?status=pending");
+  if (!resp.ok || resp.status != 200) return report(resp, "approvals", err);
+  out << (json ? approvals_items_json(resp.body) + "\n" : approvals_table(resp.body, now_ms()));
+  return 0;
+}
+
+int decide(const Remote& r, const std::string& cmd, const std::vector<std::string>& args,
+           std::ostream& out, std::ostream& err) {
+  std::string id, comment;
+  bool has_comment = false, json = false;
+  std::map<std::string, std::string> params;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if ((a == "--comment" || a == "-m") && i + 1 < args.size()) {
+      comment = args[++i];
+      has_comment = true;
+    } else if ((a == "-p" || a == "--param") && i + 1 < args.size() &&
+               args[i + 1].find('=') != std::string::npos) {
+      const std::string& kv = args[++i];
+      params[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
+    } else if (a == "--json") {
+      json = true;
+    } else if (!a.empty() && a[0] != '-' && id.empty()) {
+      id = a;
+    } else {
+      err << "gantry " << cmd << ": unexpected argument '" << a << "'\n";
+      return 2;
+    }
+  }
+  if (id.empty()) {
+    err << "usage: gantry " << cmd << " GMUD-N"
+        << (cmd == "reject" ? " --comment WHY" : " [--comment C] [-p K=V]...") << "\n";
+    return 2;
+  }
+  if (cmd == "reject" && (!has_comment || comment.empty())) {
+    err << "gantry reject: a rejection needs --comment saying why\n";
+    return 2;
+  }
+  auto resp =
+      call(r, "POST", "/api/v1/approvals/" + id + "/" + cmd, decision_body(comment, params));
+  if (resp.ok && (resp.status == 403 || resp.status == 409 || resp.status == 400)) {
+    err << "gantry " << cmd << ": " << error_message(resp.body) << "\n";
+    return resp.status == 400 ? 2 : 1;
+  }
+  if (!resp.ok || resp.status != 200) return report(resp, cmd + " " + id, err);
+  out << (json ? resp.body + "\n" : decision_summary(resp.body, now_ms()));
+  return 0;
+}
+
+}  // namespace
+
+int approvals_command(const Remote& remote, const std::string& cmd,
+                      const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (cmd == "approvals") return inbox(remote, args, out, err);
+  return decide(remote, cmd, args, out, err);
+}
+
+}  // namespace gantry::cli

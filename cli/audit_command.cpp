@@ -1,0 +1,120 @@
+// gantry audit [--json]: the audit log, oldest first, every page of it.
+// gantry audit verify [--json]: the controller checks the hash chain; exit 0
+// when it holds, 1 naming the first broken entry.
+#include <cstdio>
+#include <ctime>
+#include <ostream>
+
+#include "remote.hpp"
+
+namespace gantry::cli {
+
+namespace {
+
+// The API's maximum page: fewer round trips for a long log.
+constexpr int kPage = 5000;
+
+std::string utc_time(int64_t at_ms) {
+  std::time_t t = static_cast<std::time_t>(at_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// key=value pairs, quoted as in the daemon log (logfmt) so one entry stays
+// one line.
+std::string details_text(const std::map<std::string, std::string>& details) {
+  std::string out;
+  for (const auto& [key, value] : details) {
+    if (!out.empty()) out += ' ';
+    out += key + '=';
+    if (!value.empty() && value.find_first_of(" \"=\t\n\\") == std::string::npos) {
+      out += value;
+      continue;
+    }
+    out += '"';
+    for (char ch : value) {
+      if (ch == '\n') {
+        out += "\\n";
+        continue;
+      }
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += '"';
+  }
+  return out;
+}
+
+int list(const Remote& r, bool json, std::ostream& out, std::ostream& err) {
+  std::vector<AuditEntryView> entries;
+  int64_t after = 0;
+  for (;;) {
+    auto resp =
+        call(r, "GET",
+             "/api/v1/audit?after=" + std::to_string(after) + "&limit=" + std::to_string(kPage));
+    if (!resp.ok || resp.status != 200) return report(resp, "audit", err);
+    size_t before = entries.size();
+    if (!parse_audit_entries(resp.body, entries)) {
+      err << "gantry: audit: the controller's answer is not an audit page\n";
+      return 2;
+    }
+    if (entries.size() - before < static_cast<size_t>(kPage)) break;
+    after = entries.back().id;
+  }
+  if (json) {
+    out << audit_entries_json(entries) << "\n";
+    return 0;
+  }
+  out << "ID     TIME                  ACTOR        ACTION              SUBJECT                  "
+         "DETAILS\n";
+  for (const AuditEntryView& e : entries) {
+    char line[256];
+    std::snprintf(line, sizeof line, "%-6lld %-21s %-12s %-19s %-24s ",
+                  static_cast<long long>(e.id), utc_time(e.at).c_str(), e.actor.c_str(),
+                  e.action.c_str(), e.subject.c_str());
+    out << line << details_text(e.details) << "\n";
+  }
+  return 0;
+}
+
+int verify(const Remote& r, bool json, std::ostream& out, std::ostream& err) {
+  auto resp = call(r, "GET", "/api/v1/audit/verify");
+  if (!resp.ok || resp.status != 200) return report(resp, "audit verify", err);
+  AuditVerifyView v;
+  if (!parse_audit_verify(resp.body, v)) {
+    err << "gantry: audit verify: the controller's answer is not a verification\n";
+    return 2;
+  }
+  if (json) {
+    out << resp.body << "\n";
+  } else if (v.ok) {
+    out << "audit log verified: " << v.entries << (v.entries == 1 ? " entry\n" : " entries\n");
+  } else {
+    out << "audit log broken at entry " << v.first_broken << ": " << v.reason << "\n";
+  }
+  return v.ok ? 0 : 1;
+}
+
+}  // namespace
+
+int audit_command(const Remote& r, const std::vector<std::string>& args, std::ostream& out,
+                  std::ostream& err) {
+  bool json = false;
+  bool check = false;
+  for (const std::string& a : args) {
+    if (a == "--json") {
+      json = true;
+    } else if (a == "verify" && !check) {
+      check = true;
+    } else {
+      err << "gantry audit: unexpected '" << a << "'\nusage: gantry audit [verify] [--json]\n";
+      return 2;
+    }
+  }
+  return check ? verify(r, json, out, err) : list(r, json, out, err);
+}
+
+}  // namespace gantry::cli

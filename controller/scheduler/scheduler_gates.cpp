@@ -1,0 +1,146 @@
+// Gates: a leaf stage that deploys to an environment with a GMUD policy, or
+// has an `input`, waits (status `waiting`, no job, no agent) until the
+// service opens or fails its gate. A deploy to an environment the controller
+// does not define fails closed here, before anything runs. The request's
+// texts (GMUD title, input message) are evaluated with the stage's
+// environment, so "Release ${GIT_COMMIT}" reads as the commit.
+#include <algorithm>
+
+#include "gantry/common/log.hpp"
+#include "gantry/pipelines/expression.hpp"
+#include "scheduler/scheduler.hpp"
+
+namespace gantry::controller {
+
+namespace {
+
+// The text of an expression (a string with ${...}), or its error.
+std::string text_of(const pipelines::NodePtr& expr, const std::map<std::string, std::string>& env) {
+  if (!expr) return "";
+  pipelines::EvalContext ctx;
+  for (const auto& [k, v] : env) ctx.env[k] = v;
+  pipelines::EvalResult v = pipelines::evaluate(*expr, ctx);
+  if (auto* value = std::get_if<pipelines::Value>(&v)) return value->to_string();
+  return "(" + std::get<pipelines::EvalError>(v).message + ")";
+}
+
+std::string names_of(const std::map<std::string, bool>& environments) {
+  std::string out;
+  for (const auto& [name, gated] : environments) out += (out.empty() ? "" : ", ") + name;
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+int Scheduler::node_of(const RunState& run, const std::string& stage_id) const {
+  for (size_t i = 1; i < run.nodes.size(); ++i) {
+    if (run.nodes[i].kind == NodeKind::Stage &&
+        run.record_of(static_cast<int>(i)).stage_id == stage_id)
+      return static_cast<int>(i);
+  }
+  return -1;
+}
+
+bool Scheduler::hold_at_gate(RunState& run, int node, int64_t now) {
+  const ExecNode& n = run.nodes[static_cast<size_t>(node)];
+  const pipelines::Stage* st = n.stage;
+  if (n.kind != NodeKind::Stage || !st || (!st->deploy && !st->input)) return false;
+  const std::set<std::string>& passed = run.gates_passed[node];
+  std::string kind;
+  if (st->deploy && !passed.count("gmud")) {
+    auto env = options_.environments.find(st->deploy->environment);
+    if (env == options_.environments.end()) {
+      std::string why = "deploys to unknown environment '" + st->deploy->environment +
+                        "' (the controller defines: " + names_of(options_.environments) + ")";
+      apply(run, run.leaf_done(node, pipelines::Result::Failure, why, now), now);
+      return true;
+    }
+    if (env->second) kind = "gmud";
+  }
+  if (kind.empty() && st->input && !passed.count("input")) kind = "input";
+  if (kind.empty()) return false;
+  StageRecord& rec = run.record_of(node);
+  if (!at_gate_.emplace(std::make_pair(run.run.id, rec.stage_id), kind).second)
+    return true;  // asked already
+  run.mark(node, "waiting", now,
+           kind == "gmud" ? "waiting for a GMUD approval" : "waiting for input");
+  dirty_.insert(run.run.id);
+  GateRequest g;
+  g.run_id = run.run.id;
+  g.stage_id = rec.stage_id;
+  g.kind = kind;
+  std::string error;
+  std::map<std::string, std::string> env = environment_of(run, node, nullptr, error);
+  if (kind == "gmud") {
+    g.environment = st->deploy->environment;
+    if (st->gmud) {
+      g.title = text_of(st->gmud->title, env);
+      g.impact = st->gmud->impact;
+      g.rollback_plan = text_of(st->gmud->rollback_plan, env);
+    }
+    if (g.title.empty())
+      g.title = "Deploy " + run.run.job_name + " #" + std::to_string(run.run.number) + " to " +
+                g.environment;
+  } else {
+    g.message = text_of(st->input->message, env);
+    g.ok = st->input->ok;
+    g.submitter = st->input->submitter;
+    g.submitter_parameter = st->input->submitter_parameter;
+    for (const pipelines::Parameter& p : st->input->parameters) {
+      GateRequest::Parameter gp{p.name, p.type, text_of(p.default_value, env), p.description,
+                                p.choices};
+      if (gp.type == "choice" && gp.default_value.empty() && !gp.choices.empty())
+        gp.default_value = gp.choices.front();
+      g.parameters.push_back(std::move(gp));
+    }
+  }
+  log::info("scheduler", "gate.waiting",
+            {{"run", std::to_string(run.run.id)}, {"stage", rec.stage_id}, {"kind", kind}});
+  gate_requests_.push_back(std::move(g));
+  return true;
+}
+
+bool Scheduler::open_gate(int64_t run_id, const std::string& stage_id, const std::string& kind,
+                          const std::map<std::string, std::string>& values, int64_t now) {
+  auto it = runs_.find(run_id);
+  auto gate = at_gate_.find({run_id, stage_id});
+  if (it == runs_.end() || gate == at_gate_.end() || gate->second != kind) return false;
+  RunState& run = *it->second;
+  int node = node_of(run, stage_id);
+  if (node < 0 || run.record_of(node).status != "waiting") return false;
+  at_gate_.erase({run_id, stage_id});
+  run.gates_passed[node].insert(kind);
+  for (const auto& [k, v] : values) run.gate_values[node][k] = v;
+  run.mark(node, "queued", now);
+  run.record_of(node).reason.clear();
+  log::info("scheduler", "gate.open",
+            {{"run", std::to_string(run_id)}, {"stage", stage_id}, {"kind", kind}});
+  dispatch_leaf(run, node, now);  // the next gate, or the queue
+  dirty_.insert(run_id);
+  dispatch(now);
+  return true;
+}
+
+bool Scheduler::fail_gate(int64_t run_id, const std::string& stage_id, const std::string& kind,
+                          const std::string& reason, int64_t now) {
+  auto it = runs_.find(run_id);
+  auto gate = at_gate_.find({run_id, stage_id});
+  if (it == runs_.end() || gate == at_gate_.end() || gate->second != kind) return false;
+  RunState& run = *it->second;
+  int node = node_of(run, stage_id);
+  if (node < 0) return false;
+  at_gate_.erase({run_id, stage_id});
+  log::info(
+      "scheduler", "gate.failed",
+      {{"run", std::to_string(run_id)}, {"stage", stage_id}, {"kind", kind}, {"reason", reason}});
+  // Jenkins aborts a stage whose input was refused; a GMUD's refusal fails it.
+  auto result = kind == "input" ? pipelines::Result::Aborted : pipelines::Result::Failure;
+  apply(run, run.leaf_done(node, result, reason, now), now);
+  return true;
+}
+
+std::vector<GateRequest> Scheduler::take_gate_requests() {
+  return std::exchange(gate_requests_, {});
+}
+
+}  // namespace gantry::controller

@@ -1,0 +1,215 @@
+#include "service/approvals_json.hpp"
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+namespace gantry::controller {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr size_t kMaxComment = 4096;
+constexpr size_t kMaxValue = 4096;
+constexpr size_t kMaxValues = 100;
+
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+json input_spec(const ApprovalRecord& a) {
+  json j = json::parse(a.parameters, nullptr, false);
+  return j.is_object() ? j : json::object();
+}
+
+std::string first_line(const std::string& s) {
+  return s.substr(0, s.find('\n'));
+}
+
+json decisions_json(const ApprovalRecord& a, bool approve) {
+  json out = json::array();
+  for (const DecisionRecord& d : a.decisions) {
+    if (d.approve == approve)
+      out.push_back({{"user", d.user}, {"comment", d.comment}, {"at", d.at}});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string approval_name(const ApprovalRecord& a) {
+  return (a.kind == "input" ? "INPUT-" : "GMUD-") + std::to_string(a.id);
+}
+
+bool parse_approval_id(const std::string& text, int64_t& id) {
+  std::string digits = text;
+  for (const char* prefix : {"GMUD-", "INPUT-", "gmud-", "input-"}) {
+    if (text.rfind(prefix, 0) == 0) digits = text.substr(std::char_traits<char>::length(prefix));
+  }
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+  return ec == std::errc() && p == digits.data() + digits.size() && id > 0;
+}
+
+std::string input_parameters_json(const GateRequest& g) {
+  if (g.kind != "input") return "";
+  json params = json::array();
+  for (const GateRequest::Parameter& p : g.parameters) {
+    params.push_back({{"name", p.name},
+                      {"type", p.type},
+                      {"default", p.default_value},
+                      {"description", p.description},
+                      {"choices", p.choices}});
+  }
+  return dump(
+      {{"ok", g.ok}, {"submitter_parameter", g.submitter_parameter}, {"parameters", params}});
+}
+
+bool parse_decision(const std::string& body, std::string& comment,
+                    std::map<std::string, std::string>& values, std::string& error) {
+  if (body.empty()) return true;
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_object()) {
+    error = "the body must be a JSON object {\"comment\": ..., \"parameters\": {...}}";
+    return false;
+  }
+  for (const auto& [key, v] : j.items()) {
+    if (key == "comment") {
+      if (!v.is_string() || v.get<std::string>().size() > kMaxComment) {
+        error = "'comment' must be a string of at most 4096 bytes";
+        return false;
+      }
+      comment = v.get<std::string>();
+    } else if (key == "parameters") {
+      if (!v.is_object() || v.size() > kMaxValues) {
+        error = "'parameters' must be an object of at most 100 values";
+        return false;
+      }
+      for (const auto& [name, value] : v.items()) {
+        if (value.is_boolean()) {
+          values[name] = value.get<bool>() ? "true" : "false";
+        } else if (value.is_string() && value.get<std::string>().size() <= kMaxValue) {
+          values[name] = value.get<std::string>();
+        } else {
+          error = "parameter '" + name + "' must be a string (at most 4096 bytes) or a boolean";
+          return false;
+        }
+      }
+    } else {
+      error = "unknown field '" + key + "' (expected comment, parameters)";
+      return false;
+    }
+  }
+  return true;
+}
+
+bool check_input_values(const ApprovalRecord& a, std::map<std::string, std::string>& values,
+                        std::string& error) {
+  json params = input_spec(a).value("parameters", json::array());
+  std::map<std::string, std::string> out;
+  for (const json& p : params) {
+    std::string name = p.value("name", ""), type = p.value("type", "");
+    auto given = values.find(name);
+    std::string v = given != values.end() ? given->second : p.value("default", "");
+    if (type == "booleanParam" && v != "true" && v != "false") {
+      error = "parameter '" + name + "' must be true or false";
+      return false;
+    }
+    if (type == "choice" && given != values.end()) {
+      std::vector<std::string> choices = p.value("choices", std::vector<std::string>{});
+      if (std::find(choices.begin(), choices.end(), v) == choices.end()) {
+        error = "parameter '" + name + "' must be one of the input's choices";
+        return false;
+      }
+    }
+    out[name] = v;
+  }
+  for (const auto& [name, v] : values) {
+    if (!out.count(name)) {
+      error = "the input has no parameter '" + name + "'";
+      return false;
+    }
+  }
+  values = std::move(out);
+  return true;
+}
+
+std::map<std::string, std::string> decided_values(const ApprovalRecord& a) {
+  std::map<std::string, std::string> out;
+  if (a.kind != "input") return out;
+  for (const DecisionRecord& d : a.decisions) {
+    if (!d.approve) continue;
+    out = d.values;
+    std::string var = input_spec(a).value("submitter_parameter", "");
+    if (!var.empty()) out[var] = d.user;
+    break;
+  }
+  return out;
+}
+
+namespace {
+
+json approval_object(const ApprovalRecord& a, const gmud::Evaluation& ev) {
+  json range = json::array();
+  for (const ChangeRecord& c : a.changes) {
+    range.push_back({{"sha", c.sha},
+                     {"author", c.author},
+                     {"author_email", c.author_email},
+                     {"committer", c.committer},
+                     {"committer_email", c.committer_email},
+                     {"message", first_line(c.message)}});
+  }
+  json blocked = json::array();
+  if (a.status == "pending" || a.status == "approved") {
+    for (const std::string& b : ev.blocked_by) blocked.push_back(b);
+  } else if (!a.reason.empty()) {
+    blocked.push_back(a.reason);
+  }
+  json j = {{"id", approval_name(a)},
+            {"kind", a.kind},
+            {"status", a.status},
+            {"run", a.run_id},
+            {"stage", a.stage_id},
+            {"environment", a.environment},
+            {"repo", a.repo},
+            {"commit", a.commit},
+            {"required", a.required},
+            {"approvals", decisions_json(a, true)},
+            {"rejections", decisions_json(a, false)},
+            {"blocked_by", blocked},
+            {"requested_at", a.requested_at},
+            {"expires_at", a.expires_at},
+            {"decided_at", a.decided_at},
+            {"reason", a.reason}};
+  if (a.kind == "gmud") {
+    j["title"] = a.title;
+    j["impact"] = a.impact;
+    j["rollback_plan"] = a.rollback_plan;
+    j["triggered_by"] = a.triggered_by;
+    j["range_base"] = a.range_base;
+    j["range"] = range;
+  } else {
+    json spec = input_spec(a);
+    j["message"] = a.message;
+    j["submitter"] = a.submitter;
+    j["ok"] = spec.value("ok", "");
+    j["parameters"] = spec.value("parameters", json::array());
+    j["values"] = a.values;
+  }
+  return j;
+}
+
+}  // namespace
+
+std::string approval_json(const ApprovalRecord& a, const gmud::Evaluation& ev) {
+  return dump(approval_object(a, ev));
+}
+
+std::string approvals_json(const std::vector<ApprovalRecord>& list,
+                           const std::vector<gmud::Evaluation>& evaluations) {
+  json items = json::array();
+  for (size_t i = 0; i < list.size(); ++i)
+    items.push_back(approval_object(list[i], evaluations[i]));
+  return dump({{"approvals", items}});
+}
+
+}  // namespace gantry::controller

@@ -1,0 +1,42 @@
+#pragma once
+// JSON of change requests (GMUD and input gates) for the REST API, and the
+// small codecs around them: request ids ("GMUD-3", "INPUT-4"), an input's
+// parameter definitions as stored, the body of an approve/reject call, and
+// the values an approved input gives its stage. nlohmann_json stays in
+// approvals_json.cpp. Pure functions.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "gmud/gate.hpp"
+#include "scheduler/scheduler.hpp"
+#include "store/records.hpp"
+
+namespace gantry::controller {
+
+std::string approval_name(const ApprovalRecord& a);  // "GMUD-3" | "INPUT-3"
+// "GMUD-3", "INPUT-3" or "3"; false when it is none of these.
+bool parse_approval_id(const std::string& text, int64_t& id);
+
+// An input's definition (ok text, submitter parameter, parameters) as stored
+// in ApprovalRecord::parameters; "" for a GMUD.
+std::string input_parameters_json(const GateRequest& g);
+
+// {"comment": "...", "parameters": {"NAME": "value"}}; both optional.
+bool parse_decision(const std::string& body, std::string& comment,
+                    std::map<std::string, std::string>& values, std::string& error);
+// Checks an input approval's values against its parameters and fills the
+// defaults; false with a message naming the bad value.
+bool check_input_values(const ApprovalRecord& a, std::map<std::string, std::string>& values,
+                        std::string& error);
+// What an approved input gives its stage: the approver's values and, when
+// the input names a submitterParameter, the approver's name.
+std::map<std::string, std::string> decided_values(const ApprovalRecord& a);
+
+std::string approval_json(const ApprovalRecord& a, const gmud::Evaluation& ev);
+std::string approvals_json(const std::vector<ApprovalRecord>& list,
+                           const std::vector<gmud::Evaluation>& evaluations);
+
+}  // namespace gantry::controller

@@ -1,0 +1,251 @@
+// Change requests for stages that wait at a gate (SPEC §7). The scheduler
+// says a stage waits (GateRequest); this opens its request — or finds the
+// one it had before a restart — and decides with the pure evaluator
+// (gmud/gate.hpp) whether the gate opens, stays shut for now (quorum not
+// met; approved but outside a window or inside a freeze), or fails the stage
+// (rejected, expired, cancelled, its environment gone). Policy comes from
+// the controller config only; the pipeline adds only texts.
+#include <algorithm>
+
+#include "gantry/common/log.hpp"
+#include "service/approvals_json.hpp"
+#include "service/controller.hpp"
+
+namespace gantry::controller {
+
+namespace {
+
+gmud::Clock seconds_of(int64_t ms) {
+  return gmud::Clock(std::chrono::seconds(ms / 1000));
+}
+
+std::vector<std::string> split_submitters(const std::string& text) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i <= text.size()) {
+    size_t j = text.find(',', i);
+    if (j == std::string::npos) j = text.size();
+    std::string item = text.substr(i, j - i);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) out.push_back(item);
+    i = j + 1;
+  }
+  return out;
+}
+
+gmud::Request request_of(const ApprovalRecord& a) {
+  gmud::Request r;
+  r.triggered_by = a.triggered_by;
+  r.requested_at = seconds_of(a.requested_at);
+  for (const ChangeRecord& c : a.changes)
+    r.range.push_back({c.sha, c.author_email, c.committer_email});
+  for (const DecisionRecord& d : a.decisions)
+    r.decisions.push_back({d.user, d.approve, d.comment, seconds_of(d.at)});
+  return r;
+}
+
+}  // namespace
+
+std::optional<gmud::Policy> Controller::policy_of(const ApprovalRecord& a) const {
+  if (a.kind == "input") {
+    // Jenkins' submitter: users or groups, any one of them; none: anyone
+    // who may start runs. No quorum beyond one, no window, no expiry.
+    gmud::Policy p;
+    p.approvers = split_submitters(a.submitter);
+    if (p.approvers.empty()) p.approvers = {"*"};
+    p.min_approvals = 1;
+    return p;
+  }
+  auto env = config_.environments.find(a.environment);
+  if (env == config_.environments.end() || !env->second.gated) return std::nullopt;
+  return env->second.policy;
+}
+
+std::vector<gmud::Person> Controller::people_of(const ApprovalRecord& a) const {
+  const bool input = a.kind == "input";
+  const Permission needed = input ? Permission::Trigger : Permission::Approve;
+  std::vector<gmud::Person> people;
+  for (const UserConfig& u : config_.users) {
+    gmud::Person p{u.name, u.groups, u.emails, false};
+    auto role = parse_role(u.role);
+    p.may_approve = role && role_allows(*role, needed);
+    // An input's submitter list names users as well as groups.
+    if (input) p.groups.insert(p.groups.end(), {u.name, "*"});
+    people.push_back(std::move(p));
+  }
+  if (config_.users.empty())
+    people.push_back({"admin",
+                      input ? std::vector<std::string>{"admin", "*"} : std::vector<std::string>{},
+                      {},
+                      true});
+  return people;
+}
+
+gmud::Evaluation Controller::evaluate_approval(const ApprovalRecord& a) const {
+  std::optional<gmud::Policy> policy = policy_of(a);
+  if (!policy) {
+    gmud::Evaluation ev;
+    ev.blocked_by.push_back("environment '" + a.environment + "' has no GMUD policy any more");
+    return ev;
+  }
+  return gmud::evaluate(*policy, request_of(a), people_of(a), seconds_of(now()));
+}
+
+void Controller::handle_gates(const std::vector<GateRequest>& gates) {
+  for (const GateRequest& g : gates) {
+    if (g.cancel) {
+      cancel_requests(g.run_id, g.stage_id, g.reason);
+    } else {
+      open_request(g);
+    }
+  }
+}
+
+void Controller::open_request(const GateRequest& g) {
+  const RunState* state = scheduler_->run(g.run_id);
+  if (!state) return;
+  const RunRecord& run = state->run;
+  // The request this stage had before a restart, for the same commit.
+  std::vector<ApprovalRecord> earlier = store_->approvals_of_run(run.id);
+  for (auto it = earlier.rbegin(); it != earlier.rend(); ++it) {
+    if (it->stage_id != g.stage_id || it->kind != g.kind || it->commit != run.commit) continue;
+    if (it->status == "pending" || it->status == "approved") {
+      settle(*it);
+    } else {
+      std::string why = it->reason.empty() ? approval_name(*it) + " is " + it->status : it->reason;
+      scheduler_->fail_gate(run.id, g.stage_id, g.kind, why, now());
+    }
+    return;
+  }
+  ApprovalRecord a;
+  a.kind = g.kind;
+  a.run_id = run.id;
+  a.stage_id = g.stage_id;
+  a.environment = g.environment;
+  a.repo = run.repo_name.empty() ? run.repo_url : run.repo_name;
+  a.commit = run.commit;
+  a.title = g.title;
+  a.impact = g.impact;
+  a.rollback_plan = g.rollback_plan;
+  a.message = g.message;
+  a.submitter = g.submitter;
+  a.parameters = input_parameters_json(g);
+  a.requested_at = now();
+  if (g.kind == "gmud") {
+    std::optional<gmud::Policy> policy = policy_of(a);
+    a.required = policy ? std::max(policy->min_approvals, 1) : 1;
+    if (policy && policy->expires_after_s > 0)
+      a.expires_at = a.requested_at + policy->expires_after_s * 1000;
+    // Who made the change may not approve it: the run's trigger, and every
+    // author and committer of the commits it ships.
+    a.triggered_by = run.created_by == "git" || run.created_by == "cron" ? "" : run.created_by;
+    a.range_base = run.previous_commit;
+    a.changes = run.changes;
+    for (ChangeRecord& c : a.changes) c.paths.clear();
+    if (a.changes.empty() && !run.commit.empty())
+      a.changes.push_back(
+          {run.commit, run.author, run.author_email, run.author, run.author_email, "", 0, {}});
+  }
+  if (store_->create_approval(a) == 0) {
+    scheduler_->fail_gate(run.id, g.stage_id, g.kind, "could not store the change request", now());
+    return;
+  }
+  const std::string name = approval_name(a);
+  log::info("gmud", "approval.requested",
+            {{"approval", name}, {"run", std::to_string(run.id)}, {"stage", g.stage_id}});
+  audit("controller", "approval.request", name,
+        {{"run", std::to_string(run.id)},
+         {"stage", g.stage_id},
+         {"environment", a.environment},
+         {"commit", a.commit},
+         {"required", std::to_string(a.required)}});
+  settle(a);
+}
+
+void Controller::cancel_requests(int64_t run_id, const std::string& stage_id,
+                                 const std::string& reason) {
+  for (auto it = open_approvals_.begin(); it != open_approvals_.end();) {
+    ApprovalRecord& a = it->second;
+    if (a.run_id != run_id || a.stage_id != stage_id) {
+      ++it;
+      continue;
+    }
+    a.status = "cancelled";
+    a.decided_at = now();
+    a.reason = "cancelled: " + (reason.empty() ? std::string("the stage stopped waiting") : reason);
+    store_->update_approval(a);
+    audit("controller", "approval.cancel", approval_name(a), {{"reason", a.reason}});
+    it = open_approvals_.erase(it);
+  }
+}
+
+void Controller::check_gates() {
+  std::vector<ApprovalRecord> open;
+  for (const auto& [id, a] : open_approvals_) open.push_back(a);
+  for (ApprovalRecord& a : open) {
+    if (auto fresh = store_->approval(a.id)) settle(std::move(*fresh));
+  }
+}
+
+void Controller::settle(ApprovalRecord a) {
+  const std::string name = approval_name(a);
+  auto close = [&](const std::string& status, const std::string& reason) {
+    a.status = status;
+    a.reason = reason;
+    a.decided_at = now();
+    store_->update_approval(a);
+    open_approvals_.erase(a.id);
+    scheduler_->fail_gate(a.run_id, a.stage_id, a.kind, reason, now());
+  };
+  if (!policy_of(a)) {
+    close("cancelled", "environment '" + a.environment + "' has no GMUD policy any more");
+    audit("controller", "approval.cancel", name, {{"reason", a.reason}});
+    return;
+  }
+  gmud::Evaluation ev = evaluate_approval(a);
+  switch (ev.state) {
+    case gmud::State::Rejected:
+      close("rejected", name + " " + ev.blocked_by.front());
+      return;
+    case gmud::State::Expired:
+      close("expired", name + " " + ev.blocked_by.front());
+      audit("controller", "approval.expire", name, {{"reason", a.reason}});
+      return;
+    case gmud::State::Cancelled:
+      close("cancelled", name + " was cancelled");
+      return;
+    case gmud::State::Pending:
+      open_approvals_[a.id] = a;
+      return;
+    case gmud::State::Approved:
+      break;
+  }
+  if (a.status == "pending") {
+    a.status = "approved";
+    a.decided_at = now();
+    a.values = decided_values(a);
+    store_->update_approval(a);
+    log::info("gmud", "approval.approved", {{"approval", name}});
+  }
+  if (!ev.open) {
+    open_approvals_[a.id] = a;  // a window or a freeze holds it; checked on the tick
+    return;
+  }
+  open_approvals_.erase(a.id);
+  std::map<std::string, std::string> values = a.values;
+  if (a.kind == "gmud") values["GMUD_ID"] = name;
+  scheduler_->open_gate(a.run_id, a.stage_id, a.kind, values, now());
+}
+
+void Controller::record_deployments(const RunState& run, int record) {
+  for (const ExecNode& n : run.nodes) {
+    if (n.record != record || !n.stage || !n.stage->deploy) continue;
+    const StageRecord& rec = run.stages[static_cast<size_t>(record)];
+    store_->add_deployment(n.stage->deploy->environment, run.run.id, rec.stage_id,
+                           run.run.repo_name.empty() ? run.run.repo_url : run.run.repo_name,
+                           run.run.commit, now());
+  }
+}
+
+}  // namespace gantry::controller

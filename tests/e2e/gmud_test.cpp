@@ -1,0 +1,278 @@
+// GMUD change approval through real daemons (SPEC §7, issue 6): a
+// production stage waits at its gate holding no agent; only eligible release
+// managers move it; a rejection, an expiry or a freeze act on the run; the
+// request survives a controller restart. Users decide through the `gantry`
+// CLI with their own tokens, as they would.
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <ctime>
+#include <thread>
+
+#include "harness.hpp"
+
+using namespace gantry::e2e;
+
+namespace {
+
+// Commits in the harness' repositories are by Tess <t@example.com>.
+const std::string kUsers = R"(users:
+  - {name: dev, role: developer, token: dev-token, emails: [dev@example.com]}
+  - {name: tess, role: release-manager, groups: [release-managers], emails: [T@Example.com], token: tess-token}
+  - {name: rita, role: release-manager, groups: [release-managers], token: rita-token}
+  - {name: rob, role: release-manager, groups: [release-managers], token: rob-token}
+  - {name: olga, role: operator, groups: [release-managers], token: olga-token}
+  - {name: ada, role: admin, token: admin-token}
+cancel_grace: 1s
+)";
+
+const std::string kEnvironments = R"(environments:
+  staging: {}
+  production:
+    gmud:
+      approvers: [release-managers]
+      min_approvals: 2
+      expires_after: 1h
+  quick:
+    gmud: {approvers: [release-managers], expires_after: 2s}
+)";
+
+std::string deploy_pipeline(const std::string& env, bool gmud_block = true) {
+  return R"(pipeline {
+  agent any
+  stages {
+    stage('Build') { steps { sh 'echo built' } }
+    stage('Deploy') {
+      deploy(')" +
+         env + R"(')
+)" +
+         (gmud_block ? "      gmud { title \"Release ${GIT_COMMIT}\"; impact 'high'; rollbackPlan "
+                       "'redeploy' }\n"
+                     : "") +
+         R"(      steps { sh 'echo "deploying to $DEPLOY_ENV under $GMUD_ID"' }
+    }
+  }
+}
+)";
+}
+
+struct GmudCluster {
+  Cluster c;
+  explicit GmudCluster(const std::string& extra = kEnvironments) : c(kUsers + extra) {
+    c.start_controller();
+    c.admin_token = "admin-token";
+    c.start_agent({});
+    c.wait_agents(1);
+  }
+  void restart() {
+    c.stop_controller(SIGKILL);
+    c.start_controller();
+    c.admin_token = "admin-token";
+  }
+  int64_t trigger(const std::string& pipeline) {
+    std::string repo = c.make_repo({{"Jenkinsfile", pipeline}});
+    CliResult t = c.cli({"--token", "dev-token", "trigger", "--repo", repo});
+    REQUIRE(t.exit_code == 0);
+    return std::stoll(t.out);
+  }
+  CliResult as(const std::string& token, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--token", token});
+    return c.cli(args);
+  }
+  json approvals() { return c.get_json("/api/v1/approvals")["approvals"]; }
+};
+
+bool has_text(const json& list, const std::string& text) {
+  for (const auto& item : list) {
+    if (item.is_string() && item.get<std::string>().find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+std::string iso(std::time_t t) {
+  char buf[32];
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+TEST_CASE("a production deploy waits for two eligible release managers, holding no agent") {
+  GmudCluster g;
+  int64_t id = g.trigger(deploy_pipeline("production"));
+  json stage = g.c.wait_stage(id, "Deploy", "waiting");
+  CHECK(stage["agent"] == "");
+  CHECK(g.c.get_json("/api/v1/runs/" + std::to_string(id))["status"] == "waiting");
+  json list = g.approvals();
+  REQUIRE(list.size() == 1);
+  json a = list[0];
+  CHECK(a["id"] == "GMUD-1");
+  CHECK(a["status"] == "pending");
+  CHECK(a["environment"] == "production");
+  CHECK(a["required"] == 2);
+  CHECK(a["impact"] == "high");
+  CHECK(a["triggered_by"] == "dev");
+  CHECK(a["title"].get<std::string>().rfind("Release ", 0) == 0);
+  CHECK(a["title"].get<std::string>().size() == 8 + 40);
+  CHECK(has_text(a["blocked_by"], "needs 2 more approvals from release-managers"));
+  CHECK(has_text(a["blocked_by"], "tess is ineligible: authored"));
+
+  // A developer may not approve; nor may the commit's author, release
+  // manager though she is; nor an operator in the group.
+  CliResult dev = g.as("dev-token", {"approve", "GMUD-1"});
+  CHECK(dev.exit_code == 1);
+  CHECK(dev.out.find("may not approve") != std::string::npos);
+  CliResult tess = g.as("tess-token", {"approve", "GMUD-1"});
+  CHECK(tess.exit_code == 1);
+  CHECK(tess.out.find("tess is ineligible: authored") != std::string::npos);
+  CHECK(g.as("olga-token", {"approve", "GMUD-1"}).exit_code == 1);
+
+  CliResult rita = g.as("rita-token", {"approve", "GMUD-1", "--comment", "looks good"});
+  INFO(rita.out);
+  CHECK(rita.exit_code == 0);
+  CHECK(rita.out.find("needs 1 more approval") != std::string::npos);
+  CHECK(g.as("rita-token", {"approve", "GMUD-1"}).exit_code == 1);  // one decision per person
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  CHECK(g.c.wait_stage(id, "Deploy", "waiting")["agent"] == "");
+
+  int64_t before = now_ms();
+  CliResult rob = g.as("rob-token", {"approve", "GMUD-1"});
+  CHECK(rob.exit_code == 0);
+  json run = g.c.wait_run(id);
+  CHECK(run["status"] == "succeeded");
+  json deploy = stage_of(run, "Deploy");
+  CHECK(deploy["started_at"].get<int64_t>() >= before);
+  CHECK(g.c.stage_log(id, "Deploy").find("deploying to production under GMUD-1") !=
+        std::string::npos);
+  a = g.approvals()[0];
+  CHECK(a["status"] == "approved");
+  CHECK(a["approvals"].size() == 2);
+  CHECK(a["blocked_by"].empty());
+  CHECK(g.as("rob-token", {"reject", "GMUD-1", "--comment", "late"}).exit_code == 1);
+
+  // Every decision and refusal is in the audit chain, which verifies.
+  json audit = g.c.get_json("/api/v1/audit");
+  std::string actions;
+  for (const auto& e : audit["entries"])
+    actions += e["actor"].get<std::string>() + ":" + e["action"].get<std::string>() + " ";
+  INFO(actions);
+  CHECK(actions.find("controller:approval.request") != std::string::npos);
+  CHECK(actions.find("dev:permission.denied") != std::string::npos);
+  CHECK(actions.find("tess:permission.denied") != std::string::npos);
+  CHECK(actions.find("rita:approval.approve") != std::string::npos);
+  CHECK(actions.find("rob:approval.approve") != std::string::npos);
+  CHECK(g.c.cli({"audit", "verify"}).exit_code == 0);
+}
+
+TEST_CASE("a rejection fails the run naming who and why; an expiry fails it too") {
+  GmudCluster g;
+  // No gmud block: the request opens all the same.
+  int64_t id = g.trigger(deploy_pipeline("production", false));
+  g.c.wait_stage(id, "Deploy", "waiting");
+  CHECK(g.as("rita-token", {"reject", "GMUD-1"}).exit_code == 2);  // needs a comment
+  CHECK(g.c.http("POST", "/api/v1/approvals/GMUD-1/reject", "{}", "rita-token").status == 400);
+  CliResult r = g.as("rita-token", {"reject", "GMUD-1", "--comment", "not during the sale"});
+  CHECK(r.exit_code == 0);
+  json run = g.c.wait_run(id);
+  CHECK(run["status"] == "failed");
+  json deploy = stage_of(run, "Deploy");
+  CHECK(deploy["status"] == "failed");
+  CHECK(deploy["reason"] == "GMUD-1 rejected by rita: not during the sale");
+  CHECK(deploy["attempts"] == 0);
+
+  int64_t quick = g.trigger(deploy_pipeline("quick"));
+  g.c.wait_stage(quick, "Deploy", "waiting");
+  run = g.c.wait_run(quick, std::chrono::seconds(20));
+  CHECK(run["status"] == "failed");
+  CHECK(stage_of(run, "Deploy")["reason"].get<std::string>().find("GMUD-2 expired at") == 0);
+  CHECK(g.approvals()[0]["status"] == "expired");
+
+  // A deploy to an environment the controller does not define fails closed.
+  int64_t moon = g.trigger(deploy_pipeline("moon"));
+  run = g.c.wait_run(moon);
+  CHECK(run["status"] == "failed");
+  CHECK(stage_of(run, "Deploy")["reason"].get<std::string>().find("unknown environment 'moon'") !=
+        std::string::npos);
+  CHECK(g.approvals().size() == 2);
+
+  // Cancelling a waiting run cancels its request.
+  int64_t cancelled = g.trigger(deploy_pipeline("production"));
+  g.c.wait_stage(cancelled, "Deploy", "waiting");
+  CHECK(g.c.cli({"cancel", std::to_string(cancelled)}).exit_code == 0);
+  CHECK(g.c.wait_run(cancelled)["status"] == "aborted");
+  json a = g.approvals()[0];
+  CHECK(a["id"] == "GMUD-3");
+  CHECK(a["status"] == "cancelled");
+  CHECK(g.as("rob-token", {"approve", "GMUD-3"}).exit_code == 1);
+}
+
+TEST_CASE("a freeze holds an approved change until it ends") {
+  std::time_t now = std::time(nullptr);
+  std::time_t until = now + 8;
+  GmudCluster g(R"(environments:
+  production:
+    gmud:
+      approvers: [release-managers]
+      freezes: [")" +
+                iso(now - 60) + "/" + iso(until) + R"("]
+)");
+  int64_t id = g.trigger(deploy_pipeline("production"));
+  g.c.wait_stage(id, "Deploy", "waiting");
+  REQUIRE(g.as("rita-token", {"approve", "GMUD-1"}).exit_code == 0);
+  json a = g.approvals()[0];
+  CHECK(a["status"] == "approved");
+  CHECK(has_text(a["blocked_by"], "freeze until"));
+  CHECK(g.c.wait_stage(id, "Deploy", "waiting")["agent"] == "");
+  json run = g.c.wait_run(id, std::chrono::seconds(30));
+  CHECK(run["status"] == "succeeded");
+  CHECK(stage_of(run, "Deploy")["started_at"].get<int64_t>() >= int64_t{until} * 1000);
+}
+
+TEST_CASE("a pending GMUD survives a controller restart and approving it resumes the run") {
+  GmudCluster g;
+  int64_t id = g.trigger(deploy_pipeline("production"));
+  g.c.wait_stage(id, "Deploy", "waiting");
+  REQUIRE(g.as("rita-token", {"approve", "GMUD-1"}).exit_code == 0);
+  g.restart();
+  g.c.wait_agents(1);
+  json list = g.approvals();
+  REQUIRE(list.size() == 1);
+  CHECK(list[0]["status"] == "pending");
+  CHECK(list[0]["approvals"].size() == 1);
+  CHECK(g.c.wait_stage(id, "Deploy", "waiting")["agent"] == "");
+  REQUIRE(g.as("rob-token", {"approve", "GMUD-1"}).exit_code == 0);
+  CHECK(g.c.wait_run(id)["status"] == "succeeded");
+  CHECK(g.approvals().size() == 1);  // no second request after the restart
+}
+
+TEST_CASE("an input gate takes its submitter's answer and parameters to the steps") {
+  GmudCluster g;
+  int64_t id = g.trigger(R"(pipeline {
+  agent any
+  stages {
+    stage('Ship') {
+      input {
+        message 'Ship it?'
+        ok 'Ship'
+        submitter 'rita'
+        submitterParameter 'APPROVER'
+        parameters { choice(name: 'REGION', choices: ['eu', 'us'], description: 'where') }
+      }
+      steps { sh 'echo "region=$REGION by $APPROVER"' }
+    }
+  }
+}
+)");
+  g.c.wait_stage(id, "Ship", "waiting");
+  json a = g.approvals()[0];
+  CHECK(a["id"] == "INPUT-1");
+  CHECK(a["message"] == "Ship it?");
+  CHECK(a["parameters"][0]["name"] == "REGION");
+  CHECK(g.as("rob-token", {"approve", "INPUT-1"}).exit_code == 1);  // not a submitter
+  CHECK(g.as("rita-token", {"approve", "INPUT-1", "-p", "REGION=mars"}).exit_code == 2);
+  CHECK(g.as("rita-token", {"approve", "INPUT-1", "-p", "REGION=us"}).exit_code == 0);
+  CHECK(g.c.wait_run(id)["status"] == "succeeded");
+  CHECK(g.c.stage_log(id, "Ship").find("region=us by rita") != std::string::npos);
+}
