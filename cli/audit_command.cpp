@@ -1,7 +1,6 @@
 // gantry audit [--json]: the audit log, oldest first, every page of it.
 // gantry audit verify [--json]: the controller checks the hash chain; exit 0
 // when it holds, 1 naming the first broken entry.
-#include <cstdio>
 #include <ctime>
 #include <ostream>
 
@@ -21,6 +20,10 @@ std::string utc_time(int64_t at_ms) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+std::string padded(const std::string& text, size_t width) {
+  return text + std::string(text.size() < width ? width - text.size() + 1 : 1, ' ');
 }
 
 // key=value pairs, quoted as in the daemon log (logfmt) so one entry stays
@@ -71,11 +74,12 @@ int list(const Remote& r, bool json, std::ostream& out, std::ostream& err) {
   out << "ID     TIME                  ACTOR        ACTION              SUBJECT                  "
          "DETAILS\n";
   for (const AuditEntryView& e : entries) {
-    char line[256];
-    std::snprintf(line, sizeof line, "%-6lld %-21s %-12s %-19s %-24s ",
-                  static_cast<long long>(e.id), utc_time(e.at).c_str(), e.actor.c_str(),
-                  e.action.c_str(), e.subject.c_str());
-    out << line << details_text(e.details) << "\n";
+    // Padded, never cut: a long subject shifts its row rather than lose text.
+    std::string line = padded(std::to_string(e.id), 6) + padded(utc_time(e.at), 21) +
+                       padded(e.actor, 12) + padded(e.action, 19) + padded(e.subject, 24) +
+                       details_text(e.details);
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out << line << "\n";
   }
   return 0;
 }

@@ -39,8 +39,7 @@ std::string sqlite3_cli(const std::string& db, const std::string& sql, const std
 
 }  // namespace
 
-TEST_CASE(
-    "audit: refusals and cancels are chained; a changed byte is named by gantry audit verify") {
+TEST_CASE("audit: refusals and cancels are chained and gantry audit verify names a changed entry") {
   const std::string config = R"(users:
   - {name: ada, role: admin, token: admin-token}
   - {name: dev, role: developer, token: dev-token}
