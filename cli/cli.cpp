@@ -81,7 +81,7 @@ int run(const std::vector<std::string>& all_args, std::istream& in, std::ostream
     return 0;
   }
   if (cmd == "lint") return lint_command(rest, in, out, err);
-  if (cmd == "plan") return plan_command(rest, in, out, err);
+  if (cmd == "plan") return plan_command(remote, rest, in, out, err);
   if (cmd == "run") return local_run_command(rest, out, err);
   static const char* kRemoteCommands[] = {"trigger", "runs",   "show",  "logs",   "watch",
                                           "wait",    "cancel", "retry", "agents", "repos"};

@@ -15,7 +15,8 @@ int run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
 
 int lint_command(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
                  std::ostream& err);
-int plan_command(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
-                 std::ostream& err);
+struct Remote;
+int plan_command(const Remote& remote, const std::vector<std::string>& args, std::istream& in,
+                 std::ostream& out, std::ostream& err);
 
 }  // namespace gantry::cli

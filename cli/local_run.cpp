@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <ostream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -21,6 +22,27 @@
 #include "source_file.hpp"
 
 namespace gantry::cli {
+
+namespace {
+
+// The environments the pipeline deploys to, in nested, parallel and matrix stages too.
+std::set<std::string> deploy_environments(const std::vector<pipelines::Stage>& stages) {
+  std::set<std::string> out;
+  for (const pipelines::Stage& s : stages) {
+    if (s.deploy) out.insert(s.deploy->environment);
+    for (const auto* list : {&s.stages, &s.parallel}) {
+      std::set<std::string> inner = deploy_environments(*list);
+      out.insert(inner.begin(), inner.end());
+    }
+    if (s.matrix) {
+      std::set<std::string> inner = deploy_environments(s.matrix->stages);
+      out.insert(inner.begin(), inner.end());
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 namespace fs = std::filesystem;
 
@@ -74,6 +96,14 @@ int local_run_command(const std::vector<std::string>& args, std::ostream& out, s
   config.listen_host = "127.0.0.1";
   config.listen_port = 0;
   config.data_dir = tmp + "/controller";
+  // Gates belong to the controller: here deploys run ungated and inputs take
+  // their defaults, and the user is told so.
+  config.open_gates = true;
+  for (const std::string& env : deploy_environments(loaded.pipeline->stages)) {
+    config.environments[env].name = env;
+    err << "gantry run: deploy('" << env
+        << "') runs here without its gate; on a controller it waits for its GMUD approval\n";
+  }
   int code = 2;
   try {
     net::EventLoop loop;

@@ -1,27 +1,26 @@
-// `gantry plan FILE [--json]`
+// `gantry plan FILE [--json] [--env NAME [--config CONTROLLER.yml]]`
 #include <ostream>
 
 #include "cli.hpp"
+#include "remote.hpp"
 #include "gantry/pipelines/loader.hpp"
 #include "gantry/pipelines/planner.hpp"
 #include "source_file.hpp"
 
 namespace gantry::cli {
 
-int plan_command(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
-                 std::ostream& err) {
+int plan_command(const Remote& remote, const std::vector<std::string>& args, std::istream& in,
+                 std::ostream& out, std::ostream& err) {
   bool json = false;
-  std::string file;
+  std::string file, env, config;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--json" || a == "--format=json") {
       json = true;
-    } else if (a == "--env") {
-      err << "gantry plan: --env explains GMUD gates from the controller's environments, which "
-             "arrive with the controller; the stage graph below does not need it\n";
-      return 2;
+    } else if ((a == "--env" || a == "--config") && i + 1 < args.size()) {
+      (a == "--env" ? env : config) = args[++i];
     } else if (a.size() > 1 && a[0] == '-') {
-      err << "gantry plan: unknown option '" << a << "'\nusage: gantry plan FILE [--json]\n";
+      err << "gantry plan: unknown option '" << a << "'\nusage: gantry plan FILE [--json] [--env NAME [--config CONTROLLER.yml]]\n";
       return 2;
     } else if (file.empty()) {
       file = a;
@@ -52,6 +51,7 @@ int plan_command(const std::vector<std::string>& args, std::istream& in, std::os
         << " stages; showing the first ones\n";
   }
   out << (json ? pipelines::plan_to_json(plan) + "\n" : pipelines::plan_to_text(plan));
+  if (!env.empty()) return plan_env(*result.pipeline, env, config, remote, json ? err : out, err);
   return 0;
 }
 

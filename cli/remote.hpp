@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "gantry/net/http_client.hpp"
+#include "gantry/pipelines/model.hpp"
 
 namespace gantry::cli {
 
@@ -80,6 +81,10 @@ int audit_command(const Remote& remote, const std::vector<std::string>& args, st
 
 int remote_command(const Remote& remote, const std::string& cmd,
                    const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+// `gantry plan FILE --env NAME`: the gates on the way to NAME (plan_env.cpp).
+int plan_env(const pipelines::Pipeline& pipeline, const std::string& env,
+             const std::string& config_path, const Remote& remote, std::ostream& out,
+             std::ostream& err);
 int local_run_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 // Follows a run until it ends: stage transitions as lines (or a compact

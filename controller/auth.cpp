@@ -223,4 +223,17 @@ GeneratedTokens ensure_generated_tokens(const std::string& data_dir) {
   return tokens;
 }
 
+std::vector<gmud::Person> gate_people(const Config& config, Permission needed,
+                                      bool names_as_groups) {
+  std::vector<gmud::Person> people;
+  for (const UserConfig& u : config.users) {
+    gmud::Person p{u.name, u.groups, u.emails, false};
+    auto role = parse_role(u.role);
+    p.may_approve = role && role_allows(*role, needed);
+    if (names_as_groups) p.groups.insert(p.groups.end(), {u.name, "*"});
+    people.push_back(std::move(p));
+  }
+  return people;
+}
+
 }  // namespace gantry::controller

@@ -78,6 +78,13 @@ class Authenticator {
   std::vector<Entry> entries_;
 };
 
+// The configured users as the GMUD evaluator sees them: may_approve when
+// their role has `needed`. For an input's submitter list, which names users
+// as well as groups, `names_as_groups` adds each user's own name and "*"
+// (anyone) to their groups.
+std::vector<gmud::Person> gate_people(const Config& config, Permission needed,
+                                      bool names_as_groups);
+
 // The tokens the controller writes into data_dir (`admin.token` and
 // `agent.token`, mode 0600) so that a controller started without any config,
 // and `make demo`, have credentials to use. They are created whenever absent,

@@ -68,6 +68,9 @@ struct Config {
   int64_t agent_lost_after_ms = 30000;
   std::string tls_cert, tls_key;    // `tls: {cert: FILE, key: FILE}`; both or neither
   int64_t cancel_grace_ms = 10000;  // `cancel_grace`
+  // Not from the file: `gantry run` opens every gate at once (inputs take
+  // their defaults), since nobody else is there to decide.
+  bool open_gates = false;
   // Set by load_config, empty for the defaults: the file and the SHA-256 of
   // its bytes, which the controller records in the audit log at startup.
   std::string source_path, source_sha256;

@@ -3,12 +3,15 @@
 # repository the controller watches, and two pushes of the project in
 # examples/demo/ that start runs by themselves, shown live: the first commit
 # has a failing test (post { failure }), the second fixes it (post { fixed })
-# and deploys. Everything it starts is stopped on exit or
-# Ctrl-C. State lives in BUILD/demo/ and is recreated each time.
+# and deploys to staging, then stops at production's GMUD change request
+# until two release managers approve it (the demo prints their commands and,
+# when nobody is at the terminal, runs them itself). Everything it starts is
+# stopped on exit or Ctrl-C. State lives in BUILD/demo/ and is recreated
+# each time.
 set -euo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
-bin="$root/$build"
+case "$build" in /*) bin="$build" ;; *) bin="$root/$build" ;; esac
 demo="$bin/demo"
 gantry="$bin/cli/gantry"
 
@@ -40,21 +43,38 @@ git -C "$repo" remote add origin "$bare"
 echo "$bare"
 
 bold "starting gantry-controller, watching it (logs: $demo/controller.log)"
+# The people: an admin (the demo's own token), two release managers who may
+# approve production changes, and the developer who pushes the commits (and
+# so may not approve them). Tokens are fresh for each demo.
+token() { head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+admin_token=$(token) rosa_token=$(token) ravi_token=$(token) dev_token=$(token)
 cat >"$demo/controller.yml" <<YML
+users:
+  - {name: admin, role: admin, token: $admin_token}
+  - {name: rosa, role: release-manager, groups: [release-managers], emails: [rosa@example.com], token: $rosa_token}
+  - {name: ravi, role: release-manager, groups: [release-managers], emails: [ravi@example.com], token: $ravi_token}
+  - {name: dev, role: developer, emails: [dev@example.com], token: $dev_token}
 repositories:
   - name: demo
     url: file://$bare
     branches: [main]
     poll: 1s
+environments:
+  staging: {}
+  production:
+    gmud:
+      approvers: [release-managers]
+      min_approvals: 2
+      expires_after: 24h
 YML
-cat "$demo/controller.yml"
+sed -E 's/token: [0-9a-f]{32}/token: .../' "$demo/controller.yml"
 # Port 0: a free port, so the demo never collides with a running controller.
 "$bin/controller/gantry-controller" --config "$demo/controller.yml" --listen 127.0.0.1:0 \
   --data "$demo/data" >"$demo/controller.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 250); do [ -s "$demo/data/controller.addr" ] && break; sleep 0.02; done
 server=$(cat "$demo/data/controller.addr")
-export GANTRY_SERVER="$server" GANTRY_TOKEN="$(cat "$demo/data/admin.token")"
+export GANTRY_SERVER="$server" GANTRY_TOKEN="$admin_token"
 echo "controller at $server"
 
 bold "starting two agents"
@@ -100,6 +120,32 @@ cp "$root/examples/demo/src/hello.c" "$repo/src/hello.c"
 git -C "$repo" -c user.name="Demo Dev" -c user.email=dev@example.com commit -qam "Greet Gantry, as the pipeline expects"
 git -C "$repo" push -q origin main
 run=$(wait_run_number 2)
+for _ in $(seq 1 600); do
+  "$gantry" approvals --json | grep -q '"status": "pending"' && break
+  sleep 0.1
+done
+bold "tests pass, staging is deployed; production waits for its change request: gantry approvals"
+"$gantry" show "$run" | grep -E 'Staging|Production'
+"$gantry" approvals
+gmud=$("$gantry" approvals --json | sed -n 's/.*"id": "\(GMUD-[0-9]*\)".*/\1/p' | head -1)
+approve1="GANTRY_TOKEN=$rosa_token $gantry approve $gmud --comment 'tests green, low impact'"
+approve2="GANTRY_TOKEN=$ravi_token $gantry approve $gmud"
+cat <<TXT
+
+$gmud needs two release managers. Approve it as rosa, then as ravi
+(GANTRY_SERVER=$server):
+  $approve1
+  $approve2
+TXT
+if [ -t 0 ] && [ -z "${GANTRY_DEMO_NONINTERACTIVE:-}" ]; then
+  echo
+  read -r -p "Run them in another terminal, or press Enter to run them here: " _
+fi
+if "$gantry" approvals --json | grep -q '"status": "pending"'; then
+  bold "approving $gmud as rosa, then as ravi"
+  (eval "$approve1")
+  (eval "$approve2")
+fi
 "$gantry" wait "$run"
 "$gantry" logs "$run" "Declarative: Post Actions" | grep -v '^\[gantry\]' || true
 
@@ -111,8 +157,10 @@ bold "gantry show $run"
 
 cat <<TXT
 
-Try, with GANTRY_SERVER=$server and GANTRY_TOKEN=\$(cat $demo/data/admin.token):
+Try, with GANTRY_SERVER=$server and GANTRY_TOKEN=$admin_token (admin):
   $gantry runs
+  $gantry approvals --all
+  $gantry audit; $gantry audit verify
   $gantry logs $run -f
   $gantry retry $run
   $gantry trigger --repo demo --ref main      # run the branch now, without a push

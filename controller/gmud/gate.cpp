@@ -270,6 +270,44 @@ std::vector<std::string> time_blocks(const Policy& policy, Clock now) {
   return out;
 }
 
+std::vector<std::string> explain_policy(const Policy& policy, const std::vector<Person>& people,
+                                        Clock now) {
+  std::vector<std::string> out;
+  const int needed = std::max(policy.min_approvals, 1);
+  std::vector<std::string> may;
+  for (const Person& p : people) {
+    if (p.may_approve && in_any_group(p, policy.approvers)) may.push_back(p.name);
+  }
+  if (policy.approvers.empty()) {
+    out.push_back("no approver group is configured: every deploy is blocked");
+  } else {
+    out.push_back("needs " + std::to_string(needed) + " approval" + (needed == 1 ? "" : "s") +
+                  " from " + join(policy.approvers, " or ") + " (may approve: " +
+                  (may.empty() ? std::string("nobody") : join(may, ", ")) +
+                  "; never the run's trigger or an author or committer of the change)");
+    if (static_cast<int>(may.size()) < needed)
+      out.push_back("only " + std::to_string(may.size()) + " user" + (may.size() == 1 ? "" : "s") +
+                    " may approve: the quorum cannot be met");
+  }
+  for (const Window& w : policy.windows) out.push_back("window " + w.text);
+  for (const Freeze& f : policy.freezes) {
+    if (now < f.until) out.push_back("freeze " + format_time(f.from) + " to " + format_time(f.until));
+  }
+  if (const int64_t s = policy.expires_after_s; s > 0) {
+    std::string d = s % 3600 == 0 ? std::to_string(s / 3600) + "h"
+                    : s % 60 == 0 ? std::to_string(s / 60) + "m"
+                                  : std::to_string(s) + "s";
+    out.push_back("a request expires " + d + " after it is opened");
+  }
+  std::vector<std::string> clock = time_blocks(policy, now);
+  if (clock.empty()) {
+    out.push_back("now: a deploy may start (inside a window, outside every freeze)");
+  } else {
+    for (const std::string& c : clock) out.push_back("now: " + c);
+  }
+  return out;
+}
+
 Evaluation evaluate(const Policy& policy, const Request& request, const std::vector<Person>& people,
                     Clock now) {
   Evaluation ev;

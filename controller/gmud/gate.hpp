@@ -105,6 +105,12 @@ std::vector<std::string> time_blocks(const Policy& policy, Clock now);
 Evaluation evaluate(const Policy& policy, const Request& request, const std::vector<Person>& people,
                     Clock now);
 
+// What a deploy under this policy would meet, before any request exists
+// (`gantry plan --env`, GET /api/v1/environments): the quorum and who may
+// form it, the windows, freezes and expiry, and what the clock says now.
+std::vector<std::string> explain_policy(const Policy& policy, const std::vector<Person>& people,
+                                        Clock now);
+
 const char* state_name(State s);
 
 }  // namespace gantry::gmud

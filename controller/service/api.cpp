@@ -150,6 +150,11 @@ net::Response Controller::handle_http(const net::Request& req) {
     if (req.method != "POST") return not_allowed("POST");
     return decide(parts[3], req, *who, parts[4] == "approve");
   }
+  if (collection == "environments" && parts.size() == 3) {
+    if (req.method != "GET") return not_allowed("GET");
+    if (auto f = forbid(Permission::Read, "read environments")) return *f;
+    return list_environments();
+  }
   if (collection == "repos" && parts.size() == 3) {
     if (req.method != "GET") return not_allowed("GET");
     if (auto f = forbid(Permission::Read, "read repositories")) return *f;

@@ -101,4 +101,19 @@ net::Response Controller::decide(const std::string& text, const net::Request& re
   return r;
 }
 
+net::Response Controller::list_environments() {
+  std::vector<EnvironmentView> views;
+  ApprovalRecord probe;
+  probe.kind = "gmud";
+  const std::vector<gmud::Person> people = people_of(probe);
+  for (const auto& [name, env] : config_.environments) {
+    EnvironmentView v{name, env.gated, {}};
+    if (env.gated) v.explain = gmud::explain_policy(env.policy, people, gmud::Clock(std::chrono::seconds(now() / 1000)));
+    views.push_back(std::move(v));
+  }
+  net::Response r;
+  r.body = environments_json(views);
+  return r;
+}
+
 }  // namespace gantry::controller

@@ -200,6 +200,13 @@ json approval_object(const ApprovalRecord& a, const gmud::Evaluation& ev) {
 
 }  // namespace
 
+std::string environments_json(const std::vector<EnvironmentView>& environments) {
+  json items = json::array();
+  for (const EnvironmentView& e : environments)
+    items.push_back({{"name", e.name}, {"gated", e.gated}, {"explain", e.explain}});
+  return dump({{"environments", items}});
+}
+
 std::string approval_json(const ApprovalRecord& a, const gmud::Evaluation& ev) {
   return dump(approval_object(a, ev));
 }

@@ -35,6 +35,15 @@ bool check_input_values(const ApprovalRecord& a, std::map<std::string, std::stri
 // the input names a submitterParameter, the approver's name.
 std::map<std::string, std::string> decided_values(const ApprovalRecord& a);
 
+// GET /api/v1/environments: each environment, whether a GMUD gates it, and
+// what a deploy there would meet (gmud::explain_policy).
+struct EnvironmentView {
+  std::string name;
+  bool gated = false;
+  std::vector<std::string> explain;
+};
+std::string environments_json(const std::vector<EnvironmentView>& environments);
+
 std::string approval_json(const ApprovalRecord& a, const gmud::Evaluation& ev);
 std::string approvals_json(const std::vector<ApprovalRecord>& list,
                            const std::vector<gmud::Evaluation>& evaluations);

@@ -117,6 +117,7 @@ class Controller {
   // api_approvals.cpp
   net::Response list_approvals(const net::Request& req);
   net::Response show_approval(const std::string& id);
+  net::Response list_environments();
   net::Response decide(const std::string& id, const net::Request& req, const Principal& who,
                        bool approve);
 

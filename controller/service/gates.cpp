@@ -64,21 +64,14 @@ std::optional<gmud::Policy> Controller::policy_of(const ApprovalRecord& a) const
 
 std::vector<gmud::Person> Controller::people_of(const ApprovalRecord& a) const {
   const bool input = a.kind == "input";
-  const Permission needed = input ? Permission::Trigger : Permission::Approve;
-  std::vector<gmud::Person> people;
-  for (const UserConfig& u : config_.users) {
-    gmud::Person p{u.name, u.groups, u.emails, false};
-    auto role = parse_role(u.role);
-    p.may_approve = role && role_allows(*role, needed);
-    // An input's submitter list names users as well as groups.
-    if (input) p.groups.insert(p.groups.end(), {u.name, "*"});
-    people.push_back(std::move(p));
+  std::vector<gmud::Person> people =
+      gate_people(config_, input ? Permission::Trigger : Permission::Approve, input);
+  // The generated admin of a controller without users: in no approver group.
+  if (config_.users.empty()) {
+    people.push_back(
+        {"admin", input ? std::vector<std::string>{"admin", "*"} : std::vector<std::string>{},
+         {}, true});
   }
-  if (config_.users.empty())
-    people.push_back({"admin",
-                      input ? std::vector<std::string>{"admin", "*"} : std::vector<std::string>{},
-                      {},
-                      true});
   return people;
 }
 
@@ -106,6 +99,13 @@ void Controller::open_request(const GateRequest& g) {
   const RunState* state = scheduler_->run(g.run_id);
   if (!state) return;
   const RunRecord& run = state->run;
+  if (config_.open_gates) {
+    std::map<std::string, std::string> defaults;
+    for (const GateRequest::Parameter& p : g.parameters) defaults[p.name] = p.default_value;
+    log::warn("gmud", "gate.opened_locally", {{"stage", g.stage_id}, {"kind", g.kind}});
+    scheduler_->open_gate(run.id, g.stage_id, g.kind, defaults, now());
+    return;
+  }
   // The request this stage had before a restart, for the same commit.
   std::vector<ApprovalRecord> earlier = store_->approvals_of_run(run.id);
   for (auto it = earlier.rbegin(); it != earlier.rend(); ++it) {

@@ -237,3 +237,32 @@ TEST_CASE("gmud: window and freeze texts are checked with a clear error") {
   CHECK(std::holds_alternative<std::string>(
       parse_freeze("2026-02-30T00:00:00Z/2027-01-05T00:00:00Z")));
 }
+
+TEST_CASE("explain_policy says what a deploy would meet before any request exists") {
+  Policy p;
+  p.approvers = {"release-managers"};
+  p.min_approvals = 2;
+  p.windows = {window("Tue-Thu 10:00-16:00 America/Sao_Paulo")};
+  p.freezes = {freeze("2026-12-20T00:00:00Z/2027-01-05T00:00:00Z")};
+  p.expires_after_s = 86400;
+  std::vector<Person> people = {manager("alice"), manager("bob"),
+                                Person{"olga", {"release-managers"}, {}, false}};
+  // Wednesday 2 December 2026, 08:00 UTC = 05:00 in Sao Paulo.
+  std::vector<std::string> lines = explain_policy(p, people, at(2026y / December / 2, 8));
+  REQUIRE(lines.size() == 5);
+  CHECK(lines[0] ==
+        "needs 2 approvals from release-managers (may approve: alice, bob; never the run's "
+        "trigger or an author or committer of the change)");
+  CHECK(lines[1] == "window Tue-Thu 10:00-16:00 America/Sao_Paulo");
+  CHECK(lines[2] == "freeze 2026-12-20 to 2027-01-05");
+  CHECK(lines[3] == "a request expires 24h after it is opened");
+  CHECK(lines[4] == "now: outside window, opens Wed 10:00 America/Sao_Paulo");
+  // Inside the window, and once the freeze has passed it is not listed.
+  lines = explain_policy(p, people, at(2027y / January / 6, 14));
+  CHECK(lines.back() == "now: a deploy may start (inside a window, outside every freeze)");
+  CHECK(lines.size() == 4);
+  // Too few people can ever approve.
+  p.min_approvals = 3;
+  lines = explain_policy(p, people, at(2027y / January / 6, 14));
+  CHECK(lines[1] == "only 2 users may approve: the quorum cannot be met");
+}

@@ -118,6 +118,10 @@ TEST_CASE("a production deploy waits for two eligible release managers, holding 
   CHECK(a["title"].get<std::string>().size() == 8 + 40);
   CHECK(has_text(a["blocked_by"], "needs 2 more approvals from release-managers"));
   CHECK(has_text(a["blocked_by"], "tess is ineligible: authored"));
+  CliResult plan = g.c.cli({"plan", GANTRY_SOURCE_DIR "/examples/demo/Jenkinsfile", "--env", "production"});
+  CHECK(plan.exit_code == 0);
+  CHECK(plan.out.find("needs 2 approvals from release-managers (may approve: tess, rita, rob;") !=
+        std::string::npos);
 
   // A developer may not approve; nor may the commit's author, release
   // manager though she is; nor an operator in the group.
