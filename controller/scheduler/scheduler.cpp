@@ -238,6 +238,7 @@ void Scheduler::dispatch(int64_t now) {
     if (run_it == runs_.end()) continue;
     RunState& run = *run_it->second;
     const ExecNode& n = run.nodes[static_cast<size_t>(job->node)];
+    if (deploy_held(run, job->node, now)) continue;
     AgentState* best = nullptr;
     for (auto& [id, agent] : agents_) {
       if (!agent.connected || static_cast<int>(agent.jobs.size()) >= agent.executors) continue;

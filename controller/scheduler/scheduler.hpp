@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -41,6 +42,12 @@ struct SchedulerOptions {
   // The environments a stage may deploy to (the controller config's); true
   // when deploys there wait for a GMUD. A deploy elsewhere fails closed.
   std::map<std::string, bool> environments;
+  // Why a deploy to a gated environment may not start now (a freeze, outside
+  // every window); empty: it may. Asked again right before a deploy job is
+  // handed to an agent, since a queue can outlast a window. Injected, like
+  // the clock, so the scheduler stays pure.
+  std::function<std::vector<std::string>(const std::string& environment, int64_t now)>
+      deploy_blocked;
 };
 
 // A stage that must pass a gate before it may take an agent (SPEC §7): a
@@ -161,6 +168,9 @@ class Scheduler {
   void dispatch_leaf(RunState& run, int node, int64_t now);
   // True when the leaf waits at (or failed at) a gate instead of queueing.
   bool hold_at_gate(RunState& run, int node, int64_t now);
+  // True (with the reason on the stage) while the clock keeps a queued
+  // deploy to a gated environment from starting.
+  bool deploy_held(RunState& run, int node, int64_t now);
   int node_of(const RunState& run, const std::string& stage_id) const;
   void decide_when(RunState& run, int node, int64_t now);
   void stop_leaf(RunState& run, int node, const std::string& reason, int64_t now);

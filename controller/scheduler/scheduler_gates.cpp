@@ -139,6 +139,25 @@ bool Scheduler::fail_gate(int64_t run_id, const std::string& stage_id, const std
   return true;
 }
 
+bool Scheduler::deploy_held(RunState& run, int node, int64_t now) {
+  const ExecNode& n = run.nodes[static_cast<size_t>(node)];
+  if (n.kind != NodeKind::Stage || !n.stage || !n.stage->deploy || !options_.deploy_blocked)
+    return false;
+  auto env = options_.environments.find(n.stage->deploy->environment);
+  if (env == options_.environments.end() || !env->second) return false;
+  std::vector<std::string> blocks = options_.deploy_blocked(env->first, now);
+  std::string why;
+  for (const std::string& b : blocks) why += (why.empty() ? "held: " : "; ") + b;
+  StageRecord& rec = run.record_of(node);
+  const bool was_held = rec.reason.rfind("held: ", 0) == 0;
+  if (rec.reason != why && (was_held || !why.empty())) {
+    rec.reason = why;
+    run.dirty_stages.insert(n.record);
+    dirty_.insert(run.run.id);
+  }
+  return !blocks.empty();
+}
+
 std::vector<GateRequest> Scheduler::take_gate_requests() {
   return std::exchange(gate_requests_, {});
 }

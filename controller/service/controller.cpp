@@ -29,6 +29,11 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
   so.accept_timeout_ms = std::min<int64_t>(5000, config_.agent_lost_after_ms / 2);
   for (const auto& [id, s] : config_.secrets) so.secrets[id] = s.value;
   for (const auto& [name, env] : config_.environments) so.environments[name] = env.gated;
+  so.deploy_blocked = [this](const std::string& name, int64_t at) {
+    auto env = config_.environments.find(name);
+    if (env == config_.environments.end() || config_.open_gates) return std::vector<std::string>{};
+    return gmud::time_blocks(env->second.policy, gmud::Clock(std::chrono::seconds(at / 1000)));
+  };
   scheduler_ = std::make_unique<Scheduler>(so);
   git_ = std::make_unique<GitWorkers>(loop_, config_.data_dir + "/mirrors", kGitThreads);
   RepoWatcherHooks hooks;

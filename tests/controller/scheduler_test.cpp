@@ -580,3 +580,29 @@ TEST_CASE("after a restart a waiting stage asks for its gate again") {
   restarted.pump();
   CHECK(restarted.assigns().size() == 1);
 }
+
+TEST_CASE("a queued deploy waits for the clock again right before it starts") {
+  SchedulerOptions o = gated_options();
+  bool frozen = false;
+  o.deploy_blocked = [&](const std::string& env, int64_t) {
+    CHECK(env == "production");
+    return frozen ? std::vector<std::string>{"freeze until 2027-01-05"} : std::vector<std::string>{};
+  };
+  Harness h(std::move(o));
+  int64_t run = h.submit(kGated);
+  h.agent("a1");
+  auto as = h.assigns();
+  REQUIRE(as.size() == 1);
+  h.finish(as[0].first, as[0].second, "SUCCESS");
+  REQUIRE(h.s.take_gate_requests().size() == 1);
+  frozen = true;  // approved before the freeze, queued into it
+  REQUIRE(h.s.open_gate(run, "Production", "gmud", {}, h.now));
+  h.pump();
+  CHECK(h.assigns().empty());
+  CHECK(h.stage(run, "Production") == "queued");
+  CHECK(h.s.run(run)->stages[1].reason == "held: freeze until 2027-01-05");
+  frozen = false;
+  h.pump();
+  REQUIRE(h.assigns().size() == 1);
+  CHECK(h.stage(run, "Production") == "running");
+}
