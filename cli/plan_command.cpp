@@ -2,9 +2,9 @@
 #include <ostream>
 
 #include "cli.hpp"
-#include "remote.hpp"
 #include "gantry/pipelines/loader.hpp"
 #include "gantry/pipelines/planner.hpp"
+#include "remote.hpp"
 #include "source_file.hpp"
 
 namespace gantry::cli {
@@ -20,7 +20,8 @@ int plan_command(const Remote& remote, const std::vector<std::string>& args, std
     } else if ((a == "--env" || a == "--config") && i + 1 < args.size()) {
       (a == "--env" ? env : config) = args[++i];
     } else if (a.size() > 1 && a[0] == '-') {
-      err << "gantry plan: unknown option '" << a << "'\nusage: gantry plan FILE [--json] [--env NAME [--config CONTROLLER.yml]]\n";
+      err << "gantry plan: unknown option '" << a
+          << "'\nusage: gantry plan FILE [--json] [--env NAME [--config CONTROLLER.yml]]\n";
       return 2;
     } else if (file.empty()) {
       file = a;

@@ -25,7 +25,10 @@ void collect(const std::vector<pipelines::Stage>& stages, const std::string& pre
   for (const pipelines::Stage& s : stages) {
     std::string name = prefix.empty() ? s.name : prefix + " / " + s.name;
     if (s.deploy) out.push_back({name, s.deploy->environment, ""});
-    if (s.input) out.push_back({name, "", s.input->submitter.empty() ? "anyone who may trigger runs" : s.input->submitter});
+    if (s.input)
+      out.push_back(
+          {name, "",
+           s.input->submitter.empty() ? "anyone who may trigger runs" : s.input->submitter});
     collect(s.stages, name, out);
     collect(s.parallel, name, out);
     if (s.matrix) collect(s.matrix->stages, name, out);
@@ -54,14 +57,13 @@ bool from_config(const std::string& path, const std::string& env, EnvInfo& info,
   if (info.gated) {
     auto now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
     info.explain = gmud::explain_policy(
-        it->second.policy,
-        controller::gate_people(config, controller::Permission::Approve, false), now);
+        it->second.policy, controller::gate_people(config, controller::Permission::Approve, false),
+        now);
   }
   return true;
 }
 
-bool from_server(const Remote& remote, const std::string& env, EnvInfo& info,
-                 std::ostream& err) {
+bool from_server(const Remote& remote, const std::string& env, EnvInfo& info, std::ostream& err) {
   auto resp = call(remote, "GET", "/api/v1/environments");
   if (!resp.ok || resp.status != 200) {
     report(resp, "plan --env (asking " + remote.server + "; or give --config CONTROLLER.yml)", err);

@@ -282,8 +282,8 @@ std::vector<std::string> explain_policy(const Policy& policy, const std::vector<
     out.push_back("no approver group is configured: every deploy is blocked");
   } else {
     out.push_back("needs " + std::to_string(needed) + " approval" + (needed == 1 ? "" : "s") +
-                  " from " + join(policy.approvers, " or ") + " (may approve: " +
-                  (may.empty() ? std::string("nobody") : join(may, ", ")) +
+                  " from " + join(policy.approvers, " or ") +
+                  " (may approve: " + (may.empty() ? std::string("nobody") : join(may, ", ")) +
                   "; never the run's trigger or an author or committer of the change)");
     if (static_cast<int>(may.size()) < needed)
       out.push_back("only " + std::to_string(may.size()) + " user" + (may.size() == 1 ? "" : "s") +
@@ -291,7 +291,8 @@ std::vector<std::string> explain_policy(const Policy& policy, const std::vector<
   }
   for (const Window& w : policy.windows) out.push_back("window " + w.text);
   for (const Freeze& f : policy.freezes) {
-    if (now < f.until) out.push_back("freeze " + format_time(f.from) + " to " + format_time(f.until));
+    if (now < f.until)
+      out.push_back("freeze " + format_time(f.from) + " to " + format_time(f.until));
   }
   if (const int64_t s = policy.expires_after_s; s > 0) {
     std::string d = s % 3600 == 0 ? std::to_string(s / 3600) + "h"

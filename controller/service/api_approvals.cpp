@@ -108,7 +108,9 @@ net::Response Controller::list_environments() {
   const std::vector<gmud::Person> people = people_of(probe);
   for (const auto& [name, env] : config_.environments) {
     EnvironmentView v{name, env.gated, {}};
-    if (env.gated) v.explain = gmud::explain_policy(env.policy, people, gmud::Clock(std::chrono::seconds(now() / 1000)));
+    if (env.gated)
+      v.explain =
+          gmud::explain_policy(env.policy, people, gmud::Clock(std::chrono::seconds(now() / 1000)));
     views.push_back(std::move(v));
   }
   net::Response r;

@@ -103,6 +103,9 @@ class Controller {
   // gates.cpp: the change requests of stages waiting at a gate (GMUD, input).
   void handle_gates(const std::vector<GateRequest>& gates);
   void open_request(const GateRequest& g);
+  // Stores a new request for `g` with the commits it ships, and settles it.
+  void create_request(const GateRequest& g, std::vector<ChangeRecord> range,
+                      const std::string& range_base);
   void cancel_requests(int64_t run_id, const std::string& stage_id, const std::string& reason);
   void check_gates();  // on the tick: expiry, and the windows and freezes of approved requests
   // Evaluates `a` now and acts on it: records its end, opens or fails the gate.

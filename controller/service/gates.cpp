@@ -10,6 +10,7 @@
 #include "gantry/common/log.hpp"
 #include "service/approvals_json.hpp"
 #include "service/controller.hpp"
+#include "service/git_workers.hpp"
 
 namespace gantry::controller {
 
@@ -68,9 +69,10 @@ std::vector<gmud::Person> Controller::people_of(const ApprovalRecord& a) const {
       gate_people(config_, input ? Permission::Trigger : Permission::Approve, input);
   // The generated admin of a controller without users: in no approver group.
   if (config_.users.empty()) {
-    people.push_back(
-        {"admin", input ? std::vector<std::string>{"admin", "*"} : std::vector<std::string>{},
-         {}, true});
+    people.push_back({"admin",
+                      input ? std::vector<std::string>{"admin", "*"} : std::vector<std::string>{},
+                      {},
+                      true});
   }
   return people;
 }
@@ -118,6 +120,56 @@ void Controller::open_request(const GateRequest& g) {
     }
     return;
   }
+  if (g.kind != "gmud") {
+    create_request(g, {}, "");
+    return;
+  }
+  // The range since the environment's current deploy, when there is one
+  // (from the git mirror, off the loop); else the run's own change range.
+  const std::string repo = run.repo_name.empty() ? run.repo_url : run.repo_name;
+  const std::string base = store_->last_deployed_commit(g.environment, repo);
+  std::vector<ChangeRecord> branch_range = run.changes;
+  if (branch_range.empty() && !run.commit.empty())
+    branch_range.push_back(
+        {run.commit, run.author, run.author_email, run.author, run.author_email, "", 0, {}});
+  if (base.empty() || base == run.commit || run.repo_url.empty()) {
+    create_request(g, branch_range, base.empty() ? run.previous_commit : base);
+    return;
+  }
+  auto ready = [this, g, base, branch_range](git::ChangeSet cs) {
+    const RunState* st = scheduler_->run(g.run_id);
+    bool waiting = false;
+    for (const StageRecord& rec : st ? st->stages : std::vector<StageRecord>{})
+      waiting = waiting || (rec.stage_id == g.stage_id && rec.status == "waiting");
+    if (!waiting) return;  // cancelled meanwhile
+    std::vector<ChangeRecord> range;
+    if (!cs.ok) {
+      log::warn("gmud", "range.unreadable", {{"from", base}, {"error", cs.error}});
+      range = branch_range;
+    } else {
+      for (const git::ChangeCommit& c : cs.commits) range.push_back(change_record(c));
+    }
+    // A base the mirror no longer has (history rewritten): add the branch's
+    // range too, so no author of what ships is missed.
+    if (!cs.ok || !cs.from_known) {
+      for (const ChangeRecord& c : branch_range) {
+        bool seen = std::any_of(range.begin(), range.end(),
+                                [&](const ChangeRecord& r) { return r.sha == c.sha; });
+        if (!seen) range.push_back(c);
+      }
+    }
+    create_request(g, std::move(range), cs.ok && cs.from_known ? base : "");
+    flush();
+  };
+  if (!git_->change_range(run.repo_url, base, run.commit, ready))
+    create_request(g, branch_range, run.previous_commit);
+}
+
+void Controller::create_request(const GateRequest& g, std::vector<ChangeRecord> range,
+                                const std::string& range_base) {
+  const RunState* state = scheduler_->run(g.run_id);
+  if (!state) return;
+  const RunRecord& run = state->run;
   ApprovalRecord a;
   a.kind = g.kind;
   a.run_id = run.id;
@@ -140,12 +192,9 @@ void Controller::open_request(const GateRequest& g) {
     // Who made the change may not approve it: the run's trigger, and every
     // author and committer of the commits it ships.
     a.triggered_by = run.created_by == "git" || run.created_by == "cron" ? "" : run.created_by;
-    a.range_base = run.previous_commit;
-    a.changes = run.changes;
+    a.range_base = range_base;
+    a.changes = std::move(range);
     for (ChangeRecord& c : a.changes) c.paths.clear();
-    if (a.changes.empty() && !run.commit.empty())
-      a.changes.push_back(
-          {run.commit, run.author, run.author_email, run.author, run.author_email, "", 0, {}});
   }
   if (store_->create_approval(a) == 0) {
     scheduler_->fail_gate(run.id, g.stage_id, g.kind, "could not store the change request", now());

@@ -4,6 +4,12 @@
 
 namespace gantry::controller {
 
+ChangeRecord change_record(const git::ChangeCommit& c) {
+  return ChangeRecord{
+      c.sha, c.author_name, c.author_email, c.committer_name, c.committer_email, c.message, c.time,
+      {}};
+}
+
 namespace {
 
 constexpr size_t kMaxQueued = 1024;
@@ -39,14 +45,7 @@ ResolvedPipeline resolve_now(git::GitCache& cache, const ResolveRequest& req) {
   if (cs.from_known) out.base_commit = req.base_commit;
   size_t paths = 0;
   for (git::ChangeCommit& c : cs.commits) {
-    ChangeRecord rec{c.sha,
-                     c.author_name,
-                     c.author_email,
-                     c.committer_name,
-                     c.committer_email,
-                     c.message,
-                     c.time,
-                     {}};
+    ChangeRecord rec = change_record(c);
     for (std::string& p : c.paths) {
       if (paths == kMaxChangePaths) {
         out.changes_truncated = true;
@@ -90,6 +89,16 @@ bool GitWorkers::resolve(ResolveRequest request, std::function<void(ResolvedPipe
     if (!out.ok)
       log::warn("git", "pipeline.unreadable", {{"repo", request.url}, {"error", out.error}});
     return std::function<void()>([done, out = std::move(out)] { done(out); });
+  });
+}
+
+bool GitWorkers::change_range(std::string url, std::string from, std::string to,
+                              std::function<void(git::ChangeSet)> done) {
+  return submit([url = std::move(url), from = std::move(from), to = std::move(to),
+                 done = std::move(done)](git::GitCache& cache) -> std::function<void()> {
+    git::ChangeSet cs = cache.changes(url, from, to, kMaxChangeCommits);
+    for (git::ChangeCommit& c : cs.commits) c.paths.clear();
+    return [done, cs = std::move(cs)]() mutable { done(std::move(cs)); };
   });
 }
 

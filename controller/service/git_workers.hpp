@@ -40,6 +40,9 @@ struct ResolvedPipeline {
 };
 
 inline constexpr size_t kMaxChangeCommits = 200;
+
+// A commit of a range as runs and change requests keep it, without its paths.
+ChangeRecord change_record(const git::ChangeCommit& c);
 inline constexpr size_t kMaxChangePaths = 5000;
 
 class GitWorkers {
@@ -53,6 +56,10 @@ class GitWorkers {
   // retries later); `done` runs on the loop.
   bool resolve(ResolveRequest request, std::function<void(ResolvedPipeline)> done);
   bool fetch_refs(std::string url, std::function<void(git::FetchResult)> done);
+  // The commits from..to in the mirror of `url` (no fetch), paths dropped:
+  // a change request's range since the environment's last deploy.
+  bool change_range(std::string url, std::string from, std::string to,
+                    std::function<void(git::ChangeSet)> done);
 
  private:
   // Runs on a worker; returns what to run on the loop.

@@ -90,17 +90,18 @@ TEST_CASE("gantry --version and the daemons' placeholders") {
 TEST_CASE("gantry plan --env --config: the gates on the way to an environment") {
   std::string dir = "/tmp/gantry-plan-env-" + std::to_string(::getpid());
   std::string cfg = dir + "/controller.yml";
-  run("mkdir -p " + dir + " && printf '%s\\n' 'users:' "
+  run("mkdir -p " + dir +
+      " && printf '%s\\n' 'users:' "
       "'  - {name: rosa, role: release-manager, groups: [rm], token: t1}' "
       "'environments:' '  staging: {}' "
-      "'  production: {gmud: {approvers: [rm], min_approvals: 1}}' > " + cfg);
+      "'  production: {gmud: {approvers: [rm], min_approvals: 1}}' > " +
+      cfg);
   Result r = run("$G plan examples/demo/Jenkinsfile --env production --config " + cfg);
   CHECK(r.status == 0);
   CHECK(r.out.find("Production: GMUD change request for production") != std::string::npos);
   CHECK(r.out.find("needs 1 approval from rm (may approve: rosa;") != std::string::npos);
   r = run("$G plan examples/demo/Jenkinsfile --env staging --config " + cfg);
-  CHECK(r.out.find("Staging: deploys to staging, which has no GMUD: no gate") !=
-        std::string::npos);
+  CHECK(r.out.find("Staging: deploys to staging, which has no GMUD: no gate") != std::string::npos);
   r = run("$G plan examples/demo/Jenkinsfile --env production --config /nonexistent.yml");
   CHECK(r.status == 2);
   run("rm -rf " + dir);

@@ -586,7 +586,8 @@ TEST_CASE("a queued deploy waits for the clock again right before it starts") {
   bool frozen = false;
   o.deploy_blocked = [&](const std::string& env, int64_t) {
     CHECK(env == "production");
-    return frozen ? std::vector<std::string>{"freeze until 2027-01-05"} : std::vector<std::string>{};
+    return frozen ? std::vector<std::string>{"freeze until 2027-01-05"}
+                  : std::vector<std::string>{};
   };
   Harness h(std::move(o));
   int64_t run = h.submit(kGated);

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <cstdlib>
 #include <ctime>
 #include <thread>
 
@@ -20,7 +21,7 @@ const std::string kUsers = R"(users:
   - {name: dev, role: developer, token: dev-token, emails: [dev@example.com]}
   - {name: tess, role: release-manager, groups: [release-managers], emails: [T@Example.com], token: tess-token}
   - {name: rita, role: release-manager, groups: [release-managers], token: rita-token}
-  - {name: rob, role: release-manager, groups: [release-managers], token: rob-token}
+  - {name: rob, role: release-manager, groups: [release-managers], emails: [rob@example.com], token: rob-token}
   - {name: olga, role: operator, groups: [release-managers], token: olga-token}
   - {name: ada, role: admin, token: admin-token}
 cancel_grace: 1s
@@ -70,7 +71,9 @@ struct GmudCluster {
     c.admin_token = "admin-token";
   }
   int64_t trigger(const std::string& pipeline) {
-    std::string repo = c.make_repo({{"Jenkinsfile", pipeline}});
+    return trigger_repo(c.make_repo({{"Jenkinsfile", pipeline}}));
+  }
+  int64_t trigger_repo(const std::string& repo) {
     CliResult t = c.cli({"--token", "dev-token", "trigger", "--repo", repo});
     REQUIRE(t.exit_code == 0);
     return std::stoll(t.out);
@@ -118,7 +121,8 @@ TEST_CASE("a production deploy waits for two eligible release managers, holding 
   CHECK(a["title"].get<std::string>().size() == 8 + 40);
   CHECK(has_text(a["blocked_by"], "needs 2 more approvals from release-managers"));
   CHECK(has_text(a["blocked_by"], "tess is ineligible: authored"));
-  CliResult plan = g.c.cli({"plan", GANTRY_SOURCE_DIR "/examples/demo/Jenkinsfile", "--env", "production"});
+  CliResult plan =
+      g.c.cli({"plan", GANTRY_SOURCE_DIR "/examples/demo/Jenkinsfile", "--env", "production"});
   CHECK(plan.exit_code == 0);
   CHECK(plan.out.find("needs 2 approvals from release-managers (may approve: tess, rita, rob;") !=
         std::string::npos);
@@ -279,4 +283,40 @@ TEST_CASE("an input gate takes its submitter's answer and parameters to the step
   CHECK(g.as("rita-token", {"approve", "INPUT-1", "-p", "REGION=us"}).exit_code == 0);
   CHECK(g.c.wait_run(id)["status"] == "succeeded");
   CHECK(g.c.stage_log(id, "Ship").find("region=us by rita") != std::string::npos);
+}
+
+TEST_CASE("the range is everything since the environment's last deploy, not since the last run") {
+  GmudCluster g;
+  std::string repo = g.c.make_repo({{"Jenkinsfile", deploy_pipeline("production")}});
+  int64_t first = g.trigger_repo(repo);
+  g.c.wait_stage(first, "Deploy", "waiting");
+  REQUIRE(g.as("rita-token", {"approve", "GMUD-1"}).exit_code == 0);
+  REQUIRE(g.as("rob-token", {"approve", "GMUD-1"}).exit_code == 0);
+  REQUIRE(g.c.wait_run(first)["status"] == "succeeded");
+  std::string deployed = g.c.get_json("/api/v1/runs/" + std::to_string(first))["commit"];
+
+  auto commit_as = [&](const std::string& who, const std::string& email) {
+    std::string cmd = "git -C '" + repo + "' -c user.name=" + who + " -c user.email=" + email +
+                      " commit -q --allow-empty -m 'work by " + who + "'";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+  };
+  commit_as("Rob", "rob@example.com");
+  int64_t second = g.trigger_repo(repo);
+  g.c.wait_stage(second, "Deploy", "waiting");
+  json a = g.approvals()[0];
+  CHECK(a["id"] == "GMUD-2");
+  CHECK(has_text(a["blocked_by"], "rob is ineligible: authored"));
+  REQUIRE(g.as("rita-token", {"reject", "GMUD-2", "--comment", "not yet"}).exit_code == 0);
+  REQUIRE(g.c.wait_run(second)["status"] == "failed");
+
+  // Rob's commit never reached production: it is still in the next range.
+  commit_as("Nina", "nina@example.com");
+  int64_t third = g.trigger_repo(repo);
+  g.c.wait_stage(third, "Deploy", "waiting");
+  a = g.approvals()[0];
+  CHECK(a["id"] == "GMUD-3");
+  CHECK(a["range_base"] == deployed);
+  CHECK(a["range"].size() == 2);
+  CHECK(has_text(a["blocked_by"], "rob is ineligible: authored"));
+  CHECK(g.as("rob-token", {"approve", "GMUD-3"}).exit_code == 1);
 }
