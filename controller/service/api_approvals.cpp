@@ -31,6 +31,7 @@ net::Response Controller::list_approvals(const net::Request& req) {
         "unknown status '" + status + "' (use pending, approved, rejected, expired or cancelled)");
   std::vector<ApprovalRecord> list = store_->list_approvals(kMaxListed, status);
   std::vector<gmud::Evaluation> evs;
+  evs.reserve(list.size());
   for (const ApprovalRecord& a : list) evs.push_back(evaluate_approval(a));
   net::Response r;
   r.body = approvals_json(list, evs);

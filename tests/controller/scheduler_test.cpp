@@ -435,6 +435,16 @@ const char* kGated = R"(pipeline {
   }
 })";
 
+// Submits kGated, runs its Build on the connected agent, and stops at the gate.
+int64_t build_to_gate(Harness& h) {
+  int64_t run = h.submit(kGated);
+  auto as = h.assigns();
+  REQUIRE(as.size() == 1);
+  h.finish(as[0].first, as[0].second, "SUCCESS");
+  REQUIRE(h.s.take_gate_requests().size() == 1);
+  return run;
+}
+
 SchedulerOptions gated_options() {
   SchedulerOptions o;
   o.environments = {{"production", true}, {"staging", false}};
@@ -481,22 +491,14 @@ TEST_CASE("a gated deploy waits without an agent until its gate opens") {
 TEST_CASE("a refused gate fails the stage; cancelling a waiting run asks to cancel its request") {
   Harness h(gated_options());
   h.agent("a1");
-  int64_t run = h.submit(kGated);
-  auto as = h.assigns();
-  REQUIRE(as.size() == 1);
-  h.finish(as[0].first, as[0].second, "SUCCESS");
-  REQUIRE(h.s.take_gate_requests().size() == 1);
+  int64_t run = build_to_gate(h);
   REQUIRE(h.s.fail_gate(run, "Production", "gmud", "rejected by bob: not today", h.now));
   h.pump();
   CHECK(h.status(run) == "failed");
   CHECK(h.stage(run, "Production") == "failed");
   CHECK(h.s.run(run)->stages.back().reason.find("rejected by bob") != std::string::npos);
 
-  int64_t second = h.submit(kGated);
-  as = h.assigns();
-  REQUIRE(as.size() == 1);
-  h.finish(as[0].first, as[0].second, "SUCCESS");
-  REQUIRE(h.s.take_gate_requests().size() == 1);
+  int64_t second = build_to_gate(h);
   REQUIRE(h.s.cancel_run(second, "cancelled by ops", h.now));
   h.pump();
   auto gates = h.s.take_gate_requests();
@@ -558,11 +560,7 @@ TEST_CASE("an input gate gives its values to the stage's steps") {
 TEST_CASE("after a restart a waiting stage asks for its gate again") {
   Harness h(gated_options());
   h.agent("a1");
-  int64_t run = h.submit(kGated);
-  auto as = h.assigns();
-  REQUIRE(as.size() == 1);
-  h.finish(as[0].first, as[0].second, "SUCCESS");
-  REQUIRE(h.s.take_gate_requests().size() == 1);
+  int64_t run = build_to_gate(h);
   RunRecord record = h.s.run(run)->run;
   std::vector<StageRecord> stages = h.s.run(run)->stages;
   CHECK(record.status == "waiting");
