@@ -1,5 +1,6 @@
 // gantry-controller: the daemon that owns runs, schedules jobs on agents and
 // serves the API (SPEC §10). Config errors exit 2 with FILE:LINE:COL.
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -17,7 +18,8 @@ constexpr const char* kUsage =
     "       gantry-controller --version\n"
     "\n"
     "With no config it listens on 127.0.0.1:8080, keeps state in ./gantry-data and\n"
-    "writes a generated admin token and agent token there (admin.token, agent.token).\n";
+    "writes a generated admin token and agent token there (admin.token, agent.token).\n"
+    "kill -HUP reloads users, agent tokens, environments and secrets from the config.\n";
 
 }  // namespace
 
@@ -76,11 +78,18 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "gantry-controller: %s\n", error.c_str());
       return 2;
     }
-    loop.on_signals([&](int sig) {
-      log::info("controller", "stopping", {{"signal", std::to_string(sig)}});
-      ctl.stop();
-      loop.stop();
-    });
+    // SIGHUP reloads users, environments and secrets from the config file.
+    loop.on_signals(
+        [&](int sig) {
+          if (sig == SIGHUP) {
+            ctl.reload(config_path);
+            return;
+          }
+          log::info("controller", "stopping", {{"signal", std::to_string(sig)}});
+          ctl.stop();
+          loop.stop();
+        },
+        true);
     loop.run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gantry-controller: %s\n", e.what());

@@ -116,10 +116,11 @@ void EventLoop::cancel_timer(uint64_t id) {
   impl_->timers.erase(id);
 }
 
-void EventLoop::on_signals(std::function<void(int)> fn) {
+void EventLoop::on_signals(std::function<void(int)> fn, bool hangup) {
   impl_->on_signal = std::move(fn);
   if (impl_->signals) return;
   impl_->signals.emplace(impl_->io, SIGINT, SIGTERM);
+  if (hangup) impl_->signals->add(SIGHUP);
   impl_->wait_signal();
 }
 

@@ -146,6 +146,10 @@ class Scheduler {
                  const std::string& reason, int64_t now);
   std::vector<GateRequest> take_gate_requests();
 
+  // A config reload: the environments deploys may target, and the secrets.
+  void reconfigure(std::map<std::string, bool> environments,
+                   std::map<std::string, std::string> secrets);
+
   void tick(int64_t now);  // leases, accept and cancel deadlines, run timeouts, dispatch
   // Hands queued jobs to free agents now (after a finish, a hello, a new
   // run), rather than at the next tick.

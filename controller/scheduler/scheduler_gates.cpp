@@ -158,6 +158,12 @@ bool Scheduler::deploy_held(RunState& run, int node, int64_t now) {
   return !blocks.empty();
 }
 
+void Scheduler::reconfigure(std::map<std::string, bool> environments,
+                            std::map<std::string, std::string> secrets) {
+  options_.environments = std::move(environments);
+  options_.secrets = std::move(secrets);
+}
+
 std::vector<GateRequest> Scheduler::take_gate_requests() {
   return std::exchange(gate_requests_, {});
 }

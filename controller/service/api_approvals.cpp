@@ -22,6 +22,13 @@ std::string query(const net::Request& req, const std::string& key) {
 
 }  // namespace
 
+void Controller::show_current_quorum(ApprovalRecord& a) const {
+  // A pending request is decided under today's policy (a reload may have
+  // changed it); a closed one keeps the quorum it was decided with.
+  if (a.kind != "gmud" || a.status != "pending") return;
+  if (std::optional<gmud::Policy> p = policy_of(a)) a.required = std::max(p->min_approvals, 1);
+}
+
 net::Response Controller::list_approvals(const net::Request& req) {
   std::string status = query(req, "status");
   static const char* kStatuses[] = {"", "pending", "approved", "rejected", "expired", "cancelled"};
@@ -32,7 +39,10 @@ net::Response Controller::list_approvals(const net::Request& req) {
   std::vector<ApprovalRecord> list = store_->list_approvals(kMaxListed, status);
   std::vector<gmud::Evaluation> evs;
   evs.reserve(list.size());
-  for (const ApprovalRecord& a : list) evs.push_back(evaluate_approval(a));
+  for (ApprovalRecord& a : list) {
+    evs.push_back(evaluate_approval(a));
+    show_current_quorum(a);
+  }
   net::Response r;
   r.body = approvals_json(list, evs);
   return r;
@@ -43,8 +53,10 @@ net::Response Controller::show_approval(const std::string& text) {
   std::optional<ApprovalRecord> a;
   if (parse_approval_id(text, id)) a = store_->approval(id);
   if (!a) return error(404, "not_found", "no change request '" + text + "'");
+  gmud::Evaluation ev = evaluate_approval(*a);
+  show_current_quorum(*a);
   net::Response r;
-  r.body = approval_json(*a, evaluate_approval(*a));
+  r.body = approval_json(*a, ev);
   return r;
 }
 
@@ -97,8 +109,10 @@ net::Response Controller::decide(const std::string& text, const net::Request& re
   if (auto fresh = store_->approval(a->id)) settle(std::move(*fresh));
   flush();
   a = store_->approval(a->id);
+  gmud::Evaluation ev = evaluate_approval(*a);
+  show_current_quorum(*a);
   net::Response r;
-  r.body = approval_json(*a, evaluate_approval(*a));
+  r.body = approval_json(*a, ev);
   return r;
 }
 

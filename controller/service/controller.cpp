@@ -18,9 +18,7 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
     : config_(std::move(config)), loop_(loop), options_(options) {
   store_ = std::make_unique<Store>(config_.data_dir);
   tokens_ = ensure_generated_tokens(config_.data_dir);
-  auth_ = Authenticator(config_);
-  if (config_.users.empty()) auth_.add_user("admin", Role::Admin, sha256_hex(tokens_.admin));
-  if (config_.agent_tokens.empty()) auth_.add_agent_token("default", sha256_hex(tokens_.agent));
+  build_auth();
   SchedulerOptions so;
   so.lease_ttl_ms = config_.agent_lost_after_ms;
   so.heartbeat_ms = std::min<int64_t>(options_.heartbeat_ms, config_.agent_lost_after_ms / 5);
@@ -41,6 +39,51 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
   hooks.start_run = [this](const RepoTrigger& t) { start_triggered(t); };
   hooks.now_ms = [this] { return now(); };
   watcher_ = std::make_unique<RepoWatcher>(config_.repositories, loop_, *git_, *store_, hooks);
+}
+
+void Controller::build_auth() {
+  auth_ = Authenticator(config_);
+  if (config_.users.empty()) auth_.add_user("admin", Role::Admin, sha256_hex(tokens_.admin));
+  if (config_.agent_tokens.empty()) auth_.add_agent_token("default", sha256_hex(tokens_.agent));
+}
+
+void Controller::reload(const std::string& path) {
+  if (path.empty()) {
+    log::warn("controller", "config.reload_skipped", {{"reason", "started without --config"}});
+    return;
+  }
+  auto loaded = load_config(path);
+  if (auto* e = std::get_if<ConfigError>(&loaded)) {
+    log::error("controller", "config.reload_failed", {{"error", e->message}});
+    audit("controller", "config.reload_failed", path, {{"error", e->message}});
+    return;
+  }
+  Config next = std::get<Config>(std::move(loaded));
+  std::string needs_restart;
+  auto differs = [&](bool changed, const char* what) {
+    if (changed) needs_restart += (needs_restart.empty() ? "" : ", ") + std::string(what);
+  };
+  differs(next.repositories.size() != config_.repositories.size(), "repositories");
+  differs(next.tls_cert != config_.tls_cert || next.tls_key != config_.tls_key, "tls");
+  config_.users = std::move(next.users);
+  config_.agent_tokens = std::move(next.agent_tokens);
+  config_.environments = std::move(next.environments);
+  config_.secrets = std::move(next.secrets);
+  config_.source_sha256 = next.source_sha256;
+  build_auth();
+  std::map<std::string, bool> environments;
+  for (const auto& [name, env] : config_.environments) environments[name] = env.gated;
+  std::map<std::string, std::string> secrets;
+  for (const auto& [id, s] : config_.secrets) secrets[id] = s.value;
+  scheduler_->reconfigure(std::move(environments), std::move(secrets));
+  std::map<std::string, std::string> details = {
+      {"sha256", config_.source_sha256},
+      {"users", std::to_string(config_.users.size())},
+      {"environments", std::to_string(config_.environments.size())}};
+  if (!needs_restart.empty()) details["needs_restart"] = needs_restart;
+  audit("controller", "config.reload", path, details);
+  // Waiting requests are decided under the new policies from the next tick.
+  last_gate_check_ = 0;
 }
 
 Controller::~Controller() {

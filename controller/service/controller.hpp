@@ -45,6 +45,10 @@ class Controller {
   ~Controller();
 
   bool start(std::string& error);  // listens, recovers unfinished runs
+  // Reloads users, agent tokens, environments (GMUD policies) and secrets
+  // from `path`; a bad file changes nothing. Both outcomes are audited.
+  // Listening, data_dir, repositories and TLS take a restart.
+  void reload(const std::string& path);
   uint16_t port() const;
   const GeneratedTokens& tokens() const { return tokens_; }
   void stop();
@@ -121,11 +125,13 @@ class Controller {
   net::Response list_approvals(const net::Request& req);
   net::Response show_approval(const std::string& id);
   net::Response list_environments();
+  void show_current_quorum(ApprovalRecord& a) const;
   net::Response decide(const std::string& id, const net::Request& req, const Principal& who,
                        bool approve);
 
   void persist(const std::vector<RunState*>& dirty);
-  void flush();  // persist dirty state, then send queued messages
+  void build_auth();  // auth_ from config_ (and the generated tokens when it names nobody)
+  void flush();       // persist dirty state, then send queued messages
   void tick();
   int64_t now() const;
 

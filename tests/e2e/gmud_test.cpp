@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <ctime>
+#include <fstream>
 #include <thread>
 
 #include "harness.hpp"
@@ -319,4 +320,41 @@ TEST_CASE("the range is everything since the environment's last deploy, not sinc
   CHECK(a["range"].size() == 2);
   CHECK(has_text(a["blocked_by"], "rob is ineligible: authored"));
   CHECK(g.as("rob-token", {"approve", "GMUD-3"}).exit_code == 1);
+}
+
+TEST_CASE("kill -HUP reloads the GMUD policy; a bad config changes nothing; both are audited") {
+  GmudCluster g;
+  int64_t id = g.trigger(deploy_pipeline("production"));
+  g.c.wait_stage(id, "Deploy", "waiting");
+  CHECK(g.approvals()[0]["required"] == 2);
+  std::string config = read_file(g.c.config_path());
+  auto wait_audit = [&](const std::string& action) {
+    for (int i = 0; i < 200; ++i) {
+      json audit = g.c.get_json("/api/v1/audit");
+      for (const auto& e : audit["entries"]) {
+        if (e["action"] == action) return e;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    FAIL("no audit entry " + action + "; controller log:\n" +
+         read_file(g.c.dir() + "/controller.log"));
+    return json();
+  };
+  // A typo: the controller keeps running on the old policy.
+  std::ofstream(g.c.config_path(), std::ios::trunc) << config << "enviroments: {}\n";
+  g.c.signal_controller(SIGHUP);
+  json failed = wait_audit("config.reload_failed");
+  CHECK(failed["details"]["error"].get<std::string>().find("unknown key 'enviroments'") !=
+        std::string::npos);
+  CHECK(g.approvals()[0]["required"] == 2);
+
+  std::string one = config;
+  one.replace(one.find("min_approvals: 2"), 16, "min_approvals: 1");
+  std::ofstream(g.c.config_path(), std::ios::trunc) << one;
+  g.c.signal_controller(SIGHUP);
+  wait_audit("config.reload");
+  CHECK(g.approvals()[0]["required"] == 1);
+  REQUIRE(g.as("rita-token", {"approve", "GMUD-1"}).exit_code == 0);
+  CHECK(g.c.wait_run(id)["status"] == "succeeded");
+  CHECK(g.c.cli({"audit", "verify"}).exit_code == 0);
 }

@@ -179,6 +179,10 @@ Cluster::~Cluster() {
   if (controller_) controller_->signal(SIGKILL);
 }
 
+void Cluster::signal_controller(int sig) {
+  if (controller_) controller_->signal(sig);
+}
+
 void Cluster::start_controller() {
   std::string addr_file = tmp_.path + "/data/controller.addr";
   std::error_code ec;

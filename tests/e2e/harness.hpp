@@ -72,6 +72,8 @@ class Cluster {
   // data dir (a restart, as agents and proxies see it).
   void start_controller();
   void stop_controller(int sig = 15);
+  void signal_controller(int sig);  // without waiting (SIGHUP: reload)
+  std::string config_path() const { return config_path_; }
   int start_agent(AgentOptions o);
   void stop_agent(int index, int sig = 15);
   Child& agent(int index) { return *agents_[static_cast<size_t>(index)]; }

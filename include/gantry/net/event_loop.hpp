@@ -37,8 +37,9 @@ class EventLoop {
   uint64_t call_every(std::chrono::milliseconds period, std::function<void()> fn);
   void cancel_timer(uint64_t id);
 
-  // fn(signal_number) on SIGINT and SIGTERM, for as long as the loop runs.
-  void on_signals(std::function<void(int)> fn);
+  // fn(signal_number) on SIGINT and SIGTERM (and SIGHUP with `hangup`), for
+  // as long as the loop runs.
+  void on_signals(std::function<void(int)> fn, bool hangup = false);
 
   // The boost::asio::io_context*, for the other gantry_net classes only.
   void* native();
