@@ -18,14 +18,33 @@ HttpJobHost::HttpJobHost(std::string controller, std::string token, std::string 
       epoch_(epoch),
       on_step_(std::move(on_step)) {}
 
+std::string HttpJobHost::url(const std::string& kind) const {
+  return controller_ + "/api/v1/agent/jobs/" + net::url_encode(job_id_) + "/" + kind +
+         "?epoch=" + std::to_string(epoch_) + "&agent=" + net::url_encode(agent_id_);
+}
+
+InputReply HttpJobHost::ask_input(const InputQuestion& question) {
+  net::ClientRequest req;
+  req.method = "POST";
+  req.url = url("input");
+  req.bearer_token = token_;
+  req.content_type = "application/json";
+  req.body = input_question_json(question);
+  req.timeout = std::chrono::seconds(30);
+  net::ClientResponse r = net::http_request(req);
+  if (!r.ok) return InputReply{"error", "", "", r.error};
+  if (r.status != 200)
+    return InputReply{r.status >= 500 ? "error" : "refused", "", "",
+                      "HTTP " + std::to_string(r.status) + ": " + r.body.substr(0, 300)};
+  return parse_input_reply(r.body);
+}
+
 bool HttpJobHost::transfer(const std::string& method, const std::string& kind,
                            const std::string& key, const std::string& value,
                            const std::string& file, std::string& error) {
   net::ClientRequest req;
   req.method = method;
-  req.url = controller_ + "/api/v1/agent/jobs/" + net::url_encode(job_id_) + "/" + kind +
-            "?epoch=" + std::to_string(epoch_) + "&agent=" + net::url_encode(agent_id_) + "&" +
-            key + "=" + net::url_encode(value);
+  req.url = url(kind) + "&" + key + "=" + net::url_encode(value);
   req.bearer_token = token_;
   req.content_type = "application/octet-stream";
   req.timeout = std::chrono::minutes(10);

@@ -1,7 +1,8 @@
 #pragma once
 // The JobHost a job's runner uses to reach the controller for files:
 // artifacts and stashes go up, and stashes come down, over HTTP with the
-// agent token (PUT/GET /api/v1/agent/jobs/JOB/{artifacts,stash}?epoch=E).
+// agent token (PUT/GET /api/v1/agent/jobs/JOB/{artifacts,stash}?epoch=E);
+// an `input` step's question goes up the same way (POST .../input).
 // Step events go through the agent's link (posted to its loop). Called from
 // the job's runner thread; each call blocks. Transient failures are retried
 // a few times with a short backoff.
@@ -12,6 +13,10 @@
 #include "runner/job_runner.hpp"
 
 namespace gantry::agent {
+
+// The body of POST .../input and its answer (job_host_json.cpp).
+std::string input_question_json(const InputQuestion& question);
+InputReply parse_input_reply(const std::string& body);  // status "error" when malformed
 
 class HttpJobHost : public JobHost {
  public:
@@ -24,10 +29,13 @@ class HttpJobHost : public JobHost {
   bool download_stash(const std::string& name, const std::string& tar_path,
                       std::string& error) override;
   void step_event(const std::string& step, const std::string& state) override;
+  InputReply ask_input(const InputQuestion& question) override;
 
  private:
   bool transfer(const std::string& method, const std::string& kind, const std::string& key,
                 const std::string& value, const std::string& file, std::string& error);
+
+  std::string url(const std::string& kind) const;
 
   std::string controller_, token_, agent_id_, job_id_;
   uint64_t epoch_;

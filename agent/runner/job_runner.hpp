@@ -27,6 +27,16 @@
 
 namespace gantry::agent {
 
+// An `input` step's question to the controller, and its answer so far.
+struct InputQuestion {
+  std::string id, message, ok, submitter, submitter_parameter;
+};
+struct InputReply {
+  std::string status;  // pending | approved | rejected | expired | cancelled | error
+  std::string name;    // INPUT-<n>
+  std::string approver, reason;
+};
+
 // What the runner needs from outside: implemented by the agent over HTTP to
 // the controller, by tests in memory. Called on the runner's thread.
 class JobHost {
@@ -41,6 +51,9 @@ class JobHost {
   // For each top-level step (and each step of a post block): "started", then
   // "succeeded" or "failed".
   virtual void step_event(const std::string& step, const std::string& state) = 0;
+  // Opens (or, asked again, reads) the change request of an `input` step.
+  // Does not wait: the step asks again until the answer is final.
+  virtual InputReply ask_input(const InputQuestion& question) = 0;
 };
 
 struct JobOutcome {

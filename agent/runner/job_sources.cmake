@@ -9,5 +9,6 @@ set(GANTRY_AGENT_RUNNER_JOB_SOURCES
     steps_script.cpp
     steps_files.cpp
     steps_stash.cpp
+    steps_input.cpp
     junit.cpp
     ant_glob.cpp)

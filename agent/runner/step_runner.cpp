@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <filesystem>
+#include <optional>
 
 #include "process.hpp"
 
@@ -212,12 +213,17 @@ StepStatus StepRunner::interruption() const {
 
 StepStatus StepRunner::run_steps(const std::vector<Step>& steps, const StepScope& scope,
                                  bool events) {
+  std::optional<StepScope> local;  // once a step exports variables
   for (const Step& step : steps) {
     if (job_.control.interrupted()) return interruption();
     if (events) job_.host.step_event(step.name, "started");
-    StepStatus st = run_step(step, scope);
+    StepStatus st = run_step(step, local ? *local : scope);
     if (events) job_.host.step_event(step.name, st.ok ? "succeeded" : "failed");
     if (!st.ok) return st;
+    if (!st.exports.empty()) {
+      if (!local) local = scope;
+      for (auto& [k, v] : st.exports) local->env[k] = v;
+    }
   }
   return StepStatus{};
 }
@@ -261,16 +267,13 @@ StepStatus StepRunner::dispatch(const Step& step, const StepScope& scope) {
       {"junit", &StepRunner::junit},
       {"stash", &StepRunner::stash},
       {"unstash", &StepRunner::unstash},
+      {"input", &StepRunner::input},
       // Log decoration wrappers: the body runs as is.
       {"timestamps", &StepRunner::body},
       {"ansiColor", &StepRunner::body},
   };
   for (const auto& [name, fn] : kSteps) {
     if (name == step.name) return (this->*fn)(step, scope);
-  }
-  if (step.name == "input") {
-    return StepStatus::failure(
-        "step 'input' is not supported inside steps: use the stage's input directive");
   }
   return StepStatus::failure("step '" + step.name + "' is not supported by this agent");
 }

@@ -35,6 +35,9 @@ struct StepStatus {
   bool stopped = false;    // by a job-level stop: not caught, not retried
   bool logged = false;     // the message is already in the log
   pipelines::Value value;  // sh returnStatus/returnStdout, readFile, fileExists
+  // Variables the following steps of the same block see (an input's
+  // submitterParameter).
+  std::map<std::string, std::string> exports;
 
   static StepStatus failure(std::string message,
                             pipelines::Result result = pipelines::Result::Failure);
@@ -125,6 +128,7 @@ class StepRunner {
   StepStatus error(const pipelines::Step& step, const StepScope& scope);
   StepStatus unstable(const pipelines::Step& step, const StepScope& scope);
   StepStatus sleep(const pipelines::Step& step, const StepScope& scope);
+  StepStatus input(const pipelines::Step& step, const StepScope& scope);  // steps_input.cpp
 
   // steps_control.cpp
   StepStatus dir(const pipelines::Step& step, const StepScope& scope);

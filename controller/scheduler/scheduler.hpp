@@ -65,6 +65,7 @@ struct GateRequest {
   std::string title, impact, rollback_plan;  // gmud
   std::string message, ok, submitter;        // input
   std::string submitter_parameter;           // input: the variable naming who approved
+  std::string step;  // an `input` step's key (its id and attempt); "" for the directive
   struct Parameter {
     std::string name, type, default_value, description;
     std::vector<std::string> choices;

@@ -243,6 +243,10 @@ net::Response Controller::agent_files(const net::Request& req, const Principal& 
                  "job " + job_id + " is not held by this agent at epoch " + std::to_string(epoch));
   const RunState* run = scheduler_->run(job->run_id);
   const StageRecord& rec = run->record_of(job->node);
+  if (kind == "input") {
+    if (req.method != "POST") return error(405, "method_not_allowed", "use POST for an input");
+    return input_step(*job, req);
+  }
   bool stash = kind == "stash";
   if (!stash && kind != "artifacts") return error(404, "not_found", "no route for " + req.path);
   std::string name = query(req, stash ? "name" : "path");

@@ -60,8 +60,50 @@ std::string input_parameters_json(const GateRequest& g) {
                       {"description", p.description},
                       {"choices", p.choices}});
   }
-  return dump(
-      {{"ok", g.ok}, {"submitter_parameter", g.submitter_parameter}, {"parameters", params}});
+  json spec = {
+      {"ok", g.ok}, {"submitter_parameter", g.submitter_parameter}, {"parameters", params}};
+  if (!g.step.empty()) spec["step"] = g.step;
+  return dump(spec);
+}
+
+std::string input_step_key(const ApprovalRecord& a) {
+  return a.kind == "input" ? input_spec(a).value("step", "") : "";
+}
+
+bool parse_input_question(const std::string& body, GateRequest& out, std::string& error) {
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_object()) {
+    error = "an input question must be a JSON object";
+    return false;
+  }
+  auto field = [&](const char* key, std::string& to) {
+    auto it = j.find(key);
+    if (it == j.end()) return true;
+    if (!it->is_string() || it->get<std::string>().size() > kMaxComment) return false;
+    to = it->get<std::string>();
+    return true;
+  };
+  out.kind = "input";
+  std::string id;
+  if (!field("id", id) || !field("message", out.message) || !field("ok", out.ok) ||
+      !field("submitter", out.submitter) ||
+      !field("submitter_parameter", out.submitter_parameter)) {
+    error = "input question fields must be strings of at most 4096 bytes";
+    return false;
+  }
+  out.step = id.empty() ? out.message.substr(0, 200) : id;
+  return true;
+}
+
+std::string input_reply_json(const ApprovalRecord& a) {
+  std::string approver;
+  for (const DecisionRecord& d : a.decisions) {
+    if (d.approve && approver.empty()) approver = d.user;
+  }
+  return dump({{"id", approval_name(a)},
+               {"status", a.status},
+               {"approver", a.status == "approved" ? approver : ""},
+               {"reason", a.reason}});
 }
 
 bool parse_decision(const std::string& body, std::string& comment,

@@ -24,6 +24,14 @@ bool parse_approval_id(const std::string& text, int64_t& id);
 // in ApprovalRecord::parameters; "" for a GMUD.
 std::string input_parameters_json(const GateRequest& g);
 
+// The key of an `input` step's request ("" for the directive's and GMUDs).
+std::string input_step_key(const ApprovalRecord& a);
+// An agent's `input` step question: {"id","message","ok","submitter",
+// "submitter_parameter"}, into a GateRequest of kind "input".
+bool parse_input_question(const std::string& body, GateRequest& out, std::string& error);
+// The answer the step polls for: {"id","status","approver","reason"}.
+std::string input_reply_json(const ApprovalRecord& a);
+
 // {"comment": "...", "parameters": {"NAME": "value"}}; both optional.
 bool parse_decision(const std::string& body, std::string& comment,
                     std::map<std::string, std::string>& values, std::string& error);

@@ -108,8 +108,12 @@ class Controller {
   void handle_gates(const std::vector<GateRequest>& gates);
   void open_request(const GateRequest& g);
   // Stores a new request for `g` with the commits it ships, and settles it.
-  void create_request(const GateRequest& g, std::vector<ChangeRecord> range,
-                      const std::string& range_base);
+  // Returns its id (0 when it could not be stored).
+  int64_t create_request(const GateRequest& g, std::vector<ChangeRecord> range,
+                         const std::string& range_base);
+  // POST /api/v1/agent/jobs/JOB/input: an `input` step asks (again).
+  net::Response input_step(const Job& job, const net::Request& req);
+  bool stage_running(const ApprovalRecord& a) const;
   void cancel_requests(int64_t run_id, const std::string& stage_id, const std::string& reason);
   void check_gates();  // on the tick: expiry, and the windows and freezes of approved requests
   // Evaluates `a` now and acts on it: records its end, opens or fails the gate.

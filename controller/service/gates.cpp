@@ -6,8 +6,11 @@
 // (rejected, expired, cancelled, its environment gone). Policy comes from
 // the controller config only; the pipeline adds only texts.
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
 
 #include "gantry/common/log.hpp"
+#include "service/api_json.hpp"
 #include "service/approvals_json.hpp"
 #include "service/controller.hpp"
 #include "service/git_workers.hpp"
@@ -165,10 +168,10 @@ void Controller::open_request(const GateRequest& g) {
     create_request(g, branch_range, run.previous_commit);
 }
 
-void Controller::create_request(const GateRequest& g, std::vector<ChangeRecord> range,
-                                const std::string& range_base) {
+int64_t Controller::create_request(const GateRequest& g, std::vector<ChangeRecord> range,
+                                   const std::string& range_base) {
   const RunState* state = scheduler_->run(g.run_id);
-  if (!state) return;
+  if (!state) return 0;
   const RunRecord& run = state->run;
   ApprovalRecord a;
   a.kind = g.kind;
@@ -198,7 +201,7 @@ void Controller::create_request(const GateRequest& g, std::vector<ChangeRecord> 
   }
   if (store_->create_approval(a) == 0) {
     scheduler_->fail_gate(run.id, g.stage_id, g.kind, "could not store the change request", now());
-    return;
+    return 0;
   }
   const std::string name = approval_name(a);
   log::info("gmud", "approval.requested",
@@ -210,6 +213,7 @@ void Controller::create_request(const GateRequest& g, std::vector<ChangeRecord> 
          {"commit", a.commit},
          {"required", std::to_string(a.required)}});
   settle(a);
+  return a.id;
 }
 
 void Controller::cancel_requests(int64_t run_id, const std::string& stage_id,
@@ -239,14 +243,21 @@ void Controller::check_gates() {
 
 void Controller::settle(ApprovalRecord a) {
   const std::string name = approval_name(a);
+  // An `input` step's request: its job polls for the answer; no gate to move.
+  const bool step = !input_step_key(a).empty();
   auto close = [&](const std::string& status, const std::string& reason) {
     a.status = status;
     a.reason = reason;
     a.decided_at = now();
     store_->update_approval(a);
     open_approvals_.erase(a.id);
-    scheduler_->fail_gate(a.run_id, a.stage_id, a.kind, reason, now());
+    if (!step) scheduler_->fail_gate(a.run_id, a.stage_id, a.kind, reason, now());
   };
+  if (step && a.status == "pending" && !stage_running(a)) {
+    close("cancelled", name + " was cancelled: its stage is no longer running");
+    audit("controller", "approval.cancel", name, {{"reason", a.reason}});
+    return;
+  }
   if (!policy_of(a)) {
     close("cancelled", "environment '" + a.environment + "' has no GMUD policy any more");
     audit("controller", "approval.cancel", name, {{"reason", a.reason}});
@@ -282,6 +293,7 @@ void Controller::settle(ApprovalRecord a) {
     return;
   }
   open_approvals_.erase(a.id);
+  if (step) return;
   std::map<std::string, std::string> values = a.values;
   if (a.kind == "gmud") values["GMUD_ID"] = name;
   scheduler_->open_gate(a.run_id, a.stage_id, a.kind, values, now());
@@ -295,6 +307,45 @@ void Controller::record_deployments(const RunState& run, int record) {
                            run.run.repo_name.empty() ? run.run.repo_url : run.run.repo_name,
                            run.run.commit, now());
   }
+}
+
+bool Controller::stage_running(const ApprovalRecord& a) const {
+  const RunState* run = scheduler_->run(a.run_id);
+  if (!run) return false;
+  for (const StageRecord& rec : run->stages) {
+    if (rec.stage_id == a.stage_id) return rec.status == "running";
+  }
+  return false;
+}
+
+net::Response Controller::input_step(const Job& job, const net::Request& req) {
+  constexpr size_t kMaxQuestion = 64 * 1024;
+  std::string body = req.body;
+  if (!req.body_file.empty()) {
+    std::ifstream in(req.body_file, std::ios::binary);
+    body.assign(std::istreambuf_iterator<char>(in), {});
+    std::remove(req.body_file.c_str());
+  }
+  if (body.size() > kMaxQuestion)
+    return error(413, "too_large", "an input question is at most 64 KiB");
+  GateRequest g;
+  std::string why;
+  if (!parse_input_question(body, g, why)) return error(400, "bad_request", why);
+  const RunState* run = scheduler_->run(job.run_id);
+  if (!run) return error(409, "stale_epoch", "the job's run is over");
+  g.run_id = job.run_id;
+  g.stage_id = run->record_of(job.node).stage_id;
+  g.step += "#" + std::to_string(job.attempt);  // a retried stage asks again
+  int64_t id = 0;
+  for (const ApprovalRecord& a : store_->approvals_of_run(job.run_id)) {
+    if (a.stage_id == g.stage_id && input_step_key(a) == g.step) id = a.id;
+  }
+  if (id == 0) id = create_request(g, {}, "");
+  std::optional<ApprovalRecord> a = id ? store_->approval(id) : std::nullopt;
+  if (!a) return error(500, "internal", "could not store the input's change request");
+  net::Response r;
+  r.body = input_reply_json(*a);
+  return r;
 }
 
 }  // namespace gantry::controller

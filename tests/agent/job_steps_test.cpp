@@ -257,3 +257,43 @@ TEST_CASE("sh reports output written without a newline and large output intact",
   CHECK(contains(r.log, "tail[gantry] + head"));
   CHECK(contains(r.log, std::string(300000, 'x')));
 }
+
+TEST_CASE("input waits for the controller's answer; the approver reaches later steps",
+          "[job_steps]") {
+  TempDir ws;
+  MemoryHost host;
+  host.input_replies = {{"pending", "INPUT-4", "", ""},
+                        {"error", "", "", "connection refused"},
+                        {"pending", "INPUT-4", "", ""},
+                        {"approved", "INPUT-4", "rita", ""}};
+  auto spec = make_spec(stage_pipeline(R"P(
+        sh 'echo before'
+        input message: 'Ship it?', ok: 'Ship', submitter: 'rita', submitterParameter: 'WHO'
+        sh 'echo "after $WHO"'
+  )P"),
+                        "S");
+  JobRun r = run_job(spec, ws.str(), host);
+  CHECK(r.outcome.result == "SUCCESS");
+  CHECK(contains(r.log, "Waiting for INPUT-4: Ship it? (Ship: gantry approve INPUT-4;"));
+  CHECK(contains(r.log, "cannot reach the controller (connection refused)"));
+  CHECK(contains(r.log, "INPUT-4 approved by rita"));
+  CHECK(contains(r.log, "after rita\n"));
+  REQUIRE(host.questions.size() == 4);
+  CHECK(host.questions[0].message == "Ship it?");
+  CHECK(host.questions[0].submitter == "rita");
+  CHECK(host.questions[0].id == "Ship it?");
+
+  MemoryHost refusing;
+  refusing.input_replies = {{"rejected", "INPUT-5", "", "INPUT-5 rejected by rob: not now"}};
+  JobRun rejected =
+      run_job(make_spec(stage_pipeline("input 'Go?'\nsh 'echo never'"), "S"), ws.str(), refusing);
+  CHECK(rejected.outcome.result == "ABORTED");
+  CHECK(rejected.outcome.reason == "INPUT-5 rejected by rob: not now");
+  CHECK_FALSE(contains(rejected.log, "never"));
+
+  JobRun params = run_job(
+      make_spec(stage_pipeline("input message: 'Go?', parameters: [string(name: 'X')]"), "S"),
+      ws.str(), refusing);
+  CHECK(params.outcome.result == "FAILURE");
+  CHECK(contains(params.outcome.reason, "input directive"));
+}

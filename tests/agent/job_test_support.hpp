@@ -76,6 +76,17 @@ class MemoryHost : public agent::JobHost {
     std::lock_guard lock(mu);
     events.push_back(step + ":" + state);
   }
+  // Answers `input` steps from `input_replies` in order (the last repeats).
+  agent::InputReply ask_input(const agent::InputQuestion& q) override {
+    std::lock_guard lock(mu);
+    questions.push_back(q);
+    if (input_replies.empty()) return {"error", "", "", "no controller in this test"};
+    agent::InputReply r = input_replies.front();
+    if (input_replies.size() > 1) input_replies.erase(input_replies.begin());
+    return r;
+  }
+  std::vector<agent::InputReply> input_replies;
+  std::vector<agent::InputQuestion> questions;
 
   std::map<std::string, std::string> artifacts;
   std::map<std::string, std::string> stashes;

@@ -358,3 +358,45 @@ TEST_CASE("kill -HUP reloads the GMUD policy; a bad config changes nothing; both
   CHECK(g.c.wait_run(id)["status"] == "succeeded");
   CHECK(g.c.cli({"audit", "verify"}).exit_code == 0);
 }
+
+TEST_CASE("an input step holds its agent until a submitter answers; a rejection aborts the run") {
+  GmudCluster g;
+  const std::string pipeline = R"(pipeline {
+  agent any
+  stages {
+    stage('Ship') {
+      steps {
+        sh 'echo before'
+        input message: 'Ship it?', submitter: 'rita', submitterParameter: 'WHO'
+        sh 'echo "after $WHO"'
+      }
+    }
+  }
+}
+)";
+  int64_t id = g.trigger(pipeline);
+  json a;
+  for (int i = 0; i < 200 && a.is_null(); ++i) {
+    json list = g.approvals();
+    if (!list.empty()) a = list[0];
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(a.is_object());
+  CHECK(a["id"] == "INPUT-1");
+  CHECK(a["message"] == "Ship it?");
+  CHECK(g.c.wait_stage(id, "Ship", "running")["agent"] != "");  // the step holds its agent
+  CHECK(g.as("rob-token", {"approve", "INPUT-1"}).exit_code == 1);
+  CHECK(g.as("rita-token", {"approve", "INPUT-1"}).exit_code == 0);
+  CHECK(g.c.wait_run(id)["status"] == "succeeded");
+  std::string log = g.c.stage_log(id, "Ship");
+  CHECK(log.find("Waiting for INPUT-1") != std::string::npos);
+  CHECK(log.find("after rita") != std::string::npos);
+
+  int64_t second = g.trigger(pipeline);
+  for (int i = 0; i < 200 && g.approvals().size() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(g.as("rita-token", {"reject", "INPUT-2", "--comment", "not today"}).exit_code == 0);
+  json run = g.c.wait_run(second);
+  CHECK(run["status"] == "aborted");
+  CHECK(stage_of(run, "Ship")["reason"] == "INPUT-2 rejected by rita: not today");
+}
