@@ -139,7 +139,7 @@ $gmud needs two release managers. Approve it as rosa, then as ravi
 TXT
 if [ -t 0 ] && [ -z "${GANTRY_DEMO_NONINTERACTIVE:-}" ]; then
   echo
-  read -r -p "Run them in another terminal, or press Enter to run them here: " _
+  read -r -p "Run them in another terminal, or press Enter to run them here: " _ || true
 fi
 if "$gantry" approvals --json | grep -q '"status": "pending"'; then
   bold "approving $gmud as rosa, then as ravi"

@@ -146,6 +146,8 @@ class Scheduler {
   bool fail_gate(int64_t run_id, const std::string& stage_id, const std::string& kind,
                  const std::string& reason, int64_t now);
   std::vector<GateRequest> take_gate_requests();
+  // Says on a waiting stage what it waits for ("waiting for GMUD-3: ...").
+  void annotate_gate(int64_t run_id, const std::string& stage_id, const std::string& reason);
 
   // A config reload: the environments deploys may target, and the secrets.
   void reconfigure(std::map<std::string, bool> environments,

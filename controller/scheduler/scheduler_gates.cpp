@@ -158,6 +158,19 @@ bool Scheduler::deploy_held(RunState& run, int node, int64_t now) {
   return !blocks.empty();
 }
 
+void Scheduler::annotate_gate(int64_t run_id, const std::string& stage_id,
+                              const std::string& reason) {
+  auto it = runs_.find(run_id);
+  if (it == runs_.end()) return;
+  RunState& run = *it->second;
+  int node = node_of(run, stage_id);
+  if (node < 0 || run.record_of(node).status != "waiting" || run.record_of(node).reason == reason)
+    return;
+  run.record_of(node).reason = reason;
+  run.dirty_stages.insert(run.nodes[static_cast<size_t>(node)].record);
+  dirty_.insert(run_id);
+}
+
 void Scheduler::reconfigure(std::map<std::string, bool> environments,
                             std::map<std::string, std::string> secrets) {
   options_.environments = std::move(environments);

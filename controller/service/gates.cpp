@@ -38,6 +38,12 @@ std::vector<std::string> split_submitters(const std::string& text) {
   return out;
 }
 
+std::string join_reasons(const std::vector<std::string>& reasons) {
+  std::string out;
+  for (const std::string& r : reasons) out += (out.empty() ? "" : "; ") + r;
+  return out;
+}
+
 gmud::Request request_of(const ApprovalRecord& a) {
   gmud::Request r;
   r.triggered_by = a.triggered_by;
@@ -277,6 +283,9 @@ void Controller::settle(ApprovalRecord a) {
       return;
     case gmud::State::Pending:
       open_approvals_[a.id] = a;
+      if (!step)
+        scheduler_->annotate_gate(a.run_id, a.stage_id,
+                                  "waiting for " + name + ": " + join_reasons(ev.blocked_by));
       return;
     case gmud::State::Approved:
       break;
@@ -290,6 +299,9 @@ void Controller::settle(ApprovalRecord a) {
   }
   if (!ev.open) {
     open_approvals_[a.id] = a;  // a window or a freeze holds it; checked on the tick
+    if (!step)
+      scheduler_->annotate_gate(a.run_id, a.stage_id,
+                                name + " approved; held: " + join_reasons(ev.blocked_by));
     return;
   }
   open_approvals_.erase(a.id);

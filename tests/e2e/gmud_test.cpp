@@ -142,6 +142,9 @@ TEST_CASE("a production deploy waits for two eligible release managers, holding 
   INFO(rita.out);
   CHECK(rita.exit_code == 0);
   CHECK(rita.out.find("needs 1 more approval") != std::string::npos);
+  CliResult show = g.c.cli({"show", std::to_string(id)});
+  CHECK(show.out.find("waiting for GMUD-1: needs 1 more approval from release-managers") !=
+        std::string::npos);
   CHECK(g.as("rita-token", {"approve", "GMUD-1"}).exit_code == 1);  // one decision per person
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   CHECK(g.c.wait_stage(id, "Deploy", "waiting")["agent"] == "");
