@@ -1,6 +1,7 @@
 #include <ostream>
 
 #include "approvals.hpp"
+#include "gantry/net/url.hpp"
 
 namespace gantry::cli {
 
@@ -68,11 +69,33 @@ int decide(const Remote& r, const std::string& cmd, const std::vector<std::strin
   return 0;
 }
 
+int releases(const Remote& r, const std::vector<std::string>& args, std::ostream& out,
+             std::ostream& err) {
+  bool json = false;
+  std::string env;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--json") {
+      json = true;
+    } else if (args[i] == "--env" && i + 1 < args.size()) {
+      env = args[++i];
+    } else {
+      err << "gantry releases: unknown argument '" << args[i] << "' (use --env E, --json)\n";
+      return 2;
+    }
+  }
+  auto resp =
+      call(r, "GET", "/api/v1/releases" + (env.empty() ? "" : "?env=" + net::url_encode(env)));
+  if (!resp.ok || resp.status != 200) return report(resp, "releases", err);
+  out << (json ? releases_items_json(resp.body) + "\n" : releases_table(resp.body));
+  return 0;
+}
+
 }  // namespace
 
 int approvals_command(const Remote& remote, const std::string& cmd,
                       const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   if (cmd == "approvals") return inbox(remote, args, out, err);
+  if (cmd == "releases") return releases(remote, args, out, err);
   return decide(remote, cmd, args, out, err);
 }
 

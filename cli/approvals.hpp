@@ -1,7 +1,8 @@
 #pragma once
 // `gantry approvals [--all] [--json]`, `gantry approve ID [--comment C]
 // [-p K=V]...`, `gantry reject ID --comment C`: the change-request inbox of
-// a release manager (SPEC §7, §10). IDs are GMUD-<n> or INPUT-<n>.
+// a release manager (SPEC §7, §10). IDs are GMUD-<n> or INPUT-<n>. And
+// `gantry releases [--env E] [--json]`, the release ledger (SPEC §8).
 // Exit status: 0 done, 1 refused (403, 409: not eligible, decided already,
 // closed), 2 usage or connection error.
 
@@ -24,5 +25,9 @@ std::string approvals_items_json(const std::string& body);  // the list alone, a
 std::string decision_summary(const std::string& body, int64_t now_ms);
 std::string decision_body(const std::string& comment,
                           const std::map<std::string, std::string>& params);
+
+// `gantry releases [--env E] [--json]` (releases_json.cpp)
+std::string releases_table(const std::string& body);
+std::string releases_items_json(const std::string& body);
 
 }  // namespace gantry::cli

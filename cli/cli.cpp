@@ -6,8 +6,8 @@
 #include <fstream>
 #include <ostream>
 
-#include "gantry/common/version.hpp"
 #include "approvals.hpp"
+#include "gantry/common/version.hpp"
 #include "remote.hpp"
 
 namespace gantry::cli {
@@ -37,6 +37,8 @@ constexpr const char* kUsage =
     "  approvals [--all] [--json]      change requests waiting for a decision (GMUD, input)\n"
     "  approve ID [--comment C] [-p K=V]  approve GMUD-N (or INPUT-N, with its parameters)\n"
     "  reject ID --comment C           reject it, saying why; the stage fails\n"
+    "  releases [--env E] [--json]     the release ledger: R-N per deploy, current per "
+    "environment\n"
     "  audit [--json]                  the audit log: who did what, to what, when\n"
     "  audit verify                    check the audit log's hash chain (exit 1 names the first\n"
     "                                  broken entry)\n"
@@ -89,13 +91,13 @@ int run(const std::vector<std::string>& all_args, std::istream& in, std::ostream
     if (cmd == c) return remote_command(remote, cmd, rest, out, err);
   }
   if (cmd == "audit") return audit_command(remote, rest, out, err);
-  if (cmd == "approvals" || cmd == "approve" || cmd == "reject")
+  if (cmd == "approvals" || cmd == "approve" || cmd == "reject" || cmd == "releases")
     return approvals_command(remote, cmd, rest, out, err);
-  static const char* kLaterCommands[] = {"releases", "promote", "abort", "rollback"};
+  static const char* kLaterCommands[] = {"promote", "abort", "rollback"};
   for (const char* c : kLaterCommands) {
     if (cmd == c) {
       err << "gantry: '" << cmd
-          << "' belongs to releases and canaries, which this controller does not have yet\n";
+          << "' belongs to canaries and rollback, which this controller does not have yet\n";
       return 2;
     }
   }

@@ -18,5 +18,6 @@ set(GANTRY_CONTROLLER_CORE_SOURCES
   store/store_audit.cpp
   store/store_json.cpp
   store/store_approvals.cpp
+  store/store_releases.cpp
   store/migrations.cpp
 )

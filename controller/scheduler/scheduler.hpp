@@ -51,8 +51,10 @@ struct SchedulerOptions {
 };
 
 // A stage that must pass a gate before it may take an agent (SPEC §7): a
-// deploy to an environment with a GMUD policy (kind "gmud"), or a Jenkins
-// `input` (kind "input"). The service opens (or finds) the change request
+// deploy to an environment with a GMUD policy (kind "gmud"), a Jenkins
+// `input` (kind "input"), and, last, every deploy's release record (kind
+// "release", opened at once by the service with RELEASE_ID and
+// PREVIOUS_RELEASE for the steps). The service opens (or finds) the change request
 // and calls open_gate or fail_gate; meanwhile the stage waits, holding no
 // agent. `cancel`: the stage stopped waiting (its run was cancelled, a
 // sibling failed fast): the request should be cancelled.
@@ -65,7 +67,8 @@ struct GateRequest {
   std::string title, impact, rollback_plan;  // gmud
   std::string message, ok, submitter;        // input
   std::string submitter_parameter;           // input: the variable naming who approved
-  std::string step;  // an `input` step's key (its id and attempt); "" for the directive
+  std::string step;      // an `input` step's key (its id and attempt); "" for the directive
+  std::string strategy;  // release: direct | canary
   struct Parameter {
     std::string name, type, default_value, description;
     std::vector<std::string> choices;

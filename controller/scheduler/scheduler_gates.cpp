@@ -58,12 +58,16 @@ bool Scheduler::hold_at_gate(RunState& run, int node, int64_t now) {
     if (env->second) kind = "gmud";
   }
   if (kind.empty() && st->input && !passed.count("input")) kind = "input";
+  // Last, the release: the service records it and gives the steps its id.
+  if (kind.empty() && st->deploy && !passed.count("release")) kind = "release";
   if (kind.empty()) return false;
   StageRecord& rec = run.record_of(node);
   if (!at_gate_.emplace(std::make_pair(run.run.id, rec.stage_id), kind).second)
     return true;  // asked already
   run.mark(node, "waiting", now,
-           kind == "gmud" ? "waiting for a GMUD approval" : "waiting for input");
+           kind == "gmud"      ? "waiting for a GMUD approval"
+           : kind == "release" ? "starting a release"
+                               : "waiting for input");
   dirty_.insert(run.run.id);
   GateRequest g;
   g.run_id = run.run.id;
@@ -71,7 +75,10 @@ bool Scheduler::hold_at_gate(RunState& run, int node, int64_t now) {
   g.kind = kind;
   std::string error;
   std::map<std::string, std::string> env = environment_of(run, node, nullptr, error);
-  if (kind == "gmud") {
+  if (kind == "release") {
+    g.environment = st->deploy->environment;
+    g.strategy = st->deploy->canary ? "canary" : "direct";
+  } else if (kind == "gmud") {
     g.environment = st->deploy->environment;
     if (st->gmud) {
       g.title = text_of(st->gmud->title, env);

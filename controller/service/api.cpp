@@ -150,6 +150,11 @@ net::Response Controller::handle_http(const net::Request& req) {
     if (req.method != "POST") return not_allowed("POST");
     return decide(parts[3], req, *who, parts[4] == "approve");
   }
+  if (collection == "releases" && parts.size() <= 4) {
+    if (req.method != "GET") return not_allowed("GET");
+    if (auto f = forbid(Permission::Read, "read releases")) return *f;
+    return parts.size() == 3 ? list_releases(req) : show_release(parts[3]);
+  }
   if (collection == "environments" && parts.size() == 3) {
     if (req.method != "GET") return not_allowed("GET");
     if (auto f = forbid(Permission::Read, "read environments")) return *f;

@@ -187,7 +187,7 @@ void Controller::persist(const std::vector<RunState*>& dirty) {
               static_cast<double>(rec.finished_at - rec.started_at) / 1000.0;
           stage_count_[rec.status] += 1;
         }
-        if (rec.status == "succeeded") record_deployments(*run, i);
+        if (rec.finished_at) end_release(*run, i);
       }
       run->dirty_stages.clear();
     }

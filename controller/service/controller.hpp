@@ -123,7 +123,11 @@ class Controller {
   std::optional<gmud::Policy> policy_of(const ApprovalRecord& a) const;
   std::vector<gmud::Person> people_of(const ApprovalRecord& a) const;
   gmud::Evaluation evaluate_approval(const ApprovalRecord& a) const;
-  void record_deployments(const RunState& run, int record);
+  // releases.cpp: the release ledger.
+  void begin_release(const GateRequest& g);  // records R-<n>, then opens the stage's release gate
+  void end_release(const RunState& run, int record);  // a deploy stage ended
+  net::Response list_releases(const net::Request& req);
+  net::Response show_release(const std::string& id);
 
   // api_approvals.cpp
   net::Response list_approvals(const net::Request& req);

@@ -110,6 +110,10 @@ void Controller::open_request(const GateRequest& g) {
   const RunState* state = scheduler_->run(g.run_id);
   if (!state) return;
   const RunRecord& run = state->run;
+  if (g.kind == "release" && !config_.open_gates) {
+    begin_release(g);
+    return;
+  }
   if (config_.open_gates) {
     std::map<std::string, std::string> defaults;
     for (const GateRequest::Parameter& p : g.parameters) defaults[p.name] = p.default_value;
@@ -133,10 +137,12 @@ void Controller::open_request(const GateRequest& g) {
     create_request(g, {}, "");
     return;
   }
-  // The range since the environment's current deploy, when there is one
-  // (from the git mirror, off the loop); else the run's own change range.
+  // The range since the environment's current release, when there is one
+  // of this repository (from the git mirror, off the loop); else the run's
+  // own change range.
   const std::string repo = run.repo_name.empty() ? run.repo_url : run.repo_name;
-  const std::string base = store_->last_deployed_commit(g.environment, repo);
+  std::optional<ReleaseRecord> current = store_->current_release(g.environment);
+  const std::string base = current && current->repo == repo ? current->commit : "";
   std::vector<ChangeRecord> branch_range = run.changes;
   if (branch_range.empty() && !run.commit.empty())
     branch_range.push_back(
@@ -309,16 +315,6 @@ void Controller::settle(ApprovalRecord a) {
   std::map<std::string, std::string> values = a.values;
   if (a.kind == "gmud") values["GMUD_ID"] = name;
   scheduler_->open_gate(a.run_id, a.stage_id, a.kind, values, now());
-}
-
-void Controller::record_deployments(const RunState& run, int record) {
-  for (const ExecNode& n : run.nodes) {
-    if (n.record != record || !n.stage || !n.stage->deploy) continue;
-    const StageRecord& rec = run.stages[static_cast<size_t>(record)];
-    store_->add_deployment(n.stage->deploy->environment, run.run.id, rec.stage_id,
-                           run.run.repo_name.empty() ? run.run.repo_url : run.run.repo_name,
-                           run.run.commit, now());
-  }
 }
 
 bool Controller::stage_running(const ApprovalRecord& a) const {

@@ -153,6 +153,29 @@ CREATE TABLE deployments (
   PRIMARY KEY (environment, run_id, stage_id)
 ) WITHOUT ROWID;
 )sql",
+      // 4: the release ledger (SPEC §8): one release per deploy stage that
+      // started; an environment's current release is its newest succeeded
+      // one. It replaces `deployments` as the base of a GMUD's range.
+      R"sql(
+CREATE TABLE releases (
+  id INTEGER PRIMARY KEY,
+  environment TEXT NOT NULL,
+  run_id INTEGER NOT NULL,
+  stage_id TEXT NOT NULL,
+  repo TEXT NOT NULL DEFAULT '',
+  commit_sha TEXT NOT NULL DEFAULT '',
+  strategy TEXT NOT NULL DEFAULT 'direct',
+  previous INTEGER NOT NULL DEFAULT 0,
+  gmud INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL DEFAULT 0,
+  finished_at INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (run_id, stage_id)
+);
+CREATE INDEX releases_by_environment ON releases (environment, status, id);
+DROP TABLE deployments;
+)sql",
   };
   return kMigrations;
 }

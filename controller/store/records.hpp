@@ -97,7 +97,7 @@ struct ApprovalRecord {
   std::string kind;    // gmud | input
   int64_t run_id = 0;  // with stage_id: the gated stage
   std::string stage_id, environment, repo, commit;
-  std::string status = "pending";  // pending|approved|rejected|expired|cancelled
+  std::string status = "pending";            // pending|approved|rejected|expired|cancelled
   std::string title, impact, rollback_plan;  // from the stage's gmud block
   std::string message, submitter;            // input: its message, submitter list, ok text
   std::string parameters;                    // input: the parameter definitions (JSON)
@@ -119,6 +119,25 @@ struct AuditRecord {
   std::string actor, action, subject;
   std::map<std::string, std::string> details;
   std::string prev_hash, hash;
+};
+
+}  // namespace gantry::controller
+
+namespace gantry::controller {
+
+// A deploy (SPEC §8): made when a deploy stage starts, shown as R-<id>. Its
+// environment's current release is the newest one that succeeded.
+struct ReleaseRecord {
+  int64_t id = 0;
+  std::string environment;
+  int64_t run_id = 0;
+  std::string stage_id, repo, commit;
+  std::string strategy = "direct";     // direct | canary
+  int64_t previous = 0;                // the release it replaces (0: none)
+  int64_t gmud = 0;                    // the GMUD that allowed it (0: none)
+  std::string status = "in_progress";  // in_progress|succeeded|failed|rolled_back
+  std::string reason;
+  int64_t created_at = 0, finished_at = 0;
 };
 
 }  // namespace gantry::controller

@@ -89,10 +89,15 @@ class Store {
   // Newest first; empty status = any.
   std::vector<ApprovalRecord> list_approvals(size_t limit, std::string_view status = {});
   std::vector<ApprovalRecord> approvals_of_run(int64_t run_id);
-  // The environment's last deploy that succeeded: its commit, "" when none.
-  std::string last_deployed_commit(const std::string& environment, const std::string& repo);
-  bool add_deployment(const std::string& environment, int64_t run_id, const std::string& stage_id,
-                      const std::string& repo, const std::string& commit, int64_t at);
+  // Releases (store_releases.cpp). create_release fills id.
+  int64_t create_release(ReleaseRecord& release);
+  bool update_release(const ReleaseRecord& release);  // status, reason, finished_at
+  std::optional<ReleaseRecord> release(int64_t id);
+  std::optional<ReleaseRecord> release_of(int64_t run_id, const std::string& stage_id);
+  // Newest first; empty environment = all.
+  std::vector<ReleaseRecord> list_releases(size_t limit, std::string_view environment = {});
+  // The environment's newest succeeded release.
+  std::optional<ReleaseRecord> current_release(std::string_view environment);
 
   // The audit log (store_audit.cpp): append-only, each entry chained to the
   // one before by hash. append_audit fills id, prev_hash and hash.

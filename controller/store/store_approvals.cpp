@@ -1,5 +1,4 @@
-// Change requests and their decisions, and the deploys that set each
-// environment's base for the next request's commit range.
+// Change requests and their decisions.
 #include "gantry/common/log.hpp"
 #include "store/store.hpp"
 #include "store/store_impl.hpp"
@@ -131,25 +130,6 @@ std::vector<ApprovalRecord> Store::approvals_of_run(int64_t run_id) {
     if (auto a = approval(id)) out.push_back(std::move(*a));
   }
   return out;
-}
-
-std::string Store::last_deployed_commit(const std::string& environment, const std::string& repo) {
-  Statement st = prepare(
-      "SELECT commit_sha FROM deployments WHERE environment = ?1 AND repo = ?2 "
-      "ORDER BY at DESC, run_id DESC LIMIT 1");
-  st.bind(1, environment).bind(2, repo);
-  return st.next() ? st.text(0) : std::string();
-}
-
-bool Store::add_deployment(const std::string& environment, int64_t run_id,
-                           const std::string& stage_id, const std::string& repo,
-                           const std::string& commit, int64_t at) {
-  Statement st = prepare(
-      "INSERT OR REPLACE INTO deployments (environment, run_id, stage_id, repo, commit_sha, at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-  st.bind(1, environment).bind(2, run_id).bind(3, stage_id).bind(4, repo).bind(5, commit);
-  st.bind(6, at);
-  return st.run();
 }
 
 }  // namespace gantry::controller

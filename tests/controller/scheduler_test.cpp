@@ -66,6 +66,16 @@ struct Harness {
     pump();
   }
   std::string status(int64_t run) { return s.run(run)->run.status; }
+  // The service's side of a deploy's last gate: records release R-<n>.
+  void open_release(int64_t run, const std::string& stage, const std::string& id = "R-1") {
+    auto gates = s.take_gate_requests();
+    REQUIRE(gates.size() == 1);
+    CHECK(gates[0].kind == "release");
+    CHECK(gates[0].stage_id == stage);
+    REQUIRE(
+        s.open_gate(run, stage, "release", {{"RELEASE_ID", id}, {"PREVIOUS_RELEASE", ""}}, now));
+    pump();
+  }
   std::string stage(int64_t run, const std::string& id) {
     for (const auto& rec : s.run(run)->stages) {
       if (rec.stage_id == id) return rec.status;
@@ -477,13 +487,17 @@ TEST_CASE("a gated deploy waits without an agent until its gate opens") {
   CHECK(h.s.take_gate_requests().empty());
   CHECK(h.assigns().empty());
   CHECK_FALSE(h.s.open_gate(run, "Production", "input", {}, h.now));
-  REQUIRE(h.s.open_gate(run, "Production", "gmud", {}, h.now));
+  REQUIRE(h.s.open_gate(run, "Production", "gmud", {{"GMUD_ID", "GMUD-1"}}, h.now));
   h.pump();
+  CHECK(h.assigns().empty());  // the release is recorded first
+  h.open_release(run, "Production");
   CHECK(h.status(run) == "running");
   as = h.assigns();
   REQUIRE(as.size() == 1);
   CHECK(as[0].second.spec.stage_id == "Production");
   CHECK(as[0].second.spec.env.at("DEPLOY_ENV") == "production");
+  CHECK(as[0].second.spec.env.at("GMUD_ID") == "GMUD-1");
+  CHECK(as[0].second.spec.env.at("RELEASE_ID") == "R-1");
   h.finish(as[0].first, as[0].second, "SUCCESS");
   CHECK(h.status(run) == "succeeded");
 }
@@ -519,6 +533,8 @@ TEST_CASE("a deploy to an unknown environment fails closed; an ungated one just 
     stage('Moon') { deploy('moon'); steps { sh 'true' } }
   }
 })");
+  CHECK(h.assigns().empty());
+  h.open_release(run, "Stage");
   auto as = h.assigns();
   REQUIRE(as.size() == 1);
   CHECK(as[0].second.spec.stage_id == "Stage");
@@ -576,6 +592,7 @@ TEST_CASE("after a restart a waiting stage asks for its gate again") {
   CHECK(restarted.assigns().empty());
   REQUIRE(restarted.s.open_gate(run, "Production", "gmud", {}, restarted.now));
   restarted.pump();
+  restarted.open_release(run, "Production");
   CHECK(restarted.assigns().size() == 1);
 }
 
@@ -597,6 +614,7 @@ TEST_CASE("a queued deploy waits for the clock again right before it starts") {
   frozen = true;  // approved before the freeze, queued into it
   REQUIRE(h.s.open_gate(run, "Production", "gmud", {}, h.now));
   h.pump();
+  h.open_release(run, "Production");
   CHECK(h.assigns().empty());
   CHECK(h.stage(run, "Production") == "queued");
   CHECK(h.s.run(run)->stages[1].reason == "held: freeze until 2027-01-05");

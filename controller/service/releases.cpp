@@ -1,0 +1,92 @@
+// The release ledger (SPEC §8): every deploy stage that starts records a
+// release R-<n> — environment, run, commit, strategy, the release it
+// replaces (the environment's current one), the GMUD that allowed it — and
+// its steps see RELEASE_ID, PREVIOUS_RELEASE and DEPLOY_ENV. The release
+// ends with its stage. The environment's current release is its newest
+// succeeded one. Recording happens at the stage's last gate ("release"), so
+// the id exists before the job is handed out, and a restart finds it again.
+#include "gantry/common/log.hpp"
+#include "service/api_json.hpp"
+#include "service/approvals_json.hpp"
+#include "service/controller.hpp"
+#include "service/releases_json.hpp"
+
+namespace gantry::controller {
+
+void Controller::begin_release(const GateRequest& g) {
+  const RunState* state = scheduler_->run(g.run_id);
+  if (!state) return;
+  const RunRecord& run = state->run;
+  std::optional<ReleaseRecord> r = store_->release_of(run.id, g.stage_id);
+  if (!r) {
+    ReleaseRecord rec;
+    rec.environment = g.environment;
+    rec.run_id = run.id;
+    rec.stage_id = g.stage_id;
+    rec.repo = run.repo_name.empty() ? run.repo_url : run.repo_name;
+    rec.commit = run.commit;
+    rec.strategy = g.strategy.empty() ? "direct" : g.strategy;
+    if (auto current = store_->current_release(g.environment)) rec.previous = current->id;
+    for (const ApprovalRecord& a : store_->approvals_of_run(run.id)) {
+      if (a.kind == "gmud" && a.stage_id == g.stage_id && a.status == "approved") rec.gmud = a.id;
+    }
+    rec.created_at = now();
+    if (store_->create_release(rec) == 0) {
+      scheduler_->fail_gate(run.id, g.stage_id, "release", "could not record the release", now());
+      return;
+    }
+    log::info("releases", "release.started",
+              {{"release", release_name(rec.id)}, {"environment", rec.environment}});
+    audit("controller", "release.start", release_name(rec.id),
+          {{"environment", rec.environment},
+           {"run", std::to_string(run.id)},
+           {"commit", rec.commit},
+           {"previous", rec.previous ? release_name(rec.previous) : ""},
+           {"gmud", rec.gmud ? "GMUD-" + std::to_string(rec.gmud) : ""}});
+    r = rec;
+  }
+  std::map<std::string, std::string> values = {
+      {"RELEASE_ID", release_name(r->id)},
+      {"PREVIOUS_RELEASE", r->previous ? release_name(r->previous) : ""}};
+  scheduler_->open_gate(run.id, g.stage_id, "release", values, now());
+}
+
+void Controller::end_release(const RunState& run, int record) {
+  const StageRecord& rec = run.stages[static_cast<size_t>(record)];
+  std::optional<ReleaseRecord> r = store_->release_of(run.run.id, rec.stage_id);
+  if (!r || r->status != "in_progress") return;
+  r->status = rec.status == "succeeded" || rec.status == "unstable" ? "succeeded" : "failed";
+  r->reason = r->status == "failed" ? rec.reason : "";
+  r->finished_at = rec.finished_at;
+  store_->update_release(*r);
+  log::info("releases", "release.ended", {{"release", release_name(r->id)}, {"status", r->status}});
+}
+
+net::Response Controller::list_releases(const net::Request& req) {
+  auto env = req.query.find("env");
+  std::string environment = env == req.query.end() ? "" : env->second;
+  std::vector<ReleaseRecord> list = store_->list_releases(500, environment);
+  std::map<std::string, int64_t> current;
+  for (const ReleaseRecord& r : list) {
+    if (!current.count(r.environment)) {
+      auto c = store_->current_release(r.environment);
+      current[r.environment] = c ? c->id : 0;
+    }
+  }
+  net::Response resp;
+  resp.body = releases_json(list, current);
+  return resp;
+}
+
+net::Response Controller::show_release(const std::string& text) {
+  int64_t id = 0;
+  std::optional<ReleaseRecord> r;
+  if (parse_release_id(text, id)) r = store_->release(id);
+  if (!r) return error(404, "not_found", "no release '" + text + "'");
+  auto c = store_->current_release(r->environment);
+  net::Response resp;
+  resp.body = release_json(*r, c && c->id == r->id);
+  return resp;
+}
+
+}  // namespace gantry::controller

@@ -1,0 +1,59 @@
+#include "service/releases_json.hpp"
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+namespace gantry::controller {
+
+using nlohmann::json;
+
+namespace {
+
+json release_object(const ReleaseRecord& r, bool current) {
+  return {{"id", release_name(r.id)},
+          {"environment", r.environment},
+          {"status", r.status},
+          {"current", current},
+          {"run", r.run_id},
+          {"stage", r.stage_id},
+          {"repo", r.repo},
+          {"commit", r.commit},
+          {"strategy", r.strategy},
+          {"previous", r.previous ? json(release_name(r.previous)) : json(nullptr)},
+          {"gmud", r.gmud ? json("GMUD-" + std::to_string(r.gmud)) : json(nullptr)},
+          {"reason", r.reason},
+          {"created_at", r.created_at},
+          {"finished_at", r.finished_at}};
+}
+
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace
+
+std::string release_name(int64_t id) {
+  return "R-" + std::to_string(id);
+}
+
+bool parse_release_id(const std::string& text, int64_t& id) {
+  std::string digits = text.rfind("R-", 0) == 0 || text.rfind("r-", 0) == 0 ? text.substr(2) : text;
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+  return ec == std::errc() && p == digits.data() + digits.size() && id > 0;
+}
+
+std::string release_json(const ReleaseRecord& r, bool current) {
+  return dump(release_object(r, current));
+}
+
+std::string releases_json(const std::vector<ReleaseRecord>& list,
+                          const std::map<std::string, int64_t>& current) {
+  json items = json::array();
+  for (const ReleaseRecord& r : list) {
+    auto c = current.find(r.environment);
+    items.push_back(release_object(r, c != current.end() && c->second == r.id));
+  }
+  return dump({{"releases", items}});
+}
+
+}  // namespace gantry::controller

@@ -1,0 +1,89 @@
+// The release ledger through real daemons (SPEC §8, issue 7 first part):
+// every deploy stage that starts is a release R-<n> that replaces its
+// environment's current one; its steps see RELEASE_ID and PREVIOUS_RELEASE.
+#include <catch2/catch.hpp>
+
+#include "harness.hpp"
+
+using namespace gantry::e2e;
+
+namespace {
+
+std::string deploy(const std::string& env, const std::string& command) {
+  return R"(pipeline {
+  agent any
+  stages {
+    stage('Deploy') {
+      deploy(')" +
+         env + R"(')
+      steps { sh ')" +
+         command + R"(' }
+    }
+  }
+}
+)";
+}
+
+const char* kShow = R"(echo \"release=$RELEASE_ID previous=$PREVIOUS_RELEASE env=$DEPLOY_ENV\")";
+
+}  // namespace
+
+TEST_CASE("each deploy is a release that replaces its environment's current one") {
+  Cluster c(R"(users:
+  - {name: ada, role: admin, token: admin-token}
+  - {name: rita, role: release-manager, groups: [release-managers], token: rita-token}
+environments:
+  staging: {}
+  production:
+    gmud: {approvers: [release-managers]}
+)");
+  c.start_controller();
+  c.admin_token = "admin-token";
+  c.start_agent({});
+  c.wait_agents(1);
+  auto run = [&](const std::string& pipeline) {
+    CliResult t = c.cli({"trigger", "--repo", c.make_repo({{"Jenkinsfile", pipeline}})});
+    REQUIRE(t.exit_code == 0);
+    return std::stoll(t.out);
+  };
+  int64_t first = run(deploy("staging", kShow));
+  CHECK(c.wait_run(first)["status"] == "succeeded");
+  CHECK(c.stage_log(first, "Deploy").find("release=R-1 previous= env=staging") !=
+        std::string::npos);
+  int64_t second = run(deploy("staging", kShow));
+  CHECK(c.wait_run(second)["status"] == "succeeded");
+  CHECK(c.stage_log(second, "Deploy").find("release=R-2 previous=R-1 env=staging") !=
+        std::string::npos);
+  int64_t broken = run(deploy("staging", "exit 3"));
+  CHECK(c.wait_run(broken)["status"] == "failed");
+
+  json list = json::parse(c.cli({"releases", "--json"}).out);
+  REQUIRE(list.size() == 3);
+  CHECK(list[0]["id"] == "R-3");
+  CHECK(list[0]["status"] == "failed");
+  CHECK(list[0]["previous"] == "R-2");
+  CHECK(list[0]["current"] == false);
+  CHECK(list[1]["id"] == "R-2");
+  CHECK(list[1]["status"] == "succeeded");
+  CHECK(list[1]["current"] == true);  // a failed deploy does not replace it
+  CHECK(list[1]["run"] == second);
+  CHECK(list[1]["commit"].get<std::string>().size() == 40);
+  CHECK(list[2]["previous"].is_null());
+  CHECK(list[2]["current"] == false);
+  CHECK(c.get_json("/api/v1/releases/R-2")["environment"] == "staging");
+  CHECK(c.http("GET", "/api/v1/releases/R-99").status == 404);
+
+  // A gated deploy records the GMUD that allowed it.
+  int64_t prod = run(deploy("production", kShow));
+  c.wait_stage(prod, "Deploy", "waiting");
+  CHECK(c.cli({"--token", "rita-token", "approve", "GMUD-1"}).exit_code == 0);
+  CHECK(c.wait_run(prod)["status"] == "succeeded");
+  json r = c.get_json("/api/v1/releases?env=production")["releases"];
+  REQUIRE(r.size() == 1);
+  CHECK(r[0]["id"] == "R-4");
+  CHECK(r[0]["gmud"] == "GMUD-1");
+  CHECK(r[0]["previous"].is_null());  // per environment
+  CliResult table = c.cli({"releases", "--env", "production"});
+  CHECK(table.out.find("R-4      production    succeeded*") != std::string::npos);
+  CHECK(c.cli({"audit", "verify"}).exit_code == 0);
+}
