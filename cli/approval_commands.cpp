@@ -90,12 +90,47 @@ int releases(const Remote& r, const std::vector<std::string>& args, std::ostream
   return 0;
 }
 
+// gantry rollback R-n [--comment C] [--no-wait]: starts the rollback run
+// and follows it; exit status as `gantry wait`.
+int rollback(const Remote& r, const std::vector<std::string>& args, std::ostream& out,
+             std::ostream& err) {
+  std::string id, comment;
+  bool wait = true;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if ((args[i] == "--comment" || args[i] == "-m") && i + 1 < args.size()) {
+      comment = args[++i];
+    } else if (args[i] == "--no-wait") {
+      wait = false;
+    } else if (id.empty() && !args[i].empty() && args[i][0] != '-') {
+      id = args[i];
+    } else {
+      err << "usage: gantry rollback R-N [--comment WHY] [--no-wait]\n";
+      return 2;
+    }
+  }
+  if (id.empty()) {
+    err << "usage: gantry rollback R-N [--comment WHY] [--no-wait]\n";
+    return 2;
+  }
+  auto resp = call(r, "POST", "/api/v1/releases/" + net::url_encode(id) + "/rollback",
+                   decision_body(comment, {}));
+  if (resp.ok && (resp.status == 403 || resp.status == 409 || resp.status == 404)) {
+    err << "gantry rollback: " << error_message(resp.body) << "\n";
+    return 1;
+  }
+  if (!resp.ok || resp.status != 202) return report(resp, "rollback " + id, err);
+  int64_t run = rollback_run_id(resp.body);
+  out << "rolling back " << id << ": run " << run << "\n";
+  return wait && run > 0 ? follow_run(r, run, false, out, err) : 0;
+}
+
 }  // namespace
 
 int approvals_command(const Remote& remote, const std::string& cmd,
                       const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   if (cmd == "approvals") return inbox(remote, args, out, err);
   if (cmd == "releases") return releases(remote, args, out, err);
+  if (cmd == "rollback") return rollback(remote, args, out, err);
   return decide(remote, cmd, args, out, err);
 }
 

@@ -29,5 +29,6 @@ std::string decision_body(const std::string& comment,
 // `gantry releases [--env E] [--json]` (releases_json.cpp)
 std::string releases_table(const std::string& body);
 std::string releases_items_json(const std::string& body);
+int64_t rollback_run_id(const std::string& body);  // {"release", "run"}: the run, 0 if none
 
 }  // namespace gantry::cli

@@ -91,13 +91,14 @@ int run(const std::vector<std::string>& all_args, std::istream& in, std::ostream
     if (cmd == c) return remote_command(remote, cmd, rest, out, err);
   }
   if (cmd == "audit") return audit_command(remote, rest, out, err);
-  if (cmd == "approvals" || cmd == "approve" || cmd == "reject" || cmd == "releases")
+  if (cmd == "approvals" || cmd == "approve" || cmd == "reject" || cmd == "releases" ||
+      cmd == "rollback")
     return approvals_command(remote, cmd, rest, out, err);
-  static const char* kLaterCommands[] = {"promote", "abort", "rollback"};
+  static const char* kLaterCommands[] = {"promote", "abort"};
   for (const char* c : kLaterCommands) {
     if (cmd == c) {
       err << "gantry: '" << cmd
-          << "' belongs to canaries and rollback, which this controller does not have yet\n";
+          << "' belongs to canary deploys, which this controller does not have yet\n";
       return 2;
     }
   }

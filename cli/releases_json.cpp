@@ -41,4 +41,11 @@ std::string releases_items_json(const std::string& body) {
   return j["releases"].dump(2);
 }
 
+int64_t rollback_run_id(const std::string& body) {
+  json j = json::parse(body, nullptr, false);
+  return j.is_object() && j.contains("run") && j["run"].is_number_integer()
+             ? j["run"].get<int64_t>()
+             : 0;
+}
+
 }  // namespace gantry::cli

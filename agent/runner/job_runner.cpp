@@ -83,6 +83,13 @@ class Execution {
         return fail("stage '" + spec.stage_id + "' not found in the pipeline");
       }
       const pipelines::Stage& stage = *found.stage;
+      if (spec.mode == "rollback") {
+        // A release's rollback: its deploy's rollback steps alone, no post.
+        if (!stage.deploy) return fail("stage '" + spec.stage_id + "' does not deploy");
+        log("Rolling back " + scope.env["RELEASE_ID"] + " of " + stage.deploy->environment);
+        run_steps(stage.deploy->rollback, scope);
+        return finish();
+      }
       post = &stage.post;
       // A stage that groups others (parallel, matrix, nested stages) comes
       // here only for its post section, once its children ended; the

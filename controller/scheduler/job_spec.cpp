@@ -149,6 +149,7 @@ protocol::JobSpec Scheduler::make_spec(const RunState& run, const Job& job,
   spec.timeout_ms = run.timeout_ms_of(job.node);
   spec.cancel_grace_ms = options_.cancel_grace_ms;
   spec.skip_checkout = run.skip_checkout() || r.repo_url.empty();
+  if (r.rollback_of != 0 && n.id == r.rollback_stage) spec.mode = "rollback";
   return spec;
 }
 

@@ -79,7 +79,38 @@ std::unique_ptr<RunState> RunState::create(RunRecord run, const std::vector<Stag
     for (size_t i = 0; i < state->stages.size(); ++i)
       state->dirty_stages.insert(static_cast<int>(i));
   }
+  if (state->run.rollback_of != 0 && !state->narrow_to_rollback(error)) return nullptr;
   return state;
+}
+
+bool RunState::narrow_to_rollback(std::string& error) {
+  int target = -1;
+  for (size_t i = 1; i < nodes.size(); ++i) {
+    if (nodes[i].kind == NodeKind::Stage && nodes[i].id == run.rollback_stage && nodes[i].stage &&
+        nodes[i].stage->deploy)
+      target = static_cast<int>(i);
+  }
+  if (target < 0) {
+    error = "stage '" + run.rollback_stage + "' of the release does not deploy";
+    return false;
+  }
+  std::set<int> keep;
+  for (int n = target; n >= 0; n = nodes[static_cast<size_t>(n)].parent) keep.insert(n);
+  for (size_t i = 1; i < nodes.size(); ++i) {
+    if (keep.count(static_cast<int>(i))) continue;
+    StageRecord& rec = record_of(static_cast<int>(i));
+    if (rec.status == "queued") {
+      rec.status = "skipped";
+      rec.reason = "not part of the rollback";
+      dirty_stages.insert(nodes[i].record);
+    }
+  }
+  // The deploy's gates and `when` were passed when it went out; its
+  // rollback runs with the release's variables (in the run's params).
+  ExecNode& n = nodes[static_cast<size_t>(target)];
+  n.when = nullptr;
+  gates_passed[target] = {"gmud", "input", "release"};
+  return true;
 }
 
 int RunState::add_node(ExecNode node) {

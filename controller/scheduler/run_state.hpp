@@ -123,6 +123,9 @@ class RunState {
   void resume(int node, int64_t now, std::vector<RunAction>& out);
   bool should_skip_new_stages() const;
   bool has_option(const std::vector<pipelines::Step>& options, std::string_view name) const;
+  // A rollback run: only its release's deploy stage runs (its rollback
+  // steps); every other stage is skipped.
+  bool narrow_to_rollback(std::string& error);
 
   std::set<int> fail_fast_victims_;  // aborted by a sibling's failure: not the run's result
   bool cancelled_ = false;

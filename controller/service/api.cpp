@@ -150,7 +150,13 @@ net::Response Controller::handle_http(const net::Request& req) {
     if (req.method != "POST") return not_allowed("POST");
     return decide(parts[3], req, *who, parts[4] == "approve");
   }
-  if (collection == "releases" && parts.size() <= 4) {
+  if (collection == "releases" && parts.size() <= 5) {
+    if (parts.size() == 5) {
+      if (parts[4] != "rollback")
+        return error(404, "not_found", "no route for " + req.method + " " + req.path);
+      if (req.method != "POST") return not_allowed("POST");
+      return rollback_release(parts[3], req, *who);
+    }
     if (req.method != "GET") return not_allowed("GET");
     if (auto f = forbid(Permission::Read, "read releases")) return *f;
     return parts.size() == 3 ? list_releases(req) : show_release(parts[3]);

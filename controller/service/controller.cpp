@@ -190,6 +190,7 @@ void Controller::persist(const std::vector<RunState*>& dirty) {
         if (rec.finished_at) end_release(*run, i);
       }
       run->dirty_stages.clear();
+      if (run->finished() && run->run.rollback_of != 0) end_rollback(run->run);
     }
     return true;
   });

@@ -128,6 +128,10 @@ class Controller {
   void end_release(const RunState& run, int record);  // a deploy stage ended
   net::Response list_releases(const net::Request& req);
   net::Response show_release(const std::string& id);
+  // POST /api/v1/releases/R-n/rollback: R's rollback steps at R's commit, as a run.
+  net::Response rollback_release(const std::string& id, const net::Request& req,
+                                 const Principal& who);
+  void end_rollback(const RunRecord& run);  // a rollback run ended
 
   // api_approvals.cpp
   net::Response list_approvals(const net::Request& req);

@@ -89,4 +89,91 @@ net::Response Controller::show_release(const std::string& text) {
   return resp;
 }
 
+net::Response Controller::rollback_release(const std::string& text, const net::Request& req,
+                                           const Principal& who) {
+  int64_t id = 0;
+  std::optional<ReleaseRecord> r;
+  if (parse_release_id(text, id)) r = store_->release(id);
+  const std::string name = r ? release_name(r->id) : text;
+  if (!principal_allows(who, Permission::Rollback)) {
+    std::string why = who.name + " may not roll back releases (their role lacks 'rollback')";
+    audit(who.name, "permission.denied", name, {{"action", "rollback"}, {"reason", why}});
+    return error(403, "forbidden", why);
+  }
+  if (!r) return error(404, "not_found", "no release '" + text + "'");
+  std::string comment, why;
+  std::map<std::string, std::string> values;
+  if (!parse_decision(req.body, comment, values, why) || !values.empty())
+    return error(400, "bad_request", why.empty() ? "a rollback takes only a comment" : why);
+  if (r->status == "rolled_back")
+    return error(409, "conflict", "release " + name + " is already rolled back");
+  if (r->status == "in_progress")
+    return error(409, "conflict",
+                 "release " + name + " is still in progress (use gantry abort " + name + ")");
+  std::optional<ReleaseRecord> current = store_->current_release(r->environment);
+  if (!current || current->id != r->id)
+    return error(409, "conflict",
+                 "release " + name + " is not the current release of " + r->environment + " (" +
+                     (current ? release_name(current->id) + " is" : std::string("it has none")) +
+                     ")");
+  if (r->rollback_run != 0) {
+    auto running = store_->run(r->rollback_run);
+    if (running && (running->status == "queued" || running->status == "running" ||
+                    running->status == "waiting"))
+      return error(409, "conflict",
+                   "release " + name + " is being rolled back already (run " +
+                       std::to_string(r->rollback_run) + ")");
+  }
+  std::optional<RunRecord> original = store_->run(r->run_id);
+  if (!original) return error(409, "conflict", "the run of release " + name + " is gone");
+  RunRecord rb;
+  rb.job_name = original->job_name;
+  rb.repo_url = original->repo_url;
+  rb.repo_name = original->repo_name;
+  rb.ref = original->ref;
+  rb.commit = r->commit;
+  rb.author = original->author;
+  rb.author_email = original->author_email;
+  rb.pipeline_path = original->pipeline_path;
+  rb.pipeline_source = original->pipeline_source;
+  rb.pipeline_format = original->pipeline_format;
+  rb.params = original->params;
+  rb.params["RELEASE_ID"] = name;
+  rb.params["PREVIOUS_RELEASE"] = r->previous ? release_name(r->previous) : "";
+  rb.trigger = "rollback of " + name;
+  rb.created_by = who.name;
+  rb.rollback_of = r->id;
+  rb.rollback_stage = r->stage_id;
+  start_run(rb);
+  if (rb.id == 0) return error(500, "internal", "could not start the rollback run");
+  r->rollback_run = rb.id;
+  r->rolled_back_by = who.name;
+  store_->update_release(*r);
+  audit(who.name, "release.rollback", name,
+        {{"run", std::to_string(rb.id)}, {"environment", r->environment}, {"comment", comment}});
+  net::Response resp;
+  resp.status = 202;
+  resp.body = rollback_started_json(*r, rb.id);
+  return resp;
+}
+
+void Controller::end_rollback(const RunRecord& run) {
+  std::optional<ReleaseRecord> r = store_->release(run.rollback_of);
+  if (!r || r->rollback_run != run.id || r->status == "rolled_back") return;
+  const std::string name = release_name(r->id);
+  if (run.status == "succeeded" || run.status == "unstable") {
+    r->status = "rolled_back";
+    r->reason = "rolled back by " + r->rolled_back_by + " (run " + std::to_string(run.id) + ")";
+    store_->update_release(*r);
+    audit("controller", "release.rolled_back", name, {{"run", std::to_string(run.id)}});
+  } else {
+    r->rollback_run = 0;  // it may be tried again
+    store_->update_release(*r);
+    audit("controller", "release.rollback_failed", name,
+          {{"run", std::to_string(run.id)}, {"status", run.status}});
+  }
+  log::info("releases", "release.rollback_ended",
+            {{"release", name}, {"run", std::to_string(run.id)}, {"status", run.status}});
+}
+
 }  // namespace gantry::controller

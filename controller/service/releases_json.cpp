@@ -23,7 +23,9 @@ json release_object(const ReleaseRecord& r, bool current) {
           {"gmud", r.gmud ? json("GMUD-" + std::to_string(r.gmud)) : json(nullptr)},
           {"reason", r.reason},
           {"created_at", r.created_at},
-          {"finished_at", r.finished_at}};
+          {"finished_at", r.finished_at},
+          {"rollback_run", r.rollback_run ? json(r.rollback_run) : json(nullptr)},
+          {"rolled_back_by", r.rolled_back_by}};
 }
 
 std::string dump(const json& j) {
@@ -44,6 +46,10 @@ bool parse_release_id(const std::string& text, int64_t& id) {
 
 std::string release_json(const ReleaseRecord& r, bool current) {
   return dump(release_object(r, current));
+}
+
+std::string rollback_started_json(const ReleaseRecord& r, int64_t run_id) {
+  return dump({{"release", release_name(r.id)}, {"run", run_id}});
 }
 
 std::string releases_json(const std::vector<ReleaseRecord>& list,

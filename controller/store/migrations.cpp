@@ -176,6 +176,14 @@ CREATE TABLE releases (
 CREATE INDEX releases_by_environment ON releases (environment, status, id);
 DROP TABLE deployments;
 )sql",
+      // 5: rollbacks: a run that rolls a release back, and the release's
+      // rollback run and who asked for it.
+      R"sql(
+ALTER TABLE runs ADD COLUMN rollback_of INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN rollback_stage TEXT NOT NULL DEFAULT '';
+ALTER TABLE releases ADD COLUMN rollback_run INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE releases ADD COLUMN rolled_back_by TEXT NOT NULL DEFAULT '';
+)sql",
   };
   return kMigrations;
 }

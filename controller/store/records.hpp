@@ -38,6 +38,10 @@ struct RunRecord {
   int64_t created_at = 0, started_at = 0, finished_at = 0;
   bool cancel_requested = false;
   int64_t tests_total = 0, tests_failed = 0, tests_skipped = 0;
+  // A rollback run (gantry rollback R): the release, and its deploy stage
+  // whose rollback steps are all the run does.
+  int64_t rollback_of = 0;
+  std::string rollback_stage;
 };
 
 // One per plan node (stages, groups, parallel blocks, matrix cells) and one
@@ -138,6 +142,8 @@ struct ReleaseRecord {
   std::string status = "in_progress";  // in_progress|succeeded|failed|rolled_back
   std::string reason;
   int64_t created_at = 0, finished_at = 0;
+  int64_t rollback_run = 0;    // the run rolling it back (one at a time)
+  std::string rolled_back_by;  // who asked
 };
 
 }  // namespace gantry::controller

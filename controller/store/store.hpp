@@ -91,7 +91,8 @@ class Store {
   std::vector<ApprovalRecord> approvals_of_run(int64_t run_id);
   // Releases (store_releases.cpp). create_release fills id.
   int64_t create_release(ReleaseRecord& release);
-  bool update_release(const ReleaseRecord& release);  // status, reason, finished_at
+  // status, reason, finished_at, rollback_run, rolled_back_by
+  bool update_release(const ReleaseRecord& release);
   std::optional<ReleaseRecord> release(int64_t id);
   std::optional<ReleaseRecord> release_of(int64_t run_id, const std::string& stage_id);
   // Newest first; empty environment = all.

@@ -7,7 +7,7 @@ namespace {
 
 #define GANTRY_RELEASE_COLUMNS                                                      \
   "id, environment, run_id, stage_id, repo, commit_sha, strategy, previous, gmud, " \
-  "status, reason, created_at, finished_at"
+  "status, reason, created_at, finished_at, rollback_run, rolled_back_by"
 
 template <typename Statement>
 ReleaseRecord read_release(const Statement& st) {
@@ -25,6 +25,8 @@ ReleaseRecord read_release(const Statement& st) {
   r.reason = st.text(10);
   r.created_at = st.int64(11);
   r.finished_at = st.int64(12);
+  r.rollback_run = st.int64(13);
+  r.rolled_back_by = st.text(14);
   return r;
 }
 
@@ -44,9 +46,11 @@ int64_t Store::create_release(ReleaseRecord& r) {
 }
 
 bool Store::update_release(const ReleaseRecord& r) {
-  Statement st =
-      prepare("UPDATE releases SET status = ?2, reason = ?3, finished_at = ?4 WHERE id = ?1");
+  Statement st = prepare(
+      "UPDATE releases SET status = ?2, reason = ?3, finished_at = ?4, rollback_run = ?5, "
+      "rolled_back_by = ?6 WHERE id = ?1");
   st.bind(1, r.id).bind(2, r.status).bind(3, r.reason).bind(4, r.finished_at);
+  st.bind(5, r.rollback_run).bind(6, r.rolled_back_by);
   return st.run();
 }
 

@@ -16,9 +16,10 @@ namespace {
   "id, job_name, number, repo_url, ref, commit_sha, author, trigger_text, pipeline_path, " \
   "pipeline_source, pipeline_format, params, status, reason, created_by, created_at, "     \
   "started_at, finished_at, cancel_requested, tests_total, tests_failed, tests_skipped, "  \
-  "repo_name, author_email, previous_commit, previous_successful_commit, changes"
+  "repo_name, author_email, previous_commit, previous_successful_commit, changes, "        \
+  "rollback_of, rollback_stage"
 
-// ?2 .. ?25: every column but id, job_name and number.
+// ?2 .. ?27: every column but id, job_name and number.
 template <typename Statement>
 void bind_run_fields(Statement& st, const RunRecord& r) {
   st.bind(2, r.repo_url).bind(3, r.ref).bind(4, r.commit).bind(5, r.author).bind(6, r.trigger);
@@ -29,6 +30,7 @@ void bind_run_fields(Statement& st, const RunRecord& r) {
   st.bind(19, r.tests_failed).bind(20, r.tests_skipped);
   st.bind(21, r.repo_name).bind(22, r.author_email).bind(23, r.previous_commit);
   st.bind(24, r.previous_successful_commit).bind(25, encode_changes(r.changes));
+  st.bind(26, r.rollback_of).bind(27, r.rollback_stage);
 }
 
 template <typename Statement>
@@ -65,6 +67,8 @@ RunRecord read_run(const Statement& st) {
   if (!decode_changes(st.text(26), r.changes)) {
     log::warn("store", "run.bad_changes", {{"run", std::to_string(r.id)}});
   }
+  r.rollback_of = st.int64(27);
+  r.rollback_stage = st.text(28);
   return r;
 }
 
@@ -83,9 +87,9 @@ int64_t Store::create_run(RunRecord& run) {
       "pipeline_path, pipeline_source, pipeline_format, params, status, reason, created_by, "
       "created_at, started_at, finished_at, cancel_requested, tests_total, tests_failed, "
       "tests_skipped, repo_name, author_email, previous_commit, previous_successful_commit, "
-      "changes) VALUES (?1, (SELECT COALESCE(MAX(number), 0) + 1 FROM runs WHERE "
-      "job_name = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-      "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25) RETURNING id, number");
+      "changes, rollback_of, rollback_stage) VALUES (?1, (SELECT COALESCE(MAX(number), 0) + 1 "
+      "FROM runs WHERE job_name = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+      "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27) RETURNING id, number");
   st.bind(1, run.job_name);
   bind_run_fields(st, run);
   if (!st.next()) return 0;
@@ -104,7 +108,8 @@ bool Store::update_run(const RunRecord& run) {
       "status = ?11, reason = ?12, created_by = ?13, created_at = ?14, started_at = ?15, "
       "finished_at = ?16, cancel_requested = ?17, tests_total = ?18, tests_failed = ?19, "
       "tests_skipped = ?20, repo_name = ?21, author_email = ?22, previous_commit = ?23, "
-      "previous_successful_commit = ?24, changes = ?25 WHERE id = ?1");
+      "previous_successful_commit = ?24, changes = ?25, rollback_of = ?26, rollback_stage = ?27 "
+      "WHERE id = ?1");
   st.bind(1, run.id);
   bind_run_fields(st, run);
   if (!st.run()) return false;

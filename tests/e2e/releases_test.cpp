@@ -87,3 +87,76 @@ environments:
   CHECK(table.out.find("R-4      production    succeeded*") != std::string::npos);
   CHECK(c.cli({"audit", "verify"}).exit_code == 0);
 }
+
+TEST_CASE("gantry rollback runs the release's rollback steps once; refusals change nothing") {
+  Cluster c(R"(users:
+  - {name: ada, role: admin, token: admin-token}
+  - {name: rita, role: release-manager, groups: [release-managers], token: rita-token}
+  - {name: dev, role: developer, token: dev-token}
+environments:
+  staging: {}
+)");
+  c.start_controller();
+  c.admin_token = "admin-token";
+  c.start_agent({});
+  c.wait_agents(1);
+  const std::string marker = c.dir() + "/rolled-back.txt";
+  const std::string pipeline = R"(pipeline {
+  agent any
+  stages {
+    stage('Build') { steps { echo 'built' } }
+    stage('Deploy') {
+      deploy('staging') {
+        rollback { sh 'echo "rollback of $RELEASE_ID to $PREVIOUS_RELEASE" >> )" +
+                               marker + R"(' }
+      }
+      steps { echo "deploying $RELEASE_ID" }
+    }
+  }
+}
+)";
+  std::string repo = c.make_repo({{"Jenkinsfile", pipeline}});
+  auto run = [&] {
+    CliResult t = c.cli({"trigger", "--repo", repo});
+    REQUIRE(t.exit_code == 0);
+    int64_t id = std::stoll(t.out);
+    REQUIRE(c.wait_run(id)["status"] == "succeeded");
+    return id;
+  };
+  run();
+  run();
+  // R-1 is not current; a developer may not roll back (403, audited).
+  CliResult not_current = c.cli({"--token", "rita-token", "rollback", "R-1"});
+  CHECK(not_current.exit_code == 1);
+  CHECK(not_current.out.find("release R-1 is not the current release of staging (R-2 is)") !=
+        std::string::npos);
+  CHECK(c.cli({"--token", "dev-token", "rollback", "R-2"}).exit_code == 1);
+  CHECK(read_file(marker).empty());
+
+  CliResult rb = c.cli({"--token", "rita-token", "rollback", "R-2", "--comment", "bad build"});
+  INFO(rb.out);
+  CHECK(rb.exit_code == 0);
+  CHECK(read_file(marker) == "rollback of R-2 to R-1\n");
+  json list = json::parse(c.cli({"releases", "--json"}).out);
+  REQUIRE(list.size() == 2);
+  CHECK(list[0]["status"] == "rolled_back");
+  CHECK(list[0]["rolled_back_by"] == "rita");
+  CHECK(list[1]["current"] == true);  // R-1 is current again
+
+  CliResult again = c.cli({"--token", "rita-token", "rollback", "R-2"});
+  CHECK(again.exit_code == 1);
+  CHECK(again.out.find("release R-2 is already rolled back") != std::string::npos);
+  CHECK(read_file(marker) == "rollback of R-2 to R-1\n");  // ran once
+  json rollback_run =
+      c.get_json("/api/v1/runs/" + std::to_string(list[0]["rollback_run"].get<int64_t>()));
+  CHECK(stage_of(rollback_run, "Build")["status"] == "skipped");
+  CHECK(stage_of(rollback_run, "Deploy")["status"] == "succeeded");
+
+  std::string actions;
+  json audit = c.get_json("/api/v1/audit");
+  for (const auto& e : audit["entries"])
+    actions += e["actor"].get<std::string>() + ":" + e["action"].get<std::string>() + " ";
+  CHECK(actions.find("dev:permission.denied") != std::string::npos);
+  CHECK(actions.find("rita:release.rollback") != std::string::npos);
+  CHECK(actions.find("controller:release.rolled_back") != std::string::npos);
+}

@@ -132,6 +132,9 @@ struct JobSpec {
   int64_t timeout_ms = 0;       // 0: none
   int64_t cancel_grace_ms = 10000;
   bool skip_checkout = false;
+  // "" runs the stage's steps and post; "rollback" runs only its deploy's
+  // rollback steps (gantry rollback R).
+  std::string mode;
 };
 
 struct Assign {
