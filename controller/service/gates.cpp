@@ -327,7 +327,7 @@ bool Controller::stage_running(const ApprovalRecord& a) const {
 }
 
 net::Response Controller::input_step(const Job& job, const net::Request& req) {
-  constexpr size_t kMaxQuestion = 64 * 1024;
+  constexpr size_t kMaxQuestion = size_t{64} * 1024;
   std::string body = req.body;
   if (!req.body_file.empty()) {
     std::ifstream in(req.body_file, std::ios::binary);

@@ -38,7 +38,7 @@ TEST_CASE("dir, withEnv, writeFile and readFile", "[job_steps]") {
   CHECK(missing.outcome.reason.starts_with("readFile: " + (ws.path() / "nope.txt").string()));
 }
 
-TEST_CASE("deleteDir empties the workspace but keeps it; in dir() removes the dir", "[job_steps]") {
+TEST_CASE("deleteDir empties the workspace but keeps it, in dir() removes the dir", "[job_steps]") {
   TempDir ws;
   MemoryHost host;
   auto spec = make_spec(stage_pipeline(R"P(
@@ -91,7 +91,7 @@ TEST_CASE("withCredentials exposes credentials masked, and removes secret files"
   CHECK_FALSE(contains(m.log, "in\n"));
 }
 
-TEST_CASE("archiveArtifacts uploads matching files; stash and unstash round-trip", "[job_steps]") {
+TEST_CASE("archiveArtifacts uploads matching files, stash and unstash round-trip", "[job_steps]") {
   TempDir ws1, ws2;
   MemoryHost host;
   std::string source = R"P(pipeline {
@@ -258,7 +258,7 @@ TEST_CASE("sh reports output written without a newline and large output intact",
   CHECK(contains(r.log, std::string(300000, 'x')));
 }
 
-TEST_CASE("input waits for the controller's answer; the approver reaches later steps",
+TEST_CASE("input waits for the controller's answer, the approver reaches later steps",
           "[job_steps]") {
   TempDir ws;
   MemoryHost host;

@@ -82,7 +82,7 @@ TEST_CASE("bytes pass through and read at any offset", "[spool]") {
   CHECK(s.dropped() == 0);
 }
 
-TEST_CASE("every occurrence of every secret is masked; short ones are ignored", "[spool]") {
+TEST_CASE("every occurrence of every secret is masked, short ones are ignored", "[spool]") {
   TempDir dir;
   Spool s(dir.file("log"), kNoLimit, {"hunter2", "s3cr3t", "ab", ""});
   s.append("pw=hunter2 and hunter2hunter2, s3cr3t ab\n");

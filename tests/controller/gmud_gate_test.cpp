@@ -116,7 +116,7 @@ TEST_CASE("gmud: who is eligible") {
   CHECK(e.blocked_by.back() == "only 1 eligible approver left to decide");
 }
 
-TEST_CASE("gmud: a rejection ends the request; expiry; cancellation") {
+TEST_CASE("gmud: a rejection ends the request, expiry, cancellation") {
   Policy p = two_of_release_managers();
   Request r = request_by_bob();
   r.decisions = {approve("alice"), {"carol", false, "not during the sale", kNoon}};

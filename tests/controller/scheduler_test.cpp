@@ -133,7 +133,7 @@ TEST_CASE("a failing stage skips the rest and runs post failure") {
   CHECK(h.status(run) == "failed");
 }
 
-TEST_CASE("parallel branches run at once on two agents; labels route stages") {
+TEST_CASE("parallel branches run at once on two agents, labels route stages") {
   Harness h;
   int64_t run = h.submit(R"(pipeline {
   agent none
@@ -225,7 +225,7 @@ TEST_CASE("matrix cells become jobs with their axes in the environment") {
   CHECK(h.status(run) == "succeeded");
 }
 
-TEST_CASE("a lease that lapses loses the job; retry moves it to another agent") {
+TEST_CASE("a lease that lapses loses the job, retry moves it to another agent") {
   SchedulerOptions o;
   o.lease_ttl_ms = 3000;
   Harness h(o);
@@ -277,7 +277,7 @@ TEST_CASE("without retry a lost agent fails the stage with 'agent lost'") {
   CHECK(h.s.run(run)->stages[0].reason == "agent lost");
 }
 
-TEST_CASE("heartbeats keep the lease; a finish past the committed log gets log_gap") {
+TEST_CASE("heartbeats keep the lease, a finish past the committed log gets log_gap") {
   SchedulerOptions o;
   o.lease_ttl_ms = 3000;
   Harness h(o);
@@ -380,7 +380,7 @@ TEST_CASE("FIFO across runs and a restart adopts a running job") {
   CHECK(next[0].second.spec.stage_id == "Test");
 }
 
-TEST_CASE("credentials reach the job as secrets; a missing one fails the stage") {
+TEST_CASE("credentials reach the job as secrets, a missing one fails the stage") {
   SchedulerOptions o;
   o.secrets["deploy-key"] = "s3cret-value";
   Harness h(o);
@@ -502,7 +502,7 @@ TEST_CASE("a gated deploy waits without an agent until its gate opens") {
   CHECK(h.status(run) == "succeeded");
 }
 
-TEST_CASE("a refused gate fails the stage; cancelling a waiting run asks to cancel its request") {
+TEST_CASE("a refused gate fails the stage, cancelling a waiting run asks to cancel its request") {
   Harness h(gated_options());
   h.agent("a1");
   int64_t run = build_to_gate(h);
@@ -523,7 +523,7 @@ TEST_CASE("a refused gate fails the stage; cancelling a waiting run asks to canc
   CHECK_FALSE(h.s.open_gate(second, "Production", "gmud", {}, h.now));
 }
 
-TEST_CASE("a deploy to an unknown environment fails closed; an ungated one just runs") {
+TEST_CASE("a deploy to an unknown environment fails closed, an ungated one just runs") {
   Harness h(gated_options());
   h.agent("a1");
   int64_t run = h.submit(R"(pipeline {

@@ -287,7 +287,7 @@ TEST_CASE("a commit to a file:// repository starts a run within a poll interval"
   CHECK(repos.out.find(rewritten.substr(0, 12)) != std::string::npos);
 }
 
-TEST_CASE("git://: runs start from a real git daemon; its outage shows and polling resumes") {
+TEST_CASE("git://: runs start from a real git daemon, its outage shows and polling resumes") {
   TempDir t;
   Repo repo = init_repo(t.path + "/srv/app", {{"Jenkinsfile", kEnvPipeline}});
   uint16_t port = free_port();
@@ -326,7 +326,7 @@ TEST_CASE("git://: runs start from a real git daemon; its outage shows and polli
   CHECK(repo_status(c)["failures"] == 0);
 }
 
-TEST_CASE("a signed webhook starts a run at once; bad ones start nothing") {
+TEST_CASE("a signed webhook starts a run at once, bad ones start nothing") {
   TempDir t;
   Repo repo = init_repo(t.path + "/app.git", {{"Jenkinsfile", kEnvPipeline}});
   // No polling after the first fetch: only webhooks move it.
@@ -373,7 +373,7 @@ TEST_CASE("a signed webhook starts a run at once; bad ones start nothing") {
   REQUIRE(eventually([&] { return runs_of(c, "app/main").size() == 2; }, std::chrono::seconds(10)));
 }
 
-TEST_CASE("quick pushes coalesce; disableConcurrentBuilds queues; a bad commit fails with lint") {
+TEST_CASE("quick pushes coalesce, disableConcurrentBuilds queues, a bad commit fails with lint") {
   TempDir t;
   const char* slow = R"(pipeline {
   agent any
@@ -438,7 +438,7 @@ TEST_CASE("quick pushes coalesce; disableConcurrentBuilds queues; a bad commit f
   CHECK(logs.out.find("Jenkinsfile:") != std::string::npos);
 }
 
-TEST_CASE("changeset skips a stage when only docs changed; a tag runs buildingTag stages") {
+TEST_CASE("changeset skips a stage when only docs changed, a tag runs buildingTag stages") {
   TempDir t;
   const char* pipeline = R"(pipeline {
   agent any

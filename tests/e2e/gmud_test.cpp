@@ -178,7 +178,7 @@ TEST_CASE("a production deploy waits for two eligible release managers, holding 
   CHECK(g.c.cli({"audit", "verify"}).exit_code == 0);
 }
 
-TEST_CASE("a rejection fails the run naming who and why; an expiry fails it too") {
+TEST_CASE("a rejection fails the run naming who and why, an expiry fails it too") {
   GmudCluster g;
   // No gmud block: the request opens all the same.
   int64_t id = g.trigger(deploy_pipeline("production", false));
@@ -325,7 +325,7 @@ TEST_CASE("the range is everything since the environment's last deploy, not sinc
   CHECK(g.as("rob-token", {"approve", "GMUD-3"}).exit_code == 1);
 }
 
-TEST_CASE("kill -HUP reloads the GMUD policy; a bad config changes nothing; both are audited") {
+TEST_CASE("kill -HUP reloads the GMUD policy, a bad config changes nothing, both are audited") {
   GmudCluster g;
   int64_t id = g.trigger(deploy_pipeline("production"));
   g.c.wait_stage(id, "Deploy", "waiting");
@@ -362,7 +362,7 @@ TEST_CASE("kill -HUP reloads the GMUD policy; a bad config changes nothing; both
   CHECK(g.c.cli({"audit", "verify"}).exit_code == 0);
 }
 
-TEST_CASE("an input step holds its agent until a submitter answers; a rejection aborts the run") {
+TEST_CASE("an input step holds its agent until a submitter answers, a rejection aborts the run") {
   GmudCluster g;
   const std::string pipeline = R"(pipeline {
   agent any

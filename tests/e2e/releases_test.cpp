@@ -88,7 +88,7 @@ environments:
   CHECK(c.cli({"audit", "verify"}).exit_code == 0);
 }
 
-TEST_CASE("gantry rollback runs the release's rollback steps once; refusals change nothing") {
+TEST_CASE("gantry rollback runs the release's rollback steps once, refusals change nothing") {
   Cluster c(R"(users:
   - {name: ada, role: admin, token: admin-token}
   - {name: rita, role: release-manager, groups: [release-managers], token: rita-token}

@@ -103,7 +103,7 @@ TEST_CASE("a failing step fails the run and runs post failure") {
   CHECK(post.find("post success ran") == std::string::npos);
 }
 
-TEST_CASE("parallel and matrix stages run concurrently on two agents; labels route stages") {
+TEST_CASE("parallel and matrix stages run concurrently on two agents, labels route stages") {
   Cluster c;
   c.start_controller();
   c.start_agent({"linux1", {"linux"}, 1});

@@ -155,7 +155,7 @@ TEST_CASE("WebSocket upgrade refused with 401 reaches on_refused", "[net][ws]") 
   CHECK(thread.call([&] { return rec.opens; }) == 0);
 }
 
-TEST_CASE("WebSocket oversized message closes with 1009; the server keeps serving", "[net][ws]") {
+TEST_CASE("WebSocket oversized message closes with 1009, the server keeps serving", "[net][ws]") {
   EventLoop loop;
   Recorder rec;
   ServerOptions options = server_options();

@@ -67,7 +67,7 @@ TEST_CASE("runnable stage ids are the plan's stage nodes, in plan order", "[stag
   CHECK(expected.size() == 11);
 }
 
-TEST_CASE("every runnable id finds its stage; group ids find theirs", "[stage_lookup]") {
+TEST_CASE("every runnable id finds its stage, group ids find theirs", "[stage_lookup]") {
   Pipeline p = load();
   for (const std::string& id : runnable_stage_ids(p)) {
     INFO(id);
