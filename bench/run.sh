@@ -12,3 +12,6 @@ bash "$here/daemons.sh" "$build"
 echo
 echo "== git_triggers.sh (webhook push to first step; idle polling)"
 bash "$here/git_triggers.sh" "$build"
+echo
+echo "== gates.sh (GMUD approval -> deploy starts)"
+bash "$here/gates.sh" "$build"
