@@ -53,7 +53,8 @@ class Store {
                                    std::string_view status = {});
   // queued, waiting or running; oldest first (for recovery at startup).
   std::vector<RunRecord> unfinished_runs();
-  // The latest finished run of job_name with an id below before_id.
+  // The latest finished run of job_name with an id below before_id. Rollback
+  // runs are not part of a job's history for these two.
   std::optional<RunRecord> previous_run(const std::string& job_name, int64_t before_id);
 
   // The latest run of job_name below before_id that has a commit (any

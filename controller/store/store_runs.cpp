@@ -145,8 +145,8 @@ std::vector<RunRecord> Store::unfinished_runs() {
 
 std::optional<RunRecord> Store::previous_run(const std::string& job_name, int64_t before_id) {
   Statement st = prepare("SELECT " GANTRY_RUN_COLUMNS
-                         " FROM runs WHERE job_name = ?1 AND id < ?2 AND status IN "
-                         "('succeeded', 'failed', 'unstable', 'aborted') "
+                         " FROM runs WHERE job_name = ?1 AND id < ?2 AND rollback_of = 0 AND "
+                         "status IN ('succeeded', 'failed', 'unstable', 'aborted') "
                          "ORDER BY id DESC LIMIT 1");
   st.bind(1, job_name).bind(2, before_id);
   if (!st.next()) return std::nullopt;
@@ -157,7 +157,8 @@ std::optional<RunRecord> Store::last_run_with_commit(const std::string& job_name
                                                      bool succeeded_only) {
   Statement st = prepare("SELECT " GANTRY_RUN_COLUMNS
                          " FROM runs WHERE job_name = ?1 AND id < ?2 AND commit_sha != '' AND "
-                         "(?3 = 0 OR status = 'succeeded') ORDER BY id DESC LIMIT 1");
+                         "rollback_of = 0 AND (?3 = 0 OR status = 'succeeded') "
+                         "ORDER BY id DESC LIMIT 1");
   st.bind(1, job_name).bind(2, before_id).bind(3, int64_t{succeeded_only ? 1 : 0});
   if (!st.next()) return std::nullopt;
   return read_run(st);
