@@ -39,6 +39,24 @@ InputReply HttpJobHost::ask_input(const InputQuestion& question) {
   return parse_input_reply(r.body);
 }
 
+bool HttpJobHost::fetch_samples(const std::string& url, std::vector<double>& out,
+                                std::string& error) {
+  net::ClientRequest req;
+  req.method = "GET";
+  req.url = url;
+  req.timeout = std::chrono::seconds(30);
+  net::ClientResponse r = net::http_request(req);
+  if (!r.ok) {
+    error = url + ": " + r.error;
+    return false;
+  }
+  if (r.status != 200) {
+    error = url + ": HTTP " + std::to_string(r.status);
+    return false;
+  }
+  return parse_prometheus_samples(r.body, out, error);
+}
+
 bool HttpJobHost::transfer(const std::string& method, const std::string& kind,
                            const std::string& key, const std::string& value,
                            const std::string& file, std::string& error) {

@@ -17,6 +17,9 @@ namespace gantry::agent {
 // The body of POST .../input and its answer (job_host_json.cpp).
 std::string input_question_json(const InputQuestion& question);
 InputReply parse_input_reply(const std::string& body);  // status "error" when malformed
+// The sample values of a Prometheus query result (vector or matrix).
+bool parse_prometheus_samples(const std::string& body, std::vector<double>& out,
+                              std::string& error);
 
 class HttpJobHost : public JobHost {
  public:
@@ -30,6 +33,7 @@ class HttpJobHost : public JobHost {
                       std::string& error) override;
   void step_event(const std::string& step, const std::string& state) override;
   InputReply ask_input(const InputQuestion& question) override;
+  bool fetch_samples(const std::string& url, std::vector<double>& out, std::string& error) override;
 
  private:
   bool transfer(const std::string& method, const std::string& kind, const std::string& key,

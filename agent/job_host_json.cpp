@@ -1,3 +1,4 @@
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "job_host.hpp"
@@ -30,6 +31,38 @@ InputReply parse_input_reply(const std::string& body) {
   r.approver = str("approver");
   r.reason = str("reason");
   return r;
+}
+
+bool parse_prometheus_samples(const std::string& body, std::vector<double>& out,
+                              std::string& error) {
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  const nlohmann::json* result = nullptr;
+  if (j.is_object() && j.contains("data") && j["data"].is_object() &&
+      j["data"].contains("result") && j["data"]["result"].is_array())
+    result = &j["data"]["result"];
+  if (!result) {
+    error = "not a Prometheus query result ({\"data\": {\"result\": [...]}})";
+    return false;
+  }
+  auto take = [&](const nlohmann::json& pair) {
+    if (!pair.is_array() || pair.size() != 2) return;
+    const nlohmann::json& v = pair[1];
+    try {
+      double d = v.is_string() ? std::stod(v.get<std::string>()) : v.get<double>();
+      if (std::isfinite(d)) out.push_back(d);  // NaN and Inf markers are not samples
+    } catch (const std::exception&) {
+      // neither is anything else that is not a number
+    }
+  };
+  for (const auto& series : *result) {
+    if (!series.is_object()) continue;
+    if (series.contains("values") && series["values"].is_array()) {
+      for (const auto& pair : series["values"]) take(pair);
+    } else if (series.contains("value")) {
+      take(series["value"]);
+    }
+  }
+  return true;
 }
 
 }  // namespace gantry::agent

@@ -24,6 +24,17 @@ const std::vector<Signature> kSteps = {
     {"echo", {{"message", T::Any, true}}},
     {"error", {{"message", T::Any, true}}},
     {"sleep", {{"time", T::Int, true}, {"unit", T::String}}},
+    // Canary analysis (SPEC §8): two samples, a file of numbers or a
+    // Prometheus query URL each, compared with a Mann-Whitney U test.
+    {"compareMetrics",
+     {{"baseline", T::String, true},
+      {"canary", T::String, true},
+      {"metric", T::String},
+      {"maxIncrease", T::Any},
+      {"test", T::String},
+      {"alpha", T::Any},
+      {"minSamples", T::Int}},
+     0},
     {"dir", {{"path", T::String, true}}},
     {"retry", {{"count", T::Int, true}, {"conditions", T::List}}},
     {"timeout", {{"time", T::Int, true}, {"unit", T::String}, {"activity", T::Bool}}},

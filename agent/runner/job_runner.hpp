@@ -54,6 +54,10 @@ class JobHost {
   // Opens (or, asked again, reads) the change request of an `input` step.
   // Does not wait: the step asks again until the answer is final.
   virtual InputReply ask_input(const InputQuestion& question) = 0;
+  // A metric's samples from a Prometheus-style HTTP query result (the values
+  // of every series of `data.result`), for compareMetrics.
+  virtual bool fetch_samples(const std::string& url, std::vector<double>& out,
+                             std::string& error) = 0;
 };
 
 struct JobOutcome {

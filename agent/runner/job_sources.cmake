@@ -10,5 +10,7 @@ set(GANTRY_AGENT_RUNNER_JOB_SOURCES
     steps_files.cpp
     steps_stash.cpp
     steps_input.cpp
+    steps_analysis.cpp
+    mann_whitney.cpp
     junit.cpp
     ant_glob.cpp)

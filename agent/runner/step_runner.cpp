@@ -268,6 +268,7 @@ StepStatus StepRunner::dispatch(const Step& step, const StepScope& scope) {
       {"stash", &StepRunner::stash},
       {"unstash", &StepRunner::unstash},
       {"input", &StepRunner::input},
+      {"compareMetrics", &StepRunner::compare_metrics},
       // Log decoration wrappers: the body runs as is.
       {"timestamps", &StepRunner::body},
       {"ansiColor", &StepRunner::body},

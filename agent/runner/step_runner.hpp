@@ -129,6 +129,10 @@ class StepRunner {
   StepStatus unstable(const pipelines::Step& step, const StepScope& scope);
   StepStatus sleep(const pipelines::Step& step, const StepScope& scope);
   StepStatus input(const pipelines::Step& step, const StepScope& scope);  // steps_input.cpp
+  // steps_analysis.cpp
+  StepStatus compare_metrics(const pipelines::Step& step, const StepScope& scope);
+  bool read_samples(const std::string& source, const StepScope& scope, std::vector<double>& out,
+                    std::string& error);
 
   // steps_control.cpp
   StepStatus dir(const pipelines::Step& step, const StepScope& scope);

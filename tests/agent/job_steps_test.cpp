@@ -297,3 +297,46 @@ TEST_CASE("input waits for the controller's answer, the approver reaches later s
   CHECK(params.outcome.result == "FAILURE");
   CHECK(contains(params.outcome.reason, "input directive"));
 }
+
+TEST_CASE("compareMetrics passes, fails past maxIncrease, and is inconclusive with few samples",
+          "[job_steps]") {
+  TempDir ws;
+  MemoryHost host;
+  std::string base, same, slower;
+  for (int i = 0; i < 60; ++i) {
+    base += std::to_string(100 + i % 10) + "\n";
+    same += std::to_string(101 + i % 10) + ",";
+    slower += std::to_string(130 + i % 10) + " ";
+  }
+  std::ofstream(ws.path() / "base.txt") << base;
+  std::ofstream(ws.path() / "same.txt") << same;
+  std::ofstream(ws.path() / "slower.txt") << slower;
+  std::ofstream(ws.path() / "few.txt") << "100 101 102";
+  std::ofstream(ws.path() / "junk.txt") << "100 fast 102";
+  host.samples["http://prom.test/q"] = std::vector<double>(60, 135.0);
+  auto step = [&](const std::string& canary, const std::string& extra = "") {
+    return run_job(
+        make_spec(stage_pipeline("compareMetrics baseline: 'base.txt', canary: '" + canary +
+                                 "', metric: 'latency_ms', maxIncrease: "
+                                 "'10%', alpha: 0.05, minSamples: 50" +
+                                 extra),
+                  "S"),
+        ws.str(), host);
+  };
+  JobRun ok = step("same.txt");
+  CHECK(ok.outcome.result == "SUCCESS");
+  CHECK(contains(ok.log, "compareMetrics latency_ms: passed (Mann-Whitney U="));
+  JobRun bad = step("slower.txt");
+  CHECK(bad.outcome.result == "FAILURE");
+  CHECK(contains(bad.outcome.reason,
+                 "compareMetrics latency_ms: the canary is greater than the baseline + 10%"));
+  JobRun prom = step("http://prom.test/q");
+  CHECK(prom.outcome.result == "FAILURE");
+  JobRun few = step("few.txt");
+  CHECK(few.outcome.result == "FAILURE");
+  CHECK(contains(few.outcome.reason, "inconclusive: 60 baseline and 3 canary samples"));
+  JobRun junk = step("junk.txt");
+  CHECK(contains(junk.outcome.reason, "not a number near 'fast"));
+  JobRun missing = step("http://prom.test/none");
+  CHECK(contains(missing.outcome.reason, "no such series"));
+}

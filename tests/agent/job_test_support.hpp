@@ -85,6 +85,17 @@ class MemoryHost : public agent::JobHost {
     if (input_replies.size() > 1) input_replies.erase(input_replies.begin());
     return r;
   }
+  bool fetch_samples(const std::string& url, std::vector<double>& out,
+                     std::string& error) override {
+    auto it = samples.find(url);
+    if (it == samples.end()) {
+      error = url + ": no such series in this test";
+      return false;
+    }
+    out = it->second;
+    return true;
+  }
+  std::map<std::string, std::vector<double>> samples;  // by URL
   std::vector<agent::InputReply> input_replies;
   std::vector<agent::InputQuestion> questions;
 
