@@ -123,6 +123,7 @@ class Execution {
   // (a failing `always` makes `failure` apply).
   void run_post(const std::vector<pipelines::PostBlock>& blocks, const StepScope& scope) {
     std::vector<const pipelines::PostBlock*> order;
+    order.reserve(blocks.size());
     for (const auto& b : blocks) order.push_back(&b);
     std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
       return static_cast<int>(a->condition) < static_cast<int>(b->condition);
