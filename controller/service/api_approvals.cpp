@@ -83,6 +83,8 @@ net::Response Controller::decide(const std::string& text, const net::Request& re
     return error(400, "bad_request", "a rejection needs a comment saying why (--comment)");
   if (!approve && !values.empty())
     return error(400, "bad_request", "parameters go with an approval, not a rejection");
+  if (a->kind != "input" && !values.empty())
+    return error(400, "bad_request", "parameters go with an input's approval, not a GMUD's");
   if (a->status != "pending")
     return error(409, "conflict", name + " is " + a->status + "; it takes no more decisions");
   std::optional<gmud::Policy> policy = policy_of(*a);

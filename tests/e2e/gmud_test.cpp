@@ -403,3 +403,37 @@ TEST_CASE("an input step holds its agent until a submitter answers, a rejection 
   CHECK(run["status"] == "aborted");
   CHECK(stage_of(run, "Ship")["reason"] == "INPUT-2 rejected by rita: not today");
 }
+
+TEST_CASE("bad input on the approval and release routes gets a clear error and changes nothing") {
+  GmudCluster g;
+  int64_t id = g.trigger(deploy_pipeline("production"));
+  g.c.wait_stage(id, "Deploy", "waiting");
+  auto post = [&](const std::string& path, const std::string& body,
+                  const std::string& token = "rita-token") {
+    return g.c.http("POST", path, body, token).status;
+  };
+  CHECK(post("/api/v1/approvals/GMUD-1/approve", "{not json") == 400);
+  CHECK(post("/api/v1/approvals/GMUD-1/approve", R"({"comment": 42})") == 400);
+  CHECK(post("/api/v1/approvals/GMUD-1/approve", R"({"verdict": "yes"})") == 400);
+  CHECK(post("/api/v1/approvals/GMUD-1/approve",
+             R"({"comment": ")" + std::string(5000, 'x') + R"("})") == 400);
+  CHECK(post("/api/v1/approvals/GMUD-1/approve", R"({"parameters": {"X": "1"}})") == 400);
+  CHECK(post("/api/v1/approvals/GMUD-99/approve", "{}") == 404);
+  CHECK(post("/api/v1/approvals/GMUD-abc/approve", "{}") == 404);
+  CHECK(post("/api/v1/approvals/GMUD-1/frobnicate", "{}") == 404);
+  CHECK(g.c.http("GET", "/api/v1/approvals/GMUD-1/approve").status == 405);
+  CHECK(g.c.http("GET", "/api/v1/approvals?status=bogus").status == 400);
+  CHECK(g.c.http("GET", "/api/v1/approvals", "", "no-such-token").status == 401);
+  CHECK(post("/api/v1/releases/R-1/rollback", "{}") == 404);
+  CHECK(post("/api/v1/releases/R-x/rollback", "{}") == 404);
+  CHECK(g.c.http("DELETE", "/api/v1/releases").status == 405);
+  // The agent token opens none of these; a user token not the agent's input route.
+  CHECK(g.c.http("GET", "/api/v1/approvals", "", g.c.agent_token).status == 403);
+  CHECK(post("/api/v1/agent/jobs/nope/input?epoch=1&agent=x", "{}") == 403);
+  CHECK(post("/api/v1/agent/jobs/nope/input?epoch=1&agent=x", "{}", g.c.agent_token) == 409);
+  // Nothing changed: no decision, still pending, and the controller serves.
+  json a = g.approvals()[0];
+  CHECK(a["approvals"].empty());
+  CHECK(a["status"] == "pending");
+  CHECK(g.c.http("GET", "/healthz").status == 200);
+}
