@@ -160,6 +160,8 @@ cat <<TXT
 Try, with GANTRY_SERVER=$server and GANTRY_TOKEN=$admin_token (admin):
   $gantry runs
   $gantry approvals --all
+  $gantry releases                           # R-1 staging, R-2 production (GMUD-1)
+  GANTRY_TOKEN=$rosa_token $gantry rollback R-2 --comment 'try it'
   $gantry audit; $gantry audit verify
   $gantry logs $run -f
   $gantry retry $run
