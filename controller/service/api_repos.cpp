@@ -21,6 +21,30 @@ std::string Controller::base_commit(const std::string& job_name) {
   return last ? last->commit : std::string();
 }
 
+void Controller::audit_webhook_refusal(const std::string& repo, const std::string& remote,
+                                       const std::string& why) {
+  // The hook route takes no token, so anyone who reaches it could grow the
+  // audit table: at most kAuditedRefusals entries a minute, then log lines,
+  // and one entry with the count when the next minute's first one comes.
+  constexpr int kAuditedRefusals = 30;
+  const int64_t t = now();
+  if (t - refusal_window_start_ >= 60000) {
+    if (refusals_suppressed_ > 0)
+      audit("webhook", "webhook.refused_suppressed", "",
+            {{"count", std::to_string(refusals_suppressed_)}});
+    refusal_window_start_ = t;
+    refusals_in_window_ = 0;
+    refusals_suppressed_ = 0;
+  }
+  if (++refusals_in_window_ <= kAuditedRefusals) {
+    audit("webhook", "webhook.refused", repo, {{"remote", remote}, {"reason", why}});
+    return;
+  }
+  ++refusals_suppressed_;
+  log::warn("repos", "webhook.refused",
+            {{"repo", repo}, {"remote", remote}, {"reason", why}, {"audited", "no (rate)"}});
+}
+
 void Controller::start_triggered(const RepoTrigger& t) {
   RunRecord run;
   run.job_name = t.job_name;
@@ -121,7 +145,7 @@ net::Response Controller::git_hook(const net::Request& req) {
   }
   std::string why;
   if (!verify_signature(req.headers, req.body, repo->webhook_secret, why)) {
-    audit("webhook", "webhook.refused", repo->name, {{"remote", req.remote}, {"reason", why}});
+    audit_webhook_refusal(repo->name, req.remote, why);
     return error(401, "bad_signature", why);
   }
   log::info("repos", "webhook",

@@ -89,6 +89,8 @@ class Controller {
 
   // api_repos.cpp: watched repositories, webhooks, runs from git.
   net::Response git_hook(const net::Request& req);
+  void audit_webhook_refusal(const std::string& repo, const std::string& remote,
+                             const std::string& why);
   net::Response list_repos();
   void start_triggered(const RepoTrigger& t);
   // Fills the run from its pipeline at a commit and starts it (or fails it
@@ -167,6 +169,9 @@ class Controller {
   // or a freeze. Loaded again from the store when a restarted run asks.
   std::map<int64_t, ApprovalRecord> open_approvals_;
   int64_t last_gate_check_ = 0;
+  int64_t refusal_window_start_ = 0;  // audited webhook refusals, per minute
+  int refusals_in_window_ = 0;
+  int refusals_suppressed_ = 0;
   uint64_t tick_timer_ = 0;
   bool sync_scheduled_ = false;
 };

@@ -349,6 +349,13 @@ TEST_CASE("a signed webhook starts a run at once, bad ones start nothing") {
   CHECK(post_hook(c, "{not json", good).status == 400);
   std::string other = github_push("file:///nowhere/else.git", "refs/heads/main", head);
   CHECK(post_hook(c, other, "sha256=" + hmac_hex(kSecret, other)).status == 404);
+  // Unsigned requests cannot flood the audit log: 30 entries a minute.
+  for (int i = 0; i < 40; ++i) CHECK(post_hook(c, body, "sha256=00").status == 401);
+  json audit = c.get_json("/api/v1/audit?limit=5000");
+  int refused = 0;
+  for (const auto& e : audit["entries"]) refused += e["action"] == "webhook.refused" ? 1 : 0;
+  CHECK(refused == 30);
+  CHECK(c.cli({"audit", "verify"}).exit_code == 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(800));
   CHECK(runs_of(c, "app/main").empty());
 
