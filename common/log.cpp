@@ -12,10 +12,14 @@ std::atomic<Level> g_min_level{Level::Info};
 
 const char* level_name(Level level) {
   switch (level) {
-    case Level::Debug: return "debug";
-    case Level::Info: return "info";
-    case Level::Warn: return "warn";
-    case Level::Error: return "error";
+    case Level::Debug:
+      return "debug";
+    case Level::Info:
+      return "info";
+    case Level::Warn:
+      return "warn";
+    case Level::Error:
+      return "error";
   }
   return "info";
 }
@@ -41,7 +45,9 @@ void append_value(std::string& out, std::string_view v) {
 
 }  // namespace
 
-void set_min_level(Level level) { g_min_level.store(level); }
+void set_min_level(Level level) {
+  g_min_level.store(level);
+}
 
 void write(Level level, std::string_view component, std::string_view event,
            std::initializer_list<Field> fields) {

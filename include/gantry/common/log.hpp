@@ -22,13 +22,16 @@ void write(Level level, std::string_view component, std::string_view event,
 void write_fields(Level level, std::string_view component, std::string_view event,
                   std::span<const Field> fields);
 
-inline void info(std::string_view comp, std::string_view event, std::initializer_list<Field> f = {}) {
+inline void info(std::string_view comp, std::string_view event,
+                 std::initializer_list<Field> f = {}) {
   write(Level::Info, comp, event, f);
 }
-inline void warn(std::string_view comp, std::string_view event, std::initializer_list<Field> f = {}) {
+inline void warn(std::string_view comp, std::string_view event,
+                 std::initializer_list<Field> f = {}) {
   write(Level::Warn, comp, event, f);
 }
-inline void error(std::string_view comp, std::string_view event, std::initializer_list<Field> f = {}) {
+inline void error(std::string_view comp, std::string_view event,
+                  std::initializer_list<Field> f = {}) {
   write(Level::Error, comp, event, f);
 }
 
