@@ -94,11 +94,8 @@ net::Response Controller::decide(const std::string& text, const net::Request& re
   auto person = std::find_if(people.begin(), people.end(),
                              [&](const gmud::Person& p) { return p.name == who.name; });
   if (person == people.end()) return refuse(who.name + " is not a configured user");
-  gmud::Request request;
-  request.triggered_by = a->triggered_by;
-  for (const ChangeRecord& c : a->changes)
-    request.range.push_back({c.sha, c.author_email, c.committer_email});
-  if (auto ineligible = gmud::ineligible(*policy, request, *person)) return refuse(*ineligible);
+  if (auto ineligible = gmud::ineligible(*policy, gate_request_of(*a), *person))
+    return refuse(*ineligible);
   if (approve && a->kind == "input" && !check_input_values(*a, values, why))
     return error(400, "bad_request", why);
   DecisionRecord d{who.name, approve, comment, now(), values};

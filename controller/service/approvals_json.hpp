@@ -17,6 +17,8 @@
 namespace gantry::controller {
 
 std::string approval_name(const ApprovalRecord& a);  // "GMUD-3" | "INPUT-3"
+// The request as the pure evaluator sees it (gates.cpp).
+gmud::Request gate_request_of(const ApprovalRecord& a);
 // "GMUD-3", "INPUT-3" or "3"; false when it is none of these.
 bool parse_approval_id(const std::string& text, int64_t& id);
 

@@ -44,7 +44,9 @@ std::string join_reasons(const std::vector<std::string>& reasons) {
   return out;
 }
 
-gmud::Request request_of(const ApprovalRecord& a) {
+}  // namespace
+
+gmud::Request gate_request_of(const ApprovalRecord& a) {
   gmud::Request r;
   r.triggered_by = a.triggered_by;
   r.requested_at = seconds_of(a.requested_at);
@@ -54,8 +56,6 @@ gmud::Request request_of(const ApprovalRecord& a) {
     r.decisions.push_back({d.user, d.approve, d.comment, seconds_of(d.at)});
   return r;
 }
-
-}  // namespace
 
 std::optional<gmud::Policy> Controller::policy_of(const ApprovalRecord& a) const {
   if (a.kind == "input") {
@@ -93,7 +93,7 @@ gmud::Evaluation Controller::evaluate_approval(const ApprovalRecord& a) const {
     ev.blocked_by.push_back("environment '" + a.environment + "' has no GMUD policy any more");
     return ev;
   }
-  return gmud::evaluate(*policy, request_of(a), people_of(a), seconds_of(now()));
+  return gmud::evaluate(*policy, gate_request_of(a), people_of(a), seconds_of(now()));
 }
 
 void Controller::handle_gates(const std::vector<GateRequest>& gates) {
