@@ -151,6 +151,7 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
     f.result = outcome.result;
     f.reason = outcome.reason;
     f.tests = outcome.tests;
+    f.inconclusive = outcome.inconclusive;
     f.log_bytes = raw->spool->size();
     f.dropped_bytes = raw->spool->dropped();
     // The outcome is kept on disk until the controller acknowledges it.

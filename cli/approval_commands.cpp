@@ -1,4 +1,6 @@
+#include <chrono>
 #include <ostream>
+#include <thread>
 
 #include "approvals.hpp"
 #include "gantry/net/url.hpp"
@@ -124,6 +126,56 @@ int rollback(const Remote& r, const std::vector<std::string>& args, std::ostream
   return wait && run > 0 ? follow_run(r, run, false, out, err) : 0;
 }
 
+// gantry promote R-n [--comment C]: a paused canary goes on.
+// gantry abort R-n [--comment C] [--no-wait]: a deploy in progress rolls
+// back now; waits for the release to end (exit 0 rolled back, 1 not).
+int steer(const Remote& r, const std::string& cmd, const std::vector<std::string>& args,
+          std::ostream& out, std::ostream& err) {
+  const std::string usage = "usage: gantry " + cmd + " R-N [--comment WHY]" +
+                            (cmd == "abort" ? " [--no-wait]" : "") + "\n";
+  std::string id, comment;
+  bool wait = cmd == "abort";
+  for (size_t i = 0; i < args.size(); ++i) {
+    if ((args[i] == "--comment" || args[i] == "-m") && i + 1 < args.size()) {
+      comment = args[++i];
+    } else if (args[i] == "--no-wait" && cmd == "abort") {
+      wait = false;
+    } else if (id.empty() && !args[i].empty() && args[i][0] != '-') {
+      id = args[i];
+    } else {
+      err << usage;
+      return 2;
+    }
+  }
+  if (id.empty()) {
+    err << usage;
+    return 2;
+  }
+  const std::string path = "/api/v1/releases/" + net::url_encode(id);
+  auto resp = call(r, "POST", path + "/" + cmd, decision_body(comment, {}));
+  if (resp.ok && (resp.status == 403 || resp.status == 409 || resp.status == 404)) {
+    err << "gantry " << cmd << ": " << error_message(resp.body) << "\n";
+    return 1;
+  }
+  if (!resp.ok || resp.status != 200) return report(resp, cmd + " " + id, err);
+  const std::string name = release_field(resp.body, "id");
+  if (cmd == "promote") {
+    out << "promoted " << name << ": " << release_field(resp.body, "progress") << "\n";
+    return 0;
+  }
+  out << "aborting " << name << ": rolling back\n";
+  if (!wait) return 0;
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    auto now = call(r, "GET", path);
+    if (!now.ok || now.status != 200) return report(now, "release " + id, err);
+    std::string status = release_field(now.body, "status");
+    if (status == "in_progress") continue;
+    out << name << " " << status << ": " << release_field(now.body, "reason") << "\n";
+    return status == "rolled_back" ? 0 : 1;
+  }
+}
+
 }  // namespace
 
 int approvals_command(const Remote& remote, const std::string& cmd,
@@ -131,6 +183,7 @@ int approvals_command(const Remote& remote, const std::string& cmd,
   if (cmd == "approvals") return inbox(remote, args, out, err);
   if (cmd == "releases") return releases(remote, args, out, err);
   if (cmd == "rollback") return rollback(remote, args, out, err);
+  if (cmd == "promote" || cmd == "abort") return steer(remote, cmd, args, out, err);
   return decide(remote, cmd, args, out, err);
 }
 

@@ -2,7 +2,8 @@
 // `gantry approvals [--all] [--json]`, `gantry approve ID [--comment C]
 // [-p K=V]...`, `gantry reject ID --comment C`: the change-request inbox of
 // a release manager (SPEC §7, §10). IDs are GMUD-<n> or INPUT-<n>. And
-// `gantry releases [--env E] [--json]`, the release ledger (SPEC §8).
+// `gantry releases [--env E] [--json]`, the release ledger (SPEC §8), with
+// `gantry rollback|promote|abort R-n`.
 // Exit status: 0 done, 1 refused (403, 409: not eligible, decided already,
 // closed), 2 usage or connection error.
 
@@ -30,5 +31,7 @@ std::string decision_body(const std::string& comment,
 std::string releases_table(const std::string& body);
 std::string releases_items_json(const std::string& body);
 int64_t rollback_run_id(const std::string& body);  // {"release", "run"}: the run, 0 if none
+// A string field of a release ("status", "progress", "reason"); "" if none.
+std::string release_field(const std::string& body, const char* key);
 
 }  // namespace gantry::cli

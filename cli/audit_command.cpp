@@ -1,9 +1,9 @@
 // gantry audit [--json]: the audit log, oldest first, every page of it.
 // gantry audit verify [--json]: the controller checks the hash chain; exit 0
 // when it holds, 1 naming the first broken entry.
-#include <ctime>
 #include <ostream>
 
+#include "gantry/common/time_zone.hpp"
 #include "remote.hpp"
 
 namespace gantry::cli {
@@ -12,15 +12,6 @@ namespace {
 
 // The API's maximum page: fewer round trips for a long log.
 constexpr int kPage = 5000;
-
-std::string utc_time(int64_t at_ms) {
-  std::time_t t = static_cast<std::time_t>(at_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string padded(const std::string& text, size_t width) {
   return text + std::string(text.size() < width ? width - text.size() + 1 : 1, ' ');
@@ -75,7 +66,7 @@ int list(const Remote& r, bool json, std::ostream& out, std::ostream& err) {
          "DETAILS\n";
   for (const AuditEntryView& e : entries) {
     // Padded, never cut: a long subject shifts its row rather than lose text.
-    std::string line = padded(std::to_string(e.id), 6) + padded(utc_time(e.at), 21) +
+    std::string line = padded(std::to_string(e.id), 6) + padded(utc_text(e.at), 21) +
                        padded(e.actor, 12) + padded(e.action, 19) + padded(e.subject, 24) +
                        details_text(e.details);
     while (!line.empty() && line.back() == ' ') line.pop_back();

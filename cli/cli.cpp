@@ -29,7 +29,7 @@ constexpr const char* kUsage =
     "  trigger --repo NAME_OR_URL [--ref REF] [--file F] [-p K=V]...   start a run; prints its id\n"
     "  runs [--status S] [--json]      recent runs\n"
     "  show RUN [--json]               a run and its stages\n"
-    "  logs RUN [STAGE] [-f]           stage logs; -f follows the run\n"
+    "  logs RUN [STAGE] [--attempt N] [-f]  stage logs (every attempt); -f follows the run\n"
     "  wait RUN | watch RUN            follow a run; exit 0 ok, 1 failed, 3 unstable, 4 aborted\n"
     "  cancel RUN | retry RUN          stop a run | start it again (prints the new id)\n"
     "  agents [--json]                 connected agents\n"
@@ -39,6 +39,10 @@ constexpr const char* kUsage =
     "  reject ID --comment C           reject it, saying why; the stage fails\n"
     "  releases [--env E] [--json]     the release ledger: R-N per deploy, current per "
     "environment\n"
+    "  promote R-N [--comment C]       a paused canary goes on to its next step\n"
+    "  abort R-N [--comment C]         roll a deploy in progress back now (waits; --no-wait)\n"
+    "  rollback R-N [--comment C]      run a finished release's rollback steps (waits; "
+    "--no-wait)\n"
     "  audit [--json]                  the audit log: who did what, to what, when\n"
     "  audit verify                    check the audit log's hash chain (exit 1 names the first\n"
     "                                  broken entry)\n"
@@ -92,16 +96,8 @@ int run(const std::vector<std::string>& all_args, std::istream& in, std::ostream
   }
   if (cmd == "audit") return audit_command(remote, rest, out, err);
   if (cmd == "approvals" || cmd == "approve" || cmd == "reject" || cmd == "releases" ||
-      cmd == "rollback")
+      cmd == "rollback" || cmd == "promote" || cmd == "abort")
     return approvals_command(remote, cmd, rest, out, err);
-  static const char* kLaterCommands[] = {"promote", "abort"};
-  for (const char* c : kLaterCommands) {
-    if (cmd == c) {
-      err << "gantry: '" << cmd
-          << "' belongs to canary deploys, which this controller does not have yet\n";
-      return 2;
-    }
-  }
   err << "gantry: unknown command '" << cmd << "'\n" << kUsage;
   return 2;
 }

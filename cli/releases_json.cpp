@@ -48,4 +48,11 @@ int64_t rollback_run_id(const std::string& body) {
              : 0;
 }
 
+std::string release_field(const std::string& body, const char* key) {
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
 }  // namespace gantry::cli

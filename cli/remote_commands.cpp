@@ -84,8 +84,10 @@ int show(const Remote& r, int64_t id, bool json, std::ostream& out, std::ostream
   return 0;
 }
 
-int logs(const Remote& r, int64_t id, const std::string& stage, bool follow, std::ostream& out,
-         std::ostream& err) {
+// Every attempt of the stage, in order (a retry, each phase of a canary),
+// or only `attempt`.
+int logs(const Remote& r, int64_t id, const std::string& stage, int attempt, bool follow,
+         std::ostream& out, std::ostream& err) {
   if (follow) return follow_run(r, id, true, out, err) == 2 ? 2 : 0;
   auto resp = call(r, "GET", "/api/v1/runs/" + std::to_string(id));
   if (!resp.ok || resp.status != 200) return report(resp, "logs " + std::to_string(id), err);
@@ -95,36 +97,41 @@ int logs(const Remote& r, int64_t id, const std::string& stage, bool follow, std
   for (const auto& s : v.stages) {
     if (!stage.empty() && s.id != stage && s.name != stage) continue;
     found = true;
-    if (s.status == "queued" || s.status == "skipped") continue;
-    // A log may be up to 1 GiB: it goes through a temporary file, never
-    // whole in memory.
-    char tmpl[] = "/tmp/gantry-log-XXXXXX";
-    int fd = ::mkstemp(tmpl);
-    if (fd < 0) return (err << "gantry: cannot create a temporary file\n", 2);
-    ::close(fd);
-    net::ClientRequest req;
-    req.url =
-        r.server + "/api/v1/runs/" + std::to_string(id) + "/log?stage=" + net::url_encode(s.id);
-    req.bearer_token = r.token;
-    req.output_file = tmpl;
-    req.timeout = std::chrono::minutes(10);
-    auto log = net::http_request(req);
-    if (!log.ok || log.status != 200) {
+    if (s.attempts == 0 || s.status == "skipped") continue;
+    for (int a = attempt > 0 ? attempt : 1; a <= (attempt > 0 ? attempt : s.attempts); ++a) {
+      // A log may be up to 1 GiB: it goes through a temporary file, never
+      // whole in memory.
+      char tmpl[] = "/tmp/gantry-log-XXXXXX";
+      int fd = ::mkstemp(tmpl);
+      if (fd < 0) return (err << "gantry: cannot create a temporary file\n", 2);
+      ::close(fd);
+      net::ClientRequest req;
+      req.url = r.server + "/api/v1/runs/" + std::to_string(id) +
+                "/log?stage=" + net::url_encode(s.id) + "&attempt=" + std::to_string(a);
+      req.bearer_token = r.token;
+      req.output_file = tmpl;
+      req.timeout = std::chrono::minutes(10);
+      auto log = net::http_request(req);
+      if (!log.ok || log.status != 200) {
+        ::unlink(tmpl);
+        return report(log, "log of " + s.id, err);
+      }
+      std::ifstream in(tmpl, std::ios::binary);
+      std::vector<char> buf(1 << 20);
+      bool header = false;
+      char last = '\n';
+      while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0) {
+        if (!header && (stage.empty() || (s.attempts > 1 && attempt == 0)))
+          out << "==> " << s.id
+              << (s.attempts > 1 ? " (attempt " + std::to_string(a) + ")" : std::string())
+              << " <==\n";
+        header = true;
+        out.write(buf.data(), in.gcount());
+        last = buf[static_cast<size_t>(in.gcount() - 1)];
+      }
+      if (last != '\n') out << "\n";
       ::unlink(tmpl);
-      return report(log, "log of " + s.id, err);
     }
-    std::ifstream in(tmpl, std::ios::binary);
-    std::vector<char> buf(1 << 20);
-    bool header = false;
-    char last = '\n';
-    while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0) {
-      if (!header && stage.empty()) out << "==> " << s.id << " <==\n";
-      header = true;
-      out.write(buf.data(), in.gcount());
-      last = buf[static_cast<size_t>(in.gcount() - 1)];
-    }
-    if (last != '\n') out << "\n";
-    ::unlink(tmpl);
   }
   if (!found && !stage.empty()) {
     err << "gantry: run " << id << " has no stage '" << stage << "'\n";
@@ -142,6 +149,7 @@ int remote_command(const Remote& r, const std::string& cmd, const std::vector<st
   std::map<std::string, std::string> params;
   std::string repo, ref, file, status;
   bool follow = false;
+  int attempt = 0;  // logs: 0 = every attempt
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](std::string& into) {
@@ -161,6 +169,12 @@ int remote_command(const Remote& r, const std::string& cmd, const std::vector<st
       if (!value(file)) return (err << "gantry: --file needs a value\n", 2);
     } else if (a == "--status") {
       if (!value(status)) return (err << "gantry: --status needs a value\n", 2);
+    } else if (a == "--attempt") {
+      std::string n;
+      if (!value(n) || n.empty() || n.find_first_not_of("0123456789") != std::string::npos ||
+          n.size() > 6 || std::stoi(n) < 1)
+        return (err << "gantry: --attempt wants a number from 1\n", 2);
+      attempt = std::stoi(n);
     } else if (a == "-p" || a == "--param") {
       std::string kv;
       if (!value(kv) || kv.find('=') == std::string::npos)
@@ -222,7 +236,7 @@ int remote_command(const Remote& r, const std::string& cmd, const std::vector<st
     return 0;
   }
   if (cmd == "show") return show(r, id, json, out, err);
-  if (cmd == "logs") return logs(r, id, pos.size() > 1 ? pos[1] : "", follow, out, err);
+  if (cmd == "logs") return logs(r, id, pos.size() > 1 ? pos[1] : "", attempt, follow, out, err);
   if (cmd == "wait" || cmd == "watch") return follow_run(r, id, false, out, err);
   if (cmd == "cancel" || cmd == "retry") {
     auto resp = call(r, "POST", "/api/v1/runs/" + std::to_string(id) + "/" + cmd);

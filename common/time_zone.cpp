@@ -3,6 +3,7 @@
 #include <cctz/civil_time.h>
 #include <cctz/time_zone.h>
 
+#include <ctime>
 #include <map>
 #include <mutex>
 
@@ -45,6 +46,15 @@ std::optional<CivilMinute> civil_minute(std::chrono::sys_seconds t, const std::s
   m.weekday =
       (static_cast<int>(cctz::get_weekday(cctz::civil_day(cs))) + 1) % 7;  // cctz: Monday = 0
   return m;
+}
+
+std::string utc_text(int64_t unix_ms, const char* format) {
+  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  size_t n = std::strftime(buf, sizeof buf, format, &tm);
+  return std::string(buf, n);
 }
 
 }  // namespace gantry

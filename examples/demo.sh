@@ -5,7 +5,11 @@
 # has a failing test (post { failure }), the second fixes it (post { fixed })
 # and deploys to staging, then stops at production's GMUD change request
 # until two release managers approve it (the demo prints their commands and,
-# when nobody is at the terminal, runs them itself). Everything it starts is
+# when nobody is at the terminal, runs them itself); production then goes
+# out as a canary at 10%, 50% and 100%, each weight checked by compareMetrics.
+# Last, a second pipeline (examples/demo/canary-fails.Jenkinsfile) sends a
+# canary to staging whose analysis fails at 50%: it rolls itself back, and
+# staging's previous release is current again. Everything it starts is
 # stopped on exit or Ctrl-C. State lives in BUILD/demo/ and is recreated
 # each time.
 set -euo pipefail
@@ -146,8 +150,17 @@ if "$gantry" approvals --json | grep -q '"status": "pending"'; then
   (eval "$approve1")
   (eval "$approve2")
 fi
+bold "production goes out as a canary: 10%, 50%, 100%, a pause and compareMetrics at each"
 "$gantry" wait "$run"
 "$gantry" logs "$run" "Declarative: Post Actions" | grep -v '^\[gantry\]' || true
+"$gantry" show "$run" | grep -E 'Production'
+
+bold "a canary whose analysis fails at 50%: gantry trigger --repo demo --file canary-fails.Jenkinsfile"
+failing=$("$gantry" trigger --repo demo --ref main --file canary-fails.Jenkinsfile)
+"$gantry" wait "$failing" || true
+"$gantry" show "$failing" | grep -E 'Staging'
+bold "gantry releases: the failed canary is rolled_back, staging's R-1 is current again"
+"$gantry" releases
 
 bold "gantry repos"
 "$gantry" repos
@@ -160,8 +173,10 @@ cat <<TXT
 Try, with GANTRY_SERVER=$server and GANTRY_TOKEN=$admin_token (admin):
   $gantry runs
   $gantry approvals --all
-  $gantry releases                           # R-1 staging, R-2 production (GMUD-1)
+  $gantry releases                           # R-1 staging, R-2 production (GMUD-1), R-3 rolled back
   GANTRY_TOKEN=$rosa_token $gantry rollback R-2 --comment 'try it'
+  $gantry logs $failing Staging              # each phase: 10%, its analysis, 50%, ..., the rollback
+  $gantry logs $failing Staging --attempt 4  # the analysis that failed at 50%
   $gantry audit; $gantry audit verify
   $gantry logs $run -f
   $gantry retry $run

@@ -80,8 +80,9 @@ void ModelBuilder::section_deploy(Node& call, std::optional<Deploy>& out) {
       for (auto& fs : c->block->items) {
         Node* f = as_call(*fs);
         if (!f || (f->text != "weights" && f->text != "pause" && f->text != "analysis" &&
-                   f->text != "failureLimit")) {
-          error(fs->pos, "expected weights, pause, analysis or failureLimit in canary");
+                   f->text != "failureLimit" && f->text != "inconclusive")) {
+          error(fs->pos,
+                "expected weights, pause, analysis, failureLimit or inconclusive in canary");
           continue;
         }
         if (!fields.insert(f->text).second) {
@@ -125,6 +126,15 @@ void ModelBuilder::section_deploy(Node& call, std::optional<Deploy>& out) {
             continue;
           }
           canary.pause_seconds = *secs;
+        } else if (f->text == "inconclusive") {
+          auto text = f->items.size() == 1 ? literal_string(f->items[0].get()) : std::nullopt;
+          if (!text || (*text != "pause" && *text != "fail")) {
+            error(f->pos,
+                  "inconclusive takes 'fail' (the default: counts against failureLimit) or "
+                  "'pause' (waits for `gantry promote`)");
+            continue;
+          }
+          canary.inconclusive_pause = *text == "pause";
         } else if (f->text == "analysis") {
           if (!require_block(*f, "analysis")) continue;
           if (f->block->items.empty()) error(f->pos, "analysis needs at least one step");

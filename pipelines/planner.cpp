@@ -60,6 +60,7 @@ std::string describe_deploy(const Deploy& d, bool has_gmud) {
     }
     if (!d.canary->analysis.empty()) {
       out += "; analysis; failureLimit " + std::to_string(d.canary->failure_limit);
+      if (d.canary->inconclusive_pause) out += "; inconclusive: pause";
     }
     out += ")";
   }

@@ -83,19 +83,33 @@ class Execution {
         return fail("stage '" + spec.stage_id + "' not found in the pipeline");
       }
       const pipelines::Stage& stage = *found.stage;
-      if (spec.mode == "rollback") {
-        // A release's rollback: its deploy's rollback steps alone, no post.
-        if (!stage.deploy) return fail("stage '" + spec.stage_id + "' does not deploy");
-        log("Rolling back " + scope.env["RELEASE_ID"] + " of " + stage.deploy->environment);
-        run_steps(stage.deploy->rollback, scope);
-        return finish();
-      }
       post = &stage.post;
-      // A stage that groups others (parallel, matrix, nested stages) comes
-      // here only for its post section, once its children ended; the
-      // controller passes their combined result as current_result.
-      bool group = !stage.parallel.empty() || !stage.stages.empty() || stage.matrix;
-      if (!group) run_steps(stage.steps, scope);
+      if (!spec.mode.empty()) {
+        // One phase of a deploy (JobSpec.mode): its steps alone, no post,
+        // except the "post" phase, which is the post alone.
+        if (!stage.deploy) return fail("stage '" + spec.stage_id + "' does not deploy");
+        const pipelines::Deploy& d = *stage.deploy;
+        std::string weight = scope.env["CANARY_WEIGHT"];
+        if (spec.mode == "rollback") {
+          log("Rolling back " + scope.env["RELEASE_ID"] + " of " + d.environment);
+          run_steps(d.rollback, scope);
+        } else if (spec.mode == "canary") {
+          log("Canary " + scope.env["RELEASE_ID"] + " of " + d.environment + " at " + weight + "%");
+          run_steps(stage.steps, scope);
+        } else if (spec.mode == "analysis" && d.canary) {
+          log("Analysis of " + scope.env["RELEASE_ID"] + " at " + weight + "%");
+          run_steps(d.canary->analysis, scope);
+        } else if (spec.mode != "post") {
+          return fail("unknown job mode '" + spec.mode + "' for stage '" + spec.stage_id + "'");
+        }
+        if (spec.mode != "post") return finish();
+      } else {
+        // A stage that groups others (parallel, matrix, nested stages) comes
+        // here only for its post section, once its children ended; the
+        // controller passes their combined result as current_result.
+        bool group = !stage.parallel.empty() || !stage.stages.empty() || stage.matrix;
+        if (!group) run_steps(stage.steps, scope);
+      }
     }
     if (job_.control.stop_kind() == StopKind::Fenced) return finish();
     job_.control.begin_post();
@@ -115,7 +129,10 @@ class Execution {
     }
     StepStatus st = steps_.run_steps(steps, scope, true);
     job_.control.clear_deadline();
-    if (!st.ok) add_failure(st.stopped ? Result::Aborted : st.result, st.message);
+    if (!st.ok) {
+      if (reason_.empty()) inconclusive_ = st.inconclusive;
+      add_failure(st.stopped ? Result::Aborted : st.result, st.message);
+    }
     note_stop();
   }
 
@@ -156,6 +173,7 @@ class Execution {
     std::string reason = job_.control.stop_reason();
     add_failure(Result::Aborted, reason);
     reason_ = reason;
+    inconclusive_ = false;  // stopped: no verdict at all
     log("Aborted: " + reason);
   }
 
@@ -172,6 +190,7 @@ class Execution {
     out.stage_result = pipelines::result_name(job_.stage_result);
     out.reason = reason_.empty() ? job_.reason : reason_;
     out.tests = job_.tests;
+    out.inconclusive = inconclusive_;
     return out;
   }
 
@@ -180,6 +199,7 @@ class Execution {
   std::optional<Result> previous_;
   std::string reason_;
   bool stop_logged_ = false;
+  bool inconclusive_ = false;
 };
 
 }  // namespace

@@ -69,6 +69,7 @@ struct JobOutcome {
   std::string stage_result;
   std::string reason;  // "script returned exit code 2", "timeout after 5s", ...
   protocol::TestCounts tests;
+  bool inconclusive = false;  // the failure was an analysis short of samples
 };
 
 // The strings the job's spool must mask: spec.secrets' and spec.credentials'

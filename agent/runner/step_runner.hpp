@@ -32,9 +32,10 @@ struct StepStatus {
   bool ok = true;
   pipelines::Result result = pipelines::Result::Success;  // of a failure: FAILURE or ABORTED
   std::string message;
-  bool stopped = false;    // by a job-level stop: not caught, not retried
-  bool logged = false;     // the message is already in the log
-  pipelines::Value value;  // sh returnStatus/returnStdout, readFile, fileExists
+  bool stopped = false;       // by a job-level stop: not caught, not retried
+  bool logged = false;        // the message is already in the log
+  bool inconclusive = false;  // an analysis without enough samples to decide
+  pipelines::Value value;     // sh returnStatus/returnStdout, readFile, fileExists
   // Variables the following steps of the same block see (an input's
   // submitterParameter).
   std::map<std::string, std::string> exports;

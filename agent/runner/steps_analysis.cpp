@@ -120,9 +120,12 @@ StepStatus StepRunner::compare_metrics(const pipelines::Step& step, const StepSc
       " (n=" + std::to_string(canary.size()) + "), allowed increase " + fmt(max_increase * 100) +
       "%");
   if (static_cast<int64_t>(std::min(baseline.size(), canary.size())) < min_samples) {
-    return StepStatus::failure(what + ": inconclusive: " + std::to_string(baseline.size()) +
-                               " baseline and " + std::to_string(canary.size()) +
-                               " canary samples, minSamples is " + std::to_string(min_samples));
+    StepStatus st =
+        StepStatus::failure(what + ": inconclusive: " + std::to_string(baseline.size()) +
+                            " baseline and " + std::to_string(canary.size()) +
+                            " canary samples, minSamples is " + std::to_string(min_samples));
+    st.inconclusive = true;
+    return st;
   }
   for (double& v : baseline) v *= 1.0 + max_increase;
   MannWhitney mw = mann_whitney_greater(baseline, canary);

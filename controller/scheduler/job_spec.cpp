@@ -1,11 +1,14 @@
 // What an agent is told about a job: the environment (evaluated here, so
 // every agent sees the same values), the secrets it needs, and the source.
+#include <algorithm>
 #include <set>
 
 #include "gantry/pipelines/expression.hpp"
 #include "scheduler/scheduler.hpp"
 
 namespace gantry::controller {
+
+using pipelines::Result;
 
 namespace {
 
@@ -108,8 +111,15 @@ std::map<std::string, std::string> Scheduler::environment_of(
   for (const auto& [k, v] : n.axes) env[k] = v;
   if (!n.name.empty()) env["STAGE_NAME"] = n.name;
   if (n.stage && n.stage->deploy) env["DEPLOY_ENV"] = n.stage->deploy->environment;
-  if (auto g = run.gate_values.find(node); g != run.gate_values.end()) {
-    for (const auto& [k, v] : g->second) env[k] = v;
+  if (n.record >= 0) {
+    const StageRecord& rec = run.record_of(node);
+    for (const auto& [k, v] : rec.gate_values) env[k] = v;
+    const pipelines::Deploy* d = n.stage && n.stage->deploy ? &*n.stage->deploy : nullptr;
+    if (d && d->canary && !rec.rollout.phase.empty() && !d->canary->weights.empty()) {
+      size_t w = std::min(static_cast<size_t>(std::max(rec.rollout.weight, 0)),
+                          d->canary->weights.size() - 1);
+      env["CANARY_WEIGHT"] = std::to_string(d->canary->weights[w]);
+    }
   }
   return env;
 }
@@ -143,13 +153,29 @@ protocol::JobSpec Scheduler::make_spec(const RunState& run, const Job& job,
     auto it = options_.secrets.find(id);
     if (it != options_.secrets.end()) spec.credentials[id] = it->second;
   }
-  spec.current_result = pipelines::result_name(
-      n.children_result ? pipelines::worse(*n.children_result, run.result()) : run.result());
+  Result current =
+      n.children_result ? pipelines::worse(*n.children_result, run.result()) : run.result();
+  const Rollout* rollout = n.record >= 0 ? &run.record_of(job.node).rollout : nullptr;
+  if (rollout && rollout->phase == "post") {
+    // A canary's post is judged on how the canary ended.
+    current = pipelines::worse(current,
+                               pipelines::parse_result(rollout->result).value_or(Result::Failure));
+  }
+  spec.current_result = pipelines::result_name(current);
   if (run.previous_result) spec.previous_result = pipelines::result_name(*run.previous_result);
   spec.timeout_ms = run.timeout_ms_of(job.node);
   spec.cancel_grace_ms = options_.cancel_grace_ms;
   spec.skip_checkout = run.skip_checkout() || r.repo_url.empty();
-  if (r.rollback_of != 0 && n.id == r.rollback_stage) spec.mode = "rollback";
+  if (r.rollback_of != 0 && n.id == r.rollback_stage) {
+    spec.mode = "rollback";
+  } else if (rollout && n.stage && n.stage->deploy) {
+    const std::string& phase = rollout->phase;
+    if (phase == "rollback" || phase == "analysis" || phase == "post") {
+      spec.mode = phase;
+    } else if (phase == "steps" && n.stage->deploy->canary) {
+      spec.mode = "canary";
+    }
+  }
   return spec;
 }
 

@@ -109,7 +109,7 @@ bool RunState::narrow_to_rollback(std::string& error) {
   // rollback runs with the release's variables (in the run's params).
   ExecNode& n = nodes[static_cast<size_t>(target)];
   n.when = nullptr;
-  gates_passed[target] = {"gmud", "input", "release"};
+  record_of(target).gates = {"gmud", "input", "release"};
   return true;
 }
 
@@ -277,7 +277,10 @@ std::vector<RunAction> RunState::start(int64_t now) {
       nodes[i].state = NodeState::Done;
       nodes[i].result = result_of_status(rec.status);
       any_started = true;
-    } else if (rec.status == "running" || rec.status == "waiting") {
+    } else if (rec.status == "running" || rec.status == "waiting" ||
+               (rec.status == "queued" && (rec.epoch > 0 || !rec.rollout.phase.empty()))) {
+      // Queued after a first attempt (a retry, a canary's next phase): it
+      // goes on from there, not from its `when`.
       nodes[i].state = NodeState::Active;
       any_started = true;
     }

@@ -65,9 +65,6 @@ class RunState {
   std::set<int> dirty_stages;  // records changed since the owner last persisted them
   bool dirty_run = false;
   std::string preferred_agent;  // the agent of the pipeline's top-level agent
-  // Gates passed, by node ("gmud", "input"), and the values they gave.
-  std::map<int, std::set<std::string>> gates_passed;
-  std::map<int, std::map<std::string, std::string>> gate_values;
 
   // Starts the run (or resumes it after a restart). Returns what to dispatch.
   std::vector<RunAction> start(int64_t now);

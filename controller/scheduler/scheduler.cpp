@@ -157,7 +157,7 @@ void Scheduler::dispatch_leaf(RunState& run, int node, int64_t now) {
   }
   if (jobs_.count(rec.job_id)) return;
   const bool orphan = rec.status == "running" && rec.epoch > 0;
-  if (!orphan && hold_at_gate(run, node, now)) return;
+  if (!orphan && (hold_at_gate(run, node, now) || hold_in_rollout(run, node, now))) return;
   Job job;
   job.job_id = rec.job_id;
   job.run_id = run.run.id;
@@ -170,7 +170,7 @@ void Scheduler::dispatch_leaf(RunState& run, int node, int64_t now) {
     job.orphan = true;
     job.accepted = true;
     job.lease_until = now + options_.lease_ttl_ms + options_.reconnect_grace_ms;
-    if (run.run.cancel_requested) {
+    if (run.run.cancel_requested && rec.rollout.phase != "rollback") {
       job.stopping = true;
       job.stop_reason = run.run.reason;
       job.stop_deadline = job.lease_until;
@@ -183,6 +183,10 @@ void Scheduler::dispatch_leaf(RunState& run, int node, int64_t now) {
 
 void Scheduler::stop_leaf(RunState& run, int node, const std::string& reason, int64_t now) {
   const std::string& job_id = run.record_of(node).job_id;
+  // A deploy rolling back finishes that; a canary stopped at a pause or
+  // between phases rolls back what it deployed.
+  const bool rollout = in_rollout(run, node);
+  if (rollout && run.record_of(node).rollout.phase == "rollback") return;
   if (at_gate_.erase({run.run.id, run.record_of(node).stage_id}) > 0) {
     GateRequest g;
     g.run_id = run.run.id;
@@ -192,16 +196,18 @@ void Scheduler::stop_leaf(RunState& run, int node, const std::string& reason, in
     gate_requests_.push_back(std::move(g));
   }
   auto it = jobs_.find(job_id);
+  if (it != jobs_.end() && it->second.agent_id.empty() && !it->second.orphan) {
+    jobs_.erase(it);
+    it = jobs_.end();
+  }
   if (it == jobs_.end()) {
-    apply(run, run.leaf_done(node, Result::Aborted, reason, now), now);
+    std::optional<Result> result = Result::Aborted;
+    std::string why = reason;
+    if (rollout && rollout_next(run, node, result, why, false, true, now)) return;
+    apply(run, run.leaf_done(node, result, why, now), now);
     return;
   }
   Job& job = it->second;
-  if (job.agent_id.empty() && !job.orphan) {
-    jobs_.erase(it);
-    apply(run, run.leaf_done(node, Result::Aborted, reason, now), now);
-    return;
-  }
   if (job.stopping) return;
   job.stopping = true;
   job.stop_reason = reason;
@@ -266,6 +272,7 @@ void Scheduler::assign(Job& job, AgentState& agent, int64_t now) {
   protocol::JobSpec spec = make_spec(run, job, error);
   rec.epoch = job.epoch;
   rec.attempts = job.attempt;
+  if (in_rollout(run, job.node)) ++rec.rollout.tries;
   rec.agent = agent.name;
   run.mark(job.node, "running", now);
   // Stored before the assignment leaves (write-ahead): a restarted
@@ -288,7 +295,7 @@ void Scheduler::assign(Job& job, AgentState& agent, int64_t now) {
 }
 
 void Scheduler::end_attempt(Job& job_ref, std::optional<Result> result, const std::string& reason,
-                            bool lost, int64_t now) {
+                            bool lost, int64_t now, bool inconclusive) {
   Job job = job_ref;  // the map entry goes away below
   jobs_.erase(job.job_id);
   if (auto a = agents_.find(job.agent_id); a != agents_.end()) a->second.jobs.erase(job.job_id);
@@ -297,8 +304,12 @@ void Scheduler::end_attempt(Job& job_ref, std::optional<Result> result, const st
   RunState& run = *run_it->second;
   StageRecord& rec = run.record_of(job.node);
   dirty_.insert(run.run.id);  // a retry changes the record without apply()
+  // A deploy in phases counts the attempts of its current phase.
+  const bool rollout = in_rollout(run, job.node);
+  const int tries = rollout ? rec.rollout.tries : job.attempt;
   bool retriable = (lost || result == Result::Failure) && !job.stopping &&
-                   !run.run.cancel_requested && job.attempt < run.retries_of(job.node);
+                   (!run.run.cancel_requested || rec.rollout.phase == "rollback") &&
+                   tries < run.retries_of(job.node);
   if (retriable) {
     rec.reason = "attempt " + std::to_string(job.attempt) + ": " + reason + "; retrying";
     run.mark(job.node, "queued", now);
@@ -319,6 +330,7 @@ void Scheduler::end_attempt(Job& job_ref, std::optional<Result> result, const st
   if (job.stopping && result != Result::Failure) result = Result::Aborted;
   std::string why = reason;
   if (job.stopping && why.empty()) why = job.stop_reason;
+  if (rollout && rollout_next(run, job.node, result, why, inconclusive, job.stopping, now)) return;
   apply(run, run.leaf_done(job.node, result, why, now), now);
 }
 

@@ -48,6 +48,9 @@ struct SchedulerOptions {
   // the clock, so the scheduler stays pure.
   std::function<std::vector<std::string>(const std::string& environment, int64_t now)>
       deploy_blocked;
+  // `gantry run` (no one to ask): a canary's pause() and an inconclusive
+  // analysis with `inconclusive 'pause'` go on by themselves.
+  bool auto_promote = false;
 };
 
 // A stage that must pass a gate before it may take an agent (SPEC §7): a
@@ -152,6 +155,14 @@ class Scheduler {
   // Says on a waiting stage what it waits for ("waiting for GMUD-3: ...").
   void annotate_gate(int64_t run_id, const std::string& stage_id, const std::string& reason);
 
+  // Deploy phases (scheduler_rollout.cpp). Both return "" when done, else
+  // why not, to be put after "release R-n ...": `gantry promote` moves a
+  // paused canary on (a timed pause ends early); `gantry abort` rolls a
+  // deploy in progress back now (a running phase is stopped first).
+  std::string promote(int64_t run_id, const std::string& stage_id, int64_t now);
+  std::string abort_deploy(int64_t run_id, const std::string& stage_id, const std::string& reason,
+                           int64_t now);
+
   // A config reload: the environments deploys may target, and the secrets.
   void reconfigure(std::map<std::string, bool> environments,
                    std::map<std::string, std::string> secrets);
@@ -186,7 +197,22 @@ class Scheduler {
   void stop_leaf(RunState& run, int node, const std::string& reason, int64_t now);
   void assign(Job& job, AgentState& agent, int64_t now);
   void end_attempt(Job& job, std::optional<pipelines::Result> result, const std::string& reason,
-                   bool lost, int64_t now);
+                   bool lost, int64_t now, bool inconclusive = false);
+  // Deploy phases (scheduler_rollout.cpp).
+  bool in_rollout(const RunState& run, int node) const;            // a deploy past its gates
+  std::string rollout_where(const RunState& run, int node) const;  // "25%" ("" if no canary)
+  // Called once the gates are passed: true when the stage waits (a pause)
+  // or ended instead of queueing its next job.
+  bool hold_in_rollout(RunState& run, int node, int64_t now);
+  void enter_phase(RunState& run, int node, const std::string& phase, int64_t now);
+  void after_phase(RunState& run, int node, int64_t now);  // the phase went well
+  void finish_rollout(RunState& run, int node, int64_t now);
+  void begin_rollback(RunState& run, int node, const std::string& why, int64_t now);
+  // A job of a deploy in its phases ended: true when the stage goes on
+  // (next phase); false when it ends now with `result` and `reason`.
+  bool rollout_next(RunState& run, int node, std::optional<pipelines::Result>& result,
+                    std::string& reason, bool inconclusive, bool stopped, int64_t now);
+  void tick_rollouts(int64_t now);
   void dispatch(int64_t now);
   void start_waiting_runs(int64_t now);
   bool label_matches(const std::string& label, const AgentState& agent) const;

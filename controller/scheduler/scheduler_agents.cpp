@@ -141,7 +141,7 @@ std::variant<protocol::FinishAck, protocol::Nack> Scheduler::finish(const std::s
   if (!result) result = Result::Failure;
   log::info("scheduler", "job.finished",
             {{"run", std::to_string(job.run_id)}, {"stage", rec.stage_id}, {"result", f.result}});
-  end_attempt(job, result, f.reason, false, now);
+  end_attempt(job, result, f.reason, false, now, f.inconclusive);
   return protocol::FinishAck{f.job_id, f.epoch};
 }
 
@@ -183,6 +183,7 @@ void Scheduler::tick(int64_t now) {
         run->run.started_at + limit < now)
       cancel_run(id, "timeout after " + std::to_string(limit / 1000) + "s", now);
   }
+  tick_rollouts(now);
   dispatch(now);
 }
 

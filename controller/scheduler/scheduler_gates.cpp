@@ -45,7 +45,7 @@ bool Scheduler::hold_at_gate(RunState& run, int node, int64_t now) {
   const ExecNode& n = run.nodes[static_cast<size_t>(node)];
   const pipelines::Stage* st = n.stage;
   if (n.kind != NodeKind::Stage || !st || (!st->deploy && !st->input)) return false;
-  const std::set<std::string>& passed = run.gates_passed[node];
+  const std::set<std::string>& passed = run.record_of(node).gates;
   std::string kind;
   if (st->deploy && !passed.count("gmud")) {
     auto env = options_.environments.find(st->deploy->environment);
@@ -116,8 +116,8 @@ bool Scheduler::open_gate(int64_t run_id, const std::string& stage_id, const std
   int node = node_of(run, stage_id);
   if (node < 0 || run.record_of(node).status != "waiting") return false;
   at_gate_.erase({run_id, stage_id});
-  run.gates_passed[node].insert(kind);
-  for (const auto& [k, v] : values) run.gate_values[node][k] = v;
+  run.record_of(node).gates.insert(kind);
+  for (const auto& [k, v] : values) run.record_of(node).gate_values[k] = v;
   run.mark(node, "queued", now);
   run.record_of(node).reason.clear();
   log::info("scheduler", "gate.open",
@@ -150,6 +150,10 @@ bool Scheduler::deploy_held(RunState& run, int node, int64_t now) {
   const ExecNode& n = run.nodes[static_cast<size_t>(node)];
   if (n.kind != NodeKind::Stage || !n.stage || !n.stage->deploy || !options_.deploy_blocked)
     return false;
+  // Windows and freezes hold what deploys: the steps, before each canary
+  // weight. Never an analysis, a rollback or a post, which make things safer.
+  const std::string& phase = run.record_of(node).rollout.phase;
+  if (run.run.rollback_of != 0 || (!phase.empty() && phase != "steps")) return false;
   auto env = options_.environments.find(n.stage->deploy->environment);
   if (env == options_.environments.end() || !env->second) return false;
   std::vector<std::string> blocks = options_.deploy_blocked(env->first, now);

@@ -152,9 +152,10 @@ net::Response Controller::handle_http(const net::Request& req) {
   }
   if (collection == "releases" && parts.size() <= 5) {
     if (parts.size() == 5) {
-      if (parts[4] != "rollback")
+      if (parts[4] != "rollback" && parts[4] != "promote" && parts[4] != "abort")
         return error(404, "not_found", "no route for " + req.method + " " + req.path);
       if (req.method != "POST") return not_allowed("POST");
+      if (parts[4] != "rollback") return steer_release(parts[3], req, *who, parts[4] == "promote");
       return rollback_release(parts[3], req, *who);
     }
     if (req.method != "GET") return not_allowed("GET");

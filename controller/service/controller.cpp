@@ -32,6 +32,7 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
     if (env == config_.environments.end() || config_.open_gates) return std::vector<std::string>{};
     return gmud::time_blocks(env->second.policy, gmud::Clock(std::chrono::seconds(at / 1000)));
   };
+  so.auto_promote = config_.open_gates;
   scheduler_ = std::make_unique<Scheduler>(so);
   git_ = std::make_unique<GitWorkers>(loop_, config_.data_dir + "/mirrors", kGitThreads);
   RepoWatcherHooks hooks;

@@ -134,6 +134,11 @@ class Controller {
   net::Response rollback_release(const std::string& id, const net::Request& req,
                                  const Principal& who);
   void end_rollback(const RunRecord& run);  // a rollback run ended
+  // POST /api/v1/releases/R-n/promote | abort: a canary in progress goes on
+  // past its pause, or rolls back now.
+  net::Response steer_release(const std::string& id, const net::Request& req, const Principal& who,
+                              bool promote);
+  std::string release_progress(const ReleaseRecord& r) const;  // "waiting: canary at 25%: ..."
 
   // api_approvals.cpp
   net::Response list_approvals(const net::Request& req);

@@ -55,11 +55,73 @@ void Controller::end_release(const RunState& run, int record) {
   const StageRecord& rec = run.stages[static_cast<size_t>(record)];
   std::optional<ReleaseRecord> r = store_->release_of(run.run.id, rec.stage_id);
   if (!r || r->status != "in_progress") return;
-  r->status = rec.status == "succeeded" || rec.status == "unstable" ? "succeeded" : "failed";
-  r->reason = r->status == "failed" ? rec.reason : "";
+  // A deploy in phases knows how its release ended (a canary that rolled
+  // itself back failed its stage, and is rolled_back).
+  const std::string& outcome = rec.rollout.outcome;
+  if (outcome == "succeeded" || outcome == "failed" || outcome == "rolled_back") {
+    r->status = outcome;
+  } else {
+    r->status = rec.status == "succeeded" || rec.status == "unstable" ? "succeeded" : "failed";
+  }
+  r->reason = r->status == "succeeded" ? "" : rec.reason;
   r->finished_at = rec.finished_at;
   store_->update_release(*r);
   log::info("releases", "release.ended", {{"release", release_name(r->id)}, {"status", r->status}});
+  if (r->status == "rolled_back")
+    audit("controller", "release.rolled_back", release_name(r->id),
+          {{"run", std::to_string(r->run_id)}, {"reason", r->reason}});
+}
+
+std::string Controller::release_progress(const ReleaseRecord& r) const {
+  if (r.status != "in_progress") return "";
+  const RunState* run = scheduler_->run(r.run_id);
+  if (!run) return "";
+  for (const StageRecord& s : run->stages) {
+    if (s.stage_id == r.stage_id) return s.status + (s.reason.empty() ? "" : ": " + s.reason);
+  }
+  return "";
+}
+
+net::Response Controller::steer_release(const std::string& text, const net::Request& req,
+                                        const Principal& who, bool promote) {
+  int64_t id = 0;
+  std::optional<ReleaseRecord> r;
+  if (parse_release_id(text, id)) r = store_->release(id);
+  const std::string name = r ? release_name(r->id) : text;
+  const char* verb = promote ? "promote" : "abort";
+  if (!principal_allows(who, promote ? Permission::Promote : Permission::Abort)) {
+    std::string why = who.name + " may not " + verb + " releases (their role lacks '" + verb + "')";
+    audit(who.name, "permission.denied", name, {{"action", verb}, {"reason", why}});
+    return error(403, "forbidden", why);
+  }
+  if (!r) return error(404, "not_found", "no release '" + text + "'");
+  std::string comment, why;
+  std::map<std::string, std::string> values;
+  if (!parse_decision(req.body, comment, values, why) || !values.empty())
+    return error(400, "bad_request",
+                 why.empty() ? std::string("a ") + verb + " takes only a comment" : why);
+  if (r->status != "in_progress") {
+    std::string hint = !promote && r->status == "succeeded" ? " (use gantry rollback " + name + ")"
+                                                            : std::string();
+    return error(409, "conflict",
+                 "release " + name + " is not in progress (it is " + r->status + ")" + hint);
+  }
+  std::string reason = std::string(promote ? "promoted" : "aborted") + " by " + who.name +
+                       (comment.empty() ? "" : ": " + comment);
+  std::string refused = promote ? scheduler_->promote(r->run_id, r->stage_id, now())
+                                : scheduler_->abort_deploy(r->run_id, r->stage_id, reason, now());
+  if (!refused.empty())
+    return error(
+        409, "conflict",
+        "release " + name + " cannot be " + (promote ? "promoted" : "aborted") + ": " + refused);
+  audit(
+      who.name, promote ? "release.promote" : "release.abort", name,
+      {{"run", std::to_string(r->run_id)}, {"environment", r->environment}, {"comment", comment}});
+  flush();
+  auto c = store_->current_release(r->environment);
+  net::Response resp;
+  resp.body = release_json(*r, c && c->id == r->id, release_progress(*r));
+  return resp;
 }
 
 net::Response Controller::list_releases(const net::Request& req) {
@@ -67,14 +129,16 @@ net::Response Controller::list_releases(const net::Request& req) {
   std::string environment = env == req.query.end() ? "" : env->second;
   std::vector<ReleaseRecord> list = store_->list_releases(500, environment);
   std::map<std::string, int64_t> current;
+  std::map<int64_t, std::string> progress;
   for (const ReleaseRecord& r : list) {
+    if (r.status == "in_progress") progress[r.id] = release_progress(r);
     if (!current.count(r.environment)) {
       auto c = store_->current_release(r.environment);
       current[r.environment] = c ? c->id : 0;
     }
   }
   net::Response resp;
-  resp.body = releases_json(list, current);
+  resp.body = releases_json(list, current, progress);
   return resp;
 }
 
@@ -85,7 +149,7 @@ net::Response Controller::show_release(const std::string& text) {
   if (!r) return error(404, "not_found", "no release '" + text + "'");
   auto c = store_->current_release(r->environment);
   net::Response resp;
-  resp.body = release_json(*r, c && c->id == r->id);
+  resp.body = release_json(*r, c && c->id == r->id, release_progress(*r));
   return resp;
 }
 

@@ -9,8 +9,9 @@ using nlohmann::json;
 
 namespace {
 
-json release_object(const ReleaseRecord& r, bool current) {
+json release_object(const ReleaseRecord& r, bool current, const std::string& progress) {
   return {{"id", release_name(r.id)},
+          {"progress", progress},
           {"environment", r.environment},
           {"status", r.status},
           {"current", current},
@@ -44,8 +45,8 @@ bool parse_release_id(const std::string& text, int64_t& id) {
   return ec == std::errc() && p == digits.data() + digits.size() && id > 0;
 }
 
-std::string release_json(const ReleaseRecord& r, bool current) {
-  return dump(release_object(r, current));
+std::string release_json(const ReleaseRecord& r, bool current, const std::string& progress) {
+  return dump(release_object(r, current, progress));
 }
 
 std::string rollback_started_json(const ReleaseRecord& r, int64_t run_id) {
@@ -53,11 +54,14 @@ std::string rollback_started_json(const ReleaseRecord& r, int64_t run_id) {
 }
 
 std::string releases_json(const std::vector<ReleaseRecord>& list,
-                          const std::map<std::string, int64_t>& current) {
+                          const std::map<std::string, int64_t>& current,
+                          const std::map<int64_t, std::string>& progress) {
   json items = json::array();
   for (const ReleaseRecord& r : list) {
     auto c = current.find(r.environment);
-    items.push_back(release_object(r, c != current.end() && c->second == r.id));
+    auto p = progress.find(r.id);
+    items.push_back(release_object(r, c != current.end() && c->second == r.id,
+                                   p == progress.end() ? "" : p->second));
   }
   return dump({{"releases", items}});
 }

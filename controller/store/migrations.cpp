@@ -184,6 +184,12 @@ ALTER TABLE runs ADD COLUMN rollback_stage TEXT NOT NULL DEFAULT '';
 ALTER TABLE releases ADD COLUMN rollback_run INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE releases ADD COLUMN rolled_back_by TEXT NOT NULL DEFAULT '';
 )sql",
+      // 6: what a stage needs to go on after a restart: the gates it passed
+      // with the values they gave, and a deploy's phase (canary weight,
+      // pause, analysis, rollback), as JSON.
+      R"sql(
+ALTER TABLE stages ADD COLUMN progress TEXT NOT NULL DEFAULT '{}';
+)sql",
   };
   return kMigrations;
 }

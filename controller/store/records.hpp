@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,25 @@ struct RunRecord {
 
 // One per plan node (stages, groups, parallel blocks, matrix cells) and one
 // for the pipeline's post section.
+// A deploy stage's way through its phases (docs/releases.md): a canary's
+// weights, each with its steps, pause and analysis, then a rollback when it
+// fails or is aborted. Stored with the stage, and written before the next
+// phase's job is handed out, so a restarted controller goes on at the same
+// weight and phase.
+struct Rollout {
+  // "" (not a deploy, or not started) | steps | pause | promote |
+  // inconclusive | analysis | rollback | post | done
+  std::string phase;
+  int weight = 0;       // index into the canary's weights
+  int failures = 0;     // failed analyses so far
+  int tries = 0;        // attempts at the current phase (options { retry })
+  int64_t until = 0;    // the end of a timed pause (unix ms)
+  std::string abort;    // why it rolls back (analysis failed, aborted by whom)
+  std::string result;   // the stage's result, once decided: SUCCESS, FAILURE, ...
+  std::string reason;   // and why
+  std::string outcome;  // for its release: succeeded | failed | rolled_back
+};
+
 struct StageRecord {
   int64_t run_id = 0;
   std::string stage_id;  // plan id, "Test / Unit"
@@ -60,6 +80,12 @@ struct StageRecord {
   std::string reason;
   int64_t started_at = 0, finished_at = 0;
   uint64_t log_bytes = 0;
+  // Gates passed ("gmud", "input", "release") and the variables they gave
+  // the steps (an input's parameters, RELEASE_ID), and a deploy's phase;
+  // stored as JSON in stages.progress.
+  std::set<std::string> gates;
+  std::map<std::string, std::string> gate_values;
+  Rollout rollout;
 };
 
 struct AgentRecord {

@@ -62,5 +62,8 @@ std::string encode_string_list(const std::vector<std::string>& values);
 bool decode_string_list(std::string_view text, std::vector<std::string>& out);
 std::string encode_changes(const std::vector<ChangeRecord>& changes);
 bool decode_changes(std::string_view text, std::vector<ChangeRecord>& out);
+// stages.progress: StageRecord's gates, gate_values and rollout.
+std::string encode_progress(const StageRecord& s);
+bool decode_progress(std::string_view text, StageRecord& s);
 
 }  // namespace gantry::controller

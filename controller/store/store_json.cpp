@@ -81,4 +81,49 @@ bool decode_changes(std::string_view text, std::vector<ChangeRecord>& out) {
   return true;
 }
 
+std::string encode_progress(const StageRecord& s) {
+  nlohmann::json j = nlohmann::json::object();
+  if (!s.gates.empty()) j["gates"] = s.gates;
+  if (!s.gate_values.empty()) j["values"] = s.gate_values;
+  const Rollout& r = s.rollout;
+  if (!r.phase.empty()) {
+    j["rollout"] = {{"phase", r.phase},   {"weight", r.weight}, {"failures", r.failures},
+                    {"tries", r.tries},   {"until", r.until},   {"abort", r.abort},
+                    {"result", r.result}, {"reason", r.reason}, {"outcome", r.outcome}};
+  }
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+bool decode_progress(std::string_view text, StageRecord& s) {
+  s.gates.clear();
+  s.gate_values.clear();
+  s.rollout = {};
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return false;
+  if (auto g = j.find("gates"); g != j.end() && g->is_array()) {
+    for (const auto& v : *g) {
+      if (v.is_string()) s.gates.insert(v.get<std::string>());
+    }
+  }
+  if (auto v = j.find("values"); v != j.end() && v->is_object()) {
+    for (const auto& [k, value] : v->items()) {
+      if (value.is_string()) s.gate_values[k] = value.get<std::string>();
+    }
+  }
+  auto r = j.find("rollout");
+  if (r == j.end() || !r->is_object()) return true;
+  auto str = [&](const char* key) { return r->value(key, std::string()); };
+  auto num = [&](const char* key) { return r->value(key, int64_t{0}); };
+  s.rollout.phase = str("phase");
+  s.rollout.weight = static_cast<int>(num("weight"));
+  s.rollout.failures = static_cast<int>(num("failures"));
+  s.rollout.tries = static_cast<int>(num("tries"));
+  s.rollout.until = num("until");
+  s.rollout.abort = str("abort");
+  s.rollout.result = str("result");
+  s.rollout.reason = str("reason");
+  s.rollout.outcome = str("outcome");
+  return true;
+}
+
 }  // namespace gantry::controller

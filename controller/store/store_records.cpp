@@ -23,6 +23,7 @@ StageRecord read_stage(const Statement& st) {
   s.started_at = st.int64(10);
   s.finished_at = st.int64(11);
   s.log_bytes = static_cast<uint64_t>(st.int64(12));
+  decode_progress(st.text(13), s);
   return s;
 }
 
@@ -53,24 +54,26 @@ bool Store::put_stage(const StageRecord& s) {
   // uint64 values are stored as their int64 bit pattern and read back alike.
   Statement st = prepare(
       "INSERT INTO stages (run_id, stage_id, name, ord, status, agent, attempts, job_id, epoch, "
-      "reason, started_at, finished_at, log_bytes) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+      "reason, started_at, finished_at, log_bytes, progress) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
       "ON CONFLICT (run_id, stage_id) DO UPDATE SET name = excluded.name, ord = excluded.ord, "
       "status = excluded.status, agent = excluded.agent, attempts = excluded.attempts, "
       "job_id = excluded.job_id, epoch = excluded.epoch, reason = excluded.reason, "
       "started_at = excluded.started_at, finished_at = excluded.finished_at, "
-      "log_bytes = excluded.log_bytes");
+      "log_bytes = excluded.log_bytes, progress = excluded.progress");
   st.bind(1, s.run_id).bind(2, s.stage_id).bind(3, s.name).bind(4, int64_t{s.order});
   st.bind(5, s.status).bind(6, s.agent).bind(7, int64_t{s.attempts}).bind(8, s.job_id);
   st.bind(9, static_cast<int64_t>(s.epoch)).bind(10, s.reason).bind(11, s.started_at);
   st.bind(12, s.finished_at).bind(13, static_cast<int64_t>(s.log_bytes));
+  st.bind(14, encode_progress(s));
   return st.run();
 }
 
 std::vector<StageRecord> Store::stages(int64_t run_id) {
   Statement st = prepare(
       "SELECT run_id, stage_id, name, ord, status, agent, attempts, job_id, epoch, reason, "
-      "started_at, finished_at, log_bytes FROM stages WHERE run_id = ?1 ORDER BY ord, stage_id");
+      "started_at, finished_at, log_bytes, progress FROM stages WHERE run_id = ?1 "
+      "ORDER BY ord, stage_id");
   st.bind(1, run_id);
   std::vector<StageRecord> out;
   while (st.next()) out.push_back(read_stage(st));

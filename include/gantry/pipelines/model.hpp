@@ -153,6 +153,9 @@ struct Canary {
   bool manual_pause = false;
   std::vector<Step> analysis;
   int failure_limit = 0;
+  // `inconclusive 'pause'`: an analysis that had too few samples waits for
+  // `gantry promote` instead of counting as a failure ('fail', the default).
+  bool inconclusive_pause = false;
 };
 
 struct Deploy {

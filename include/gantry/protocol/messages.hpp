@@ -82,6 +82,9 @@ struct Finish {
   uint64_t log_bytes = 0;
   uint64_t dropped_bytes = 0;  // past the log cap
   TestCounts tests;
+  // A canary analysis that failed for want of samples (compareMetrics'
+  // minSamples), not on the evidence: `inconclusive 'pause'` waits for a human.
+  bool inconclusive = false;
 };
 
 // Header of a binary log frame; the payload follows in the same frame.
@@ -132,8 +135,12 @@ struct JobSpec {
   int64_t timeout_ms = 0;       // 0: none
   int64_t cancel_grace_ms = 10000;
   bool skip_checkout = false;
-  // "" runs the stage's steps and post; "rollback" runs only its deploy's
-  // rollback steps (gantry rollback R).
+  // What part of the stage the job runs. "": its steps, then its post.
+  // A canary deploy runs in phases, each a job of its own: "canary" (the
+  // steps, at CANARY_WEIGHT), "analysis" (the canary's analysis steps),
+  // "rollback" (the deploy's rollback steps; also gantry rollback R), and
+  // "post" (the stage's post blocks once the canary ended, judged on
+  // current_result).
   std::string mode;
 };
 
