@@ -19,5 +19,6 @@ set(GANTRY_CONTROLLER_CORE_SOURCES
   store/store_json.cpp
   store/store_approvals.cpp
   store/store_releases.cpp
+  store/store_events.cpp
   store/migrations.cpp
 )

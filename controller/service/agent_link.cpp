@@ -65,6 +65,10 @@ void Controller::on_agent_closed(const std::shared_ptr<AgentSession>& s) {
     sessions_.erase(it);
     scheduler_->disconnected(s->agent_id, now());
     log::info("agents", "agent.disconnected", {{"agent", s->agent_id}});
+    auto agent = scheduler_->agents().find(s->agent_id);
+    emit_agent(agent == scheduler_->agents().end() ? s->agent_id : agent->second.name,
+               "disconnected");
+    events_->pump();
   }
 }
 
@@ -121,6 +125,7 @@ void Controller::on_agent_text(const std::shared_ptr<AgentSession>& s, std::stri
     rec.last_seen = t;
     rec.token_name = s->token_name;
     store_->put_agent(rec);
+    emit_agent(rec.name, "connected");
     s->conn->send_text(protocol::encode(protocol::ControllerMessage(w)));
     flush();
     return;
@@ -141,9 +146,16 @@ void Controller::on_agent_text(const std::shared_ptr<AgentSession>& s, std::stri
     bool ok = false;
     std::string path = log_path_for(fin->job_id, &ok);
     uint64_t committed = ok ? logs_.committed(fin->job_id, path) : 0;
-    if (ok) logs_.sync();
+    if (ok) {
+      logs_.sync();
+      note_log(fin->job_id, path, committed);  // also bytes from before a restart
+    }
+    publish_logs();
     auto verdict = scheduler_->finish(s->agent_id, *fin, committed, t);
-    if (std::holds_alternative<protocol::FinishAck>(verdict)) logs_.close(fin->job_id);
+    if (std::holds_alternative<protocol::FinishAck>(verdict)) {
+      logs_.close(fin->job_id);
+      publish_logs(fin->job_id);
+    }
     // Store the outcome before acknowledging it.
     flush();
     std::visit(
@@ -194,6 +206,7 @@ void Controller::on_agent_log(const std::shared_ptr<AgentSession>& s, std::strin
     case LogFiles::Outcome::Duplicate:
       break;
   }
+  note_log(header.job_id, path, committed);
   pending_acks_.push_back({header.job_id, header.epoch, committed});
   pending_ack_agents_.push_back(s->agent_id);
   if (!sync_scheduled_) {
@@ -214,6 +227,30 @@ void Controller::sync_logs() {
   pending_acks_.clear();
   pending_ack_agents_.clear();
   for (const auto& [key, ack] : latest) send_to_agent(key.first, ack);
+  publish_logs();
+  events_->pump();
+}
+
+void Controller::note_log(const std::string& job_id, const std::string& path, uint64_t committed) {
+  const Job* job = scheduler_->job(job_id);
+  const RunState* run = job ? scheduler_->run(job->run_id) : nullptr;
+  if (!run) return;
+  LogProgress& p = log_progress_[job_id];
+  p.run_id = job->run_id;
+  p.stage_id = run->record_of(job->node).stage_id;
+  p.attempt = job->attempt;
+  p.path = path;
+  p.committed = committed;
+}
+
+void Controller::publish_logs(const std::string& final_job) {
+  for (auto it = log_progress_.begin(); it != log_progress_.end();) {
+    const LogProgress& p = it->second;
+    bool final = it->first == final_job;
+    if (final_job.empty() || final)
+      events_->log_committed(p.run_id, p.stage_id, p.attempt, p.path, p.committed, final);
+    it = final ? log_progress_.erase(it) : std::next(it);
+  }
 }
 
 }  // namespace gantry::controller

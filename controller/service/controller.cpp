@@ -17,6 +17,7 @@ constexpr int kGitThreads = 4;
 Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions options)
     : config_(std::move(config)), loop_(loop), options_(options) {
   store_ = std::make_unique<Store>(config_.data_dir);
+  events_ = std::make_unique<EventHub>(*store_, loop_);
   tokens_ = ensure_generated_tokens(config_.data_dir);
   build_auth();
   SchedulerOptions so;
@@ -107,6 +108,7 @@ bool Controller::start(std::string& error) {
   server_ = std::make_unique<net::HttpServer>(
       loop_, so, [this](const net::Request& r) { return handle_http(r); },
       [this](const net::Request& r, std::shared_ptr<net::WsConnection> c, net::WsHandlers& h) {
+        if (r.path == "/api/v1/events") return accept_events(r, std::move(c), h);
         return accept_agent(r, std::move(c), h);
       });
   if (!server_->start(error)) return false;
@@ -160,6 +162,7 @@ void Controller::stop() {
   if (tick_timer_) loop_.cancel_timer(tick_timer_);
   tick_timer_ = 0;
   if (watcher_) watcher_->stop();
+  if (events_) events_->close_all();
   if (server_) server_->stop();
   logs_.sync();
 }
@@ -183,6 +186,7 @@ void Controller::persist(const std::vector<RunState*>& dirty) {
       for (int i : run->dirty_stages) {
         const StageRecord& rec = run->stages[static_cast<size_t>(i)];
         store_->put_stage(rec);
+        emit_stage(rec);
         if (rec.finished_at && rec.started_at && rec.status != "skipped") {
           stage_seconds_sum_[rec.status] +=
               static_cast<double>(rec.finished_at - rec.started_at) / 1000.0;
@@ -191,6 +195,7 @@ void Controller::persist(const std::vector<RunState*>& dirty) {
         if (rec.finished_at) end_release(*run, i);
       }
       run->dirty_stages.clear();
+      emit_run(run->run);  // after its stages: a client sees the run end last
       if (run->finished() && run->run.rollback_of != 0) end_rollback(run->run);
     }
     return true;
@@ -208,7 +213,11 @@ void Controller::flush() {
     handle_gates(gates);
   }
   for (Outgoing& o : scheduler_->take_outgoing()) send_to_agent(o.agent_id, o.message);
-  for (int64_t id : scheduler_->take_finished_runs()) scheduler_->forget_run(id);
+  for (int64_t id : scheduler_->take_finished_runs()) {
+    scheduler_->forget_run(id);
+    run_event_state_.erase(id);
+  }
+  events_->pump();
 }
 
 void Controller::start_run(RunRecord& run) {
@@ -259,6 +268,11 @@ void Controller::fail_run(RunRecord run, const std::string& reason, const std::s
     std::fclose(f);
   }
   store_->put_stage(stage);
+  emit_stage(stage);
+  events_->log_committed(run.id, stage.stage_id, 1, path, text.size(), true);
+  emit_run(run);
+  run_event_state_.erase(run.id);  // it never reaches the scheduler
+  events_->pump();
 }
 
 }  // namespace gantry::controller

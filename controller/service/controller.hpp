@@ -22,6 +22,7 @@
 #include "gantry/net/event_loop.hpp"
 #include "gantry/net/http_server.hpp"
 #include "scheduler/scheduler.hpp"
+#include "service/events.hpp"
 #include "service/log_files.hpp"
 #include "store/store.hpp"
 
@@ -55,6 +56,8 @@ class Controller {
 
   // API (api.cpp)
   net::Response handle_http(const net::Request& req);
+  // The operators' web page: GET / and /assets/NAME, no token (api_web.cpp).
+  net::Response serve_web(const net::Request& req);
 
  private:
   struct AgentSession;
@@ -70,6 +73,20 @@ class Controller {
   void send_to_agent(const std::string& agent_id, const protocol::ControllerMessage& m);
   std::string log_path_for(const std::string& job_id, bool* ok);
   void sync_logs();
+  // The log bytes made durable by the last sync go out as events; `final`
+  // for a job that finished (its last bytes, then it is forgotten).
+  void publish_logs(const std::string& final_job = {});
+  void note_log(const std::string& job_id, const std::string& path, uint64_t committed);
+
+  // api_events.cpp: GET /api/v1/events (docs/events.md) and what it carries.
+  std::optional<net::Response> accept_events(const net::Request& req,
+                                             std::shared_ptr<net::WsConnection> conn,
+                                             net::WsHandlers& handlers);
+  void emit_run(const RunRecord& run);
+  void emit_stage(const StageRecord& stage);
+  void emit_approval(const ApprovalRecord& a);
+  void emit_release(const ReleaseRecord& r);
+  void emit_agent(const std::string& name, const std::string& status);
 
   // api_runs.cpp
   net::Response create_run(const net::Request& req, const Principal& who);
@@ -165,6 +182,16 @@ class Controller {
   std::unique_ptr<GitWorkers> git_;
   std::unique_ptr<RepoWatcher> watcher_;  // after git_: destroyed first
   LogFiles logs_;
+  std::unique_ptr<EventHub> events_;
+  // Log bytes written (not yet published as events), by job id.
+  struct LogProgress {
+    int64_t run_id = 0;
+    std::string stage_id, path;
+    int attempt = 0;
+    uint64_t committed = 0;
+  };
+  std::map<std::string, LogProgress> log_progress_;
+  std::map<int64_t, std::string> run_event_state_;  // run -> what its last run event said
   std::map<std::string, std::shared_ptr<AgentSession>> sessions_;  // by agent id
   std::vector<protocol::LogAck> pending_acks_;
   std::vector<std::string> pending_ack_agents_;

@@ -216,6 +216,7 @@ int64_t Controller::create_request(const GateRequest& g, std::vector<ChangeRecor
     return 0;
   }
   const std::string name = approval_name(a);
+  emit_approval(a);
   log::info("gmud", "approval.requested",
             {{"approval", name}, {"run", std::to_string(run.id)}, {"stage", g.stage_id}});
   audit("controller", "approval.request", name,
@@ -240,6 +241,7 @@ void Controller::cancel_requests(int64_t run_id, const std::string& stage_id,
     a.decided_at = now();
     a.reason = "cancelled: " + (reason.empty() ? std::string("the stage stopped waiting") : reason);
     store_->update_approval(a);
+    emit_approval(a);
     audit("controller", "approval.cancel", approval_name(a), {{"reason", a.reason}});
     it = open_approvals_.erase(it);
   }
@@ -262,6 +264,7 @@ void Controller::settle(ApprovalRecord a) {
     a.reason = reason;
     a.decided_at = now();
     store_->update_approval(a);
+    emit_approval(a);
     open_approvals_.erase(a.id);
     if (!step) scheduler_->fail_gate(a.run_id, a.stage_id, a.kind, reason, now());
   };
@@ -301,6 +304,7 @@ void Controller::settle(ApprovalRecord a) {
     a.decided_at = now();
     a.values = decided_values(a);
     store_->update_approval(a);
+    emit_approval(a);
     log::info("gmud", "approval.approved", {{"approval", name}});
   }
   if (!ev.open) {

@@ -35,6 +35,7 @@ void Controller::begin_release(const GateRequest& g) {
       scheduler_->fail_gate(run.id, g.stage_id, "release", "could not record the release", now());
       return;
     }
+    emit_release(rec);
     log::info("releases", "release.started",
               {{"release", release_name(rec.id)}, {"environment", rec.environment}});
     audit("controller", "release.start", release_name(rec.id),
@@ -66,6 +67,7 @@ void Controller::end_release(const RunState& run, int record) {
   r->reason = r->status == "succeeded" ? "" : rec.reason;
   r->finished_at = rec.finished_at;
   store_->update_release(*r);
+  emit_release(*r);
   log::info("releases", "release.ended", {{"release", release_name(r->id)}, {"status", r->status}});
   if (r->status == "rolled_back")
     audit("controller", "release.rolled_back", release_name(r->id),
@@ -213,6 +215,7 @@ net::Response Controller::rollback_release(const std::string& text, const net::R
   r->rollback_run = rb.id;
   r->rolled_back_by = who.name;
   store_->update_release(*r);
+  emit_release(*r);
   audit(who.name, "release.rollback", name,
         {{"run", std::to_string(rb.id)}, {"environment", r->environment}, {"comment", comment}});
   net::Response resp;
@@ -229,10 +232,12 @@ void Controller::end_rollback(const RunRecord& run) {
     r->status = "rolled_back";
     r->reason = "rolled back by " + r->rolled_back_by + " (run " + std::to_string(run.id) + ")";
     store_->update_release(*r);
+    emit_release(*r);
     audit("controller", "release.rolled_back", name, {{"run", std::to_string(run.id)}});
   } else {
     r->rollback_run = 0;  // it may be tried again
     store_->update_release(*r);
+    emit_release(*r);
     audit("controller", "release.rollback_failed", name,
           {{"run", std::to_string(run.id)}, {"status", run.status}});
   }

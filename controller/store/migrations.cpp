@@ -190,6 +190,21 @@ ALTER TABLE releases ADD COLUMN rolled_back_by TEXT NOT NULL DEFAULT '';
       R"sql(
 ALTER TABLE stages ADD COLUMN progress TEXT NOT NULL DEFAULT '{}';
 )sql",
+      // 7: the live events clients follow (docs/events.md). AUTOINCREMENT:
+      // ids never go back, also after the oldest are pruned. A log event's
+      // bytes stay in its log file: the row says where (log_*).
+      R"sql(
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id INTEGER NOT NULL DEFAULT 0,
+  body TEXT NOT NULL,
+  log_stage TEXT NOT NULL DEFAULT '',
+  log_attempt INTEGER NOT NULL DEFAULT 0,
+  log_offset INTEGER NOT NULL DEFAULT 0,
+  log_length INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX events_by_run ON events (run_id, id);
+)sql",
   };
   return kMigrations;
 }

@@ -66,6 +66,18 @@ struct Rollout {
   std::string outcome;  // for its release: succeeded | failed | rolled_back
 };
 
+// One live event (docs/events.md): `body` is its JSON object without the
+// id. A log event's bytes are not in it: log_* say which bytes of which
+// attempt's log it carries.
+struct EventRecord {
+  int64_t id = 0;
+  int64_t run_id = 0;
+  std::string body;
+  std::string log_stage;
+  int log_attempt = 0;
+  uint64_t log_offset = 0, log_length = 0;
+};
+
 struct StageRecord {
   int64_t run_id = 0;
   std::string stage_id;  // plan id, "Test / Unit"

@@ -107,6 +107,16 @@ class Store {
   // Oldest first, ids above after_id.
   std::vector<AuditRecord> audit_entries(int64_t after_id, size_t limit);
 
+  // Live events (store_events.cpp, docs/events.md). append_event fills id.
+  bool append_event(EventRecord& event);
+  // Oldest first, ids above after_id; run_id 0 = every run's.
+  std::vector<EventRecord> events_after(int64_t after_id, int64_t run_id, size_t limit);
+  int64_t last_event_id();
+  // Where the log events of one attempt end (0: none yet).
+  uint64_t log_events_end(int64_t run_id, const std::string& stage_id, int attempt);
+  // Deletes all but the newest `keep` events; returns how many went.
+  int64_t prune_events(int64_t keep);
+
   // Every run status (zero included) -> number of runs, for /metrics.
   std::map<std::string, int64_t> run_counts_by_status();
 

@@ -1,0 +1,108 @@
+// GET /api/v1/events: the live events WebSocket (docs/events.md), and the
+// events the service emits as state changes (runs and stages as they are
+// stored, approvals, releases, agents). Log events come from agent_link.cpp
+// once their bytes are durable.
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "service/api_json.hpp"
+#include "service/approvals_json.hpp"
+#include "service/controller.hpp"
+#include "service/releases_json.hpp"
+
+namespace gantry::controller {
+
+using nlohmann::json;
+
+namespace {
+
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+bool parse_count(const std::string& text, int64_t& out) {
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && p == text.data() + text.size() && out >= 0;
+}
+
+}  // namespace
+
+std::optional<net::Response> Controller::accept_events(const net::Request& req,
+                                                       std::shared_ptr<net::WsConnection> conn,
+                                                       net::WsHandlers& handlers) {
+  auto token = req.query.find("token");
+  std::string authorization = req.header("authorization");
+  // A browser cannot set headers on a WebSocket: the token may come in the query.
+  if (authorization.empty() && token != req.query.end()) authorization = "Bearer " + token->second;
+  std::optional<Principal> who = auth_.authenticate(authorization);
+  if (!who) return error(401, "unauthorized", "missing or unknown token (Bearer, or ?token=)");
+  if (!principal_allows(*who, Permission::Read)) {
+    audit(who->name, "permission.denied", req.path, {{"reason", "may not read events"}});
+    return error(403, "forbidden", who->name + " may not read events");
+  }
+  int64_t run = 0;
+  std::optional<int64_t> since;
+  if (auto r = req.query.find("run"); r != req.query.end() && !parse_count(r->second, run))
+    return error(400, "bad_request", "run must be a run id");
+  if (auto s = req.query.find("since"); s != req.query.end()) {
+    int64_t value = 0;
+    if (!parse_count(s->second, value))
+      return error(400, "bad_request", "since must be an event id");
+    since = value;
+  }
+  events_->attach(std::move(conn), handlers, run, since);
+  return std::nullopt;
+}
+
+void Controller::emit_run(const RunRecord& run) {
+  // Stored on every stage change; an event only when the run itself changed.
+  std::string state = run.status + "\n" + run.reason;
+  auto [it, inserted] = run_event_state_.emplace(run.id, state);
+  if (!inserted && it->second == state) return;
+  it->second = state;
+  events_->emit("run", run.id,
+                dump({{"number", run.number},
+                      {"job", run.job_name},
+                      {"status", run.status},
+                      {"reason", run.reason},
+                      {"trigger", run.trigger},
+                      {"ref", run.ref},
+                      {"commit", run.commit}}));
+}
+
+void Controller::emit_stage(const StageRecord& s) {
+  events_->emit("stage", s.run_id,
+                dump({{"stage", s.stage_id},
+                      {"name", s.name},
+                      {"status", s.status},
+                      {"reason", s.reason},
+                      {"agent", s.agent},
+                      {"attempts", s.attempts},
+                      {"started_at", s.started_at},
+                      {"finished_at", s.finished_at},
+                      {"order", s.order}}));
+}
+
+void Controller::emit_approval(const ApprovalRecord& a) {
+  events_->emit("approval", a.run_id,
+                dump({{"approval", approval_name(a)},
+                      {"kind", a.kind},
+                      {"status", a.status},
+                      {"stage", a.stage_id},
+                      {"environment", a.environment}}));
+}
+
+void Controller::emit_release(const ReleaseRecord& r) {
+  events_->emit("release", r.run_id,
+                dump({{"release", release_name(r.id)},
+                      {"status", r.status},
+                      {"environment", r.environment},
+                      {"stage", r.stage_id},
+                      {"progress", release_progress(r)}}));
+}
+
+void Controller::emit_agent(const std::string& name, const std::string& status) {
+  events_->emit("agent", 0, dump({{"agent", name}, {"status", status}}));
+}
+
+}  // namespace gantry::controller

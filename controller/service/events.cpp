@@ -1,0 +1,245 @@
+#include "service/events.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "gantry/common/log.hpp"
+
+namespace gantry::controller {
+
+using nlohmann::json;
+
+namespace {
+
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// The longest prefix of `bytes` that does not end inside a UTF-8 sequence.
+size_t whole_characters(std::string_view bytes) {
+  size_t n = bytes.size();
+  for (size_t back = 1; back <= 4 && back <= n; ++back) {
+    auto c = static_cast<unsigned char>(bytes[n - back]);
+    if ((c & 0xC0) == 0x80) continue;  // a continuation byte: look further back
+    size_t len = c < 0x80             ? 1
+                 : (c & 0xE0) == 0xC0 ? 2
+                 : (c & 0xF0) == 0xE0 ? 3
+                 : (c & 0xF8) == 0xF0 ? 4
+                                      : 1;
+    return back < len ? n - back : n;
+  }
+  return n;  // not UTF-8 at all: nothing to wait for
+}
+
+bool read_at(const std::string& path, uint64_t offset, size_t length, std::string& out) {
+  out.assign(length, '\0');
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  size_t done = 0;
+  while (done < length) {
+    ssize_t n = ::pread(fd, out.data() + done, length - done, static_cast<off_t>(offset + done));
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  out.resize(done);
+  return done == length;
+}
+
+// The frame: the stored body with its id first ({"id":N,...}).
+std::string with_id(int64_t id, const std::string& body) {
+  return "{\"id\":" + std::to_string(id) + (body.size() > 2 ? "," + body.substr(1) : "}");
+}
+
+}  // namespace
+
+EventHub::EventHub(Store& store, net::EventLoop& loop, EventHubOptions options)
+    : store_(store), loop_(loop), options_(options), last_id_(store.last_event_id()) {
+  // Clients behind drain at their own pace; no drain callback exists, so
+  // look again often while any is connected.
+  timer_ = loop_.call_every(std::chrono::milliseconds(50), [this] {
+    if (!clients_.empty()) pump();
+    int64_t now = steady_ms();
+    if (now - last_prune_ > 60000) {
+      last_prune_ = now;
+      if (int64_t gone = store_.prune_events(options_.keep_events))
+        log::info("events", "events.pruned", {{"events", std::to_string(gone)}});
+    }
+  });
+}
+
+EventHub::~EventHub() {
+  if (timer_) loop_.cancel_timer(timer_);
+  close_all();
+}
+
+int64_t EventHub::steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void EventHub::append(EventRecord& e, const std::string& frame_body) {
+  if (!store_.append_event(e)) {
+    log::error("events", "event.store_failed", {{"run", std::to_string(e.run_id)}});
+    return;
+  }
+  last_id_ = e.id;
+  ring_.push_back({e.id, e.run_id, with_id(e.id, frame_body)});
+  ring_size_ += ring_.back().text.size();
+  while (ring_size_ > options_.ring_bytes && ring_.size() > 1) {
+    ring_size_ -= ring_.front().text.size();
+    ring_.pop_front();
+  }
+}
+
+void EventHub::emit(const std::string& type, int64_t run_id, const std::string& fields) {
+  json j = json::parse(fields, nullptr, false);
+  if (!j.is_object()) j = json::object();
+  json body = {{"type", type}, {"at", unix_ms()}, {"run", run_id}};
+  for (auto& [k, v] : j.items()) body[k] = std::move(v);
+  EventRecord e;
+  e.run_id = run_id;
+  e.body = dump(body);
+  append(e, e.body);
+}
+
+void EventHub::log_committed(int64_t run_id, const std::string& stage_id, int attempt,
+                             const std::string& path, uint64_t committed, bool final) {
+  auto key = std::make_tuple(run_id, stage_id, attempt);
+  auto it = log_ends_.find(key);
+  if (it == log_ends_.end()) {
+    // First sight (also after a restart): continue where the events end.
+    it = log_ends_.emplace(key, store_.log_events_end(run_id, stage_id, attempt)).first;
+  }
+  uint64_t& end = it->second;
+  std::string bytes;
+  while (end < committed) {
+    size_t want = static_cast<size_t>(
+        std::min<uint64_t>(committed - end, static_cast<uint64_t>(options_.max_log_event)));
+    if (!read_at(path, end, want, bytes)) {
+      log::warn("events", "log.unreadable", {{"path", path}});
+      break;
+    }
+    size_t n = bytes.size();
+    if (!final || end + n < committed) n = whole_characters(bytes);
+    if (n == 0) break;  // a partial character: it goes out with the next bytes
+    bytes.resize(n);
+    json body = {{"type", "log"},     {"at", unix_ms()},    {"run", run_id},
+                 {"stage", stage_id}, {"attempt", attempt}, {"offset", end}};
+    EventRecord e;
+    e.run_id = run_id;
+    e.body = dump(body);
+    e.log_stage = stage_id;
+    e.log_attempt = attempt;
+    e.log_offset = end;
+    e.log_length = n;
+    body["data"] = std::move(bytes);
+    append(e, dump(body));
+    end += n;
+  }
+  if (final) log_ends_.erase(key);
+}
+
+std::string EventHub::frame_of(const EventRecord& e) {
+  if (e.log_length == 0) return with_id(e.id, e.body);
+  json body = json::parse(e.body, nullptr, false);
+  if (!body.is_object()) return with_id(e.id, e.body);
+  std::string bytes;
+  read_at(store_.log_path(e.run_id, e.log_stage, e.log_attempt), e.log_offset,
+          static_cast<size_t>(e.log_length), bytes);
+  body["data"] = std::move(bytes);
+  return with_id(e.id, dump(body));
+}
+
+void EventHub::attach(std::shared_ptr<net::WsConnection> conn, net::WsHandlers& handlers,
+                      int64_t run_id, std::optional<int64_t> since) {
+  auto c = std::make_shared<Client>();
+  c->conn = std::move(conn);
+  c->run_id = run_id;
+  c->cursor = since ? std::max<int64_t>(0, *since) : run_id != 0 ? 0 : last_id_;
+  uint64_t key = next_client_++;
+  clients_[key] = c;
+  handlers.on_message = [](std::string_view, bool) {};  // nothing to say to us
+  std::weak_ptr<int> alive = alive_;                    // a close may come after the hub is gone
+  handlers.on_close = [this, alive, key](uint16_t, const std::string&) {
+    if (alive.lock()) clients_.erase(key);
+  };
+  log::info("events", "client.attached",
+            {{"remote", c->conn->remote()},
+             {"run", std::to_string(run_id)},
+             {"since", std::to_string(c->cursor)}});
+  pump(*c, steady_ms());
+}
+
+void EventHub::pump() {
+  int64_t now = steady_ms();
+  // A copy: pump() may close clients, whose on_close erases them.
+  std::vector<std::shared_ptr<Client>> all;
+  all.reserve(clients_.size());
+  for (const auto& [key, c] : clients_) all.push_back(c);
+  for (const auto& c : all) pump(*c, now);
+}
+
+void EventHub::pump(Client& c, int64_t now) {
+  if (c.closed) return;
+  auto full = [&] { return c.conn->queued_bytes() >= options_.max_queue; };
+  while (c.cursor < last_id_ && !full()) {
+    if (!ring_.empty() && c.cursor >= ring_.front().id - 1) {
+      // Caught up enough to be served from memory.
+      auto it = std::lower_bound(ring_.begin(), ring_.end(), c.cursor + 1,
+                                 [](const Frame& f, int64_t id) { return f.id < id; });
+      for (; it != ring_.end() && !full(); ++it) {
+        if (c.run_id == 0 || it->run_id == c.run_id) c.conn->send_text(it->text);
+        c.cursor = it->id;
+      }
+      continue;
+    }
+    std::vector<EventRecord> page = store_.events_after(c.cursor, c.run_id, 200);
+    if (page.empty()) {
+      // Nothing of its run before the ring: skip to where the ring starts.
+      c.cursor = ring_.empty() ? last_id_ : ring_.front().id - 1;
+      continue;
+    }
+    for (const EventRecord& e : page) {
+      if (!ring_.empty() && e.id >= ring_.front().id) break;  // the ring has it from here
+      c.conn->send_text(frame_of(e));
+      c.cursor = e.id;
+      if (full()) break;
+    }
+    if (!ring_.empty() && c.cursor < ring_.front().id - 1 && page.back().id >= ring_.front().id)
+      c.cursor = ring_.front().id - 1;
+  }
+  if (c.cursor < last_id_ && full()) {
+    if (c.full_since == 0) c.full_since = now;
+    if (now - c.full_since > options_.stall_ms) {
+      c.closed = true;
+      std::string why = "too slow: reconnect with since=" + std::to_string(c.cursor);
+      log::warn("events", "client.too_slow",
+                {{"remote", c.conn->remote()}, {"since", std::to_string(c.cursor)}});
+      c.conn->close(4008, why);
+    }
+  } else {
+    c.full_since = 0;
+  }
+}
+
+void EventHub::close_all() {
+  auto all = std::exchange(clients_, {});
+  for (auto& [key, c] : all) {
+    c->closed = true;
+    c->conn->close(1001, "controller stopping");
+  }
+}
+
+}  // namespace gantry::controller

@@ -1,0 +1,93 @@
+#pragma once
+// Live events (docs/events.md): the controller appends every change a
+// watcher cares about (runs, stages, committed log bytes, approvals,
+// releases, agents) to the store's events table, and each client of
+// GET /api/v1/events is a cursor into it. Clients that are caught up are
+// served from a ring of recent frames in memory; those behind read pages
+// from the store as their send queue drains, so a replay never holds more
+// than the queue bound in memory, and nobody waits for a slow client: one
+// that stays full while behind is closed with 4008 and the id to resume
+// from.
+//
+// Threading: the controller's loop thread only.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+
+#include "gantry/net/event_loop.hpp"
+#include "gantry/net/http_server.hpp"
+#include "store/store.hpp"
+
+namespace gantry::controller {
+
+struct EventHubOptions {
+  size_t max_queue = 4 << 20;       // a client's send queue bound (bytes)
+  int64_t stall_ms = 1000;          // full and behind this long: closed
+  size_t ring_bytes = 16 << 20;     // recent frames kept in memory
+  size_t max_log_event = 64 << 10;  // log bytes per event
+  int64_t keep_events = 1000000;    // retention in the store
+};
+
+class EventHub {
+ public:
+  EventHub(Store& store, net::EventLoop& loop, EventHubOptions options = {});
+  ~EventHub();
+  EventHub(const EventHub&) = delete;
+  EventHub& operator=(const EventHub&) = delete;
+
+  // Appends an event: `fields` is a JSON object text with the event's own
+  // fields (docs/events.md); type, run and at are added here.
+  void emit(const std::string& type, int64_t run_id, const std::string& fields);
+  // `committed` bytes of an attempt's log are durable: emits log events for
+  // what no event carries yet, ending on a whole UTF-8 character unless
+  // `final` (the attempt ended: everything goes out).
+  void log_committed(int64_t run_id, const std::string& stage_id, int attempt,
+                     const std::string& path, uint64_t committed, bool final);
+
+  // A new client (already authenticated): its catch-up point (docs/events.md).
+  void attach(std::shared_ptr<net::WsConnection> conn, net::WsHandlers& handlers, int64_t run_id,
+              std::optional<int64_t> since);
+  void pump();  // sends every client what it is due (after changes; also on a timer)
+  void close_all();
+  size_t clients() const { return clients_.size(); }
+
+ private:
+  struct Client {
+    std::shared_ptr<net::WsConnection> conn;
+    int64_t run_id = 0;
+    int64_t cursor = 0;      // the last id sent (or skipped by the filter)
+    int64_t full_since = 0;  // steady ms when its queue was first seen full while behind
+    bool closed = false;
+  };
+  struct Frame {
+    int64_t id = 0, run_id = 0;
+    std::string text;
+  };
+
+  void append(EventRecord& e, const std::string& frame_without_id);
+  std::string frame_of(const EventRecord& e);  // from the store: log bytes read from the file
+  void pump(Client& c, int64_t now_ms);
+  static int64_t steady_ms();
+
+  Store& store_;
+  net::EventLoop& loop_;
+  EventHubOptions options_;
+  std::map<uint64_t, std::shared_ptr<Client>> clients_;
+  uint64_t next_client_ = 1;
+  std::deque<Frame> ring_;
+  size_t ring_size_ = 0;
+  int64_t last_id_ = 0;
+  // Where each attempt's log events end: run, stage, attempt -> offset.
+  std::map<std::tuple<int64_t, std::string, int>, uint64_t> log_ends_;
+  uint64_t timer_ = 0;
+  int64_t last_prune_ = 0;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+};
+
+}  // namespace gantry::controller

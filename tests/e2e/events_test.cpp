@@ -1,0 +1,246 @@
+// The live events WebSocket through real daemons (docs/events.md, issue 8):
+// every event of a run in order and without gaps, the same sequence after a
+// reconnect with `since` (across a controller restart too), a client that
+// reads nothing closed with its reason while the run keeps its pace, and
+// 200 clients on one busy run.
+#include <catch2/catch.hpp>
+
+#include "../net/loop_thread.hpp"
+#include "gantry/net/event_loop.hpp"
+#include "gantry/net/ws_client.hpp"
+#include "harness.hpp"
+
+using namespace gantry::e2e;
+using gantry::net::EventLoop;
+using gantry::net::WsClient;
+using gantry::net::WsClientOptions;
+using gantry::net::test::LoopThread;
+
+namespace {
+
+// One WebSocket client on its own loop thread, keeping every frame.
+class Watcher {
+ public:
+  // `stall`: the first message blocks the client that long (it reads
+  // nothing meanwhile), and a close is final (no reconnect).
+  Watcher(const Cluster& c, const std::string& query, std::chrono::milliseconds stall = {})
+      : stall_(stall), stop_on_close_(stall.count() > 0) {
+    WsClientOptions o;
+    o.url = "ws://127.0.0.1:" + std::to_string(c.port) + "/api/v1/events" + query;
+    o.headers = {{"Authorization", "Bearer " + c.admin_token}};
+    o.backoff_base = std::chrono::milliseconds(50);
+    o.backoff_cap = std::chrono::milliseconds(200);
+    client_ = std::make_unique<WsClient>(loop_, o);
+    client_->on_message = [this](std::string_view data, bool) {
+      if (stall_.count() > 0 && frames_.empty())
+        std::this_thread::sleep_for(stall_);  // reads nothing meanwhile
+      frames_.emplace_back(data);
+    };
+    client_->on_disconnect = [this](std::string reason) {
+      disconnects_.push_back(std::move(reason));
+      if (stop_on_close_) client_->stop();
+    };
+    thread_.call([this] { client_->start(); });
+  }
+  ~Watcher() {
+    thread_.call([this] { client_->stop(); });
+  }
+  std::vector<json> events() {
+    auto frames = thread_.call([this] { return frames_; });
+    std::vector<json> out;
+    for (const auto& f : frames) out.push_back(json::parse(f));
+    return out;
+  }
+  size_t count() {
+    return thread_.call([this] { return frames_.size(); });
+  }
+  std::vector<std::string> disconnects() {
+    return thread_.call([this] { return disconnects_; });
+  }
+  // Until the run's `run` event says it ended (bounded).
+  bool wait_run_end(int64_t run, std::chrono::seconds timeout = std::chrono::seconds(60)) {
+    return thread_.wait_until(
+        [this, run] {
+          for (auto it = frames_.rbegin(); it != frames_.rend(); ++it) {
+            json e = json::parse(*it);
+            if (e["type"] == "run" && e["run"] == run) {
+              std::string s = e["status"];
+              return s == "succeeded" || s == "failed" || s == "aborted" || s == "unstable";
+            }
+          }
+          return false;
+        },
+        timeout);
+  }
+  bool wait_count(size_t n, std::chrono::seconds timeout = std::chrono::seconds(30)) {
+    return thread_.wait_until([this, n] { return frames_.size() >= n; }, timeout);
+  }
+
+ private:
+  EventLoop loop_;
+  std::chrono::milliseconds stall_;
+  std::unique_ptr<WsClient> client_;
+  std::vector<std::string> frames_;
+  std::vector<std::string> disconnects_;
+  bool stop_on_close_;
+  LoopThread thread_{loop_};
+};
+
+int64_t start_run(Cluster& c, const std::string& steps) {
+  std::string pipeline = "pipeline {\n  agent any\n  stages {\n" + steps + "  }\n}\n";
+  CliResult t = c.cli({"trigger", "--repo", c.make_repo({{"Jenkinsfile", pipeline}})});
+  REQUIRE(t.exit_code == 0);
+  return std::stoll(t.out);
+}
+
+// The log of one stage rebuilt from log events, attempt 1.
+std::string log_of(const std::vector<json>& events, const std::string& stage) {
+  std::string out;
+  for (const json& e : events) {
+    if (e["type"] != "log" || e["stage"] != stage) continue;
+    CHECK(e["offset"].get<uint64_t>() == out.size());  // in order, no overlap, no gap
+    out += e["data"].get<std::string>();
+  }
+  return out;
+}
+
+void check_ordered(const std::vector<json>& events) {
+  for (size_t i = 1; i < events.size(); ++i)
+    REQUIRE(events[i]["id"].get<int64_t>() > events[i - 1]["id"].get<int64_t>());
+}
+
+const char* kTwoStages =
+    R"(    stage('Build') { steps { sh 'for i in $(seq 1 300); do echo "build line $i"; done' } }
+    stage('Test') { steps { sh 'for i in $(seq 1 200); do echo "café $i"; done' } }
+)";
+
+}  // namespace
+
+TEST_CASE("an events client gets a run's events in order, the same after since and a restart") {
+  Cluster c;
+  c.start_controller();
+  c.start_agent({});
+  c.wait_agents(1);
+  int64_t run = start_run(c, kTwoStages);
+  Watcher first(c, "?run=" + std::to_string(run));
+  bool ended = first.wait_run_end(run);
+  INFO("frames: " << first.count() << ", disconnects: " << first.disconnects().size());
+  INFO(read_file(c.dir() + "/controller.log"));
+  REQUIRE(ended);
+  std::vector<json> all = first.events();
+  check_ordered(all);
+  for (const json& e : all) CHECK(e["run"] == run);
+  // The stages' whole lives, and logs byte for byte as the REST API has them.
+  std::vector<std::string> statuses;
+  for (const json& e : all) {
+    if (e["type"] == "stage" && e["stage"] == "Build") statuses.push_back(e["status"]);
+  }
+  REQUIRE(!statuses.empty());
+  CHECK(statuses.back() == "succeeded");
+  CHECK(std::find(statuses.begin(), statuses.end(), "running") != statuses.end());
+  CHECK(log_of(all, "Build") == c.stage_log(run, "Build"));
+  CHECK(log_of(all, "Test") == c.stage_log(run, "Test"));
+  CHECK(log_of(all, "Test").find("café 200\n") != std::string::npos);
+
+  // Resume from the middle: exactly the rest.
+  size_t k = all.size() / 2;
+  int64_t since = all[k]["id"];
+  auto rest = [&](Watcher& w) {
+    REQUIRE(w.wait_count(all.size() - k - 1));
+    std::vector<json> got = w.events();
+    REQUIRE(got.size() == all.size() - k - 1);
+    for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == all[k + 1 + i]);
+  };
+  {
+    Watcher again(c, "?run=" + std::to_string(run) + "&since=" + std::to_string(since));
+    rest(again);
+  }
+  c.stop_controller(9);
+  c.start_controller();
+  {
+    Watcher after_restart(c, "?run=" + std::to_string(run) + "&since=" + std::to_string(since));
+    rest(after_restart);
+  }
+  // Unfiltered, from an id: the agent's events too; ids keep growing after the restart.
+  c.wait_agents(1);
+  Watcher everything(c, "?since=0");
+  REQUIRE(everything.wait_count(all.size() + 1));
+  bool agent_event = false;
+  for (const json& e : everything.events()) agent_event = agent_event || e["type"] == "agent";
+  CHECK(agent_event);
+}
+
+TEST_CASE("events: bad tokens and queries are refused") {
+  Cluster c;
+  c.start_controller();
+  for (const char* query : {"?token=nope", "?since=-1", "?run=1x"}) {
+    HttpResult r = c.http("GET", std::string("/api/v1/events") + query, "",
+                          std::string(query).find("token") != std::string::npos ? "" : "<admin>",
+                          {{"Connection", "Upgrade"},
+                           {"Upgrade", "websocket"},
+                           {"Sec-WebSocket-Version", "13"},
+                           {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}});
+    INFO(query);
+    CHECK((r.status == 401 || r.status == 400));
+  }
+}
+
+TEST_CASE("a client that reads nothing is closed with its reason, the run keeps its pace") {
+  Cluster c;
+  c.start_controller();
+  c.start_agent({});
+  c.wait_agents(1);
+  // 24 MB of log: more than the client's queue and the socket buffers.
+  const std::string steps =
+      "    stage('Flood') { steps { sh 'head -c 24000000 /dev/zero | tr \"\\\\0\" x | fold -w 99' "
+      "} }\n";
+  auto timed_run = [&](int64_t& id) {
+    auto t0 = std::chrono::steady_clock::now();
+    id = start_run(c, steps);
+    REQUIRE(c.wait_run(id, std::chrono::seconds(120))["status"] == "succeeded");
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  int64_t quiet = 0;
+  double alone = timed_run(quiet);
+
+  Watcher slow(c, "", std::chrono::seconds(6));
+  auto stall_ends = std::chrono::steady_clock::now() + std::chrono::seconds(7);
+  Watcher reader(c, "");
+  int64_t busy = 0;
+  double watched = timed_run(busy);
+  INFO("alone " << alone << " s, with a stalled client " << watched << " s");
+  CHECK(watched < alone * 3 + 3);
+  // The reader got every byte.
+  REQUIRE(reader.wait_run_end(busy));
+  CHECK(static_cast<int64_t>(log_of(reader.events(), "Flood").size()) ==
+        c.stage_log_size(busy, "Flood"));
+  CHECK(c.stage_log_size(busy, "Flood") > 24000000);
+  // The stalled one, once it reads again, finds the reason it was closed for.
+  std::this_thread::sleep_until(stall_ends);  // its loop answers nothing before
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(40);
+  while (slow.disconnects().empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  REQUIRE(!slow.disconnects().empty());
+  CHECK(slow.disconnects()[0].rfind("closed 4008 too slow: reconnect with since=", 0) == 0);
+}
+
+TEST_CASE("200 clients on one busy run all get the whole sequence") {
+  Cluster c;
+  c.start_controller();
+  c.start_agent({});
+  c.wait_agents(1);
+  int64_t run = start_run(c, kTwoStages);
+  std::vector<std::unique_ptr<Watcher>> watchers;
+  for (int i = 0; i < 200; ++i)
+    watchers.push_back(std::make_unique<Watcher>(c, "?run=" + std::to_string(run)));
+  REQUIRE(watchers[0]->wait_run_end(run));
+  std::vector<json> expected = watchers[0]->events();
+  check_ordered(expected);
+  for (auto& w : watchers) {
+    REQUIRE(w->wait_run_end(run));
+    std::vector<json> got = w->events();
+    REQUIRE(got.size() == expected.size());
+    CHECK(got.back() == expected.back());
+    CHECK(log_of(got, "Build") == log_of(expected, "Build"));
+  }
+}
