@@ -90,6 +90,8 @@ int local_run_command(const std::vector<std::string>& args, std::ostream& out, s
 // Follows a run until it ends: stage transitions as lines (or a compact
 // live view with colors on a terminal), and with `logs` every stage's log as
 // it grows. Returns the exit code for the run's result.
+// gantry watch RUN: the live events stream, drawn in place (watch.cpp).
+int watch_run(const Remote& remote, int64_t run_id, std::ostream& out, std::ostream& err);
 int follow_run(const Remote& remote, int64_t run_id, bool logs, std::ostream& out,
                std::ostream& err);
 

@@ -237,7 +237,8 @@ int remote_command(const Remote& r, const std::string& cmd, const std::vector<st
   }
   if (cmd == "show") return show(r, id, json, out, err);
   if (cmd == "logs") return logs(r, id, pos.size() > 1 ? pos[1] : "", attempt, follow, out, err);
-  if (cmd == "wait" || cmd == "watch") return follow_run(r, id, false, out, err);
+  if (cmd == "watch") return watch_run(r, id, out, err);
+  if (cmd == "wait") return follow_run(r, id, false, out, err);
   if (cmd == "cancel" || cmd == "retry") {
     auto resp = call(r, "POST", "/api/v1/runs/" + std::to_string(id) + "/" + cmd);
     if (!resp.ok || resp.status >= 300) return report(resp, cmd + " " + std::to_string(id), err);

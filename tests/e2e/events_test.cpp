@@ -244,3 +244,26 @@ TEST_CASE("200 clients on one busy run all get the whole sequence") {
     CHECK(log_of(got, "Build") == log_of(expected, "Build"));
   }
 }
+
+TEST_CASE("gantry watch follows a run's events and exits with its status") {
+  Cluster c;
+  c.start_controller();
+  c.start_agent({});
+  c.wait_agents(1);
+  int64_t run = start_run(c, R"(    stage('Build') { steps { sh 'echo "hello from build"' } }
+    stage('Test') { steps { sh 'sleep 0.3; echo "testing"; exit 3' } }
+)");
+  CliResult w = c.cli({"watch", std::to_string(run)});
+  INFO(w.out);
+  CHECK(w.exit_code == 1);
+  CHECK(w.out.find("running  Build") != std::string::npos);
+  CHECK(w.out.find("[Build] hello from build") != std::string::npos);
+  CHECK(w.out.find("succeeded  Build") != std::string::npos);
+  CHECK(w.out.find("[Test] testing") != std::string::npos);
+  CHECK(w.out.find("failed  Test") != std::string::npos);
+  CHECK(w.out.find("run " + std::to_string(run) + " failed") != std::string::npos);
+  // Watching a run that ended replays it; a wrong token is refused (exit 2).
+  CHECK(c.cli({"watch", std::to_string(run)}).exit_code == 1);
+  CHECK(c.cli({"--token", "nope", "watch", std::to_string(run)}).exit_code == 2);
+  CHECK(c.cli({"watch", "999"}).exit_code == 2);
+}
