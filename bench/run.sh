@@ -15,3 +15,6 @@ bash "$here/git_triggers.sh" "$build"
 echo
 echo "== gates.sh (GMUD approval -> deploy starts)"
 bash "$here/gates.sh" "$build"
+echo
+echo "== fanout.sh (live events to 1 000 WebSocket watchers)"
+bash "$here/fanout.sh" "$build"

@@ -84,9 +84,10 @@ void WsSession::deliver(std::string_view data, bool binary) {
   }
 }
 
-void WsSession::enqueue(std::string msg, bool binary) {
+void WsSession::enqueue(std::shared_ptr<const std::string> msg, bool binary) {
   if (finished_ || close_request_) return;
-  if (queued_bytes_ + in_flight_bytes_ + msg.size() > state_->options.max_ws_queue) {
+  if (!msg) return;
+  if (queued_bytes_ + in_flight_bytes_ + msg->size() > state_->options.max_ws_queue) {
     log::warn("ws", "too_slow",
               {{"remote", remote_}, {"queued", std::to_string(queued_bytes_ + in_flight_bytes_)}});
     queue_.clear();
@@ -94,7 +95,7 @@ void WsSession::enqueue(std::string msg, bool binary) {
     close(static_cast<uint16_t>(websocket::close_code::policy_error), "too slow");
     return;
   }
-  queued_bytes_ += msg.size();
+  queued_bytes_ += msg->size();
   queue_.push_back(Outgoing{std::move(msg), binary});
   start_writer();
 }
@@ -132,10 +133,10 @@ asio::awaitable<void> WsSession::write_queue(FrameRef self) {
     if (!self->queue_.empty()) {
       Outgoing out = std::move(self->queue_.front());
       self->queue_.pop_front();
-      self->queued_bytes_ -= out.data.size();
-      self->in_flight_bytes_ = out.data.size();
+      self->queued_bytes_ -= out.data->size();
+      self->in_flight_bytes_ = out.data->size();
       ws.binary(out.binary);
-      auto [ec, n] = co_await ws.async_write(asio::buffer(out.data), use_nothrow);
+      auto [ec, n] = co_await ws.async_write(asio::buffer(*out.data), use_nothrow);
       self->in_flight_bytes_ = 0;
       if (ec) {
         auto [code, reason] = close_info(ec, ws);

@@ -28,15 +28,22 @@ class WsSession final : public WsConnection, public std::enable_shared_from_this
   static void start(std::shared_ptr<WsSession> self, beast::tcp_stream stream,
                     http::request<http::empty_body> request, WsHandlers handlers);
 
-  void send_text(std::string msg) override { enqueue(std::move(msg), false); }
-  void send_binary(std::string msg) override { enqueue(std::move(msg), true); }
+  void send_text(std::string msg) override {
+    enqueue(std::make_shared<const std::string>(std::move(msg)), false);
+  }
+  void send_binary(std::string msg) override {
+    enqueue(std::make_shared<const std::string>(std::move(msg)), true);
+  }
+  void send_shared(std::shared_ptr<const std::string> msg) override {
+    enqueue(std::move(msg), false);
+  }
   void close(uint16_t code, std::string reason) override;
   size_t queued_bytes() const override { return queued_bytes_ + in_flight_bytes_; }
   const std::string& remote() const override { return remote_; }
 
  private:
   struct Outgoing {
-    std::string data;
+    std::shared_ptr<const std::string> data;
     bool binary = false;
   };
 
@@ -61,7 +68,7 @@ class WsSession final : public WsConnection, public std::enable_shared_from_this
 
   static asio::awaitable<void> run(FrameRef self, http::request<http::empty_body> request);
   static asio::awaitable<void> write_queue(FrameRef self);
-  void enqueue(std::string msg, bool binary);
+  void enqueue(std::shared_ptr<const std::string> msg, bool binary);
   void start_writer();
   void arm_close_timer();
   void deliver(std::string_view data, bool binary);

@@ -95,10 +95,10 @@ void EventHub::append(EventRecord& e, const std::string& frame_body) {
     return;
   }
   last_id_ = e.id;
-  ring_.push_back({e.id, e.run_id, with_id(e.id, frame_body)});
-  ring_size_ += ring_.back().text.size();
+  ring_.push_back({e.id, e.run_id, std::make_shared<const std::string>(with_id(e.id, frame_body))});
+  ring_size_ += ring_.back().text->size();
   while (ring_size_ > options_.ring_bytes && ring_.size() > 1) {
-    ring_size_ -= ring_.front().text.size();
+    ring_size_ -= ring_.front().text->size();
     ring_.pop_front();
   }
 }
@@ -200,7 +200,7 @@ void EventHub::pump(Client& c, int64_t now) {
       auto it = std::lower_bound(ring_.begin(), ring_.end(), c.cursor + 1,
                                  [](const Frame& f, int64_t id) { return f.id < id; });
       for (; it != ring_.end() && !full(); ++it) {
-        if (c.run_id == 0 || it->run_id == c.run_id) c.conn->send_text(it->text);
+        if (c.run_id == 0 || it->run_id == c.run_id) c.conn->send_shared(it->text);
         c.cursor = it->id;
       }
       continue;

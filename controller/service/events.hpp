@@ -67,7 +67,7 @@ class EventHub {
   };
   struct Frame {
     int64_t id = 0, run_id = 0;
-    std::string text;
+    std::shared_ptr<const std::string> text;  // one copy for every client
   };
 
   void append(EventRecord& e, const std::string& frame_without_id);

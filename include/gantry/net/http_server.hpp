@@ -61,6 +61,8 @@ class WsConnection {
   virtual ~WsConnection() = default;
   virtual void send_text(std::string msg) = 0;  // queued; one write in flight
   virtual void send_binary(std::string msg) = 0;
+  // A text message shared by many connections (a fan-out): queued without a copy.
+  virtual void send_shared(std::shared_ptr<const std::string> msg) = 0;
   // Sends what is queued, then the close frame. Later sends are ignored.
   virtual void close(uint16_t code, std::string reason) = 0;
   virtual size_t queued_bytes() const = 0;  // for the caller's backpressure decisions

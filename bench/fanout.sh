@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# bench/fanout.sh BUILD_DIR: live fan-out of a run's log to WebSocket watchers
+# (SPEC §12: 1 000 watchers, p99 <= 20 ms from agent output to watcher).
+#
+# One controller, one agent, a step that prints BENCH_FANOUT_RATE bytes/s
+# (10 MB/s) for BENCH_FANOUT_SECONDS (5) as 100-byte lines stamped with the
+# time they were written (bench_fanout emit). BENCH_FANOUT_WATCHERS (1000)
+# clients of GET /api/v1/events (bench_fanout watch) take the latency of the
+# oldest line in each log event they receive. The baseline is the same run
+# watched by one client. Also the controller's CPU time and peak RSS during
+# each run. Nothing is asserted.
+set -euo pipefail
+build=$(cd "${1:-build}" && pwd)
+rate=${BENCH_FANOUT_RATE:-10000000}
+secs=${BENCH_FANOUT_SECONDS:-5}
+watchers=${BENCH_FANOUT_WATCHERS:-1000}
+tmp=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/gantry-fanout-XXXXXX")
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+cp "$build/controller/gantry-controller" "$build/agent/gantry-agent" "$build/cli/gantry" \
+  "$build/bench/bench_fanout" "$tmp/"
+# More open files than the default 1024: a thousand sockets each side.
+ulimit -n 8192 2>/dev/null || true
+"$tmp/gantry-controller" --listen 127.0.0.1:0 --data "$tmp/data" >"$tmp/controller.log" 2>&1 &
+cpid=$!
+pids+=($cpid)
+for _ in $(seq 1 250); do [ -s "$tmp/data/controller.addr" ] && break; sleep 0.02; done
+server=$(cat "$tmp/data/controller.addr")
+token=$(cat "$tmp/data/admin.token")
+export GANTRY_SERVER=$server GANTRY_TOKEN=$token
+"$tmp/gantry-agent" --controller "$server" --token "$(cat "$tmp/data/agent.token")" \
+  --name a1 --work "$tmp/a1" >"$tmp/agent.log" 2>&1 &
+pids+=($!)
+mkdir -p "$tmp/repo" && cd "$tmp/repo"
+git init -q -b main
+printf "pipeline { agent any\n  options { skipDefaultCheckout() }\n  stages { stage('Flood') { steps { sh '%s emit %s %s' } } } }\n" \
+  "$tmp/bench_fanout" "$rate" "$secs" >Jenkinsfile
+git add -A && git -c user.name=B -c user.email=b@example.com commit -qm bench
+for _ in $(seq 1 250); do "$tmp/gantry" agents | grep -q connected && break; sleep 0.04; done
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$cpid/stat"; }
+# One measured run watched by $1 clients: prints the watcher's figures, then
+# the controller's CPU seconds and peak RSS (MiB).
+measure() {
+  local n=$1 out="$tmp/watch.$1"
+  "$tmp/bench_fanout" watch "ws://${server#http://}" "$token" "$n" $((secs * 6 + 30)) >"$out" &
+  local wpid=$!
+  for _ in $(seq 1 1500); do grep -q '^ready' "$out" 2>/dev/null && break; sleep 0.02; done
+  local t0 c0
+  t0=$(cpu_ticks)
+  id=$("$tmp/gantry" trigger --repo "$tmp/repo")
+  "$tmp/gantry" wait "$id" >/dev/null || true
+  wait "$wpid" || true
+  c0=$(cpu_ticks)
+  echo "$(tail -1 "$out") $(awk -v a="$t0" -v b="$c0" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz }') $(awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$cpid/status")"
+}
+read -r b_n b_ev b_bytes b50 b99 bmax b_slow b_inc b_cpu b_rss <<<"$(measure 1)"
+read -r n ev bytes p50 p99 pmax slow inc cpu rss <<<"$(measure "$watchers")"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }'; }
+printf '%-58s %12s %12s %8s\n' figure measured baseline ratio
+printf '%-58s %9s ms %9s ms %8s\n' "log line written -> watcher, p50 ($n watchers)" "$p50" "$b50" "$(ratio "$p50" "$b50")"
+printf '%-58s %9s ms %9s ms %8s\n' "log line written -> watcher, p99 (target 20 ms)" "$p99" "$b99" "$(ratio "$p99" "$b99")"
+printf '%-58s %9s ms %9s ms\n' "log line written -> watcher, max" "$pmax" "$bmax"
+printf '%-58s %12s %12s\n' "log events received (all watchers)" "$ev" "$b_ev"
+printf '%-58s %12s %12s\n' "watchers closed as too slow (4008) / incomplete" "$slow / $inc" "$b_slow / $b_inc"
+printf '%-58s %10s s %10s s %8s\n' "controller CPU during the run" "$cpu" "$b_cpu" "$(ratio "$cpu" "$b_cpu")"
+printf '%-58s %8s MiB %8s MiB\n' "controller peak RSS (after the run)" "$rss" "$b_rss"
+echo "(step: $rate bytes/s for $secs s as 100-byte stamped lines; baseline: the same run, 1 watcher)"
