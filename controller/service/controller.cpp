@@ -216,6 +216,9 @@ void Controller::flush() {
   for (int64_t id : scheduler_->take_finished_runs()) {
     scheduler_->forget_run(id);
     run_event_state_.erase(id);
+    events_->forget_run(id);
+    for (auto it = log_progress_.begin(); it != log_progress_.end();)
+      it = it->second.run_id == id ? log_progress_.erase(it) : std::next(it);
   }
   events_->pump();
 }

@@ -234,6 +234,11 @@ void EventHub::pump(Client& c, int64_t now) {
   }
 }
 
+void EventHub::forget_run(int64_t run_id) {
+  for (auto it = log_ends_.begin(); it != log_ends_.end();)
+    it = std::get<0>(it->first) == run_id ? log_ends_.erase(it) : std::next(it);
+}
+
 void EventHub::close_all() {
   auto all = std::exchange(clients_, {});
   for (auto& [key, c] : all) {

@@ -54,6 +54,7 @@ class EventHub {
   void attach(std::shared_ptr<net::WsConnection> conn, net::WsHandlers& handlers, int64_t run_id,
               std::optional<int64_t> since);
   void pump();  // sends every client what it is due (after changes; also on a timer)
+  void forget_run(int64_t run_id);  // it ended: no more log events will come for it
   void close_all();
   size_t clients() const { return clients_.size(); }
 
