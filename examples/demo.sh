@@ -170,6 +170,9 @@ bold "gantry show $run"
 
 cat <<TXT
 
+Open $server/ in a browser and sign in with the admin's token $admin_token
+(or rosa's, $rosa_token, to approve and roll back from the page).
+
 Try, with GANTRY_SERVER=$server and GANTRY_TOKEN=$admin_token (admin):
   $gantry runs
   $gantry approvals --all

@@ -11,7 +11,12 @@ packages=(
   libyaml-cpp-dev libgit2-dev nlohmann-json3-dev catch2
   libsqlite3-dev sqlite3 libssl-dev libcctz-dev tzdata openssl curl
   clang libclang-rt-14-dev clang-format clang-tidy
+  chromium   # the browser test (tests/browser/) drives Debian's chromium
 )
+# The browser test runs playwright-core under Node.js with npm; a machine that
+# has them already (from another source) keeps its own.
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

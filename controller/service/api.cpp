@@ -37,6 +37,7 @@ net::Response Controller::handle_http(const net::Request& req) {
     r.body = R"({"status":"ok"})";
     return r;
   }
+  if (req.path == "/" || req.path.rfind("/assets/", 0) == 0) return serve_web(req);
   // Webhooks carry a signature, not a token (api_repos.cpp).
   if (req.path == "/api/v1/hooks/git") {
     if (req.method != "POST") {

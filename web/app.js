@@ -1,0 +1,1375 @@
+// Gantry's operators' page (SPEC §10): runs, a run's stage graph with a live
+// log, the approvals inbox, releases, agents. Plain JavaScript, no framework,
+// nothing fetched but this controller's API.
+//
+// Safety: the DOM is built with createElement and textContent only, never
+// innerHTML, so nothing a pipeline prints or a user types becomes markup.
+//
+// Live updates: the events WebSocket (docs/events.md) is applied to the
+// in-memory model; the last event id is remembered and a lost socket is
+// reopened with backoff and `since`, so a controller restart is survived.
+// While the socket is not open the page polls the REST API every 2 s.
+'use strict';
+
+(() => {
+  const TOKEN_KEY = 'gantry.token';
+  const POLL_MS = 2000;               // REST polling while the socket is down
+  const LIVE_REFRESH_MS = 15000;      // a safety refresh while it is up
+  const RECONNECT_MAX_MS = 15000;     // backoff ceiling
+  const LOG_PAGE = 64 * 1024;         // the first tail, and each "load earlier" page
+  const LOG_KEEP = 2 * 1024 * 1024;   // bytes the log pane holds at most
+  const LOG_FETCH_MAX = 1024 * 1024;  // bytes one catch-up read takes at most
+  const CAPTURE_MAX = 5000;           // events kept for re-applying over a snapshot
+  const MAX_RUNS = 100;               // runs listed
+  const TERMINAL = new Set(['succeeded', 'failed', 'unstable', 'aborted', 'skipped']);
+  const ACTIVE = new Set(['queued', 'waiting', 'running']);
+
+  // ---------------------------------------------------------------- helpers
+
+  // el('a', {href: '#/runs', class: 'x', onclick: f}, 'text', child, ...)
+  function el(tag, props, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(props || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'class') e.className = v;
+      else if (k === 'text') e.textContent = v;
+      else if (k === 'dataset') Object.assign(e.dataset, v);
+      else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v === true ? '' : String(v));
+    }
+    for (const c of children.flat()) {
+      if (c === null || c === undefined || c === false) continue;
+      e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return e;
+  }
+
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+  const ICONS = {
+    succeeded: ['M3 8.5l3.2 3.2L13 4.8'],
+    failed: ['M4 4l8 8', 'M12 4l-8 8'],
+    running: ['M5 3.5v9l7.5-4.5z'],
+    queued: ['M8 2.5a5.5 5.5 0 1 0 0.01 0'],
+    waiting: ['M5.5 3.5v9', 'M10.5 3.5v9'],
+    aborted: ['M8 2.5a5.5 5.5 0 1 0 0.01 0', 'M4.2 11.8l7.6-7.6'],
+    skipped: ['M3 8h9', 'M8.5 4.5L12 8l-3.5 3.5'],
+    unstable: ['M8 3v6.5', 'M8 12v1'],
+    rolled_back: ['M6 3.5L2.5 7 6 10.5', 'M2.5 7h7a3.5 3.5 0 0 1 0 7h-2'],
+    expired: ['M8 2.5a5.5 5.5 0 1 0 0.01 0', 'M8 5v3.2l2.2 1.6'],
+    connected: ['M8 4a4 4 0 1 0 0.01 0'],
+    disconnected: ['M8 4a4 4 0 1 0 0.01 0'],
+  };
+  const ICON_OF = {
+    pending: 'waiting', approved: 'succeeded', rejected: 'failed', cancelled: 'aborted',
+    in_progress: 'running', live: 'connected', polling: 'waiting', offline: 'failed',
+  };
+  function icon(name) {
+    const paths = ICONS[name] || ICONS[ICON_OF[name]] || ICONS.queued;
+    const svg = document.createElementNS(SVG_NS, 'svg');
+    svg.setAttribute('viewBox', '0 0 16 16');
+    svg.setAttribute('class', 'icon');
+    svg.setAttribute('aria-hidden', 'true');
+    svg.setAttribute('focusable', 'false');
+    for (const d of paths) {
+      const p = document.createElementNS(SVG_NS, 'path');
+      p.setAttribute('d', d);
+      if (name === 'running' || name === 'in_progress' || name === 'connected' || name === 'live')
+        p.setAttribute('class', 'filled');
+      svg.append(p);
+    }
+    return svg;
+  }
+
+  const LABELS = {in_progress: 'in progress', rolled_back: 'rolled back'};
+  function statusLabel(s) { return LABELS[s] || s || 'unknown'; }
+  function statusClass(s) { return 's-' + String(s || 'unknown').replace(/[^a-z_]/g, ''); }
+  // Status is never shown by color alone: an icon and its word come with it.
+  function badge(status) {
+    return el('span', {class: 'badge ' + statusClass(status)}, icon(status), statusLabel(status));
+  }
+
+  function fmtDuration(ms) {
+    if (!(ms >= 0)) return '';
+    const s = ms / 1000;
+    if (s < 60) return (s < 10 ? s.toFixed(1) : Math.floor(s)) + ' s';
+    const m = Math.floor(s / 60), sec = Math.floor(s % 60);
+    if (m < 60) return m + ' min ' + String(sec).padStart(2, '0') + ' s';
+    return Math.floor(m / 60) + ' h ' + String(m % 60).padStart(2, '0') + ' min';
+  }
+  function fmtTime(ms) {
+    if (!ms) return '';
+    const d = new Date(ms);
+    return d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString() : d.toLocaleString();
+  }
+  // A duration that ticks while it runs (see tickDurations).
+  function duration(start, end) {
+    const span = el('span', {class: 'dur'});
+    if (start) {
+      span.dataset.start = start;
+      if (end) span.dataset.end = end;
+      span.textContent = fmtDuration((end || Date.now()) - start);
+    }
+    return span;
+  }
+  function tickDurations() {
+    const now = Date.now();
+    for (const s of document.querySelectorAll('.dur[data-start]:not([data-end])'))
+      s.textContent = fmtDuration(now - Number(s.dataset.start));
+  }
+  function shortRef(ref) { return String(ref || '').replace(/^refs\/(heads|tags)\//, ''); }
+  function shortSha(sha) { return String(sha || '').slice(0, 10); }
+  function debounce(fn, ms) {
+    let t = 0;
+    return () => { clearTimeout(t); t = setTimeout(fn, ms); };
+  }
+  // A table cell; under 700 px it shows its column's name before its value.
+  function td(label, ...children) {
+    return el('td', {'data-label': label}, el('div', {class: 'v'}, ...children));
+  }
+  function runTitle(r) { return (r.job || 'run') + (r.number ? ' #' + r.number : ''); }
+
+  // ------------------------------------------------------------------- API
+
+  class ApiError extends Error {
+    constructor(status, code, message) { super(message); this.status = status; this.code = code; }
+  }
+  function describe(e) {
+    return e instanceof ApiError && e.status ? e.status + ': ' + e.message : String(e.message || e);
+  }
+
+  async function api(method, path, body) {
+    const opts = {method, headers: {Authorization: 'Bearer ' + state.token}, cache: 'no-store'};
+    if (body !== undefined) {
+      opts.headers['Content-Type'] = 'application/json';
+      opts.body = JSON.stringify(body);
+    }
+    let res;
+    try {
+      res = await fetch(path, opts);
+    } catch (e) {
+      throw new ApiError(0, 'network', 'cannot reach the controller (' + e.message + ')');
+    }
+    const text = await res.text();
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+    if (!res.ok) {
+      const err = data && data.error ? data.error : {};
+      throw new ApiError(res.status, err.code || 'http',
+                         err.message || res.status + ' ' + res.statusText);
+    }
+    return data;
+  }
+
+  // Bytes of a stage attempt's log from `offset`, at most `max` of them: the
+  // rest of the response is not read (the transfer is cancelled), so a long
+  // log is never loaded whole. Returns {bytes, size, status}.
+  async function fetchLog(runId, stage, attempt, offset, max) {
+    const url = '/api/v1/runs/' + runId + '/log?stage=' + encodeURIComponent(stage) +
+                '&attempt=' + attempt + '&offset=' + offset;
+    let res;
+    try {
+      res = await fetch(url, {headers: {Authorization: 'Bearer ' + state.token}, cache: 'no-store'});
+    } catch (e) {
+      throw new ApiError(0, 'network', 'cannot reach the controller (' + e.message + ')');
+    }
+    if (!res.ok) {
+      let err = {};
+      try { err = (await res.json()).error || {}; } catch (e) { err = {}; }
+      throw new ApiError(res.status, err.code || 'http', err.message || 'could not read the log');
+    }
+    const size = Number(res.headers.get('X-Gantry-Log-Size')) || 0;
+    const status = res.headers.get('X-Gantry-Stage-Status') || '';
+    const parts = [];
+    let got = 0;
+    if (res.body) {
+      const reader = res.body.getReader();
+      while (got < max) {
+        const {done, value} = await reader.read();
+        if (done) break;
+        parts.push(value);
+        got += value.length;
+      }
+      if (got >= max) reader.cancel().catch(() => {});
+    }
+    const bytes = new Uint8Array(Math.min(got, max));
+    let at = 0;
+    for (const p of parts) {
+      const take = Math.min(p.length, bytes.length - at);
+      bytes.set(p.subarray(0, take), at);
+      at += take;
+      if (at >= bytes.length) break;
+    }
+    return {bytes, size, status};
+  }
+
+  // ------------------------------------------------------------------ state
+
+  const state = {
+    token: '',
+    lastEventId: 0,
+    runs: new Map(),       // id -> run (REST shape), from the list and run events
+    pending: null,         // pending approvals count
+    view: null,            // the mounted view
+    refreshing: false,
+    lastRefresh: 0,
+    failures: 0,
+  };
+  const captures = new Set();
+
+  // Runs a REST read while recording the events that arrive meanwhile, so
+  // they can be applied again over the (possibly older) snapshot.
+  async function captured(fn) {
+    const buf = [];
+    captures.add(buf);
+    try {
+      const result = await fn();
+      return {result, events: buf};
+    } finally {
+      captures.delete(buf);
+    }
+  }
+
+  function mergeRunEvent(ev) {
+    const r = state.runs.get(ev.run) || {id: ev.run};
+    for (const k of ['number', 'job', 'status', 'reason', 'trigger', 'ref', 'commit'])
+      if (ev[k] !== undefined) r[k] = ev[k];
+    if (ev.status === 'running' && !r.started_at) r.started_at = ev.at;
+    if (TERMINAL.has(ev.status) && !r.finished_at) r.finished_at = ev.at;
+    state.runs.set(ev.run, r);
+    trimRuns();
+    return r;
+  }
+  function trimRuns() {
+    if (state.runs.size <= MAX_RUNS) return;
+    const ids = [...state.runs.keys()].sort((a, b) => a - b);
+    for (const id of ids.slice(0, state.runs.size - MAX_RUNS)) state.runs.delete(id);
+  }
+
+  // ------------------------------------------------------------ live events
+
+  const live = {ws: null, open: false, attempt: 0, timer: 0, reason: ''};
+
+  function connectEvents() {
+    clearTimeout(live.timer);
+    if (!state.token || live.ws) return;
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    let url = proto + '//' + location.host + '/api/v1/events?token=' +
+              encodeURIComponent(state.token);
+    if (state.lastEventId > 0) url += '&since=' + state.lastEventId;
+    let ws;
+    try {
+      ws = new WebSocket(url);
+    } catch (e) {
+      scheduleReconnect();
+      return;
+    }
+    live.ws = ws;
+    ws.onopen = () => {
+      if (live.ws !== ws) return;
+      live.open = true;
+      live.attempt = 0;
+      live.reason = '';
+      updateConn();
+      refresh();  // whatever happened before the socket (or since the last one)
+    };
+    ws.onmessage = (m) => {
+      if (live.ws !== ws || typeof m.data !== 'string') return;
+      let ev;
+      try { ev = JSON.parse(m.data); } catch (e) { return; }
+      if (ev && typeof ev === 'object') handleEvent(ev);
+    };
+    ws.onclose = (e) => {
+      if (live.ws !== ws) return;
+      live.ws = null;
+      live.open = false;
+      live.reason = e.reason || '';
+      updateConn();
+      // 4008: too slow; it may resume at once from where it was.
+      scheduleReconnect(e.code === 4008 ? 100 : undefined);
+    };
+  }
+  function scheduleReconnect(delay) {
+    clearTimeout(live.timer);
+    if (!state.token) return;
+    const backoff = Math.min(RECONNECT_MAX_MS, 500 * 2 ** Math.min(live.attempt, 6));
+    live.attempt++;
+    live.timer = setTimeout(connectEvents, delay ?? backoff * (0.5 + Math.random() * 0.5));
+  }
+  function disconnectEvents() {
+    clearTimeout(live.timer);
+    const ws = live.ws;
+    live.ws = null;
+    live.open = false;
+    if (ws) ws.close(1000, 'signed out');
+  }
+
+  const refreshPending = debounce(() => loadPending().catch(() => {}), 300);
+
+  function handleEvent(ev) {
+    if (Number.isFinite(ev.id)) {
+      if (ev.id <= state.lastEventId) return;  // seen already (a resume overlaps)
+      state.lastEventId = ev.id;
+    }
+    for (const buf of captures) if (buf.length < CAPTURE_MAX) buf.push(ev);
+    if (ev.type === 'run') mergeRunEvent(ev);
+    if (ev.type === 'approval') refreshPending();
+    if (state.view && state.view.onEvent) state.view.onEvent(ev);
+  }
+
+  function updateConn() {
+    const c = document.getElementById('conn');
+    let kind, text;
+    if (live.open) {
+      kind = 'live';
+      text = 'Live';
+    } else if (state.failures > 0) {
+      kind = 'offline';
+      text = 'Offline, retrying';
+    } else {
+      kind = 'polling';
+      text = 'Polling every 2 s';
+    }
+    c.className = 'conn conn-' + kind;
+    c.dataset.state = kind;
+    c.title = live.reason ? 'events socket: ' + live.reason : '';
+    c.replaceChildren(icon(kind), text);
+  }
+
+  function showBanner(text) {
+    const b = document.getElementById('banner');
+    b.textContent = text;
+    b.hidden = !text;
+  }
+
+  // Reloads what the mounted view shows from the REST API (and the count of
+  // pending approvals). One at a time; errors go to the banner.
+  async function refresh() {
+    if (!state.token) return;
+    if (state.refreshing) {
+      state.again = true;  // once this one is done
+      return;
+    }
+    state.refreshing = true;
+    state.again = false;
+    state.lastRefresh = Date.now();
+    try {
+      await Promise.all([state.view ? state.view.load() : null, loadPending()]);
+      state.failures = 0;
+      showBanner('');
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) {
+        signOut('The controller refused the token: ' + e.message);
+        return;
+      }
+      state.failures++;
+      showBanner('Cannot load from the controller: ' + describe(e) + '. Retrying every 2 s.');
+    } finally {
+      state.refreshing = false;
+      updateConn();
+      if (state.again && state.token) setTimeout(refresh, 0);
+    }
+  }
+  function tick() {
+    if (!state.token) return;
+    if (!live.open || Date.now() - state.lastRefresh >= LIVE_REFRESH_MS) refresh();
+    if (state.view && state.view.poll) state.view.poll();
+  }
+
+  async function loadPending() {
+    const data = await api('GET', '/api/v1/approvals?status=pending');
+    state.pending = (data.approvals || []).length;
+    const c = document.getElementById('approvals-count');
+    c.replaceChildren();
+    if (state.pending > 0)
+      c.append(el('span', {class: 'pill'}, String(state.pending)), el('span', {class: 'sr-only'}, ' pending'));
+  }
+
+  // ------------------------------------------------------------------ views
+
+  function flashBox() {
+    return el('p', {class: 'flash', role: 'status', 'aria-live': 'polite'});
+  }
+  function setFlash(box, text, isError) {
+    box.textContent = text;
+    box.classList.toggle('error', !!isError);
+  }
+  // Keyed list rendering: creates, updates, reorders and removes children of
+  // `parent` without rebuilding the ones that stay (their inputs and focus
+  // survive an update).
+  function reconcile(parent, items, keyOf, create, update) {
+    const old = new Map();
+    for (const child of [...parent.children]) old.set(child.dataset.key, child);
+    let prev = null;
+    for (const item of items) {
+      const key = String(keyOf(item));
+      let node = old.get(key);
+      if (node) old.delete(key);
+      else {
+        node = create(item);
+        node.dataset.key = key;
+      }
+      // Unchanged items are left alone (no churn, focus kept).
+      const sig = JSON.stringify(item);
+      if (node._sig !== sig) {
+        update(node, item);
+        node._sig = sig;
+      }
+      const want = prev ? prev.nextElementSibling : parent.firstElementChild;
+      if (want !== node) parent.insertBefore(node, want);
+      prev = node;
+    }
+    for (const node of old.values()) node.remove();
+  }
+
+  // Runs: start a run per repository, and the list of runs.
+  class RunsView {
+    mount(root) {
+      this.repoList = el('ul', {class: 'repos'});
+      this.repoEmpty = el('p', {class: 'muted', hidden: true},
+                          'No repositories are configured (repositories: in the controller\'s config).');
+      this.rows = el('tbody');
+      this.empty = el('p', {class: 'muted', hidden: true}, 'No runs yet.');
+      root.append(
+          el('h1', {}, 'Runs'),
+          el('section', {class: 'panel', 'aria-labelledby': 'repos-title'},
+             el('h2', {id: 'repos-title'}, 'Start a run'), this.repoEmpty, this.repoList),
+          el('section', {class: 'panel', 'aria-labelledby': 'runs-title'},
+             el('h2', {id: 'runs-title'}, 'Recent runs'),
+             el('table', {class: 'list runs'},
+                el('thead', {}, el('tr', {},
+                   ['Status', 'Run', 'Ref', 'Commit', 'Trigger', 'Started', 'Duration']
+                       .map((t) => el('th', {scope: 'col'}, t)))),
+                this.rows),
+             this.empty));
+      this.repos = [];
+    }
+    async load() {
+      const [{result, events}, repos] = await Promise.all([
+        captured(() => api('GET', '/api/v1/runs?limit=' + MAX_RUNS)),
+        api('GET', '/api/v1/repos'),
+      ]);
+      state.runs.clear();
+      for (const r of result.runs || []) state.runs.set(r.id, r);
+      for (const ev of events) if (ev.type === 'run') mergeRunEvent(ev);
+      this.repos = repos.repos || [];
+      this.render();
+    }
+    onEvent(ev) {
+      if (ev.type === 'run') this.render();
+    }
+    render() {
+      reconcile(this.repoList, this.repos, (r) => r.name, (r) => this.repoRow(r), (node, r) => {
+        node.querySelector('.repo-url').textContent = r.url;
+        const err = node.querySelector('.repo-error');
+        err.textContent = r.last_error ? 'Last fetch failed: ' + r.last_error : '';
+        err.hidden = !r.last_error;
+      });
+      this.repoEmpty.hidden = this.repos.length > 0;
+      const runs = [...state.runs.values()].sort((a, b) => b.id - a.id);
+      reconcile(this.rows, runs, (r) => r.id, () => el('tr'), (tr, r) => {
+        tr.dataset.status = r.status;
+        tr.replaceChildren(
+            td('Status', badge(r.status)),
+            td('Run', el('a', {href: '#/runs/' + r.id}, runTitle(r)),
+               el('span', {class: 'muted'}, ' (run ' + r.id + ')')),
+            td('Ref', shortRef(r.ref)),
+            td('Commit', el('code', {}, shortSha(r.commit))),
+            td('Trigger', r.trigger || '', r.created_by ? ' by ' + r.created_by : ''),
+            td('Started', fmtTime(r.started_at || r.created_at)),
+            td('Duration', duration(r.started_at, r.finished_at)));
+      });
+      this.empty.hidden = runs.length > 0;
+    }
+    repoRow(r) {
+      const id = 'ref-' + Math.random().toString(36).slice(2);
+      const input = el('input', {id, type: 'text', value: shortRef(r.default_branch) || 'main',
+                                 autocomplete: 'off', spellcheck: 'false', required: true});
+      const button = el('button', {type: 'submit', 'aria-label': 'Start run of ' + r.name}, 'Start run');
+      const msg = el('p', {class: 'error', role: 'alert'});
+      const form = el('form', {class: 'repo-form'},
+                      el('label', {for: id}, 'Branch or tag'), input, button);
+      form.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        msg.textContent = '';
+        const ref = input.value.trim();
+        if (!ref) {
+          msg.textContent = 'Give a branch or tag to run.';
+          input.focus();
+          return;
+        }
+        button.disabled = true;
+        try {
+          const run = await api('POST', '/api/v1/runs', {repo: r.name, ref});
+          if (run && run.id) {
+            state.runs.set(run.id, run);
+            location.hash = '#/runs/' + run.id;
+          }
+        } catch (err) {
+          msg.textContent = 'Could not start a run of ' + r.name + ': ' + describe(err);
+        } finally {
+          button.disabled = false;
+        }
+      });
+      return el('li', {class: 'repo'},
+                el('div', {class: 'repo-name'}, el('strong', {}, r.name), ' ',
+                   el('span', {class: 'muted repo-url'})),
+                el('p', {class: 'error repo-error', hidden: true}), form, msg);
+    }
+  }
+
+  // ANSI SGR colors in logs: 30-37, 90-97, bold, reset; other sequences are
+  // dropped. Text goes in as text nodes (never parsed as markup).
+  function newAnsi() { return {fg: 0, bold: false, carry: ''}; }
+  function applySgr(params, st) {
+    const codes = params === '' ? [0] : params.split(';').map(Number);
+    for (let i = 0; i < codes.length; i++) {
+      const c = codes[i];
+      if (c === 0) { st.fg = 0; st.bold = false; }
+      else if (c === 1) st.bold = true;
+      else if (c === 22) st.bold = false;
+      else if ((c >= 30 && c <= 37) || (c >= 90 && c <= 97)) st.fg = c;
+      else if (c === 39) st.fg = 0;
+      else if (c === 38 || c === 48) i += codes[i + 1] === 5 ? 2 : codes[i + 1] === 2 ? 4 : 1;
+    }
+  }
+  function renderAnsi(text, st, into) {
+    text = st.carry + text;
+    st.carry = '';
+    const partial = /\x1b(\[[0-9;?]*)?$/.exec(text);
+    if (partial && partial[0].length < 32) {
+      st.carry = partial[0];
+      text = text.slice(0, partial.index);
+    }
+    const emit = (s) => {
+      s = s.replace(/\r\n/g, '\n').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
+      if (!s) return;
+      if (!st.fg && !st.bold) {
+        into.append(document.createTextNode(s));
+        return;
+      }
+      const span = el('span', {class: (st.fg ? 'fg' + st.fg : '') + (st.bold ? ' bold' : '')});
+      span.textContent = s;
+      into.append(span);
+    };
+    const re = /\x1b\[([0-9;?]*)([A-Za-z])/g;
+    let last = 0, m;
+    while ((m = re.exec(text))) {
+      emit(text.slice(last, m.index));
+      last = re.lastIndex;
+      if (m[2] === 'm' && !m[1].includes('?')) applySgr(m[1], st);
+    }
+    emit(text.slice(last));
+  }
+
+  // The log of one stage attempt: the tail first, earlier pages on demand,
+  // then what the socket (or, without it, polling) adds. Holds at most
+  // LOG_KEEP bytes: live output drops the oldest, an earlier page drops the
+  // newest and stops following until "Jump to the end".
+  class LogPane {
+    constructor() {
+      this.title = el('h2', {id: 'log-title'}, 'Log');
+      this.info = el('span', {class: 'muted log-info'});
+      this.earlier = el('button', {type: 'button', class: 'secondary', hidden: true,
+                                   onclick: () => this.loadEarlier()}, 'Load earlier (64 KiB)');
+      this.toEnd = el('button', {type: 'button', class: 'secondary', hidden: true,
+                                 onclick: () => this.reopen()}, 'Jump to the end');
+      this.followBtn = el('button', {type: 'button', class: 'secondary', 'aria-pressed': 'true',
+                                     onclick: () => this.setFollow(!this.follow, true)}, 'Follow output');
+      this.error = el('p', {class: 'error', role: 'alert'});
+      this.pre = el('pre', {class: 'log', tabindex: '0', role: 'region',
+                            'aria-labelledby': 'log-title'});
+      this.pre.addEventListener('scroll', () => {
+        const atBottom = this.pre.scrollTop + this.pre.clientHeight >= this.pre.scrollHeight - 8;
+        if (!this.autoScrolling && this.follow && !atBottom) this.setFollow(false, false);
+      });
+      this.extra = el('span', {class: 'log-extra'});
+      this.root = el('section', {class: 'panel logs', 'aria-labelledby': 'log-title'},
+                     el('div', {class: 'log-head'}, this.title, this.extra),
+                     el('div', {class: 'toolbar'}, this.earlier, this.followBtn, this.toEnd, this.info),
+                     this.error, this.pre);
+      this.follow = true;
+      this.gen = 0;
+      this.clear();
+    }
+    clear() {
+      this.gen++;
+      this.runId = 0;
+      this.stage = '';
+      this.attempt = 0;
+      this.start = 0;       // byte offset of the first byte shown
+      this.end = 0;         // byte offset after the last byte shown
+      this.size = 0;        // the log's size as last known
+      this.kept = 0;        // bytes shown
+      this.loading = false;
+      this.detached = false;
+      this.finalRead = false;
+      this.stalled = false;   // the last catch-up read nothing
+      this.pending = [];
+      this.decoder = new TextDecoder();
+      this.ansi = newAnsi();
+      this.pre.replaceChildren();
+      this.error.textContent = '';
+      this.updateInfo();
+    }
+    setFollow(on, scroll) {
+      this.follow = on;
+      this.followBtn.setAttribute('aria-pressed', on ? 'true' : 'false');
+      if (on && scroll) this.scrollToEnd();
+    }
+    scrollToEnd() {
+      this.autoScrolling = true;
+      this.pre.scrollTop = this.pre.scrollHeight;
+      requestAnimationFrame(() => { this.autoScrolling = false; });
+    }
+    updateInfo() {
+      this.earlier.hidden = !(this.stage && this.start > 0 && !this.loading);
+      this.toEnd.hidden = !this.detached;
+      if (!this.stage) {
+        this.info.textContent = '';
+        return;
+      }
+      const n = (x) => x.toLocaleString('en-US');
+      this.info.textContent = this.kept === 0 && !this.loading ? 'No output yet.'
+          : 'Bytes ' + n(this.start) + '–' + n(this.end) + ' of ' + n(Math.max(this.size, this.end));
+    }
+    // Shows `stage` (its record) of run `runId`, attempt `attempt`.
+    open(runId, stage, attempt, label) {
+      this.clear();
+      this.runId = runId;
+      this.stage = stage;
+      this.attempt = attempt;
+      this.title.textContent = 'Log: ' + label + (attempt > 1 ? ' (attempt ' + attempt + ')' : '');
+      this.setFollow(true, false);
+      return this.loadTail();
+    }
+    reopen() {
+      if (!this.stage) return;
+      const {runId, stage, attempt} = this;
+      const title = this.title.textContent;
+      this.clear();
+      Object.assign(this, {runId, stage, attempt});
+      this.title.textContent = title;
+      this.setFollow(true, false);
+      return this.loadTail();
+    }
+    async loadTail() {
+      const gen = this.gen;
+      this.loading = true;
+      this.updateInfo();
+      try {
+        const probe = await fetchLog(this.runId, this.stage, this.attempt, Number.MAX_SAFE_INTEGER, 0);
+        if (gen !== this.gen) return;
+        const from = Math.max(0, probe.size - LOG_PAGE);
+        const got = await fetchLog(this.runId, this.stage, this.attempt, from, LOG_FETCH_MAX);
+        if (gen !== this.gen) return;
+        let bytes = got.bytes;
+        let start = from;
+        if (from > 0) {  // start at a line
+          const nl = bytes.indexOf(10);
+          if (nl >= 0) {
+            bytes = bytes.subarray(nl + 1);
+            start = from + nl + 1;
+          }
+        }
+        this.start = start;
+        this.end = start;
+        this.size = got.size;
+        this.append(this.decoder.decode(bytes, {stream: true}), bytes.length);
+      } catch (e) {
+        if (gen === this.gen) this.error.textContent = 'Could not read the log: ' + describe(e);
+      } finally {
+        if (gen === this.gen) this.settle();
+      }
+    }
+    settle() {
+      this.loading = false;
+      const queued = this.pending;
+      this.pending = [];
+      for (const ev of queued) this.onLog(ev);
+      if (this.end < this.size && !this.detached && !this.stalled) this.catchUp();
+      this.updateInfo();
+    }
+    // Reads what follows `end` from the REST API (a gap, or no socket).
+    async catchUp() {
+      if (!this.stage || this.loading || this.detached) return;
+      const gen = this.gen;
+      this.loading = true;
+      try {
+        const got = await fetchLog(this.runId, this.stage, this.attempt, this.end, LOG_FETCH_MAX);
+        if (gen !== this.gen) return;
+        this.size = got.size;
+        if (got.size - this.end > 4 * LOG_FETCH_MAX) {  // far behind: show the tail instead
+          this.loading = false;
+          this.reopen();
+          return;
+        }
+        if (got.bytes.length) this.append(this.decoder.decode(got.bytes, {stream: true}), got.bytes.length);
+        this.stalled = got.bytes.length === 0;
+        this.error.textContent = '';
+      } catch (e) {
+        if (gen === this.gen) this.error.textContent = 'Could not read the log: ' + describe(e);
+      } finally {
+        if (gen === this.gen) this.settle();  // reads on while there is more
+      }
+    }
+    // A log event: appended when it continues what is shown.
+    onLog(ev) {
+      if (ev.run !== this.runId || ev.stage !== this.stage || ev.attempt !== this.attempt) return;
+      if (this.loading) {
+        if (this.pending.length < CAPTURE_MAX) this.pending.push(ev);
+        return;
+      }
+      const data = typeof ev.data === 'string' ? ev.data : '';
+      const bytes = new TextEncoder().encode(data);
+      const off = Number(ev.offset) || 0;
+      const endOff = off + bytes.length;
+      this.size = Math.max(this.size, endOff);
+      if (this.detached || endOff <= this.end) {
+        this.updateInfo();
+        return;
+      }
+      if (off > this.end) {  // a gap: read it from the REST API
+        this.catchUp();
+        return;
+      }
+      this.decoder = new TextDecoder();
+      const fresh = off === this.end ? data : new TextDecoder().decode(bytes.subarray(this.end - off));
+      this.append(fresh, endOff - this.end);
+      this.updateInfo();
+    }
+    append(text, nbytes) {
+      const chunk = el('span', {class: 'chunk', dataset: {bytes: String(nbytes)}});
+      renderAnsi(text, this.ansi, chunk);
+      this.pre.append(chunk);
+      this.end += nbytes;
+      this.kept += nbytes;
+      while (this.kept > LOG_KEEP && this.pre.childElementCount > 1) {
+        const first = this.pre.firstElementChild;
+        const n = Number(first.dataset.bytes);
+        first.remove();
+        this.kept -= n;
+        this.start += n;
+      }
+      if (this.follow) this.scrollToEnd();
+    }
+    async loadEarlier() {
+      if (!this.stage || this.start === 0 || this.loading) return;
+      const gen = this.gen;
+      this.loading = true;
+      this.updateInfo();
+      try {
+        const from = Math.max(0, this.start - LOG_PAGE);
+        const got = await fetchLog(this.runId, this.stage, this.attempt, from, this.start - from);
+        if (gen !== this.gen) return;
+        let bytes = got.bytes;
+        let start = from;
+        if (from > 0) {
+          const nl = bytes.indexOf(10);
+          if (nl >= 0 && nl < bytes.length - 1) {
+            bytes = bytes.subarray(nl + 1);
+            start = from + nl + 1;
+          }
+        }
+        const chunk = el('span', {class: 'chunk', dataset: {bytes: String(bytes.length)}});
+        renderAnsi(new TextDecoder().decode(bytes), newAnsi(), chunk);
+        const before = this.pre.scrollHeight;
+        this.setFollow(false, false);
+        this.pre.prepend(chunk);
+        this.pre.scrollTop += this.pre.scrollHeight - before;
+        this.start = start;
+        this.kept += bytes.length;
+        while (this.kept > LOG_KEEP && this.pre.childElementCount > 1) {
+          const last = this.pre.lastElementChild;
+          const n = Number(last.dataset.bytes);
+          last.remove();
+          this.kept -= n;
+          this.end -= n;
+          this.detached = true;  // the newest bytes are gone: stop following
+        }
+      } catch (e) {
+        if (gen === this.gen) this.error.textContent = 'Could not read the log: ' + describe(e);
+      } finally {
+        if (gen === this.gen) this.settle();
+      }
+    }
+  }
+
+  // The stage tree of a run: a stage's parent is the longest other stage id
+  // that prefixes it followed by " / " (plan ids: "Test / Unit").
+  function stageTree(stages) {
+    const nodes = new Map();
+    for (const s of stages) nodes.set(s.id, {stage: s, children: []});
+    const roots = [];
+    for (const s of stages) {
+      let parent = null;
+      for (let i = s.id.lastIndexOf(' / '); i > 0; i = s.id.lastIndexOf(' / ', i - 1)) {
+        const p = nodes.get(s.id.slice(0, i));
+        if (p) {
+          parent = p;
+          break;
+        }
+      }
+      (parent ? parent.children : roots).push(nodes.get(s.id));
+    }
+    return {roots, nodes};
+  }
+
+  // One run: its header, stage graph and log pane.
+  class RunView {
+    constructor(id) {
+      this.id = id;
+      this.run = state.runs.get(id) || null;
+      this.stages = new Map();  // id -> stage record (REST shape, with `order`)
+      this.pinned = null;       // a stage the user picked; null = the running one
+      this.renderSoon = debounce(() => this.render(), 50);
+    }
+    mount(root) {
+      this.heading = el('h1', {id: 'run-title'}, 'Run ' + this.id);
+      this.status = el('span', {class: 'run-status'});
+      this.facts = el('dl', {class: 'facts'});
+      this.cancelBtn = el('button', {type: 'button', class: 'danger', hidden: true,
+                                     onclick: () => this.act('cancel')}, 'Cancel run');
+      this.retryBtn = el('button', {type: 'button', class: 'secondary', hidden: true,
+                                    onclick: () => this.act('retry')}, 'Retry run');
+      this.flash = flashBox();
+      this.graph = el('div', {class: 'graph'});
+      this.followBtn = el('button', {type: 'button', class: 'secondary', hidden: true,
+                                     onclick: () => { this.pinned = null; this.render(); }},
+                          'Follow the running stage');
+      this.attemptSel = el('select', {id: 'attempt-select', onchange: () => this.pickAttempt()});
+      this.attemptBox = el('span', {class: 'attempts', hidden: true},
+                           el('label', {for: 'attempt-select'}, 'Attempt '), this.attemptSel);
+      this.log = new LogPane();
+      this.log.extra.append(this.followBtn, this.attemptBox);
+      root.append(
+          el('p', {class: 'crumbs'}, el('a', {href: '#/runs'}, el('span', {'aria-hidden': 'true'}, '← '), 'All runs')),
+          el('div', {class: 'run-head'}, this.heading, this.status,
+             el('div', {class: 'actions'}, this.cancelBtn, this.retryBtn)),
+          this.flash, this.facts,
+          el('section', {class: 'panel', 'aria-labelledby': 'graph-title'},
+             el('h2', {id: 'graph-title'}, 'Stages'), this.graph),
+          this.log.root);
+      if (this.run) this.render();
+    }
+    unmount() { this.log.clear(); }
+    async load() {
+      const {result, events} = await captured(() => api('GET', '/api/v1/runs/' + this.id));
+      this.run = result;
+      state.runs.set(this.id, Object.assign(state.runs.get(this.id) || {}, result));
+      this.stages.clear();
+      (result.stages || []).forEach((s, i) => this.stages.set(s.id, Object.assign({order: i}, s)));
+      for (const ev of events) {
+        if (ev.run !== this.id || ev.type === 'log') continue;
+        if (ev.type === 'run') mergeRunEvent(ev);
+        this.onEvent(ev, true);
+      }
+      this.render();
+    }
+    poll() {
+      // Without the socket the log is read from the REST API.
+      if (!live.open && this.log.stage) {
+        const s = this.stages.get(this.log.stage);
+        if (!s || !TERMINAL.has(s.status) || this.log.end < this.log.size || !this.log.finalRead) {
+          if (s && TERMINAL.has(s.status)) this.log.finalRead = true;
+          this.log.catchUp();
+        }
+      }
+    }
+    onEvent(ev, replay) {
+      if (ev.run !== this.id) return;
+      if (ev.type === 'run') {
+        this.run = Object.assign(this.run || {id: this.id}, state.runs.get(this.id) || {});
+        for (const k of ['number', 'job', 'status', 'reason', 'trigger', 'ref', 'commit'])
+          if (ev[k] !== undefined) this.run[k] = ev[k];
+      } else if (ev.type === 'stage') {
+        const old = this.stages.get(ev.stage) || {id: ev.stage, order: this.stages.size};
+        const s = Object.assign({}, old, {
+          name: ev.name ?? old.name, status: ev.status ?? old.status, reason: ev.reason ?? old.reason,
+          agent: ev.agent ?? old.agent, attempts: ev.attempts ?? old.attempts,
+          started_at: ev.started_at || null, finished_at: ev.finished_at || null,
+        });
+        if (Number.isFinite(ev.order)) s.order = ev.order;
+        this.stages.set(ev.stage, s);
+        // The log pane reads the last bytes once its stage has ended.
+        if (!replay && ev.stage === this.log.stage && TERMINAL.has(s.status)) this.log.catchUp();
+      } else if (ev.type === 'log') {
+        this.log.onLog(ev);
+        return;
+      } else {
+        return;
+      }
+      if (!replay) this.renderSoon();
+    }
+    async act(what) {
+      setFlash(this.flash, '');
+      try {
+        const res = await api('POST', '/api/v1/runs/' + this.id + '/' + what);
+        if (what === 'retry' && res && res.id) {
+          location.hash = '#/runs/' + res.id;
+          return;
+        }
+        setFlash(this.flash, 'Run ' + this.id + ': cancel requested.');
+        refresh();
+      } catch (e) {
+        setFlash(this.flash, 'Could not ' + what + ' run ' + this.id + ': ' + describe(e), true);
+      }
+    }
+    // The stage the log pane should show: the user's pick, else the running
+    // leaf that started last, else the last failed leaf, else the last one.
+    chooseStage(leaves) {
+      if (this.pinned && this.stages.has(this.pinned)) return this.stages.get(this.pinned);
+      const started = leaves.filter((s) => s.started_at);
+      const by = (a, b) => (a.started_at || 0) - (b.started_at || 0) || a.order - b.order;
+      const running = started.filter((s) => s.status === 'running').sort(by);
+      if (running.length) return running[running.length - 1];
+      const failed = started.filter((s) => s.status === 'failed').sort(by);
+      if (failed.length) return failed[failed.length - 1];
+      started.sort(by);
+      return started.length ? started[started.length - 1] : null;
+    }
+    render() {
+      const r = this.run;
+      if (!r) return;
+      this.heading.textContent = runTitle(r);
+      document.title = runTitle(r) + ' · Gantry';
+      this.status.replaceChildren(badge(r.status));
+      const fact = (k, v) => (v ? [el('dt', {}, k), el('dd', {}, v)] : []);
+      this.facts.replaceChildren(
+          ...fact('Run', String(r.id)),
+          ...fact('Repository', r.repo_name || r.repo),
+          ...fact('Ref', shortRef(r.ref)),
+          ...fact('Commit', r.commit ? el('code', {}, shortSha(r.commit)) : ''),
+          ...fact('Author', r.author),
+          ...fact('Trigger', (r.trigger || '') + (r.created_by ? ' by ' + r.created_by : '')),
+          ...fact('Started', fmtTime(r.started_at)),
+          ...fact('Duration', r.started_at ? duration(r.started_at, r.finished_at) : ''),
+          ...fact('Reason', r.reason));
+      this.cancelBtn.hidden = !ACTIVE.has(r.status);
+      this.retryBtn.hidden = !TERMINAL.has(r.status);
+
+      const stages = [...this.stages.values()].sort((a, b) => a.order - b.order);
+      const {roots, nodes} = stageTree(stages);
+      const leaves = stages.filter((s) => nodes.get(s.id).children.length === 0);
+      const shown = this.chooseStage(leaves);
+      const focused = document.activeElement && document.activeElement.dataset
+          ? document.activeElement.dataset.stage : undefined;
+      this.graph.replaceChildren(...roots.map((n) => this.column(n, shown)));
+      if (roots.length === 0) this.graph.append(el('p', {class: 'muted'}, 'No stages yet.'));
+      if (focused !== undefined) {
+        for (const b of this.graph.querySelectorAll('button.stage'))
+          if (b.dataset.stage === focused) b.focus();
+      }
+      this.followBtn.hidden = this.pinned === null;
+      if (shown) {
+        const attempt = this.wantAttempt && this.wantAttempt.stage === shown.id
+            ? this.wantAttempt.attempt : Math.max(1, shown.attempts || 1);
+        if (shown.id !== this.log.stage || attempt !== this.log.attempt || this.log.runId !== this.id)
+          this.log.open(this.id, shown.id, attempt, shown.id);
+        this.fillAttempts(shown, attempt);
+      }
+    }
+    fillAttempts(stage, attempt) {
+      const n = Math.max(1, stage.attempts || 1);
+      this.attemptBox.hidden = n < 2;
+      if (this.attemptSel.options.length !== n || this.attemptSel.dataset.stage !== stage.id) {
+        this.attemptSel.replaceChildren(
+            ...Array.from({length: n}, (_, i) => el('option', {value: String(i + 1)}, String(i + 1))));
+        this.attemptSel.dataset.stage = stage.id;
+      }
+      this.attemptSel.value = String(attempt);
+    }
+    pickAttempt() {
+      const stage = this.attemptSel.dataset.stage;
+      const attempt = Number(this.attemptSel.value);
+      const s = this.stages.get(stage);
+      this.pinned = stage;
+      this.wantAttempt = attempt === (s && s.attempts) ? null : {stage, attempt};
+      this.render();
+    }
+    select(id) {
+      this.pinned = id;
+      this.wantAttempt = null;
+      const s = this.stages.get(id);
+      // A click always reads the log afresh: its tail, then live.
+      this.log.open(this.id, id, Math.max(1, (s && s.attempts) || 1), id);
+      this.render();  // keeps the focus on the stage's button
+    }
+    node(s, shown) {
+      const selected = shown && shown.id === s.id;
+      return el('button', {type: 'button', class: 'stage ' + statusClass(s.status) + (selected ? ' selected' : ''),
+                           dataset: {stage: s.id, status: s.status || ''},
+                           'aria-pressed': selected ? 'true' : 'false',
+                           onclick: () => this.select(s.id)},
+                el('span', {class: 'stage-name'}, icon(s.status), el('span', {}, s.name || s.id)),
+                el('span', {class: 'stage-meta'}, statusLabel(s.status),
+                   s.started_at ? [' · ', duration(s.started_at, s.finished_at)] : '',
+                   s.agent ? ' · ' + s.agent : ''));
+    }
+    groupHead(s, kind) {
+      return el('div', {class: 'group-head ' + statusClass(s.status), dataset: {stage: s.id, status: s.status || ''}},
+                el('span', {class: 'stage-name'}, icon(s.status), el('span', {}, s.name || s.id)),
+                el('span', {class: 'stage-meta'}, kind ? kind + ' · ' : '', statusLabel(s.status),
+                   s.started_at ? [' · ', duration(s.started_at, s.finished_at)] : ''));
+    }
+    // A column of the graph: a stage, or a group with its parallel lanes or
+    // matrix cells, each lane's stages in sequence.
+    column(n, shown) {
+      if (n.children.length === 0) return el('div', {class: 'col'}, this.node(n.stage, shown));
+      const cells = n.children.every((c) => /=/.test(c.stage.name || ''));
+      const lanes = n.children.map((c) => el('div', {class: 'lane' + (cells ? ' cell' : '')}, this.seq(c, shown)));
+      return el('div', {class: 'col group'},
+                this.groupHead(n.stage, cells ? 'matrix' : n.children.length > 1 ? 'parallel' : ''),
+                el('div', {class: 'lanes'}, lanes));
+    }
+    seq(n, shown) {
+      if (n.children.length === 0) return this.node(n.stage, shown);
+      return el('div', {class: 'seq-group'}, this.groupHead(n.stage, /=/.test(n.stage.name || '') ? 'cell' : ''),
+                el('div', {class: 'seq'}, n.children.map((c) => this.seq(c, shown))));
+    }
+  }
+
+  // Approvals: the inbox, with the reasons each request is blocked, and
+  // approve/reject with a comment.
+  class ApprovalsView {
+    mount(root) {
+      this.filter = el('select', {id: 'approvals-filter', onchange: () => refresh()},
+                       el('option', {value: 'pending'}, 'Pending'), el('option', {value: ''}, 'All recent'));
+      this.flash = flashBox();
+      this.list = el('div', {class: 'cards'});
+      this.empty = el('p', {class: 'muted', hidden: true}, 'Nothing waits for a decision.');
+      root.append(el('h1', {}, 'Approvals'),
+                  el('div', {class: 'toolbar'}, el('label', {for: 'approvals-filter'}, 'Show '), this.filter),
+                  this.flash, this.empty, this.list);
+      this.refreshSoon = debounce(() => refresh(), 250);
+    }
+    async load() {
+      const q = this.filter.value ? '?status=' + this.filter.value : '';
+      const data = await api('GET', '/api/v1/approvals' + q);
+      const items = (data.approvals || []).slice(0, 100);
+      reconcile(this.list, items, (a) => a.id, (a) => this.card(a), (node, a) => this.update(node, a));
+      this.empty.hidden = items.length > 0;
+    }
+    onEvent(ev) {
+      if (ev.type === 'approval') this.refreshSoon();
+    }
+    card(a) {
+      const id = 'c-' + a.id.replace(/[^A-Za-z0-9-]/g, '');
+      const comment = el('textarea', {id: id + '-comment', rows: '2', maxlength: '4096'});
+      const approve = el('button', {type: 'button', 'aria-label': 'Approve ' + a.id}, 'Approve');
+      const reject = el('button', {type: 'button', class: 'danger', 'aria-label': 'Reject ' + a.id}, 'Reject');
+      const error = el('p', {class: 'error', role: 'alert'});
+      const form = el('div', {class: 'decide'},
+                      el('label', {for: id + '-comment'}, 'Comment (required to reject)'), comment,
+                      el('div', {class: 'actions'}, approve, reject), error);
+      const body = el('div', {class: 'card-body'});
+      const title = el('h2', {id: id + '-title'});
+      const node = el('article', {class: 'card approval', 'aria-labelledby': id + '-title'},
+                      el('div', {class: 'card-head'}, title), body, form);
+      const decide = async (yes) => {
+        error.textContent = '';
+        const text = comment.value.trim();
+        if (!yes && !text) {
+          error.textContent = 'A rejection needs a comment saying why.';
+          comment.focus();
+          return;
+        }
+        approve.disabled = reject.disabled = true;
+        try {
+          const res = await api('POST', '/api/v1/approvals/' + encodeURIComponent(a.id) + '/' +
+                                        (yes ? 'approve' : 'reject'), {comment: text});
+          comment.value = '';
+          setFlash(this.flash, (yes ? 'Approved ' : 'Rejected ') + a.id + '; it is now ' + statusLabel(res.status) + '.');
+          refresh();
+        } catch (e) {
+          error.textContent = 'Could not ' + (yes ? 'approve ' : 'reject ') + a.id + ': ' + describe(e);
+        } finally {
+          approve.disabled = reject.disabled = false;
+        }
+      };
+      approve.addEventListener('click', () => decide(true));
+      reject.addEventListener('click', () => decide(false));
+      node._parts = {title, body, form};
+      return node;
+    }
+    update(node, a) {
+      const {title, body, form} = node._parts;
+      node.dataset.status = a.status;
+      title.replaceChildren(a.id, ' ', badge(a.status), a.environment ? el('span', {class: 'tag'}, a.environment) : '');
+      const dl = el('dl', {class: 'facts'});
+      const fact = (k, v) => { if (v) dl.append(el('dt', {}, k), el('dd', {}, v)); };
+      fact('Run', el('a', {href: '#/runs/' + a.run}, 'run ' + a.run));
+      fact('Stage', a.stage);
+      fact('Title', a.title || a.message);
+      fact('Impact', a.impact);
+      fact('Rollback plan', a.rollback_plan);
+      fact('Triggered by', a.triggered_by);
+      fact('Commit', a.commit ? el('code', {}, shortSha(a.commit)) : '');
+      const got = (a.approvals || []).length;
+      fact('Approvals', got + ' of ' + (a.required || 1) + ' required' +
+           (got ? ': ' + a.approvals.map((d) => d.user + (d.comment ? ' (“' + d.comment + '”)' : '')).join(', ') : ''));
+      if ((a.rejections || []).length)
+        fact('Rejected by', a.rejections.map((d) => d.user + (d.comment ? ' (“' + d.comment + '”)' : '')).join(', '));
+      fact('Requested', fmtTime(a.requested_at));
+      fact('Expires', fmtTime(a.expires_at));
+      const parts = [dl];
+      if ((a.blocked_by || []).length) {
+        parts.push(el('div', {class: 'blocked'}, el('h3', {}, a.status === 'pending' ? 'Blocked by' : 'Why'),
+                      el('ul', {}, a.blocked_by.map((b) => el('li', {}, b)))));
+      }
+      if ((a.range || []).length) {
+        parts.push(el('details', {}, el('summary', {}, a.range.length + ' commit' + (a.range.length > 1 ? 's' : '') + ' in this change'),
+                      el('ul', {class: 'commits'}, a.range.slice(0, 200).map((c) => el('li', {}, el('code', {}, shortSha(c.sha)), ' ',
+                                                                                  c.message || '', el('span', {class: 'muted'}, ' (' + (c.author || '') + ')'))))));
+      }
+      body.replaceChildren(...parts);
+      form.hidden = a.status !== 'pending';
+    }
+  }
+
+  // Releases, with promote/abort while in progress and rollback once succeeded.
+  class ReleasesView {
+    mount(root) {
+      this.flash = flashBox();
+      this.rows = el('tbody');
+      this.empty = el('p', {class: 'muted', hidden: true}, 'No releases yet: a deploy stage records one when it starts.');
+      root.append(el('h1', {}, 'Releases'), this.flash,
+                  el('table', {class: 'list releases'},
+                     el('thead', {}, el('tr', {}, ['Release', 'Environment', 'Status', 'Progress', 'Run', 'Commit', 'Previous', 'Actions']
+                                                      .map((t) => el('th', {scope: 'col'}, t)))),
+                     this.rows),
+                  this.empty);
+      this.refreshSoon = debounce(() => refresh(), 250);
+    }
+    async load() {
+      const data = await api('GET', '/api/v1/releases');
+      const items = (data.releases || []).slice().sort((a, b) => b.created_at - a.created_at || (b.id < a.id ? -1 : 1)).slice(0, 200);
+      reconcile(this.rows, items, (r) => r.id, () => el('tr'), (tr, r) => this.update(tr, r));
+      this.empty.hidden = items.length > 0;
+    }
+    onEvent(ev) {
+      if (ev.type === 'release' || ev.type === 'run') this.refreshSoon();
+    }
+    update(tr, r) {
+      const cells = [
+        td('Release', el('strong', {}, r.id), r.current ? el('span', {class: 'tag current'}, 'current') : ''),
+        td('Environment', r.environment),
+        td('Status', badge(r.status)),
+        td('Progress', r.progress || r.reason || ''),
+        td('Run', el('a', {href: '#/runs/' + r.run}, 'run ' + r.run),
+           r.rollback_run ? [' · rollback: ', el('a', {href: '#/runs/' + r.rollback_run}, 'run ' + r.rollback_run)] : ''),
+        td('Commit', el('code', {}, shortSha(r.commit))),
+        td('Previous', r.previous || ''),
+      ];
+      // The actions cell stays while the status does (an open form keeps its text and focus).
+      if (tr._actions && tr.dataset.status === r.status && tr.lastElementChild === tr._actions) {
+        while (tr.firstElementChild !== tr._actions) tr.firstElementChild.remove();
+        tr._actions.before(...cells);
+        return;
+      }
+      tr._actions = this.actions(r);
+      tr.dataset.status = r.status;
+      tr.replaceChildren(...cells, tr._actions);
+    }
+    actions(r) {
+      const box = el('div', {class: 'v'});
+      const cell = el('td', {'data-label': 'Actions', class: 'release-actions'}, box);
+      const verbs = r.status === 'in_progress' ? [['promote', 'Promote'], ['abort', 'Abort']]
+          : r.status === 'succeeded' ? [['rollback', 'Roll back']] : [];
+      const buttons = el('div', {class: 'actions'});
+      const area = el('div');
+      for (const [verb, label] of verbs) {
+        buttons.append(el('button', {type: 'button', class: verb === 'promote' ? '' : 'danger',
+                                     'aria-label': label + ' ' + r.id, 'aria-expanded': 'false',
+                                     onclick: (e) => this.confirm(r, verb, label, area, e.currentTarget)}, label));
+      }
+      box.append(buttons, area);
+      return cell;
+    }
+    // The inline form: an optional comment, then confirm or cancel.
+    confirm(r, verb, label, area, opener) {
+      for (const b of opener.parentNode.children) b.setAttribute('aria-expanded', b === opener ? 'true' : 'false');
+      const id = 'f-' + r.id + '-' + verb;
+      const input = el('input', {id, type: 'text', maxlength: '4096', autocomplete: 'off'});
+      const error = el('p', {class: 'error', role: 'alert'});
+      const go = el('button', {type: 'submit', class: verb === 'promote' ? '' : 'danger'}, 'Confirm: ' + label.toLowerCase() + ' ' + r.id);
+      const cancel = el('button', {type: 'button', class: 'secondary', onclick: () => {
+        area.replaceChildren();
+        opener.setAttribute('aria-expanded', 'false');
+        opener.focus();
+      }}, 'Cancel');
+      const form = el('form', {class: 'confirm'}, el('label', {for: id}, 'Comment (optional)'), input,
+                      el('div', {class: 'actions'}, go, cancel), error);
+      form.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        go.disabled = true;
+        error.textContent = '';
+        try {
+          const res = await api('POST', '/api/v1/releases/' + encodeURIComponent(r.id) + '/' + verb, {comment: input.value.trim()});
+          area.replaceChildren();
+          if (verb === 'rollback' && res && res.run) {
+            this.flash.replaceChildren('Rolling back ' + r.id + ': ', el('a', {href: '#/runs/' + res.run}, 'run ' + res.run), ' runs its rollback steps.');
+            this.flash.classList.remove('error');
+          } else {
+            setFlash(this.flash, r.id + ': ' + (verb === 'promote' ? 'promoted' : 'abort requested') + '.');
+          }
+          refresh();
+        } catch (err) {
+          error.textContent = 'Could not ' + label.toLowerCase() + ' ' + r.id + ': ' + describe(err);
+          go.disabled = false;
+        }
+      });
+      area.replaceChildren(form);
+      input.focus();
+    }
+  }
+
+  // Agents: connected or not, labels, executors, the jobs they hold.
+  class AgentsView {
+    mount(root) {
+      this.rows = el('tbody');
+      this.empty = el('p', {class: 'muted', hidden: true}, 'No agent has connected yet.');
+      root.append(el('h1', {}, 'Agents'),
+                  el('table', {class: 'list agents'},
+                     el('thead', {}, el('tr', {}, ['Agent', 'Status', 'Labels', 'Executors', 'Current jobs', 'Last seen']
+                                                      .map((t) => el('th', {scope: 'col'}, t)))),
+                     this.rows),
+                  this.empty);
+      this.refreshSoon = debounce(() => refresh(), 500);
+    }
+    async load() {
+      const data = await api('GET', '/api/v1/agents');
+      const items = (data.agents || []).slice().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      reconcile(this.rows, items, (a) => a.id, () => el('tr'), (tr, a) => {
+        const jobs = a.jobs || [];
+        tr.replaceChildren(
+            td('Agent', el('strong', {}, a.name), el('div', {class: 'muted small'}, a.id)),
+            td('Status', badge(a.connected ? 'connected' : 'disconnected')),
+            td('Labels', (a.labels || []).length ? a.labels.map((l) => el('span', {class: 'tag'}, l)) : el('span', {class: 'muted'}, 'none')),
+            td('Executors', jobs.length + ' busy of ' + a.executors),
+            td('Current jobs', jobs.length ? el('ul', {class: 'plain'}, jobs.map((j) => el('li', {}, el('code', {}, j)))) : el('span', {class: 'muted'}, 'idle')),
+            td('Last seen', fmtTime(a.last_seen)));
+      });
+      this.empty.hidden = items.length > 0;
+    }
+    onEvent(ev) {
+      if (ev.type === 'agent' || ev.type === 'stage') this.refreshSoon();
+    }
+  }
+
+  // ---------------------------------------------------------------- routing
+
+  function parseRoute() {
+    const h = location.hash;
+    const m = /^#\/runs\/(\d+)$/.exec(h);
+    if (m) return {name: 'run', id: Number(m[1])};
+    if (h === '#/approvals') return {name: 'approvals'};
+    if (h === '#/releases') return {name: 'releases'};
+    if (h === '#/agents') return {name: 'agents'};
+    return {name: 'runs'};
+  }
+
+  function route() {
+    if (!state.token) return;
+    const r = parseRoute();
+    const root = document.getElementById('view');
+    if (state.view && state.view.unmount) state.view.unmount();
+    root.replaceChildren();
+    const views = {runs: RunsView, approvals: ApprovalsView, releases: ReleasesView, agents: AgentsView};
+    state.view = r.name === 'run' ? new RunView(r.id) : new views[r.name]();
+    state.view.mount(root);
+    document.title = (r.name === 'run' ? 'Run ' + r.id : r.name[0].toUpperCase() + r.name.slice(1)) + ' · Gantry';
+    const section = r.name === 'run' ? 'runs' : r.name;
+    for (const a of document.querySelectorAll('#nav a')) {
+      if (a.dataset.section === section) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    }
+    refresh();
+  }
+
+  // ---------------------------------------------------------------- session
+
+  function startSession() {
+    document.getElementById('signin').hidden = true;
+    document.getElementById('nav').hidden = false;
+    document.getElementById('session').hidden = false;
+    updateConn();
+    route();
+    connectEvents();
+  }
+
+  function signOut(message) {
+    localStorage.removeItem(TOKEN_KEY);
+    state.token = '';
+    state.lastEventId = 0;
+    state.runs.clear();
+    state.failures = 0;
+    disconnectEvents();
+    if (state.view && state.view.unmount) state.view.unmount();
+    state.view = null;
+    document.getElementById('view').replaceChildren();
+    document.getElementById('nav').hidden = true;
+    document.getElementById('session').hidden = true;
+    document.getElementById('approvals-count').replaceChildren();
+    showBanner('');
+    document.title = 'Sign in · Gantry';
+    document.getElementById('signin').hidden = false;
+    document.getElementById('signin-error').textContent = message || '';
+    const input = document.getElementById('token-input');
+    input.value = '';
+    input.focus();
+  }
+
+  async function signIn(token) {
+    const error = document.getElementById('signin-error');
+    const button = document.getElementById('signin-button');
+    error.textContent = '';
+    if (!token) {
+      error.textContent = 'Paste a token first.';
+      return;
+    }
+    state.token = token;
+    button.disabled = true;
+    try {
+      await api('GET', '/api/v1/runs?limit=1');
+    } catch (e) {
+      state.token = '';
+      error.textContent = e.status === 401 ? 'The controller does not know this token.'
+          : e.status === 403 ? 'This token may not read runs: ' + e.message
+          : 'Could not sign in: ' + describe(e);
+      return;
+    } finally {
+      button.disabled = false;
+    }
+    localStorage.setItem(TOKEN_KEY, token);
+    document.getElementById('token-input').value = '';
+    startSession();
+    document.getElementById('main').focus();
+  }
+
+  function init() {
+    document.getElementById('signin-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      signIn(document.getElementById('token-input').value.trim());
+    });
+    document.getElementById('sign-out').addEventListener('click', () => signOut('Signed out.'));
+    document.getElementById('skip-link').addEventListener('click', (e) => {
+      e.preventDefault();
+      document.getElementById('main').focus();
+    });
+    window.addEventListener('hashchange', () => {
+      if (location.hash === '' || location.hash.startsWith('#/')) route();
+    });
+    // Another tab signed out (or in).
+    window.addEventListener('storage', (e) => {
+      if (e.key !== TOKEN_KEY) return;
+      if (!e.newValue && state.token) signOut('Signed out in another tab.');
+    });
+    setInterval(tick, POLL_MS);
+    setInterval(tickDurations, 1000);
+    state.token = localStorage.getItem(TOKEN_KEY) || '';
+    if (state.token) startSession();
+    else signOut('');
+  }
+
+  init();
+})();
