@@ -247,7 +247,23 @@
 
   // ------------------------------------------------------------ live events
 
-  const live = {ws: null, open: false, attempt: 0, timer: 0, reason: ''};
+  const live = {ws: null, open: false, attempt: 0, timer: 0, reason: '', logs: 'none'};
+
+  // Log events are wanted only for the run on the screen (`logs=RUN`);
+  // every other view takes the stream without them (`logs=none`).
+  function wantedLogs() {
+    return state.view instanceof RunView ? String(state.view.id) : 'none';
+  }
+  // After a view change: a new socket with the new log filter, resuming
+  // from the last event seen, so nothing is missed in between.
+  function retargetEvents() {
+    if (!live.ws || live.logs === wantedLogs()) return;
+    const ws = live.ws;
+    live.ws = null;
+    live.open = false;
+    ws.close(1000, 'view changed');
+    connectEvents();
+  }
 
   function connectEvents() {
     clearTimeout(live.timer);
@@ -256,6 +272,8 @@
     let url = proto + '//' + location.host + '/api/v1/events?token=' +
               encodeURIComponent(state.token);
     if (state.lastEventId > 0) url += '&since=' + state.lastEventId;
+    live.logs = wantedLogs();
+    url += '&logs=' + encodeURIComponent(live.logs);
     let ws;
     try {
       ws = new WebSocket(url);
@@ -1277,6 +1295,7 @@
     const views = {runs: RunsView, approvals: ApprovalsView, releases: ReleasesView, agents: AgentsView};
     state.view = r.name === 'run' ? new RunView(r.id) : new views[r.name]();
     state.view.mount(root);
+    retargetEvents();
     document.title = (r.name === 'run' ? 'Run ' + r.id : r.name[0].toUpperCase() + r.name.slice(1)) + ' · Gantry';
     const section = r.name === 'run' ? 'runs' : r.name;
     for (const a of document.querySelectorAll('#nav a')) {

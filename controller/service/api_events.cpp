@@ -50,7 +50,17 @@ std::optional<net::Response> Controller::accept_events(const net::Request& req,
       return error(400, "bad_request", "since must be an event id");
     since = value;
   }
-  events_->attach(std::move(conn), handlers, run, since);
+  // logs=all (default) | none | RUN: whose log events it wants (a page
+  // showing one run needs that run's output, not every run's).
+  int64_t log_run = EventHub::kAllLogs;
+  if (auto l = req.query.find("logs"); l != req.query.end() && l->second != "all") {
+    if (l->second == "none") {
+      log_run = EventHub::kNoLogs;
+    } else if (!parse_count(l->second, log_run) || log_run == 0) {
+      return error(400, "bad_request", "logs must be all, none or a run id");
+    }
+  }
+  events_->attach(std::move(conn), handlers, run, since, log_run);
   return std::nullopt;
 }
 

@@ -95,7 +95,8 @@ void EventHub::append(EventRecord& e, const std::string& frame_body) {
     return;
   }
   last_id_ = e.id;
-  ring_.push_back({e.id, e.run_id, std::make_shared<const std::string>(with_id(e.id, frame_body))});
+  ring_.push_back({e.id, e.run_id, e.log_length > 0,
+                   std::make_shared<const std::string>(with_id(e.id, frame_body))});
   ring_size_ += ring_.back().text->size();
   while (ring_size_ > options_.ring_bytes && ring_.size() > 1) {
     ring_size_ -= ring_.front().text->size();
@@ -162,11 +163,17 @@ std::string EventHub::frame_of(const EventRecord& e) {
   return with_id(e.id, dump(body));
 }
 
+bool EventHub::wants(const Client& c, int64_t run_id, bool log) {
+  if (c.run_id != 0 && run_id != c.run_id) return false;
+  return !log || c.log_run == kAllLogs || c.log_run == run_id;
+}
+
 void EventHub::attach(std::shared_ptr<net::WsConnection> conn, net::WsHandlers& handlers,
-                      int64_t run_id, std::optional<int64_t> since) {
+                      int64_t run_id, std::optional<int64_t> since, int64_t log_run) {
   auto c = std::make_shared<Client>();
   c->conn = std::move(conn);
   c->run_id = run_id;
+  c->log_run = log_run;
   c->cursor = since ? std::max<int64_t>(0, *since) : run_id != 0 ? 0 : last_id_;
   uint64_t key = next_client_++;
   clients_[key] = c;
@@ -200,7 +207,7 @@ void EventHub::pump(Client& c, int64_t now) {
       auto it = std::lower_bound(ring_.begin(), ring_.end(), c.cursor + 1,
                                  [](const Frame& f, int64_t id) { return f.id < id; });
       for (; it != ring_.end() && !full(); ++it) {
-        if (c.run_id == 0 || it->run_id == c.run_id) c.conn->send_shared(it->text);
+        if (wants(c, it->run_id, it->log)) c.conn->send_shared(it->text);
         c.cursor = it->id;
       }
       continue;
@@ -213,7 +220,7 @@ void EventHub::pump(Client& c, int64_t now) {
     }
     for (const EventRecord& e : page) {
       if (!ring_.empty() && e.id >= ring_.front().id) break;  // the ring has it from here
-      c.conn->send_text(frame_of(e));
+      if (wants(c, e.run_id, e.log_length > 0)) c.conn->send_text(frame_of(e));
       c.cursor = e.id;
       if (full()) break;
     }

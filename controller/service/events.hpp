@@ -51,8 +51,10 @@ class EventHub {
                      const std::string& path, uint64_t committed, bool final);
 
   // A new client (already authenticated): its catch-up point (docs/events.md).
+  // `log_run`: whose log events it wants: kAllLogs, kNoLogs, or one run's.
+  static constexpr int64_t kAllLogs = -1, kNoLogs = 0;
   void attach(std::shared_ptr<net::WsConnection> conn, net::WsHandlers& handlers, int64_t run_id,
-              std::optional<int64_t> since);
+              std::optional<int64_t> since, int64_t log_run = kAllLogs);
   void pump();  // sends every client what it is due (after changes; also on a timer)
   void forget_run(int64_t run_id);  // it ended: no more log events will come for it
   void close_all();
@@ -62,18 +64,21 @@ class EventHub {
   struct Client {
     std::shared_ptr<net::WsConnection> conn;
     int64_t run_id = 0;
+    int64_t log_run = kAllLogs;
     int64_t cursor = 0;      // the last id sent (or skipped by the filter)
     int64_t full_since = 0;  // steady ms when its queue was first seen full while behind
     bool closed = false;
   };
   struct Frame {
     int64_t id = 0, run_id = 0;
+    bool log = false;
     std::shared_ptr<const std::string> text;  // one copy for every client
   };
 
   void append(EventRecord& e, const std::string& frame_without_id);
   std::string frame_of(const EventRecord& e);  // from the store: log bytes read from the file
   void pump(Client& c, int64_t now_ms);
+  static bool wants(const Client& c, int64_t run_id, bool log);
   static int64_t steady_ms();
 
   Store& store_;

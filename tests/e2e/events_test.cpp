@@ -168,12 +168,21 @@ TEST_CASE("an events client gets a run's events in order, the same after since a
   bool agent_event = false;
   for (const json& e : everything.events()) agent_event = agent_event || e["type"] == "agent";
   CHECK(agent_event);
+  // Without log events, or only one run's.
+  size_t not_logs = 0;
+  for (const json& e : all) not_logs += e["type"] != "log" ? 1 : 0;
+  Watcher quiet(c, "?since=0&logs=none");
+  Watcher own(c, "?since=0&logs=" + std::to_string(run + 1));
+  REQUIRE(quiet.wait_count(not_logs));
+  REQUIRE(own.wait_count(not_logs));
+  for (const json& e : quiet.events()) CHECK(e["type"] != "log");
+  for (const json& e : own.events()) CHECK(e["type"] != "log");
 }
 
 TEST_CASE("events: bad tokens and queries are refused") {
   Cluster c;
   c.start_controller();
-  for (const char* query : {"?token=nope", "?since=-1", "?run=1x"}) {
+  for (const char* query : {"?token=nope", "?since=-1", "?run=1x", "?logs=0", "?logs=abc"}) {
     HttpResult r = c.http("GET", std::string("/api/v1/events") + query, "",
                           std::string(query).find("token") != std::string::npos ? "" : "<admin>",
                           {{"Connection", "Upgrade"},
