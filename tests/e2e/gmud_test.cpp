@@ -84,6 +84,19 @@ struct GmudCluster {
     return c.cli(args);
   }
   json approvals() { return c.get_json("/api/v1/approvals")["approvals"]; }
+  // The run's deploy waits at its gate, and its request exists: the stage
+  // waits first, the request follows once the commit range is known.
+  void wait_gate(int64_t run, const std::string& stage = "Deploy") {
+    c.wait_stage(run, stage, "waiting");
+    for (int i = 0; i < 600; ++i) {
+      json list = approvals();
+      for (const auto& a : list) {
+        if (a["run"] == run && a["stage"] == stage) return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    FAIL("no change request for run " << run);
+  }
 };
 
 bool has_text(const json& list, const std::string& text) {
@@ -182,7 +195,7 @@ TEST_CASE("a rejection fails the run naming who and why, an expiry fails it too"
   GmudCluster g;
   // No gmud block: the request opens all the same.
   int64_t id = g.trigger(deploy_pipeline("production", false));
-  g.c.wait_stage(id, "Deploy", "waiting");
+  g.wait_gate(id);
   CHECK(g.as("rita-token", {"reject", "GMUD-1"}).exit_code == 2);  // needs a comment
   CHECK(g.c.http("POST", "/api/v1/approvals/GMUD-1/reject", "{}", "rita-token").status == 400);
   CliResult r = g.as("rita-token", {"reject", "GMUD-1", "--comment", "not during the sale"});
@@ -195,7 +208,7 @@ TEST_CASE("a rejection fails the run naming who and why, an expiry fails it too"
   CHECK(deploy["attempts"] == 0);
 
   int64_t quick = g.trigger(deploy_pipeline("quick"));
-  g.c.wait_stage(quick, "Deploy", "waiting");
+  g.wait_gate(quick);
   run = g.c.wait_run(quick, std::chrono::seconds(20));
   CHECK(run["status"] == "failed");
   CHECK(stage_of(run, "Deploy")["reason"].get<std::string>().find("GMUD-2 expired at") == 0);
@@ -211,7 +224,7 @@ TEST_CASE("a rejection fails the run naming who and why, an expiry fails it too"
 
   // Cancelling a waiting run cancels its request.
   int64_t cancelled = g.trigger(deploy_pipeline("production"));
-  g.c.wait_stage(cancelled, "Deploy", "waiting");
+  g.wait_gate(cancelled);
   CHECK(g.c.cli({"cancel", std::to_string(cancelled)}).exit_code == 0);
   CHECK(g.c.wait_run(cancelled)["status"] == "aborted");
   json a = g.approvals()[0];
@@ -231,7 +244,7 @@ TEST_CASE("a freeze holds an approved change until it ends") {
                 iso(now - 60) + "/" + iso(until) + R"("]
 )");
   int64_t id = g.trigger(deploy_pipeline("production"));
-  g.c.wait_stage(id, "Deploy", "waiting");
+  g.wait_gate(id);
   REQUIRE(g.as("rita-token", {"approve", "GMUD-1"}).exit_code == 0);
   json a = g.approvals()[0];
   CHECK(a["status"] == "approved");
@@ -245,7 +258,7 @@ TEST_CASE("a freeze holds an approved change until it ends") {
 TEST_CASE("a pending GMUD survives a controller restart and approving it resumes the run") {
   GmudCluster g;
   int64_t id = g.trigger(deploy_pipeline("production"));
-  g.c.wait_stage(id, "Deploy", "waiting");
+  g.wait_gate(id);
   REQUIRE(g.as("rita-token", {"approve", "GMUD-1"}).exit_code == 0);
   g.restart();
   g.c.wait_agents(1);
@@ -293,7 +306,7 @@ TEST_CASE("the range is everything since the environment's last deploy, not sinc
   GmudCluster g;
   std::string repo = g.c.make_repo({{"Jenkinsfile", deploy_pipeline("production")}});
   int64_t first = g.trigger_repo(repo);
-  g.c.wait_stage(first, "Deploy", "waiting");
+  g.wait_gate(first);
   REQUIRE(g.as("rita-token", {"approve", "GMUD-1"}).exit_code == 0);
   REQUIRE(g.as("rob-token", {"approve", "GMUD-1"}).exit_code == 0);
   REQUIRE(g.c.wait_run(first)["status"] == "succeeded");
@@ -306,7 +319,7 @@ TEST_CASE("the range is everything since the environment's last deploy, not sinc
   };
   commit_as("Rob", "rob@example.com");
   int64_t second = g.trigger_repo(repo);
-  g.c.wait_stage(second, "Deploy", "waiting");
+  g.wait_gate(second);
   json a = g.approvals()[0];
   CHECK(a["id"] == "GMUD-2");
   CHECK(has_text(a["blocked_by"], "rob is ineligible: authored"));
@@ -316,7 +329,7 @@ TEST_CASE("the range is everything since the environment's last deploy, not sinc
   // Rob's commit never reached production: it is still in the next range.
   commit_as("Nina", "nina@example.com");
   int64_t third = g.trigger_repo(repo);
-  g.c.wait_stage(third, "Deploy", "waiting");
+  g.wait_gate(third);
   a = g.approvals()[0];
   CHECK(a["id"] == "GMUD-3");
   CHECK(a["range_base"] == deployed);
@@ -328,7 +341,7 @@ TEST_CASE("the range is everything since the environment's last deploy, not sinc
 TEST_CASE("kill -HUP reloads the GMUD policy, a bad config changes nothing, both are audited") {
   GmudCluster g;
   int64_t id = g.trigger(deploy_pipeline("production"));
-  g.c.wait_stage(id, "Deploy", "waiting");
+  g.wait_gate(id);
   CHECK(g.approvals()[0]["required"] == 2);
   std::string config = read_file(g.c.config_path());
   auto wait_audit = [&](const std::string& action) {
@@ -407,7 +420,7 @@ TEST_CASE("an input step holds its agent until a submitter answers, a rejection 
 TEST_CASE("bad input on the approval and release routes gets a clear error and changes nothing") {
   GmudCluster g;
   int64_t id = g.trigger(deploy_pipeline("production"));
-  g.c.wait_stage(id, "Deploy", "waiting");
+  g.wait_gate(id);
   auto post = [&](const std::string& path, const std::string& body,
                   const std::string& token = "rita-token") {
     return g.c.http("POST", path, body, token).status;
