@@ -18,3 +18,6 @@ bash "$here/gates.sh" "$build"
 echo
 echo "== fanout.sh (live events to 1 000 WebSocket watchers)"
 bash "$here/fanout.sh" "$build"
+echo
+echo "== agents.sh (10 000 simulated idle agents)"
+bash "$here/agents.sh" "$build"
