@@ -21,3 +21,6 @@ bash "$here/fanout.sh" "$build"
 echo
 echo "== agents.sh (10 000 simulated idle agents)"
 bash "$here/agents.sh" "$build"
+echo
+echo "== dispatch.sh (1 000 one-stage runs over 8 simulated agents)"
+bash "$here/dispatch.sh" "$build"

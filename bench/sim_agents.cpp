@@ -18,8 +18,13 @@
 #include <thread>
 #include <vector>
 
+#include <iostream>
+#include <iterator>
+#include <nlohmann/json.hpp>
 #include "gantry/common/log.hpp"
+
 #include "gantry/net/event_loop.hpp"
+#include "gantry/net/http_client.hpp"
 #include "gantry/net/ws_client.hpp"
 #include "gantry/protocol/codec.hpp"
 
@@ -119,9 +124,36 @@ class SimAgent {
   std::map<std::string, protocol::Finish> pending_;
 };
 
+// bench_sim_agents trigger http://HOST:PORT TOKEN COUNT JOB < PIPELINE:
+// starts COUNT runs of the pipeline on stdin (no repository, no checkout)
+// through POST /api/v1/runs, one after another; prints how long it took.
+int trigger(const std::string& server, const std::string& token, int count,
+            const std::string& job) {
+  std::string source((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  nlohmann::json body = {{"source", source}, {"format", "jenkinsfile"}, {"job", job}};
+  net::ClientRequest req;
+  req.method = "POST";
+  req.url = server + "/api/v1/runs";
+  req.bearer_token = token;
+  req.body = body.dump();
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < count; ++i) {
+    net::ClientResponse r = net::http_request(req);
+    if (!r.ok || r.status >= 300) {
+      std::fprintf(stderr, "trigger %d: %s %s\n", i, r.error.c_str(), r.body.c_str());
+      return 1;
+    }
+  }
+  std::printf("%.3f\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 6 && std::strcmp(argv[1], "trigger") == 0)
+    return trigger(argv[2], argv[3], std::atoi(argv[4]), argv[5]);
   if (argc < 5) {
     std::fprintf(stderr, "usage: bench_sim_agents ws://HOST:PORT TOKEN COUNT SECONDS [--work]\n");
     return 2;
