@@ -740,7 +740,9 @@
       const data = typeof ev.data === 'string' ? ev.data : '';
       const bytes = new TextEncoder().encode(data);
       const off = Number(ev.offset) || 0;
-      const endOff = off + bytes.length;
+      // `length`: the log bytes the event covers (data may differ from them
+      // where the log is not UTF-8).
+      const endOff = off + (Number.isFinite(ev.length) ? ev.length : bytes.length);
       this.size = Math.max(this.size, endOff);
       if (this.detached || endOff <= this.end) {
         this.updateInfo();

@@ -136,8 +136,9 @@ void EventHub::log_committed(int64_t run_id, const std::string& stage_id, int at
     if (!final || end + n < committed) n = whole_characters(bytes);
     if (n == 0) break;  // a partial character: it goes out with the next bytes
     bytes.resize(n);
-    json body = {{"type", "log"},     {"at", unix_ms()},    {"run", run_id},
-                 {"stage", stage_id}, {"attempt", attempt}, {"offset", end}};
+    json body = {{"type", "log"},        {"at", unix_ms()},    {"run", run_id},
+                 {"stage", stage_id},    {"attempt", attempt}, {"offset", end},
+                 {"length", uint64_t{n}}};
     EventRecord e;
     e.run_id = run_id;
     e.body = dump(body);
