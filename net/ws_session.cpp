@@ -57,7 +57,10 @@ asio::awaitable<void> WsSession::run(FrameRef self, http::request<http::empty_bo
     co_return;
   }
   self->open_ = true;
-  log::info("ws", "open", {{"remote", self->remote_}, {"path", request.target()}});
+  // The query may carry a token (?token=, for browsers): never in the log.
+  std::string_view target = request.target();
+  log::info("ws", "open",
+            {{"remote", self->remote_}, {"path", std::string(target.substr(0, target.find('?')))}});
   self->start_writer();
 
   beast::flat_buffer buffer;

@@ -177,6 +177,10 @@ TEST_CASE("an events client gets a run's events in order, the same after since a
   REQUIRE(own.wait_count(not_logs));
   for (const json& e : quiet.events()) CHECK(e["type"] != "log");
   for (const json& e : own.events()) CHECK(e["type"] != "log");
+  // A token in the query (as browsers send it) never reaches the log.
+  Watcher browser_like(c, "?since=0&logs=none&token=" + c.admin_token);
+  REQUIRE(browser_like.wait_count(not_logs));
+  CHECK(read_file(c.dir() + "/controller.log").find(c.admin_token) == std::string::npos);
 }
 
 TEST_CASE("events: bad tokens and queries are refused") {
