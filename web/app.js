@@ -1266,7 +1266,10 @@
             td('Status', badge(a.connected ? 'connected' : 'disconnected')),
             td('Labels', (a.labels || []).length ? a.labels.map((l) => el('span', {class: 'tag'}, l)) : el('span', {class: 'muted'}, 'none')),
             td('Executors', jobs.length + ' busy of ' + a.executors),
-            td('Current jobs', jobs.length ? el('ul', {class: 'plain'}, jobs.map((j) => el('li', {}, el('code', {}, j)))) : el('span', {class: 'muted'}, 'idle')),
+            // A job id is RUN.NODE: link to its run.
+            td('Current jobs', jobs.length ? el('ul', {class: 'plain'}, jobs.map((j) => el('li', {},
+                el('a', {href: '#/runs/' + String(j).split('.')[0]}, 'run ' + String(j).split('.')[0]),
+                ' ', el('code', {}, j)))) : el('span', {class: 'muted'}, 'idle')),
             td('Last seen', fmtTime(a.last_seen)));
       });
       this.empty.hidden = items.length > 0;
