@@ -79,6 +79,19 @@ Agent::Agent(net::EventLoop& loop, AgentConfig config) : loop_(loop), config_(st
   link_->on_disconnect = [this](std::string reason) {
     welcomed_ = false;
     log::warn("link", "disconnected", {{"reason", reason}});
+    if (reason.rfind("closed 4409", 0) == 0) {
+      // Another process says hello with our identity (a copied work dir, a
+      // cloned machine): it owns the jobs now. Reconnecting would take them
+      // back and forth; stop ours (fenced) and leave.
+      log::error("link", "superseded", {{"agent", agent_id_}});
+      for (auto& [id, job] : jobs_) {
+        if (job->runner && job->running)
+          job->runner->cancel("superseded", std::chrono::milliseconds(0), true);
+      }
+      if (on_fatal)
+        on_fatal("another agent process connected as " + agent_id_ +
+                 " (a copied work dir?); this one stops");
+    }
   };
   link_->on_refused = [this](int status) {
     log::error("link", "refused", {{"status", std::to_string(status)}});

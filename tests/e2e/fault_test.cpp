@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -19,6 +20,8 @@
 #include "harness.hpp"
 
 using namespace gantry::e2e;
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -353,4 +356,41 @@ TEST_CASE("a network cut longer than the lease fences the job before it runs els
   CHECK(final_log == c.stage_log(id, "Work", 2));
   CHECK(final_log.find(a_ws) == std::string::npos);
   CHECK(final_log.find("tick 49 in " + b_ws) != std::string::npos);
+}
+
+TEST_CASE("a second agent with the same identity supersedes the first, which stops its job") {
+  Cluster c;
+  c.start_controller();
+  int first = c.start_agent({"a1"});
+  c.wait_agents(1);
+  const std::string starts = c.dir() + "/starts.txt", pid_file = c.dir() + "/step.pid";
+  std::string repo = c.make_repo({{"Jenkinsfile", R"(pipeline {
+  agent any
+  stages {
+    stage('Long') { steps { sh 'echo start >> )" + starts +
+                                                      "; echo $$ > " + pid_file +
+                                                      R"(; sleep 60' } }
+  }
+}
+)"}});
+  int64_t id = c.trigger(repo);
+  REQUIRE(wait_for([&] { return read_file(pid_file).size() > 1; }, std::chrono::seconds(30)));
+  // A copy of a1's work dir identity (a cloned machine) connects.
+  fs::create_directories(c.dir() + "/dup/state");
+  fs::copy_file(c.dir() + "/a1/state/agent_id", c.dir() + "/dup/state/agent_id");
+  c.start_agent({"dup"});
+  // The old process stops its job and leaves, instead of taking the identity back.
+  CHECK(c.agent(first).wait(std::chrono::seconds(15)) == 2);
+  pid_t pid = std::stoi(read_file(pid_file));
+  CHECK(wait_for([&] { return ::kill(pid, 0) != 0; }, std::chrono::seconds(10)));
+  json run = c.wait_run(id);
+  CHECK(run["status"] == "failed");
+  CHECK(stage_of(run, "Long")["reason"].get<std::string>().find("agent lost") != std::string::npos);
+  CHECK(read_file(starts) == "start\n");  // it ran once
+  // The newer one holds the identity and takes work.
+  c.wait_agents(1);
+  json agents = c.get_json("/api/v1/agents");
+  int connected = 0;
+  for (const auto& a : agents["agents"]) connected += a["connected"].get<bool>() ? 1 : 0;
+  CHECK(connected == 1);
 }
