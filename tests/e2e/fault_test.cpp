@@ -394,3 +394,36 @@ TEST_CASE("a second agent with the same identity supersedes the first, which sto
   for (const auto& a : agents["agents"]) connected += a["connected"].get<bool>() ? 1 : 0;
   CHECK(connected == 1);
 }
+
+TEST_CASE("a cancel issued during a network cut reaches the job when the cut heals (G9)") {
+  Cluster c("agent_lost_after: 8s\n");
+  c.start_controller();
+  FaultProxy proxy(c.port);
+  c.start_agent({"A", {}, 1, proxy_url(proxy)});
+  c.wait_agents(1);
+  const std::string pid_file = c.dir() + "/step.pid";
+  std::string repo = c.make_repo({{"Jenkinsfile", R"(pipeline {
+  agent any
+  stages {
+    stage('Long') { steps { sh 'echo $$ > )" + pid_file +
+                                                      R"(; sleep 60; echo never' } }
+  }
+}
+)"}});
+  int64_t id = c.trigger(repo);
+  REQUIRE(wait_for([&] { return read_file(pid_file).size() > 1; }, std::chrono::seconds(30)));
+  pid_t pid = std::stoi(read_file(pid_file));
+  proxy.blackhole(true);
+  // The proxy's current poll round (at most 200 ms) still forwards.
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  CHECK(c.cli({"cancel", std::to_string(id)}).exit_code == 0);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  CHECK(::kill(pid, 0) == 0);  // the cut is real: the step still runs
+  proxy.blackhole(false);
+  // Delivered after the cut, well before the lease: the whole group is gone.
+  CHECK(wait_for([&] { return ::kill(pid, 0) != 0; }, std::chrono::seconds(5)));
+  json run = c.wait_run(id);
+  CHECK(run["status"] == "aborted");
+  CHECK(stage_of(run, "Long")["attempts"] == 1);
+  CHECK(c.stage_log(id, "Long").find("\nnever\n") == std::string::npos);
+}
