@@ -427,3 +427,19 @@ TEST_CASE("a cancel issued during a network cut reaches the job when the cut hea
   CHECK(stage_of(run, "Long")["attempts"] == 1);
   CHECK(c.stage_log(id, "Long").find("\nnever\n") == std::string::npos);
 }
+
+TEST_CASE("a log flood does not starve heartbeats: no lease is lost (G11)") {
+  Cluster c;  // agent_lost_after: 3s, so a starved heartbeat would show at once
+  c.start_controller();
+  c.start_agent({"A"});
+  c.wait_agents(1);
+  // 300 MB at the pipe's pace: longer than the 3 s lease (about 4 s here).
+  const std::string cmd = "yes 'flood 0123456789abcdefghijklmnopqrstuvwxyz' | head -c 300000000";
+  int64_t id = c.trigger(c.make_repo({{"Jenkinsfile", stream_pipeline(cmd)}}));
+  json run = c.wait_run(id, std::chrono::seconds(240));
+  CHECK(run["status"] == "succeeded");
+  CHECK(stage_of(run, "Stream")["attempts"] == 1);
+  CHECK(c.stage_log_size(id, "Stream") > 300000000);
+  CHECK(read_file(c.dir() + "/A.log").find("job.fenced") == std::string::npos);
+  CHECK(read_file(c.dir() + "/controller.log").find("job.lost") == std::string::npos);
+}
