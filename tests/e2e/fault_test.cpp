@@ -443,3 +443,32 @@ TEST_CASE("a log flood does not starve heartbeats: no lease is lost (G11)") {
   CHECK(read_file(c.dir() + "/A.log").find("job.fenced") == std::string::npos);
   CHECK(read_file(c.dir() + "/controller.log").find("job.lost") == std::string::npos);
 }
+
+TEST_CASE("a job that ends while the controller is down is recorded once after it returns (G3)") {
+  Cluster c;
+  c.start_controller();
+  c.start_agent({"A"});
+  c.wait_agents(1);
+  const std::string marks = c.dir() + "/marks.txt";
+  int64_t id = c.trigger(c.make_repo(
+      {{"Jenkinsfile", stream_pipeline("echo begin >> " + marks + "; sleep 1; echo end >> " +
+                                       marks + "; echo done")}}));
+  REQUIRE(wait_for([&] { return read_file(marks) == "begin\n"; }, std::chrono::seconds(30)));
+  c.stop_controller(9);
+  // The step ends meanwhile; the agent keeps its finish until it is acknowledged.
+  REQUIRE(wait_for([&] { return read_file(marks) == "begin\nend\n"; }, std::chrono::seconds(10)));
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  c.start_controller();
+  json run = c.wait_run(id);
+  CHECK(run["status"] == "succeeded");
+  CHECK(stage_of(run, "Stream")["attempts"] == 1);
+  CHECK(c.stage_log(id, "Stream").find("\ndone\n") != std::string::npos);
+  CHECK(read_file(marks) == "begin\nend\n");  // not run again
+  // One terminal transition: the restarted controller applied one finish.
+  const std::string log = read_file(c.dir() + "/controller.log");
+  int finishes = 0;
+  for (size_t p = log.find("event=job.finished"); p != std::string::npos;
+       p = log.find("event=job.finished", p + 1))
+    ++finishes;
+  CHECK(finishes == 1);
+}
