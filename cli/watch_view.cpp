@@ -186,7 +186,9 @@ std::vector<std::string> WatchView::render(int64_t now_ms, size_t width, size_t 
     std::string d = duration(s->started_at, s->finished_at ? s->finished_at : now_ms);
     if (s->status != "queued" && s->status != "skipped" && !d.empty()) rest += "  " + d;
     if (!s->reason.empty() && s->status != "succeeded") rest += "  " + s->reason;
-    std::string shown = fit(indent + label + rest, width);
+    std::string line = indent;
+    line.append(label).append(rest);
+    std::string shown = fit(line, width);
     size_t cut = std::min(shown.size(), indent.size() + label.size());
     out.push_back(indent + paint(s->status, shown.substr(indent.size(), cut - indent.size())) +
                   shown.substr(cut));
