@@ -472,3 +472,34 @@ TEST_CASE("a job that ends while the controller is down is recorded once after i
     ++finishes;
   CHECK(finishes == 1);
 }
+
+TEST_CASE("a cancel during a cut longer than the lease: the agent fences the job itself (G9 b)") {
+  Cluster c;  // agent_lost_after: 3s
+  c.start_controller();
+  FaultProxy proxy(c.port);
+  c.start_agent({"A", {}, 1, proxy_url(proxy)});
+  c.wait_agents(1);
+  const std::string pid_file = c.dir() + "/step.pid", starts = c.dir() + "/starts.txt";
+  std::string repo = c.make_repo({{"Jenkinsfile", R"(pipeline {
+  agent any
+  options { retry(2) }
+  stages {
+    stage('Long') { steps { sh 'echo start >> )" + starts +
+                                                      "; echo $$ > " + pid_file +
+                                                      R"(; sleep 60' } }
+  }
+}
+)"}});
+  int64_t id = c.trigger(repo);
+  REQUIRE(wait_for([&] { return read_file(pid_file).size() > 1; }, std::chrono::seconds(30)));
+  pid_t pid = std::stoi(read_file(pid_file));
+  proxy.blackhole(true);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  CHECK(c.cli({"cancel", std::to_string(id)}).exit_code == 0);
+  // No ack for 3/4 of the lease: the agent stops the job on its own.
+  CHECK(wait_for([&] { return ::kill(pid, 0) != 0; }, std::chrono::seconds(8)));
+  proxy.blackhole(false);
+  json run = c.wait_run(id);
+  CHECK(run["status"] == "aborted");
+  CHECK(read_file(starts) == "start\n");  // cancelled: never retried, never run twice
+}
