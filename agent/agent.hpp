@@ -32,6 +32,10 @@ struct AgentConfig {
   int executors = 1;
   std::string work_dir = "./gantry-agent";
   std::string fixed_workspace;  // gantry run: every job runs here, no checkout
+  // A job's log is kept up to this many bytes; past it, output is dropped
+  // and the log ends with a truncation marker. At most 1 GiB (the
+  // controller's own cap).
+  uint64_t log_limit = protocol::kLogLimit;
 };
 
 }  // namespace gantry::agent

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 namespace gantry::agent {
 
@@ -28,6 +29,25 @@ bool parse_executors(const std::string& s, int& out) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc() && p == s.data() + s.size() && out >= 1 && out <= 1024;
 }
+
+// A size: bytes, or with K, M or G (binary); from 1 KiB to the 1 GiB cap.
+bool parse_log_limit(const std::string& s, uint64_t& out) {
+  uint64_t n = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || p == s.data()) return false;
+  std::string_view unit(p, static_cast<size_t>(s.data() + s.size() - p));
+  uint64_t scale = unit.empty()  ? 1
+                   : unit == "K" ? 1024
+                   : unit == "M" ? 1024 * 1024
+                   : unit == "G" ? 1024 * 1024 * 1024
+                                 : 0;
+  if (scale == 0 || n > protocol::kLogLimit / scale) return false;
+  out = n * scale;
+  return out >= 1024 && out <= protocol::kLogLimit;
+}
+
+constexpr const char* kLogLimitError =
+    "log_limit must be a size from 1K to 1G (bytes, or with K, M, G)";
 
 }  // namespace
 
@@ -81,6 +101,12 @@ bool load_agent_config(const std::string& path, AgentConfig& config, std::string
           error = where(v.Mark()) + "executors must be an integer from 1 to 1024";
           return false;
         }
+      } else if (key == "log_limit") {
+        if (!scalar(s)) return false;
+        if (!parse_log_limit(s, config.log_limit)) {
+          error = where(v.Mark()) + kLogLimitError;
+          return false;
+        }
       } else if (key == "labels") {
         config.labels.clear();
         if (v.IsSequence()) {
@@ -99,7 +125,7 @@ bool load_agent_config(const std::string& path, AgentConfig& config, std::string
         }
       } else {
         error = where(it->first.Mark()) + "unknown key '" + key +
-                "' (keys: controller, token, name, labels, executors, work)";
+                "' (keys: controller, token, name, labels, executors, work, log_limit)";
         return false;
       }
     }
@@ -142,6 +168,11 @@ bool parse_agent_args(const std::vector<std::string>& args, AgentConfig& config,
       }
     } else if (a == "--work") {
       config.work_dir = v;
+    } else if (a == "--log-limit") {
+      if (!parse_log_limit(v, config.log_limit)) {
+        error = "--log-limit must be a size from 1K to 1G (bytes, or with K, M, G)";
+        return false;
+      }
     } else if (a == "--config") {
       if (!load_agent_config(v, config, error)) return false;
     } else {

@@ -90,7 +90,7 @@ void Agent::on_assign(const protocol::Assign& a) {
   fs::remove_all(job->dir, ec);
   fs::create_directories(job->dir, ec);
   try {
-    job->spool = std::make_unique<Spool>((fs::path(job->dir) / "log").string(), protocol::kLogLimit,
+    job->spool = std::make_unique<Spool>((fs::path(job->dir) / "log").string(), config_.log_limit,
                                          job_secrets(a.spec));
   } catch (const std::exception& e) {
     log::error("agent", "job.spool_failed", {{"job", a.job_id}, {"error", e.what()}});

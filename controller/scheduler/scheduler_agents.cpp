@@ -141,7 +141,14 @@ std::variant<protocol::FinishAck, protocol::Nack> Scheduler::finish(const std::s
   if (!result) result = Result::Failure;
   log::info("scheduler", "job.finished",
             {{"run", std::to_string(job.run_id)}, {"stage", rec.stage_id}, {"result", f.result}});
-  end_attempt(job, result, f.reason, false, now, f.inconclusive);
+  std::string reason = f.reason;
+  if (f.dropped_bytes > 0) {
+    // The agent's log limit: say so on the stage, with the exact count.
+    std::string note =
+        "log truncated: " + std::to_string(f.dropped_bytes) + " bytes past the log limit dropped";
+    reason = reason.empty() ? note : reason + "; " + note;
+  }
+  end_attempt(job, result, reason, false, now, f.inconclusive);
   return protocol::FinishAck{f.job_id, f.epoch};
 }
 

@@ -503,3 +503,28 @@ TEST_CASE("a cancel during a cut longer than the lease: the agent fences the job
   CHECK(run["status"] == "aborted");
   CHECK(read_file(starts) == "start\n");  // cancelled: never retried, never run twice
 }
+
+TEST_CASE("output past the agent's log limit is dropped, counted exactly, and said (G12)") {
+  Cluster c;
+  c.start_controller();
+  c.start_agent({"A", {}, 1, "", {"--log-limit", "100K"}});
+  c.wait_agents(1);
+  const std::string cmd = "head -c 300000 /dev/zero | tr '\\\\0' a";
+  int64_t id = c.trigger(c.make_repo({{"Jenkinsfile", stream_pipeline(cmd)}}));
+  json run = c.wait_run(id);
+  CHECK(run["status"] == "succeeded");
+  std::string log = c.stage_log(id, "Stream");
+  const std::string marker = "\n[gantry] log truncated: output past 102400 bytes dropped\n";
+  REQUIRE(log.size() == 102400 + marker.size());
+  CHECK(log.substr(102400) == marker);
+  // Dropped: everything the step printed past the limit, the runner's own
+  // header lines counting toward it.
+  size_t header = log.find("aaaa");
+  REQUIRE(header != std::string::npos);
+  std::string reason = stage_of(run, "Stream")["reason"];
+  CHECK(reason == "log truncated: " + std::to_string(header + 300000 - 102400) +
+                      " bytes past the log limit dropped");
+  // A bad limit is refused at startup.
+  c.start_agent({"B", {}, 1, "", {"--log-limit", "2G"}});
+  CHECK(c.agent(1).wait(std::chrono::seconds(10)) == 2);
+}

@@ -242,6 +242,7 @@ int Cluster::start_agent(AgentOptions o) {
                                    std::to_string(o.executors),
                                    "--work",
                                    tmp_.path + "/" + o.name};
+  argv.insert(argv.end(), o.extra_args.begin(), o.extra_args.end());
   if (!o.labels.empty()) {
     std::string l;
     for (const auto& x : o.labels) l += (l.empty() ? "" : ",") + x;

@@ -59,7 +59,8 @@ struct AgentOptions {
   std::string name;
   std::vector<std::string> labels;
   int executors = 1;
-  std::string controller;  // default: the controller's address (or a proxy's)
+  std::string controller;               // default: the controller's address (or a proxy's)
+  std::vector<std::string> extra_args;  // e.g. {"--log-limit", "100K"}
 };
 
 class Cluster {
