@@ -14,6 +14,7 @@
 #include <fstream>
 #include <functional>
 
+#include "../git_daemon_path.hpp"
 #include "harness.hpp"
 
 using namespace gantry::e2e;
@@ -176,7 +177,7 @@ struct GitDaemon {
   }
   void start() {
     REQUIRE(child_.start(
-        {"/usr/bin/git", "daemon", "--reuseaddr", "--export-all", "--base-path=" + base_,
+        {gantry::testing::git_daemon_path(), "--reuseaddr", "--export-all", "--base-path=" + base_,
          "--listen=127.0.0.1", "--port=" + std::to_string(port_), base_},
         log_));
     // Bounded wait until it accepts.

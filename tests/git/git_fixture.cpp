@@ -1,5 +1,7 @@
 #include "git_fixture.hpp"
 
+#include "../git_daemon_path.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -106,8 +108,7 @@ bool port_open(int port) {
 
 GitDaemon::GitDaemon(const fs::path& base) {
   port = free_port();
-  std::vector<std::string> args = {"git",
-                                   "daemon",
+  std::vector<std::string> args = {gantry::testing::git_daemon_path(),
                                    "--reuseaddr",
                                    "--base-path=" + base.string(),
                                    "--export-all",
@@ -122,7 +123,7 @@ GitDaemon::GitDaemon(const fs::path& base) {
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  int rc = ::posix_spawnp(&pid, "git", &actions, nullptr, argv.data(), environ);
+  int rc = ::posix_spawn(&pid, args[0].c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   REQUIRE(rc == 0);
   const auto deadline = std::chrono::steady_clock::now() + 10s;
