@@ -11,14 +11,8 @@ set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 count=${BENCH_AGENTS:-10000}
 idle=${BENCH_IDLE_SECONDS:-10}
-tmp=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/gantry-agents-XXXXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
+bench_setup agents
 # One socket per agent in each process (the controller, the simulator), plus files.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 need=$((count + 1000))
@@ -27,11 +21,7 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$need" ]; then
   count=$(($(ulimit -n) - 1000))
 fi
 cp "$build/controller/gantry-controller" "$build/bench/bench_sim_agents" "$tmp/"
-"$tmp/gantry-controller" --listen 127.0.0.1:0 --data "$tmp/data" >"$tmp/controller.log" 2>&1 &
-cpid=$!
-pids+=($cpid)
-for _ in $(seq 1 250); do [ -s "$tmp/data/controller.addr" ] && break; sleep 0.02; done
-server=$(cat "$tmp/data/controller.addr")
+bench_controller --listen 127.0.0.1:0 --data "$tmp/data"
 rss() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$cpid/status"; }
 ticks() { awk '{ print $14 + $15 }' "/proc/$cpid/stat"; }
 hz=$(getconf CLK_TCK)

@@ -11,19 +11,10 @@ set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 runs=${BENCH_DISPATCH_RUNS:-1000}
 agents=${BENCH_DISPATCH_AGENTS:-8}
-tmp=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/gantry-dispatch-XXXXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
+bench_setup dispatch
 cp "$build/controller/gantry-controller" "$build/bench/bench_sim_agents" "$tmp/"
-"$tmp/gantry-controller" --listen 127.0.0.1:0 --data "$tmp/data" >"$tmp/controller.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 250); do [ -s "$tmp/data/controller.addr" ] && break; sleep 0.02; done
-server=$(cat "$tmp/data/controller.addr")
+bench_controller --listen 127.0.0.1:0 --data "$tmp/data"
 token=$(cat "$tmp/data/admin.token")
 succeeded() {
   curl -s -H "Authorization: Bearer $token" "$server/metrics" |

@@ -14,23 +14,13 @@ build=$(cd "${1:-build}" && pwd)
 rate=${BENCH_FANOUT_RATE:-10000000}
 secs=${BENCH_FANOUT_SECONDS:-5}
 watchers=${BENCH_FANOUT_WATCHERS:-1000}
-tmp=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/gantry-fanout-XXXXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
+bench_setup fanout
 cp "$build/controller/gantry-controller" "$build/agent/gantry-agent" "$build/cli/gantry" \
   "$build/bench/bench_fanout" "$tmp/"
 # More open files than the default 1024: a thousand sockets each side.
 ulimit -n 8192 2>/dev/null || true
-"$tmp/gantry-controller" --listen 127.0.0.1:0 --data "$tmp/data" >"$tmp/controller.log" 2>&1 &
-cpid=$!
-pids+=($cpid)
-for _ in $(seq 1 250); do [ -s "$tmp/data/controller.addr" ] && break; sleep 0.02; done
-server=$(cat "$tmp/data/controller.addr")
+bench_controller --listen 127.0.0.1:0 --data "$tmp/data"
 token=$(cat "$tmp/data/admin.token")
 export GANTRY_SERVER=$server GANTRY_TOKEN=$token
 "$tmp/gantry-agent" --controller "$server" --token "$(cat "$tmp/data/agent.token")" \

@@ -10,14 +10,8 @@
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 runs=${BENCH_GATE_RUNS:-30}
-tmp=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/gantry-gates-XXXXXX")
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
+bench_setup gates
 cp "$build/controller/gantry-controller" "$build/agent/gantry-agent" "$build/cli/gantry" "$tmp/"
 cat >"$tmp/c.yml" <<YML
 listen: 127.0.0.1:0
@@ -29,10 +23,8 @@ environments:
   staging: {}
   production: {gmud: {approvers: [rm]}}
 YML
-"$tmp/gantry-controller" --config "$tmp/c.yml" >"$tmp/controller.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 250); do [ -s "$tmp/data/controller.addr" ] && break; sleep 0.02; done
-export GANTRY_SERVER=$(cat "$tmp/data/controller.addr") GANTRY_TOKEN=admin-token
+bench_controller --config "$tmp/c.yml"
+export GANTRY_SERVER=$server GANTRY_TOKEN=admin-token
 "$tmp/gantry-agent" --controller "$GANTRY_SERVER" --token "$(cat "$tmp/data/agent.token")" \
   --name a1 --work "$tmp/a1" >"$tmp/agent.log" 2>&1 &
 pids+=($!)

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_get.hpp"
 #include "remote.hpp"
 
 namespace gantry::cli {
@@ -11,47 +12,37 @@ using nlohmann::json;
 
 namespace {
 
-int64_t num(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number() ? it->get<int64_t>() : 0;
-}
-
-std::string str(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 RunView run_from(const json& j) {
   RunView r;
-  r.id = num(j, "id");
-  r.number = num(j, "number");
-  r.job = str(j, "job");
-  r.status = str(j, "status");
-  r.reason = str(j, "reason");
-  r.repo = str(j, "repo");
-  r.ref = str(j, "ref");
-  r.commit = str(j, "commit");
-  r.author = str(j, "author");
-  r.trigger = str(j, "trigger");
-  r.created_at = num(j, "created_at");
-  r.started_at = num(j, "started_at");
-  r.finished_at = num(j, "finished_at");
+  r.id = json_num(j, "id");
+  r.number = json_num(j, "number");
+  r.job = json_str(j, "job");
+  r.status = json_str(j, "status");
+  r.reason = json_str(j, "reason");
+  r.repo = json_str(j, "repo");
+  r.ref = json_str(j, "ref");
+  r.commit = json_str(j, "commit");
+  r.author = json_str(j, "author");
+  r.trigger = json_str(j, "trigger");
+  r.created_at = json_num(j, "created_at");
+  r.started_at = json_num(j, "started_at");
+  r.finished_at = json_num(j, "finished_at");
   if (auto t = j.find("tests"); t != j.end() && t->is_object()) {
-    r.tests_total = num(*t, "total");
-    r.tests_failed = num(*t, "failed");
+    r.tests_total = json_num(*t, "total");
+    r.tests_failed = json_num(*t, "failed");
   }
   if (auto s = j.find("stages"); s != j.end() && s->is_array()) {
     for (const auto& st : *s) {
       StageView v;
-      v.id = str(st, "id");
-      v.name = str(st, "name");
-      v.status = str(st, "status");
-      v.agent = str(st, "agent");
-      v.reason = str(st, "reason");
-      v.attempts = static_cast<int>(num(st, "attempts"));
-      v.started_at = num(st, "started_at");
-      v.finished_at = num(st, "finished_at");
-      v.log_bytes = static_cast<uint64_t>(num(st, "log_bytes"));
+      v.id = json_str(st, "id");
+      v.name = json_str(st, "name");
+      v.status = json_str(st, "status");
+      v.agent = json_str(st, "agent");
+      v.reason = json_str(st, "reason");
+      v.attempts = static_cast<int>(json_num(st, "attempts"));
+      v.started_at = json_num(st, "started_at");
+      v.finished_at = json_num(st, "finished_at");
+      v.log_bytes = static_cast<uint64_t>(json_num(st, "log_bytes"));
       r.stages.push_back(v);
     }
   }
@@ -77,7 +68,7 @@ bool parse_runs(const std::string& body, std::vector<RunView>& out) {
 std::string error_message(const std::string& body) {
   json j = json::parse(body, nullptr, false);
   if (j.is_object() && j.contains("error") && j["error"].is_object())
-    return str(j["error"], "message");
+    return json_str(j["error"], "message");
   return body.substr(0, 500);
 }
 
@@ -100,7 +91,7 @@ std::string agents_table(const std::string& body) {
   if (!j.is_object() || !j.contains("agents")) return "";
   std::string out = "NAME                 STATUS        EXECUTORS  JOBS  LABELS\n";
   for (const auto& a : j["agents"]) {
-    std::string name = str(a, "name");
+    std::string name = json_str(a, "name");
     bool connected = a.value("connected", false);
     std::string labels;
     for (const auto& l : a.value("labels", json::array()))
@@ -108,7 +99,7 @@ std::string agents_table(const std::string& body) {
     char line[512];
     std::snprintf(line, sizeof line, "%-20s %-13s %9lld  %4zu  %s\n", name.c_str(),
                   connected ? "connected" : "disconnected",
-                  static_cast<long long>(num(a, "executors")),
+                  static_cast<long long>(json_num(a, "executors")),
                   a.value("jobs", json::array()).size(), labels.c_str());
     out += line;
   }
@@ -134,7 +125,7 @@ std::string repos_table(const std::string& body, int64_t now) {
   std::string out;
   for (const auto& r : j["repos"]) {
     if (!r.is_object()) continue;
-    out += str(r, "name") + "  " + str(r, "url") + "\n";
+    out += json_str(r, "name") + "  " + json_str(r, "url") + "\n";
     out += "  last fetch " + ago(r, "last_fetch_at", now) + ", last success " +
            ago(r, "last_success_at", now);
     if (r.contains("next_fetch_at") && r["next_fetch_at"].is_number_integer()) {
@@ -142,9 +133,9 @@ std::string repos_table(const std::string& body, int64_t now) {
       out += ", next in " + std::to_string(std::max<int64_t>(next, 0)) + "s";
     }
     out += "\n";
-    std::string error = str(r, "last_error");
+    std::string error = json_str(r, "last_error");
     if (!error.empty()) {
-      out += "  error (" + std::to_string(num(r, "failures")) + " in a row): " + error + "\n";
+      out += "  error (" + std::to_string(json_num(r, "failures")) + " in a row): " + error + "\n";
     }
     if (r.contains("heads") && r["heads"].is_object()) {
       for (const auto& [ref, commit] : r["heads"].items()) {
@@ -179,13 +170,13 @@ bool parse_audit_entries(const std::string& body, std::vector<AuditEntryView>& a
   for (const json& e : j["entries"]) {
     if (!e.is_object()) continue;
     AuditEntryView v;
-    v.id = num(e, "id");
-    v.at = num(e, "at");
-    v.actor = str(e, "actor");
-    v.action = str(e, "action");
-    v.subject = str(e, "subject");
-    v.prev_hash = str(e, "prev_hash");
-    v.hash = str(e, "hash");
+    v.id = json_num(e, "id");
+    v.at = json_num(e, "at");
+    v.actor = json_str(e, "actor");
+    v.action = json_str(e, "action");
+    v.subject = json_str(e, "subject");
+    v.prev_hash = json_str(e, "prev_hash");
+    v.hash = json_str(e, "hash");
     if (auto d = e.find("details"); d != e.end() && d->is_object()) {
       for (const auto& [key, value] : d->items()) {
         if (value.is_string()) v.details[key] = value.get<std::string>();
@@ -216,9 +207,9 @@ bool parse_audit_verify(const std::string& body, AuditVerifyView& out) {
   json j = json::parse(body, nullptr, false);
   if (!j.is_object() || !j.contains("ok") || !j["ok"].is_boolean()) return false;
   out.ok = j["ok"].get<bool>();
-  out.entries = num(j, "entries");
-  out.first_broken = num(j, "first_broken");
-  out.reason = str(j, "reason");
+  out.entries = json_num(j, "entries");
+  out.first_broken = json_num(j, "first_broken");
+  out.reason = json_str(j, "reason");
   return true;
 }
 

@@ -42,15 +42,14 @@ int watch_run(const Remote& r, int64_t id, std::ostream& out, std::ostream& err)
   // A run that does not exist would have no events at all: ask first.
   auto exists = call(r, "GET", "/api/v1/runs/" + std::to_string(id));
   if (!exists.ok || exists.status != 200) return report(exists, "watch " + std::to_string(id), err);
-  std::string url = r.server;
-  if (url.rfind("https://", 0) == 0) {
-    url = "wss://" + url.substr(8);
-  } else if (url.rfind("http://", 0) == 0) {
-    url = "ws://" + url.substr(7);
-  }
-  while (!url.empty() && url.back() == '/') url.pop_back();
+  // The server answered over HTTP just now, so its URL parses.
+  std::optional<net::Url> server = net::parse_url(r.server);
+  if (!server) return (err << "gantry watch: bad server URL '" << r.server << "'\n", 2);
   net::WsClientOptions o;
-  o.url = url + "/api/v1/events?run=" + std::to_string(id);
+  std::string base = server->target;  // a server behind a path prefix keeps it
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  o.url = std::string(server->scheme == "https" ? "wss://" : "ws://") + net::host_port(*server) +
+          base + "/api/v1/events?run=" + std::to_string(id);
   o.headers = {{"Authorization", "Bearer " + r.token}};
   o.max_message = 4 << 20;
   o.backoff_base = std::chrono::milliseconds(200);

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "gantry/common/time_zone.hpp"
+#include "json_get.hpp"
+#include "remote.hpp"
 
 namespace gantry::cli {
 
@@ -41,16 +43,6 @@ std::string duration(int64_t from, int64_t to) {
     std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
   }
   return buf;
-}
-
-std::string text(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-int64_t number(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
 }
 
 // At most `width` characters (UTF-8 aware), without control characters or
@@ -95,30 +87,30 @@ std::vector<std::string> WatchView::apply(const std::string& frame) {
   std::vector<std::string> out;
   json e = json::parse(frame, nullptr, false);
   if (!e.is_object()) return out;
-  int64_t id = number(e, "id");
+  int64_t id = json_num(e, "id");
   if (id <= last_id_) return out;
   last_id_ = id;
-  if (number(e, "run") != run_id_) return out;
-  const std::string type = text(e, "type");
+  if (json_num(e, "run") != run_id_) return out;
+  const std::string type = json_str(e, "type");
   if (type == "run") {
-    status_ = text(e, "status");
-    job_ = text(e, "job");
-    reason_ = text(e, "reason");
-    number_ = number(e, "number");
+    status_ = json_str(e, "status");
+    job_ = json_str(e, "job");
+    reason_ = json_str(e, "reason");
+    number_ = json_num(e, "number");
   } else if (type == "stage") {
-    Stage& s = stages_[text(e, "stage")];
+    Stage& s = stages_[json_str(e, "stage")];
     std::string before = s.status;
-    s.id = text(e, "stage");
-    s.name = text(e, "name");
-    s.status = text(e, "status");
-    s.reason = text(e, "reason");
-    s.agent = text(e, "agent");
-    s.attempts = static_cast<int>(number(e, "attempts"));
-    s.order = static_cast<int>(number(e, "order"));
-    s.started_at = number(e, "started_at");
-    s.finished_at = number(e, "finished_at");
+    s.id = json_str(e, "stage");
+    s.name = json_str(e, "name");
+    s.status = json_str(e, "status");
+    s.reason = json_str(e, "reason");
+    s.agent = json_str(e, "agent");
+    s.attempts = static_cast<int>(json_num(e, "attempts"));
+    s.order = static_cast<int>(json_num(e, "order"));
+    s.started_at = json_num(e, "started_at");
+    s.finished_at = json_num(e, "finished_at");
     if (s.status != before || (!ended(s.status) && !s.reason.empty())) {
-      std::string line = utc_text(number(e, "at"), "%H:%M:%S") + "  " + s.status + "  " + s.id;
+      std::string line = utc_text(json_num(e, "at"), "%H:%M:%S") + "  " + s.status + "  " + s.id;
       if (ended(s.status) && s.started_at)
         line += " (" + duration(s.started_at, s.finished_at) + ")";
       if (s.status == "running" && !s.agent.empty()) line += " on " + s.agent;
@@ -126,10 +118,10 @@ std::vector<std::string> WatchView::apply(const std::string& frame) {
       out.push_back(line);
     }
   } else if (type == "log") {
-    Stage& s = stages_[text(e, "stage")];
-    if (s.id.empty()) s.id = text(e, "stage");
+    Stage& s = stages_[json_str(e, "stage")];
+    if (s.id.empty()) s.id = json_str(e, "stage");
     active_ = s.id;
-    std::string data = text(e, "data");
+    std::string data = json_str(e, "data");
     size_t start = 0;
     for (size_t nl = data.find('\n'); nl != std::string::npos; nl = data.find('\n', start)) {
       std::string line = s.partial + data.substr(start, nl - start);
@@ -155,8 +147,7 @@ std::vector<std::string> WatchView::flush_partial_lines() {
 }
 
 bool WatchView::finished() const {
-  return status_ == "succeeded" || status_ == "failed" || status_ == "unstable" ||
-         status_ == "aborted";
+  return run_finished(status_);
 }
 
 std::vector<std::string> WatchView::render(int64_t now_ms, size_t width, size_t tail) const {

@@ -1,6 +1,5 @@
 // What an agent is told about a job: the environment (evaluated here, so
 // every agent sees the same values), the secrets it needs, and the source.
-#include <algorithm>
 #include <set>
 
 #include "gantry/pipelines/expression.hpp"
@@ -114,12 +113,8 @@ std::map<std::string, std::string> Scheduler::environment_of(
   if (n.record >= 0) {
     const StageRecord& rec = run.record_of(node);
     for (const auto& [k, v] : rec.gate_values) env[k] = v;
-    const pipelines::Deploy* d = n.stage && n.stage->deploy ? &*n.stage->deploy : nullptr;
-    if (d && d->canary && !rec.rollout.phase.empty() && !d->canary->weights.empty()) {
-      size_t w = std::min(static_cast<size_t>(std::max(rec.rollout.weight, 0)),
-                          d->canary->weights.size() - 1);
-      env["CANARY_WEIGHT"] = std::to_string(d->canary->weights[w]);
-    }
+    if (int weight = canary_weight(run, node); weight > 0)
+      env["CANARY_WEIGHT"] = std::to_string(weight);
   }
   return env;
 }

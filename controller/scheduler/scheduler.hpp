@@ -199,7 +199,9 @@ class Scheduler {
   void end_attempt(Job& job, std::optional<pipelines::Result> result, const std::string& reason,
                    bool lost, int64_t now, bool inconclusive = false);
   // Deploy phases (scheduler_rollout.cpp).
-  bool in_rollout(const RunState& run, int node) const;            // a deploy past its gates
+  bool in_rollout(const RunState& run, int node) const;  // a deploy past its gates
+  // A canary's current weight in percent (CANARY_WEIGHT); 0 for anything else.
+  int canary_weight(const RunState& run, int node) const;
   std::string rollout_where(const RunState& run, int node) const;  // "25%" ("" if no canary)
   // Called once the gates are passed: true when the stage waits (a pause)
   // or ended instead of queueing its next job.

@@ -9,6 +9,8 @@
 // stage, with its own log. The phase lives in the stage record
 // (StageRecord::rollout), changed before the next job is handed out, so a
 // restarted controller resumes the canary at the same weight and phase.
+#include <algorithm>
+
 #include "gantry/common/log.hpp"
 #include "gantry/common/time_zone.hpp"
 #include "scheduler/scheduler.hpp"
@@ -39,13 +41,17 @@ bool Scheduler::in_rollout(const RunState& run, int node) const {
   return deploy_of(n) && run.run.rollback_of == 0 && !run.record_of(node).rollout.phase.empty();
 }
 
-std::string Scheduler::rollout_where(const RunState& run, int node) const {
-  const ExecNode& n = run.nodes[static_cast<size_t>(node)];
+int Scheduler::canary_weight(const RunState& run, int node) const {
+  const pipelines::Canary* c = canary_of(run.nodes[static_cast<size_t>(node)]);
   const Rollout& r = run.record_of(node).rollout;
-  const pipelines::Canary* c = canary_of(n);
-  if (!c) return "";
+  if (!c || r.phase.empty()) return 0;
   size_t w = std::min(static_cast<size_t>(std::max(r.weight, 0)), c->weights.size() - 1);
-  return std::to_string(c->weights[w]) + "%";
+  return c->weights[w];
+}
+
+std::string Scheduler::rollout_where(const RunState& run, int node) const {
+  int weight = canary_weight(run, node);
+  return weight > 0 ? std::to_string(weight) + "%" : "";
 }
 
 bool Scheduler::hold_in_rollout(RunState& run, int node, int64_t now) {

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "auth.hpp"
@@ -151,6 +152,16 @@ class Controller {
   net::Response rollback_release(const std::string& id, const net::Request& req,
                                  const Principal& who);
   void end_rollback(const RunRecord& run);  // a rollback run ended
+  // What every action on a release (rollback, promote, abort) checks first:
+  // the permission (403, audited), the release (404), a body holding only a
+  // comment (400). `action` names the permission, `phrase` the verb.
+  struct ReleaseAction {
+    ReleaseRecord release;
+    std::string name, comment;
+  };
+  std::variant<ReleaseAction, net::Response> release_action(
+      const std::string& text, const net::Request& req, const Principal& who, Permission permission,
+      const std::string& action, const std::string& phrase);
   // POST /api/v1/releases/R-n/promote | abort: a canary in progress goes on
   // past its pause, or rolls back now.
   net::Response steer_release(const std::string& id, const net::Request& req, const Principal& who,

@@ -84,24 +84,35 @@ std::string Controller::release_progress(const ReleaseRecord& r) const {
   return "";
 }
 
-net::Response Controller::steer_release(const std::string& text, const net::Request& req,
-                                        const Principal& who, bool promote) {
+std::variant<Controller::ReleaseAction, net::Response> Controller::release_action(
+    const std::string& text, const net::Request& req, const Principal& who, Permission permission,
+    const std::string& action, const std::string& phrase) {
   int64_t id = 0;
   std::optional<ReleaseRecord> r;
   if (parse_release_id(text, id)) r = store_->release(id);
   const std::string name = r ? release_name(r->id) : text;
-  const char* verb = promote ? "promote" : "abort";
-  if (!principal_allows(who, promote ? Permission::Promote : Permission::Abort)) {
-    std::string why = who.name + " may not " + verb + " releases (their role lacks '" + verb + "')";
-    audit(who.name, "permission.denied", name, {{"action", verb}, {"reason", why}});
+  if (!principal_allows(who, permission)) {
+    std::string why =
+        who.name + " may not " + phrase + " releases (their role lacks '" + action + "')";
+    audit(who.name, "permission.denied", name, {{"action", action}, {"reason", why}});
     return error(403, "forbidden", why);
   }
   if (!r) return error(404, "not_found", "no release '" + text + "'");
   std::string comment, why;
   std::map<std::string, std::string> values;
   if (!parse_decision(req.body, comment, values, why) || !values.empty())
-    return error(400, "bad_request",
-                 why.empty() ? std::string("a ") + verb + " takes only a comment" : why);
+    return error(400, "bad_request", why.empty() ? "a " + action + " takes only a comment" : why);
+  return ReleaseAction{*r, name, comment};
+}
+
+net::Response Controller::steer_release(const std::string& text, const net::Request& req,
+                                        const Principal& who, bool promote) {
+  const char* verb = promote ? "promote" : "abort";
+  auto checked =
+      release_action(text, req, who, promote ? Permission::Promote : Permission::Abort, verb, verb);
+  if (auto* refused = std::get_if<net::Response>(&checked)) return *refused;
+  auto& [release, name, comment] = std::get<ReleaseAction>(checked);
+  ReleaseRecord* r = &release;
   if (r->status != "in_progress") {
     std::string hint = !promote && r->status == "succeeded" ? " (use gantry rollback " + name + ")"
                                                             : std::string();
@@ -157,20 +168,10 @@ net::Response Controller::show_release(const std::string& text) {
 
 net::Response Controller::rollback_release(const std::string& text, const net::Request& req,
                                            const Principal& who) {
-  int64_t id = 0;
-  std::optional<ReleaseRecord> r;
-  if (parse_release_id(text, id)) r = store_->release(id);
-  const std::string name = r ? release_name(r->id) : text;
-  if (!principal_allows(who, Permission::Rollback)) {
-    std::string why = who.name + " may not roll back releases (their role lacks 'rollback')";
-    audit(who.name, "permission.denied", name, {{"action", "rollback"}, {"reason", why}});
-    return error(403, "forbidden", why);
-  }
-  if (!r) return error(404, "not_found", "no release '" + text + "'");
-  std::string comment, why;
-  std::map<std::string, std::string> values;
-  if (!parse_decision(req.body, comment, values, why) || !values.empty())
-    return error(400, "bad_request", why.empty() ? "a rollback takes only a comment" : why);
+  auto checked = release_action(text, req, who, Permission::Rollback, "rollback", "roll back");
+  if (auto* refused = std::get_if<net::Response>(&checked)) return *refused;
+  auto& [release, name, comment] = std::get<ReleaseAction>(checked);
+  ReleaseRecord* r = &release;
   if (r->status == "rolled_back")
     return error(409, "conflict", "release " + name + " is already rolled back");
   if (r->status == "in_progress")

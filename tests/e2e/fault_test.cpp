@@ -84,6 +84,23 @@ std::string proxy_url(const FaultProxy& p) {
   return "http://127.0.0.1:" + std::to_string(p.port());
 }
 
+// A stage 'Long' that notes each start in `starts`, writes its shell's pid
+// to `pid_file`, sleeps a minute and would then print "never"; started and
+// running once the constructor returns. `options`: the pipeline's options.
+struct LongStep {
+  std::string starts, pid_file;
+  int64_t run = 0;
+  LongStep(Cluster& c, const std::string& options = "")
+      : starts(c.dir() + "/starts.txt"), pid_file(c.dir() + "/step.pid") {
+    std::string pipeline = "pipeline {\n  agent any\n" + options +
+                           "  stages {\n    stage('Long') { steps { sh 'echo start >> " + starts +
+                           "; echo $$ > " + pid_file + "; sleep 60; echo never' } }\n  }\n}\n";
+    run = c.trigger(c.make_repo({{"Jenkinsfile", pipeline}}));
+    REQUIRE(wait_for([&] { return read_file(pid_file).size() > 1; }, std::chrono::seconds(30)));
+  }
+  pid_t pid() const { return std::stoi(read_file(pid_file)); }
+};
+
 }  // namespace
 
 TEST_CASE("kill -9 of the controller mid-stream: the run finishes with a byte-exact log") {
@@ -363,30 +380,19 @@ TEST_CASE("a second agent with the same identity supersedes the first, which sto
   c.start_controller();
   int first = c.start_agent({"a1"});
   c.wait_agents(1);
-  const std::string starts = c.dir() + "/starts.txt", pid_file = c.dir() + "/step.pid";
-  std::string repo = c.make_repo({{"Jenkinsfile", R"(pipeline {
-  agent any
-  stages {
-    stage('Long') { steps { sh 'echo start >> )" + starts +
-                                                      "; echo $$ > " + pid_file +
-                                                      R"(; sleep 60' } }
-  }
-}
-)"}});
-  int64_t id = c.trigger(repo);
-  REQUIRE(wait_for([&] { return read_file(pid_file).size() > 1; }, std::chrono::seconds(30)));
+  LongStep step(c);
   // A copy of a1's work dir identity (a cloned machine) connects.
   fs::create_directories(c.dir() + "/dup/state");
   fs::copy_file(c.dir() + "/a1/state/agent_id", c.dir() + "/dup/state/agent_id");
   c.start_agent({"dup"});
   // The old process stops its job and leaves, instead of taking the identity back.
   CHECK(c.agent(first).wait(std::chrono::seconds(15)) == 2);
-  pid_t pid = std::stoi(read_file(pid_file));
+  pid_t pid = step.pid();
   CHECK(wait_for([&] { return ::kill(pid, 0) != 0; }, std::chrono::seconds(10)));
-  json run = c.wait_run(id);
+  json run = c.wait_run(step.run);
   CHECK(run["status"] == "failed");
   CHECK(stage_of(run, "Long")["reason"].get<std::string>().find("agent lost") != std::string::npos);
-  CHECK(read_file(starts) == "start\n");  // it ran once
+  CHECK(read_file(step.starts) == "start\n");  // it ran once
   // The newer one holds the identity and takes work.
   c.wait_agents(1);
   json agents = c.get_json("/api/v1/agents");
@@ -401,31 +407,21 @@ TEST_CASE("a cancel issued during a network cut reaches the job when the cut hea
   FaultProxy proxy(c.port);
   c.start_agent({"A", {}, 1, proxy_url(proxy)});
   c.wait_agents(1);
-  const std::string pid_file = c.dir() + "/step.pid";
-  std::string repo = c.make_repo({{"Jenkinsfile", R"(pipeline {
-  agent any
-  stages {
-    stage('Long') { steps { sh 'echo $$ > )" + pid_file +
-                                                      R"(; sleep 60; echo never' } }
-  }
-}
-)"}});
-  int64_t id = c.trigger(repo);
-  REQUIRE(wait_for([&] { return read_file(pid_file).size() > 1; }, std::chrono::seconds(30)));
-  pid_t pid = std::stoi(read_file(pid_file));
+  LongStep step(c);
+  pid_t pid = step.pid();
   proxy.blackhole(true);
   // The proxy's current poll round (at most 200 ms) still forwards.
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
-  CHECK(c.cli({"cancel", std::to_string(id)}).exit_code == 0);
+  CHECK(c.cli({"cancel", std::to_string(step.run)}).exit_code == 0);
   std::this_thread::sleep_for(std::chrono::seconds(2));
   CHECK(::kill(pid, 0) == 0);  // the cut is real: the step still runs
   proxy.blackhole(false);
   // Delivered after the cut, well before the lease: the whole group is gone.
   CHECK(wait_for([&] { return ::kill(pid, 0) != 0; }, std::chrono::seconds(5)));
-  json run = c.wait_run(id);
+  json run = c.wait_run(step.run);
   CHECK(run["status"] == "aborted");
   CHECK(stage_of(run, "Long")["attempts"] == 1);
-  CHECK(c.stage_log(id, "Long").find("\nnever\n") == std::string::npos);
+  CHECK(c.stage_log(step.run, "Long").find("\nnever\n") == std::string::npos);
 }
 
 TEST_CASE("a log flood does not starve heartbeats: no lease is lost (G11)") {
@@ -479,29 +475,17 @@ TEST_CASE("a cancel during a cut longer than the lease: the agent fences the job
   FaultProxy proxy(c.port);
   c.start_agent({"A", {}, 1, proxy_url(proxy)});
   c.wait_agents(1);
-  const std::string pid_file = c.dir() + "/step.pid", starts = c.dir() + "/starts.txt";
-  std::string repo = c.make_repo({{"Jenkinsfile", R"(pipeline {
-  agent any
-  options { retry(2) }
-  stages {
-    stage('Long') { steps { sh 'echo start >> )" + starts +
-                                                      "; echo $$ > " + pid_file +
-                                                      R"(; sleep 60' } }
-  }
-}
-)"}});
-  int64_t id = c.trigger(repo);
-  REQUIRE(wait_for([&] { return read_file(pid_file).size() > 1; }, std::chrono::seconds(30)));
-  pid_t pid = std::stoi(read_file(pid_file));
+  LongStep step(c, "  options { retry(2) }\n");
+  pid_t pid = step.pid();
   proxy.blackhole(true);
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
-  CHECK(c.cli({"cancel", std::to_string(id)}).exit_code == 0);
+  CHECK(c.cli({"cancel", std::to_string(step.run)}).exit_code == 0);
   // No ack for 3/4 of the lease: the agent stops the job on its own.
   CHECK(wait_for([&] { return ::kill(pid, 0) != 0; }, std::chrono::seconds(8)));
   proxy.blackhole(false);
-  json run = c.wait_run(id);
+  json run = c.wait_run(step.run);
   CHECK(run["status"] == "aborted");
-  CHECK(read_file(starts) == "start\n");  // cancelled: never retried, never run twice
+  CHECK(read_file(step.starts) == "start\n");  // cancelled: never retried, never run twice
 }
 
 TEST_CASE("output past the agent's log limit is dropped, counted exactly, and said (G12)") {
