@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/agents.sh BUILD_DIR: idle agents held by one controller (SPEC §12:
-# 10 000 in <= 200 MB RSS), with simulated agents (bench_sim_agents: real
+# 10 000 in <= 200 MB RSS), with simulated agents (gantry-sim-agents: real
 # protocol sessions, heartbeats at the controller's interval, fake executor).
 #
 # Measures the controller's RSS and CPU with no agent (the baseline), then
@@ -20,7 +20,7 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$need" ]; then
   echo "agents.sh: open files limit $(ulimit -n) < $need; lowering to $(($(ulimit -n) - 1000)) agents" >&2
   count=$(($(ulimit -n) - 1000))
 fi
-cp "$build/controller/gantry-controller" "$build/bench/bench_sim_agents" "$tmp/"
+cp "$build/controller/gantry-controller" "$build/tools/gantry-sim-agents" "$tmp/"
 bench_controller --listen 127.0.0.1:0 --data "$tmp/data"
 rss() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$cpid/status"; }
 ticks() { awk '{ print $14 + $15 }' "/proc/$cpid/stat"; }
@@ -32,7 +32,7 @@ sleep "$idle"
 base_cpu=$(awk -v a="$t0" -v b="$(ticks)" -v hz="$hz" -v s="$idle" 'BEGIN { printf "%.2f", 100 * (b - a) / hz / s }')
 
 start=$(date +%s%N)
-"$tmp/bench_sim_agents" "ws://${server#http://}" "$(cat "$tmp/data/agent.token")" "$count" \
+"$tmp/gantry-sim-agents" "ws://${server#http://}" "$(cat "$tmp/data/agent.token")" "$count" \
   $((idle + 3)) >"$tmp/sim.out" 2>"$tmp/sim.err" &
 pids+=($!)
 for _ in $(seq 1 6000); do grep -q '^ready' "$tmp/sim.out" 2>/dev/null && break; sleep 0.02; done

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/dispatch.sh BUILD_DIR: dispatch throughput (SPEC §12: 1 000
 # one-stage runs over 8 agents, >= 500 runs/s). The agents are simulated
-# (bench_sim_agents --work: real protocol sessions whose fake executor
+# (gantry-sim-agents --work: real protocol sessions whose fake executor
 # accepts, ships one log line and finishes SUCCESS at once), so the figure is
 # the controller's: store, schedule, assign, log commit, finish. The runs
 # are started through POST /api/v1/runs first, while the agents are away
@@ -13,7 +13,7 @@ runs=${BENCH_DISPATCH_RUNS:-1000}
 agents=${BENCH_DISPATCH_AGENTS:-8}
 source "$(dirname "$0")/lib.sh"
 bench_setup dispatch
-cp "$build/controller/gantry-controller" "$build/bench/bench_sim_agents" "$tmp/"
+cp "$build/controller/gantry-controller" "$build/tools/gantry-sim-agents" "$tmp/"
 bench_controller --listen 127.0.0.1:0 --data "$tmp/data"
 token=$(cat "$tmp/data/admin.token")
 succeeded() {
@@ -22,9 +22,9 @@ succeeded() {
 }
 pipeline="pipeline { agent { label 'simwork' }
   stages { stage('Build') { steps { echo 'built' } } } }"
-create_s=$(printf '%s\n' "$pipeline" | "$tmp/bench_sim_agents" trigger "$server" "$token" "$runs" bench)
+create_s=$(printf '%s\n' "$pipeline" | "$tmp/gantry-sim-agents" trigger "$server" "$token" "$runs" bench)
 start=$(date +%s%N)
-"$tmp/bench_sim_agents" "ws://${server#http://}" "$(cat "$tmp/data/agent.token")" "$agents" 600 --work \
+"$tmp/gantry-sim-agents" "ws://${server#http://}" "$(cat "$tmp/data/agent.token")" "$agents" 600 --work \
   >"$tmp/sim.out" 2>&1 &
 pids+=($!)
 done_runs=0

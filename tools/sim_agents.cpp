@@ -1,4 +1,4 @@
-// bench_sim_agents URL TOKEN COUNT SECONDS [--work]: COUNT simulated agents,
+// gantry-sim-agents URL TOKEN COUNT SECONDS [--work]: COUNT simulated agents,
 // each a real WebSocket session speaking the real protocol (hello,
 // heartbeats at the controller's interval, accept and finish), with a fake
 // executor: a job is accepted and finished SUCCESS at once, with one log
@@ -124,7 +124,7 @@ class SimAgent {
   std::map<std::string, protocol::Finish> pending_;
 };
 
-// bench_sim_agents trigger http://HOST:PORT TOKEN COUNT JOB < PIPELINE:
+// gantry-sim-agents trigger http://HOST:PORT TOKEN COUNT JOB < PIPELINE:
 // starts COUNT runs of the pipeline on stdin (no repository, no checkout)
 // through POST /api/v1/runs, one after another; prints how long it took.
 int trigger(const std::string& server, const std::string& token, int count,
@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
   if (argc == 6 && std::strcmp(argv[1], "trigger") == 0)
     return trigger(argv[2], argv[3], std::atoi(argv[4]), argv[5]);
   if (argc < 5) {
-    std::fprintf(stderr, "usage: bench_sim_agents ws://HOST:PORT TOKEN COUNT SECONDS [--work]\n");
+    std::fprintf(stderr, "usage: gantry-sim-agents ws://HOST:PORT TOKEN COUNT SECONDS [--work]\n");
     return 2;
   }
   log::set_min_level(log::Level::Error);
