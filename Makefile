@@ -8,7 +8,7 @@ CMAKE_FLAGS += -DGANTRY_WERROR=ON
 endif
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test test-asan fuzz bench demo format clean
+.PHONY: all deps configure build test test-asan fuzz bench soak demo format clean
 
 all: build
 
@@ -42,6 +42,11 @@ fuzz: deps
 
 bench: build
 	bash bench/run.sh $(BUILD)
+
+# Soaks. The load soak (bench/soak.sh): 100 runs in flight over 20 agents,
+# 200 event watchers for SOAK_SECONDS=600; checks results, logs, events, RSS.
+soak: build
+	bash bench/soak.sh $(BUILD)
 
 demo: build
 	bash examples/demo.sh $(BUILD)
