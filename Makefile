@@ -40,7 +40,11 @@ fuzz: deps
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_parser
 	bash fuzz/run.sh $(FUZZ_BUILD)/fuzz/fuzz_parser $(FUZZ_SECONDS)
 
-bench: build
+# Builds what the benchmarks run (not the tests), runs every benchmark and
+# prints one summary table (bench/README.md). BENCH_QUICK=1: a short run.
+BENCH_TARGETS = gantry gantry-controller gantry-agent gantry-sim-agents bench_parse bench_fanout
+bench: configure
+	cmake --build $(BUILD) -j $(JOBS) --target $(BENCH_TARGETS)
 	bash bench/run.sh $(BUILD)
 
 # Soaks. The load soak (bench/soak.sh): 100 runs in flight over 20 agents,

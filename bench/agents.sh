@@ -6,12 +6,12 @@
 # Measures the controller's RSS and CPU with no agent (the baseline), then
 # with BENCH_AGENTS (10000) idle agents connected for BENCH_IDLE_SECONDS
 # (10): RSS, RSS per agent, CPU while idle (share of one core), and how long
-# they took to connect. Nothing is asserted.
+# they took to connect. Nothing is asserted. BENCH_QUICK=1: 4 s idle.
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
-count=${BENCH_AGENTS:-10000}
-idle=${BENCH_IDLE_SECONDS:-10}
 source "$(dirname "$0")/lib.sh"
+count=$(bench_knob BENCH_AGENTS 10000 10000)
+idle=$(bench_knob BENCH_IDLE_SECONDS 10 4)
 bench_setup agents
 # One socket per agent in each process (the controller, the simulator), plus files.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -53,3 +53,7 @@ printf '%-52s %12s %% %12s %%\n' "controller CPU while idle (of one core)" "$cpu
 printf '%-52s %12s s\n' "time for $count agents to connect (hello/welcome)" "$connect_s"
 printf '%-52s %14s\n' "agents the API lists as connected" "$listed"
 echo "(baseline: the same controller with no agent; agents heartbeat every 2 s)"
+bench_row "controller RSS, $connected idle agents" "$agents_rss" MiB "<= 200" "$base_rss" \
+  "the same controller with no agent"
+bench_row "controller CPU, $connected idle agents" "$cpu" "% of a core" "" "$base_cpu" \
+  "the same controller with no agent"

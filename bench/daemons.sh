@@ -13,9 +13,11 @@
 # from ../shared/bench/peers/buildbot/results) and the ratio. Nothing is
 # asserted: it exits non-zero only when the benchmark itself cannot run.
 #
-# Env: BENCH_REPS (3), BENCH_STAGES (50), BENCH_LOG_BYTES (1073741824),
-# BENCH_IDLE_SECONDS (3), BENCH_TMPDIR (/tmp; parent of the temp dir),
-# BENCH_KEEP=1 (keep the temp dir with the daemon logs; big logs removed).
+# Env: BENCH_REPS (3; 1 under BENCH_QUICK=1), BENCH_STAGES (50),
+# BENCH_LOG_BYTES (1073741824; 268435456 quick), BENCH_IDLE_SECONDS (3),
+# BENCH_TMPDIR (/tmp; parent of the temp dir), BENCH_KEEP=1 (keep the temp
+# dir with the daemon logs; big logs removed). With BENCH_TABLE set, also
+# appends its headline figures to that file (see lib.sh, run.sh).
 set -euo pipefail
 export LC_ALL=C
 
@@ -29,10 +31,12 @@ for b in "$controller_bin" "$agent_bin" "$gantry"; do
   [[ -x $b ]] || { echo "daemons.sh: $b not built (ninja gantry gantry-controller gantry-agent)" >&2; exit 2; }
 done
 
-reps=${BENCH_REPS:-3}
-nstages=${BENCH_STAGES:-50}
-log_bytes=${BENCH_LOG_BYTES:-1073741824}
-idle_s=${BENCH_IDLE_SECONDS:-3}
+# shellcheck source=lib.sh
+source "$root/bench/lib.sh"
+reps=$(bench_knob BENCH_REPS 3 1)
+nstages=$(bench_knob BENCH_STAGES 50 50)
+log_bytes=$(bench_knob BENCH_LOG_BYTES 1073741824 268435456)
+idle_s=$(bench_knob BENCH_IDLE_SECONDS 3 3)
 log_cap=1073741824   # protocol::kLogLimit: the agent caps a stage's log here
 log_cmd="yes 'gantry log ingest benchmark line 0123456789abcdefghijklmnopqrstuvwxyz' | head -c $log_bytes"
 
@@ -96,7 +100,7 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 # Waits (at most BENCH_QUIET_WAIT seconds, 10) until the box used less than a
 # quarter of a core over 0.5 s: other builds on a shared machine skew every
 # figure here. Proceeds anyway when it never gets quiet, and says so.
-quiet_wait=${BENCH_QUIET_WAIT:-10}
+quiet_wait=$(bench_knob BENCH_QUIET_WAIT 10 2)
 waited_total=0
 wait_quiet() {
   local start b0 b1 waited
@@ -125,34 +129,7 @@ run_status() {
 stage_part() { local s=${1#*\"stages\":\[}; echo "${s%%\]*}"; }
 
 # ---------------------------------------------------------------- Buildbot
-# The peer benchmark's figures: results/*.json (bench.py --json) or the
-# printed report (*.txt); the issue's numbers when neither has them.
-bb_step=95 bb_log=11 bb_ctl=85 bb_agent=42 bb_src="the issue (no peer results found)"
-peers="$root/../shared/bench/peers/buildbot/results"
-bb_file=$(find "$peers" -maxdepth 1 -name '*.json' 2>/dev/null | sort | tail -n 1 || true)
-[[ -n $bb_file ]] || bb_file=$(find "$peers" -maxdepth 1 -name '*.txt' 2>/dev/null | sort | tail -n 1 || true)
-if [[ -n $bb_file ]]; then
-  if [[ $bb_file == *.json ]]; then
-    v=$(sed -n 's/.*"per_step_overhead_s": *\([0-9.eE+-]*\).*/\1/p' "$bb_file" | head -n 1)
-    [[ -n $v ]] && bb_step=$(calc "$v * 1000" 1)
-    v=$(sed -n 's/.*"biglog_MBps": *\([0-9.eE+-]*\).*/\1/p' "$bb_file" | head -n 1)
-    [[ -n $v ]] && bb_log=$(calc "$v" 1)
-    read -r m w < <(awk '/"idle_mem_kB_before"/ { s = 1 } /"idle_mem_kB_after"/ { s = 0 }
-      s && /"master"/ { k = "m" } s && /"worker1"/ { k = "w" }
-      s && /"VmRSS"/ { gsub(/[^0-9]/, "", $2); v[k] = $2 }
-      END { print v["m"] + 0, v["w"] + 0 }' "$bb_file")
-  else
-    v=$(sed -n 's/^per-step overhead.*: *\([0-9.]*\) ms.*/\1/p' "$bb_file" | head -n 1)
-    [[ -n $v ]] && bb_step=$v
-    v=$(sed -n 's/^bigLog throughput: *\([0-9.]*\) MB\/s.*/\1/p' "$bb_file" | head -n 1)
-    [[ -n $v ]] && bb_log=$v
-    read -r m w < <(awk '$1 == "master" && NF == 5 { m = $2 } $1 == "worker1" && NF == 5 { w = $2 }
-      END { print m * 1024 + 0, w * 1024 + 0 }' "$bb_file")
-  fi
-  [[ ${m:-0} != 0 ]] && bb_ctl=$(kb_mib "$m")
-  [[ ${w:-0} != 0 ]] && bb_agent=$(kb_mib "$w")
-  bb_src=${bb_file#"$root/../"}
-fi
+bench_buildbot   # bb_step, bb_log, bb_ctl, bb_agent, bb_src (lib.sh)
 
 # ---------------------------------------------------------------- daemons
 say "temp dir $tmp; loadavg $(loadavg)"
@@ -448,3 +425,23 @@ echo "-- daemon logs: $warns warn/error lines"
 if ((warns > 0)); then
   cat "$tmp/controller.log" "$tmp/agent.log" | grep -E 'level=(warn|error)' | head -n 5 | sed 's/^/   /'
 fi
+
+# ---------------------------------------------------------------- summary rows (run.sh)
+per_cmd_loop=$(calc "$b_loop / $nstages" 3) per_cmd_one=$(calc "$b_one / $nstages" 3)
+log_size="$((log_bytes >> 20)) MiB"
+bench_row "stage overhead, $nstages x sh 'true', vs one shell" "$ovh_one_nock" ms "<= 2" \
+  "$per_cmd_one" "a 'true' inside one sh -c 'true; true; ...' (SPEC's baseline)"
+bench_row "stage overhead, vs $nstages x sh -c true" "$ovh_nock" ms "<= 2" \
+  "$per_cmd_loop" "one /bin/sh -e -c true of a shell loop (Buildbot's definition)" "$bb_step"
+bench_row "stage overhead with checkout, vs $nstages x sh -c" "$ovh_ck" ms "<= 2" \
+  "$per_cmd_loop" "one /bin/sh -e -c true of a shell loop"
+bench_row "log ingest, $log_size, stage start->finish" "$log_mbs" MB/s ">= 300" \
+  "$b_file" "the same command into a file on the same disk" "$bb_log"
+bench_row "log byte-exact (file and GET .../log)" \
+  "$([[ $exact == yes && $api != DIFFERS* ]] && echo yes || echo no)" "" "= yes" "" "sha256 of the expected stream"
+bench_row "controller peak RSS during the ingest" "$(kb_mib "$peak_ctl")" MiB "" \
+  "$(kb_mib "$rss_before_ctl")" "its RSS just before the log run"
+bench_row "agent peak RSS during the ingest" "$(kb_mib "$peak_agent")" MiB "" \
+  "$(kb_mib "$rss_before_agent")" "its RSS just before the log run"
+bench_row "controller idle RSS" "$(kb_mib "$idle_ctl")" MiB "<= 20" "" "-" "$bb_ctl"
+bench_row "agent idle RSS" "$(kb_mib "$idle_agent")" MiB "<= 10" "" "-" "$bb_agent"

@@ -8,13 +8,13 @@
 # clients of GET /api/v1/events (bench_fanout watch) take the latency of the
 # oldest line in each log event they receive. The baseline is the same run
 # watched by one client. Also the controller's CPU time and peak RSS during
-# each run. Nothing is asserted.
+# each run. Nothing is asserted. BENCH_QUICK=1: 1 MB/s for 3 s.
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
-rate=${BENCH_FANOUT_RATE:-10000000}
-secs=${BENCH_FANOUT_SECONDS:-5}
-watchers=${BENCH_FANOUT_WATCHERS:-1000}
 source "$(dirname "$0")/lib.sh"
+rate=$(bench_knob BENCH_FANOUT_RATE 10000000 1000000)
+secs=$(bench_knob BENCH_FANOUT_SECONDS 5 3)
+watchers=$(bench_knob BENCH_FANOUT_WATCHERS 1000 1000)
 bench_setup fanout
 cp "$build/controller/gantry-controller" "$build/agent/gantry-agent" "$build/cli/gantry" \
   "$build/bench/bench_fanout" "$tmp/"
@@ -61,3 +61,6 @@ printf '%-58s %12s %12s\n' "watchers closed as too slow (4008) / incomplete" "$s
 printf '%-58s %10s s %10s s %8s\n' "controller CPU during the run" "$cpu" "$b_cpu" "$(ratio "$cpu" "$b_cpu")"
 printf '%-58s %8s MiB %8s MiB\n' "controller peak RSS (after the run)" "$rss" "$b_rss"
 echo "(step: $rate bytes/s for $secs s as 100-byte stamped lines; baseline: the same run, 1 watcher)"
+bench_row "live log -> $n WebSocket watchers, p50 ($((rate / 1000)) KB/s)" "$p50" ms "" "$b50" \
+  "the same run with 1 watcher, p50"
+bench_row "live log -> $n WebSocket watchers, p99" "$p99" ms "<= 20" "$b99" "the same run with 1 watcher, p99"

@@ -5,12 +5,12 @@
 # `gantry trigger` → started_at, in the same run. Both sides include one CLI
 # process and one controller decision; the gated one also stores the
 # decision, re-evaluates the policy, appends to the audit chain and records
-# the release. BENCH_GATE_RUNS (30) runs each. Prints p50 and p99 and the
+# the release. BENCH_GATE_RUNS (30; 10 under BENCH_QUICK=1) runs each. Prints p50 and p99 and the
 # ratio. Starts its own controller and agent on 127.0.0.1 and removes them.
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
-runs=${BENCH_GATE_RUNS:-30}
 source "$(dirname "$0")/lib.sh"
+runs=$(bench_knob BENCH_GATE_RUNS 30 10)
 bench_setup gates
 cp "$build/controller/gantry-controller" "$build/agent/gantry-agent" "$build/cli/gantry" "$tmp/"
 cat >"$tmp/c.yml" <<YML
@@ -66,3 +66,6 @@ printf '%-52s %8s ms %11s ms %8s\n' "approve -> deploy starts, p50 ($runs runs)"
 printf '%-52s %8s ms %11s ms %8s\n' "approve -> deploy starts, p99" "$g99" "$u99" \
   "$(awk -v a="$g99" -v b="$u99" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }')"
 echo "(reference: trigger -> the same deploy starts in an ungated environment)"
+bench_row "GMUD approve -> deploy starts, p50 ($runs runs)" "$g50" ms "" "$u50" \
+  "trigger -> the same deploy starts, ungated, p50"
+bench_row "GMUD approve -> deploy starts, p99" "$g99" ms "" "$u99" "the same, p99"

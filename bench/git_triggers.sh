@@ -13,6 +13,8 @@
 #      Baseline, same run: `git ls-remote` of one of them, the CPU a poll
 #      costs with the git CLI.
 # Prints a table; asserts nothing (exits non-zero only when it cannot run).
+# BENCH_QUICK=1: 20 pushes, 50 repositories, 5 s. With BENCH_TABLE set, also
+# appends its headline figures to that file (lib.sh, run.sh).
 set -euo pipefail
 export LC_ALL=C
 
@@ -26,9 +28,10 @@ done
 for t in git curl openssl; do
   command -v "$t" >/dev/null || { echo "git_triggers.sh: needs $t" >&2; exit 2; }
 done
-pushes=${BENCH_PUSHES:-50}
-nrepos=${BENCH_REPOS:-200}
-idle_s=${BENCH_IDLE_SECONDS:-20}
+source "$(dirname "$0")/lib.sh"
+pushes=$(bench_knob BENCH_PUSHES 50 20)
+nrepos=$(bench_knob BENCH_REPOS 200 50)
+idle_s=$(bench_knob BENCH_IDLE_SECONDS 20 5)
 secret=bench-secret
 
 tmp=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/gantry-git-bench.XXXXXX")
@@ -165,3 +168,10 @@ printf '%-58s %12s %12s %8s\n' "inline run->first step p99 (ms)" "$inline_p99" "
 printf '%-58s %12s %12s %8s\n' "idle poll CPU per repo per poll (ms), vs git ls-remote" "$per_poll_ms" "$ls_ms" "$(calc "$per_poll_ms / $ls_ms")"
 printf '%-58s %12s %12s %8s\n' "controller CPU per idle repo at 1s poll (%)" "$per_repo_pct" "-" "-"
 printf '%-58s %12s %12s %8s\n' "controller RSS with $nrepos repos (MiB)" "$(calc "$rss_kb / 1024" 1)" "-" "-"
+
+bench_row "webhook push -> first step, p50 ($pushes pushes)" "$hook_p50" ms "" \
+  "$inline_p50" "the same pipeline posted inline, p50 (no git)"
+bench_row "webhook push -> first step, p99" "$hook_p99" ms "<= 100" \
+  "$inline_p99" "the same pipeline posted inline, p99"
+bench_row "idle poll, controller CPU per repository per poll" "$per_poll_ms" ms "" \
+  "$ls_ms" "the CPU of one git ls-remote"
