@@ -9,6 +9,7 @@
 #include <random>
 
 #include "agent_job.hpp"
+#include "fence_keeper.hpp"
 #include "gantry/common/log.hpp"
 #include "gantry/common/version.hpp"
 #include "gantry/git/git_cache.hpp"
@@ -192,15 +193,15 @@ void Agent::on_message(std::string_view text) {
   } else if (auto* n = std::get_if<protocol::Nack>(&m)) {
     on_nack(*n);
   } else if (std::holds_alternative<protocol::HeartbeatAck>(m)) {
-    last_ack_ms_ = mono_ms();
+    renewed();
   }
 }
 
 void Agent::on_welcome(const protocol::Welcome& w) {
   welcomed_ = true;
-  last_ack_ms_ = mono_ms();
   heartbeat_ms_ = std::max<int64_t>(100, w.heartbeat_ms);
   lease_ttl_ms_ = std::max<int64_t>(1000, w.lease_ttl_ms);
+  renewed();
   if (hb_timer_) loop_.cancel_timer(hb_timer_);
   hb_timer_ = loop_.call_every(std::chrono::milliseconds(heartbeat_ms_), [this] { heartbeat(); });
   for (const protocol::ResumeVerdict& v : w.resume) {
@@ -229,6 +230,15 @@ void Agent::heartbeat() {
     if (!job->dropped) hb.jobs.push_back({job->job_id, job->epoch});
   }
   send(hb);
+}
+
+void Agent::renewed() {
+  last_ack_ms_ = mono_ms();
+  if (keeper_ && !jobs_.empty()) keeper_->deadline(fence_deadline());
+}
+
+int64_t Agent::fence_deadline() const {
+  return last_ack_ms_ + lease_ttl_ms_ * 3 / 4 + std::min<int64_t>(500, lease_ttl_ms_ / 8);
 }
 
 void Agent::check_fence() {

@@ -44,6 +44,7 @@ class GitCache;
 }  // namespace gantry::git
 namespace gantry::agent {
 struct AgentJob;
+class FenceKeeper;
 
 class Agent {
  public:
@@ -56,6 +57,9 @@ class Agent {
   void stop();  // stops the link; running jobs are killed
   const std::string& agent_id() const { return agent_id_; }
   std::function<void(const std::string&)> on_fatal;  // the controller refused our token
+  // The process that fences this agent's jobs when the agent itself is
+  // paused (fence_keeper.hpp); optional, and not owned.
+  void set_fence_keeper(FenceKeeper* keeper) { keeper_ = keeper; }
 
  private:
   void on_open();
@@ -69,6 +73,8 @@ class Agent {
   void ship();  // sends log chunks and finishes that are due
   void heartbeat();
   void check_fence();
+  void renewed();                  // the controller acknowledged us: the lease holds
+  int64_t fence_deadline() const;  // for the keeper, a little after our own fence
   void stop_job(AgentJob& job, const std::string& reason, int64_t grace_ms, bool fenced);
   void drop_job(const std::string& job_id);
   void recover_jobs();  // jobs left by a previous process
@@ -87,6 +93,7 @@ class Agent {
   int64_t lease_ttl_ms_ = 30000;
   int64_t last_ack_ms_ = 0;
   uint64_t hb_timer_ = 0, ship_timer_ = 0, fence_timer_ = 0;
+  FenceKeeper* keeper_ = nullptr;
 };
 
 }  // namespace gantry::agent

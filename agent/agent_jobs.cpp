@@ -11,6 +11,7 @@
 
 #include "agent.hpp"
 #include "agent_job.hpp"
+#include "fence_keeper.hpp"
 #include "gantry/common/log.hpp"
 #include "gantry/git/git_cache.hpp"
 #include "gantry/protocol/codec.hpp"
@@ -65,7 +66,7 @@ std::string safe_name(std::string s) {
 }  // namespace
 
 void Agent::on_assign(const protocol::Assign& a) {
-  last_ack_ms_ = mono_ms();
+  renewed();
   auto it = jobs_.find(a.job_id);
   if (it != jobs_.end()) {
     if (it->second->epoch == a.epoch) {
@@ -122,6 +123,10 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
   job->runner = std::make_unique<JobRunner>(job->spec, ws, *job->spool, *job->host);
   write_file_atomic(fs::path(job->dir) / "cookie", job->runner->cookie(), false);
   job->running = true;
+  if (keeper_) {
+    keeper_->deadline(fence_deadline());
+    keeper_->add(job->runner->cookie());
+  }
   bool checkout =
       !job->spec.skip_checkout && config_.fixed_workspace.empty() && !job->spec.repo_url.empty();
   git::GitCache* git = git_.get();
@@ -163,6 +168,7 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
       AgentJob& job = *it->second;
       if (job.thread.joinable()) job.thread.join();
       job.running = false;
+      if (keeper_) keeper_->remove(job.runner->cookie());
       job.finished = true;
       job.finish = f;
       log::info("agent", "job.finished",

@@ -4,6 +4,7 @@
 
 #include "agent.hpp"
 #include "agent_config.hpp"
+#include "fence_keeper.hpp"
 #include "gantry/common/log.hpp"
 #include "gantry/common/version.hpp"
 
@@ -37,8 +38,11 @@ int main(int argc, char** argv) {
   }
   int status = 0;
   try {
+    // Forked first, while this process has one thread.
+    std::unique_ptr<agent::FenceKeeper> keeper = agent::FenceKeeper::start();
     net::EventLoop loop;
     agent::Agent a(loop, config);
+    a.set_fence_keeper(keeper.get());
     a.on_fatal = [&](const std::string& why) {
       std::fprintf(stderr, "gantry-agent: %s\n", why.c_str());
       status = 2;

@@ -1,7 +1,7 @@
 #pragma once
 // End-to-end test harness: real gantry-controller and gantry-agent processes
 // on 127.0.0.1 (free ports), temp data dirs, real git repositories, the real
-// `gantry` CLI, and a small TCP fault proxy for network cuts. Everything is
+// `gantry` CLI. (Network faults: tests/fault/fault_proxy.hpp.) Everything is
 // bounded in time and stopped by the destructors (SIGKILL as a last resort).
 // Single-threaded use from a test, except the proxy, which forwards on its
 // own thread.
@@ -110,29 +110,6 @@ class Cluster {
   std::unique_ptr<Child> controller_;
   std::vector<std::unique_ptr<Child>> agents_;
   int repos_ = 0;
-};
-
-// Forwards 127.0.0.1:port() to a target port. blackhole(true) stops moving
-// bytes both ways while keeping the connections open (a silent partition);
-// blackhole(false) resumes. reset() closes every connection.
-class FaultProxy {
- public:
-  explicit FaultProxy(uint16_t target);
-  ~FaultProxy();
-  uint16_t port() const { return port_; }
-  void blackhole(bool on) { blackhole_ = on; }
-  void reset();
-
- private:
-  void loop();
-  uint16_t target_;
-  uint16_t port_ = 0;
-  int listen_fd_ = -1;
-  int wake_[2] = {-1, -1};
-  std::atomic<bool> blackhole_{false};
-  std::atomic<bool> reset_{false};
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
 };
 
 // The stages of a run's JSON by id; one stage (null when absent).
