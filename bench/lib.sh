@@ -29,9 +29,9 @@ bench_knob() {
 # or ''; BASELINE_IS says what the baseline is. Tab-separated, no tab inside.
 bench_row() {
   [[ -n ${BENCH_TABLE:-} ]] || return 0
-  local f out=()
-  for f in "$1" "$2" "$3" "$4" "$5" "$6" "${7:-}"; do out+=("${f//$'\t'/ }"); done
-  (IFS=$'\t'; echo "${out[*]}") >>"$BENCH_TABLE"
+  local f cells=()
+  for f in "$1" "$2" "$3" "$4" "$5" "$6" "${7:-}"; do cells+=("${f//$'\t'/ }"); done
+  (IFS=$'\t'; echo "${cells[*]}") >>"$BENCH_TABLE"
 }
 
 # bench_table FILE [md]: the rows of FILE as one aligned table (or a Markdown
