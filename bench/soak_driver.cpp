@@ -97,6 +97,14 @@ std::string sh_log(const Sh& sh, int code) {
 }
 
 int g_stage_seconds = 4;  // SOAK_STAGE_SECONDS: a stage's mean sleep
+// The controller keeps the newest 16 MiB of event frames in memory
+// (EventHubOptions::ring_bytes): its RSS grows until that ring is full, so
+// the driver says when the frames it received passed that (SOAK_RING_MIB).
+uint64_t g_ring_bytes = 16 << 20;
+
+double unix_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 // The Jenkinsfile of run SEED and what it must give.
 std::string pipeline_for(int64_t seed, RunWant& want) {
@@ -554,6 +562,7 @@ int soak(const std::string& server, const std::string& token, int runs, int nwat
   }
   g_runs.cv.notify_all();
   auto start = Clock::now();
+  double start_unix = unix_seconds(), ring_full_unix = 0;
   auto progress = [&](const char* phase) {
     uint64_t events = 0;
     int64_t min_id = INT64_MAX;
@@ -576,6 +585,7 @@ int soak(const std::string& server, const std::string& token, int runs, int nwat
   auto next_report = start + std::chrono::seconds(10);
   while (seconds_since(start) < seconds) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (ring_full_unix == 0 && driver.bytes() >= g_ring_bytes) ring_full_unix = unix_seconds();
     if (Clock::now() >= next_report) {
       progress("soak");
       next_report += std::chrono::seconds(10);
@@ -650,6 +660,8 @@ int soak(const std::string& server, const std::string& token, int runs, int nwat
   if (nwatchers == 0) min_events = 0;
   std::lock_guard lock(g_runs.mu);
   std::printf("soak_seconds %.0f\n", seconds);
+  std::printf("soak_start_unix %.1f\n", start_unix);
+  std::printf("ring_full_unix %.1f\n", ring_full_unix);
   std::printf("drain_seconds %.1f\n", drain_s);
   std::printf("runs_posted %lld\n", static_cast<long long>(g_runs.posted));
   std::printf("runs_ended %lld\n", static_cast<long long>(g_runs.finished));
@@ -688,11 +700,14 @@ int main(int argc, char** argv) {
   if (argc != 7) {
     std::fprintf(stderr,
                  "usage: bench_soak http://HOST:PORT TOKEN RUNS WATCHERS SECONDS DRAIN_SECONDS\n"
-                 "       (SOAK_STAGE_SECONDS: a stage's mean sleep, 4)\n");
+                 "       (SOAK_STAGE_SECONDS: a stage's mean sleep, 4; SOAK_RING_MIB: the\n"
+                 "       controller's event ring, 16)\n");
     return 2;
   }
   if (const char* s = std::getenv("SOAK_STAGE_SECONDS"))
     g_stage_seconds = std::max(1, std::atoi(s));
+  if (const char* s = std::getenv("SOAK_RING_MIB"))
+    g_ring_bytes = static_cast<uint64_t>(std::max(1, std::atoi(s))) << 20;
   return soak(argv[1], argv[2], std::atoi(argv[3]), std::atoi(argv[4]), std::atof(argv[5]),
               std::atof(argv[6]));
 }
