@@ -67,7 +67,7 @@ for r in $rates; do
   printf '%-58s %12s %12s\n' "log events received (all watchers)" "$ev" "$b_ev"
   printf '%-58s %12s %12s\n' "watchers closed as too slow (4008) / incomplete" "$slow / $inc" "$b_slow / $b_inc"
   printf '%-58s %10s s %10s s %8s\n' "controller CPU during the run" "$cpu" "$b_cpu" "$(ratio "$cpu" "$b_cpu")"
-  printf '%-58s %8s MiB %8s MiB\n' "controller peak RSS (after the run)" "$rss" "$b_rss"
+  printf '%-58s %8s MiB %8s MiB\n' "controller peak RSS so far (VmHWM, after the run)" "$rss" "$b_rss"
   bench_row "live log -> $n WebSocket watchers, p50 ($((r / 1000)) KB/s)" "$p50" ms "" "$b50" \
     "the same run with 1 watcher, p50"
   bench_row "live log -> $n WebSocket watchers, p99 ($((r / 1000)) KB/s)" "$p99" ms "<= 20" "$b99" \
