@@ -10,7 +10,7 @@
 # agents dispatch), BENCH_TABLE (the rows file; a temp file by default),
 # BENCH_MARKDOWN=FILE (also write the table there as Markdown), and every
 # script's own BENCH_* knobs. A script that fails is said in the table; the
-# others still run.
+# others still run, and run.sh exits 1 after the table.
 set -uo pipefail
 export LC_ALL=C
 build=${1:-build}
@@ -42,6 +42,7 @@ declare -A what=(
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 started=$(date '+%Y-%m-%d %H:%M %z')
 conditions=()
+failed=0
 for name in $all; do
   [[ " $only " == *" $name "* ]] || continue
   echo "== ${what[$name]}"
@@ -55,6 +56,7 @@ for name in $all; do
   conditions+=("$name $((SECONDS - t0)) s, load $l0 -> $(cut -d' ' -f1 /proc/loadavg)")
   if ((rc != 0)); then
     echo "run.sh: $name exited with $rc" >&2
+    failed=1
     bench_row "$name: did not complete (exit $rc)" failed "" "" "" "see its output above"
   fi
   echo
@@ -73,3 +75,4 @@ if [[ -n ${BENCH_MARKDOWN:-} ]]; then
   bench_table "$BENCH_TABLE" md >"$BENCH_MARKDOWN"
   echo "(also written as Markdown to $BENCH_MARKDOWN)"
 fi
+exit "$failed"
