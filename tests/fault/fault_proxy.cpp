@@ -183,8 +183,8 @@ void FaultProxy::loop() {
       a.sin_family = AF_INET;
       a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
       a.sin_port = htons(target_);
+      if (client >= 0) ++accepted_;
       if (client >= 0 && ::connect(up, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-        ++accepted_;
         int one = 1;
         for (int fd : {client, up}) {
           set_nonblocking(fd);

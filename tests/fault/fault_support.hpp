@@ -24,8 +24,17 @@
 
 namespace gantry::fault {
 
+// What every case uses from the e2e harness.
+using e2e::Child;
+using e2e::CliResult;
 using e2e::Cluster;
+using e2e::HttpResult;
 using e2e::json;
+using e2e::now_ms;
+using e2e::process_alive;
+using e2e::read_file;
+using e2e::sha256;
+using e2e::stage_of;
 
 class Seed {
  public:

@@ -5,7 +5,9 @@
 // fault points come from the case's seed.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -13,12 +15,6 @@
 #include "fault_support.hpp"
 
 using namespace gantry::fault;
-using gantry::e2e::AgentOptions;
-using gantry::e2e::now_ms;
-using gantry::e2e::process_alive;
-using gantry::e2e::read_file;
-using gantry::e2e::sha256;
-using gantry::e2e::stage_of;
 
 namespace fs = std::filesystem;
 
@@ -33,18 +29,19 @@ std::string work_pipeline(const std::string& script) {
 }
 
 // A stage 'Work' (retry 2) that appends "<workspace> <epoch ms>" to `ticks`
-// every 100 ms, 50 times, and logs "tick N in <workspace>". Two agents'
-// workspaces (<tmp>/A/, <tmp>/B/) tell their executions apart.
+// "<workspace> <shell pid> <epoch ms>" every 100 ms, 50 times, and logs
+// "tick N in <workspace>". Two agents' workspaces (<tmp>/A/, <tmp>/B/) tell
+// them apart, the shell's pid each execution.
 struct Ticker {
   std::string ticks;
   int64_t run = 0;
   explicit Ticker(Cluster& c) : ticks(c.dir() + "/ticks") {
-    run = c.trigger(
-        c.make_repo({{"Jenkinsfile", work_pipeline("i=0; while [ $i -lt 50 ]; do echo \"$WORKSPACE "
-                                                   "$(date +%s%3N)\" >> " +
-                                                   ticks +
-                                                   "; echo \"tick $i in $WORKSPACE\"; "
-                                                   "i=$((i+1)); sleep 0.1; done")}}));
+    run = c.trigger(c.make_repo(
+        {{"Jenkinsfile", work_pipeline("i=0; while [ $i -lt 50 ]; do echo \"$WORKSPACE $$ "
+                                       "$(date +%s%3N)\" >> " +
+                                       ticks +
+                                       "; echo \"tick $i in $WORKSPACE\"; "
+                                       "i=$((i+1)); sleep 0.1; done")}}));
   }
   int count(const std::string& ws) const {
     std::istringstream in(read_file(ticks));
@@ -62,6 +59,29 @@ struct Ticker {
       if (line.rfind(second, 0) == 0 && (next == 0 || t < next)) next = t;
     }
     return {last, next};
+  }
+  // Executions (by shell pid) whose tick spans overlap; empty when none do.
+  std::string overlaps() const {
+    std::map<std::string, std::pair<int64_t, int64_t>> spans;
+    std::istringstream in(read_file(ticks));
+    for (std::string line; std::getline(in, line);) {
+      std::istringstream l(line);
+      std::string ws, pid;
+      int64_t t = 0;
+      if (!(l >> ws >> pid >> t)) continue;
+      auto [it, fresh] = spans.try_emplace(pid, t, t);
+      if (!fresh) it->second = {std::min(it->second.first, t), std::max(it->second.second, t)};
+    }
+    std::vector<std::pair<int64_t, int64_t>> sorted;
+    for (const auto& [pid, span] : spans) sorted.push_back(span);
+    std::sort(sorted.begin(), sorted.end());
+    std::ostringstream out;
+    for (size_t i = 1; i < sorted.size(); ++i) {
+      if (sorted[i].first <= sorted[i - 1].second)
+        out << "[" << sorted[i - 1].first << ", " << sorted[i - 1].second << "] and ["
+            << sorted[i].first << ", " << sorted[i].second << "]; ";
+    }
+    return out.str();
   }
 };
 
@@ -129,6 +149,7 @@ TEST_CASE(
   REQUIRE(a_last > 0);
   REQUIRE(b_first > 0);
   CHECK(a_last < b_first);
+  CHECK(t.overlaps().empty());
   CHECK(a_last < cut_at + 3000);
   CHECK(t.count(b_ws) == 50);
   // A's late bytes were refused: attempt 1 holds what arrived before the cut.
@@ -167,6 +188,7 @@ TEST_CASE("G1: an agent paused (SIGSTOP) past its lease runs nothing beside the 
   auto [a_last, b_first] = t.boundary(a_ws, b_ws);
   REQUIRE(b_first > 0);
   CHECK(a_last < b_first);
+  CHECK(t.overlaps().empty());
   CHECK(t.count(b_ws) == 50);
   // A comes back, learns its job is gone, and takes work again.
   CHECK(wait_for(
@@ -314,4 +336,41 @@ TEST_CASE("G14: a second agent with the same identity supersedes the first, whic
   INFO(agents.dump());
   for (const auto& ag : agents["agents"]) connected += ag["connected"].get<bool>() ? 1 : 0;
   CHECK(connected == 1);
+}
+
+TEST_CASE(
+    "G1/G5: a controller paused (SIGSTOP) below the lease costs nothing and past it nothing "
+    "runs twice at once") {
+  FAULT_SEED(seed);
+  Cluster c;  // agent_lost_after: 3s
+  c.start_controller();
+  c.start_agent({"A"});
+  c.start_agent({"B"});
+  c.wait_agents(2);
+  Ticker t(c);
+  const bool past_lease = seed.uniform(0, 1) == 1;
+  const auto paused_for = past_lease ? seed.ms(4500, 6000) : seed.ms(300, 1500);
+  const int64_t at_tick = seed.uniform(2, 20);
+  INFO("SIGSTOP of the controller at tick " << at_tick << " for " << paused_for.count() << " ms");
+  REQUIRE(
+      wait_for([&] { return count_of(read_file(t.ticks), "\n") >= static_cast<size_t>(at_tick); },
+               std::chrono::seconds(20)));
+  c.signal_controller(SIGSTOP);
+  std::this_thread::sleep_for(paused_for);
+  c.signal_controller(SIGCONT);
+  json run = c.wait_run(t.run, std::chrono::seconds(40));
+  CHECK(run["status"] == "succeeded");
+  INFO(read_file(t.ticks));
+  CHECK(t.overlaps().empty());
+  json stage = stage_of(run, "Work");
+  if (past_lease) {
+    // The agent fenced the job when its heartbeats went unanswered; the run
+    // went on with a new attempt.
+    CHECK(stage["attempts"] == 2);
+  } else {
+    CHECK(stage["attempts"] == 1);
+    CHECK(read_file(c.dir() + "/controller.log").find("job.lost") == std::string::npos);
+    const std::string log = c.stage_log(t.run, "Work");
+    for (int i = 0; i < 50; ++i) CHECK(count_of(log, "tick " + std::to_string(i) + " in ") == 1);
+  }
 }

@@ -13,9 +13,6 @@
 #include "fault_support.hpp"
 
 using namespace gantry::fault;
-using gantry::e2e::read_file;
-using gantry::e2e::sha256;
-using gantry::e2e::stage_of;
 
 TEST_CASE("G2: kill -9 of the controller and connection resets mid-stream: the log is byte-exact") {
   FAULT_SEED(seed);

@@ -11,10 +11,6 @@
 #include "fault_support.hpp"
 
 using namespace gantry::fault;
-using gantry::e2e::now_ms;
-using gantry::e2e::process_alive;
-using gantry::e2e::read_file;
-using gantry::e2e::stage_of;
 
 namespace {
 
