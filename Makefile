@@ -47,9 +47,14 @@ bench: configure
 	cmake --build $(BUILD) -j $(JOBS) --target $(BENCH_TARGETS)
 	bash bench/run.sh $(BUILD)
 
-# Soaks. The load soak (bench/soak.sh): 100 runs in flight over 20 agents,
-# 200 event watchers for SOAK_SECONDS=600; checks results, logs, events, RSS.
+# Soaks. First the fault suite (tests/fault/, docs/faults.md): every case
+# FAULT_REPS=20 times in a row, each time with its own seed (printed; a
+# failure replays with GANTRY_FAULT_SEED). Then the load soak (bench/soak.sh):
+# 100 runs in flight over 20 agents, 200 event watchers for SOAK_SECONDS=600;
+# checks results, logs, events, RSS.
+FAULT_REPS ?= 20
 soak: build
+	cd $(BUILD) && ctest -L fault --repeat until-fail:$(FAULT_REPS) --output-on-failure -j $(JOBS) --timeout 900
 	bash bench/soak.sh $(BUILD)
 
 demo: build
