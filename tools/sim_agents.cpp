@@ -13,11 +13,13 @@
 // "WELCOMED FINISHED DISCONNECTS ABORTED". For the scale benchmarks
 // (bench/agents.sh, bench/dispatch.sh) and the fault suite (tests/fault/);
 // the controller sees them as agents like any other.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -219,9 +221,7 @@ int trigger(const std::string& server, const std::string& token, int count,
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   if (argc == 6 && std::strcmp(argv[1], "trigger") == 0)
     return trigger(argv[2], argv[3], std::atoi(argv[4]), argv[5]);
   if (argc < 5) {
@@ -252,6 +252,7 @@ int main(int argc, char** argv) {
   Counters counters;
   net::EventLoop loops[2];
   std::vector<std::unique_ptr<SimAgent>> agents;
+  agents.reserve(static_cast<size_t>(std::max(count, 0)));
   for (int i = 0; i < count; ++i)
     agents.push_back(std::make_unique<SimAgent>(loops[i % 2], url, token, i, options, counters));
   std::vector<std::thread> threads;
@@ -282,4 +283,15 @@ int main(int argc, char** argv) {
               counters.disconnects.load(), counters.aborted.load());
   agents.clear();
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gantry-sim-agents: %s\n", e.what());
+    return 1;
+  }
 }

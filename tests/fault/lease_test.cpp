@@ -73,6 +73,7 @@ struct Ticker {
       if (!fresh) it->second = {std::min(it->second.first, t), std::max(it->second.second, t)};
     }
     std::vector<std::pair<int64_t, int64_t>> sorted;
+    sorted.reserve(spans.size());
     for (const auto& [pid, span] : spans) sorted.push_back(span);
     std::sort(sorted.begin(), sorted.end());
     std::ostringstream out;
@@ -284,7 +285,7 @@ TEST_CASE("G5: cuts, delays, throttling and one-way loss shorter than the lease 
       proxy.delay(d);
     } else if (fault == 2) {
       faults << "throttle to 256 KB/s";
-      proxy.throttle(256 * 1024);
+      proxy.throttle(int64_t{256} * 1024);
     } else {
       const bool up = seed.uniform(0, 1) == 1;
       faults << "one-way cut " << (up ? "agent->controller" : "controller->agent");

@@ -28,8 +28,8 @@ TEST_CASE("G2: kill -9 of the controller and connection resets mid-stream: the l
 
   // Four faults at random points of the stream, in MiB stored: two kills of
   // the controller (down for up to 1.5 s) and two resets of the connection.
-  std::vector<int64_t> points;
-  for (int i = 0; i < 4; ++i) points.push_back(seed.uniform(2, 44));
+  std::vector<int64_t> points(4);
+  for (int64_t& p : points) p = seed.uniform(2, 44);
   std::sort(points.begin(), points.end());
   std::vector<int> kill = {1, 1, 0, 0};
   for (size_t i = kill.size() - 1; i > 0; --i)

@@ -94,6 +94,7 @@ TEST_CASE(
 )JF";
   constexpr int kRuns = 3;
   std::vector<int64_t> runs;
+  runs.reserve(kRuns);
   for (int i = 0; i < kRuns; ++i)
     runs.push_back(c.trigger(c.make_repo({{"Jenkinsfile", pipeline}})));
   REQUIRE(wait_for([&] { return c.get_json("/api/v1/approvals")["approvals"].size() == kRuns; },
