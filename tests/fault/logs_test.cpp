@@ -1,11 +1,13 @@
 // Logs under injected faults (research/agent-protocol.md §6.10): G2 byte-exact,
-// exactly-once logs across controller crashes and connection resets, G11
+// exactly-once logs across controller crashes and connection resets, G10 a
+// slow consumer (a throttled link) never blocks the step, G11
 // heartbeats not starved by a log flood, G12 explicit truncation past the
 // agent's log limit. Logs are a deterministic stream of numbered 64-byte lines
 // whose SHA-256 the case computes itself.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -114,4 +116,44 @@ TEST_CASE("G12: output past the agent's log limit is dropped, counted exactly, a
   // A bad limit is refused at startup.
   c.start_agent({"B", {}, 1, "", {"--log-limit", "2G"}});
   CHECK(c.agent(1).wait(std::chrono::seconds(10)) == 2);
+}
+
+TEST_CASE(
+    "G10: a slow link to the controller never blocks the step: the spool absorbs the backlog") {
+  FAULT_SEED(seed);
+  ProxiedCluster pc("agent_lost_after: 10s\n");
+  Cluster& c = pc.c;
+  FaultProxy& proxy = *pc.proxy;
+  // The controller takes the log at 2-4 MB/s; the step writes 40 MiB as
+  // fast as it can.
+  const int64_t rate = seed.uniform(2, 4) * 1000000;
+  INFO("link throttled to " << rate << " B/s");
+  proxy.throttle(rate);
+  constexpr int kChunks = 40, kLines = 16384;
+  const std::string done = c.dir() + "/done";
+  const std::string cmd = stream_command(kChunks, kLines, "0") + "; touch " + done;
+  const std::string output = stream_bytes(kChunks, kLines);
+  int64_t id = c.trigger(c.make_repo({{"Jenkinsfile", stream_pipeline(cmd)}}));
+  REQUIRE(wait_for([&] { return std::ifstream(done).good(); }, std::chrono::seconds(60)));
+  // The step ended while most of its output was still on the agent's disk.
+  const int64_t stored = c.stage_log_size(id, "Stream");
+  INFO("stored when the step ended: " << stored);
+  CHECK(stored < static_cast<int64_t>(output.size()) / 2);
+  const pid_t agent = c.agent(0).pid();
+  proxy.throttle(0);
+  json run = c.wait_run(id, std::chrono::seconds(60));
+  CHECK(run["status"] == "succeeded");
+  CHECK(stage_of(run, "Stream")["attempts"] == 1);
+  const std::string want = expected_log(run, cmd, output);
+  const std::string got = c.stage_log(id, "Stream");
+  CHECK(got.size() == want.size());
+  CHECK(sha256(got) == sha256(want));
+  // The backlog sat in the spool, not in the agent's memory.
+  const std::string status = read_file("/proc/" + std::to_string(agent) + "/status");
+  const size_t hwm = status.find("VmHWM:");
+  REQUIRE(hwm != std::string::npos);
+  const int64_t peak_kib = std::atoll(status.c_str() + hwm + 6);
+  INFO("agent peak RSS " << peak_kib << " KiB");
+  CHECK(peak_kib < 64 * 1024);
+  CHECK(read_file(c.dir() + "/A.log").find("job.fenced") == std::string::npos);
 }
