@@ -154,6 +154,6 @@ TEST_CASE(
   REQUIRE(hwm != std::string::npos);
   const int64_t peak_kib = std::atoll(status.c_str() + hwm + 6);
   INFO("agent peak RSS " << peak_kib << " KiB");
-  CHECK(peak_kib < 64 * 1024);
+  CHECK(peak_kib < int64_t{64} * 1024);
   CHECK(read_file(c.dir() + "/A.log").find("job.fenced") == std::string::npos);
 }
