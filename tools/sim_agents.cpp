@@ -1,10 +1,12 @@
-// gantry-sim-agents URL TOKEN COUNT SECONDS [--work] [--hold MS] [--trace]:
+// gantry-sim-agents URL TOKEN COUNT SECONDS [--work] [--hold MS] [--release FILE]
+// [--trace]:
 // COUNT simulated agents, each a real WebSocket session speaking the real
 // protocol (hello with resume, heartbeats at the controller's interval,
 // accept, log, finish), with a fake executor. Without --work they are idle
 // (labelled "sim", so no pipeline picks them unless it asks); with --work
 // (label "simwork") a job is accepted and finished SUCCESS with one log line,
-// at once or, with --hold, after MS milliseconds. Held jobs survive
+// at once or, with --hold, after MS milliseconds, and with --release not
+// before FILE exists (a test's signal). Held jobs survive
 // reconnects as a real agent's do: the next hello lists them for resume and
 // the welcome's verdict keeps or drops them. Agents reconnect with the
 // backoff gantry-agent uses (500 ms base, 5 s cap, full jitter).
@@ -13,6 +15,8 @@
 // "WELCOMED FINISHED DISCONNECTS ABORTED". For the scale benchmarks
 // (bench/agents.sh, bench/dispatch.sh) and the fault suite (tests/fault/);
 // the controller sees them as agents like any other.
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -48,6 +52,7 @@ struct Counters {
 struct Options {
   bool work = false, trace = false;
   int64_t hold_ms = 0;
+  std::string release_file;  // held jobs end only once this file exists
 };
 
 int64_t wall_ms() {
@@ -166,6 +171,8 @@ class SimAgent {
   }
   // Ends the jobs whose time has come: their line goes, then (on the ack) the finish.
   void tick() {
+    if (!options_.release_file.empty() && ::access(options_.release_file.c_str(), F_OK) != 0)
+      return;
     const int64_t now = wall_ms();
     for (auto& [id, job] : jobs_) {
       if (job.finishing || job.due > now) continue;
@@ -227,7 +234,7 @@ int run(int argc, char** argv) {
   if (argc < 5) {
     std::fprintf(stderr,
                  "usage: gantry-sim-agents ws://HOST:PORT TOKEN COUNT SECONDS [--work] [--hold MS] "
-                 "[--trace]\n"
+                 "[--release FILE] [--trace]\n"
                  "       gantry-sim-agents trigger http://HOST:PORT TOKEN COUNT JOB < PIPELINE\n");
     return 2;
   }
@@ -244,6 +251,9 @@ int run(int argc, char** argv) {
     } else if (std::strcmp(argv[i], "--hold") == 0 && i + 1 < argc) {
       options.work = true;
       options.hold_ms = std::atoll(argv[++i]);
+    } else if (std::strcmp(argv[i], "--release") == 0 && i + 1 < argc) {
+      options.work = true;
+      options.release_file = argv[++i];
     } else {
       std::fprintf(stderr, "gantry-sim-agents: unknown option %s\n", argv[i]);
       return 2;

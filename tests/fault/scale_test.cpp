@@ -5,6 +5,7 @@
 // expire no lease and cause no reconnect storm.
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -41,10 +42,12 @@ TEST_CASE(
   c.start_controller();
   FaultProxy proxy(c.port);
   Child sim;
-  const std::string sim_out = c.dir() + "/sim.out";
-  REQUIRE(sim.start({GANTRY_SIM_AGENTS_BIN, "ws://127.0.0.1:" + std::to_string(proxy.port()),
-                     c.agent_token, std::to_string(kAgents), "60", "--hold", "20000", "--trace"},
-                    sim_out));
+  const std::string sim_out = c.dir() + "/sim.out", release = c.dir() + "/release";
+  // The simulated jobs run until `release` exists.
+  REQUIRE(
+      sim.start({GANTRY_SIM_AGENTS_BIN, "ws://127.0.0.1:" + std::to_string(proxy.port()),
+                 c.agent_token, std::to_string(kAgents), "120", "--release", release, "--trace"},
+                sim_out));
   c.wait_agents(kAgents, std::chrono::seconds(60));
 
   const std::string pipeline =
@@ -75,6 +78,13 @@ TEST_CASE(
   const int64_t back_at = now_ms();
   c.start_controller();
   c.wait_agents(kAgents, std::chrono::seconds(30));
+  // Still held, every one, then let them end.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  size_t held = 0;
+  const json agents = c.get_json("/api/v1/agents");
+  for (const auto& a : agents["agents"]) held += a["jobs"].size();
+  CHECK(held == kAgents);
+  std::ofstream(release) << "go\n";
 
   for (int64_t id : runs) {
     json run = c.wait_run(id, std::chrono::seconds(60));
