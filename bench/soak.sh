@@ -180,6 +180,7 @@ printf '%-44s %s\n' "daemon log lines level=error / level=warn" "$errors / $warn
 printf '%-44s %s\n' "CPU, % of one core over the soak" "controller $(cpu_pct $((cpu_c1 - cpu_c0))), $agents agents with their stages $(cpu_pct $((cpu_a1 - cpu_a0)))"
 ring_at=$(awk -v s="${start:-0}" -v r="${ring_full:-0}" 'BEGIN { print (r > 0) ? sprintf("%.0f s", r - s) : "never" }')
 echo "RSS (MiB) from $samples samples every ${every}s; warm-up: the first $(awk -v s="${start:-0}" -v w="$warm_end" 'BEGIN { printf "%.0f", w - s }') s (the controller's $SOAK_RING_MIB MiB event ring filled at $ring_at)"
+echo "  controller RSS each minute: $(awk -v s="${start:-0}" -v d="$secs" '$1 >= s && $1 <= s + d + 5 && $1 >= s + 60 * m { printf "%.1f ", $2 / 1024; m++ }' "$tmp/rss.samples")MiB"
 if [[ $rss_judged == yes ]]; then
   echo "  then the ${after_warm} s left cut in two halves: warm-up mean / earlier half / later half, growth (bound $growth%), max"
   show_rss() { printf '  %-28s %7s / %7s / %7s  %+6.1f%%  max %s\n' "$@"; }

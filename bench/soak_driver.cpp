@@ -20,7 +20,9 @@
 // reconnects with since=<last id> and the check goes on.
 //
 // Prints a progress line to stderr every 10 s, then the figures as
-// "key value" lines on stdout, then the first failures. Exits 1 on any
+// "key value" lines on stdout (with when the soak started and when the
+// frames received passed the controller's 16 MiB event ring, SOAK_RING_MIB:
+// soak.sh judges RSS only after that), then the first failures. Exits 1 on any
 // failure (a wrong result or log, an event gap, a watcher error, an HTTP
 // error, a run that did not end), else 0.
 #include <openssl/evp.h>
