@@ -171,6 +171,7 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
       if (keeper_) keeper_->remove(job.runner->cookie());
       job.finished = true;
       job.finish = f;
+      job.finish.fenced = job.fenced;  // stopped by us for want of a lease: retriable
       log::info("agent", "job.finished",
                 {{"job", job_id}, {"result", f.result}, {"reason", f.reason}});
       if (job.dropped) {

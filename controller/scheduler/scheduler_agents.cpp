@@ -148,7 +148,11 @@ std::variant<protocol::FinishAck, protocol::Nack> Scheduler::finish(const std::s
         "log truncated: " + std::to_string(f.dropped_bytes) + " bytes past the log limit dropped";
     reason = reason.empty() ? note : reason + "; " + note;
   }
-  end_attempt(job, result, reason, false, now, f.inconclusive);
+  // A job its agent fenced (lease lost while the controller was paused or
+  // unreachable) ended for want of a lease, as a lost one does: retried when
+  // it may be, unless the controller itself had asked it to stop.
+  const bool lost = f.fenced && !job.stopping;
+  end_attempt(job, result, reason, lost, now, f.inconclusive);
   return protocol::FinishAck{f.job_id, f.epoch};
 }
 

@@ -204,6 +204,51 @@ TEST_CASE("without retry a lost agent fails the stage with 'agent lost'") {
   CHECK(h.s.run(run)->stages[0].reason == "agent lost");
 }
 
+TEST_CASE("a job its agent fenced is retried like a lost one, unless it was being cancelled") {
+  const char* src = R"(pipeline {
+  agent any
+  stages { stage('S') { options { retry(2) }
+        steps { sh 'true' } } }
+})";
+  auto fenced_finish = [](const protocol::Assign& a) {
+    protocol::Finish f;
+    f.job_id = a.job_id;
+    f.epoch = a.epoch;
+    f.result = "ABORTED";
+    f.reason = "fenced: lease lost";
+    f.fenced = true;
+    return f;
+  };
+  SECTION("the controller was away: the attempt is retried") {
+    Harness h;
+    int64_t run = h.submit(src);
+    h.agent("a1");
+    auto first = h.assigns();
+    REQUIRE(first.size() == 1);
+    CHECK(std::holds_alternative<protocol::FinishAck>(
+        h.s.finish("a1", fenced_finish(first[0].second), 0, h.now)));
+    h.pump();
+    auto second = h.assigns();
+    REQUIRE(second.size() == 1);
+    CHECK(second[0].second.spec.attempt == 2);
+    CHECK(h.s.run(run)->stages[0].reason == "attempt 1: fenced: lease lost; retrying");
+    h.finish("a1", second[0].second, "SUCCESS");
+    CHECK(h.status(run) == "succeeded");
+  }
+  SECTION("a cancel was under way: the run is aborted, not retried") {
+    Harness h;
+    int64_t run = h.submit(src);
+    h.agent("a1");
+    auto first = h.assigns();
+    REQUIRE(h.s.cancel_run(run, "cancelled by alice", h.now));
+    h.pump();
+    h.s.finish("a1", fenced_finish(first[0].second), 0, h.now);
+    h.pump();
+    CHECK(h.assigns().empty());
+    CHECK(h.status(run) == "aborted");
+  }
+}
+
 TEST_CASE("heartbeats keep the lease, a finish past the committed log gets log_gap") {
   SchedulerOptions o;
   o.lease_ttl_ms = 3000;

@@ -85,6 +85,10 @@ struct Finish {
   // A canary analysis that failed for want of samples (compareMetrics'
   // minSamples), not on the evidence: `inconclusive 'pause'` waits for a human.
   bool inconclusive = false;
+  // The agent stopped the job itself because it could not renew the lease
+  // (no heartbeat ack for 3/4 of it): the attempt was lost, not cancelled,
+  // and the controller may retry it.
+  bool fenced = false;
 };
 
 // Header of a binary log frame; the payload follows in the same frame.
