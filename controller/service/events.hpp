@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 
 #include "gantry/net/event_loop.hpp"
@@ -60,6 +61,13 @@ class EventHub {
   void close_all();
   size_t clients() const { return clients_.size(); }
 
+  // Appends `text` to `out` as a JSON string, quotes included: ASCII copied
+  // in runs, control characters, " and \ escaped, well-formed UTF-8 kept,
+  // and each invalid sequence (the longest prefix of a character it has, or
+  // one byte) replaced by U+FFFD, as nlohmann's dump does with
+  // error_handler_t::replace.
+  static void append_json_string(std::string& out, std::string_view text);
+
  private:
   struct Client {
     std::shared_ptr<net::WsConnection> conn;
@@ -73,10 +81,19 @@ class EventHub {
     int64_t id = 0, run_id = 0;
     bool log = false;
     std::shared_ptr<const std::string> text;  // one copy for every client
+    // A log event nobody wanted when it came: its record, the text built
+    // (and kept in `text`) when a client first wants it.
+    std::shared_ptr<const EventRecord> record;
+    size_t cost = 0;  // what it counts for in ring_size_
   };
 
-  void append(EventRecord& e, const std::string& frame_without_id);
+  // Stores `e` and keeps it in the ring: its frame is built here unless it
+  // is a log event without `log_bytes` (then on first send).
+  void append(EventRecord& e, const std::string* log_bytes = nullptr);
   std::string frame_of(const EventRecord& e);  // from the store: log bytes read from the file
+  const std::shared_ptr<const std::string>& text_of(Frame& f);
+  bool logs_wanted(int64_t run_id) const;  // by a connected client
+  void trim_ring();
   void pump(Client& c, int64_t now_ms);
   static bool wants(const Client& c, int64_t run_id, bool log);
   static int64_t steady_ms();

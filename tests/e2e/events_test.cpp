@@ -280,3 +280,72 @@ TEST_CASE("gantry watch follows a run's events and exits with its status") {
   CHECK(c.cli({"--token", "nope", "watch", std::to_string(run)}).exit_code == 2);
   CHECK(c.cli({"watch", "999"}).exit_code == 2);
 }
+
+TEST_CASE(
+    "log events carry any bytes as JSON text, alike live, replayed from memory and the store") {
+  Cluster c;
+  c.start_controller();
+  c.start_agent({});
+  c.wait_agents(1);
+  // Bytes to escape or replace: quotes, backslashes, control characters,
+  // bytes that are not UTF-8 (lone continuations, overlongs, surrogates, cut
+  // sequences) and characters of 2 to 4 bytes; 60 copies (~190 KB) put the
+  // 64 KiB event bounds and the group commits at many places.
+  std::string piece = "plain \"quoted\" back\\slash tab\t cr\r ff\f nul";
+  piece += std::string(1, '\0') + "\x01\x1f\x7f esc\x1b[0m café € 😀 ";
+  piece +=
+      "bad: \x80 \xbf \xc0\xaf \xe0\x80\xaf \xed\xa0\x80 \xf4\x90\x80\x80 \xff \xe2\x82 "
+      "\xf0\x9f\x98 end\n";
+  std::string data;
+  for (int i = 0; i < 30; ++i) data += piece + std::string(static_cast<size_t>(i) * 7, 'x') + "\n";
+  std::string pipeline =
+      "pipeline {\n  agent any\n  stages {\n"
+      "    stage('Bytes') { steps { sh 'for i in $(seq 1 60); do cat data.bin; done' } }\n"
+      "  }\n}\n";
+  std::string repo = c.make_repo({{"Jenkinsfile", pipeline}, {"data.bin", data}});
+  auto trigger = [&] {
+    CliResult t = c.cli({"trigger", "--repo", repo});
+    REQUIRE(t.exit_code == 0);
+    return std::stoll(t.out);
+  };
+  // Each log event's data is what nlohmann makes of the bytes it covers.
+  auto check_logs = [&](const std::vector<json>& events, int64_t run) {
+    std::string log = c.stage_log(run, "Bytes");
+    REQUIRE(log.size() > 60 * data.size());
+    uint64_t covered = 0;
+    for (const json& e : events) {
+      if (e["type"] != "log") continue;
+      auto offset = e["offset"].get<uint64_t>(), length = e["length"].get<uint64_t>();
+      REQUIRE(offset == covered);
+      REQUIRE(offset + length <= log.size());
+      std::string slice = log.substr(offset, length);
+      json expected = json::parse(json(slice).dump(-1, ' ', false, json::error_handler_t::replace));
+      CHECK(e["data"] == expected);
+      covered += length;
+    }
+    CHECK(covered == log.size());
+  };
+
+  // No client while the first run logs: its frames are built when asked for.
+  int64_t quiet = trigger();
+  REQUIRE(c.wait_run(quiet)["status"] == "succeeded");
+  // A client following the second run as it goes: built as they come.
+  Watcher live(c, "?logs=" + std::to_string(quiet + 1));
+  int64_t watched = trigger();
+  REQUIRE(watched == quiet + 1);
+  REQUIRE(live.wait_run_end(watched));
+  check_logs(live.events(), watched);
+
+  Watcher replay(c, "?run=" + std::to_string(quiet));
+  REQUIRE(replay.wait_run_end(quiet));
+  std::vector<json> from_memory = replay.events();
+  check_logs(from_memory, quiet);
+  // After a restart: from the store, the same events.
+  c.stop_controller(9);
+  c.start_controller();
+  Watcher stored(c, "?run=" + std::to_string(quiet));
+  REQUIRE(stored.wait_run_end(quiet));
+  std::vector<json> from_store = stored.events();
+  REQUIRE(from_store.size() == from_memory.size());
+  for (size_t i = 0; i < from_store.size(); ++i) CHECK(from_store[i] == from_memory[i]);
+}
