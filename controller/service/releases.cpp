@@ -183,14 +183,23 @@ net::Response Controller::rollback_release(const std::string& text, const net::R
                  "release " + name + " is not the current release of " + r->environment + " (" +
                      (current ? release_name(current->id) + " is" : std::string("it has none")) +
                      ")");
+  // A rollback under way: the one the release names, or one whose link to
+  // the release a crash cut (the run is stored, and may have started,
+  // before the release is updated below).
+  int64_t active = 0;
   if (r->rollback_run != 0) {
     auto running = store_->run(r->rollback_run);
     if (running && (running->status == "queued" || running->status == "running" ||
                     running->status == "waiting"))
-      return error(409, "conflict",
-                   "release " + name + " is being rolled back already (run " +
-                       std::to_string(r->rollback_run) + ")");
+      active = r->rollback_run;
   }
+  for (const RunRecord& u : store_->unfinished_runs()) {
+    if (active == 0 && u.rollback_of == r->id) active = u.id;
+  }
+  if (active != 0)
+    return error(
+        409, "conflict",
+        "release " + name + " is being rolled back already (run " + std::to_string(active) + ")");
   std::optional<RunRecord> original = store_->run(r->run_id);
   if (!original) return error(409, "conflict", "the run of release " + name + " is gone");
   RunRecord rb;
@@ -227,7 +236,14 @@ net::Response Controller::rollback_release(const std::string& text, const net::R
 
 void Controller::end_rollback(const RunRecord& run) {
   std::optional<ReleaseRecord> r = store_->release(run.rollback_of);
-  if (!r || r->rollback_run != run.id || r->status == "rolled_back") return;
+  if (!r || r->status == "rolled_back") return;
+  if (r->rollback_run != run.id) {
+    if (r->rollback_run != 0) return;  // another rollback run holds the release
+    // The controller died between storing this run and naming it on the
+    // release: the run says whose rollback it is.
+    r->rollback_run = run.id;
+    if (r->rolled_back_by.empty()) r->rolled_back_by = run.created_by;
+  }
   const std::string name = release_name(r->id);
   if (run.status == "succeeded" || run.status == "unstable") {
     r->status = "rolled_back";

@@ -22,21 +22,6 @@ const char* kSlow = R"(pipeline {
 }
 )";
 
-// Runs `sql` with the sqlite3 command-line tool; returns what it printed.
-std::string sqlite3_cli(const std::string& db, const std::string& sql, const std::string& dir) {
-  std::string script = dir + "/tamper.sql";
-  std::ofstream(script) << sql;
-  std::string cmd = "sqlite3 '" + db + "' < '" + script + "' 2>&1";
-  std::string out;
-  if (FILE* p = ::popen(cmd.c_str(), "r")) {
-    char buf[512];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    ::pclose(p);
-  }
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("audit: refusals and cancels are chained and gantry audit verify names a changed entry") {

@@ -100,6 +100,20 @@ bool Child::alive() {
   return true;
 }
 
+std::string sqlite3_cli(const std::string& db, const std::string& sql, const std::string& dir) {
+  std::string script = dir + "/tamper.sql";
+  std::ofstream(script) << sql;
+  std::string cmd = "sqlite3 '" + db + "' < '" + script + "' 2>&1";
+  std::string out;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[512];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    ::pclose(p);
+  }
+  return out;
+}
+
 bool process_alive(pid_t pid) {
   if (::kill(pid, 0) != 0) return false;
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");

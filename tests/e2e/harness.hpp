@@ -116,6 +116,11 @@ class Cluster {
 std::map<std::string, json> stages_by_id(const json& run);
 json stage_of(const json& run, const std::string& id);
 
+// Runs `sql` with the sqlite3 command-line tool on the database `db` (the
+// script goes to a file in `dir`); returns what it printed. For changing a
+// stopped controller's store behind its back.
+std::string sqlite3_cli(const std::string& db, const std::string& sql, const std::string& dir);
+
 std::string sha256_file(const std::string& path);
 std::string sha256(const std::string& data);
 std::string read_file(const std::string& path);

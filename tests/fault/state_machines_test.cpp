@@ -235,3 +235,54 @@ TEST_CASE("releases under random controller crashes: no release rolled back twic
   INFO(verified.out);
   CHECK(verified.exit_code == 0);
 }
+
+TEST_CASE("a rollback run whose release link a crash cut is adopted, not run again") {
+  // The controller stores a rollback run (and may start it) before it names
+  // the run on the release; a crash in between leaves a run that knows its
+  // release and a release that does not know its run. Made here with sqlite3.
+  Cluster c(kUsers);
+  start(c);
+  const std::string marker = c.dir() + "/rollbacks.txt";
+  const std::string repo = c.make_repo(
+      {{"Jenkinsfile", R"(pipeline {
+  agent any
+  options { skipDefaultCheckout() }
+  stages {
+    stage('Deploy') {
+      deploy('staging') {
+        rollback { sh 'echo "start $RELEASE_ID" >> )" +
+                           marker + R"(; sleep 2; echo "end $RELEASE_ID" >> )" + marker + R"(' }
+      }
+      steps { echo "deploying $RELEASE_ID" }
+    }
+  }
+}
+)"}});
+  for (int i = 0; i < 2; ++i) REQUIRE(c.wait_run(c.trigger(repo))["status"] == "succeeded");
+  REQUIRE(c.cli({"--token", "rita-token", "rollback", "R-2", "--no-wait"}).exit_code == 0);
+  REQUIRE(wait_for([&] { return read_file(marker) == "start R-2\n"; }, std::chrono::seconds(30)));
+  c.stop_controller(SIGKILL);
+  CHECK(gantry::e2e::sqlite3_cli(
+            c.dir() + "/data/gantry.db",
+            "UPDATE releases SET rollback_run = 0, rolled_back_by = '' WHERE id = 2;\n"
+            "SELECT changes();\n",
+            c.dir()) == "1\n");
+  c.start_controller();
+  c.admin_token = "admin-token";
+  // Asked again while the first still runs: refused, naming that run.
+  CliResult again = c.cli({"--token", "rob-token", "rollback", "R-2", "--no-wait"});
+  INFO(again.out);
+  CHECK(again.exit_code == 1);
+  CHECK(again.out.find("release R-2 is being rolled back already (run 3)") != std::string::npos);
+  // When it ends, the release is rolled back by it, once.
+  REQUIRE(wait_for(
+      [&] { return c.get_json("/api/v1/releases/R-2").value("status", "") == "rolled_back"; },
+      std::chrono::seconds(30)));
+  const json r2 = c.get_json("/api/v1/releases/R-2");
+  CHECK(r2["rollback_run"] == 3);
+  CHECK(r2["rolled_back_by"] == "rita");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  CHECK(read_file(marker) == "start R-2\nend R-2\n");
+  CHECK(c.get_json("/api/v1/releases/R-1")["current"] == true);
+  CHECK(audit_count(c, "release.rolled_back") == 1);
+}
