@@ -7,7 +7,7 @@
 namespace gantry::agent {
 
 JobControl::JobControl(std::chrono::milliseconds grace, std::string cookie)
-    : grace_(grace), cookie_(std::move(cookie)), watchdog_([this] { watch(); }) {}
+    : grace_(grace), cookie_(std::move(cookie)) {}
 
 JobControl::~JobControl() {
   {
@@ -15,7 +15,11 @@ JobControl::~JobControl() {
     quit_ = true;
   }
   cv_.notify_all();
-  watchdog_.join();
+  if (watchdog_.joinable()) watchdog_.join();
+}
+
+void JobControl::start_watchdog_locked() {
+  if (!watchdog_.joinable()) watchdog_ = std::thread([this] { watch(); });
 }
 
 void JobControl::stop(StopKind kind, const std::string& reason, std::chrono::milliseconds grace) {
@@ -38,6 +42,7 @@ void JobControl::set_deadline(Clock::time_point when, std::string reason) {
     std::lock_guard lock(mu_);
     has_deadline_ = true;
     deadline_ = when;
+    start_watchdog_locked();
     deadline_reason_ = std::move(reason);
   }
   cv_.notify_all();
@@ -75,6 +80,7 @@ int JobControl::push_scope(Clock::time_point deadline) {
     std::lock_guard lock(mu_);
     id = next_scope_++;
     scopes_.push_back(Scope{id, deadline, false});
+    start_watchdog_locked();
   }
   cv_.notify_all();
   return id;
@@ -127,6 +133,7 @@ void JobControl::request_kill_locked(std::chrono::milliseconds grace) {
   if (kill_requested_) grace = std::min(grace, kill_grace_);
   kill_requested_ = true;
   kill_grace_ = grace;
+  start_watchdog_locked();
 }
 
 void JobControl::watch() {

@@ -4,7 +4,9 @@
 // and the deadlines of nested `timeout` steps ("scopes"). A watchdog thread
 // fires deadlines and kills the attached step process tree
 // (Process::terminate_tree), so cancel() never blocks its caller and a step
-// that prints nothing is still stopped on time.
+// that prints nothing is still stopped on time. The watchdog starts the
+// first time it has something to do (a deadline, a scope, a kill): most jobs
+// never need it, and a thread per job is a cost per stage.
 //
 // Two flags: `stopped` records that the job was cancelled/fenced/timed out
 // (the result becomes ABORTED), `halted` says steps must not run now.
@@ -77,6 +79,7 @@ class JobControl {
 
   bool interrupted_locked() const;
   void request_kill_locked(std::chrono::milliseconds grace);
+  void start_watchdog_locked();
   void watch();
 
   mutable std::mutex mu_;
@@ -96,7 +99,7 @@ class JobControl {
   std::chrono::milliseconds kill_grace_{0};
   bool killing_ = false;
   bool quit_ = false;
-  std::thread watchdog_;  // last: starts after every member above exists
+  std::thread watchdog_;  // started under mu_ by start_watchdog_locked()
 };
 
 }  // namespace gantry::agent

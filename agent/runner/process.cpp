@@ -2,7 +2,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -127,30 +129,47 @@ void close_fd(int& fd) {
   fd = -1;
 }
 
-// Runs in the forked child: only async-signal-safe calls from here on.
-[[noreturn]] void exec_child(int out_w, int null_fd, int err_w, const char* cwd, char* const* argv,
-                             char* const* envp, pid_t parent) {
-  auto fail = [&err_w](int stage) {
-    int msg[2] = {stage, errno};
-    ssize_t ignored = ::write(err_w, msg, sizeof msg);
-    (void)ignored;
-    ::_exit(127);
-  };
+// What the child needs, built before it starts (it must not allocate), and
+// where it reports a failure before execve: `stage` (0 dup2, 1 chdir, 2 exec)
+// and `error` (errno). The child shares this memory with the agent.
+struct ChildArgs {
+  int out_w = -1;
+  int null_fd = -1;
+  const char* cwd = nullptr;
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+  pid_t parent = -1;
+  int stage = -1;
+  int error = 0;
+};
+
+constexpr size_t kChildStack = size_t{64} << 10;
+
+// Runs in the child, started by clone(CLONE_VM | CLONE_VFORK): it runs on its
+// own small stack in the agent's memory, while the thread that started it
+// waits, until execve or _exit. So no fork() copy of the agent's page tables;
+// only system calls from here on, and nothing written but `stage` and
+// `error`. The agent's signal handlers are not shared (no CLONE_SIGHAND).
+__attribute__((no_sanitize("address", "undefined"))) int exec_child(void* arg) {
+  auto* a = static_cast<ChildArgs*>(arg);
   ::setsid();
   // The step dies with the agent (kill -9 included): a job must not keep
   // running after its agent is gone, or a retry elsewhere would overlap it.
-  // Its grandchildren are killed by cookie when the agent restarts.
+  // Its grandchildren are killed by cookie when the agent restarts. (The
+  // signal comes when the thread that started the step ends: the job's
+  // runner thread, which waits for the step.)
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != parent) ::_exit(127);
+  if (::getppid() != a->parent) ::_exit(127);
   // Move our fds above 2 first so dup2 onto 0..2 cannot clobber them.
-  int out = ::fcntl(out_w, F_DUPFD, 3);
-  int nul = ::fcntl(null_fd, F_DUPFD, 3);
-  err_w = ::fcntl(err_w, F_DUPFD_CLOEXEC, 3);
-  if (out < 0 || nul < 0 || err_w < 0) ::_exit(127);
-  if (::dup2(nul, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(out, 2) < 0) fail(0);
+  int out = ::fcntl(a->out_w, F_DUPFD, 3);
+  int nul = ::fcntl(a->null_fd, F_DUPFD, 3);
+  if (out < 0 || nul < 0 || ::dup2(nul, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(out, 2) < 0) {
+    a->stage = 0;
+    a->error = errno;
+    ::_exit(127);
+  }
   // Nothing of the agent (sockets, spool files) leaks into the step.
-  if (err_w > 3) ::close_range(3, static_cast<unsigned>(err_w - 1), 0);
-  ::close_range(static_cast<unsigned>(err_w + 1), ~0U, 0);
+  ::close_range(3, ~0U, 0);
   // Signals stay blocked (see start) until the agent's handlers are gone.
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
@@ -158,9 +177,13 @@ void close_fd(int& fd) {
   sigset_t none;
   ::sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  if (::chdir(cwd) != 0) fail(1);
-  ::execve(argv[0], argv, envp);
-  fail(2);
+  if (::chdir(a->cwd) != 0) {
+    a->stage = 1;
+  } else {
+    ::execve(a->argv[0], a->argv, a->envp);
+    a->stage = 2;
+  }
+  a->error = errno;
   ::_exit(127);
 }
 
@@ -198,64 +221,73 @@ bool Process::start(const ProcessSpec& spec, std::string& error) {
     error = "empty argv";
     return false;
   }
-  // Everything the child needs is built before fork: no allocation after it.
+  // Everything the child needs is built before it starts: no allocation in it.
   std::vector<std::string> env_strings;
   env_strings.reserve(spec.env.size() + 1);
   for (const auto& [key, value] : spec.env) {
-    if (key != "GANTRY_JOB_COOKIE") env_strings.push_back(key + "=" + value);
+    if (key == "GANTRY_JOB_COOKIE") continue;
+    std::string& entry = env_strings.emplace_back();
+    entry.reserve(key.size() + 1 + value.size());
+    entry.append(key).append(1, '=').append(value);
   }
   env_strings.push_back(kCookieVar + spec.cookie);
   std::vector<char*> envp;
+  envp.reserve(env_strings.size() + 1);
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
   std::vector<std::string> args = spec.argv;
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& s : args) argv.push_back(s.data());
   argv.push_back(nullptr);
   const std::string cwd = spec.cwd.empty() ? "." : spec.cwd;
 
   int out[2] = {-1, -1};
-  int err[2] = {-1, -1};
   int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (null_fd < 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
+  if (null_fd < 0 || ::pipe2(out, O_CLOEXEC) != 0) {
     error = std::string("pipe: ") + std::strerror(errno);
-    for (int* fd : {&null_fd, &out[0], &out[1], &err[0], &err[1]}) close_fd(*fd);
+    for (int* fd : {&null_fd, &out[0], &out[1]}) close_fd(*fd);
     return false;
   }
-  // Block signals across fork so the agent's handlers never run in the child.
+  void* stack = ::mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+  if (stack == MAP_FAILED) {
+    error = std::string("mmap: ") + std::strerror(errno);
+    for (int* fd : {&null_fd, &out[0], &out[1]}) close_fd(*fd);
+    return false;
+  }
+  ChildArgs child;
+  child.out_w = out[1];
+  child.null_fd = null_fd;
+  child.cwd = cwd.c_str();
+  child.argv = argv.data();
+  child.envp = envp.data();
+  child.parent = ::getpid();
+  // Block signals across the clone so the agent's handlers never run in the
+  // child. clone returns once the child has called execve or exited.
   sigset_t all, old_mask;
   ::sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &old_mask);
-  pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid == 0) exec_child(out[1], null_fd, err[1], cwd.c_str(), argv.data(), envp.data(), parent);
-  int fork_errno = errno;
+  pid_t pid = ::clone(exec_child, static_cast<char*>(stack) + kChildStack,
+                      CLONE_VM | CLONE_VFORK | SIGCHLD, &child);
+  int clone_errno = errno;
   ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  ::munmap(stack, kChildStack);
   close_fd(out[1]);
-  close_fd(err[1]);
   close_fd(null_fd);
   if (pid < 0) {
-    error = std::string("fork: ") + std::strerror(fork_errno);
+    error = std::string("clone: ") + std::strerror(clone_errno);
     close_fd(out[0]);
-    close_fd(err[0]);
     return false;
   }
-  // The error pipe closes on a successful exec; otherwise it carries
-  // {stage, errno} from the child.
-  int msg[2] = {0, 0};
-  ssize_t n;
-  do {
-    n = ::read(err[0], msg, sizeof msg);
-  } while (n < 0 && errno == EINTR);
-  close_fd(err[0]);
-  if (n == static_cast<ssize_t>(sizeof msg)) {
+  if (child.stage >= 0) {
     int st = 0;
     while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
     close_fd(out[0]);
-    const char* what = msg[0] == 1 ? "chdir " : msg[0] == 2 ? "exec " : "dup2 ";
-    const std::string& subject = msg[0] == 1 ? cwd : spec.argv[0];
-    error = what + subject + ": " + std::strerror(msg[1]);
+    const char* what = child.stage == 1 ? "chdir " : child.stage == 2 ? "exec " : "dup2 ";
+    const std::string& subject = child.stage == 1 ? cwd : spec.argv[0];
+    error = what + subject + ": " + std::strerror(child.error);
     return false;
   }
   pid_ = pid;

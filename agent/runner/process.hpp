@@ -31,7 +31,10 @@ class Process {
   Process& operator=(const Process&) = delete;
   ~Process();  // kills the tree (no grace) if still running, closes the pipe
 
-  // Starts the child. On failure returns false and sets `error`.
+  // Starts the child (clone with CLONE_VM | CLONE_VFORK, then execve: no
+  // copy of the caller's address space). On failure returns false and sets
+  // `error`. The child gets SIGKILL when the calling thread ends
+  // (PR_SET_PDEATHSIG), so call it from the thread that waits for it.
   bool start(const ProcessSpec& spec, std::string& error);
 
   // Reads merged output; returns 0 at end of output, -1 on error (EINTR retried).

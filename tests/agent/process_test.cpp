@@ -254,3 +254,17 @@ TEST_CASE("the destructor kills a running tree", "[process]") {
   CHECK(gantry::agent::signal_cookie_holders(spec.cookie, 0) == 0);
   CHECK(gone(pid));
 }
+
+TEST_CASE("a step dies with the thread that started it (PR_SET_PDEATHSIG)", "[process]") {
+  // The agent's runner thread waits for its step; if the agent dies, so
+  // does that thread, and the kernel kills the step.
+  Process p;
+  bool started = false;
+  std::thread starter([&] {
+    std::string error;
+    started = p.start(shell("sleep 30"), error);
+  });
+  starter.join();
+  REQUIRE(started);
+  CHECK(p.wait() == 128 + SIGKILL);
+}
