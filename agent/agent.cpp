@@ -216,6 +216,9 @@ void Agent::on_welcome(const protocol::Welcome& w) {
       continue;
     }
     uint64_t size = job.spool ? job.spool->size() : 0;
+    // A finished job's spool may have lost, to a power cut, a tail the
+    // controller holds (the spool does not sync acknowledged bytes).
+    if (job.finished) size = std::max(size, job.finish.log_bytes);
     job.acked = job.sent = std::min(v.committed, size);
     job.finish_sent_at = 0;
     if (v.cancel) stop_job(job, "cancelled", job.spec.cancel_grace_ms, false);
@@ -292,8 +295,7 @@ void Agent::drop_job(const std::string& job_id) {
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return;
   if (it->second->thread.joinable()) it->second->thread.join();
-  std::error_code ec;
-  fs::remove_all(it->second->dir, ec);
+  discard_job_dir(state_dir_, it->second->dir);
   jobs_.erase(it);
 }
 

@@ -4,9 +4,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "agent.hpp"
@@ -27,24 +30,32 @@ namespace {
 constexpr uint64_t kWindow = uint64_t{8} << 20;       // unacknowledged log bytes per job
 constexpr size_t kLinkQueueLimit = size_t{16} << 20;  // stop feeding a slow link
 
-// Writes a whole file atomically (tmp + rename); `sync` also makes it
-// durable against power loss, which only the finish record needs: losing the
-// assignment record or the cookie costs a retry, never a result.
-bool write_file_atomic(const fs::path& path, const std::string& data, bool sync) {
-  fs::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << data;
-    if (!out.flush()) return false;
+// Writes a whole file; `sync` also fsyncs it (durable against power loss).
+bool write_file(const fs::path& path, const std::string& data, bool sync) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  bool ok = true;
+  for (size_t done = 0; ok && done < data.size();) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+    } else if (n < 0 && errno != EINTR) {
+      ok = false;
+    }
   }
-  int fd = sync ? ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC) : -1;
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
+  if (ok && sync) ok = ::fsync(fd) == 0;
+  return ::close(fd) == 0 && ok;
+}
+
+// The finish record, made to count by a rename once `before_rename` (the
+// spool's sync) is done too: a record on disk always comes with its log.
+bool write_finish(const fs::path& dir, const protocol::Finish& f,
+                  const std::function<void()>& before_rename) {
+  fs::path tmp = dir / "finish.json.tmp";
+  if (!write_file(tmp, protocol::encode(protocol::AgentMessage(f)), true)) return false;
+  before_rename();
   std::error_code ec;
-  fs::rename(tmp, path, ec);
+  fs::rename(tmp, dir / "finish.json", ec);
   return !ec;
 }
 
@@ -64,6 +75,22 @@ std::string safe_name(std::string s) {
 }
 
 }  // namespace
+
+void discard_job_dir(const std::string& state_dir, const std::string& dir) {
+  static std::atomic<uint64_t> serial{0};
+  std::error_code ec;
+  fs::path trash = fs::path(state_dir) / "trash";
+  fs::create_directories(trash, ec);
+  fs::path to = trash / (fs::path(dir).filename().string() + "." + std::to_string(++serial));
+  fs::rename(dir, to, ec);
+  if (ec) fs::remove_all(dir, ec);
+}
+
+void empty_trash(const std::string& state_dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(fs::path(state_dir) / "trash", ec))
+    fs::remove_all(entry.path(), ec);
+}
 
 void Agent::on_assign(const protocol::Assign& a) {
   renewed();
@@ -97,9 +124,10 @@ void Agent::on_assign(const protocol::Assign& a) {
     log::error("agent", "job.spool_failed", {{"job", a.job_id}, {"error", e.what()}});
     return;  // not accepted: the controller offers it elsewhere
   }
-  write_file_atomic(fs::path(job->dir) / "job.json",
-                    protocol::encode(protocol::AgentMessage(protocol::Accept{a.job_id, a.epoch})),
-                    false);
+  // Not synced, written in place: losing it (or a torn one, which recovery
+  // drops) costs a retry, never a result.
+  write_file(fs::path(job->dir) / "job.json",
+             protocol::encode(protocol::AgentMessage(protocol::Accept{a.job_id, a.epoch})), false);
   jobs_[a.job_id] = job;
   send(protocol::Accept{a.job_id, a.epoch});
   log::info("agent", "job.accepted",
@@ -118,10 +146,14 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
       [this, loop, job_id, epoch](const std::string& step, const std::string& state) {
         loop->post([this, job_id, epoch, step, state] {
           send(protocol::StepEvent{job_id, epoch, step, state});
+          // A step's output goes out now, not at the next tick: the controller
+          // acknowledges it while the runner syncs the spool and records the
+          // finish, which waits for that acknowledgement.
+          ship();
         });
       });
   job->runner = std::make_unique<JobRunner>(job->spec, ws, *job->spool, *job->host);
-  write_file_atomic(fs::path(job->dir) / "cookie", job->runner->cookie(), false);
+  write_file(fs::path(job->dir) / "cookie", job->runner->cookie(), false);
   job->running = true;
   if (keeper_) {
     keeper_->deadline(fence_deadline());
@@ -149,7 +181,6 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
     }
     if (ok) outcome = raw->runner->run();
     raw->spool->flush();
-    raw->spool->sync();
     protocol::Finish f;
     f.job_id = job_id;
     f.epoch = epoch;
@@ -159,14 +190,19 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
     f.inconclusive = outcome.inconclusive;
     f.log_bytes = raw->spool->size();
     f.dropped_bytes = raw->spool->dropped();
-    // The outcome is kept on disk until the controller acknowledges it.
-    write_file_atomic(fs::path(raw->dir) / "finish.json",
-                      protocol::encode(protocol::AgentMessage(f)), true);
+    // The outcome is kept on disk until the controller acknowledges it. The
+    // record is fsynced first and the spool after it: meanwhile the controller
+    // acknowledges the step's last output (shipped when the step ended), and
+    // the spool need not sync what the controller holds durably, so most
+    // stages make one sync here, not two. Both are durable before the rename
+    // makes the record count, and so before the finish is sent.
+    write_finish(raw->dir, f, [raw] { raw->spool->sync(); });
     loop->post([this, job_id, epoch, f] {
       auto it = jobs_.find(job_id);
       if (it == jobs_.end() || it->second->epoch != epoch) return;
       AgentJob& job = *it->second;
-      if (job.thread.joinable()) job.thread.join();
+      // The runner thread is ending; drop_job (or stop) joins it. Joining
+      // here would hold the loop while it unwinds.
       job.running = false;
       if (keeper_) keeper_->remove(job.runner->cookie());
       job.finished = true;
@@ -181,6 +217,8 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
       }
     });
   });
+  // While the step starts and runs: the directories of jobs dropped since.
+  loop->post([state = state_dir_] { empty_trash(state); });
 }
 
 void Agent::ship() {
@@ -190,6 +228,7 @@ void Agent::ship() {
   for (auto& [id, job_ptr] : jobs_) {
     AgentJob& job = *job_ptr;
     if (job.dropped || !job.spool) continue;
+    job.spool->acknowledged(job.acked);  // called after every log_ack
     uint64_t size = job.spool->size();
     while (job.sent < size && job.sent - job.acked < kWindow &&
            link_->queued_bytes() < kLinkQueueLimit) {
@@ -209,6 +248,7 @@ void Agent::ship() {
 }
 
 void Agent::recover_jobs() {
+  empty_trash(state_dir_);
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(fs::path(state_dir_) / "jobs", ec)) {
     auto decoded = protocol::decode_agent(read_file(entry.path() / "job.json"));
@@ -247,14 +287,12 @@ void Agent::recover_jobs() {
       // the log holds, and let the controller retry it if the stage allows.
       job->spool->append(
           "\n[gantry] the agent restarted while this job ran; its process is gone\n");
-      job->spool->sync();
       job->finish.job_id = job->job_id;
       job->finish.epoch = job->epoch;
       job->finish.result = "FAILURE";
       job->finish.reason = "agent restarted during the job";
       job->finish.log_bytes = job->spool->size();
-      write_file_atomic(entry.path() / "finish.json",
-                        protocol::encode(protocol::AgentMessage(job->finish)), true);
+      write_finish(entry.path(), job->finish, [&job] { job->spool->sync(); });
     }
     job->finished = true;
     jobs_[job->job_id] = job;

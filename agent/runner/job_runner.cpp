@@ -2,7 +2,10 @@
 // deadline, then its post blocks in Jenkins order, and report one outcome.
 #include "job_runner.hpp"
 
+#include <sys/random.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <random>
 
 #include "gantry/pipelines/loader.hpp"
@@ -19,13 +22,25 @@ using pipelines::Result;
 
 namespace {
 
+// 128 random bits in hex. getrandom(2) directly: std::random_device probes
+// the CPU (cpuid, slow in a VM) each time one is made, once per job.
 std::string make_cookie() {
-  std::random_device rd;
+  uint8_t bytes[16] = {};
+  size_t got = 0;
+  while (got < sizeof bytes) {
+    ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n > 0) {
+      got += static_cast<size_t>(n);
+    } else if (errno != EINTR) {
+      std::random_device rd;  // no getrandom: the library's source
+      for (; got < sizeof bytes; ++got) bytes[got] = static_cast<uint8_t>(rd());
+    }
+  }
   std::string out;
   constexpr char kHex[] = "0123456789abcdef";
-  for (int i = 0; i < 4; ++i) {
-    uint32_t v = rd();
-    for (int j = 0; j < 8; ++j, v >>= 4) out += kHex[v & 15];
+  for (uint8_t b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
   }
   return out;
 }
@@ -255,8 +270,7 @@ JobOutcome JobRunner::run() {
     out = JobOutcome{"FAILURE", "FAILURE", "internal error", {}};
     spool_.append("[gantry] ERROR: internal error\n");
   }
-  spool_.flush();
-  spool_.sync();
+  spool_.flush();  // not synced here: the agent syncs it with the finish record
   return out;
 }
 

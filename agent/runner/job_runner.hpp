@@ -88,6 +88,8 @@ class JobRunner {
   JobRunner& operator=(const JobRunner&) = delete;
 
   // Blocking. Never throws: an internal error is a FAILURE with its message.
+  // Leaves the spool flushed; making it durable is the caller's (Spool::sync,
+  // with the outcome).
   JobOutcome run();
 
   // From any thread. Stops the running step (its process tree gets SIGTERM,

@@ -68,6 +68,7 @@ Spool::Spool(std::string path, uint64_t limit, std::vector<std::string> secrets)
     throw std::runtime_error("stat spool " + path_ + ": " + std::strerror(err));
   }
   size_.store(static_cast<uint64_t>(st.st_size));
+  synced_ = size_.load();
   for (const auto& s : secrets_) max_secret_ = std::max(max_secret_, s.size());
   next_match_.resize(secrets_.size());
 }
@@ -118,7 +119,25 @@ void Spool::flush() {
 
 void Spool::sync() {
   std::lock_guard lock(write_mu_);
-  ::fdatasync(fd_);
+  synced_at_ = std::chrono::steady_clock::now();
+  const uint64_t size = size_.load();
+  if (size == synced_) return;
+  if (acked_.load() < size) ::fdatasync(fd_);
+  synced_ = size;
+}
+
+void Spool::acknowledged(uint64_t offset) {
+  uint64_t seen = acked_.load();
+  while (offset > seen && !acked_.compare_exchange_weak(seen, offset)) {
+  }
+}
+
+void Spool::sync_due(std::chrono::steady_clock::duration interval) {
+  {
+    std::lock_guard lock(write_mu_);
+    if (std::chrono::steady_clock::now() - synced_at_ < interval) return;
+  }
+  sync();
 }
 
 size_t Spool::read(uint64_t offset, size_t max, std::string& out) const {

@@ -4,12 +4,17 @@
 // blocked by the network: the file absorbs it. Secrets are replaced by
 // `****` as bytes arrive (a secret split across two writes is still masked).
 // Past `limit` bytes the spool writes one truncation marker and counts what
-// it drops. sync() fdatasyncs (the runner calls it at least every second and
-// before the job finishes).
+// it drops. sync() fdatasyncs what was written since the last sync (the
+// runner calls sync_due() as output arrives and after each step, so it syncs at
+// least every second; the agent calls sync() before it records the job's
+// finish). Bytes the controller acknowledged (acknowledged(): it fsynced them)
+// need no local sync, so with nothing new or everything acknowledged sync()
+// costs no system call.
 //
 // Thread-safe: one writer thread, any number of reader threads.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -28,9 +33,13 @@ class Spool {
   Spool(const Spool&) = delete;
   Spool& operator=(const Spool&) = delete;
 
-  void append(std::string_view bytes);            // masks, caps, writes
-  void flush();                                   // writes out bytes held back for masking
-  void sync();                                    // fdatasync
+  void append(std::string_view bytes);  // masks, caps, writes
+  void flush();                         // writes out bytes held back for masking
+  void sync();                          // fdatasync, if anything is new and not acknowledged
+  // The controller holds the first `offset` bytes durably (its log_ack).
+  void acknowledged(uint64_t offset);
+  // sync() when the last one is `interval` old or more.
+  void sync_due(std::chrono::steady_clock::duration interval);
   uint64_t size() const { return size_.load(); }  // bytes in the file
   uint64_t dropped() const { return dropped_.load(); }
 
@@ -55,6 +64,9 @@ class Spool {
   std::atomic<uint64_t> size_{0};
   std::atomic<uint64_t> dropped_{0};
   bool truncated_ = false;
+  uint64_t synced_ = 0;  // size_ at the last fdatasync (the file's size when opened)
+  std::atomic<uint64_t> acked_{0};
+  std::chrono::steady_clock::time_point synced_at_ = std::chrono::steady_clock::now();
   std::mutex write_mu_;
 };
 

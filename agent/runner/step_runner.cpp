@@ -299,7 +299,6 @@ StepStatus StepRunner::run_process(const std::vector<std::string>& argv, const S
   {
     Attached attached(job_.control, proc);
     std::string buf(kReadChunk, '\0');
-    auto last_sync = std::chrono::steady_clock::now();
     for (;;) {
       long n = proc.read(buf.data(), buf.size());
       if (n <= 0) break;
@@ -311,15 +310,13 @@ StepStatus StepRunner::run_process(const std::vector<std::string>& argv, const S
       } else {
         dropped = true;
       }
-      auto now = std::chrono::steady_clock::now();
-      if (now - last_sync >= kSyncEvery) {
-        job_.spool.sync();
-        last_sync = now;
-      }
+      job_.spool.sync_due(kSyncEvery);
     }
     status = proc.wait();
   }
-  job_.spool.sync();
+  // Durable at least every second; the job's end syncs the rest before its
+  // finish is recorded (JobRunner::run), so a step's end need not.
+  job_.spool.sync_due(kSyncEvery);
   if (job_.control.interrupted()) return interruption();
   if (dropped) log("output past " + std::to_string(kMaxCapture >> 20) + " MiB was not captured");
   return StepStatus::with_value(Value(status));
