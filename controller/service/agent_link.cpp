@@ -1,7 +1,7 @@
 // The agent endpoint: one WebSocket per agent process at /api/v1/agent.
 // Text frames are protocol messages handed to the scheduler; binary frames
 // are log chunks appended to the stage attempt's log file and acknowledged
-// after a group fsync (every few milliseconds while chunks arrive).
+// after a group fsync (at most every 2 ms while chunks arrive).
 #include "gantry/common/log.hpp"
 #include "gantry/protocol/codec.hpp"
 #include "service/controller.hpp"
@@ -211,14 +211,24 @@ void Controller::on_agent_log(const std::shared_ptr<AgentSession>& s, std::strin
   pending_ack_agents_.push_back(s->agent_id);
   if (!sync_scheduled_) {
     sync_scheduled_ = true;
-    // Group commit: one fdatasync for every chunk that arrives meanwhile.
-    loop_.call_after(std::chrono::milliseconds(2), [this] { sync_logs(); });
+    // Group commit: one fdatasync for every chunk that arrives meanwhile, at
+    // most one every 2 ms. A chunk after a quiet spell (a stage's last
+    // output, which its finish waits for) is synced at once.
+    constexpr auto kGroup = std::chrono::milliseconds(2);
+    auto since = std::chrono::steady_clock::now() - last_log_sync_;
+    if (since >= kGroup) {
+      loop_.post([this] { sync_logs(); });
+    } else {
+      loop_.call_after(std::chrono::ceil<std::chrono::milliseconds>(kGroup - since),
+                       [this] { sync_logs(); });
+    }
   }
 }
 
 void Controller::sync_logs() {
   sync_scheduled_ = false;
   logs_.sync();
+  last_log_sync_ = std::chrono::steady_clock::now();
   // One cumulative ack per job: the last committed offset wins.
   std::map<std::pair<std::string, std::string>, protocol::LogAck> latest;
   for (size_t i = 0; i < pending_acks_.size(); ++i) {

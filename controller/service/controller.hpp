@@ -11,6 +11,7 @@
 // and posts its result back. Ownership: the Controller owns all state; the
 // loop must outlive it.
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -217,6 +218,7 @@ class Controller {
   int refusals_suppressed_ = 0;
   uint64_t tick_timer_ = 0;
   bool sync_scheduled_ = false;
+  std::chrono::steady_clock::time_point last_log_sync_{};  // end of the last group fdatasync
 };
 
 }  // namespace gantry::controller
