@@ -154,6 +154,13 @@ TEST_CASE(
   REQUIRE(hwm != std::string::npos);
   const int64_t peak_kib = std::atoll(status.c_str() + hwm + 6);
   INFO("agent peak RSS " << peak_kib << " KiB");
-  CHECK(peak_kib < int64_t{64} * 1024);
+  // Under AddressSanitizer the agent's RSS also holds shadow memory and the
+  // freed-memory quarantine (~160 MiB seen), so the bound there is looser.
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr int64_t kCapKib = int64_t{320} * 1024;
+#else
+  constexpr int64_t kCapKib = int64_t{64} * 1024;
+#endif
+  CHECK(peak_kib < kCapKib);
   CHECK(read_file(c.dir() + "/A.log").find("job.fenced") == std::string::npos);
 }
