@@ -31,6 +31,14 @@ std::multimap<int, int64_t> welcomes(const std::string& out) {
   return w;
 }
 
+// How many jobs the controller's agents hold, in all.
+size_t held_jobs(Cluster& c) {
+  size_t held = 0;
+  const json agents = c.get_json("/api/v1/agents");  // not a temporary: it is iterated
+  for (const auto& a : agents["agents"]) held += a["jobs"].size();
+  return held;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -61,14 +69,8 @@ TEST_CASE(
     runs.push_back(json::parse(r.body)["id"].get<int64_t>());
   }
   // Every agent holds one job.
-  REQUIRE(wait_for(
-      [&] {
-        size_t held = 0;
-        const json agents = c.get_json("/api/v1/agents");  // not a temporary: it is iterated
-        for (const auto& a : agents["agents"]) held += a["jobs"].size();
-        return held == kAgents;
-      },
-      std::chrono::seconds(30), std::chrono::milliseconds(200)));
+  REQUIRE(wait_for([&] { return held_jobs(c) == kAgents; }, std::chrono::seconds(30),
+                   std::chrono::milliseconds(200)));
 
   const int before = proxy.accepted();
   const auto down_for = seed.ms(500, 4000);
@@ -80,10 +82,7 @@ TEST_CASE(
   c.wait_agents(kAgents, std::chrono::seconds(30));
   // Still held, every one, then let them end.
   std::this_thread::sleep_for(std::chrono::seconds(1));
-  size_t held = 0;
-  const json agents = c.get_json("/api/v1/agents");
-  for (const auto& a : agents["agents"]) held += a["jobs"].size();
-  CHECK(held == kAgents);
+  CHECK(held_jobs(c) == kAgents);
   std::ofstream(release) << "go\n";
 
   for (int64_t id : runs) {
