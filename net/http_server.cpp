@@ -2,6 +2,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include "connection_limits.hpp"
 #include "gantry/common/log.hpp"
 #include "gantry/net/event_loop.hpp"
 #include "http_session.hpp"
@@ -11,22 +12,50 @@
 namespace gantry::net {
 namespace {
 
-// Accepts until the acceptor is closed, one serve_http coroutine per connection.
+// How long accepting pauses after a failed accept (usually out of descriptors) unless a
+// connection closes first, and how often that is logged.
+constexpr auto kAcceptRetry = std::chrono::seconds(1);
+constexpr auto kAcceptLogEvery = std::chrono::seconds(10);
+
+// Accepts until the acceptor is closed, one serve_http coroutine per admitted connection. While
+// the connection cap is reached, or accept fails, it waits on `resume`, which a closing
+// connection (ConnectionLimits::on_release) or stop() cancels.
 asio::awaitable<void> accept_loop(std::shared_ptr<ServerState> state,
-                                  std::shared_ptr<tcp::acceptor> acceptor) {
-  asio::steady_timer pause(acceptor->get_executor());
+                                  std::shared_ptr<tcp::acceptor> acceptor,
+                                  std::shared_ptr<asio::steady_timer> resume) {
+  ConnectionLimits& limits = *state->limits;
+  auto last_log = std::chrono::steady_clock::time_point::min();
   for (;;) {
+    if (state->stopping || !acceptor->is_open()) co_return;
+    if (limits.full()) {
+      if (std::chrono::steady_clock::now() - last_log >= kAcceptLogEvery) {
+        log::warn("http", "accept.paused", {{"open", std::to_string(limits.connections())}});
+        last_log = std::chrono::steady_clock::now();
+      }
+      resume->expires_at(asio::steady_timer::time_point::max());
+      co_await resume->async_wait(use_nothrow);
+      continue;
+    }
     auto [ec, socket] = co_await acceptor->async_accept(use_nothrow);
     if (state->stopping || !acceptor->is_open()) co_return;
     if (ec) {
       // Usually out of file descriptors: pause rather than spin.
-      log::warn("http", "accept.failed", {{"error", describe(ec)}});
-      pause.expires_after(std::chrono::milliseconds(100));
-      co_await pause.async_wait(use_nothrow);  // cancelled only by stop()
+      if (std::chrono::steady_clock::now() - last_log >= kAcceptLogEvery) {
+        log::warn("http", "accept.failed",
+                  {{"error", describe(ec)}, {"open", std::to_string(limits.connections())}});
+        last_log = std::chrono::steady_clock::now();
+      }
+      resume->expires_after(kAcceptRetry);
+      co_await resume->async_wait(use_nothrow);
       continue;
     }
+    error_code peer_ec;
+    tcp::endpoint peer = socket.remote_endpoint(peer_ec);
+    if (peer_ec) continue;  // already gone
+    ConnectionSlot slot = limits.admit(peer.address().to_string());
+    if (!slot) continue;  // over a cap (logged): the socket closes here
     auto executor = socket.get_executor();
-    spawn_logged(executor, serve_http(state, std::move(socket)), "http.session");
+    spawn_logged(executor, serve_http(state, std::move(socket), std::move(slot)), "http.session");
   }
 }
 
@@ -40,13 +69,15 @@ std::string Request::header(std::string_view lower_name) const {
 struct HttpServer::Impl {
   std::shared_ptr<ServerState> state;
   std::shared_ptr<tcp::acceptor> acceptor;
+  std::shared_ptr<asio::steady_timer> resume;  // wakes a paused accept loop
   uint16_t port = 0;
 };
 
-HttpServer::HttpServer(EventLoop& loop, ServerOptions options, HttpHandler http, WsHandler ws)
+HttpServer::HttpServer(EventLoop& loop, ServerOptions options, HttpHandler http, WsHandler ws,
+                       HeadHandler head)
     : impl_(std::make_unique<Impl>()) {
   impl_->state = std::make_shared<ServerState>(io_of(loop), std::move(options), std::move(http),
-                                               std::move(ws));
+                                               std::move(ws), std::move(head));
 }
 
 HttpServer::~HttpServer() {
@@ -86,13 +117,29 @@ bool HttpServer::start(std::string& error) {
   }
   impl_->port = acceptor->local_endpoint().port();
   impl_->acceptor = acceptor;
-  spawn_logged(acceptor->get_executor(), accept_loop(impl_->state, acceptor), "http.accept");
-  log::info("http", "listening", {{"addr", endpoint_string(acceptor->local_endpoint())}});
+  auto resume = std::make_shared<asio::steady_timer>(state.io);
+  impl_->resume = resume;
+  state.limits =
+      std::make_shared<ConnectionLimits>(descriptor_budget(options), options.max_unauthenticated,
+                                         options.max_unauthenticated_per_address);
+  std::weak_ptr<asio::steady_timer> weak_resume = resume;
+  state.limits->on_release = [weak_resume] {
+    if (auto timer = weak_resume.lock()) timer->cancel();
+  };
+  spawn_logged(acceptor->get_executor(), accept_loop(impl_->state, acceptor, resume),
+               "http.accept");
+  log::info("http", "listening",
+            {{"addr", endpoint_string(acceptor->local_endpoint())},
+             {"max_connections", std::to_string(state.limits->max_connections())}});
   return true;
 }
 
 uint16_t HttpServer::port() const {
   return impl_->port;
+}
+
+void HttpServer::set_head_handler(HeadHandler head) {
+  impl_->state->head = std::move(head);
 }
 
 void HttpServer::stop() {
@@ -104,6 +151,9 @@ void HttpServer::stop() {
     impl_->acceptor->close(ignored);
     log::info("http", "stopped", {{"port", std::to_string(impl_->port)}});
   }
+  // Slots given back later (sessions outlive the server) must not touch the timer.
+  if (state.limits) state.limits->on_release = nullptr;
+  if (impl_->resume) impl_->resume->cancel();
   state.close_sessions();
 }
 

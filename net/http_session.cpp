@@ -18,6 +18,9 @@ namespace gantry::net {
 namespace {
 
 constexpr size_t kHeaderLimit = size_t{16} * 1024;
+// The read buffer holds at most a partial header and one read's worth of body (Beast reads up to
+// 64 KiB at a time and the parser consumes body bytes as they come).
+constexpr size_t kBufferLimit = kHeaderLimit + size_t{64} * 1024;
 // After an error reply we read and discard what the client is still sending for a while:
 // closing with unread data makes the kernel send RST, which can destroy our reply in flight.
 constexpr auto kLingerTime = std::chrono::seconds(2);
@@ -25,11 +28,16 @@ constexpr size_t kLingerBytes = 4 << 20;
 
 enum class Next { KeepAlive, Close, Upgraded };
 
+using Clock = std::chrono::steady_clock;
+
 struct Connection {
   std::shared_ptr<ServerState> state;
   beast::tcp_stream stream;
-  beast::flat_buffer buffer;
+  ConnectionSlot slot;
   std::string remote;
+  beast::flat_buffer buffer{kBufferLimit};
+  Clock::time_point accepted = Clock::now();
+  uint64_t requests = 0;  // heads read so far
 };
 
 // The REST error shape, {"error":{"code","message"}}; messages here are fixed ASCII.
@@ -94,6 +102,17 @@ Response call_handler(const ServerState& state, const Request& req) {
     return state.http(req);
   } catch (...) {
     log_callback_exception("http", "handler " + req.method + " " + req.path,
+                           std::current_exception());
+    return error_response(500, "internal error");
+  }
+}
+
+std::optional<Response> call_head_handler(const ServerState& state, const Request& head) {
+  try {
+    if (!state.head) return std::nullopt;
+    return state.head(head);
+  } catch (...) {
+    log_callback_exception("http", "head handler " + head.method + " " + head.path,
                            std::current_exception());
     return error_response(500, "internal error");
   }
@@ -172,12 +191,37 @@ asio::awaitable<Next> reject(Connection& c, int status, std::string_view message
   co_return Next::Close;
 }
 
+// Sends the HeadHandler's refusal with Connection: close, and closes without reading the body.
+asio::awaitable<Next> refuse(Connection& c, const Request& head, const Response& refusal) {
+  log::write(log::Level::Debug, "http", "request.refused",
+             {{"remote", c.remote},
+              {"method", head.method},
+              {"path", head.path},
+              {"status", std::to_string(refusal.status)}});
+  error_code ec = co_await write_response(c, refusal, false);
+  if (!ec) co_await linger_close(c);
+  co_return Next::Close;
+}
+
+// Reads the body with a deadline trickling cannot push back: body_timeout from the start, plus
+// one second per min_body_rate bytes received. idle_timeout still bounds each read.
 template <class Parser>
 asio::awaitable<error_code> read_body(Connection& c, Parser& parser) {
+  const ServerOptions& options = c.state->options;
+  const Clock::time_point start = Clock::now();
+  uint64_t received = 0;
   while (!parser.is_done()) {
-    c.stream.expires_after(c.state->options.idle_timeout);
+    Clock::time_point deadline = start + options.body_timeout;
+    if (options.min_body_rate > 0)
+      deadline += std::chrono::milliseconds(received * 1000 / options.min_body_rate);
+    c.stream.expires_at(std::min(deadline, Clock::now() + options.idle_timeout));
     auto [ec, n] = co_await http::async_read_some(c.stream, c.buffer, parser, use_nothrow);
+    if (ec == beast::error::timeout) {
+      log::info("http", "body.timeout",
+                {{"remote", c.remote}, {"received", std::to_string(received + n)}});
+    }
     if (ec) co_return ec;
+    received += n;
   }
   co_return error_code{};
 }
@@ -246,8 +290,7 @@ std::optional<Response> call_ws_handler(const ServerState& state, const Request&
 }
 
 asio::awaitable<Next> upgrade(Connection& c, http::request_parser<http::empty_body>& head,
-                              uint64_t& registration) {
-  Request req = make_request(head.get(), c.remote);
+                              const Request& req, uint64_t& registration) {
   auto session = std::make_shared<WsSession>(c.state, c.remote);
   WsHandlers handlers;
   std::optional<Response> refusal = call_ws_handler(*c.state, req, session, handlers);
@@ -261,8 +304,18 @@ asio::awaitable<Next> upgrade(Connection& c, http::request_parser<http::empty_bo
   }
   c.state->remove_session(registration);
   registration = 0;
-  WsSession::start(std::move(session), std::move(c.stream), head.release(), std::move(handlers));
+  WsSession::start(std::move(session), std::move(c.stream), std::move(c.slot), head.release(),
+                   std::move(handlers));
   co_return Next::Upgraded;
+}
+
+// Waits up to idle_timeout for the first byte of the next request on a kept-alive connection.
+asio::awaitable<bool> await_next_request(Connection& c) {
+  if (c.buffer.size() > 0) co_return true;
+  c.stream.expires_after(c.state->options.idle_timeout);
+  auto [ec, n] = co_await c.stream.async_read_some(c.buffer.prepare(4096), use_nothrow);
+  c.buffer.commit(n);
+  co_return !ec;
 }
 
 asio::awaitable<Next> serve_request(Connection& c, uint64_t& registration) {
@@ -270,7 +323,15 @@ asio::awaitable<Next> serve_request(Connection& c, uint64_t& registration) {
   http::request_parser<http::empty_body> head;
   head.header_limit(kHeaderLimit);
   head.body_limit(boost::none);  // checked per request in read_request_body
-  c.stream.expires_after(options.idle_timeout);
+  // The head's deadline runs from the connection (a first request) or from the first byte of a
+  // later one, and is not pushed back by the bytes that trickle in.
+  if (c.requests > 0) {
+    bool more = co_await await_next_request(c);
+    if (!more) co_return Next::Close;  // closed, reset or idle
+  }
+  Clock::time_point from = c.requests == 0 ? c.accepted : Clock::now();
+  ++c.requests;
+  c.stream.expires_at(std::min(from + options.head_timeout, Clock::now() + options.idle_timeout));
   auto [ec, n] = co_await http::async_read_header(c.stream, c.buffer, head, use_nothrow);
   if (ec == http::error::header_limit) {
     Next next = co_await reject(c, 431, "request header too large");
@@ -280,13 +341,24 @@ asio::awaitable<Next> serve_request(Connection& c, uint64_t& registration) {
     Next next = co_await reject(c, 400, "bad request");
     co_return next;
   }
-  if (ec) co_return Next::Close;  // closed, reset or idle
+  if (ec == beast::error::timeout) {
+    log::write(log::Level::Debug, "http", "head.timeout", {{"remote", c.remote}});
+  }
+  if (ec) co_return Next::Close;  // closed, reset or past the deadline
+
+  // The caller's verdict on the head, before any body byte is read.
+  Request req = make_request(head.get(), c.remote);
+  std::optional<Response> refusal = call_head_handler(*c.state, req);
+  if (refusal) {
+    Next next = co_await refuse(c, req, *refusal);
+    co_return next;
+  }
+  c.slot.authenticate();
   if (websocket::is_upgrade(head.get())) {
-    Next next = co_await upgrade(c, head, registration);
+    Next next = co_await upgrade(c, head, req, registration);
     co_return next;
   }
 
-  Request req = make_request(head.get(), c.remote);
   bool keep_alive = head.get().keep_alive() && !c.state->stopping;
   std::optional<Next> failed = co_await read_request_body(c, head, req);
   std::error_code ignored;
@@ -310,12 +382,14 @@ asio::awaitable<Next> serve_request(Connection& c, uint64_t& registration) {
 
 }  // namespace
 
-asio::awaitable<void> serve_http(std::shared_ptr<ServerState> state, tcp::socket socket) {
+asio::awaitable<void> serve_http(std::shared_ptr<ServerState> state, tcp::socket socket,
+                                 ConnectionSlot slot) {
   error_code ec;
   tcp::endpoint peer = socket.remote_endpoint(ec);
+  std::string remote = ec ? "?" : endpoint_string(peer);
   // Replies and WebSocket frames are small and latency-bound: no Nagle.
   socket.set_option(tcp::no_delay(true), ec);
-  Connection c{state, beast::tcp_stream(std::move(socket)), {}, ec ? "?" : endpoint_string(peer)};
+  Connection c{state, beast::tcp_stream(std::move(socket)), std::move(slot), std::move(remote)};
   // Unregisters even if the loop is destroyed with this coroutine suspended.
   struct Registration {
     ServerState& state;

@@ -1,7 +1,7 @@
 #pragma once
-// ServerState: what an HttpServer shares with its sessions: options, handlers, and the set of
-// live sessions to close on stop(). Sessions hold it by shared_ptr, so a session finishing after
-// its HttpServer was destroyed still finds it. Loop thread only.
+// ServerState: what an HttpServer shares with its sessions: options, handlers, connection limits,
+// and the set of live sessions to close on stop(). Sessions hold it by shared_ptr, so a session
+// finishing after its HttpServer was destroyed still finds it. Loop thread only.
 
 #include <cstdint>
 #include <functional>
@@ -9,6 +9,7 @@
 #include <memory>
 #include <utility>
 
+#include "connection_limits.hpp"
 #include "gantry/net/http_server.hpp"
 #include "net.hpp"
 
@@ -16,16 +17,19 @@ namespace gantry::net {
 
 struct ServerState {
   ServerState(asio::io_context& io_context, ServerOptions server_options, HttpHandler http_handler,
-              WsHandler ws_handler)
+              WsHandler ws_handler, HeadHandler head_handler)
       : io(io_context),
         options(std::move(server_options)),
         http(std::move(http_handler)),
-        ws(std::move(ws_handler)) {}
+        ws(std::move(ws_handler)),
+        head(std::move(head_handler)) {}
 
   asio::io_context& io;
   const ServerOptions options;
   const HttpHandler http;
   const WsHandler ws;
+  HeadHandler head;                          // may be replaced while sessions run
+  std::shared_ptr<ConnectionLimits> limits;  // set by start()
   bool stopping = false;
 
   // Each live session registers how to close it.

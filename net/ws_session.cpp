@@ -32,9 +32,11 @@ WsSession::~WsSession() {
 }
 
 void WsSession::start(std::shared_ptr<WsSession> self, beast::tcp_stream stream,
-                      http::request<http::empty_body> request, WsHandlers handlers) {
+                      ConnectionSlot slot, http::request<http::empty_body> request,
+                      WsHandlers handlers) {
   self->handlers_ = std::move(handlers);
   self->ws_.emplace(std::move(stream));
+  self->slot_ = std::move(slot);
   std::weak_ptr<WsSession> weak = self;
   self->registration_ = self->state_->add_session([weak] {
     if (auto session = weak.lock()) session->close(1001, "server stopping");
@@ -171,6 +173,7 @@ void WsSession::finish(uint16_t code, std::string reason) {
   close_timer_.cancel();
   if (registration_) state_->remove_session(registration_);
   registration_ = 0;
+  slot_ = ConnectionSlot();
   log::info("ws", "closed",
             {{"remote", remote_}, {"code", std::to_string(code)}, {"reason", reason}});
   // Drop the handlers after on_close: they often hold this connection, a reference cycle.

@@ -2,7 +2,8 @@
 // WsSession: one accepted WebSocket on the server. Reads messages into the WsHandlers callbacks
 // and writes from a bounded queue with one write in flight (Beast's chat-multi pattern), close
 // frame last. Created by serve_http before the WsHandler runs, so the handler gets its
-// WsConnection; start() then takes over the TCP stream. Loop thread only.
+// WsConnection; start() then takes over the TCP stream and the connection's slot, given back
+// when the session finishes. Loop thread only.
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -14,6 +15,7 @@
 #include <utility>
 
 #include "beast.hpp"
+#include "connection_limits.hpp"
 #include "gantry/net/http_server.hpp"
 #include "server_state.hpp"
 
@@ -25,7 +27,7 @@ class WsSession final : public WsConnection, public std::enable_shared_from_this
   ~WsSession() override;
 
   // Accepts the upgrade `request` on `stream` and runs the session.
-  static void start(std::shared_ptr<WsSession> self, beast::tcp_stream stream,
+  static void start(std::shared_ptr<WsSession> self, beast::tcp_stream stream, ConnectionSlot slot,
                     http::request<http::empty_body> request, WsHandlers handlers);
 
   void send_text(std::string msg) override {
@@ -77,6 +79,7 @@ class WsSession final : public WsConnection, public std::enable_shared_from_this
   std::shared_ptr<ServerState> state_;
   std::string remote_;
   std::optional<WsStream> ws_;
+  ConnectionSlot slot_;
   asio::steady_timer close_timer_;
   WsHandlers handlers_;
   std::deque<Outgoing> queue_;

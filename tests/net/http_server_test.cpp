@@ -1,9 +1,5 @@
 #include "gantry/net/http_server.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -15,9 +11,11 @@
 #include "gantry/net/event_loop.hpp"
 #include "gantry/net/http_client.hpp"
 #include "loop_thread.hpp"
+#include "raw_socket.hpp"
 
 using namespace gantry::net;
 using gantry::net::test::LoopThread;
+using gantry::net::test::RawSocket;
 
 namespace {
 
@@ -35,62 +33,6 @@ Response echo(const Request& req) {
   res.headers.emplace_back("X-Echo", "yes");
   return res;
 }
-
-// A blocking POSIX client for what http_request cannot send: garbage, pipelining, idling.
-class RawSocket {
- public:
-  explicit RawSocket(uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    timeval tv{5, 0};  // every read is bounded
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~RawSocket() { ::close(fd_); }
-  bool connected() const { return connected_; }
-  void send(std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return;
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-  }
-  // Reads one response with a Content-Length body; "" on EOF or timeout.
-  std::string read_response() {
-    for (;;) {
-      auto end = buffer_.find("\r\n\r\n");
-      if (end != std::string::npos) {
-        auto cl = buffer_.find("Content-Length: ");
-        size_t length = cl < end ? std::stoul(buffer_.substr(cl + 16)) : 0;
-        if (buffer_.size() >= end + 4 + length) {
-          std::string response = buffer_.substr(0, end + 4 + length);
-          buffer_.erase(0, response.size());
-          return response;
-        }
-      }
-      if (!fill()) return {};
-    }
-  }
-  // True when the server closes the connection (EOF) before the read timeout.
-  bool closed_by_peer() {
-    char c;
-    return ::recv(fd_, &c, 1, 0) == 0;
-  }
-
- private:
-  bool fill() {
-    char chunk[4096];
-    ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
-    if (n <= 0) return false;
-    buffer_.append(chunk, static_cast<size_t>(n));
-    return true;
-  }
-  int fd_;
-  bool connected_ = false;
-  std::string buffer_;
-};
 
 std::filesystem::path temp_path(const std::string& name) {
   return std::filesystem::temp_directory_path() /

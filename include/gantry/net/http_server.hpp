@@ -1,12 +1,32 @@
 #pragma once
 // HttpServer: an HTTP/1.1 + WebSocket server on an EventLoop. It parses requests, enforces the
-// size and time limits in ServerOptions, and hands each request to one HttpHandler (or each
-// WebSocket upgrade to one WsHandler). Routing, authentication and JSON are the caller's business.
+// size, time and connection limits in ServerOptions, and hands each request to one HttpHandler
+// (or each WebSocket upgrade to one WsHandler). Routing, authentication and JSON are the caller's
+// business; the HeadHandler is where the caller refuses a request from its headers alone.
 //
 // Behaviour: keep-alive; every response carries Content-Length; malformed requests get 400 and
-// the connection is closed; oversized bodies get 413 (connection closed); a handler that throws
-// gives 500. A WebSocket connection has one write in flight and a bounded send queue; a client
-// that lets it grow past max_ws_queue is closed with 1008 "too slow".
+// the connection is closed; headers past 16 KiB get 431; oversized bodies get 413 (connection
+// closed); a handler that throws gives 500. A WebSocket connection has one write in flight and a
+// bounded send queue; a client that lets it grow past max_ws_queue is closed with 1008 "too slow".
+//
+// Nobody the HeadHandler refuses makes the server read a body, write a file, or hold a
+// connection for long (SPEC section 11):
+// - The HeadHandler sees every request (WebSocket upgrades included) once its request line and
+//   headers are parsed and before any body byte is read. A Response it returns is sent with
+//   `Connection: close`; the body is never read (what the client already sent is drained,
+//   briefly and into a small buffer, so its TCP stack delivers the response instead of an RST).
+// - A connection is "unauthenticated" until the HeadHandler accepts one of its requests (without
+//   a HeadHandler: until its first request's headers are parsed). Unauthenticated connections are
+//   capped per remote address and in all; a connection past a cap is closed at once, and the
+//   refusals are counted in a rate-limited log line. All connections together are capped below
+//   the process's file descriptor limit (raised to its hard limit by start()); at the cap, and
+//   when accept fails for want of descriptors, accepting pauses until a connection closes.
+// - Deadlines that trickling cannot push back: the headers must arrive within head_timeout of
+//   the connection (or of a later request's first byte); a body must arrive within body_timeout
+//   plus one second per min_body_rate bytes received. idle_timeout bounds every read and write
+//   step and the keep-alive wait between requests.
+// - Per connection, memory is bounded by the header limit, a read buffer, and max_body (bodies
+//   past max_body under upload_prefixes go to a temp file of at most max_upload bytes).
 //
 // Threading: handlers and WebSocket callbacks run on the loop thread. Construct, start, stop and
 // destroy the server on the loop thread, or while the loop is not running. WsConnection methods
@@ -87,6 +107,18 @@ struct ServerOptions {
   std::vector<std::string> upload_prefixes;
   uint64_t max_upload = 1ull << 30;
   std::string tls_cert, tls_key;  // not supported in this build: start() fails if set
+
+  // Connection caps. max_connections 0: the process's descriptor limit (RLIMIT_NOFILE, whose
+  // soft limit start() raises to the hard limit) minus max(64, limit / 16) kept for files.
+  size_t max_connections = 0;
+  size_t max_unauthenticated = 1024;            // in all
+  size_t max_unauthenticated_per_address = 64;  // per remote IP address
+  // From the connection (or a later request's first byte) to the end of the headers.
+  std::chrono::milliseconds head_timeout{10000};
+  // A body must be read within body_timeout plus one second per min_body_rate bytes received:
+  // 1 byte/s is closed after about 30 s; 100 MB over loopback never comes near.
+  std::chrono::milliseconds body_timeout{30000};
+  uint64_t min_body_rate = 16 << 10;
 };
 
 // Every request that is not a WebSocket upgrade goes to the HttpHandler. An upgrade goes to the
@@ -95,10 +127,16 @@ struct ServerOptions {
 using HttpHandler = std::function<Response(const Request&)>;
 using WsHandler = std::function<std::optional<Response>(
     const Request&, std::shared_ptr<WsConnection>, WsHandlers&)>;
+// Called with each request's head (body empty, body_file unset), before the body is read and
+// before a WebSocket upgrade is handed to the WsHandler: a Response refuses the request (it is
+// sent and the connection closed, the body unread); nullopt lets it through and marks the
+// connection authenticated. It must not block: it runs on the loop thread like the others.
+using HeadHandler = std::function<std::optional<Response>(const Request& head)>;
 
 class HttpServer {
  public:
-  HttpServer(EventLoop& loop, ServerOptions options, HttpHandler http, WsHandler ws);
+  HttpServer(EventLoop& loop, ServerOptions options, HttpHandler http, WsHandler ws,
+             HeadHandler head = nullptr);
   ~HttpServer();  // stop()
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -107,6 +145,8 @@ class HttpServer {
   // "listen 127.0.0.1:8080: address already in use".
   bool start(std::string& error);
   uint16_t port() const;  // the actual port after start()
+  // Replaces the HeadHandler; requests whose head is read from then on go to the new one.
+  void set_head_handler(HeadHandler head);
   // Closes the listener and every session (WebSockets get 1001 "server stopping").
   void stop();
 
