@@ -4,6 +4,7 @@
 #include <map>
 #include <variant>
 
+#include "gantry/pipelines/build_discarder.hpp"
 #include "gantry/pipelines/cron.hpp"
 #include "model_builder_impl.hpp"
 
@@ -187,6 +188,12 @@ void ModelBuilder::section_options(Node& call, std::vector<Step>& out, bool stag
     reject_blocked_in_args(*c);
     check_duplicate_named(*c);
     if (const Signature* sig = find_step_signature(c->text)) check_signature(*c, *sig, "option");
+    if (c->text == "buildDiscarder") {
+      // Without a strategy, check_signature has said so.
+      out.push_back(call_to_step(*c));
+      if (out.back().arg("strategy")) read_build_discarder(out.back(), &diags_);
+      continue;
+    }
     if (c->text == "preserveStashes") {
       for (auto& arg : c->named) {
         auto n = literal_int(arg.value.get());
