@@ -69,7 +69,7 @@ bool read_config(Reader& r, const YAML::Node& doc, Config& c) {
   Fields top;
   if (!r.fields(doc, "the config",
                 {"listen", "data_dir", "users", "agent_tokens", "repositories", "environments",
-                 "secrets", "agent_lost_after", "tls", "cancel_grace"},
+                 "secrets", "agent_lost_after", "tls", "cancel_grace", "retention"},
                 top)) {
     return false;
   }
@@ -88,6 +88,7 @@ bool read_config(Reader& r, const YAML::Node& doc, Config& c) {
   }
   if ((f = top.find("tls")) && !read_tls(r, *f, c)) return false;
   if ((f = top.find("cancel_grace")) && !r.duration(*f, c.cancel_grace_ms)) return false;
+  if ((f = top.find("retention")) && !config_detail::read_retention(r, *f, c)) return false;
   return true;
 }
 

@@ -56,6 +56,21 @@ struct SecretConfig {
   std::string value;  // `file:` is read at load time
 };
 
+// `retention:` (docs/retention.md): how long finished runs and their files
+// are kept. Ages count from a run's end; kUnlimited (`unlimited` in the
+// file) turns a limit off. A pipeline's buildDiscarder(logRotator(...))
+// replaces runs, keep_last and artifacts for its job; events is the live
+// events table, counted over all runs.
+struct RetentionConfig {
+  static constexpr int64_t kUnlimited = -1;
+  static constexpr int64_t kDayMs = int64_t{24} * 60 * 60 * 1000;
+  int64_t runs_ms = 90 * kDayMs;       // a run older than this is deleted
+  int64_t logs_ms = 30 * kDayMs;       // its logs go earlier; the run stays
+  int64_t artifacts_ms = 14 * kDayMs;  // and its artifacts and stashes
+  int64_t keep_last = 100;             // runs kept per job, however young
+  int64_t events = 1000000;            // newest live events kept
+};
+
 struct Config {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;  // 0: pick a free port
@@ -68,6 +83,7 @@ struct Config {
   int64_t agent_lost_after_ms = 30000;
   std::string tls_cert, tls_key;    // `tls: {cert: FILE, key: FILE}`; both or neither
   int64_t cancel_grace_ms = 10000;  // `cancel_grace`
+  RetentionConfig retention;
   // Not from the file: `gantry run` opens every gate at once (inputs take
   // their defaults), since nobody else is there to decide.
   bool open_gates = false;

@@ -76,5 +76,7 @@ bool read_repositories(Reader& r, const Field& f, Config& config);
 bool read_secrets(Reader& r, const Field& f, Config& config);
 // environments (config_environments.cpp).
 bool read_environments(Reader& r, const Field& f, Config& config);
+// retention (config_retention.cpp).
+bool read_retention(Reader& r, const Field& f, Config& config);
 
 }  // namespace gantry::controller::config_detail

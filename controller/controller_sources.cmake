@@ -7,6 +7,7 @@ set(GANTRY_CONTROLLER_CORE_SOURCES
   config_reader.cpp
   config_sections.cpp
   config_environments.cpp
+  config_retention.cpp
   auth.cpp
   audit.cpp
   audit_json.cpp
@@ -20,5 +21,6 @@ set(GANTRY_CONTROLLER_CORE_SOURCES
   store/store_approvals.cpp
   store/store_releases.cpp
   store/store_events.cpp
+  store/store_retention.cpp
   store/migrations.cpp
 )

@@ -17,6 +17,7 @@ constexpr int kGitThreads = 4;
 Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions options)
     : config_(std::move(config)), loop_(loop), options_(options) {
   store_ = std::make_unique<Store>(config_.data_dir);
+  retention_ = std::make_unique<Retention>(*store_, config_.retention, [this] { return now(); });
   events_ = std::make_unique<EventHub>(*store_, loop_);
   tokens_ = ensure_generated_tokens(config_.data_dir);
   build_auth();
@@ -173,6 +174,7 @@ void Controller::tick() {
     last_gate_check_ = now();
     check_gates();
   }
+  retention_->tick();  // a bounded slice when due (docs/retention.md)
   flush();
 }
 

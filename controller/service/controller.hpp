@@ -26,6 +26,7 @@
 #include "scheduler/scheduler.hpp"
 #include "service/events.hpp"
 #include "service/log_files.hpp"
+#include "service/retention.hpp"
 #include "store/store.hpp"
 
 namespace gantry::controller {
@@ -189,6 +190,7 @@ class Controller {
   GeneratedTokens tokens_;
   Authenticator auth_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<Retention> retention_;  // prunes by config_.retention; before store_ goes
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<net::HttpServer> server_;
   std::unique_ptr<GitWorkers> git_;

@@ -205,6 +205,19 @@ CREATE TABLE events (
 );
 CREATE INDEX events_by_run ON events (run_id, id);
 )sql",
+      // 8: retention (docs/retention.md): a run's buildDiscarder as the
+      // retention service read it from its pipeline ('' = not yet), what of
+      // it retention deleted (1 logs, 2 artifacts) and what it has begun to
+      // delete (4: the run). The partial indexes keep the scans to the runs
+      // that still have something to prune.
+      R"sql(
+ALTER TABLE runs ADD COLUMN discarder TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN pruned INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN prune_pending INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX runs_prune_pending ON runs (id) WHERE prune_pending != 0;
+CREATE INDEX runs_with_logs ON runs (job_name, id) WHERE (pruned & 1) = 0;
+CREATE INDEX runs_with_artifacts ON runs (job_name, id) WHERE (pruned & 2) = 0;
+)sql",
   };
   return kMigrations;
 }

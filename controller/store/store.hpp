@@ -134,6 +134,63 @@ class Store {
   const std::string& data_dir() const { return data_dir_; }
   int schema_version();  // PRAGMA user_version
 
+  // ---- Retention (store_retention.cpp, docs/retention.md) ----------------
+  // What the retention service reads to find old runs, and a deletion in
+  // two phases that a crash cannot split: mark_prune() records what is to go
+  // (one transaction); the caller deletes the files (run_logs_dir,
+  // run_artifacts_dir); finish_prune() then removes the rows, or records the
+  // files gone. Marked runs stay listed by pending_prunes(), across
+  // restarts, until finished. The audit log is never pruned.
+  enum PruneWhat : int { kPruneLogs = 1, kPruneArtifacts = 2, kPruneRun = 4 };
+  struct RetentionRun {
+    int64_t id = 0;
+    std::string status;
+    int64_t created_at = 0, finished_at = 0;
+  };
+  // A finished run's `discarder` column ('' until the retention service has
+  // read its pipeline: then its text and format are filled).
+  struct RunDiscarder {
+    int64_t id = 0;
+    std::string discarder, pipeline_source, pipeline_format;
+  };
+  // The newest run's id and how many runs are unfinished: when either
+  // changes, runs were created or ended.
+  std::pair<int64_t, int64_t> run_activity();
+  // The first job name after `after` in byte order ("" = the first); "" when none.
+  std::string next_job_name(const std::string& after);
+  // A job's runs oldest first, ids above after_id, none marked. `still_having`
+  // kPruneLogs or kPruneArtifacts: only runs whose logs or artifacts retention
+  // has not deleted (0: all).
+  std::vector<RetentionRun> retention_runs(const std::string& job, int64_t after_id,
+                                           int still_having, size_t limit);
+  // The id of the job's n-th newest run (1: the newest); 0 when it has fewer.
+  int64_t nth_newest_run(const std::string& job, int64_t n);
+  // The job's newest run above above_id that is not a rollback and succeeded
+  // (or, with unstable_too, was unstable); 0 when none.
+  int64_t newest_good_run(const std::string& job, bool unstable_too, int64_t above_id);
+  // Runs still needed: those of each environment's current release, of
+  // releases in progress, and of pending approvals.
+  std::vector<int64_t> runs_in_use();
+  // The job's newest finished runs, newest first.
+  std::vector<RunDiscarder> run_discarders(const std::string& job, size_t limit);
+  bool set_run_discarder(int64_t run_id, const std::string& discarder);
+  bool mark_prune(const std::vector<int64_t>& run_ids, int what);
+  // Marked runs, oldest first: id -> what is to go.
+  std::vector<std::pair<int64_t, int>> pending_prunes(size_t limit);
+  // Acts on the runs' marks: kPruneRun deletes the run with its stages,
+  // artifacts and events; kPruneLogs its log events; kPruneArtifacts its
+  // artifact and stash rows. One transaction.
+  bool finish_prune(const std::vector<int64_t>& run_ids);
+  // What retention deleted of a run: kPruneLogs | kPruneArtifacts (0: none,
+  // or no such run), so the API can say "pruned by retention".
+  int pruned_parts(int64_t run_id);
+  // Deletes the oldest events beyond the newest `keep`, at most max_rows of
+  // them; returns how many went.
+  int64_t prune_events_bounded(int64_t keep, int64_t max_rows);
+  // <data_dir>/logs/<run> and <data_dir>/artifacts/<run>; not created.
+  std::string run_logs_dir(int64_t run_id) const;
+  std::string run_artifacts_dir(int64_t run_id) const;
+
  private:
   class Statement;  // store_impl.hpp
   Statement prepare(const char* sql);
