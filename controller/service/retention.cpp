@@ -134,14 +134,16 @@ void Retention::tick() {
 Retention::Slice Retention::run_slice() {
   Budget b{options_.max_runs, steady_ms() + options_.budget_ms};
   Slice s;
-  finish_pending(b, s);
+  const bool stuck = finish_pending(b, s) > 0;
   const std::vector<int64_t> in_use = store_.runs_in_use();
   in_use_ = std::set<int64_t>(in_use.begin(), in_use.end());
   bool pass_done = prune_jobs(b, s);
   if (config_.events != RetentionConfig::kUnlimited) {
     s.events = store_.prune_events_bounded(config_.events, options_.max_events);
   }
-  s.more = !pass_done || s.events >= options_.max_events || !store_.pending_prunes(1).empty();
+  // Marks whose files would not go again wait for the idle pass, not 250 ms.
+  s.more = !pass_done || s.events >= options_.max_events ||
+           (!stuck && !store_.pending_prunes(1).empty());
   if (s.runs || s.logs || s.artifacts || s.events) {
     log::info("retention", "pruned",
               {{"runs", std::to_string(s.runs)},
@@ -154,13 +156,15 @@ Retention::Slice Retention::run_slice() {
 }
 
 // Deletions a crash (or a file that would not go) interrupted: the files
-// again, then the rows.
-void Retention::finish_pending(Budget& b, Slice& s) {
+// again, then the rows. Returns how many are still stuck.
+int Retention::finish_pending(Budget& b, Slice& s) {
+  int stuck = 0;
   std::vector<int64_t> ids;
   for (auto [id, what] : store_.pending_prunes(b.runs)) {
     ids.clear();
     ids.push_back(id);
     int done = apply(ids, what);
+    stuck += done == 0;
     if (what & Store::kPruneRun) {
       s.runs += done;
     } else {
@@ -169,6 +173,7 @@ void Retention::finish_pending(Budget& b, Slice& s) {
     }
     b.runs -= std::min<size_t>(b.runs, 1);
   }
+  return stuck;
 }
 
 bool Retention::prune_jobs(Budget& b, Slice& s) {

@@ -93,8 +93,8 @@ class Retention {
     int64_t good = 0, good_or_unstable = 0;  // newest succeeded / succeeded-or-unstable run
   };
 
-  void finish_pending(Budget& b, Slice& s);
-  bool prune_jobs(Budget& b, Slice& s);  // true when the pass is complete
+  int finish_pending(Budget& b, Slice& s);  // how many marks are still stuck
+  bool prune_jobs(Budget& b, Slice& s);     // true when the pass is complete
   bool prune_job(const std::string& job, Budget& b, Slice& s);
   RetentionLimits limits_of(const std::string& job);
   // Oldest first: the job's runs `doomed` says go, up to the first it keeps.
