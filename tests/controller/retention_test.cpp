@@ -144,7 +144,7 @@ using Ids = std::vector<int64_t>;
 }  // namespace
 
 TEST_CASE(
-    "keep_last keeps each job's newest runs; the others go with files, stages, artifacts "
+    "keep_last keeps each job's newest runs, the others go with files, stages, artifacts "
     "and events",
     "[retention]") {
   Fixture f;
