@@ -17,6 +17,8 @@ namespace {
 
 // A connection that stayed up this long resets the backoff.
 constexpr auto kStableAfter = std::chrono::seconds(60);
+// A connection that stayed up this long may be retried at once (WsBackoff::first_at_once).
+constexpr auto kAtOnceAfter = std::chrono::seconds(1);
 // Beast pings after half of this without traffic and gives up after all of it.
 constexpr auto kIdleTimeout = std::chrono::seconds(60);
 constexpr auto kCloseGrace = std::chrono::seconds(5);
@@ -135,10 +137,17 @@ struct WsClient::Impl : std::enable_shared_from_this<Impl> {
     return keep_trying;
   }
 
-  // Full jitter: U(0, min(cap, base * 2^failures)).
-  std::chrono::milliseconds next_backoff() {
-    int64_t ceiling = options.backoff_base.count() << std::min(failures, 20u);
-    ceiling = std::max<int64_t>(0, std::min<int64_t>(ceiling, options.backoff_cap.count()));
+  // Full jitter: U(0, min(cap, base * 2^failures)); nothing after a connection that stayed up,
+  // when the policy says so (that attempt is not counted as a failure).
+  std::chrono::milliseconds next_backoff(bool after_open) {
+    WsBackoff policy{options.backoff_base, options.backoff_cap, false};
+    if (owner && owner->backoff_policy) {
+      auto callback = owner->backoff_policy;
+      invoke_guarded("ws_client", "backoff_policy", [&] { policy = callback(); });
+    }
+    if (after_open && policy.first_at_once) return std::chrono::milliseconds(0);
+    int64_t ceiling = policy.base.count() << std::min(failures, 20u);
+    ceiling = std::max<int64_t>(0, std::min<int64_t>(ceiling, policy.cap.count()));
     failures = std::min(failures + 1, 32u);
     std::uniform_int_distribution<int64_t> pick(0, ceiling);
     return std::chrono::milliseconds(pick(rng));
@@ -152,11 +161,15 @@ asio::awaitable<void> WsClient::Impl::run(std::shared_ptr<Impl> self) {
     std::string failure;
     int refused_status = 0;
     bool opened = co_await connect(self, link, failure, refused_status);
+    bool after_open = false;
     if (opened && self->running) {
       auto since = std::chrono::steady_clock::now();
       self->opened();
       std::string reason = co_await read_messages(self, link);
-      if (std::chrono::steady_clock::now() - since >= kStableAfter) self->failures = 0;
+      auto lasted = std::chrono::steady_clock::now() - since;
+      if (lasted >= kStableAfter) self->failures = 0;
+      // A server that accepts and hangs up at once must not get a hot loop.
+      after_open = lasted >= kAtOnceAfter;
       self->closed(std::move(reason));
     } else if (!opened && self->running) {
       log::warn("ws_client", "connect.failed", {{"url", self->options.url}, {"error", failure}});
@@ -164,7 +177,7 @@ asio::awaitable<void> WsClient::Impl::run(std::shared_ptr<Impl> self) {
     }
     self->link.reset();
     if (!self->running) break;
-    self->backoff_timer.expires_after(self->next_backoff());
+    self->backoff_timer.expires_after(self->next_backoff(after_open));
     co_await self->backoff_timer.async_wait(use_nothrow);  // stop() cancels it
   }
   log::info("ws_client", "stopped", {{"url", self->options.url}});

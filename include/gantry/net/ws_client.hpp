@@ -1,7 +1,8 @@
 #pragma once
 // WsClient: a WebSocket client that stays connected. It connects to one ws:// URL, reconnects
-// after every failure or disconnect with full-jitter exponential backoff, and sends through one
-// queue with one write in flight. Text (control) messages overtake queued binary (log) messages.
+// after every failure or disconnect with full-jitter exponential backoff (a policy the caller may
+// change as it goes: backoff_policy), and sends through one queue with one write in flight.
+// Text (control) messages overtake queued binary (log) messages.
 // It does not know the protocol spoken over it, and does not buffer across connections: the
 // queue is dropped on disconnect, so the caller resends from its own sequence numbers.
 //
@@ -22,13 +23,20 @@ namespace gantry::net {
 
 class EventLoop;
 
+// The delay before a reconnect attempt. Full jitter: U(0, min(cap, base * 2^n)) where n counts
+// failed attempts, reset after 60 s of a connection staying up. With `first_at_once`, the first
+// attempt after a connection that stayed up at least a second goes without a delay.
+struct WsBackoff {
+  std::chrono::milliseconds base{500}, cap{30000};
+  bool first_at_once = false;
+};
+
 struct WsClientOptions {
   std::string url;                                           // ws://host:port/path
   std::vector<std::pair<std::string, std::string>> headers;  // e.g. Authorization
   size_t max_message = 1 << 20;                              // larger incoming -> disconnect
   size_t max_queue = 64 << 20;  // send_* returns false rather than queue past this
-  // Full jitter: sleep U(0, min(cap, base * 2^n)) where n counts failures, reset after 60 s
-  // of a connection staying up.
+  // The backoff (WsBackoff) unless WsClient::backoff_policy says otherwise.
   std::chrono::milliseconds backoff_base{500}, backoff_cap{30000};
   std::chrono::milliseconds connect_timeout{5000};  // resolve + connect + upgrade
 };
@@ -49,6 +57,10 @@ class WsClient {
   // The upgrade was refused with this HTTP status (e.g. 401/403): return false to stop
   // reconnecting. Unset: keep trying.
   std::function<bool(int http_status)> on_refused;
+  // Asked before every reconnect delay (after on_disconnect), so that the policy can follow the
+  // caller's state: an agent holding jobs retries sooner than an idle one. Unset: the options'
+  // base and cap, no attempt at once.
+  std::function<WsBackoff()> backoff_policy;
 
   void start();
   void stop();  // sends a close frame and stops reconnecting
