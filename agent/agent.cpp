@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +22,10 @@ namespace gantry::agent {
 namespace fs = std::filesystem;
 
 namespace {
+
+// Resending to a controller that could not store (log_error, unavailable).
+constexpr int64_t kRetryFirstMs = 200;
+constexpr int64_t kRetryMaxMs = 5000;
 
 std::string random_hex(size_t bytes) {
   std::random_device rd;
@@ -69,10 +74,10 @@ Agent::Agent(net::EventLoop& loop, AgentConfig config) : loop_(loop), config_(st
   net::WsClientOptions o;
   o.url = "ws://" + url->host + ":" + std::to_string(url->port) + "/api/v1/agent";
   o.headers.push_back({"Authorization", "Bearer " + config_.token});
-  // A short cap: after a controller restart the agent must be back well
-  // within 3/4 of the lease, or it fences jobs that could have continued.
+  // Idle: full jitter up to 5 s. Holding jobs: reconnect_backoff().
   o.backoff_cap = std::chrono::seconds(5);
   link_ = std::make_unique<net::WsClient>(loop_, o);
+  link_->backoff_policy = [this] { return reconnect_backoff(); };
   link_->on_open = [this] { on_open(); };
   link_->on_message = [this](std::string_view data, bool binary) {
     if (!binary) on_message(data);
@@ -178,6 +183,7 @@ void Agent::on_message(std::string_view text) {
     auto it = jobs_.find(ack->job_id);
     if (it != jobs_.end() && it->second->epoch == ack->epoch) {
       AgentJob& job = *it->second;
+      if (ack->committed > job.acked) job.retry_delay_ms = 0;  // storing again
       job.acked = std::max(job.acked, ack->committed);
       job.sent = std::max(job.sent, job.acked);
       ship();  // refill the window now, not at the next tick
@@ -270,17 +276,66 @@ void Agent::on_nack(const protocol::Nack& n) {
     return;
   }
   AgentJob& job = *it->second;
+  if (n.code == "stale_epoch" || n.code == "unknown_job") {
+    log::warn("agent", "job.refused",
+              {{"job", job.job_id}, {"code", n.code}, {"message", n.message}});
+    // Another holder has it, or nobody does: stop it and forget it.
+    stop_job(job, "refused by the controller: " + n.code, 0, true);
+    job.dropped = true;
+    if (!job.running) drop_job(job.job_id);
+    return;
+  }
   if (n.code == "log_gap") {
     job.sent = job.acked = std::min(n.expected, job.spool ? job.spool->size() : 0);
     job.finish_sent_at = 0;
     return;
   }
-  log::warn("agent", "job.refused",
-            {{"job", job.job_id}, {"code", n.code}, {"message", n.message}});
-  // stale_epoch, unknown_job, log_limit: this holder must stop and forget the job.
-  stop_job(job, "refused by the controller: " + n.code, 0, true);
-  job.dropped = true;
-  if (!job.running) drop_job(job.job_id);
+  if (n.code == "log_limit") {
+    // The controller keeps nothing past its cap; the job goes on, and its
+    // finish reports the rest as dropped.
+    log::warn("agent", "job.log_capped", {{"job", job.job_id}, {"at", std::to_string(n.expected)}});
+    job.log_cap = std::min(job.log_cap, n.expected);
+    job.sent = std::min(job.sent, job.log_cap);
+    job.finish_sent_at = 0;
+    return;
+  }
+  // log_error, unavailable, and codes this agent does not know: the
+  // controller could not store what we sent. It keeps what it acknowledged;
+  // we keep the spool and the finish, and send them again.
+  retry_later(job, n.code);
+}
+
+void Agent::retry_later(AgentJob& job, const std::string& code) {
+  int64_t now = mono_ms();
+  // A refusal of something sent before this backoff began: already handled.
+  if (now < job.retry_at) return;
+  job.retry_delay_ms =
+      job.retry_delay_ms == 0 ? kRetryFirstMs : std::min(kRetryMaxMs, job.retry_delay_ms * 2);
+  job.retry_at = now + job.retry_delay_ms;
+  job.sent = job.acked;
+  job.finish_sent_at = 0;
+  log::warn("agent", "job.retry",
+            {{"job", job.job_id},
+             {"code", code},
+             {"from", std::to_string(job.acked)},
+             {"delay_ms", std::to_string(job.retry_delay_ms)}});
+}
+
+net::WsBackoff Agent::reconnect_backoff() const {
+  net::WsBackoff b{std::chrono::milliseconds(500), std::chrono::seconds(5), false};
+  bool holding = std::any_of(jobs_.begin(), jobs_.end(),
+                             [](const auto& entry) { return !entry.second->dropped; });
+  if (!holding) return b;  // full jitter: 10 000 idle agents do not storm a restarted controller
+  // A job's lease must outlive a controller outage of half the lease. The
+  // last ack may be a heartbeat interval (lease/5) old when the controller
+  // goes, and we fence at 3/4 of the lease: once it is back, lease/20 is
+  // left to reconnect. So the first attempt goes at once, the next ones
+  // within lease/25, jittered.
+  int64_t cap = std::clamp<int64_t>(lease_ttl_ms_ / 25, 20, 5000);
+  b.cap = std::chrono::milliseconds(cap);
+  b.base = std::chrono::milliseconds(std::max<int64_t>(10, cap / 4));
+  b.first_at_once = true;
+  return b;
 }
 
 void Agent::stop_job(AgentJob& job, const std::string& reason, int64_t grace_ms, bool fenced) {

@@ -1,15 +1,18 @@
 #pragma once
 // gantry-agent's core: the link to the controller (one WebSocket, reconnecting
-// with full-jitter backoff), the jobs it holds, their spools and shipping,
-// heartbeats, and fencing. A job runs on its own thread (JobRunner); all the
-// rest runs on the EventLoop's thread.
+// with full-jitter backoff, soon while it holds jobs), the jobs it holds, their spools and
+// shipping, heartbeats, and fencing. A job runs on its own thread (JobRunner); all the rest runs on
+// the EventLoop's thread.
 //
 // Guarantees (docs/protocol.md): output goes to the job's spool on disk
 // first and ships in offset-numbered chunks until the controller acknowledges
 // them, across reconnects and agent restarts; the finish of a job is kept in
 // its state directory (fsynced) until acknowledged; a job whose lease the
 // agent can no longer renew (no heartbeat ack for 3/4 of the lease) is
-// stopped (fenced) before the controller could hand it to another agent.
+// stopped (fenced) before the controller could hand it to another agent. A
+// controller that cannot store (nack `log_error`, `unavailable`) gets the
+// same bytes and finish again after a backoff; only a stale epoch or an
+// unknown job makes the agent stop and forget a job.
 
 #include <cstdint>
 #include <functional>
@@ -68,6 +71,10 @@ class Agent {
   void on_welcome(const protocol::Welcome& w);
   void on_cancel(const protocol::Cancel& c);
   void on_nack(const protocol::Nack& n);
+  // The controller could not store what it was sent: send it again, from the
+  // last acknowledged offset, after a backoff (200 ms doubling to 5 s).
+  void retry_later(AgentJob& job, const std::string& code);
+  net::WsBackoff reconnect_backoff() const;
   void start_job(const std::shared_ptr<AgentJob>& job);
   void job_ended(const std::string& job_id, uint64_t epoch);
   void ship();  // sends log chunks and finishes that are due

@@ -4,6 +4,8 @@
 // has been sent and acknowledged. Owned by Agent on the loop thread; the
 // runner thread touches only the spool and the runner.
 
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <thread>
@@ -30,6 +32,12 @@ struct AgentJob {
   protocol::Finish finish;
   uint64_t sent = 0, acked = 0;
   int64_t finish_sent_at = 0;
+  // The controller could not store our last sends: nothing goes before
+  // retry_at (monotonic ms); the delay doubles with each refusal in a row.
+  int64_t retry_at = 0, retry_delay_ms = 0;
+  // The controller keeps no log bytes past this (nack log_limit); the rest
+  // counts as dropped in the finish.
+  uint64_t log_cap = std::numeric_limits<uint64_t>::max();
   bool dropped = false;  // the controller no longer wants it: no finish
   bool fenced = false;
   bool stopping = false;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -229,7 +230,8 @@ void Agent::ship() {
     AgentJob& job = *job_ptr;
     if (job.dropped || !job.spool) continue;
     job.spool->acknowledged(job.acked);  // called after every log_ack
-    uint64_t size = job.spool->size();
+    if (now < job.retry_at) continue;    // the controller could not store; not yet
+    uint64_t size = std::min(job.spool->size(), job.log_cap);
     while (job.sent < size && job.sent - job.acked < kWindow &&
            link_->queued_bytes() < kLinkQueueLimit) {
       chunk.clear();
@@ -239,10 +241,17 @@ void Agent::ship() {
       if (!link_->send_binary(protocol::encode_log(h, chunk))) break;
       job.sent += n;
     }
-    if (job.finished && job.acked >= job.finish.log_bytes &&
+    if (!job.finished) continue;
+    protocol::Finish finish = job.finish;
+    if (finish.log_bytes > job.log_cap) {
+      finish.dropped_bytes += finish.log_bytes - job.log_cap;
+      finish.log_bytes = job.log_cap;
+    }
+    // Kept until finish_ack, sent again every 5 s without an answer.
+    if (job.acked >= finish.log_bytes &&
         (job.finish_sent_at == 0 || now - job.finish_sent_at > 5000)) {
       job.finish_sent_at = now;
-      send(job.finish);
+      send(finish);
     }
   }
 }
