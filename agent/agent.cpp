@@ -16,6 +16,7 @@
 #include "gantry/git/git_cache.hpp"
 #include "gantry/net/url.hpp"
 #include "gantry/protocol/codec.hpp"
+#include "trash.hpp"
 
 namespace gantry::agent {
 
@@ -67,6 +68,7 @@ Agent::Agent(net::EventLoop& loop, AgentConfig config) : loop_(loop), config_(st
     config_.name = std::string(host) + "-" + agent_id_.substr(agent_id_.size() - 4);
   }
   git_ = std::make_unique<git::GitCache>((fs::path(config_.work_dir) / "mirrors").string());
+  trash_ = std::make_unique<Trash>(state_dir_);
   auto url = net::parse_url(config_.controller);
   if (!url || (url->scheme != "http" && url->scheme != "ws"))
     throw std::runtime_error("--controller wants http://HOST:PORT, got '" + config_.controller +
@@ -109,6 +111,8 @@ Agent::Agent(net::EventLoop& loop, AgentConfig config) : loop_(loop), config_(st
     return true;
   };
   recover_jobs();
+  prune_workspaces();
+  prune_mirrors();
 }
 
 Agent::~Agent() {
@@ -125,6 +129,7 @@ void Agent::start() {
   link_->start();
   ship_timer_ = loop_.call_every(std::chrono::milliseconds(10), [this] { ship(); });
   fence_timer_ = loop_.call_every(std::chrono::milliseconds(100), [this] { check_fence(); });
+  mirror_timer_ = loop_.call_every(std::chrono::hours(24), [this] { prune_mirrors(); });
   log::info("agent", "started",
             {{"agent", config_.name},
              {"id", agent_id_},
@@ -133,7 +138,8 @@ void Agent::start() {
 }
 
 void Agent::stop() {
-  for (uint64_t* t : {&hb_timer_, &ship_timer_, &fence_timer_}) {
+  for (uint64_t* t :
+       {&hb_timer_, &ship_timer_, &fence_timer_, &mirror_timer_, &mirror_retry_timer_}) {
     if (*t) loop_.cancel_timer(*t);
     *t = 0;
   }
@@ -195,6 +201,8 @@ void Agent::on_message(std::string_view text) {
     if (it != jobs_.end() && it->second->epoch == fa->epoch) {
       it->second->dropped = true;
       if (!it->second->running) drop_job(fa->job_id);
+      // Off the path of whatever the controller sends next.
+      loop_.post([this] { prune_workspaces(); });
     }
   } else if (auto* n = std::get_if<protocol::Nack>(&m)) {
     on_nack(*n);
@@ -350,7 +358,7 @@ void Agent::drop_job(const std::string& job_id) {
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return;
   if (it->second->thread.joinable()) it->second->thread.join();
-  discard_job_dir(state_dir_, it->second->dir);
+  trash_->discard(it->second->dir);
   jobs_.erase(it);
 }
 

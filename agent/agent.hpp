@@ -1,8 +1,9 @@
 #pragma once
 // gantry-agent's core: the link to the controller (one WebSocket, reconnecting
-// with full-jitter backoff, soon while it holds jobs), the jobs it holds, their spools and
-// shipping, heartbeats, and fencing. A job runs on its own thread (JobRunner); all the rest runs on
-// the EventLoop's thread.
+// with full-jitter backoff, soon while it holds jobs), the jobs it holds,
+// their spools and shipping, heartbeats, fencing, and the retention of
+// workspaces and mirrors. A job runs on its own thread (JobRunner); deleting
+// files on the Trash's; all the rest runs on the EventLoop's thread.
 //
 // Guarantees (docs/protocol.md): output goes to the job's spool on disk
 // first and ships in offset-numbered chunks until the controller acknowledges
@@ -14,6 +15,7 @@
 // same bytes and finish again after a backoff; only a stale epoch or an
 // unknown job makes the agent stop and forget a job.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -39,6 +41,12 @@ struct AgentConfig {
   // and the log ends with a truncation marker. At most 1 GiB (the
   // controller's own cap).
   uint64_t log_limit = protocol::kLogLimit;
+  // Workspaces kept per job once its runs are done (the newest); older ones
+  // are removed after each finished job and at startup.
+  int keep_workspaces = 1;
+  // Mirrors no checkout used for this long are removed at startup and
+  // daily; zero keeps them forever.
+  std::chrono::seconds mirror_max_age{std::chrono::hours(24 * 14)};
 };
 
 }  // namespace gantry::agent
@@ -48,6 +56,7 @@ class GitCache;
 namespace gantry::agent {
 struct AgentJob;
 class FenceKeeper;
+class Trash;
 
 class Agent {
  public:
@@ -85,6 +94,8 @@ class Agent {
   void stop_job(AgentJob& job, const std::string& reason, int64_t grace_ms, bool fenced);
   void drop_job(const std::string& job_id);
   void recover_jobs();  // jobs left by a previous process
+  void prune_workspaces();
+  void prune_mirrors();  // only while no job runs: a checkout may be using one
   void send(const protocol::AgentMessage& m);
   int64_t mono_ms() const;
 
@@ -94,12 +105,14 @@ class Agent {
   std::string state_dir_, workspace_dir_;
   std::unique_ptr<net::WsClient> link_;
   std::unique_ptr<git::GitCache> git_;
+  std::unique_ptr<Trash> trash_;
   std::map<std::string, std::shared_ptr<AgentJob>> jobs_;
   bool welcomed_ = false;
   int64_t heartbeat_ms_ = 2000;
   int64_t lease_ttl_ms_ = 30000;
   int64_t last_ack_ms_ = 0;
   uint64_t hb_timer_ = 0, ship_timer_ = 0, fence_timer_ = 0;
+  uint64_t mirror_timer_ = 0, mirror_retry_timer_ = 0;
   FenceKeeper* keeper_ = nullptr;
 };
 

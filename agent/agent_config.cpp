@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <string_view>
@@ -48,6 +49,33 @@ bool parse_log_limit(const std::string& s, uint64_t& out) {
 
 constexpr const char* kLogLimitError =
     "log_limit must be a size from 1K to 1G (bytes, or with K, M, G)";
+
+// How many workspaces to keep per job: 0 to 1000.
+bool parse_keep(const std::string& s, int& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size() && out >= 0 && out <= 1000;
+}
+
+// An age: a number with s, m, h or d ("14d"); "0" never.
+bool parse_age(const std::string& s, std::chrono::seconds& out) {
+  int64_t n = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || p == s.data() || n < 0 || n > 100000) return false;
+  std::string_view unit(p, static_cast<size_t>(s.data() + s.size() - p));
+  int64_t scale = unit == "s"              ? 1
+                  : unit == "m"            ? 60
+                  : unit == "h"            ? 3600
+                  : unit == "d"            ? 86400
+                  : unit.empty() && n == 0 ? 1
+                                           : 0;
+  if (scale == 0) return false;
+  out = std::chrono::seconds(n * scale);
+  return true;
+}
+
+constexpr const char* kKeepError = "keep_workspaces must be an integer from 0 to 1000";
+constexpr const char* kAgeError =
+    "mirror_max_age must be an age like 14d, 12h, 30m or 90s (0: keep mirrors forever)";
 
 }  // namespace
 
@@ -107,6 +135,18 @@ bool load_agent_config(const std::string& path, AgentConfig& config, std::string
           error = where(v.Mark()) + kLogLimitError;
           return false;
         }
+      } else if (key == "keep_workspaces") {
+        if (!scalar(s)) return false;
+        if (!parse_keep(s, config.keep_workspaces)) {
+          error = where(v.Mark()) + kKeepError;
+          return false;
+        }
+      } else if (key == "mirror_max_age") {
+        if (!scalar(s)) return false;
+        if (!parse_age(s, config.mirror_max_age)) {
+          error = where(v.Mark()) + kAgeError;
+          return false;
+        }
       } else if (key == "labels") {
         config.labels.clear();
         if (v.IsSequence()) {
@@ -125,7 +165,8 @@ bool load_agent_config(const std::string& path, AgentConfig& config, std::string
         }
       } else {
         error = where(it->first.Mark()) + "unknown key '" + key +
-                "' (keys: controller, token, name, labels, executors, work, log_limit)";
+                "' (keys: controller, token, name, labels, executors, work, log_limit, "
+                "keep_workspaces, mirror_max_age)";
         return false;
       }
     }
@@ -171,6 +212,16 @@ bool parse_agent_args(const std::vector<std::string>& args, AgentConfig& config,
     } else if (a == "--log-limit") {
       if (!parse_log_limit(v, config.log_limit)) {
         error = "--log-limit must be a size from 1K to 1G (bytes, or with K, M, G)";
+        return false;
+      }
+    } else if (a == "--keep-workspaces") {
+      if (!parse_keep(v, config.keep_workspaces)) {
+        error = "--keep-workspaces must be an integer from 0 to 1000";
+        return false;
+      }
+    } else if (a == "--mirror-max-age") {
+      if (!parse_age(v, config.mirror_max_age)) {
+        error = "--mirror-max-age must be an age like 14d, 12h, 30m or 90s (0: never)";
         return false;
       }
     } else if (a == "--config") {

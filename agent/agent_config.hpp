@@ -1,6 +1,7 @@
 #pragma once
 // gantry-agent's command line and config file (SPEC §10): the same keys as
-// flags (controller, token, name, labels, executors, work). Unknown keys and
+// flags (controller, token, name, labels, executors, work, log_limit,
+// keep_workspaces, mirror_max_age). Unknown keys and
 // bad values are errors with FILE:LINE:COL. Pure parsing; the file is read
 // here (bounded to 64 KiB).
 

@@ -43,11 +43,4 @@ struct AgentJob {
   bool stopping = false;
 };
 
-// A dropped job's directory leaves state/jobs/ at once (one rename into
-// state/trash/) and is deleted by empty_trash() later, off the path from one
-// stage to the next: deleting its files takes longer than starting the next
-// job. (agent_jobs.cpp)
-void discard_job_dir(const std::string& state_dir, const std::string& dir);
-void empty_trash(const std::string& state_dir);
-
 }  // namespace gantry::agent

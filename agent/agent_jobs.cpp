@@ -1,16 +1,17 @@
 // The jobs half of the agent: assignment, the runner thread, log shipping
-// with a window of unacknowledged bytes, the finish record, and recovery of
-// jobs a previous agent process left behind.
+// with a window of unacknowledged bytes, the finish record, recovery of
+// jobs a previous agent process left behind, and the pruning of workspaces
+// and mirrors.
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <sstream>
 
 #include "agent.hpp"
@@ -20,7 +21,9 @@
 #include "gantry/git/git_cache.hpp"
 #include "gantry/protocol/codec.hpp"
 #include "job_host.hpp"
+#include "retention.hpp"
 #include "runner/process.hpp"
+#include "trash.hpp"
 
 namespace gantry::agent {
 
@@ -76,22 +79,6 @@ std::string safe_name(std::string s) {
 }
 
 }  // namespace
-
-void discard_job_dir(const std::string& state_dir, const std::string& dir) {
-  static std::atomic<uint64_t> serial{0};
-  std::error_code ec;
-  fs::path trash = fs::path(state_dir) / "trash";
-  fs::create_directories(trash, ec);
-  fs::path to = trash / (fs::path(dir).filename().string() + "." + std::to_string(++serial));
-  fs::rename(dir, to, ec);
-  if (ec) fs::remove_all(dir, ec);
-}
-
-void empty_trash(const std::string& state_dir) {
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(fs::path(state_dir) / "trash", ec))
-    fs::remove_all(entry.path(), ec);
-}
 
 void Agent::on_assign(const protocol::Assign& a) {
   renewed();
@@ -163,8 +150,9 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
   bool checkout =
       !job->spec.skip_checkout && config_.fixed_workspace.empty() && !job->spec.repo_url.empty();
   git::GitCache* git = git_.get();
+  std::string mirrors = (fs::path(config_.work_dir) / "mirrors").string();
   AgentJob* raw = job.get();
-  job->thread = std::thread([this, raw, ws, checkout, git, loop, job_id, epoch] {
+  job->thread = std::thread([this, raw, ws, checkout, git, mirrors, loop, job_id, epoch] {
     JobOutcome outcome;
     std::error_code ec;
     fs::create_directories(ws, ec);
@@ -179,6 +167,7 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
         outcome.reason = "checkout: " + r.error;
         ok = false;
       }
+      note_mirror_use(ws, mirrors);  // what mirror retention goes by
     }
     if (ok) outcome = raw->runner->run();
     raw->spool->flush();
@@ -219,7 +208,7 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
     });
   });
   // While the step starts and runs: the directories of jobs dropped since.
-  loop->post([state = state_dir_] { empty_trash(state); });
+  trash_->empty_later();
 }
 
 void Agent::ship() {
@@ -257,7 +246,7 @@ void Agent::ship() {
 }
 
 void Agent::recover_jobs() {
-  empty_trash(state_dir_);
+  trash_->empty_later();  // what a previous process left there
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(fs::path(state_dir_) / "jobs", ec)) {
     auto decoded = protocol::decode_agent(read_file(entry.path() / "job.json"));
@@ -307,6 +296,43 @@ void Agent::recover_jobs() {
     jobs_[job->job_id] = job;
     log::info("agent", "job.recovered", {{"job", job->job_id}, {"result", job->finish.result}});
   }
+}
+
+void Agent::prune_workspaces() {
+  std::set<std::string> in_use;
+  for (const auto& [id, job] : jobs_) in_use.insert(safe_name(job->spec.workspace));
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(workspace_dir_, ec))
+    names.push_back(entry.path().filename().string());
+  std::vector<std::string> stale = stale_workspaces(names, config_.keep_workspaces, in_use);
+  for (const std::string& name : stale) trash_->discard((fs::path(workspace_dir_) / name).string());
+  if (stale.empty()) return;
+  log::info("agent", "workspaces.pruned", {{"count", std::to_string(stale.size())}});
+  trash_->empty_later();
+}
+
+void Agent::prune_mirrors() {
+  if (config_.mirror_max_age.count() <= 0) return;
+  bool busy = std::any_of(jobs_.begin(), jobs_.end(),
+                          [](const auto& entry) { return entry.second->running; });
+  if (busy) {
+    // A checkout may be reading an old mirror right now: try again later.
+    if (!mirror_retry_timer_) {
+      mirror_retry_timer_ = loop_.call_after(std::chrono::minutes(10), [this] {
+        mirror_retry_timer_ = 0;
+        prune_mirrors();
+      });
+    }
+    return;
+  }
+  auto cutoff = fs::file_time_type::clock::now() - config_.mirror_max_age;
+  std::vector<std::string> stale =
+      stale_mirrors((fs::path(config_.work_dir) / "mirrors").string(), cutoff);
+  for (const std::string& dir : stale) trash_->discard(dir);
+  if (stale.empty()) return;
+  log::info("agent", "mirrors.pruned", {{"count", std::to_string(stale.size())}});
+  trash_->empty_later();
 }
 
 }  // namespace gantry::agent

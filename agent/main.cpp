@@ -13,6 +13,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: gantry-agent --controller URL --token TOKEN [--name N] [--labels a,b]\n"
     "                    [--executors N] [--work DIR] [--log-limit SIZE (1K..1G)]\n"
+    "                    [--keep-workspaces N (1)] [--mirror-max-age AGE (14d)]\n"
     "       gantry-agent --config FILE   (the same keys in YAML)\n"
     "       gantry-agent --version\n";
 
