@@ -111,8 +111,10 @@ struct ServerOptions {
   // Connection caps. max_connections 0: the process's descriptor limit (RLIMIT_NOFILE, whose
   // soft limit start() raises to the hard limit) minus max(64, limit / 16) kept for files.
   size_t max_connections = 0;
-  size_t max_unauthenticated = 1024;            // in all
-  size_t max_unauthenticated_per_address = 64;  // per remote IP address
+  size_t max_unauthenticated = 1024;  // in all
+  // Per remote IP address. Agents behind one address (a NAT, a proxy, gantry-sim-agents' waves of
+  // 200) arrive in bursts: at 64, 3000 simulated agents from 127.0.0.1 already met refusals.
+  size_t max_unauthenticated_per_address = 256;
   // From the connection (or a later request's first byte) to the end of the headers.
   std::chrono::milliseconds head_timeout{10000};
   // A body must be read within body_timeout plus one second per min_body_rate bytes received:
