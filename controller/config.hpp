@@ -67,7 +67,7 @@ struct RetentionConfig {
   int64_t runs_ms = 90 * kDayMs;       // a run older than this is deleted
   int64_t logs_ms = 30 * kDayMs;       // its logs go earlier; the run stays
   int64_t artifacts_ms = 14 * kDayMs;  // and its artifacts and stashes
-  int64_t keep_last = 100;             // runs kept per job, however young
+  int64_t keep_last = kUnlimited;      // runs kept per job, however young (none: by age only)
   int64_t events = 1000000;            // newest live events kept
 };
 

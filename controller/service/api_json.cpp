@@ -1,4 +1,5 @@
 #include "service/api_json.hpp"
+#include <charconv>
 
 #include <nlohmann/json.hpp>
 
@@ -57,8 +58,25 @@ json run_object(const RunRecord& r) {
 
 }  // namespace
 
+std::string query(const net::Request& req, const std::string& key) {
+  auto it = req.query.find(key);
+  return it == req.query.end() ? std::string() : it->second;
+}
+
+uint64_t query_u64(const net::Request& req, const std::string& key, uint64_t fallback) {
+  std::string v = query(req, key);
+  uint64_t out = fallback;
+  if (!v.empty()) std::from_chars(v.data(), v.data() + v.size(), out);
+  return out;
+}
+
 std::string error_json(const std::string& code, const std::string& message) {
   return dump(json{{"error", {{"code", code}, {"message", message}}}});
+}
+
+std::string health_json(bool ok, const std::string& reason) {
+  if (ok) return dump(json{{"status", "ok"}});
+  return dump(json{{"status", "unhealthy"}, {"reason", reason}});
 }
 
 std::string run_json(const RunRecord& run, const std::vector<StageRecord>* stages) {

@@ -14,9 +14,16 @@
 
 namespace gantry::controller {
 
+// A query parameter ("" when absent), and one as a number (`fallback` when
+// absent or not a number).
+std::string query(const net::Request& req, const std::string& key);
+uint64_t query_u64(const net::Request& req, const std::string& key, uint64_t fallback);
+
 std::string error_json(const std::string& code, const std::string& message);
 // A JSON error response: {"error":{"code","message"}} with this status.
 net::Response error(int status, const std::string& code, const std::string& message);
+// GET /healthz: {"status":"ok"} or {"status":"unhealthy","reason":...}.
+std::string health_json(bool ok, const std::string& reason);
 std::string run_json(const RunRecord& run, const std::vector<StageRecord>* stages);
 std::string runs_json(const std::vector<RunRecord>& runs);
 std::string repos_json(const std::vector<RepoStatus>& repos);

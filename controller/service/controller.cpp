@@ -1,47 +1,93 @@
 #include "service/controller.hpp"
 
-#include <chrono>
 #include <cstdio>
 
 #include "gantry/common/log.hpp"
+#include "service/agent_gateway.hpp"
+#include "service/audit_log.hpp"
+#include "service/engine.hpp"
+#include "service/event_sink.hpp"
+#include "service/events.hpp"
+#include "service/gate_service.hpp"
 #include "service/git_workers.hpp"
+#include "service/release_service.hpp"
 #include "service/repo_watcher.hpp"
+#include "service/retention.hpp"
+#include "service/routes.hpp"
+#include "service/run_service.hpp"
+#include "store/store.hpp"
 
 namespace gantry::controller {
 
 namespace {
+
 // Fetches and pipeline reads in parallel: a slow remote holds one of these.
 constexpr int kGitThreads = 4;
+
+SchedulerOptions scheduler_options(const Config& config, const ControllerOptions& options) {
+  SchedulerOptions so;
+  so.lease_ttl_ms = config.agent_lost_after_ms;
+  so.heartbeat_ms = std::min<int64_t>(options.heartbeat_ms, config.agent_lost_after_ms / 5);
+  so.cancel_grace_ms = config.cancel_grace_ms;
+  // An offer not taken is offered again before its lease could lapse.
+  so.accept_timeout_ms = std::min<int64_t>(5000, config.agent_lost_after_ms / 2);
+  for (const auto& [id, s] : config.secrets) so.secrets[id] = s.value;
+  for (const auto& [name, env] : config.environments) so.environments[name] = env.gated;
+  so.auto_promote = config.open_gates;
+  return so;
+}
+
 }  // namespace
 
 Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions options)
     : config_(std::move(config)), loop_(loop), options_(options) {
   store_ = std::make_unique<Store>(config_.data_dir);
-  retention_ = std::make_unique<Retention>(*store_, config_.retention, [this] { return now(); });
-  events_ = std::make_unique<EventHub>(*store_, loop_);
+  hub_ = std::make_unique<EventHub>(*store_, loop_);
+  events_ = std::make_unique<EventPublisher>(*hub_);
   tokens_ = ensure_generated_tokens(config_.data_dir);
   build_auth();
-  SchedulerOptions so;
-  so.lease_ttl_ms = config_.agent_lost_after_ms;
-  so.heartbeat_ms = std::min<int64_t>(options_.heartbeat_ms, config_.agent_lost_after_ms / 5);
-  so.cancel_grace_ms = config_.cancel_grace_ms;
-  // An offer not taken is offered again before its lease could lapse.
-  so.accept_timeout_ms = std::min<int64_t>(5000, config_.agent_lost_after_ms / 2);
-  for (const auto& [id, s] : config_.secrets) so.secrets[id] = s.value;
-  for (const auto& [name, env] : config_.environments) so.environments[name] = env.gated;
+  audit_ = std::make_unique<AuditLog>(*store_, clock_);
+  SchedulerOptions so = scheduler_options(config_, options_);
   so.deploy_blocked = [this](const std::string& name, int64_t at) {
     auto env = config_.environments.find(name);
     if (env == config_.environments.end() || config_.open_gates) return std::vector<std::string>{};
     return gmud::time_blocks(env->second.policy, gmud::Clock(std::chrono::seconds(at / 1000)));
   };
-  so.auto_promote = config_.open_gates;
-  scheduler_ = std::make_unique<Scheduler>(so);
+  engine_ = std::make_unique<Engine>(*store_, clock_, *events_, std::move(so));
+  runs_ = std::make_unique<RunService>(*engine_, *store_, *audit_, config_);
+  releases_ = std::make_unique<ReleaseService>(*engine_, *store_, *audit_, *events_);
+  gates_ = std::make_unique<GateService>(*engine_, *store_, *audit_, *events_, *releases_, config_);
+  Defer defer = [this](std::chrono::milliseconds delay, std::function<void()> fn) {
+    if (delay.count() == 0) {
+      loop_.post(std::move(fn));
+    } else {
+      loop_.call_after(delay, std::move(fn));
+    }
+  };
+  agents_ = std::make_unique<AgentGateway>(*engine_, *store_, *events_, *audit_, auth_, *gates_,
+                                           std::move(defer));
+  engine_->set_outbox(agents_.get());
+  EngineHooks hooks;
+  hooks.gates = [this](const std::vector<GateRequest>& g) { gates_->handle(g); };
+  hooks.stage_ended = [this](const RunState& run, int i) { releases_->stage_ended(run, i); };
+  hooks.run_ended = [this](const RunRecord& run) {
+    if (run.rollback_of != 0) releases_->run_ended(run);
+  };
+  hooks.run_forgotten = [this](int64_t id) { agents_->logs().forget_run(id); };
+  engine_->set_hooks(std::move(hooks));
+
   git_ = std::make_unique<GitWorkers>(loop_, config_.data_dir + "/mirrors", kGitThreads);
-  RepoWatcherHooks hooks;
-  hooks.base_commit = [this](const std::string& job) { return base_commit(job); };
-  hooks.start_run = [this](const RepoTrigger& t) { start_triggered(t); };
-  hooks.now_ms = [this] { return now(); };
-  watcher_ = std::make_unique<RepoWatcher>(config_.repositories, loop_, *git_, *store_, hooks);
+  RepoWatcherHooks wh;
+  wh.base_commit = [this](const std::string& job) { return runs_->base_commit(job); };
+  wh.start_run = [this](const RepoTrigger& t) { runs_->start_triggered(t); };
+  wh.now_ms = [this] { return clock_.now_ms(); };
+  watcher_ = std::make_unique<RepoWatcher>(config_.repositories, loop_, *git_, *store_, wh);
+  runs_->set_git(git_.get(), watcher_.get());
+  gates_->set_git(git_.get());
+  routes_ = std::make_unique<Routes>(auth_, *audit_, *engine_, *runs_, *gates_, *releases_,
+                                     *agents_, watcher_.get());
+  retention_ =
+      std::make_unique<Retention>(*store_, config_.retention, [this] { return clock_.now_ms(); });
 }
 
 void Controller::build_auth() {
@@ -58,7 +104,7 @@ void Controller::reload(const std::string& path) {
   auto loaded = load_config(path);
   if (auto* e = std::get_if<ConfigError>(&loaded)) {
     log::error("controller", "config.reload_failed", {{"error", e->message}});
-    audit("controller", "config.reload_failed", path, {{"error", e->message}});
+    (void)audit_->record("controller", "config.reload_failed", path, {{"error", e->message}});
     return;
   }
   Config next = std::get<Config>(std::move(loaded));
@@ -78,25 +124,19 @@ void Controller::reload(const std::string& path) {
   for (const auto& [name, env] : config_.environments) environments[name] = env.gated;
   std::map<std::string, std::string> secrets;
   for (const auto& [id, s] : config_.secrets) secrets[id] = s.value;
-  scheduler_->reconfigure(std::move(environments), std::move(secrets));
+  engine_->scheduler().reconfigure(std::move(environments), std::move(secrets));
   std::map<std::string, std::string> details = {
       {"sha256", config_.source_sha256},
       {"users", std::to_string(config_.users.size())},
       {"environments", std::to_string(config_.environments.size())}};
   if (!needs_restart.empty()) details["needs_restart"] = needs_restart;
-  audit("controller", "config.reload", path, details);
+  (void)audit_->record("controller", "config.reload", path, details);
   // Waiting requests are decided under the new policies from the next tick.
   last_gate_check_ = 0;
 }
 
 Controller::~Controller() {
   stop();
-}
-
-int64_t Controller::now() const {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 bool Controller::start(std::string& error) {
@@ -107,34 +147,27 @@ bool Controller::start(std::string& error) {
   so.tls_key = config_.tls_key;
   so.upload_prefixes = {"/api/v1/agent/"};
   server_ = std::make_unique<net::HttpServer>(
-      loop_, so, [this](const net::Request& r) { return handle_http(r); },
+      loop_, so, [this](const net::Request& r) { return routes_->handle(r); },
       [this](const net::Request& r, std::shared_ptr<net::WsConnection> c, net::WsHandlers& h) {
-        if (r.path == "/api/v1/events") return accept_events(r, std::move(c), h);
-        return accept_agent(r, std::move(c), h);
-      });
+        if (r.path == "/api/v1/events")
+          return accept_events(r, auth_, *audit_, *hub_, std::move(c), h);
+        return agents_->accept(r, std::move(c), h);
+      },
+      // The door: judged from the head, before a byte of the body is read.
+      [this](const net::Request& head) { return routes_->check_head(head); });
   if (!server_->start(error)) return false;
   // Which configuration this controller runs with, so a change to users,
   // environments or approvers shows in the audit log.
   std::map<std::string, std::string> config_details;
   if (!config_.source_sha256.empty()) config_details["sha256"] = config_.source_sha256;
-  audit("controller", "config.load",
-        config_.source_path.empty() ? "(defaults)" : config_.source_path, config_details);
+  (void)audit_->record("controller", "config.load",
+                       config_.source_path.empty() ? "(defaults)" : config_.source_path,
+                       config_details);
   // Runs that were going when the controller stopped: their stages as
   // stored; running jobs wait for their agents (leases extended by a grace).
-  int64_t t = now();
-  for (RunRecord& run : store_->unfinished_runs()) {
-    std::vector<StageRecord> stages = store_->stages(run.id);
-    auto prev = store_->previous_run(run.job_name, run.id);
-    std::string prev_result;
-    if (prev) prev_result = result_name_for_status(prev->status);
-    int64_t id = run.id;
-    if (auto err = scheduler_->submit(run, stages, t, prev_result)) {
-      fail_run(run, "pipeline: " + *err);
-      continue;
-    }
-    log::info("controller", "run.recovered", {{"run", std::to_string(id)}});
+  if (Status s = engine_->recover(); !s) {
+    log::error("controller", "recover.incomplete", {{"error", s.error().message}});
   }
-  flush();
   // Where this controller listens, for scripts and tests that start it on
   // port 0 (make demo, the end-to-end tests).
   {
@@ -163,121 +196,19 @@ void Controller::stop() {
   if (tick_timer_) loop_.cancel_timer(tick_timer_);
   tick_timer_ = 0;
   if (watcher_) watcher_->stop();
-  if (events_) events_->close_all();
+  if (hub_) hub_->close_all();
   if (server_) server_->stop();
-  logs_.sync();
+  if (agents_) agents_->logs().close_all();
 }
 
 void Controller::tick() {
-  scheduler_->tick(now());
-  if (now() - last_gate_check_ >= 1000) {
-    last_gate_check_ = now();
-    check_gates();
+  engine_->scheduler().tick(clock_.now_ms());
+  if (clock_.now_ms() - last_gate_check_ >= 1000) {
+    last_gate_check_ = clock_.now_ms();
+    gates_->check();
   }
-  retention_->tick();  // a bounded slice when due (docs/retention.md)
-  flush();
-}
-
-void Controller::persist(const std::vector<RunState*>& dirty) {
-  if (dirty.empty()) return;
-  store_->transaction([&] {
-    for (RunState* run : dirty) {
-      // Stage changes also move the run's times and counts: store both.
-      store_->update_run(run->run);
-      run->dirty_run = false;
-      for (int i : run->dirty_stages) {
-        const StageRecord& rec = run->stages[static_cast<size_t>(i)];
-        store_->put_stage(rec);
-        emit_stage(rec);
-        if (rec.finished_at && rec.started_at && rec.status != "skipped") {
-          stage_seconds_sum_[rec.status] +=
-              static_cast<double>(rec.finished_at - rec.started_at) / 1000.0;
-          stage_count_[rec.status] += 1;
-        }
-        if (rec.finished_at) end_release(*run, i);
-      }
-      run->dirty_stages.clear();
-      emit_run(run->run);  // after its stages: a client sees the run end last
-      if (run->finished() && run->run.rollback_of != 0) end_rollback(run->run);
-    }
-    return true;
-  });
-}
-
-void Controller::flush() {
-  // A gate's answer can change the scheduler again (the next gate, a failed
-  // stage); each round stores before it acts. Bounded: a stage has two gates.
-  for (int round = 0; round < 8; ++round) {
-    scheduler_->dispatch_now(now());
-    persist(scheduler_->take_dirty_runs());
-    std::vector<GateRequest> gates = scheduler_->take_gate_requests();
-    if (gates.empty()) break;
-    handle_gates(gates);
-  }
-  for (Outgoing& o : scheduler_->take_outgoing()) send_to_agent(o.agent_id, o.message);
-  for (int64_t id : scheduler_->take_finished_runs()) {
-    scheduler_->forget_run(id);
-    run_event_state_.erase(id);
-    events_->forget_run(id);
-    for (auto it = log_progress_.begin(); it != log_progress_.end();)
-      it = it->second.run_id == id ? log_progress_.erase(it) : std::next(it);
-  }
-  events_->pump();
-}
-
-void Controller::start_run(RunRecord& run) {
-  run.created_at = now();
-  if (store_->create_run(run) == 0) {
-    log::error("controller", "run.store_failed", {{"job", run.job_name}});
-    return;
-  }
-  auto prev = store_->previous_run(run.job_name, run.id);
-  if (auto err =
-          scheduler_->submit(run, {}, now(), prev ? result_name_for_status(prev->status) : "")) {
-    fail_run(run, "pipeline: " + *err);
-    return;
-  }
-  log::info("controller", "run.created",
-            {{"run", std::to_string(run.id)}, {"job", run.job_name}, {"commit", run.commit}});
-  flush();
-}
-
-void Controller::fail_run(RunRecord run, const std::string& reason, const std::string& log_text) {
-  run.status = "failed";
-  run.reason = reason;
-  if (run.created_at == 0) run.created_at = now();
-  run.finished_at = now();
-  if (run.id == 0) {
-    store_->create_run(run);
-  } else {
-    store_->update_run(run);
-  }
-  log::warn("controller", "run.failed_to_start",
-            {{"run", std::to_string(run.id)}, {"reason", reason}});
-  if (run.id == 0) return;
-  // The team reads why in the run's log, like any stage's.
-  StageRecord stage;
-  stage.run_id = run.id;
-  stage.stage_id = "(pipeline)";
-  stage.name = "Pipeline";
-  stage.status = "failed";
-  stage.attempts = 1;
-  stage.reason = reason;
-  stage.started_at = stage.finished_at = run.finished_at;
-  std::string text = log_text.empty() ? reason : log_text;
-  if (!text.empty() && text.back() != '\n') text += '\n';
-  stage.log_bytes = text.size();
-  std::string path = store_->log_path(run.id, stage.stage_id, 1);
-  if (FILE* f = std::fopen(path.c_str(), "w")) {
-    std::fwrite(text.data(), 1, text.size(), f);
-    std::fclose(f);
-  }
-  store_->put_stage(stage);
-  emit_stage(stage);
-  events_->log_committed(run.id, stage.stage_id, 1, path, text.size(), true);
-  emit_run(run);
-  run_event_state_.erase(run.id);  // it never reaches the scheduler
-  events_->pump();
+  (void)engine_->flush();  // a store failure is retried here, every tick
+  retention_->tick();
 }
 
 }  // namespace gantry::controller

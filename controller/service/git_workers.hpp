@@ -45,21 +45,31 @@ inline constexpr size_t kMaxChangeCommits = 200;
 ChangeRecord change_record(const git::ChangeCommit& c);
 inline constexpr size_t kMaxChangePaths = 5000;
 
-class GitWorkers {
+// What the services read from git (runs, change requests): an interface,
+// so they can be tested without worker threads or a loop.
+class GitReader {
+ public:
+  virtual ~GitReader() = default;
+  virtual bool resolve(ResolveRequest request, std::function<void(ResolvedPipeline)> done) = 0;
+  virtual bool change_range(std::string url, std::string from, std::string to,
+                            std::function<void(git::ChangeSet)> done) = 0;
+};
+
+class GitWorkers final : public GitReader {
  public:
   GitWorkers(net::EventLoop& loop, std::string mirrors_dir, int threads);
-  ~GitWorkers();
+  ~GitWorkers() override;
   GitWorkers(const GitWorkers&) = delete;
   GitWorkers& operator=(const GitWorkers&) = delete;
 
   // Both return false when the queue is full (the caller answers 503 or
   // retries later); `done` runs on the loop.
-  bool resolve(ResolveRequest request, std::function<void(ResolvedPipeline)> done);
+  bool resolve(ResolveRequest request, std::function<void(ResolvedPipeline)> done) override;
   bool fetch_refs(std::string url, std::function<void(git::FetchResult)> done);
   // The commits from..to in the mirror of `url` (no fetch), paths dropped:
   // a change request's range since the environment's last deploy.
   bool change_range(std::string url, std::string from, std::string to,
-                    std::function<void(git::ChangeSet)> done);
+                    std::function<void(git::ChangeSet)> done) override;
 
  private:
   // Runs on a worker; returns what to run on the loop.

@@ -35,6 +35,7 @@ LogFiles::File* LogFiles::open(const std::string& job_id, const std::string& pat
   f.fd = fd;
   f.path = path;
   f.size = file_size(path);
+  f.synced = f.size;
   return &files_.emplace(job_id, f).first->second;
 }
 
@@ -69,9 +70,21 @@ LogFiles::Outcome LogFiles::append(const std::string& job_id, const std::string&
   return Outcome::Written;
 }
 
-void LogFiles::sync() {
-  for (int fd : dirty_) ::fdatasync(fd);
+std::vector<std::string> LogFiles::sync() {
+  std::vector<std::string> failed;
+  if (dirty_.empty()) return failed;
+  for (auto& [job_id, f] : files_) {
+    if (!dirty_.count(f.fd)) continue;
+    if (::fdatasync(f.fd) == 0) {
+      f.synced = f.size;
+      continue;
+    }
+    log::error("logs", "sync.failed", {{"path", f.path}, {"error", std::strerror(errno)}});
+    if (::ftruncate(f.fd, static_cast<off_t>(f.synced)) == 0) f.size = f.synced;
+    failed.push_back(job_id);
+  }
   dirty_.clear();
+  return failed;
 }
 
 void LogFiles::close(const std::string& job_id) {

@@ -15,6 +15,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace gantry::controller {
 
@@ -27,7 +28,11 @@ class LogFiles {
   Outcome append(const std::string& job_id, const std::string& path, uint64_t offset,
                  std::string_view bytes, uint64_t& committed);
   uint64_t committed(const std::string& job_id, const std::string& path);
-  void sync();  // fdatasync what was written since the last sync
+  // fdatasyncs what was written since the last sync. A file whose sync
+  // failed is cut back to what the last good sync made durable (its bytes
+  // since may be lost to the page cache), and its job is returned: the
+  // agent sends them again from there.
+  std::vector<std::string> sync();
   void close(const std::string& job_id);
 
   static uint64_t file_size(const std::string& path);
@@ -37,6 +42,7 @@ class LogFiles {
     int fd = -1;
     std::string path;
     uint64_t size = 0;
+    uint64_t synced = 0;  // durable
   };
   File* open(const std::string& job_id, const std::string& path);
 

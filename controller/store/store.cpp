@@ -14,7 +14,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kBusyTimeoutMs = 5000;
+// Short: a locked database makes the caller answer 503 and retry later,
+// rather than hold the event loop.
+constexpr int kBusyTimeoutMs = 100;
 
 // The SQL's first line is enough to say which statement failed.
 std::string_view sql_head(const char* sql) {
@@ -232,9 +234,11 @@ bool Store::exec(const char* sql) {
 
 // ---- transactions
 
-bool Store::transaction(const std::function<bool()>& body) {
+Status Store::transaction(const std::function<bool()>& body) {
   const bool outer = sqlite3_get_autocommit(db_) != 0;
-  if (!exec(outer ? "BEGIN IMMEDIATE" : "SAVEPOINT gantry_tx")) return false;
+  if (!exec(outer ? "BEGIN IMMEDIATE" : "SAVEPOINT gantry_tx")) {
+    return outcome(false, "begin a transaction");
+  }
   bool ok = false;
   try {
     ok = body();
@@ -242,9 +246,48 @@ bool Store::transaction(const std::function<bool()>& body) {
     rollback(outer);
     throw;
   }
-  if (ok && exec(outer ? "COMMIT" : "RELEASE gantry_tx")) return true;
+  if (!ok) {
+    rollback(outer);
+    // A write inside failed (and said why), or the body gave up by itself.
+    if (!healthy_) return last_failure_;
+    return make_error(Errc::Conflict, "the change was abandoned");
+  }
+  if (exec(outer ? "COMMIT" : "RELEASE gantry_tx")) return outcome(true, {});
+  Error why = failure("commit");
   rollback(outer);
-  return false;
+  healthy_ = false;
+  last_failure_ = why;
+  return why;
+}
+
+Error Store::failure(std::string_view what) const {
+  int rc = db_ ? sqlite3_errcode(db_) : SQLITE_ERROR;
+  std::string message = std::string(what) + ": " + (db_ ? sqlite3_errmsg(db_) : "no database");
+  switch (rc) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return make_error(Errc::Unavailable, "the database is busy (" + message + ")");
+    case SQLITE_FULL:
+      return make_error(Errc::Unavailable, "the disk is full (" + message + ")");
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return make_error(Errc::Unavailable, "the database failed (" + message + ")");
+    default:
+      return make_error(Errc::Internal, message);
+  }
+}
+
+Status Store::outcome(bool ok, std::string_view what) {
+  if (ok) {
+    healthy_ = true;
+    return gantry::ok();
+  }
+  last_failure_ = failure(what);
+  healthy_ = false;
+  return last_failure_;
 }
 
 void Store::rollback(bool outer) {

@@ -15,8 +15,11 @@
 //
 // Threading: not thread-safe. One thread (the controller's io_context) owns
 // the Store; every method is synchronous. The constructor throws
-// std::runtime_error when the database is unusable (a startup error); methods
-// log failures (component "store") and return false / 0 / nullopt / empty.
+// std::runtime_error when the database is unusable (a startup error). Writes
+// and single-record reads return Result: an Error (code Unavailable for a
+// busy, full or failing database) is never the same as "not found"
+// (an empty optional). Failures are logged (component "store"). A busy
+// database is waited for at most kBusyTimeoutMs, so the loop never stalls.
 
 #include <cstdint>
 #include <functional>
@@ -28,6 +31,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "gantry/common/result.hpp"
 #include "store/records.hpp"
 
 struct sqlite3;
@@ -44,13 +48,14 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   // Fills run.id and run.number and returns the id; 0 on failure.
-  int64_t create_run(RunRecord& run);
+  [[nodiscard]] Result<int64_t> create_run(RunRecord& run);
   // Writes every field but id, job_name and number; false when the run is unknown.
-  bool update_run(const RunRecord& run);
-  std::optional<RunRecord> run(int64_t id);
+  [[nodiscard]] Status update_run(const RunRecord& run);
+  [[nodiscard]] Result<std::optional<RunRecord>> run(int64_t id);
   // Newest first; before_id 0 = from the newest; empty status = any.
+  // `summary`: without the pipeline source and parameters (lists).
   std::vector<RunRecord> list_runs(size_t limit, int64_t before_id = 0,
-                                   std::string_view status = {});
+                                   std::string_view status = {}, bool summary = false);
   // queued, waiting or running; oldest first (for recovery at startup).
   std::vector<RunRecord> unfinished_runs();
   // The latest finished run of job_name with an id below before_id. Rollback
@@ -66,35 +71,39 @@ class Store {
   // The last heads seen of a watched repository (ref -> commit), so a
   // restart neither misses a push nor starts a run twice.
   std::map<std::string, std::string> repo_heads(const std::string& repo);
-  bool set_repo_heads(const std::string& repo, const std::map<std::string, std::string>& heads);
+  [[nodiscard]] Status set_repo_heads(const std::string& repo,
+                                      const std::map<std::string, std::string>& heads);
 
-  bool put_stage(const StageRecord& stage);  // upsert by (run_id, stage_id); the run must exist
+  [[nodiscard]] Status put_stage(
+      const StageRecord& stage);  // upsert by (run_id, stage_id); the run must exist
   std::vector<StageRecord> stages(int64_t run_id);  // by order
-  bool delete_stages(int64_t run_id);               // a waiting run given a newer commit's pipeline
+  [[nodiscard]] Status delete_stages(
+      int64_t run_id);  // a waiting run given a newer commit's pipeline
 
-  bool put_agent(const AgentRecord& agent);  // upsert by agent_id
-  std::vector<AgentRecord> agents();         // by name
+  [[nodiscard]] Status put_agent(const AgentRecord& agent);  // upsert by agent_id
+  std::vector<AgentRecord> agents();                         // by name
 
-  bool add_artifact(const ArtifactRecord& artifact);      // replaces one of the same kind and name
+  [[nodiscard]] Status add_artifact(
+      const ArtifactRecord& artifact);                    // replaces one of the same kind and name
   std::vector<ArtifactRecord> artifacts(int64_t run_id);  // by kind, then name
   std::optional<ArtifactRecord> artifact(int64_t run_id, std::string_view kind,
                                          std::string_view name);
 
   // Change requests (store_approvals.cpp). create_approval fills id.
-  int64_t create_approval(ApprovalRecord& approval);
+  [[nodiscard]] Result<int64_t> create_approval(ApprovalRecord& approval);
   // Writes status, decided_at, reason, values (not the decisions).
-  bool update_approval(const ApprovalRecord& approval);
+  [[nodiscard]] Status update_approval(const ApprovalRecord& approval);
   // false when this user has decided already (one decision per person).
-  bool add_decision(int64_t approval_id, const DecisionRecord& decision);
-  std::optional<ApprovalRecord> approval(int64_t id);  // with its decisions
+  [[nodiscard]] Status add_decision(int64_t approval_id, const DecisionRecord& decision);
+  [[nodiscard]] Result<std::optional<ApprovalRecord>> approval(int64_t id);  // with its decisions
   // Newest first; empty status = any.
   std::vector<ApprovalRecord> list_approvals(size_t limit, std::string_view status = {});
   std::vector<ApprovalRecord> approvals_of_run(int64_t run_id);
   // Releases (store_releases.cpp). create_release fills id.
-  int64_t create_release(ReleaseRecord& release);
+  [[nodiscard]] Result<int64_t> create_release(ReleaseRecord& release);
   // status, reason, finished_at, rollback_run, rolled_back_by
-  bool update_release(const ReleaseRecord& release);
-  std::optional<ReleaseRecord> release(int64_t id);
+  [[nodiscard]] Status update_release(const ReleaseRecord& release);
+  [[nodiscard]] Result<std::optional<ReleaseRecord>> release(int64_t id);
   std::optional<ReleaseRecord> release_of(int64_t run_id, const std::string& stage_id);
   // Newest first; empty environment = all.
   std::vector<ReleaseRecord> list_releases(size_t limit, std::string_view environment = {});
@@ -103,12 +112,12 @@ class Store {
 
   // The audit log (store_audit.cpp): append-only, each entry chained to the
   // one before by hash. append_audit fills id, prev_hash and hash.
-  bool append_audit(AuditRecord& entry);
+  [[nodiscard]] Status append_audit(AuditRecord& entry);
   // Oldest first, ids above after_id.
   std::vector<AuditRecord> audit_entries(int64_t after_id, size_t limit);
 
   // Live events (store_events.cpp, docs/events.md). append_event fills id.
-  bool append_event(EventRecord& event);
+  [[nodiscard]] Status append_event(EventRecord& event);
   // Oldest first, ids above after_id; run_id 0 = every run's.
   std::vector<EventRecord> events_after(int64_t after_id, int64_t run_id, size_t limit);
   int64_t last_event_id();
@@ -122,7 +131,7 @@ class Store {
 
   // Runs body in BEGIN IMMEDIATE .. COMMIT, or ROLLBACK when it returns false
   // or throws (the exception propagates). Nested calls use savepoints.
-  bool transaction(const std::function<bool()>& body);
+  [[nodiscard]] Status transaction(const std::function<bool()>& body);
 
   // <data_dir>/logs/<run>/<stage>/<attempt>.log, parent directories created.
   // The stage id is made filesystem-safe; when that changes it, a hash of the
@@ -132,6 +141,11 @@ class Store {
   std::string artifact_dir(int64_t run_id) const;
 
   const std::string& data_dir() const { return data_dir_; }
+
+  // Health: false from a failed write (busy, disk full, I/O error) until
+  // the next write succeeds; last_failure() says what failed.
+  bool healthy() const { return healthy_; }
+  const Error& last_failure() const { return last_failure_; }
   int schema_version();  // PRAGMA user_version
 
   // ---- Retention (store_retention.cpp, docs/retention.md) ----------------
@@ -201,8 +215,15 @@ class Store {
   void rollback(bool outer);
   std::vector<RunRecord> query_runs(Statement& st);
 
+  // The outcome of a write: records health and, on failure, an Error with
+  // SQLite's reason (Unavailable for busy/full/I/O, Internal otherwise).
+  Status outcome(bool ok, std::string_view what);
+  Error failure(std::string_view what) const;
+
   std::string data_dir_;
   std::string db_path_;
+  bool healthy_ = true;
+  Error last_failure_;
   sqlite3* db_ = nullptr;
   std::unordered_map<std::string, sqlite3_stmt*> cache_;  // prepared once, by SQL text
 };

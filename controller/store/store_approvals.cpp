@@ -43,7 +43,7 @@ ApprovalRecord read_approval(const Statement& st) {
 
 }  // namespace
 
-int64_t Store::create_approval(ApprovalRecord& a) {
+Result<int64_t> Store::create_approval(ApprovalRecord& a) {
   Statement st = prepare(
       "INSERT INTO approvals (kind, run_id, stage_id, environment, repo, commit_sha, status, "
       "title, impact, rollback_plan, message, submitter, parameters, required, triggered_by, "
@@ -56,35 +56,44 @@ int64_t Store::create_approval(ApprovalRecord& a) {
   st.bind(14, int64_t{a.required}).bind(15, a.triggered_by).bind(16, a.range_base);
   st.bind(17, encode_changes(a.changes)).bind(18, a.requested_at).bind(19, a.expires_at);
   st.bind(20, a.decided_at).bind(21, a.reason).bind(22, encode_string_map(a.values));
-  if (!st.next()) return 0;
+  if (!st.next()) return outcome(false, "store a change request").error();
   a.id = st.int64(0);
+  if (Status s = outcome(st.run(), "store a change request"); !s) return s.error();
   return a.id;
 }
 
-bool Store::update_approval(const ApprovalRecord& a) {
+Status Store::update_approval(const ApprovalRecord& a) {
   Statement st = prepare(
       "UPDATE approvals SET status = ?2, decided_at = ?3, reason = ?4, values_json = ?5 "
       "WHERE id = ?1");
   st.bind(1, a.id).bind(2, a.status).bind(3, a.decided_at).bind(4, a.reason);
   st.bind(5, encode_string_map(a.values));
-  return st.run();
+  return outcome(st.run(), "update a change request");
 }
 
-bool Store::add_decision(int64_t approval_id, const DecisionRecord& d) {
+Status Store::add_decision(int64_t approval_id, const DecisionRecord& d) {
   Statement st = prepare(
       "INSERT OR IGNORE INTO decisions (approval_id, user, approve, comment, at, values_json) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING approval_id");
   st.bind(1, approval_id).bind(2, d.user).bind(3, int64_t{d.approve ? 1 : 0}).bind(4, d.comment);
   st.bind(5, d.at).bind(6, encode_string_map(d.values));
-  return st.next();  // no row: this user had decided already
+  bool added = st.next();
+  if (!st.ok()) return outcome(false, "store a decision");
+  (void)st.run();
+  // No row: this user had decided already.
+  if (!added) return make_error(Errc::Conflict, d.user + " has decided already");
+  return outcome(true, {});
 }
 
-std::optional<ApprovalRecord> Store::approval(int64_t id) {
+Result<std::optional<ApprovalRecord>> Store::approval(int64_t id) {
   std::optional<ApprovalRecord> out;
   {
     Statement st = prepare("SELECT " GANTRY_APPROVAL_COLUMNS " FROM approvals WHERE id = ?1");
     st.bind(1, id);
-    if (!st.next()) return std::nullopt;
+    if (!st.next()) {
+      if (!st.ok()) return failure("read a change request");
+      return out;
+    }
     out = read_approval(st);
   }
   Statement d = prepare(
@@ -100,6 +109,7 @@ std::optional<ApprovalRecord> Store::approval(int64_t id) {
     decode_string_map(d.text(4), rec.values);
     out->decisions.push_back(std::move(rec));
   }
+  if (!d.ok()) return failure("read decisions");
   return out;
 }
 
@@ -113,7 +123,8 @@ std::vector<ApprovalRecord> Store::list_approvals(size_t limit, std::string_view
   }
   std::vector<ApprovalRecord> out;
   for (int64_t id : ids) {
-    if (auto a = approval(id)) out.push_back(std::move(*a));
+    auto a = approval(id);
+    if (a && *a) out.push_back(std::move(**a));
   }
   return out;
 }
@@ -127,7 +138,8 @@ std::vector<ApprovalRecord> Store::approvals_of_run(int64_t run_id) {
   }
   std::vector<ApprovalRecord> out;
   for (int64_t id : ids) {
-    if (auto a = approval(id)) out.push_back(std::move(*a));
+    auto a = approval(id);
+    if (a && *a) out.push_back(std::move(**a));
   }
   return out;
 }

@@ -7,12 +7,12 @@
 
 namespace gantry::controller {
 
-bool Store::append_audit(AuditRecord& entry) {
+Status Store::append_audit(AuditRecord& entry) {
   audit_normalize(entry);
   AuditRecord appended = entry;
   // One transaction: reading the head and inserting after it must not be
   // split by another writer (another controller on the same file).
-  bool ok = transaction([&] {
+  Status ok = transaction([&] {
     Statement head = prepare("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1");
     int64_t last_id = 0;
     std::string last_hash{kAuditGenesisHash};
@@ -20,7 +20,7 @@ bool Store::append_audit(AuditRecord& entry) {
       last_id = head.int64(0);
       last_hash = head.text(1);
     }
-    if (!head.ok()) return false;
+    if (!outcome(head.ok(), "read the audit log")) return false;
     // The id is chosen here, not by SQLite, because the hash covers it.
     appended.id = last_id + 1;
     appended.prev_hash = last_hash;
@@ -32,7 +32,7 @@ bool Store::append_audit(AuditRecord& entry) {
     st.bind(4, appended.action).bind(5, appended.subject);
     st.bind(6, encode_string_map(appended.details));
     st.bind(7, appended.prev_hash).bind(8, appended.hash);
-    return st.run();
+    return outcome(st.run(), "append to the audit log").has_value();
   });
   if (ok) entry = std::move(appended);
   return ok;

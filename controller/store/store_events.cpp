@@ -5,15 +5,15 @@
 
 namespace gantry::controller {
 
-bool Store::append_event(EventRecord& e) {
+Status Store::append_event(EventRecord& e) {
   Statement st = prepare(
       "INSERT INTO events (run_id, body, log_stage, log_attempt, log_offset, log_length) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   st.bind(1, e.run_id).bind(2, e.body).bind(3, e.log_stage).bind(4, int64_t{e.log_attempt});
   st.bind(5, static_cast<int64_t>(e.log_offset)).bind(6, static_cast<int64_t>(e.log_length));
-  if (!st.run()) return false;
+  if (Status s = outcome(st.run(), "append an event"); !s) return s;
   e.id = sqlite3_last_insert_rowid(db_);
-  return true;
+  return ok();
 }
 
 std::vector<EventRecord> Store::events_after(int64_t after_id, int64_t run_id, size_t limit) {

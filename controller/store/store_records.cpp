@@ -44,13 +44,13 @@ ArtifactRecord read_artifact(const Statement& st) {
 
 // ---- stages
 
-bool Store::delete_stages(int64_t run_id) {
+Status Store::delete_stages(int64_t run_id) {
   Statement st = prepare("DELETE FROM stages WHERE run_id = ?1");
   st.bind(1, run_id);
-  return st.run();
+  return outcome(st.run(), "delete stages");
 }
 
-bool Store::put_stage(const StageRecord& s) {
+Status Store::put_stage(const StageRecord& s) {
   // uint64 values are stored as their int64 bit pattern and read back alike.
   Statement st = prepare(
       "INSERT INTO stages (run_id, stage_id, name, ord, status, agent, attempts, job_id, epoch, "
@@ -66,7 +66,7 @@ bool Store::put_stage(const StageRecord& s) {
   st.bind(9, static_cast<int64_t>(s.epoch)).bind(10, s.reason).bind(11, s.started_at);
   st.bind(12, s.finished_at).bind(13, static_cast<int64_t>(s.log_bytes));
   st.bind(14, encode_progress(s));
-  return st.run();
+  return outcome(st.run(), "store a stage");
 }
 
 std::vector<StageRecord> Store::stages(int64_t run_id) {
@@ -82,7 +82,7 @@ std::vector<StageRecord> Store::stages(int64_t run_id) {
 
 // ---- agents
 
-bool Store::put_agent(const AgentRecord& a) {
+Status Store::put_agent(const AgentRecord& a) {
   Statement st = prepare(
       "INSERT INTO agents (agent_id, name, labels, executors, last_seen, token_name) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
@@ -91,7 +91,7 @@ bool Store::put_agent(const AgentRecord& a) {
       "token_name = excluded.token_name");
   st.bind(1, a.agent_id).bind(2, a.name).bind(3, encode_string_list(a.labels));
   st.bind(4, int64_t{a.executors}).bind(5, a.last_seen).bind(6, a.token_name);
-  return st.run();
+  return outcome(st.run(), "store an agent");
 }
 
 std::vector<AgentRecord> Store::agents() {
@@ -116,7 +116,7 @@ std::vector<AgentRecord> Store::agents() {
 
 // ---- artifacts
 
-bool Store::add_artifact(const ArtifactRecord& a) {
+Status Store::add_artifact(const ArtifactRecord& a) {
   Statement st = prepare(
       "INSERT INTO artifacts (run_id, kind, name, stage_id, size, file, created_at) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
@@ -124,7 +124,7 @@ bool Store::add_artifact(const ArtifactRecord& a) {
       "size = excluded.size, file = excluded.file, created_at = excluded.created_at");
   st.bind(1, a.run_id).bind(2, a.kind).bind(3, a.name).bind(4, a.stage_id);
   st.bind(5, static_cast<int64_t>(a.size)).bind(6, a.file).bind(7, a.created_at);
-  return st.run();
+  return outcome(st.run(), "store an artifact");
 }
 
 std::vector<ArtifactRecord> Store::artifacts(int64_t run_id) {

@@ -32,7 +32,7 @@ ReleaseRecord read_release(const Statement& st) {
 
 }  // namespace
 
-int64_t Store::create_release(ReleaseRecord& r) {
+Result<int64_t> Store::create_release(ReleaseRecord& r) {
   Statement st = prepare(
       "INSERT INTO releases (environment, run_id, stage_id, repo, commit_sha, strategy, "
       "previous, gmud, status, reason, created_at, finished_at) "
@@ -40,25 +40,29 @@ int64_t Store::create_release(ReleaseRecord& r) {
   st.bind(1, r.environment).bind(2, r.run_id).bind(3, r.stage_id).bind(4, r.repo);
   st.bind(5, r.commit).bind(6, r.strategy).bind(7, r.previous).bind(8, r.gmud);
   st.bind(9, r.status).bind(10, r.reason).bind(11, r.created_at).bind(12, r.finished_at);
-  if (!st.next()) return 0;
+  if (!st.next()) return outcome(false, "store a release").error();
   r.id = st.int64(0);
+  if (Status s = outcome(st.run(), "store a release"); !s) return s.error();
   return r.id;
 }
 
-bool Store::update_release(const ReleaseRecord& r) {
+Status Store::update_release(const ReleaseRecord& r) {
   Statement st = prepare(
       "UPDATE releases SET status = ?2, reason = ?3, finished_at = ?4, rollback_run = ?5, "
       "rolled_back_by = ?6 WHERE id = ?1");
   st.bind(1, r.id).bind(2, r.status).bind(3, r.reason).bind(4, r.finished_at);
   st.bind(5, r.rollback_run).bind(6, r.rolled_back_by);
-  return st.run();
+  return outcome(st.run(), "update a release");
 }
 
-std::optional<ReleaseRecord> Store::release(int64_t id) {
+Result<std::optional<ReleaseRecord>> Store::release(int64_t id) {
   Statement st = prepare("SELECT " GANTRY_RELEASE_COLUMNS " FROM releases WHERE id = ?1");
   st.bind(1, id);
-  if (!st.next()) return std::nullopt;
-  return read_release(st);
+  if (!st.next()) {
+    if (!st.ok()) return failure("read a release");
+    return std::optional<ReleaseRecord>();
+  }
+  return std::optional<ReleaseRecord>(read_release(st));
 }
 
 std::optional<ReleaseRecord> Store::release_of(int64_t run_id, const std::string& stage_id) {

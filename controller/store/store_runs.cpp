@@ -80,7 +80,7 @@ std::vector<RunRecord> Store::query_runs(Statement& st) {
   return runs;
 }
 
-int64_t Store::create_run(RunRecord& run) {
+Result<int64_t> Store::create_run(RunRecord& run) {
   // One statement, so the number is assigned atomically with the insert.
   Statement st = prepare(
       "INSERT INTO runs (job_name, number, repo_url, ref, commit_sha, author, trigger_text, "
@@ -92,16 +92,16 @@ int64_t Store::create_run(RunRecord& run) {
       "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27) RETURNING id, number");
   st.bind(1, run.job_name);
   bind_run_fields(st, run);
-  if (!st.next()) return 0;
+  if (!st.next()) return outcome(false, "store a run").error();
   int64_t id = st.int64(0);
   int64_t number = st.int64(1);
-  if (!st.run()) return 0;
+  if (Status s = outcome(st.run(), "store a run"); !s) return s.error();
   run.id = id;
   run.number = number;
   return id;
 }
 
-bool Store::update_run(const RunRecord& run) {
+Status Store::update_run(const RunRecord& run) {
   Statement st = prepare(
       "UPDATE runs SET repo_url = ?2, ref = ?3, commit_sha = ?4, author = ?5, trigger_text = ?6, "
       "pipeline_path = ?7, pipeline_source = ?8, pipeline_format = ?9, params = ?10, "
@@ -112,25 +112,39 @@ bool Store::update_run(const RunRecord& run) {
       "WHERE id = ?1");
   st.bind(1, run.id);
   bind_run_fields(st, run);
-  if (!st.run()) return false;
+  if (Status s = outcome(st.run(), "update a run"); !s) return s;
   if (sqlite3_changes(db_) != 1) {
     log::error("store", "run.update_unknown", {{"run", std::to_string(run.id)}});
-    return false;
+    return make_error(Errc::NotFound, "no run " + std::to_string(run.id));
   }
-  return true;
+  return ok();
 }
 
-std::optional<RunRecord> Store::run(int64_t id) {
+Result<std::optional<RunRecord>> Store::run(int64_t id) {
   Statement st = prepare("SELECT " GANTRY_RUN_COLUMNS " FROM runs WHERE id = ?1");
   st.bind(1, id);
-  if (!st.next()) return std::nullopt;
-  return read_run(st);
+  if (!st.next()) {
+    if (!st.ok()) return failure("read a run");
+    return std::optional<RunRecord>();
+  }
+  return std::optional<RunRecord>(read_run(st));
 }
 
-std::vector<RunRecord> Store::list_runs(size_t limit, int64_t before_id, std::string_view status) {
-  Statement st = prepare("SELECT " GANTRY_RUN_COLUMNS
-                         " FROM runs WHERE (?1 = 0 OR id < ?1) AND (?2 = '' OR status = ?2) "
-                         "ORDER BY id DESC LIMIT ?3");
+std::vector<RunRecord> Store::list_runs(size_t limit, int64_t before_id, std::string_view status,
+                                        bool summary) {
+  // The summary reads the same columns, with the two big ones left empty.
+  Statement st =
+      summary ? prepare(
+                    "SELECT id, job_name, number, repo_url, ref, commit_sha, author, "
+                    "trigger_text, pipeline_path, '', pipeline_format, '{}', status, reason, "
+                    "created_by, created_at, started_at, finished_at, cancel_requested, "
+                    "tests_total, tests_failed, tests_skipped, repo_name, author_email, "
+                    "previous_commit, previous_successful_commit, '[]', rollback_of, "
+                    "rollback_stage FROM runs WHERE (?1 = 0 OR id < ?1) AND "
+                    "(?2 = '' OR status = ?2) ORDER BY id DESC LIMIT ?3")
+              : prepare("SELECT " GANTRY_RUN_COLUMNS
+                        " FROM runs WHERE (?1 = 0 OR id < ?1) AND (?2 = '' OR status = ?2) "
+                        "ORDER BY id DESC LIMIT ?3");
   constexpr size_t kMaxLimit = INT64_MAX;
   st.bind(1, before_id).bind(2, status).bind(3, static_cast<int64_t>(std::min(limit, kMaxLimit)));
   return query_runs(st);
@@ -172,16 +186,16 @@ std::map<std::string, std::string> Store::repo_heads(const std::string& repo) {
   return heads;
 }
 
-bool Store::set_repo_heads(const std::string& repo,
-                           const std::map<std::string, std::string>& heads) {
+Status Store::set_repo_heads(const std::string& repo,
+                             const std::map<std::string, std::string>& heads) {
   return transaction([&] {
     Statement del = prepare("DELETE FROM repo_heads WHERE repo = ?1");
     del.bind(1, repo);
-    if (!del.run()) return false;
+    if (!outcome(del.run(), "store repository heads")) return false;
     for (const auto& [ref, commit] : heads) {
       Statement ins = prepare("INSERT INTO repo_heads (repo, ref, commit_sha) VALUES (?1, ?2, ?3)");
       ins.bind(1, repo).bind(2, ref).bind(3, commit);
-      if (!ins.run()) return false;
+      if (!outcome(ins.run(), "store repository heads")) return false;
     }
     return true;
   });

@@ -449,7 +449,7 @@ TEST_CASE("tick: a slice at the start, soon after runs are created or end, else 
 TEST_CASE("the policy: the config, or a discarder in Jenkins' meaning", "[retention]") {
   RetentionConfig c;
   RetentionLimits from_config = retention_limits(c, std::nullopt);
-  CHECK(from_config.keep_last == 100);
+  CHECK(from_config.keep_last == RetentionLimits::kUnlimited);
   CHECK(from_config.runs_ms == 90 * kDay);
   CHECK(from_config.logs_ms == 30 * kDay);
   CHECK(from_config.artifacts_ms == 14 * kDay);
@@ -492,7 +492,7 @@ TEST_CASE("config: retention's keys, defaults and errors", "[retention][config]"
   CHECK(d.runs_ms == 90 * kDay);
   CHECK(d.logs_ms == 30 * kDay);
   CHECK(d.artifacts_ms == 14 * kDay);
-  CHECK(d.keep_last == 100);
+  CHECK(d.keep_last == RetentionConfig::kUnlimited);
   CHECK(d.events == 1000000);
 
   RetentionConfig spec =

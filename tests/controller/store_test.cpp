@@ -94,9 +94,9 @@ TEST_CASE("runs round-trip and are numbered per job", "[store]") {
   TempDir dir;
   Store store(dir.data());
   RunRecord a1 = sample_run("app");
-  REQUIRE(store.create_run(a1) > 0);
+  REQUIRE(store.create_run(a1).value() > 0);
   CHECK(a1.number == 1);
-  auto got = store.run(a1.id);
+  auto got = store.run(a1.id).value();
   REQUIRE(got);
   check_same(*got, a1);
 
@@ -111,21 +111,21 @@ TEST_CASE("runs round-trip and are numbered per job", "[store]") {
   a1.tests_failed = 2;
   a1.tests_skipped = 1;
   REQUIRE(store.update_run(a1));
-  check_same(*store.run(a1.id), a1);
+  check_same(*store.run(a1.id).value(), a1);
 
   RunRecord a2 = sample_run("app");
   RunRecord l1 = sample_run("lib");
   RunRecord a3 = sample_run("app");
-  REQUIRE(store.create_run(a2) > 0);
-  REQUIRE(store.create_run(l1) > 0);
-  REQUIRE(store.create_run(a3) > 0);
+  REQUIRE(store.create_run(a2).value() > 0);
+  REQUIRE(store.create_run(l1).value() > 0);
+  REQUIRE(store.create_run(a3).value() > 0);
   CHECK(a2.number == 2);
   CHECK(l1.number == 1);
   CHECK(a3.number == 3);
   CHECK(a3.id > l1.id);
   CHECK(l1.id > a2.id);
 
-  CHECK_FALSE(store.run(9999));
+  CHECK_FALSE(store.run(9999).value());
   RunRecord unknown = sample_run("app");
   unknown.id = 9999;
   CHECK_FALSE(store.update_run(unknown));
@@ -138,7 +138,7 @@ TEST_CASE("run queries", "[store]") {
   for (const char* status : {"succeeded", "running", "failed", "queued", "waiting", "succeeded"}) {
     RunRecord r = sample_run("app");
     r.status = status;
-    REQUIRE(store.create_run(r) > 0);
+    REQUIRE(store.create_run(r).value() > 0);
     runs.push_back(r);
   }
   auto id = [&](size_t i) { return runs[i].id; };
@@ -170,7 +170,7 @@ TEST_CASE("stages are upserted and listed in plan order", "[store]") {
   TempDir dir;
   Store store(dir.data());
   RunRecord run = sample_run("app");
-  REQUIRE(store.create_run(run) > 0);
+  REQUIRE(store.create_run(run).value() > 0);
 
   StageRecord test{run.id, "Test / Unit", "Unit", 2};
   StageRecord build{run.id, "Build", "Build", 1};
@@ -227,7 +227,7 @@ TEST_CASE("agents and artifacts", "[store]") {
   CHECK(agents[1].token_name == "pool-b");
 
   RunRecord run = sample_run("app");
-  REQUIRE(store.create_run(run) > 0);
+  REQUIRE(store.create_run(run).value() > 0);
   REQUIRE(store.add_artifact({run.id, "stash", "src", "Build", 10, "/a/1", 1}));
   REQUIRE(store.add_artifact({run.id, "artifact", "out/app.tar", "Build", 20, "/a/2", 2}));
   REQUIRE(store.add_artifact({run.id, "stash", "src", "Build 2", 30, "/a/3", 3}));  // replaces
@@ -251,20 +251,20 @@ TEST_CASE("transactions commit, roll back and nest", "[store]") {
 
   CHECK(store.transaction([&] {
     RunRecord r = sample_run("app");
-    return store.create_run(r) > 0;
+    return store.create_run(r).value() > 0;
   }));
   CHECK(count() == 1);
 
   CHECK_FALSE(store.transaction([&] {
     RunRecord r = sample_run("app");
-    store.create_run(r);
+    (void)store.create_run(r);
     return false;
   }));
   CHECK(count() == 1);
 
   CHECK_THROWS_AS(store.transaction([&]() -> bool {
     RunRecord r = sample_run("app");
-    store.create_run(r);
+    (void)store.create_run(r);
     throw std::runtime_error("boom");
   }),
                   std::runtime_error);
@@ -272,10 +272,10 @@ TEST_CASE("transactions commit, roll back and nest", "[store]") {
 
   CHECK(store.transaction([&] {
     RunRecord outer = sample_run("app");
-    store.create_run(outer);
-    bool inner = store.transaction([&] {
+    (void)store.create_run(outer);
+    bool inner = !!store.transaction([&] {
       RunRecord r = sample_run("app");
-      store.create_run(r);
+      (void)store.create_run(r);
       return false;
     });
     return !inner;
@@ -294,19 +294,19 @@ TEST_CASE("state persists across reopening and migrations run once", "[store]") 
     version = store.schema_version();
     CHECK(version >= 1);
     RunRecord r = sample_run("app");
-    id = store.create_run(r);
+    id = store.create_run(r).value();
     REQUIRE(id > 0);
     REQUIRE(store.put_stage({id, "Build", "Build", 1, "succeeded"}));
   }
   for (int i = 0; i < 2; ++i) {
     Store store(dir.data());
     CHECK(store.schema_version() == version);
-    auto r = store.run(id);
+    auto r = store.run(id).value();
     REQUIRE(r);
     CHECK(r->params.at("ENV") == "staging");
     CHECK(store.stages(id).at(0).status == "succeeded");
     RunRecord next = sample_run("app");
-    REQUIRE(store.create_run(next) > 0);
+    REQUIRE(store.create_run(next).value() > 0);
     CHECK(next.number == 2 + i);
   }
 }

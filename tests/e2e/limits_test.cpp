@@ -1,10 +1,8 @@
 // SPEC section 11 against a real controller: "Nobody without a valid token can make the
 // controller read a body, hold memory or disk, or hold a connection open for long". Raw sockets
 // play the attacker; the controller's RSS comes from /proc.
-//
-// Cases tagged [!mayfail] need the controller to refuse a missing or unknown token from the
-// request head (HttpServer's HeadHandler, net/http_server.hpp); until it does they are reported
-// but do not fail the run. Remove the tag once controller/service wires the HeadHandler.
+// The controller refuses a missing or unknown token from the request head (Routes::check_head
+// through HttpServer's HeadHandler), before a byte of the body is read.
 #include <dirent.h>
 #include <stdlib.h>
 
@@ -128,8 +126,7 @@ TEST_CASE("limits: a trickled head or body is closed by its deadline", "[e2e][li
   CHECK(c.http("GET", "/healthz").status == 200);
 }
 
-TEST_CASE("limits: a request without a valid token is refused before its body (needs the wiring)",
-          "[e2e][limits][!mayfail]") {
+TEST_CASE("limits: a request without a valid token is refused before its body", "[e2e][limits]") {
   // The controller's temp files (uploads) go to TMPDIR: a directory of this test's own.
   TempDir tmp;
   std::string old_tmpdir = ::getenv("TMPDIR") ? ::getenv("TMPDIR") : "";

@@ -130,7 +130,7 @@ TEST_CASE("HTTP head handler refuses before the body is read", "[net][http][limi
   CHECK(thread.call([&] { return seen.heads; }) == 1);
 }
 
-TEST_CASE("HTTP head handler sees the head; accepted requests go on", "[net][http][limits]") {
+TEST_CASE("HTTP head handler sees the head and accepted requests go on", "[net][http][limits]") {
   EventLoop loop;
   Seen seen;
   HttpServer server(loop, limit_options(), recorder(seen), ws_recorder(seen));

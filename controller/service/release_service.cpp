@@ -5,19 +5,28 @@
 // ends with its stage. The environment's current release is its newest
 // succeeded one. Recording happens at the stage's last gate ("release"), so
 // the id exists before the job is handed out, and a restart finds it again.
+#include "service/release_service.hpp"
 #include "gantry/common/log.hpp"
 #include "service/api_json.hpp"
 #include "service/approvals_json.hpp"
-#include "service/controller.hpp"
 #include "service/releases_json.hpp"
 
 namespace gantry::controller {
 
-void Controller::begin_release(const GateRequest& g) {
-  const RunState* state = scheduler_->run(g.run_id);
-  if (!state) return;
+Result<ReleaseRecord> ReleaseService::find(const std::string& text) {
+  int64_t id = 0;
+  if (!parse_release_id(text, id)) return make_error(Errc::NotFound, "no release '" + text + "'");
+  auto r = store_.release(id);
+  if (!r) return r.error();
+  if (!*r) return make_error(Errc::NotFound, "no release '" + text + "'");
+  return std::move(**r);
+}
+
+Status ReleaseService::begin(const GateRequest& g) {
+  const RunState* state = engine_.scheduler().run(g.run_id);
+  if (!state) return ok();
   const RunRecord& run = state->run;
-  std::optional<ReleaseRecord> r = store_->release_of(run.id, g.stage_id);
+  std::optional<ReleaseRecord> r = store_.release_of(run.id, g.stage_id);
   if (!r) {
     ReleaseRecord rec;
     rec.environment = g.environment;
@@ -26,35 +35,35 @@ void Controller::begin_release(const GateRequest& g) {
     rec.repo = run.repo_name.empty() ? run.repo_url : run.repo_name;
     rec.commit = run.commit;
     rec.strategy = g.strategy.empty() ? "direct" : g.strategy;
-    if (auto current = store_->current_release(g.environment)) rec.previous = current->id;
-    for (const ApprovalRecord& a : store_->approvals_of_run(run.id)) {
+    if (auto current = store_.current_release(g.environment)) rec.previous = current->id;
+    for (const ApprovalRecord& a : store_.approvals_of_run(run.id)) {
       if (a.kind == "gmud" && a.stage_id == g.stage_id && a.status == "approved") rec.gmud = a.id;
     }
-    rec.created_at = now();
-    if (store_->create_release(rec) == 0) {
-      scheduler_->fail_gate(run.id, g.stage_id, "release", "could not record the release", now());
-      return;
-    }
-    emit_release(rec);
+    rec.created_at = engine_.now();
+    // No deploy goes out unrecorded: on a store failure the gate stays
+    // shut and the caller asks again later.
+    if (Result<int64_t> id = store_.create_release(rec); !id) return id.error();
+    emit(rec);
     log::info("releases", "release.started",
               {{"release", release_name(rec.id)}, {"environment", rec.environment}});
-    audit("controller", "release.start", release_name(rec.id),
-          {{"environment", rec.environment},
-           {"run", std::to_string(run.id)},
-           {"commit", rec.commit},
-           {"previous", rec.previous ? release_name(rec.previous) : ""},
-           {"gmud", rec.gmud ? "GMUD-" + std::to_string(rec.gmud) : ""}});
+    (void)audit_.record("controller", "release.start", release_name(rec.id),
+                        {{"environment", rec.environment},
+                         {"run", std::to_string(run.id)},
+                         {"commit", rec.commit},
+                         {"previous", rec.previous ? release_name(rec.previous) : ""},
+                         {"gmud", rec.gmud ? "GMUD-" + std::to_string(rec.gmud) : ""}});
     r = rec;
   }
   std::map<std::string, std::string> values = {
       {"RELEASE_ID", release_name(r->id)},
       {"PREVIOUS_RELEASE", r->previous ? release_name(r->previous) : ""}};
-  scheduler_->open_gate(run.id, g.stage_id, "release", values, now());
+  engine_.scheduler().open_gate(run.id, g.stage_id, "release", values, engine_.now());
+  return ok();
 }
 
-void Controller::end_release(const RunState& run, int record) {
+void ReleaseService::stage_ended(const RunState& run, int record) {
   const StageRecord& rec = run.stages[static_cast<size_t>(record)];
-  std::optional<ReleaseRecord> r = store_->release_of(run.run.id, rec.stage_id);
+  std::optional<ReleaseRecord> r = store_.release_of(run.run.id, rec.stage_id);
   if (!r || r->status != "in_progress") return;
   // A deploy in phases knows how its release ended (a canary that rolled
   // itself back failed its stage, and is rolled_back).
@@ -66,17 +75,20 @@ void Controller::end_release(const RunState& run, int record) {
   }
   r->reason = r->status == "succeeded" ? "" : rec.reason;
   r->finished_at = rec.finished_at;
-  store_->update_release(*r);
-  emit_release(*r);
+  if (Status s = store_.update_release(*r); !s) {
+    log::error("releases", "release.update_failed",
+               {{"release", release_name(r->id)}, {"error", s.error().message}});
+  }
+  emit(*r);
   log::info("releases", "release.ended", {{"release", release_name(r->id)}, {"status", r->status}});
   if (r->status == "rolled_back")
-    audit("controller", "release.rolled_back", release_name(r->id),
-          {{"run", std::to_string(r->run_id)}, {"reason", r->reason}});
+    (void)audit_.record("controller", "release.rolled_back", release_name(r->id),
+                        {{"run", std::to_string(r->run_id)}, {"reason", r->reason}});
 }
 
-std::string Controller::release_progress(const ReleaseRecord& r) const {
+std::string ReleaseService::progress(const ReleaseRecord& r) const {
   if (r.status != "in_progress") return "";
-  const RunState* run = scheduler_->run(r.run_id);
+  const RunState* run = engine_.scheduler().run(r.run_id);
   if (!run) return "";
   for (const StageRecord& s : run->stages) {
     if (s.stage_id == r.stage_id) return s.status + (s.reason.empty() ? "" : ": " + s.reason);
@@ -84,17 +96,20 @@ std::string Controller::release_progress(const ReleaseRecord& r) const {
   return "";
 }
 
-std::variant<Controller::ReleaseAction, net::Response> Controller::release_action(
+std::variant<ReleaseService::Action, net::Response> ReleaseService::checked_action(
     const std::string& text, const net::Request& req, const Principal& who, Permission permission,
     const std::string& action, const std::string& phrase) {
-  int64_t id = 0;
   std::optional<ReleaseRecord> r;
-  if (parse_release_id(text, id)) r = store_->release(id);
+  if (auto found = find(text); !found) {
+    if (found.error().code != Errc::NotFound) return error_response(found.error());
+  } else {
+    r = std::move(*found);
+  }
   const std::string name = r ? release_name(r->id) : text;
   if (!principal_allows(who, permission)) {
     std::string why =
         who.name + " may not " + phrase + " releases (their role lacks '" + action + "')";
-    audit(who.name, "permission.denied", name, {{"action", action}, {"reason", why}});
+    audit_.refused(who, name, why, {{"action", action}});
     return error(403, "forbidden", why);
   }
   if (!r) return error(404, "not_found", "no release '" + text + "'");
@@ -102,16 +117,16 @@ std::variant<Controller::ReleaseAction, net::Response> Controller::release_actio
   std::map<std::string, std::string> values;
   if (!parse_decision(req.body, comment, values, why) || !values.empty())
     return error(400, "bad_request", why.empty() ? "a " + action + " takes only a comment" : why);
-  return ReleaseAction{*r, name, comment};
+  return Action{*r, name, comment};
 }
 
-net::Response Controller::steer_release(const std::string& text, const net::Request& req,
-                                        const Principal& who, bool promote) {
+net::Response ReleaseService::steer(const std::string& text, const net::Request& req,
+                                    const Principal& who, bool promote) {
   const char* verb = promote ? "promote" : "abort";
   auto checked =
-      release_action(text, req, who, promote ? Permission::Promote : Permission::Abort, verb, verb);
+      checked_action(text, req, who, promote ? Permission::Promote : Permission::Abort, verb, verb);
   if (auto* refused = std::get_if<net::Response>(&checked)) return *refused;
-  auto& [release, name, comment] = std::get<ReleaseAction>(checked);
+  auto& [release, name, comment] = std::get<Action>(checked);
   ReleaseRecord* r = &release;
   if (r->status != "in_progress") {
     std::string hint = !promote && r->status == "succeeded" ? " (use gantry rollback " + name + ")"
@@ -121,63 +136,67 @@ net::Response Controller::steer_release(const std::string& text, const net::Requ
   }
   std::string reason = std::string(promote ? "promoted" : "aborted") + " by " + who.name +
                        (comment.empty() ? "" : ": " + comment);
-  std::string refused = promote ? scheduler_->promote(r->run_id, r->stage_id, now())
-                                : scheduler_->abort_deploy(r->run_id, r->stage_id, reason, now());
+  std::string refused =
+      promote ? engine_.scheduler().promote(r->run_id, r->stage_id, engine_.now())
+              : engine_.scheduler().abort_deploy(r->run_id, r->stage_id, reason, engine_.now());
   if (!refused.empty())
     return error(
         409, "conflict",
         "release " + name + " cannot be " + (promote ? "promoted" : "aborted") + ": " + refused);
-  audit(
+  (void)audit_.record(
       who.name, promote ? "release.promote" : "release.abort", name,
       {{"run", std::to_string(r->run_id)}, {"environment", r->environment}, {"comment", comment}});
-  flush();
-  auto c = store_->current_release(r->environment);
+  if (Status s = engine_.flush(); !s) return error_response(s.error());
+  auto c = store_.current_release(r->environment);
   net::Response resp;
-  resp.body = release_json(*r, c && c->id == r->id, release_progress(*r));
+  resp.body = release_json(*r, c && c->id == r->id, progress(*r));
   return resp;
 }
 
-net::Response Controller::list_releases(const net::Request& req) {
+net::Response ReleaseService::list(const net::Request& req) {
   auto env = req.query.find("env");
   std::string environment = env == req.query.end() ? "" : env->second;
-  std::vector<ReleaseRecord> list = store_->list_releases(500, environment);
+  std::vector<ReleaseRecord> list = store_.list_releases(500, environment);
   std::map<std::string, int64_t> current;
-  std::map<int64_t, std::string> progress;
+  std::map<int64_t, std::string> progresses;
   for (const ReleaseRecord& r : list) {
-    if (r.status == "in_progress") progress[r.id] = release_progress(r);
+    if (r.status == "in_progress") progresses[r.id] = progress(r);
     if (!current.count(r.environment)) {
-      auto c = store_->current_release(r.environment);
+      auto c = store_.current_release(r.environment);
       current[r.environment] = c ? c->id : 0;
     }
   }
   net::Response resp;
-  resp.body = releases_json(list, current, progress);
+  resp.body = releases_json(list, current, progresses);
   return resp;
 }
 
-net::Response Controller::show_release(const std::string& text) {
-  int64_t id = 0;
+net::Response ReleaseService::show(const std::string& text) {
   std::optional<ReleaseRecord> r;
-  if (parse_release_id(text, id)) r = store_->release(id);
+  if (auto found = find(text); !found) {
+    if (found.error().code != Errc::NotFound) return error_response(found.error());
+  } else {
+    r = std::move(*found);
+  }
   if (!r) return error(404, "not_found", "no release '" + text + "'");
-  auto c = store_->current_release(r->environment);
+  auto c = store_.current_release(r->environment);
   net::Response resp;
-  resp.body = release_json(*r, c && c->id == r->id, release_progress(*r));
+  resp.body = release_json(*r, c && c->id == r->id, progress(*r));
   return resp;
 }
 
-net::Response Controller::rollback_release(const std::string& text, const net::Request& req,
-                                           const Principal& who) {
-  auto checked = release_action(text, req, who, Permission::Rollback, "rollback", "roll back");
+net::Response ReleaseService::rollback(const std::string& text, const net::Request& req,
+                                       const Principal& who) {
+  auto checked = checked_action(text, req, who, Permission::Rollback, "rollback", "roll back");
   if (auto* refused = std::get_if<net::Response>(&checked)) return *refused;
-  auto& [release, name, comment] = std::get<ReleaseAction>(checked);
+  auto& [release, name, comment] = std::get<Action>(checked);
   ReleaseRecord* r = &release;
   if (r->status == "rolled_back")
     return error(409, "conflict", "release " + name + " is already rolled back");
   if (r->status == "in_progress")
     return error(409, "conflict",
                  "release " + name + " is still in progress (use gantry abort " + name + ")");
-  std::optional<ReleaseRecord> current = store_->current_release(r->environment);
+  std::optional<ReleaseRecord> current = store_.current_release(r->environment);
   if (!current || current->id != r->id)
     return error(409, "conflict",
                  "release " + name + " is not the current release of " + r->environment + " (" +
@@ -188,19 +207,23 @@ net::Response Controller::rollback_release(const std::string& text, const net::R
   // before the release is updated below).
   int64_t active = 0;
   if (r->rollback_run != 0) {
-    auto running = store_->run(r->rollback_run);
+    auto read = store_.run(r->rollback_run);
+    if (!read) return error_response(read.error());
+    const std::optional<RunRecord>& running = *read;
     if (running && (running->status == "queued" || running->status == "running" ||
                     running->status == "waiting"))
       active = r->rollback_run;
   }
-  for (const RunRecord& u : store_->unfinished_runs()) {
+  for (const RunRecord& u : store_.unfinished_runs()) {
     if (active == 0 && u.rollback_of == r->id) active = u.id;
   }
   if (active != 0)
     return error(
         409, "conflict",
         "release " + name + " is being rolled back already (run " + std::to_string(active) + ")");
-  std::optional<RunRecord> original = store_->run(r->run_id);
+  auto read_original = store_.run(r->run_id);
+  if (!read_original) return error_response(read_original.error());
+  const std::optional<RunRecord>& original = *read_original;
   if (!original) return error(409, "conflict", "the run of release " + name + " is gone");
   RunRecord rb;
   rb.job_name = original->job_name;
@@ -220,22 +243,30 @@ net::Response Controller::rollback_release(const std::string& text, const net::R
   rb.created_by = who.name;
   rb.rollback_of = r->id;
   rb.rollback_stage = r->stage_id;
-  start_run(rb);
-  if (rb.id == 0) return error(500, "internal", "could not start the rollback run");
+  if (Status s = engine_.start_run(rb); !s) return error_response(s.error());
   r->rollback_run = rb.id;
   r->rolled_back_by = who.name;
-  store_->update_release(*r);
-  emit_release(*r);
-  audit(who.name, "release.rollback", name,
-        {{"run", std::to_string(rb.id)}, {"environment", r->environment}, {"comment", comment}});
+  // The run names its release (rollback_of): should this fail, the run's
+  // end adopts the release (run_ended).
+  (void)store_.update_release(*r);
+  emit(*r);
+  (void)audit_.record(
+      who.name, "release.rollback", name,
+      {{"run", std::to_string(rb.id)}, {"environment", r->environment}, {"comment", comment}});
   net::Response resp;
   resp.status = 202;
   resp.body = rollback_started_json(*r, rb.id);
   return resp;
 }
 
-void Controller::end_rollback(const RunRecord& run) {
-  std::optional<ReleaseRecord> r = store_->release(run.rollback_of);
+void ReleaseService::run_ended(const RunRecord& run) {
+  auto read = store_.release(run.rollback_of);
+  if (!read) {
+    log::error("releases", "release.read_failed",
+               {{"run", std::to_string(run.id)}, {"error", read.error().message}});
+    return;
+  }
+  std::optional<ReleaseRecord> r = *read;
   if (!r || r->status == "rolled_back") return;
   if (r->rollback_run != run.id) {
     if (r->rollback_run != 0) return;  // another rollback run holds the release
@@ -248,15 +279,16 @@ void Controller::end_rollback(const RunRecord& run) {
   if (run.status == "succeeded" || run.status == "unstable") {
     r->status = "rolled_back";
     r->reason = "rolled back by " + r->rolled_back_by + " (run " + std::to_string(run.id) + ")";
-    store_->update_release(*r);
-    emit_release(*r);
-    audit("controller", "release.rolled_back", name, {{"run", std::to_string(run.id)}});
+    (void)store_.update_release(*r);
+    emit(*r);
+    (void)audit_.record("controller", "release.rolled_back", name,
+                        {{"run", std::to_string(run.id)}});
   } else {
     r->rollback_run = 0;  // it may be tried again
-    store_->update_release(*r);
-    emit_release(*r);
-    audit("controller", "release.rollback_failed", name,
-          {{"run", std::to_string(run.id)}, {"status", run.status}});
+    (void)store_.update_release(*r);
+    emit(*r);
+    (void)audit_.record("controller", "release.rollback_failed", name,
+                        {{"run", std::to_string(run.id)}, {"status", run.status}});
   }
   log::info("releases", "release.rollback_ended",
             {{"release", name}, {"run", std::to_string(run.id)}, {"status", run.status}});

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "service/api_json.hpp"
-#include "service/controller.hpp"
+#include "service/routes.hpp"
 #include "web_assets.hpp"
 
 namespace gantry::controller {
@@ -43,7 +43,7 @@ std::string etag_of(std::string_view data) {
 
 }  // namespace
 
-net::Response Controller::serve_web(const net::Request& req) {
+net::Response serve_web(const net::Request& req) {
   if (req.method != "GET" && req.method != "HEAD") {
     net::Response r = error(405, "method_not_allowed",
                             req.method + " is not allowed on " + req.path + " (use GET, HEAD)");

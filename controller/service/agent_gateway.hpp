@@ -1,0 +1,78 @@
+#pragma once
+// The agent gateway: one WebSocket per agent process at /api/v1/agent, and
+// the agents' file endpoint /api/v1/agent/jobs/JOB/{artifacts,stash,input}.
+// Text frames are protocol messages handed to the engine's scheduler;
+// binary frames are log chunks for the log ingest. It is the engine's
+// outbox (messages to agents go through sessions here).
+//
+// Storage failure is never success (SPEC §11): a finish whose outcome could
+// not be stored is answered `unavailable` (the agent keeps its outbox and
+// sends it again), never acknowledged; log chunks are acknowledged only
+// when durable. Uploads are admitted from the request head, before a byte
+// of the body is read: only for a live job of the asking agent.
+//
+// Depends on the engine, the store, the event sink, the audit log, the
+// authenticator and the gate service (`input` steps). Sessions talk to a
+// net::WsConnection, an interface: tests drive the gateway with a fake one,
+// without sockets or a loop. Threading: the loop thread.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "auth.hpp"
+#include "gantry/net/http_server.hpp"
+#include "service/audit_log.hpp"
+#include "service/engine.hpp"
+#include "service/log_ingest.hpp"
+
+namespace gantry::controller {
+
+class GateService;
+
+class AgentGateway final : public AgentOutbox {
+ public:
+  AgentGateway(Engine& engine, Store& store, EventSink& events, AuditLog& audit,
+               const Authenticator& auth, GateService& gates, Defer defer);
+
+  // The WebSocket upgrade: a Response refuses it, nullopt accepts it.
+  std::optional<net::Response> accept(const net::Request& req,
+                                      std::shared_ptr<net::WsConnection> conn,
+                                      net::WsHandlers& handlers);
+  // Before the body of /api/v1/agent/jobs/... is read: refuses what is not
+  // for a live job held by the asking agent at that epoch.
+  std::optional<net::Response> admit_upload(const net::Request& head) const;
+  // /api/v1/agent/jobs/JOB/KIND with an agent token (routes checked it).
+  net::Response files(const net::Request& req, const Principal& who);
+
+  void send(const std::string& agent_id, const protocol::ControllerMessage& m) override;
+  LogIngest& logs() { return logs_; }
+  size_t sessions() const { return sessions_.size(); }
+
+ private:
+  struct Session {
+    std::shared_ptr<net::WsConnection> conn;
+    std::string agent_id;  // set by hello
+    std::string token_name;
+    bool closed = false;
+  };
+  void on_text(const std::shared_ptr<Session>& s, std::string_view text);
+  void on_log(const std::shared_ptr<Session>& s, std::string_view frame);
+  void on_closed(const std::shared_ptr<Session>& s);
+  void hello(const std::shared_ptr<Session>& s, const protocol::Hello& hello);
+  void finish(const std::shared_ptr<Session>& s, const protocol::Finish& fin);
+  static void reply(Session& s, const protocol::ControllerMessage& m);
+
+  Engine& engine_;
+  Store& store_;
+  EventSink& events_;
+  AuditLog& audit_;
+  const Authenticator& auth_;
+  GateService& gates_;
+  LogIngest logs_;
+  std::map<std::string, std::shared_ptr<Session>> sessions_;  // by agent id
+};
+
+}  // namespace gantry::controller

@@ -1,0 +1,516 @@
+// Gates (gate_service.hpp): change requests for stages that wait at a gate
+// (SPEC §7), and the approvals API. The scheduler
+// says a stage waits (GateRequest); this opens its request — or finds the
+// one it had before a restart — and decides with the pure evaluator
+// (gmud/gate.hpp) whether the gate opens, stays shut for now (quorum not
+// met; approved but outside a window or inside a freeze), or fails the stage
+// (rejected, expired, cancelled, its environment gone). Policy comes from
+// the controller config only; the pipeline adds only texts.
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+
+#include "gantry/common/log.hpp"
+#include "service/api_json.hpp"
+#include "service/approvals_json.hpp"
+#include "service/gate_service.hpp"
+#include "service/git_workers.hpp"
+#include "service/run_service.hpp"
+
+namespace gantry::controller {
+
+namespace {
+
+gmud::Clock seconds_of(int64_t ms) {
+  return gmud::Clock(std::chrono::seconds(ms / 1000));
+}
+
+std::vector<std::string> split_submitters(const std::string& text) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i <= text.size()) {
+    size_t j = text.find(',', i);
+    if (j == std::string::npos) j = text.size();
+    std::string item = text.substr(i, j - i);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) out.push_back(item);
+    i = j + 1;
+  }
+  return out;
+}
+
+constexpr size_t kMaxListed = 500;
+
+std::string join_reasons(const std::vector<std::string>& reasons) {
+  std::string out;
+  for (const std::string& r : reasons) out += (out.empty() ? "" : "; ") + r;
+  return out;
+}
+
+}  // namespace
+
+gmud::Request gate_request_of(const ApprovalRecord& a) {
+  gmud::Request r;
+  r.triggered_by = a.triggered_by;
+  r.requested_at = seconds_of(a.requested_at);
+  for (const ChangeRecord& c : a.changes)
+    r.range.push_back({c.sha, c.author_email, c.committer_email});
+  for (const DecisionRecord& d : a.decisions)
+    r.decisions.push_back({d.user, d.approve, d.comment, seconds_of(d.at)});
+  return r;
+}
+
+std::optional<gmud::Policy> GateService::policy_of(const ApprovalRecord& a) const {
+  if (a.kind == "input") {
+    // Jenkins' submitter: users or groups, any one of them; none: anyone
+    // who may start runs. No quorum beyond one, no window, no expiry.
+    gmud::Policy p;
+    p.approvers = split_submitters(a.submitter);
+    if (p.approvers.empty()) p.approvers = {"*"};
+    p.min_approvals = 1;
+    return p;
+  }
+  auto env = config_.environments.find(a.environment);
+  if (env == config_.environments.end() || !env->second.gated) return std::nullopt;
+  return env->second.policy;
+}
+
+std::vector<gmud::Person> GateService::people_of(const ApprovalRecord& a) const {
+  const bool input = a.kind == "input";
+  std::vector<gmud::Person> people =
+      gate_people(config_, input ? Permission::Trigger : Permission::Approve, input);
+  // The generated admin of a controller without users: in no approver group.
+  if (config_.users.empty()) {
+    people.push_back({"admin",
+                      input ? std::vector<std::string>{"admin", "*"} : std::vector<std::string>{},
+                      {},
+                      true});
+  }
+  return people;
+}
+
+gmud::Evaluation GateService::evaluate(const ApprovalRecord& a) const {
+  std::optional<gmud::Policy> policy = policy_of(a);
+  if (!policy) {
+    gmud::Evaluation ev;
+    ev.blocked_by.push_back("environment '" + a.environment + "' has no GMUD policy any more");
+    return ev;
+  }
+  return gmud::evaluate(*policy, gate_request_of(a), people_of(a), seconds_of(engine_.now()));
+}
+
+void GateService::handle(const std::vector<GateRequest>& gates) {
+  for (const GateRequest& g : gates) {
+    if (g.cancel) {
+      cancel_requests(g.run_id, g.stage_id, g.reason);
+    } else {
+      open_request(g);
+    }
+  }
+}
+
+void GateService::open_request(const GateRequest& g) {
+  const RunState* state = engine_.scheduler().run(g.run_id);
+  if (!state) return;
+  const RunRecord& run = state->run;
+  if (g.kind == "release" && !config_.open_gates) {
+    if (Status s = releases_.begin(g); !s) retry_later(g, s.error());
+    return;
+  }
+  if (config_.open_gates) {
+    std::map<std::string, std::string> defaults;
+    for (const GateRequest::Parameter& p : g.parameters) defaults[p.name] = p.default_value;
+    log::warn("gmud", "gate.opened_locally", {{"stage", g.stage_id}, {"kind", g.kind}});
+    engine_.scheduler().open_gate(run.id, g.stage_id, g.kind, defaults, engine_.now());
+    return;
+  }
+  // The request this stage had before a restart, for the same commit.
+  std::vector<ApprovalRecord> earlier = store_.approvals_of_run(run.id);
+  for (auto it = earlier.rbegin(); it != earlier.rend(); ++it) {
+    if (it->stage_id != g.stage_id || it->kind != g.kind || it->commit != run.commit) continue;
+    if (it->status == "pending" || it->status == "approved") {
+      settle(*it);
+    } else {
+      std::string why = it->reason.empty() ? approval_name(*it) + " is " + it->status : it->reason;
+      engine_.scheduler().fail_gate(run.id, g.stage_id, g.kind, why, engine_.now());
+    }
+    return;
+  }
+  if (g.kind != "gmud") {
+    create_request(g, {}, "");
+    return;
+  }
+  // The range since the environment's current release, when there is one
+  // of this repository (from the git mirror, off the loop); else the run's
+  // own change range.
+  const std::string repo = run.repo_name.empty() ? run.repo_url : run.repo_name;
+  std::optional<ReleaseRecord> current = store_.current_release(g.environment);
+  const std::string base = current && current->repo == repo ? current->commit : "";
+  std::vector<ChangeRecord> branch_range = run.changes;
+  if (branch_range.empty() && !run.commit.empty())
+    branch_range.push_back(
+        {run.commit, run.author, run.author_email, run.author, run.author_email, "", 0, {}});
+  if (base.empty() || base == run.commit || run.repo_url.empty()) {
+    create_request(g, branch_range, base.empty() ? run.previous_commit : base);
+    return;
+  }
+  auto ready = [this, g, base, branch_range](git::ChangeSet cs) {
+    const RunState* st = engine_.scheduler().run(g.run_id);
+    bool waiting = false;
+    for (const StageRecord& rec : st ? st->stages : std::vector<StageRecord>{})
+      waiting = waiting || (rec.stage_id == g.stage_id && rec.status == "waiting");
+    if (!waiting) return;  // cancelled meanwhile
+    std::vector<ChangeRecord> range;
+    if (!cs.ok) {
+      log::warn("gmud", "range.unreadable", {{"from", base}, {"error", cs.error}});
+      range = branch_range;
+    } else {
+      for (const git::ChangeCommit& c : cs.commits) range.push_back(change_record(c));
+    }
+    // A base the mirror no longer has (history rewritten): add the branch's
+    // range too, so no author of what ships is missed.
+    if (!cs.ok || !cs.from_known) {
+      for (const ChangeRecord& c : branch_range) {
+        bool seen = std::any_of(range.begin(), range.end(),
+                                [&](const ChangeRecord& r) { return r.sha == c.sha; });
+        if (!seen) range.push_back(c);
+      }
+    }
+    if (auto id = create_request(g, std::move(range), cs.ok && cs.from_known ? base : ""); !id)
+      retry_later(g, id.error());
+    (void)engine_.flush();
+  };
+  if (!git_ || !git_->change_range(run.repo_url, base, run.commit, ready)) {
+    if (auto id = create_request(g, branch_range, run.previous_commit); !id)
+      retry_later(g, id.error());
+  }
+}
+
+void GateService::retry_later(const GateRequest& g, const Error& why) {
+  log::warn("gmud", "request.retry",
+            {{"run", std::to_string(g.run_id)}, {"stage", g.stage_id}, {"error", why.message}});
+  engine_.scheduler().annotate_gate(
+      g.run_id, g.stage_id,
+      "waiting: the change request could not be stored (" + why.message + "); trying again");
+  retry_.push_back(g);
+}
+
+Result<int64_t> GateService::create_request(const GateRequest& g, std::vector<ChangeRecord> range,
+                                            const std::string& range_base) {
+  const RunState* state = engine_.scheduler().run(g.run_id);
+  if (!state) return int64_t{0};
+  const RunRecord& run = state->run;
+  ApprovalRecord a;
+  a.kind = g.kind;
+  a.run_id = run.id;
+  a.stage_id = g.stage_id;
+  a.environment = g.environment;
+  a.repo = run.repo_name.empty() ? run.repo_url : run.repo_name;
+  a.commit = run.commit;
+  a.title = g.title;
+  a.impact = g.impact;
+  a.rollback_plan = g.rollback_plan;
+  a.message = g.message;
+  a.submitter = g.submitter;
+  a.parameters = input_parameters_json(g);
+  a.requested_at = engine_.now();
+  if (g.kind == "gmud") {
+    std::optional<gmud::Policy> policy = policy_of(a);
+    a.required = policy ? std::max(policy->min_approvals, 1) : 1;
+    if (policy && policy->expires_after_s > 0)
+      a.expires_at = a.requested_at + policy->expires_after_s * 1000;
+    // Who made the change may not approve it: the run's trigger, and every
+    // author and committer of the commits it ships.
+    a.triggered_by = run.created_by == "git" || run.created_by == "cron" ? "" : run.created_by;
+    a.range_base = range_base;
+    a.changes = std::move(range);
+    for (ChangeRecord& c : a.changes) c.paths.clear();
+  }
+  if (Result<int64_t> id = store_.create_approval(a); !id) return id.error();
+  const std::string name = approval_name(a);
+  events_.approval(a);
+  log::info("gmud", "approval.requested",
+            {{"approval", name}, {"run", std::to_string(run.id)}, {"stage", g.stage_id}});
+  (void)audit_.record("controller", "approval.request", name,
+                      {{"run", std::to_string(run.id)},
+                       {"stage", g.stage_id},
+                       {"environment", a.environment},
+                       {"commit", a.commit},
+                       {"required", std::to_string(a.required)}});
+  (void)settle(a);
+  return a.id;
+}
+
+void GateService::cancel_requests(int64_t run_id, const std::string& stage_id,
+                                  const std::string& reason) {
+  for (auto it = open_.begin(); it != open_.end();) {
+    ApprovalRecord& a = it->second;
+    if (a.run_id != run_id || a.stage_id != stage_id) {
+      ++it;
+      continue;
+    }
+    a.status = "cancelled";
+    a.decided_at = engine_.now();
+    a.reason = "cancelled: " + (reason.empty() ? std::string("the stage stopped waiting") : reason);
+    if (Status st = store_.update_approval(a); !st) {
+      // Still open in the store: the next check() cancels it (its stage no
+      // longer waits, so it cannot open).
+      log::error("gmud", "approval.cancel_failed",
+                 {{"approval", approval_name(a)}, {"error", st.error().message}});
+    }
+    events_.approval(a);
+    (void)audit_.record("controller", "approval.cancel", approval_name(a), {{"reason", a.reason}});
+    it = open_.erase(it);
+  }
+}
+
+void GateService::check() {
+  std::vector<GateRequest> again;
+  again.swap(retry_);
+  for (const GateRequest& g : again) open_request(g);
+  std::vector<ApprovalRecord> open;
+  for (const auto& [id, a] : open_) open.push_back(a);
+  for (ApprovalRecord& a : open) {
+    auto fresh = store_.approval(a.id);
+    if (fresh && *fresh) (void)settle(**fresh);
+  }
+}
+
+gmud::Evaluation GateService::settle(ApprovalRecord& a) {
+  const std::string name = approval_name(a);
+  // An `input` step's request: its job polls for the answer; no gate to move.
+  const bool step = !input_step_key(a).empty();
+  auto close = [&](const std::string& status, const std::string& reason) {
+    a.status = status;
+    a.reason = reason;
+    a.decided_at = engine_.now();
+    // Not recorded, not acted on: it stays open and is settled again.
+    if (Status st = store_.update_approval(a); !st) {
+      open_[a.id] = a;
+      return false;
+    }
+    events_.approval(a);
+    open_.erase(a.id);
+    if (!step) engine_.scheduler().fail_gate(a.run_id, a.stage_id, a.kind, reason, engine_.now());
+    return true;
+  };
+  gmud::Evaluation ev = evaluate(a);
+  if (step && a.status == "pending" && !stage_running(a)) {
+    if (close("cancelled", name + " was cancelled: its stage is no longer running"))
+      (void)audit_.record("controller", "approval.cancel", name, {{"reason", a.reason}});
+    return ev;
+  }
+  if (!policy_of(a)) {
+    if (close("cancelled", "environment '" + a.environment + "' has no GMUD policy any more"))
+      (void)audit_.record("controller", "approval.cancel", name, {{"reason", a.reason}});
+    return ev;
+  }
+  switch (ev.state) {
+    case gmud::State::Rejected:
+      close("rejected", name + " " + ev.blocked_by.front());
+      return ev;
+    case gmud::State::Expired:
+      if (close("expired", name + " " + ev.blocked_by.front()))
+        (void)audit_.record("controller", "approval.expire", name, {{"reason", a.reason}});
+      return ev;
+    case gmud::State::Cancelled:
+      close("cancelled", name + " was cancelled");
+      return ev;
+    case gmud::State::Pending:
+      open_[a.id] = a;
+      if (!step)
+        engine_.scheduler().annotate_gate(
+            a.run_id, a.stage_id, "waiting for " + name + ": " + join_reasons(ev.blocked_by));
+      return ev;
+    case gmud::State::Approved:
+      break;
+  }
+  if (a.status == "pending") {
+    a.status = "approved";
+    a.decided_at = engine_.now();
+    a.values = decided_values(a);
+    if (Status st = store_.update_approval(a); !st) {
+      open_[a.id] = a;  // approved, not yet recorded: settled again on the tick
+      return ev;
+    }
+    events_.approval(a);
+    log::info("gmud", "approval.approved", {{"approval", name}});
+  }
+  if (!ev.open) {
+    open_[a.id] = a;  // a window or a freeze holds it; checked on the tick
+    if (!step)
+      engine_.scheduler().annotate_gate(a.run_id, a.stage_id,
+                                        name + " approved; held: " + join_reasons(ev.blocked_by));
+    return ev;
+  }
+  open_.erase(a.id);
+  if (step) return ev;
+  std::map<std::string, std::string> values = a.values;
+  if (a.kind == "gmud") values["GMUD_ID"] = name;
+  engine_.scheduler().open_gate(a.run_id, a.stage_id, a.kind, values, engine_.now());
+  return ev;
+}
+
+bool GateService::stage_running(const ApprovalRecord& a) const {
+  const RunState* run = engine_.scheduler().run(a.run_id);
+  if (!run) return false;
+  for (const StageRecord& rec : run->stages) {
+    if (rec.stage_id == a.stage_id) return rec.status == "running";
+  }
+  return false;
+}
+
+net::Response GateService::input_step(const Job& job, const std::string& body) {
+  constexpr size_t kMaxQuestion = size_t{64} * 1024;
+  if (body.size() > kMaxQuestion)
+    return error(413, "too_large", "an input question is at most 64 KiB");
+  GateRequest g;
+  std::string why;
+  if (!parse_input_question(body, g, why)) return error(400, "bad_request", why);
+  const RunState* run = engine_.scheduler().run(job.run_id);
+  if (!run) return error(409, "stale_epoch", "the job's run is over");
+  g.run_id = job.run_id;
+  g.stage_id = run->record_of(job.node).stage_id;
+  g.step += "#" + std::to_string(job.attempt);  // a retried stage asks again
+  int64_t id = 0;
+  for (const ApprovalRecord& a : store_.approvals_of_run(job.run_id)) {
+    if (a.stage_id == g.stage_id && input_step_key(a) == g.step) id = a.id;
+  }
+  if (id == 0) {
+    // The step asks again after a 503: nothing was stored.
+    Result<int64_t> created = create_request(g, {}, "");
+    if (!created) return error_response(created.error());
+    id = *created;
+  }
+  auto a = store_.approval(id);
+  if (!a) return error_response(a.error());
+  if (!*a) return error(409, "stale_epoch", "the job's run is over");
+  net::Response r;
+  r.body = input_reply_json(**a);
+  return r;
+}
+
+void GateService::show_current_quorum(ApprovalRecord& a) const {
+  // A pending request is decided under today's policy (a reload may have
+  // changed it); a closed one keeps the quorum it was decided with.
+  if (a.kind != "gmud" || a.status != "pending") return;
+  if (std::optional<gmud::Policy> p = policy_of(a)) a.required = std::max(p->min_approvals, 1);
+}
+
+net::Response GateService::list(const net::Request& req) {
+  std::string status = query(req, "status");
+  static const char* kStatuses[] = {"", "pending", "approved", "rejected", "expired", "cancelled"};
+  if (std::find(std::begin(kStatuses), std::end(kStatuses), status) == std::end(kStatuses))
+    return error(
+        400, "bad_request",
+        "unknown status '" + status + "' (use pending, approved, rejected, expired or cancelled)");
+  std::vector<ApprovalRecord> list = store_.list_approvals(kMaxListed, status);
+  std::vector<gmud::Evaluation> evs;
+  evs.reserve(list.size());
+  for (ApprovalRecord& a : list) {
+    evs.push_back(evaluate(a));
+    show_current_quorum(a);
+  }
+  net::Response r;
+  r.body = approvals_json(list, evs);
+  return r;
+}
+
+Result<ApprovalRecord> GateService::find(const std::string& text) {
+  int64_t id = 0;
+  if (!parse_approval_id(text, id))
+    return make_error(Errc::NotFound, "no change request '" + text + "'");
+  auto a = store_.approval(id);
+  if (!a) return a.error();
+  if (!*a) return make_error(Errc::NotFound, "no change request '" + text + "'");
+  return std::move(**a);
+}
+
+net::Response GateService::show(const std::string& text) {
+  auto found = find(text);
+  if (!found) return error_response(found.error());
+  ApprovalRecord* a = &*found;
+  gmud::Evaluation ev = evaluate(*a);
+  show_current_quorum(*a);
+  net::Response r;
+  r.body = approval_json(*a, ev);
+  return r;
+}
+
+net::Response GateService::decide(const std::string& text, const net::Request& req,
+                                  const Principal& who, bool approve) {
+  auto found = find(text);
+  if (!found) return error_response(found.error());
+  ApprovalRecord* a = &*found;
+  const std::string name = approval_name(*a);
+  const char* verb = approve ? "approve" : "reject";
+  auto refuse = [&](const std::string& why) {
+    audit_.refused(who, name, why, {{"action", verb}});
+    return error(403, "forbidden", why);
+  };
+  const Permission needed = a->kind == "gmud" ? Permission::Approve : Permission::Trigger;
+  if (!principal_allows(who, needed))
+    return refuse(who.name + " may not " + verb + " " + name + " (their role lacks '" +
+                  (a->kind == "gmud" ? "approve" : "trigger") + "')");
+  std::string comment, why;
+  std::map<std::string, std::string> values;
+  if (!parse_decision(req.body, comment, values, why)) return error(400, "bad_request", why);
+  if (!approve && comment.empty())
+    return error(400, "bad_request", "a rejection needs a comment saying why (--comment)");
+  if (!approve && !values.empty())
+    return error(400, "bad_request", "parameters go with an approval, not a rejection");
+  if (a->kind != "input" && !values.empty())
+    return error(400, "bad_request", "parameters go with an input's approval, not a GMUD's");
+  if (a->status != "pending")
+    return error(409, "conflict", name + " is " + a->status + "; it takes no more decisions");
+  std::optional<gmud::Policy> policy = policy_of(*a);
+  if (!policy)
+    return error(409, "conflict", name + ": its environment has no GMUD policy any more");
+  std::vector<gmud::Person> people = people_of(*a);
+  auto person = std::find_if(people.begin(), people.end(),
+                             [&](const gmud::Person& p) { return p.name == who.name; });
+  if (person == people.end()) return refuse(who.name + " is not a configured user");
+  if (auto ineligible = gmud::ineligible(*policy, gate_request_of(*a), *person))
+    return refuse(*ineligible);
+  if (approve && a->kind == "input" && !check_input_values(*a, values, why))
+    return error(400, "bad_request", why);
+  DecisionRecord d{who.name, approve, comment, engine_.now(), values};
+  if (Status added = store_.add_decision(a->id, d); !added) {
+    if (added.error().code == Errc::Conflict)
+      return error(409, "conflict", who.name + " has already decided on " + name);
+    return error_response(added.error());
+  }
+  (void)audit_.record(
+      who.name, approve ? "approval.approve" : "approval.reject", name,
+      {{"run", std::to_string(a->run_id)}, {"stage", a->stage_id}, {"comment", comment}});
+  log::info("gmud", approve ? "approval.approve" : "approval.reject",
+            {{"approval", name}, {"user", who.name}});
+  // One read and one evaluation: the decision joins the record we hold.
+  a->decisions.push_back(std::move(d));
+  gmud::Evaluation ev = settle(*a);
+  (void)engine_.flush();  // the decision is stored; a gate it opened goes out when stored
+  show_current_quorum(*a);
+  net::Response r;
+  r.body = approval_json(*a, ev);
+  return r;
+}
+
+net::Response GateService::environments() {
+  std::vector<EnvironmentView> views;
+  ApprovalRecord probe;
+  probe.kind = "gmud";
+  const std::vector<gmud::Person> people = people_of(probe);
+  for (const auto& [name, env] : config_.environments) {
+    EnvironmentView v{name, env.gated, {}};
+    if (env.gated)
+      v.explain = gmud::explain_policy(env.policy, people,
+                                       gmud::Clock(std::chrono::seconds(engine_.now() / 1000)));
+    views.push_back(std::move(v));
+  }
+  net::Response r;
+  r.body = environments_json(views);
+  return r;
+}
+
+}  // namespace gantry::controller

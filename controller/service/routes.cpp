@@ -1,0 +1,339 @@
+// The route table (routes.hpp). Read Routes::Routes to see who may do what.
+#include "service/routes.hpp"
+
+#include <charconv>
+
+#include "gantry/common/log.hpp"
+#include "service/agent_gateway.hpp"
+#include "service/api_json.hpp"
+#include "service/audit_log.hpp"
+#include "service/engine.hpp"
+#include "service/gate_service.hpp"
+#include "service/release_service.hpp"
+#include "service/repo_watcher.hpp"
+#include "service/run_service.hpp"
+
+namespace gantry::controller {
+
+namespace {
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) parts.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return parts;
+}
+
+// Whether `path` matches `pattern`; fills the {placeholders}' values.
+bool match(std::string_view pattern, const std::vector<std::string_view>& path,
+           std::vector<std::string>& args) {
+  std::vector<std::string_view> want = split_path(pattern);
+  if (want.size() != path.size()) return false;
+  args.clear();
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (want[i].starts_with('{')) {
+      args.emplace_back(path[i]);
+    } else if (want[i] != path[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool parse_id(const std::string& s, int64_t& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size() && out > 0;
+}
+
+// A query parameter as a non-negative integer; `fallback` when absent.
+bool query_number(const net::Request& req, const std::string& key, int64_t fallback, int64_t& out) {
+  auto it = req.query.find(key);
+  if (it == req.query.end()) {
+    out = fallback;
+    return true;
+  }
+  const std::string& v = it->second;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  return ec == std::errc() && p == v.data() + v.size() && out >= 0;
+}
+
+bool is_agent_path(std::string_view path) {
+  return path == "/api/v1/agent" || path.starts_with("/api/v1/agent/");
+}
+
+net::Response unauthorized() {
+  net::Response r =
+      error(401, "unauthorized", "missing or unknown token (Authorization: Bearer TOKEN)");
+  r.headers.push_back({"WWW-Authenticate", "Bearer realm=\"gantry\""});
+  return r;
+}
+
+uint64_t content_length(const net::Request& head) {
+  std::string v = head.header("content-length");
+  uint64_t n = 0;
+  std::from_chars(v.data(), v.data() + v.size(), n);
+  return n;
+}
+
+}  // namespace
+
+bool json_depth_ok(std::string_view body, size_t max_depth) {
+  size_t depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : body) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return false;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return true;
+}
+
+Routes::Routes(const Authenticator& auth, AuditLog& audit, Engine& engine, RunService& runs,
+               GateService& gates, ReleaseService& releases, AgentGateway& agents,
+               const RepoWatcher* watcher, RouteLimits limits)
+    : auth_(auth),
+      audit_(audit),
+      engine_(engine),
+      runs_(runs),
+      gates_(gates),
+      releases_(releases),
+      agents_(agents),
+      watcher_(watcher),
+      limits_(limits) {
+  using P = Permission;
+  const auto any = std::nullopt;  // the handler decides, and audits a refusal
+  // A run id from the path, or 404.
+  auto with_run = [](auto fn) {
+    return [fn](const Call& c) {
+      int64_t id = 0;
+      if (!parse_id(c.args[0], id)) return error(404, "not_found", "no run '" + c.args[0] + "'");
+      return fn(c, id);
+    };
+  };
+  table_ = {
+      {"GET", "/metrics", P::Read, "read metrics", [this](const Call&) { return metrics(); }},
+      {"GET", "/api/v1/runs", P::Read, "read runs",
+       [this](const Call& c) { return runs_.list(c.req); }},
+      {"POST", "/api/v1/runs", P::Trigger, "trigger runs",
+       [this](const Call& c) { return runs_.create(c.req, c.who); }},
+      {"GET", "/api/v1/runs/{id}", P::Read, "read runs",
+       with_run([this](const Call&, int64_t id) { return runs_.show(id); })},
+      {"POST", "/api/v1/runs/{id}/cancel", any,
+       "cancel runs",  // own runs, or the Cancel permission
+       with_run([this](const Call& c, int64_t id) { return runs_.cancel(id, c.who); })},
+      {"POST", "/api/v1/runs/{id}/retry", P::Retry, "retry runs",
+       with_run([this](const Call& c, int64_t id) { return runs_.retry(id, c.who); })},
+      {"GET", "/api/v1/runs/{id}/log", P::Read, "read logs",
+       with_run([this](const Call& c, int64_t id) { return runs_.stage_log(id, c.req); })},
+      {"GET", "/api/v1/runs/{id}/artifacts", P::Read, "read artifacts",
+       with_run([this](const Call&, int64_t id) { return runs_.list_artifacts(id); })},
+      {"GET", "/api/v1/runs/{id}/artifacts/file", P::Read, "read artifacts",
+       with_run([this](const Call& c, int64_t id) { return runs_.get_artifact(id, c.req); })},
+      {"GET", "/api/v1/approvals", P::Read, "read approvals",
+       [this](const Call& c) { return gates_.list(c.req); }},
+      {"GET", "/api/v1/approvals/{id}", P::Read, "read approvals",
+       [this](const Call& c) { return gates_.show(c.args[0]); }},
+      {"POST", "/api/v1/approvals/{id}/approve", any, "approve",  // the GMUD policy decides
+       [this](const Call& c) { return gates_.decide(c.args[0], c.req, c.who, true); }},
+      {"POST", "/api/v1/approvals/{id}/reject", any, "reject",
+       [this](const Call& c) { return gates_.decide(c.args[0], c.req, c.who, false); }},
+      {"GET", "/api/v1/releases", P::Read, "read releases",
+       [this](const Call& c) { return releases_.list(c.req); }},
+      {"GET", "/api/v1/releases/{id}", P::Read, "read releases",
+       [this](const Call& c) { return releases_.show(c.args[0]); }},
+      {"POST", "/api/v1/releases/{id}/rollback", any, "roll back",  // Rollback, audited there
+       [this](const Call& c) { return releases_.rollback(c.args[0], c.req, c.who); }},
+      {"POST", "/api/v1/releases/{id}/promote", any, "promote",  // Promote, audited there
+       [this](const Call& c) { return releases_.steer(c.args[0], c.req, c.who, true); }},
+      {"POST", "/api/v1/releases/{id}/abort", any, "abort",  // Abort, audited there
+       [this](const Call& c) { return releases_.steer(c.args[0], c.req, c.who, false); }},
+      {"GET", "/api/v1/environments", P::Read, "read environments",
+       [this](const Call&) { return gates_.environments(); }},
+      {"GET", "/api/v1/repos", P::Read, "read repositories",
+       [this](const Call&) { return runs_.list_repos(); }},
+      {"GET", "/api/v1/audit", P::Read, "read the audit log",
+       [this](const Call& c) {
+         int64_t after = 0, limit = 0;
+         if (!query_number(c.req, "after", 0, after))
+           return error(400, "bad_request", "after must be an entry id (a non-negative integer)");
+         if (!query_number(c.req, "limit", 500, limit) || limit == 0)
+           return error(400, "bad_request", "limit must be a positive integer");
+         auto body = audit_.list_json(after, static_cast<size_t>(limit));
+         if (!body) return error_response(body.error());
+         net::Response r;
+         r.body = std::move(*body);
+         return r;
+       }},
+      {"GET", "/api/v1/audit/verify", P::Read, "read the audit log",
+       [this](const Call&) {
+         auto result = audit_.verify();
+         if (!result) return error_response(result.error());
+         // 200 either way: the request worked; its answer may be that the log is broken.
+         net::Response r;
+         r.body = audit_verification_json(*result);
+         return r;
+       }},
+      {"GET", "/api/v1/agents", P::Read, "read agents",
+       [this](const Call&) {
+         net::Response r;
+         r.body = agents_json(engine_.store().agents(), engine_.scheduler().agents());
+         return r;
+       }},
+  };
+}
+
+std::optional<net::Response> Routes::check_head(const net::Request& head) const {
+  if (head.path == "/healthz" || head.path == "/" || head.path.starts_with("/assets/"))
+    return std::nullopt;
+  const uint64_t length = content_length(head);
+  // Webhooks carry a signature, not a token: only their size is judged here.
+  if (head.path == "/api/v1/hooks/git") {
+    if (length > limits_.max_hook_body)
+      return error(413, "too_large",
+                   "a webhook body is at most " + std::to_string(limits_.max_hook_body) + " bytes");
+    return std::nullopt;
+  }
+  std::string authorization = head.header("authorization");
+  // The events WebSocket may carry its token in the query (browsers).
+  if (authorization.empty() && head.path == "/api/v1/events") {
+    auto t = head.query.find("token");
+    if (t != head.query.end()) authorization = "Bearer " + t->second;
+  }
+  std::optional<Principal> who = auth_.authenticate(authorization);
+  if (!who) return unauthorized();
+  if (is_agent_path(head.path)) {
+    if (!who->is_agent) return std::nullopt;  // refused (and audited) by handle()
+    if (head.path.starts_with("/api/v1/agent/jobs/")) return agents_.admit_upload(head);
+    return std::nullopt;
+  }
+  const size_t max = head.method == "POST" && head.path == "/api/v1/runs" ? limits_.max_run_body
+                                                                          : limits_.max_body;
+  if (length > max)
+    return error(413, "too_large",
+                 "a request body here is at most " + std::to_string(max) + " bytes");
+  return std::nullopt;
+}
+
+net::Response Routes::health() const {
+  net::Response r;
+  const bool ok = engine_.healthy();
+  r.status = ok ? 200 : 503;
+  r.body = health_json(ok, ok ? "" : "storage: " + engine_.failure().message);
+  return r;
+}
+
+net::Response Routes::handle(const net::Request& req) {
+  if (req.path == "/healthz") return health();
+  if (req.path == "/" || req.path.starts_with("/assets/")) return serve_web(req);
+  // Webhooks carry a signature, not a token (run_service.cpp).
+  if (req.path == "/api/v1/hooks/git") {
+    if (req.method != "POST") {
+      net::Response r = error(405, "method_not_allowed", "use POST for " + req.path);
+      r.headers.push_back({"Allow", "POST"});
+      return r;
+    }
+    return runs_.git_hook(req);
+  }
+  std::optional<Principal> who = auth_.authenticate(req.header("authorization"));
+  if (!who) return unauthorized();
+  if (is_agent_path(req.path)) {
+    if (!who->is_agent) {
+      audit_.refused(*who, req.path, "the agent endpoint needs an agent token",
+                     {{"method", req.method}});
+      return error(403, "forbidden", "the agent endpoint needs an agent token");
+    }
+    return agents_.files(req, *who);
+  }
+  if (who->is_agent) {
+    audit_.refused(*who, req.path, "agent tokens open only the agent endpoint",
+                   {{"method", req.method}});
+    return error(403, "forbidden", "agent tokens open only the agent endpoint");
+  }
+  if (!req.body.empty() && !json_depth_ok(req.body, limits_.max_json_depth))
+    return error(
+        400, "bad_request",
+        "the JSON body nests deeper than " + std::to_string(limits_.max_json_depth) + " levels");
+  return dispatch(req, *who);
+}
+
+net::Response Routes::dispatch(const net::Request& req, const Principal& who) {
+  std::vector<std::string_view> path = split_path(req.path);
+  std::vector<std::string> args;
+  std::string allowed;
+  for (const Route& route : table_) {
+    if (!match(route.pattern, path, args)) continue;
+    if (route.method != req.method) {
+      allowed += (allowed.empty() ? "" : ", ") + route.method;
+      continue;
+    }
+    if (route.permission && !principal_allows(who, *route.permission)) {
+      audit_.refused(who, req.path, "may not " + route.what, {{"method", req.method}});
+      return error(403, "forbidden", who.name + " may not " + route.what);
+    }
+    return route.handler(Call{req, who, args});
+  }
+  if (!allowed.empty()) {
+    net::Response r =
+        error(405, "method_not_allowed",
+              req.method + " is not allowed on " + req.path + " (use " + allowed + ")");
+    r.headers.push_back({"Allow", allowed});
+    return r;
+  }
+  return error(404, "not_found", "no route for " + req.method + " " + req.path);
+}
+
+net::Response Routes::metrics() const {
+  net::Response r;
+  r.content_type = "text/plain; version=0.0.4";
+  std::string& out = r.body;
+  out += "# HELP gantry_runs Runs by status.\n# TYPE gantry_runs gauge\n";
+  for (const auto& [status, n] : engine_.store().run_counts_by_status())
+    out += "gantry_runs{status=\"" + status + "\"} " + std::to_string(n) + "\n";
+  out += engine_.metrics_text();
+  const Scheduler& scheduler = engine_.scheduler();
+  out += "# HELP gantry_queue_depth Jobs waiting for an agent.\n# TYPE gantry_queue_depth gauge\n";
+  out += "gantry_queue_depth " + std::to_string(scheduler.queue_depth()) + "\n";
+  out += "# HELP gantry_jobs_running Jobs held by agents.\n# TYPE gantry_jobs_running gauge\n";
+  out += "gantry_jobs_running " + std::to_string(scheduler.running_jobs()) + "\n";
+  size_t connected = 0;
+  for (const auto& [id, a] : scheduler.agents()) connected += a.connected ? 1 : 0;
+  out +=
+      "# HELP gantry_agents_connected Agents with a live session.\n# TYPE gantry_agents_connected "
+      "gauge\n";
+  out += "gantry_agents_connected " + std::to_string(connected) + "\n";
+  out += "# HELP gantry_repo_fetch_failures Consecutive failed fetches of a watched repository.\n";
+  out += "# TYPE gantry_repo_fetch_failures gauge\n";
+  if (watcher_) {
+    for (const RepoStatus& repo : watcher_->status()) {
+      std::string label;  // Prometheus label value escaping
+      for (char ch : repo.name)
+        label += ch == '\n'                ? std::string("\\n")
+                 : ch == '"' || ch == '\\' ? std::string("\\") + ch
+                                           : std::string(1, ch);
+      out += "gantry_repo_fetch_failures{repo=\"" + label + "\"} " + std::to_string(repo.failures) +
+             "\n";
+    }
+  }
+  return r;
+}
+
+}  // namespace gantry::controller

@@ -1,0 +1,454 @@
+// Runs (run_service.hpp): /api/v1/runs, the repositories' status and
+// webhooks, and launch(), the one path of every git-started run.
+#include <charconv>
+#include <climits>
+#include <filesystem>
+
+#include "gantry/common/log.hpp"
+#include "gantry/pipelines/loader.hpp"
+#include "service/api_json.hpp"
+#include "service/git_workers.hpp"
+#include "service/log_files.hpp"
+#include "service/repo_watcher.hpp"
+#include "service/run_service.hpp"
+#include "webhook.hpp"
+
+namespace gantry::controller {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+net::Response json_ok(std::string body, int status = 200) {
+  net::Response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+std::string job_name_for(const std::string& repo) {
+  std::string name = repo;
+  while (!name.empty() && (name.back() == '/')) name.pop_back();
+  auto slash = name.find_last_of("/:");
+  if (slash != std::string::npos) name = name.substr(slash + 1);
+  if (name.size() > 4 && name.compare(name.size() - 4, 4, ".git") == 0)
+    name.resize(name.size() - 4);
+  return name.empty() ? "pipeline" : name;
+}
+
+// A stored run: NotFound when there is none, Unavailable when the store failed.
+Result<RunRecord> stored_run(Store& store, int64_t id) {
+  auto run = store.run(id);
+  if (!run) return run.error();
+  if (!*run) return make_error(Errc::NotFound, "no run " + std::to_string(id));
+  return std::move(**run);
+}
+
+// Bytes `text` takes as a JSON string (escapes counted; non-ASCII bytes at
+// their worst, U+FFFD for an invalid sequence).
+size_t json_size(std::string_view text) {
+  size_t n = 2;
+  for (unsigned char c : text) n += c < 0x20 ? 6 : (c == '"' || c == '\\') ? 2 : c >= 0x80 ? 3 : 1;
+  return n;
+}
+
+}  // namespace
+
+net::Response error_response(const Error& e) {
+  switch (e.code) {
+    case Errc::NotFound:
+      return error(404, "not_found", e.message);
+    case Errc::Invalid:
+      return error(400, "bad_request", e.message);
+    case Errc::Conflict:
+      return error(409, "conflict", e.message);
+    case Errc::TooLarge:
+      return error(413, "too_large", e.message);
+    case Errc::Forbidden:
+      return error(403, "forbidden", e.message);
+    case Errc::Unavailable: {
+      net::Response r = error(503, "unavailable", e.message);
+      r.headers.push_back({"Retry-After", "1"});
+      return r;
+    }
+    case Errc::Busy: {
+      net::Response r = error(503, "busy", e.message);
+      r.headers.push_back({"Retry-After", "1"});
+      return r;
+    }
+    case Errc::Internal:
+      break;
+  }
+  return error(500, "internal", e.message);
+}
+
+RunService::RunService(Engine& engine, Store& store, AuditLog& audit, const Config& config,
+                       RunLimits limits)
+    : engine_(engine), store_(store), audit_(audit), config_(config), limits_(limits) {}
+
+std::string RunService::oversize(const std::string& source,
+                                 const std::map<std::string, std::string>& params) const {
+  auto kib = [](size_t n) { return std::to_string(n >> 10) + " KiB"; };
+  if (params.size() > limits_.max_params)
+    return "too many parameters: " + std::to_string(params.size()) + " (at most " +
+           std::to_string(limits_.max_params) + ")";
+  size_t total = 0, payload = json_size(source);
+  for (const auto& [name, value] : params) {
+    if (value.size() > limits_.max_param_value)
+      return "parameter " + name.substr(0, 64) + " is " + std::to_string(value.size()) +
+             " bytes (at most " + kib(limits_.max_param_value) + " each)";
+    total += name.size() + value.size();
+    payload += json_size(name) + json_size(value);
+  }
+  if (total > limits_.max_params_total)
+    return "the parameters are " + std::to_string(total) + " bytes in all (at most " +
+           kib(limits_.max_params_total) + ")";
+  if (payload > limits_.max_assignment_payload)
+    return "the pipeline and its parameters take " + std::to_string(payload) +
+           " bytes as sent to an agent (at most " + kib(limits_.max_assignment_payload) +
+           "); keep large data in the repository or in artifacts";
+  return {};
+}
+
+net::Response RunService::create(const net::Request& req, const Principal& who) {
+  CreateRunRequest c;
+  std::string err;
+  if (!parse_create_run(req.body, c, err)) return error(400, "bad_request", err);
+  if (std::string why = oversize(c.source, c.params); !why.empty())
+    return error(422, "too_large", why);
+  RunRecord run;
+  run.created_by = who.name;
+  run.trigger = "api";
+  run.params = c.params;
+  run.ref = c.ref;
+  if (!c.source.empty()) {
+    run.job_name = c.job.empty() ? "pipeline" : c.job;
+    run.pipeline_source = c.source;
+    run.pipeline_format = c.format.empty() ? "jenkinsfile" : c.format;
+    run.pipeline_path = c.file.empty() ? "(inline)" : c.file;
+    auto loaded = pipelines::load_pipeline(
+        run.pipeline_source, run.pipeline_format == "yaml" ? pipelines::SourceFormat::Yaml
+                                                           : pipelines::SourceFormat::Jenkinsfile);
+    if (!loaded.pipeline) {
+      std::string text =
+          pipelines::render_all(loaded.diagnostics, run.pipeline_path, run.pipeline_source);
+      return error(422, "invalid_pipeline", text);
+    }
+    if (Status s = engine_.start_run(run); !s) return error_response(s.error());
+    return json_ok(run_json(run, nullptr), 201);
+  }
+  if (!git_ || !watcher_) return error(503, "unavailable", "this controller reads no repositories");
+  // From a repository: read the pipeline at the ref's commit on a worker.
+  // `repo` is a configured repository's name (SPEC §10, NAME_OR_URL) or a URL.
+  ResolveRequest rr;
+  rr.file = c.file;
+  run.repo_url = c.repo;
+  run.job_name = c.job.empty() ? job_name_for(c.repo) : c.job;
+  if (const RepositoryConfig* r = watcher_->find(c.repo)) {
+    // The branch's own job, as a push would start it: same numbering, same
+    // change range, same disableConcurrentBuilds queue.
+    run.repo_url = r->url;
+    run.repo_name = r->name;
+    run.ref = watcher_->full_ref(r->name, c.ref);
+    if (c.job.empty()) run.job_name = RepoWatcher::job_name(r->name, run.ref);
+    // The default name keeps its .gantry.yml fallback.
+    if (c.file.empty() && r->pipeline != "Jenkinsfile") rr.file = r->pipeline;
+  }
+  if (run.ref.empty()) run.ref = "HEAD";
+  run.status = "queued";
+  run.created_at = engine_.now();
+  if (Result<int64_t> id = store_.create_run(run); !id) return error_response(id.error());
+  rr.url = run.repo_url;
+  rr.ref = run.ref;
+  rr.base_commit = base_commit(run.job_name);
+  bool queued =
+      git_->resolve(rr, [this, run](const ResolvedPipeline& r) mutable { launch(run, r); });
+  if (!queued) {
+    (void)engine_.fail_run(run, "the controller is busy reading other pipelines; try again");
+    return error(503, "busy", "too many pipelines are being read; try again");
+  }
+  return json_ok(run_json(run, nullptr), 201);
+}
+
+net::Response RunService::list(const net::Request& req) {
+  // A page of summaries: never the pipeline sources or parameters in bulk.
+  size_t limit = static_cast<size_t>(std::min<uint64_t>(query_u64(req, "limit", 50), 500));
+  int64_t before = static_cast<int64_t>(query_u64(req, "before", 0));
+  std::vector<RunRecord> runs = store_.list_runs(limit, before, query(req, "status"), true);
+  if (runs.empty() && !store_.healthy()) return error_response(store_.last_failure());
+  for (RunRecord& r : runs) {
+    if (const RunState* live = engine_.scheduler().run(r.id)) r = live->run;
+    r.pipeline_source.clear();
+    r.params.clear();
+  }
+  return json_ok(runs_json(runs));
+}
+
+net::Response RunService::show(int64_t id) {
+  if (const RunState* live = engine_.scheduler().run(id))
+    return json_ok(run_json(live->run, &live->stages));
+  Result<RunRecord> run = stored_run(store_, id);
+  if (!run) return error_response(run.error());
+  std::vector<StageRecord> stages = store_.stages(id);
+  return json_ok(run_json(*run, &stages));
+}
+
+net::Response RunService::cancel(int64_t id, const Principal& who) {
+  Result<RunRecord> run = stored_run(store_, id);
+  if (!run) return error_response(run.error());
+  bool own = run->created_by == who.name && principal_allows(who, Permission::CancelOwn);
+  if (!own && !principal_allows(who, Permission::Cancel)) {
+    audit_.refused(who, "/api/v1/runs/" + std::to_string(id) + "/cancel",
+                   "may not cancel run " + std::to_string(id), {{"method", "POST"}});
+    return error(403, "forbidden", who.name + " may not cancel run " + std::to_string(id));
+  }
+  if (!engine_.scheduler().cancel_run(id, "cancelled by " + who.name, engine_.now()))
+    return error(409, "conflict",
+                 "run " + std::to_string(id) + " is not running (" + run->status + ")");
+  (void)audit_.record(who.name, "run.cancel", "run " + std::to_string(id),
+                      {{"status", run->status}});
+  // The cancel is in the scheduler; it reaches the agent once stored.
+  if (Status s = engine_.flush(); !s) return error_response(s.error());
+  return show(id);
+}
+
+net::Response RunService::retry(int64_t id, const Principal& who) {
+  Result<RunRecord> old = stored_run(store_, id);
+  if (!old) return error_response(old.error());
+  if (old->status == "queued" || old->status == "running" || old->status == "waiting")
+    return error(409, "conflict", "run " + std::to_string(id) + " is still " + old->status);
+  if (old->pipeline_source.empty())
+    return error(409, "conflict",
+                 "run " + std::to_string(id) + " never read its pipeline: " + old->reason);
+  RunRecord run;
+  run.job_name = old->job_name;
+  run.repo_url = old->repo_url;
+  run.ref = old->ref;
+  run.commit = old->commit;
+  run.author = old->author;
+  run.pipeline_path = old->pipeline_path;
+  run.pipeline_source = old->pipeline_source;
+  run.pipeline_format = old->pipeline_format;
+  run.params = old->params;
+  run.trigger = "retry of " + std::to_string(old->id);
+  run.created_by = who.name;
+  if (Status s = engine_.start_run(run); !s) return error_response(s.error());
+  Result<RunRecord> stored = stored_run(store_, run.id);
+  return json_ok(run_json(stored ? *stored : run, nullptr), 201);
+}
+
+net::Response RunService::stage_log(int64_t id, const net::Request& req) {
+  std::string stage = query(req, "stage");
+  std::vector<StageRecord> stages;
+  if (const RunState* live = engine_.scheduler().run(id)) {
+    stages = live->stages;
+  } else {
+    if (Result<RunRecord> run = stored_run(store_, id); !run) return error_response(run.error());
+    stages = store_.stages(id);
+  }
+  const StageRecord* rec = nullptr;
+  for (const auto& s : stages) {
+    if (s.stage_id == stage) rec = &s;
+  }
+  if (!rec)
+    return error(404, "not_found", "run " + std::to_string(id) + " has no stage '" + stage + "'");
+  int attempt = static_cast<int>(
+      query_u64(req, "attempt", static_cast<uint64_t>(std::max(1, rec->attempts))));
+  uint64_t offset = query_u64(req, "offset", 0);
+  std::string path = store_.log_path(id, rec->stage_id, attempt);
+  uint64_t size = LogFiles::file_size(path);
+  net::Response r;
+  r.content_type = "text/plain; charset=utf-8";
+  r.headers.push_back({"X-Gantry-Log-Size", std::to_string(size)});
+  r.headers.push_back({"X-Gantry-Stage-Status", rec->status});
+  if (offset < size) {
+    r.file_path = path;
+    r.file_offset = offset;
+  }
+  return r;
+}
+
+net::Response RunService::list_artifacts(int64_t id) {
+  if (Result<RunRecord> run = stored_run(store_, id); !run) return error_response(run.error());
+  return json_ok(artifacts_json(store_.artifacts(id)));
+}
+
+net::Response RunService::get_artifact(int64_t id, const net::Request& req) {
+  std::string path = query(req, "path");
+  auto a = store_.artifact(id, "artifact", path);
+  if (!a)
+    return error(404, "not_found", "run " + std::to_string(id) + " has no artifact '" + path + "'");
+  net::Response r;
+  r.content_type = "application/octet-stream";
+  r.file_path = a->file;
+  return r;
+}
+
+std::string RunService::base_commit(const std::string& job_name) {
+  // A run still waiting for its turn is replaced by a newer commit, so the
+  // range of the newer one starts where the waiting one's did.
+  if (const RunState* w = engine_.scheduler().waiting_run(job_name)) return w->run.previous_commit;
+  auto last = store_.last_run_with_commit(job_name, INT64_MAX, false);
+  return last ? last->commit : std::string();
+}
+
+void RunService::audit_webhook_refusal(const std::string& repo, const std::string& remote,
+                                       const std::string& why) {
+  // The hook route takes no token, so anyone who reaches it could grow the
+  // audit table: at most kAuditedRefusals entries a minute, then log lines,
+  // and one entry with the count when the next minute's first one comes.
+  constexpr int kAuditedRefusals = 30;
+  const int64_t t = engine_.now();
+  if (t - refusal_window_start_ >= 60000) {
+    if (refusals_suppressed_ > 0)
+      (void)audit_.record("webhook", "webhook.refused_suppressed", "",
+                          {{"count", std::to_string(refusals_suppressed_)}});
+    refusal_window_start_ = t;
+    refusals_in_window_ = 0;
+    refusals_suppressed_ = 0;
+  }
+  if (++refusals_in_window_ <= kAuditedRefusals) {
+    (void)audit_.record("webhook", "webhook.refused", repo, {{"remote", remote}, {"reason", why}});
+    return;
+  }
+  ++refusals_suppressed_;
+  log::warn("repos", "webhook.refused",
+            {{"repo", repo}, {"remote", remote}, {"reason", why}, {"audited", "no (rate)"}});
+}
+
+void RunService::start_triggered(const RepoTrigger& t) {
+  RunRecord run;
+  run.job_name = t.job_name;
+  run.repo_name = t.repo;
+  run.repo_url = t.url;
+  run.ref = t.ref;
+  run.trigger = t.trigger;
+  run.created_by = t.trigger == "cron" ? "cron" : "git";
+  launch(std::move(run), t.pipeline);
+}
+
+void RunService::launch(RunRecord run, const ResolvedPipeline& p) {
+  if (!p.ok) {
+    run.commit = p.commit;
+    run.author = p.author;
+    run.author_email = p.author_email;
+    (void)engine_.fail_run(run, p.error);
+    return;
+  }
+  run.commit = p.commit;
+  run.pipeline_source = p.source;
+  run.pipeline_path = p.path;
+  run.pipeline_format = p.format;
+  run.author = p.author;
+  run.author_email = p.author_email;
+  run.changes = p.changes;
+  run.previous_commit = p.base_commit;
+  auto ok_before = store_.last_run_with_commit(run.job_name, run.id ? run.id : INT64_MAX, true);
+  run.previous_successful_commit = ok_before ? ok_before->commit : "";
+
+  // Coalesce: a push while the branch's previous push still waits its turn
+  // gives that run the newer commit instead of queueing another.
+  const RunState* waiting = run.id == 0 && run.trigger == "push"
+                                ? engine_.scheduler().waiting_run(run.job_name)
+                                : nullptr;
+  if (waiting && waiting->run.trigger == "push") {
+    const RunRecord& w = waiting->run;
+    log::info("controller", "run.coalesced",
+              {{"run", std::to_string(w.id)}, {"from", w.commit}, {"to", run.commit}});
+    run.id = w.id;
+    run.number = w.number;
+    run.created_at = w.created_at;
+    run.created_by = w.created_by;
+    if (auto e = engine_.scheduler().replace_waiting(run)) {
+      // The newer commit's pipeline does not load: the waiting run keeps its
+      // commit and the newer one is recorded as failed on its own.
+      run.id = 0;
+      run.number = 0;
+    } else {
+      // On a store failure the scheduler's copy is stored by the next flush.
+      (void)store_.transaction(
+          [&] { return store_.update_run(run) && store_.delete_stages(run.id); });
+      (void)engine_.flush();
+      return;
+    }
+  }
+  if (run.id == 0) run.created_at = engine_.now();
+  if (run.id == 0) {
+    if (Result<int64_t> id = store_.create_run(run); !id) {
+      // Nothing was stored: the next push or poll starts it again.
+      log::error("controller", "run.store_failed",
+                 {{"job", run.job_name}, {"error", id.error().message}});
+      return;
+    }
+  } else if (Status s = store_.update_run(run); !s) {
+    log::error("controller", "run.store_failed",
+               {{"run", std::to_string(run.id)}, {"error", s.error().message}});
+  }
+  auto prev = store_.previous_run(run.job_name, run.id);
+  if (auto e = engine_.scheduler().submit(run, {}, engine_.now(),
+                                          prev ? result_name_for_status(prev->status) : "")) {
+    // The lint errors, every one, as `gantry lint` prints them.
+    auto loaded = pipelines::load_pipeline(run.pipeline_source,
+                                           pipelines::format_for_path(run.pipeline_path));
+    (void)engine_.fail_run(
+        run, run.pipeline_path + ":" + *e,
+        pipelines::render_all(loaded.diagnostics, run.pipeline_path, run.pipeline_source));
+    return;
+  }
+  log::info("controller", "run.created",
+            {{"run", std::to_string(run.id)},
+             {"job", run.job_name},
+             {"commit", run.commit},
+             {"trigger", run.trigger}});
+  (void)engine_.flush();
+}
+
+net::Response RunService::git_hook(const net::Request& req) {
+  PushEvent event;
+  if (auto e = parse_push(req.headers, req.body, event)) return error(400, "bad_request", *e);
+  // Which repository: ?repo=NAME, else the one whose URL the payload names.
+  const RepositoryConfig* repo = nullptr;
+  auto named = req.query.find("repo");
+  if (named != req.query.end()) {
+    repo = watcher_ ? watcher_->find(named->second) : nullptr;
+  } else {
+    for (const RepositoryConfig& r : config_.repositories) {
+      if (names_repository(event, r.url)) repo = &r;
+    }
+  }
+  if (!repo) {
+    std::string which = named != req.query.end()   ? named->second
+                        : event.repo_names.empty() ? std::string("(unnamed)")
+                                                   : event.repo_names.front();
+    return error(404, "not_found",
+                 "no watched repository matches " + which +
+                     " (configure it under repositories:, or add ?repo=NAME to the hook URL)");
+  }
+  std::string why;
+  if (!verify_signature(req.headers, req.body, repo->webhook_secret, why)) {
+    audit_webhook_refusal(repo->name, req.remote, why);
+    return error(401, "bad_signature", why);
+  }
+  log::info("repos", "webhook",
+            {{"repo", repo->name},
+             {"provider", event.provider},
+             {"event", event.event},
+             {"ref", event.ref}});
+  net::Response r;
+  if (event.event == "ping") {
+    r.body = R"({"ok":true,"event":"ping"})";
+    return r;
+  }
+  watcher_->fetch_now(repo->name);
+  r.status = 202;
+  r.body = R"({"ok":true,"fetching":true})";
+  return r;
+}
+
+net::Response RunService::list_repos() {
+  net::Response r;
+  r.body = repos_json(watcher_ ? watcher_->status() : std::vector<RepoStatus>{});
+  return r;
+}
+
+}  // namespace gantry::controller

@@ -1,0 +1,95 @@
+#pragma once
+// Runs: creating them (an inline pipeline, a repository at a ref, a push or
+// cron trigger, a retry), listing and showing them, cancelling, their logs
+// and artifacts; the watched repositories' status and push webhooks. Every
+// git-started run takes one path, launch(). Sizes are checked at the door:
+// a pipeline or parameter set that could not travel to an agent in one
+// message is refused here with 422, never discovered as "agent lost".
+// A store failure answers 503 with its reason and changes nothing.
+//
+// Depends on the engine (write-ahead), the store, the audit log and, for
+// runs from git, the git reader and the repository watcher (both optional:
+// tests drive inline runs without them). Threading: the loop thread.
+
+#include <cstdint>
+#include <string>
+
+#include "auth.hpp"
+#include "config.hpp"
+#include "gantry/net/http_server.hpp"
+#include "service/audit_log.hpp"
+#include "service/engine.hpp"
+
+namespace gantry::controller {
+
+class GitReader;
+class RepoWatcher;
+struct ResolvedPipeline;
+struct RepoTrigger;
+struct CreateRunRequest;
+
+// What one run may carry (SPEC §11: sizes bounded at the door).
+struct RunLimits {
+  size_t max_param_value = size_t{64} << 10;  // one parameter's value
+  size_t max_params_total = size_t{1} << 20;  // names and values, all of them
+  size_t max_params = 500;
+  // The pipeline and parameters travel to the agent in one assignment
+  // message (protocol::kMaxTextFrame), JSON-escaped, with the environment
+  // and secrets the controller adds: this much of the frame is theirs.
+  size_t max_assignment_payload = (size_t{1} << 20) - (size_t{128} << 10);
+};
+
+class RunService {
+ public:
+  RunService(Engine& engine, Store& store, AuditLog& audit, const Config& config,
+             RunLimits limits = {});
+  void set_git(GitReader* git, RepoWatcher* watcher) {
+    git_ = git;
+    watcher_ = watcher;
+  }
+
+  // The API (routes.cpp says who may call which).
+  net::Response create(const net::Request& req, const Principal& who);
+  net::Response list(const net::Request& req);
+  net::Response show(int64_t id);
+  net::Response cancel(int64_t id, const Principal& who);
+  net::Response retry(int64_t id, const Principal& who);
+  net::Response stage_log(int64_t id, const net::Request& req);
+  net::Response list_artifacts(int64_t id);
+  net::Response get_artifact(int64_t id, const net::Request& req);
+  net::Response list_repos();
+  net::Response git_hook(const net::Request& req);  // signed, no token
+
+  // Runs from git (the repository watcher's hooks).
+  void start_triggered(const RepoTrigger& t);
+  std::string base_commit(const std::string& job_name);
+  // Fills the run from its pipeline at a commit and starts it (or fails it
+  // with the lint errors); a waiting run of the same branch takes the newer
+  // commit instead of a second run being queued.
+  void launch(RunRecord run, const ResolvedPipeline& p);
+
+  // Why this pipeline and these parameters cannot be sent (empty: they can).
+  std::string oversize(const std::string& source,
+                       const std::map<std::string, std::string>& params) const;
+
+ private:
+  void audit_webhook_refusal(const std::string& repo, const std::string& remote,
+                             const std::string& why);
+
+  Engine& engine_;
+  Store& store_;
+  AuditLog& audit_;
+  const Config& config_;
+  RunLimits limits_;
+  GitReader* git_ = nullptr;
+  RepoWatcher* watcher_ = nullptr;
+  int64_t refusal_window_start_ = 0;  // audited webhook refusals, per minute
+  int refusals_in_window_ = 0;
+  int refusals_suppressed_ = 0;
+};
+
+// An error response for a failed Result: the code's HTTP status (404, 409,
+// 413, 422, 503...) and the message.
+net::Response error_response(const Error& e);
+
+}  // namespace gantry::controller

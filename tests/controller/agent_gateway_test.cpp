@@ -1,0 +1,207 @@
+// The agent gateway with fake WebSockets: a finish whose outcome cannot be
+// stored is never acknowledged (the agent keeps its spool and outbox), and
+// is acknowledged once when sent again after the store is back; log chunks
+// are acknowledged only after the group sync; a write failure is a
+// `log_error` to retry, not a fence.
+#include "service/agent_gateway.hpp"
+
+#include <fstream>
+
+#include "service/gate_service.hpp"
+#include "service/release_service.hpp"
+#include "service_fixture.hpp"
+
+using namespace gantry::controller;
+using namespace gantry::controller::testing;
+namespace protocol = gantry::protocol;
+using gantry::Status;
+
+namespace {
+
+struct FakeConn final : gantry::net::WsConnection {
+  std::vector<std::string> texts;
+  bool closed = false;
+  uint16_t close_code = 0;
+  std::string who = "127.0.0.1:1";
+  void send_text(std::string m) override { texts.push_back(std::move(m)); }
+  void send_binary(std::string) override {}
+  void send_shared(std::shared_ptr<const std::string> m) override { texts.push_back(*m); }
+  void close(uint16_t code, std::string) override {
+    closed = true;
+    close_code = code;
+  }
+  size_t queued_bytes() const override { return 0; }
+  const std::string& remote() const override { return who; }
+
+  // The controller messages received since the last call.
+  std::vector<protocol::ControllerMessage> take() {
+    std::vector<protocol::ControllerMessage> out;
+    for (const std::string& t : texts) {
+      auto m = protocol::decode_controller(t);
+      if (auto* ok = std::get_if<protocol::ControllerMessage>(&m)) out.push_back(*ok);
+    }
+    texts.clear();
+    return out;
+  }
+  template <typename T>
+  std::vector<T> take_of() {
+    std::vector<T> out;
+    for (auto& m : take()) {
+      if (auto* t = std::get_if<T>(&m)) out.push_back(*t);
+    }
+    return out;
+  }
+};
+
+struct World : Services {
+  AgentGateway& gateway = agents;
+  std::shared_ptr<FakeConn> conn = std::make_shared<FakeConn>();
+  gantry::net::WsHandlers handlers;
+
+  World() {
+    gantry::net::Request req;
+    req.method = "GET";
+    req.path = "/api/v1/agent";
+    req.headers["authorization"] = "Bearer agent-token";
+    REQUIRE_FALSE(gateway.accept(req, conn, handlers));
+    text(protocol::AgentMessage(hello_of("a1")));
+    REQUIRE(conn->take_of<protocol::Welcome>().size() == 1);
+  }
+  void text(const protocol::AgentMessage& m) { handlers.on_message(protocol::encode(m), false); }
+  void log(const protocol::Assign& a, uint64_t offset, std::string_view bytes) {
+    protocol::LogChunk c{a.job_id, a.epoch, offset};
+    handlers.on_message(protocol::encode_log(c, bytes), true);
+  }
+  protocol::Assign start_run() {
+    RunRecord run;
+    run.job_name = "app";
+    run.pipeline_source = kTwoStages;
+    run.pipeline_format = "jenkinsfile";
+    REQUIRE(engine.start_run(run));
+    auto assigns = conn->take_of<protocol::Assign>();
+    REQUIRE(assigns.size() == 1);
+    text(protocol::Accept{assigns[0].job_id, assigns[0].epoch});
+    return assigns[0];
+  }
+  protocol::Finish finish_of(const protocol::Assign& a, uint64_t log_bytes) {
+    protocol::Finish f;
+    f.job_id = a.job_id;
+    f.epoch = a.epoch;
+    f.result = "SUCCESS";
+    f.log_bytes = log_bytes;
+    return f;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("log chunks are acknowledged after the group sync, at the committed offset",
+          "[gateway]") {
+  World w;
+  auto a = w.start_run();
+  w.log(a, 0, "hello\n");
+  w.log(a, 6, "world\n");
+  CHECK(w.conn->take_of<protocol::LogAck>().empty());  // not durable yet
+  w.defer.run_all();
+  auto acks = w.conn->take_of<protocol::LogAck>();
+  REQUIRE(acks.size() == 1);  // one cumulative ack per job
+  CHECK(acks[0].committed == 12);
+  // A resend of what is stored is acknowledged again, not written twice.
+  w.log(a, 0, "hello\n");
+  w.defer.run_all();
+  REQUIRE(w.conn->take_of<protocol::LogAck>().size() == 1);
+  CHECK(LogFiles::file_size(w.store.log_path(std::stoll(a.spec.run_id), a.spec.stage_id, 1)) == 12);
+}
+
+TEST_CASE("a finish that cannot be stored is not acknowledged until sent again once stored",
+          "[gateway]") {
+  World w;
+  auto a = w.start_run();
+  w.log(a, 0, "built\n");
+  w.defer.run_all();
+  REQUIRE(w.conn->take_of<protocol::LogAck>().size() == 1);
+  const int64_t run = std::stoll(a.spec.run_id);
+  {
+    DbLock lock(w.dir.data());
+    w.text(w.finish_of(a, 6));
+    auto msgs = w.conn->take();
+    bool acked = false, unavailable = false;
+    for (auto& m : msgs) {
+      acked = acked || std::holds_alternative<protocol::FinishAck>(m);
+      if (auto* n = std::get_if<protocol::Nack>(&m)) unavailable = n->code == "unavailable";
+    }
+    CHECK_FALSE(acked);
+    CHECK(unavailable);
+    CHECK_FALSE(w.engine.healthy());
+    // The agent sends it again while the store is still down: same answer.
+    w.text(w.finish_of(a, 6));
+    CHECK(w.conn->take_of<protocol::FinishAck>().empty());
+  }
+  // The store is back: the tick stores it (and dispatches the next stage),
+  // and the agent's next resend is acknowledged.
+  w.engine.tick();
+  CHECK(w.engine.healthy());
+  w.text(w.finish_of(a, 6));
+  CHECK(w.conn->take_of<protocol::FinishAck>().size() == 1);
+  auto stages = w.store.stages(run);
+  REQUIRE(!stages.empty());
+  CHECK(stages[0].status == "succeeded");
+  CHECK(stages[0].log_bytes == 6);
+}
+
+TEST_CASE("a log write failure answers log_error with the offset to resend from", "[gateway]") {
+  World w;
+  auto a = w.start_run();
+  // The stage's log directory cannot be created: a file is in its way.
+  const int64_t run = std::stoll(a.spec.run_id);
+  fs::path runs_dir = fs::path(w.dir.data()) / "logs" / std::to_string(run);
+  fs::remove_all(runs_dir);
+  fs::create_directories(runs_dir.parent_path());
+  { std::ofstream(runs_dir.string()) << "in the way"; }
+  REQUIRE(fs::is_regular_file(runs_dir));
+  w.log(a, 0, "first\n");
+  auto nacks = w.conn->take_of<protocol::Nack>();
+  REQUIRE(nacks.size() == 1);
+  CHECK(nacks[0].code == "log_error");
+  CHECK(nacks[0].expected == 0);
+  // The job is not fenced: it is still held, and the same bytes go in later.
+  CHECK(w.engine.scheduler().job(a.job_id) != nullptr);
+  fs::remove(runs_dir);
+  w.log(a, 0, "first\n");
+  w.defer.run_all();
+  auto acks = w.conn->take_of<protocol::LogAck>();
+  REQUIRE(acks.size() == 1);
+  CHECK(acks[0].committed == 6);
+}
+
+TEST_CASE("a finish claiming bytes the controller lacks gets log_gap", "[gateway]") {
+  World w;
+  auto a = w.start_run();
+  w.log(a, 0, "abc");
+  w.defer.run_all();
+  w.text(w.finish_of(a, 10));
+  auto nacks = w.conn->take_of<protocol::Nack>();
+  REQUIRE(nacks.size() == 1);
+  CHECK(nacks[0].code == "log_gap");
+  CHECK(nacks[0].expected == 3);
+}
+
+TEST_CASE("uploads are admitted from the head only for the job's holder", "[gateway]") {
+  World w;
+  auto a = w.start_run();
+  gantry::net::Request head;
+  head.method = "PUT";
+  head.path = "/api/v1/agent/jobs/" + a.job_id + "/artifacts";
+  head.query["epoch"] = std::to_string(a.epoch);
+  head.query["agent"] = "a1";
+  CHECK_FALSE(w.gateway.admit_upload(head));
+  head.query["agent"] = "someone-else";
+  auto refused = w.gateway.admit_upload(head);
+  REQUIRE(refused);
+  CHECK(refused->status == 409);
+  head.query["agent"] = "a1";
+  head.query["epoch"] = std::to_string(a.epoch + 1);
+  CHECK(w.gateway.admit_upload(head));
+  head.path = "/api/v1/agent/jobs/nope/stash";
+  CHECK(w.gateway.admit_upload(head));
+}

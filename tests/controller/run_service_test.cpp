@@ -1,0 +1,91 @@
+// Runs at the door: sizes that could not travel to an agent are refused
+// with 422 and the limit; lists carry no sources or parameters.
+#include "service/run_service.hpp"
+
+#include "service_fixture.hpp"
+
+using namespace gantry::controller;
+using namespace gantry::controller::testing;
+namespace protocol = gantry::protocol;
+using gantry::Status;
+
+namespace {
+
+struct World : Services {
+  Principal dev{"dev", Role::Developer, false, {}};
+
+  gantry::net::Response create(const std::string& body) {
+    gantry::net::Request r;
+    r.method = "POST";
+    r.path = "/api/v1/runs";
+    r.body = body;
+    return runs.create(r, dev);
+  }
+};
+
+std::string inline_run(const std::string& source, const std::string& params_json = "{}") {
+  std::string escaped;
+  for (char c : source) {
+    if (c == '"' || c == '\\') escaped += '\\';
+    if (c == '\n') {
+      escaped += "\\n";
+      continue;
+    }
+    escaped += c;
+  }
+  return R"({"source":")" + escaped + R"(","params":)" + params_json + "}";
+}
+
+}  // namespace
+
+TEST_CASE("a pipeline too big to send to an agent is refused at submission", "[runs]") {
+  World w;
+  std::string big = std::string(kTwoStages) + "\n// " + std::string(1200 * 1000, 'x') + "\n";
+  auto r = w.create(inline_run(big));
+  CHECK(r.status == 422);
+  CHECK_THAT(r.body, Catch::Contains("as sent to an agent"));
+  CHECK(w.store.list_runs(10).empty());
+  CHECK(w.create(inline_run(kTwoStages)).status == 201);
+}
+
+TEST_CASE("escaping counts: a pipeline under the cap in bytes but over it as JSON", "[runs]") {
+  World w;
+  // 300 KB of control characters take 1.8 MB as JSON escapes.
+  std::string source = std::string(kTwoStages) + "\n//" + std::string(300 * 1000, '\x01');
+  CHECK_FALSE(w.runs.oversize(source, {}).empty());
+}
+
+TEST_CASE("oversized parameters are refused with the limit", "[runs]") {
+  World w;
+  std::string value(70 * 1024, 'v');
+  auto r = w.create(inline_run(kTwoStages, R"({"BIG":")" + value + R"("})"));
+  CHECK(r.status == 422);
+  CHECK_THAT(r.body, Catch::Contains("parameter BIG"));
+  CHECK_THAT(r.body, Catch::Contains("64 KiB"));
+  std::map<std::string, std::string> many;
+  for (int i = 0; i < 20; ++i) many["P" + std::to_string(i)] = std::string(60 * 1024, 'v');
+  CHECK_THAT(w.runs.oversize(kTwoStages, many), Catch::Contains("in all"));
+}
+
+TEST_CASE("a run list carries no pipeline sources or parameters", "[runs]") {
+  World w;
+  REQUIRE(w.create(inline_run(kTwoStages, R"({"SECRETISH":"value-123"})")).status == 201);
+  gantry::net::Request r;
+  r.method = "GET";
+  r.path = "/api/v1/runs";
+  auto list = w.runs.list(r);
+  CHECK(list.status == 200);
+  CHECK_THAT(list.body, !Catch::Contains("value-123"));
+  CHECK_THAT(list.body, !Catch::Contains("make test"));
+  auto one = w.runs.show(1);
+  CHECK_THAT(one.body, Catch::Contains("value-123"));
+}
+
+TEST_CASE("a store failure answers 503 and a missing run 404", "[runs]") {
+  World w;
+  CHECK(w.runs.show(42).status == 404);
+  DbLock lock(w.dir.data());
+  auto r = w.create(inline_run(kTwoStages));
+  CHECK(r.status == 503);
+  CHECK_THAT(r.body, Catch::Contains("busy"));
+}
