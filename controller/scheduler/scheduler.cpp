@@ -369,6 +369,11 @@ std::vector<int64_t> Scheduler::take_finished_runs() {
   return std::exchange(finished_, {});
 }
 
+RunState* Scheduler::stored_run(int64_t run_id) {
+  auto it = runs_.find(run_id);
+  return it == runs_.end() ? nullptr : it->second.get();
+}
+
 const RunState* Scheduler::run(int64_t run_id) const {
   auto it = runs_.find(run_id);
   return it == runs_.end() ? nullptr : it->second.get();

@@ -178,6 +178,8 @@ class Scheduler {
   std::vector<int64_t> take_finished_runs();  // runs that ended; dropped from memory after
 
   const RunState* run(int64_t run_id) const;
+  // The owner's handle to clear what it stored (dirty flags); nullptr when gone.
+  RunState* stored_run(int64_t run_id);
   const Job* job(const std::string& job_id) const;
   const std::map<std::string, AgentState>& agents() const { return agents_; }
   size_t queue_depth() const;

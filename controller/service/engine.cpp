@@ -11,8 +11,12 @@ Engine::Engine(Store& store, const Clock& clock, EventSink& events, SchedulerOpt
 
 Status Engine::persist() {
   if (unsaved_.empty()) return ok();
+  std::vector<RunState*> runs;
+  for (int64_t id : unsaved_) {
+    if (RunState* run = scheduler_.stored_run(id)) runs.push_back(run);
+  }
   Status stored = store_.transaction([&] {
-    for (auto& [id, run] : unsaved_) {
+    for (RunState* run : runs) {
       // Stage changes also move the run's times and counts: store both.
       if (!store_.update_run(run->run)) return false;
       for (int i : run->dirty_stages) {
@@ -31,9 +35,8 @@ Status Engine::persist() {
     return stored;
   }
   // Stored: now the world may hear of it, in order (a run ends after its stages).
-  std::map<int64_t, RunState*> done;
-  done.swap(unsaved_);
-  for (auto& [id, run] : done) {
+  unsaved_.clear();
+  for (RunState* run : runs) {
     run->dirty_run = false;
     std::vector<int> stages(run->dirty_stages.begin(), run->dirty_stages.end());
     run->dirty_stages.clear();
@@ -58,7 +61,7 @@ Status Engine::flush() {
   // stage); each round stores before it acts. Bounded: a stage has two gates.
   for (int round = 0; round < 8; ++round) {
     scheduler_.dispatch_now(now());
-    for (RunState* run : scheduler_.take_dirty_runs()) unsaved_[run->run.id] = run;
+    for (RunState* run : scheduler_.take_dirty_runs()) unsaved_.insert(run->run.id);
     if (Status s = persist(); !s) return s;  // messages and gate requests wait in the scheduler
     std::vector<GateRequest> gates = scheduler_.take_gate_requests();
     if (gates.empty()) break;

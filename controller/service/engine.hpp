@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -89,7 +90,9 @@ class Engine {
   Scheduler scheduler_;
   AgentOutbox* outbox_ = nullptr;
   EngineHooks hooks_;
-  std::map<int64_t, RunState*> unsaved_;  // dirty runs not stored yet (stable: never forgotten)
+  // Dirty runs not stored yet, by id (a waiting run given a newer commit
+  // is a new RunState under the same id: never hold its pointer).
+  std::set<int64_t> unsaved_;
   std::map<std::string, double> stage_seconds_sum_;
   std::map<std::string, int64_t> stage_count_;
   int64_t last_failure_log_ = 0;
