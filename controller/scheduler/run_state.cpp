@@ -51,10 +51,16 @@ bool is_done_status(const std::string& s) {
 }  // namespace
 
 std::unique_ptr<RunState> RunState::create(RunRecord run, const std::vector<StageRecord>& stages,
-                                           std::string& error) {
+                                           std::string& error,
+                                           std::optional<pipelines::Pipeline> parsed) {
   auto format = run.pipeline_format == "yaml" ? pipelines::SourceFormat::Yaml
                                               : pipelines::SourceFormat::Jenkinsfile;
-  pipelines::LoadResult loaded = pipelines::load_pipeline(run.pipeline_source, format);
+  pipelines::LoadResult loaded;
+  if (parsed) {
+    loaded.pipeline = std::move(parsed);
+  } else {
+    loaded = pipelines::load_pipeline(run.pipeline_source, format);
+  }
   if (!loaded.pipeline) {
     error = "pipeline does not load";
     for (const auto& d : loaded.diagnostics.all()) {

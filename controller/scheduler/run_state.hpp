@@ -54,9 +54,11 @@ struct RunAction {
 class RunState {
  public:
   // Builds the tree. Returns nullptr and sets `error` when the pipeline does
-  // not load. `stages` may hold records from before a restart.
+  // not load. `stages` may hold records from before a restart. `parsed`: the
+  // run's pipeline as the caller loaded it already (each run is parsed once).
   static std::unique_ptr<RunState> create(RunRecord run, const std::vector<StageRecord>& stages,
-                                          std::string& error);
+                                          std::string& error,
+                                          std::optional<pipelines::Pipeline> parsed = {});
 
   RunRecord run;
   std::vector<StageRecord> stages;  // one per node except the root

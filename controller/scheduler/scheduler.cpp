@@ -14,9 +14,10 @@ Scheduler::Scheduler(SchedulerOptions options) : options_(std::move(options)) {}
 
 std::optional<std::string> Scheduler::submit(RunRecord record,
                                              const std::vector<StageRecord>& stages, int64_t now,
-                                             const std::string& previous_result) {
+                                             const std::string& previous_result,
+                                             std::optional<pipelines::Pipeline> parsed) {
   std::string error;
-  auto state = RunState::create(std::move(record), stages, error);
+  auto state = RunState::create(std::move(record), stages, error, std::move(parsed));
   if (!state) return error;
   state->previous_result = pipelines::parse_result(previous_result);
   int64_t id = state->run.id;
@@ -66,11 +67,12 @@ const RunState* Scheduler::waiting_run(const std::string& job_name) const {
   return nullptr;
 }
 
-std::optional<std::string> Scheduler::replace_waiting(RunRecord record) {
+std::optional<std::string> Scheduler::replace_waiting(RunRecord record,
+                                                      std::optional<pipelines::Pipeline> parsed) {
   if (std::find(waiting_runs_.begin(), waiting_runs_.end(), record.id) == waiting_runs_.end())
     return "run " + std::to_string(record.id) + " is not waiting";
   std::string error;
-  auto state = RunState::create(std::move(record), {}, error);
+  auto state = RunState::create(std::move(record), {}, error, std::move(parsed));
   if (!state) return error;
   state->previous_result = runs_[state->run.id]->previous_result;
   int64_t id = state->run.id;

@@ -119,15 +119,18 @@ class Scheduler {
   explicit Scheduler(SchedulerOptions options);
 
   // Takes a run (new, or unfinished from before a restart, with its stage
-  // records). Returns an error when its pipeline does not load.
+  // records). Returns an error when its pipeline does not load. `parsed`:
+  // the pipeline already loaded by the caller (not parsed again).
   std::optional<std::string> submit(RunRecord run, const std::vector<StageRecord>& stages,
-                                    int64_t now, const std::string& previous_result = {});
+                                    int64_t now, const std::string& previous_result = {},
+                                    std::optional<pipelines::Pipeline> parsed = {});
   bool cancel_run(int64_t run_id, const std::string& reason, int64_t now);
   // A run of job_name that waits for its turn (disableConcurrentBuilds) and
   // has not started: a newer commit of the same branch takes its place.
   const RunState* waiting_run(const std::string& job_name) const;
   // Puts `record` (same id) in that run's place, with its new pipeline.
-  std::optional<std::string> replace_waiting(RunRecord record);
+  std::optional<std::string> replace_waiting(RunRecord record,
+                                             std::optional<pipelines::Pipeline> parsed = {});
 
   protocol::Welcome hello(const protocol::Hello& hello, const std::string& token_name, int64_t now);
   void disconnected(const std::string& agent_id, int64_t now);

@@ -84,7 +84,7 @@ void Engine::tick() {
   (void)flush();
 }
 
-Status Engine::start_run(RunRecord& run) {
+Status Engine::start_run(RunRecord& run, std::optional<pipelines::Pipeline> parsed) {
   run.created_at = now();
   if (run.status.empty()) run.status = "queued";
   Result<int64_t> id = store_.create_run(run);
@@ -96,7 +96,7 @@ Status Engine::start_run(RunRecord& run) {
   std::string prev_result;
   if (auto prev = store_.previous_run(run.job_name, run.id))
     prev_result = result_name_for_status(prev->status);
-  if (auto err = scheduler_.submit(run, {}, now(), prev_result)) {
+  if (auto err = scheduler_.submit(run, {}, now(), prev_result, std::move(parsed))) {
     return fail_run(run, "pipeline: " + *err);
   }
   log::info("engine", "run.created",

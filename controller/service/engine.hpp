@@ -65,7 +65,8 @@ class Engine {
   Status flush();
   // Stores a new run (filling id and number) and hands it to the scheduler;
   // a pipeline that does not load fails the run. An error: nothing stored.
-  [[nodiscard]] Status start_run(RunRecord& run);
+  // `parsed`: the pipeline the caller loaded already (parsed once per run).
+  [[nodiscard]] Status start_run(RunRecord& run, std::optional<pipelines::Pipeline> parsed = {});
   // Stores the run as failed, with `log_text` (or the reason) as the log of
   // a "(pipeline)" stage, so the team reads why where it reads any log.
   [[nodiscard]] Status fail_run(RunRecord run, const std::string& reason,

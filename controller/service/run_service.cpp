@@ -134,7 +134,8 @@ net::Response RunService::create(const net::Request& req, const Principal& who) 
           pipelines::render_all(loaded.diagnostics, run.pipeline_path, run.pipeline_source);
       return error(422, "invalid_pipeline", text);
     }
-    if (Status s = engine_.start_run(run); !s) return error_response(s.error());
+    if (Status s = engine_.start_run(run, std::move(loaded.pipeline)); !s)
+      return error_response(s.error());
     return json_ok(run_json(run, nullptr), 201);
   }
   if (!git_ || !watcher_) return error(503, "unavailable", "this controller reads no repositories");
@@ -345,13 +346,18 @@ void RunService::launch(RunRecord run, const ResolvedPipeline& p) {
   run.previous_commit = p.base_commit;
   auto ok_before = store_.last_run_with_commit(run.job_name, run.id ? run.id : INT64_MAX, true);
   run.previous_successful_commit = ok_before ? ok_before->commit : "";
+  // Parsed once: the scheduler takes this pipeline, or the run fails with
+  // every lint error, as `gantry lint` prints them.
+  pipelines::LoadResult loaded = pipelines::load_pipeline(
+      run.pipeline_source, run.pipeline_format == "yaml" ? pipelines::SourceFormat::Yaml
+                                                         : pipelines::SourceFormat::Jenkinsfile);
 
   // Coalesce: a push while the branch's previous push still waits its turn
   // gives that run the newer commit instead of queueing another.
   const RunState* waiting = run.id == 0 && run.trigger == "push"
                                 ? engine_.scheduler().waiting_run(run.job_name)
                                 : nullptr;
-  if (waiting && waiting->run.trigger == "push") {
+  if (waiting && waiting->run.trigger == "push" && loaded.pipeline) {
     const RunRecord& w = waiting->run;
     log::info("controller", "run.coalesced",
               {{"run", std::to_string(w.id)}, {"from", w.commit}, {"to", run.commit}});
@@ -359,9 +365,13 @@ void RunService::launch(RunRecord run, const ResolvedPipeline& p) {
     run.number = w.number;
     run.created_at = w.created_at;
     run.created_by = w.created_by;
-    if (auto e = engine_.scheduler().replace_waiting(run)) {
-      // The newer commit's pipeline does not load: the waiting run keeps its
-      // commit and the newer one is recorded as failed on its own.
+    if (auto e = engine_.scheduler().replace_waiting(run, std::move(loaded.pipeline))) {
+      // The waiting run keeps its commit and the newer one starts on its
+      // own (it took the pipeline: read it again, on this rare path).
+      loaded =
+          pipelines::load_pipeline(run.pipeline_source, run.pipeline_format == "yaml"
+                                                            ? pipelines::SourceFormat::Yaml
+                                                            : pipelines::SourceFormat::Jenkinsfile);
       run.id = 0;
       run.number = 0;
     } else {
@@ -385,11 +395,21 @@ void RunService::launch(RunRecord run, const ResolvedPipeline& p) {
                {{"run", std::to_string(run.id)}, {"error", s.error().message}});
   }
   auto prev = store_.previous_run(run.job_name, run.id);
-  if (auto e = engine_.scheduler().submit(run, {}, engine_.now(),
-                                          prev ? result_name_for_status(prev->status) : "")) {
-    // The lint errors, every one, as `gantry lint` prints them.
-    auto loaded = pipelines::load_pipeline(run.pipeline_source,
-                                           pipelines::format_for_path(run.pipeline_path));
+  std::optional<std::string> e;
+  if (loaded.pipeline) {
+    e = engine_.scheduler().submit(run, {}, engine_.now(),
+                                   prev ? result_name_for_status(prev->status) : "",
+                                   std::move(loaded.pipeline));
+  } else {
+    e = "pipeline does not load";
+    for (const auto& d : loaded.diagnostics.all()) {
+      if (d.severity == pipelines::Severity::Error) {
+        e = std::to_string(d.pos.line) + ":" + std::to_string(d.pos.col) + ": " + d.message;
+        break;
+      }
+    }
+  }
+  if (e) {
     (void)engine_.fail_run(
         run, run.pipeline_path + ":" + *e,
         pipelines::render_all(loaded.diagnostics, run.pipeline_path, run.pipeline_source));
