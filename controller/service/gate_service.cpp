@@ -138,7 +138,7 @@ void GateService::open_request(const GateRequest& g) {
     return;
   }
   if (g.kind != "gmud") {
-    create_request(g, {}, "");
+    if (auto id = create_request(g, {}, ""); !id) retry_later(g, id.error());
     return;
   }
   // The range since the environment's current release, when there is one
@@ -152,7 +152,8 @@ void GateService::open_request(const GateRequest& g) {
     branch_range.push_back(
         {run.commit, run.author, run.author_email, run.author, run.author_email, "", 0, {}});
   if (base.empty() || base == run.commit || run.repo_url.empty()) {
-    create_request(g, branch_range, base.empty() ? run.previous_commit : base);
+    if (auto id = create_request(g, branch_range, base.empty() ? run.previous_commit : base); !id)
+      retry_later(g, id.error());
     return;
   }
   auto ready = [this, g, base, branch_range](git::ChangeSet cs) {

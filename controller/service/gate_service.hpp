@@ -60,7 +60,7 @@ class GateService {
   void open_request(const GateRequest& g);
   // Stores a new request for `g` with the commits it ships, and settles it.
   // Returns its id; an error when it could not be stored.
-  Result<int64_t> create_request(const GateRequest& g, std::vector<ChangeRecord> range,
+  [[nodiscard]] Result<int64_t> create_request(const GateRequest& g, std::vector<ChangeRecord> range,
                                  const std::string& range_base);
   void cancel_requests(int64_t run_id, const std::string& stage_id, const std::string& reason);
   // Evaluates `a` now and acts on it: records its end, opens or fails the gate.

@@ -1,0 +1,126 @@
+// Gates and releases in process: a deploy to a gated environment waits for
+// its change request; an ineligible approver is refused (audited); the
+// quorum opens the gate, which records release R-1 before the job is handed
+// out; a request that cannot be stored leaves the stage waiting (never
+// opened, never failed) and is asked again once the store answers.
+#include "service/gate_service.hpp"
+
+#include "service_fixture.hpp"
+
+using namespace gantry::controller;
+using namespace gantry::controller::testing;
+namespace protocol = gantry::protocol;
+using gantry::Status;
+
+namespace {
+
+const char* kDeploy = R"(pipeline {
+  agent any
+  stages {
+    stage('Deploy') {
+      deploy('production')
+      steps { sh 'make deploy' }
+    }
+  }
+})";
+
+struct World : Services {
+  RecordingOutbox outbox;
+  bool lock_gates = false;
+  World() {
+    EnvironmentConfig prod;
+    prod.name = "production";
+    prod.gated = true;
+    prod.policy.approvers = {"release-managers"};
+    prod.policy.min_approvals = 1;
+    config.environments["production"] = prod;
+    UserConfig rm{"rita", "release-manager", {"release-managers"}, {"rita@example.com"}, ""};
+    UserConfig dev{"dev", "developer", {}, {"dev@example.com"}, ""};
+    config.users = {rm, dev};
+    engine.scheduler().reconfigure({{"production", true}}, {});
+    engine.set_outbox(&outbox);
+    EngineHooks hooks;
+    hooks.gates = [this](const std::vector<GateRequest>& g) {
+      if (!lock_gates) return gates.handle(g);
+      DbLock lock(dir.data());  // the store fails just as the request is opened
+      gates.handle(g);
+    };
+    engine.set_hooks(hooks);
+    engine.scheduler().hello(hello_of("a1"), "pool", clock.now_ms());
+  }
+  int64_t start() {
+    RunRecord run;
+    run.job_name = "app";
+    run.created_by = "dev";
+    run.pipeline_source = kDeploy;
+    run.pipeline_format = "jenkinsfile";
+    REQUIRE(engine.start_run(run));
+    return run.id;
+  }
+  gantry::net::Response decide(const std::string& who, Role role, bool approve,
+                               const std::string& comment = "ok") {
+    gantry::net::Request req;
+    req.method = "POST";
+    req.body = R"({"comment":")" + comment + R"("})";
+    Principal p{
+        who, role, false,
+        who == "rita" ? std::vector<std::string>{"release-managers"} : std::vector<std::string>{}};
+    return gates.decide("GMUD-1", req, p, approve);
+  }
+  size_t audited(const std::string& action) {
+    size_t n = 0;
+    for (const auto& e : store.audit_entries(0, 100000)) n += e.action == action ? 1 : 0;
+    return n;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a gated deploy waits for its GMUD and goes out, recorded, once approved", "[gates]") {
+  World w;
+  w.start();
+  CHECK(w.outbox.take<protocol::Assign>().empty());  // waits, holding no agent
+  auto shown = w.gates.show("GMUD-1");
+  REQUIRE(shown.status == 200);
+  CHECK_THAT(shown.body, Catch::Contains("\"pending\""));
+  // The run's trigger may not approve their own change.
+  auto refused = w.decide("dev", Role::Developer, true);
+  CHECK(refused.status == 403);
+  CHECK(w.audited("permission.denied") == 1);
+  auto approved = w.decide("rita", Role::ReleaseManager, true);
+  INFO(approved.body);
+  REQUIRE(approved.status == 200);
+  CHECK_THAT(approved.body, Catch::Contains("\"approved\""));
+  REQUIRE(w.engine.flush());
+  auto assigns = w.outbox.take<protocol::Assign>();
+  REQUIRE(assigns.size() == 1);
+  CHECK(assigns[0].spec.env.at("RELEASE_ID") == "R-1");
+  CHECK(assigns[0].spec.env.at("GMUD_ID") == "GMUD-1");
+  auto release = w.releases.show("R-1");
+  CHECK(release.status == 200);
+  // A second decision by the same person is refused as a conflict.
+  CHECK(w.decide("rita", Role::ReleaseManager, true).status == 409);
+}
+
+TEST_CASE("a change request that cannot be stored leaves the stage waiting, asked again",
+          "[gates]") {
+  World w;
+  w.lock_gates = true;
+  int64_t id = w.start();
+  w.lock_gates = false;
+  // No request, and the stage neither opened nor failed: it waits, saying why.
+  CHECK(w.gates.show("GMUD-1").status == 404);
+  CHECK(w.outbox.take<protocol::Assign>().empty());
+  const RunState* run = w.engine.scheduler().run(id);
+  REQUIRE(run);
+  CHECK(run->stages.at(0).status == "waiting");
+  CHECK_THAT(run->stages.at(0).reason, Catch::Contains("could not be stored"));
+  // The next check asks again, now that the store answers.
+  w.gates.check();
+  auto shown = w.gates.show("GMUD-1");
+  CHECK(shown.status == 200);
+  CHECK_THAT(shown.body, Catch::Contains("\"pending\""));
+  // Asked once: a later check does not open a second request.
+  w.gates.check();
+  CHECK(w.gates.show("GMUD-2").status == 404);
+}
