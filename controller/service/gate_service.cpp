@@ -157,11 +157,7 @@ void GateService::open_request(const GateRequest& g) {
     return;
   }
   auto ready = [this, g, base, branch_range](git::ChangeSet cs) {
-    const RunState* st = engine_.scheduler().run(g.run_id);
-    bool waiting = false;
-    for (const StageRecord& rec : st ? st->stages : std::vector<StageRecord>{})
-      waiting = waiting || (rec.stage_id == g.stage_id && rec.status == "waiting");
-    if (!waiting) return;  // cancelled meanwhile
+    if (!stage_waiting(g.run_id, g.stage_id)) return;  // cancelled meanwhile
     std::vector<ChangeRecord> range;
     if (!cs.ok) {
       log::warn("gmud", "range.unreadable", {{"from", base}, {"error", cs.error}});
@@ -269,7 +265,9 @@ void GateService::cancel_requests(int64_t run_id, const std::string& stage_id,
 void GateService::check() {
   std::vector<GateRequest> again;
   again.swap(retry_);
-  for (const GateRequest& g : again) open_request(g);
+  for (const GateRequest& g : again) {
+    if (stage_waiting(g.run_id, g.stage_id)) open_request(g);  // not if cancelled meanwhile
+  }
   std::vector<ApprovalRecord> open;
   for (const auto& [id, a] : open_) open.push_back(a);
   for (ApprovalRecord& a : open) {
@@ -351,6 +349,15 @@ gmud::Evaluation GateService::settle(ApprovalRecord& a) {
   if (a.kind == "gmud") values["GMUD_ID"] = name;
   engine_.scheduler().open_gate(a.run_id, a.stage_id, a.kind, values, engine_.now());
   return ev;
+}
+
+bool GateService::stage_waiting(int64_t run_id, const std::string& stage_id) const {
+  const RunState* run = engine_.scheduler().run(run_id);
+  if (!run) return false;
+  for (const StageRecord& rec : run->stages) {
+    if (rec.stage_id == stage_id) return rec.status == "waiting";
+  }
+  return false;
 }
 
 bool GateService::stage_running(const ApprovalRecord& a) const {

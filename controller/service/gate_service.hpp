@@ -60,13 +60,15 @@ class GateService {
   void open_request(const GateRequest& g);
   // Stores a new request for `g` with the commits it ships, and settles it.
   // Returns its id; an error when it could not be stored.
-  [[nodiscard]] Result<int64_t> create_request(const GateRequest& g, std::vector<ChangeRecord> range,
-                                 const std::string& range_base);
+  [[nodiscard]] Result<int64_t> create_request(const GateRequest& g,
+                                               std::vector<ChangeRecord> range,
+                                               const std::string& range_base);
   void cancel_requests(int64_t run_id, const std::string& stage_id, const std::string& reason);
   // Evaluates `a` now and acts on it: records its end, opens or fails the gate.
   // Returns the evaluation it acted on; `a` is left as recorded.
   gmud::Evaluation settle(ApprovalRecord& a);
   bool stage_running(const ApprovalRecord& a) const;
+  bool stage_waiting(int64_t run_id, const std::string& stage_id) const;
   // The policy `a` is decided under: its environment's (nullopt when the
   // config no longer has it), or, for an input, its submitters.
   std::optional<gmud::Policy> policy_of(const ApprovalRecord& a) const;
