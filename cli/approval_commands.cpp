@@ -170,9 +170,10 @@ int steer(const Remote& r, const std::string& cmd, const std::vector<std::string
     auto now = call(r, "GET", path);
     if (!now.ok || now.status != 200) return report(now, "release " + id, err);
     std::string status = release_field(now.body, "status");
-    if (status == "in_progress") continue;
+    const std::optional<ReleaseStatus> parsed = parse_release_status(status);
+    if (parsed == ReleaseStatus::InProgress) continue;
     out << name << " " << status << ": " << release_field(now.body, "reason") << "\n";
-    return status == "rolled_back" ? 0 : 1;
+    return parsed == ReleaseStatus::RolledBack ? 0 : 1;
   }
 }
 

@@ -82,11 +82,10 @@ std::string decision_summary(const std::string& body, int64_t now) {
   if (!a.is_object()) return body + "\n";
   std::string out;
   describe(a, now, out);
-  std::string status = str(a, "status");
+  const bool approved = parse_approval_status(str(a, "status")) == ApprovalStatus::Approved;
   const bool blocked = !a.value("blocked_by", json::array()).empty();
-  if (status == "approved" && !blocked) out += "the gate is open: the stage goes on\n";
-  if (status == "approved" && blocked)
-    out += "approved, but the stage waits until the above clears\n";
+  if (approved && !blocked) out += "the gate is open: the stage goes on\n";
+  if (approved && blocked) out += "approved, but the stage waits until the above clears\n";
   return out;
 }
 

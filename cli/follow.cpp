@@ -16,15 +16,6 @@ namespace gantry::cli {
 
 namespace {
 
-const char* color_of(const std::string& status) {
-  if (status == "succeeded") return "\033[32m";
-  if (status == "failed") return "\033[31m";
-  if (status == "unstable") return "\033[33m";
-  if (status == "aborted") return "\033[35m";
-  if (status == "running") return "\033[36m";
-  return "\033[2m";
-}
-
 std::string clock_now() {
   std::time_t t = std::time(nullptr);
   char buf[16];
@@ -82,7 +73,7 @@ int follow_run(const Remote& r, int64_t id, bool logs, std::ostream& out, std::o
         lr.url = r.server + "/api/v1/runs/" + std::to_string(id) +
                  "/log?stage=" + net::url_encode(s.id) + "&offset=" + std::to_string(off);
         lr.bearer_token = r.token;
-        if (s.status != "queued" && s.status != "skipped") {
+        if (!status_is(s.status, RunStatus::Queued) && !status_is(s.status, RunStatus::Skipped)) {
           net::ClientResponse l = net::http_request(lr);
           if (l.ok && l.status == 200 && !l.body.empty()) {
             if (last_log_stage != s.id) {
@@ -94,25 +85,26 @@ int follow_run(const Remote& r, int64_t id, bool logs, std::ostream& out, std::o
           }
         }
       }
-      if (s.status == "running") running.push_back(s.name);
+      if (status_is(s.status, RunStatus::Running)) running.push_back(s.name);
       std::string& prev = seen[s.id];
-      if (prev == s.status || (prev.empty() && s.status == "queued")) continue;
+      if (prev == s.status || (prev.empty() && status_is(s.status, RunStatus::Queued))) continue;
       prev = s.status;
-      if (logs && s.status == "running") continue;
+      if (logs && status_is(s.status, RunStatus::Running)) continue;
       out << clock_now() << "  ";
-      if (r.color) out << color_of(s.status);
+      if (r.color) out << color_of(s.status, false);
       out << s.status;
       if (r.color) out << "\033[0m";
       out << "  " << s.id;
-      if (s.status == "running" && !s.agent.empty()) out << " on " << s.agent;
+      if (status_is(s.status, RunStatus::Running) && !s.agent.empty()) out << " on " << s.agent;
       out << seconds(s.started_at, s.finished_at);
-      if (!s.reason.empty() && s.status != "running" && s.status != "succeeded")
+      if (!s.reason.empty() && !status_is(s.status, RunStatus::Running) &&
+          !status_is(s.status, RunStatus::Succeeded))
         out << "  " << s.reason;
       out << "\n";
     }
     if (run_finished(v.status)) {
       out << "run " << v.id << " (" << v.job << " #" << v.number << ") ";
-      if (r.color) out << color_of(v.status);
+      if (r.color) out << color_of(v.status, false);
       out << v.status;
       if (r.color) out << "\033[0m";
       if (!v.reason.empty()) out << ": " << v.reason;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "gantry/common/states.hpp"
 #include "gantry/net/http_client.hpp"
 #include "gantry/pipelines/model.hpp"
 
@@ -51,7 +52,15 @@ std::string agents_table(const std::string& json);
 // `gantry repos`: one block per repository; times relative to now_ms.
 std::string repos_table(const std::string& json, int64_t now_ms);
 int64_t now_ms();
-bool run_finished(const std::string& status);
+// The views keep the status words as the API sent them, so a word this CLI
+// does not know (a newer controller's) is still shown; these read them
+// through the shared parser (gantry/common/states.hpp). An unknown word is
+// no status: status_is is false, run_finished false.
+bool status_is(const std::string& word, RunStatus status);
+// The terminal colour of a status word; `waiting` is coloured only when
+// asked (the watch view's tree, where a gate stands out).
+const char* color_of(const std::string& status, bool color_waiting);
+bool run_finished(const std::string& status);  // a run's end (a stage may also be skipped)
 int exit_code_for(const std::string& status);  // 0 succeeded, 1 failed, 3 unstable, 4 aborted
 
 // One API call with the remote's server and token (remote_commands.cpp).

@@ -79,7 +79,8 @@ int show(const Remote& r, int64_t id, bool json, std::ostream& out, std::ostream
                   s.agent.c_str(), fmt_duration(s.started_at, s.finished_at).c_str(),
                   s.attempts > 1 ? (" attempts " + std::to_string(s.attempts)).c_str() : "");
     out << line;
-    if (!s.reason.empty() && s.status != "succeeded") out << "      " << s.reason << "\n";
+    if (!s.reason.empty() && !status_is(s.status, RunStatus::Succeeded))
+      out << "      " << s.reason << "\n";
   }
   return 0;
 }
@@ -97,7 +98,7 @@ int logs(const Remote& r, int64_t id, const std::string& stage, int attempt, boo
   for (const auto& s : v.stages) {
     if (!stage.empty() && s.id != stage && s.name != stage) continue;
     found = true;
-    if (s.attempts == 0 || s.status == "skipped") continue;
+    if (s.attempts == 0 || status_is(s.status, RunStatus::Skipped)) continue;
     for (int a = attempt > 0 ? attempt : 1; a <= (attempt > 0 ? attempt : s.attempts); ++a) {
       // A log may be up to 1 GiB: it goes through a temporary file, never
       // whole in memory.

@@ -153,15 +153,47 @@ int64_t now_ms() {
       .count();
 }
 
+bool status_is(const std::string& word, RunStatus status) {
+  return parse_run_status(word) == status;
+}
+
+const char* color_of(const std::string& status, bool color_waiting) {
+  std::optional<RunStatus> s = parse_run_status(status);
+  if (!s) return "\033[2m";
+  switch (*s) {
+    case RunStatus::Succeeded:
+      return "\033[32m";
+    case RunStatus::Failed:
+      return "\033[31m";
+    case RunStatus::Unstable:
+      return "\033[33m";
+    case RunStatus::Aborted:
+      return "\033[35m";
+    case RunStatus::Running:
+      return "\033[36m";
+    case RunStatus::Waiting:
+      return color_waiting ? "\033[33m" : "\033[2m";
+    default:
+      return "\033[2m";
+  }
+}
+
 bool run_finished(const std::string& s) {
-  return s == "succeeded" || s == "failed" || s == "unstable" || s == "aborted";
+  std::optional<RunStatus> status = parse_run_status(s);
+  return status && is_finished(*status) && *status != RunStatus::Skipped;
 }
 
 int exit_code_for(const std::string& s) {
-  if (s == "succeeded") return 0;
-  if (s == "unstable") return 3;
-  if (s == "aborted") return 4;
-  return 1;
+  switch (parse_run_status(s).value_or(RunStatus::Failed)) {
+    case RunStatus::Succeeded:
+      return 0;
+    case RunStatus::Unstable:
+      return 3;
+    case RunStatus::Aborted:
+      return 4;
+    default:
+      return 1;
+  }
 }
 
 bool parse_audit_entries(const std::string& body, std::vector<AuditEntryView>& append_to) {

@@ -18,18 +18,31 @@ constexpr size_t kTailLines = 50;
 constexpr size_t kMaxLine = 4096;
 
 bool ended(const std::string& status) {
-  return status == "succeeded" || status == "failed" || status == "unstable" ||
-         status == "aborted" || status == "skipped";
+  std::optional<RunStatus> s = parse_run_status(status);
+  return s && is_finished(*s);
 }
 
 const char* symbol_of(const std::string& status) {
-  if (status == "succeeded") return "✔";
-  if (status == "failed") return "✘";
-  if (status == "unstable") return "!";
-  if (status == "aborted") return "■";
-  if (status == "running") return "▶";
-  if (status == "waiting") return "⏸";
-  if (status == "skipped") return "-";
+  std::optional<RunStatus> s = parse_run_status(status);
+  if (!s) return "·";
+  switch (*s) {
+    case RunStatus::Succeeded:
+      return "✔";
+    case RunStatus::Failed:
+      return "✘";
+    case RunStatus::Unstable:
+      return "!";
+    case RunStatus::Aborted:
+      return "■";
+    case RunStatus::Running:
+      return "▶";
+    case RunStatus::Waiting:
+      return "⏸";
+    case RunStatus::Skipped:
+      return "-";
+    case RunStatus::Queued:
+      return "·";
+  }
   return "·";
 }
 
@@ -73,14 +86,7 @@ std::string fit(const std::string& s, size_t width) {
 
 std::string WatchView::paint(const std::string& status, const std::string& s) const {
   if (!color_) return s;
-  const char* c = status == "succeeded"  ? "\033[32m"
-                  : status == "failed"   ? "\033[31m"
-                  : status == "unstable" ? "\033[33m"
-                  : status == "aborted"  ? "\033[35m"
-                  : status == "running"  ? "\033[36m"
-                  : status == "waiting"  ? "\033[33m"
-                                         : "\033[2m";
-  return std::string(c) + s + "\033[0m";
+  return std::string(color_of(status, true)) + s + "\033[0m";
 }
 
 std::vector<std::string> WatchView::apply(const std::string& frame) {
@@ -113,7 +119,7 @@ std::vector<std::string> WatchView::apply(const std::string& frame) {
       std::string line = utc_text(json_num(e, "at"), "%H:%M:%S") + "  " + s.status + "  " + s.id;
       if (ended(s.status) && s.started_at)
         line += " (" + duration(s.started_at, s.finished_at) + ")";
-      if (s.status == "running" && !s.agent.empty()) line += " on " + s.agent;
+      if (status_is(s.status, RunStatus::Running) && !s.agent.empty()) line += " on " + s.agent;
       if (!s.reason.empty()) line += "  " + s.reason;
       out.push_back(line);
     }
@@ -175,8 +181,10 @@ std::vector<std::string> WatchView::render(int64_t now_ms, size_t width, size_t 
     std::string indent(2 + depth * 2, ' ');
     std::string rest;
     std::string d = duration(s->started_at, s->finished_at ? s->finished_at : now_ms);
-    if (s->status != "queued" && s->status != "skipped" && !d.empty()) rest += "  " + d;
-    if (!s->reason.empty() && s->status != "succeeded") rest += "  " + s->reason;
+    if (!status_is(s->status, RunStatus::Queued) && !status_is(s->status, RunStatus::Skipped) &&
+        !d.empty())
+      rest += "  " + d;
+    if (!s->reason.empty() && !status_is(s->status, RunStatus::Succeeded)) rest += "  " + s->reason;
     std::string line = indent;
     line.append(label).append(rest);
     std::string shown = fit(line, width);

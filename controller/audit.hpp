@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "store/records.hpp"
+#include "model/records.hpp"
 
 namespace gantry::controller {
 

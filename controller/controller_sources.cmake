@@ -18,6 +18,7 @@ set(GANTRY_CONTROLLER_CORE_SOURCES
   store/store_records.cpp
   store/store_audit.cpp
   store/store_json.cpp
+  store/store_states.cpp
   store/store_approvals.cpp
   store/store_releases.cpp
   store/store_events.cpp

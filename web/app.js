@@ -21,8 +21,47 @@
   const LOG_FETCH_MAX = 1024 * 1024;  // bytes one catch-up read takes at most
   const CAPTURE_MAX = 5000;           // events kept for re-applying over a snapshot
   const MAX_RUNS = 100;               // runs listed
-  const TERMINAL = new Set(['succeeded', 'failed', 'unstable', 'aborted', 'skipped']);
-  const ACTIVE = new Set(['queued', 'waiting', 'running']);
+
+  // Every status word the page shows, once: the API's words (SPEC §10;
+  // include/gantry/common/states.hpp spells them for the controller and the
+  // CLI) and the page's own for its connection. Each has its label, its icon
+  // (ICONS below), whether that icon is filled, and for runs and stages
+  // whether it has ended. The CSS class is 's-' + the word (app.css). Code
+  // names a word as STATUS.running.word: a misspelt one throws instead of
+  // never matching.
+  const STATUS = {
+    // runs and stages
+    queued: {icon: 'queued', ended: false},
+    waiting: {icon: 'waiting', ended: false},
+    running: {icon: 'running', ended: false, filled: true},
+    succeeded: {icon: 'succeeded', ended: true},
+    failed: {icon: 'failed', ended: true},
+    unstable: {icon: 'unstable', ended: true},
+    aborted: {icon: 'aborted', ended: true},
+    skipped: {icon: 'skipped', ended: true},
+    // change requests
+    pending: {icon: 'waiting'},
+    approved: {icon: 'succeeded'},
+    rejected: {icon: 'failed'},
+    expired: {icon: 'expired'},
+    cancelled: {icon: 'aborted'},
+    // releases (succeeded and failed as above)
+    in_progress: {label: 'in progress', icon: 'running', filled: true},
+    rolled_back: {label: 'rolled back', icon: 'rolled_back'},
+    // the page's link to the controller, and agents
+    live: {icon: 'connected', filled: true},
+    polling: {icon: 'waiting'},
+    offline: {icon: 'failed'},
+    connected: {icon: 'connected', filled: true},
+    disconnected: {icon: 'disconnected'},
+  };
+  for (const [word, s] of Object.entries(STATUS)) {
+    s.word = word;
+    s.label = s.label || word;
+  }
+  const runWords = (ended) => Object.values(STATUS).filter((s) => s.ended === ended).map((s) => s.word);
+  const TERMINAL = new Set(runWords(true));
+  const ACTIVE = new Set(runWords(false));
 
   // ---------------------------------------------------------------- helpers
 
@@ -59,12 +98,9 @@
     connected: ['M8 4a4 4 0 1 0 0.01 0'],
     disconnected: ['M8 4a4 4 0 1 0 0.01 0'],
   };
-  const ICON_OF = {
-    pending: 'waiting', approved: 'succeeded', rejected: 'failed', cancelled: 'aborted',
-    in_progress: 'running', live: 'connected', polling: 'waiting', offline: 'failed',
-  };
   function icon(name) {
-    const paths = ICONS[name] || ICONS[ICON_OF[name]] || ICONS.queued;
+    const known = STATUS[name];
+    const paths = (known && ICONS[known.icon]) || ICONS.queued;
     const svg = document.createElementNS(SVG_NS, 'svg');
     svg.setAttribute('viewBox', '0 0 16 16');
     svg.setAttribute('class', 'icon');
@@ -73,15 +109,13 @@
     for (const d of paths) {
       const p = document.createElementNS(SVG_NS, 'path');
       p.setAttribute('d', d);
-      if (name === 'running' || name === 'in_progress' || name === 'connected' || name === 'live')
-        p.setAttribute('class', 'filled');
+      if (known && known.filled) p.setAttribute('class', 'filled');
       svg.append(p);
     }
     return svg;
   }
 
-  const LABELS = {in_progress: 'in progress', rolled_back: 'rolled back'};
-  function statusLabel(s) { return LABELS[s] || s || 'unknown'; }
+  function statusLabel(s) { return (STATUS[s] && STATUS[s].label) || s || 'unknown'; }
   function statusClass(s) { return 's-' + String(s || 'unknown').replace(/[^a-z_]/g, ''); }
   // Status is never shown by color alone: an icon and its word come with it.
   function badge(status) {
@@ -233,7 +267,7 @@
     const r = state.runs.get(ev.run) || {id: ev.run};
     for (const k of ['number', 'job', 'status', 'reason', 'trigger', 'ref', 'commit'])
       if (ev[k] !== undefined) r[k] = ev[k];
-    if (ev.status === 'running' && !r.started_at) r.started_at = ev.at;
+    if (ev.status === STATUS.running.word && !r.started_at) r.started_at = ev.at;
     if (TERMINAL.has(ev.status) && !r.finished_at) r.finished_at = ev.at;
     state.runs.set(ev.run, r);
     trimRuns();
@@ -338,13 +372,13 @@
     const c = document.getElementById('conn');
     let kind, text;
     if (live.open) {
-      kind = 'live';
+      kind = STATUS.live.word;
       text = 'Live';
     } else if (state.failures > 0) {
-      kind = 'offline';
+      kind = STATUS.offline.word;
       text = 'Offline, retrying';
     } else {
-      kind = 'polling';
+      kind = STATUS.polling.word;
       text = 'Polling every 2 s';
     }
     c.className = 'conn conn-' + kind;
@@ -940,9 +974,9 @@
       if (this.pinned && this.stages.has(this.pinned)) return this.stages.get(this.pinned);
       const started = leaves.filter((s) => s.started_at);
       const by = (a, b) => (a.started_at || 0) - (b.started_at || 0) || a.order - b.order;
-      const running = started.filter((s) => s.status === 'running').sort(by);
+      const running = started.filter((s) => s.status === STATUS.running.word).sort(by);
       if (running.length) return running[running.length - 1];
-      const failed = started.filter((s) => s.status === 'failed').sort(by);
+      const failed = started.filter((s) => s.status === STATUS.failed.word).sort(by);
       if (failed.length) return failed[failed.length - 1];
       started.sort(by);
       return started.length ? started[started.length - 1] : null;
@@ -1053,7 +1087,7 @@
   class ApprovalsView {
     mount(root) {
       this.filter = el('select', {id: 'approvals-filter', onchange: () => refresh()},
-                       el('option', {value: 'pending'}, 'Pending'), el('option', {value: ''}, 'All recent'));
+                       el('option', {value: STATUS.pending.word}, 'Pending'), el('option', {value: ''}, 'All recent'));
       this.flash = flashBox();
       this.list = el('div', {class: 'cards'});
       this.empty = el('p', {class: 'muted', hidden: true}, 'Nothing waits for a decision.');
@@ -1133,7 +1167,7 @@
       fact('Expires', fmtTime(a.expires_at));
       const parts = [dl];
       if ((a.blocked_by || []).length) {
-        parts.push(el('div', {class: 'blocked'}, el('h3', {}, a.status === 'pending' ? 'Blocked by' : 'Why'),
+        parts.push(el('div', {class: 'blocked'}, el('h3', {}, a.status === STATUS.pending.word ? 'Blocked by' : 'Why'),
                       el('ul', {}, a.blocked_by.map((b) => el('li', {}, b)))));
       }
       if ((a.range || []).length) {
@@ -1142,7 +1176,7 @@
                                                                                   c.message || '', el('span', {class: 'muted'}, ' (' + (c.author || '') + ')'))))));
       }
       body.replaceChildren(...parts);
-      form.hidden = a.status !== 'pending';
+      form.hidden = a.status !== STATUS.pending.word;
     }
   }
 
@@ -1193,8 +1227,8 @@
     actions(r) {
       const box = el('div', {class: 'v'});
       const cell = el('td', {'data-label': 'Actions', class: 'release-actions'}, box);
-      const verbs = r.status === 'in_progress' ? [['promote', 'Promote'], ['abort', 'Abort']]
-          : r.status === 'succeeded' ? [['rollback', 'Roll back']] : [];
+      const verbs = r.status === STATUS.in_progress.word ? [['promote', 'Promote'], ['abort', 'Abort']]
+          : r.status === STATUS.succeeded.word ? [['rollback', 'Roll back']] : [];
       const buttons = el('div', {class: 'actions'});
       const area = el('div');
       for (const [verb, label] of verbs) {
@@ -1263,7 +1297,7 @@
         const jobs = a.jobs || [];
         tr.replaceChildren(
             td('Agent', el('strong', {}, a.name), el('div', {class: 'muted small'}, a.id)),
-            td('Status', badge(a.connected ? 'connected' : 'disconnected')),
+            td('Status', badge(a.connected ? STATUS.connected.word : STATUS.disconnected.word)),
             td('Labels', (a.labels || []).length ? a.labels.map((l) => el('span', {class: 'tag'}, l)) : el('span', {class: 'muted'}, 'none')),
             td('Executors', jobs.length + ' busy of ' + a.executors),
             // A job id is RUN.NODE: link to its run.

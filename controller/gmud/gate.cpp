@@ -173,22 +173,6 @@ std::string range_conflict(const Request& request, const Person& who) {
 
 }  // namespace
 
-const char* state_name(State s) {
-  switch (s) {
-    case State::Pending:
-      return "pending";
-    case State::Approved:
-      return "approved";
-    case State::Rejected:
-      return "rejected";
-    case State::Expired:
-      return "expired";
-    case State::Cancelled:
-      return "cancelled";
-  }
-  return "pending";
-}
-
 std::variant<Window, std::string> parse_window(std::string_view text) {
   const std::string quoted = "window \"" + std::string(text.substr(0, kMaxText)) + "\": ";
   std::vector<std::string_view> w = words(text);

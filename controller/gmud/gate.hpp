@@ -28,6 +28,8 @@
 #include <variant>
 #include <vector>
 
+#include "gantry/common/states.hpp"
+
 namespace gantry::gmud {
 
 using Clock = std::chrono::sys_seconds;
@@ -82,7 +84,8 @@ struct Request {
   bool cancelled = false;
 };
 
-enum class State { Pending, Approved, Rejected, Expired, Cancelled };
+// What a request's decisions and clock make of it: a change request's status.
+using State = ApprovalStatus;
 
 struct Evaluation {
   State state = State::Pending;
@@ -110,7 +113,5 @@ Evaluation evaluate(const Policy& policy, const Request& request, const std::vec
 // form it, the windows, freezes and expiry, and what the clock says now.
 std::vector<std::string> explain_policy(const Policy& policy, const std::vector<Person>& people,
                                         Clock now);
-
-const char* state_name(State s);
 
 }  // namespace gantry::gmud

@@ -151,7 +151,7 @@ protocol::JobSpec Scheduler::make_spec(const RunState& run, const Job& job,
   Result current =
       n.children_result ? pipelines::worse(*n.children_result, run.result()) : run.result();
   const Rollout* rollout = n.record >= 0 ? &run.record_of(job.node).rollout : nullptr;
-  if (rollout && rollout->phase == "post") {
+  if (rollout && rollout->phase == CanaryPhase::Post) {
     // A canary's post is judged on how the canary ended.
     current = pipelines::worse(current,
                                pipelines::parse_result(rollout->result).value_or(Result::Failure));
@@ -162,12 +162,14 @@ protocol::JobSpec Scheduler::make_spec(const RunState& run, const Job& job,
   spec.cancel_grace_ms = options_.cancel_grace_ms;
   spec.skip_checkout = run.skip_checkout() || r.repo_url.empty();
   if (r.rollback_of != 0 && n.id == r.rollback_stage) {
-    spec.mode = "rollback";
+    spec.mode = to_string(CanaryPhase::Rollback);
   } else if (rollout && n.stage && n.stage->deploy) {
-    const std::string& phase = rollout->phase;
-    if (phase == "rollback" || phase == "analysis" || phase == "post") {
-      spec.mode = phase;
-    } else if (phase == "steps" && n.stage->deploy->canary) {
+    // The job modes on the wire (docs/protocol.md) are the phases' words.
+    const CanaryPhase phase = rollout->phase;
+    if (phase == CanaryPhase::Rollback || phase == CanaryPhase::Analysis ||
+        phase == CanaryPhase::Post) {
+      spec.mode = to_string(phase);
+    } else if (phase == CanaryPhase::Steps && n.stage->deploy->canary) {
       spec.mode = "canary";
     }
   }

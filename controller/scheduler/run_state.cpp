@@ -7,46 +7,46 @@ namespace gantry::controller {
 
 using pipelines::Result;
 
-const char* status_of(std::optional<Result> r) {
-  if (!r) return "skipped";
+RunStatus status_of(std::optional<Result> r) {
+  if (!r) return RunStatus::Skipped;
   switch (*r) {
     case Result::Success:
-      return "succeeded";
+      return RunStatus::Succeeded;
     case Result::Unstable:
-      return "unstable";
+      return RunStatus::Unstable;
     case Result::Failure:
-      return "failed";
+      return RunStatus::Failed;
     case Result::Aborted:
-      return "aborted";
+      return RunStatus::Aborted;
     case Result::NotBuilt:
-      return "skipped";
+      return RunStatus::Skipped;
   }
-  return "failed";
+  return RunStatus::Failed;
 }
 
-std::string result_name_for_status(const std::string& status) {
-  if (status == "succeeded") return "SUCCESS";
-  if (status == "unstable") return "UNSTABLE";
-  if (status == "failed") return "FAILURE";
-  if (status == "aborted") return "ABORTED";
-  return "";
+std::optional<Result> result_of_status(RunStatus s) {
+  switch (s) {
+    case RunStatus::Succeeded:
+      return Result::Success;
+    case RunStatus::Unstable:
+      return Result::Unstable;
+    case RunStatus::Failed:
+      return Result::Failure;
+    case RunStatus::Aborted:
+      return Result::Aborted;
+    default:
+      return std::nullopt;
+  }
+}
+
+std::string result_name_for_status(RunStatus status) {
+  std::optional<Result> r = result_of_status(status);
+  return r ? std::string(pipelines::result_name(*r)) : "";
 }
 
 namespace {
 
 constexpr const char* kPostId = "Declarative: Post Actions";
-
-std::optional<Result> result_of_status(const std::string& s) {
-  if (s == "succeeded") return Result::Success;
-  if (s == "unstable") return Result::Unstable;
-  if (s == "failed") return Result::Failure;
-  if (s == "aborted") return Result::Aborted;
-  return std::nullopt;
-}
-
-bool is_done_status(const std::string& s) {
-  return s == "succeeded" || s == "unstable" || s == "failed" || s == "aborted" || s == "skipped";
-}
 
 }  // namespace
 
@@ -105,8 +105,8 @@ bool RunState::narrow_to_rollback(std::string& error) {
   for (size_t i = 1; i < nodes.size(); ++i) {
     if (keep.count(static_cast<int>(i))) continue;
     StageRecord& rec = record_of(static_cast<int>(i));
-    if (rec.status == "queued") {
-      rec.status = "skipped";
+    if (rec.status == RunStatus::Queued) {
+      rec.status = RunStatus::Skipped;
       rec.reason = "not part of the rollback";
       dirty_stages.insert(nodes[i].record);
     }
@@ -115,7 +115,7 @@ bool RunState::narrow_to_rollback(std::string& error) {
   // rollback runs with the release's variables (in the run's params).
   ExecNode& n = nodes[static_cast<size_t>(target)];
   n.when = nullptr;
-  record_of(target).gates = {"gmud", "input", "release"};
+  record_of(target).gates = {GateKind::Gmud, GateKind::Input, GateKind::Release};
   return true;
 }
 
@@ -256,21 +256,21 @@ Result RunState::result() const {
   return r;
 }
 
-void RunState::mark(int node, const std::string& status, int64_t now, const std::string& reason) {
+void RunState::mark(int node, RunStatus status, int64_t now, const std::string& reason) {
   if (node <= 0) return;
   StageRecord& rec = record_of(node);
   rec.status = status;
   if (!reason.empty()) rec.reason = reason;
-  if (status == "running" && rec.started_at == 0) rec.started_at = now;
-  if (is_done_status(status)) rec.finished_at = now;
+  if (status == RunStatus::Running && rec.started_at == 0) rec.started_at = now;
+  if (is_finished(status)) rec.finished_at = now;
   dirty_stages.insert(nodes[static_cast<size_t>(node)].record);
 }
 
 std::vector<RunAction> RunState::start(int64_t now) {
   std::vector<RunAction> out;
   if (run.started_at == 0) run.started_at = now;
-  if (run.status == "queued") {
-    run.status = "running";
+  if (run.status == RunStatus::Queued) {
+    run.status = RunStatus::Running;
     dirty_run = true;
   }
   cancelled_ = run.cancel_requested;
@@ -279,12 +279,13 @@ std::vector<RunAction> RunState::start(int64_t now) {
   bool any_started = false;
   for (size_t i = 1; i < nodes.size(); ++i) {
     const StageRecord& rec = record_of(static_cast<int>(i));
-    if (is_done_status(rec.status)) {
+    if (is_finished(rec.status)) {
       nodes[i].state = NodeState::Done;
       nodes[i].result = result_of_status(rec.status);
       any_started = true;
-    } else if (rec.status == "running" || rec.status == "waiting" ||
-               (rec.status == "queued" && (rec.epoch > 0 || !rec.rollout.phase.empty()))) {
+    } else if (rec.status == RunStatus::Running || rec.status == RunStatus::Waiting ||
+               (rec.status == RunStatus::Queued &&
+                (rec.epoch > 0 || rec.rollout.phase != CanaryPhase::None))) {
       // Queued after a first attempt (a retry, a canary's next phase): it
       // goes on from there, not from its `when`.
       nodes[i].state = NodeState::Active;
@@ -357,7 +358,8 @@ void RunState::activate(int node, int64_t now, std::vector<RunAction>& out) {
     out.push_back({RunAction::Dispatch, node, "when"});
     return;
   }
-  if (node != 0) mark(node, n.kind == NodeKind::Stage ? "queued" : "running", now);
+  if (node != 0)
+    mark(node, n.kind == NodeKind::Stage ? RunStatus::Queued : RunStatus::Running, now);
   if (n.kind == NodeKind::Stage) {
     out.push_back({RunAction::Dispatch, node, {}});
     return;
@@ -368,7 +370,7 @@ void RunState::activate(int node, int64_t now, std::vector<RunAction>& out) {
 void RunState::enter_container(int node, int64_t now, std::vector<RunAction>& out) {
   ExecNode& n = nodes[static_cast<size_t>(node)];
   n.state = NodeState::Active;
-  if (node != 0) mark(node, "running", now);
+  if (node != 0) mark(node, RunStatus::Running, now);
   if (n.children.empty()) {
     finish_node(node, Result::Success, {}, now, out);
     return;
@@ -392,7 +394,7 @@ void RunState::when_decided(int node, bool run_it, const std::string& reason, in
     return;
   }
   if (n.kind == NodeKind::Stage) {
-    mark(node, "queued", now);
+    mark(node, RunStatus::Queued, now);
     out.push_back({RunAction::Dispatch, node, {}});
     return;
   }
@@ -404,7 +406,7 @@ void RunState::skip_subtree(int node, const std::string& reason, int64_t now) {
   if (n.state == NodeState::Done) return;
   n.state = NodeState::Done;
   n.result = std::nullopt;
-  mark(node, "skipped", now, reason);
+  mark(node, RunStatus::Skipped, now, reason);
   for (int c : std::vector<int>(n.children)) skip_subtree(c, reason, now);
 }
 
@@ -444,7 +446,7 @@ void RunState::child_done(int parent, int child, int64_t now, std::vector<RunAct
       ExecNode& post = nodes[static_cast<size_t>(post_node_)];
       if (post.state == NodeState::Pending) {
         post.state = NodeState::Active;
-        mark(post_node_, "queued", now);
+        mark(post_node_, RunStatus::Queued, now);
         out.push_back({RunAction::Dispatch, post_node_, "post"});
       }
       return;
@@ -499,7 +501,7 @@ void RunState::stop_subtree(int node, const std::string& reason, int64_t now,
   if (n.state == NodeState::Pending) {
     n.state = NodeState::Done;
     n.result = Result::Aborted;
-    mark(node, "aborted", now, reason);
+    mark(node, RunStatus::Aborted, now, reason);
     for (int c : std::vector<int>(n.children)) stop_subtree(c, reason, now, out);
     return;
   }

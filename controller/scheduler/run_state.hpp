@@ -16,7 +16,7 @@
 
 #include "gantry/pipelines/model.hpp"
 #include "gantry/pipelines/results.hpp"
-#include "store/records.hpp"
+#include "model/records.hpp"
 
 namespace gantry::controller {
 
@@ -90,7 +90,7 @@ class RunState {
   const StageRecord& record_of(int node) const {
     return stages[static_cast<size_t>(nodes[static_cast<size_t>(node)].record)];
   }
-  void mark(int node, const std::string& status, int64_t now, const std::string& reason = {});
+  void mark(int node, RunStatus status, int64_t now, const std::string& reason = {});
 
   // Options that matter to the scheduler.
   int retries_of(int node) const;         // total attempts allowed by options { retry(n) }
@@ -132,8 +132,8 @@ class RunState {
   int post_node_ = -1;
 };
 
-const char* status_of(std::optional<pipelines::Result> r);
-// "succeeded" -> "SUCCESS", ...; "" for statuses that are not results.
-std::string result_name_for_status(const std::string& status);
+RunStatus status_of(std::optional<pipelines::Result> r);
+// Succeeded -> "SUCCESS", ...; "" for statuses that are not results.
+std::string result_name_for_status(RunStatus status);
 
 }  // namespace gantry::controller

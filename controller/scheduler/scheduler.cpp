@@ -24,10 +24,10 @@ std::optional<std::string> Scheduler::submit(RunRecord record,
   RunState& run = *state;
   runs_[id] = std::move(state);
   dirty_.insert(id);
-  if (run.run.status == "queued" && run.disable_concurrent()) {
+  if (run.run.status == RunStatus::Queued && run.disable_concurrent()) {
     for (const auto& [other_id, other] : runs_) {
       if (other_id != id && other->run.job_name == run.run.job_name &&
-          other->run.status != "queued") {
+          other->run.status != RunStatus::Queued) {
         waiting_runs_.push_back(id);
         return std::nullopt;
       }
@@ -47,7 +47,7 @@ void Scheduler::start_waiting_runs(int64_t now) {
     bool blocked = false;
     for (const auto& [other_id, other] : runs_) {
       if (other_id != *it && other->run.job_name == r->second->run.job_name &&
-          other->run.status != "queued" && !other->finished())
+          other->run.status != RunStatus::Queued && !other->finished())
         blocked = true;
     }
     if (blocked) {
@@ -112,8 +112,9 @@ void Scheduler::apply(RunState& run, const std::vector<RunAction>& actions, int6
   if (run.finished() &&
       std::find(finished_.begin(), finished_.end(), run.run.id) == finished_.end()) {
     finished_.push_back(run.run.id);
-    log::info("scheduler", "run.finished",
-              {{"run", std::to_string(run.run.id)}, {"status", run.run.status}});
+    log::info(
+        "scheduler", "run.finished",
+        {{"run", std::to_string(run.run.id)}, {"status", std::string(to_string(run.run.status))}});
     start_waiting_runs(now);
   }
 }
@@ -158,7 +159,7 @@ void Scheduler::dispatch_leaf(RunState& run, int node, int64_t now) {
     }
   }
   if (jobs_.count(rec.job_id)) return;
-  const bool orphan = rec.status == "running" && rec.epoch > 0;
+  const bool orphan = rec.status == RunStatus::Running && rec.epoch > 0;
   if (!orphan && (hold_at_gate(run, node, now) || hold_in_rollout(run, node, now))) return;
   Job job;
   job.job_id = rec.job_id;
@@ -172,7 +173,7 @@ void Scheduler::dispatch_leaf(RunState& run, int node, int64_t now) {
     job.orphan = true;
     job.accepted = true;
     job.lease_until = now + options_.lease_ttl_ms + options_.reconnect_grace_ms;
-    if (run.run.cancel_requested && rec.rollout.phase != "rollback") {
+    if (run.run.cancel_requested && rec.rollout.phase != CanaryPhase::Rollback) {
       job.stopping = true;
       job.stop_reason = run.run.reason;
       job.stop_deadline = job.lease_until;
@@ -188,7 +189,7 @@ void Scheduler::stop_leaf(RunState& run, int node, const std::string& reason, in
   // A deploy rolling back finishes that; a canary stopped at a pause or
   // between phases rolls back what it deployed.
   const bool rollout = in_rollout(run, node);
-  if (rollout && run.record_of(node).rollout.phase == "rollback") return;
+  if (rollout && run.record_of(node).rollout.phase == CanaryPhase::Rollback) return;
   if (at_gate_.erase({run.run.id, run.record_of(node).stage_id}) > 0) {
     GateRequest g;
     g.run_id = run.run.id;
@@ -276,7 +277,7 @@ void Scheduler::assign(Job& job, AgentState& agent, int64_t now) {
   rec.attempts = job.attempt;
   if (in_rollout(run, job.node)) ++rec.rollout.tries;
   rec.agent = agent.name;
-  run.mark(job.node, "running", now);
+  run.mark(job.node, RunStatus::Running, now);
   // Stored before the assignment leaves (write-ahead): a restarted
   // controller must know the job runs, at this epoch.
   dirty_.insert(run.run.id);
@@ -310,11 +311,11 @@ void Scheduler::end_attempt(Job& job_ref, std::optional<Result> result, const st
   const bool rollout = in_rollout(run, job.node);
   const int tries = rollout ? rec.rollout.tries : job.attempt;
   bool retriable = (lost || result == Result::Failure) && !job.stopping &&
-                   (!run.run.cancel_requested || rec.rollout.phase == "rollback") &&
+                   (!run.run.cancel_requested || rec.rollout.phase == CanaryPhase::Rollback) &&
                    tries < run.retries_of(job.node);
   if (retriable) {
     rec.reason = "attempt " + std::to_string(job.attempt) + ": " + reason + "; retrying";
-    run.mark(job.node, "queued", now);
+    run.mark(job.node, RunStatus::Queued, now);
     Job next;
     next.job_id = job.job_id;
     next.run_id = job.run_id;
@@ -343,16 +344,17 @@ std::vector<RunState*> Scheduler::take_dirty_runs() {
     if (it == runs_.end()) continue;
     RunState& run = *it->second;
     // `waiting` while a gate holds the run and nothing of it runs or queues.
-    if (!run.finished() && (run.run.status == "running" || run.run.status == "waiting")) {
+    if (!run.finished() &&
+        (run.run.status == RunStatus::Running || run.run.status == RunStatus::Waiting)) {
       bool gated = false, busy = false;
       for (size_t i = 1; i < run.nodes.size(); ++i) {
         if (run.nodes[i].kind != NodeKind::Stage && run.nodes[i].kind != NodeKind::PipelinePost)
           continue;
-        const std::string& st = run.record_of(static_cast<int>(i)).status;
-        gated = gated || st == "waiting";
-        busy = busy || st == "running" || st == "queued";
+        const RunStatus st = run.record_of(static_cast<int>(i)).status;
+        gated = gated || st == RunStatus::Waiting;
+        busy = busy || st == RunStatus::Running || st == RunStatus::Queued;
       }
-      std::string status = gated && !busy ? "waiting" : "running";
+      const RunStatus status = gated && !busy ? RunStatus::Waiting : RunStatus::Running;
       if (status != run.run.status) {
         run.run.status = status;
         run.dirty_run = true;

@@ -54,16 +54,18 @@ struct SchedulerOptions {
 };
 
 // A stage that must pass a gate before it may take an agent (SPEC §7): a
-// deploy to an environment with a GMUD policy (kind "gmud"), a Jenkins
-// `input` (kind "input"), and, last, every deploy's release record (kind
-// "release", opened at once by the service with RELEASE_ID and
+// deploy to an environment with a GMUD policy (GateKind::Gmud), a Jenkins
+// `input` (GateKind::Input), and, last, every deploy's release record
+// (GateKind::Release, opened at once by the service with RELEASE_ID and
 // PREVIOUS_RELEASE for the steps). The service opens (or finds) the change request
 // and calls open_gate or fail_gate; meanwhile the stage waits, holding no
 // agent. `cancel`: the stage stopped waiting (its run was cancelled, a
 // sibling failed fast): the request should be cancelled.
 struct GateRequest {
   int64_t run_id = 0;
-  std::string stage_id, kind, environment;
+  std::string stage_id;
+  GateKind kind = GateKind::Gmud;
+  std::string environment;
   bool cancel = false;
   std::string reason;  // cancel: why
   // What the request shows, evaluated with the stage's environment.
@@ -149,10 +151,10 @@ class Scheduler {
   // queues for an agent; `values` (an input's parameters) reach its steps as
   // environment variables. Both return false when the stage does not wait
   // for that gate.
-  bool open_gate(int64_t run_id, const std::string& stage_id, const std::string& kind,
+  bool open_gate(int64_t run_id, const std::string& stage_id, GateKind kind,
                  const std::map<std::string, std::string>& values, int64_t now);
   // The gate stays shut (rejected, expired, unknown): the stage fails with `reason`.
-  bool fail_gate(int64_t run_id, const std::string& stage_id, const std::string& kind,
+  bool fail_gate(int64_t run_id, const std::string& stage_id, GateKind kind,
                  const std::string& reason, int64_t now);
   std::vector<GateRequest> take_gate_requests();
   // Says on a waiting stage what it waits for ("waiting for GMUD-3: ...").
@@ -211,7 +213,7 @@ class Scheduler {
   // Called once the gates are passed: true when the stage waits (a pause)
   // or ended instead of queueing its next job.
   bool hold_in_rollout(RunState& run, int node, int64_t now);
-  void enter_phase(RunState& run, int node, const std::string& phase, int64_t now);
+  void enter_phase(RunState& run, int node, CanaryPhase phase, int64_t now);
   void after_phase(RunState& run, int node, int64_t now);  // the phase went well
   void finish_rollout(RunState& run, int node, int64_t now);
   void begin_rollback(RunState& run, int node, const std::string& why, int64_t now);
@@ -237,7 +239,7 @@ class Scheduler {
   std::vector<int64_t> finished_;
   std::set<int64_t> dirty_;
   std::vector<GateRequest> gate_requests_;
-  std::map<std::pair<int64_t, std::string>, std::string> at_gate_;  // run, stage id -> kind
+  std::map<std::pair<int64_t, std::string>, GateKind> at_gate_;  // run, stage id -> kind
   uint64_t next_seq_ = 1;
 };
 

@@ -45,9 +45,9 @@ bool Scheduler::hold_at_gate(RunState& run, int node, int64_t now) {
   const ExecNode& n = run.nodes[static_cast<size_t>(node)];
   const pipelines::Stage* st = n.stage;
   if (n.kind != NodeKind::Stage || !st || (!st->deploy && !st->input)) return false;
-  const std::set<std::string>& passed = run.record_of(node).gates;
-  std::string kind;
-  if (st->deploy && !passed.count("gmud")) {
+  const std::set<GateKind>& passed = run.record_of(node).gates;
+  std::optional<GateKind> next;
+  if (st->deploy && !passed.count(GateKind::Gmud)) {
     auto env = options_.environments.find(st->deploy->environment);
     if (env == options_.environments.end()) {
       std::string why = "deploys to unknown environment '" + st->deploy->environment +
@@ -55,19 +55,20 @@ bool Scheduler::hold_at_gate(RunState& run, int node, int64_t now) {
       apply(run, run.leaf_done(node, pipelines::Result::Failure, why, now), now);
       return true;
     }
-    if (env->second) kind = "gmud";
+    if (env->second) next = GateKind::Gmud;
   }
-  if (kind.empty() && st->input && !passed.count("input")) kind = "input";
+  if (!next && st->input && !passed.count(GateKind::Input)) next = GateKind::Input;
   // Last, the release: the service records it and gives the steps its id.
-  if (kind.empty() && st->deploy && !passed.count("release")) kind = "release";
-  if (kind.empty()) return false;
+  if (!next && st->deploy && !passed.count(GateKind::Release)) next = GateKind::Release;
+  if (!next) return false;
+  const GateKind kind = *next;
   StageRecord& rec = run.record_of(node);
   if (!at_gate_.emplace(std::make_pair(run.run.id, rec.stage_id), kind).second)
     return true;  // asked already
-  run.mark(node, "waiting", now,
-           kind == "gmud"      ? "waiting for a GMUD approval"
-           : kind == "release" ? "starting a release"
-                               : "waiting for input");
+  run.mark(node, RunStatus::Waiting, now,
+           kind == GateKind::Gmud      ? "waiting for a GMUD approval"
+           : kind == GateKind::Release ? "starting a release"
+                                       : "waiting for input");
   dirty_.insert(run.run.id);
   GateRequest g;
   g.run_id = run.run.id;
@@ -75,10 +76,10 @@ bool Scheduler::hold_at_gate(RunState& run, int node, int64_t now) {
   g.kind = kind;
   std::string error;
   std::map<std::string, std::string> env = environment_of(run, node, nullptr, error);
-  if (kind == "release") {
+  if (kind == GateKind::Release) {
     g.environment = st->deploy->environment;
     g.strategy = st->deploy->canary ? "canary" : "direct";
-  } else if (kind == "gmud") {
+  } else if (kind == GateKind::Gmud) {
     g.environment = st->deploy->environment;
     if (st->gmud) {
       g.title = text_of(st->gmud->title, env);
@@ -102,33 +103,37 @@ bool Scheduler::hold_at_gate(RunState& run, int node, int64_t now) {
     }
   }
   log::info("scheduler", "gate.waiting",
-            {{"run", std::to_string(run.run.id)}, {"stage", rec.stage_id}, {"kind", kind}});
+            {{"run", std::to_string(run.run.id)},
+             {"stage", rec.stage_id},
+             {"kind", std::string(to_string(kind))}});
   gate_requests_.push_back(std::move(g));
   return true;
 }
 
-bool Scheduler::open_gate(int64_t run_id, const std::string& stage_id, const std::string& kind,
+bool Scheduler::open_gate(int64_t run_id, const std::string& stage_id, GateKind kind,
                           const std::map<std::string, std::string>& values, int64_t now) {
   auto it = runs_.find(run_id);
   auto gate = at_gate_.find({run_id, stage_id});
   if (it == runs_.end() || gate == at_gate_.end() || gate->second != kind) return false;
   RunState& run = *it->second;
   int node = node_of(run, stage_id);
-  if (node < 0 || run.record_of(node).status != "waiting") return false;
+  if (node < 0 || run.record_of(node).status != RunStatus::Waiting) return false;
   at_gate_.erase({run_id, stage_id});
   run.record_of(node).gates.insert(kind);
   for (const auto& [k, v] : values) run.record_of(node).gate_values[k] = v;
-  run.mark(node, "queued", now);
+  run.mark(node, RunStatus::Queued, now);
   run.record_of(node).reason.clear();
   log::info("scheduler", "gate.open",
-            {{"run", std::to_string(run_id)}, {"stage", stage_id}, {"kind", kind}});
+            {{"run", std::to_string(run_id)},
+             {"stage", stage_id},
+             {"kind", std::string(to_string(kind))}});
   dispatch_leaf(run, node, now);  // the next gate, or the queue
   dirty_.insert(run_id);
   dispatch(now);
   return true;
 }
 
-bool Scheduler::fail_gate(int64_t run_id, const std::string& stage_id, const std::string& kind,
+bool Scheduler::fail_gate(int64_t run_id, const std::string& stage_id, GateKind kind,
                           const std::string& reason, int64_t now) {
   auto it = runs_.find(run_id);
   auto gate = at_gate_.find({run_id, stage_id});
@@ -137,11 +142,13 @@ bool Scheduler::fail_gate(int64_t run_id, const std::string& stage_id, const std
   int node = node_of(run, stage_id);
   if (node < 0) return false;
   at_gate_.erase({run_id, stage_id});
-  log::info(
-      "scheduler", "gate.failed",
-      {{"run", std::to_string(run_id)}, {"stage", stage_id}, {"kind", kind}, {"reason", reason}});
+  log::info("scheduler", "gate.failed",
+            {{"run", std::to_string(run_id)},
+             {"stage", stage_id},
+             {"kind", std::string(to_string(kind))},
+             {"reason", reason}});
   // Jenkins aborts a stage whose input was refused; a GMUD's refusal fails it.
-  auto result = kind == "input" ? pipelines::Result::Aborted : pipelines::Result::Failure;
+  auto result = kind == GateKind::Input ? pipelines::Result::Aborted : pipelines::Result::Failure;
   apply(run, run.leaf_done(node, result, reason, now), now);
   return true;
 }
@@ -152,8 +159,9 @@ bool Scheduler::deploy_held(RunState& run, int node, int64_t now) {
     return false;
   // Windows and freezes hold what deploys: the steps, before each canary
   // weight. Never an analysis, a rollback or a post, which make things safer.
-  const std::string& phase = run.record_of(node).rollout.phase;
-  if (run.run.rollback_of != 0 || (!phase.empty() && phase != "steps")) return false;
+  const CanaryPhase phase = run.record_of(node).rollout.phase;
+  if (run.run.rollback_of != 0 || (phase != CanaryPhase::None && phase != CanaryPhase::Steps))
+    return false;
   auto env = options_.environments.find(n.stage->deploy->environment);
   if (env == options_.environments.end() || !env->second) return false;
   std::vector<std::string> blocks = options_.deploy_blocked(env->first, now);
@@ -175,7 +183,8 @@ void Scheduler::annotate_gate(int64_t run_id, const std::string& stage_id,
   if (it == runs_.end()) return;
   RunState& run = *it->second;
   int node = node_of(run, stage_id);
-  if (node < 0 || run.record_of(node).status != "waiting" || run.record_of(node).reason == reason)
+  if (node < 0 || run.record_of(node).status != RunStatus::Waiting ||
+      run.record_of(node).reason == reason)
     return;
   run.record_of(node).reason = reason;
   run.dirty_stages.insert(run.nodes[static_cast<size_t>(node)].record);

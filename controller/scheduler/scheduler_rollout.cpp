@@ -30,21 +30,18 @@ const pipelines::Canary* canary_of(const ExecNode& n) {
   return d && d->canary && !d->canary->weights.empty() ? &*d->canary : nullptr;
 }
 
-bool is_job_phase(const std::string& phase) {
-  return phase == "steps" || phase == "analysis" || phase == "rollback" || phase == "post";
-}
-
 }  // namespace
 
 bool Scheduler::in_rollout(const RunState& run, int node) const {
   const ExecNode& n = run.nodes[static_cast<size_t>(node)];
-  return deploy_of(n) && run.run.rollback_of == 0 && !run.record_of(node).rollout.phase.empty();
+  return deploy_of(n) && run.run.rollback_of == 0 &&
+         run.record_of(node).rollout.phase != CanaryPhase::None;
 }
 
 int Scheduler::canary_weight(const RunState& run, int node) const {
   const pipelines::Canary* c = canary_of(run.nodes[static_cast<size_t>(node)]);
   const Rollout& r = run.record_of(node).rollout;
-  if (!c || r.phase.empty()) return 0;
+  if (!c || r.phase == CanaryPhase::None) return 0;
   size_t w = std::min(static_cast<size_t>(std::max(r.weight, 0)), c->weights.size() - 1);
   return c->weights[w];
 }
@@ -59,46 +56,47 @@ bool Scheduler::hold_in_rollout(RunState& run, int node, int64_t now) {
   if (!deploy_of(n) || run.run.rollback_of != 0) return false;  // a rollback run: one job
   StageRecord& rec = run.record_of(node);
   Rollout& r = rec.rollout;
-  if (r.phase.empty()) {
-    r.phase = "steps";
+  if (r.phase == CanaryPhase::None) {
+    r.phase = CanaryPhase::Steps;
     run.dirty_stages.insert(n.record);
   }
   const std::string release = rec.gate_values.count("RELEASE_ID") ? rec.gate_values.at("RELEASE_ID")
                                                                   : std::string("the release");
-  if (r.phase == "pause" && r.until <= now) {
+  if (r.phase == CanaryPhase::Pause && r.until <= now) {
     after_phase(run, node, now);  // the pause is over (while the controller was down, too)
     return true;
   }
-  if ((r.phase == "promote" || r.phase == "inconclusive") && options_.auto_promote) {
+  if ((r.phase == CanaryPhase::Promote || r.phase == CanaryPhase::Inconclusive) &&
+      options_.auto_promote) {
     log::warn("scheduler", "rollout.promoted_locally", {{"stage", rec.stage_id}});
-    if (r.phase == "inconclusive") r.phase = "analysis";
+    if (r.phase == CanaryPhase::Inconclusive) r.phase = CanaryPhase::Analysis;
     after_phase(run, node, now);
     return true;
   }
   std::string why;
-  if (r.phase == "pause") {
+  if (r.phase == CanaryPhase::Pause) {
     why =
         "canary at " + rollout_where(run, node) + ": pause until " + utc_text(r.until, "%H:%M:%SZ");
-  } else if (r.phase == "promote") {
+  } else if (r.phase == CanaryPhase::Promote) {
     why =
         "canary at " + rollout_where(run, node) + ": paused, waiting for gantry promote " + release;
-  } else if (r.phase == "inconclusive") {
+  } else if (r.phase == CanaryPhase::Inconclusive) {
     why = r.reason + "; waiting for gantry promote " + release + " (or gantry abort)";
-  } else if (r.phase == "done") {
+  } else if (r.phase == CanaryPhase::Done) {
     std::optional<Result> result = pipelines::parse_result(r.result);
     apply(run, run.leaf_done(node, result.value_or(Result::Failure), r.reason, now), now);
     return true;
   } else {
     return false;  // a job phase: queue it
   }
-  if (rec.status != "waiting" || rec.reason != why) {
-    run.mark(node, "waiting", now, why);
+  if (rec.status != RunStatus::Waiting || rec.reason != why) {
+    run.mark(node, RunStatus::Waiting, now, why);
     dirty_.insert(run.run.id);
   }
   return true;
 }
 
-void Scheduler::enter_phase(RunState& run, int node, const std::string& phase, int64_t now) {
+void Scheduler::enter_phase(RunState& run, int node, CanaryPhase phase, int64_t now) {
   StageRecord& rec = run.record_of(node);
   rec.rollout.phase = phase;
   rec.rollout.tries = 0;
@@ -107,18 +105,20 @@ void Scheduler::enter_phase(RunState& run, int node, const std::string& phase, i
   log::info("scheduler", "rollout.phase",
             {{"run", std::to_string(run.run.id)},
              {"stage", rec.stage_id},
-             {"phase", phase},
+             {"phase", std::string(to_string(phase))},
              {"weight", rollout_where(run, node)}});
   // Never left "running" with no job: dispatch_leaf would take it for a
   // job adopted after a restart.
   std::string where = rollout_where(run, node);
-  std::string reason = phase == "rollback" ? "rolling back: " + rec.rollout.abort
-                       : phase == "post"   ? "post"
-                       : where.empty()     ? ""
-                                           : "canary at " + where + ": " + phase;
+  std::string reason = phase == CanaryPhase::Rollback ? "rolling back: " + rec.rollout.abort
+                       : phase == CanaryPhase::Post   ? "post"
+                       : where.empty()
+                           ? ""
+                           : "canary at " + where + ": " + std::string(to_string(phase));
   // A tolerated failed analysis stays in sight.
-  if (phase != "rollback" && !rec.rollout.reason.empty()) reason += "; " + rec.rollout.reason;
-  run.mark(node, "queued", now, is_job_phase(phase) ? reason : "");
+  if (phase != CanaryPhase::Rollback && !rec.rollout.reason.empty())
+    reason += "; " + rec.rollout.reason;
+  run.mark(node, RunStatus::Queued, now, is_job_phase(phase) ? reason : "");
   dispatch_leaf(run, node, now);
 }
 
@@ -131,23 +131,25 @@ void Scheduler::after_phase(RunState& run, int node, int64_t now) {
     return;
   }
   const bool pauses = c->manual_pause || c->pause_seconds.has_value();
-  if (r.phase == "steps" && pauses) {
+  if (r.phase == CanaryPhase::Steps && pauses) {
     r.until = c->manual_pause ? 0 : now + *c->pause_seconds * 1000;
-    enter_phase(run, node, c->manual_pause ? "promote" : "pause", now);
+    enter_phase(run, node, c->manual_pause ? CanaryPhase::Promote : CanaryPhase::Pause, now);
     return;
   }
-  if ((r.phase == "steps" || r.phase == "pause" || r.phase == "promote") && !c->analysis.empty()) {
-    enter_phase(run, node, "analysis", now);
+  if ((r.phase == CanaryPhase::Steps || r.phase == CanaryPhase::Pause ||
+       r.phase == CanaryPhase::Promote) &&
+      !c->analysis.empty()) {
+    enter_phase(run, node, CanaryPhase::Analysis, now);
     return;
   }
   // The weight is done (its analysis passed, or was tolerated or promoted).
   if (static_cast<size_t>(r.weight) + 1 < c->weights.size()) {
     ++r.weight;
-    enter_phase(run, node, "steps", now);
+    enter_phase(run, node, CanaryPhase::Steps, now);
     return;
   }
   if (r.result.empty()) r.result = "SUCCESS";
-  r.outcome = "succeeded";
+  r.outcome = ReleaseStatus::Succeeded;
   finish_rollout(run, node, now);
 }
 
@@ -155,12 +157,13 @@ void Scheduler::finish_rollout(RunState& run, int node, int64_t now) {
   const ExecNode& n = run.nodes[static_cast<size_t>(node)];
   Rollout& r = run.record_of(node).rollout;
   if (r.result.empty()) r.result = "SUCCESS";
-  if (r.outcome.empty())
-    r.outcome = r.result == "SUCCESS" || r.result == "UNSTABLE" ? "succeeded" : "failed";
+  if (!r.outcome)
+    r.outcome = r.result == "SUCCESS" || r.result == "UNSTABLE" ? ReleaseStatus::Succeeded
+                                                                : ReleaseStatus::Failed;
   // A canary's post blocks run last, judged on how it ended; a direct
   // deploy's ran in its one job.
-  bool post = canary_of(n) && !n.stage->post.empty() && r.phase != "post";
-  enter_phase(run, node, post ? "post" : "done", now);
+  bool post = canary_of(n) && !n.stage->post.empty() && r.phase != CanaryPhase::Post;
+  enter_phase(run, node, post ? CanaryPhase::Post : CanaryPhase::Done, now);
 }
 
 void Scheduler::begin_rollback(RunState& run, int node, const std::string& why, int64_t now) {
@@ -173,14 +176,14 @@ void Scheduler::begin_rollback(RunState& run, int node, const std::string& why, 
              {"stage", run.record_of(node).stage_id},
              {"reason", why}});
   // Before its first job was handed out nothing was deployed.
-  const bool deployed = !(r.phase == "steps" && r.weight == 0 && r.tries == 0);
+  const bool deployed = !(r.phase == CanaryPhase::Steps && r.weight == 0 && r.tries == 0);
   if (!deployed || deploy_of(n)->rollback.empty()) {
     r.reason = why + (deployed ? " (the deploy has no rollback steps)" : " (nothing was deployed)");
-    r.outcome = "failed";
+    r.outcome = ReleaseStatus::Failed;
     finish_rollout(run, node, now);
     return;
   }
-  enter_phase(run, node, "rollback", now);
+  enter_phase(run, node, CanaryPhase::Rollback, now);
 }
 
 bool Scheduler::rollout_next(RunState& run, int node, std::optional<Result>& result,
@@ -189,8 +192,8 @@ bool Scheduler::rollout_next(RunState& run, int node, std::optional<Result>& res
   const pipelines::Canary* c = canary_of(n);
   Rollout& r = run.record_of(node).rollout;
   const bool ok = result == Result::Success || result == Result::Unstable;
-  const std::string phase = r.phase;
-  if (phase == "post") {
+  const CanaryPhase phase = r.phase;
+  if (phase == CanaryPhase::Post) {
     // The stage ends as the canary did, made worse by a failing post.
     Result decided = pipelines::parse_result(r.result).value_or(Result::Failure);
     if (!ok) {
@@ -198,11 +201,11 @@ bool Scheduler::rollout_next(RunState& run, int node, std::optional<Result>& res
       decided = pipelines::worse(decided, result.value_or(Result::Failure));
     }
     r.result = pipelines::result_name(decided);
-    enter_phase(run, node, "done", now);
+    enter_phase(run, node, CanaryPhase::Done, now);
     return true;
   }
-  if (phase == "rollback") {
-    r.outcome = ok ? "rolled_back" : "failed";
+  if (phase == CanaryPhase::Rollback) {
+    r.outcome = ok ? ReleaseStatus::RolledBack : ReleaseStatus::Failed;
     r.reason = r.abort + (ok ? "; rolled back" : "; the rollback failed: " + reason);
     finish_rollout(run, node, now);
     return true;
@@ -213,7 +216,7 @@ bool Scheduler::rollout_next(RunState& run, int node, std::optional<Result>& res
   }
   if (!c) {
     // A direct deploy ends with its job, as any stage.
-    r.outcome = ok ? "succeeded" : "failed";
+    r.outcome = ok ? ReleaseStatus::Succeeded : ReleaseStatus::Failed;
     return false;
   }
   const std::string where = rollout_where(run, node);
@@ -223,14 +226,14 @@ bool Scheduler::rollout_next(RunState& run, int node, std::optional<Result>& res
     return true;
   }
   if (result == Result::Unstable) r.result = "UNSTABLE";
-  if (phase == "steps" && !ok) {
+  if (phase == CanaryPhase::Steps && !ok) {
     begin_rollback(run, node, "the deploy steps failed at " + where + ": " + reason, now);
     return true;
   }
-  if (phase == "analysis" && !ok) {
+  if (phase == CanaryPhase::Analysis && !ok) {
     if (inconclusive && c->inconclusive_pause) {
       r.reason = "analysis inconclusive at " + where + ": " + reason;
-      enter_phase(run, node, "inconclusive", now);
+      enter_phase(run, node, CanaryPhase::Inconclusive, now);
       return true;
     }
     ++r.failures;
@@ -253,17 +256,21 @@ std::string Scheduler::promote(int64_t run_id, const std::string& stage_id, int6
   int node = node_of(run, stage_id);
   if (node < 0 || !in_rollout(run, node)) return "its deploy has not started";
   const Rollout& r = run.record_of(node).rollout;
-  if (r.phase != "pause" && r.phase != "promote" && r.phase != "inconclusive")
+  if (r.phase != CanaryPhase::Pause && r.phase != CanaryPhase::Promote &&
+      r.phase != CanaryPhase::Inconclusive)
     return "it is not paused (" +
            (canary_of(run.nodes[static_cast<size_t>(node)])
-                ? "canary at " + rollout_where(run, node) + ": " + r.phase
+                ? "canary at " + rollout_where(run, node) + ": " + std::string(to_string(r.phase))
                 : std::string("it is not a canary")) +
            ")";
   log::info("scheduler", "rollout.promoted",
-            {{"run", std::to_string(run_id)}, {"stage", stage_id}, {"phase", r.phase}});
-  run.mark(node, "queued", now, "promoted");
+            {{"run", std::to_string(run_id)},
+             {"stage", stage_id},
+             {"phase", std::string(to_string(r.phase))}});
+  run.mark(node, RunStatus::Queued, now, "promoted");
   // A human judged an inconclusive analysis: on to the next weight.
-  if (r.phase == "inconclusive") run.record_of(node).rollout.phase = "analysis";
+  if (r.phase == CanaryPhase::Inconclusive)
+    run.record_of(node).rollout.phase = CanaryPhase::Analysis;
   after_phase(run, node, now);
   dispatch(now);
   return "";
@@ -278,9 +285,10 @@ std::string Scheduler::abort_deploy(int64_t run_id, const std::string& stage_id,
   if (node < 0 || !in_rollout(run, node)) return "its deploy has not started";
   StageRecord& rec = run.record_of(node);
   Rollout& r = rec.rollout;
-  if (r.phase == "rollback") return "it is being rolled back already";
-  if (r.phase == "post" || r.phase == "done" || !r.abort.empty())
-    return "it has ended (" + (r.outcome.empty() ? r.phase : r.outcome) + ")";
+  if (r.phase == CanaryPhase::Rollback) return "it is being rolled back already";
+  if (r.phase == CanaryPhase::Post || r.phase == CanaryPhase::Done || !r.abort.empty())
+    return "it has ended (" + std::string(r.outcome ? to_string(*r.outcome) : to_string(r.phase)) +
+           ")";
   auto job = jobs_.find(rec.job_id);
   if (job != jobs_.end() && (!job->second.agent_id.empty() || job->second.orphan)) {
     // Stop the running phase; its end starts the rollback.
@@ -312,7 +320,8 @@ void Scheduler::tick_rollouts(int64_t now) {
       int node = static_cast<int>(i);
       if (run->nodes[i].kind != NodeKind::Stage || !in_rollout(*run, node)) continue;
       const StageRecord& rec = run->record_of(node);
-      if (rec.rollout.phase == "pause" && rec.status == "waiting" && rec.rollout.until <= now)
+      if (rec.rollout.phase == CanaryPhase::Pause && rec.status == RunStatus::Waiting &&
+          rec.rollout.until <= now)
         after_phase(*run, node, now);
     }
   }

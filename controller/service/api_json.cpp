@@ -22,7 +22,7 @@ json time_json(int64_t ms) {
 json stage_json(const StageRecord& s) {
   return {{"id", s.stage_id},
           {"name", s.name},
-          {"status", s.status},
+          {"status", to_string(s.status)},
           {"agent", s.agent},
           {"attempts", s.attempts},
           {"started_at", time_json(s.started_at)},
@@ -35,7 +35,7 @@ json run_object(const RunRecord& r) {
   return {{"id", r.id},
           {"number", r.number},
           {"job", r.job_name},
-          {"status", r.status},
+          {"status", to_string(r.status)},
           {"reason", r.reason},
           {"repo", r.repo_url},
           {"ref", r.ref},

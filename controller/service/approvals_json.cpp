@@ -38,7 +38,7 @@ json decisions_json(const ApprovalRecord& a, bool approve) {
 }  // namespace
 
 std::string approval_name(const ApprovalRecord& a) {
-  return (a.kind == "input" ? "INPUT-" : "GMUD-") + std::to_string(a.id);
+  return (a.kind == GateKind::Input ? "INPUT-" : "GMUD-") + std::to_string(a.id);
 }
 
 bool parse_approval_id(const std::string& text, int64_t& id) {
@@ -51,7 +51,7 @@ bool parse_approval_id(const std::string& text, int64_t& id) {
 }
 
 std::string input_parameters_json(const GateRequest& g) {
-  if (g.kind != "input") return "";
+  if (g.kind != GateKind::Input) return "";
   json params = json::array();
   for (const GateRequest::Parameter& p : g.parameters) {
     params.push_back({{"name", p.name},
@@ -67,7 +67,7 @@ std::string input_parameters_json(const GateRequest& g) {
 }
 
 std::string input_step_key(const ApprovalRecord& a) {
-  return a.kind == "input" ? input_spec(a).value("step", "") : "";
+  return a.kind == GateKind::Input ? input_spec(a).value("step", "") : "";
 }
 
 bool parse_input_question(const std::string& body, GateRequest& out, std::string& error) {
@@ -83,7 +83,7 @@ bool parse_input_question(const std::string& body, GateRequest& out, std::string
     to = it->get<std::string>();
     return true;
   };
-  out.kind = "input";
+  out.kind = GateKind::Input;
   std::string id;
   if (!field("id", id) || !field("message", out.message) || !field("ok", out.ok) ||
       !field("submitter", out.submitter) ||
@@ -101,8 +101,8 @@ std::string input_reply_json(const ApprovalRecord& a) {
     if (d.approve && approver.empty()) approver = d.user;
   }
   return dump({{"id", approval_name(a)},
-               {"status", a.status},
-               {"approver", a.status == "approved" ? approver : ""},
+               {"status", to_string(a.status)},
+               {"approver", a.status == ApprovalStatus::Approved ? approver : ""},
                {"reason", a.reason}});
 }
 
@@ -177,7 +177,7 @@ bool check_input_values(const ApprovalRecord& a, std::map<std::string, std::stri
 
 std::map<std::string, std::string> decided_values(const ApprovalRecord& a) {
   std::map<std::string, std::string> out;
-  if (a.kind != "input") return out;
+  if (a.kind != GateKind::Input) return out;
   for (const DecisionRecord& d : a.decisions) {
     if (!d.approve) continue;
     out = d.values;
@@ -201,14 +201,14 @@ json approval_object(const ApprovalRecord& a, const gmud::Evaluation& ev) {
                      {"message", first_line(c.message)}});
   }
   json blocked = json::array();
-  if (a.status == "pending" || a.status == "approved") {
+  if (a.status == ApprovalStatus::Pending || a.status == ApprovalStatus::Approved) {
     for (const std::string& b : ev.blocked_by) blocked.push_back(b);
   } else if (!a.reason.empty()) {
     blocked.push_back(a.reason);
   }
   json j = {{"id", approval_name(a)},
-            {"kind", a.kind},
-            {"status", a.status},
+            {"kind", to_string(a.kind)},
+            {"status", to_string(a.status)},
             {"run", a.run_id},
             {"stage", a.stage_id},
             {"environment", a.environment},
@@ -222,7 +222,7 @@ json approval_object(const ApprovalRecord& a, const gmud::Evaluation& ev) {
             {"expires_at", a.expires_at},
             {"decided_at", a.decided_at},
             {"reason", a.reason}};
-  if (a.kind == "gmud") {
+  if (a.kind == GateKind::Gmud) {
     j["title"] = a.title;
     j["impact"] = a.impact;
     j["rollback_plan"] = a.rollback_plan;

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "gmud/gate.hpp"
+#include "model/records.hpp"
 #include "scheduler/scheduler.hpp"
-#include "store/records.hpp"
 
 namespace gantry::controller {
 

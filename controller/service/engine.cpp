@@ -43,10 +43,11 @@ Status Engine::persist() {
     for (int i : stages) {
       const StageRecord& rec = run->stages[static_cast<size_t>(i)];
       events_.stage(rec);
-      if (rec.finished_at && rec.started_at && rec.status != "skipped") {
-        stage_seconds_sum_[rec.status] +=
+      if (rec.finished_at && rec.started_at && rec.status != RunStatus::Skipped) {
+        const std::string status(to_string(rec.status));
+        stage_seconds_sum_[status] +=
             static_cast<double>(rec.finished_at - rec.started_at) / 1000.0;
-        stage_count_[rec.status] += 1;
+        stage_count_[status] += 1;
       }
       if (rec.finished_at && hooks_.stage_ended) hooks_.stage_ended(*run, i);
     }
@@ -86,7 +87,6 @@ void Engine::tick() {
 
 Status Engine::start_run(RunRecord& run, std::optional<pipelines::Pipeline> parsed) {
   run.created_at = now();
-  if (run.status.empty()) run.status = "queued";
   Result<int64_t> id = store_.create_run(run);
   if (!id) {
     log::error("engine", "run.store_failed",
@@ -106,7 +106,7 @@ Status Engine::start_run(RunRecord& run, std::optional<pipelines::Pipeline> pars
 }
 
 Status Engine::fail_run(RunRecord run, const std::string& reason, const std::string& log_text) {
-  run.status = "failed";
+  run.status = RunStatus::Failed;
   run.reason = reason;
   if (run.created_at == 0) run.created_at = now();
   run.finished_at = now();
@@ -123,7 +123,7 @@ Status Engine::fail_run(RunRecord run, const std::string& reason, const std::str
   stage.run_id = run.id;
   stage.stage_id = "(pipeline)";
   stage.name = "Pipeline";
-  stage.status = "failed";
+  stage.status = RunStatus::Failed;
   stage.attempts = 1;
   stage.reason = reason;
   stage.started_at = stage.finished_at = run.finished_at;

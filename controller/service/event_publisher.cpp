@@ -31,14 +31,14 @@ bool parse_count(const std::string& text, int64_t& out) {
 
 void EventPublisher::run(const RunRecord& run) {
   // Stored on every stage change; an event only when the run itself changed.
-  std::string state = run.status + "\n" + run.reason;
+  std::string state = std::string(to_string(run.status)) + "\n" + run.reason;
   auto [it, inserted] = run_state_.emplace(run.id, state);
   if (!inserted && it->second == state) return;
   it->second = state;
   hub_.emit("run", run.id,
             dump({{"number", run.number},
                   {"job", run.job_name},
-                  {"status", run.status},
+                  {"status", to_string(run.status)},
                   {"reason", run.reason},
                   {"trigger", run.trigger},
                   {"ref", run.ref},
@@ -49,7 +49,7 @@ void EventPublisher::stage(const StageRecord& s) {
   hub_.emit("stage", s.run_id,
             dump({{"stage", s.stage_id},
                   {"name", s.name},
-                  {"status", s.status},
+                  {"status", to_string(s.status)},
                   {"reason", s.reason},
                   {"agent", s.agent},
                   {"attempts", s.attempts},
@@ -61,8 +61,8 @@ void EventPublisher::stage(const StageRecord& s) {
 void EventPublisher::approval(const ApprovalRecord& a) {
   hub_.emit("approval", a.run_id,
             dump({{"approval", approval_name(a)},
-                  {"kind", a.kind},
-                  {"status", a.status},
+                  {"kind", to_string(a.kind)},
+                  {"status", to_string(a.status)},
                   {"stage", a.stage_id},
                   {"environment", a.environment}}));
 }
@@ -70,7 +70,7 @@ void EventPublisher::approval(const ApprovalRecord& a) {
 void EventPublisher::release(const ReleaseRecord& r, const std::string& progress) {
   hub_.emit("release", r.run_id,
             dump({{"release", release_name(r.id)},
-                  {"status", r.status},
+                  {"status", to_string(r.status)},
                   {"environment", r.environment},
                   {"stage", r.stage_id},
                   {"progress", progress}}));

@@ -15,7 +15,7 @@
 
 #include "auth.hpp"
 #include "gantry/net/http_server.hpp"
-#include "store/records.hpp"
+#include "model/records.hpp"
 
 namespace gantry::controller {
 

@@ -62,7 +62,7 @@ gmud::Request gate_request_of(const ApprovalRecord& a) {
 }
 
 std::optional<gmud::Policy> GateService::policy_of(const ApprovalRecord& a) const {
-  if (a.kind == "input") {
+  if (a.kind == GateKind::Input) {
     // Jenkins' submitter: users or groups, any one of them; none: anyone
     // who may start runs. No quorum beyond one, no window, no expiry.
     gmud::Policy p;
@@ -77,7 +77,7 @@ std::optional<gmud::Policy> GateService::policy_of(const ApprovalRecord& a) cons
 }
 
 std::vector<gmud::Person> GateService::people_of(const ApprovalRecord& a) const {
-  const bool input = a.kind == "input";
+  const bool input = a.kind == GateKind::Input;
   std::vector<gmud::Person> people =
       gate_people(config_, input ? Permission::Trigger : Permission::Approve, input);
   // The generated admin of a controller without users: in no approver group.
@@ -114,14 +114,15 @@ void GateService::open_request(const GateRequest& g) {
   const RunState* state = engine_.scheduler().run(g.run_id);
   if (!state) return;
   const RunRecord& run = state->run;
-  if (g.kind == "release" && !config_.open_gates) {
+  if (g.kind == GateKind::Release && !config_.open_gates) {
     if (Status s = releases_.begin(g); !s) retry_later(g, s.error());
     return;
   }
   if (config_.open_gates) {
     std::map<std::string, std::string> defaults;
     for (const GateRequest::Parameter& p : g.parameters) defaults[p.name] = p.default_value;
-    log::warn("gmud", "gate.opened_locally", {{"stage", g.stage_id}, {"kind", g.kind}});
+    log::warn("gmud", "gate.opened_locally",
+              {{"stage", g.stage_id}, {"kind", std::string(to_string(g.kind))}});
     engine_.scheduler().open_gate(run.id, g.stage_id, g.kind, defaults, engine_.now());
     return;
   }
@@ -129,15 +130,17 @@ void GateService::open_request(const GateRequest& g) {
   std::vector<ApprovalRecord> earlier = store_.approvals_of_run(run.id);
   for (auto it = earlier.rbegin(); it != earlier.rend(); ++it) {
     if (it->stage_id != g.stage_id || it->kind != g.kind || it->commit != run.commit) continue;
-    if (it->status == "pending" || it->status == "approved") {
+    if (it->status == ApprovalStatus::Pending || it->status == ApprovalStatus::Approved) {
       settle(*it);
     } else {
-      std::string why = it->reason.empty() ? approval_name(*it) + " is " + it->status : it->reason;
+      std::string why = it->reason.empty()
+                            ? approval_name(*it) + " is " + std::string(to_string(it->status))
+                            : it->reason;
       engine_.scheduler().fail_gate(run.id, g.stage_id, g.kind, why, engine_.now());
     }
     return;
   }
-  if (g.kind != "gmud") {
+  if (g.kind != GateKind::Gmud) {
     if (auto id = create_request(g, {}, ""); !id) retry_later(g, id.error());
     return;
   }
@@ -212,7 +215,7 @@ Result<int64_t> GateService::create_request(const GateRequest& g, std::vector<Ch
   a.submitter = g.submitter;
   a.parameters = input_parameters_json(g);
   a.requested_at = engine_.now();
-  if (g.kind == "gmud") {
+  if (g.kind == GateKind::Gmud) {
     std::optional<gmud::Policy> policy = policy_of(a);
     a.required = policy ? std::max(policy->min_approvals, 1) : 1;
     if (policy && policy->expires_after_s > 0)
@@ -247,7 +250,7 @@ void GateService::cancel_requests(int64_t run_id, const std::string& stage_id,
       ++it;
       continue;
     }
-    a.status = "cancelled";
+    a.status = ApprovalStatus::Cancelled;
     a.decided_at = engine_.now();
     a.reason = "cancelled: " + (reason.empty() ? std::string("the stage stopped waiting") : reason);
     if (Status st = store_.update_approval(a); !st) {
@@ -280,7 +283,7 @@ gmud::Evaluation GateService::settle(ApprovalRecord& a) {
   const std::string name = approval_name(a);
   // An `input` step's request: its job polls for the answer; no gate to move.
   const bool step = !input_step_key(a).empty();
-  auto close = [&](const std::string& status, const std::string& reason) {
+  auto close = [&](ApprovalStatus status, const std::string& reason) {
     a.status = status;
     a.reason = reason;
     a.decided_at = engine_.now();
@@ -295,26 +298,27 @@ gmud::Evaluation GateService::settle(ApprovalRecord& a) {
     return true;
   };
   gmud::Evaluation ev = evaluate(a);
-  if (step && a.status == "pending" && !stage_running(a)) {
-    if (close("cancelled", name + " was cancelled: its stage is no longer running"))
+  if (step && a.status == ApprovalStatus::Pending && !stage_running(a)) {
+    if (close(ApprovalStatus::Cancelled, name + " was cancelled: its stage is no longer running"))
       (void)audit_.record("controller", "approval.cancel", name, {{"reason", a.reason}});
     return ev;
   }
   if (!policy_of(a)) {
-    if (close("cancelled", "environment '" + a.environment + "' has no GMUD policy any more"))
+    if (close(ApprovalStatus::Cancelled,
+              "environment '" + a.environment + "' has no GMUD policy any more"))
       (void)audit_.record("controller", "approval.cancel", name, {{"reason", a.reason}});
     return ev;
   }
   switch (ev.state) {
     case gmud::State::Rejected:
-      close("rejected", name + " " + ev.blocked_by.front());
+      close(ApprovalStatus::Rejected, name + " " + ev.blocked_by.front());
       return ev;
     case gmud::State::Expired:
-      if (close("expired", name + " " + ev.blocked_by.front()))
+      if (close(ApprovalStatus::Expired, name + " " + ev.blocked_by.front()))
         (void)audit_.record("controller", "approval.expire", name, {{"reason", a.reason}});
       return ev;
     case gmud::State::Cancelled:
-      close("cancelled", name + " was cancelled");
+      close(ApprovalStatus::Cancelled, name + " was cancelled");
       return ev;
     case gmud::State::Pending:
       open_[a.id] = a;
@@ -325,8 +329,8 @@ gmud::Evaluation GateService::settle(ApprovalRecord& a) {
     case gmud::State::Approved:
       break;
   }
-  if (a.status == "pending") {
-    a.status = "approved";
+  if (a.status == ApprovalStatus::Pending) {
+    a.status = ApprovalStatus::Approved;
     a.decided_at = engine_.now();
     a.values = decided_values(a);
     if (Status st = store_.update_approval(a); !st) {
@@ -346,7 +350,7 @@ gmud::Evaluation GateService::settle(ApprovalRecord& a) {
   open_.erase(a.id);
   if (step) return ev;
   std::map<std::string, std::string> values = a.values;
-  if (a.kind == "gmud") values["GMUD_ID"] = name;
+  if (a.kind == GateKind::Gmud) values["GMUD_ID"] = name;
   engine_.scheduler().open_gate(a.run_id, a.stage_id, a.kind, values, engine_.now());
   return ev;
 }
@@ -355,7 +359,7 @@ bool GateService::stage_waiting(int64_t run_id, const std::string& stage_id) con
   const RunState* run = engine_.scheduler().run(run_id);
   if (!run) return false;
   for (const StageRecord& rec : run->stages) {
-    if (rec.stage_id == stage_id) return rec.status == "waiting";
+    if (rec.stage_id == stage_id) return rec.status == RunStatus::Waiting;
   }
   return false;
 }
@@ -364,7 +368,7 @@ bool GateService::stage_running(const ApprovalRecord& a) const {
   const RunState* run = engine_.scheduler().run(a.run_id);
   if (!run) return false;
   for (const StageRecord& rec : run->stages) {
-    if (rec.stage_id == a.stage_id) return rec.status == "running";
+    if (rec.stage_id == a.stage_id) return rec.status == RunStatus::Running;
   }
   return false;
 }
@@ -402,14 +406,13 @@ net::Response GateService::input_step(const Job& job, const std::string& body) {
 void GateService::show_current_quorum(ApprovalRecord& a) const {
   // A pending request is decided under today's policy (a reload may have
   // changed it); a closed one keeps the quorum it was decided with.
-  if (a.kind != "gmud" || a.status != "pending") return;
+  if (a.kind != GateKind::Gmud || a.status != ApprovalStatus::Pending) return;
   if (std::optional<gmud::Policy> p = policy_of(a)) a.required = std::max(p->min_approvals, 1);
 }
 
 net::Response GateService::list(const net::Request& req) {
   std::string status = query(req, "status");
-  static const char* kStatuses[] = {"", "pending", "approved", "rejected", "expired", "cancelled"};
-  if (std::find(std::begin(kStatuses), std::end(kStatuses), status) == std::end(kStatuses))
+  if (!status.empty() && !parse_approval_status(status))
     return error(
         400, "bad_request",
         "unknown status '" + status + "' (use pending, approved, rejected, expired or cancelled)");
@@ -457,10 +460,10 @@ net::Response GateService::decide(const std::string& text, const net::Request& r
     audit_.refused(who, name, why, {{"action", verb}});
     return error(403, "forbidden", why);
   };
-  const Permission needed = a->kind == "gmud" ? Permission::Approve : Permission::Trigger;
+  const Permission needed = a->kind == GateKind::Gmud ? Permission::Approve : Permission::Trigger;
   if (!principal_allows(who, needed))
     return refuse(who.name + " may not " + verb + " " + name + " (their role lacks '" +
-                  (a->kind == "gmud" ? "approve" : "trigger") + "')");
+                  (a->kind == GateKind::Gmud ? "approve" : "trigger") + "')");
   std::string comment, why;
   std::map<std::string, std::string> values;
   if (!parse_decision(req.body, comment, values, why)) return error(400, "bad_request", why);
@@ -468,10 +471,12 @@ net::Response GateService::decide(const std::string& text, const net::Request& r
     return error(400, "bad_request", "a rejection needs a comment saying why (--comment)");
   if (!approve && !values.empty())
     return error(400, "bad_request", "parameters go with an approval, not a rejection");
-  if (a->kind != "input" && !values.empty())
+  if (a->kind != GateKind::Input && !values.empty())
     return error(400, "bad_request", "parameters go with an input's approval, not a GMUD's");
-  if (a->status != "pending")
-    return error(409, "conflict", name + " is " + a->status + "; it takes no more decisions");
+  if (a->status != ApprovalStatus::Pending)
+    return error(
+        409, "conflict",
+        name + " is " + std::string(to_string(a->status)) + "; it takes no more decisions");
   std::optional<gmud::Policy> policy = policy_of(*a);
   if (!policy)
     return error(409, "conflict", name + ": its environment has no GMUD policy any more");
@@ -481,7 +486,7 @@ net::Response GateService::decide(const std::string& text, const net::Request& r
   if (person == people.end()) return refuse(who.name + " is not a configured user");
   if (auto ineligible = gmud::ineligible(*policy, gate_request_of(*a), *person))
     return refuse(*ineligible);
-  if (approve && a->kind == "input" && !check_input_values(*a, values, why))
+  if (approve && a->kind == GateKind::Input && !check_input_values(*a, values, why))
     return error(400, "bad_request", why);
   DecisionRecord d{who.name, approve, comment, engine_.now(), values};
   if (Status added = store_.add_decision(a->id, d); !added) {
@@ -507,7 +512,7 @@ net::Response GateService::decide(const std::string& text, const net::Request& r
 net::Response GateService::environments() {
   std::vector<EnvironmentView> views;
   ApprovalRecord probe;
-  probe.kind = "gmud";
+  probe.kind = GateKind::Gmud;
   const std::vector<gmud::Person> people = people_of(probe);
   for (const auto& [name, env] : config_.environments) {
     EnvironmentView v{name, env.gated, {}};

@@ -17,7 +17,7 @@
 
 #include "gantry/git/git_cache.hpp"
 #include "gantry/net/event_loop.hpp"
-#include "store/records.hpp"
+#include "model/records.hpp"
 
 namespace gantry::controller {
 

@@ -37,7 +37,9 @@ Status ReleaseService::begin(const GateRequest& g) {
     rec.strategy = g.strategy.empty() ? "direct" : g.strategy;
     if (auto current = store_.current_release(g.environment)) rec.previous = current->id;
     for (const ApprovalRecord& a : store_.approvals_of_run(run.id)) {
-      if (a.kind == "gmud" && a.stage_id == g.stage_id && a.status == "approved") rec.gmud = a.id;
+      if (a.kind == GateKind::Gmud && a.stage_id == g.stage_id &&
+          a.status == ApprovalStatus::Approved)
+        rec.gmud = a.id;
     }
     rec.created_at = engine_.now();
     // No deploy goes out unrecorded: on a store failure the gate stays
@@ -57,41 +59,43 @@ Status ReleaseService::begin(const GateRequest& g) {
   std::map<std::string, std::string> values = {
       {"RELEASE_ID", release_name(r->id)},
       {"PREVIOUS_RELEASE", r->previous ? release_name(r->previous) : ""}};
-  engine_.scheduler().open_gate(run.id, g.stage_id, "release", values, engine_.now());
+  engine_.scheduler().open_gate(run.id, g.stage_id, GateKind::Release, values, engine_.now());
   return ok();
 }
 
 void ReleaseService::stage_ended(const RunState& run, int record) {
   const StageRecord& rec = run.stages[static_cast<size_t>(record)];
   std::optional<ReleaseRecord> r = store_.release_of(run.run.id, rec.stage_id);
-  if (!r || r->status != "in_progress") return;
+  if (!r || r->status != ReleaseStatus::InProgress) return;
   // A deploy in phases knows how its release ended (a canary that rolled
   // itself back failed its stage, and is rolled_back).
-  const std::string& outcome = rec.rollout.outcome;
-  if (outcome == "succeeded" || outcome == "failed" || outcome == "rolled_back") {
-    r->status = outcome;
+  const std::optional<ReleaseStatus>& outcome = rec.rollout.outcome;
+  if (outcome && *outcome != ReleaseStatus::InProgress) {
+    r->status = *outcome;
   } else {
-    r->status = rec.status == "succeeded" || rec.status == "unstable" ? "succeeded" : "failed";
+    r->status = is_success(rec.status) ? ReleaseStatus::Succeeded : ReleaseStatus::Failed;
   }
-  r->reason = r->status == "succeeded" ? "" : rec.reason;
+  r->reason = r->status == ReleaseStatus::Succeeded ? "" : rec.reason;
   r->finished_at = rec.finished_at;
   if (Status s = store_.update_release(*r); !s) {
     log::error("releases", "release.update_failed",
                {{"release", release_name(r->id)}, {"error", s.error().message}});
   }
   emit(*r);
-  log::info("releases", "release.ended", {{"release", release_name(r->id)}, {"status", r->status}});
-  if (r->status == "rolled_back")
+  log::info("releases", "release.ended",
+            {{"release", release_name(r->id)}, {"status", std::string(to_string(r->status))}});
+  if (r->status == ReleaseStatus::RolledBack)
     (void)audit_.record("controller", "release.rolled_back", release_name(r->id),
                         {{"run", std::to_string(r->run_id)}, {"reason", r->reason}});
 }
 
 std::string ReleaseService::progress(const ReleaseRecord& r) const {
-  if (r.status != "in_progress") return "";
+  if (r.status != ReleaseStatus::InProgress) return "";
   const RunState* run = engine_.scheduler().run(r.run_id);
   if (!run) return "";
   for (const StageRecord& s : run->stages) {
-    if (s.stage_id == r.stage_id) return s.status + (s.reason.empty() ? "" : ": " + s.reason);
+    if (s.stage_id == r.stage_id)
+      return std::string(to_string(s.status)) + (s.reason.empty() ? "" : ": " + s.reason);
   }
   return "";
 }
@@ -128,11 +132,13 @@ net::Response ReleaseService::steer(const std::string& text, const net::Request&
   if (auto* refused = std::get_if<net::Response>(&checked)) return *refused;
   auto& [release, name, comment] = std::get<Action>(checked);
   ReleaseRecord* r = &release;
-  if (r->status != "in_progress") {
-    std::string hint = !promote && r->status == "succeeded" ? " (use gantry rollback " + name + ")"
-                                                            : std::string();
+  if (r->status != ReleaseStatus::InProgress) {
+    std::string hint = !promote && r->status == ReleaseStatus::Succeeded
+                           ? " (use gantry rollback " + name + ")"
+                           : std::string();
     return error(409, "conflict",
-                 "release " + name + " is not in progress (it is " + r->status + ")" + hint);
+                 "release " + name + " is not in progress (it is " +
+                     std::string(to_string(r->status)) + ")" + hint);
   }
   std::string reason = std::string(promote ? "promoted" : "aborted") + " by " + who.name +
                        (comment.empty() ? "" : ": " + comment);
@@ -160,7 +166,7 @@ net::Response ReleaseService::list(const net::Request& req) {
   std::map<std::string, int64_t> current;
   std::map<int64_t, std::string> progresses;
   for (const ReleaseRecord& r : list) {
-    if (r.status == "in_progress") progresses[r.id] = progress(r);
+    if (r.status == ReleaseStatus::InProgress) progresses[r.id] = progress(r);
     if (!current.count(r.environment)) {
       auto c = store_.current_release(r.environment);
       current[r.environment] = c ? c->id : 0;
@@ -191,9 +197,9 @@ net::Response ReleaseService::rollback(const std::string& text, const net::Reque
   if (auto* refused = std::get_if<net::Response>(&checked)) return *refused;
   auto& [release, name, comment] = std::get<Action>(checked);
   ReleaseRecord* r = &release;
-  if (r->status == "rolled_back")
+  if (r->status == ReleaseStatus::RolledBack)
     return error(409, "conflict", "release " + name + " is already rolled back");
-  if (r->status == "in_progress")
+  if (r->status == ReleaseStatus::InProgress)
     return error(409, "conflict",
                  "release " + name + " is still in progress (use gantry abort " + name + ")");
   std::optional<ReleaseRecord> current = store_.current_release(r->environment);
@@ -210,9 +216,7 @@ net::Response ReleaseService::rollback(const std::string& text, const net::Reque
     auto read = store_.run(r->rollback_run);
     if (!read) return error_response(read.error());
     const std::optional<RunRecord>& running = *read;
-    if (running && (running->status == "queued" || running->status == "running" ||
-                    running->status == "waiting"))
-      active = r->rollback_run;
+    if (running && !is_finished(running->status)) active = r->rollback_run;
   }
   for (const RunRecord& u : store_.unfinished_runs()) {
     if (active == 0 && u.rollback_of == r->id) active = u.id;
@@ -267,7 +271,7 @@ void ReleaseService::run_ended(const RunRecord& run) {
     return;
   }
   std::optional<ReleaseRecord> r = *read;
-  if (!r || r->status == "rolled_back") return;
+  if (!r || r->status == ReleaseStatus::RolledBack) return;
   if (r->rollback_run != run.id) {
     if (r->rollback_run != 0) return;  // another rollback run holds the release
     // The controller died between storing this run and naming it on the
@@ -276,8 +280,8 @@ void ReleaseService::run_ended(const RunRecord& run) {
     if (r->rolled_back_by.empty()) r->rolled_back_by = run.created_by;
   }
   const std::string name = release_name(r->id);
-  if (run.status == "succeeded" || run.status == "unstable") {
-    r->status = "rolled_back";
+  if (is_success(run.status)) {
+    r->status = ReleaseStatus::RolledBack;
     r->reason = "rolled back by " + r->rolled_back_by + " (run " + std::to_string(run.id) + ")";
     (void)store_.update_release(*r);
     emit(*r);
@@ -287,11 +291,14 @@ void ReleaseService::run_ended(const RunRecord& run) {
     r->rollback_run = 0;  // it may be tried again
     (void)store_.update_release(*r);
     emit(*r);
-    (void)audit_.record("controller", "release.rollback_failed", name,
-                        {{"run", std::to_string(run.id)}, {"status", run.status}});
+    (void)audit_.record(
+        "controller", "release.rollback_failed", name,
+        {{"run", std::to_string(run.id)}, {"status", std::string(to_string(run.status))}});
   }
   log::info("releases", "release.rollback_ended",
-            {{"release", name}, {"run", std::to_string(run.id)}, {"status", run.status}});
+            {{"release", name},
+             {"run", std::to_string(run.id)},
+             {"status", std::string(to_string(run.status))}});
 }
 
 }  // namespace gantry::controller

@@ -13,7 +13,7 @@ json release_object(const ReleaseRecord& r, bool current, const std::string& pro
   return {{"id", release_name(r.id)},
           {"progress", progress},
           {"environment", r.environment},
-          {"status", r.status},
+          {"status", to_string(r.status)},
           {"current", current},
           {"run", r.run_id},
           {"stage", r.stage_id},

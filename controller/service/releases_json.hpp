@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "store/records.hpp"
+#include "model/records.hpp"
 
 namespace gantry::controller {
 

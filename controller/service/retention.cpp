@@ -19,10 +19,6 @@ namespace {
 constexpr size_t kPage = 64;          // runs read per query while scanning a job
 constexpr size_t kDiscarderRuns = 5;  // newest finished runs looked at for a job's discarder
 
-bool unfinished(const std::string& status) {
-  return status == "queued" || status == "waiting" || status == "running";
-}
-
 // When a run's age counts from: its end (its creation if it never started).
 int64_t ended_at(const Store::RetentionRun& r) {
   return r.finished_at ? r.finished_at : r.created_at;
@@ -268,7 +264,7 @@ bool Retention::collect(const std::string& job, int still_having, const std::set
     std::vector<Store::RetentionRun> page = store_.retention_runs(job, after, still_having, kPage);
     for (const Store::RetentionRun& r : page) {
       after = r.id;
-      if (unfinished(r.status) || keep.count(r.id)) continue;
+      if (!is_finished(r.status) || keep.count(r.id)) continue;
       // Oldest first: the first run kept ends the scan (LogRotator's
       // "still new"), so a pass reads few runs a job keeps.
       if (!doomed(r)) return true;

@@ -156,7 +156,7 @@ net::Response RunService::create(const net::Request& req, const Principal& who) 
     if (c.file.empty() && r->pipeline != "Jenkinsfile") rr.file = r->pipeline;
   }
   if (run.ref.empty()) run.ref = "HEAD";
-  run.status = "queued";
+  run.status = RunStatus::Queued;
   run.created_at = engine_.now();
   if (Result<int64_t> id = store_.create_run(run); !id) return error_response(id.error());
   rr.url = run.repo_url;
@@ -205,9 +205,10 @@ net::Response RunService::cancel(int64_t id, const Principal& who) {
   }
   if (!engine_.scheduler().cancel_run(id, "cancelled by " + who.name, engine_.now()))
     return error(409, "conflict",
-                 "run " + std::to_string(id) + " is not running (" + run->status + ")");
+                 "run " + std::to_string(id) + " is not running (" +
+                     std::string(to_string(run->status)) + ")");
   (void)audit_.record(who.name, "run.cancel", "run " + std::to_string(id),
-                      {{"status", run->status}});
+                      {{"status", std::string(to_string(run->status))}});
   // The cancel is in the scheduler; it reaches the agent once stored.
   if (Status s = engine_.flush(); !s) return error_response(s.error());
   return show(id);
@@ -216,8 +217,9 @@ net::Response RunService::cancel(int64_t id, const Principal& who) {
 net::Response RunService::retry(int64_t id, const Principal& who) {
   Result<RunRecord> old = stored_run(store_, id);
   if (!old) return error_response(old.error());
-  if (old->status == "queued" || old->status == "running" || old->status == "waiting")
-    return error(409, "conflict", "run " + std::to_string(id) + " is still " + old->status);
+  if (!is_finished(old->status))
+    return error(409, "conflict",
+                 "run " + std::to_string(id) + " is still " + std::string(to_string(old->status)));
   if (old->pipeline_source.empty())
     return error(409, "conflict",
                  "run " + std::to_string(id) + " never read its pipeline: " + old->reason);
@@ -261,7 +263,7 @@ net::Response RunService::stage_log(int64_t id, const net::Request& req) {
   net::Response r;
   r.content_type = "text/plain; charset=utf-8";
   r.headers.push_back({"X-Gantry-Log-Size", std::to_string(size)});
-  r.headers.push_back({"X-Gantry-Stage-Status", rec->status});
+  r.headers.push_back({"X-Gantry-Stage-Status", std::string(to_string(rec->status))});
   if (offset < size) {
     r.file_path = path;
     r.file_offset = offset;

@@ -304,9 +304,10 @@ void Store::rollback(bool outer) {
 
 std::map<std::string, int64_t> Store::run_counts_by_status() {
   std::map<std::string, int64_t> counts;
-  for (const char* s :
-       {"queued", "waiting", "running", "succeeded", "failed", "unstable", "aborted"}) {
-    counts[s] = 0;
+  for (RunStatus s :
+       {RunStatus::Queued, RunStatus::Waiting, RunStatus::Running, RunStatus::Succeeded,
+        RunStatus::Failed, RunStatus::Unstable, RunStatus::Aborted}) {
+    counts[std::string(to_string(s))] = 0;
   }
   Statement st = prepare("SELECT status, COUNT(*) FROM runs GROUP BY status");
   while (st.next()) counts[st.text(0)] = st.int64(1);

@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "gantry/common/result.hpp"
-#include "store/records.hpp"
+#include "model/records.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -158,7 +158,7 @@ class Store {
   enum PruneWhat : int { kPruneLogs = 1, kPruneArtifacts = 2, kPruneRun = 4 };
   struct RetentionRun {
     int64_t id = 0;
-    std::string status;
+    RunStatus status = RunStatus::Queued;
     int64_t created_at = 0, finished_at = 0;
   };
   // A finished run's `discarder` column ('' until the retention service has

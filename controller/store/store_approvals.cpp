@@ -15,13 +15,13 @@ template <typename Statement>
 ApprovalRecord read_approval(const Statement& st) {
   ApprovalRecord a;
   a.id = st.int64(0);
-  a.kind = st.text(1);
+  a.kind = gate_kind_column(st.text(1));
   a.run_id = st.int64(2);
   a.stage_id = st.text(3);
   a.environment = st.text(4);
   a.repo = st.text(5);
   a.commit = st.text(6);
-  a.status = st.text(7);
+  a.status = approval_status_column(st.text(7));
   a.title = st.text(8);
   a.impact = st.text(9);
   a.rollback_plan = st.text(10);
@@ -50,8 +50,12 @@ Result<int64_t> Store::create_approval(ApprovalRecord& a) {
       "range_base, changes, requested_at, expires_at, decided_at, reason, values_json) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
       "?19, ?20, ?21, ?22) RETURNING id");
-  st.bind(1, a.kind).bind(2, a.run_id).bind(3, a.stage_id).bind(4, a.environment);
-  st.bind(5, a.repo).bind(6, a.commit).bind(7, a.status).bind(8, a.title).bind(9, a.impact);
+  st.bind(1, to_string(a.kind)).bind(2, a.run_id).bind(3, a.stage_id).bind(4, a.environment);
+  st.bind(5, a.repo)
+      .bind(6, a.commit)
+      .bind(7, to_string(a.status))
+      .bind(8, a.title)
+      .bind(9, a.impact);
   st.bind(10, a.rollback_plan).bind(11, a.message).bind(12, a.submitter).bind(13, a.parameters);
   st.bind(14, int64_t{a.required}).bind(15, a.triggered_by).bind(16, a.range_base);
   st.bind(17, encode_changes(a.changes)).bind(18, a.requested_at).bind(19, a.expires_at);
@@ -66,7 +70,7 @@ Status Store::update_approval(const ApprovalRecord& a) {
   Statement st = prepare(
       "UPDATE approvals SET status = ?2, decided_at = ?3, reason = ?4, values_json = ?5 "
       "WHERE id = ?1");
-  st.bind(1, a.id).bind(2, a.status).bind(3, a.decided_at).bind(4, a.reason);
+  st.bind(1, a.id).bind(2, to_string(a.status)).bind(3, a.decided_at).bind(4, a.reason);
   st.bind(5, encode_string_map(a.values));
   return outcome(st.run(), "update a change request");
 }

@@ -50,6 +50,17 @@ class Store::Statement {
   bool failed_ = false;
 };
 
+// Columns holding a state (runs.status, approvals.kind, ...) store the
+// words of gantry/common/states.hpp, so the text stays what it always was.
+// A word this build does not know (written by a newer controller, or by
+// hand) must not stop the controller: it reads as the value that does the
+// least harm, here named after each function, and is logged
+// (store_states.cpp).
+RunStatus run_status_column(std::string_view word);            // failed: finished, not resumed
+ApprovalStatus approval_status_column(std::string_view word);  // cancelled: never opens a gate
+ReleaseStatus release_status_column(std::string_view word);    // failed: never the current one
+GateKind gate_kind_column(std::string_view word);              // gmud: needs the approve permission
+
 // The numbered schema scripts: entry i moves user_version from i to i + 1.
 // Append only; never edit a script that has shipped.
 const std::vector<const char*>& store_migrations();

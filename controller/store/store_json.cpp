@@ -1,6 +1,7 @@
 // JSON text for the store's map and list columns (params, agent labels).
 #include <nlohmann/json.hpp>
 
+#include "gantry/common/log.hpp"
 #include "store/store_impl.hpp"
 
 namespace gantry::controller {
@@ -83,13 +84,24 @@ bool decode_changes(std::string_view text, std::vector<ChangeRecord>& out) {
 
 std::string encode_progress(const StageRecord& s) {
   nlohmann::json j = nlohmann::json::object();
-  if (!s.gates.empty()) j["gates"] = s.gates;
+  if (!s.gates.empty()) {
+    nlohmann::json gates = nlohmann::json::array();
+    for (GateKind g : s.gates) gates.push_back(to_string(g));
+    j["gates"] = std::move(gates);
+  }
   if (!s.gate_values.empty()) j["values"] = s.gate_values;
   const Rollout& r = s.rollout;
-  if (!r.phase.empty()) {
-    j["rollout"] = {{"phase", r.phase},   {"weight", r.weight}, {"failures", r.failures},
-                    {"tries", r.tries},   {"until", r.until},   {"abort", r.abort},
-                    {"result", r.result}, {"reason", r.reason}, {"outcome", r.outcome}};
+  if (r.phase != CanaryPhase::None) {
+    const std::string_view outcome = r.outcome ? to_string(*r.outcome) : "";
+    j["rollout"] = {{"phase", to_string(r.phase)},
+                    {"weight", r.weight},
+                    {"failures", r.failures},
+                    {"tries", r.tries},
+                    {"until", r.until},
+                    {"abort", r.abort},
+                    {"result", r.result},
+                    {"reason", r.reason},
+                    {"outcome", outcome}};
   }
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -102,7 +114,10 @@ bool decode_progress(std::string_view text, StageRecord& s) {
   if (!j.is_object()) return false;
   if (auto g = j.find("gates"); g != j.end() && g->is_array()) {
     for (const auto& v : *g) {
-      if (v.is_string()) s.gates.insert(v.get<std::string>());
+      // A gate this build does not know is not passed: it is asked again.
+      std::optional<GateKind> kind =
+          v.is_string() ? parse_gate_kind(v.get<std::string>()) : std::nullopt;
+      if (kind) s.gates.insert(*kind);
     }
   }
   if (auto v = j.find("values"); v != j.end() && v->is_object()) {
@@ -114,7 +129,15 @@ bool decode_progress(std::string_view text, StageRecord& s) {
   if (r == j.end() || !r->is_object()) return true;
   auto str = [&](const char* key) { return r->value(key, std::string()); };
   auto num = [&](const char* key) { return r->value(key, int64_t{0}); };
-  s.rollout.phase = str("phase");
+  // An unknown phase ends the deploy as it stands (its result, or failed)
+  // rather than guessing where to go on.
+  const std::string phase = str("phase");
+  s.rollout.phase = parse_canary_phase(phase).value_or(CanaryPhase::Done);
+  if (!parse_canary_phase(phase))
+    log::warn("store", "column.unknown_word",
+              {{"column", "stages.progress"},
+               {"word", phase},
+               {"read_as", std::string(to_string(CanaryPhase::Done))}});
   s.rollout.weight = static_cast<int>(num("weight"));
   s.rollout.failures = static_cast<int>(num("failures"));
   s.rollout.tries = static_cast<int>(num("tries"));
@@ -122,7 +145,7 @@ bool decode_progress(std::string_view text, StageRecord& s) {
   s.rollout.abort = str("abort");
   s.rollout.result = str("result");
   s.rollout.reason = str("reason");
-  s.rollout.outcome = str("outcome");
+  s.rollout.outcome = parse_release_status(str("outcome"));
   return true;
 }
 

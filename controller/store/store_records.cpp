@@ -14,7 +14,7 @@ StageRecord read_stage(const Statement& st) {
   s.stage_id = st.text(1);
   s.name = st.text(2);
   s.order = static_cast<int>(st.int64(3));
-  s.status = st.text(4);
+  s.status = run_status_column(st.text(4));
   s.agent = st.text(5);
   s.attempts = static_cast<int>(st.int64(6));
   s.job_id = st.text(7);
@@ -62,7 +62,7 @@ Status Store::put_stage(const StageRecord& s) {
       "started_at = excluded.started_at, finished_at = excluded.finished_at, "
       "log_bytes = excluded.log_bytes, progress = excluded.progress");
   st.bind(1, s.run_id).bind(2, s.stage_id).bind(3, s.name).bind(4, int64_t{s.order});
-  st.bind(5, s.status).bind(6, s.agent).bind(7, int64_t{s.attempts}).bind(8, s.job_id);
+  st.bind(5, to_string(s.status)).bind(6, s.agent).bind(7, int64_t{s.attempts}).bind(8, s.job_id);
   st.bind(9, static_cast<int64_t>(s.epoch)).bind(10, s.reason).bind(11, s.started_at);
   st.bind(12, s.finished_at).bind(13, static_cast<int64_t>(s.log_bytes));
   st.bind(14, encode_progress(s));

@@ -21,7 +21,7 @@ ReleaseRecord read_release(const Statement& st) {
   r.strategy = st.text(6);
   r.previous = st.int64(7);
   r.gmud = st.int64(8);
-  r.status = st.text(9);
+  r.status = release_status_column(st.text(9));
   r.reason = st.text(10);
   r.created_at = st.int64(11);
   r.finished_at = st.int64(12);
@@ -39,7 +39,7 @@ Result<int64_t> Store::create_release(ReleaseRecord& r) {
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id");
   st.bind(1, r.environment).bind(2, r.run_id).bind(3, r.stage_id).bind(4, r.repo);
   st.bind(5, r.commit).bind(6, r.strategy).bind(7, r.previous).bind(8, r.gmud);
-  st.bind(9, r.status).bind(10, r.reason).bind(11, r.created_at).bind(12, r.finished_at);
+  st.bind(9, to_string(r.status)).bind(10, r.reason).bind(11, r.created_at).bind(12, r.finished_at);
   if (!st.next()) return outcome(false, "store a release").error();
   r.id = st.int64(0);
   if (Status s = outcome(st.run(), "store a release"); !s) return s.error();
@@ -50,7 +50,7 @@ Status Store::update_release(const ReleaseRecord& r) {
   Statement st = prepare(
       "UPDATE releases SET status = ?2, reason = ?3, finished_at = ?4, rollback_run = ?5, "
       "rolled_back_by = ?6 WHERE id = ?1");
-  st.bind(1, r.id).bind(2, r.status).bind(3, r.reason).bind(4, r.finished_at);
+  st.bind(1, r.id).bind(2, to_string(r.status)).bind(3, r.reason).bind(4, r.finished_at);
   st.bind(5, r.rollback_run).bind(6, r.rolled_back_by);
   return outcome(st.run(), "update a release");
 }

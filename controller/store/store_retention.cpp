@@ -46,7 +46,8 @@ std::vector<Store::RetentionRun> Store::retention_runs(const std::string& job, i
   Statement st = prepare(sql);
   st.bind(1, job).bind(2, after_id).bind(3, static_cast<int64_t>(limit));
   std::vector<RetentionRun> out;
-  while (st.next()) out.push_back({st.int64(0), st.text(1), st.int64(2), st.int64(3)});
+  while (st.next())
+    out.push_back({st.int64(0), run_status_column(st.text(1)), st.int64(2), st.int64(3)});
   return out;
 }
 

@@ -24,7 +24,7 @@ template <typename Statement>
 void bind_run_fields(Statement& st, const RunRecord& r) {
   st.bind(2, r.repo_url).bind(3, r.ref).bind(4, r.commit).bind(5, r.author).bind(6, r.trigger);
   st.bind(7, r.pipeline_path).bind(8, r.pipeline_source).bind(9, r.pipeline_format);
-  st.bind(10, encode_string_map(r.params)).bind(11, r.status).bind(12, r.reason);
+  st.bind(10, encode_string_map(r.params)).bind(11, to_string(r.status)).bind(12, r.reason);
   st.bind(13, r.created_by).bind(14, r.created_at).bind(15, r.started_at).bind(16, r.finished_at);
   st.bind(17, int64_t{r.cancel_requested ? 1 : 0}).bind(18, r.tests_total);
   st.bind(19, r.tests_failed).bind(20, r.tests_skipped);
@@ -50,7 +50,7 @@ RunRecord read_run(const Statement& st) {
   if (!decode_string_map(st.text(11), r.params)) {
     log::warn("store", "run.bad_params", {{"run", std::to_string(r.id)}});
   }
-  r.status = st.text(12);
+  r.status = run_status_column(st.text(12));
   r.reason = st.text(13);
   r.created_by = st.text(14);
   r.created_at = st.int64(15);

@@ -12,6 +12,7 @@
 #include "service_fixture.hpp"
 
 using namespace gantry::controller;
+using gantry::RunStatus;
 using namespace gantry::controller::testing;
 namespace protocol = gantry::protocol;
 using gantry::Status;
@@ -145,7 +146,7 @@ TEST_CASE("a finish that cannot be stored is not acknowledged until sent again o
   CHECK(w.conn->take_of<protocol::FinishAck>().size() == 1);
   auto stages = w.store.stages(run);
   REQUIRE(!stages.empty());
-  CHECK(stages[0].status == "succeeded");
+  CHECK(stages[0].status == RunStatus::Succeeded);
   CHECK(stages[0].log_bytes == 6);
 }
 

@@ -7,6 +7,7 @@
 #include "service_fixture.hpp"
 
 using namespace gantry::controller;
+using gantry::RunStatus;
 using namespace gantry::controller::testing;
 namespace protocol = gantry::protocol;
 using gantry::Status;
@@ -47,7 +48,7 @@ TEST_CASE("an assignment leaves only after its run is stored", "[engine]") {
   auto stored = w.store.run(run);
   REQUIRE(stored.has_value());
   REQUIRE(stored->has_value());
-  CHECK((*stored)->status == "running");
+  CHECK((*stored)->status == RunStatus::Running);
   CHECK(w.engine.healthy());
 }
 
@@ -74,7 +75,7 @@ TEST_CASE("dispatch under a lock: nothing sent, unhealthy, then sent exactly onc
   CHECK(w.outbox.take<protocol::Assign>().size() == 1);
   auto stored = w.store.run(run);
   REQUIRE((stored && *stored));
-  CHECK((*stored)->status == "running");
+  CHECK((*stored)->status == RunStatus::Running);
   // And never again.
   w.engine.tick();
   CHECK(w.outbox.take<protocol::Assign>().empty());

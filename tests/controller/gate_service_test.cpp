@@ -10,6 +10,7 @@
 using namespace gantry::controller;
 using namespace gantry::controller::testing;
 namespace protocol = gantry::protocol;
+using gantry::RunStatus;
 using gantry::Status;
 
 namespace {
@@ -113,7 +114,7 @@ TEST_CASE("a change request that cannot be stored leaves the stage waiting, aske
   CHECK(w.outbox.take<protocol::Assign>().empty());
   const RunState* run = w.engine.scheduler().run(id);
   REQUIRE(run);
-  CHECK(run->stages.at(0).status == "waiting");
+  CHECK(run->stages.at(0).status == RunStatus::Waiting);
   CHECK_THAT(run->stages.at(0).reason, Catch::Contains("could not be stored"));
   // The next check asks again, now that the store answers.
   w.gates.check();

@@ -15,6 +15,10 @@
 #include "store/store.hpp"
 
 using namespace gantry::controller;
+using gantry::GateKind;
+using gantry::parse_run_status;
+using gantry::ReleaseStatus;
+using gantry::RunStatus;
 namespace fs = std::filesystem;
 
 namespace {
@@ -64,7 +68,7 @@ struct Fixture {
                   const std::string& pipeline = kPlain) {
     RunRecord r;
     r.job_name = job;
-    r.status = status;
+    r.status = parse_run_status(status).value();
     r.pipeline_source = pipeline;
     r.pipeline_format = "jenkinsfile";
     r.created_at = now - ago - 60000;
@@ -76,7 +80,7 @@ struct Fixture {
     st.run_id = r.id;
     st.stage_id = "Build";
     st.name = "Build";
-    st.status = finished(status) ? status : "running";
+    st.status = finished(status) ? r.status : RunStatus::Running;
     st.attempts = 1;
     (void)store->put_stage(st);
     std::ofstream(store->log_path(r.id, "Build", 1)) << "log of " << r.id << "\n";
@@ -297,19 +301,19 @@ TEST_CASE("never deleted: the runs of a current release and of a pending approva
   current.environment = "staging";
   current.run_id = released;
   current.stage_id = "Build";
-  current.status = "succeeded";
+  current.status = ReleaseStatus::Succeeded;
   (void)f.store->create_release(current);
   ReleaseRecord older;  // an older release of production, since replaced
   older.environment = "production";
   older.run_id = replaced;
   older.stage_id = "Build";
-  older.status = "succeeded";
+  older.status = ReleaseStatus::Succeeded;
   (void)f.store->create_release(older);
   ReleaseRecord newer = older;
   newer.run_id = newest;
   (void)f.store->create_release(newer);
   ApprovalRecord pending;
-  pending.kind = "gmud";
+  pending.kind = GateKind::Gmud;
   pending.run_id = approving;
   pending.stage_id = "Build";
   (void)f.store->create_approval(pending);
@@ -432,7 +436,7 @@ TEST_CASE("tick: a slice at the start, soon after runs are created or end, else 
   r.tick();  // a new run: the second is beyond keep_last
   CHECK(f.runs("app") == Ids{third});
   RunRecord ended = f.store->list_runs(1).at(0);
-  ended.status = "failed";
+  ended.status = RunStatus::Failed;
   ended.finished_at = f.now;
   (void)f.store->update_run(ended);
   f.now += 1000;

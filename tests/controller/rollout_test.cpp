@@ -6,6 +6,9 @@
 #include "scheduler_harness.hpp"
 
 using namespace gantry::controller;
+using gantry::GateKind;
+using gantry::ReleaseStatus;
+using gantry::RunStatus;
 namespace protocol = gantry::protocol;
 using testing::Harness;
 
@@ -84,9 +87,9 @@ TEST_CASE("a canary runs its steps and analysis at each weight in order and succ
   }
   CHECK(h.assigns().empty());
   CHECK(h.stage(run, "Prod") == "succeeded");
-  CHECK(prod(h, run).rollout.outcome == "succeeded");
+  CHECK(prod(h, run).rollout.outcome == ReleaseStatus::Succeeded);
   CHECK(prod(h, run).attempts == 6);  // one log per phase
-  CHECK(h.status(run) == "succeeded");
+  CHECK(h.status(run) == RunStatus::Succeeded);
 }
 
 TEST_CASE("an analysis that fails at the second weight rolls back and fails the stage") {
@@ -106,8 +109,8 @@ TEST_CASE("an analysis that fails at the second weight rolls back and fails the 
   h.finish("a1", post, "SUCCESS");
   CHECK(h.stage(run, "Prod") == "failed");
   CHECK(prod(h, run).reason == "analysis failed at 50%: p99 latency up 40%; rolled back");
-  CHECK(prod(h, run).rollout.outcome == "rolled_back");
-  CHECK(h.status(run) == "failed");
+  CHECK(prod(h, run).rollout.outcome == ReleaseStatus::RolledBack);
+  CHECK(h.status(run) == RunStatus::Failed);
 }
 
 TEST_CASE("failureLimit tolerates that many failed analyses") {
@@ -137,7 +140,7 @@ TEST_CASE("failing deploy steps roll back, a failing rollback leaves the release
   CHECK(h.stage(run, "Prod") == "failed");
   CHECK(prod(h, run).reason ==
         "the deploy steps failed at 100%: exit code 3; the rollback failed: exit code 9");
-  CHECK(prod(h, run).rollout.outcome == "failed");
+  CHECK(prod(h, run).rollout.outcome == ReleaseStatus::Failed);
 }
 
 TEST_CASE("a timed pause holds no agent until its time, also across a restart") {
@@ -200,7 +203,7 @@ TEST_CASE("abort during a pause rolls back at once") {
   h.finish("a1", rollback, "SUCCESS");
   CHECK(h.stage(run, "Prod") == "failed");
   CHECK(prod(h, run).reason == "aborted by rosa: error budget; rolled back");
-  CHECK(prod(h, run).rollout.outcome == "rolled_back");
+  CHECK(prod(h, run).rollout.outcome == ReleaseStatus::RolledBack);
 }
 
 TEST_CASE("abort while a phase runs stops it first, then rolls back") {
@@ -219,7 +222,7 @@ TEST_CASE("abort while a phase runs stops it first, then rolls back") {
   h.sent.clear();
   h.finish("a1", analysis, "ABORTED", "aborted by rosa");
   h.finish("a1", next_job(h, "rollback", "25"), "SUCCESS");
-  CHECK(prod(h, run).rollout.outcome == "rolled_back");
+  CHECK(prod(h, run).rollout.outcome == ReleaseStatus::RolledBack);
 }
 
 TEST_CASE("an abort of a direct deploy stops it and runs its rollback steps") {
@@ -241,7 +244,7 @@ TEST_CASE("an abort of a direct deploy stops it and runs its rollback steps") {
   h.finish("a1", deploy, "ABORTED", "aborted by rosa");
   h.finish("a1", next_job(h, "rollback", "-"), "SUCCESS");
   CHECK(h.stage(run, "Prod") == "failed");
-  CHECK(prod(h, run).rollout.outcome == "rolled_back");
+  CHECK(prod(h, run).rollout.outcome == ReleaseStatus::RolledBack);
 }
 
 TEST_CASE("an inconclusive analysis counts as failed, or waits with inconclusive 'pause'") {
@@ -290,7 +293,7 @@ TEST_CASE("a freeze holds the next weight, never the rollback") {
   int64_t run = h.submit(source);
   auto gates = h.s.take_gate_requests();
   REQUIRE(gates.size() == 1);
-  REQUIRE(h.s.open_gate(run, "Prod", "gmud", {}, h.now));
+  REQUIRE(h.s.open_gate(run, "Prod", GateKind::Gmud, {}, h.now));
   h.pump();
   h.open_release(run, "Prod");
   h.finish("a1", next_job(h, "canary", "10"), "SUCCESS");
@@ -317,7 +320,7 @@ TEST_CASE("cancelling a run mid-canary rolls back what was deployed, and the rol
   for (const auto& o : h.sent) CHECK_FALSE(std::holds_alternative<protocol::Cancel>(o.message));
   h.finish("a1", rollback, "SUCCESS");
   CHECK(prod(h, run).reason == "cancelled by ravi at 10%; rolled back");
-  CHECK(prod(h, run).rollout.outcome == "rolled_back");
+  CHECK(prod(h, run).rollout.outcome == ReleaseStatus::RolledBack);
   CHECK(h.s.run(run)->finished());
 }
 
@@ -343,5 +346,5 @@ TEST_CASE("a restart during the rollback adopts it, and it is not run again") {
   CHECK(restarted.assigns().empty());  // adopted, not handed out again
   restarted.finish("a1", rollback, "SUCCESS");
   CHECK(restarted.stage(run, "Prod") == "failed");
-  CHECK(prod(restarted, run).rollout.outcome == "rolled_back");
+  CHECK(prod(restarted, run).rollout.outcome == ReleaseStatus::RolledBack);
 }

@@ -68,20 +68,20 @@ struct Harness {
     REQUIRE(std::holds_alternative<protocol::FinishAck>(r));
     pump();
   }
-  std::string status(int64_t run) { return s.run(run)->run.status; }
+  RunStatus status(int64_t run) { return s.run(run)->run.status; }
   // The service's side of a deploy's last gate: records release R-<n>.
   void open_release(int64_t run, const std::string& stage, const std::string& id = "R-1") {
     auto gates = s.take_gate_requests();
     REQUIRE(gates.size() == 1);
-    CHECK(gates[0].kind == "release");
+    CHECK(gates[0].kind == GateKind::Release);
     CHECK(gates[0].stage_id == stage);
-    REQUIRE(
-        s.open_gate(run, stage, "release", {{"RELEASE_ID", id}, {"PREVIOUS_RELEASE", ""}}, now));
+    REQUIRE(s.open_gate(run, stage, GateKind::Release,
+                        {{"RELEASE_ID", id}, {"PREVIOUS_RELEASE", ""}}, now));
     pump();
   }
   std::string stage(int64_t run, const std::string& id) {
     for (const auto& rec : s.run(run)->stages) {
-      if (rec.stage_id == id) return rec.status;
+      if (rec.stage_id == id) return std::string(to_string(rec.status));
     }
     return "missing";
   }

@@ -5,6 +5,8 @@
 #include "scheduler_harness.hpp"
 
 using namespace gantry::controller;
+using gantry::GateKind;
+using gantry::RunStatus;
 namespace protocol = gantry::protocol;
 
 using testing::Harness;
@@ -37,7 +39,7 @@ TEST_CASE("sequential stages run in order on the agent and the run succeeds") {
     h.finish(as[0].first, as[0].second, "SUCCESS");
   }
   CHECK(h.assigns().empty());  // post { failure } does not apply
-  CHECK(h.status(run) == "succeeded");
+  CHECK(h.status(run) == RunStatus::Succeeded);
   CHECK(h.stage(run, "Declarative: Post Actions") == "skipped");
 }
 
@@ -55,9 +57,9 @@ TEST_CASE("a failing stage skips the rest and runs post failure") {
   REQUIRE(as.size() == 1);
   CHECK(as[0].second.spec.stage_id.empty());
   CHECK(as[0].second.spec.current_result == "FAILURE");
-  CHECK(h.status(run) == "running");
+  CHECK(h.status(run) == RunStatus::Running);
   h.finish("a1", as[0].second, "FAILURE");
-  CHECK(h.status(run) == "failed");
+  CHECK(h.status(run) == RunStatus::Failed);
 }
 
 TEST_CASE("parallel branches run at once on two agents, labels route stages") {
@@ -84,7 +86,7 @@ TEST_CASE("parallel branches run at once on two agents, labels route stages") {
   CHECK(where["Tests / Linux"] == "x86");
   CHECK(where["Tests / Arm"] == "pi");
   for (auto& [agent, a] : as) h.finish(agent, a, "SUCCESS");
-  CHECK(h.status(run) == "succeeded");
+  CHECK(h.status(run) == RunStatus::Succeeded);
   CHECK(h.stage(run, "Tests") == "succeeded");
 }
 
@@ -117,7 +119,7 @@ TEST_CASE("failFast aborts the running sibling") {
   CHECK(cancelled);
   h.finish(b.first, b.second, "ABORTED");
   CHECK(h.stage(run, "P / B") == "aborted");
-  CHECK(h.status(run) == "failed");
+  CHECK(h.status(run) == RunStatus::Failed);
 }
 
 TEST_CASE("matrix cells become jobs with their axes in the environment") {
@@ -149,7 +151,7 @@ TEST_CASE("matrix cells become jobs with their axes in the environment") {
   CHECK(ids.count("M / OS=linux, V=1 / Run"));
   CHECK(ids.count("M / OS=mac, V=2 / Run"));
   for (auto& [agent, a] : as) h.finish(agent, a, "SUCCESS");
-  CHECK(h.status(run) == "succeeded");
+  CHECK(h.status(run) == RunStatus::Succeeded);
 }
 
 TEST_CASE("a lease that lapses loses the job, retry moves it to another agent") {
@@ -187,7 +189,7 @@ TEST_CASE("a lease that lapses loses the job, retry moves it to another agent") 
   REQUIRE(std::holds_alternative<protocol::Nack>(r));
   CHECK(std::get<protocol::Nack>(r).code == "stale_epoch");
   h.finish("a2", second[0].second, "SUCCESS");
-  CHECK(h.status(run) == "succeeded");
+  CHECK(h.status(run) == RunStatus::Succeeded);
 }
 
 TEST_CASE("without retry a lost agent fails the stage with 'agent lost'") {
@@ -233,7 +235,7 @@ TEST_CASE("a job its agent fenced is retried like a lost one, unless it was bein
     CHECK(second[0].second.spec.attempt == 2);
     CHECK(h.s.run(run)->stages[0].reason == "attempt 1: fenced: lease lost; retrying");
     h.finish("a1", second[0].second, "SUCCESS");
-    CHECK(h.status(run) == "succeeded");
+    CHECK(h.status(run) == RunStatus::Succeeded);
   }
   SECTION("a cancel was under way: the run is aborted, not retried") {
     Harness h;
@@ -245,7 +247,7 @@ TEST_CASE("a job its agent fenced is retried like a lost one, unless it was bein
     h.s.finish("a1", fenced_finish(first[0].second), 0, h.now);
     h.pump();
     CHECK(h.assigns().empty());
-    CHECK(h.status(run) == "aborted");
+    CHECK(h.status(run) == RunStatus::Aborted);
   }
 }
 
@@ -293,7 +295,7 @@ TEST_CASE("cancel stops the running job and skips the rest") {
   CHECK(h.stage(run, "Test") == "skipped");
   auto post = h.assigns();  // post { failure } does not apply to ABORTED
   CHECK(post.empty());
-  CHECK(h.status(run) == "aborted");
+  CHECK(h.status(run) == RunStatus::Aborted);
 }
 
 TEST_CASE("when branch skips a stage on other branches") {
@@ -311,7 +313,7 @@ TEST_CASE("when branch skips a stage on other branches") {
   auto as = h.assigns();
   h.finish("a1", as[0].second, "SUCCESS");
   CHECK(h.stage(run, "Deploy") == "skipped");
-  CHECK(h.status(run) == "succeeded");
+  CHECK(h.status(run) == RunStatus::Succeeded);
   int64_t run2 = h.submit(src, "release/1.0");
   as = h.assigns();
   h.finish("a1", as[0].second, "SUCCESS");
@@ -319,7 +321,7 @@ TEST_CASE("when branch skips a stage on other branches") {
   REQUIRE(as.size() == 1);
   CHECK(as[0].second.spec.stage_id == "Deploy");
   h.finish("a1", as[0].second, "SUCCESS");
-  CHECK(h.status(run2) == "succeeded");
+  CHECK(h.status(run2) == RunStatus::Succeeded);
 }
 
 TEST_CASE("FIFO across runs and a restart adopts a running job") {
@@ -400,7 +402,7 @@ TEST_CASE("a parallel stage's own post section runs as a job after its branches"
   CHECK(h.stage(run, "P") == "running");
   h.finish("a1", post[0].second, "SUCCESS");
   CHECK(h.stage(run, "P") == "failed");
-  CHECK(h.status(run) == "failed");
+  CHECK(h.status(run) == RunStatus::Failed);
 }
 
 namespace {
@@ -443,12 +445,12 @@ TEST_CASE("a gated deploy waits without an agent until its gate opens") {
   REQUIRE(as.size() == 1);
   h.finish(as[0].first, as[0].second, "SUCCESS");
   CHECK(h.stage(run, "Production") == "waiting");
-  CHECK(h.status(run) == "waiting");
+  CHECK(h.status(run) == RunStatus::Waiting);
   CHECK(h.assigns().empty());
   CHECK(h.s.queue_depth() == 0);
   auto gates = h.s.take_gate_requests();
   REQUIRE(gates.size() == 1);
-  CHECK(gates[0].kind == "gmud");
+  CHECK(gates[0].kind == GateKind::Gmud);
   CHECK(gates[0].environment == "production");
   CHECK(gates[0].impact == "high");
   CHECK(gates[0].rollback_plan == "redeploy the last tag");
@@ -458,12 +460,12 @@ TEST_CASE("a gated deploy waits without an agent until its gate opens") {
   h.pump();
   CHECK(h.s.take_gate_requests().empty());
   CHECK(h.assigns().empty());
-  CHECK_FALSE(h.s.open_gate(run, "Production", "input", {}, h.now));
-  REQUIRE(h.s.open_gate(run, "Production", "gmud", {{"GMUD_ID", "GMUD-1"}}, h.now));
+  CHECK_FALSE(h.s.open_gate(run, "Production", GateKind::Input, {}, h.now));
+  REQUIRE(h.s.open_gate(run, "Production", GateKind::Gmud, {{"GMUD_ID", "GMUD-1"}}, h.now));
   h.pump();
   CHECK(h.assigns().empty());  // the release is recorded first
   h.open_release(run, "Production");
-  CHECK(h.status(run) == "running");
+  CHECK(h.status(run) == RunStatus::Running);
   as = h.assigns();
   REQUIRE(as.size() == 1);
   CHECK(as[0].second.spec.stage_id == "Production");
@@ -471,16 +473,16 @@ TEST_CASE("a gated deploy waits without an agent until its gate opens") {
   CHECK(as[0].second.spec.env.at("GMUD_ID") == "GMUD-1");
   CHECK(as[0].second.spec.env.at("RELEASE_ID") == "R-1");
   h.finish(as[0].first, as[0].second, "SUCCESS");
-  CHECK(h.status(run) == "succeeded");
+  CHECK(h.status(run) == RunStatus::Succeeded);
 }
 
 TEST_CASE("a refused gate fails the stage, cancelling a waiting run asks to cancel its request") {
   Harness h(gated_options());
   h.agent("a1");
   int64_t run = build_to_gate(h);
-  REQUIRE(h.s.fail_gate(run, "Production", "gmud", "rejected by bob: not today", h.now));
+  REQUIRE(h.s.fail_gate(run, "Production", GateKind::Gmud, "rejected by bob: not today", h.now));
   h.pump();
-  CHECK(h.status(run) == "failed");
+  CHECK(h.status(run) == RunStatus::Failed);
   CHECK(h.stage(run, "Production") == "failed");
   CHECK(h.s.run(run)->stages.back().reason.find("rejected by bob") != std::string::npos);
 
@@ -491,8 +493,8 @@ TEST_CASE("a refused gate fails the stage, cancelling a waiting run asks to canc
   REQUIRE(gates.size() == 1);
   CHECK(gates[0].cancel);
   CHECK(gates[0].stage_id == "Production");
-  CHECK(h.status(second) == "aborted");
-  CHECK_FALSE(h.s.open_gate(second, "Production", "gmud", {}, h.now));
+  CHECK(h.status(second) == RunStatus::Aborted);
+  CHECK_FALSE(h.s.open_gate(second, "Production", GateKind::Gmud, {}, h.now));
 }
 
 TEST_CASE("a deploy to an unknown environment fails closed, an ungated one just runs") {
@@ -512,7 +514,7 @@ TEST_CASE("a deploy to an unknown environment fails closed, an ungated one just 
   CHECK(as[0].second.spec.stage_id == "Stage");
   h.finish(as[0].first, as[0].second, "SUCCESS");
   CHECK(h.assigns().empty());
-  CHECK(h.status(run) == "failed");
+  CHECK(h.status(run) == RunStatus::Failed);
   CHECK(h.s.run(run)->stages[1].reason ==
         "deploys to unknown environment 'moon' (the controller defines: production, staging)");
   CHECK(h.s.take_gate_requests().empty());
@@ -534,11 +536,11 @@ TEST_CASE("an input gate gives its values to the stage's steps") {
   CHECK(h.assigns().empty());
   auto gates = h.s.take_gate_requests();
   REQUIRE(gates.size() == 1);
-  CHECK(gates[0].kind == "input");
+  CHECK(gates[0].kind == GateKind::Input);
   CHECK(gates[0].message == "Ship 1?");
   CHECK(gates[0].ok == "Ship it");
   CHECK(gates[0].submitter == "alice,ops");
-  REQUIRE(h.s.open_gate(run, "Ask", "input", {{"TARGET", "us"}}, h.now));
+  REQUIRE(h.s.open_gate(run, "Ask", GateKind::Input, {{"TARGET", "us"}}, h.now));
   h.pump();
   auto as = h.assigns();
   REQUIRE(as.size() == 1);
@@ -551,7 +553,7 @@ TEST_CASE("after a restart a waiting stage asks for its gate again") {
   int64_t run = build_to_gate(h);
   RunRecord record = h.s.run(run)->run;
   std::vector<StageRecord> stages = h.s.run(run)->stages;
-  CHECK(record.status == "waiting");
+  CHECK(record.status == RunStatus::Waiting);
 
   Harness restarted(gated_options());  // a new controller process
   REQUIRE_FALSE(restarted.s.submit(record, stages, restarted.now));
@@ -562,7 +564,7 @@ TEST_CASE("after a restart a waiting stage asks for its gate again") {
   CHECK(restarted.stage(run, "Production") == "waiting");
   restarted.agent("a1");
   CHECK(restarted.assigns().empty());
-  REQUIRE(restarted.s.open_gate(run, "Production", "gmud", {}, restarted.now));
+  REQUIRE(restarted.s.open_gate(run, "Production", GateKind::Gmud, {}, restarted.now));
   restarted.pump();
   restarted.open_release(run, "Production");
   CHECK(restarted.assigns().size() == 1);
@@ -584,7 +586,7 @@ TEST_CASE("a queued deploy waits for the clock again right before it starts") {
   h.finish(as[0].first, as[0].second, "SUCCESS");
   REQUIRE(h.s.take_gate_requests().size() == 1);
   frozen = true;  // approved before the freeze, queued into it
-  REQUIRE(h.s.open_gate(run, "Production", "gmud", {}, h.now));
+  REQUIRE(h.s.open_gate(run, "Production", GateKind::Gmud, {}, h.now));
   h.pump();
   h.open_release(run, "Production");
   CHECK(h.assigns().empty());

@@ -45,16 +45,17 @@ struct TempDir {
 struct RecordingSink final : EventSink {
   std::vector<std::string> seen;  // "run 1 succeeded", "stage 1 build running", ...
   void run(const RunRecord& r) override {
-    seen.push_back("run " + std::to_string(r.id) + " " + r.status);
+    seen.push_back("run " + std::to_string(r.id) + " " + std::string(to_string(r.status)));
   }
   void stage(const StageRecord& s) override {
-    seen.push_back("stage " + std::to_string(s.run_id) + " " + s.stage_id + " " + s.status);
+    seen.push_back("stage " + std::to_string(s.run_id) + " " + s.stage_id + " " +
+                   std::string(to_string(s.status)));
   }
   void approval(const ApprovalRecord& a) override {
-    seen.push_back("approval " + std::to_string(a.id) + " " + a.status);
+    seen.push_back("approval " + std::to_string(a.id) + " " + std::string(to_string(a.status)));
   }
   void release(const ReleaseRecord& r, const std::string&) override {
-    seen.push_back("release " + std::to_string(r.id) + " " + r.status);
+    seen.push_back("release " + std::to_string(r.id) + " " + std::string(to_string(r.status)));
   }
   void agent(const std::string& name, const std::string& status) override {
     seen.push_back("agent " + name + " " + status);

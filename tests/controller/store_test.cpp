@@ -11,6 +11,10 @@
 #include "store/store.hpp"
 
 using namespace gantry::controller;
+using gantry::ApprovalStatus;
+using gantry::GateKind;
+using gantry::ReleaseStatus;
+using gantry::RunStatus;
 namespace fs = std::filesystem;
 
 namespace {
@@ -100,7 +104,7 @@ TEST_CASE("runs round-trip and are numbered per job", "[store]") {
   REQUIRE(got);
   check_same(*got, a1);
 
-  a1.status = "failed";
+  a1.status = RunStatus::Failed;
   a1.reason = "agent lost";
   a1.started_at = 1700000001000;
   a1.finished_at = 1700000002000;
@@ -135,7 +139,8 @@ TEST_CASE("run queries", "[store]") {
   TempDir dir;
   Store store(dir.data());
   std::vector<RunRecord> runs;
-  for (const char* status : {"succeeded", "running", "failed", "queued", "waiting", "succeeded"}) {
+  for (RunStatus status : {RunStatus::Succeeded, RunStatus::Running, RunStatus::Failed,
+                           RunStatus::Queued, RunStatus::Waiting, RunStatus::Succeeded}) {
     RunRecord r = sample_run("app");
     r.status = status;
     REQUIRE(store.create_run(r).value() > 0);
@@ -176,7 +181,7 @@ TEST_CASE("stages are upserted and listed in plan order", "[store]") {
   StageRecord build{run.id, "Build", "Build", 1};
   REQUIRE(store.put_stage(test));
   REQUIRE(store.put_stage(build));
-  build.status = "running";
+  build.status = RunStatus::Running;
   build.agent = "b3";
   build.attempts = 2;
   build.job_id = "job-7";
@@ -193,7 +198,7 @@ TEST_CASE("stages are upserted and listed in plan order", "[store]") {
   CHECK(b.stage_id == "Build");
   CHECK(b.name == "Build");
   CHECK(b.order == 1);
-  CHECK(b.status == "running");
+  CHECK(b.status == RunStatus::Running);
   CHECK(b.agent == "b3");
   CHECK(b.attempts == 2);
   CHECK(b.job_id == "job-7");
@@ -203,7 +208,7 @@ TEST_CASE("stages are upserted and listed in plan order", "[store]") {
   CHECK(b.finished_at == 6);
   CHECK(b.log_bytes == (uint64_t{1} << 40) + 3);
   CHECK(stages[1].stage_id == "Test / Unit");
-  CHECK(stages[1].status == "queued");
+  CHECK(stages[1].status == RunStatus::Queued);
 
   CHECK(store.stages(run.id + 1).empty());
   StageRecord orphan{run.id + 1, "Build", "Build", 1};
@@ -296,7 +301,7 @@ TEST_CASE("state persists across reopening and migrations run once", "[store]") 
     RunRecord r = sample_run("app");
     id = store.create_run(r).value();
     REQUIRE(id > 0);
-    REQUIRE(store.put_stage({id, "Build", "Build", 1, "succeeded"}));
+    REQUIRE(store.put_stage({id, "Build", "Build", 1, RunStatus::Succeeded}));
   }
   for (int i = 0; i < 2; ++i) {
     Store store(dir.data());
@@ -304,11 +309,52 @@ TEST_CASE("state persists across reopening and migrations run once", "[store]") 
     auto r = store.run(id).value();
     REQUIRE(r);
     CHECK(r->params.at("ENV") == "staging");
-    CHECK(store.stages(id).at(0).status == "succeeded");
+    CHECK(store.stages(id).at(0).status == RunStatus::Succeeded);
     RunRecord next = sample_run("app");
     REQUIRE(store.create_run(next).value() > 0);
     CHECK(next.number == 2 + i);
   }
+}
+
+TEST_CASE("states are stored as their words, and an unknown word does not stop a read", "[store]") {
+  TempDir dir;
+  std::string db = dir.data() + "/gantry.db";
+  int64_t run_id = 0, approval_id = 0, release_id = 0;
+  {
+    Store store(dir.data());
+    RunRecord r = sample_run("app");
+    r.status = RunStatus::Unstable;
+    run_id = store.create_run(r).value();
+    REQUIRE(store.put_stage({run_id, "Build", "Build", 1, RunStatus::Skipped}));
+    ApprovalRecord a;
+    a.kind = GateKind::Input;
+    a.run_id = run_id;
+    a.status = ApprovalStatus::Expired;
+    approval_id = store.create_approval(a).value();
+    ReleaseRecord rel;
+    rel.run_id = run_id;
+    rel.status = ReleaseStatus::RolledBack;
+    release_id = store.create_release(rel).value();
+  }
+  // The column text is what it was before the enums (no migration).
+  CHECK(raw_query(db, "SELECT status FROM runs") == "unstable");
+  CHECK(raw_query(db, "SELECT status FROM stages") == "skipped");
+  CHECK(raw_query(db, "SELECT kind || ' ' || status FROM approvals") == "input expired");
+  CHECK(raw_query(db, "SELECT status FROM releases") == "rolled_back");
+  raw_query(db, "UPDATE runs SET status = 'paused'");
+  raw_query(db, "UPDATE stages SET status = ''");
+  raw_query(db, "UPDATE approvals SET kind = 'vote', status = 'maybe'");
+  raw_query(db, "UPDATE releases SET status = 'half_done'");
+  Store store(dir.data());
+  CHECK(store.run(run_id).value()->status == RunStatus::Failed);
+  CHECK(store.stages(run_id).at(0).status == RunStatus::Failed);
+  std::optional<ApprovalRecord> a = store.approval(approval_id).value();
+  REQUIRE(a);
+  CHECK(a->kind == GateKind::Gmud);
+  CHECK(a->status == ApprovalStatus::Cancelled);
+  std::optional<ReleaseRecord> rel = store.release(release_id).value();
+  REQUIRE(rel);
+  CHECK(rel->status == ReleaseStatus::Failed);
 }
 
 TEST_CASE("the database uses WAL", "[store]") {

@@ -6,9 +6,12 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
+
+#include "gantry/common/states.hpp"
 
 namespace gantry::controller {
 
@@ -33,8 +36,8 @@ struct RunRecord {
   std::vector<ChangeRecord> changes;       // newest first
   std::string pipeline_path, pipeline_source, pipeline_format;  // "jenkinsfile" | "yaml"
   std::map<std::string, std::string> params;
-  std::string status = "queued";  // queued|waiting|running|succeeded|failed|unstable|aborted
-  std::string reason;             // why it ended, e.g. "agent lost"
+  RunStatus status = RunStatus::Queued;
+  std::string reason;  // why it ended, e.g. "agent lost"
   std::string created_by;
   int64_t created_at = 0, started_at = 0, finished_at = 0;
   bool cancel_requested = false;
@@ -53,17 +56,15 @@ struct RunRecord {
 // phase's job is handed out, so a restarted controller goes on at the same
 // weight and phase.
 struct Rollout {
-  // "" (not a deploy, or not started) | steps | pause | promote |
-  // inconclusive | analysis | rollback | post | done
-  std::string phase;
-  int weight = 0;       // index into the canary's weights
-  int failures = 0;     // failed analyses so far
-  int tries = 0;        // attempts at the current phase (options { retry })
-  int64_t until = 0;    // the end of a timed pause (unix ms)
-  std::string abort;    // why it rolls back (analysis failed, aborted by whom)
-  std::string result;   // the stage's result, once decided: SUCCESS, FAILURE, ...
-  std::string reason;   // and why
-  std::string outcome;  // for its release: succeeded | failed | rolled_back
+  CanaryPhase phase = CanaryPhase::None;
+  int weight = 0;                        // index into the canary's weights
+  int failures = 0;                      // failed analyses so far
+  int tries = 0;                         // attempts at the current phase (options { retry })
+  int64_t until = 0;                     // the end of a timed pause (unix ms)
+  std::string abort;                     // why it rolls back (analysis failed, aborted by whom)
+  std::string result;                    // the stage's result, once decided: SUCCESS, FAILURE, ...
+  std::string reason;                    // and why
+  std::optional<ReleaseStatus> outcome;  // for its release, once decided
 };
 
 // One live event (docs/events.md): `body` is its JSON object without the
@@ -83,8 +84,7 @@ struct StageRecord {
   std::string stage_id;  // plan id, "Test / Unit"
   std::string name;
   int order = 0;
-  std::string status =
-      "queued";       // queued|waiting|running|succeeded|failed|unstable|aborted|skipped
+  RunStatus status = RunStatus::Queued;
   std::string agent;  // agent name of the current attempt
   int attempts = 0;
   std::string job_id;
@@ -95,7 +95,7 @@ struct StageRecord {
   // Gates passed ("gmud", "input", "release") and the variables they gave
   // the steps (an input's parameters, RELEASE_ID), and a deploy's phase;
   // stored as JSON in stages.progress.
-  std::set<std::string> gates;
+  std::set<GateKind> gates;
   std::map<std::string, std::string> gate_values;
   Rollout rollout;
 };
@@ -135,11 +135,11 @@ struct DecisionRecord {
 // A change request: a GMUD (a deploy to an environment with a gmud policy)
 // or a Jenkins `input` gate. Ids are shown as GMUD-<id> or INPUT-<id>.
 struct ApprovalRecord {
-  int64_t id = 0;      // assigned by the store
-  std::string kind;    // gmud | input
-  int64_t run_id = 0;  // with stage_id: the gated stage
+  int64_t id = 0;                  // assigned by the store
+  GateKind kind = GateKind::Gmud;  // gmud | input
+  int64_t run_id = 0;              // with stage_id: the gated stage
   std::string stage_id, environment, repo, commit;
-  std::string status = "pending";            // pending|approved|rejected|expired|cancelled
+  ApprovalStatus status = ApprovalStatus::Pending;
   std::string title, impact, rollback_plan;  // from the stage's gmud block
   std::string message, submitter;            // input: its message, submitter list, ok text
   std::string parameters;                    // input: the parameter definitions (JSON)
@@ -174,10 +174,10 @@ struct ReleaseRecord {
   std::string environment;
   int64_t run_id = 0;
   std::string stage_id, repo, commit;
-  std::string strategy = "direct";     // direct | canary
-  int64_t previous = 0;                // the release it replaces (0: none)
-  int64_t gmud = 0;                    // the GMUD that allowed it (0: none)
-  std::string status = "in_progress";  // in_progress|succeeded|failed|rolled_back
+  std::string strategy = "direct";  // direct | canary
+  int64_t previous = 0;             // the release it replaces (0: none)
+  int64_t gmud = 0;                 // the GMUD that allowed it (0: none)
+  ReleaseStatus status = ReleaseStatus::InProgress;
   std::string reason;
   int64_t created_at = 0, finished_at = 0;
   int64_t rollback_run = 0;    // the run rolling it back (one at a time)
