@@ -50,25 +50,31 @@ constexpr const char* kPostId = "Declarative: Post Actions";
 
 }  // namespace
 
+pipelines::LoadResult load_run_pipeline(const RunRecord& run) {
+  return pipelines::load_pipeline(run.pipeline_source, run.pipeline_format == "yaml"
+                                                           ? pipelines::SourceFormat::Yaml
+                                                           : pipelines::SourceFormat::Jenkinsfile);
+}
+
+std::string first_load_error(const pipelines::LoadResult& loaded) {
+  for (const auto& d : loaded.diagnostics.all()) {
+    if (d.severity == pipelines::Severity::Error)
+      return std::to_string(d.pos.line) + ":" + std::to_string(d.pos.col) + ": " + d.message;
+  }
+  return "pipeline does not load";
+}
+
 std::unique_ptr<RunState> RunState::create(RunRecord run, const std::vector<StageRecord>& stages,
                                            std::string& error,
                                            std::optional<pipelines::Pipeline> parsed) {
-  auto format = run.pipeline_format == "yaml" ? pipelines::SourceFormat::Yaml
-                                              : pipelines::SourceFormat::Jenkinsfile;
   pipelines::LoadResult loaded;
   if (parsed) {
     loaded.pipeline = std::move(parsed);
   } else {
-    loaded = pipelines::load_pipeline(run.pipeline_source, format);
+    loaded = load_run_pipeline(run);
   }
   if (!loaded.pipeline) {
-    error = "pipeline does not load";
-    for (const auto& d : loaded.diagnostics.all()) {
-      if (d.severity == pipelines::Severity::Error) {
-        error = std::to_string(d.pos.line) + ":" + std::to_string(d.pos.col) + ": " + d.message;
-        break;
-      }
-    }
+    error = first_load_error(loaded);
     return nullptr;
   }
   auto state = std::unique_ptr<RunState>(new RunState());

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "gantry/pipelines/loader.hpp"
 #include "gantry/pipelines/model.hpp"
 #include "gantry/pipelines/results.hpp"
 #include "model/records.hpp"
@@ -135,5 +136,10 @@ class RunState {
 RunStatus status_of(std::optional<pipelines::Result> r);
 // Succeeded -> "SUCCESS", ...; "" for statuses that are not results.
 std::string result_name_for_status(RunStatus status);
+
+// A run's pipeline, loaded in its stored format (jenkinsfile or yaml).
+pipelines::LoadResult load_run_pipeline(const RunRecord& run);
+// Why a load failed, for a run's reason: the first error as "L:C: message".
+std::string first_load_error(const pipelines::LoadResult& loaded);
 
 }  // namespace gantry::controller

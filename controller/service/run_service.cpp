@@ -126,9 +126,7 @@ net::Response RunService::create(const net::Request& req, const Principal& who) 
     run.pipeline_source = c.source;
     run.pipeline_format = c.format.empty() ? "jenkinsfile" : c.format;
     run.pipeline_path = c.file.empty() ? "(inline)" : c.file;
-    auto loaded = pipelines::load_pipeline(
-        run.pipeline_source, run.pipeline_format == "yaml" ? pipelines::SourceFormat::Yaml
-                                                           : pipelines::SourceFormat::Jenkinsfile);
+    auto loaded = load_run_pipeline(run);
     if (!loaded.pipeline) {
       std::string text =
           pipelines::render_all(loaded.diagnostics, run.pipeline_path, run.pipeline_source);
@@ -350,9 +348,7 @@ void RunService::launch(RunRecord run, const ResolvedPipeline& p) {
   run.previous_successful_commit = ok_before ? ok_before->commit : "";
   // Parsed once: the scheduler takes this pipeline, or the run fails with
   // every lint error, as `gantry lint` prints them.
-  pipelines::LoadResult loaded = pipelines::load_pipeline(
-      run.pipeline_source, run.pipeline_format == "yaml" ? pipelines::SourceFormat::Yaml
-                                                         : pipelines::SourceFormat::Jenkinsfile);
+  pipelines::LoadResult loaded = load_run_pipeline(run);
 
   // Coalesce: a push while the branch's previous push still waits its turn
   // gives that run the newer commit instead of queueing another.
@@ -370,10 +366,7 @@ void RunService::launch(RunRecord run, const ResolvedPipeline& p) {
     if (auto e = engine_.scheduler().replace_waiting(run, std::move(loaded.pipeline))) {
       // The waiting run keeps its commit and the newer one starts on its
       // own (it took the pipeline: read it again, on this rare path).
-      loaded =
-          pipelines::load_pipeline(run.pipeline_source, run.pipeline_format == "yaml"
-                                                            ? pipelines::SourceFormat::Yaml
-                                                            : pipelines::SourceFormat::Jenkinsfile);
+      loaded = load_run_pipeline(run);
       run.id = 0;
       run.number = 0;
     } else {
@@ -403,13 +396,7 @@ void RunService::launch(RunRecord run, const ResolvedPipeline& p) {
                                    prev ? result_name_for_status(prev->status) : "",
                                    std::move(loaded.pipeline));
   } else {
-    e = "pipeline does not load";
-    for (const auto& d : loaded.diagnostics.all()) {
-      if (d.severity == pipelines::Severity::Error) {
-        e = std::to_string(d.pos.line) + ":" + std::to_string(d.pos.col) + ": " + d.message;
-        break;
-      }
-    }
+    e = first_load_error(loaded);
   }
   if (e) {
     (void)engine_.fail_run(
