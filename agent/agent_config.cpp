@@ -105,7 +105,7 @@ bool load_agent_config(const std::string& path, AgentConfig& config, std::string
     }
     for (auto it = root.begin(); it != root.end(); ++it) {
       std::string key = it->first.as<std::string>();
-      const YAML::Node& v = it->second;
+      const YAML::Node v = it->second;
       auto scalar = [&](std::string& out) {
         if (!v.IsScalar()) {
           error = where(v.Mark()) + "'" + key + "' must be a string";

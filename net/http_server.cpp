@@ -24,7 +24,8 @@ asio::awaitable<void> accept_loop(std::shared_ptr<ServerState> state,
                                   std::shared_ptr<tcp::acceptor> acceptor,
                                   std::shared_ptr<asio::steady_timer> resume) {
   ConnectionLimits& limits = *state->limits;
-  auto last_log = std::chrono::steady_clock::time_point::min();
+  // Logged at the first pause; not min(), whose distance to now overflows.
+  auto last_log = std::chrono::steady_clock::now() - kAcceptLogEvery;
   for (;;) {
     if (state->stopping || !acceptor->is_open()) co_return;
     if (limits.full()) {
