@@ -132,7 +132,7 @@ void AgentGateway::hello(const std::shared_ptr<Session>& s, const protocol::Hell
   rec.last_seen = t;
   rec.token_name = s->token_name;
   // The agents table is what `gantry agents` lists; the session works without it.
-  if (Status st = store_.put_agent(rec); !st) {
+  if (Status st = store_.runs().put_agent(rec); !st) {
     log::warn("agents", "agent.store_failed",
               {{"agent", rec.agent_id}, {"error", st.error().message}});
   }
@@ -263,7 +263,7 @@ net::Response AgentGateway::files(const net::Request& req, const Principal& who)
     return error(400, "bad_request",
                  "bad " + std::string(stash ? "stash name" : "artifact path") + " '" + name + "'");
   if (req.method == "GET" && stash) {
-    auto a = store_.artifact(job->run_id, "stash", name);
+    auto a = store_.runs().artifact(job->run_id, "stash", name);
     if (!a)
       return error(404, "not_found",
                    "no stash '" + name + "' in run " + std::to_string(job->run_id));
@@ -302,7 +302,7 @@ net::Response AgentGateway::files(const net::Request& req, const Principal& who)
   a.file = dest.string();
   a.created_at = engine_.now();
   // Not recorded, not stored: the agent's upload fails and the step says so.
-  if (Status st = store_.add_artifact(a); !st) return error_response(st.error());
+  if (Status st = store_.runs().add_artifact(a); !st) return error_response(st.error());
   log::info("controller", stash ? "stash.stored" : "artifact.stored",
             {{"run", std::to_string(job->run_id)}, {"name", name}, {"agent_token", who.name}});
   return json_ok(R"({"stored":true})", 201);

@@ -29,7 +29,7 @@ Status AuditLog::record(const std::string& actor, const std::string& action,
   entry.action = action;
   entry.subject = subject;
   entry.details = details;
-  Status stored = store_.append_audit(entry);
+  Status stored = store_.audit().append_audit(entry);
   const std::string id = std::to_string(entry.id);
   // The same line as before the table existed: operators grep for
   // comp=audit and user=NAME.
@@ -73,7 +73,7 @@ void AuditLog::refused(const Principal& who, const std::string& subject, const s
 }
 
 Result<std::string> AuditLog::list_json(int64_t after, size_t limit) {
-  auto entries = store_.audit_entries(after, std::min(limit, kMaxListLimit));
+  auto entries = store_.audit().audit_entries(after, std::min(limit, kMaxListLimit));
   if (!store_.healthy() && entries.empty()) return store_.last_failure();
   return audit_entries_json(entries);
 }
@@ -86,7 +86,7 @@ Result<AuditVerification> AuditLog::verify() {
     full_pass_at_ = now;
   }
   for (;;) {
-    std::vector<AuditRecord> page = store_.audit_entries(verified_to_, kVerifyPage);
+    std::vector<AuditRecord> page = store_.audit().audit_entries(verified_to_, kVerifyPage);
     for (const AuditRecord& entry : page) verifier_.add(entry);
     if (!page.empty()) verified_to_ = page.back().id;
     if (page.size() < kVerifyPage) break;

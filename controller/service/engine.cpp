@@ -18,9 +18,9 @@ Status Engine::persist() {
   Status stored = store_.transaction([&] {
     for (RunState* run : runs) {
       // Stage changes also move the run's times and counts: store both.
-      if (!store_.update_run(run->run)) return false;
+      if (!store_.runs().update_run(run->run)) return false;
       for (int i : run->dirty_stages) {
-        if (!store_.put_stage(run->stages[static_cast<size_t>(i)])) return false;
+        if (!store_.runs().put_stage(run->stages[static_cast<size_t>(i)])) return false;
       }
     }
     return true;
@@ -87,14 +87,14 @@ void Engine::tick() {
 
 Status Engine::start_run(RunRecord& run, std::optional<pipelines::Pipeline> parsed) {
   run.created_at = now();
-  Result<int64_t> id = store_.create_run(run);
+  Result<int64_t> id = store_.runs().create_run(run);
   if (!id) {
     log::error("engine", "run.store_failed",
                {{"job", run.job_name}, {"error", id.error().message}});
     return id.error();
   }
   std::string prev_result;
-  if (auto prev = store_.previous_run(run.job_name, run.id))
+  if (auto prev = store_.runs().previous_run(run.job_name, run.id))
     prev_result = result_name_for_status(prev->status);
   if (auto err = scheduler_.submit(run, {}, now(), prev_result, std::move(parsed))) {
     return fail_run(run, "pipeline: " + *err);
@@ -112,9 +112,9 @@ Status Engine::fail_run(RunRecord run, const std::string& reason, const std::str
   run.finished_at = now();
   Status stored = ok();
   if (run.id == 0) {
-    if (Result<int64_t> id = store_.create_run(run); !id) stored = id.error();
+    if (Result<int64_t> id = store_.runs().create_run(run); !id) stored = id.error();
   } else {
-    stored = store_.update_run(run);
+    stored = store_.runs().update_run(run);
   }
   log::warn("engine", "run.failed_to_start", {{"run", std::to_string(run.id)}, {"reason", reason}});
   if (!stored) return stored;
@@ -135,7 +135,7 @@ Status Engine::fail_run(RunRecord run, const std::string& reason, const std::str
     std::fwrite(text.data(), 1, text.size(), f);
     std::fclose(f);
   }
-  if (Status s = store_.put_stage(stage); !s) return s;
+  if (Status s = store_.runs().put_stage(stage); !s) return s;
   events_.stage(stage);
   events_.log_committed(run.id, stage.stage_id, 1, path, text.size(), true);
   events_.run(run);
@@ -147,11 +147,11 @@ Status Engine::fail_run(RunRecord run, const std::string& reason, const std::str
 Status Engine::recover() {
   // Running jobs wait for their agents (leases extended by a grace).
   int64_t t = now();
-  std::vector<RunRecord> runs = store_.unfinished_runs();
+  std::vector<RunRecord> runs = store_.runs().unfinished_runs();
   if (runs.empty() && !store_.healthy()) return store_.last_failure();
   for (RunRecord& run : runs) {
-    std::vector<StageRecord> stages = store_.stages(run.id);
-    auto prev = store_.previous_run(run.job_name, run.id);
+    std::vector<StageRecord> stages = store_.runs().stages(run.id);
+    auto prev = store_.runs().previous_run(run.job_name, run.id);
     std::string prev_result;
     if (prev) prev_result = result_name_for_status(prev->status);
     int64_t id = run.id;

@@ -164,7 +164,7 @@ void EventHub::append_json_string(std::string& out, std::string_view text) {
 }
 
 EventHub::EventHub(Store& store, net::EventLoop& loop, EventHubOptions options)
-    : store_(store), loop_(loop), options_(options), last_id_(store.last_event_id()) {
+    : store_(store), loop_(loop), options_(options), last_id_(store.events().last_event_id()) {
   // Clients behind drain at their own pace; no drain callback exists, so
   // look again often while any is connected.
   timer_ = loop_.call_every(std::chrono::milliseconds(50), [this] {
@@ -172,7 +172,7 @@ EventHub::EventHub(Store& store, net::EventLoop& loop, EventHubOptions options)
     int64_t now = steady_ms();
     if (now - last_prune_ > 60000) {
       last_prune_ = now;
-      if (int64_t gone = store_.prune_events(options_.keep_events))
+      if (int64_t gone = store_.events().prune_events(options_.keep_events))
         log::info("events", "events.pruned", {{"events", std::to_string(gone)}});
     }
   });
@@ -190,7 +190,7 @@ int64_t EventHub::steady_ms() {
 }
 
 void EventHub::append(EventRecord& e, const std::string* log_bytes) {
-  if (!store_.append_event(e)) {
+  if (!store_.events().append_event(e)) {
     log::error("events", "event.store_failed", {{"run", std::to_string(e.run_id)}});
     return;
   }
@@ -252,7 +252,7 @@ void EventHub::log_committed(int64_t run_id, const std::string& stage_id, int at
   auto it = log_ends_.find(key);
   if (it == log_ends_.end()) {
     // First sight (also after a restart): continue where the events end.
-    it = log_ends_.emplace(key, store_.log_events_end(run_id, stage_id, attempt)).first;
+    it = log_ends_.emplace(key, store_.events().log_events_end(run_id, stage_id, attempt)).first;
   }
   uint64_t& end = it->second;
   // Nobody to send them to now: only the records (offset and length), the
@@ -345,7 +345,7 @@ void EventHub::pump(Client& c, int64_t now) {
       }
       continue;
     }
-    std::vector<EventRecord> page = store_.events_after(c.cursor, c.run_id, 200);
+    std::vector<EventRecord> page = store_.events().events_after(c.cursor, c.run_id, 200);
     if (page.empty()) {
       // Nothing of its run before the ring: skip to where the ring starts.
       c.cursor = ring_.empty() ? last_id_ : ring_.front().id - 1;

@@ -127,7 +127,7 @@ void GateService::open_request(const GateRequest& g) {
     return;
   }
   // The request this stage had before a restart, for the same commit.
-  std::vector<ApprovalRecord> earlier = store_.approvals_of_run(run.id);
+  std::vector<ApprovalRecord> earlier = store_.gates().approvals_of_run(run.id);
   for (auto it = earlier.rbegin(); it != earlier.rend(); ++it) {
     if (it->stage_id != g.stage_id || it->kind != g.kind || it->commit != run.commit) continue;
     if (it->status == ApprovalStatus::Pending || it->status == ApprovalStatus::Approved) {
@@ -148,7 +148,7 @@ void GateService::open_request(const GateRequest& g) {
   // of this repository (from the git mirror, off the loop); else the run's
   // own change range.
   const std::string repo = run.repo_name.empty() ? run.repo_url : run.repo_name;
-  std::optional<ReleaseRecord> current = store_.current_release(g.environment);
+  std::optional<ReleaseRecord> current = store_.gates().current_release(g.environment);
   const std::string base = current && current->repo == repo ? current->commit : "";
   std::vector<ChangeRecord> branch_range = run.changes;
   if (branch_range.empty() && !run.commit.empty())
@@ -227,7 +227,7 @@ Result<int64_t> GateService::create_request(const GateRequest& g, std::vector<Ch
     a.changes = std::move(range);
     for (ChangeRecord& c : a.changes) c.paths.clear();
   }
-  if (Result<int64_t> id = store_.create_approval(a); !id) return id.error();
+  if (Result<int64_t> id = store_.gates().create_approval(a); !id) return id.error();
   const std::string name = approval_name(a);
   events_.approval(a);
   log::info("gmud", "approval.requested",
@@ -253,7 +253,7 @@ void GateService::cancel_requests(int64_t run_id, const std::string& stage_id,
     a.status = ApprovalStatus::Cancelled;
     a.decided_at = engine_.now();
     a.reason = "cancelled: " + (reason.empty() ? std::string("the stage stopped waiting") : reason);
-    if (Status st = store_.update_approval(a); !st) {
+    if (Status st = store_.gates().update_approval(a); !st) {
       // Still open in the store: the next check() cancels it (its stage no
       // longer waits, so it cannot open).
       log::error("gmud", "approval.cancel_failed",
@@ -274,7 +274,7 @@ void GateService::check() {
   std::vector<ApprovalRecord> open;
   for (const auto& [id, a] : open_) open.push_back(a);
   for (ApprovalRecord& a : open) {
-    auto fresh = store_.approval(a.id);
+    auto fresh = store_.gates().approval(a.id);
     if (fresh && *fresh) (void)settle(**fresh);
   }
 }
@@ -288,7 +288,7 @@ gmud::Evaluation GateService::settle(ApprovalRecord& a) {
     a.reason = reason;
     a.decided_at = engine_.now();
     // Not recorded, not acted on: it stays open and is settled again.
-    if (Status st = store_.update_approval(a); !st) {
+    if (Status st = store_.gates().update_approval(a); !st) {
       open_[a.id] = a;
       return false;
     }
@@ -333,7 +333,7 @@ gmud::Evaluation GateService::settle(ApprovalRecord& a) {
     a.status = ApprovalStatus::Approved;
     a.decided_at = engine_.now();
     a.values = decided_values(a);
-    if (Status st = store_.update_approval(a); !st) {
+    if (Status st = store_.gates().update_approval(a); !st) {
       open_[a.id] = a;  // approved, not yet recorded: settled again on the tick
       return ev;
     }
@@ -386,7 +386,7 @@ net::Response GateService::input_step(const Job& job, const std::string& body) {
   g.stage_id = run->record_of(job.node).stage_id;
   g.step += "#" + std::to_string(job.attempt);  // a retried stage asks again
   int64_t id = 0;
-  for (const ApprovalRecord& a : store_.approvals_of_run(job.run_id)) {
+  for (const ApprovalRecord& a : store_.gates().approvals_of_run(job.run_id)) {
     if (a.stage_id == g.stage_id && input_step_key(a) == g.step) id = a.id;
   }
   if (id == 0) {
@@ -395,7 +395,7 @@ net::Response GateService::input_step(const Job& job, const std::string& body) {
     if (!created) return error_response(created.error());
     id = *created;
   }
-  auto a = store_.approval(id);
+  auto a = store_.gates().approval(id);
   if (!a) return error_response(a.error());
   if (!*a) return error(409, "stale_epoch", "the job's run is over");
   net::Response r;
@@ -416,7 +416,7 @@ net::Response GateService::list(const net::Request& req) {
     return error(
         400, "bad_request",
         "unknown status '" + status + "' (use pending, approved, rejected, expired or cancelled)");
-  std::vector<ApprovalRecord> list = store_.list_approvals(kMaxListed, status);
+  std::vector<ApprovalRecord> list = store_.gates().list_approvals(kMaxListed, status);
   std::vector<gmud::Evaluation> evs;
   evs.reserve(list.size());
   for (ApprovalRecord& a : list) {
@@ -432,7 +432,7 @@ Result<ApprovalRecord> GateService::find(const std::string& text) {
   int64_t id = 0;
   if (!parse_approval_id(text, id))
     return make_error(Errc::NotFound, "no change request '" + text + "'");
-  auto a = store_.approval(id);
+  auto a = store_.gates().approval(id);
   if (!a) return a.error();
   if (!*a) return make_error(Errc::NotFound, "no change request '" + text + "'");
   return std::move(**a);
@@ -489,7 +489,7 @@ net::Response GateService::decide(const std::string& text, const net::Request& r
   if (approve && a->kind == GateKind::Input && !check_input_values(*a, values, why))
     return error(400, "bad_request", why);
   DecisionRecord d{who.name, approve, comment, engine_.now(), values};
-  if (Status added = store_.add_decision(a->id, d); !added) {
+  if (Status added = store_.gates().add_decision(a->id, d); !added) {
     if (added.error().code == Errc::Conflict)
       return error(409, "conflict", who.name + " has already decided on " + name);
     return error_response(added.error());

@@ -16,7 +16,7 @@ namespace gantry::controller {
 Result<ReleaseRecord> ReleaseService::find(const std::string& text) {
   int64_t id = 0;
   if (!parse_release_id(text, id)) return make_error(Errc::NotFound, "no release '" + text + "'");
-  auto r = store_.release(id);
+  auto r = store_.gates().release(id);
   if (!r) return r.error();
   if (!*r) return make_error(Errc::NotFound, "no release '" + text + "'");
   return std::move(**r);
@@ -26,7 +26,7 @@ Status ReleaseService::begin(const GateRequest& g) {
   const RunState* state = engine_.scheduler().run(g.run_id);
   if (!state) return ok();
   const RunRecord& run = state->run;
-  std::optional<ReleaseRecord> r = store_.release_of(run.id, g.stage_id);
+  std::optional<ReleaseRecord> r = store_.gates().release_of(run.id, g.stage_id);
   if (!r) {
     ReleaseRecord rec;
     rec.environment = g.environment;
@@ -35,8 +35,8 @@ Status ReleaseService::begin(const GateRequest& g) {
     rec.repo = run.repo_name.empty() ? run.repo_url : run.repo_name;
     rec.commit = run.commit;
     rec.strategy = g.strategy.empty() ? "direct" : g.strategy;
-    if (auto current = store_.current_release(g.environment)) rec.previous = current->id;
-    for (const ApprovalRecord& a : store_.approvals_of_run(run.id)) {
+    if (auto current = store_.gates().current_release(g.environment)) rec.previous = current->id;
+    for (const ApprovalRecord& a : store_.gates().approvals_of_run(run.id)) {
       if (a.kind == GateKind::Gmud && a.stage_id == g.stage_id &&
           a.status == ApprovalStatus::Approved)
         rec.gmud = a.id;
@@ -44,7 +44,7 @@ Status ReleaseService::begin(const GateRequest& g) {
     rec.created_at = engine_.now();
     // No deploy goes out unrecorded: on a store failure the gate stays
     // shut and the caller asks again later.
-    if (Result<int64_t> id = store_.create_release(rec); !id) return id.error();
+    if (Result<int64_t> id = store_.gates().create_release(rec); !id) return id.error();
     emit(rec);
     log::info("releases", "release.started",
               {{"release", release_name(rec.id)}, {"environment", rec.environment}});
@@ -65,7 +65,7 @@ Status ReleaseService::begin(const GateRequest& g) {
 
 void ReleaseService::stage_ended(const RunState& run, int record) {
   const StageRecord& rec = run.stages[static_cast<size_t>(record)];
-  std::optional<ReleaseRecord> r = store_.release_of(run.run.id, rec.stage_id);
+  std::optional<ReleaseRecord> r = store_.gates().release_of(run.run.id, rec.stage_id);
   if (!r || r->status != ReleaseStatus::InProgress) return;
   // A deploy in phases knows how its release ended (a canary that rolled
   // itself back failed its stage, and is rolled_back).
@@ -77,7 +77,7 @@ void ReleaseService::stage_ended(const RunState& run, int record) {
   }
   r->reason = r->status == ReleaseStatus::Succeeded ? "" : rec.reason;
   r->finished_at = rec.finished_at;
-  if (Status s = store_.update_release(*r); !s) {
+  if (Status s = store_.gates().update_release(*r); !s) {
     log::error("releases", "release.update_failed",
                {{"release", release_name(r->id)}, {"error", s.error().message}});
   }
@@ -153,7 +153,7 @@ net::Response ReleaseService::steer(const std::string& text, const net::Request&
       who.name, promote ? "release.promote" : "release.abort", name,
       {{"run", std::to_string(r->run_id)}, {"environment", r->environment}, {"comment", comment}});
   if (Status s = engine_.flush(); !s) return error_response(s.error());
-  auto c = store_.current_release(r->environment);
+  auto c = store_.gates().current_release(r->environment);
   net::Response resp;
   resp.body = release_json(*r, c && c->id == r->id, progress(*r));
   return resp;
@@ -162,13 +162,13 @@ net::Response ReleaseService::steer(const std::string& text, const net::Request&
 net::Response ReleaseService::list(const net::Request& req) {
   auto env = req.query.find("env");
   std::string environment = env == req.query.end() ? "" : env->second;
-  std::vector<ReleaseRecord> list = store_.list_releases(500, environment);
+  std::vector<ReleaseRecord> list = store_.gates().list_releases(500, environment);
   std::map<std::string, int64_t> current;
   std::map<int64_t, std::string> progresses;
   for (const ReleaseRecord& r : list) {
     if (r.status == ReleaseStatus::InProgress) progresses[r.id] = progress(r);
     if (!current.count(r.environment)) {
-      auto c = store_.current_release(r.environment);
+      auto c = store_.gates().current_release(r.environment);
       current[r.environment] = c ? c->id : 0;
     }
   }
@@ -185,7 +185,7 @@ net::Response ReleaseService::show(const std::string& text) {
     r = std::move(*found);
   }
   if (!r) return error(404, "not_found", "no release '" + text + "'");
-  auto c = store_.current_release(r->environment);
+  auto c = store_.gates().current_release(r->environment);
   net::Response resp;
   resp.body = release_json(*r, c && c->id == r->id, progress(*r));
   return resp;
@@ -202,7 +202,7 @@ net::Response ReleaseService::rollback(const std::string& text, const net::Reque
   if (r->status == ReleaseStatus::InProgress)
     return error(409, "conflict",
                  "release " + name + " is still in progress (use gantry abort " + name + ")");
-  std::optional<ReleaseRecord> current = store_.current_release(r->environment);
+  std::optional<ReleaseRecord> current = store_.gates().current_release(r->environment);
   if (!current || current->id != r->id)
     return error(409, "conflict",
                  "release " + name + " is not the current release of " + r->environment + " (" +
@@ -213,19 +213,19 @@ net::Response ReleaseService::rollback(const std::string& text, const net::Reque
   // before the release is updated below).
   int64_t active = 0;
   if (r->rollback_run != 0) {
-    auto read = store_.run(r->rollback_run);
+    auto read = store_.runs().run(r->rollback_run);
     if (!read) return error_response(read.error());
     const std::optional<RunRecord>& running = *read;
     if (running && !is_finished(running->status)) active = r->rollback_run;
   }
-  for (const RunRecord& u : store_.unfinished_runs()) {
+  for (const RunRecord& u : store_.runs().unfinished_runs()) {
     if (active == 0 && u.rollback_of == r->id) active = u.id;
   }
   if (active != 0)
     return error(
         409, "conflict",
         "release " + name + " is being rolled back already (run " + std::to_string(active) + ")");
-  auto read_original = store_.run(r->run_id);
+  auto read_original = store_.runs().run(r->run_id);
   if (!read_original) return error_response(read_original.error());
   const std::optional<RunRecord>& original = *read_original;
   if (!original) return error(409, "conflict", "the run of release " + name + " is gone");
@@ -252,7 +252,7 @@ net::Response ReleaseService::rollback(const std::string& text, const net::Reque
   r->rolled_back_by = who.name;
   // The run names its release (rollback_of): should this fail, the run's
   // end adopts the release (run_ended).
-  (void)store_.update_release(*r);
+  (void)store_.gates().update_release(*r);
   emit(*r);
   (void)audit_.record(
       who.name, "release.rollback", name,
@@ -264,7 +264,7 @@ net::Response ReleaseService::rollback(const std::string& text, const net::Reque
 }
 
 void ReleaseService::run_ended(const RunRecord& run) {
-  auto read = store_.release(run.rollback_of);
+  auto read = store_.gates().release(run.rollback_of);
   if (!read) {
     log::error("releases", "release.read_failed",
                {{"run", std::to_string(run.id)}, {"error", read.error().message}});
@@ -283,13 +283,13 @@ void ReleaseService::run_ended(const RunRecord& run) {
   if (is_success(run.status)) {
     r->status = ReleaseStatus::RolledBack;
     r->reason = "rolled back by " + r->rolled_back_by + " (run " + std::to_string(run.id) + ")";
-    (void)store_.update_release(*r);
+    (void)store_.gates().update_release(*r);
     emit(*r);
     (void)audit_.record("controller", "release.rolled_back", name,
                         {{"run", std::to_string(run.id)}});
   } else {
     r->rollback_run = 0;  // it may be tried again
-    (void)store_.update_release(*r);
+    (void)store_.gates().update_release(*r);
     emit(*r);
     (void)audit_.record(
         "controller", "release.rollback_failed", name,

@@ -92,7 +92,7 @@ std::vector<RepoStatus> RepoWatcher::status() const {
 
 void RepoWatcher::start() {
   for (auto& [name, r] : repos_) {
-    r.status.heads = store_.repo_heads(name);
+    r.status.heads = store_.runs().repo_heads(name);
     r.have_heads = !r.status.heads.empty();
     fetch(r);
   }
@@ -194,7 +194,7 @@ void RepoWatcher::on_fetched(const std::string& name, const git::FetchResult& re
     }
   }
   if (heads != r.status.heads || baseline) {
-    if (!store_.set_repo_heads(name, heads))
+    if (!store_.runs().set_repo_heads(name, heads))
       log::error("repos", "heads.store_failed", {{"repo", name}});
     if (baseline)
       log::info("repos", "baseline", {{"repo", name}, {"refs", std::to_string(heads.size())}});

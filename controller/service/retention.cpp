@@ -20,7 +20,7 @@ constexpr size_t kPage = 64;          // runs read per query while scanning a jo
 constexpr size_t kDiscarderRuns = 5;  // newest finished runs looked at for a job's discarder
 
 // When a run's age counts from: its end (its creation if it never started).
-int64_t ended_at(const Store::RetentionRun& r) {
+int64_t ended_at(const RetentionStore::RetentionRun& r) {
   return r.finished_at ? r.finished_at : r.created_at;
 }
 
@@ -34,7 +34,7 @@ int64_t days_ms(int64_t days) {
   return days < 0 ? RetentionLimits::kUnlimited : days * RetentionConfig::kDayMs;
 }
 
-std::string discarder_of(const Store::RunDiscarder& r) {
+std::string discarder_of(const RetentionStore::RunDiscarder& r) {
   auto format = r.pipeline_format == "yaml" ? pipelines::SourceFormat::Yaml
                                             : pipelines::SourceFormat::Jenkinsfile;
   pipelines::LoadResult loaded = pipelines::load_pipeline(r.pipeline_source, format);
@@ -118,11 +118,11 @@ void Retention::tick() {
     next_check_ = now + options_.check_ms;
     // Runs created or ended change what keep_last and the kept runs allow:
     // look soon rather than at the next idle pass.
-    due = store_.run_activity() != activity_;
+    due = store_.retention().run_activity() != activity_;
   }
   if (!due) return;
   Slice s = run_slice();
-  activity_ = store_.run_activity();  // after the slice: its own deletions are no news
+  activity_ = store_.retention().run_activity();  // after the slice: its own deletions are no news
   next_check_ = now + options_.check_ms;
   next_at_ = now + (s.more ? options_.backlog_ms : options_.idle_ms);
 }
@@ -131,15 +131,15 @@ Retention::Slice Retention::run_slice() {
   Budget b{options_.max_runs, steady_ms() + options_.budget_ms};
   Slice s;
   const bool stuck = finish_pending(b, s) > 0;
-  const std::vector<int64_t> in_use = store_.runs_in_use();
+  const std::vector<int64_t> in_use = store_.retention().runs_in_use();
   in_use_ = std::set<int64_t>(in_use.begin(), in_use.end());
   bool pass_done = prune_jobs(b, s);
   if (config_.events != RetentionConfig::kUnlimited) {
-    s.events = store_.prune_events_bounded(config_.events, options_.max_events);
+    s.events = store_.events().prune_events_bounded(config_.events, options_.max_events);
   }
   // Marks whose files would not go again wait for the idle pass, not 250 ms.
   s.more = !pass_done || s.events >= options_.max_events ||
-           (!stuck && !store_.pending_prunes(1).empty());
+           (!stuck && !store_.retention().pending_prunes(1).empty());
   if (s.runs || s.logs || s.artifacts || s.events) {
     log::info("retention", "pruned",
               {{"runs", std::to_string(s.runs)},
@@ -156,16 +156,16 @@ Retention::Slice Retention::run_slice() {
 int Retention::finish_pending(Budget& b, Slice& s) {
   int stuck = 0;
   std::vector<int64_t> ids;
-  for (auto [id, what] : store_.pending_prunes(b.runs)) {
+  for (auto [id, what] : store_.retention().pending_prunes(b.runs)) {
     ids.clear();
     ids.push_back(id);
     int done = apply(ids, what);
     stuck += done == 0;
-    if (what & Store::kPruneRun) {
+    if (what & RetentionStore::kPruneRun) {
       s.runs += done;
     } else {
-      if (what & Store::kPruneLogs) s.logs += done;
-      if (what & Store::kPruneArtifacts) s.artifacts += done;
+      if (what & RetentionStore::kPruneLogs) s.logs += done;
+      if (what & RetentionStore::kPruneArtifacts) s.artifacts += done;
     }
     b.runs -= std::min<size_t>(b.runs, 1);
   }
@@ -175,7 +175,7 @@ int Retention::finish_pending(Budget& b, Slice& s) {
 bool Retention::prune_jobs(Budget& b, Slice& s) {
   while (b.left()) {
     if (!job_) {
-      std::string next = store_.next_job_name(last_job_);
+      std::string next = store_.retention().next_job_name(last_job_);
       if (next.empty()) {
         last_job_.clear();  // the next pass starts from the first job
         return true;
@@ -192,11 +192,12 @@ bool Retention::prune_jobs(Budget& b, Slice& s) {
 RetentionLimits Retention::limits_of(const std::string& job) {
   // Jenkins applies the job's current discarder to all its builds: here,
   // the one of its newest finished run whose pipeline loads.
-  for (const Store::RunDiscarder& r : store_.run_discarders(job, kDiscarderRuns)) {
+  for (const RetentionStore::RunDiscarder& r :
+       store_.retention().run_discarders(job, kDiscarderRuns)) {
     std::string text = r.discarder;
     if (text.empty()) {
       text = discarder_of(r);
-      store_.set_run_discarder(r.id, text);
+      store_.retention().set_run_discarder(r.id, text);
     }
     std::optional<BuildDiscarder> d;
     if (text == "invalid" || !decode_discarder(text, d)) continue;
@@ -209,8 +210,9 @@ bool Retention::prune_job(const std::string& job, Budget& b, Slice& s) {
   const RetentionLimits lim = limits_of(job);
   const int64_t now = clock_();
   JobState& js = jobs_[job];
-  if (int64_t id = store_.newest_good_run(job, false, js.good)) js.good = id;
-  if (int64_t id = store_.newest_good_run(job, true, js.good_or_unstable)) js.good_or_unstable = id;
+  if (int64_t id = store_.retention().newest_good_run(job, false, js.good)) js.good = id;
+  if (int64_t id = store_.retention().newest_good_run(job, true, js.good_or_unstable))
+    js.good_or_unstable = id;
   std::set<int64_t> keep = in_use_;
   keep.insert(js.good);
   keep.insert(js.good_or_unstable);
@@ -221,48 +223,54 @@ bool Retention::prune_job(const std::string& job, Budget& b, Slice& s) {
     // Jenkins counts every run of the job, unfinished and kept ones too.
     const int64_t beyond = lim.keep_last == RetentionLimits::kUnlimited
                                ? 0
-                               : store_.nth_newest_run(job, lim.keep_last + 1);
+                               : store_.retention().nth_newest_run(job, lim.keep_last + 1);
     const int64_t before = cutoff(now, lim.runs_ms);
     complete = collect(
         job, 0, keep,
-        [&](const Store::RetentionRun& r) { return r.id <= beyond || ended_at(r) < before; }, b,
-        ids);
-    s.runs += apply(ids, Store::kPruneRun);
+        [&](const RetentionStore::RetentionRun& r) {
+          return r.id <= beyond || ended_at(r) < before;
+        },
+        b, ids);
+    s.runs += apply(ids, RetentionStore::kPruneRun);
     if (!complete) return false;
   }
   if (lim.logs_ms != RetentionLimits::kUnlimited) {
     if (!b.left()) return false;
     const int64_t before = cutoff(now, lim.logs_ms);
     complete = collect(
-        job, Store::kPruneLogs, keep,
-        [&](const Store::RetentionRun& r) { return ended_at(r) < before; }, b, ids);
-    s.logs += apply(ids, Store::kPruneLogs);
+        job, RetentionStore::kPruneLogs, keep,
+        [&](const RetentionStore::RetentionRun& r) { return ended_at(r) < before; }, b, ids);
+    s.logs += apply(ids, RetentionStore::kPruneLogs);
     if (!complete) return false;
   }
   if (lim.artifacts_keep_last != RetentionLimits::kUnlimited ||
       lim.artifacts_ms != RetentionLimits::kUnlimited) {
     if (!b.left()) return false;
-    const int64_t beyond = lim.artifacts_keep_last == RetentionLimits::kUnlimited
-                               ? 0
-                               : store_.nth_newest_run(job, lim.artifacts_keep_last + 1);
+    const int64_t beyond =
+        lim.artifacts_keep_last == RetentionLimits::kUnlimited
+            ? 0
+            : store_.retention().nth_newest_run(job, lim.artifacts_keep_last + 1);
     const int64_t before = cutoff(now, lim.artifacts_ms);
     complete = collect(
-        job, Store::kPruneArtifacts, keep,
-        [&](const Store::RetentionRun& r) { return r.id <= beyond || ended_at(r) < before; }, b,
-        ids);
-    s.artifacts += apply(ids, Store::kPruneArtifacts);
+        job, RetentionStore::kPruneArtifacts, keep,
+        [&](const RetentionStore::RetentionRun& r) {
+          return r.id <= beyond || ended_at(r) < before;
+        },
+        b, ids);
+    s.artifacts += apply(ids, RetentionStore::kPruneArtifacts);
   }
   return complete;
 }
 
 bool Retention::collect(const std::string& job, int still_having, const std::set<int64_t>& keep,
-                        const std::function<bool(const Store::RetentionRun&)>& doomed, Budget& b,
-                        std::vector<int64_t>& out) {
+                        const std::function<bool(const RetentionStore::RetentionRun&)>& doomed,
+                        Budget& b, std::vector<int64_t>& out) {
   out.clear();
   int64_t after = 0;
   for (;;) {
-    std::vector<Store::RetentionRun> page = store_.retention_runs(job, after, still_having, kPage);
-    for (const Store::RetentionRun& r : page) {
+    std::vector<RetentionStore::RetentionRun> page =
+        store_.retention().retention_runs(job, after, still_having, kPage);
+    for (const RetentionStore::RetentionRun& r : page) {
       after = r.id;
       if (!is_finished(r.status) || keep.count(r.id)) continue;
       // Oldest first: the first run kept ends the scan (LogRotator's
@@ -278,16 +286,16 @@ bool Retention::collect(const std::string& job, int still_having, const std::set
 
 int Retention::apply(const std::vector<int64_t>& ids, int what) {
   if (ids.empty()) return 0;
-  if (!store_.mark_prune(ids, what)) {
+  if (!store_.retention().mark_prune(ids, what)) {
     log::error("retention", "mark.failed", {{"runs", std::to_string(ids.size())}});
     return 0;
   }
   std::vector<int64_t> gone;
   for (int64_t id : ids) {
     std::error_code ec;
-    if (what & (Store::kPruneRun | Store::kPruneLogs))
+    if (what & (RetentionStore::kPruneRun | RetentionStore::kPruneLogs))
       ec = options_.remove_tree(store_.run_logs_dir(id));
-    if (!ec && (what & (Store::kPruneRun | Store::kPruneArtifacts))) {
+    if (!ec && (what & (RetentionStore::kPruneRun | RetentionStore::kPruneArtifacts))) {
       ec = options_.remove_tree(store_.run_artifacts_dir(id));
     }
     if (ec) {
@@ -298,7 +306,7 @@ int Retention::apply(const std::vector<int64_t>& ids, int what) {
     }
     gone.push_back(id);
   }
-  if (!store_.finish_prune(gone)) {
+  if (!store_.retention().finish_prune(gone)) {
     log::error("retention", "finish.failed", {{"runs", std::to_string(gone.size())}});
     return 0;
   }

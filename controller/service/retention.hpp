@@ -100,7 +100,7 @@ class Retention {
   // Oldest first: the job's runs `doomed` says go, up to the first it keeps.
   // false when the budget ran out first.
   bool collect(const std::string& job, int still_having, const std::set<int64_t>& keep,
-               const std::function<bool(const Store::RetentionRun&)>& doomed, Budget& b,
+               const std::function<bool(const RetentionStore::RetentionRun&)>& doomed, Budget& b,
                std::vector<int64_t>& out);
   int apply(const std::vector<int64_t>& ids, int what);  // mark, delete files, finish
 

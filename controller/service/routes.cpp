@@ -195,7 +195,7 @@ Routes::Routes(const Authenticator& auth, AuditLog& audit, Engine& engine, RunSe
       {"GET", "/api/v1/agents", P::Read, "read agents",
        [this](const Call&) {
          net::Response r;
-         r.body = agents_json(engine_.store().agents(), engine_.scheduler().agents());
+         r.body = agents_json(engine_.store().runs().agents(), engine_.scheduler().agents());
          return r;
        }},
   };
@@ -306,7 +306,7 @@ net::Response Routes::metrics() const {
   r.content_type = "text/plain; version=0.0.4";
   std::string& out = r.body;
   out += "# HELP gantry_runs Runs by status.\n# TYPE gantry_runs gauge\n";
-  for (const auto& [status, n] : engine_.store().run_counts_by_status())
+  for (const auto& [status, n] : engine_.store().runs().run_counts_by_status())
     out += "gantry_runs{status=\"" + status + "\"} " + std::to_string(n) + "\n";
   out += engine_.metrics_text();
   const Scheduler& scheduler = engine_.scheduler();

@@ -38,7 +38,7 @@ std::string job_name_for(const std::string& repo) {
 
 // A stored run: NotFound when there is none, Unavailable when the store failed.
 Result<RunRecord> stored_run(Store& store, int64_t id) {
-  auto run = store.run(id);
+  auto run = store.runs().run(id);
   if (!run) return run.error();
   if (!*run) return make_error(Errc::NotFound, "no run " + std::to_string(id));
   return std::move(**run);
@@ -156,7 +156,7 @@ net::Response RunService::create(const net::Request& req, const Principal& who) 
   if (run.ref.empty()) run.ref = "HEAD";
   run.status = RunStatus::Queued;
   run.created_at = engine_.now();
-  if (Result<int64_t> id = store_.create_run(run); !id) return error_response(id.error());
+  if (Result<int64_t> id = store_.runs().create_run(run); !id) return error_response(id.error());
   rr.url = run.repo_url;
   rr.ref = run.ref;
   rr.base_commit = base_commit(run.job_name);
@@ -173,7 +173,7 @@ net::Response RunService::list(const net::Request& req) {
   // A page of summaries: never the pipeline sources or parameters in bulk.
   size_t limit = static_cast<size_t>(std::min<uint64_t>(query_u64(req, "limit", 50), 500));
   int64_t before = static_cast<int64_t>(query_u64(req, "before", 0));
-  std::vector<RunRecord> runs = store_.list_runs(limit, before, query(req, "status"), true);
+  std::vector<RunRecord> runs = store_.runs().list_runs(limit, before, query(req, "status"), true);
   if (runs.empty() && !store_.healthy()) return error_response(store_.last_failure());
   for (RunRecord& r : runs) {
     if (const RunState* live = engine_.scheduler().run(r.id)) r = live->run;
@@ -188,7 +188,7 @@ net::Response RunService::show(int64_t id) {
     return json_ok(run_json(live->run, &live->stages));
   Result<RunRecord> run = stored_run(store_, id);
   if (!run) return error_response(run.error());
-  std::vector<StageRecord> stages = store_.stages(id);
+  std::vector<StageRecord> stages = store_.runs().stages(id);
   return json_ok(run_json(*run, &stages));
 }
 
@@ -245,7 +245,7 @@ net::Response RunService::stage_log(int64_t id, const net::Request& req) {
     stages = live->stages;
   } else {
     if (Result<RunRecord> run = stored_run(store_, id); !run) return error_response(run.error());
-    stages = store_.stages(id);
+    stages = store_.runs().stages(id);
   }
   const StageRecord* rec = nullptr;
   for (const auto& s : stages) {
@@ -271,12 +271,12 @@ net::Response RunService::stage_log(int64_t id, const net::Request& req) {
 
 net::Response RunService::list_artifacts(int64_t id) {
   if (Result<RunRecord> run = stored_run(store_, id); !run) return error_response(run.error());
-  return json_ok(artifacts_json(store_.artifacts(id)));
+  return json_ok(artifacts_json(store_.runs().artifacts(id)));
 }
 
 net::Response RunService::get_artifact(int64_t id, const net::Request& req) {
   std::string path = query(req, "path");
-  auto a = store_.artifact(id, "artifact", path);
+  auto a = store_.runs().artifact(id, "artifact", path);
   if (!a)
     return error(404, "not_found", "run " + std::to_string(id) + " has no artifact '" + path + "'");
   net::Response r;
@@ -289,7 +289,7 @@ std::string RunService::base_commit(const std::string& job_name) {
   // A run still waiting for its turn is replaced by a newer commit, so the
   // range of the newer one starts where the waiting one's did.
   if (const RunState* w = engine_.scheduler().waiting_run(job_name)) return w->run.previous_commit;
-  auto last = store_.last_run_with_commit(job_name, INT64_MAX, false);
+  auto last = store_.runs().last_run_with_commit(job_name, INT64_MAX, false);
   return last ? last->commit : std::string();
 }
 
@@ -344,7 +344,8 @@ void RunService::launch(RunRecord run, const ResolvedPipeline& p) {
   run.author_email = p.author_email;
   run.changes = p.changes;
   run.previous_commit = p.base_commit;
-  auto ok_before = store_.last_run_with_commit(run.job_name, run.id ? run.id : INT64_MAX, true);
+  auto ok_before =
+      store_.runs().last_run_with_commit(run.job_name, run.id ? run.id : INT64_MAX, true);
   run.previous_successful_commit = ok_before ? ok_before->commit : "";
   // Parsed once: the scheduler takes this pipeline, or the run fails with
   // every lint error, as `gantry lint` prints them.
@@ -372,24 +373,24 @@ void RunService::launch(RunRecord run, const ResolvedPipeline& p) {
     } else {
       // On a store failure the scheduler's copy is stored by the next flush.
       (void)store_.transaction(
-          [&] { return store_.update_run(run) && store_.delete_stages(run.id); });
+          [&] { return store_.runs().update_run(run) && store_.runs().delete_stages(run.id); });
       (void)engine_.flush();
       return;
     }
   }
   if (run.id == 0) run.created_at = engine_.now();
   if (run.id == 0) {
-    if (Result<int64_t> id = store_.create_run(run); !id) {
+    if (Result<int64_t> id = store_.runs().create_run(run); !id) {
       // Nothing was stored: the next push or poll starts it again.
       log::error("controller", "run.store_failed",
                  {{"job", run.job_name}, {"error", id.error().message}});
       return;
     }
-  } else if (Status s = store_.update_run(run); !s) {
+  } else if (Status s = store_.runs().update_run(run); !s) {
     log::error("controller", "run.store_failed",
                {{"run", std::to_string(run.id)}, {"error", s.error().message}});
   }
-  auto prev = store_.previous_run(run.job_name, run.id);
+  auto prev = store_.runs().previous_run(run.job_name, run.id);
   std::optional<std::string> e;
   if (loaded.pipeline) {
     e = engine_.scheduler().submit(run, {}, engine_.now(),

@@ -3,6 +3,11 @@
 // SQLite file, `<data_dir>/gantry.db`, plus the layout of log and artifact
 // files beside it. The only code that includes sqlite3.h is in store/.
 //
+// Store is a facade over one Database (store/database.hpp, private to
+// store/) and the record stores that share it, one per kind of record:
+// runs() (runs, stages, agents, artifacts, repository heads), gates()
+// (change requests and releases), events(), audit() and retention().
+//
 // Durability: WAL journal with synchronous=NORMAL. A committed transaction
 // survives a crash of the controller process (kill -9) — the guarantee SPEC
 // §11 tests; after a power loss or OS crash the last few transactions may be
@@ -34,22 +39,19 @@
 #include "gantry/common/result.hpp"
 #include "model/records.hpp"
 
-struct sqlite3;
-struct sqlite3_stmt;
-
 namespace gantry::controller {
 
-class Store {
- public:
-  // Creates data_dir and gantry.db as needed and migrates the schema.
-  explicit Store(const std::string& data_dir);
-  ~Store();
-  Store(const Store&) = delete;
-  Store& operator=(const Store&) = delete;
+class Database;  // store/database.hpp
 
-  // Fills run.id and run.number and returns the id; 0 on failure.
+// Runs with their stages, agents, artifacts and the heads of watched
+// repositories (store_runs.cpp, store_records.cpp).
+class RunStore {
+ public:
+  explicit RunStore(Database& db) : db_(db) {}
+
+  // Fills run.id and run.number and returns the id.
   [[nodiscard]] Result<int64_t> create_run(RunRecord& run);
-  // Writes every field but id, job_name and number; false when the run is unknown.
+  // Writes every field but id, job_name and number; NotFound when the run is unknown.
   [[nodiscard]] Status update_run(const RunRecord& run);
   [[nodiscard]] Result<std::optional<RunRecord>> run(int64_t id);
   // Newest first; before_id 0 = from the newest; empty status = any.
@@ -61,12 +63,13 @@ class Store {
   // The latest finished run of job_name with an id below before_id. Rollback
   // runs are not part of a job's history for these two.
   std::optional<RunRecord> previous_run(const std::string& job_name, int64_t before_id);
-
   // The latest run of job_name below before_id that has a commit (any
   // status, or only succeeded ones): the base of a new run's change range and
   // GIT_PREVIOUS_SUCCESSFUL_COMMIT.
   std::optional<RunRecord> last_run_with_commit(const std::string& job_name, int64_t before_id,
                                                 bool succeeded_only);
+  // Every run status (zero included) -> number of runs, for /metrics.
+  std::map<std::string, int64_t> run_counts_by_status();
 
   // The last heads seen of a watched repository (ref -> commit), so a
   // restart neither misses a push nor starts a run twice.
@@ -74,32 +77,43 @@ class Store {
   [[nodiscard]] Status set_repo_heads(const std::string& repo,
                                       const std::map<std::string, std::string>& heads);
 
-  [[nodiscard]] Status put_stage(
-      const StageRecord& stage);  // upsert by (run_id, stage_id); the run must exist
+  // Upsert by (run_id, stage_id); the run must exist.
+  [[nodiscard]] Status put_stage(const StageRecord& stage);
   std::vector<StageRecord> stages(int64_t run_id);  // by order
-  [[nodiscard]] Status delete_stages(
-      int64_t run_id);  // a waiting run given a newer commit's pipeline
+  // A waiting run given a newer commit's pipeline.
+  [[nodiscard]] Status delete_stages(int64_t run_id);
 
   [[nodiscard]] Status put_agent(const AgentRecord& agent);  // upsert by agent_id
   std::vector<AgentRecord> agents();                         // by name
 
-  [[nodiscard]] Status add_artifact(
-      const ArtifactRecord& artifact);                    // replaces one of the same kind and name
+  // Replaces one of the same kind and name.
+  [[nodiscard]] Status add_artifact(const ArtifactRecord& artifact);
   std::vector<ArtifactRecord> artifacts(int64_t run_id);  // by kind, then name
   std::optional<ArtifactRecord> artifact(int64_t run_id, std::string_view kind,
                                          std::string_view name);
 
-  // Change requests (store_approvals.cpp). create_approval fills id.
+ private:
+  Database& db_;
+};
+
+// Change requests (GMUD and input, with their decisions) and the release
+// ledger (store_approvals.cpp, store_releases.cpp).
+class GateStore {
+ public:
+  explicit GateStore(Database& db) : db_(db) {}
+
+  // Fills approval.id.
   [[nodiscard]] Result<int64_t> create_approval(ApprovalRecord& approval);
   // Writes status, decided_at, reason, values (not the decisions).
   [[nodiscard]] Status update_approval(const ApprovalRecord& approval);
-  // false when this user has decided already (one decision per person).
+  // Conflict when this user has decided already (one decision per person).
   [[nodiscard]] Status add_decision(int64_t approval_id, const DecisionRecord& decision);
   [[nodiscard]] Result<std::optional<ApprovalRecord>> approval(int64_t id);  // with its decisions
   // Newest first; empty status = any.
   std::vector<ApprovalRecord> list_approvals(size_t limit, std::string_view status = {});
   std::vector<ApprovalRecord> approvals_of_run(int64_t run_id);
-  // Releases (store_releases.cpp). create_release fills id.
+
+  // Fills release.id.
   [[nodiscard]] Result<int64_t> create_release(ReleaseRecord& release);
   // status, reason, finished_at, rollback_run, rolled_back_by
   [[nodiscard]] Status update_release(const ReleaseRecord& release);
@@ -110,13 +124,16 @@ class Store {
   // The environment's newest succeeded release.
   std::optional<ReleaseRecord> current_release(std::string_view environment);
 
-  // The audit log (store_audit.cpp): append-only, each entry chained to the
-  // one before by hash. append_audit fills id, prev_hash and hash.
-  [[nodiscard]] Status append_audit(AuditRecord& entry);
-  // Oldest first, ids above after_id.
-  std::vector<AuditRecord> audit_entries(int64_t after_id, size_t limit);
+ private:
+  Database& db_;
+};
 
-  // Live events (store_events.cpp, docs/events.md). append_event fills id.
+// Live events (store_events.cpp, docs/events.md).
+class EventStore {
+ public:
+  explicit EventStore(Database& db) : db_(db) {}
+
+  // Fills event.id.
   [[nodiscard]] Status append_event(EventRecord& event);
   // Oldest first, ids above after_id; run_id 0 = every run's.
   std::vector<EventRecord> events_after(int64_t after_id, int64_t run_id, size_t limit);
@@ -125,36 +142,39 @@ class Store {
   uint64_t log_events_end(int64_t run_id, const std::string& stage_id, int attempt);
   // Deletes all but the newest `keep` events; returns how many went.
   int64_t prune_events(int64_t keep);
+  // Deletes the oldest events beyond the newest `keep`, at most max_rows of
+  // them; returns how many went.
+  int64_t prune_events_bounded(int64_t keep, int64_t max_rows);
 
-  // Every run status (zero included) -> number of runs, for /metrics.
-  std::map<std::string, int64_t> run_counts_by_status();
+ private:
+  Database& db_;
+};
 
-  // Runs body in BEGIN IMMEDIATE .. COMMIT, or ROLLBACK when it returns false
-  // or throws (the exception propagates). Nested calls use savepoints.
-  [[nodiscard]] Status transaction(const std::function<bool()>& body);
+// The audit log (store_audit.cpp): append-only, each entry chained to the
+// one before by hash. Never pruned.
+class AuditStore {
+ public:
+  explicit AuditStore(Database& db) : db_(db) {}
 
-  // <data_dir>/logs/<run>/<stage>/<attempt>.log, parent directories created.
-  // The stage id is made filesystem-safe; when that changes it, a hash of the
-  // original is appended so distinct ids never share a directory.
-  std::string log_path(int64_t run_id, const std::string& stage_id, int attempt) const;
-  // <data_dir>/artifacts/<run> (no trailing slash), created.
-  std::string artifact_dir(int64_t run_id) const;
+  // Fills id, prev_hash and hash.
+  [[nodiscard]] Status append_audit(AuditRecord& entry);
+  // Oldest first, ids above after_id.
+  std::vector<AuditRecord> audit_entries(int64_t after_id, size_t limit);
 
-  const std::string& data_dir() const { return data_dir_; }
+ private:
+  Database& db_;
+};
 
-  // Health: false from a failed write (busy, disk full, I/O error) until
-  // the next write succeeds; last_failure() says what failed.
-  bool healthy() const { return healthy_; }
-  const Error& last_failure() const { return last_failure_; }
-  int schema_version();  // PRAGMA user_version
+// What the retention service reads to find old runs, and a deletion in two
+// phases that a crash cannot split (store_retention.cpp, docs/retention.md):
+// mark_prune() records what is to go (one transaction); the caller deletes
+// the files (Store::run_logs_dir, run_artifacts_dir); finish_prune() then
+// removes the rows, or records the files gone. Marked runs stay listed by
+// pending_prunes(), across restarts, until finished.
+class RetentionStore {
+ public:
+  explicit RetentionStore(Database& db) : db_(db) {}
 
-  // ---- Retention (store_retention.cpp, docs/retention.md) ----------------
-  // What the retention service reads to find old runs, and a deletion in
-  // two phases that a crash cannot split: mark_prune() records what is to go
-  // (one transaction); the caller deletes the files (run_logs_dir,
-  // run_artifacts_dir); finish_prune() then removes the rows, or records the
-  // files gone. Marked runs stay listed by pending_prunes(), across
-  // restarts, until finished. The audit log is never pruned.
   enum PruneWhat : int { kPruneLogs = 1, kPruneArtifacts = 2, kPruneRun = 4 };
   struct RetentionRun {
     int64_t id = 0;
@@ -198,34 +218,54 @@ class Store {
   // What retention deleted of a run: kPruneLogs | kPruneArtifacts (0: none,
   // or no such run), so the API can say "pruned by retention".
   int pruned_parts(int64_t run_id);
-  // Deletes the oldest events beyond the newest `keep`, at most max_rows of
-  // them; returns how many went.
-  int64_t prune_events_bounded(int64_t keep, int64_t max_rows);
+
+ private:
+  Database& db_;
+};
+
+class Store {
+ public:
+  // Creates data_dir and gantry.db as needed and migrates the schema.
+  explicit Store(const std::string& data_dir);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  RunStore& runs() { return runs_; }
+  GateStore& gates() { return gates_; }
+  EventStore& events() { return events_; }
+  AuditStore& audit() { return audit_; }
+  RetentionStore& retention() { return retention_; }
+
+  // Runs body in BEGIN IMMEDIATE .. COMMIT, or ROLLBACK when it returns false
+  // or throws (the exception propagates). Nested calls use savepoints.
+  [[nodiscard]] Status transaction(const std::function<bool()>& body);
+
+  // <data_dir>/logs/<run>/<stage>/<attempt>.log, parent directories created.
+  // The stage id is made filesystem-safe; when that changes it, a hash of the
+  // original is appended so distinct ids never share a directory.
+  std::string log_path(int64_t run_id, const std::string& stage_id, int attempt) const;
+  // <data_dir>/artifacts/<run> (no trailing slash), created.
+  std::string artifact_dir(int64_t run_id) const;
   // <data_dir>/logs/<run> and <data_dir>/artifacts/<run>; not created.
   std::string run_logs_dir(int64_t run_id) const;
   std::string run_artifacts_dir(int64_t run_id) const;
+  const std::string& data_dir() const { return data_dir_; }
+
+  // Health: false from a failed write (busy, disk full, I/O error) until
+  // the next write succeeds; last_failure() says what failed.
+  bool healthy() const;
+  const Error& last_failure() const;
+  int schema_version();  // PRAGMA user_version
 
  private:
-  class Statement;  // store_impl.hpp
-  Statement prepare(const char* sql);
-  bool exec(const char* sql);
-  void open();
-  void migrate();
-  void close();
-  void rollback(bool outer);
-  std::vector<RunRecord> query_runs(Statement& st);
-
-  // The outcome of a write: records health and, on failure, an Error with
-  // SQLite's reason (Unavailable for busy/full/I/O, Internal otherwise).
-  Status outcome(bool ok, std::string_view what);
-  Error failure(std::string_view what) const;
-
   std::string data_dir_;
-  std::string db_path_;
-  bool healthy_ = true;
-  Error last_failure_;
-  sqlite3* db_ = nullptr;
-  std::unordered_map<std::string, sqlite3_stmt*> cache_;  // prepared once, by SQL text
+  std::unique_ptr<Database> db_;
+  RunStore runs_;
+  GateStore gates_;
+  EventStore events_;
+  AuditStore audit_;
+  RetentionStore retention_;
 };
 
 }  // namespace gantry::controller

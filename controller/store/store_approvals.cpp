@@ -43,8 +43,8 @@ ApprovalRecord read_approval(const Statement& st) {
 
 }  // namespace
 
-Result<int64_t> Store::create_approval(ApprovalRecord& a) {
-  Statement st = prepare(
+Result<int64_t> GateStore::create_approval(ApprovalRecord& a) {
+  Statement st = db_.prepare(
       "INSERT INTO approvals (kind, run_id, stage_id, environment, repo, commit_sha, status, "
       "title, impact, rollback_plan, message, submitter, parameters, required, triggered_by, "
       "range_base, changes, requested_at, expires_at, decided_at, reason, values_json) "
@@ -60,47 +60,47 @@ Result<int64_t> Store::create_approval(ApprovalRecord& a) {
   st.bind(14, int64_t{a.required}).bind(15, a.triggered_by).bind(16, a.range_base);
   st.bind(17, encode_changes(a.changes)).bind(18, a.requested_at).bind(19, a.expires_at);
   st.bind(20, a.decided_at).bind(21, a.reason).bind(22, encode_string_map(a.values));
-  if (!st.next()) return outcome(false, "store a change request").error();
+  if (!st.next()) return db_.outcome(false, "store a change request").error();
   a.id = st.int64(0);
-  if (Status s = outcome(st.run(), "store a change request"); !s) return s.error();
+  if (Status s = db_.outcome(st.run(), "store a change request"); !s) return s.error();
   return a.id;
 }
 
-Status Store::update_approval(const ApprovalRecord& a) {
-  Statement st = prepare(
+Status GateStore::update_approval(const ApprovalRecord& a) {
+  Statement st = db_.prepare(
       "UPDATE approvals SET status = ?2, decided_at = ?3, reason = ?4, values_json = ?5 "
       "WHERE id = ?1");
   st.bind(1, a.id).bind(2, to_string(a.status)).bind(3, a.decided_at).bind(4, a.reason);
   st.bind(5, encode_string_map(a.values));
-  return outcome(st.run(), "update a change request");
+  return db_.outcome(st.run(), "update a change request");
 }
 
-Status Store::add_decision(int64_t approval_id, const DecisionRecord& d) {
-  Statement st = prepare(
+Status GateStore::add_decision(int64_t approval_id, const DecisionRecord& d) {
+  Statement st = db_.prepare(
       "INSERT OR IGNORE INTO decisions (approval_id, user, approve, comment, at, values_json) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING approval_id");
   st.bind(1, approval_id).bind(2, d.user).bind(3, int64_t{d.approve ? 1 : 0}).bind(4, d.comment);
   st.bind(5, d.at).bind(6, encode_string_map(d.values));
   bool added = st.next();
-  if (!st.ok()) return outcome(false, "store a decision");
+  if (!st.ok()) return db_.outcome(false, "store a decision");
   (void)st.run();
   // No row: this user had decided already.
   if (!added) return make_error(Errc::Conflict, d.user + " has decided already");
-  return outcome(true, {});
+  return db_.outcome(true, {});
 }
 
-Result<std::optional<ApprovalRecord>> Store::approval(int64_t id) {
+Result<std::optional<ApprovalRecord>> GateStore::approval(int64_t id) {
   std::optional<ApprovalRecord> out;
   {
-    Statement st = prepare("SELECT " GANTRY_APPROVAL_COLUMNS " FROM approvals WHERE id = ?1");
+    Statement st = db_.prepare("SELECT " GANTRY_APPROVAL_COLUMNS " FROM approvals WHERE id = ?1");
     st.bind(1, id);
     if (!st.next()) {
-      if (!st.ok()) return failure("read a change request");
+      if (!st.ok()) return db_.failure("read a change request");
       return out;
     }
     out = read_approval(st);
   }
-  Statement d = prepare(
+  Statement d = db_.prepare(
       "SELECT user, approve, comment, at, values_json FROM decisions WHERE approval_id = ?1 "
       "ORDER BY at, user");
   d.bind(1, id);
@@ -113,14 +113,14 @@ Result<std::optional<ApprovalRecord>> Store::approval(int64_t id) {
     decode_string_map(d.text(4), rec.values);
     out->decisions.push_back(std::move(rec));
   }
-  if (!d.ok()) return failure("read decisions");
+  if (!d.ok()) return db_.failure("read decisions");
   return out;
 }
 
-std::vector<ApprovalRecord> Store::list_approvals(size_t limit, std::string_view status) {
+std::vector<ApprovalRecord> GateStore::list_approvals(size_t limit, std::string_view status) {
   std::vector<int64_t> ids;
   {
-    Statement st = prepare(
+    Statement st = db_.prepare(
         "SELECT id FROM approvals WHERE (?1 = '' OR status = ?1) ORDER BY id DESC LIMIT ?2");
     st.bind(1, status).bind(2, static_cast<int64_t>(limit));
     while (st.next()) ids.push_back(st.int64(0));
@@ -133,10 +133,10 @@ std::vector<ApprovalRecord> Store::list_approvals(size_t limit, std::string_view
   return out;
 }
 
-std::vector<ApprovalRecord> Store::approvals_of_run(int64_t run_id) {
+std::vector<ApprovalRecord> GateStore::approvals_of_run(int64_t run_id) {
   std::vector<int64_t> ids;
   {
-    Statement st = prepare("SELECT id FROM approvals WHERE run_id = ?1 ORDER BY id");
+    Statement st = db_.prepare("SELECT id FROM approvals WHERE run_id = ?1 ORDER BY id");
     st.bind(1, run_id);
     while (st.next()) ids.push_back(st.int64(0));
   }

@@ -7,39 +7,39 @@
 
 namespace gantry::controller {
 
-Status Store::append_audit(AuditRecord& entry) {
+Status AuditStore::append_audit(AuditRecord& entry) {
   audit_normalize(entry);
   AuditRecord appended = entry;
   // One transaction: reading the head and inserting after it must not be
   // split by another writer (another controller on the same file).
-  Status ok = transaction([&] {
-    Statement head = prepare("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1");
+  Status ok = db_.transaction([&] {
+    Statement head = db_.prepare("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1");
     int64_t last_id = 0;
     std::string last_hash{kAuditGenesisHash};
     if (head.next()) {
       last_id = head.int64(0);
       last_hash = head.text(1);
     }
-    if (!outcome(head.ok(), "read the audit log")) return false;
+    if (!db_.outcome(head.ok(), "read the audit log")) return false;
     // The id is chosen here, not by SQLite, because the hash covers it.
     appended.id = last_id + 1;
     appended.prev_hash = last_hash;
     appended.hash = audit_hash(appended);
-    Statement st = prepare(
+    Statement st = db_.prepare(
         "INSERT INTO audit (id, at, actor, action, subject, details, prev_hash, hash) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
     st.bind(1, appended.id).bind(2, appended.at).bind(3, appended.actor);
     st.bind(4, appended.action).bind(5, appended.subject);
     st.bind(6, encode_string_map(appended.details));
     st.bind(7, appended.prev_hash).bind(8, appended.hash);
-    return outcome(st.run(), "append to the audit log").has_value();
+    return db_.outcome(st.run(), "append to the audit log").has_value();
   });
   if (ok) entry = std::move(appended);
   return ok;
 }
 
-std::vector<AuditRecord> Store::audit_entries(int64_t after_id, size_t limit) {
-  Statement st = prepare(
+std::vector<AuditRecord> AuditStore::audit_entries(int64_t after_id, size_t limit) {
+  Statement st = db_.prepare(
       "SELECT id, at, actor, action, subject, details, prev_hash, hash FROM audit "
       "WHERE id > ?1 ORDER BY id LIMIT ?2");
   st.bind(1, after_id).bind(2, static_cast<int64_t>(limit));

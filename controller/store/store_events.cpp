@@ -5,19 +5,19 @@
 
 namespace gantry::controller {
 
-Status Store::append_event(EventRecord& e) {
-  Statement st = prepare(
+Status EventStore::append_event(EventRecord& e) {
+  Statement st = db_.prepare(
       "INSERT INTO events (run_id, body, log_stage, log_attempt, log_offset, log_length) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   st.bind(1, e.run_id).bind(2, e.body).bind(3, e.log_stage).bind(4, int64_t{e.log_attempt});
   st.bind(5, static_cast<int64_t>(e.log_offset)).bind(6, static_cast<int64_t>(e.log_length));
-  if (Status s = outcome(st.run(), "append an event"); !s) return s;
-  e.id = sqlite3_last_insert_rowid(db_);
+  if (Status s = db_.outcome(st.run(), "append an event"); !s) return s;
+  e.id = db_.last_insert_id();
   return ok();
 }
 
-std::vector<EventRecord> Store::events_after(int64_t after_id, int64_t run_id, size_t limit) {
-  Statement st = prepare(
+std::vector<EventRecord> EventStore::events_after(int64_t after_id, int64_t run_id, size_t limit) {
+  Statement st = db_.prepare(
       run_id == 0
           ? "SELECT id, run_id, body, log_stage, log_attempt, log_offset, log_length FROM events "
             "WHERE id > ?1 ORDER BY id LIMIT ?2"
@@ -40,27 +40,37 @@ std::vector<EventRecord> Store::events_after(int64_t after_id, int64_t run_id, s
   return out;
 }
 
-int64_t Store::last_event_id() {
+int64_t EventStore::last_event_id() {
   // AUTOINCREMENT's high-water mark: stays put when the newest rows are gone.
-  Statement st = prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'");
+  Statement st = db_.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'");
   return st.next() ? st.int64(0) : 0;
 }
 
-uint64_t Store::log_events_end(int64_t run_id, const std::string& stage_id, int attempt) {
-  Statement st = prepare(
+uint64_t EventStore::log_events_end(int64_t run_id, const std::string& stage_id, int attempt) {
+  Statement st = db_.prepare(
       "SELECT MAX(log_offset + log_length) FROM events WHERE run_id = ?1 AND log_stage = ?2 "
       "AND log_attempt = ?3 AND log_length > 0");
   st.bind(1, run_id).bind(2, stage_id).bind(3, int64_t{attempt});
   return st.next() ? static_cast<uint64_t>(st.int64(0)) : 0;
 }
 
-int64_t Store::prune_events(int64_t keep) {
+int64_t EventStore::prune_events(int64_t keep) {
   int64_t last = last_event_id();
   if (last <= keep) return 0;
-  Statement st = prepare("DELETE FROM events WHERE id <= ?1");
+  Statement st = db_.prepare("DELETE FROM events WHERE id <= ?1");
   st.bind(1, last - keep);
   if (!st.run()) return 0;
-  return sqlite3_changes(db_);
+  return db_.changes();
+}
+
+int64_t EventStore::prune_events_bounded(int64_t keep, int64_t max_rows) {
+  int64_t last = last_event_id();
+  if (last <= keep || max_rows <= 0) return 0;
+  Statement st = db_.prepare(
+      "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= ?1 ORDER BY id LIMIT ?2)");
+  st.bind(1, last - keep).bind(2, max_rows);
+  if (!st.run()) return 0;
+  return db_.changes();
 }
 
 }  // namespace gantry::controller

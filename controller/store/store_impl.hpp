@@ -11,14 +11,15 @@
 #include <utility>
 #include <vector>
 
+#include "store/database.hpp"
 #include "store/store.hpp"
 
 namespace gantry::controller {
 
-// A statement from Store's cache. Binding and stepping record the first
+// A statement from the Database's cache. Binding and stepping record the first
 // failure, which is logged once; the destructor resets the statement and
 // clears its bindings for the next user. Move-only.
-class Store::Statement {
+class Database::Statement {
  public:
   Statement(sqlite3* db, sqlite3_stmt* stmt, const char* sql) : db_(db), stmt_(stmt), sql_(sql) {}
   Statement(Statement&& other) noexcept
@@ -49,6 +50,8 @@ class Store::Statement {
   const char* sql_;
   bool failed_ = false;
 };
+
+using Statement = Database::Statement;
 
 // Columns holding a state (runs.status, approvals.kind, ...) store the
 // words of gantry/common/states.hpp, so the text stays what it always was.

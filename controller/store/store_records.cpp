@@ -44,15 +44,15 @@ ArtifactRecord read_artifact(const Statement& st) {
 
 // ---- stages
 
-Status Store::delete_stages(int64_t run_id) {
-  Statement st = prepare("DELETE FROM stages WHERE run_id = ?1");
+Status RunStore::delete_stages(int64_t run_id) {
+  Statement st = db_.prepare("DELETE FROM stages WHERE run_id = ?1");
   st.bind(1, run_id);
-  return outcome(st.run(), "delete stages");
+  return db_.outcome(st.run(), "delete stages");
 }
 
-Status Store::put_stage(const StageRecord& s) {
+Status RunStore::put_stage(const StageRecord& s) {
   // uint64 values are stored as their int64 bit pattern and read back alike.
-  Statement st = prepare(
+  Statement st = db_.prepare(
       "INSERT INTO stages (run_id, stage_id, name, ord, status, agent, attempts, job_id, epoch, "
       "reason, started_at, finished_at, log_bytes, progress) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
@@ -66,11 +66,11 @@ Status Store::put_stage(const StageRecord& s) {
   st.bind(9, static_cast<int64_t>(s.epoch)).bind(10, s.reason).bind(11, s.started_at);
   st.bind(12, s.finished_at).bind(13, static_cast<int64_t>(s.log_bytes));
   st.bind(14, encode_progress(s));
-  return outcome(st.run(), "store a stage");
+  return db_.outcome(st.run(), "store a stage");
 }
 
-std::vector<StageRecord> Store::stages(int64_t run_id) {
-  Statement st = prepare(
+std::vector<StageRecord> RunStore::stages(int64_t run_id) {
+  Statement st = db_.prepare(
       "SELECT run_id, stage_id, name, ord, status, agent, attempts, job_id, epoch, reason, "
       "started_at, finished_at, log_bytes, progress FROM stages WHERE run_id = ?1 "
       "ORDER BY ord, stage_id");
@@ -82,8 +82,8 @@ std::vector<StageRecord> Store::stages(int64_t run_id) {
 
 // ---- agents
 
-Status Store::put_agent(const AgentRecord& a) {
-  Statement st = prepare(
+Status RunStore::put_agent(const AgentRecord& a) {
+  Statement st = db_.prepare(
       "INSERT INTO agents (agent_id, name, labels, executors, last_seen, token_name) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
       "ON CONFLICT (agent_id) DO UPDATE SET name = excluded.name, labels = excluded.labels, "
@@ -91,11 +91,11 @@ Status Store::put_agent(const AgentRecord& a) {
       "token_name = excluded.token_name");
   st.bind(1, a.agent_id).bind(2, a.name).bind(3, encode_string_list(a.labels));
   st.bind(4, int64_t{a.executors}).bind(5, a.last_seen).bind(6, a.token_name);
-  return outcome(st.run(), "store an agent");
+  return db_.outcome(st.run(), "store an agent");
 }
 
-std::vector<AgentRecord> Store::agents() {
-  Statement st = prepare(
+std::vector<AgentRecord> RunStore::agents() {
+  Statement st = db_.prepare(
       "SELECT agent_id, name, labels, executors, last_seen, token_name FROM agents "
       "ORDER BY name, agent_id");
   std::vector<AgentRecord> out;
@@ -116,19 +116,19 @@ std::vector<AgentRecord> Store::agents() {
 
 // ---- artifacts
 
-Status Store::add_artifact(const ArtifactRecord& a) {
-  Statement st = prepare(
+Status RunStore::add_artifact(const ArtifactRecord& a) {
+  Statement st = db_.prepare(
       "INSERT INTO artifacts (run_id, kind, name, stage_id, size, file, created_at) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
       "ON CONFLICT (run_id, kind, name) DO UPDATE SET stage_id = excluded.stage_id, "
       "size = excluded.size, file = excluded.file, created_at = excluded.created_at");
   st.bind(1, a.run_id).bind(2, a.kind).bind(3, a.name).bind(4, a.stage_id);
   st.bind(5, static_cast<int64_t>(a.size)).bind(6, a.file).bind(7, a.created_at);
-  return outcome(st.run(), "store an artifact");
+  return db_.outcome(st.run(), "store an artifact");
 }
 
-std::vector<ArtifactRecord> Store::artifacts(int64_t run_id) {
-  Statement st = prepare(
+std::vector<ArtifactRecord> RunStore::artifacts(int64_t run_id) {
+  Statement st = db_.prepare(
       "SELECT run_id, kind, name, stage_id, size, file, created_at FROM artifacts "
       "WHERE run_id = ?1 ORDER BY kind, name");
   st.bind(1, run_id);
@@ -137,9 +137,9 @@ std::vector<ArtifactRecord> Store::artifacts(int64_t run_id) {
   return out;
 }
 
-std::optional<ArtifactRecord> Store::artifact(int64_t run_id, std::string_view kind,
-                                              std::string_view name) {
-  Statement st = prepare(
+std::optional<ArtifactRecord> RunStore::artifact(int64_t run_id, std::string_view kind,
+                                                 std::string_view name) {
+  Statement st = db_.prepare(
       "SELECT run_id, kind, name, stage_id, size, file, created_at FROM artifacts "
       "WHERE run_id = ?1 AND kind = ?2 AND name = ?3");
   st.bind(1, run_id).bind(2, kind).bind(3, name);

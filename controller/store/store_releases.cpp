@@ -32,61 +32,61 @@ ReleaseRecord read_release(const Statement& st) {
 
 }  // namespace
 
-Result<int64_t> Store::create_release(ReleaseRecord& r) {
-  Statement st = prepare(
+Result<int64_t> GateStore::create_release(ReleaseRecord& r) {
+  Statement st = db_.prepare(
       "INSERT INTO releases (environment, run_id, stage_id, repo, commit_sha, strategy, "
       "previous, gmud, status, reason, created_at, finished_at) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id");
   st.bind(1, r.environment).bind(2, r.run_id).bind(3, r.stage_id).bind(4, r.repo);
   st.bind(5, r.commit).bind(6, r.strategy).bind(7, r.previous).bind(8, r.gmud);
   st.bind(9, to_string(r.status)).bind(10, r.reason).bind(11, r.created_at).bind(12, r.finished_at);
-  if (!st.next()) return outcome(false, "store a release").error();
+  if (!st.next()) return db_.outcome(false, "store a release").error();
   r.id = st.int64(0);
-  if (Status s = outcome(st.run(), "store a release"); !s) return s.error();
+  if (Status s = db_.outcome(st.run(), "store a release"); !s) return s.error();
   return r.id;
 }
 
-Status Store::update_release(const ReleaseRecord& r) {
-  Statement st = prepare(
+Status GateStore::update_release(const ReleaseRecord& r) {
+  Statement st = db_.prepare(
       "UPDATE releases SET status = ?2, reason = ?3, finished_at = ?4, rollback_run = ?5, "
       "rolled_back_by = ?6 WHERE id = ?1");
   st.bind(1, r.id).bind(2, to_string(r.status)).bind(3, r.reason).bind(4, r.finished_at);
   st.bind(5, r.rollback_run).bind(6, r.rolled_back_by);
-  return outcome(st.run(), "update a release");
+  return db_.outcome(st.run(), "update a release");
 }
 
-Result<std::optional<ReleaseRecord>> Store::release(int64_t id) {
-  Statement st = prepare("SELECT " GANTRY_RELEASE_COLUMNS " FROM releases WHERE id = ?1");
+Result<std::optional<ReleaseRecord>> GateStore::release(int64_t id) {
+  Statement st = db_.prepare("SELECT " GANTRY_RELEASE_COLUMNS " FROM releases WHERE id = ?1");
   st.bind(1, id);
   if (!st.next()) {
-    if (!st.ok()) return failure("read a release");
+    if (!st.ok()) return db_.failure("read a release");
     return std::optional<ReleaseRecord>();
   }
   return std::optional<ReleaseRecord>(read_release(st));
 }
 
-std::optional<ReleaseRecord> Store::release_of(int64_t run_id, const std::string& stage_id) {
-  Statement st = prepare("SELECT " GANTRY_RELEASE_COLUMNS
-                         " FROM releases WHERE run_id = ?1 AND stage_id = ?2");
+std::optional<ReleaseRecord> GateStore::release_of(int64_t run_id, const std::string& stage_id) {
+  Statement st = db_.prepare("SELECT " GANTRY_RELEASE_COLUMNS
+                             " FROM releases WHERE run_id = ?1 AND stage_id = ?2");
   st.bind(1, run_id).bind(2, stage_id);
   if (!st.next()) return std::nullopt;
   return read_release(st);
 }
 
-std::vector<ReleaseRecord> Store::list_releases(size_t limit, std::string_view environment) {
-  Statement st = prepare("SELECT " GANTRY_RELEASE_COLUMNS
-                         " FROM releases WHERE (?1 = '' OR environment = ?1) "
-                         "ORDER BY id DESC LIMIT ?2");
+std::vector<ReleaseRecord> GateStore::list_releases(size_t limit, std::string_view environment) {
+  Statement st = db_.prepare("SELECT " GANTRY_RELEASE_COLUMNS
+                             " FROM releases WHERE (?1 = '' OR environment = ?1) "
+                             "ORDER BY id DESC LIMIT ?2");
   st.bind(1, environment).bind(2, static_cast<int64_t>(limit));
   std::vector<ReleaseRecord> out;
   while (st.next()) out.push_back(read_release(st));
   return out;
 }
 
-std::optional<ReleaseRecord> Store::current_release(std::string_view environment) {
-  Statement st = prepare("SELECT " GANTRY_RELEASE_COLUMNS
-                         " FROM releases WHERE environment = ?1 AND status = 'succeeded' "
-                         "ORDER BY id DESC LIMIT 1");
+std::optional<ReleaseRecord> GateStore::current_release(std::string_view environment) {
+  Statement st = db_.prepare("SELECT " GANTRY_RELEASE_COLUMNS
+                             " FROM releases WHERE environment = ?1 AND status = 'succeeded' "
+                             "ORDER BY id DESC LIMIT 1");
   st.bind(1, environment);
   if (!st.next()) return std::nullopt;
   return read_release(st);

@@ -14,23 +14,26 @@ namespace {
 
 }  // namespace
 
-std::pair<int64_t, int64_t> Store::run_activity() {
-  Statement st = prepare(
+std::pair<int64_t, int64_t> RetentionStore::run_activity() {
+  Statement st = db_.prepare(
       "SELECT (SELECT COALESCE(MAX(id), 0) FROM runs), (SELECT COUNT(*) FROM runs WHERE status "
       "IN ('queued', 'waiting', 'running'))");
   if (!st.next()) return {0, 0};
   return {st.int64(0), st.int64(1)};
 }
 
-std::string Store::next_job_name(const std::string& after) {
+std::string RetentionStore::next_job_name(const std::string& after) {
   // One index seek per job, where SELECT DISTINCT would read every run.
-  Statement st = prepare("SELECT job_name FROM runs WHERE job_name > ?1 ORDER BY job_name LIMIT 1");
+  Statement st =
+      db_.prepare("SELECT job_name FROM runs WHERE job_name > ?1 ORDER BY job_name LIMIT 1");
   st.bind(1, after);
   return st.next() ? st.text(0) : std::string();
 }
 
-std::vector<Store::RetentionRun> Store::retention_runs(const std::string& job, int64_t after_id,
-                                                       int still_having, size_t limit) {
+std::vector<RetentionStore::RetentionRun> RetentionStore::retention_runs(const std::string& job,
+                                                                         int64_t after_id,
+                                                                         int still_having,
+                                                                         size_t limit) {
   // Three texts, so that each matches its partial index's WHERE exactly.
   const char* sql =
       still_having == kPruneLogs
@@ -43,7 +46,7 @@ std::vector<Store::RetentionRun> Store::retention_runs(const std::string& job, i
             "ORDER BY id LIMIT ?3"
           : "SELECT id, status, created_at, finished_at FROM runs "
             "WHERE job_name = ?1 AND id > ?2 AND prune_pending = 0 ORDER BY id LIMIT ?3";
-  Statement st = prepare(sql);
+  Statement st = db_.prepare(sql);
   st.bind(1, job).bind(2, after_id).bind(3, static_cast<int64_t>(limit));
   std::vector<RetentionRun> out;
   while (st.next())
@@ -51,24 +54,25 @@ std::vector<Store::RetentionRun> Store::retention_runs(const std::string& job, i
   return out;
 }
 
-int64_t Store::nth_newest_run(const std::string& job, int64_t n) {
+int64_t RetentionStore::nth_newest_run(const std::string& job, int64_t n) {
   if (n < 1) return 0;
   Statement st =
-      prepare("SELECT id FROM runs WHERE job_name = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2");
+      db_.prepare("SELECT id FROM runs WHERE job_name = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2");
   st.bind(1, job).bind(2, n - 1);
   return st.next() ? st.int64(0) : 0;
 }
 
-int64_t Store::newest_good_run(const std::string& job, bool unstable_too, int64_t above_id) {
-  Statement st = prepare(
+int64_t RetentionStore::newest_good_run(const std::string& job, bool unstable_too,
+                                        int64_t above_id) {
+  Statement st = db_.prepare(
       "SELECT id FROM runs WHERE job_name = ?1 AND id > ?3 AND rollback_of = 0 AND "
       "(status = 'succeeded' OR (?2 AND status = 'unstable')) ORDER BY id DESC LIMIT 1");
   st.bind(1, job).bind(2, int64_t{unstable_too ? 1 : 0}).bind(3, above_id);
   return st.next() ? st.int64(0) : 0;
 }
 
-std::vector<int64_t> Store::runs_in_use() {
-  Statement st = prepare(
+std::vector<int64_t> RetentionStore::runs_in_use() {
+  Statement st = db_.prepare(
       "SELECT run_id FROM releases WHERE status = 'in_progress' "
       "UNION SELECT run_id FROM releases WHERE id IN "
       "(SELECT MAX(id) FROM releases WHERE status = 'succeeded' GROUP BY environment) "
@@ -78,8 +82,9 @@ std::vector<int64_t> Store::runs_in_use() {
   return out;
 }
 
-std::vector<Store::RunDiscarder> Store::run_discarders(const std::string& job, size_t limit) {
-  Statement st = prepare(
+std::vector<RetentionStore::RunDiscarder> RetentionStore::run_discarders(const std::string& job,
+                                                                         size_t limit) {
+  Statement st = db_.prepare(
       "SELECT id, discarder, CASE WHEN discarder = '' THEN pipeline_source ELSE '' END, "
       "pipeline_format FROM runs WHERE job_name = ?1 AND " GANTRY_FINISHED
       " AND prune_pending = 0 ORDER BY id DESC LIMIT ?2");
@@ -89,18 +94,18 @@ std::vector<Store::RunDiscarder> Store::run_discarders(const std::string& job, s
   return out;
 }
 
-bool Store::set_run_discarder(int64_t run_id, const std::string& discarder) {
-  Statement st = prepare("UPDATE runs SET discarder = ?2 WHERE id = ?1");
+bool RetentionStore::set_run_discarder(int64_t run_id, const std::string& discarder) {
+  Statement st = db_.prepare("UPDATE runs SET discarder = ?2 WHERE id = ?1");
   st.bind(1, run_id).bind(2, discarder);
   return st.run();
 }
 
-bool Store::mark_prune(const std::vector<int64_t>& run_ids, int what) {
+bool RetentionStore::mark_prune(const std::vector<int64_t>& run_ids, int what) {
   if (run_ids.empty()) return true;
-  return static_cast<bool>(transaction([&] {
+  return static_cast<bool>(db_.transaction([&] {
     for (int64_t id : run_ids) {
       // Only a finished run: one that started again (a retry) is not touched.
-      Statement st = prepare(
+      Statement st = db_.prepare(
           "UPDATE runs SET prune_pending = prune_pending | ?2 WHERE id = ?1 AND " GANTRY_FINISHED);
       st.bind(1, id).bind(2, int64_t{what});
       if (!st.run()) return false;
@@ -109,8 +114,8 @@ bool Store::mark_prune(const std::vector<int64_t>& run_ids, int what) {
   }));
 }
 
-std::vector<std::pair<int64_t, int>> Store::pending_prunes(size_t limit) {
-  Statement st = prepare(
+std::vector<std::pair<int64_t, int>> RetentionStore::pending_prunes(size_t limit) {
+  Statement st = db_.prepare(
       "SELECT id, prune_pending FROM runs INDEXED BY runs_prune_pending "
       "WHERE prune_pending != 0 ORDER BY id LIMIT ?1");
   st.bind(1, static_cast<int64_t>(limit));
@@ -119,18 +124,18 @@ std::vector<std::pair<int64_t, int>> Store::pending_prunes(size_t limit) {
   return out;
 }
 
-bool Store::finish_prune(const std::vector<int64_t>& run_ids) {
+bool RetentionStore::finish_prune(const std::vector<int64_t>& run_ids) {
   if (run_ids.empty()) return true;
   auto del = [&](const char* sql, int64_t id) {
-    Statement st = prepare(sql);
+    Statement st = db_.prepare(sql);
     st.bind(1, id);
     return st.run();
   };
-  return static_cast<bool>(transaction([&] {
+  return static_cast<bool>(db_.transaction([&] {
     for (int64_t id : run_ids) {
       int what = 0;
       {
-        Statement st = prepare("SELECT prune_pending FROM runs WHERE id = ?1");
+        Statement st = db_.prepare("SELECT prune_pending FROM runs WHERE id = ?1");
         st.bind(1, id);
         if (!st.next()) continue;
         what = static_cast<int>(st.int64(0));
@@ -146,7 +151,7 @@ bool Store::finish_prune(const std::vector<int64_t>& run_ids) {
           ok = del("DELETE FROM events WHERE run_id = ?1 AND log_length > 0", id);
         if (ok && (what & kPruneArtifacts)) ok = del("DELETE FROM artifacts WHERE run_id = ?1", id);
         if (ok) {
-          Statement st = prepare(
+          Statement st = db_.prepare(
               "UPDATE runs SET pruned = pruned | prune_pending, prune_pending = 0 WHERE id = ?1");
           st.bind(1, id);
           ok = st.run();
@@ -158,28 +163,10 @@ bool Store::finish_prune(const std::vector<int64_t>& run_ids) {
   }));
 }
 
-int Store::pruned_parts(int64_t run_id) {
-  Statement st = prepare("SELECT pruned FROM runs WHERE id = ?1");
+int RetentionStore::pruned_parts(int64_t run_id) {
+  Statement st = db_.prepare("SELECT pruned FROM runs WHERE id = ?1");
   st.bind(1, run_id);
   return st.next() ? static_cast<int>(st.int64(0)) : 0;
-}
-
-int64_t Store::prune_events_bounded(int64_t keep, int64_t max_rows) {
-  int64_t last = last_event_id();
-  if (last <= keep || max_rows <= 0) return 0;
-  Statement st = prepare(
-      "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= ?1 ORDER BY id LIMIT ?2)");
-  st.bind(1, last - keep).bind(2, max_rows);
-  if (!st.run()) return 0;
-  return sqlite3_changes(db_);
-}
-
-std::string Store::run_logs_dir(int64_t run_id) const {
-  return (std::filesystem::path(data_dir_) / "logs" / std::to_string(run_id)).string();
-}
-
-std::string Store::run_artifacts_dir(int64_t run_id) const {
-  return (std::filesystem::path(data_dir_) / "artifacts" / std::to_string(run_id)).string();
 }
 
 #undef GANTRY_FINISHED

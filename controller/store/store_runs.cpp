@@ -72,17 +72,17 @@ RunRecord read_run(const Statement& st) {
   return r;
 }
 
-}  // namespace
-
-std::vector<RunRecord> Store::query_runs(Statement& st) {
+std::vector<RunRecord> query_runs(Statement& st) {
   std::vector<RunRecord> runs;
   while (st.next()) runs.push_back(read_run(st));
   return runs;
 }
 
-Result<int64_t> Store::create_run(RunRecord& run) {
+}  // namespace
+
+Result<int64_t> RunStore::create_run(RunRecord& run) {
   // One statement, so the number is assigned atomically with the insert.
-  Statement st = prepare(
+  Statement st = db_.prepare(
       "INSERT INTO runs (job_name, number, repo_url, ref, commit_sha, author, trigger_text, "
       "pipeline_path, pipeline_source, pipeline_format, params, status, reason, created_by, "
       "created_at, started_at, finished_at, cancel_requested, tests_total, tests_failed, "
@@ -92,17 +92,17 @@ Result<int64_t> Store::create_run(RunRecord& run) {
       "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27) RETURNING id, number");
   st.bind(1, run.job_name);
   bind_run_fields(st, run);
-  if (!st.next()) return outcome(false, "store a run").error();
+  if (!st.next()) return db_.outcome(false, "store a run").error();
   int64_t id = st.int64(0);
   int64_t number = st.int64(1);
-  if (Status s = outcome(st.run(), "store a run"); !s) return s.error();
+  if (Status s = db_.outcome(st.run(), "store a run"); !s) return s.error();
   run.id = id;
   run.number = number;
   return id;
 }
 
-Status Store::update_run(const RunRecord& run) {
-  Statement st = prepare(
+Status RunStore::update_run(const RunRecord& run) {
+  Statement st = db_.prepare(
       "UPDATE runs SET repo_url = ?2, ref = ?3, commit_sha = ?4, author = ?5, trigger_text = ?6, "
       "pipeline_path = ?7, pipeline_source = ?8, pipeline_format = ?9, params = ?10, "
       "status = ?11, reason = ?12, created_by = ?13, created_at = ?14, started_at = ?15, "
@@ -112,29 +112,29 @@ Status Store::update_run(const RunRecord& run) {
       "WHERE id = ?1");
   st.bind(1, run.id);
   bind_run_fields(st, run);
-  if (Status s = outcome(st.run(), "update a run"); !s) return s;
-  if (sqlite3_changes(db_) != 1) {
+  if (Status s = db_.outcome(st.run(), "update a run"); !s) return s;
+  if (db_.changes() != 1) {
     log::error("store", "run.update_unknown", {{"run", std::to_string(run.id)}});
     return make_error(Errc::NotFound, "no run " + std::to_string(run.id));
   }
   return ok();
 }
 
-Result<std::optional<RunRecord>> Store::run(int64_t id) {
-  Statement st = prepare("SELECT " GANTRY_RUN_COLUMNS " FROM runs WHERE id = ?1");
+Result<std::optional<RunRecord>> RunStore::run(int64_t id) {
+  Statement st = db_.prepare("SELECT " GANTRY_RUN_COLUMNS " FROM runs WHERE id = ?1");
   st.bind(1, id);
   if (!st.next()) {
-    if (!st.ok()) return failure("read a run");
+    if (!st.ok()) return db_.failure("read a run");
     return std::optional<RunRecord>();
   }
   return std::optional<RunRecord>(read_run(st));
 }
 
-std::vector<RunRecord> Store::list_runs(size_t limit, int64_t before_id, std::string_view status,
-                                        bool summary) {
+std::vector<RunRecord> RunStore::list_runs(size_t limit, int64_t before_id, std::string_view status,
+                                           bool summary) {
   // The summary reads the same columns, with the two big ones left empty.
   Statement st =
-      summary ? prepare(
+      summary ? db_.prepare(
                     "SELECT id, job_name, number, repo_url, ref, commit_sha, author, "
                     "trigger_text, pipeline_path, '', pipeline_format, '{}', status, reason, "
                     "created_by, created_at, started_at, finished_at, cancel_requested, "
@@ -142,65 +142,78 @@ std::vector<RunRecord> Store::list_runs(size_t limit, int64_t before_id, std::st
                     "previous_commit, previous_successful_commit, '[]', rollback_of, "
                     "rollback_stage FROM runs WHERE (?1 = 0 OR id < ?1) AND "
                     "(?2 = '' OR status = ?2) ORDER BY id DESC LIMIT ?3")
-              : prepare("SELECT " GANTRY_RUN_COLUMNS
-                        " FROM runs WHERE (?1 = 0 OR id < ?1) AND (?2 = '' OR status = ?2) "
-                        "ORDER BY id DESC LIMIT ?3");
+              : db_.prepare("SELECT " GANTRY_RUN_COLUMNS
+                            " FROM runs WHERE (?1 = 0 OR id < ?1) AND (?2 = '' OR status = ?2) "
+                            "ORDER BY id DESC LIMIT ?3");
   constexpr size_t kMaxLimit = INT64_MAX;
   st.bind(1, before_id).bind(2, status).bind(3, static_cast<int64_t>(std::min(limit, kMaxLimit)));
   return query_runs(st);
 }
 
-std::vector<RunRecord> Store::unfinished_runs() {
-  Statement st = prepare("SELECT " GANTRY_RUN_COLUMNS
-                         " FROM runs WHERE status IN ('queued', 'waiting', 'running') "
-                         "ORDER BY id");
+std::vector<RunRecord> RunStore::unfinished_runs() {
+  Statement st = db_.prepare("SELECT " GANTRY_RUN_COLUMNS
+                             " FROM runs WHERE status IN ('queued', 'waiting', 'running') "
+                             "ORDER BY id");
   return query_runs(st);
 }
 
-std::optional<RunRecord> Store::previous_run(const std::string& job_name, int64_t before_id) {
-  Statement st = prepare("SELECT " GANTRY_RUN_COLUMNS
-                         " FROM runs WHERE job_name = ?1 AND id < ?2 AND rollback_of = 0 AND "
-                         "status IN ('succeeded', 'failed', 'unstable', 'aborted') "
-                         "ORDER BY id DESC LIMIT 1");
+std::optional<RunRecord> RunStore::previous_run(const std::string& job_name, int64_t before_id) {
+  Statement st = db_.prepare("SELECT " GANTRY_RUN_COLUMNS
+                             " FROM runs WHERE job_name = ?1 AND id < ?2 AND rollback_of = 0 AND "
+                             "status IN ('succeeded', 'failed', 'unstable', 'aborted') "
+                             "ORDER BY id DESC LIMIT 1");
   st.bind(1, job_name).bind(2, before_id);
   if (!st.next()) return std::nullopt;
   return read_run(st);
 }
 
-std::optional<RunRecord> Store::last_run_with_commit(const std::string& job_name, int64_t before_id,
-                                                     bool succeeded_only) {
-  Statement st = prepare("SELECT " GANTRY_RUN_COLUMNS
-                         " FROM runs WHERE job_name = ?1 AND id < ?2 AND commit_sha != '' AND "
-                         "rollback_of = 0 AND (?3 = 0 OR status = 'succeeded') "
-                         "ORDER BY id DESC LIMIT 1");
+std::optional<RunRecord> RunStore::last_run_with_commit(const std::string& job_name,
+                                                        int64_t before_id, bool succeeded_only) {
+  Statement st = db_.prepare("SELECT " GANTRY_RUN_COLUMNS
+                             " FROM runs WHERE job_name = ?1 AND id < ?2 AND commit_sha != '' AND "
+                             "rollback_of = 0 AND (?3 = 0 OR status = 'succeeded') "
+                             "ORDER BY id DESC LIMIT 1");
   st.bind(1, job_name).bind(2, before_id).bind(3, int64_t{succeeded_only ? 1 : 0});
   if (!st.next()) return std::nullopt;
   return read_run(st);
 }
 
-std::map<std::string, std::string> Store::repo_heads(const std::string& repo) {
-  Statement st = prepare("SELECT ref, commit_sha FROM repo_heads WHERE repo = ?1");
+std::map<std::string, std::string> RunStore::repo_heads(const std::string& repo) {
+  Statement st = db_.prepare("SELECT ref, commit_sha FROM repo_heads WHERE repo = ?1");
   st.bind(1, repo);
   std::map<std::string, std::string> heads;
   while (st.next()) heads[st.text(0)] = st.text(1);
   return heads;
 }
 
-Status Store::set_repo_heads(const std::string& repo,
-                             const std::map<std::string, std::string>& heads) {
-  return transaction([&] {
-    Statement del = prepare("DELETE FROM repo_heads WHERE repo = ?1");
+Status RunStore::set_repo_heads(const std::string& repo,
+                                const std::map<std::string, std::string>& heads) {
+  return db_.transaction([&] {
+    Statement del = db_.prepare("DELETE FROM repo_heads WHERE repo = ?1");
     del.bind(1, repo);
-    if (!outcome(del.run(), "store repository heads")) return false;
+    if (!db_.outcome(del.run(), "store repository heads")) return false;
     for (const auto& [ref, commit] : heads) {
-      Statement ins = prepare("INSERT INTO repo_heads (repo, ref, commit_sha) VALUES (?1, ?2, ?3)");
+      Statement ins =
+          db_.prepare("INSERT INTO repo_heads (repo, ref, commit_sha) VALUES (?1, ?2, ?3)");
       ins.bind(1, repo).bind(2, ref).bind(3, commit);
-      if (!outcome(ins.run(), "store repository heads")) return false;
+      if (!db_.outcome(ins.run(), "store repository heads")) return false;
     }
     return true;
   });
 }
 
 #undef GANTRY_RUN_COLUMNS
+
+std::map<std::string, int64_t> RunStore::run_counts_by_status() {
+  std::map<std::string, int64_t> counts;
+  for (RunStatus s :
+       {RunStatus::Queued, RunStatus::Waiting, RunStatus::Running, RunStatus::Succeeded,
+        RunStatus::Failed, RunStatus::Unstable, RunStatus::Aborted}) {
+    counts[std::string(to_string(s))] = 0;
+  }
+  Statement st = db_.prepare("SELECT status, COUNT(*) FROM runs GROUP BY status");
+  while (st.next()) counts[st.text(0)] = st.int64(1);
+  return counts;
+}
 
 }  // namespace gantry::controller

@@ -144,7 +144,7 @@ TEST_CASE("a finish that cannot be stored is not acknowledged until sent again o
   CHECK(w.engine.healthy());
   w.text(w.finish_of(a, 6));
   CHECK(w.conn->take_of<protocol::FinishAck>().size() == 1);
-  auto stages = w.store.stages(run);
+  auto stages = w.store.runs().stages(run);
   REQUIRE(!stages.empty());
   CHECK(stages[0].status == RunStatus::Succeeded);
   CHECK(stages[0].log_bytes == 6);

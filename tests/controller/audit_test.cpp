@@ -49,14 +49,14 @@ void fill(Store& store, int n) {
     e.action = i % 3 ? "run.cancel" : "permission.denied";
     e.subject = "run " + std::to_string(i);
     e.details = {{"reason", "because " + std::to_string(i)}, {"method", "POST"}};
-    REQUIRE(store.append_audit(e));
+    REQUIRE(store.audit().append_audit(e));
     REQUIRE(e.id == i);
   }
 }
 
 AuditVerification verify_store(const std::string& data_dir) {
   Store store(data_dir);
-  return verify_chain(store.audit_entries(0, 100000));
+  return verify_chain(store.audit().audit_entries(0, 100000));
 }
 
 // Runs `sql` on the database file through its own connection; `bind` binds
@@ -150,7 +150,7 @@ TEST_CASE("audit: bytes that are not UTF-8 are stored as hashed") {
     e.action = "permission.denied";
     e.subject = "/api/v1/\xff\xfe";
     e.details = {{"reason", "bad \xc3"}};
-    REQUIRE(store.append_audit(e));
+    REQUIRE(store.audit().append_audit(e));
     CHECK(e.subject == "/api/v1/\xef\xbf\xbd\xef\xbf\xbd");
   }
   AuditVerification v = verify_store(dir.data());
@@ -162,22 +162,22 @@ TEST_CASE("audit: a chain of appends in a real store verifies, across reopening"
   TempDir dir;
   {
     Store store(dir.data());
-    CHECK(verify_chain(store.audit_entries(0, 10)).ok);  // empty
+    CHECK(verify_chain(store.audit().audit_entries(0, 10)).ok);  // empty
     fill(store, 30);
-    std::vector<AuditRecord> all = store.audit_entries(0, 100);
+    std::vector<AuditRecord> all = store.audit().audit_entries(0, 100);
     REQUIRE(all.size() == 30);
     CHECK(all[0].prev_hash == kAuditGenesisHash);
     for (size_t i = 1; i < all.size(); ++i) CHECK(all[i].prev_hash == all[i - 1].hash);
     CHECK(all[4].details.at("reason") == "because 5");
     // Pages: ids above after_id, oldest first.
-    std::vector<AuditRecord> page = store.audit_entries(10, 5);
+    std::vector<AuditRecord> page = store.audit().audit_entries(10, 5);
     REQUIRE(page.size() == 5);
     CHECK(page.front().id == 11);
     CHECK(page.back().id == 15);
     // Fed in pages, the verifier says what it says of the whole.
     AuditVerifier verifier;
     for (int64_t after = 0; after < 30; after += 7) {
-      for (const AuditRecord& e : store.audit_entries(after, 7)) verifier.add(e);
+      for (const AuditRecord& e : store.audit().audit_entries(after, 7)) verifier.add(e);
     }
     CHECK(verifier.result().ok);
     CHECK(verifier.result().entries == 30);
@@ -188,7 +188,7 @@ TEST_CASE("audit: a chain of appends in a real store verifies, across reopening"
     AuditRecord e;
     e.actor = "controller";
     e.action = "config.load";
-    REQUIRE(store.transaction([&] { return store.append_audit(e).has_value(); }));
+    REQUIRE(store.transaction([&] { return store.audit().append_audit(e).has_value(); }));
     CHECK(e.id == 31);
   }
   AuditVerification v = verify_store(dir.data());
@@ -230,7 +230,7 @@ TEST_CASE("audit: an edit whose hash was recomputed breaks the next entry's link
   {
     Store store(dir.data());
     fill(store, 10);
-    std::vector<AuditRecord> all = store.audit_entries(0, 100);
+    std::vector<AuditRecord> all = store.audit().audit_entries(0, 100);
     AuditRecord forged = all[3];  // entry 4
     forged.actor = "mallory";
     raw_exec(dir.db(), "UPDATE audit SET actor = 'mallory', hash = ?1 WHERE id = 4",
@@ -279,7 +279,7 @@ TEST_CASE("audit: a reordered pair is caught") {
     TempDir dir;
     Store store(dir.data());
     fill(store, 10);
-    std::vector<AuditRecord> all = store.audit_entries(0, 100);
+    std::vector<AuditRecord> all = store.audit().audit_entries(0, 100);
     std::vector<AuditRecord> swapped = all;
     std::swap(swapped[2], swapped[3]);  // 1, 2, 4, 3, 5, ...
     AuditVerification v = verify_chain(swapped);

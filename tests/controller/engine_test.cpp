@@ -45,7 +45,7 @@ TEST_CASE("an assignment leaves only after its run is stored", "[engine]") {
   int64_t run = w.start();
   auto assigns = w.outbox.take<protocol::Assign>();
   REQUIRE(assigns.size() == 1);
-  auto stored = w.store.run(run);
+  auto stored = w.store.runs().run(run);
   REQUIRE(stored.has_value());
   REQUIRE(stored->has_value());
   CHECK((*stored)->status == RunStatus::Running);
@@ -73,7 +73,7 @@ TEST_CASE("dispatch under a lock: nothing sent, unhealthy, then sent exactly onc
   w.engine.tick();
   CHECK(w.engine.healthy());
   CHECK(w.outbox.take<protocol::Assign>().size() == 1);
-  auto stored = w.store.run(run);
+  auto stored = w.store.runs().run(run);
   REQUIRE((stored && *stored));
   CHECK((*stored)->status == RunStatus::Running);
   // And never again.
@@ -93,7 +93,7 @@ TEST_CASE("start_run answers the store's failure and stores nothing", "[engine]"
   CHECK(s.error().code == gantry::Errc::Unavailable);
   CHECK(run.id == 0);
   lock.release();
-  CHECK(w.store.list_runs(10).empty());
+  CHECK(w.store.runs().list_runs(10).empty());
 }
 
 TEST_CASE("a run's events go out after it is stored, stages before the run", "[engine]") {

@@ -70,7 +70,7 @@ struct World : Services {
   }
   size_t audited(const std::string& action) {
     size_t n = 0;
-    for (const auto& e : store.audit_entries(0, 100000)) n += e.action == action ? 1 : 0;
+    for (const auto& e : store.audit().audit_entries(0, 100000)) n += e.action == action ? 1 : 0;
     return n;
   }
 };

@@ -74,7 +74,7 @@ struct Fixture {
     r.created_at = now - ago - 60000;
     r.started_at = r.created_at + 1000;
     r.finished_at = finished(status) ? now - ago : 0;
-    (void)store->create_run(r);
+    (void)store->runs().create_run(r);
     REQUIRE(r.id > 0);
     StageRecord st;
     st.run_id = r.id;
@@ -82,7 +82,7 @@ struct Fixture {
     st.name = "Build";
     st.status = finished(status) ? r.status : RunStatus::Running;
     st.attempts = 1;
-    (void)store->put_stage(st);
+    (void)store->runs().put_stage(st);
     std::ofstream(store->log_path(r.id, "Build", 1)) << "log of " << r.id << "\n";
     fs::path files = fs::path(store->artifact_dir(r.id)) / "files";
     fs::create_directories(files);
@@ -94,19 +94,19 @@ struct Fixture {
       a.name = "out.txt";
       a.stage_id = "Build";
       a.file = (files / "out.txt").string();
-      (void)store->add_artifact(a);
+      (void)store->runs().add_artifact(a);
     }
     EventRecord run_event;
     run_event.run_id = r.id;
     run_event.body = R"({"type":"run"})";
-    (void)store->append_event(run_event);
+    (void)store->events().append_event(run_event);
     EventRecord log_event;
     log_event.run_id = r.id;
     log_event.body = R"({"type":"log"})";
     log_event.log_stage = "Build";
     log_event.log_attempt = 1;
     log_event.log_length = 8;
-    (void)store->append_event(log_event);
+    (void)store->events().append_event(log_event);
     return r.id;
   }
 
@@ -125,7 +125,7 @@ struct Fixture {
 
   std::vector<int64_t> runs(const std::string& job) {
     std::vector<int64_t> out;
-    for (const RunRecord& r : store->list_runs(10000)) {
+    for (const RunRecord& r : store->runs().list_runs(10000)) {
       if (r.job_name == job) out.push_back(r.id);
     }
     std::sort(out.begin(), out.end());
@@ -135,10 +135,10 @@ struct Fixture {
   bool has_artifact_files(int64_t id) const {
     return fs::exists(dir / "data" / "artifacts" / std::to_string(id));
   }
-  size_t events_of(int64_t id) { return store->events_after(0, id, 1000).size(); }
+  size_t events_of(int64_t id) { return store->events().events_after(0, id, 1000).size(); }
   size_t log_events_of(int64_t id) {
     size_t n = 0;
-    for (const EventRecord& e : store->events_after(0, id, 1000)) n += e.log_length > 0;
+    for (const EventRecord& e : store->events().events_after(0, id, 1000)) n += e.log_length > 0;
     return n;
   }
 };
@@ -165,17 +165,17 @@ TEST_CASE(
     INFO("deleted run " << a[i]);
     CHECK_FALSE(f.has_logs(a[i]));
     CHECK_FALSE(f.has_artifact_files(a[i]));
-    CHECK(f.store->stages(a[i]).empty());
-    CHECK(f.store->artifacts(a[i]).empty());
+    CHECK(f.store->runs().stages(a[i]).empty());
+    CHECK(f.store->runs().artifacts(a[i]).empty());
     CHECK(f.events_of(a[i]) == 0);
-    CHECK(f.store->pruned_parts(a[i]) == 0);
+    CHECK(f.store->retention().pruned_parts(a[i]) == 0);
   }
   for (int64_t id : {a[3], a[4], a[5], b[0], b[1]}) {
     INFO("kept run " << id);
     CHECK(f.has_logs(id));
     CHECK(f.has_artifact_files(id));
-    CHECK(f.store->stages(id).size() == 1);
-    CHECK(f.store->artifacts(id).size() == 2);
+    CHECK(f.store->runs().stages(id).size() == 1);
+    CHECK(f.store->runs().artifacts(id).size() == 2);
     CHECK(f.events_of(id) == 2);
   }
 }
@@ -198,20 +198,21 @@ TEST_CASE("age limits: old runs go, older logs and artifacts go while their runs
   // 40 days: logs and artifacts gone, the run and its stages kept.
   CHECK_FALSE(f.has_logs(old));
   CHECK_FALSE(f.has_artifact_files(old));
-  CHECK(f.store->artifacts(old).empty());
-  CHECK(f.store->stages(old).size() == 1);
+  CHECK(f.store->runs().artifacts(old).empty());
+  CHECK(f.store->runs().stages(old).size() == 1);
   CHECK(f.log_events_of(old) == 0);
   CHECK(f.events_of(old) == 1);  // the run event stays
-  CHECK(f.store->pruned_parts(old) == (Store::kPruneLogs | Store::kPruneArtifacts));
+  CHECK(f.store->retention().pruned_parts(old) ==
+        (RetentionStore::kPruneLogs | RetentionStore::kPruneArtifacts));
   // 20 days: only the artifacts.
   CHECK(f.has_logs(middle));
   CHECK_FALSE(f.has_artifact_files(middle));
-  CHECK(f.store->pruned_parts(middle) == Store::kPruneArtifacts);
+  CHECK(f.store->retention().pruned_parts(middle) == RetentionStore::kPruneArtifacts);
   CHECK(f.log_events_of(middle) == 1);
   // 1 day: everything.
   CHECK(f.has_logs(young));
   CHECK(f.has_artifact_files(young));
-  CHECK(f.store->pruned_parts(young) == 0);
+  CHECK(f.store->retention().pruned_parts(young) == 0);
 
   SECTION("time passes: the next pass takes the next ones") {
     f.now += 80 * kDay;
@@ -242,7 +243,7 @@ TEST_CASE("a job's buildDiscarder replaces the config for that job only", "[rete
   CHECK(f.runs("lib") == Ids{b[1], b[2], b[3], b[4], b[5]});
   CHECK_FALSE(f.has_logs(b[5]));  // a day old: the config's logs limit
   // The run carries what retention read from its pipeline.
-  auto d = f.store->run_discarders("app", 1);
+  auto d = f.store->retention().run_discarders("app", 1);
   REQUIRE(d.size() == 1);
   CHECK(d[0].discarder == "logRotator num=3 days=-1 artifact_num=1 artifact_days=-1");
 
@@ -302,21 +303,21 @@ TEST_CASE("never deleted: the runs of a current release and of a pending approva
   current.run_id = released;
   current.stage_id = "Build";
   current.status = ReleaseStatus::Succeeded;
-  (void)f.store->create_release(current);
+  (void)f.store->gates().create_release(current);
   ReleaseRecord older;  // an older release of production, since replaced
   older.environment = "production";
   older.run_id = replaced;
   older.stage_id = "Build";
   older.status = ReleaseStatus::Succeeded;
-  (void)f.store->create_release(older);
+  (void)f.store->gates().create_release(older);
   ReleaseRecord newer = older;
   newer.run_id = newest;
-  (void)f.store->create_release(newer);
+  (void)f.store->gates().create_release(newer);
   ApprovalRecord pending;
   pending.kind = GateKind::Gmud;
   pending.run_id = approving;
   pending.stage_id = "Build";
-  (void)f.store->create_approval(pending);
+  (void)f.store->gates().create_approval(pending);
   Retention r = f.retention();
   f.drain(r);
   (void)plain;
@@ -349,23 +350,23 @@ TEST_CASE("a deletion a crash cut halfway is finished after a restart", "[retent
   const int64_t trimmed = f.add_run("app", "failed", 9 * kDay);
   const int64_t kept = f.add_run("app", "failed", 0);
   // The crash: both marked, the first's logs already deleted, no rows yet.
-  REQUIRE(f.store->mark_prune({doomed}, Store::kPruneRun));
-  REQUIRE(f.store->mark_prune({trimmed}, Store::kPruneLogs));
+  REQUIRE(f.store->retention().mark_prune({doomed}, RetentionStore::kPruneRun));
+  REQUIRE(f.store->retention().mark_prune({trimmed}, RetentionStore::kPruneLogs));
   fs::remove_all(f.store->run_logs_dir(doomed));
   f.store.reset();
 
   f.store = std::make_unique<Store>(f.data());
-  CHECK(f.store->pending_prunes(10).size() == 2);
+  CHECK(f.store->retention().pending_prunes(10).size() == 2);
   Retention r = f.retention();  // no limits at all: only the marks are finished
   r.tick();
-  CHECK(f.store->pending_prunes(10).empty());
+  CHECK(f.store->retention().pending_prunes(10).empty());
   CHECK(f.runs("app") == Ids{trimmed, kept});
   CHECK_FALSE(f.has_artifact_files(doomed));
-  CHECK(f.store->stages(doomed).empty());
+  CHECK(f.store->runs().stages(doomed).empty());
   CHECK(f.events_of(doomed) == 0);
   CHECK_FALSE(f.has_logs(trimmed));
   CHECK(f.has_artifact_files(trimmed));
-  CHECK(f.store->pruned_parts(trimmed) == Store::kPruneLogs);
+  CHECK(f.store->retention().pruned_parts(trimmed) == RetentionStore::kPruneLogs);
   CHECK(f.has_logs(kept));
 }
 
@@ -388,14 +389,14 @@ TEST_CASE("files that will not go leave their run marked, and the next slice tri
   CHECK(s.runs == 0);
   CHECK(s.more);
   CHECK(f.runs("app") == Ids{old, kept});
-  CHECK(f.store->pending_prunes(10).size() == 1);
+  CHECK(f.store->retention().pending_prunes(10).size() == 1);
   CHECK_FALSE(r.run_slice().more);  // still failing: still marked, left to the idle pass
-  CHECK(f.store->pending_prunes(10).size() == 1);
+  CHECK(f.store->retention().pending_prunes(10).size() == 1);
   disk_fails = false;
   f.drain(r);
   CHECK(f.runs("app") == Ids{kept});
   CHECK_FALSE(f.has_logs(old));
-  CHECK(f.store->pending_prunes(10).empty());
+  CHECK(f.store->retention().pending_prunes(10).empty());
 }
 
 TEST_CASE("events beyond the configured count go, a bounded number per slice", "[retention]") {
@@ -403,7 +404,7 @@ TEST_CASE("events beyond the configured count go, a bounded number per slice", "
   for (int i = 0; i < 30; ++i) {
     EventRecord e;
     e.body = "{}";
-    (void)f.store->append_event(e);
+    (void)f.store->events().append_event(e);
   }
   f.config.events = 10;
   RetentionOptions o;
@@ -413,7 +414,7 @@ TEST_CASE("events beyond the configured count go, a bounded number per slice", "
   CHECK(s.events == 8);
   CHECK(s.more);
   f.drain(r);
-  auto left = f.store->events_after(0, 0, 100);
+  auto left = f.store->events().events_after(0, 0, 100);
   REQUIRE(left.size() == 10);
   CHECK(left.front().id == 21);
 }
@@ -435,10 +436,10 @@ TEST_CASE("tick: a slice at the start, soon after runs are created or end, else 
   f.now += 600;
   r.tick();  // a new run: the second is beyond keep_last
   CHECK(f.runs("app") == Ids{third});
-  RunRecord ended = f.store->list_runs(1).at(0);
+  RunRecord ended = f.store->runs().list_runs(1).at(0);
   ended.status = RunStatus::Failed;
   ended.finished_at = f.now;
-  (void)f.store->update_run(ended);
+  (void)f.store->runs().update_run(ended);
   f.now += 1000;
   r.tick();  // it ended: a slice, which keeps it (a second old)
   CHECK(f.runs("app") == Ids{third});

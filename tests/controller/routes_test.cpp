@@ -33,7 +33,7 @@ struct World : Services {
   }
   size_t audited(const std::string& action) {
     size_t n = 0;
-    for (const auto& e : store.audit_entries(0, 100000)) n += e.action == action ? 1 : 0;
+    for (const auto& e : store.audit().audit_entries(0, 100000)) n += e.action == action ? 1 : 0;
     return n;
   }
 };
@@ -135,5 +135,5 @@ TEST_CASE("healthz says unhealthy while state is not stored", "[routes]") {
   }
   w.engine.tick();
   CHECK(w.call("GET", "/healthz", "").status == 200);
-  CHECK(w.store.list_runs(10).size() == 1);
+  CHECK(w.store.runs().list_runs(10).size() == 1);
 }

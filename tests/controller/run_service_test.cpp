@@ -44,7 +44,7 @@ TEST_CASE("a pipeline too big to send to an agent is refused at submission", "[r
   auto r = w.create(inline_run(big));
   CHECK(r.status == 422);
   CHECK_THAT(r.body, Catch::Contains("as sent to an agent"));
-  CHECK(w.store.list_runs(10).empty());
+  CHECK(w.store.runs().list_runs(10).empty());
   CHECK(w.create(inline_run(kTwoStages)).status == 201);
 }
 

@@ -98,9 +98,9 @@ TEST_CASE("runs round-trip and are numbered per job", "[store]") {
   TempDir dir;
   Store store(dir.data());
   RunRecord a1 = sample_run("app");
-  REQUIRE(store.create_run(a1).value() > 0);
+  REQUIRE(store.runs().create_run(a1).value() > 0);
   CHECK(a1.number == 1);
-  auto got = store.run(a1.id).value();
+  auto got = store.runs().run(a1.id).value();
   REQUIRE(got);
   check_same(*got, a1);
 
@@ -114,25 +114,25 @@ TEST_CASE("runs round-trip and are numbered per job", "[store]") {
   a1.tests_total = 10;
   a1.tests_failed = 2;
   a1.tests_skipped = 1;
-  REQUIRE(store.update_run(a1));
-  check_same(*store.run(a1.id).value(), a1);
+  REQUIRE(store.runs().update_run(a1));
+  check_same(*store.runs().run(a1.id).value(), a1);
 
   RunRecord a2 = sample_run("app");
   RunRecord l1 = sample_run("lib");
   RunRecord a3 = sample_run("app");
-  REQUIRE(store.create_run(a2).value() > 0);
-  REQUIRE(store.create_run(l1).value() > 0);
-  REQUIRE(store.create_run(a3).value() > 0);
+  REQUIRE(store.runs().create_run(a2).value() > 0);
+  REQUIRE(store.runs().create_run(l1).value() > 0);
+  REQUIRE(store.runs().create_run(a3).value() > 0);
   CHECK(a2.number == 2);
   CHECK(l1.number == 1);
   CHECK(a3.number == 3);
   CHECK(a3.id > l1.id);
   CHECK(l1.id > a2.id);
 
-  CHECK_FALSE(store.run(9999).value());
+  CHECK_FALSE(store.runs().run(9999).value());
   RunRecord unknown = sample_run("app");
   unknown.id = 9999;
-  CHECK_FALSE(store.update_run(unknown));
+  CHECK_FALSE(store.runs().update_run(unknown));
 }
 
 TEST_CASE("run queries", "[store]") {
@@ -143,25 +143,25 @@ TEST_CASE("run queries", "[store]") {
                            RunStatus::Queued, RunStatus::Waiting, RunStatus::Succeeded}) {
     RunRecord r = sample_run("app");
     r.status = status;
-    REQUIRE(store.create_run(r).value() > 0);
+    REQUIRE(store.runs().create_run(r).value() > 0);
     runs.push_back(r);
   }
   auto id = [&](size_t i) { return runs[i].id; };
-  CHECK(ids(store.list_runs(100)) ==
+  CHECK(ids(store.runs().list_runs(100)) ==
         std::vector<int64_t>{id(5), id(4), id(3), id(2), id(1), id(0)});
-  CHECK(ids(store.list_runs(2)) == std::vector<int64_t>{id(5), id(4)});
-  CHECK(ids(store.list_runs(2, id(4))) == std::vector<int64_t>{id(3), id(2)});
-  CHECK(ids(store.list_runs(10, 0, "succeeded")) == std::vector<int64_t>{id(5), id(0)});
-  CHECK(ids(store.list_runs(10, id(5), "succeeded")) == std::vector<int64_t>{id(0)});
-  CHECK(store.list_runs(0).empty());
-  CHECK(ids(store.unfinished_runs()) == std::vector<int64_t>{id(1), id(3), id(4)});
+  CHECK(ids(store.runs().list_runs(2)) == std::vector<int64_t>{id(5), id(4)});
+  CHECK(ids(store.runs().list_runs(2, id(4))) == std::vector<int64_t>{id(3), id(2)});
+  CHECK(ids(store.runs().list_runs(10, 0, "succeeded")) == std::vector<int64_t>{id(5), id(0)});
+  CHECK(ids(store.runs().list_runs(10, id(5), "succeeded")) == std::vector<int64_t>{id(0)});
+  CHECK(store.runs().list_runs(0).empty());
+  CHECK(ids(store.runs().unfinished_runs()) == std::vector<int64_t>{id(1), id(3), id(4)});
 
-  CHECK(store.previous_run("app", id(4))->id == id(2));
-  CHECK(store.previous_run("app", id(2))->id == id(0));
-  CHECK_FALSE(store.previous_run("app", id(0)));
-  CHECK_FALSE(store.previous_run("lib", id(5) + 1));
+  CHECK(store.runs().previous_run("app", id(4))->id == id(2));
+  CHECK(store.runs().previous_run("app", id(2))->id == id(0));
+  CHECK_FALSE(store.runs().previous_run("app", id(0)));
+  CHECK_FALSE(store.runs().previous_run("lib", id(5) + 1));
 
-  auto counts = store.run_counts_by_status();
+  auto counts = store.runs().run_counts_by_status();
   CHECK(counts["succeeded"] == 2);
   CHECK(counts["running"] == 1);
   CHECK(counts["failed"] == 1);
@@ -175,12 +175,12 @@ TEST_CASE("stages are upserted and listed in plan order", "[store]") {
   TempDir dir;
   Store store(dir.data());
   RunRecord run = sample_run("app");
-  REQUIRE(store.create_run(run).value() > 0);
+  REQUIRE(store.runs().create_run(run).value() > 0);
 
   StageRecord test{run.id, "Test / Unit", "Unit", 2};
   StageRecord build{run.id, "Build", "Build", 1};
-  REQUIRE(store.put_stage(test));
-  REQUIRE(store.put_stage(build));
+  REQUIRE(store.runs().put_stage(test));
+  REQUIRE(store.runs().put_stage(build));
   build.status = RunStatus::Running;
   build.agent = "b3";
   build.attempts = 2;
@@ -190,9 +190,9 @@ TEST_CASE("stages are upserted and listed in plan order", "[store]") {
   build.started_at = 5;
   build.finished_at = 6;
   build.log_bytes = (uint64_t{1} << 40) + 3;
-  REQUIRE(store.put_stage(build));
+  REQUIRE(store.runs().put_stage(build));
 
-  auto stages = store.stages(run.id);
+  auto stages = store.runs().stages(run.id);
   REQUIRE(stages.size() == 2);
   const StageRecord& b = stages[0];
   CHECK(b.stage_id == "Build");
@@ -210,18 +210,18 @@ TEST_CASE("stages are upserted and listed in plan order", "[store]") {
   CHECK(stages[1].stage_id == "Test / Unit");
   CHECK(stages[1].status == RunStatus::Queued);
 
-  CHECK(store.stages(run.id + 1).empty());
+  CHECK(store.runs().stages(run.id + 1).empty());
   StageRecord orphan{run.id + 1, "Build", "Build", 1};
-  CHECK_FALSE(store.put_stage(orphan));  // foreign keys are on
+  CHECK_FALSE(store.runs().put_stage(orphan));  // foreign keys are on
 }
 
 TEST_CASE("agents and artifacts", "[store]") {
   TempDir dir;
   Store store(dir.data());
-  REQUIRE(store.put_agent({"id-2", "zeta", {"linux", "docker"}, 4, 100, "pool-a"}));
-  REQUIRE(store.put_agent({"id-1", "alpha", {}, 1, 50, ""}));
-  REQUIRE(store.put_agent({"id-2", "zeta", {"linux"}, 2, 200, "pool-b"}));
-  auto agents = store.agents();
+  REQUIRE(store.runs().put_agent({"id-2", "zeta", {"linux", "docker"}, 4, 100, "pool-a"}));
+  REQUIRE(store.runs().put_agent({"id-1", "alpha", {}, 1, 50, ""}));
+  REQUIRE(store.runs().put_agent({"id-2", "zeta", {"linux"}, 2, 200, "pool-b"}));
+  auto agents = store.runs().agents();
   REQUIRE(agents.size() == 2);
   CHECK(agents[0].name == "alpha");
   CHECK(agents[0].labels.empty());
@@ -232,44 +232,45 @@ TEST_CASE("agents and artifacts", "[store]") {
   CHECK(agents[1].token_name == "pool-b");
 
   RunRecord run = sample_run("app");
-  REQUIRE(store.create_run(run).value() > 0);
-  REQUIRE(store.add_artifact({run.id, "stash", "src", "Build", 10, "/a/1", 1}));
-  REQUIRE(store.add_artifact({run.id, "artifact", "out/app.tar", "Build", 20, "/a/2", 2}));
-  REQUIRE(store.add_artifact({run.id, "stash", "src", "Build 2", 30, "/a/3", 3}));  // replaces
-  auto all = store.artifacts(run.id);
+  REQUIRE(store.runs().create_run(run).value() > 0);
+  REQUIRE(store.runs().add_artifact({run.id, "stash", "src", "Build", 10, "/a/1", 1}));
+  REQUIRE(store.runs().add_artifact({run.id, "artifact", "out/app.tar", "Build", 20, "/a/2", 2}));
+  REQUIRE(
+      store.runs().add_artifact({run.id, "stash", "src", "Build 2", 30, "/a/3", 3}));  // replaces
+  auto all = store.runs().artifacts(run.id);
   REQUIRE(all.size() == 2);
   CHECK(all[0].kind == "artifact");
   CHECK(all[1].size == 30);
-  auto stash = store.artifact(run.id, "stash", "src");
+  auto stash = store.runs().artifact(run.id, "stash", "src");
   REQUIRE(stash);
   CHECK(stash->stage_id == "Build 2");
   CHECK(stash->file == "/a/3");
   CHECK(stash->created_at == 3);
-  CHECK_FALSE(store.artifact(run.id, "artifact", "src"));
-  CHECK_FALSE(store.add_artifact({run.id + 1, "stash", "src", "", 0, "", 0}));
+  CHECK_FALSE(store.runs().artifact(run.id, "artifact", "src"));
+  CHECK_FALSE(store.runs().add_artifact({run.id + 1, "stash", "src", "", 0, "", 0}));
 }
 
 TEST_CASE("transactions commit, roll back and nest", "[store]") {
   TempDir dir;
   Store store(dir.data());
-  auto count = [&] { return store.list_runs(100).size(); };
+  auto count = [&] { return store.runs().list_runs(100).size(); };
 
   CHECK(store.transaction([&] {
     RunRecord r = sample_run("app");
-    return store.create_run(r).value() > 0;
+    return store.runs().create_run(r).value() > 0;
   }));
   CHECK(count() == 1);
 
   CHECK_FALSE(store.transaction([&] {
     RunRecord r = sample_run("app");
-    (void)store.create_run(r);
+    (void)store.runs().create_run(r);
     return false;
   }));
   CHECK(count() == 1);
 
   CHECK_THROWS_AS(store.transaction([&]() -> bool {
     RunRecord r = sample_run("app");
-    (void)store.create_run(r);
+    (void)store.runs().create_run(r);
     throw std::runtime_error("boom");
   }),
                   std::runtime_error);
@@ -277,17 +278,17 @@ TEST_CASE("transactions commit, roll back and nest", "[store]") {
 
   CHECK(store.transaction([&] {
     RunRecord outer = sample_run("app");
-    (void)store.create_run(outer);
+    (void)store.runs().create_run(outer);
     bool inner = !!store.transaction([&] {
       RunRecord r = sample_run("app");
-      (void)store.create_run(r);
+      (void)store.runs().create_run(r);
       return false;
     });
     return !inner;
   }));
   CHECK(count() == 2);
   // The rolled-back insert left no gap in the job's numbering.
-  CHECK(store.list_runs(1)[0].number == 2);
+  CHECK(store.runs().list_runs(1)[0].number == 2);
 }
 
 TEST_CASE("state persists across reopening and migrations run once", "[store]") {
@@ -299,19 +300,19 @@ TEST_CASE("state persists across reopening and migrations run once", "[store]") 
     version = store.schema_version();
     CHECK(version >= 1);
     RunRecord r = sample_run("app");
-    id = store.create_run(r).value();
+    id = store.runs().create_run(r).value();
     REQUIRE(id > 0);
-    REQUIRE(store.put_stage({id, "Build", "Build", 1, RunStatus::Succeeded}));
+    REQUIRE(store.runs().put_stage({id, "Build", "Build", 1, RunStatus::Succeeded}));
   }
   for (int i = 0; i < 2; ++i) {
     Store store(dir.data());
     CHECK(store.schema_version() == version);
-    auto r = store.run(id).value();
+    auto r = store.runs().run(id).value();
     REQUIRE(r);
     CHECK(r->params.at("ENV") == "staging");
-    CHECK(store.stages(id).at(0).status == RunStatus::Succeeded);
+    CHECK(store.runs().stages(id).at(0).status == RunStatus::Succeeded);
     RunRecord next = sample_run("app");
-    REQUIRE(store.create_run(next).value() > 0);
+    REQUIRE(store.runs().create_run(next).value() > 0);
     CHECK(next.number == 2 + i);
   }
 }
@@ -324,17 +325,17 @@ TEST_CASE("states are stored as their words, and an unknown word does not stop a
     Store store(dir.data());
     RunRecord r = sample_run("app");
     r.status = RunStatus::Unstable;
-    run_id = store.create_run(r).value();
-    REQUIRE(store.put_stage({run_id, "Build", "Build", 1, RunStatus::Skipped}));
+    run_id = store.runs().create_run(r).value();
+    REQUIRE(store.runs().put_stage({run_id, "Build", "Build", 1, RunStatus::Skipped}));
     ApprovalRecord a;
     a.kind = GateKind::Input;
     a.run_id = run_id;
     a.status = ApprovalStatus::Expired;
-    approval_id = store.create_approval(a).value();
+    approval_id = store.gates().create_approval(a).value();
     ReleaseRecord rel;
     rel.run_id = run_id;
     rel.status = ReleaseStatus::RolledBack;
-    release_id = store.create_release(rel).value();
+    release_id = store.gates().create_release(rel).value();
   }
   // The column text is what it was before the enums (no migration).
   CHECK(raw_query(db, "SELECT status FROM runs") == "unstable");
@@ -346,13 +347,13 @@ TEST_CASE("states are stored as their words, and an unknown word does not stop a
   raw_query(db, "UPDATE approvals SET kind = 'vote', status = 'maybe'");
   raw_query(db, "UPDATE releases SET status = 'half_done'");
   Store store(dir.data());
-  CHECK(store.run(run_id).value()->status == RunStatus::Failed);
-  CHECK(store.stages(run_id).at(0).status == RunStatus::Failed);
-  std::optional<ApprovalRecord> a = store.approval(approval_id).value();
+  CHECK(store.runs().run(run_id).value()->status == RunStatus::Failed);
+  CHECK(store.runs().stages(run_id).at(0).status == RunStatus::Failed);
+  std::optional<ApprovalRecord> a = store.gates().approval(approval_id).value();
   REQUIRE(a);
   CHECK(a->kind == GateKind::Gmud);
   CHECK(a->status == ApprovalStatus::Cancelled);
-  std::optional<ReleaseRecord> rel = store.release(release_id).value();
+  std::optional<ReleaseRecord> rel = store.gates().release(release_id).value();
   REQUIRE(rel);
   CHECK(rel->status == ReleaseStatus::Failed);
 }
