@@ -1,9 +1,11 @@
 // What an agent is told about a job: the environment (evaluated here, so
 // every agent sees the same values), the secrets it needs, and the source.
+#include "scheduler/job_spec.hpp"
+
 #include <set>
 
 #include "gantry/pipelines/expression.hpp"
-#include "scheduler/scheduler.hpp"
+#include "scheduler/rollout.hpp"
 
 namespace gantry::controller {
 
@@ -57,9 +59,10 @@ void collect_credential_ids(const std::vector<pipelines::Step>& steps, std::set<
   }
 }
 
-std::map<std::string, std::string> Scheduler::environment_of(
-    const RunState& run, int node, std::map<std::string, std::string>* secrets,
-    std::string& error) const {
+std::map<std::string, std::string> stage_environment(const RunState& run, int node,
+                                                     const SchedulerOptions& options,
+                                                     std::map<std::string, std::string>* secrets,
+                                                     std::string& error) {
   const RunRecord& r = run.run;
   const ExecNode& n = run.nodes[static_cast<size_t>(node)];
   std::map<std::string, std::string> env;
@@ -87,8 +90,8 @@ std::map<std::string, std::string> Scheduler::environment_of(
   for (const auto* list : n.environment) {
     for (const pipelines::EnvVar& var : *list) {
       if (!var.credentials_id.empty()) {
-        auto s = options_.secrets.find(var.credentials_id);
-        if (s == options_.secrets.end()) {
+        auto s = options.secrets.find(var.credentials_id);
+        if (s == options.secrets.end()) {
           error = "credentials '" + var.credentials_id + "' not found (configure it under secrets)";
           return env;
         }
@@ -119,8 +122,8 @@ std::map<std::string, std::string> Scheduler::environment_of(
   return env;
 }
 
-protocol::JobSpec Scheduler::make_spec(const RunState& run, const Job& job,
-                                       std::string& error) const {
+protocol::JobSpec job_spec(const RunState& run, const Job& job, const SchedulerOptions& options,
+                           std::string& error) {
   const RunRecord& r = run.run;
   const ExecNode& n = run.nodes[static_cast<size_t>(job.node)];
   protocol::JobSpec spec;
@@ -135,7 +138,7 @@ protocol::JobSpec Scheduler::make_spec(const RunState& run, const Job& job,
   spec.repo_url = r.repo_url;
   spec.commit = r.commit;
   spec.workspace = r.job_name + "-" + std::to_string(r.number);
-  spec.env = environment_of(run, job.node, &spec.secrets, error);
+  spec.env = stage_environment(run, job.node, options, &spec.secrets, error);
   // withCredentials secrets go only to the job whose own steps name them.
   std::set<std::string> ids;
   if (n.kind == NodeKind::PipelinePost) {
@@ -145,8 +148,8 @@ protocol::JobSpec Scheduler::make_spec(const RunState& run, const Job& job,
     for (const auto& p : n.stage->post) collect_credential_ids(p.steps, ids);
   }
   for (const std::string& id : ids) {
-    auto it = options_.secrets.find(id);
-    if (it != options_.secrets.end()) spec.credentials[id] = it->second;
+    auto it = options.secrets.find(id);
+    if (it != options.secrets.end()) spec.credentials[id] = it->second;
   }
   Result current =
       n.children_result ? pipelines::worse(*n.children_result, run.result()) : run.result();
@@ -159,7 +162,7 @@ protocol::JobSpec Scheduler::make_spec(const RunState& run, const Job& job,
   spec.current_result = pipelines::result_name(current);
   if (run.previous_result) spec.previous_result = pipelines::result_name(*run.previous_result);
   spec.timeout_ms = run.timeout_ms_of(job.node);
-  spec.cancel_grace_ms = options_.cancel_grace_ms;
+  spec.cancel_grace_ms = options.cancel_grace_ms;
   spec.skip_checkout = run.skip_checkout() || r.repo_url.empty();
   if (r.rollback_of != 0 && n.id == r.rollback_stage) {
     spec.mode = to_string(CanaryPhase::Rollback);

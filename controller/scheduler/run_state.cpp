@@ -603,4 +603,13 @@ bool RunState::skip_checkout() const {
   return has_option(pipeline.options, "skipDefaultCheckout");
 }
 
+int stage_node(const RunState& run, const std::string& stage_id) {
+  for (size_t i = 1; i < run.nodes.size(); ++i) {
+    if (run.nodes[i].kind == NodeKind::Stage &&
+        run.record_of(static_cast<int>(i)).stage_id == stage_id)
+      return static_cast<int>(i);
+  }
+  return -1;
+}
+
 }  // namespace gantry::controller

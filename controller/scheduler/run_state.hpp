@@ -142,4 +142,7 @@ pipelines::LoadResult load_run_pipeline(const RunRecord& run);
 // Why a load failed, for a run's reason: the first error as "L:C: message".
 std::string first_load_error(const pipelines::LoadResult& loaded);
 
+// The node of the stage with this id; -1 when the run has none.
+int stage_node(const RunState& run, const std::string& stage_id);
+
 }  // namespace gantry::controller

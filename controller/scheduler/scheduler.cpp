@@ -3,14 +3,21 @@
 #include <algorithm>
 
 #include "gantry/common/log.hpp"
-#include "gantry/pipelines/label_expr.hpp"
 #include "gantry/pipelines/when_eval.hpp"
+#include "scheduler/job_spec.hpp"
+#include "scheduler/rollout.hpp"
 
 namespace gantry::controller {
 
 using pipelines::Result;
 
-Scheduler::Scheduler(SchedulerOptions options) : options_(std::move(options)) {}
+Scheduler::Scheduler(SchedulerOptions options)
+    : options_(std::move(options)), board_(options_), gates_(options_) {}
+
+RunState* Scheduler::find(int64_t run_id) {
+  auto it = runs_.find(run_id);
+  return it == runs_.end() ? nullptr : it->second.get();
+}
 
 std::optional<std::string> Scheduler::submit(RunRecord record,
                                              const std::vector<StageRecord>& stages, int64_t now,
@@ -123,7 +130,7 @@ void Scheduler::decide_when(RunState& run, int node, int64_t now) {
   const ExecNode& n = run.nodes[static_cast<size_t>(node)];
   std::string error;
   pipelines::WhenContext ctx;
-  ctx.eval.env = environment_of(run, node, nullptr, error);
+  ctx.eval.env = stage_environment(run, node, options_, nullptr, error);
   for (const auto& [k, v] : run.run.params) ctx.eval.params[k] = pipelines::Value(v);
   ctx.branch = ctx.eval.env["BRANCH_NAME"];
   ctx.tag = ctx.eval.env["TAG_NAME"];
@@ -158,15 +165,43 @@ void Scheduler::dispatch_leaf(RunState& run, int node, int64_t now) {
       return;
     }
   }
-  if (jobs_.count(rec.job_id)) return;
+  if (board_.find(rec.job_id)) return;
   const bool orphan = rec.status == RunStatus::Running && rec.epoch > 0;
-  if (!orphan && (hold_at_gate(run, node, now) || hold_in_rollout(run, node, now))) return;
+  if (!orphan) {
+    std::string why;
+    switch (gates_.hold(run, node, now, why)) {
+      case GateDesk::Hold::Refused:
+        apply(run, run.leaf_done(node, Result::Failure, why, now), now);
+        return;
+      case GateDesk::Hold::Waiting:
+        dirty_.insert(run.run.id);
+        return;
+      case GateDesk::Hold::Passed:
+        break;
+    }
+    switch (hold_in_rollout(run, node, now, options_.auto_promote)) {
+      case RolloutHold::Waiting:
+        dirty_.insert(run.run.id);
+        return;
+      case RolloutHold::Moved:
+        dirty_.insert(run.run.id);
+        dispatch_leaf(run, node, now);
+        return;
+      case RolloutHold::Done: {
+        const Rollout& r = run.record_of(node).rollout;
+        std::optional<Result> result = pipelines::parse_result(r.result);
+        apply(run, run.leaf_done(node, result.value_or(Result::Failure), r.reason, now), now);
+        return;
+      }
+      case RolloutHold::Queue:
+        break;
+    }
+  }
   Job job;
   job.job_id = rec.job_id;
   job.run_id = run.run.id;
   job.node = node;
   job.epoch = rec.epoch;
-  job.seq = next_seq_++;
   if (orphan) {
     // Running on some agent before a restart: wait for it to say hello.
     job.attempt = std::max(1, rec.attempts);
@@ -181,7 +216,7 @@ void Scheduler::dispatch_leaf(RunState& run, int node, int64_t now) {
   } else {
     job.attempt = rec.attempts + 1;
   }
-  jobs_.emplace(job.job_id, std::move(job));
+  board_.enqueue(std::move(job));
 }
 
 void Scheduler::stop_leaf(RunState& run, int node, const std::string& reason, int64_t now) {
@@ -190,76 +225,41 @@ void Scheduler::stop_leaf(RunState& run, int node, const std::string& reason, in
   // between phases rolls back what it deployed.
   const bool rollout = in_rollout(run, node);
   if (rollout && run.record_of(node).rollout.phase == CanaryPhase::Rollback) return;
-  if (at_gate_.erase({run.run.id, run.record_of(node).stage_id}) > 0) {
-    GateRequest g;
-    g.run_id = run.run.id;
-    g.stage_id = run.record_of(node).stage_id;
-    g.cancel = true;
-    g.reason = reason;
-    gate_requests_.push_back(std::move(g));
+  gates_.withdraw(run.run.id, run.record_of(node).stage_id, reason);
+  Job* job = board_.find(job_id);
+  if (job && job->queued()) {
+    board_.remove(job_id);
+    job = nullptr;
   }
-  auto it = jobs_.find(job_id);
-  if (it != jobs_.end() && it->second.agent_id.empty() && !it->second.orphan) {
-    jobs_.erase(it);
-    it = jobs_.end();
-  }
-  if (it == jobs_.end()) {
+  if (!job) {
     std::optional<Result> result = Result::Aborted;
     std::string why = reason;
-    if (rollout && rollout_next(run, node, result, why, false, true, now)) return;
+    if (rollout && rollout_next(run, node, result, why, false, true, now)) {
+      dirty_.insert(run.run.id);
+      dispatch_leaf(run, node, now);
+      return;
+    }
     apply(run, run.leaf_done(node, result, why, now), now);
     return;
   }
-  Job& job = it->second;
-  if (job.stopping) return;
-  job.stopping = true;
-  job.stop_reason = reason;
-  job.stop_deadline = now + options_.cancel_grace_ms + 5000 + options_.lease_ttl_ms;
-  auto agent = agents_.find(job.agent_id);
-  if (agent != agents_.end() && agent->second.connected) {
-    protocol::Cancel c{job.job_id, job.epoch, reason, options_.cancel_grace_ms};
-    outgoing_.push_back({job.agent_id, c});
-  }
-}
-
-bool Scheduler::label_matches(const std::string& label, const AgentState& agent) const {
-  if (label.empty()) return true;
-  auto parsed = pipelines::parse_label_expr(label);
-  if (auto* e = std::get_if<pipelines::LabelExpr>(&parsed)) return e->matches(agent.labels);
-  return false;
+  board_.stop(*job, reason, now);
 }
 
 void Scheduler::dispatch(int64_t now) {
-  std::vector<Job*> queued;
-  for (auto& [id, job] : jobs_) {
-    if (job.agent_id.empty() && !job.orphan) queued.push_back(&job);
-  }
-  std::sort(queued.begin(), queued.end(),
-            [](const Job* a, const Job* b) { return a->seq < b->seq; });
-  // An agent whose heartbeats stopped gets no new work, even while its
-  // connection looks open (a silent partition): it could not take the job,
-  // and a job just lost there would go straight back to it. Always shorter
-  // than the lease, so an agent whose job was lost counts as silent.
-  const int64_t silent_after =
-      std::min(options_.lease_ttl_ms * 3 / 4, options_.heartbeat_ms * 5 / 2);
-  for (Job* job : queued) {
-    auto run_it = runs_.find(job->run_id);
-    if (run_it == runs_.end()) continue;
-    RunState& run = *run_it->second;
-    const ExecNode& n = run.nodes[static_cast<size_t>(job->node)];
-    if (deploy_held(run, job->node, now)) continue;
-    AgentState* best = nullptr;
-    for (auto& [id, agent] : agents_) {
-      if (!agent.connected || static_cast<int>(agent.jobs.size()) >= agent.executors) continue;
-      if (now - agent.last_seen > silent_after) continue;
-      if (!label_matches(n.label, agent)) continue;
-      if (n.uses_top_agent && agent.name == run.preferred_agent) {
-        best = &agent;
-        break;
-      }
-      if (!best || agent.jobs.size() < best->jobs.size()) best = &agent;
-    }
-    if (best) assign(*job, *best, now);
+  // By id: assigning one job can end or stop others (a failed spec fails
+  // the stage, failFast stops its siblings).
+  for (const std::string& id : board_.queued()) {
+    Job* job = board_.find(id);
+    if (!job || !job->queued()) continue;
+    RunState* run = find(job->run_id);
+    if (!run) continue;
+    const ExecNode& n = run->nodes[static_cast<size_t>(job->node)];
+    const bool held = gates_.deploy_held(*run, job->node, now);
+    if (!run->dirty_stages.empty()) dirty_.insert(run->run.id);  // a hold began, changed or ended
+    if (held) continue;
+    AgentState* agent =
+        board_.free_agent(n.label, n.uses_top_agent ? run->preferred_agent : std::string(), now);
+    if (agent) assign(*job, *agent, now);
   }
 }
 
@@ -267,12 +267,8 @@ void Scheduler::assign(Job& job, AgentState& agent, int64_t now) {
   RunState& run = *runs_.at(job.run_id);
   StageRecord& rec = run.record_of(job.node);
   std::string error;
-  job.epoch = rec.epoch + 1;
-  job.agent_id = agent.agent_id;
-  job.assigned_at = now;
-  job.lease_until = now + options_.lease_ttl_ms;
-  job.accepted = false;
-  protocol::JobSpec spec = make_spec(run, job, error);
+  board_.hand_out(job, agent, rec.epoch + 1, now);
+  protocol::JobSpec spec = job_spec(run, job, options_, error);
   rec.epoch = job.epoch;
   rec.attempts = job.attempt;
   if (in_rollout(run, job.node)) ++rec.rollout.tries;
@@ -281,11 +277,10 @@ void Scheduler::assign(Job& job, AgentState& agent, int64_t now) {
   // Stored before the assignment leaves (write-ahead): a restarted
   // controller must know the job runs, at this epoch.
   dirty_.insert(run.run.id);
-  agent.jobs.insert(job.job_id);
   if (run.nodes[static_cast<size_t>(job.node)].uses_top_agent && run.preferred_agent.empty())
     run.preferred_agent = agent.name;
   if (!error.empty()) {
-    end_attempt(job, Result::Failure, error, false, now);
+    end_attempt(job.job_id, Result::Failure, error, false, now);
     return;
   }
   log::info("scheduler", "job.assigned",
@@ -293,18 +288,17 @@ void Scheduler::assign(Job& job, AgentState& agent, int64_t now) {
              {"stage", rec.stage_id},
              {"agent", agent.name},
              {"epoch", std::to_string(job.epoch)}});
-  protocol::Assign a{job.job_id, job.epoch, std::move(spec)};
-  outgoing_.push_back({agent.agent_id, std::move(a)});
+  board_.send(agent.agent_id, protocol::Assign{job.job_id, job.epoch, std::move(spec)});
 }
 
-void Scheduler::end_attempt(Job& job_ref, std::optional<Result> result, const std::string& reason,
-                            bool lost, int64_t now, bool inconclusive) {
-  Job job = job_ref;  // the map entry goes away below
-  jobs_.erase(job.job_id);
-  if (auto a = agents_.find(job.agent_id); a != agents_.end()) a->second.jobs.erase(job.job_id);
-  auto run_it = runs_.find(job.run_id);
-  if (run_it == runs_.end()) return;
-  RunState& run = *run_it->second;
+void Scheduler::end_attempt(const std::string& job_id, std::optional<Result> result,
+                            const std::string& reason, bool lost, int64_t now, bool inconclusive) {
+  std::optional<Job> taken = board_.remove(job_id);
+  if (!taken) return;
+  const Job& job = *taken;
+  RunState* found = find(job.run_id);
+  if (!found) return;
+  RunState& run = *found;
   StageRecord& rec = run.record_of(job.node);
   dirty_.insert(run.run.id);  // a retry changes the record without apply()
   // A deploy in phases counts the attempts of its current phase.
@@ -322,8 +316,7 @@ void Scheduler::end_attempt(Job& job_ref, std::optional<Result> result, const st
     next.node = job.node;
     next.epoch = rec.epoch;
     next.attempt = job.attempt + 1;
-    next.seq = next_seq_++;
-    jobs_.emplace(next.job_id, std::move(next));
+    board_.enqueue(std::move(next));
     log::info("scheduler", "job.retry",
               {{"run", std::to_string(job.run_id)},
                {"stage", rec.stage_id},
@@ -333,7 +326,10 @@ void Scheduler::end_attempt(Job& job_ref, std::optional<Result> result, const st
   if (job.stopping && result != Result::Failure) result = Result::Aborted;
   std::string why = reason;
   if (job.stopping && why.empty()) why = job.stop_reason;
-  if (rollout && rollout_next(run, job.node, result, why, inconclusive, job.stopping, now)) return;
+  if (rollout && rollout_next(run, job.node, result, why, inconclusive, job.stopping, now)) {
+    dispatch_leaf(run, job.node, now);
+    return;
+  }
   apply(run, run.leaf_done(job.node, result, why, now), now);
 }
 
@@ -366,9 +362,6 @@ std::vector<RunState*> Scheduler::take_dirty_runs() {
   return out;
 }
 
-std::vector<Outgoing> Scheduler::take_outgoing() {
-  return std::exchange(outgoing_, {});
-}
 std::vector<int64_t> Scheduler::take_finished_runs() {
   return std::exchange(finished_, {});
 }
@@ -381,21 +374,6 @@ RunState* Scheduler::stored_run(int64_t run_id) {
 const RunState* Scheduler::run(int64_t run_id) const {
   auto it = runs_.find(run_id);
   return it == runs_.end() ? nullptr : it->second.get();
-}
-
-const Job* Scheduler::job(const std::string& job_id) const {
-  auto it = jobs_.find(job_id);
-  return it == jobs_.end() ? nullptr : &it->second;
-}
-
-size_t Scheduler::queue_depth() const {
-  return static_cast<size_t>(std::count_if(jobs_.begin(), jobs_.end(), [](const auto& j) {
-    return j.second.agent_id.empty() && !j.second.orphan;
-  }));
-}
-
-size_t Scheduler::running_jobs() const {
-  return jobs_.size() - queue_depth();
 }
 
 void Scheduler::forget_run(int64_t run_id) {

@@ -96,11 +96,12 @@ void AgentGateway::on_closed(const std::shared_ptr<Session>& s) {
   auto it = sessions_.find(s->agent_id);
   if (it == sessions_.end() || it->second != s) return;
   sessions_.erase(it);
-  engine_.scheduler().disconnected(s->agent_id, engine_.now());
+  engine_.scheduler().board().disconnected(s->agent_id, engine_.now());
   log::info("agents", "agent.disconnected", {{"agent", s->agent_id}});
-  auto agent = engine_.scheduler().agents().find(s->agent_id);
-  events_.agent(agent == engine_.scheduler().agents().end() ? s->agent_id : agent->second.name,
-                "disconnected");
+  auto agent = engine_.scheduler().board().agents().find(s->agent_id);
+  events_.agent(
+      agent == engine_.scheduler().board().agents().end() ? s->agent_id : agent->second.name,
+      "disconnected");
   events_.pump();
 }
 
@@ -142,7 +143,7 @@ void AgentGateway::hello(const std::shared_ptr<Session>& s, const protocol::Hell
 }
 
 void AgentGateway::finish(const std::shared_ptr<Session>& s, const protocol::Finish& fin) {
-  const Job* job = engine_.scheduler().job(fin.job_id);
+  const Job* job = engine_.scheduler().board().job(fin.job_id);
   const int64_t run_id = job ? job->run_id : 0;
   uint64_t committed = logs_.committed(fin.job_id);
   auto verdict = engine_.scheduler().finish(s->agent_id, fin, committed, engine_.now());
@@ -182,11 +183,11 @@ void AgentGateway::on_text(const std::shared_ptr<Session>& s, std::string_view t
   }
   const int64_t t = engine_.now();
   if (auto* hb = std::get_if<protocol::Heartbeat>(&msg)) {
-    engine_.scheduler().heartbeat(s->agent_id, *hb, t);
+    engine_.scheduler().board().heartbeat(s->agent_id, *hb, t);
   } else if (auto* acc = std::get_if<protocol::Accept>(&msg)) {
-    if (auto nack = engine_.scheduler().accept(s->agent_id, *acc, t)) reply(*s, *nack);
+    if (auto nack = engine_.scheduler().board().accept(s->agent_id, *acc, t)) reply(*s, *nack);
   } else if (auto* step = std::get_if<protocol::StepEvent>(&msg)) {
-    if (auto nack = engine_.scheduler().check(s->agent_id, step->job_id, step->epoch))
+    if (auto nack = engine_.scheduler().board().check(s->agent_id, step->job_id, step->epoch))
       reply(*s, *nack);
   } else if (auto* fin = std::get_if<protocol::Finish>(&msg)) {
     finish(s, *fin);
@@ -207,7 +208,7 @@ void AgentGateway::on_log(const std::shared_ptr<Session>& s, std::string_view fr
     reply(*s, protocol::Nack{header.job_id, header.epoch, "bad_message", error, 0});
     return;
   }
-  if (auto refused = engine_.scheduler().check(s->agent_id, header.job_id, header.epoch)) {
+  if (auto refused = engine_.scheduler().board().check(s->agent_id, header.job_id, header.epoch)) {
     reply(*s, *refused);
     return;
   }
@@ -221,7 +222,7 @@ std::optional<net::Response> AgentGateway::admit_upload(const net::Request& head
     return error(404, "not_found", "no route for " + head.method + " " + head.path);
   std::string rest = head.path.substr(kPrefix.size());
   std::string job_id = rest.substr(0, rest.find('/'));
-  const Job* job = engine_.scheduler().job(job_id);
+  const Job* job = engine_.scheduler().board().job(job_id);
   if (!job || job->epoch != query_u64(head, "epoch", 0) || job->agent_id != query(head, "agent"))
     return error(409, "stale_epoch", "job " + job_id + " is not held by this agent at this epoch");
   return std::nullopt;
@@ -237,7 +238,7 @@ net::Response AgentGateway::files(const net::Request& req, const Principal& who)
   if (slash == std::string::npos)
     return error(404, "not_found", "no route for " + req.method + " " + req.path);
   std::string job_id = rest.substr(0, slash), kind = rest.substr(slash + 1);
-  const Job* job = engine_.scheduler().job(job_id);
+  const Job* job = engine_.scheduler().board().job(job_id);
   uint64_t epoch = query_u64(req, "epoch", 0);
   // The job must be held at this epoch by the agent that asks (its id is
   // known only to it and the controller): another agent's token cannot

@@ -61,14 +61,14 @@ Status Engine::flush() {
   // A gate's answer can change the scheduler again (the next gate, a failed
   // stage); each round stores before it acts. Bounded: a stage has two gates.
   for (int round = 0; round < 8; ++round) {
-    scheduler_.dispatch_now(now());
+    scheduler_.dispatch(now());
     for (RunState* run : scheduler_.take_dirty_runs()) unsaved_.insert(run->run.id);
     if (Status s = persist(); !s) return s;  // messages and gate requests wait in the scheduler
-    std::vector<GateRequest> gates = scheduler_.take_gate_requests();
+    std::vector<GateRequest> gates = scheduler_.gates().take_requests();
     if (gates.empty()) break;
     if (hooks_.gates) hooks_.gates(gates);
   }
-  for (Outgoing& o : scheduler_.take_outgoing()) {
+  for (Outgoing& o : scheduler_.board().take_outgoing()) {
     if (outbox_) outbox_->send(o.agent_id, o.message);
   }
   for (int64_t id : scheduler_.take_finished_runs()) {

@@ -7,7 +7,7 @@
 namespace gantry::controller {
 
 std::optional<std::string> LogIngest::path_of(const std::string& job_id) {
-  const Job* job = engine_.scheduler().job(job_id);
+  const Job* job = engine_.scheduler().board().job(job_id);
   if (!job) return std::nullopt;
   const RunState* run = engine_.scheduler().run(job->run_id);
   if (!run) return std::nullopt;
@@ -106,7 +106,7 @@ void LogIngest::forget_run(int64_t run_id) {
 void LogIngest::note(const std::string& job_id, const std::string& path, uint64_t committed) {
   auto it = progress_.find(job_id);
   if (it == progress_.end()) {
-    const Job* job = engine_.scheduler().job(job_id);
+    const Job* job = engine_.scheduler().board().job(job_id);
     const RunState* run = job ? engine_.scheduler().run(job->run_id) : nullptr;
     if (!run) return;
     Progress p;
@@ -118,7 +118,7 @@ void LogIngest::note(const std::string& job_id, const std::string& path, uint64_
     it = progress_.emplace(job_id, std::move(p)).first;
   } else if (it->second.path != path) {
     // A new attempt of the same stage: the last one's bytes are all out.
-    const Job* job = engine_.scheduler().job(job_id);
+    const Job* job = engine_.scheduler().board().job(job_id);
     if (!job) return;
     it->second.attempt = job->attempt;
     it->second.epoch = job->epoch;

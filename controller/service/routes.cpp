@@ -195,7 +195,8 @@ Routes::Routes(const Authenticator& auth, AuditLog& audit, Engine& engine, RunSe
       {"GET", "/api/v1/agents", P::Read, "read agents",
        [this](const Call&) {
          net::Response r;
-         r.body = agents_json(engine_.store().runs().agents(), engine_.scheduler().agents());
+         r.body =
+             agents_json(engine_.store().runs().agents(), engine_.scheduler().board().agents());
          return r;
        }},
   };
@@ -311,11 +312,11 @@ net::Response Routes::metrics() const {
   out += engine_.metrics_text();
   const Scheduler& scheduler = engine_.scheduler();
   out += "# HELP gantry_queue_depth Jobs waiting for an agent.\n# TYPE gantry_queue_depth gauge\n";
-  out += "gantry_queue_depth " + std::to_string(scheduler.queue_depth()) + "\n";
+  out += "gantry_queue_depth " + std::to_string(scheduler.board().queue_depth()) + "\n";
   out += "# HELP gantry_jobs_running Jobs held by agents.\n# TYPE gantry_jobs_running gauge\n";
-  out += "gantry_jobs_running " + std::to_string(scheduler.running_jobs()) + "\n";
+  out += "gantry_jobs_running " + std::to_string(scheduler.board().running_jobs()) + "\n";
   size_t connected = 0;
-  for (const auto& [id, a] : scheduler.agents()) connected += a.connected ? 1 : 0;
+  for (const auto& [id, a] : scheduler.board().agents()) connected += a.connected ? 1 : 0;
   out +=
       "# HELP gantry_agents_connected Agents with a live session.\n# TYPE gantry_agents_connected "
       "gauge\n";

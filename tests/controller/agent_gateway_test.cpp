@@ -166,7 +166,7 @@ TEST_CASE("a log write failure answers log_error with the offset to resend from"
   CHECK(nacks[0].code == "log_error");
   CHECK(nacks[0].expected == 0);
   // The job is not fenced: it is still held, and the same bytes go in later.
-  CHECK(w.engine.scheduler().job(a.job_id) != nullptr);
+  CHECK(w.engine.scheduler().board().job(a.job_id) != nullptr);
   fs::remove(runs_dir);
   w.log(a, 0, "first\n");
   w.defer.run_all();

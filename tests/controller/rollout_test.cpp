@@ -64,7 +64,7 @@ protocol::Assign next_job(Harness& h, const std::string& mode, const std::string
 // Time passes; the agent keeps its heartbeats (a silent agent gets no work).
 void later(Harness& h, int64_t ms) {
   h.now += ms;
-  h.s.heartbeat("a1", protocol::Heartbeat{}, h.now);
+  h.s.board().heartbeat("a1", protocol::Heartbeat{}, h.now);
   h.pump();
 }
 
@@ -151,7 +151,7 @@ TEST_CASE("a timed pause holds no agent until its time, also across a restart") 
   CHECK(h.assigns().empty());
   CHECK(h.stage(run, "Prod") == "waiting");
   CHECK(prod(h, run).reason.rfind("canary at 10%: pause until ", 0) == 0);
-  CHECK(h.s.running_jobs() == 0);
+  CHECK(h.s.board().running_jobs() == 0);
   later(h, 29000);
   CHECK(h.assigns().empty());
 
@@ -291,7 +291,7 @@ TEST_CASE("a freeze holds the next weight, never the rollback") {
   std::string source = canary_pipeline("weights 10, 50\nanalysis { sh './check.sh' }");
   source.replace(source.find("'staging'"), 9, "'production'");
   int64_t run = h.submit(source);
-  auto gates = h.s.take_gate_requests();
+  auto gates = h.s.gates().take_requests();
   REQUIRE(gates.size() == 1);
   REQUIRE(h.s.open_gate(run, "Prod", GateKind::Gmud, {}, h.now));
   h.pump();

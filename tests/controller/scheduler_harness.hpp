@@ -44,7 +44,7 @@ struct Harness {
   }
   void pump() {
     s.tick(now);
-    for (auto& o : s.take_outgoing()) sent.push_back(std::move(o));
+    for (auto& o : s.board().take_outgoing()) sent.push_back(std::move(o));
     s.take_dirty_runs();
   }
   // Assignments sent since the last call, in order.
@@ -71,7 +71,7 @@ struct Harness {
   RunStatus status(int64_t run) { return s.run(run)->run.status; }
   // The service's side of a deploy's last gate: records release R-<n>.
   void open_release(int64_t run, const std::string& stage, const std::string& id = "R-1") {
-    auto gates = s.take_gate_requests();
+    auto gates = s.gates().take_requests();
     REQUIRE(gates.size() == 1);
     CHECK(gates[0].kind == GateKind::Release);
     CHECK(gates[0].stage_id == stage);

@@ -28,7 +28,7 @@ const char* kThree = R"(pipeline {
 TEST_CASE("sequential stages run in order on the agent and the run succeeds") {
   Harness h;
   int64_t run = h.submit(kThree);
-  CHECK(h.s.queue_depth() == 1);
+  CHECK(h.s.board().queue_depth() == 1);
   h.agent("a1");
   for (const char* name : {"Build", "Test", "Deploy"}) {
     auto as = h.assigns();
@@ -167,8 +167,8 @@ TEST_CASE("a lease that lapses loses the job, retry moves it to another agent") 
   auto first = h.assigns();
   REQUIRE(first.size() == 1);
   protocol::Accept acc{first[0].second.job_id, first[0].second.epoch};
-  CHECK_FALSE(h.s.accept("a1", acc, h.now));
-  h.s.disconnected("a1", h.now);
+  CHECK_FALSE(h.s.board().accept("a1", acc, h.now));
+  h.s.board().disconnected("a1", h.now);
   h.now += 2000;
   h.pump();
   CHECK(h.stage(run, "S") == "running");  // within the lease
@@ -199,7 +199,7 @@ TEST_CASE("without retry a lost agent fails the stage with 'agent lost'") {
   int64_t run = h.submit(kThree);
   h.agent("a1");
   auto as = h.assigns();
-  h.s.disconnected("a1", h.now);
+  h.s.board().disconnected("a1", h.now);
   h.now += 3500;
   h.pump();
   CHECK(h.stage(run, "Build") == "failed");
@@ -258,12 +258,12 @@ TEST_CASE("heartbeats keep the lease, a finish past the committed log gets log_g
   int64_t run = h.submit(kThree);
   h.agent("a1");
   auto as = h.assigns();
-  CHECK_FALSE(h.s.accept("a1", {as[0].second.job_id, as[0].second.epoch}, h.now));
+  CHECK_FALSE(h.s.board().accept("a1", {as[0].second.job_id, as[0].second.epoch}, h.now));
   for (int i = 0; i < 5; ++i) {
     h.now += 2000;
     protocol::Heartbeat hb;
     hb.jobs.push_back({as[0].second.job_id, as[0].second.epoch});
-    h.s.heartbeat("a1", hb, h.now);
+    h.s.board().heartbeat("a1", hb, h.now);
     h.pump();
   }
   CHECK(h.stage(run, "Build") == "running");
@@ -425,7 +425,7 @@ int64_t build_to_gate(Harness& h) {
   auto as = h.assigns();
   REQUIRE(as.size() == 1);
   h.finish(as[0].first, as[0].second, "SUCCESS");
-  REQUIRE(h.s.take_gate_requests().size() == 1);
+  REQUIRE(h.s.gates().take_requests().size() == 1);
   return run;
 }
 
@@ -447,8 +447,8 @@ TEST_CASE("a gated deploy waits without an agent until its gate opens") {
   CHECK(h.stage(run, "Production") == "waiting");
   CHECK(h.status(run) == RunStatus::Waiting);
   CHECK(h.assigns().empty());
-  CHECK(h.s.queue_depth() == 0);
-  auto gates = h.s.take_gate_requests();
+  CHECK(h.s.board().queue_depth() == 0);
+  auto gates = h.s.gates().take_requests();
   REQUIRE(gates.size() == 1);
   CHECK(gates[0].kind == GateKind::Gmud);
   CHECK(gates[0].environment == "production");
@@ -458,7 +458,7 @@ TEST_CASE("a gated deploy waits without an agent until its gate opens") {
   // Ticks neither ask again nor dispatch.
   h.now += 500;
   h.pump();
-  CHECK(h.s.take_gate_requests().empty());
+  CHECK(h.s.gates().take_requests().empty());
   CHECK(h.assigns().empty());
   CHECK_FALSE(h.s.open_gate(run, "Production", GateKind::Input, {}, h.now));
   REQUIRE(h.s.open_gate(run, "Production", GateKind::Gmud, {{"GMUD_ID", "GMUD-1"}}, h.now));
@@ -489,7 +489,7 @@ TEST_CASE("a refused gate fails the stage, cancelling a waiting run asks to canc
   int64_t second = build_to_gate(h);
   REQUIRE(h.s.cancel_run(second, "cancelled by ops", h.now));
   h.pump();
-  auto gates = h.s.take_gate_requests();
+  auto gates = h.s.gates().take_requests();
   REQUIRE(gates.size() == 1);
   CHECK(gates[0].cancel);
   CHECK(gates[0].stage_id == "Production");
@@ -517,7 +517,7 @@ TEST_CASE("a deploy to an unknown environment fails closed, an ungated one just 
   CHECK(h.status(run) == RunStatus::Failed);
   CHECK(h.s.run(run)->stages[1].reason ==
         "deploys to unknown environment 'moon' (the controller defines: production, staging)");
-  CHECK(h.s.take_gate_requests().empty());
+  CHECK(h.s.gates().take_requests().empty());
 }
 
 TEST_CASE("an input gate gives its values to the stage's steps") {
@@ -534,7 +534,7 @@ TEST_CASE("an input gate gives its values to the stage's steps") {
   }
 })");
   CHECK(h.assigns().empty());
-  auto gates = h.s.take_gate_requests();
+  auto gates = h.s.gates().take_requests();
   REQUIRE(gates.size() == 1);
   CHECK(gates[0].kind == GateKind::Input);
   CHECK(gates[0].message == "Ship 1?");
@@ -558,7 +558,7 @@ TEST_CASE("after a restart a waiting stage asks for its gate again") {
   Harness restarted(gated_options());  // a new controller process
   REQUIRE_FALSE(restarted.s.submit(record, stages, restarted.now));
   restarted.pump();
-  auto gates = restarted.s.take_gate_requests();
+  auto gates = restarted.s.gates().take_requests();
   REQUIRE(gates.size() == 1);
   CHECK(gates[0].stage_id == "Production");
   CHECK(restarted.stage(run, "Production") == "waiting");
@@ -584,7 +584,7 @@ TEST_CASE("a queued deploy waits for the clock again right before it starts") {
   auto as = h.assigns();
   REQUIRE(as.size() == 1);
   h.finish(as[0].first, as[0].second, "SUCCESS");
-  REQUIRE(h.s.take_gate_requests().size() == 1);
+  REQUIRE(h.s.gates().take_requests().size() == 1);
   frozen = true;  // approved before the freeze, queued into it
   REQUIRE(h.s.open_gate(run, "Production", GateKind::Gmud, {}, h.now));
   h.pump();

@@ -1,0 +1,33 @@
+#pragma once
+// What an agent is told about a job (job_spec.cpp): the stage's environment,
+// evaluated here so every agent sees the same values, the secrets its steps
+// name, and the source. Pure; no I/O.
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gantry/protocol/messages.hpp"
+#include "scheduler/job_board.hpp"
+#include "scheduler/run_state.hpp"
+
+namespace gantry::controller {
+
+// The environment a stage's steps see: Jenkins' standard variables, the
+// parameters, the `environment` blocks (credentials() values go to
+// `secrets` when given, else read "****"), matrix axes, gate values.
+// `error`: why it could not be evaluated (an unknown credentials id, an
+// expression that fails).
+std::map<std::string, std::string> stage_environment(const RunState& run, int node,
+                                                     const SchedulerOptions& options,
+                                                     std::map<std::string, std::string>* secrets,
+                                                     std::string& error);
+// The assignment of `job`; `error` as for stage_environment.
+protocol::JobSpec job_spec(const RunState& run, const Job& job, const SchedulerOptions& options,
+                           std::string& error);
+// The credentials ids that these steps name (withCredentials bindings, in
+// nested bodies and script blocks too).
+void collect_credential_ids(const std::vector<pipelines::Step>& steps, std::set<std::string>& ids);
+
+}  // namespace gantry::controller
