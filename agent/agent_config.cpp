@@ -1,12 +1,23 @@
 #include "agent_config.hpp"
 
-#include <yaml-cpp/yaml.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string_view>
+
+#include <yaml-cpp/yaml.h>
+
+#include "gantry/common/log.hpp"
 
 namespace gantry::agent {
 
@@ -119,6 +130,12 @@ bool load_agent_config(const std::string& path, AgentConfig& config, std::string
         if (!scalar(config.controller)) return false;
       } else if (key == "token") {
         if (!scalar(config.token)) return false;
+      } else if (key == "token_file") {
+        if (!scalar(s)) return false;
+        if (!read_token_file(s, config.token, error)) {
+          error = where(v.Mark()) + error;
+          return false;
+        }
       } else if (key == "name") {
         if (!scalar(config.name)) return false;
       } else if (key == "work") {
@@ -165,7 +182,7 @@ bool load_agent_config(const std::string& path, AgentConfig& config, std::string
         }
       } else {
         error = where(it->first.Mark()) + "unknown key '" + key +
-                "' (keys: controller, token, name, labels, executors, work, log_limit, "
+                "' (keys: controller, token, token_file, name, labels, executors, work, log_limit, "
                 "keep_workspaces, mirror_max_age)";
         return false;
       }
@@ -198,6 +215,12 @@ bool parse_agent_args(const std::vector<std::string>& args, AgentConfig& config,
       config.controller = v;
     } else if (a == "--token") {
       config.token = v;
+      log::warn("agent", "token.on_command_line",
+                {{"advice",
+                  "any local user can read a command line: use --token-file or "
+                  "GANTRY_AGENT_TOKEN"}});
+    } else if (a == "--token-file") {
+      if (!read_token_file(v, config.token, error)) return false;
     } else if (a == "--name") {
       config.name = v;
     } else if (a == "--labels") {
@@ -232,10 +255,68 @@ bool parse_agent_args(const std::vector<std::string>& args, AgentConfig& config,
     }
   }
   if (config.token.empty()) {
-    error = "--token is required (the controller writes one to DATA_DIR/agent.token)";
+    if (const char* env = std::getenv(kTokenVariable); env && *env) config.token = env;
+  }
+  if (config.token.empty()) {
+    error = std::string("a token is required: --token-file FILE, ") + kTokenVariable +
+            ", or token_file in --config (the controller writes one to DATA_DIR/agent.token)";
     return false;
   }
   return true;
+}
+
+bool read_token_file(const std::string& path, std::string& token, std::string& error) {
+  constexpr size_t kMaxToken = 4096;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    error = "cannot read the token file '" + path + "': " + std::strerror(errno);
+    return false;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    log::warn("agent", "token_file.readable_by_others",
+              {{"file", path}, {"advice", "chmod 600 " + path}});
+  }
+  std::string text(kMaxToken + 1, '\0');
+  ssize_t n = ::read(fd, text.data(), text.size());
+  ::close(fd);
+  if (n < 0 || static_cast<size_t>(n) > kMaxToken) {
+    error = "cannot read the token file '" + path +
+            "': " + (n < 0 ? std::string(std::strerror(errno)) : "longer than 4 KiB");
+    return false;
+  }
+  text.resize(static_cast<size_t>(n));
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  size_t start = 0;
+  while (start < text.size() && std::isspace(static_cast<unsigned char>(text[start]))) ++start;
+  text.erase(0, start);
+  if (text.empty() || text.find_first_of(" \t\r\n") != std::string::npos) {
+    error = "the token file '" + path + "' must hold one token";
+    return false;
+  }
+  token = std::move(text);
+  return true;
+}
+
+void hide_token(int argc, char** argv) {
+  // /proc/PID/environ reads the environment block the process started
+  // with, which unsetenv() leaves as it was: blank the value there first.
+  const size_t name_length = std::strlen(kTokenVariable);
+  for (char** e = environ; e && *e; ++e) {
+    if (std::strncmp(*e, kTokenVariable, name_length) != 0 || (*e)[name_length] != '=') continue;
+    for (char* c = *e + name_length + 1; *c; ++c) *c = '*';
+  }
+  ::unsetenv(kTokenVariable);
+  // Neither a step nor anything else running as this user may read the
+  // agent's memory (its token, the secrets of the jobs it holds) through
+  // /proc/PID/{mem,environ} or ptrace. Steps are exec'd, which makes them
+  // dumpable again.
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "--token") != 0) continue;
+    // /proc/PID/cmdline reads this memory: blank the value in place.
+    for (char* c = argv[i + 1]; *c; ++c) *c = '*';
+  }
 }
 
 }  // namespace gantry::agent

@@ -11,10 +11,12 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: gantry-agent --controller URL --token TOKEN [--name N] [--labels a,b]\n"
+    "usage: gantry-agent --controller URL --token-file FILE [--name N] [--labels a,b]\n"
     "                    [--executors N] [--work DIR] [--log-limit SIZE (1K..1G)]\n"
     "                    [--keep-workspaces N (1)] [--mirror-max-age AGE (14d)]\n"
     "       gantry-agent --config FILE   (the same keys in YAML)\n"
+    "The token: --token-file FILE, or GANTRY_AGENT_TOKEN in the environment\n"
+    "(--token TOKEN works, but any local user can read a command line).\n"
     "       gantry-agent --version\n";
 
 }  // namespace
@@ -25,7 +27,9 @@ int main(int argc, char** argv) {
   std::string error;
   bool help = false, version = false;
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (!agent::parse_agent_args(args, config, error, help, version)) {
+  const bool parsed = agent::parse_agent_args(args, config, error, help, version);
+  agent::hide_token(argc, argv);
+  if (!parsed) {
     std::fprintf(stderr, "gantry-agent: %s\n%s", error.c_str(), kUsage);
     return 2;
   }

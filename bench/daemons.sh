@@ -143,7 +143,7 @@ wait_for 5 "tokens" test -s "$data/agent.token" -a -s "$data/admin.token"
 GANTRY_SERVER=$(<"$data/controller.addr")
 GANTRY_TOKEN=$(<"$data/admin.token")
 export GANTRY_SERVER GANTRY_TOKEN
-"$agent_bin" --controller "$GANTRY_SERVER" --token "$(<"$data/agent.token")" --name bench-1 \
+"$agent_bin" --controller "$GANTRY_SERVER" --token-file "$data/agent.token" --name bench-1 \
   --executors 1 --work "$tmp/work" >"$tmp/agent.log" 2>&1 &
 agent_pid=$!
 pids+=("$agent_pid")

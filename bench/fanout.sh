@@ -25,7 +25,7 @@ ulimit -n 8192 2>/dev/null || true
 bench_controller --listen 127.0.0.1:0 --data "$tmp/data"
 token=$(cat "$tmp/data/admin.token")
 export GANTRY_SERVER=$server GANTRY_TOKEN=$token
-"$tmp/gantry-agent" --controller "$server" --token "$(cat "$tmp/data/agent.token")" \
+"$tmp/gantry-agent" --controller "$server" --token-file "$tmp/data/agent.token" \
   --name a1 --work "$tmp/a1" >"$tmp/agent.log" 2>&1 &
 pids+=($!)
 mkdir -p "$tmp/repo" && cd "$tmp/repo"

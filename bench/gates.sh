@@ -25,7 +25,7 @@ environments:
 YML
 bench_controller --config "$tmp/c.yml"
 export GANTRY_SERVER=$server GANTRY_TOKEN=admin-token
-"$tmp/gantry-agent" --controller "$GANTRY_SERVER" --token "$(cat "$tmp/data/agent.token")" \
+"$tmp/gantry-agent" --controller "$GANTRY_SERVER" --token-file "$tmp/data/agent.token" \
   --name a1 --work "$tmp/a1" >"$tmp/agent.log" 2>&1 &
 pids+=($!)
 for env in staging production; do

@@ -94,7 +94,7 @@ git -C "$work" remote add origin "$bare"
 start_controller push "repositories:
   - {name: app, url: 'file://$bare', branches: [main], poll: 0s, webhook_secret: $secret}
 "
-"$agent_bin" --controller "$url" --token "$agent_token" --name a1 --work "$tmp/agent" \
+GANTRY_AGENT_TOKEN=$agent_token "$agent_bin" --controller "$url" --name a1 --work "$tmp/agent" \
   >>"$tmp/agent.log" 2>&1 &
 pids+=($!)
 : >"$marks"

@@ -60,7 +60,7 @@ token=$(cat "$tmp/data/admin.token")
 export GANTRY_SERVER=$server GANTRY_TOKEN=$token
 agent_pids=()
 for i in $(seq 1 "$agents"); do
-  "$tmp/gantry-agent" --controller "$server" --token "$(cat "$tmp/data/agent.token")" \
+  "$tmp/gantry-agent" --controller "$server" --token-file "$tmp/data/agent.token" \
     --name "soak-$i" --executors "$executors" --work "$tmp/a$i" >"$tmp/agent-$i.log" 2>&1 &
   pids+=($!)
   agent_pids+=($!)

@@ -83,7 +83,7 @@ echo "controller at $server"
 
 bold "starting two agents"
 for n in 1 2; do
-  "$bin/agent/gantry-agent" --controller "$server" --token "$(cat "$demo/data/agent.token")" \
+  "$bin/agent/gantry-agent" --controller "$server" --token-file "$demo/data/agent.token" \
     --name "agent-$n" --labels linux --executors 1 --work "$demo/agent-$n" \
     >"$demo/agent-$n.log" 2>&1 &
   pids+=($!)

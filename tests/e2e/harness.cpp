@@ -52,10 +52,12 @@ Child::~Child() {
   }
 }
 
-bool Child::start(const std::vector<std::string>& argv, const std::string& log_path) {
+bool Child::start(const std::vector<std::string>& argv, const std::string& log_path,
+                  const std::map<std::string, std::string>& env) {
   pid_t pid = ::fork();
   if (pid < 0) return false;
   if (pid == 0) {
+    for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
     int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       ::dup2(fd, 1);
@@ -248,14 +250,20 @@ int Cluster::start_agent(AgentOptions o) {
   std::vector<std::string> argv = {GANTRY_AGENT_BIN,
                                    "--controller",
                                    o.controller.empty() ? url : o.controller,
-                                   "--token",
-                                   agent_token,
                                    "--name",
                                    o.name,
                                    "--executors",
                                    std::to_string(o.executors),
                                    "--work",
                                    tmp_.path + "/" + o.name};
+  std::map<std::string, std::string> env;
+  if (o.token == AgentOptions::Token::File) {
+    argv.insert(argv.end(), {"--token-file", tmp_.path + "/data/agent.token"});
+  } else if (o.token == AgentOptions::Token::CommandLine) {
+    argv.insert(argv.end(), {"--token", agent_token});
+  } else {
+    env["GANTRY_AGENT_TOKEN"] = agent_token;
+  }
   argv.insert(argv.end(), o.extra_args.begin(), o.extra_args.end());
   if (!o.labels.empty()) {
     std::string l;
@@ -264,7 +272,7 @@ int Cluster::start_agent(AgentOptions o) {
     argv.push_back(l);
   }
   auto child = std::make_unique<Child>();
-  if (!child->start(argv, tmp_.path + "/" + o.name + ".log"))
+  if (!child->start(argv, tmp_.path + "/" + o.name + ".log", env))
     throw std::runtime_error("cannot start an agent");
   agents_.push_back(std::move(child));
   return index;

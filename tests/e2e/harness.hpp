@@ -34,7 +34,9 @@ class Child {
  public:
   Child() = default;
   ~Child();
-  bool start(const std::vector<std::string>& argv, const std::string& log_path);
+  // `env`: variables set for the child on top of this process's.
+  bool start(const std::vector<std::string>& argv, const std::string& log_path,
+             const std::map<std::string, std::string>& env = {});
   void signal(int sig);
   int wait(std::chrono::milliseconds timeout = std::chrono::seconds(10));  // exit status or -1
   bool alive();
@@ -61,6 +63,9 @@ struct AgentOptions {
   int executors = 1;
   std::string controller;               // default: the controller's address (or a proxy's)
   std::vector<std::string> extra_args;  // e.g. {"--log-limit", "100K"}
+  // How the agent gets its token.
+  enum class Token { File, CommandLine, Environment };
+  Token token = Token::File;  // --token-file, --token, GANTRY_AGENT_TOKEN
 };
 
 class Cluster {
