@@ -99,6 +99,10 @@ Agent::Agent(net::EventLoop& loop, AgentConfig config) : loop_(loop), config_(st
       if (on_fatal)
         on_fatal("another agent process connected as " + agent_id_ +
                  " (a copied work dir?); this one stops");
+    } else if (reason.rfind("closed 4403", 0) == 0) {
+      // The token may not claim this identity or these labels: trying
+      // again cannot help; say why and leave.
+      if (on_fatal) on_fatal("the controller refused this agent: " + reason.substr(12));
     }
   };
   link_->on_refused = [this](int status) {

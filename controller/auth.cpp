@@ -172,7 +172,8 @@ Authenticator::Authenticator(const Config& config) {
     // The config loader has checked the role; a bad one here is a caller bug.
     add_user(u.name, parse_role(u.role).value_or(Role::Viewer), u.token_sha256, u.groups);
   }
-  for (const auto& a : config.agent_tokens) add_agent_token(a.name, a.token_sha256);
+  for (const auto& a : config.agent_tokens)
+    add_agent_token(a.name, a.token_sha256, AgentPool{a.any_label, a.labels, a.max_agents});
 }
 
 void Authenticator::add_user(std::string name, Role role, std::string token_sha256,
@@ -181,9 +182,23 @@ void Authenticator::add_user(std::string name, Role role, std::string token_sha2
                            Principal{std::move(name), role, false, std::move(groups)}});
 }
 
-void Authenticator::add_agent_token(std::string name, std::string token_sha256) {
+void Authenticator::add_agent_token(std::string name, std::string token_sha256, AgentPool pool) {
   entries_.push_back(Entry{lowercase(std::move(token_sha256)),
-                           Principal{std::move(name), Role::Viewer, true, {}}});
+                           Principal{std::move(name), Role::Viewer, true, {}, std::move(pool)}});
+}
+
+bool Authenticator::label_of_other_pool(std::string_view label, std::string_view token) const {
+  return std::any_of(entries_.begin(), entries_.end(), [&](const Entry& e) {
+    const Principal& p = e.principal;
+    return p.is_agent && p.name != token &&
+           std::find(p.pool.labels.begin(), p.pool.labels.end(), label) != p.pool.labels.end();
+  });
+}
+
+bool Authenticator::has_agent_token(std::string_view name) const {
+  return std::any_of(entries_.begin(), entries_.end(), [&](const Entry& e) {
+    return e.principal.is_agent && e.principal.name == name;
+  });
 }
 
 std::optional<Principal> Authenticator::authenticate(std::string_view header) const {

@@ -46,11 +46,19 @@ std::string sha256_hex(std::string_view data);
 // has no randomness to give (a startup error).
 std::string random_token();
 
+// What an agent token's agents may claim (AgentTokenConfig).
+struct AgentPool {
+  bool any_label = true;
+  std::vector<std::string> labels;
+  int64_t max_agents = 0;  // 0: no limit
+};
+
 struct Principal {
   std::string name;
   Role role = Role::Viewer;
   bool is_agent = false;  // an agent token: the agent endpoint only
   std::vector<std::string> groups;
+  AgentPool pool;  // agents only
 };
 
 // False for agents, whatever their role.
@@ -63,7 +71,11 @@ class Authenticator {
 
   void add_user(std::string name, Role role, std::string token_sha256,
                 std::vector<std::string> groups = {});
-  void add_agent_token(std::string name, std::string token_sha256);
+  void add_agent_token(std::string name, std::string token_sha256, AgentPool pool = {});
+  // Whether an agent token of this name is configured.
+  bool has_agent_token(std::string_view name) const;
+  // Whether an agent token other than `token` lists `label` in its labels.
+  bool label_of_other_pool(std::string_view label, std::string_view token) const;
 
   // "Bearer TOKEN" (scheme case-insensitive); nullopt when the header is
   // missing, malformed or names no known token.

@@ -32,9 +32,15 @@ struct UserConfig {
   std::string token_sha256;  // lowercase hex; computed from `token` when that is given
 };
 
+// An agent token is a pool (SPEC §9): the labels its agents may claim
+// (`labels:`; absent: any) and how many of them may be connected at once
+// (`max_agents`; 0: no limit).
 struct AgentTokenConfig {
   std::string name;
   std::string token_sha256;
+  bool any_label = true;
+  std::vector<std::string> labels;
+  int64_t max_agents = 0;
 };
 
 struct RepositoryConfig {

@@ -3,6 +3,7 @@
 // only as its SHA-256.
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 #include "auth.hpp"
 #include "config_reader.hpp"
@@ -133,13 +134,26 @@ bool read_agent_tokens(Reader& r, const Field& f, Config& c) {
   auto read_agent = [&](const YAML::Node& item, const Fields& fs, const std::string& name) {
     AgentTokenConfig a;
     a.name = name;
-    if (!read_token(r, item, fs, "agent token '" + name + "'", token_owners(c), a.token_sha256)) {
-      return false;
+    const std::string what = "agent token '" + name + "'";
+    if (!read_token(r, item, fs, what, token_owners(c), a.token_sha256)) return false;
+    const Field* x = nullptr;
+    if ((x = fs.find("labels"))) {
+      if (!r.string_list(*x, a.labels)) return false;
+      a.any_label = false;
+    }
+    if ((x = fs.find("max_agents"))) {
+      std::string text;
+      if (!r.string(*x, text)) return false;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), a.max_agents);
+      if (ec != std::errc() || end != text.data() + text.size() || a.max_agents < 0 ||
+          a.max_agents > 1000000)
+        return r.fail(*x, what + ": max_agents must be an integer from 0 (no limit) to 1000000");
     }
     c.agent_tokens.push_back(std::move(a));
     return true;
   };
-  return read_named_list(r, f, "agent token", {"name", "token", "token_sha256"}, read_agent);
+  return read_named_list(r, f, "agent token",
+                         {"name", "token", "token_sha256", "labels", "max_agents"}, read_agent);
 }
 
 bool read_repositories(Reader& r, const Field& f, Config& c) {

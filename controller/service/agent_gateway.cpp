@@ -2,6 +2,7 @@
 // frames, and the agents' file endpoint.
 #include "service/agent_gateway.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
@@ -71,6 +72,7 @@ std::optional<net::Response> AgentGateway::accept(const net::Request& req,
   auto session = std::make_shared<Session>();
   session->conn = std::move(conn);
   session->token_name = who->name;
+  session->who = *who;
   handlers.on_message = [this, session](std::string_view data, bool binary) {
     if (session->closed) return;
     if (binary) {
@@ -114,6 +116,15 @@ void AgentGateway::hello(const std::shared_ptr<Session>& s, const protocol::Hell
     s->conn->close(4400, "one agent per connection");
     return;
   }
+  if (std::string why = refusal(*s, hello); !why.empty()) {
+    log::warn("agents", "hello.refused",
+              {{"agent", hello.agent_id}, {"token", s->token_name}, {"reason", why}});
+    audit_.refused(s->who, "/api/v1/agent", why,
+                   {{"agent_id", hello.agent_id}, {"name", hello.name}});
+    s->closed = true;
+    s->conn->close(4403, why);
+    return;
+  }
   auto old = sessions_.find(hello.agent_id);
   if (old != sessions_.end() && old->second != s) {
     old->second->closed = true;
@@ -132,6 +143,8 @@ void AgentGateway::hello(const std::shared_ptr<Session>& s, const protocol::Hell
   rec.executors = hello.executors;
   rec.last_seen = t;
   rec.token_name = s->token_name;
+  id_owner_[rec.agent_id] = rec.token_name;
+  name_owner_[rec.name] = rec.token_name;
   // The agents table is what `gantry agents` lists; the session works without it.
   if (Status st = store_.runs().put_agent(rec); !st) {
     log::warn("agents", "agent.store_failed",
@@ -140,6 +153,53 @@ void AgentGateway::hello(const std::shared_ptr<Session>& s, const protocol::Hell
   events_.agent(rec.name, "connected");
   reply(*s, w);
   (void)engine_.flush();
+}
+
+std::string AgentGateway::refusal(const Session& s, const protocol::Hello& hello) {
+  if (!owners_loaded_) {
+    for (const AgentRecord& a : store_.runs().agents()) {
+      id_owner_[a.agent_id] = a.token_name;
+      name_owner_[a.name] = a.token_name;
+    }
+    owners_loaded_ = true;
+  }
+  const std::string& token = s.token_name;
+  // An identity stays with its token while that token is configured; a
+  // token removed from the config gives its agents' identities up.
+  auto taken = [&](const std::map<std::string, std::string>& owners, const std::string& key) {
+    auto it = owners.find(key);
+    return it != owners.end() && it->second != token && auth_.has_agent_token(it->second);
+  };
+  const std::string name = hello.name.empty() ? hello.agent_id : hello.name;
+  if (taken(id_owner_, hello.agent_id))
+    return "agent id '" + hello.agent_id + "' belongs to another agent token";
+  if (taken(name_owner_, name)) return "agent name '" + name + "' belongs to another agent token";
+  const AgentPool& pool = s.who.pool;
+  if (!pool.any_label) {
+    auto allowed = [&](const std::string& label) {
+      return std::find(pool.labels.begin(), pool.labels.end(), label) != pool.labels.end();
+    };
+    std::string listed;
+    for (const std::string& l : pool.labels) listed += (listed.empty() ? "" : ", ") + l;
+    for (const std::string& label : hello.labels) {
+      if (!allowed(label))
+        return "label '" + label + "' is outside agent token '" + token +
+               "' (labels: " + (listed.empty() ? "none" : listed) + ")";
+    }
+    // A name is a label too (`agent { label 'NAME' }`): not one another pool owns.
+    if (!allowed(name) && auth_.label_of_other_pool(name, token))
+      return "agent name '" + name + "' is a label of another agent token";
+  }
+  if (pool.max_agents > 0) {
+    int64_t live = 0;
+    for (const auto& [id, other] : sessions_) {
+      if (!other->closed && other->token_name == token && id != hello.agent_id) ++live;
+    }
+    if (live >= pool.max_agents)
+      return "agent token '" + token + "' has its " + std::to_string(pool.max_agents) +
+             " agents connected (max_agents)";
+  }
+  return "";
 }
 
 void AgentGateway::finish(const std::shared_ptr<Session>& s, const protocol::Finish& fin) {
@@ -215,6 +275,14 @@ void AgentGateway::on_log(const std::shared_ptr<Session>& s, std::string_view fr
   if (auto nack = logs_.append(s->agent_id, header, payload)) reply(*s, *nack);
 }
 
+bool AgentGateway::held_by(const Job& job, uint64_t epoch, const std::string& agent_id,
+                           const Principal& who) const {
+  if (job.epoch != epoch || job.agent_id != agent_id) return false;
+  const auto& agents = engine_.scheduler().board().agents();
+  auto holder = agents.find(agent_id);
+  return holder != agents.end() && holder->second.token_name == who.name;
+}
+
 std::optional<net::Response> AgentGateway::admit_upload(const net::Request& head) const {
   // /api/v1/agent/jobs/{job}/{kind}?epoch=E&agent=A
   constexpr std::string_view kPrefix = "/api/v1/agent/jobs/";
@@ -223,7 +291,8 @@ std::optional<net::Response> AgentGateway::admit_upload(const net::Request& head
   std::string rest = head.path.substr(kPrefix.size());
   std::string job_id = rest.substr(0, rest.find('/'));
   const Job* job = engine_.scheduler().board().job(job_id);
-  if (!job || job->epoch != query_u64(head, "epoch", 0) || job->agent_id != query(head, "agent"))
+  std::optional<Principal> who = auth_.authenticate(head.header("authorization"));
+  if (!job || !who || !held_by(*job, query_u64(head, "epoch", 0), query(head, "agent"), *who))
     return error(409, "stale_epoch", "job " + job_id + " is not held by this agent at this epoch");
   return std::nullopt;
 }
@@ -240,10 +309,10 @@ net::Response AgentGateway::files(const net::Request& req, const Principal& who)
   std::string job_id = rest.substr(0, slash), kind = rest.substr(slash + 1);
   const Job* job = engine_.scheduler().board().job(job_id);
   uint64_t epoch = query_u64(req, "epoch", 0);
-  // The job must be held at this epoch by the agent that asks (its id is
-  // known only to it and the controller): another agent's token cannot
-  // write into someone else's job.
-  if (!job || job->epoch != epoch || job->agent_id != query(req, "agent"))
+  // The job must be held at this epoch by the agent that asks, connected
+  // with this very token: another token cannot write into its jobs, even
+  // knowing the agent's id (GET /api/v1/agents lists them).
+  if (!job || !held_by(*job, epoch, query(req, "agent"), who))
     return error(409, "stale_epoch",
                  "job " + job_id + " is not held by this agent at epoch " + std::to_string(epoch));
   const RunState* run = engine_.scheduler().run(job->run_id);

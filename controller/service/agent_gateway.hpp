@@ -5,6 +5,11 @@
 // binary frames are log chunks for the log ingest. It is the engine's
 // outbox (messages to agents go through sessions here).
 //
+// Identity (SPEC §9): an agent token is a pool. A hello that claims an id
+// or a name another token registered, a label outside its pool, or one
+// agent more than its max_agents is refused (close 4403 with the reason,
+// audited) and never supersedes a live agent.
+//
 // Storage failure is never success (SPEC §11): a finish whose outcome could
 // not be stored is answered `unavailable` (the agent keeps its outbox and
 // sends it again), never acknowledged; log chunks are acknowledged only
@@ -56,8 +61,17 @@ class AgentGateway final : public AgentOutbox {
     std::shared_ptr<net::WsConnection> conn;
     std::string agent_id;  // set by hello
     std::string token_name;
+    Principal who;  // the agent token's principal (its pool)
     bool closed = false;
   };
+  // Why this hello may not have the identity it claims (SPEC §9: an agent
+  // id and name belong to the token that first registered them, while that
+  // token is configured; labels within the token's pool; at most
+  // max_agents at once); "" when it may.
+  std::string refusal(const Session& s, const protocol::Hello& hello);
+  // The job is held at `epoch` by `agent_id`, connected with `who`'s token.
+  bool held_by(const Job& job, uint64_t epoch, const std::string& agent_id,
+               const Principal& who) const;
   void on_text(const std::shared_ptr<Session>& s, std::string_view text);
   void on_log(const std::shared_ptr<Session>& s, std::string_view frame);
   void on_closed(const std::shared_ptr<Session>& s);
@@ -73,6 +87,9 @@ class AgentGateway final : public AgentOutbox {
   GateService& gates_;
   LogIngest logs_;
   std::map<std::string, std::shared_ptr<Session>> sessions_;  // by agent id
+  // Which token registered each agent id and name (from the agents table).
+  std::map<std::string, std::string> id_owner_, name_owner_;
+  bool owners_loaded_ = false;
 };
 
 }  // namespace gantry::controller

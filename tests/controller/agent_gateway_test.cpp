@@ -206,3 +206,112 @@ TEST_CASE("uploads are admitted from the head only for the job's holder", "[gate
   head.path = "/api/v1/agent/jobs/nope/stash";
   CHECK(w.gateway.admit_upload(head));
 }
+
+namespace {
+
+// A second session on the gateway, with its own token.
+struct Peer {
+  std::shared_ptr<FakeConn> conn = std::make_shared<FakeConn>();
+  gantry::net::WsHandlers handlers;
+  Peer(AgentGateway& gateway, const std::string& token) {
+    gantry::net::Request req;
+    req.method = "GET";
+    req.path = "/api/v1/agent";
+    req.headers["authorization"] = "Bearer " + token;
+    REQUIRE_FALSE(gateway.accept(req, conn, handlers));
+  }
+  void hello(protocol::Hello h) {
+    handlers.on_message(protocol::encode(protocol::AgentMessage(h)), false);
+  }
+  bool welcomed() { return !conn->take_of<protocol::Welcome>().empty(); }
+};
+
+protocol::Hello hello_with(const std::string& id, std::vector<std::string> labels) {
+  protocol::Hello h = hello_of(id);
+  h.labels = std::move(labels);
+  return h;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "an agent token cannot take another token's agent id or name, nor labels outside its "
+    "pool",
+    "[gateway][identity]") {
+  World w;  // a1 is connected with the token "pool" (any label)
+  w.auth.add_agent_token("pool-a", sha256_hex("token-a"), AgentPool{false, {"linux"}, 2});
+  w.auth.add_agent_token("pool-b", sha256_hex("token-b"), AgentPool{false, {"prod"}, 0});
+  Peer b(w.gateway, "token-b");
+  b.hello(hello_with("agent-b", {"prod"}));
+  REQUIRE(b.welcomed());
+
+  SECTION("agent-b's id with another token: refused, audited, agent-b stays") {
+    Peer impostor(w.gateway, "token-a");
+    impostor.hello(hello_with("agent-b", {"linux"}));
+    CHECK_FALSE(impostor.welcomed());
+    CHECK(impostor.conn->close_code == 4403);
+    CHECK_FALSE(b.conn->closed);
+    auto audit = w.audit.list_json(0, 100);
+    REQUIRE(audit);
+    CHECK(audit->find("belongs to another agent token") != std::string::npos);
+    CHECK(w.engine.scheduler().board().agents().at("agent-b").token_name == "pool-b");
+  }
+  SECTION("a label outside the pool") {
+    Peer impostor(w.gateway, "token-a");
+    impostor.hello(hello_with("agent-x", {"linux", "prod"}));
+    CHECK(impostor.conn->close_code == 4403);
+    CHECK(w.engine.scheduler().board().agents().count("agent-x") == 0);
+  }
+  SECTION("a name that is another pool's label, or another token's agent's name") {
+    Peer named_prod(w.gateway, "token-a");
+    protocol::Hello h = hello_with("agent-y", {"linux"});
+    h.name = "prod";
+    named_prod.hello(h);
+    CHECK(named_prod.conn->close_code == 4403);
+    Peer named_b(w.gateway, "token-a");
+    h.name = "agent-b";
+    named_b.hello(h);
+    CHECK(named_b.conn->close_code == 4403);
+  }
+  SECTION("max_agents: a third agent of pool-a is refused, a reconnect of the first is not") {
+    Peer one(w.gateway, "token-a"), two(w.gateway, "token-a"), three(w.gateway, "token-a");
+    one.hello(hello_with("a-1", {"linux"}));
+    two.hello(hello_with("a-2", {"linux"}));
+    CHECK(one.welcomed());
+    CHECK(two.welcomed());
+    three.hello(hello_with("a-3", {"linux"}));
+    CHECK(three.conn->close_code == 4403);
+    Peer again(w.gateway, "token-a");
+    again.hello(hello_with("a-1", {"linux"}));
+    CHECK(again.welcomed());
+  }
+  SECTION("the same token reconnects with its own id") {
+    Peer again(w.gateway, "token-b");
+    again.hello(hello_with("agent-b", {"prod"}));
+    CHECK(again.welcomed());
+    CHECK(b.conn->close_code == 4409);  // superseded by its own newer session
+  }
+}
+
+TEST_CASE("another agent token cannot write into a job, even with its agent id and epoch",
+          "[gateway][identity]") {
+  World w;
+  w.auth.add_agent_token("pool-a", sha256_hex("token-a"), AgentPool{false, {"linux"}, 0});
+  auto a = w.start_run();
+  gantry::net::Request req;
+  req.method = "PUT";
+  req.path = "/api/v1/agent/jobs/" + a.job_id + "/stash";
+  req.query = {{"epoch", std::to_string(a.epoch)}, {"agent", "a1"}, {"name", "app"}};
+  req.body = "EVIL-BUILD";
+  req.headers["authorization"] = "Bearer token-a";
+  auto other = w.auth.authenticate("Bearer token-a");
+  REQUIRE(other);
+  CHECK(w.gateway.admit_upload(req));  // refused at the head
+  CHECK(w.gateway.files(req, *other).status == 409);
+  // The job's own agent, with its own token, may.
+  req.headers["authorization"] = "Bearer agent-token";
+  CHECK_FALSE(w.gateway.admit_upload(req));
+  auto own = w.auth.authenticate("Bearer agent-token");
+  REQUIRE(own);
+  CHECK(w.gateway.files(req, *own).status == 201);
+}

@@ -410,3 +410,21 @@ TEST_CASE("load_config reads files and secret files", "[config]") {
   CHECK(std::get<ConfigError>(result).message ==
         path + ": error: cannot read the config file: larger than 1048576 bytes");
 }
+
+TEST_CASE("agent tokens are pools: the labels their agents may claim and max_agents", "[config]") {
+  Config c = parse_ok(R"(agent_tokens:
+  - {name: open, token: t-open}
+  - {name: prod, token: t-prod, labels: [prod, linux], max_agents: 3}
+  - {name: none, token: t-none, labels: []}
+)");
+  REQUIRE(c.agent_tokens.size() == 3);
+  CHECK(c.agent_tokens[0].any_label);
+  CHECK(c.agent_tokens[0].max_agents == 0);
+  CHECK_FALSE(c.agent_tokens[1].any_label);
+  CHECK(c.agent_tokens[1].labels == std::vector<std::string>{"prod", "linux"});
+  CHECK(c.agent_tokens[1].max_agents == 3);
+  CHECK_FALSE(c.agent_tokens[2].any_label);  // only its agents' own names
+  CHECK(c.agent_tokens[2].labels.empty());
+  CHECK(parse_error("agent_tokens:\n  - {name: p, token: t, max_agents: many}\n")
+            .find("gantry.yml:2:37: error: agent token 'p': max_agents must be an integer") == 0);
+}

@@ -258,7 +258,8 @@ int Cluster::start_agent(AgentOptions o) {
                                    tmp_.path + "/" + o.name};
   std::map<std::string, std::string> env;
   if (o.token == AgentOptions::Token::File) {
-    argv.insert(argv.end(), {"--token-file", tmp_.path + "/data/agent.token"});
+    argv.insert(argv.end(), {"--token-file", o.token_file.empty() ? tmp_.path + "/data/agent.token"
+                                                                  : o.token_file});
   } else if (o.token == AgentOptions::Token::CommandLine) {
     argv.insert(argv.end(), {"--token", agent_token});
   } else {

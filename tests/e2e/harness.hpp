@@ -66,6 +66,7 @@ struct AgentOptions {
   // How the agent gets its token.
   enum class Token { File, CommandLine, Environment };
   Token token = Token::File;  // --token-file, --token, GANTRY_AGENT_TOKEN
+  std::string token_file;     // Token::File: this file instead of the generated data/agent.token
 };
 
 class Cluster {
