@@ -86,7 +86,9 @@ std::map<std::string, std::string> stage_environment(const RunState& run, int no
     if (auto* value = std::get_if<pipelines::Value>(&v)) ctx.params[p.name] = *value;
   }
   for (const auto& [k, v] : r.params) ctx.params[k] = pipelines::Value(v);
-  for (const auto& [k, v] : ctx.params) env[k] = v.to_string();
+  // Never over Gantry's own variables, set above (a run's parameters with
+  // such names are refused when it is created; this covers declared ones).
+  for (const auto& [k, v] : ctx.params) env.emplace(k, v.to_string());
   for (const auto* list : n.environment) {
     for (const pipelines::EnvVar& var : *list) {
       if (!var.credentials_id.empty()) {

@@ -6,6 +6,7 @@
 
 #include "gantry/common/log.hpp"
 #include "gantry/pipelines/loader.hpp"
+#include "gantry/pipelines/run_parameters.hpp"
 #include "service/api_json.hpp"
 #include "service/git_workers.hpp"
 #include "service/log_files.hpp"
@@ -116,6 +117,10 @@ net::Response RunService::create(const net::Request& req, const Principal& who) 
   if (!parse_create_run(req.body, c, err)) return error(400, "bad_request", err);
   if (std::string why = oversize(c.source, c.params); !why.empty())
     return error(422, "too_large", why);
+  for (const auto& [name, value] : c.params) {
+    if (std::string why = pipelines::reserved_parameter(name); !why.empty())
+      return error(400, "bad_parameter", why);
+  }
   RunRecord run;
   run.created_by = who.name;
   run.trigger = "api";
@@ -132,6 +137,9 @@ net::Response RunService::create(const net::Request& req, const Principal& who) 
           pipelines::render_all(loaded.diagnostics, run.pipeline_path, run.pipeline_source);
       return error(422, "invalid_pipeline", text);
     }
+    if (std::string why = pipelines::check_run_parameters(*loaded.pipeline, run.params);
+        !why.empty())
+      return error(400, "bad_parameter", why);
     if (Status s = engine_.start_run(run, std::move(loaded.pipeline)); !s)
       return error_response(s.error());
     return json_ok(run_json(run, nullptr), 201);
@@ -392,7 +400,14 @@ void RunService::launch(RunRecord run, const ResolvedPipeline& p) {
   }
   auto prev = store_.runs().previous_run(run.job_name, run.id);
   std::optional<std::string> e;
+  // Checked once the pipeline is read: a run from a repository answered 201
+  // before its pipeline was known, so it fails here, saying why.
   if (loaded.pipeline) {
+    if (std::string why = pipelines::check_run_parameters(*loaded.pipeline, run.params);
+        !why.empty()) {
+      (void)engine_.fail_run(run, why);
+      return;
+    }
     e = engine_.scheduler().submit(run, {}, engine_.now(),
                                    prev ? result_name_for_status(prev->status) : "",
                                    std::move(loaded.pipeline));

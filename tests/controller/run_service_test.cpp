@@ -69,7 +69,12 @@ TEST_CASE("oversized parameters are refused with the limit", "[runs]") {
 
 TEST_CASE("a run list carries no pipeline sources or parameters", "[runs]") {
   World w;
-  REQUIRE(w.create(inline_run(kTwoStages, R"({"SECRETISH":"value-123"})")).status == 201);
+  const std::string declared = R"(pipeline {
+  agent any
+  parameters { string(name: 'SECRETISH', defaultValue: '') }
+  stages { stage('test') { steps { sh 'make test' } } }
+})";
+  REQUIRE(w.create(inline_run(declared, R"({"SECRETISH":"value-123"})")).status == 201);
   gantry::net::Request r;
   r.method = "GET";
   r.path = "/api/v1/runs";
@@ -88,4 +93,19 @@ TEST_CASE("a store failure answers 503 and a missing run 404", "[runs]") {
   auto r = w.create(inline_run(kTwoStages));
   CHECK(r.status == 503);
   CHECK_THAT(r.body, Catch::Contains("busy"));
+}
+
+TEST_CASE("undeclared, reserved and loader parameters are refused with 400 and change nothing",
+          "[runs][parameters]") {
+  World w;
+  for (const char* params : {R"({"NOPE":"x"})", R"({"GIT_COMMIT":"0000000-forged"})",
+                             R"({"LD_PRELOAD":"/tmp/evil.so"})", R"x({"BASH_ENV":"$(id>&2)"})x"}) {
+    INFO(params);
+    auto r = w.create(inline_run(kTwoStages, params));
+    CHECK(r.status == 400);
+    CHECK_THAT(r.body, Catch::Contains("bad_parameter"));
+  }
+  CHECK_THAT(w.create(inline_run(kTwoStages, R"({"NOPE":"x"})")).body,
+             Catch::Contains("it declares none"));
+  CHECK(w.store.runs().list_runs(10).empty());
 }

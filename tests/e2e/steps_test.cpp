@@ -366,6 +366,26 @@ TEST_CASE("parameters from gantry trigger -p and environment values reach the st
   // silently turned into something else.
   t = c.cli({"trigger", "--repo", repo, "-p", "NOPE"});
   CHECK(t.exit_code == 2);
+
+  // Forged: Gantry's own variables and the shell's start-up ones are refused
+  // at the door, whatever the pipeline declares; nothing starts.
+  for (const char* forged :
+       {"GIT_COMMIT=0000000-forged", "LD_PRELOAD=/tmp/evil.so", "BASH_ENV=$(id>&2)"}) {
+    INFO(forged);
+    t = c.cli({"trigger", "--repo", repo, "-p", forged});
+    INFO(t.out);
+    CHECK(t.exit_code != 0);
+    CHECK(t.out.find("cannot be given") != std::string::npos);
+  }
+  // Undeclared: the run from the repository fails once its pipeline is read, naming the declared.
+  t = c.cli({"trigger", "--repo", repo, "-p", "UNDECLARED=1"});
+  REQUIRE(t.exit_code == 0);
+  json refused = c.wait_run(std::stoll(t.out), 30s);
+  INFO(refused.dump());
+  CHECK(refused["status"] == "failed");
+  CHECK(refused["reason"].get<std::string>().find(
+            "parameter UNDECLARED is not declared by the pipeline (it declares: GREETING") !=
+        std::string::npos);
 }
 
 TEST_CASE("a secret read from a file is masked with or without its trailing newline") {

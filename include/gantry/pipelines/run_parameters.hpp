@@ -1,0 +1,28 @@
+#pragma once
+// The parameters a run may be started with (SPEC §9, "Parameters"): only
+// those the pipeline declares, each checked against its type and choices,
+// and never a name that would change what Gantry itself sets (GIT_*,
+// BUILD_*, RUN_ID, BRANCH_NAME, CHANGE_*, RELEASE_ID, ...) or how a shell
+// or the loader starts (PATH, LD_*, BASH_ENV, ENV, ...), whatever the
+// pipeline declares. Pure; no I/O.
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "gantry/pipelines/model.hpp"
+
+namespace gantry::pipelines {
+
+// Why no parameter may have this name ("" when it may): not an environment
+// variable name, one of Gantry's variables, or a loader or shell start-up one.
+std::string reserved_parameter(std::string_view name);
+
+// Why `params` cannot start a run of `pipeline` ("" when they can): a
+// reserved name, one it does not declare (the message names the declared
+// ones), a choice outside its choices, a booleanParam that is not
+// true/false.
+std::string check_run_parameters(const Pipeline& pipeline,
+                                 const std::map<std::string, std::string>& params);
+
+}  // namespace gantry::pipelines
