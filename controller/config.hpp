@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "gmud/gate.hpp"
+#include "scheduler/secret_scope.hpp"
 
 namespace gantry::controller {
 
@@ -58,8 +59,11 @@ struct EnvironmentConfig {
   gmud::Policy policy;
 };
 
+// `secrets: {ID: {value | file, scope: {environments, repositories, branches}}}`
+// (SPEC §9; scheduler/secret_scope.hpp says who gets what).
 struct SecretConfig {
   std::string value;  // `file:` is read at load time
+  SecretScope scope;
 };
 
 // `retention:` (docs/retention.md): how long finished runs and their files

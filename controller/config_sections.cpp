@@ -184,7 +184,7 @@ bool read_secrets(Reader& r, const Field& f, Config& c) {
     if (entry.name.empty()) return r.fail(entry.key, "a secret name must not be empty");
     const std::string what = "secret '" + entry.name + "'";
     Fields fs;
-    if (!r.fields(entry.value, what, {"value", "file"}, fs)) return false;
+    if (!r.fields(entry.value, what, {"value", "file", "scope"}, fs)) return false;
     const Field* value = fs.find("value");
     const Field* file = fs.find("file");
     if (value && file) {
@@ -201,6 +201,18 @@ bool read_secrets(Reader& r, const Field& f, Config& c) {
       if (!read_file_bounded(path, kMaxSecretBytes, secret.value, error)) {
         return r.fail(*file, "cannot read secret file '" + path + "': " + error);
       }
+    }
+    if (const Field* scope = fs.find("scope")) {
+      Fields sf;
+      if (!r.fields(scope->value, what + " scope", {"environments", "repositories", "branches"},
+                    sf))
+        return false;
+      const Field* x = nullptr;
+      if ((x = sf.find("environments")) && !r.string_list(*x, secret.scope.environments))
+        return false;
+      if ((x = sf.find("repositories")) && !r.string_list(*x, secret.scope.repositories))
+        return false;
+      if ((x = sf.find("branches")) && !r.string_list(*x, secret.scope.branches)) return false;
     }
     c.secrets[entry.name] = std::move(secret);
   }

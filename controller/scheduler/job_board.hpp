@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "gantry/protocol/messages.hpp"
+#include "scheduler/secret_scope.hpp"
 
 namespace gantry::controller {
 
@@ -27,6 +28,8 @@ struct SchedulerOptions {
   int64_t reconnect_grace_ms = 15000;  // added to leases adopted after a restart
   int64_t cancel_grace_ms = 10000;
   std::map<std::string, std::string> secrets;  // credentials id -> value
+  // Which jobs each secret may reach (none listed: no scope).
+  std::map<std::string, SecretScope> secret_scopes;
   // The environments a stage may deploy to (the controller config's); true
   // when deploys there wait for a GMUD. A deploy elsewhere fails closed.
   std::map<std::string, bool> environments;

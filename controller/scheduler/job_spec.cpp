@@ -6,6 +6,7 @@
 
 #include "gantry/pipelines/expression.hpp"
 #include "scheduler/rollout.hpp"
+#include "scheduler/secret_scope.hpp"
 
 namespace gantry::controller {
 
@@ -40,6 +41,16 @@ void collect_ids(const pipelines::Node& node, std::set<std::string>& ids, int de
   for (const auto& item : node.items) {
     if (item) collect_ids(*item, ids, depth + 1);
   }
+}
+
+std::string secret_refusal_of(const std::string& id, const SchedulerOptions& options,
+                              const RunState& run, int node,
+                              const std::map<std::string, std::string>& env) {
+  auto scope = options.secret_scopes.find(id);
+  static const SecretScope kNone;
+  auto branch = env.find("BRANCH_NAME");
+  return secret_refusal(id, scope == options.secret_scopes.end() ? kNone : scope->second, run, node,
+                        branch == env.end() ? std::string() : branch->second);
 }
 
 }  // namespace
@@ -97,6 +108,12 @@ std::map<std::string, std::string> stage_environment(const RunState& run, int no
           error = "credentials '" + var.credentials_id + "' not found (configure it under secrets)";
           return env;
         }
+        // Checked where the value is handed out (a job's assignment); the
+        // gate's texts and `when` see "****" only.
+        if (secrets) {
+          error = secret_refusal_of(var.credentials_id, options, run, node, env);
+          if (!error.empty()) return env;
+        }
         env[var.name] = secrets ? s->second : "****";
         if (secrets) (*secrets)[var.name] = s->second;
         continue;
@@ -151,7 +168,9 @@ protocol::JobSpec job_spec(const RunState& run, const Job& job, const SchedulerO
   }
   for (const std::string& id : ids) {
     auto it = options.secrets.find(id);
-    if (it != options.secrets.end()) spec.credentials[id] = it->second;
+    if (it == options.secrets.end()) continue;  // the step says it is missing
+    if (error.empty()) error = secret_refusal_of(id, options, run, job.node, spec.env);
+    if (error.empty()) spec.credentials[id] = it->second;
   }
   Result current =
       n.children_result ? pipelines::worse(*n.children_result, run.result()) : run.result();

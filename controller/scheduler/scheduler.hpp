@@ -88,9 +88,11 @@ class Scheduler {
   std::string abort_deploy(int64_t run_id, const std::string& stage_id, const std::string& reason,
                            int64_t now);
 
-  // A config reload: the environments deploys may target, and the secrets.
+  // A config reload: the environments deploys may target, and the secrets
+  // with their scopes.
   void reconfigure(std::map<std::string, bool> environments,
-                   std::map<std::string, std::string> secrets);
+                   std::map<std::string, std::string> secrets,
+                   std::map<std::string, SecretScope> scopes);
 
   // Leases, accept and cancel deadlines, run timeouts, timed pauses, then
   // dispatch.

@@ -62,9 +62,11 @@ void Scheduler::annotate_gate(int64_t run_id, const std::string& stage_id,
 }
 
 void Scheduler::reconfigure(std::map<std::string, bool> environments,
-                            std::map<std::string, std::string> secrets) {
+                            std::map<std::string, std::string> secrets,
+                            std::map<std::string, SecretScope> scopes) {
   options_.environments = std::move(environments);
   options_.secrets = std::move(secrets);
+  options_.secret_scopes = std::move(scopes);
 }
 
 }  // namespace gantry::controller

@@ -31,7 +31,10 @@ SchedulerOptions scheduler_options(const Config& config, const ControllerOptions
   so.cancel_grace_ms = config.cancel_grace_ms;
   // An offer not taken is offered again before its lease could lapse.
   so.accept_timeout_ms = std::min<int64_t>(5000, config.agent_lost_after_ms / 2);
-  for (const auto& [id, s] : config.secrets) so.secrets[id] = s.value;
+  for (const auto& [id, s] : config.secrets) {
+    so.secrets[id] = s.value;
+    so.secret_scopes[id] = s.scope;
+  }
   for (const auto& [name, env] : config.environments) so.environments[name] = env.gated;
   so.auto_promote = config.open_gates;
   return so;
@@ -123,8 +126,12 @@ void Controller::reload(const std::string& path) {
   std::map<std::string, bool> environments;
   for (const auto& [name, env] : config_.environments) environments[name] = env.gated;
   std::map<std::string, std::string> secrets;
-  for (const auto& [id, s] : config_.secrets) secrets[id] = s.value;
-  engine_->scheduler().reconfigure(std::move(environments), std::move(secrets));
+  std::map<std::string, SecretScope> scopes;
+  for (const auto& [id, s] : config_.secrets) {
+    secrets[id] = s.value;
+    scopes[id] = s.scope;
+  }
+  engine_->scheduler().reconfigure(std::move(environments), std::move(secrets), std::move(scopes));
   std::map<std::string, std::string> details = {
       {"sha256", config_.source_sha256},
       {"users", std::to_string(config_.users.size())},

@@ -428,3 +428,16 @@ TEST_CASE("agent tokens are pools: the labels their agents may claim and max_age
   CHECK(parse_error("agent_tokens:\n  - {name: p, token: t, max_agents: many}\n")
             .find("gantry.yml:2:37: error: agent token 'p': max_agents must be an integer") == 0);
 }
+
+TEST_CASE("a secret's scope: environments, repositories, branches", "[config]") {
+  Config c = parse_ok(R"(secrets:
+  prod: {value: a, scope: {environments: [production], branches: [main, "release/*"]}}
+  open: {value: b}
+)");
+  CHECK(c.secrets.at("prod").scope.environments == std::vector<std::string>{"production"});
+  CHECK(c.secrets.at("prod").scope.branches == std::vector<std::string>{"main", "release/*"});
+  CHECK(c.secrets.at("prod").scope.repositories.empty());
+  CHECK(c.secrets.at("open").scope.empty());
+  CHECK(parse_error("secrets:\n  k: {value: a, scope: {envs: [x]}}\n")
+            .find("gantry.yml:2:25: error: unknown key 'envs'") == 0);
+}

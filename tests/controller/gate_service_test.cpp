@@ -38,7 +38,7 @@ struct World : Services {
     UserConfig rm{"rita", "release-manager", {"release-managers"}, {"rita@example.com"}, ""};
     UserConfig dev{"dev", "developer", {}, {"dev@example.com"}, ""};
     config.users = {rm, dev};
-    engine.scheduler().reconfigure({{"production", true}}, {});
+    engine.scheduler().reconfigure({{"production", true}}, {}, {});
     engine.set_outbox(&outbox);
     EngineHooks hooks;
     hooks.gates = [this](const std::vector<GateRequest>& g) {

@@ -856,13 +856,6 @@ TEST_CASE("a secret travels only to the job whose stage names it (SPEC §5)") {
   Cluster c(
       "secrets:\n  deploy-key: {value: only-for-deploy-42}\n"
       "  a: {value: short-id-secret}\n");
-  c.start_controller();
-  c.start_agent({"real", {"real"}, 1});
-  c.wait_agents(1);
-  WsProbe fake(ws_url(c), c.agent_token);
-  REQUIRE(fake.wait_kind("open"));
-  fake.send(fake_hello("fake-builder"));
-  REQUIRE(fake.wait_message<protocol::Welcome>());
   std::string repo = c.make_repo({{"Jenkinsfile", R"(pipeline {
   agent none
   stages {
@@ -879,7 +872,15 @@ TEST_CASE("a secret travels only to the job whose stage names it (SPEC §5)") {
   }
 }
 )"}});
-  int64_t id = c.trigger(repo);
+  c.add_repository("app", repo);
+  c.start_controller();
+  c.start_agent({"real", {"real"}, 1});
+  c.wait_agents(1);
+  WsProbe fake(ws_url(c), c.agent_token);
+  REQUIRE(fake.wait_kind("open"));
+  fake.send(fake_hello("fake-builder"));
+  REQUIRE(fake.wait_message<protocol::Welcome>());
+  int64_t id = c.trigger("app");
   auto assign = fake.wait_message<protocol::Assign>(10s);
   REQUIRE(assign);
   CHECK(assign->spec.stage_id == "Build");

@@ -188,6 +188,11 @@ Cluster::Cluster(std::string config_yaml) {
   out << config_yaml;
 }
 
+void Cluster::add_repository(const std::string& name, const std::string& url) {
+  std::ofstream(config_path_, std::ios::app)
+      << "repositories:\n  - {name: " << name << ", url: \"" << url << "\", poll: 0s}\n";
+}
+
 Cluster::~Cluster() {
   for (auto& a : agents_) {
     if (a) a->signal(SIGKILL);

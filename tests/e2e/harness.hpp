@@ -78,6 +78,9 @@ class Cluster {
   // Called again after stop_controller(), starts it on the same port and
   // data dir (a restart, as agents and proxies see it).
   void start_controller();
+  // Before start_controller(): a watched repository (not polled), so runs
+  // of it by `name` get secrets (an inline or URL run gets none).
+  void add_repository(const std::string& name, const std::string& url);
   void stop_controller(int sig = 15);
   void signal_controller(int sig);  // without waiting (SIGHUP: reload)
   std::string config_path() const { return config_path_; }

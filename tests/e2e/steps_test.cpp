@@ -225,9 +225,6 @@ TEST_CASE("secrets reach the step and are masked in stored logs") {
   const std::string secret = "s3cr3t-value-123";
   Cluster c("secrets:\n  deploy-key: {value: " + secret +
             "}\n  login: {value: \"deployer:pa55w0rd-xyz\"}\n");
-  c.start_controller();
-  c.start_agent({});
-  c.wait_agents(1);
   // The pipeline checks the value by its hash, so the source holds no secret.
   std::string jenkinsfile = R"JF(pipeline {
   agent any
@@ -254,8 +251,11 @@ TEST_CASE("secrets reach the step and are masked in stored logs") {
 }
 )JF";
   jenkinsfile.replace(jenkinsfile.find("HASH"), 4, sha256(secret));
-  std::string repo = c.make_repo({{"Jenkinsfile", jenkinsfile}});
-  int64_t id = c.trigger(repo);
+  c.add_repository("app", c.make_repo({{"Jenkinsfile", jenkinsfile}}));
+  c.start_controller();
+  c.start_agent({});
+  c.wait_agents(1);
+  int64_t id = c.trigger("app");
   json run = c.wait_run(id, 30s);
   INFO(run.dump());
   REQUIRE(run["status"] == "succeeded");
@@ -395,9 +395,6 @@ TEST_CASE("a secret read from a file is masked with or without its trailing newl
     std::ofstream(c.dir() + "/controller.yml", std::ios::app)
         << "secrets:\n  filekey: {file: " << c.dir() << "/deploy.key}\n";
   }
-  c.start_controller();
-  c.start_agent({});
-  c.wait_agents(1);
   std::string repo = c.make_repo({{"Jenkinsfile", R"(pipeline {
   agent any
   stages {
@@ -411,7 +408,11 @@ TEST_CASE("a secret read from a file is masked with or without its trailing newl
   }
 }
 )"}});
-  int64_t id = c.trigger(repo);
+  c.add_repository("app", repo);
+  c.start_controller();
+  c.start_agent({});
+  c.wait_agents(1);
+  int64_t id = c.trigger("app");
   json run = c.wait_run(id, 30s);
   REQUIRE(run["status"] == "succeeded");
   std::string log = c.stage_log(id, "Deploy");
