@@ -195,6 +195,7 @@ TEST_CASE("uploads are admitted from the head only for the job's holder", "[gate
   head.path = "/api/v1/agent/jobs/" + a.job_id + "/artifacts";
   head.query["epoch"] = std::to_string(a.epoch);
   head.query["agent"] = "a1";
+  head.headers["authorization"] = "Bearer agent-token";
   CHECK_FALSE(w.gateway.admit_upload(head));
   head.query["agent"] = "someone-else";
   auto refused = w.gateway.admit_upload(head);

@@ -191,9 +191,10 @@ TEST_CASE("config errors point at the offending node", "[config]") {
        "gantry.yml:4:5: error: unknown key 'polll' (did you mean 'poll'?)\n"
        "    polll: 5s\n"
        "    ^"},
-      {"agent_tokens:\n  - {name: a, token: t, label: x}\n",
-       "gantry.yml:2:25: error: unknown key 'label' (expected one of: name, token, token_sha256)\n"
-       "  - {name: a, token: t, label: x}\n"
+      {"agent_tokens:\n  - {name: a, token: t, owner: x}\n",
+       "gantry.yml:2:25: error: unknown key 'owner' (expected one of: name, token, token_sha256, "
+       "labels, max_agents)\n"
+       "  - {name: a, token: t, owner: x}\n"
        "                        ^"},
       {"listen: 127.0.0.1:80\nlisten: 127.0.0.1:81\n",
        "gantry.yml:2:1: error: duplicate key 'listen' (first at line 1)\n"

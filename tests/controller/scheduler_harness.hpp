@@ -23,6 +23,7 @@ struct Harness {
     r.id = next_run++;
     r.number = r.id;
     r.job_name = job;
+    r.repo_name = job;  // a configured repository's run (secrets may reach it)
     r.ref = ref;
     r.pipeline_source = source;
     r.pipeline_format = "jenkinsfile";

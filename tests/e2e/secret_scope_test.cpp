@@ -73,7 +73,7 @@ TEST_CASE("an environment-scoped secret reaches only a stage that deploys there"
 }
 
 TEST_CASE(
-    "a deploy stage gets its environment's secret after its gate; repository and branch "
+    "a deploy stage gets its environment's secret after its gate and repository and branch "
     "scopes hold") {
   Cluster c(config());
   std::string repo = c.make_repo({{"Jenkinsfile", R"(pipeline {
