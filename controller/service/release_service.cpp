@@ -7,6 +7,7 @@
 // the id exists before the job is handed out, and a restart finds it again.
 #include "service/release_service.hpp"
 #include "gantry/common/log.hpp"
+#include "gantry/pipelines/stage_lookup.hpp"
 #include "service/api_json.hpp"
 #include "service/approvals_json.hpp"
 #include "service/releases_json.hpp"
@@ -229,6 +230,16 @@ net::Response ReleaseService::rollback(const std::string& text, const net::Reque
   if (!read_original) return error_response(read_original.error());
   const std::optional<RunRecord>& original = *read_original;
   if (!original) return error(409, "conflict", "the run of release " + name + " is gone");
+  // A rollback with nothing to run would still make the previous release
+  // current in the ledger while production kept this one: refuse it.
+  pipelines::LoadResult loaded = load_run_pipeline(*original);
+  const pipelines::Stage* stage =
+      loaded.pipeline ? pipelines::find_stage(*loaded.pipeline, r->stage_id).stage : nullptr;
+  if (!stage || !stage->deploy || stage->deploy->rollback.empty())
+    return error(409, "conflict",
+                 "release " + name + "'s stage '" + r->stage_id +
+                     "' has no rollback steps: a rollback would run nothing; deploy the previous "
+                     "release again instead");
   RunRecord rb;
   rb.job_name = original->job_name;
   rb.repo_url = original->repo_url;

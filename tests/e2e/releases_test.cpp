@@ -160,3 +160,31 @@ environments:
   CHECK(actions.find("rita:release.rollback") != std::string::npos);
   CHECK(actions.find("controller:release.rolled_back") != std::string::npos);
 }
+
+TEST_CASE(
+    "a rollback of a release whose stage has no rollback steps is refused and changes "
+    "nothing") {
+  Cluster c(R"(users:
+  - {name: ada, role: admin, token: admin-token}
+  - {name: rita, role: release-manager, groups: [release-managers], token: rita-token}
+environments:
+  staging: {}
+)");
+  c.start_controller();
+  c.admin_token = "admin-token";
+  c.start_agent({});
+  c.wait_agents(1);
+  CliResult t =
+      c.cli({"trigger", "--repo", c.make_repo({{"Jenkinsfile", deploy("staging", kShow)}})});
+  REQUIRE(t.exit_code == 0);
+  REQUIRE(c.wait_run(std::stoll(t.out))["status"] == "succeeded");
+  CliResult rb = c.cli({"--token", "rita-token", "rollback", "R-1"});
+  INFO(rb.out);
+  CHECK(rb.exit_code == 1);
+  CHECK(rb.out.find("has no rollback steps") != std::string::npos);
+  json releases = c.get_json("/api/v1/releases?env=staging")["releases"];
+  REQUIRE(releases.size() == 1);
+  CHECK(releases[0]["status"] == "succeeded");
+  CHECK(releases[0]["current"] == true);
+  CHECK(c.get_json("/api/v1/runs")["runs"].size() == 1);  // no rollback run
+}
