@@ -175,7 +175,9 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
     f.job_id = job_id;
     f.epoch = epoch;
     f.result = outcome.result;
-    f.reason = outcome.reason;
+    // The reason is shown by the API, events, the CLI and the daemon logs:
+    // masked as the log is.
+    f.reason = mask_secrets(outcome.reason, job_secrets(raw->spec));
     f.tests = outcome.tests;
     f.inconclusive = outcome.inconclusive;
     f.log_bytes = raw->spool->size();

@@ -114,3 +114,29 @@ TEST_CASE(
   CHECK(by_url["stages"][0]["reason"].get<std::string>().find("unconfigured URL") !=
         std::string::npos);
 }
+
+TEST_CASE("a failure reason that quotes a secret is masked as the log is") {
+  Cluster c(config());
+  std::string repo = c.make_repo({{"Jenkinsfile", R"(pipeline {
+  agent any
+  options { skipDefaultCheckout() }
+  stages {
+    stage('Leak') {
+      environment { KEY = credentials('plain') }
+      steps { error "the key ${env.KEY} was refused" }
+    }
+  }
+})"}});
+  c.add_repository("app", repo);
+  c.start_controller();
+  c.admin_token = "admin-token";
+  c.start_agent({});
+  c.wait_agents(1);
+  json run = c.wait_run(c.trigger("app"), 30s);
+  INFO(run.dump());
+  CHECK(run["status"] == "failed");
+  CHECK(run["stages"][0]["reason"] == "the key **** was refused");
+  CHECK(run.dump().find("plain-value-99") == std::string::npos);
+  CHECK(read_file(c.dir() + "/controller.log").find("plain-value-99") == std::string::npos);
+  CHECK(read_file(c.dir() + "/agent1.log").find("plain-value-99") == std::string::npos);
+}
