@@ -39,16 +39,21 @@ secrets:
 )";
 }
 
-}  // namespace
-
-TEST_CASE("an environment-scoped secret reaches only a stage that deploys there") {
-  Cluster c(config());
-  std::string repo = c.make_repo({{"Jenkinsfile", kExfiltrate}});
+// The controller with `repo` as the configured repository `app`, and one agent.
+void start_with_app(Cluster& c, const std::string& repo) {
   c.add_repository("app", repo);
   c.start_controller();
   c.admin_token = "admin-token";
   c.start_agent({});
   c.wait_agents(1);
+}
+
+}  // namespace
+
+TEST_CASE("an environment-scoped secret reaches only a stage that deploys there") {
+  Cluster c(config());
+  std::string repo = c.make_repo({{"Jenkinsfile", kExfiltrate}});
+  start_with_app(c, repo);
 
   SECTION("a stage that does not deploy fails, naming the secret and its scope") {
     json run = c.wait_run(c.trigger("app"), 30s);
@@ -95,11 +100,7 @@ TEST_CASE(
     }
   }
 })"}});
-  c.add_repository("app", repo);
-  c.start_controller();
-  c.admin_token = "admin-token";
-  c.start_agent({});
-  c.wait_agents(1);
+  start_with_app(c, repo);
   json run = c.wait_run(c.trigger("app"), 30s);
   INFO(run.dump());
   REQUIRE(run["status"] == "succeeded");
@@ -127,11 +128,7 @@ TEST_CASE("a failure reason that quotes a secret is masked as the log is") {
     }
   }
 })"}});
-  c.add_repository("app", repo);
-  c.start_controller();
-  c.admin_token = "admin-token";
-  c.start_agent({});
-  c.wait_agents(1);
+  start_with_app(c, repo);
   json run = c.wait_run(c.trigger("app"), 30s);
   INFO(run.dump());
   CHECK(run["status"] == "failed");
