@@ -133,7 +133,7 @@ bool load_agent_config(const std::string& path, AgentConfig& config, std::string
       } else if (key == "token_file") {
         if (!scalar(s)) return false;
         if (!read_token_file(s, config.token, error)) {
-          error = where(v.Mark()) + error;
+          error.insert(0, where(v.Mark()));
           return false;
         }
       } else if (key == "name") {

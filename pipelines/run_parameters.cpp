@@ -69,9 +69,12 @@ std::string check_run_parameters(const Pipeline& pipeline,
              (declared.empty() ? "it declares none" : "it declares: " + declared) + ")";
     if (p->type == "choice" && !p->choices.empty() &&
         std::find(p->choices.begin(), p->choices.end(), value) == p->choices.end()) {
-      std::string choices;
-      for (const std::string& c : p->choices) choices += (choices.empty() ? "" : ", ") + c;
-      return "parameter " + name + " must be one of: " + choices;
+      std::string message = "parameter " + name + " must be one of: ";
+      for (const std::string& c : p->choices) {
+        if (&c != &p->choices.front()) message += ", ";
+        message += c;
+      }
+      return message;
     }
     if (p->type == "booleanParam" && value != "true" && value != "false")
       return "parameter " + name + " is a booleanParam: true or false";

@@ -180,11 +180,17 @@ std::string AgentGateway::refusal(const Session& s, const protocol::Hello& hello
       return std::find(pool.labels.begin(), pool.labels.end(), label) != pool.labels.end();
     };
     std::string listed;
-    for (const std::string& l : pool.labels) listed += (listed.empty() ? "" : ", ") + l;
+    for (const std::string& l : pool.labels) {
+      if (!listed.empty()) listed += ", ";
+      listed += l;
+    }
+    if (listed.empty()) listed = "none";
     for (const std::string& label : hello.labels) {
-      if (!allowed(label))
-        return "label '" + label + "' is outside agent token '" + token +
-               "' (labels: " + (listed.empty() ? "none" : listed) + ")";
+      if (allowed(label)) continue;
+      std::string why = "label '";
+      why.append(label).append("' is outside agent token '").append(token);
+      why.append("' (labels: ").append(listed).append(")");
+      return why;
     }
     // A name is a label too (`agent { label 'NAME' }`): not one another pool owns.
     if (!allowed(name) && auth_.label_of_other_pool(name, token))
