@@ -274,17 +274,4 @@ JobOutcome JobRunner::run() {
   return out;
 }
 
-std::string mask_secrets(std::string text, std::vector<std::string> secrets) {
-  // Longest first, so a secret that contains another is masked whole; as
-  // short as the spool's are left alone.
-  std::sort(secrets.begin(), secrets.end(),
-            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-  for (const std::string& s : secrets) {
-    if (s.size() < 3) continue;
-    for (size_t at = text.find(s); at != std::string::npos; at = text.find(s, at + 4))
-      text.replace(at, s.size(), "****");
-  }
-  return text;
-}
-
 }  // namespace gantry::agent

@@ -76,10 +76,6 @@ struct JobOutcome {
 // values, plus the password half of "user:password" credentials (a
 // usernamePassword binding exposes it alone).
 std::vector<std::string> job_secrets(const protocol::JobSpec& spec);
-// `text` with every occurrence of each secret (3 bytes or more) as "****":
-// for what leaves the job beside its log (the failure reason of
-// `error "..."`, of a failed input, ...).
-std::string mask_secrets(std::string text, std::vector<std::string> secrets);
 
 class JobControl;
 

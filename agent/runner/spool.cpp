@@ -55,6 +55,14 @@ size_t mask_into(std::string_view data, size_t safe_end, const std::vector<std::
 
 }  // namespace
 
+std::string mask_secrets(std::string_view text, std::vector<std::string> secrets) {
+  std::vector<std::string> usable = usable_secrets(std::move(secrets));
+  std::vector<size_t> next(usable.size());
+  std::string out;
+  mask_into(text, text.size(), usable, next, out);
+  return out;
+}
+
 Spool::Spool(std::string path, uint64_t limit, std::vector<std::string> secrets)
     : path_(std::move(path)), limit_(limit), secrets_(usable_secrets(std::move(secrets))) {
   fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);

@@ -23,6 +23,10 @@
 
 namespace gantry::agent {
 
+// `text` masked as the spool masks a log: for what leaves a job beside its
+// log (the failure reason of `error "..."`).
+std::string mask_secrets(std::string_view text, std::vector<std::string> secrets);
+
 class Spool {
  public:
   // Opens (creating or appending to) `path`; existing content is kept so an

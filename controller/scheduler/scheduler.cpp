@@ -14,11 +14,6 @@ using pipelines::Result;
 Scheduler::Scheduler(SchedulerOptions options)
     : options_(std::move(options)), board_(options_), gates_(options_) {}
 
-RunState* Scheduler::find(int64_t run_id) {
-  auto it = runs_.find(run_id);
-  return it == runs_.end() ? nullptr : it->second.get();
-}
-
 std::optional<std::string> Scheduler::submit(RunRecord record,
                                              const std::vector<StageRecord>& stages, int64_t now,
                                              const std::string& previous_result,
@@ -251,7 +246,7 @@ void Scheduler::dispatch(int64_t now) {
   for (const std::string& id : board_.queued()) {
     Job* job = board_.find(id);
     if (!job || !job->queued()) continue;
-    RunState* run = find(job->run_id);
+    RunState* run = stored_run(job->run_id);
     if (!run) continue;
     const ExecNode& n = run->nodes[static_cast<size_t>(job->node)];
     const bool held = gates_.deploy_held(*run, job->node, now);
@@ -296,7 +291,7 @@ void Scheduler::end_attempt(const std::string& job_id, std::optional<Result> res
   std::optional<Job> taken = board_.remove(job_id);
   if (!taken) return;
   const Job& job = *taken;
-  RunState* found = find(job.run_id);
+  RunState* found = stored_run(job.run_id);
   if (!found) return;
   RunState& run = *found;
   StageRecord& rec = run.record_of(job.node);

@@ -118,7 +118,6 @@ class Scheduler {
   GateDesk& gates() { return gates_; }
 
  private:
-  RunState* find(int64_t run_id);
   void apply(RunState& run, const std::vector<RunAction>& actions, int64_t now);
   void dispatch_leaf(RunState& run, int node, int64_t now);
   void decide_when(RunState& run, int node, int64_t now);

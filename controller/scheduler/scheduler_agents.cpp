@@ -91,7 +91,7 @@ void Scheduler::tick(int64_t now) {
   std::vector<int64_t> ids;
   for (const auto& [id, run] : runs_) ids.push_back(id);
   for (int64_t id : ids) {
-    RunState* run = find(id);
+    RunState* run = stored_run(id);
     if (!run) continue;
     int64_t limit = run->run_timeout_ms();
     if (limit > 0 && !run->finished() && !run->run.cancel_requested && run->run.started_at > 0 &&

@@ -8,7 +8,7 @@ namespace gantry::controller {
 
 bool Scheduler::open_gate(int64_t run_id, const std::string& stage_id, GateKind kind,
                           const std::map<std::string, std::string>& values, int64_t now) {
-  RunState* found = find(run_id);
+  RunState* found = stored_run(run_id);
   if (!found || !gates_.waits(run_id, stage_id, kind)) return false;
   RunState& run = *found;
   int node = stage_node(run, stage_id);
@@ -30,7 +30,7 @@ bool Scheduler::open_gate(int64_t run_id, const std::string& stage_id, GateKind 
 
 bool Scheduler::fail_gate(int64_t run_id, const std::string& stage_id, GateKind kind,
                           const std::string& reason, int64_t now) {
-  RunState* found = find(run_id);
+  RunState* found = stored_run(run_id);
   if (!found || !gates_.waits(run_id, stage_id, kind)) return false;
   RunState& run = *found;
   int node = stage_node(run, stage_id);
@@ -49,7 +49,7 @@ bool Scheduler::fail_gate(int64_t run_id, const std::string& stage_id, GateKind 
 
 void Scheduler::annotate_gate(int64_t run_id, const std::string& stage_id,
                               const std::string& reason) {
-  RunState* found = find(run_id);
+  RunState* found = stored_run(run_id);
   if (!found) return;
   RunState& run = *found;
   int node = stage_node(run, stage_id);

@@ -7,7 +7,7 @@
 namespace gantry::controller {
 
 std::string Scheduler::promote(int64_t run_id, const std::string& stage_id, int64_t now) {
-  RunState* found = find(run_id);
+  RunState* found = stored_run(run_id);
   if (!found) return "its run is not running";
   RunState& run = *found;
   int node = stage_node(run, stage_id);
@@ -30,7 +30,7 @@ std::string Scheduler::promote(int64_t run_id, const std::string& stage_id, int6
 
 std::string Scheduler::abort_deploy(int64_t run_id, const std::string& stage_id,
                                     const std::string& reason, int64_t now) {
-  RunState* found = find(run_id);
+  RunState* found = stored_run(run_id);
   if (!found) return "its run is not running";
   RunState& run = *found;
   int node = stage_node(run, stage_id);
