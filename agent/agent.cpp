@@ -70,11 +70,24 @@ Agent::Agent(net::EventLoop& loop, AgentConfig config) : loop_(loop), config_(st
   git_ = std::make_unique<git::GitCache>((fs::path(config_.work_dir) / "mirrors").string());
   trash_ = std::make_unique<Trash>(state_dir_);
   auto url = net::parse_url(config_.controller);
-  if (!url || (url->scheme != "http" && url->scheme != "ws"))
-    throw std::runtime_error("--controller wants http://HOST:PORT, got '" + config_.controller +
-                             "'");
+  if (!url || (url->scheme != "http" && url->scheme != "https"))
+    throw std::runtime_error("--controller wants http://HOST:PORT or https://HOST:PORT, got '" +
+                             config_.controller + "'");
   net::WsClientOptions o;
-  o.url = "ws://" + url->host + ":" + std::to_string(url->port) + "/api/v1/agent";
+  const bool tls = url->scheme == "https";
+  if (tls) {
+    if (std::string error = net::check_tls_client(config_.tls); !error.empty())
+      throw std::runtime_error(error);
+    if (config_.tls.insecure_skip_verify) {
+      log::warn("agent", "insecure_skip_verify",
+                {{"controller", config_.controller},
+                 {"reason",
+                  "the controller's certificate is not checked: anyone on the path can "
+                  "impersonate it and run code here"}});
+    }
+  }
+  o.url = (tls ? "wss://" : "ws://") + net::host_port(*url) + "/api/v1/agent";
+  o.tls = config_.tls;
   o.headers.push_back({"Authorization", "Bearer " + config_.token});
   // Idle: full jitter up to 5 s. Holding jobs: reconnect_backoff().
   o.backoff_cap = std::chrono::seconds(5);

@@ -24,14 +24,18 @@
 #include <vector>
 
 #include "gantry/net/event_loop.hpp"
+#include "gantry/net/tls.hpp"
 #include "gantry/net/ws_client.hpp"
 #include "gantry/protocol/messages.hpp"
 
 namespace gantry::agent {
 
 struct AgentConfig {
-  std::string controller = "http://127.0.0.1:8080";
+  std::string controller = "http://127.0.0.1:8080";  // or https://
   std::string token;
+  // For https: the CA to trust (else the system's), a client certificate for mutual TLS, and
+  // --insecure-skip-verify (warned about at every start).
+  net::TlsClientOptions tls;
   std::string name;
   std::vector<std::string> labels;
   int executors = 1;

@@ -136,6 +136,19 @@ bool load_agent_config(const std::string& path, AgentConfig& config, std::string
           error.insert(0, where(v.Mark()));
           return false;
         }
+      } else if (key == "ca") {
+        if (!scalar(config.tls.ca_file)) return false;
+      } else if (key == "client_cert") {
+        if (!scalar(config.tls.cert_file)) return false;
+      } else if (key == "client_key") {
+        if (!scalar(config.tls.key_file)) return false;
+      } else if (key == "insecure_skip_verify") {
+        if (!scalar(s)) return false;
+        if (s != "true" && s != "false") {
+          error = where(v.Mark()) + "insecure_skip_verify must be true or false";
+          return false;
+        }
+        config.tls.insecure_skip_verify = s == "true";
       } else if (key == "name") {
         if (!scalar(config.name)) return false;
       } else if (key == "work") {
@@ -182,8 +195,9 @@ bool load_agent_config(const std::string& path, AgentConfig& config, std::string
         }
       } else {
         error = where(it->first.Mark()) + "unknown key '" + key +
-                "' (keys: controller, token, token_file, name, labels, executors, work, log_limit, "
-                "keep_workspaces, mirror_max_age)";
+                "' (keys: controller, token, token_file, ca, client_cert, client_key, "
+                "insecure_skip_verify, name, labels, executors, work, log_limit, keep_workspaces, "
+                "mirror_max_age)";
         return false;
       }
     }
@@ -206,6 +220,10 @@ bool parse_agent_args(const std::vector<std::string>& args, AgentConfig& config,
       show_version = true;
       return true;
     }
+    if (a == "--insecure-skip-verify") {
+      config.tls.insecure_skip_verify = true;
+      continue;
+    }
     if (i + 1 >= args.size()) {
       error = "unknown argument or missing value: '" + a + "'";
       return false;
@@ -221,6 +239,12 @@ bool parse_agent_args(const std::vector<std::string>& args, AgentConfig& config,
                   "GANTRY_AGENT_TOKEN"}});
     } else if (a == "--token-file") {
       if (!read_token_file(v, config.token, error)) return false;
+    } else if (a == "--ca") {
+      config.tls.ca_file = v;
+    } else if (a == "--client-cert") {
+      config.tls.cert_file = v;
+    } else if (a == "--client-key") {
+      config.tls.key_file = v;
     } else if (a == "--name") {
       config.name = v;
     } else if (a == "--labels") {

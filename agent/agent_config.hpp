@@ -1,6 +1,7 @@
 #pragma once
 // gantry-agent's command line and config file (SPEC §10): the same keys as
-// flags (controller, token, token_file, name, labels, executors, work, log_limit,
+// flags (controller, token, token_file, ca, client_cert, client_key,
+// insecure_skip_verify, name, labels, executors, work, log_limit,
 // keep_workspaces, mirror_max_age). Unknown keys and
 // bad values are errors with FILE:LINE:COL. Pure parsing; the file is read
 // here (bounded to 64 KiB).

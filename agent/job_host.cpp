@@ -8,11 +8,12 @@
 
 namespace gantry::agent {
 
-HttpJobHost::HttpJobHost(std::string controller, std::string token, std::string agent_id,
-                         std::string job_id, uint64_t epoch,
+HttpJobHost::HttpJobHost(std::string controller, std::string token, net::TlsClientOptions tls,
+                         std::string agent_id, std::string job_id, uint64_t epoch,
                          std::function<void(std::string, std::string)> on_step)
     : controller_(std::move(controller)),
       token_(std::move(token)),
+      tls_(std::move(tls)),
       agent_id_(std::move(agent_id)),
       job_id_(std::move(job_id)),
       epoch_(epoch),
@@ -28,6 +29,7 @@ InputReply HttpJobHost::ask_input(const InputQuestion& question) {
   req.method = "POST";
   req.url = url("input");
   req.bearer_token = token_;
+  req.tls = tls_;
   req.content_type = "application/json";
   req.body = input_question_json(question);
   req.timeout = std::chrono::seconds(30);
@@ -64,6 +66,7 @@ bool HttpJobHost::transfer(const std::string& method, const std::string& kind,
   req.method = method;
   req.url = url(kind) + "&" + key + "=" + net::url_encode(value);
   req.bearer_token = token_;
+  req.tls = tls_;
   req.content_type = "application/octet-stream";
   req.timeout = std::chrono::minutes(10);
   if (method == "PUT") {

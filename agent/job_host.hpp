@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 
+#include "gantry/net/tls.hpp"
 #include "runner/job_runner.hpp"
 
 namespace gantry::agent {
@@ -23,8 +24,9 @@ bool parse_prometheus_samples(const std::string& body, std::vector<double>& out,
 
 class HttpJobHost : public JobHost {
  public:
-  HttpJobHost(std::string controller, std::string token, std::string agent_id, std::string job_id,
-              uint64_t epoch, std::function<void(std::string, std::string)> on_step);
+  HttpJobHost(std::string controller, std::string token, net::TlsClientOptions tls,
+              std::string agent_id, std::string job_id, uint64_t epoch,
+              std::function<void(std::string, std::string)> on_step);
   bool upload_artifact(const std::string& rel_path, const std::string& abs_path,
                        std::string& error) override;
   bool upload_stash(const std::string& name, const std::string& tar_path,
@@ -41,7 +43,9 @@ class HttpJobHost : public JobHost {
 
   std::string url(const std::string& kind) const;
 
-  std::string controller_, token_, agent_id_, job_id_;
+  std::string controller_, token_;
+  net::TlsClientOptions tls_;
+  std::string agent_id_, job_id_;
   uint64_t epoch_;
   std::function<void(std::string, std::string)> on_step_;
 };

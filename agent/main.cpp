@@ -14,9 +14,13 @@ constexpr const char* kUsage =
     "usage: gantry-agent --controller URL --token-file FILE [--name N] [--labels a,b]\n"
     "                    [--executors N] [--work DIR] [--log-limit SIZE (1K..1G)]\n"
     "                    [--keep-workspaces N (1)] [--mirror-max-age AGE (14d)]\n"
+    "                    [--ca FILE] [--client-cert FILE --client-key FILE]\n"
+    "                    [--insecure-skip-verify]\n"
     "       gantry-agent --config FILE   (the same keys in YAML)\n"
     "The token: --token-file FILE, or GANTRY_AGENT_TOKEN in the environment\n"
     "(--token TOKEN works, but any local user can read a command line).\n"
+    "An https:// controller is verified against the system's CAs or --ca FILE;\n"
+    "--client-cert/--client-key present a certificate (the controller's client_ca).\n"
     "       gantry-agent --version\n";
 
 }  // namespace

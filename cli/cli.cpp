@@ -14,7 +14,8 @@ namespace gantry::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: gantry [--server URL] [--token T] COMMAND [ARGS]\n"
+    "usage: gantry [--server URL] [--token T] [--ca FILE] [--insecure-skip-verify] COMMAND "
+    "[ARGS]\n"
     "\n"
     "Pipeline files (no controller needed):\n"
     "  lint FILE... [--format text|json] [--strict]   validate Jenkinsfiles / .gantry.yml ('-' = "
@@ -48,6 +49,9 @@ constexpr const char* kUsage =
     "  audit verify                    check the audit log's hash chain (exit 1 names the first\n"
     "                                  broken entry)\n"
     "\n"
+    "An https:// server's certificate is checked against the system's CAs, or --ca FILE\n"
+    "(GANTRY_CA); --insecure-skip-verify turns the check off, with a warning.\n"
+    "\n"
     "Exit status: 0 ok, 1 failure, 2 usage or connection error, 3 unstable, 4 aborted.\n";
 
 }  // namespace
@@ -57,11 +61,21 @@ int run(const std::vector<std::string>& all_args, std::istream& in, std::ostream
   Remote remote;
   if (const char* s = std::getenv("GANTRY_SERVER")) remote.server = s;
   if (const char* t = std::getenv("GANTRY_TOKEN")) remote.token = t;
+  if (const char* ca = std::getenv("GANTRY_CA")) remote.tls.ca_file = ca;
   std::vector<std::string> args;
   for (size_t i = 0; i < all_args.size(); ++i) {
     const std::string& a = all_args[i];
-    if (args.empty() && (a == "--server" || a == "--token") && i + 1 < all_args.size()) {
-      (a == "--server" ? remote.server : remote.token) = all_args[++i];
+    if (args.empty() && (a == "--server" || a == "--token" || a == "--ca") &&
+        i + 1 < all_args.size()) {
+      (a == "--server"  ? remote.server
+       : a == "--token" ? remote.token
+                        : remote.tls.ca_file) = all_args[++i];
+      continue;
+    }
+    if (args.empty() && a == "--insecure-skip-verify") {
+      remote.tls.insecure_skip_verify = true;
+      err << "gantry: warning: --insecure-skip-verify: the server's certificate is not checked; "
+             "anyone on the path can read the token\n";
       continue;
     }
     args.push_back(a);

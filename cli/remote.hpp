@@ -22,7 +22,8 @@ namespace gantry::cli {
 struct Remote {
   std::string server = "http://127.0.0.1:8080";
   std::string token;
-  bool color = false;  // stdout is a terminal
+  net::TlsClientOptions tls;  // https: --ca FILE / GANTRY_CA, --insecure-skip-verify
+  bool color = false;         // stdout is a terminal
 };
 
 struct StageView {

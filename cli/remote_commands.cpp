@@ -19,6 +19,7 @@ net::ClientResponse call(const Remote& r, const std::string& method, const std::
   req.method = method;
   req.url = r.server + path;
   req.bearer_token = r.token;
+  req.tls = r.tls;
   req.body = body;
   return net::http_request(req);
 }
@@ -110,6 +111,7 @@ int logs(const Remote& r, int64_t id, const std::string& stage, int attempt, boo
       req.url = r.server + "/api/v1/runs/" + std::to_string(id) +
                 "/log?stage=" + net::url_encode(s.id) + "&attempt=" + std::to_string(a);
       req.bearer_token = r.token;
+      req.tls = r.tls;
       req.output_file = tmpl;
       req.timeout = std::chrono::minutes(10);
       auto log = net::http_request(req);

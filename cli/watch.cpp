@@ -51,6 +51,7 @@ int watch_run(const Remote& r, int64_t id, std::ostream& out, std::ostream& err)
   o.url = std::string(server->scheme == "https" ? "wss://" : "ws://") + net::host_port(*server) +
           base + "/api/v1/events?run=" + std::to_string(id);
   o.headers = {{"Authorization", "Bearer " + r.token}};
+  o.tls = r.tls;
   o.max_message = 4 << 20;
   o.backoff_base = std::chrono::milliseconds(200);
   o.backoff_cap = std::chrono::milliseconds(2000);

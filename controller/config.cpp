@@ -53,11 +53,13 @@ bool read_listen(Reader& r, const Field& f, Config& c) {
 
 bool read_tls(Reader& r, const Field& f, Config& c) {
   Fields tls;
-  if (!r.fields(f.value, "'tls'", {"cert", "key"}, tls)) return false;
+  if (!r.fields(f.value, "'tls'", {"cert", "key", "client_ca"}, tls)) return false;
   if (tls.all().empty()) return true;
   const Field* cert = tls.find("cert");
   const Field* key = tls.find("key");
   if (!cert || !key) return r.fail(f.key, "'tls' needs both 'cert' and 'key'");
+  const Field* client_ca = tls.find("client_ca");
+  if (client_ca && !r.string(*client_ca, c.tls_client_ca)) return false;
   return r.string(*cert, c.tls_cert) && r.string(*key, c.tls_key);
 }
 
@@ -69,7 +71,7 @@ bool read_config(Reader& r, const YAML::Node& doc, Config& c) {
   Fields top;
   if (!r.fields(doc, "the config",
                 {"listen", "data_dir", "users", "agent_tokens", "repositories", "environments",
-                 "secrets", "agent_lost_after", "tls", "cancel_grace", "retention"},
+                 "secrets", "agent_lost_after", "tls", "insecure", "cancel_grace", "retention"},
                 top)) {
     return false;
   }
@@ -87,6 +89,7 @@ bool read_config(Reader& r, const YAML::Node& doc, Config& c) {
     if (c.agent_lost_after_ms <= 0) return r.fail(*f, "'agent_lost_after' must be more than 0");
   }
   if ((f = top.find("tls")) && !read_tls(r, *f, c)) return false;
+  if ((f = top.find("insecure")) && !r.boolean(*f, c.insecure)) return false;
   if ((f = top.find("cancel_grace")) && !r.duration(*f, c.cancel_grace_ms)) return false;
   if ((f = top.find("retention")) && !config_detail::read_retention(r, *f, c)) return false;
   return true;

@@ -91,7 +91,12 @@ struct Config {
   std::map<std::string, EnvironmentConfig> environments;
   std::map<std::string, SecretConfig> secrets;
   int64_t agent_lost_after_ms = 30000;
-  std::string tls_cert, tls_key;    // `tls: {cert: FILE, key: FILE}`; both or neither
+  // `tls: {cert: FILE, key: FILE, client_ca: FILE}`: HTTPS and WSS. cert and key both or
+  // neither; with client_ca, agents must present a certificate it signed (mutual TLS).
+  std::string tls_cert, tls_key, tls_client_ca;
+  // `insecure: true`: plain HTTP on an address other than loopback. Without it, listening there
+  // without tls is refused (SPEC §9, transport).
+  bool insecure = false;
   int64_t cancel_grace_ms = 10000;  // `cancel_grace`
   RetentionConfig retention;
   // Not from the file: `gantry run` opens every gate at once (inputs take

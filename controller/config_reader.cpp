@@ -175,6 +175,19 @@ bool Reader::string(const Field& f, std::string& out, bool allow_empty) {
   return true;
 }
 
+bool Reader::boolean(const Field& f, bool& out) {
+  std::string text;
+  if (!string(f, text)) return false;
+  if (text == "true") {
+    out = true;
+  } else if (text == "false") {
+    out = false;
+  } else {
+    return fail(f, "'" + f.name + "' must be true or false, not '" + text + "'");
+  }
+  return true;
+}
+
 bool Reader::string_list(const Field& f, std::vector<std::string>& out) {
   out.clear();
   if (!f.value || f.value.IsNull()) return true;

@@ -51,6 +51,7 @@ class Reader {
 
   bool string(const Field& f, std::string& out, bool allow_empty = false);
   bool string_list(const Field& f, std::vector<std::string>& out);
+  bool boolean(const Field& f, bool& out);  // true or false, nothing else
   bool duration(const Field& f, int64_t& out);
 
  private:

@@ -14,6 +14,4 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 
-using WsStream = websocket::stream<beast::tcp_stream>;
-
 }  // namespace gantry::net

@@ -2,6 +2,8 @@
 
 #include "beast.hpp"
 #include "gantry/net/url.hpp"
+#include "stream.hpp"
+#include "tls_context.hpp"
 
 namespace gantry::net {
 namespace {
@@ -20,11 +22,18 @@ error_code run_step(asio::io_context& io, Start&& start) {
 }
 
 struct Exchange {
+  Exchange(const ClientRequest& r, Url u, std::shared_ptr<ssl::context> tls)
+      : request(r),
+        url(std::move(u)),
+        where(host_port(url)),
+        stream(tls ? Stream(beast::tcp_stream(io), std::move(tls))
+                   : Stream(beast::tcp_stream(io))) {}
+
   const ClientRequest& request;
   Url url;
   std::string where;  // "host:port" for messages
   asio::io_context io;
-  beast::tcp_stream stream{io};
+  Stream stream;
   beast::flat_buffer buffer;
   ClientResponse response;
 
@@ -39,7 +48,7 @@ template <class Message>
 error_code write_message(Exchange& x, Message& msg) {
   http::serializer<true, typename Message::body_type> serializer(msg);
   while (!serializer.is_done()) {
-    x.stream.expires_after(x.request.timeout);
+    x.stream.tcp().expires_after(x.request.timeout);
     error_code ec = run_step(x.io, [&](auto handler) {
       http::async_write_some(x.stream, serializer, std::move(handler));
     });
@@ -88,7 +97,7 @@ error_code send_request(Exchange& x) {
 template <class Parser>
 error_code read_body(Exchange& x, Parser& parser) {
   while (!parser.is_done()) {
-    x.stream.expires_after(x.request.timeout);
+    x.stream.tcp().expires_after(x.request.timeout);
     error_code ec = run_step(x.io, [&](auto handler) {
       http::async_read_some(x.stream, x.buffer, parser, std::move(handler));
     });
@@ -102,7 +111,7 @@ bool receive_response(Exchange& x) {
   head.header_limit(kHeaderLimit);
   head.body_limit(boost::none);
   head.skip(x.request.method == "HEAD");
-  x.stream.expires_after(x.request.timeout);
+  x.stream.tcp().expires_after(x.request.timeout);
   error_code ec = run_step(x.io, [&](auto handler) {
     http::async_read_header(x.stream, x.buffer, head, std::move(handler));
   });
@@ -148,14 +157,26 @@ void exchange(Exchange& x) {
     x.response.error = "resolve " + x.url.host + ": " + describe(ec);
     return;
   }
-  x.stream.expires_after(x.request.timeout);
-  ec = run_step(x.io, [&](auto handler) { x.stream.async_connect(endpoints, std::move(handler)); });
+  x.stream.tcp().expires_after(x.request.timeout);
+  ec = run_step(x.io,
+                [&](auto handler) { x.stream.tcp().async_connect(endpoints, std::move(handler)); });
   if (ec) {
     x.fail("connect", ec);
     return;
   }
   error_code nodelay_ec;
-  x.stream.socket().set_option(tcp::no_delay(true), nodelay_ec);
+  x.stream.tcp().socket().set_option(tcp::no_delay(true), nodelay_ec);
+  if (x.stream.is_tls()) {
+    prepare_client(x.stream.tls(), x.url.host, x.request.tls);
+    x.stream.tcp().expires_after(x.request.timeout);
+    ec = run_step(x.io, [&](auto handler) {
+      x.stream.tls().async_handshake(ssl::stream_base::client, std::move(handler));
+    });
+    if (ec) {
+      x.response.error = "tls handshake " + x.where + ": " + describe_handshake(x.stream.tls(), ec);
+      return;
+    }
+  }
   error_code write_ec = send_request(x);
   if (write_ec && !x.response.error.empty()) return;  // a local file problem
   // A server that rejects the request early (413) may close before taking the whole body;
@@ -167,7 +188,7 @@ void exchange(Exchange& x) {
   }
   x.response.ok = read;
   error_code ignored;
-  x.stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  x.stream.tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
 }
 
 }  // namespace
@@ -175,11 +196,17 @@ void exchange(Exchange& x) {
 ClientResponse http_request(const ClientRequest& request) {
   auto url = parse_url(request.url);
   if (!url) return ClientResponse{false, "invalid url: " + request.url};
-  if (url->scheme != "http") {
-    return ClientResponse{false, url->scheme + " is not supported in this build"};
+  if (url->scheme != "http" && url->scheme != "https") {
+    return ClientResponse{false, "unsupported scheme " + url->scheme + ": " + request.url};
   }
   try {
-    Exchange x{request, *url, host_port(*url)};
+    std::shared_ptr<ssl::context> tls;
+    if (url->scheme == "https") {
+      std::string error;
+      tls = client_context(request.tls, error);
+      if (!tls) return ClientResponse{false, error};
+    }
+    Exchange x(request, *url, std::move(tls));
     exchange(x);
     return std::move(x.response);
   } catch (const std::exception& e) {

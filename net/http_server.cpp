@@ -8,6 +8,7 @@
 #include "http_session.hpp"
 #include "net.hpp"
 #include "server_state.hpp"
+#include "tls_context.hpp"
 
 namespace gantry::net {
 namespace {
@@ -89,13 +90,13 @@ bool HttpServer::start(std::string& error) {
   ServerState& state = *impl_->state;
   const ServerOptions& options = state.options;
   std::string where = options.host + ":" + std::to_string(options.port);
-  if (!options.tls_cert.empty() || !options.tls_key.empty()) {
-    error = "TLS is not supported in this build";
-    return false;
-  }
   if (impl_->acceptor || state.stopping) {
     error = "listen " + where + ": server already started";
     return false;
+  }
+  if (options.tls.enabled()) {
+    state.tls = make_server_context(options.tls, error);
+    if (!state.tls) return false;
   }
 
   error_code ec;
@@ -131,12 +132,26 @@ bool HttpServer::start(std::string& error) {
                "http.accept");
   log::info("http", "listening",
             {{"addr", endpoint_string(acceptor->local_endpoint())},
+             {"tls", state.tls ? "on" : "off"},
              {"max_connections", std::to_string(state.limits->max_connections())}});
   return true;
 }
 
 uint16_t HttpServer::port() const {
   return impl_->port;
+}
+
+bool HttpServer::reload_tls(const TlsServerOptions& tls, std::string& error) {
+  ServerState& state = *impl_->state;
+  if (!state.tls) {
+    error = "tls: the server was started without TLS; a restart is needed to turn it on";
+    return false;
+  }
+  auto context = make_server_context(tls, error);
+  if (!context) return false;
+  state.tls = std::move(context);
+  log::info("http", "tls.reloaded", {{"cert", tls.cert_file}});
+  return true;
 }
 
 void HttpServer::set_head_handler(HeadHandler head) {

@@ -12,6 +12,8 @@
 #include "gantry/common/log.hpp"
 #include "gantry/net/url.hpp"
 #include "offset_file.hpp"
+#include "stream.hpp"
+#include "tls_context.hpp"
 #include "ws_session.hpp"
 
 namespace gantry::net {
@@ -32,9 +34,10 @@ using Clock = std::chrono::steady_clock;
 
 struct Connection {
   std::shared_ptr<ServerState> state;
-  beast::tcp_stream stream;
+  Stream stream;
   ConnectionSlot slot;
   std::string remote;
+  std::string client_cert;  // the verified client certificate's subject
   beast::flat_buffer buffer{kBufferLimit};
   Clock::time_point accepted = Clock::now();
   uint64_t requests = 0;  // heads read so far
@@ -60,7 +63,7 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-Request make_request(const http::request_header<>& head, const std::string& remote) {
+Request make_request(const http::request_header<>& head, Connection& c) {
   Request req;
   req.method = std::string(head.method_string());
   req.target = std::string(head.target());
@@ -72,7 +75,9 @@ Request make_request(const http::request_header<>& head, const std::string& remo
         req.headers.emplace(lower(field.name_string()), std::string(field.value()));
     if (!inserted) it->second += ", " + std::string(field.value());
   }
-  req.remote = remote;
+  req.remote = c.remote;
+  req.tls = c.stream.is_tls();
+  req.client_cert = c.client_cert;
   return req;
 }
 
@@ -133,7 +138,7 @@ template <class Message>
 asio::awaitable<error_code> write_message(Connection& c, Message& msg) {
   http::serializer<false, typename Message::body_type> serializer(msg);
   while (!serializer.is_done()) {
-    c.stream.expires_after(c.state->options.idle_timeout);
+    c.stream.tcp().expires_after(c.state->options.idle_timeout);
     auto [ec, n] = co_await http::async_write_some(c.stream, serializer, use_nothrow);
     if (ec) co_return ec;
   }
@@ -170,15 +175,15 @@ asio::awaitable<error_code> write_response(Connection& c, const Response& res, b
 // Half-closes, then discards what the client still sends, for a bounded time and size.
 asio::awaitable<void> linger_close(Connection& c) {
   error_code ignored;
-  c.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  c.stream.expires_after(kLingerTime);
+  c.stream.tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+  c.stream.tcp().expires_after(kLingerTime);
   std::array<char, 8192> sink;
   for (size_t total = 0; total < kLingerBytes;) {
     auto [ec, n] = co_await c.stream.async_read_some(asio::buffer(sink), use_nothrow);
     if (ec) break;
     total += n;
   }
-  c.stream.close();
+  c.stream.tcp().close();
 }
 
 // Replies with an error and closes the connection.
@@ -214,7 +219,7 @@ asio::awaitable<error_code> read_body(Connection& c, Parser& parser) {
     Clock::time_point deadline = start + options.body_timeout;
     if (options.min_body_rate > 0)
       deadline += std::chrono::milliseconds(received * 1000 / options.min_body_rate);
-    c.stream.expires_at(std::min(deadline, Clock::now() + options.idle_timeout));
+    c.stream.tcp().expires_at(std::min(deadline, Clock::now() + options.idle_timeout));
     auto [ec, n] = co_await http::async_read_some(c.stream, c.buffer, parser, use_nothrow);
     if (ec == beast::error::timeout) {
       log::info("http", "body.timeout",
@@ -242,7 +247,7 @@ asio::awaitable<std::optional<Next>> read_request_body(Connection& c,
   }
   if (beast::iequals(head.get()[http::field::expect], "100-continue")) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    c.stream.expires_after(options.idle_timeout);
+    c.stream.tcp().expires_after(options.idle_timeout);
     auto [ec, n] = co_await asio::async_write(c.stream, asio::buffer(kContinue), use_nothrow);
     if (ec) co_return Next::Close;
   }
@@ -312,7 +317,7 @@ asio::awaitable<Next> upgrade(Connection& c, http::request_parser<http::empty_bo
 // Waits up to idle_timeout for the first byte of the next request on a kept-alive connection.
 asio::awaitable<bool> await_next_request(Connection& c) {
   if (c.buffer.size() > 0) co_return true;
-  c.stream.expires_after(c.state->options.idle_timeout);
+  c.stream.tcp().expires_after(c.state->options.idle_timeout);
   auto [ec, n] = co_await c.stream.async_read_some(c.buffer.prepare(4096), use_nothrow);
   c.buffer.commit(n);
   co_return !ec;
@@ -331,7 +336,8 @@ asio::awaitable<Next> serve_request(Connection& c, uint64_t& registration) {
   }
   Clock::time_point from = c.requests == 0 ? c.accepted : Clock::now();
   ++c.requests;
-  c.stream.expires_at(std::min(from + options.head_timeout, Clock::now() + options.idle_timeout));
+  c.stream.tcp().expires_at(
+      std::min(from + options.head_timeout, Clock::now() + options.idle_timeout));
   auto [ec, n] = co_await http::async_read_header(c.stream, c.buffer, head, use_nothrow);
   if (ec == http::error::header_limit) {
     Next next = co_await reject(c, 431, "request header too large");
@@ -347,7 +353,7 @@ asio::awaitable<Next> serve_request(Connection& c, uint64_t& registration) {
   if (ec) co_return Next::Close;  // closed, reset or past the deadline
 
   // The caller's verdict on the head, before any body byte is read.
-  Request req = make_request(head.get(), c.remote);
+  Request req = make_request(head.get(), c);
   std::optional<Response> refusal = call_head_handler(*c.state, req);
   if (refusal) {
     Next next = co_await refuse(c, req, *refusal);
@@ -380,6 +386,19 @@ asio::awaitable<Next> serve_request(Connection& c, uint64_t& registration) {
   co_return keep_alive ? Next::KeepAlive : Next::Close;
 }
 
+// The server's side of the TLS handshake, within the first request's head deadline.
+asio::awaitable<bool> handshake(Connection& c) {
+  c.stream.tcp().expires_at(c.accepted + c.state->options.head_timeout);
+  auto [ec] = co_await c.stream.tls().async_handshake(ssl::stream_base::server, use_nothrow);
+  if (ec) {
+    log::write(log::Level::Debug, "http", "tls.handshake_failed",
+               {{"remote", c.remote}, {"error", describe_handshake(c.stream.tls(), ec)}});
+    co_return false;
+  }
+  c.client_cert = verified_peer_subject(c.stream.tls());
+  co_return true;
+}
+
 }  // namespace
 
 asio::awaitable<void> serve_http(std::shared_ptr<ServerState> state, tcp::socket socket,
@@ -389,7 +408,10 @@ asio::awaitable<void> serve_http(std::shared_ptr<ServerState> state, tcp::socket
   std::string remote = ec ? "?" : endpoint_string(peer);
   // Replies and WebSocket frames are small and latency-bound: no Nagle.
   socket.set_option(tcp::no_delay(true), ec);
-  Connection c{state, beast::tcp_stream(std::move(socket)), std::move(slot), std::move(remote)};
+  std::shared_ptr<ssl::context> tls = state->tls;
+  Stream stream = tls ? Stream(beast::tcp_stream(std::move(socket)), std::move(tls))
+                      : Stream(beast::tcp_stream(std::move(socket)));
+  Connection c{state, std::move(stream), std::move(slot), std::move(remote)};
   // Unregisters even if the loop is destroyed with this coroutine suspended.
   struct Registration {
     ServerState& state;
@@ -397,15 +419,19 @@ asio::awaitable<void> serve_http(std::shared_ptr<ServerState> state, tcp::socket
     ~Registration() {
       if (id) state.remove_session(id);
     }
-  } registration{*state, state->add_session([&c] { c.stream.close(); })};
+  } registration{*state, state->add_session([&c] { c.stream.tcp().close(); })};
 
   Next next = Next::KeepAlive;
+  if (c.stream.is_tls()) {
+    bool secured = co_await handshake(c);
+    if (!secured) next = Next::Close;
+  }
   while (next == Next::KeepAlive && !state->stopping) {
     next = co_await serve_request(c, registration.id);
   }
-  if (next == Next::Close && c.stream.socket().is_open()) {
-    c.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    c.stream.close();
+  if (next == Next::Close && c.stream.tcp().socket().is_open()) {
+    c.stream.tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
+    c.stream.tcp().close();
   }
 }
 

@@ -12,6 +12,7 @@
 #include "connection_limits.hpp"
 #include "gantry/net/http_server.hpp"
 #include "net.hpp"
+#include "stream.hpp"
 
 namespace gantry::net {
 
@@ -30,6 +31,7 @@ struct ServerState {
   const WsHandler ws;
   HeadHandler head;                          // may be replaced while sessions run
   std::shared_ptr<ConnectionLimits> limits;  // set by start()
+  std::shared_ptr<ssl::context> tls;         // set by start() when TLS is on; reload_tls() swaps it
   bool stopping = false;
 
   // Each live session registers how to close it.

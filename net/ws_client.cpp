@@ -11,6 +11,8 @@
 #include "gantry/common/log.hpp"
 #include "gantry/net/event_loop.hpp"
 #include "gantry/net/url.hpp"
+#include "stream.hpp"
+#include "tls_context.hpp"
 
 namespace gantry::net {
 namespace {
@@ -26,7 +28,10 @@ constexpr auto kCloseGrace = std::chrono::seconds(5);
 // One connection attempt and, once open, the connection. In-flight operations hold it, so a
 // new Link can start while the old one's operations finish failing.
 struct Link {
-  explicit Link(asio::io_context& io) : resolver(io), ws(io), close_timer(io) {}
+  Link(asio::io_context& io, std::shared_ptr<ssl::context> tls)
+      : resolver(io),
+        ws(tls ? Stream(beast::tcp_stream(io), std::move(tls)) : Stream(beast::tcp_stream(io))),
+        close_timer(io) {}
   tcp::resolver resolver;
   WsStream ws;
   asio::steady_timer close_timer;
@@ -60,7 +65,8 @@ struct WsClient::Impl : std::enable_shared_from_this<Impl> {
   asio::io_context& io;
   const WsClientOptions options;
   const std::optional<Url> url;
-  WsClient* owner = nullptr;  // null once the WsClient is gone: no more callbacks
+  std::shared_ptr<ssl::context> tls;  // for wss://
+  WsClient* owner = nullptr;          // null once the WsClient is gone: no more callbacks
   bool started = false;
   bool running = false;
   std::shared_ptr<Link> link;
@@ -156,7 +162,7 @@ struct WsClient::Impl : std::enable_shared_from_this<Impl> {
 
 asio::awaitable<void> WsClient::Impl::run(std::shared_ptr<Impl> self) {
   while (self->running) {
-    auto link = std::make_shared<Link>(self->io);
+    auto link = std::make_shared<Link>(self->io, self->tls);
     self->link = link;
     std::string failure;
     int refused_status = 0;
@@ -206,6 +212,15 @@ asio::awaitable<bool> WsClient::Impl::connect(std::shared_ptr<Impl> self,
   // Nagle's algorithm and delayed ACKs (~40 ms each).
   error_code nodelay_ec;
   stream.socket().set_option(tcp::no_delay(true), nodelay_ec);
+  if (link->ws.next_layer().is_tls()) {
+    auto& tls = link->ws.next_layer().tls();
+    prepare_client(tls, url.host, options.tls);
+    auto [tls_ec] = co_await tls.async_handshake(ssl::stream_base::client, use_nothrow);
+    if (tls_ec) {
+      failure = "tls handshake " + host_port(url) + ": " + describe_handshake(tls, tls_ec);
+      co_return false;
+    }
+  }
   stream.expires_never();  // the websocket stream has its own timeouts
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = options.connect_timeout;
@@ -296,9 +311,19 @@ WsClient::~WsClient() {
 void WsClient::start() {
   if (impl_->started) return;
   impl_->started = true;
-  if (!impl_->url || impl_->url->scheme != "ws") {
-    log::error("ws_client", "bad_url", {{"url", impl_->options.url}, {"error", "expected ws://"}});
+  const auto& url = impl_->url;
+  if (!url || (url->scheme != "ws" && url->scheme != "wss")) {
+    log::error("ws_client", "bad_url",
+               {{"url", impl_->options.url}, {"error", "expected ws:// or wss://"}});
     return;
+  }
+  if (url->scheme == "wss") {
+    std::string error;
+    impl_->tls = client_context(impl_->options.tls, error);
+    if (!impl_->tls) {
+      log::error("ws_client", "bad_tls", {{"url", impl_->options.url}, {"error", error}});
+      return;
+    }
   }
   impl_->running = true;
   spawn_logged(impl_->io.get_executor(), Impl::run(impl_), "ws_client.run");

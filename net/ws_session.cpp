@@ -31,9 +31,8 @@ WsSession::~WsSession() {
   if (registration_) state_->remove_session(registration_);
 }
 
-void WsSession::start(std::shared_ptr<WsSession> self, beast::tcp_stream stream,
-                      ConnectionSlot slot, http::request<http::empty_body> request,
-                      WsHandlers handlers) {
+void WsSession::start(std::shared_ptr<WsSession> self, Stream stream, ConnectionSlot slot,
+                      http::request<http::empty_body> request, WsHandlers handlers) {
   self->handlers_ = std::move(handlers);
   self->ws_.emplace(std::move(stream));
   self->slot_ = std::move(slot);

@@ -18,6 +18,7 @@
 #include "connection_limits.hpp"
 #include "gantry/net/http_server.hpp"
 #include "server_state.hpp"
+#include "stream.hpp"
 
 namespace gantry::net {
 
@@ -26,8 +27,8 @@ class WsSession final : public WsConnection, public std::enable_shared_from_this
   WsSession(std::shared_ptr<ServerState> state, std::string remote);
   ~WsSession() override;
 
-  // Accepts the upgrade `request` on `stream` and runs the session.
-  static void start(std::shared_ptr<WsSession> self, beast::tcp_stream stream, ConnectionSlot slot,
+  // Accepts the upgrade `request` on `stream` (plain or TLS) and runs the session.
+  static void start(std::shared_ptr<WsSession> self, Stream stream, ConnectionSlot slot,
                     http::request<http::empty_body> request, WsHandlers handlers);
 
   void send_text(std::string msg) override {

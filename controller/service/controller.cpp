@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "gantry/common/log.hpp"
+#include "gantry/net/tls.hpp"
 #include "service/agent_gateway.hpp"
 #include "service/audit_log.hpp"
 #include "service/engine.hpp"
@@ -38,6 +39,15 @@ SchedulerOptions scheduler_options(const Config& config, const ControllerOptions
   for (const auto& [name, env] : config.environments) so.environments[name] = env.gated;
   so.auto_promote = config.open_gates;
   return so;
+}
+
+net::TlsServerOptions tls_options(const Config& config) {
+  return net::TlsServerOptions{config.tls_cert, config.tls_key, config.tls_client_ca};
+}
+
+// 127.0.0.0/8, ::1 and "localhost": nobody else can reach the port.
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
 }  // namespace
@@ -87,8 +97,10 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
   watcher_ = std::make_unique<RepoWatcher>(config_.repositories, loop_, *git_, *store_, wh);
   runs_->set_git(git_.get(), watcher_.get());
   gates_->set_git(git_.get());
+  RouteLimits limits;
+  limits.agent_client_cert = !config_.tls_client_ca.empty();
   routes_ = std::make_unique<Routes>(auth_, *audit_, *engine_, *runs_, *gates_, *releases_,
-                                     *agents_, watcher_.get());
+                                     *agents_, watcher_.get(), limits);
   retention_ =
       std::make_unique<Retention>(*store_, config_.retention, [this] { return clock_.now_ms(); });
 }
@@ -116,7 +128,21 @@ void Controller::reload(const std::string& path) {
     if (changed) needs_restart += (needs_restart.empty() ? "" : ", ") + std::string(what);
   };
   differs(next.repositories.size() != config_.repositories.size(), "repositories");
-  differs(next.tls_cert != config_.tls_cert || next.tls_key != config_.tls_key, "tls");
+  // A renewed certificate keeps its file names: the files are read again at every reload.
+  // Turning TLS on or off, or the listen address, needs a restart.
+  bool tls_was_on = !config_.tls_cert.empty();
+  differs(tls_was_on != !next.tls_cert.empty(), "tls");
+  if (tls_was_on && !next.tls_cert.empty() && server_) {
+    std::string tls_error;
+    if (server_->reload_tls(tls_options(next), tls_error)) {
+      config_.tls_cert = next.tls_cert;
+      config_.tls_key = next.tls_key;
+      config_.tls_client_ca = next.tls_client_ca;
+    } else {
+      log::error("controller", "tls.reload_failed", {{"error", tls_error}});
+      (void)audit_->record("controller", "config.reload_failed", path, {{"error", tls_error}});
+    }
+  }
   config_.users = std::move(next.users);
   config_.agent_tokens = std::move(next.agent_tokens);
   config_.environments = std::move(next.environments);
@@ -147,11 +173,25 @@ Controller::~Controller() {
 }
 
 bool Controller::start(std::string& error) {
+  std::string where = config_.listen_host + ":" + std::to_string(config_.listen_port);
+  if (config_.tls_cert.empty() && !is_loopback(config_.listen_host)) {
+    if (!config_.insecure) {
+      error = "listen " + where +
+              ": not a loopback address, and the config has no 'tls': serve HTTPS with "
+              "tls: {cert: FILE, key: FILE}, or set 'insecure: true' to send tokens and secrets "
+              "in clear text";
+      return false;
+    }
+    log::warn("controller", "insecure",
+              {{"listen", where},
+               {"reason",
+                "plain HTTP on a non-loopback address (insecure: true): tokens, secrets and "
+                "job scripts travel unencrypted"}});
+  }
   net::ServerOptions so;
   so.host = config_.listen_host;
   so.port = config_.listen_port;
-  so.tls_cert = config_.tls_cert;
-  so.tls_key = config_.tls_key;
+  so.tls = tls_options(config_);
   so.upload_prefixes = {"/api/v1/agent/"};
   server_ = std::make_unique<net::HttpServer>(
       loop_, so, [this](const net::Request& r) { return routes_->handle(r); },

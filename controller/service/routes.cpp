@@ -223,6 +223,11 @@ std::optional<net::Response> Routes::check_head(const net::Request& head) const 
   if (!who) return unauthorized();
   if (is_agent_path(head.path)) {
     if (!who->is_agent) return std::nullopt;  // refused (and audited) by handle()
+    if (limits_.agent_client_cert && head.client_cert.empty()) {
+      return error(403, "client_certificate_required",
+                   "agents must present a TLS client certificate signed by the controller's "
+                   "client_ca");
+    }
     if (head.path.starts_with("/api/v1/agent/jobs/")) return agents_.admit_upload(head);
     return std::nullopt;
   }

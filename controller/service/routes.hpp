@@ -42,6 +42,8 @@ struct RouteLimits {
   size_t max_body = size_t{64} << 10;      // most API bodies
   size_t max_run_body = size_t{4} << 20;   // POST /api/v1/runs (inline pipelines)
   size_t max_hook_body = size_t{5} << 20;  // webhooks (signed, no token)
+  // Mutual TLS for agents (`tls: {client_ca}`): agent paths need a verified client certificate.
+  bool agent_client_cert = false;
 };
 
 class Routes {

@@ -96,7 +96,8 @@ secrets:
   deploy-key: {value: abc}
 agent_lost_after: 45s
 cancel_grace: 2500ms
-tls: {cert: cert.pem, key: key.pem}
+tls: {cert: cert.pem, key: key.pem, client_ca: agents-ca.pem}
+insecure: false
 )");
   CHECK(c.listen_host == "0.0.0.0");
   CHECK(c.listen_port == 9090);
@@ -134,6 +135,8 @@ tls: {cert: cert.pem, key: key.pem}
   CHECK(c.cancel_grace_ms == 2500);
   CHECK(c.tls_cert == "cert.pem");
   CHECK(c.tls_key == "key.pem");
+  CHECK(c.tls_client_ca == "agents-ca.pem");
+  CHECK_FALSE(c.insecure);
 }
 
 TEST_CASE("the SPEC example, verbatim", "[config]") {
@@ -180,7 +183,7 @@ TEST_CASE("config errors point at the offending node", "[config]") {
        "    tokn: x\n"
        "    ^"},
       {"tls: {cert: a, key: b, chain: c}\n",
-       "gantry.yml:1:24: error: unknown key 'chain' (expected one of: cert, key)\n"
+       "gantry.yml:1:24: error: unknown key 'chain' (expected one of: cert, key, client_ca)\n"
        "tls: {cert: a, key: b, chain: c}\n"
        "                       ^"},
       {"secrets:\n  k: {valeu: x}\n",
@@ -324,6 +327,10 @@ TEST_CASE("config errors point at the offending node", "[config]") {
        "tls: {cert: a.pem}\n"
        "^"},
       {"tls: {cert: a\n", "gantry.yml:2:1: error: invalid YAML: end of map flow not found"},
+      {"insecure: yes please\n",
+       "gantry.yml:1:11: error: 'insecure' must be true or false, not 'yes please'\n"
+       "insecure: yes please\n"
+       "          ^"},
       {"listen: a: b\n",
        "gantry.yml:1:10: error: invalid YAML: illegal map value\n"
        "listen: a: b\n"

@@ -78,8 +78,10 @@ TEST_CASE("http_request reports transport errors", "[net][http_client]") {
 
   req.url = "not a url";
   CHECK(http_request(req).error == "invalid url: not a url");
-  req.url = "https://127.0.0.1/";
-  CHECK(http_request(req).error == "https is not supported in this build");
+  req.url = "ftp://127.0.0.1/";
+  CHECK(http_request(req).error == "invalid url: ftp://127.0.0.1/");
+  req.url = "wss://127.0.0.1/";
+  CHECK(http_request(req).error == "unsupported scheme wss: wss://127.0.0.1/");
 }
 
 TEST_CASE("http_request times out on a silent server", "[net][http_client]") {

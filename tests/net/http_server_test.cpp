@@ -270,9 +270,4 @@ TEST_CASE("HTTP start reports listen errors", "[net][http]") {
   HttpServer second(loop, options, echo, nullptr);
   CHECK_FALSE(second.start(error));
   CHECK(error == "listen 127.0.0.1:" + std::to_string(first.port()) + ": address already in use");
-
-  options.tls_cert = "cert.pem";
-  HttpServer tls(loop, options, echo, nullptr);
-  CHECK_FALSE(tls.start(error));
-  CHECK(error == "TLS is not supported in this build");
 }

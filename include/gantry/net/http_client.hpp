@@ -1,6 +1,7 @@
 #pragma once
 // http_request: a small synchronous HTTP/1.1 client for the CLI and the agent's job threads.
-// One request per connection; plain http only. It never throws: transport failures come back as
+// One request per connection; http or https (the certificate and host name verified as
+// ClientRequest::tls says). It never throws: transport failures come back as
 // ClientResponse::ok == false with a message such as "connect 127.0.0.1:1: connection refused".
 // Any HTTP status counts as transport success; the caller checks `status`.
 //
@@ -12,6 +13,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "gantry/net/tls.hpp"
 
 namespace gantry::net {
 
@@ -25,7 +28,8 @@ struct ClientResponse {
 
 struct ClientRequest {
   std::string method = "GET";
-  std::string url;  // http://host:port/path?query
+  std::string url;       // http(s)://host:port/path?query
+  TlsClientOptions tls;  // for https
   std::string bearer_token;
   std::string body;
   std::string content_type = "application/json";

@@ -44,6 +44,8 @@
 #include <utility>
 #include <vector>
 
+#include "gantry/net/tls.hpp"
+
 namespace gantry::net {
 
 class EventLoop;
@@ -59,6 +61,10 @@ struct Request {
   // handler may rename away; it is removed after the handler returns.
   std::string body_file;
   std::string remote;  // "127.0.0.1:53422"
+  bool tls = false;    // arrived over TLS
+  // The subject of the client certificate the TLS handshake verified against
+  // TlsServerOptions::client_ca_file ("CN=agent-1"); "" when none was presented.
+  std::string client_cert;
 
   // The header's value, or "" when absent.
   std::string header(std::string_view lower_name) const;
@@ -106,7 +112,9 @@ struct ServerOptions {
   // length or larger than max_body goes to Request::body_file instead of Request::body.
   std::vector<std::string> upload_prefixes;
   uint64_t max_upload = 1ull << 30;
-  std::string tls_cert, tls_key;  // not supported in this build: start() fails if set
+  // HTTPS and WSS instead of HTTP and WS when tls.cert_file is set. The TLS handshake must end
+  // within head_timeout of the connection, like the first request's headers.
+  TlsServerOptions tls;
 
   // Connection caps. max_connections 0: the process's descriptor limit (RLIMIT_NOFILE, whose
   // soft limit start() raises to the hard limit) minus max(64, limit / 16) kept for files.
@@ -147,6 +155,10 @@ class HttpServer {
   // "listen 127.0.0.1:8080: address already in use".
   bool start(std::string& error);
   uint16_t port() const;  // the actual port after start()
+  // Loads new certificate files (a renewed certificate): connections accepted from then on use
+  // them, live ones keep theirs. A server started without TLS stays without; false with `error`
+  // (and nothing changed) when the files do not load.
+  bool reload_tls(const TlsServerOptions& tls, std::string& error);
   // Replaces the HeadHandler; requests whose head is read from then on go to the new one.
   void set_head_handler(HeadHandler head);
   // Closes the listener and every session (WebSockets get 1001 "server stopping").

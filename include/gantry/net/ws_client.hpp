@@ -1,10 +1,10 @@
 #pragma once
-// WsClient: a WebSocket client that stays connected. It connects to one ws:// URL, reconnects
-// after every failure or disconnect with full-jitter exponential backoff (a policy the caller may
-// change as it goes: backoff_policy), and sends through one queue with one write in flight.
-// Text (control) messages overtake queued binary (log) messages.
-// It does not know the protocol spoken over it, and does not buffer across connections: the
-// queue is dropped on disconnect, so the caller resends from its own sequence numbers.
+// WsClient: a WebSocket client that stays connected. It connects to one ws:// or wss:// URL,
+// reconnects after every failure or disconnect with full-jitter exponential backoff (a policy the
+// caller may change as it goes: backoff_policy), and sends through one queue with one write in
+// flight. Text (control) messages overtake queued binary (log) messages. It does not know the
+// protocol spoken over it, and does not buffer across connections: the queue is dropped on
+// disconnect, so the caller resends from its own sequence numbers.
 //
 // Threading: all methods and callbacks on the EventLoop's thread. Callbacks are never called
 // after the WsClient is destroyed; on_open, on_disconnect and on_refused may destroy it, on_message
@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "gantry/net/tls.hpp"
+
 namespace gantry::net {
 
 class EventLoop;
@@ -32,7 +34,8 @@ struct WsBackoff {
 };
 
 struct WsClientOptions {
-  std::string url;                                           // ws://host:port/path
+  std::string url;                                           // ws:// or wss://host:port/path
+  TlsClientOptions tls;                                      // for wss://
   std::vector<std::pair<std::string, std::string>> headers;  // e.g. Authorization
   size_t max_message = 1 << 20;                              // larger incoming -> disconnect
   size_t max_queue = 64 << 20;  // send_* returns false rather than queue past this
