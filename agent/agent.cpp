@@ -120,9 +120,17 @@ Agent::Agent(net::EventLoop& loop, AgentConfig config) : loop_(loop), config_(st
   };
   link_->on_refused = [this](int status) {
     log::error("link", "refused", {{"status", std::to_string(status)}});
-    if (status == 401 || status == 403) {
+    if (status == 401) {
+      if (on_fatal) on_fatal("the controller refused the agent token (HTTP 401)");
+      return false;
+    }
+    if (status == 403) {
+      // A known token refused here: the controller wants a client certificate (mutual TLS).
       if (on_fatal)
-        on_fatal("the controller refused the agent token (HTTP " + std::to_string(status) + ")");
+        on_fatal(config_.tls.cert_file.empty()
+                     ? "the controller refused this agent (HTTP 403): it asks agents for a TLS "
+                       "client certificate (--client-cert FILE --client-key FILE)"
+                     : "the controller refused this agent (HTTP 403)");
       return false;
     }
     return true;

@@ -218,8 +218,10 @@ bool Controller::start(std::string& error) {
   // Where this controller listens, for scripts and tests that start it on
   // port 0 (make demo, the end-to-end tests).
   {
-    std::string addr =
-        "http://" + config_.listen_host + ":" + std::to_string(server_->port()) + "\n";
+    const std::string& host = config_.listen_host;
+    std::string addr = config_.tls_cert.empty() ? "http://" : "https://";
+    addr += host.find(':') == std::string::npos ? host : "[" + host + "]";
+    addr += ":" + std::to_string(server_->port()) + "\n";
     std::string tmp = config_.data_dir + "/controller.addr.tmp";
     if (FILE* f = std::fopen(tmp.c_str(), "w")) {
       std::fputs(addr.c_str(), f);

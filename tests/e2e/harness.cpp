@@ -299,6 +299,7 @@ HttpResult Cluster::http(const std::string& method, const std::string& path,
   req.method = method;
   req.url = url + path;
   req.bearer_token = token == "<admin>" ? admin_token : token;
+  req.tls.ca_file = ca_file;
   req.body = body;
   req.timeout = std::chrono::seconds(20);
   net::ClientResponse r = net::http_request(req);
@@ -317,7 +318,9 @@ json Cluster::get_json(const std::string& path) {
 }
 
 CliResult Cluster::cli(const std::vector<std::string>& args) {
-  std::string cmd = "GANTRY_SERVER='" + url + "' GANTRY_TOKEN='" + admin_token + "' " GANTRY_BIN;
+  std::string cmd = "GANTRY_SERVER='" + url + "' GANTRY_TOKEN='" + admin_token + "' ";
+  if (!ca_file.empty()) cmd += "GANTRY_CA='" + ca_file + "' ";
+  cmd += GANTRY_BIN;
   for (const auto& a : args) {
     std::string q;
     for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);

@@ -112,6 +112,8 @@ class Cluster {
   std::string url;
   uint16_t port = 0;
   std::string admin_token, agent_token;
+  // For an https controller: the CA that http() and cli() (GANTRY_CA) trust.
+  std::string ca_file;
 
  private:
   TempDir tmp_;
