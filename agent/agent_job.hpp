@@ -22,7 +22,8 @@ struct AgentJob {
   std::string job_id;
   uint64_t epoch = 0;
   protocol::JobSpec spec;
-  std::string dir;  // state/jobs/<job_id>
+  std::string job_token;  // this attempt's credential for the job endpoints; memory only
+  std::string dir;        // state/jobs/<job_id>
   std::unique_ptr<Spool> spool;
   std::unique_ptr<HttpJobHost> host;
   std::unique_ptr<JobRunner> runner;

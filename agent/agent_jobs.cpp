@@ -101,6 +101,7 @@ void Agent::on_assign(const protocol::Assign& a) {
   job->job_id = a.job_id;
   job->epoch = a.epoch;
   job->spec = a.spec;
+  job->job_token = a.job_token;
   job->dir = (fs::path(state_dir_) / "jobs" / safe_name(a.job_id)).string();
   std::error_code ec;
   fs::remove_all(job->dir, ec);
@@ -130,7 +131,8 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
   uint64_t epoch = job->epoch;
   net::EventLoop* loop = &loop_;
   job->host = std::make_unique<HttpJobHost>(
-      config_.controller, config_.token, config_.tls, agent_id_, job_id, epoch,
+      config_.controller, JobCredentials{config_.token, job->job_token, config_.tls}, agent_id_,
+      job_id, epoch,
       [this, loop, job_id, epoch](const std::string& step, const std::string& state) {
         loop->post([this, job_id, epoch, step, state] {
           send(protocol::StepEvent{job_id, epoch, step, state});

@@ -8,12 +8,11 @@
 
 namespace gantry::agent {
 
-HttpJobHost::HttpJobHost(std::string controller, std::string token, net::TlsClientOptions tls,
-                         std::string agent_id, std::string job_id, uint64_t epoch,
+HttpJobHost::HttpJobHost(std::string controller, JobCredentials credentials, std::string agent_id,
+                         std::string job_id, uint64_t epoch,
                          std::function<void(std::string, std::string)> on_step)
     : controller_(std::move(controller)),
-      token_(std::move(token)),
-      tls_(std::move(tls)),
+      credentials_(std::move(credentials)),
       agent_id_(std::move(agent_id)),
       job_id_(std::move(job_id)),
       epoch_(epoch),
@@ -24,12 +23,17 @@ std::string HttpJobHost::url(const std::string& kind) const {
          "?epoch=" + std::to_string(epoch_) + "&agent=" + net::url_encode(agent_id_);
 }
 
+void HttpJobHost::authorize(net::ClientRequest& req) const {
+  req.bearer_token = credentials_.agent_token;
+  req.headers.emplace_back("X-Gantry-Job-Token", credentials_.job_token);
+  req.tls = credentials_.tls;
+}
+
 InputReply HttpJobHost::ask_input(const InputQuestion& question) {
   net::ClientRequest req;
   req.method = "POST";
   req.url = url("input");
-  req.bearer_token = token_;
-  req.tls = tls_;
+  authorize(req);
   req.content_type = "application/json";
   req.body = input_question_json(question);
   req.timeout = std::chrono::seconds(30);
@@ -65,8 +69,7 @@ bool HttpJobHost::transfer(const std::string& method, const std::string& kind,
   net::ClientRequest req;
   req.method = method;
   req.url = url(kind) + "&" + key + "=" + net::url_encode(value);
-  req.bearer_token = token_;
-  req.tls = tls_;
+  authorize(req);
   req.content_type = "application/octet-stream";
   req.timeout = std::chrono::minutes(10);
   if (method == "PUT") {

@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 
+#include "gantry/net/http_client.hpp"
 #include "gantry/net/tls.hpp"
 #include "runner/job_runner.hpp"
 
@@ -22,10 +23,18 @@ InputReply parse_input_reply(const std::string& body);  // status "error" when m
 bool parse_prometheus_samples(const std::string& body, std::vector<double>& out,
                               std::string& error);
 
+// What a job's requests to the controller carry: the agent's token, the attempt's job token,
+// and how to check the controller's certificate.
+struct JobCredentials {
+  std::string agent_token;
+  std::string job_token;
+  net::TlsClientOptions tls;
+};
+
 class HttpJobHost : public JobHost {
  public:
-  HttpJobHost(std::string controller, std::string token, net::TlsClientOptions tls,
-              std::string agent_id, std::string job_id, uint64_t epoch,
+  HttpJobHost(std::string controller, JobCredentials credentials, std::string agent_id,
+              std::string job_id, uint64_t epoch,
               std::function<void(std::string, std::string)> on_step);
   bool upload_artifact(const std::string& rel_path, const std::string& abs_path,
                        std::string& error) override;
@@ -43,8 +52,11 @@ class HttpJobHost : public JobHost {
 
   std::string url(const std::string& kind) const;
 
-  std::string controller_, token_;
-  net::TlsClientOptions tls_;
+  // Fills in the credentials of a request to the controller's job endpoints.
+  void authorize(net::ClientRequest& req) const;
+
+  std::string controller_;
+  JobCredentials credentials_;
   std::string agent_id_, job_id_;
   uint64_t epoch_;
   std::function<void(std::string, std::string)> on_step_;

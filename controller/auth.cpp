@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -235,7 +236,32 @@ GeneratedTokens ensure_generated_tokens(const std::string& data_dir) {
   GeneratedTokens tokens;
   tokens.admin = ensure_token_file((std::filesystem::path(data_dir) / "admin.token").string());
   tokens.agent = ensure_token_file((std::filesystem::path(data_dir) / "agent.token").string());
+  tokens.job_key = ensure_token_file((std::filesystem::path(data_dir) / "job-token.key").string());
   return tokens;
+}
+
+std::string job_token(std::string_view key, std::string_view job_id, uint64_t epoch,
+                      std::string_view agent_id) {
+  std::string message(job_id);
+  message += '\n';
+  message += std::to_string(epoch);
+  message += '\n';
+  message += agent_id;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+            reinterpret_cast<const unsigned char*>(message.data()), message.size(), md, &len)) {
+    throw std::runtime_error("HMAC-SHA256 is unavailable in this OpenSSL");
+  }
+  return to_hex(md, len);
+}
+
+bool job_token_matches(std::string_view key, std::string_view job_id, uint64_t epoch,
+                       std::string_view agent_id, std::string_view presented) {
+  if (key.empty()) return false;
+  std::string expected = job_token(key, job_id, epoch, agent_id);
+  return presented.size() == expected.size() &&
+         CRYPTO_memcmp(presented.data(), expected.data(), expected.size()) == 0;
 }
 
 std::vector<gmud::Person> gate_people(const Config& config, Permission needed,

@@ -11,6 +11,7 @@
 // after setup (add_* are for startup only); const methods may be called from
 // any thread.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -97,16 +98,27 @@ class Authenticator {
 std::vector<gmud::Person> gate_people(const Config& config, Permission needed,
                                       bool names_as_groups);
 
-// The tokens the controller writes into data_dir (`admin.token` and
-// `agent.token`, mode 0600) so that a controller started without any config,
-// and `make demo`, have credentials to use. They are created whenever absent,
+// The tokens the controller writes into data_dir (`admin.token`,
+// `agent.token` and the key of job tokens, `job-token.key`, mode 0600) so that a controller started
+// without any config, and `make demo`, have credentials to use. They are created whenever absent,
 // even when the config has users of its own; the caller decides whether to
 // register them (it does when the config names no users and no agent tokens).
 // An existing file is read back, so restarts keep the same tokens. Throws
 // std::runtime_error when data_dir cannot be created, read or written.
 struct GeneratedTokens {
   std::string admin, agent;
+  std::string job_key;  // signs job tokens: kept across restarts, so live jobs' tokens hold
 };
 GeneratedTokens ensure_generated_tokens(const std::string& data_dir);
+
+// A job attempt's token (SPEC §9, "Jobs"): HMAC-SHA256 under `key` of the job, its epoch and
+// the agent it was assigned to, as 64 hex digits. Unguessable without the key, different for
+// every attempt, and nothing to store: it is checked by computing it again, and an attempt that
+// has ended is refused because the job is no longer held at that epoch.
+std::string job_token(std::string_view key, std::string_view job_id, uint64_t epoch,
+                      std::string_view agent_id);
+// Constant-time comparison of `presented` with the token of that attempt.
+bool job_token_matches(std::string_view key, std::string_view job_id, uint64_t epoch,
+                       std::string_view agent_id, std::string_view presented);
 
 }  // namespace gantry::controller

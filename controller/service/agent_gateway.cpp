@@ -88,6 +88,12 @@ std::optional<net::Response> AgentGateway::accept(const net::Request& req,
 void AgentGateway::send(const std::string& agent_id, const protocol::ControllerMessage& m) {
   auto it = sessions_.find(agent_id);
   if (it == sessions_.end() || it->second->closed) return;  // re-sent after its hello
+  if (const auto* assign = std::get_if<protocol::Assign>(&m)) {
+    protocol::Assign signed_assign = *assign;
+    signed_assign.job_token = job_token(job_key_, assign->job_id, assign->epoch, agent_id);
+    it->second->conn->send_text(protocol::encode(protocol::ControllerMessage(signed_assign)));
+    return;
+  }
   it->second->conn->send_text(protocol::encode(m));
 }
 
@@ -289,6 +295,28 @@ bool AgentGateway::held_by(const Job& job, uint64_t epoch, const std::string& ag
   return holder != agents.end() && holder->second.token_name == who.name;
 }
 
+std::optional<net::Response> AgentGateway::check_attempt(
+    const net::Request& req, const Job* job, const std::string& job_id,
+    const std::optional<Principal>& who) const {
+  uint64_t epoch = query_u64(req, "epoch", 0);
+  std::string agent_id = query(req, "agent");
+  // The job must be held at this epoch by the agent that asks, connected with this very token:
+  // another token cannot write into its jobs, even knowing the agent's id (GET /api/v1/agents).
+  if (!job || !who || !held_by(*job, epoch, agent_id, *who))
+    return error(409, "stale_epoch",
+                 "job " + job_id + " is not held by this agent at epoch " + std::to_string(epoch));
+  // And the request must carry the attempt's own token, which only the assignment carried: an
+  // agent of the same pool, or anything that learnt the agent's token, cannot use it.
+  if (!job_token_matches(job_key_, job_id, epoch, agent_id, req.header("x-gantry-job-token"))) {
+    log::warn("agent_gateway", "job_token.refused",
+              {{"job", job_id}, {"epoch", std::to_string(epoch)}, {"agent_token", who->name}});
+    return error(403, "bad_job_token",
+                 "job " + job_id + " epoch " + std::to_string(epoch) +
+                     ": the X-Gantry-Job-Token header must carry this attempt's job token");
+  }
+  return std::nullopt;
+}
+
 std::optional<net::Response> AgentGateway::admit_upload(const net::Request& head) const {
   // /api/v1/agent/jobs/{job}/{kind}?epoch=E&agent=A
   constexpr std::string_view kPrefix = "/api/v1/agent/jobs/";
@@ -297,10 +325,7 @@ std::optional<net::Response> AgentGateway::admit_upload(const net::Request& head
   std::string rest = head.path.substr(kPrefix.size());
   std::string job_id = rest.substr(0, rest.find('/'));
   const Job* job = engine_.scheduler().board().job(job_id);
-  std::optional<Principal> who = auth_.authenticate(head.header("authorization"));
-  if (!job || !who || !held_by(*job, query_u64(head, "epoch", 0), query(head, "agent"), *who))
-    return error(409, "stale_epoch", "job " + job_id + " is not held by this agent at this epoch");
-  return std::nullopt;
+  return check_attempt(head, job, job_id, auth_.authenticate(head.header("authorization")));
 }
 
 net::Response AgentGateway::files(const net::Request& req, const Principal& who) {
@@ -314,13 +339,7 @@ net::Response AgentGateway::files(const net::Request& req, const Principal& who)
     return error(404, "not_found", "no route for " + req.method + " " + req.path);
   std::string job_id = rest.substr(0, slash), kind = rest.substr(slash + 1);
   const Job* job = engine_.scheduler().board().job(job_id);
-  uint64_t epoch = query_u64(req, "epoch", 0);
-  // The job must be held at this epoch by the agent that asks, connected
-  // with this very token: another token cannot write into its jobs, even
-  // knowing the agent's id (GET /api/v1/agents lists them).
-  if (!job || !held_by(*job, epoch, query(req, "agent"), who))
-    return error(409, "stale_epoch",
-                 "job " + job_id + " is not held by this agent at epoch " + std::to_string(epoch));
+  if (auto refused = check_attempt(req, job, job_id, who)) return *refused;
   const RunState* run = engine_.scheduler().run(job->run_id);
   const StageRecord& rec = run->record_of(job->node);
   if (kind == "input") {

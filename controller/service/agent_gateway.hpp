@@ -52,7 +52,10 @@ class AgentGateway final : public AgentOutbox {
   // /api/v1/agent/jobs/JOB/KIND with an agent token (routes checked it).
   net::Response files(const net::Request& req, const Principal& who);
 
+  // Each Assign leaves with its attempt's job token (auth.hpp, job_token()).
   void send(const std::string& agent_id, const protocol::ControllerMessage& m) override;
+  // The key job tokens are made with (GeneratedTokens::job_key); none: every job request fails.
+  void set_job_key(std::string key) { job_key_ = std::move(key); }
   LogIngest& logs() { return logs_; }
   size_t sessions() const { return sessions_.size(); }
 
@@ -72,6 +75,11 @@ class AgentGateway final : public AgentOutbox {
   // The job is held at `epoch` by `agent_id`, connected with `who`'s token.
   bool held_by(const Job& job, uint64_t epoch, const std::string& agent_id,
                const Principal& who) const;
+  // The refusal of a job request that is not for a live attempt held by the asking agent with
+  // its token and that attempt's job token; nullopt when it is.
+  std::optional<net::Response> check_attempt(const net::Request& req, const Job* job,
+                                             const std::string& job_id,
+                                             const std::optional<Principal>& who) const;
   void on_text(const std::shared_ptr<Session>& s, std::string_view text);
   void on_log(const std::shared_ptr<Session>& s, std::string_view frame);
   void on_closed(const std::shared_ptr<Session>& s);
@@ -90,6 +98,7 @@ class AgentGateway final : public AgentOutbox {
   // Which token registered each agent id and name (from the agents table).
   std::map<std::string, std::string> id_owner_, name_owner_;
   bool owners_loaded_ = false;
+  std::string job_key_;
 };
 
 }  // namespace gantry::controller

@@ -79,6 +79,7 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
   };
   agents_ = std::make_unique<AgentGateway>(*engine_, *store_, *events_, *audit_, auth_, *gates_,
                                            std::move(defer));
+  agents_->set_job_key(tokens_.job_key);
   engine_->set_outbox(agents_.get());
   EngineHooks hooks;
   hooks.gates = [this](const std::vector<GateRequest>& g) { gates_->handle(g); };

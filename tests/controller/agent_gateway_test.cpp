@@ -196,6 +196,14 @@ TEST_CASE("uploads are admitted from the head only for the job's holder", "[gate
   head.query["epoch"] = std::to_string(a.epoch);
   head.query["agent"] = "a1";
   head.headers["authorization"] = "Bearer agent-token";
+  // The assignment carried the attempt's token; without it, or with another, no upload.
+  REQUIRE(a.job_token.size() == 64);
+  auto untokened = w.gateway.admit_upload(head);
+  REQUIRE(untokened);
+  CHECK(untokened->status == 403);
+  head.headers["x-gantry-job-token"] = std::string(64, '0');
+  CHECK(w.gateway.admit_upload(head));
+  head.headers["x-gantry-job-token"] = a.job_token;
   CHECK_FALSE(w.gateway.admit_upload(head));
   head.query["agent"] = "someone-else";
   auto refused = w.gateway.admit_upload(head);
@@ -305,6 +313,7 @@ TEST_CASE("another agent token cannot write into a job, even with its agent id a
   req.query = {{"epoch", std::to_string(a.epoch)}, {"agent", "a1"}, {"name", "app"}};
   req.body = "EVIL-BUILD";
   req.headers["authorization"] = "Bearer token-a";
+  req.headers["x-gantry-job-token"] = a.job_token;
   auto other = w.auth.authenticate("Bearer token-a");
   REQUIRE(other);
   CHECK(w.gateway.admit_upload(req));  // refused at the head
@@ -315,4 +324,34 @@ TEST_CASE("another agent token cannot write into a job, even with its agent id a
   auto own = w.auth.authenticate("Bearer agent-token");
   REQUIRE(own);
   CHECK(w.gateway.files(req, *own).status == 201);
+}
+
+TEST_CASE("a job token is for one attempt and ends with it", "[gateway][identity]") {
+  World w;
+  auto a = w.start_run();
+  gantry::net::Request req;
+  req.method = "PUT";
+  req.path = "/api/v1/agent/jobs/" + a.job_id + "/artifacts";
+  req.query = {{"epoch", std::to_string(a.epoch)}, {"agent", "a1"}, {"path", "out.txt"}};
+  req.body = "built";
+  req.headers["authorization"] = "Bearer agent-token";
+  req.headers["x-gantry-job-token"] = a.job_token;
+  auto own = w.auth.authenticate("Bearer agent-token");
+  REQUIRE(own);
+  CHECK(w.gateway.files(req, *own).status == 201);
+  // With the right token, a path out of the run's directory is still refused.
+  for (const char* path : {"../evil.txt", "/tmp/evil.txt", "a/../../evil.txt", ""}) {
+    INFO(path);
+    gantry::net::Request bad = req;
+    bad.query["path"] = path;
+    CHECK(w.gateway.files(bad, *own).status == 400);
+  }
+  // The attempt ends: the same token opens nothing any more.
+  w.text(w.finish_of(a, 0));
+  CHECK(w.gateway.files(req, *own).status == 409);
+  // The next stage's attempt has a token of its own.
+  auto next = w.conn->take_of<protocol::Assign>();
+  REQUIRE(next.size() == 1);
+  CHECK(next[0].job_token.size() == 64);
+  CHECK(next[0].job_token != a.job_token);
 }

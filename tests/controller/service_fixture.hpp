@@ -143,6 +143,7 @@ struct Services {
 
   Services() {
     auth.add_agent_token("pool", sha256_hex("agent-token"));
+    agents.set_job_key("service-test-job-key");
     engine.set_outbox(&agents);
   }
 };

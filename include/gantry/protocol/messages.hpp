@@ -152,6 +152,10 @@ struct Assign {
   std::string job_id;
   uint64_t epoch = 0;
   JobSpec spec;
+  // This attempt's own credential for /api/v1/agent/jobs/JOB/... (artifacts, stash, input),
+  // sent with the agent's token as X-Gantry-Job-Token. Set by the controller's gateway as the
+  // message leaves; never given to the job's steps.
+  std::string job_token;
 };
 
 struct LogAck {
