@@ -17,9 +17,9 @@ namespace {
 using WalkPtr = std::unique_ptr<git_revwalk, Free<git_revwalk_free>>;
 using DiffPtr = std::unique_ptr<git_diff, Free<git_diff_free>>;
 
-// Commits reachable from `to` and not from `from`, newest first (children
-// before parents), stopping once there is one more than `max`.
-bool walk(git_repository* repo, const git_oid& from, const git_oid& to, size_t max,
+// Commits reachable from `to` and from none of `hidden`, newest first
+// (children before parents), stopping once there is one more than `max`.
+bool walk(git_repository* repo, const std::vector<git_oid>& hidden, const git_oid& to, size_t max,
           const std::string& doing, std::vector<git_oid>& out, std::string& error) {
   git_revwalk* raw = nullptr;
   if (git_revwalk_new(&raw, repo) != 0) {
@@ -28,9 +28,15 @@ bool walk(git_repository* repo, const git_oid& from, const git_oid& to, size_t m
   }
   WalkPtr walker(raw);
   if (git_revwalk_sorting(walker.get(), GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME) != 0 ||
-      git_revwalk_push(walker.get(), &to) != 0 || git_revwalk_hide(walker.get(), &from) != 0) {
+      git_revwalk_push(walker.get(), &to) != 0) {
     error = failure(doing);
     return false;
+  }
+  for (const git_oid& h : hidden) {
+    if (git_revwalk_hide(walker.get(), &h) != 0) {
+      error = failure(doing);
+      return false;
+    }
   }
   git_oid oid{};
   int rc = 0;
@@ -103,8 +109,9 @@ bool changed_paths(git_repository* repo, git_commit* commit, const std::string& 
   return true;
 }
 
+// `paths` false: the people and the message only (no diff).
 bool describe(git_repository* repo, const git_oid& oid, const std::string& doing, ChangeCommit& out,
-              bool& cut, std::string& error) {
+              bool& cut, std::string& error, bool paths = true) {
   git_commit* raw = nullptr;
   if (git_commit_lookup(&raw, repo, &oid) != 0) {
     error = failure(doing + ": read commit " + oid_hex(oid));
@@ -116,7 +123,24 @@ bool describe(git_repository* repo, const git_oid& oid, const std::string& doing
   signature(git_commit_committer(raw), out.committer_name, out.committer_email);
   if (const char* message = git_commit_message(raw); message != nullptr) out.message = message;
   out.time = static_cast<int64_t>(git_commit_time(raw));
+  if (!paths) return true;
   return changed_paths(repo, raw, doing, out.paths, cut, error);
+}
+
+// describe() for each of `oids`, in order; `cut` set when any commit's
+// paths were cut. On failure `out` is left empty.
+bool describe_all(git_repository* repo, const std::vector<git_oid>& oids, const std::string& doing,
+                  bool paths, std::vector<ChangeCommit>& out, bool& cut, std::string& error) {
+  out.resize(oids.size());
+  for (size_t i = 0; i < oids.size(); ++i) {
+    bool one_cut = false;
+    if (!describe(repo, oids[i], doing, out[i], one_cut, error, paths)) {
+      out.clear();
+      return false;
+    }
+    cut = cut || one_cut;
+  }
+  return true;
 }
 
 }  // namespace
@@ -140,22 +164,56 @@ ChangeSet GitCache::changes(const std::string& url, const std::string& from_comm
     std::vector<git_oid> oids;
     if (!result.from_known) {
       oids.push_back(to);
-    } else if (!walk(mirror.get(), from, to, max_commits, doing, oids, result.error)) {
+    } else if (!walk(mirror.get(), {from}, to, max_commits, doing, oids, result.error)) {
       return result;
     }
     if (oids.size() > max_commits) {
       result.truncated = true;
       oids.resize(max_commits);
     }
-    result.commits.resize(oids.size());
-    for (size_t i = 0; i < oids.size(); ++i) {
-      bool cut = false;
-      if (!describe(mirror.get(), oids[i], doing, result.commits[i], cut, result.error)) {
-        result.commits.clear();
-        return result;
+    if (!describe_all(mirror.get(), oids, doing, true, result.commits, result.truncated,
+                      result.error))
+      return result;
+    result.ok = true;
+  } catch (const std::exception& e) {
+    result.error = doing + ": " + e.what();
+  }
+  git_error_clear();
+  return result;
+}
+
+UnshippedRange GitCache::unshipped(const std::string& url, const std::string& to_commit,
+                                   const std::vector<std::string>& shipped, size_t max_commits) {
+  UnshippedRange result;
+  const std::string doing = "range " + url;
+  try {
+    const std::string dir = mirror_dir(url);
+    std::lock_guard lock(mirror_mutex(dir));
+    RepoPtr mirror;
+    if (!open_fetched_mirror(dir, url, doing, mirror, result.error)) return result;
+    git_oid to{};
+    if (!resolve(mirror.get(), to_commit, url, to, result.error)) return result;
+    std::vector<git_oid> hidden;
+    for (size_t i = 0; i < shipped.size(); ++i) {
+      git_oid oid{};
+      if (!is_full_sha(shipped[i]) || git_oid_fromstr(&oid, shipped[i].c_str()) != 0 ||
+          !has_commit(mirror.get(), oid)) {
+        result.missing.push_back(shipped[i]);
+        continue;
       }
-      result.truncated = result.truncated || cut;
+      if (i == 0 && !git_oid_equal(&oid, &to))
+        result.behind = git_graph_descendant_of(mirror.get(), &oid, &to) == 1;
+      hidden.push_back(oid);
     }
+    std::vector<git_oid> oids;
+    if (!walk(mirror.get(), hidden, to, max_commits, doing, oids, result.error)) return result;
+    if (oids.size() > max_commits) {
+      result.too_long = true;
+      oids.resize(max_commits);
+    }
+    bool no_paths = false;
+    if (!describe_all(mirror.get(), oids, doing, false, result.commits, no_paths, result.error))
+      return result;
     result.ok = true;
   } catch (const std::exception& e) {
     result.error = doing + ": " + e.what();

@@ -166,3 +166,59 @@ TEST_CASE("changes are bounded in commits and paths", "[git]") {
   CHECK(cs.commits[0].paths.front() == "f0000.txt");
   CHECK(cs.commits[0].paths.back() == "f0999.txt");
 }
+
+TEST_CASE("unshipped is everything no shipped commit reaches, with no silent cap", "[git]") {
+  TempDir tmp;
+  SourceRepo src(tmp.path / "src");
+  const std::string root = src.commit("a.txt", "1\n");
+  std::ofstream(src.dir / "a.txt") << "2\n";
+  const std::string rosa =
+      src.commit_all("by rosa", "GIT_AUTHOR_NAME=Rosa GIT_AUTHOR_EMAIL=rosa@example.com");
+  const std::string shipped = src.commit("a.txt", "3\n");
+  src.git("checkout -q -b feature");
+  const std::string f1 = src.commit("b.txt", "1\n");
+  const std::string f2 = src.commit("b.txt", "2\n");
+  GitCache cache((tmp.path / "cache").string());
+  const std::string url = src.dir.string();
+  REQUIRE(cache.fetch_refs(url).ok);
+
+  // No release yet: the whole history of the head, not the head alone.
+  gantry::git::UnshippedRange r = cache.unshipped(url, f2, {}, 100);
+  REQUIRE(r.ok);
+  REQUIRE(r.commits.size() == 5);
+  CHECK(r.commits[0].sha == f2);
+  CHECK(r.commits[3].sha == rosa);
+  CHECK(r.commits[3].author_email == "rosa@example.com");
+  CHECK(r.commits[3].paths.empty());
+  CHECK_FALSE(r.too_long);
+
+  // Since a release: only what it did not ship.
+  r = cache.unshipped(url, f2, {shipped}, 100);
+  REQUIRE(r.ok);
+  CHECK(r.commits.size() == 2);
+  CHECK_FALSE(r.behind);
+
+  // One more than the limit: too long, never a quiet cut.
+  r = cache.unshipped(url, f2, {}, 4);
+  REQUIRE(r.ok);
+  CHECK(r.too_long);
+  CHECK(r.commits.size() == 4);
+  r = cache.unshipped(url, f2, {}, 5);
+  CHECK_FALSE(r.too_long);
+
+  // A release the mirror does not have hides nothing and is named.
+  const std::string gone(40, 'e');
+  r = cache.unshipped(url, f2, {gone, shipped}, 100);
+  REQUIRE(r.ok);
+  CHECK(r.missing == std::vector<std::string>{gone});
+  CHECK(r.commits.size() == 2);
+
+  // A commit the current release already contains is behind it.
+  r = cache.unshipped(url, rosa, {f1}, 100);
+  REQUIRE(r.ok);
+  CHECK(r.behind);
+  CHECK(r.commits.empty());
+  r = cache.unshipped(url, f1, {f1}, 100);
+  CHECK_FALSE(r.behind);
+  (void)root;
+}

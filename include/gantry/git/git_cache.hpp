@@ -80,6 +80,17 @@ struct ChangeSet {
 
 inline constexpr size_t kMaxChangedPaths = 1000;
 
+// The commits a deploy would ship that an environment has not had yet
+// (GitCache::unshipped): people only, no paths.
+struct UnshippedRange {
+  bool ok = false;
+  std::string error;
+  std::vector<ChangeCommit> commits;  // newest first; paths left empty
+  bool too_long = false;              // more than max_commits: `commits` is not the whole range
+  std::vector<std::string> missing;   // shipped commits the mirror does not have
+  bool behind = false;                // to_commit is an ancestor of shipped[0] (and not it)
+};
+
 struct CheckoutResult {
   bool ok = false;
   std::string error;
@@ -118,6 +129,14 @@ class GitCache {
   // rewritten and collected) the set is `to_commit` alone. No fetch.
   ChangeSet changes(const std::string& url, const std::string& from_commit,
                     const std::string& to_commit, size_t max_commits = 200);
+
+  // Every commit reachable from `to_commit` and from none of `shipped` (the
+  // commits an environment's succeeded releases shipped; shipped[0] its
+  // current one), with no cap but `max_commits`: past it `too_long` is set
+  // and the caller must treat the range as unknown. Shipped commits the
+  // mirror lacks are listed in `missing` and hide nothing. No fetch.
+  UnshippedRange unshipped(const std::string& url, const std::string& to_commit,
+                           const std::vector<std::string>& shipped, size_t max_commits);
 
  private:
   std::string mirror_dir(const std::string& url) const;
