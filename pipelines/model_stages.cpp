@@ -161,6 +161,15 @@ void ModelBuilder::parse_stage(Node& call, Stage& stage, int nesting, bool in_pa
   if (stage.deploy && stage.steps.empty()) {
     error(stage.deploy->pos, "deploy needs the stage's steps: put the deployment in steps { }");
   }
+  if (stage.deploy && stage.deploy->rollback.empty()) {
+    // Not an error: a first pipeline may deploy before it knows how to
+    // undo; but `gantry rollback` of its releases is refused, and a canary
+    // that fails its analysis has nothing to run.
+    warning(stage.deploy->pos,
+            "deploy('" + stage.deploy->environment +
+                "') has no rollback { } block: gantry rollback of its releases will be refused" +
+                (stage.deploy->canary ? " and a failed canary cannot undo itself" : ""));
+  }
   if (stage.gmud && !stage.deploy) {
     warning(stage.gmud->pos, "gmud has no effect without deploy('environment') in the same stage");
   }
