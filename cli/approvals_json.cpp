@@ -49,9 +49,19 @@ void describe(const json& a, int64_t now, std::string& out) {
     std::string commit = str(a, "commit").substr(0, 12);
     if (!commit.empty()) out += "  commit " + commit;
     size_t n = a.value("range", json::array()).size();
-    out += "  " + std::to_string(n) + " commit" + (n == 1 ? "" : "s") + " in range";
+    out += str(a, "range_unknown").empty()
+               ? "  " + std::to_string(n) + " commit" + (n == 1 ? "" : "s") + " in range"
+               : std::string("  range unknown");
     if (!str(a, "impact").empty()) out += "  impact " + str(a, "impact");
     out += "\n";
+    // What an approval approves: the run's parameters (passwords masked).
+    const json params = a.value("run_parameters", json::object());
+    if (params.is_object() && !params.empty()) {
+      out += "  parameters:";
+      for (const auto& [k, v] : params.items())
+        out += " " + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+      out += "\n";
+    }
   }
   if (approvals) out += "  approved by " + names(a["approvals"]) + "\n";
   for (const auto& b : a.value("blocked_by", json::array())) {

@@ -18,11 +18,25 @@ YAML::Node item_at(const YAML::Node& list, size_t index) {
   return list;
 }
 
+// A whole number from `lo` to `hi`, or a failure at `f` saying `message`.
+bool whole_number(Reader& r, const Field& f, int64_t lo, int64_t hi, const std::string& message,
+                  int64_t& out) {
+  std::string text;
+  if (!r.string(f, text)) return false;
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || n < lo || n > hi)
+    return r.fail(f, message);
+  out = n;
+  return true;
+}
+
 bool read_gmud(Reader& r, const Field& f, const std::string& env, gmud::Policy& p) {
   Fields fs;
   const std::string what = "environments." + env + ".gmud";
   if (!r.fields(f.value, "'" + what + "'",
-                {"approvers", "min_approvals", "windows", "freezes", "expires_after"}, fs))
+                {"approvers", "min_approvals", "windows", "freezes", "expires_after", "max_range"},
+                fs))
     return false;
   const Field* approvers = fs.find("approvers");
   if (!approvers)
@@ -30,13 +44,10 @@ bool read_gmud(Reader& r, const Field& f, const std::string& env, gmud::Policy& 
   if (!r.string_list(*approvers, p.approvers)) return false;
   if (p.approvers.empty()) return r.fail(*approvers, "'approvers' must name at least one group");
   if (const Field* m = fs.find("min_approvals")) {
-    std::string text;
-    if (!r.string(*m, text)) return false;
-    int n = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (ec != std::errc() || end != text.data() + text.size() || n < 1 || n > 100)
-      return r.fail(*m, "'min_approvals' must be a whole number from 1 to 100");
-    p.min_approvals = n;
+    int64_t n = 0;
+    if (!whole_number(r, *m, 1, 100, "'min_approvals' must be a whole number from 1 to 100", n))
+      return false;
+    p.min_approvals = static_cast<int>(n);
   }
   if (const Field* w = fs.find("windows")) {
     std::vector<std::string> texts;
@@ -55,6 +66,12 @@ bool read_gmud(Reader& r, const Field& f, const std::string& env, gmud::Policy& 
       if (auto* e = std::get_if<std::string>(&parsed)) return r.fail(item_at(fr->value, i), *e);
       p.freezes.push_back(std::get<gmud::Freeze>(parsed));
     }
+  }
+  if (const Field* m = fs.find("max_range")) {
+    if (!whole_number(r, *m, 1, 10000000,
+                      "'max_range' must be a whole number of commits from 1 to 10000000",
+                      p.max_range))
+      return false;
   }
   if (const Field* e = fs.find("expires_after")) {
     int64_t ms = 0;

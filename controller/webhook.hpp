@@ -39,6 +39,10 @@ struct PushEvent {
   std::string ref;    // "refs/heads/main", "refs/tags/v1.2"; empty for a ping
   std::string after;  // the new head; all zeros when the ref was deleted
   bool deleted = false;
+  // Who pushed, as the forge says (GitHub pusher.name/email and
+  // sender.login; GitLab user_username, user_email): a GMUD approver must
+  // not be the pusher. Empty when the payload does not say.
+  std::string pusher_name, pusher_login, pusher_email;
 };
 
 // Fills `out` from a delivery, or returns why it cannot: no X-GitHub-Event

@@ -107,6 +107,30 @@ std::optional<std::string> decode_repository(const json& root, PushEvent& out) {
   return std::nullopt;
 }
 
+// The pusher is informative to the payload's own checks: a field of
+// another type is left out, not an error.
+std::string optional_string(const json& object, const char* key) {
+  if (!object.is_object()) return "";
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>().substr(0, 256) : "";
+}
+
+void decode_pusher(const json& root, PushEvent& out) {
+  if (out.provider == "github") {
+    auto pusher = root.find("pusher");
+    if (pusher != root.end()) {
+      out.pusher_name = optional_string(*pusher, "name");
+      out.pusher_email = optional_string(*pusher, "email");
+    }
+    auto sender = root.find("sender");
+    if (sender != root.end()) out.pusher_login = optional_string(*sender, "login");
+  } else {
+    out.pusher_login = optional_string(root, "user_username");
+    out.pusher_name = optional_string(root, "user_name");
+    out.pusher_email = optional_string(root, "user_email");
+  }
+}
+
 bool all_zeros(std::string_view sha) {
   return !sha.empty() && std::all_of(sha.begin(), sha.end(), [](char c) { return c == '0'; });
 }
@@ -136,6 +160,7 @@ std::optional<std::string> decode(std::string_view body, PushEvent& out) {
     }
     out.deleted = it->get<bool>();
   }
+  decode_pusher(root, out);
   // GitLab has no "deleted": a deleted ref's new head is all zeros.
   out.deleted = out.deleted || all_zeros(out.after);
   if (out.ref.starts_with("refs/tags/")) {

@@ -1158,6 +1158,10 @@
       fact('Rollback plan', a.rollback_plan);
       fact('Triggered by', a.triggered_by);
       fact('Commit', a.commit ? el('code', {}, shortSha(a.commit)) : '');
+      fact('Also ineligible', (a.instigators || []).map((i) => (i.name || i.email) + ' (' + i.what + ')').join(', '));
+      const params = Object.entries(a.run_parameters || {});
+      fact('Parameters', params.map(([k, v]) => k + '=' + v).join(', '));
+      fact('Range', a.range_unknown ? 'unknown: ' + a.range_unknown : '');
       const got = (a.approvals || []).length;
       fact('Approvals', got + ' of ' + (a.required || 1) + ' required' +
            (got ? ': ' + a.approvals.map((d) => d.user + (d.comment ? ' (“' + d.comment + '”)' : '')).join(', ') : ''));

@@ -160,6 +160,12 @@ std::string join(const std::vector<std::string>& items, const char* sep) {
 // Why the commits of the range make `who` ineligible, or "".
 std::string range_conflict(const Request& request, const Person& who) {
   if (!who.name.empty() && who.name == request.triggered_by) return "triggered the run";
+  for (const Instigator& i : request.instigators) {
+    if (!who.name.empty() && who.name == i.name) return i.what;
+    for (const std::string& email : who.emails) {
+      if (!email.empty() && lower(email) == lower(i.email)) return i.what;
+    }
+  }
   for (const Commit& c : request.range) {
     for (const std::string& email : who.emails) {
       if (!email.empty() && lower(email) == lower(c.author_email))
@@ -268,11 +274,16 @@ std::vector<std::string> explain_policy(const Policy& policy, const std::vector<
     out.push_back("needs " + std::to_string(needed) + " approval" + (needed == 1 ? "" : "s") +
                   " from " + join(policy.approvers, " or ") +
                   " (may approve: " + (may.empty() ? std::string("nobody") : join(may, ", ")) +
-                  "; never the run's trigger or an author or committer of the change)");
+                  "; never the run's trigger, the trigger of a run it retries, its pusher, or an "
+                  "author or committer of the change)");
     if (static_cast<int>(may.size()) < needed)
       out.push_back("only " + std::to_string(may.size()) + " user" + (may.size() == 1 ? "" : "s") +
                     " may approve: the quorum cannot be met");
   }
+  out.push_back(
+      "the range is every commit not yet in a succeeded release here; a range of more "
+      "than " +
+      std::to_string(policy.max_range) + " commits, or one that cannot be read, blocks");
   for (const Window& w : policy.windows) out.push_back("window " + w.text);
   for (const Freeze& f : policy.freezes) {
     if (now < f.until)
@@ -334,7 +345,10 @@ Evaluation evaluate(const Policy& policy, const Request& request, const std::vec
     return ev;
   }
   const int needed = std::max(policy.min_approvals, 1);
-  if (policy.approvers.empty()) {
+  if (!request.range_unknown.empty()) {
+    ev.blocked_by.push_back("the commit range is unknown, so who may approve is unknown: " +
+                            request.range_unknown);
+  } else if (policy.approvers.empty()) {
     ev.blocked_by.push_back("no approver group is configured for this environment");
   } else if (ev.approvals < needed) {
     int more = needed - ev.approvals;

@@ -9,12 +9,15 @@
 // "freeze until 2027-01-05".
 //
 // Rules: approvals count once per person, only from people with the approve
-// permission in one of the approver groups who are neither the run's trigger
-// nor an author or committer of a commit in the range (matched by e-mail,
-// without case). A rejection ends the request. A request expires
-// `expires_after` after it was opened. Windows are wall-clock ranges on days
-// of the week in an IANA zone; freezes are absolute ranges. Fail closed:
-// anything unknown (no approver group, an unknown zone) blocks.
+// permission in one of the approver groups who are neither the run's trigger,
+// nor anyone else who set the change going (the trigger of a run it retries,
+// a pusher a webhook named: matched by user name or e-mail), nor an author or
+// committer of a commit in the range (matched by e-mail, without case). A
+// request whose range is unknown (too long to compute, a base the mirror
+// lacks) never opens: nobody can tell who is ineligible. A rejection ends the request. A request
+// expires `expires_after` after it was opened. Windows are wall-clock ranges on days of the week in
+// an IANA zone; freezes are absolute ranges. Fail closed: anything unknown (no approver group, an
+// unknown zone) blocks.
 //
 // No I/O, no clock (now is passed in); thread-safe (pure functions over
 // values). Parsing of window and freeze texts is here too, so the config
@@ -57,6 +60,9 @@ struct Policy {
   std::vector<Window> windows;  // none: any time
   std::vector<Freeze> freezes;
   int64_t expires_after_s = 0;  // 0: never
+  // The longest commit range a request may have and still be decided: past
+  // it the range is unknown and the request blocks (`max_range`).
+  int64_t max_range = 10000;
 };
 
 struct Person {
@@ -76,9 +82,19 @@ struct Decision {
   Clock at{};
 };
 
+// Someone who set the change going besides the run's trigger: the user who
+// triggered a run this one retries, or the pusher a webhook named. `name`
+// is matched against user names, `email` against their e-mails.
+struct Instigator {
+  std::string name, email;
+  std::string what;  // "triggered run 12", "pushed 3f2a1c0"
+};
+
 struct Request {
-  std::string triggered_by;   // the user who started the run ("" for a push)
+  std::string triggered_by;  // the user who started the run ("" for a push)
+  std::vector<Instigator> instigators;
   std::vector<Commit> range;  // the commits it ships
+  std::string range_unknown;  // why the range is not known in full; "" when it is
   Clock requested_at{};
   std::vector<Decision> decisions;
   bool cancelled = false;

@@ -24,6 +24,13 @@ struct ChangeRecord {
   std::vector<std::string> paths;
 };
 
+// Someone who set a change going besides its run's trigger: a pusher a
+// webhook named, or the trigger of a run it retries. Never approves it.
+struct InstigatorRecord {
+  std::string name, email;  // either may be empty
+  std::string what;         // "pushed 3f2a1c0", "triggered run 12, which this run retries"
+};
+
 struct RunRecord {
   int64_t id = 0;        // assigned by the store
   std::string job_name;  // repository or pipeline name; `number` counts per job_name
@@ -46,6 +53,8 @@ struct RunRecord {
   // whose rollback steps are all the run does.
   int64_t rollback_of = 0;
   std::string rollback_stage;
+  int64_t retry_of = 0;                   // the run this one retries (gantry retry), 0: none
+  std::vector<InstigatorRecord> pushers;  // who pushed its commit(s), as webhooks named them
 };
 
 // One per plan node (stages, groups, parallel blocks, matrix cells) and one
@@ -140,13 +149,19 @@ struct ApprovalRecord {
   int64_t run_id = 0;              // with stage_id: the gated stage
   std::string stage_id, environment, repo, commit;
   ApprovalStatus status = ApprovalStatus::Pending;
-  std::string title, impact, rollback_plan;  // from the stage's gmud block
-  std::string message, submitter;            // input: its message, submitter list, ok text
-  std::string parameters;                    // input: the parameter definitions (JSON)
-  int required = 1;                          // approvals needed
-  std::string triggered_by;                  // the user who started the run ("" for a push)
-  std::string range_base;                    // the commit the range counts from ("" = unknown)
-  std::vector<ChangeRecord> changes;         // the commits it ships (paths not kept)
+  std::string title, impact, rollback_plan;   // from the stage's gmud block
+  std::string message, submitter;             // input: its message, submitter list, ok text
+  std::string parameters;                     // input: the parameter definitions (JSON)
+  int required = 1;                           // approvals needed
+  std::string triggered_by;                   // the user who started the run ("" for a push)
+  std::string range_base;                     // the commit the range counts from ("" = unknown)
+  int64_t base_release = 0;                   // the release range_base is (0: none)
+  std::string range_unknown;                  // why the range is not known in full (it blocks)
+  std::vector<ChangeRecord> changes;          // the commits it ships (paths not kept)
+  std::vector<InstigatorRecord> instigators;  // ineligible besides triggered_by
+  // The run's parameters when the request opened (password ones masked):
+  // what an approval approves. A run whose parameters differ needs its own.
+  std::map<std::string, std::string> run_parameters;
   int64_t requested_at = 0, expires_at = 0, decided_at = 0;
   std::string reason;  // why it ended: "rejected by bob: ...", "expired", ...
   std::map<std::string, std::string> values;  // input: the accepted parameter values

@@ -227,8 +227,15 @@ json approval_object(const ApprovalRecord& a, const gmud::Evaluation& ev) {
     j["impact"] = a.impact;
     j["rollback_plan"] = a.rollback_plan;
     j["triggered_by"] = a.triggered_by;
+    json also = json::array();
+    for (const InstigatorRecord& i : a.instigators)
+      also.push_back({{"name", i.name}, {"email", i.email}, {"what", i.what}});
+    j["instigators"] = also;
     j["range_base"] = a.range_base;
+    j["base_release"] = a.base_release ? "R-" + std::to_string(a.base_release) : "";
+    j["range_unknown"] = a.range_unknown;
     j["range"] = range;
+    j["run_parameters"] = a.run_parameters;
   } else {
     json spec = input_spec(a);
     j["message"] = a.message;

@@ -50,10 +50,44 @@ std::string join_reasons(const std::vector<std::string>& reasons) {
 
 }  // namespace
 
+GmudRange judge_range(GmudRange range, const git::UnshippedRange& r, const RangeContext& c) {
+  const std::string& env = c.environment;
+  const std::string release = "R-" + std::to_string(range.release);
+  if (!r.ok) {
+    range.unknown = "the commits that ship could not be read from the mirror (" + r.error +
+                    "); cancel the run and start it again once the mirror is readable";
+  } else if (range.release &&
+             std::find(r.missing.begin(), r.missing.end(), range.commit) != r.missing.end()) {
+    range.unknown = "commit " + range.commit.substr(0, 12) + " of " + release + ", " + env +
+                    "'s current release, is not in the mirror of " + c.repo +
+                    " (history rewritten?): push a branch or tag that contains it, then start "
+                    "the run again";
+  } else if (r.too_long) {
+    range.unknown =
+        "more than " + std::to_string(c.max_range) + " commits ship " +
+        (range.release ? "since " + release + ", " + env + "'s current release of " + c.repo
+                       : "(" + env + " has no release of " + c.repo + " yet)") +
+        ", and their authors cannot all be checked: an admin may raise environments." + env +
+        ".gmud.max_range, or deploy a commit with a shorter range first";
+  } else if (r.behind) {
+    range.refuse = "commit " + c.commit.substr(0, 12) + " is older than " + env +
+                   "'s current release " + release + " (" + range.commit.substr(0, 12) +
+                   "): deploying it would take " + env + " back; use gantry rollback";
+  }
+  if (r.ok && !r.too_long) {
+    for (const git::ChangeCommit& commit : r.commits)
+      range.changes.push_back(change_record(commit));
+  }
+  return range;
+}
+
 gmud::Request gate_request_of(const ApprovalRecord& a) {
   gmud::Request r;
   r.triggered_by = a.triggered_by;
   r.requested_at = seconds_of(a.requested_at);
+  r.range_unknown = a.range_unknown;
+  for (const InstigatorRecord& i : a.instigators)
+    r.instigators.push_back({i.name, i.email, i.what});
   for (const ChangeRecord& c : a.changes)
     r.range.push_back({c.sha, c.author_email, c.committer_email});
   for (const DecisionRecord& d : a.decisions)
@@ -141,50 +175,48 @@ void GateService::open_request(const GateRequest& g) {
     return;
   }
   if (g.kind != GateKind::Gmud) {
-    if (auto id = create_request(g, {}, ""); !id) retry_later(g, id.error());
+    if (auto id = create_request(g, {}); !id) retry_later(g, id.error());
     return;
   }
-  // The range since the environment's current release, when there is one
-  // of this repository (from the git mirror, off the loop); else the run's
-  // own change range.
+  open_gmud(g, run);
+}
+
+void GateService::open_gmud(const GateRequest& g, const RunRecord& run) {
+  // SPEC §7: every commit that ships and is not yet in a succeeded release
+  // of that environment (of this repository); with none, all the history.
   const std::string repo = run.repo_name.empty() ? run.repo_url : run.repo_name;
-  std::optional<ReleaseRecord> current = store_.gates().current_release(g.environment);
-  const std::string base = current && current->repo == repo ? current->commit : "";
-  std::vector<ChangeRecord> branch_range = run.changes;
-  if (branch_range.empty() && !run.commit.empty())
-    branch_range.push_back(
-        {run.commit, run.author, run.author_email, run.author, run.author_email, "", 0, {}});
-  if (base.empty() || base == run.commit || run.repo_url.empty()) {
-    if (auto id = create_request(g, branch_range, base.empty() ? run.previous_commit : base); !id)
-      retry_later(g, id.error());
+  std::vector<ReleaseRecord> shipped =
+      store_.gates().succeeded_releases(g.environment, repo, kMaxShippedBases);
+  GmudRange base;
+  if (!shipped.empty()) base = {shipped.front().id, shipped.front().commit, {}, "", ""};
+  // An inline pipeline ships no repository's commits: its range is empty
+  // and only its trigger is ineligible (inline runs' gated deploys are
+  // issue 17's item 8).
+  if (run.repo_url.empty() || run.commit.empty()) {
+    if (auto id = create_request(g, base); !id) retry_later(g, id.error());
     return;
   }
-  auto ready = [this, g, base, branch_range](git::ChangeSet cs) {
+  std::vector<std::string> commits;
+  commits.reserve(shipped.size());
+  for (const ReleaseRecord& r : shipped) commits.push_back(r.commit);
+  std::optional<gmud::Policy> policy;
+  if (auto env = config_.environments.find(g.environment); env != config_.environments.end())
+    policy = env->second.policy;
+  const int64_t max = policy ? policy->max_range : gmud::Policy{}.max_range;
+  RangeContext context{g.environment, repo, run.commit, max};
+  auto ready = [this, g, base, context](const git::UnshippedRange& r) {
     if (!stage_waiting(g.run_id, g.stage_id)) return;  // cancelled meanwhile
-    std::vector<ChangeRecord> range;
-    if (!cs.ok) {
-      log::warn("gmud", "range.unreadable", {{"from", base}, {"error", cs.error}});
-      range = branch_range;
-    } else {
-      for (const git::ChangeCommit& c : cs.commits) range.push_back(change_record(c));
-    }
-    // A base the mirror no longer has (history rewritten): add the branch's
-    // range too, so no author of what ships is missed.
-    if (!cs.ok || !cs.from_known) {
-      for (const ChangeRecord& c : branch_range) {
-        bool seen = std::any_of(range.begin(), range.end(),
-                                [&](const ChangeRecord& r) { return r.sha == c.sha; });
-        if (!seen) range.push_back(c);
-      }
-    }
-    if (auto id = create_request(g, std::move(range), cs.ok && cs.from_known ? base : ""); !id)
-      retry_later(g, id.error());
+    if (auto id = create_request(g, judge_range(base, r, context)); !id) retry_later(g, id.error());
     (void)engine_.flush();
   };
-  if (!git_ || !git_->change_range(run.repo_url, base, run.commit, ready)) {
-    if (auto id = create_request(g, branch_range, run.previous_commit); !id)
-      retry_later(g, id.error());
+  if (!git_) {
+    GmudRange unknown = base;
+    unknown.unknown = "the controller has no git reader to list the commits that ship";
+    if (auto id = create_request(g, std::move(unknown)); !id) retry_later(g, id.error());
+    return;
   }
+  if (!git_->unshipped(run.repo_url, run.commit, commits, static_cast<size_t>(max), ready))
+    retry_later(g, make_error(Errc::Busy, "the git workers are busy"));
 }
 
 void GateService::retry_later(const GateRequest& g, const Error& why) {
@@ -196,8 +228,7 @@ void GateService::retry_later(const GateRequest& g, const Error& why) {
   retry_.push_back(g);
 }
 
-Result<int64_t> GateService::create_request(const GateRequest& g, std::vector<ChangeRecord> range,
-                                            const std::string& range_base) {
+Result<int64_t> GateService::create_request(const GateRequest& g, GmudRange range) {
   const RunState* state = engine_.scheduler().run(g.run_id);
   if (!state) return int64_t{0};
   const RunRecord& run = state->run;
@@ -220,26 +251,132 @@ Result<int64_t> GateService::create_request(const GateRequest& g, std::vector<Ch
     a.required = policy ? std::max(policy->min_approvals, 1) : 1;
     if (policy && policy->expires_after_s > 0)
       a.expires_at = a.requested_at + policy->expires_after_s * 1000;
-    // Who made the change may not approve it: the run's trigger, and every
-    // author and committer of the commits it ships.
+    // Who made the change may not approve it: the run's trigger, whoever
+    // triggered a run it retries or pushed what it ships, and every author
+    // and committer of the commits it ships.
     a.triggered_by = run.created_by == "git" || run.created_by == "cron" ? "" : run.created_by;
-    a.range_base = range_base;
-    a.changes = std::move(range);
+    a.instigators = instigators_of(run);
+    a.range_base = range.commit;
+    a.base_release = range.release;
+    a.range_unknown = range.unknown;
+    a.changes = std::move(range.changes);
     for (ChangeRecord& c : a.changes) c.paths.clear();
+    a.run_parameters = shown_parameters(*state);
+    if (!range.refuse.empty()) {
+      a.status = ApprovalStatus::Cancelled;  // its reason, with its name, once stored
+      a.decided_at = a.requested_at;
+    }
   }
   if (Result<int64_t> id = store_.gates().create_approval(a); !id) return id.error();
   const std::string name = approval_name(a);
+  if (a.status == ApprovalStatus::Cancelled) a.reason = name + " refused: " + range.refuse;
   events_.approval(a);
   log::info("gmud", "approval.requested",
-            {{"approval", name}, {"run", std::to_string(run.id)}, {"stage", g.stage_id}});
+            {{"approval", name},
+             {"run", std::to_string(run.id)},
+             {"stage", g.stage_id},
+             {"commits", std::to_string(a.changes.size())},
+             {"range_unknown", a.range_unknown}});
   (void)audit_.record("controller", "approval.request", name,
                       {{"run", std::to_string(run.id)},
                        {"stage", g.stage_id},
                        {"environment", a.environment},
                        {"commit", a.commit},
+                       {"range_unknown", a.range_unknown},
                        {"required", std::to_string(a.required)}});
+  if (a.status == ApprovalStatus::Cancelled) {
+    (void)store_.gates().update_approval(a);  // the reason, now with its name
+    (void)audit_.record("controller", "approval.cancel", name, {{"reason", a.reason}});
+    engine_.scheduler().fail_gate(run.id, g.stage_id, g.kind, a.reason, engine_.now());
+    return a.id;
+  }
+  if (g.kind == GateKind::Gmud) supersede_older(a);
   (void)settle(a);
   return a.id;
+}
+
+std::vector<InstigatorRecord> GateService::instigators_of(const RunRecord& run) {
+  std::vector<InstigatorRecord> out = run.pushers;
+  // The chain of runs this one retries, each trigger and pusher of it.
+  int64_t id = run.retry_of;
+  for (int depth = 0; id != 0 && depth < kMaxRetryChain; ++depth) {
+    Result<std::optional<RunRecord>> earlier = store_.runs().run(id);
+    if (!earlier || !*earlier) break;
+    const RunRecord& r = **earlier;
+    const std::string what = "triggered run " + std::to_string(r.id) + ", which run " +
+                             std::to_string(run.id) + " retries";
+    if (r.created_by != "git" && r.created_by != "cron" && !r.created_by.empty())
+      out.push_back({r.created_by, "", what});
+    for (const InstigatorRecord& p : r.pushers) out.push_back(p);
+    id = r.retry_of;
+  }
+  return out;
+}
+
+std::map<std::string, std::string> GateService::shown_parameters(const RunState& state) {
+  std::map<std::string, std::string> out = state.run.params;
+  for (const pipelines::Parameter& p : state.pipeline.parameters) {
+    if (p.type == "password" && out.count(p.name)) out[p.name] = "****";
+  }
+  return out;
+}
+
+void GateService::supersede_older(const ApprovalRecord& newer) {
+  std::vector<ApprovalRecord> older;
+  for (const char* status : {"pending", "approved"}) {
+    for (ApprovalRecord& a : store_.gates().list_approvals(kMaxListed, status)) {
+      if (a.kind == GateKind::Gmud && a.environment == newer.environment && a.repo == newer.repo &&
+          a.run_id < newer.run_id && a.id != newer.id && stage_waiting(a.run_id, a.stage_id))
+        older.push_back(std::move(a));
+    }
+  }
+  const std::string name = approval_name(newer);
+  for (ApprovalRecord& a : older) {
+    a.status = ApprovalStatus::Cancelled;
+    a.decided_at = engine_.now();
+    a.reason = approval_name(a) + " was superseded by run " + std::to_string(newer.run_id) + " (" +
+               name + "), a newer deploy of " + newer.repo + " to " + newer.environment;
+    if (Status st = store_.gates().update_approval(a); !st) {
+      log::error("gmud", "approval.supersede_failed",
+                 {{"approval", approval_name(a)}, {"error", st.error().message}});
+      continue;  // still pending in the store: outdated() cancels it once it may open
+    }
+    open_.erase(a.id);
+    events_.approval(a);
+    log::info("gmud", "approval.superseded", {{"approval", approval_name(a)}, {"by", name}});
+    (void)audit_.record("controller", "approval.supersede", approval_name(a),
+                        {{"reason", a.reason}, {"by", name}});
+    engine_.scheduler().fail_gate(a.run_id, a.stage_id, a.kind, a.reason, engine_.now());
+  }
+}
+
+std::string GateService::outdated(const ApprovalRecord& a) const {
+  if (a.kind != GateKind::Gmud) return "";
+  const std::string name = approval_name(a);
+  // An approval never ships what is older than the environment's current
+  // release: the range it approved counted from a release that is no
+  // longer the newest of this repository there.
+  std::vector<ReleaseRecord> now = store_.gates().succeeded_releases(a.environment, a.repo, 1);
+  const int64_t current = now.empty() ? 0 : now.front().id;
+  if (current != a.base_release) {
+    return name + " is out of date: it was opened against " +
+           (a.base_release ? "R-" + std::to_string(a.base_release) : std::string("no release")) +
+           " and " + a.environment + " is now at " +
+           (current
+                ? "R-" + std::to_string(current) + " (run " + std::to_string(now.front().run_id) +
+                      ", commit " + now.front().commit.substr(0, 12) + ")"
+                : std::string("no release")) +
+           "; start a new run to deploy";
+  }
+  // Bound to the commit and the parameters it showed.
+  if (const RunState* state = engine_.scheduler().run(a.run_id)) {
+    if (state->run.commit != a.commit)
+      return name + " approved commit " + a.commit.substr(0, 12) + ", and the run now has " +
+             state->run.commit.substr(0, 12) + ": a new commit needs a new request";
+    if (shown_parameters(*state) != a.run_parameters)
+      return name + " approved other parameters than the run's: they need a new request";
+  }
+  return "";
 }
 
 void GateService::cancel_requests(int64_t run_id, const std::string& stage_id,
@@ -308,6 +445,13 @@ gmud::Evaluation GateService::settle(ApprovalRecord& a) {
               "environment '" + a.environment + "' has no GMUD policy any more"))
       (void)audit_.record("controller", "approval.cancel", name, {{"reason", a.reason}});
     return ev;
+  }
+  if (a.status == ApprovalStatus::Pending || a.status == ApprovalStatus::Approved) {
+    if (std::string why = outdated(a); !why.empty()) {
+      if (close(ApprovalStatus::Cancelled, why))
+        (void)audit_.record("controller", "approval.cancel", name, {{"reason", a.reason}});
+      return ev;
+    }
   }
   switch (ev.state) {
     case gmud::State::Rejected:
@@ -391,7 +535,7 @@ net::Response GateService::input_step(const Job& job, const std::string& body) {
   }
   if (id == 0) {
     // The step asks again after a 503: nothing was stored.
-    Result<int64_t> created = create_request(g, {}, "");
+    Result<int64_t> created = create_request(g);
     if (!created) return error_response(created.error());
     id = *created;
   }

@@ -20,6 +20,7 @@
 
 #include "auth.hpp"
 #include "config.hpp"
+#include "gantry/git/git_cache.hpp"
 #include "gmud/gate.hpp"
 #include "service/audit_log.hpp"
 #include "service/engine.hpp"
@@ -28,6 +29,27 @@
 namespace gantry::controller {
 
 class GitReader;
+
+// What a GMUD's range counts from, and what it holds.
+struct GmudRange {
+  int64_t release = 0;                // the environment's current release of the repository
+  std::string commit;                 // its commit ("" with no release)
+  std::vector<ChangeRecord> changes;  // what ships that it has not had
+  std::string unknown;                // why the range is not known in full (blocks)
+  std::string refuse;                 // why the deploy is refused outright (an older commit)
+};
+
+// What judge_range needs of the request beside the mirror's answer.
+struct RangeContext {
+  std::string environment, repo, commit;
+  int64_t max_range = 0;
+};
+
+// The range a request shows, from the mirror's answer for the commits that
+// ship since `base`: unknown (with what an admin can do) when the mirror
+// failed, lacks the base or found more than max_range commits; refused when
+// the commit is older than the base. Pure.
+GmudRange judge_range(GmudRange base, const git::UnshippedRange& r, const RangeContext& c);
 
 class GateService {
  public:
@@ -57,12 +79,24 @@ class GateService {
   net::Response environments();
 
  private:
+  static constexpr size_t kMaxShippedBases = 100;  // releases whose commits hide from a range
+  static constexpr int kMaxRetryChain = 100;
+
   void open_request(const GateRequest& g);
-  // Stores a new request for `g` with the commits it ships, and settles it.
-  // Returns its id; an error when it could not be stored.
-  [[nodiscard]] Result<int64_t> create_request(const GateRequest& g,
-                                               std::vector<ChangeRecord> range,
-                                               const std::string& range_base);
+  void open_gmud(const GateRequest& g, const RunRecord& run);
+  // Stores a new request for `g` with the commits it ships, and settles it
+  // (a refused one is stored cancelled and fails the stage). Returns its
+  // id; an error when it could not be stored.
+  [[nodiscard]] Result<int64_t> create_request(const GateRequest& g, GmudRange range = {});
+  std::vector<InstigatorRecord> instigators_of(const RunRecord& run);
+  // The run's parameters as a request shows them: password ones masked.
+  static std::map<std::string, std::string> shown_parameters(const RunState& state);
+  // A newer run's request cancels the waiting ones of older runs of the
+  // same repository and environment, failing their stages.
+  void supersede_older(const ApprovalRecord& newer);
+  // Why `a` may no longer open its gate: its environment got a newer
+  // release, or its run's commit or parameters are not what it showed.
+  std::string outdated(const ApprovalRecord& a) const;
   void cancel_requests(int64_t run_id, const std::string& stage_id, const std::string& reason);
   // Evaluates `a` now and acts on it: records its end, opens or fails the gate.
   // Returns the evaluation it acted on; `a` is left as recorded.

@@ -92,13 +92,12 @@ bool GitWorkers::resolve(ResolveRequest request, std::function<void(ResolvedPipe
   });
 }
 
-bool GitWorkers::change_range(std::string url, std::string from, std::string to,
-                              std::function<void(git::ChangeSet)> done) {
-  return submit([url = std::move(url), from = std::move(from), to = std::move(to),
+bool GitWorkers::unshipped(std::string url, std::string to, std::vector<std::string> shipped,
+                           size_t max, std::function<void(git::UnshippedRange)> done) {
+  return submit([url = std::move(url), to = std::move(to), shipped = std::move(shipped), max,
                  done = std::move(done)](git::GitCache& cache) -> std::function<void()> {
-    git::ChangeSet cs = cache.changes(url, from, to, kMaxChangeCommits);
-    for (git::ChangeCommit& c : cs.commits) c.paths.clear();
-    return [done, cs = std::move(cs)]() mutable { done(std::move(cs)); };
+    git::UnshippedRange r = cache.unshipped(url, to, shipped, max);
+    return [done, r = std::move(r)]() mutable { done(std::move(r)); };
   });
 }
 

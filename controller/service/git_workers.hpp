@@ -51,8 +51,11 @@ class GitReader {
  public:
   virtual ~GitReader() = default;
   virtual bool resolve(ResolveRequest request, std::function<void(ResolvedPipeline)> done) = 0;
-  virtual bool change_range(std::string url, std::string from, std::string to,
-                            std::function<void(git::ChangeSet)> done) = 0;
+  // A change request's range: the commits `to` ships that none of `shipped`
+  // (an environment's succeeded releases) did; past `max` commits it is
+  // too long (the environment's gmud.max_range).
+  virtual bool unshipped(std::string url, std::string to, std::vector<std::string> shipped,
+                         size_t max, std::function<void(git::UnshippedRange)> done) = 0;
 };
 
 class GitWorkers final : public GitReader {
@@ -66,10 +69,10 @@ class GitWorkers final : public GitReader {
   // retries later); `done` runs on the loop.
   bool resolve(ResolveRequest request, std::function<void(ResolvedPipeline)> done) override;
   bool fetch_refs(std::string url, std::function<void(git::FetchResult)> done);
-  // The commits from..to in the mirror of `url` (no fetch), paths dropped:
-  // a change request's range since the environment's last deploy.
-  bool change_range(std::string url, std::string from, std::string to,
-                    std::function<void(git::ChangeSet)> done) override;
+  // The commits `to` ships that no `shipped` commit reaches, in the mirror
+  // of `url` (no fetch), without paths.
+  bool unshipped(std::string url, std::string to, std::vector<std::string> shipped, size_t max,
+                 std::function<void(git::UnshippedRange)> done) override;
 
  private:
   // Runs on a worker; returns what to run on the loop.

@@ -238,9 +238,17 @@ net::Response RunService::retry(int64_t id, const Principal& who) {
   run.pipeline_path = old->pipeline_path;
   run.pipeline_source = old->pipeline_source;
   run.pipeline_format = old->pipeline_format;
+  run.repo_name = old->repo_name;
+  run.author_email = old->author_email;
+  run.changes = old->changes;
+  run.previous_commit = old->previous_commit;
   run.params = old->params;
   run.trigger = "retry of " + std::to_string(old->id);
   run.created_by = who.name;
+  // Whoever set the retried run going still may not approve what it ships
+  // (its trigger is found through retry_of; its pushers travel along).
+  run.retry_of = old->id;
+  run.pushers = old->pushers;
   if (Status s = engine_.start_run(run); !s) return error_response(s.error());
   Result<RunRecord> stored = stored_run(store_, run.id);
   return json_ok(run_json(stored ? *stored : run, nullptr), 201);
@@ -325,6 +333,40 @@ void RunService::audit_webhook_refusal(const std::string& repo, const std::strin
             {{"repo", repo}, {"remote", remote}, {"reason", why}, {"audited", "no (rate)"}});
 }
 
+void RunService::remember_pusher(const std::string& repo, const PushEvent& event) {
+  constexpr size_t kMaxRefs = 1024, kMaxPushers = 16;
+  if (event.deleted || event.ref.empty()) return;
+  if (event.pusher_name.empty() && event.pusher_login.empty() && event.pusher_email.empty()) return;
+  const std::string what = "pushed " + event.after.substr(0, 7) + " to " + event.ref;
+  std::vector<InstigatorRecord> named;
+  // GitHub's pusher.name is the login; sender.login names the same person.
+  named.push_back({event.pusher_login.empty() ? event.pusher_name : event.pusher_login,
+                   event.pusher_email, what});
+  if (!event.pusher_login.empty() && !event.pusher_name.empty() &&
+      event.pusher_name != event.pusher_login)
+    named.push_back({event.pusher_name, "", what});
+  const std::string key = repo + " " + event.ref;
+  if (!pushers_.count(key) && pushers_.size() >= kMaxRefs) pushers_.erase(pushers_.begin());
+  std::vector<InstigatorRecord>& list = pushers_[key];
+  for (InstigatorRecord& i : named) {
+    if (list.size() < kMaxPushers) list.push_back(std::move(i));
+  }
+  log::info("repos", "webhook.pusher",
+            {{"repo", repo},
+             {"ref", event.ref},
+             {"pusher", named.front().name},
+             {"email", named.front().email}});
+}
+
+std::vector<InstigatorRecord> RunService::take_pushers(const std::string& repo,
+                                                       const std::string& ref) {
+  auto it = pushers_.find(repo + " " + ref);
+  if (it == pushers_.end()) return {};
+  std::vector<InstigatorRecord> out = std::move(it->second);
+  pushers_.erase(it);
+  return out;
+}
+
 void RunService::start_triggered(const RepoTrigger& t) {
   RunRecord run;
   run.job_name = t.job_name;
@@ -333,6 +375,7 @@ void RunService::start_triggered(const RepoTrigger& t) {
   run.ref = t.ref;
   run.trigger = t.trigger;
   run.created_by = t.trigger == "cron" ? "cron" : "git";
+  if (t.trigger == "push") run.pushers = take_pushers(t.repo, t.ref);
   launch(std::move(run), t.pipeline);
 }
 
@@ -372,6 +415,8 @@ void RunService::launch(RunRecord run, const ResolvedPipeline& p) {
     run.number = w.number;
     run.created_at = w.created_at;
     run.created_by = w.created_by;
+    // The waiting run's pushers pushed commits the newer head ships too.
+    run.pushers.insert(run.pushers.begin(), w.pushers.begin(), w.pushers.end());
     if (auto e = engine_.scheduler().replace_waiting(run, std::move(loaded.pipeline))) {
       // The waiting run keeps its commit and the newer one starts on its
       // own (it took the pipeline: read it again, on this rare path).
@@ -464,6 +509,7 @@ net::Response RunService::git_hook(const net::Request& req) {
     r.body = R"({"ok":true,"event":"ping"})";
     return r;
   }
+  remember_pusher(repo->name, event);
   watcher_->fetch_now(repo->name);
   r.status = 202;
   r.body = R"({"ok":true,"fetching":true})";

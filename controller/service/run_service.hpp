@@ -12,13 +12,16 @@
 // tests drive inline runs without them). Threading: the loop thread.
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "auth.hpp"
 #include "config.hpp"
 #include "gantry/net/http_server.hpp"
 #include "service/audit_log.hpp"
 #include "service/engine.hpp"
+#include "webhook.hpp"
 
 namespace gantry::controller {
 
@@ -75,6 +78,10 @@ class RunService {
  private:
   void audit_webhook_refusal(const std::string& repo, const std::string& remote,
                              const std::string& why);
+  // Pushers that webhooks named, by "repo ref", until a push run of that
+  // ref takes them (bounded: a burst names at most kMaxPushers each).
+  void remember_pusher(const std::string& repo, const PushEvent& event);
+  std::vector<InstigatorRecord> take_pushers(const std::string& repo, const std::string& ref);
 
   Engine& engine_;
   Store& store_;
@@ -86,6 +93,7 @@ class RunService {
   int64_t refusal_window_start_ = 0;  // audited webhook refusals, per minute
   int refusals_in_window_ = 0;
   int refusals_suppressed_ = 0;
+  std::map<std::string, std::vector<InstigatorRecord>> pushers_;
 };
 
 // An error response for a failed Result: the code's HTTP status (404, 409,

@@ -218,6 +218,18 @@ CREATE INDEX runs_prune_pending ON runs (id) WHERE prune_pending != 0;
 CREATE INDEX runs_with_logs ON runs (job_name, id) WHERE (pruned & 1) = 0;
 CREATE INDEX runs_with_artifacts ON runs (job_name, id) WHERE (pruned & 2) = 0;
 )sql",
+      // 9: the gate's holes (issue 17): the run a retry retries and the
+      // pushers webhooks named; a change request's release base, why its
+      // range is unknown, who else set it going, and the parameters it
+      // approves.
+      R"sql(
+ALTER TABLE runs ADD COLUMN retry_of INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN pushers TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE approvals ADD COLUMN base_release INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE approvals ADD COLUMN range_unknown TEXT NOT NULL DEFAULT '';
+ALTER TABLE approvals ADD COLUMN instigators TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE approvals ADD COLUMN run_parameters TEXT NOT NULL DEFAULT '{}';
+)sql",
   };
   return kMigrations;
 }

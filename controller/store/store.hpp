@@ -123,6 +123,10 @@ class GateStore {
   std::vector<ReleaseRecord> list_releases(size_t limit, std::string_view environment = {});
   // The environment's newest succeeded release.
   std::optional<ReleaseRecord> current_release(std::string_view environment);
+  // The environment's succeeded releases of `repo`, newest first: what it
+  // has shipped of that repository (a GMUD's range starts from them).
+  std::vector<ReleaseRecord> succeeded_releases(std::string_view environment, std::string_view repo,
+                                                size_t limit);
 
  private:
   Database& db_;

@@ -9,7 +9,8 @@ namespace {
 #define GANTRY_APPROVAL_COLUMNS                                                         \
   "id, kind, run_id, stage_id, environment, repo, commit_sha, status, title, impact, "  \
   "rollback_plan, message, submitter, parameters, required, triggered_by, range_base, " \
-  "changes, requested_at, expires_at, decided_at, reason, values_json"
+  "changes, requested_at, expires_at, decided_at, reason, values_json, base_release, "  \
+  "range_unknown, instigators, run_parameters"
 
 template <typename Statement>
 ApprovalRecord read_approval(const Statement& st) {
@@ -38,6 +39,10 @@ ApprovalRecord read_approval(const Statement& st) {
   a.decided_at = st.int64(20);
   a.reason = st.text(21);
   decode_string_map(st.text(22), a.values);
+  a.base_release = st.int64(23);
+  a.range_unknown = st.text(24);
+  decode_instigators(st.text(25), a.instigators);
+  decode_string_map(st.text(26), a.run_parameters);
   return a;
 }
 
@@ -47,9 +52,10 @@ Result<int64_t> GateStore::create_approval(ApprovalRecord& a) {
   Statement st = db_.prepare(
       "INSERT INTO approvals (kind, run_id, stage_id, environment, repo, commit_sha, status, "
       "title, impact, rollback_plan, message, submitter, parameters, required, triggered_by, "
-      "range_base, changes, requested_at, expires_at, decided_at, reason, values_json) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-      "?19, ?20, ?21, ?22) RETURNING id");
+      "range_base, changes, requested_at, expires_at, decided_at, reason, values_json, "
+      "base_release, range_unknown, instigators, run_parameters) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+      "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
+      "?25, ?26) RETURNING id");
   st.bind(1, to_string(a.kind)).bind(2, a.run_id).bind(3, a.stage_id).bind(4, a.environment);
   st.bind(5, a.repo)
       .bind(6, a.commit)
@@ -60,6 +66,8 @@ Result<int64_t> GateStore::create_approval(ApprovalRecord& a) {
   st.bind(14, int64_t{a.required}).bind(15, a.triggered_by).bind(16, a.range_base);
   st.bind(17, encode_changes(a.changes)).bind(18, a.requested_at).bind(19, a.expires_at);
   st.bind(20, a.decided_at).bind(21, a.reason).bind(22, encode_string_map(a.values));
+  st.bind(23, a.base_release).bind(24, a.range_unknown).bind(25, encode_instigators(a.instigators));
+  st.bind(26, encode_string_map(a.run_parameters));
   if (!st.next()) return db_.outcome(false, "store a change request").error();
   a.id = st.int64(0);
   if (Status s = db_.outcome(st.run(), "store a change request"); !s) return s.error();

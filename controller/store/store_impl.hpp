@@ -74,6 +74,8 @@ std::string encode_string_map(const std::map<std::string, std::string>& values);
 bool decode_string_map(std::string_view text, std::map<std::string, std::string>& out);
 std::string encode_string_list(const std::vector<std::string>& values);
 bool decode_string_list(std::string_view text, std::vector<std::string>& out);
+std::string encode_instigators(const std::vector<InstigatorRecord>& list);
+bool decode_instigators(std::string_view text, std::vector<InstigatorRecord>& out);
 std::string encode_changes(const std::vector<ChangeRecord>& changes);
 bool decode_changes(std::string_view text, std::vector<ChangeRecord>& out);
 // stages.progress: StageRecord's gates, gate_values and rollout.

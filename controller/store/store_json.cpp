@@ -39,6 +39,24 @@ bool decode_string_list(std::string_view text, std::vector<std::string>& out) {
   return true;
 }
 
+std::string encode_instigators(const std::vector<InstigatorRecord>& list) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const InstigatorRecord& i : list)
+    j.push_back({{"name", i.name}, {"email", i.email}, {"what", i.what}});
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+bool decode_instigators(std::string_view text, std::vector<InstigatorRecord>& out) {
+  out.clear();
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_array()) return false;
+  for (const auto& v : j) {
+    if (!v.is_object()) continue;
+    out.push_back({v.value("name", ""), v.value("email", ""), v.value("what", "")});
+  }
+  return true;
+}
+
 std::string encode_changes(const std::vector<ChangeRecord>& changes) {
   nlohmann::json j = nlohmann::json::array();
   for (const ChangeRecord& c : changes) {

@@ -83,6 +83,17 @@ std::vector<ReleaseRecord> GateStore::list_releases(size_t limit, std::string_vi
   return out;
 }
 
+std::vector<ReleaseRecord> GateStore::succeeded_releases(std::string_view environment,
+                                                         std::string_view repo, size_t limit) {
+  Statement st = db_.prepare("SELECT " GANTRY_RELEASE_COLUMNS
+                             " FROM releases WHERE environment = ?1 AND repo = ?2 AND "
+                             "status = 'succeeded' ORDER BY id DESC LIMIT ?3");
+  st.bind(1, environment).bind(2, repo).bind(3, static_cast<int64_t>(limit));
+  std::vector<ReleaseRecord> out;
+  while (st.next()) out.push_back(read_release(st));
+  return out;
+}
+
 std::optional<ReleaseRecord> GateStore::current_release(std::string_view environment) {
   Statement st = db_.prepare("SELECT " GANTRY_RELEASE_COLUMNS
                              " FROM releases WHERE environment = ?1 AND status = 'succeeded' "

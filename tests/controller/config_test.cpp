@@ -92,6 +92,7 @@ environments:
       windows: ["Tue-Thu 10:00-16:00 America/Sao_Paulo"]
       freezes: ["2026-12-20T00:00:00Z/2027-01-05T00:00:00Z"]
       expires_after: 24h
+      max_range: 50000
 secrets:
   deploy-key: {value: abc}
 agent_lost_after: 45s
@@ -130,6 +131,8 @@ insecure: false
   CHECK(prod.policy.windows[0].zone == "America/Sao_Paulo");
   REQUIRE(prod.policy.freezes.size() == 1);
   CHECK(prod.policy.expires_after_s == 86400);
+  CHECK(prod.policy.max_range == 50000);
+  CHECK(c.environments.at("staging").policy.max_range == 10000);
   CHECK(c.secrets.at("deploy-key").value == "abc");
   CHECK(c.agent_lost_after_ms == 45000);
   CHECK(c.cancel_grace_ms == 2500);

@@ -125,3 +125,47 @@ TEST_CASE("a change request that cannot be stored leaves the stage waiting, aske
   w.gates.check();
   CHECK(w.gates.show("GMUD-2").status == 404);
 }
+
+TEST_CASE("a GMUD range is whole, unknown with what to do, or refused when it goes back",
+          "[gates]") {
+  gantry::git::UnshippedRange r;
+  r.ok = true;
+  r.commits.resize(3);
+  r.commits[2].author_email = "rosa@example.com";
+  GmudRange base{4, std::string(40, 'b'), {}, "", ""};
+  const RangeContext c{"production", "app", std::string(40, 'c'), 10000};
+  GmudRange whole = judge_range(base, r, c);
+  CHECK(whole.unknown.empty());
+  CHECK(whole.refuse.empty());
+  REQUIRE(whole.changes.size() == 3);
+  CHECK(whole.changes[2].author_email == "rosa@example.com");
+
+  r.too_long = true;
+  GmudRange longer = judge_range(base, r, c);
+  CHECK(longer.changes.empty());
+  CHECK(longer.unknown ==
+        "more than 10000 commits ship since R-4, production's current release of app, and their "
+        "authors cannot all be checked: an admin may raise environments.production.gmud."
+        "max_range, or deploy a commit with a shorter range first");
+  r.too_long = false;
+
+  r.missing = {base.commit};
+  CHECK_THAT(judge_range(base, r, c).unknown,
+             Catch::StartsWith("commit bbbbbbbbbbbb of R-4, production's current release, is "
+                               "not in the mirror of app (history rewritten?)"));
+  // An older release the mirror lost only hides less: still known.
+  r.missing = {std::string(40, 'a')};
+  CHECK(judge_range(base, r, c).unknown.empty());
+  r.missing.clear();
+
+  r.ok = false;
+  r.error = "range app: boom";
+  CHECK_THAT(judge_range(base, r, c).unknown, Catch::Contains("(range app: boom)"));
+  r.ok = true;
+
+  r.behind = true;
+  r.commits.clear();
+  CHECK(judge_range(base, r, c).refuse ==
+        "commit cccccccccccc is older than production's current release R-4 (bbbbbbbbbbbb): "
+        "deploying it would take production back; use gantry rollback");
+}

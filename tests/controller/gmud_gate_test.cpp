@@ -147,6 +147,39 @@ TEST_CASE("gmud: fail closed when no approver group is configured") {
   CHECK(e.blocked_by.front() == "no approver group is configured for this environment");
 }
 
+TEST_CASE("gmud: whoever set the change going is ineligible: earlier triggers and pushers") {
+  Policy p = two_of_release_managers();
+  Request r = request_by_bob();
+  // carol retried alice's run: alice stays ineligible, by name.
+  r.triggered_by = "carol";
+  r.instigators = {{"alice", "", "triggered run 12, which this run retries"}};
+  CHECK(ineligible(p, r, kPeople[0]) ==
+        "alice is ineligible: triggered run 12, which this run retries");
+  CHECK(ineligible(p, r, kPeople[2]) == "carol is ineligible: triggered the run");
+  // A pusher from a webhook, matched by e-mail without case.
+  r.instigators = {{"not-a-user", "ALICE@example.com", "pushed 3f2a1c0"}};
+  CHECK(ineligible(p, r, kPeople[0]) == "alice is ineligible: pushed 3f2a1c0");
+  r.decisions = {approve("alice"), approve("bob")};
+  Evaluation e = evaluate(p, r, kPeople, kNoon);
+  CHECK(e.approvals == 0);
+  CHECK(e.state == State::Pending);
+}
+
+TEST_CASE("gmud: a range that is not known in full never opens") {
+  Policy p = two_of_release_managers();
+  p.min_approvals = 1;
+  Request r = request_by_bob();
+  r.range_unknown = "more than 10000 commits";
+  r.decisions = {approve("alice"), approve("carol")};
+  Evaluation e = evaluate(p, r, kPeople, kNoon);
+  CHECK(e.state == State::Pending);
+  CHECK_FALSE(e.open);
+  CHECK(e.blocked_by.front() ==
+        "the commit range is unknown, so who may approve is unknown: more than 10000 commits");
+  r.range_unknown.clear();
+  CHECK(evaluate(p, r, kPeople, kNoon).open);
+}
+
 TEST_CASE("gmud: windows are wall-clock ranges in their zone") {
   Policy p;
   p.windows = {window("Tue-Thu 10:00-16:00 America/Sao_Paulo")};  // UTC-3
@@ -249,18 +282,22 @@ TEST_CASE("explain_policy says what a deploy would meet before any request exist
                                 Person{"olga", {"release-managers"}, {}, false}};
   // Wednesday 2 December 2026, 08:00 UTC = 05:00 in Sao Paulo.
   std::vector<std::string> lines = explain_policy(p, people, at(2026y / December / 2, 8));
-  REQUIRE(lines.size() == 5);
+  REQUIRE(lines.size() == 6);
   CHECK(lines[0] ==
         "needs 2 approvals from release-managers (may approve: alice, bob; never the run's "
-        "trigger or an author or committer of the change)");
-  CHECK(lines[1] == "window Tue-Thu 10:00-16:00 America/Sao_Paulo");
-  CHECK(lines[2] == "freeze 2026-12-20 to 2027-01-05");
-  CHECK(lines[3] == "a request expires 24h after it is opened");
-  CHECK(lines[4] == "now: outside window, opens Wed 10:00 America/Sao_Paulo");
+        "trigger, the trigger of a run it retries, its pusher, or an author or committer of the "
+        "change)");
+  CHECK(lines[1] ==
+        "the range is every commit not yet in a succeeded release here; a range of more than "
+        "10000 commits, or one that cannot be read, blocks");
+  CHECK(lines[2] == "window Tue-Thu 10:00-16:00 America/Sao_Paulo");
+  CHECK(lines[3] == "freeze 2026-12-20 to 2027-01-05");
+  CHECK(lines[4] == "a request expires 24h after it is opened");
+  CHECK(lines[5] == "now: outside window, opens Wed 10:00 America/Sao_Paulo");
   // Inside the window, and once the freeze has passed it is not listed.
   lines = explain_policy(p, people, at(2027y / January / 6, 14));
   CHECK(lines.back() == "now: a deploy may start (inside a window, outside every freeze)");
-  CHECK(lines.size() == 4);
+  CHECK(lines.size() == 5);
   // Too few people can ever approve.
   p.min_approvals = 3;
   lines = explain_policy(p, people, at(2027y / January / 6, 14));

@@ -241,6 +241,27 @@ TEST_CASE("webhook: a GitHub branch push", "[webhook]") {
   CHECK(names_repository(e, "https://github.com/octo-org/hello"));
   CHECK(names_repository(e, "ssh://git@github.com/octo-org/hello.git"));
   CHECK_FALSE(names_repository(e, "https://github.com/octo-org/hello-world"));
+  // Who pushed: a GMUD approver may not be the pusher.
+  CHECK(e.pusher_name == "mona");
+  CHECK(e.pusher_email == "mona@example.com");
+  CHECK(e.pusher_login == "mona");
+}
+
+TEST_CASE("webhook: GitLab names its pusher, a malformed pusher is left out", "[webhook]") {
+  PushEvent e;
+  std::string body = kGitlabPush;
+  body.insert(body.find("\"user_name\""),
+              R"("user_username": "jsmith", "user_email": "john@example.com", )");
+  REQUIRE_FALSE(parse_push(gitlab("Push Hook"), body, e));
+  CHECK(e.pusher_login == "jsmith");
+  CHECK(e.pusher_name == "John Smith");
+  CHECK(e.pusher_email == "john@example.com");
+  PushEvent odd;
+  std::string github_body = kGithubPush;
+  github_body.replace(github_body.find(R"("pusher": {)"), 11, R"("pusher": 7, "x": {)");
+  REQUIRE_FALSE(parse_push(github("push"), github_body, odd));
+  CHECK(odd.pusher_name.empty());
+  CHECK(odd.pusher_login == "mona");
 }
 
 TEST_CASE("webhook: a GitHub tag push and a branch deletion", "[webhook]") {

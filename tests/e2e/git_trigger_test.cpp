@@ -2,7 +2,6 @@
 // `git daemon` on 127.0.0.1, commits made with the git CLI, webhooks signed
 // as GitHub signs them. Each case starts its own controller and agent.
 #include <netinet/in.h>
-#include <openssl/hmac.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -124,20 +123,6 @@ void wait_baseline(Cluster& c) {
     json r = repo_status(c);
     return r.is_object() && r["heads"].is_object() && !r["heads"].empty();
   }));
-}
-
-std::string hmac_hex(const std::string& secret, const std::string& body) {
-  unsigned char mac[32];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len);
-  std::string hex;
-  char b[3];
-  for (unsigned i = 0; i < len; ++i) {
-    std::snprintf(b, sizeof b, "%02x", mac[i]);
-    hex += b;
-  }
-  return hex;
 }
 
 std::string github_push(const std::string& url, const std::string& ref, const std::string& after) {
@@ -338,18 +323,18 @@ TEST_CASE("a signed webhook starts a run at once, bad ones start nothing") {
   std::string head = commit(repo.work, {{"src/a.c", "int a;\n"}}, "hooked");
   repo.push();
   std::string body = github_push("file://" + repo.bare, "refs/heads/main", head);
-  std::string good = "sha256=" + hmac_hex(kSecret, body);
+  std::string good = "sha256=" + hmac_sha256_hex(kSecret, body);
 
   // A bad signature, the same body with one byte changed, no signature, a
   // malformed payload and an unknown repository: refused, nothing starts.
-  CHECK(post_hook(c, body, "sha256=" + hmac_hex("wrong", body)).status == 401);
+  CHECK(post_hook(c, body, "sha256=" + hmac_sha256_hex("wrong", body)).status == 401);
   std::string tampered = body;
   tampered[tampered.find("main")] = 'M';
   CHECK(post_hook(c, tampered, good).status == 401);
   CHECK(post_hook(c, body, "").status == 401);
   CHECK(post_hook(c, "{not json", good).status == 400);
   std::string other = github_push("file:///nowhere/else.git", "refs/heads/main", head);
-  CHECK(post_hook(c, other, "sha256=" + hmac_hex(kSecret, other)).status == 404);
+  CHECK(post_hook(c, other, "sha256=" + hmac_sha256_hex(kSecret, other)).status == 404);
   // Unsigned requests cannot flood the audit log: 30 entries a minute.
   for (int i = 0; i < 40; ++i) CHECK(post_hook(c, body, "sha256=00").status == 401);
   json audit = c.get_json("/api/v1/audit?limit=5000");
@@ -400,7 +385,7 @@ TEST_CASE("quick pushes coalesce, disableConcurrentBuilds queues, a bad commit f
     std::string head = commit(repo.work, {{file, file + "\n"}}, "change " + file);
     repo.push();
     std::string body = github_push("file://" + repo.bare, "refs/heads/main", head);
-    REQUIRE(post_hook(c, body, "sha256=" + hmac_hex(kSecret, body)).status == 202);
+    REQUIRE(post_hook(c, body, "sha256=" + hmac_sha256_hex(kSecret, body)).status == 202);
     return head;
   };
   std::string first = push("one");
@@ -434,7 +419,7 @@ TEST_CASE("quick pushes coalesce, disableConcurrentBuilds queues, a bad commit f
       commit(repo.work, {{"Jenkinsfile", "pipeline {\n  agent any\n  stages {\n"}}, "oops");
   repo.push();
   std::string body = github_push("file://" + repo.bare, "refs/heads/main", bad);
-  REQUIRE(post_hook(c, body, "sha256=" + hmac_hex(kSecret, body)).status == 202);
+  REQUIRE(post_hook(c, body, "sha256=" + hmac_sha256_hex(kSecret, body)).status == 202);
   REQUIRE(eventually([&] { return runs_of(c, "app/main").size() == 3; }));
   json failed = c.wait_run(runs_of(c, "app/main")[2]["id"].get<int64_t>());
   CHECK(failed["status"] == "failed");

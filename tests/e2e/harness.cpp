@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -154,6 +155,20 @@ static std::string hex(const unsigned char* d, unsigned n) {
     out += k[d[i] & 15];
   }
   return out;
+}
+
+std::string hmac_sha256_hex(const std::string& secret, const std::string& body) {
+  unsigned char mac[32];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len);
+  std::string hex;
+  char b[3];
+  for (unsigned i = 0; i < len; ++i) {
+    std::snprintf(b, sizeof b, "%02x", mac[i]);
+    hex += b;
+  }
+  return hex;
 }
 
 std::string sha256(const std::string& data) {

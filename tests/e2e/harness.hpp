@@ -134,6 +134,8 @@ std::string sqlite3_cli(const std::string& db, const std::string& sql, const std
 
 std::string sha256_file(const std::string& path);
 std::string sha256(const std::string& data);
+// Lowercase hex HMAC-SHA256 of `body` under `secret` (a GitHub webhook's signature).
+std::string hmac_sha256_hex(const std::string& secret, const std::string& body);
 std::string read_file(const std::string& path);
 bool process_alive(pid_t pid);
 int64_t now_ms();
