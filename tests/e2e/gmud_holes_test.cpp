@@ -53,15 +53,22 @@ void sh(const std::string& cmd) {
   REQUIRE(std::system(cmd.c_str()) == 0);
 }
 
+// A cluster with one configured repository, "app" (not polled), whose
+// Jenkinsfile deploys to production; runs are triggered by its name, as a
+// developer may.
 struct Gate {
   Cluster c;
-  explicit Gate(const std::string& extra = "") : c(kConfig + extra) {
+  std::string repo;  // app's path
+  explicit Gate(const std::string& extra = "", bool with_repo = true) : c(kConfig + extra) {
+    if (with_repo) {
+      repo = c.make_repo({{"Jenkinsfile", kPipeline}});
+      c.add_repository("app", repo);
+    }
     c.start_controller();
     c.admin_token = "admin-token";
     c.start_agent({});
     c.wait_agents(1);
   }
-  std::string repo() { return c.make_repo({{"Jenkinsfile", kPipeline}}); }
   // A commit in `repo` by `who` <email> (empty: no change to the tree).
   static std::string commit_as(const std::string& repo, const std::string& who,
                                const std::string& email, const std::string& message = "work") {
@@ -78,9 +85,8 @@ struct Gate {
     if (!out.empty() && out.back() == '\n') out.pop_back();
     return out;
   }
-  int64_t trigger(const std::string& repo, std::vector<std::string> extra = {},
-                  const std::string& token = "dev-token") {
-    std::vector<std::string> args = {"--token", token, "trigger", "--repo", repo};
+  int64_t trigger(std::vector<std::string> extra = {}, const std::string& token = "dev-token") {
+    std::vector<std::string> args = {"--token", token, "trigger", "--repo", "app"};
     args.insert(args.end(), extra.begin(), extra.end());
     CliResult t = c.cli(args);
     INFO(t.out);
@@ -132,12 +138,12 @@ bool has_text(const json& list, const std::string& text) {
 
 TEST_CASE("gmud hole: on a new branch the range is all the history no release shipped") {
   Gate g;
-  std::string repo = g.repo();
+  const std::string& repo = g.repo;
   // Rosa's earlier commit, then a new branch whose head is Nina's.
   Gate::commit_as(repo, "Rosa", "rosa@example.com", "by rosa");
   sh("git -C '" + repo + "' checkout -q -b feature/new");
   Gate::commit_as(repo, "Nina", "nina@example.com", "by nina");
-  int64_t run = g.trigger(repo, {"--ref", "feature/new"});
+  int64_t run = g.trigger({"--ref", "feature/new"});
   json a = g.request_of(run);
   CHECK(a["range"].size() == 3);  // Tess's first commit, Rosa's, Nina's
   CHECK(a["range_base"] == "");
@@ -152,8 +158,8 @@ TEST_CASE("gmud hole: on a new branch the range is all the history no release sh
 
 TEST_CASE("gmud hole: a range of 201 commits is counted whole, and one past the limit blocks") {
   Gate g;
-  std::string repo = g.repo();
-  int64_t first = g.trigger(repo);
+  const std::string& repo = g.repo;
+  int64_t first = g.trigger();
   g.deploy(first);
   std::string base = g.production_commit();
   REQUIRE(!base.empty());
@@ -162,7 +168,7 @@ TEST_CASE("gmud hole: a range of 201 commits is counted whole, and one past the 
   sh("cd '" + repo +
      "' && for i in $(seq 200); do git -c user.name=Nina -c user.email=nina@example.com "
      "commit -q --allow-empty -m n$i || exit 1; done");
-  int64_t run = g.trigger(repo);
+  int64_t run = g.trigger();
   json a = g.request_of(run);
   CHECK(a["range_base"] == base);
   CHECK(a["base_release"] == "R-1");
@@ -184,7 +190,7 @@ TEST_CASE("gmud hole: a range of 201 commits is counted whole, and one past the 
                            "  echo\n"
                            "done | git fast-import --quiet && git reset -q --hard main\n";
   sh("cd '" + repo + "' && bash '" + script + "'");
-  int64_t huge = g.trigger(repo);
+  int64_t huge = g.trigger();
   a = g.request_of(huge);
   CHECK(a["range"].empty());
   std::string unknown = a["range_unknown"];
@@ -203,19 +209,19 @@ TEST_CASE("gmud hole: a range of 201 commits is counted whole, and one past the 
 
 TEST_CASE("gmud hole: a newer run supersedes older requests, an older commit never ships") {
   Gate g;
-  std::string repo = g.repo();
+  const std::string& repo = g.repo;
   std::string a_commit = Gate::commit_as(repo, "Nina", "nina@example.com", "A");
-  int64_t older = g.trigger(repo);
+  int64_t older = g.trigger();
   std::string older_id = g.id_of(older);
   Gate::commit_as(repo, "Nina", "nina@example.com", "B");
-  int64_t newer = g.trigger(repo);
+  int64_t newer = g.trigger();
   std::string newer_id = g.id_of(newer);
   // The older run's request is cancelled, naming the newer run; its stage fails.
   json run = g.c.wait_run(older);
   CHECK(run["status"] == "failed");
   std::string reason = stage_of(run, "Deploy")["reason"];
   CHECK(reason == older_id + " was superseded by run " + std::to_string(newer) + " (" + newer_id +
-                      "), a newer deploy of " + repo + " to production");
+                      "), a newer deploy of app to production");
   g.deploy(newer);
   std::string shipped = g.production_commit();
   // The attack: approving the older request after the newer one deployed.
@@ -224,7 +230,7 @@ TEST_CASE("gmud hole: a newer run supersedes older requests, an older commit nev
   CHECK(late.out.find("cancelled") != std::string::npos);
   CHECK(g.production_commit() == shipped);
   // A run of the older commit itself is refused at its gate.
-  int64_t back = g.trigger(repo, {"--ref", a_commit});
+  int64_t back = g.trigger({"--ref", a_commit});
   run = g.c.wait_run(back);
   CHECK(run["status"] == "failed");
   CHECK(stage_of(run, "Deploy")["reason"].get<std::string>().find(
@@ -239,9 +245,8 @@ TEST_CASE("gmud hole: a newer run supersedes older requests, an older commit nev
 
 TEST_CASE("gmud hole: a retry by someone else keeps the first trigger ineligible") {
   Gate g;
-  std::string repo = g.repo();
   // Rosa triggers her own deploy, cancels it; olga retries it.
-  int64_t first = g.trigger(repo, {}, "rosa-token");
+  int64_t first = g.trigger({}, "rosa-token");
   g.request_of(first);
   CHECK(g.as("rosa-token", {"cancel", std::to_string(first)}).exit_code == 0);
   REQUIRE(g.c.wait_run(first)["status"] == "aborted");
@@ -277,7 +282,8 @@ TEST_CASE("gmud hole: the pusher a webhook names may not approve the push") {
      "git clone -q --bare . '" +
      bare + "' && git remote add origin '" + bare + "'");
   Gate g("repositories:\n  - {name: app, url: \"" + bare +
-         "\", poll: 0s, branches: [main], webhook_secret: s3cret}\n");
+             "\", poll: 0s, branches: [main], webhook_secret: s3cret}\n",
+         false);
   // The first fetch is the baseline: no run.
   for (int i = 0; i < 200; ++i) {
     json repos = g.c.get_json("/api/v1/repos")["repos"];
@@ -321,8 +327,7 @@ TEST_CASE("gmud hole: the pusher a webhook names may not approve the push") {
 
 TEST_CASE("gmud: the request shows the run's parameters, a password masked, and binds to them") {
   Gate g;
-  std::string repo = g.repo();
-  int64_t run = g.trigger(repo, {"-p", "REGION=us", "-p", "DB_PASSWORD=hunter2"});
+  int64_t run = g.trigger({"-p", "REGION=us", "-p", "DB_PASSWORD=hunter2"});
   json a = g.request_of(run);
   CHECK(a["run_parameters"]["REGION"] == "us");
   CHECK(a["run_parameters"]["DB_PASSWORD"] == "****");
@@ -331,7 +336,7 @@ TEST_CASE("gmud: the request shows the run's parameters, a password masked, and 
   CHECK(list.out.find("parameters: DB_PASSWORD=**** REGION=us") != std::string::npos);
   CHECK(list.out.find("hunter2") == std::string::npos);
   // Another run with other parameters gets its own request.
-  int64_t other = g.trigger(repo, {"-p", "REGION=eu"});
+  int64_t other = g.trigger({"-p", "REGION=eu"});
   json b = g.request_of(other);
   CHECK(b["id"] != a["id"]);
   CHECK(b["run_parameters"]["REGION"] == "eu");
