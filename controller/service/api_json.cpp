@@ -32,6 +32,9 @@ json stage_json(const StageRecord& s) {
 }
 
 json run_object(const RunRecord& r) {
+  json pushers = json::array();
+  for (const InstigatorRecord& p : r.pushers)
+    pushers.push_back({{"name", p.name}, {"email", p.email}, {"what", p.what}});
   return {{"id", r.id},
           {"number", r.number},
           {"job", r.job_name},
@@ -46,6 +49,8 @@ json run_object(const RunRecord& r) {
           {"previous_commit", r.previous_commit},
           {"previous_successful_commit", r.previous_successful_commit},
           {"trigger", r.trigger},
+          {"retry_of", r.retry_of},
+          {"pushers", pushers},
           {"pipeline", r.pipeline_path},
           {"params", r.params},
           {"created_by", r.created_by},

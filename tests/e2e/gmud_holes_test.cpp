@@ -256,6 +256,7 @@ TEST_CASE("gmud hole: a retry by someone else keeps the first trigger ineligible
   int64_t second = std::stoll(retried.out);
   json a = g.request_of(second);
   CHECK(a["triggered_by"] == "olga");
+  CHECK(g.c.get_json("/api/v1/runs/" + std::to_string(second))["retry_of"] == first);
   REQUIRE(a["instigators"].size() == 1);
   CHECK(a["instigators"][0]["name"] == "rosa");
   CliResult rosa = g.as("rosa-token", {"approve", a["id"]});
@@ -314,6 +315,9 @@ TEST_CASE("gmud hole: the pusher a webhook names may not approve the push") {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   REQUIRE(run != 0);
+  json shown = g.c.get_json("/api/v1/runs/" + std::to_string(run));
+  REQUIRE(shown["pushers"].size() >= 1);
+  CHECK(shown["pushers"][0]["email"] == "rosa@example.com");
   json a = g.request_of(run);
   CHECK(a["triggered_by"] == "");
   REQUIRE(a["instigators"].size() >= 1);
