@@ -63,16 +63,34 @@ bool read_tls(Reader& r, const Field& f, Config& c) {
   return r.string(*cert, c.tls_cert) && r.string(*key, c.tls_key);
 }
 
+// Prefixes end at a path boundary, so "https://git.example.com/" cannot be widened to
+// "https://git.example.com.evil.test/".
+bool read_allowed_run_urls(Reader& r, const Field& f, Config& c) {
+  if (!r.string_list(f, c.allowed_run_urls)) return false;
+  for (const std::string& prefix : c.allowed_run_urls) {
+    const bool url =
+        !prefix.empty() && (prefix.find("://") != std::string::npos || prefix.front() == '/');
+    if (!url || prefix.back() != '/') {
+      return r.fail(f,
+                    "'allowed_run_urls' holds URL or path prefixes ending with '/' (such as "
+                    "https://git.example.com/team/ or /srv/git/), not '" +
+                        prefix + "'");
+    }
+  }
+  return true;
+}
+
 bool read_config(Reader& r, const YAML::Node& doc, Config& c) {
   if (!within_node_budget(doc)) {
     return r.fail(doc, "the document expands to more than " + std::to_string(kMaxNodes) +
                            " YAML nodes (through aliases?)");
   }
   Fields top;
-  if (!r.fields(doc, "the config",
-                {"listen", "data_dir", "users", "agent_tokens", "repositories", "environments",
-                 "secrets", "agent_lost_after", "tls", "insecure", "cancel_grace", "retention"},
-                top)) {
+  if (!r.fields(
+          doc, "the config",
+          {"listen", "data_dir", "users", "agent_tokens", "repositories", "environments", "secrets",
+           "agent_lost_after", "tls", "insecure", "cancel_grace", "retention", "allowed_run_urls"},
+          top)) {
     return false;
   }
   // A fixed order, so that agent tokens are checked against the users' tokens.
@@ -90,6 +108,7 @@ bool read_config(Reader& r, const YAML::Node& doc, Config& c) {
   }
   if ((f = top.find("tls")) && !read_tls(r, *f, c)) return false;
   if ((f = top.find("insecure")) && !r.boolean(*f, c.insecure)) return false;
+  if ((f = top.find("allowed_run_urls")) && !read_allowed_run_urls(r, *f, c)) return false;
   if ((f = top.find("cancel_grace")) && !r.duration(*f, c.cancel_grace_ms)) return false;
   if ((f = top.find("retention")) && !config_detail::read_retention(r, *f, c)) return false;
   return true;

@@ -50,6 +50,7 @@ struct RepositoryConfig {
   std::string pipeline = "Jenkinsfile";
   int64_t poll_ms = 30000;  // 0: never poll (webhooks only)
   std::string webhook_secret;
+  bool operator==(const RepositoryConfig&) const = default;
 };
 
 // A deploy target. `gated`: deploys wait for a GMUD approved under `policy`.
@@ -94,6 +95,11 @@ struct Config {
   // `tls: {cert: FILE, key: FILE, client_ca: FILE}`: HTTPS and WSS. cert and key both or
   // neither; with client_ca, agents must present a certificate it signed (mutual TLS).
   std::string tls_cert, tls_key, tls_client_ca;
+  // `allowed_run_urls: [PREFIX/...]`: repository URLs (or local paths) that are not configured
+  // repositories but that developers may run by URL (each prefix ends with '/'). Admins may run any
+  // URL and inline pipelines; such runs get no secrets and cannot deploy to a gated environment
+  // (SPEC §9).
+  std::vector<std::string> allowed_run_urls;
   // `insecure: true`: plain HTTP on an address other than loopback. Without it, listening there
   // without tls is refused (SPEC §9, transport).
   bool insecure = false;

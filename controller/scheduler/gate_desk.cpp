@@ -44,6 +44,13 @@ GateDesk::Hold GateDesk::hold(RunState& run, int node, int64_t now, std::string&
             "' (the controller defines: " + names_of(options_.environments) + ")";
       return Hold::Refused;
     }
+    if (env->second && run.run.repo_name.empty()) {
+      // Its GMUD could not say what code ships: no configured repository, no known history.
+      why = "deploys to the gated environment '" + st->deploy->environment +
+            "', which runs from an inline pipeline or an unconfigured URL may not: commit the "
+            "pipeline to a configured repository";
+      return Hold::Refused;
+    }
     if (env->second) next = GateKind::Gmud;
   }
   if (!next && st->input && !passed.count(GateKind::Input)) next = GateKind::Input;

@@ -128,7 +128,10 @@ void Controller::reload(const std::string& path) {
   auto differs = [&](bool changed, const char* what) {
     if (changed) needs_restart += (needs_restart.empty() ? "" : ", ") + std::string(what);
   };
-  differs(next.repositories.size() != config_.repositories.size(), "repositories");
+  // Repositories are watched with their new settings at once; a repository whose fetch or
+  // resolve is in flight when it is removed has its result ignored.
+  std::string repositories = watcher_ ? watcher_->reconfigure(next.repositories) : "";
+  config_.repositories = std::move(next.repositories);
   // A renewed certificate keeps its file names: the files are read again at every reload.
   // Turning TLS on or off, or the listen address, needs a restart.
   bool tls_was_on = !config_.tls_cert.empty();
@@ -148,6 +151,7 @@ void Controller::reload(const std::string& path) {
   config_.agent_tokens = std::move(next.agent_tokens);
   config_.environments = std::move(next.environments);
   config_.secrets = std::move(next.secrets);
+  config_.allowed_run_urls = std::move(next.allowed_run_urls);
   config_.source_sha256 = next.source_sha256;
   build_auth();
   std::map<std::string, bool> environments;
@@ -164,6 +168,7 @@ void Controller::reload(const std::string& path) {
       {"users", std::to_string(config_.users.size())},
       {"environments", std::to_string(config_.environments.size())}};
   if (!needs_restart.empty()) details["needs_restart"] = needs_restart;
+  if (!repositories.empty()) details["repositories"] = repositories;
   (void)audit_->record("controller", "config.reload", path, details);
   // Waiting requests are decided under the new policies from the next tick.
   last_gate_check_ = 0;

@@ -91,6 +91,7 @@ std::vector<RepoStatus> RepoWatcher::status() const {
 }
 
 void RepoWatcher::start() {
+  started_ = true;
   for (auto& [name, r] : repos_) {
     r.status.heads = store_.runs().repo_heads(name);
     r.have_heads = !r.status.heads.empty();
@@ -100,6 +101,7 @@ void RepoWatcher::start() {
 }
 
 void RepoWatcher::stop() {
+  started_ = false;
   *alive_ = false;
   alive_ = std::make_shared<bool>(true);
   for (auto& [name, r] : repos_) {
@@ -109,6 +111,54 @@ void RepoWatcher::stop() {
   }
   if (minute_timer_) loop_.cancel_timer(minute_timer_);
   minute_timer_ = 0;
+}
+
+std::string RepoWatcher::reconfigure(const std::vector<RepositoryConfig>& repos) {
+  std::string added, removed, changed;
+  auto note = [](std::string& list, const std::string& name) {
+    if (!list.empty()) list += ", ";
+    list += name;
+  };
+  std::map<std::string, const RepositoryConfig*> next;
+  for (const RepositoryConfig& c : repos) next[c.name] = &c;
+  for (auto it = repos_.begin(); it != repos_.end();) {
+    if (next.count(it->first)) {
+      ++it;
+      continue;
+    }
+    if (it->second.timer) loop_.cancel_timer(it->second.timer);
+    note(removed, it->first);
+    it = repos_.erase(it);
+  }
+  for (const auto& [name, config] : next) {
+    auto [it, is_new] = repos_.try_emplace(name);
+    Repo& r = it->second;
+    if (!is_new && r.config == *config) continue;
+    note(is_new ? added : changed, name);
+    if (!is_new && r.config.url != config->url) {
+      // Another repository under the same name: its history starts over.
+      r.triggers.clear();
+      r.status = RepoStatus{};
+    }
+    r.config = *config;
+    r.status.name = name;
+    r.status.url = config->url;
+    if (is_new) {
+      r.status.heads = store_.runs().repo_heads(name);
+      r.have_heads = !r.status.heads.empty();
+    }
+    if (started_) fetch(r);  // fetch with the new settings now
+  }
+  std::string out;
+  for (const auto& [what, list] : {std::pair<const char*, const std::string*>{"added", &added},
+                                   {"removed", &removed},
+                                   {"changed", &changed}}) {
+    if (list->empty()) continue;
+    if (!out.empty()) out += "; ";
+    out += std::string(what) + ": " + *list;
+  }
+  if (!out.empty()) log::info("repos", "reconfigured", {{"changes", out}});
+  return out;
 }
 
 bool RepoWatcher::fetch_now(const std::string& name) {

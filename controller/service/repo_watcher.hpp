@@ -68,6 +68,10 @@ class RepoWatcher {
 
   void start();  // loads the stored heads; first fetches; the minute timer
   void stop();   // cancels timers; results still in flight are ignored
+  // A reloaded `repositories:` list, applied without a restart: new repositories are fetched at
+  // once, removed ones stop (results still in flight are ignored), changed ones take their new
+  // settings and are fetched again. Returns what changed ("added: a; removed: b"), "" if nothing.
+  std::string reconfigure(const std::vector<RepositoryConfig>& repos);
 
   // Fetches now (webhook, API trigger). False for an unknown repository.
   bool fetch_now(const std::string& name);
@@ -121,6 +125,7 @@ class RepoWatcher {
   std::map<std::string, Repo> repos_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards posted results
   uint64_t minute_timer_ = 0;
+  bool started_ = false;  // between start() and stop()
   std::mt19937_64 rng_{std::random_device{}()};
 };
 

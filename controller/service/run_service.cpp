@@ -121,6 +121,11 @@ net::Response RunService::create(const net::Request& req, const Principal& who) 
     if (std::string why = pipelines::reserved_parameter(name); !why.empty())
       return error(400, "bad_parameter", why);
   }
+  if (std::string why = unconfigured_refusal(c);
+      !why.empty() && !principal_allows(who, Permission::Admin)) {
+    audit_.refused(who, "/api/v1/runs", why, {{"method", "POST"}});
+    return error(403, "forbidden", why);
+  }
   RunRecord run;
   run.created_by = who.name;
   run.trigger = "api";
@@ -175,6 +180,27 @@ net::Response RunService::create(const net::Request& req, const Principal& who) 
     return error(503, "busy", "too many pipelines are being read; try again");
   }
   return json_ok(run_json(run, nullptr), 201);
+}
+
+std::string RunService::unconfigured_refusal(const CreateRunRequest& c) const {
+  if (!c.source.empty()) {
+    return "an inline pipeline may be run by admins only: commit it to a configured repository "
+           "(or `gantry run` it locally)";
+  }
+  if (watcher_ && watcher_->find(c.repo)) return {};
+  // A path segment ".." could climb out of an allowed prefix.
+  const bool climbs = c.repo.find("/..") != std::string::npos ||
+                      c.repo.find("%2e") != std::string::npos ||
+                      c.repo.find("%2E") != std::string::npos;
+  for (const std::string& prefix : config_.allowed_run_urls) {
+    if (!climbs && c.repo.rfind(prefix, 0) == 0) return {};
+  }
+  std::string why = "'" + c.repo + "' is not a configured repository";
+  if (config_.allowed_run_urls.empty()) return why + "; only admins may run other URLs";
+  why += ", and not under the URLs developers may run (";
+  for (size_t i = 0; i < config_.allowed_run_urls.size(); ++i)
+    why += (i ? ", " : "") + config_.allowed_run_urls[i];
+  return why + ")";
 }
 
 net::Response RunService::list(const net::Request& req) {

@@ -76,6 +76,9 @@ class RunService {
                        const std::map<std::string, std::string>& params) const;
 
  private:
+  // Why `who` (not an admin) may not start this run: an inline pipeline, or a URL that is neither
+  // a configured repository nor under allowed_run_urls. Empty: allowed.
+  std::string unconfigured_refusal(const CreateRunRequest& c) const;
   void audit_webhook_refusal(const std::string& repo, const std::string& remote,
                              const std::string& why);
   // Pushers that webhooks named, by "repo ref", until a push run of that

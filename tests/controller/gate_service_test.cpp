@@ -52,6 +52,7 @@ struct World : Services {
   int64_t start() {
     RunRecord run;
     run.job_name = "app";
+    run.repo_name = "app";  // a configured repository: only those deploy through a gate
     run.created_by = "dev";
     run.pipeline_source = kDeploy;
     run.pipeline_format = "jenkinsfile";

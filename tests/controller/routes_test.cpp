@@ -21,6 +21,7 @@ struct World : Services {
   World() {
     auth.add_user("vera", Role::Viewer, sha256_hex("viewer-token"));
     auth.add_user("dev", Role::Developer, sha256_hex("dev-token"));
+    auth.add_user("ada", Role::Admin, sha256_hex("admin-token"));
   }
   gantry::net::Response call(const std::string& method, const std::string& path,
                              const std::string& token, std::string body = {}) {
@@ -128,7 +129,7 @@ TEST_CASE("healthz says unhealthy while state is not stored", "[routes]") {
     CHECK_THAT(h.body, Catch::Contains("busy"));
     // A write answers 503 with the reason, and nothing is stored.
     auto created = w.call(
-        "POST", "/api/v1/runs", "dev-token",
+        "POST", "/api/v1/runs", "admin-token",
         R"({"source":"pipeline {\n agent any\n stages {\n stage('a') { steps { sh 'true' } }\n }\n}"})");
     INFO(created.body);
     CHECK(created.status == 503);

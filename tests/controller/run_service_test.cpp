@@ -2,6 +2,8 @@
 // with 422 and the limit; lists carry no sources or parameters.
 #include "service/run_service.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "service_fixture.hpp"
 
 using namespace gantry::controller;
@@ -13,13 +15,16 @@ namespace {
 
 struct World : Services {
   Principal dev{"dev", Role::Developer, false, {}};
+  // Inline pipelines are for admins (SPEC §9).
+  Principal ada{"ada", Role::Admin, false, {}};
 
-  gantry::net::Response create(const std::string& body) {
+  gantry::net::Response create(const std::string& body) { return create_as(body, ada); }
+  gantry::net::Response create_as(const std::string& body, const Principal& who) {
     gantry::net::Request r;
     r.method = "POST";
     r.path = "/api/v1/runs";
     r.body = body;
-    return runs.create(r, dev);
+    return runs.create(r, who);
   }
 };
 
@@ -108,4 +113,37 @@ TEST_CASE("undeclared, reserved and loader parameters are refused with 400 and c
   CHECK_THAT(w.create(inline_run(kTwoStages, R"({"NOPE":"x"})")).body,
              Catch::Contains("it declares none"));
   CHECK(w.store.runs().list_runs(10).empty());
+}
+
+TEST_CASE("inline pipelines and unconfigured URLs are for admins and allowed prefixes",
+          "[runs][trust]") {
+  World w;
+  auto inline_by_dev = w.create_as(inline_run(kTwoStages), w.dev);
+  CHECK(inline_by_dev.status == 403);
+  CHECK_THAT(inline_by_dev.body, Catch::Contains("admins only"));
+  CHECK(w.create_as(inline_run(kTwoStages), w.ada).status == 201);
+  // Refused before anything is stored or read: the audit log says who tried.
+  CHECK(w.store.runs().list_runs(10, 0, "", true).size() == 1);
+}
+
+TEST_CASE("an inline run cannot deploy to a gated environment", "[runs][trust]") {
+  World w;
+  w.engine.scheduler().reconfigure({{"production", true}}, {}, {});
+  const std::string deploy = R"(pipeline {
+  agent any
+  stages {
+    stage('Deploy') {
+      deploy('production')
+      steps { echo 'shipping' }
+    }
+  }
+}
+)";
+  auto created = w.create(inline_run(deploy));
+  REQUIRE(created.status == 201);
+  int64_t id = nlohmann::json::parse(created.body)["id"];
+  const auto* run = w.engine.scheduler().run(id);
+  std::string reason = run ? run->stages.at(0).reason : w.store.runs().stages(id).at(0).reason;
+  CHECK_THAT(reason, Catch::Contains("gated environment 'production'"));
+  CHECK(w.store.gates().approvals_of_run(id).empty());
 }

@@ -194,18 +194,64 @@ std::string sha256_file(const std::string& path) {
   return hex(md, n);
 }
 
-Cluster::Cluster(std::string config_yaml) {
+Cluster::Cluster(std::string config_yaml) : config_yaml_(std::move(config_yaml)) {
   config_path_ = tmp_.path + "/controller.yml";
-  std::ofstream out(config_path_);
-  out << "listen: 127.0.0.1:0\n";
-  out << "data_dir: " << tmp_.path << "/data\n";
-  if (config_yaml.find("agent_lost_after") == std::string::npos) out << "agent_lost_after: 3s\n";
-  out << config_yaml;
+  write_config();
+}
+
+// The file is written once from the constructor's YAML; later writes keep what tests added to it
+// and only update the listen line and the repositories section below kReposMarker.
+constexpr const char* kReposMarker = "# repositories (tests/e2e/harness.cpp)\n";
+
+void Cluster::write_config() {
+  std::string text = read_file(config_path_);
+  if (text.empty()) {
+    text = "listen: 127.0.0.1:0\n";
+    text += "data_dir: " + tmp_.path + "/data\n";
+    if (config_yaml_.find("agent_lost_after") == std::string::npos)
+      text += "agent_lost_after: 3s\n";
+    // Developers may run the repositories the tests make by their paths (SPEC §9: URL runs of
+    // unconfigured repositories need an allowed prefix); such runs get no secrets and no gated
+    // deploy: watch_repository() makes one a configured repository.
+    if (config_yaml_.find("allowed_run_urls") == std::string::npos)
+      text += "allowed_run_urls: [\"" + tmp_.path + "/\"]\n";
+    text += config_yaml_;
+    if (!text.empty() && text.back() != '\n') text += '\n';
+  }
+  if (auto at = text.find(kReposMarker); at != std::string::npos) text.resize(at);
+  const std::string listen = "listen: 127.0.0.1:";
+  if (auto at = text.find(listen); at != std::string::npos) {
+    auto end = text.find('\n', at);
+    text.replace(at, end - at, listen + std::to_string(port));
+  }
+  if (!repositories_.empty()) {
+    text += kReposMarker;
+    text += "repositories:\n";
+    for (const auto& [name, url] : repositories_)
+      text += "  - {name: " + name + ", url: \"" + url + "\", poll: 0s}\n";
+  }
+  std::ofstream(config_path_, std::ios::trunc) << text;
 }
 
 void Cluster::add_repository(const std::string& name, const std::string& url) {
-  std::ofstream(config_path_, std::ios::app)
-      << "repositories:\n  - {name: " << name << ", url: \"" << url << "\", poll: 0s}\n";
+  repositories_.emplace_back(name, url);
+  write_config();
+}
+
+std::string Cluster::watch_repository(const std::string& path) {
+  std::string name = fs::path(path).filename().string();
+  add_repository(name, path);
+  signal_controller(SIGHUP);
+  for (int i = 0; i < 500; ++i) {
+    json repos = get_json("/api/v1/repos");
+    if (repos.is_object()) {
+      for (const auto& r : repos.value("repos", json::array())) {
+        if (r.value("name", "") == name) return name;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  throw std::runtime_error("the controller did not watch " + path + " after a reload");
 }
 
 Cluster::~Cluster() {
@@ -222,15 +268,8 @@ void Cluster::signal_controller(int sig) {
 void Cluster::start_controller() {
   std::string addr_file = tmp_.path + "/data/controller.addr";
   std::error_code ec;
-  if (port != 0) {
-    // A restart: listen where the agents (and proxies) already point.
-    std::string config = read_file(config_path_);
-    const std::string any = "listen: 127.0.0.1:0\n";
-    if (auto at = config.find(any); at != std::string::npos) {
-      config.replace(at, any.size(), "listen: 127.0.0.1:" + std::to_string(port) + "\n");
-      std::ofstream(config_path_, std::ios::trunc) << config;
-    }
-  }
+  // A restart listens where the agents (and proxies) already point.
+  if (port != 0) write_config();
   fs::remove(addr_file, ec);
   controller_ = std::make_unique<Child>();
   if (!controller_->start({GANTRY_CONTROLLER_BIN, "--config", config_path_},

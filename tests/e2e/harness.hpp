@@ -81,6 +81,10 @@ class Cluster {
   // Before start_controller(): a watched repository (not polled), so runs
   // of it by `name` get secrets (an inline or URL run gets none).
   void add_repository(const std::string& name, const std::string& url);
+  // With the controller running: makes the repository at `path` a configured one (named after
+  // its directory, "repo3") through a config reload (SIGHUP), and returns its name once the
+  // controller lists it. Runs of it by that name get secrets and may deploy through a gate.
+  std::string watch_repository(const std::string& path);
   void stop_controller(int sig = 15);
   void signal_controller(int sig);  // without waiting (SIGHUP: reload)
   std::string config_path() const { return config_path_; }
@@ -116,7 +120,11 @@ class Cluster {
   std::string ca_file;
 
  private:
+  void write_config();
+
   TempDir tmp_;
+  std::string config_yaml_;
+  std::vector<std::pair<std::string, std::string>> repositories_;  // name, url
   std::string config_path_;
   std::unique_ptr<Child> controller_;
   std::vector<std::unique_ptr<Child>> agents_;

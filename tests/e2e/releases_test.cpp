@@ -42,7 +42,9 @@ environments:
   c.start_agent({});
   c.wait_agents(1);
   auto run = [&](const std::string& pipeline) {
-    CliResult t = c.cli({"trigger", "--repo", c.make_repo({{"Jenkinsfile", pipeline}})});
+    // A configured repository: only those may deploy through a gate (production).
+    std::string repo = c.watch_repository(c.make_repo({{"Jenkinsfile", pipeline}}));
+    CliResult t = c.cli({"trigger", "--repo", repo});
     REQUIRE(t.exit_code == 0);
     return std::stoll(t.out);
   };

@@ -96,7 +96,8 @@ TEST_CASE(
   std::vector<int64_t> runs;
   runs.reserve(kRuns);
   for (int i = 0; i < kRuns; ++i)
-    runs.push_back(c.trigger(c.make_repo({{"Jenkinsfile", pipeline}})));
+    // Configured repositories: only those may deploy through a gate.
+    runs.push_back(c.trigger(c.watch_repository(c.make_repo({{"Jenkinsfile", pipeline}}))));
   REQUIRE(wait_for([&] { return c.get_json("/api/v1/approvals")["approvals"].size() == kRuns; },
                    std::chrono::seconds(30)));
 
