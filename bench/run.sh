@@ -6,7 +6,7 @@
 # benchmark has one, and whether the target is met. See bench/README.md.
 #
 # Env: BENCH_QUICK=1 (smaller sizes, a few minutes: see README), BENCH_ONLY
-# ("daemons dispatch": a subset of parse daemons git_triggers gates fanout
+# ("daemons dispatch": a subset of parse daemons tls git_triggers gates fanout
 # agents dispatch), BENCH_TABLE (the rows file; a temp file by default),
 # BENCH_MARKDOWN=FILE (also write the table there as Markdown), and every
 # script's own BENCH_* knobs. A script that fails is said in the table; the
@@ -16,7 +16,7 @@ export LC_ALL=C
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
-all="parse daemons git_triggers gates fanout agents dispatch"
+all="parse daemons tls git_triggers gates fanout agents dispatch"
 only=${BENCH_ONLY:-$all}
 for name in $only; do
   [[ " $all " == *" $name "* ]] || { echo "run.sh: no benchmark '$name' (BENCH_ONLY: $all)" >&2; exit 2; }
@@ -33,6 +33,7 @@ trap '((own_table)) && rm -f "$BENCH_TABLE"' EXIT
 declare -A what=(
   [parse]="bench_parse (Jenkinsfile parser)"
   [daemons]="daemons.sh (stage overhead, log ingest, idle RSS)"
+  [tls]="tls.sh (stage time and log ingest over TLS, against plain HTTP)"
   [git_triggers]="git_triggers.sh (webhook push to first step; idle polling)"
   [gates]="gates.sh (GMUD approval -> deploy starts)"
   [fanout]="fanout.sh (live events to WebSocket watchers)"
