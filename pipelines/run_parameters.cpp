@@ -82,4 +82,13 @@ std::string check_run_parameters(const Pipeline& pipeline,
   return "";
 }
 
+std::map<std::string, std::string> shown_parameters(const Pipeline& pipeline,
+                                                    std::map<std::string, std::string> params) {
+  for (const Parameter& p : pipeline.parameters) {
+    auto it = params.find(p.name);
+    if (p.type == "password" && it != params.end()) it->second = "****";
+  }
+  return params;
+}
+
 }  // namespace gantry::pipelines

@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "job_control.hpp"
+#include "spool.hpp"
 #include "step_runner.hpp"
 
 namespace gantry::agent {
@@ -26,7 +27,8 @@ StepStatus StepRunner::input(const pipelines::Step& step, const StepScope& scope
   if (params)
     return StepStatus::failure(
         "input: 'parameters' are taken by the stage's input directive, not the input step");
-  q.message = message ? message->to_string() : "";
+  // The question is shown to approvers, on the web page and in the audit log: never a secret.
+  q.message = mask_secrets(message ? message->to_string() : "", job_secrets(job_.spec));
   if (q.id.empty()) q.id = q.message.substr(0, 200);
   bool announced = false;
   std::string last_error;

@@ -100,6 +100,12 @@ std::map<std::string, std::string> stage_environment(const RunState& run, int no
   // Never over Gantry's own variables, set above (a run's parameters with
   // such names are refused when it is created; this covers declared ones).
   for (const auto& [k, v] : ctx.params) env.emplace(k, v.to_string());
+  // A password parameter is a secret: the agent masks it wherever its output goes.
+  for (const auto& p : run.pipeline.parameters) {
+    auto value = env.find(p.name);
+    if (secrets && p.type == "password" && value != env.end() && !value->second.empty())
+      (*secrets)[p.name] = value->second;
+  }
   for (const auto* list : n.environment) {
     for (const pipelines::EnvVar& var : *list) {
       if (!var.credentials_id.empty()) {

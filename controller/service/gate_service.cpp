@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "gantry/common/log.hpp"
+#include "gantry/pipelines/run_parameters.hpp"
 #include "service/api_json.hpp"
 #include "service/approvals_json.hpp"
 #include "service/gate_service.hpp"
@@ -314,11 +315,7 @@ std::vector<InstigatorRecord> GateService::instigators_of(const RunRecord& run) 
 }
 
 std::map<std::string, std::string> GateService::shown_parameters(const RunState& state) {
-  std::map<std::string, std::string> out = state.run.params;
-  for (const pipelines::Parameter& p : state.pipeline.parameters) {
-    if (p.type == "password" && out.count(p.name)) out[p.name] = "****";
-  }
-  return out;
+  return pipelines::shown_parameters(state.pipeline, state.run.params);
 }
 
 void GateService::supersede_older(const ApprovalRecord& newer) {

@@ -145,9 +145,13 @@ net::Response RunService::create(const net::Request& req, const Principal& who) 
     if (std::string why = pipelines::check_run_parameters(*loaded.pipeline, run.params);
         !why.empty())
       return error(400, "bad_parameter", why);
+    const std::map<std::string, std::string> shown =
+        pipelines::shown_parameters(*loaded.pipeline, run.params);
     if (Status s = engine_.start_run(run, std::move(loaded.pipeline)); !s)
       return error_response(s.error());
-    return json_ok(run_json(run, nullptr), 201);
+    RunRecord response = run;
+    response.params = shown;
+    return json_ok(run_json(response, nullptr), 201);
   }
   if (!git_ || !watcher_) return error(503, "unavailable", "this controller reads no repositories");
   // From a repository: read the pipeline at the ref's commit on a worker.
@@ -179,7 +183,23 @@ net::Response RunService::create(const net::Request& req, const Principal& who) 
     (void)engine_.fail_run(run, "the controller is busy reading other pipelines; try again");
     return error(503, "busy", "too many pipelines are being read; try again");
   }
-  return json_ok(run_json(run, nullptr), 201);
+  return json_ok(run_json(shown(run, nullptr), nullptr), 201);
+}
+
+RunRecord RunService::shown(RunRecord run, const pipelines::Pipeline* pipeline) {
+  if (run.params.empty()) return run;
+  if (pipeline) {
+    run.params = pipelines::shown_parameters(*pipeline, std::move(run.params));
+    return run;
+  }
+  pipelines::LoadResult loaded = load_run_pipeline(run);
+  if (loaded.pipeline) {
+    run.params = pipelines::shown_parameters(*loaded.pipeline, std::move(run.params));
+  } else {
+    // Which ones are passwords is not known (not read yet, or unreadable): none is shown.
+    for (auto& [name, value] : run.params) value = "****";
+  }
+  return run;
 }
 
 std::string RunService::unconfigured_refusal(const CreateRunRequest& c) const {
@@ -219,11 +239,11 @@ net::Response RunService::list(const net::Request& req) {
 
 net::Response RunService::show(int64_t id) {
   if (const RunState* live = engine_.scheduler().run(id))
-    return json_ok(run_json(live->run, &live->stages));
+    return json_ok(run_json(shown(live->run, &live->pipeline), &live->stages));
   Result<RunRecord> run = stored_run(store_, id);
   if (!run) return error_response(run.error());
   std::vector<StageRecord> stages = store_.runs().stages(id);
-  return json_ok(run_json(*run, &stages));
+  return json_ok(run_json(shown(*run, nullptr), &stages));
 }
 
 net::Response RunService::cancel(int64_t id, const Principal& who) {
@@ -277,7 +297,7 @@ net::Response RunService::retry(int64_t id, const Principal& who) {
   run.pushers = old->pushers;
   if (Status s = engine_.start_run(run); !s) return error_response(s.error());
   Result<RunRecord> stored = stored_run(store_, run.id);
-  return json_ok(run_json(stored ? *stored : run, nullptr), 201);
+  return json_ok(run_json(shown(stored ? *stored : run, nullptr), nullptr), 201);
 }
 
 net::Response RunService::stage_log(int64_t id, const net::Request& req) {

@@ -79,6 +79,9 @@ class RunService {
   // Why `who` (not an admin) may not start this run: an inline pipeline, or a URL that is neither
   // a configured repository nor under allowed_run_urls. Empty: allowed.
   std::string unconfigured_refusal(const CreateRunRequest& c) const;
+  // `run` as the API shows it: its password parameters' values masked (SPEC §9), read from
+  // `pipeline` or, without one, from the run's own source.
+  static RunRecord shown(RunRecord run, const pipelines::Pipeline* pipeline);
   void audit_webhook_refusal(const std::string& repo, const std::string& remote,
                              const std::string& why);
   // Pushers that webhooks named, by "repo ref", until a push run of that

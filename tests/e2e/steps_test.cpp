@@ -420,3 +420,43 @@ TEST_CASE("a secret read from a file is masked with or without its trailing newl
   CHECK(log.find("unquoted=****.") != std::string::npos);
   CHECK(log.find("filesecret") == std::string::npos);
 }
+
+TEST_CASE("a password parameter is a secret: masked in the log and never shown by the API") {
+  Cluster c;
+  c.start_controller();
+  c.start_agent({});
+  c.wait_agents(1);
+  std::string repo = c.make_repo({{"Jenkinsfile", R"(pipeline {
+  agent any
+  parameters {
+    password(name: 'DB_PASS', defaultValue: '', description: 'the database password')
+    string(name: 'TARGET', defaultValue: 'eu-1')
+  }
+  stages {
+    stage('Use') {
+      steps {
+        sh 'echo "pass=$DB_PASS target=$TARGET"'
+        error "could not log in with ${params.DB_PASS}"
+      }
+    }
+  }
+}
+)"}});
+  const std::string secret = "hunter2-secret-77";
+  int64_t id = c.trigger(repo, {{"DB_PASS", secret}, {"TARGET", "us-2"}});
+  json run = c.wait_run(id, 30s);
+  CHECK(run["status"] == "failed");
+  std::string log = c.stage_log(id, "Use");
+  INFO(log);
+  CHECK(log.find("pass=**** target=us-2") != std::string::npos);
+  CHECK(log.find(secret) == std::string::npos);
+  CHECK(run["params"]["DB_PASS"] == "****");
+  CHECK(run["params"]["TARGET"] == "us-2");
+  CliResult shown = c.cli({"show", std::to_string(id), "--json"});
+  CHECK(shown.out.find(secret) == std::string::npos);
+  CHECK(c.http("GET", "/api/v1/runs/" + std::to_string(id)).body.find(secret) == std::string::npos);
+  CHECK(c.http("GET", "/api/v1/runs").body.find(secret) == std::string::npos);
+  // The failure reason quoted it: masked on the agent before it left.
+  CHECK(run["reason"].get<std::string>().find(secret) == std::string::npos);
+  CHECK(stage_of(run, "Use")["reason"].get<std::string>().find("****") != std::string::npos);
+}

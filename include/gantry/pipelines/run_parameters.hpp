@@ -25,4 +25,9 @@ std::string reserved_parameter(std::string_view name);
 std::string check_run_parameters(const Pipeline& pipeline,
                                  const std::map<std::string, std::string>& params);
 
+// `params` as anyone but the steps may see them: the values of the pipeline's `password`
+// parameters replaced by "****" (they are secrets, SPEC §9).
+std::map<std::string, std::string> shown_parameters(const Pipeline& pipeline,
+                                                    std::map<std::string, std::string> params);
+
 }  // namespace gantry::pipelines
