@@ -1,6 +1,7 @@
 #include "agent.hpp"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -40,6 +41,22 @@ std::string random_hex(size_t bytes) {
   return out;
 }
 
+// The job user's ids; a startup error when it does not exist or the agent cannot switch to it.
+RunAs resolve_job_user(const std::string& name) {
+  if (::geteuid() != 0) {
+    throw std::runtime_error("job_user " + name +
+                             ": the agent must run as root to start steps as another user");
+  }
+  struct passwd pw {};
+  struct passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  if (::getpwnam_r(name.c_str(), &pw, buffer.data(), buffer.size(), &found) != 0 || !found) {
+    throw std::runtime_error("job_user " + name + ": no such user");
+  }
+  if (found->pw_uid == 0) throw std::runtime_error("job_user " + name + " is root");
+  return RunAs{found->pw_uid, found->pw_gid};
+}
+
 }  // namespace
 
 Agent::Agent(net::EventLoop& loop, AgentConfig config) : loop_(loop), config_(std::move(config)) {
@@ -50,6 +67,22 @@ Agent::Agent(net::EventLoop& loop, AgentConfig config) : loop_(loop), config_(st
   if (ec) throw std::runtime_error("work dir " + config_.work_dir + ": " + ec.message());
   fs::create_directories(workspace_dir_, ec);
   if (ec) throw std::runtime_error("work dir " + config_.work_dir + ": " + ec.message());
+  // The agent's own files (its id, spools, job records): nobody else's business.
+  fs::permissions(state_dir_, fs::perms::owner_all, fs::perm_options::replace, ec);
+  if (!config_.job_user.empty()) {
+    run_as_ = resolve_job_user(config_.job_user);
+    // The job user must reach its workspaces (owned by it, one per job) but list nothing else.
+    for (const std::string& dir : {config_.work_dir, workspace_dir_}) {
+      fs::permissions(dir, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec,
+                      fs::perm_options::replace, ec);
+    }
+    fs::permissions(fs::path(config_.work_dir) / "mirrors", fs::perms::owner_all,
+                    fs::perm_options::replace, ec);
+    log::info("agent", "job_user",
+              {{"user", config_.job_user},
+               {"uid", std::to_string(run_as_->uid)},
+               {"gid", std::to_string(run_as_->gid)}});
+  }
   // A stable identity across restarts, so the controller can tell a
   // reconnect (same id, same instance) from a restart (same id, new instance).
   fs::path id_file = fs::path(state_dir_) / "agent_id";

@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,7 @@
 #include "gantry/net/tls.hpp"
 #include "gantry/net/ws_client.hpp"
 #include "gantry/protocol/messages.hpp"
+#include "runner/process.hpp"
 
 namespace gantry::agent {
 
@@ -36,6 +38,9 @@ struct AgentConfig {
   // For https: the CA to trust (else the system's), a client certificate for mutual TLS, and
   // --insecure-skip-verify (warned about at every start).
   net::TlsClientOptions tls;
+  // `job_user`: steps run as this user, not the agent's (which must then be root); the state
+  // directory, the token and other jobs' files stay out of its reach.
+  std::string job_user;
   std::string name;
   std::vector<std::string> labels;
   int executors = 1;
@@ -107,6 +112,7 @@ class Agent {
   AgentConfig config_;
   std::string agent_id_, instance_id_;
   std::string state_dir_, workspace_dir_;
+  std::optional<RunAs> run_as_;  // from config_.job_user
   std::unique_ptr<net::WsClient> link_;
   std::unique_ptr<git::GitCache> git_;
   std::unique_ptr<Trash> trash_;

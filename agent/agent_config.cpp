@@ -149,6 +149,8 @@ bool load_agent_config(const std::string& path, AgentConfig& config, std::string
           return false;
         }
         config.tls.insecure_skip_verify = s == "true";
+      } else if (key == "job_user") {
+        if (!scalar(config.job_user)) return false;
       } else if (key == "name") {
         if (!scalar(config.name)) return false;
       } else if (key == "work") {
@@ -196,7 +198,8 @@ bool load_agent_config(const std::string& path, AgentConfig& config, std::string
       } else {
         error = where(it->first.Mark()) + "unknown key '" + key +
                 "' (keys: controller, token, token_file, ca, client_cert, client_key, "
-                "insecure_skip_verify, name, labels, executors, work, log_limit, keep_workspaces, "
+                "insecure_skip_verify, job_user, name, labels, executors, work, log_limit, "
+                "keep_workspaces, "
                 "mirror_max_age)";
         return false;
       }
@@ -239,6 +242,8 @@ bool parse_agent_args(const std::vector<std::string>& args, AgentConfig& config,
                   "GANTRY_AGENT_TOKEN"}});
     } else if (a == "--token-file") {
       if (!read_token_file(v, config.token, error)) return false;
+    } else if (a == "--job-user") {
+      config.job_user = v;
     } else if (a == "--ca") {
       config.tls.ca_file = v;
     } else if (a == "--client-cert") {

@@ -4,6 +4,7 @@
 // and mirrors.
 #include <fcntl.h>
 #include <unistd.h>
+#include <cstring>
 
 #include <algorithm>
 #include <cerrno>
@@ -30,6 +31,23 @@ namespace gantry::agent {
 namespace fs = std::filesystem;
 
 namespace {
+
+// Gives `root` and everything under it (symbolic links themselves, not their targets) to the
+// job user.
+bool give_tree(const std::string& root, const RunAs& user, std::string& error) {
+  auto give = [&](const fs::path& p) {
+    if (::lchown(p.c_str(), user.uid, user.gid) == 0) return true;
+    error = "cannot give " + p.string() + " to the job user: " + std::strerror(errno);
+    return false;
+  };
+  if (!give(root)) return false;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!give(it->path())) return false;
+  }
+  if (ec) error = "cannot walk " + root + ": " + ec.message();
+  return !ec;
+}
 
 constexpr uint64_t kWindow = uint64_t{8} << 20;       // unacknowledged log bytes per job
 constexpr size_t kLinkQueueLimit = size_t{16} << 20;  // stop feeding a slow link
@@ -143,6 +161,7 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
         });
       });
   job->runner = std::make_unique<JobRunner>(job->spec, ws, *job->spool, *job->host);
+  job->runner->set_run_as(run_as_);
   write_file(fs::path(job->dir) / "cookie", job->runner->cookie(), false);
   job->running = true;
   if (keeper_) {
@@ -154,11 +173,20 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
   git::GitCache* git = git_.get();
   std::string mirrors = (fs::path(config_.work_dir) / "mirrors").string();
   AgentJob* raw = job.get();
-  job->thread = std::thread([this, raw, ws, checkout, git, mirrors, loop, job_id, epoch] {
+  std::optional<RunAs> run_as = run_as_;
+  job->thread = std::thread([this, raw, ws, checkout, git, mirrors, loop, job_id, epoch, run_as] {
     JobOutcome outcome;
     std::error_code ec;
     fs::create_directories(ws, ec);
     bool ok = true;
+    if (checkout && run_as) {
+      // A workspace the job user had: back to the agent for the checkout (git refuses to work
+      // in a repository another user owns, and rightly).
+      std::string error;
+      const RunAs agent{static_cast<unsigned>(::geteuid()), static_cast<unsigned>(::getegid())};
+      if (fs::exists(fs::path(ws) / ".git", ec) && !give_tree(ws, agent, error))
+        raw->spool->append("[gantry] " + error + "\n");
+    }
     if (checkout) {
       raw->spool->append("[gantry] checkout " + raw->spec.repo_url + " at " + raw->spec.commit +
                          "\n");
@@ -170,6 +198,19 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
         ok = false;
       }
       note_mirror_use(ws, mirrors);  // what mirror retention goes by
+    }
+    if (ok && run_as) {
+      // The checkout (made by the agent) becomes the job user's, who builds in it.
+      std::string error;
+      std::error_code perm_ec;
+      if (!give_tree(ws, *run_as, error) ||
+          (fs::permissions(ws, fs::perms::owner_all, fs::perm_options::replace, perm_ec),
+           perm_ec && (error = "cannot protect " + ws + ": " + perm_ec.message(), true))) {
+        raw->spool->append("[gantry] " + error + "\n");
+        outcome.result = "FAILURE";
+        outcome.reason = error;
+        ok = false;
+      }
     }
     if (ok) outcome = raw->runner->run();
     raw->spool->flush();

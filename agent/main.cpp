@@ -15,12 +15,13 @@ constexpr const char* kUsage =
     "                    [--executors N] [--work DIR] [--log-limit SIZE (1K..1G)]\n"
     "                    [--keep-workspaces N (1)] [--mirror-max-age AGE (14d)]\n"
     "                    [--ca FILE] [--client-cert FILE --client-key FILE]\n"
-    "                    [--insecure-skip-verify]\n"
+    "                    [--insecure-skip-verify] [--job-user USER]\n"
     "       gantry-agent --config FILE   (the same keys in YAML)\n"
     "The token: --token-file FILE, or GANTRY_AGENT_TOKEN in the environment\n"
     "(--token TOKEN works, but any local user can read a command line).\n"
     "An https:// controller is verified against the system's CAs or --ca FILE;\n"
     "--client-cert/--client-key present a certificate (the controller's client_ca).\n"
+    "--job-user USER: steps run as USER (the agent runs as root), away from its token.\n"
     "       gantry-agent --version\n";
 
 }  // namespace

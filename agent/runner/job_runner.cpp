@@ -77,8 +77,11 @@ std::string first_error(const pipelines::Diagnostics& diags) {
 class Execution {
  public:
   Execution(const protocol::JobSpec& spec, const std::string& workspace, Spool& spool,
-            JobHost& host, JobControl& control, const std::string& cookie)
-      : job_{spec, workspace, spool, host, control, cookie}, steps_(job_) {}
+            JobHost& host, JobControl& control, const std::string& cookie,
+            std::optional<RunAs> run_as)
+      : job_{spec, workspace, spool, host, control, cookie}, steps_(job_) {
+    job_.run_as = run_as;
+  }
 
   JobOutcome run() {
     const protocol::JobSpec& spec = job_.spec;
@@ -261,7 +264,7 @@ void JobRunner::cancel(const std::string& reason, std::chrono::milliseconds grac
 JobOutcome JobRunner::run() {
   JobOutcome out;
   try {
-    Execution execution(spec_, workspace_, spool_, host_, *control_, cookie_);
+    Execution execution(spec_, workspace_, spool_, host_, *control_, cookie_, run_as_);
     out = execution.run();
   } catch (const std::exception& e) {
     out = JobOutcome{"FAILURE", "FAILURE", std::string("internal error: ") + e.what(), {}};

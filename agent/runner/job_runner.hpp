@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "gantry/protocol/messages.hpp"
+#include "process.hpp"
 #include "spool.hpp"
 
 namespace gantry::agent {
@@ -102,6 +103,9 @@ class JobRunner {
   // The GANTRY_JOB_COOKIE every process of this job carries; the agent keeps
   // it on disk to kill leftovers after a crash (signal_cookie_holders).
   const std::string& cookie() const { return cookie_; }
+  // Every process of the job runs as this user (the agent's job_user); its temporary files
+  // (ws@tmp, credential files) are given to it. Before run().
+  void set_run_as(std::optional<RunAs> run_as) { run_as_ = run_as; }
 
  private:
   const protocol::JobSpec& spec_;
@@ -110,6 +114,7 @@ class JobRunner {
   JobHost& host_;
   std::string cookie_;
   std::unique_ptr<JobControl> control_;
+  std::optional<RunAs> run_as_;
 };
 
 }  // namespace gantry::agent

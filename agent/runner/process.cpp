@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -139,6 +140,9 @@ struct ChildArgs {
   char* const* argv = nullptr;
   char* const* envp = nullptr;
   pid_t parent = -1;
+  bool drop = false;  // to uid/gid, before anything else
+  uid_t uid = 0;
+  gid_t gid = 0;
   int stage = -1;
   int error = 0;
 };
@@ -153,6 +157,20 @@ constexpr size_t kChildStack = size_t{64} << 10;
 __attribute__((no_sanitize("address", "undefined"))) int exec_child(void* arg) {
   auto* a = static_cast<ChildArgs*>(arg);
   ::setsid();
+  if (a->drop) {
+    // Raw system calls: glibc's setuid() and friends change every thread of the process, and
+    // this child shares the agent's memory and thread list (CLONE_VM). The kernel's change is
+    // this task's only. Groups first, then the group, then the user (after which nothing else
+    // may be changed back).
+    const gid_t groups[1] = {a->gid};
+    if (::syscall(SYS_setgroups, 1, groups) != 0 ||
+        ::syscall(SYS_setresgid, a->gid, a->gid, a->gid) != 0 ||
+        ::syscall(SYS_setresuid, a->uid, a->uid, a->uid) != 0) {
+      a->stage = 3;
+      a->error = errno;
+      ::_exit(127);
+    }
+  }
   // The step dies with the agent (kill -9 included): a job must not keep
   // running after its agent is gone, or a retry elsewhere would overlap it.
   // Its grandchildren are killed by cookie when the agent restarts. (The
@@ -263,6 +281,11 @@ bool Process::start(const ProcessSpec& spec, std::string& error) {
   child.argv = argv.data();
   child.envp = envp.data();
   child.parent = ::getpid();
+  if (spec.run_as) {
+    child.drop = true;
+    child.uid = spec.run_as->uid;
+    child.gid = spec.run_as->gid;
+  }
   // Block signals across the clone so the agent's handlers never run in the
   // child. clone returns once the child has called execve or exited.
   sigset_t all, old_mask;
@@ -285,7 +308,10 @@ bool Process::start(const ProcessSpec& spec, std::string& error) {
     while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
     close_fd(out[0]);
-    const char* what = child.stage == 1 ? "chdir " : child.stage == 2 ? "exec " : "dup2 ";
+    const char* what = child.stage == 1   ? "chdir "
+                       : child.stage == 2 ? "exec "
+                       : child.stage == 3 ? "switch to the job user for "
+                                          : "dup2 ";
     const std::string& subject = child.stage == 1 ? cwd : spec.argv[0];
     error = what + subject + ": " + std::strerror(child.error);
     return false;

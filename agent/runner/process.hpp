@@ -12,16 +12,24 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace gantry::agent {
+
+// Another user to run the process as (the agent's `job_user`): the child drops to it, with no
+// supplementary groups but its own, before it starts the program. Needs the agent to be root.
+struct RunAs {
+  unsigned uid = 0, gid = 0;
+};
 
 struct ProcessSpec {
   std::vector<std::string> argv;           // argv[0] is a path, e.g. /bin/sh
   std::map<std::string, std::string> env;  // the complete environment
   std::string cwd;
   std::string cookie;  // exported as GANTRY_JOB_COOKIE
+  std::optional<RunAs> run_as;
 };
 
 class Process {

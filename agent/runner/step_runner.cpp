@@ -291,7 +291,7 @@ StepStatus StepRunner::run_process(const std::vector<std::string>& argv, const S
   if (job_.control.interrupted()) return interruption();
   Process proc;
   std::string error;
-  if (!proc.start(ProcessSpec{argv, scope.env, scope.cwd, job_.cookie}, error)) {
+  if (!proc.start(ProcessSpec{argv, scope.env, scope.cwd, job_.cookie, job_.run_as}, error)) {
     return StepStatus::failure("cannot start " + argv.front() + ": " + error);
   }
   int status = 0;

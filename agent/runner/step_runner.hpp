@@ -65,6 +65,7 @@ struct JobState {
   pipelines::Result build_result = pipelines::Result::Success;
   std::string reason;  // why the result first got worse without a failure
   protocol::TestCounts tests;
+  std::optional<RunAs> run_as;  // the job user, when the agent has one
 
   // The result so far, as post conditions and currentBuild see it.
   pipelines::Result overall() const;
@@ -165,6 +166,8 @@ class StepRunner {
   // A fresh path under "<workspace>@tmp" (created 0700), for stash archives
   // and secret files.
   bool temp_path(std::string_view stem, std::string& path, std::string& error);
+  // Makes `path` the job user's (when the agent has one), so its steps can read it.
+  bool give_to_job_user(const std::string& path, std::string& error);
 
   JobState& job_;
   uint64_t temp_counter_ = 0;

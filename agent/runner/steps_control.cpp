@@ -148,7 +148,8 @@ StepStatus StepRunner::with_credentials(const Step& step, const StepScope& scope
         continue;
       }
       std::string path, error;
-      if (!temp_path("secret", path, error) || !write_secret_file(path, secret, error)) {
+      if (!temp_path("secret", path, error) || !write_secret_file(path, secret, error) ||
+          !give_to_job_user(path, error)) {
         return StepStatus::failure("withCredentials: cannot write the file for '" + *id +
                                    "': " + error);
       }

@@ -3,6 +3,8 @@
 // extracting), through the host's upload/download. Temporary files live in
 // "<workspace>@tmp", as Jenkins keeps them beside the workspace.
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 #include <fstream>
@@ -52,6 +54,12 @@ class TempFiles {
 
 }  // namespace
 
+bool StepRunner::give_to_job_user(const std::string& path, std::string& error) {
+  if (!job_.run_as || ::chown(path.c_str(), job_.run_as->uid, job_.run_as->gid) == 0) return true;
+  error = "cannot give " + path + " to the job user: " + std::strerror(errno);
+  return false;
+}
+
 bool StepRunner::temp_path(std::string_view stem, std::string& path, std::string& error) {
   std::string ws = job_.workspace;
   while (ws.size() > 1 && ws.back() == '/') ws.pop_back();
@@ -59,6 +67,9 @@ bool StepRunner::temp_path(std::string_view stem, std::string& path, std::string
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (!ec) fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  // The job user's own: its steps read and write here (tar, credential files), nobody else.
+  if (!ec && job_.run_as && ::chown(dir.c_str(), job_.run_as->uid, job_.run_as->gid) != 0)
+    ec = std::error_code(errno, std::generic_category());
   if (ec) {
     error = "cannot create " + dir.string() + ": " + ec.message();
     return false;
