@@ -47,24 +47,31 @@ bool is_ip_address(const std::string& host) {
   return !ec;
 }
 
+// The certificate chain and its key, which must belong together; `what` starts the messages.
+bool load_identity(ssl::context& context, const std::string& what, const std::string& cert_file,
+                   const std::string& key_file, std::string& error) {
+  auto chain = [&](const std::string& file, error_code& ec) {
+    context.use_certificate_chain_file(file, ec);
+  };
+  auto key = [&](const std::string& file, error_code& ec) {
+    context.use_private_key_file(file, ssl::context::pem, ec);
+  };
+  if (!load_file((what + "cert").c_str(), cert_file, chain, error)) return false;
+  if (!load_file((what + "key").c_str(), key_file, key, error)) return false;
+  if (SSL_CTX_check_private_key(context.native_handle()) != 1) {
+    error = what + "key " + key_file + " does not match the certificate " + cert_file;
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::shared_ptr<ssl::context> make_server_context(const TlsServerOptions& options,
                                                   std::string& error) {
   auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
   context->set_options(kOptions);
-  auto chain = [&](const std::string& file, error_code& ec) {
-    context->use_certificate_chain_file(file, ec);
-  };
-  auto key = [&](const std::string& file, error_code& ec) {
-    context->use_private_key_file(file, ssl::context::pem, ec);
-  };
-  if (!load_file("tls: cert", options.cert_file, chain, error)) return nullptr;
-  if (!load_file("tls: key", options.key_file, key, error)) return nullptr;
-  if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
-    error = "tls: key " + options.key_file + " does not match the certificate " + options.cert_file;
-    return nullptr;
-  }
+  if (!load_identity(*context, "tls: ", options.cert_file, options.key_file, error)) return nullptr;
   if (!options.client_ca_file.empty()) {
     auto verify = [&](const std::string& file, error_code& ec) {
       context->load_verify_file(file, ec);
@@ -120,18 +127,8 @@ std::shared_ptr<ssl::context> client_context(const TlsClientOptions& options, st
     }
   }
   if (!options.cert_file.empty() || !options.key_file.empty()) {
-    auto chain = [&](const std::string& file, error_code& ec) {
-      context->use_certificate_chain_file(file, ec);
-    };
-    auto key_file = [&](const std::string& file, error_code& ec) {
-      context->use_private_key_file(file, ssl::context::pem, ec);
-    };
-    if (!load_file("tls: client cert", options.cert_file, chain, error)) return nullptr;
-    if (!load_file("tls: client key", options.key_file, key_file, error)) return nullptr;
-    if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
-      error = "tls: client key " + options.key_file + " does not match " + options.cert_file;
+    if (!load_identity(*context, "tls: client ", options.cert_file, options.key_file, error))
       return nullptr;
-    }
   }
   cache.emplace(key, context);
   return context;
