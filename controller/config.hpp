@@ -42,6 +42,10 @@ struct AgentTokenConfig {
   bool any_label = true;
   std::vector<std::string> labels;
   int64_t max_agents = 0;
+  // `repositories: [app]`: this pool's agents take jobs of these configured repositories only
+  // (production agents for the app that deploys there); absent: any run.
+  bool any_repository = true;
+  std::vector<std::string> repositories;
 };
 
 struct RepositoryConfig {

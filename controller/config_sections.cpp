@@ -141,6 +141,10 @@ bool read_agent_tokens(Reader& r, const Field& f, Config& c) {
       if (!r.string_list(*x, a.labels)) return false;
       a.any_label = false;
     }
+    if ((x = fs.find("repositories"))) {
+      if (!r.string_list(*x, a.repositories)) return false;
+      a.any_repository = false;
+    }
     if ((x = fs.find("max_agents"))) {
       std::string text;
       if (!r.string(*x, text)) return false;
@@ -153,7 +157,8 @@ bool read_agent_tokens(Reader& r, const Field& f, Config& c) {
     return true;
   };
   return read_named_list(r, f, "agent token",
-                         {"name", "token", "token_sha256", "labels", "max_agents"}, read_agent);
+                         {"name", "token", "token_sha256", "labels", "max_agents", "repositories"},
+                         read_agent);
 }
 
 bool read_repositories(Reader& r, const Field& f, Config& c) {

@@ -158,7 +158,7 @@ std::vector<std::string> JobBoard::queued() const {
 }
 
 AgentState* JobBoard::free_agent(const std::string& label, const std::string& preferred,
-                                 int64_t now) {
+                                 const std::string& repo, int64_t now) {
   // An agent whose heartbeats stopped gets no new work, even while its
   // connection looks open (a silent partition): it could not take the job,
   // and a job just lost there would go straight back to it. Always shorter
@@ -170,6 +170,9 @@ AgentState* JobBoard::free_agent(const std::string& label, const std::string& pr
     if (!agent.connected || static_cast<int>(agent.jobs.size()) >= agent.executors) continue;
     if (now - agent.last_seen > silent_after) continue;
     if (!label_matches(label, agent)) continue;
+    if (auto only = options_.pool_repositories.find(agent.token_name);
+        only != options_.pool_repositories.end() && !only->second.count(repo))
+      continue;  // a pool kept for other repositories (an inline or URL run has none)
     if (!preferred.empty() && agent.name == preferred) return &agent;
     if (!best || agent.jobs.size() < best->jobs.size()) best = &agent;
   }

@@ -30,6 +30,9 @@ struct SchedulerOptions {
   std::map<std::string, std::string> secrets;  // credentials id -> value
   // Which jobs each secret may reach (none listed: no scope).
   std::map<std::string, SecretScope> secret_scopes;
+  // Agent pools (agent token names) that take jobs of these configured repositories only
+  // (`agent_tokens: [{..., repositories: [app]}]`); a pool not named here takes any job.
+  std::map<std::string, std::set<std::string>> pool_repositories;
   // The environments a stage may deploy to (the controller config's); true
   // when deploys there wait for a GMUD. A deploy elsewhere fails closed.
   std::map<std::string, bool> environments;
@@ -111,7 +114,8 @@ class JobBoard {
   std::vector<std::string> queued() const;
   // The connected, heartbeating agent with a free executor whose labels
   // match `label`: `preferred` when it qualifies, else the least busy.
-  AgentState* free_agent(const std::string& label, const std::string& preferred, int64_t now);
+  AgentState* free_agent(const std::string& label, const std::string& preferred,
+                         const std::string& repo, int64_t now);
   // Hands the job to the agent at `epoch`; its lease starts now.
   void hand_out(Job& job, AgentState& agent, uint64_t epoch, int64_t now);
   // Jobs whose stop deadline passed (`forced`) or whose lease lapsed

@@ -252,8 +252,8 @@ void Scheduler::dispatch(int64_t now) {
     const bool held = gates_.deploy_held(*run, job->node, now);
     if (!run->dirty_stages.empty()) dirty_.insert(run->run.id);  // a hold began, changed or ended
     if (held) continue;
-    AgentState* agent =
-        board_.free_agent(n.label, n.uses_top_agent ? run->preferred_agent : std::string(), now);
+    AgentState* agent = board_.free_agent(
+        n.label, n.uses_top_agent ? run->preferred_agent : std::string(), run->run.repo_name, now);
     if (agent) assign(*job, *agent, now);
   }
 }

@@ -90,6 +90,10 @@ class Scheduler {
 
   // A config reload: the environments deploys may target, and the secrets
   // with their scopes.
+  // Which agent pools serve which repositories only (SchedulerOptions::pool_repositories).
+  void set_pool_repositories(std::map<std::string, std::set<std::string>> pools) {
+    options_.pool_repositories = std::move(pools);
+  }
   void reconfigure(std::map<std::string, bool> environments,
                    std::map<std::string, std::string> secrets,
                    std::map<std::string, SecretScope> scopes);

@@ -1,6 +1,7 @@
 #include "service/controller.hpp"
 
 #include <cstdio>
+#include <set>
 
 #include "gantry/common/log.hpp"
 #include "gantry/net/tls.hpp"
@@ -25,6 +26,14 @@ namespace {
 // Fetches and pipeline reads in parallel: a slow remote holds one of these.
 constexpr int kGitThreads = 4;
 
+std::map<std::string, std::set<std::string>> pool_repositories(const Config& config) {
+  std::map<std::string, std::set<std::string>> out;
+  for (const AgentTokenConfig& a : config.agent_tokens) {
+    if (!a.any_repository) out[a.name] = {a.repositories.begin(), a.repositories.end()};
+  }
+  return out;
+}
+
 SchedulerOptions scheduler_options(const Config& config, const ControllerOptions& options) {
   SchedulerOptions so;
   so.lease_ttl_ms = config.agent_lost_after_ms;
@@ -37,6 +46,7 @@ SchedulerOptions scheduler_options(const Config& config, const ControllerOptions
     so.secret_scopes[id] = s.scope;
   }
   for (const auto& [name, env] : config.environments) so.environments[name] = env.gated;
+  so.pool_repositories = pool_repositories(config);
   so.auto_promote = config.open_gates;
   return so;
 }
@@ -163,6 +173,7 @@ void Controller::reload(const std::string& path) {
     scopes[id] = s.scope;
   }
   engine_->scheduler().reconfigure(std::move(environments), std::move(secrets), std::move(scopes));
+  engine_->scheduler().set_pool_repositories(pool_repositories(config_));
   std::map<std::string, std::string> details = {
       {"sha256", config_.source_sha256},
       {"users", std::to_string(config_.users.size())},

@@ -199,7 +199,7 @@ TEST_CASE("config errors point at the offending node", "[config]") {
        "    ^"},
       {"agent_tokens:\n  - {name: a, token: t, owner: x}\n",
        "gantry.yml:2:25: error: unknown key 'owner' (expected one of: name, token, token_sha256, "
-       "labels, max_agents)\n"
+       "labels, max_agents, repositories)\n"
        "  - {name: a, token: t, owner: x}\n"
        "                        ^"},
       {"listen: 127.0.0.1:80\nlisten: 127.0.0.1:81\n",
@@ -425,7 +425,7 @@ TEST_CASE("load_config reads files and secret files", "[config]") {
 TEST_CASE("agent tokens are pools: the labels their agents may claim and max_agents", "[config]") {
   Config c = parse_ok(R"(agent_tokens:
   - {name: open, token: t-open}
-  - {name: prod, token: t-prod, labels: [prod, linux], max_agents: 3}
+  - {name: prod, token: t-prod, labels: [prod, linux], max_agents: 3, repositories: [app]}
   - {name: none, token: t-none, labels: []}
 )");
   REQUIRE(c.agent_tokens.size() == 3);
@@ -434,6 +434,9 @@ TEST_CASE("agent tokens are pools: the labels their agents may claim and max_age
   CHECK_FALSE(c.agent_tokens[1].any_label);
   CHECK(c.agent_tokens[1].labels == std::vector<std::string>{"prod", "linux"});
   CHECK(c.agent_tokens[1].max_agents == 3);
+  CHECK(c.agent_tokens[0].any_repository);
+  CHECK_FALSE(c.agent_tokens[1].any_repository);
+  CHECK(c.agent_tokens[1].repositories == std::vector<std::string>{"app"});
   CHECK_FALSE(c.agent_tokens[2].any_label);  // only its agents' own names
   CHECK(c.agent_tokens[2].labels.empty());
   CHECK(parse_error("agent_tokens:\n  - {name: p, token: t, max_agents: many}\n")

@@ -597,3 +597,32 @@ TEST_CASE("a queued deploy waits for the clock again right before it starts") {
   REQUIRE(h.assigns().size() == 1);
   CHECK(h.stage(run, "Production") == "running");
 }
+
+TEST_CASE("an agent pool kept for some repositories takes no job of others", "[scheduler][trust]") {
+  SchedulerOptions o;
+  o.pool_repositories["pool"] = {"app"};  // the harness's agents say hello with token "pool"
+  Harness h(o);
+  h.agent("prod-1", {"prod"});
+  const char* deploy = R"(pipeline {
+  agent { label 'prod' }
+  stages { stage('Ship') { steps { sh 'true' } } }
+}
+)";
+  // Another repository's run waits: the only prod agent is kept for app.
+  int64_t other = h.submit(deploy, "main", "other");
+  CHECK(h.assigns().empty());
+  CHECK(h.s.run(other)->stages.at(0).status == RunStatus::Queued);
+  // The app's own run goes there.
+  int64_t app = h.submit(deploy, "main", "app");
+  auto a = h.assigns();
+  REQUIRE(a.size() == 1);
+  CHECK(a[0].first == "prod-1");
+  CHECK(h.s.run(app) != nullptr);
+  // Lifting the restriction lets the other run in.
+  h.finish("prod-1", a[0].second, "SUCCESS");
+  h.s.set_pool_repositories({});
+  h.pump();
+  auto b = h.assigns();
+  REQUIRE(b.size() == 1);
+  CHECK(b[0].second.spec.job_name == "other");
+}
