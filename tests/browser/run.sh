@@ -3,6 +3,7 @@
 # Debian's chromium with playwright-core (tests/browser/flow.mjs).
 #
 #   bash tests/browser/run.sh BUILD_DIR
+#   GANTRY_BROWSER_TLS=1 bash tests/browser/run.sh BUILD_DIR   # the same over HTTPS and WSS
 #
 # Installs playwright-core from the lock file into BUILD_DIR/browser (npm ci,
 # only when missing or when the lock file changed), starts a controller
@@ -17,8 +18,13 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:?usage: run.sh BUILD_DIR}
 build=$(cd "$build" && pwd)
-work="$build/browser-test"
-shots="$build/browser-screenshots"
+# Over TLS (ctest -R browser_tls): a throwaway CA and a certificate for 127.0.0.1 made with
+# openssl, the agents and curl trusting that CA, Chromium told to accept it; its own dirs, so
+# that both variants can run at once.
+tls=${GANTRY_BROWSER_TLS:-}
+suffix=${tls:+-tls}
+work="$build/browser-test$suffix"
+shots="$build/browser-screenshots$suffix"
 modules="$build/browser"
 
 fail() {
@@ -86,6 +92,26 @@ trap 'exit 130' INT TERM
 
 rm -rf "$work" "$shots"
 mkdir -p "$work" "$shots"
+tls_yaml="" agent_tls=() curl_tls=()
+if [ -n "$tls" ]; then
+  command -v openssl >/dev/null || fail "openssl is missing (bash packaging/deps.sh)"
+  pki="$work/pki"
+  mkdir -p "$pki"
+  (
+    cd "$pki"
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca.key 2>/dev/null
+    openssl req -x509 -new -key ca.key -out ca.pem -days 2 -subj "/CN=Gantry browser test CA" \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out server.key 2>/dev/null
+    openssl req -new -key server.key -out server.csr -subj /CN=127.0.0.1
+    printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem \
+      -days 2 -extfile server.ext 2>/dev/null
+  ) || fail "openssl could not make the test certificates"
+  tls_yaml="tls: {cert: $pki/server.pem, key: $pki/server.key}"
+  agent_tls=(--ca "$pki/ca.pem")
+  curl_tls=(--cacert "$pki/ca.pem")
+fi
 
 # The team's repository: a bare one the controller watches, pushed from a
 # work clone. Its pipeline: Build (a long log, then ANSI colors and text that
@@ -156,21 +182,22 @@ environments:
     gmud:
       approvers: [release-managers]
       min_approvals: 1
+$tls_yaml
 YML
 
 # Port 0: a free port. A restart (flow.mjs) reuses the one it got.
 start_controller 127.0.0.1:0
 server=$(cat "$work/data/controller.addr")
-echo "${server#http://}" >"$work/controller.listen"
+echo "${server#*://}" >"$work/controller.listen"
 for n in 1 2; do
   "$build/agent/gantry-agent" --controller "$server" --token "$(cat "$work/data/agent.token")" \
-    --name "agent-$n" --labels linux --executors 1 --work "$work/agent-$n" \
+    --name "agent-$n" --labels linux --executors 1 --work "$work/agent-$n" "${agent_tls[@]}" \
     </dev/null >"$work/agent-$n.log" 2>&1 &
   pids+=($!)
 done
 connected=0
 for _ in $(seq 1 250); do
-  connected=$(curl -s -H "Authorization: Bearer $admin_token" "$server/api/v1/agents" |
+  connected=$(curl -s "${curl_tls[@]}" -H "Authorization: Bearer $admin_token" "$server/api/v1/agents" |
     grep -o '"connected":true' | wc -l) || true
   [ "$connected" -ge 2 ] && break
   sleep 0.04
