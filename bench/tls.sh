@@ -42,25 +42,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 
 
 # ---------------------------------------------------------------- certificates
 pki="$tmp/pki"
-mkdir -p "$pki"
-(
-  cd "$pki"
-  key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
-  key ca.key
-  openssl req -x509 -new -key ca.key -out ca.pem -days 2 -subj "/CN=Gantry bench CA" \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
-  for leaf in server agent; do
-    key $leaf.key
-    openssl req -new -key $leaf.key -out $leaf.csr -subj "/CN=$leaf"
-    if [[ $leaf == server ]]; then
-      printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >$leaf.ext
-    else
-      printf 'extendedKeyUsage=clientAuth\n' >$leaf.ext
-    fi
-    openssl x509 -req -in $leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out $leaf.pem \
-      -days 2 -extfile $leaf.ext 2>/dev/null
-  done
-) || die "openssl could not make the certificates"
+sh "$root/tests/support/make_test_pki.sh" "$pki" || die "openssl could not make the certificates"
 
 # ---------------------------------------------------------------- daemons
 # start_side NAME [TLS]: a controller and an agent in $tmp/NAME; sets server_NAME, token_NAME.
@@ -79,7 +61,7 @@ start_side() {
   [[ -s $dir/data/controller.addr ]] || die "the $name controller did not start"
   server[$name]=$(<"$dir/data/controller.addr")
   token[$name]=$(<"$dir/data/admin.token")
-  [[ -n $tls ]] && agent_tls=(--ca "$pki/ca.pem" --client-cert "$pki/agent.pem" --client-key "$pki/agent.key")
+  [[ -n $tls ]] && agent_tls=(--ca "$pki/ca.pem" --client-cert "$pki/client.pem" --client-key "$pki/client.key")
   "$tmp/gantry-agent" --controller "${server[$name]}" --token-file "$dir/data/agent.token" \
     --name "bench-$name" --executors 1 --work "$dir/work" "${agent_tls[@]}" >"$dir/agent.log" 2>&1 &
   pids+=("$!")

@@ -96,18 +96,7 @@ tls_yaml="" agent_tls=() curl_tls=()
 if [ -n "$tls" ]; then
   command -v openssl >/dev/null || fail "openssl is missing (bash packaging/deps.sh)"
   pki="$work/pki"
-  mkdir -p "$pki"
-  (
-    cd "$pki"
-    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca.key 2>/dev/null
-    openssl req -x509 -new -key ca.key -out ca.pem -days 2 -subj "/CN=Gantry browser test CA" \
-      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
-    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out server.key 2>/dev/null
-    openssl req -new -key server.key -out server.csr -subj /CN=127.0.0.1
-    printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
-    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem \
-      -days 2 -extfile server.ext 2>/dev/null
-  ) || fail "openssl could not make the test certificates"
+  sh "$here/../support/make_test_pki.sh" "$pki" || fail "openssl could not make the test certificates"
   tls_yaml="tls: {cert: $pki/server.pem, key: $pki/server.key}"
   agent_tls=(--ca "$pki/ca.pem")
   curl_tls=(--cacert "$pki/ca.pem")

@@ -1,12 +1,11 @@
 #pragma once
 // Test support: a throwaway public-key infrastructure made with the `openssl` command at run time
-// (nothing is checked in): a CA, a server certificate for 127.0.0.1 and localhost, a client
-// certificate (CN=agent-1), a server certificate naming another host, and a second, unrelated CA
-// with a server certificate of its own. EC P-256 keys: milliseconds each. Valid for two days.
+// by make_test_pki.sh (nothing is checked in): a CA, a server certificate for 127.0.0.1 and
+// localhost, a client certificate (CN=agent-1), a server certificate naming another host, and a
+// second, unrelated CA with a server and a client certificate of its own.
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <stdexcept>
 #include <string>
 
@@ -42,36 +41,10 @@ inline TestPki make_test_pki(const std::filesystem::path& dir) {
   pki.other_client_cert = at("other-client.pem");
   pki.other_client_key = at("other-client.key");
 
-  std::ofstream script(at("make.sh"));
-  script << R"SH(set -e
-cd "$(dirname "$0")"
-key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
-ca() {  # NAME SUBJECT
-  key "$1.key"
-  openssl req -x509 -new -key "$1.key" -out "$1.pem" -days 2 -subj "$2" \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
-}
-leaf() {  # NAME CA SUBJECT EXTENSIONS
-  key "$1.key"
-  openssl req -new -key "$1.key" -out "$1.csr" -subj "$3"
-  printf '%s\n' "$4" > "$1.ext"
-  openssl x509 -req -in "$1.csr" -CA "$2.pem" -CAkey "$2.key" -CAcreateserial -out "$1.pem" \
-    -days 2 -extfile "$1.ext" 2>/dev/null
-}
-ca ca "/CN=Gantry Test CA"
-ca other-ca "/CN=Someone Else's CA"
-leaf server ca /CN=localhost "subjectAltName=IP:127.0.0.1,DNS:localhost
-extendedKeyUsage=serverAuth"
-leaf client ca /CN=agent-1 "extendedKeyUsage=clientAuth"
-leaf wrong-host ca /CN=elsewhere.example "subjectAltName=DNS:elsewhere.example
-extendedKeyUsage=serverAuth"
-leaf other other-ca /CN=localhost "subjectAltName=IP:127.0.0.1,DNS:localhost
-extendedKeyUsage=serverAuth"
-leaf other-client other-ca /CN=intruder "extendedKeyUsage=clientAuth"
-chmod 600 ./*.key
-)SH";
-  script.close();
-  std::string command = "sh '" + at("make.sh") + "'";
+  // The recipe is a script beside this header, shared with the browser test and bench/tls.sh.
+  const std::filesystem::path script =
+      std::filesystem::path(__FILE__).parent_path() / "make_test_pki.sh";
+  std::string command = "sh '" + script.string() + "' '" + pki.dir + "'";
   if (std::system(command.c_str()) != 0) {
     throw std::runtime_error("openssl could not make the test certificates in " + pki.dir);
   }
