@@ -124,9 +124,52 @@ bool principal_allows(const Principal& principal, Permission permission) {
   return !principal.is_agent && role_allows(principal.role, permission);
 }
 
+bool principal_allows_on(const Principal& principal, Permission permission, std::string_view repo) {
+  if (principal_allows(principal, permission)) return true;
+  if (principal.is_agent || repo.empty()) return false;
+  auto it = principal.repo_roles.find(repo);
+  return it != principal.repo_roles.end() && role_allows(it->second, permission);
+}
+
+bool principal_allows_somewhere(const Principal& principal, Permission permission) {
+  if (principal_allows(principal, permission)) return true;
+  if (principal.is_agent) return false;
+  return std::any_of(principal.repo_roles.begin(), principal.repo_roles.end(),
+                     [&](const auto& r) { return role_allows(r.second, permission); });
+}
+
+bool RepoFilter::admits(std::string_view repo) const {
+  return all || (!repo.empty() && std::find(names.begin(), names.end(), repo) != names.end());
+}
+
+RepoFilter repos_allowing(const Principal& principal, Permission permission) {
+  RepoFilter f;
+  if (principal_allows(principal, permission)) return f;
+  f.all = false;
+  if (principal.is_agent) return f;
+  for (const auto& [repo, role] : principal.repo_roles) {
+    if (role_allows(role, permission)) f.names.push_back(repo);
+  }
+  return f;
+}
+
+Role access_role(const Config& config, const UserConfig& user, std::string_view repo) {
+  Role best = Role::None;
+  for (const RepositoryConfig& r : config.repositories) {
+    if (r.name != repo) continue;
+    for (const auto& [who, role_text] : r.access) {
+      const bool mine = who == user.name ||
+                        std::find(user.groups.begin(), user.groups.end(), who) != user.groups.end();
+      std::optional<Role> role = parse_role(role_text);
+      if (mine && role && static_cast<int>(*role) > static_cast<int>(best)) best = *role;
+    }
+  }
+  return best;
+}
+
 std::optional<Role> parse_role(std::string_view name) {
-  for (Role r :
-       {Role::Viewer, Role::Developer, Role::Operator, Role::ReleaseManager, Role::Admin}) {
+  for (Role r : {Role::None, Role::Viewer, Role::Developer, Role::Operator, Role::ReleaseManager,
+                 Role::Admin}) {
     if (name == role_name(r)) return r;
   }
   return std::nullopt;
@@ -134,6 +177,8 @@ std::optional<Role> parse_role(std::string_view name) {
 
 const char* role_name(Role role) {
   switch (role) {
+    case Role::None:
+      return "none";
     case Role::Viewer:
       return "viewer";
     case Role::Developer:
@@ -171,7 +216,12 @@ std::string random_token() {
 Authenticator::Authenticator(const Config& config) {
   for (const auto& u : config.users) {
     // The config loader has checked the role; a bad one here is a caller bug.
-    add_user(u.name, parse_role(u.role).value_or(Role::Viewer), u.token_sha256, u.groups);
+    add_user(u.name, parse_role(u.role).value_or(Role::None), u.token_sha256, u.groups);
+    Principal& p = entries_.back().principal;
+    for (const RepositoryConfig& r : config.repositories) {
+      Role role = access_role(config, u, r.name);
+      if (role != Role::None) p.repo_roles[r.name] = role;
+    }
   }
   for (const auto& a : config.agent_tokens)
     add_agent_token(a.name, a.token_sha256, AgentPool{a.any_label, a.labels, a.max_agents});
@@ -264,13 +314,14 @@ bool job_token_matches(std::string_view key, std::string_view job_id, uint64_t e
          CRYPTO_memcmp(presented.data(), expected.data(), expected.size()) == 0;
 }
 
-std::vector<gmud::Person> gate_people(const Config& config, Permission needed,
-                                      bool names_as_groups) {
+std::vector<gmud::Person> gate_people(const Config& config, Permission needed, bool names_as_groups,
+                                      std::string_view repo) {
   std::vector<gmud::Person> people;
   for (const UserConfig& u : config.users) {
     gmud::Person p{u.name, u.groups, u.emails, false};
     auto role = parse_role(u.role);
-    p.may_approve = role && role_allows(*role, needed);
+    p.may_approve = (role && role_allows(*role, needed)) ||
+                    (!repo.empty() && role_allows(access_role(config, u, repo), needed));
     if (names_as_groups) p.groups.insert(p.groups.end(), {u.name, "*"});
     people.push_back(std::move(p));
   }

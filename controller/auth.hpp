@@ -12,6 +12,8 @@
 // any thread.
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,7 +23,8 @@
 
 namespace gantry::controller {
 
-enum class Role { Viewer, Developer, Operator, ReleaseManager, Admin };
+// `None`: no global role (a user who reaches only the repositories that grant them one).
+enum class Role { None, Viewer, Developer, Operator, ReleaseManager, Admin };
 
 enum class Permission {
   Read,       // viewer
@@ -56,14 +59,37 @@ struct AgentPool {
 
 struct Principal {
   std::string name;
-  Role role = Role::Viewer;
-  bool is_agent = false;  // an agent token: the agent endpoint only
+  Role role = Role::Viewer;  // global: on every repository, and on runs of no repository
+  bool is_agent = false;     // an agent token: the agent endpoint only
   std::vector<std::string> groups;
   AgentPool pool;  // agents only
+  // Roles granted on configured repositories (`repositories: [{name, access: {WHO: ROLE}}]`,
+  // WHO a user or one of their groups): repository name -> the highest one granted.
+  std::map<std::string, Role, std::less<>> repo_roles;
 };
 
-// False for agents, whatever their role.
+// Whether the principal's global role has the permission. False for agents, whatever their role.
 bool principal_allows(const Principal& principal, Permission permission);
+// On one repository: the global role, or the role granted on `repo` (a configured repository's
+// name). Runs of no configured repository (inline, URL) pass "" and need the global role.
+bool principal_allows_on(const Principal& principal, Permission permission, std::string_view repo);
+// On at least one repository (or globally): opens a route whose handler then checks each
+// resource with principal_allows_on and shows only what passes.
+bool principal_allows_somewhere(const Principal& principal, Permission permission);
+
+// Which repositories' resources a principal may see with `permission`: every one (`all`), or
+// those named. Lists filter with it, in the store's query, so pages stay full.
+struct RepoFilter {
+  bool all = true;
+  std::vector<std::string> names;
+  bool admits(std::string_view repo) const;
+};
+RepoFilter repos_allowing(const Principal& principal, Permission permission);
+
+// The role a configured user holds on `repo` by the repository's `access` map (their name or a
+// group of theirs), the highest when several match; None when none does. The global role is
+// not included.
+Role access_role(const Config& config, const UserConfig& user, std::string_view repo);
 
 class Authenticator {
  public:
@@ -92,11 +118,11 @@ class Authenticator {
 };
 
 // The configured users as the GMUD evaluator sees them: may_approve when
-// their role has `needed`. For an input's submitter list, which names users
-// as well as groups, `names_as_groups` adds each user's own name and "*"
-// (anyone) to their groups.
-std::vector<gmud::Person> gate_people(const Config& config, Permission needed,
-                                      bool names_as_groups);
+// their role has `needed`, globally or on `repo` (the request's repository). For an input's
+// submitter list, which names users as well as groups, `names_as_groups` adds each user's own
+// name and "*" (anyone) to their groups.
+std::vector<gmud::Person> gate_people(const Config& config, Permission needed, bool names_as_groups,
+                                      std::string_view repo = {});
 
 // The tokens the controller writes into data_dir (`admin.token`,
 // `agent.token` and the key of job tokens, `job-token.key`, mode 0600) so that a controller started

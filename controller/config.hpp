@@ -54,6 +54,9 @@ struct RepositoryConfig {
   std::string pipeline = "Jenkinsfile";
   int64_t poll_ms = 30000;  // 0: never poll (webhooks only)
   std::string webhook_secret;
+  // `access: {team-a: developer, qa: viewer}`: roles granted on this repository to a user (by
+  // name) or to a group, beside their global role (SPEC §9).
+  std::map<std::string, std::string> access;
   bool operator==(const RepositoryConfig&) const = default;
 };
 

@@ -97,7 +97,36 @@ bool read_named_list(Reader& r, const Field& f, std::string_view noun,
 }
 
 std::vector<std::string_view> role_names() {
-  return {"viewer", "developer", "operator", "release-manager", "admin"};
+  return {"none", "viewer", "developer", "operator", "release-manager", "admin"};
+}
+
+// `access: {WHO: ROLE}` of a repository: WHO a configured user or a group one of them is in, so
+// a typo never grants (or silently fails to grant) a role.
+bool read_access(Reader& r, const Field& f, const Config& c, const std::string& repo,
+                 std::map<std::string, std::string>& out) {
+  Fields entries;
+  const std::string what = "repository '" + repo + "' access";
+  if (!r.entries(f.value, "'" + f.name + "' of repository '" + repo + "'", entries)) return false;
+  for (const Field& e : entries.all()) {
+    const bool known = std::any_of(c.users.begin(), c.users.end(), [&](const UserConfig& u) {
+      return u.name == e.name ||
+             std::find(u.groups.begin(), u.groups.end(), e.name) != u.groups.end();
+    });
+    if (!known)
+      return r.fail(e.key, what + " names '" + e.name +
+                               "', which is neither a configured user nor a group of one");
+    std::string role;
+    if (!r.string(e, role)) return false;
+    if (role == "none" || !parse_role(role)) {
+      std::vector<std::string_view> grantable = role_names();
+      grantable.erase(grantable.begin());
+      std::string hint = did_you_mean(role, grantable);
+      if (hint.empty()) hint = " (one of: viewer, developer, operator, release-manager, admin)";
+      return r.fail(e, what + ": unknown role '" + role + "'" + hint);
+    }
+    out[e.name] = role;
+  }
+  return true;
 }
 
 }  // namespace
@@ -110,12 +139,13 @@ bool read_users(Reader& r, const Field& f, Config& c) {
     const Field* role = fs.find("role");
     if (!role)
       return r.fail(item, owner +
-                              " needs a 'role' (one of: viewer, developer, operator, "
+                              " needs a 'role' (one of: none, viewer, developer, operator, "
                               "release-manager, admin)");
     if (!r.string(*role, u.role)) return false;
     if (!parse_role(u.role)) {
       std::string hint = did_you_mean(u.role, role_names());
-      if (hint.empty()) hint = " (one of: viewer, developer, operator, release-manager, admin)";
+      if (hint.empty())
+        hint = " (one of: none, viewer, developer, operator, release-manager, admin)";
       return r.fail(*role, "unknown role '" + u.role + "'" + hint);
     }
     const Field* g = fs.find("groups");
@@ -165,6 +195,11 @@ bool read_repositories(Reader& r, const Field& f, Config& c) {
   auto read_repo = [&](const YAML::Node& item, const Fields& fs, const std::string& name) {
     RepositoryConfig repo;
     repo.name = name;
+    // Runs of URLs are told apart from configured repositories by their name, which decides
+    // roles and secrets: a name that reads as a URL or a path would blur the two.
+    if (name.empty() || name.find("://") != std::string::npos || name.front() == '/')
+      return r.fail(*fs.find("name"), "a repository name is a short word such as 'app', not '" +
+                                          name + "' (a URL or a path goes in 'url')");
     const Field* url = fs.find("url");
     if (!url) return r.fail(item, "repository '" + name + "' needs a 'url'");
     if (!r.string(*url, repo.url)) return false;
@@ -174,12 +209,14 @@ bool read_repositories(Reader& r, const Field& f, Config& c) {
     if ((x = fs.find("pipeline")) && !r.string(*x, repo.pipeline)) return false;
     if ((x = fs.find("poll")) && !r.duration(*x, repo.poll_ms)) return false;
     if ((x = fs.find("webhook_secret")) && !r.string(*x, repo.webhook_secret, true)) return false;
+    if ((x = fs.find("access")) && !read_access(r, *x, c, name, repo.access)) return false;
     c.repositories.push_back(std::move(repo));
     return true;
   };
-  return read_named_list(r, f, "repository",
-                         {"name", "url", "branches", "tags", "pipeline", "poll", "webhook_secret"},
-                         read_repo);
+  return read_named_list(
+      r, f, "repository",
+      {"name", "url", "branches", "tags", "pipeline", "poll", "webhook_secret", "access"},
+      read_repo);
 }
 
 bool read_secrets(Reader& r, const Field& f, Config& c) {

@@ -78,6 +78,10 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
   };
   engine_ = std::make_unique<Engine>(*store_, clock_, *events_, std::move(so));
   runs_ = std::make_unique<RunService>(*engine_, *store_, *audit_, config_);
+  hub_->set_repo_of([this](int64_t run) {
+    Result<std::string> repo = runs_->repo_of(run);
+    return repo ? *repo : std::string();
+  });
   releases_ = std::make_unique<ReleaseService>(*engine_, *store_, *audit_, *events_);
   gates_ = std::make_unique<GateService>(*engine_, *store_, *audit_, *events_, *releases_, config_);
   Defer defer = [this](std::chrono::milliseconds delay, std::function<void()> fn) {

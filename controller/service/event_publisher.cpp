@@ -104,7 +104,7 @@ std::optional<net::Response> accept_events(const net::Request& req, const Authen
   if (authorization.empty() && token != req.query.end()) authorization = "Bearer " + token->second;
   std::optional<Principal> who = auth.authenticate(authorization);
   if (!who) return error(401, "unauthorized", "missing or unknown token (Bearer, or ?token=)");
-  if (!principal_allows(*who, Permission::Read)) {
+  if (!principal_allows_somewhere(*who, Permission::Read)) {
     audit.refused(*who, req.path, "may not read events");
     return error(403, "forbidden", who->name + " may not read events");
   }
@@ -128,7 +128,10 @@ std::optional<net::Response> accept_events(const net::Request& req, const Authen
       return error(400, "bad_request", "logs must be all, none or a run id");
     }
   }
-  hub.attach(std::move(conn), handlers, run, since, log_run);
+  // Someone who may read some repositories only sees their runs' events (SPEC §9).
+  const RepoFilter readable = repos_allowing(*who, Permission::Read);
+  hub.attach(std::move(conn), handlers, run, since, log_run,
+             readable.all ? nullptr : &readable.names);
   return std::nullopt;
 }
 

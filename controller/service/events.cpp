@@ -231,7 +231,9 @@ const std::shared_ptr<const std::string>& EventHub::text_of(Frame& f) {
 
 bool EventHub::logs_wanted(int64_t run_id) const {
   return std::any_of(clients_.begin(), clients_.end(), [run_id](const auto& kv) {
-    return !kv.second->closed && wants(*kv.second, run_id, true);
+    const Client& c = *kv.second;  // the repository filter aside: a superset is fine here
+    return !c.closed && (c.run_id == 0 || c.run_id == run_id) &&
+           (c.log_run == kAllLogs || c.log_run == run_id);
   });
 }
 
@@ -298,15 +300,30 @@ std::string EventHub::frame_of(const EventRecord& e) {
 
 bool EventHub::wants(const Client& c, int64_t run_id, bool log) {
   if (c.run_id != 0 && run_id != c.run_id) return false;
-  return !log || c.log_run == kAllLogs || c.log_run == run_id;
+  if (log && c.log_run != kAllLogs && c.log_run != run_id) return false;
+  if (c.all_repos || run_id == 0) return true;
+  const std::string& repo = repo_of(run_id);
+  return !repo.empty() && std::find(c.repos.begin(), c.repos.end(), repo) != c.repos.end();
+}
+
+const std::string& EventHub::repo_of(int64_t run_id) {
+  auto it = repo_cache_.find(run_id);
+  if (it != repo_cache_.end()) return it->second;
+  if (repo_cache_.size() >= 4096) repo_cache_.clear();
+  return repo_cache_[run_id] = repo_of_ ? repo_of_(run_id) : std::string();
 }
 
 void EventHub::attach(std::shared_ptr<net::WsConnection> conn, net::WsHandlers& handlers,
-                      int64_t run_id, std::optional<int64_t> since, int64_t log_run) {
+                      int64_t run_id, std::optional<int64_t> since, int64_t log_run,
+                      const std::vector<std::string>* repos) {
   auto c = std::make_shared<Client>();
   c->conn = std::move(conn);
   c->run_id = run_id;
   c->log_run = log_run;
+  if (repos) {
+    c->all_repos = false;
+    c->repos = *repos;
+  }
   c->cursor = since ? std::max<int64_t>(0, *since) : run_id != 0 ? 0 : last_id_;
   uint64_t key = next_client_++;
   clients_[key] = c;

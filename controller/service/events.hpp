@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <vector>
 
 #include "gantry/net/event_loop.hpp"
 #include "gantry/net/http_server.hpp"
@@ -53,9 +54,15 @@ class EventHub {
 
   // A new client (already authenticated): its catch-up point (docs/events.md).
   // `log_run`: whose log events it wants: kAllLogs, kNoLogs, or one run's.
+  // `repos`: only events of runs of these configured repositories (and events of no run, the
+  // agents'); nullptr: every event.
   static constexpr int64_t kAllLogs = -1, kNoLogs = 0;
   void attach(std::shared_ptr<net::WsConnection> conn, net::WsHandlers& handlers, int64_t run_id,
-              std::optional<int64_t> since, int64_t log_run = kAllLogs);
+              std::optional<int64_t> since, int64_t log_run = kAllLogs,
+              const std::vector<std::string>* repos = nullptr);
+  // Which configured repository a run belongs to ("" for none, or an unknown run): how events
+  // are filtered for watchers who may read some repositories only.
+  void set_repo_of(std::function<std::string(int64_t)> repo_of) { repo_of_ = std::move(repo_of); }
   void pump();  // sends every client what it is due (after changes; also on a timer)
   void forget_run(int64_t run_id);  // it ended: no more log events will come for it
   void close_all();
@@ -73,8 +80,10 @@ class EventHub {
     std::shared_ptr<net::WsConnection> conn;
     int64_t run_id = 0;
     int64_t log_run = kAllLogs;
-    int64_t cursor = 0;      // the last id sent (or skipped by the filter)
-    int64_t full_since = 0;  // steady ms when its queue was first seen full while behind
+    bool all_repos = true;
+    std::vector<std::string> repos;  // when not all_repos
+    int64_t cursor = 0;              // the last id sent (or skipped by the filter)
+    int64_t full_since = 0;          // steady ms when its queue was first seen full while behind
     bool closed = false;
   };
   struct Frame {
@@ -95,7 +104,8 @@ class EventHub {
   bool logs_wanted(int64_t run_id) const;  // by a connected client
   void trim_ring();
   void pump(Client& c, int64_t now_ms);
-  static bool wants(const Client& c, int64_t run_id, bool log);
+  bool wants(const Client& c, int64_t run_id, bool log);
+  const std::string& repo_of(int64_t run_id);  // cached
   static int64_t steady_ms();
 
   Store& store_;
@@ -108,6 +118,8 @@ class EventHub {
   int64_t last_id_ = 0;
   // Where each attempt's log events end: run, stage, attempt -> offset.
   std::map<std::tuple<int64_t, std::string, int>, uint64_t> log_ends_;
+  std::function<std::string(int64_t)> repo_of_;
+  std::map<int64_t, std::string> repo_cache_;  // bounded: cleared when large
   uint64_t timer_ = 0;
   int64_t last_prune_ = 0;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);

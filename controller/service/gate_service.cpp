@@ -114,7 +114,7 @@ std::optional<gmud::Policy> GateService::policy_of(const ApprovalRecord& a) cons
 std::vector<gmud::Person> GateService::people_of(const ApprovalRecord& a) const {
   const bool input = a.kind == GateKind::Input;
   std::vector<gmud::Person> people =
-      gate_people(config_, input ? Permission::Trigger : Permission::Approve, input);
+      gate_people(config_, input ? Permission::Trigger : Permission::Approve, input, a.repo);
   // The generated admin of a controller without users: in no approver group.
   if (config_.users.empty()) {
     people.push_back({"admin",
@@ -551,13 +551,15 @@ void GateService::show_current_quorum(ApprovalRecord& a) const {
   if (std::optional<gmud::Policy> p = policy_of(a)) a.required = std::max(p->min_approvals, 1);
 }
 
-net::Response GateService::list(const net::Request& req) {
+net::Response GateService::list(const net::Request& req, const Principal& who) {
   std::string status = query(req, "status");
   if (!status.empty() && !parse_approval_status(status))
     return error(
         400, "bad_request",
         "unknown status '" + status + "' (use pending, approved, rejected, expired or cancelled)");
-  std::vector<ApprovalRecord> list = store_.gates().list_approvals(kMaxListed, status);
+  const RepoFilter readable = repos_allowing(who, Permission::Read);
+  std::vector<ApprovalRecord> list =
+      store_.gates().list_approvals(kMaxListed, status, readable.all ? nullptr : &readable.names);
   std::vector<gmud::Evaluation> evs;
   evs.reserve(list.size());
   for (ApprovalRecord& a : list) {
@@ -579,9 +581,11 @@ Result<ApprovalRecord> GateService::find(const std::string& text) {
   return std::move(**a);
 }
 
-net::Response GateService::show(const std::string& text) {
+net::Response GateService::show(const std::string& text, const Principal& who) {
   auto found = find(text);
   if (!found) return error_response(found.error());
+  if (!principal_allows_on(who, Permission::Read, found->repo))
+    return error(404, "not_found", "no change request '" + text + "'");
   ApprovalRecord* a = &*found;
   gmud::Evaluation ev = evaluate(*a);
   show_current_quorum(*a);
@@ -601,8 +605,12 @@ net::Response GateService::decide(const std::string& text, const net::Request& r
     audit_.refused(who, name, why, {{"action", verb}});
     return error(403, "forbidden", why);
   };
+  if (!principal_allows_on(who, Permission::Read, a->repo)) {
+    audit_.refused(who, name, "may not read repository '" + a->repo + "'", {{"action", verb}});
+    return error(404, "not_found", "no change request '" + text + "'");
+  }
   const Permission needed = a->kind == GateKind::Gmud ? Permission::Approve : Permission::Trigger;
-  if (!principal_allows(who, needed))
+  if (!principal_allows_on(who, needed, a->repo))
     return refuse(who.name + " may not " + verb + " " + name + " (their role lacks '" +
                   (a->kind == GateKind::Gmud ? "approve" : "trigger") + "')");
   std::string comment, why;

@@ -72,8 +72,9 @@ class GateService {
   // POST /api/v1/agent/jobs/JOB/input: an `input` step asks (again).
   net::Response input_step(const Job& job, const std::string& body);
 
-  net::Response list(const net::Request& req);
-  net::Response show(const std::string& id);
+  // Only requests of repositories `who` may read (SPEC §9); another's is "no change request".
+  net::Response list(const net::Request& req, const Principal& who);
+  net::Response show(const std::string& id, const Principal& who);
   net::Response decide(const std::string& id, const net::Request& req, const Principal& who,
                        bool approve);
   net::Response environments();

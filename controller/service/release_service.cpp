@@ -110,8 +110,11 @@ std::variant<ReleaseService::Action, net::Response> ReleaseService::checked_acti
   } else {
     r = std::move(*found);
   }
+  // A release of a repository `who` may not read is not there for them.
+  if (r && !principal_allows_on(who, Permission::Read, r->repo)) r.reset();
   const std::string name = r ? release_name(r->id) : text;
-  if (!principal_allows(who, permission)) {
+  if (r ? !principal_allows_on(who, permission, r->repo)
+        : !principal_allows_somewhere(who, permission)) {
     std::string why =
         who.name + " may not " + phrase + " releases (their role lacks '" + action + "')";
     audit_.refused(who, name, why, {{"action", action}});
@@ -160,10 +163,12 @@ net::Response ReleaseService::steer(const std::string& text, const net::Request&
   return resp;
 }
 
-net::Response ReleaseService::list(const net::Request& req) {
+net::Response ReleaseService::list(const net::Request& req, const Principal& who) {
   auto env = req.query.find("env");
   std::string environment = env == req.query.end() ? "" : env->second;
-  std::vector<ReleaseRecord> list = store_.gates().list_releases(500, environment);
+  const RepoFilter readable = repos_allowing(who, Permission::Read);
+  std::vector<ReleaseRecord> list =
+      store_.gates().list_releases(500, environment, readable.all ? nullptr : &readable.names);
   std::map<std::string, int64_t> current;
   std::map<int64_t, std::string> progresses;
   for (const ReleaseRecord& r : list) {
@@ -178,14 +183,15 @@ net::Response ReleaseService::list(const net::Request& req) {
   return resp;
 }
 
-net::Response ReleaseService::show(const std::string& text) {
+net::Response ReleaseService::show(const std::string& text, const Principal& who) {
   std::optional<ReleaseRecord> r;
   if (auto found = find(text); !found) {
     if (found.error().code != Errc::NotFound) return error_response(found.error());
   } else {
     r = std::move(*found);
   }
-  if (!r) return error(404, "not_found", "no release '" + text + "'");
+  if (!r || !principal_allows_on(who, Permission::Read, r->repo))
+    return error(404, "not_found", "no release '" + text + "'");
   auto c = store_.gates().current_release(r->environment);
   net::Response resp;
   resp.body = release_json(*r, c && c->id == r->id, progress(*r));

@@ -35,8 +35,9 @@ class ReleaseService {
   void stage_ended(const RunState& run, int record);  // a deploy stage ended
   void run_ended(const RunRecord& run);               // a rollback run ended
 
-  net::Response list(const net::Request& req);
-  net::Response show(const std::string& id);
+  // Only releases of repositories `who` may read (SPEC §9); another's is "no release".
+  net::Response list(const net::Request& req, const Principal& who);
+  net::Response show(const std::string& id, const Principal& who);
   // POST /api/v1/releases/R-n/rollback: R's rollback steps at R's commit.
   net::Response rollback(const std::string& id, const net::Request& req, const Principal& who);
   // POST /api/v1/releases/R-n/promote | abort: a canary goes on past its

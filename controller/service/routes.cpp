@@ -121,56 +121,76 @@ Routes::Routes(const Authenticator& auth, AuditLog& audit, Engine& engine, RunSe
       limits_(limits) {
   using P = Permission;
   const auto any = std::nullopt;  // the handler decides, and audits a refusal
-  // A run id from the path, or 404.
-  auto with_run = [](auto fn) {
-    return [fn](const Call& c) {
+  const auto global = Route::Scope::Global;
+  const auto repo = Route::Scope::Repo;
+  // A run id from the path, or 404; the run's repository must grant `need` to the caller (a run
+  // they may not read is "no run", as if it did not exist).
+  auto with_run = [this](Permission need, auto fn) {
+    return [this, need, fn](const Call& c) {
       int64_t id = 0;
       if (!parse_id(c.args[0], id)) return error(404, "not_found", "no run '" + c.args[0] + "'");
+      Result<std::string> owner = runs_.repo_of(id);
+      if (!owner) return error_response(owner.error());
+      if (!principal_allows_on(c.who, Permission::Read, *owner)) {
+        audit_.refused(c.who, c.req.path, "may not read runs of this repository",
+                       {{"method", c.req.method}});
+        return error(404, "not_found", "no run " + std::to_string(id));
+      }
+      if (!principal_allows_on(c.who, need, *owner)) {
+        const std::string why = "may not " + c.what + " of " +
+                                (owner->empty() ? std::string("no configured repository")
+                                                : "repository '" + *owner + "'");
+        audit_.refused(c.who, c.req.path, why, {{"method", c.req.method}});
+        return error(403, "forbidden", c.who.name + " " + why);
+      }
       return fn(c, id);
     };
   };
   table_ = {
-      {"GET", "/metrics", P::Read, "read metrics", [this](const Call&) { return metrics(); }},
-      {"GET", "/api/v1/runs", P::Read, "read runs",
-       [this](const Call& c) { return runs_.list(c.req); }},
-      {"POST", "/api/v1/runs", P::Trigger, "trigger runs",
+      {"GET", "/metrics", P::Read, global, "read metrics",
+       [this](const Call&) { return metrics(); }},
+      {"GET", "/api/v1/runs", P::Read, repo, "read runs",
+       [this](const Call& c) { return runs_.list(c.req, c.who); }},
+      {"POST", "/api/v1/runs", P::Trigger, repo,
+       "trigger runs",  // on the repository, checked there
        [this](const Call& c) { return runs_.create(c.req, c.who); }},
-      {"GET", "/api/v1/runs/{id}", P::Read, "read runs",
-       with_run([this](const Call&, int64_t id) { return runs_.show(id); })},
-      {"POST", "/api/v1/runs/{id}/cancel", any,
+      {"GET", "/api/v1/runs/{id}", P::Read, repo, "read runs",
+       with_run(P::Read, [this](const Call&, int64_t id) { return runs_.show(id); })},
+      {"POST", "/api/v1/runs/{id}/cancel", any, repo,
        "cancel runs",  // own runs, or the Cancel permission
-       with_run([this](const Call& c, int64_t id) { return runs_.cancel(id, c.who); })},
-      {"POST", "/api/v1/runs/{id}/retry", P::Retry, "retry runs",
-       with_run([this](const Call& c, int64_t id) { return runs_.retry(id, c.who); })},
-      {"GET", "/api/v1/runs/{id}/log", P::Read, "read logs",
-       with_run([this](const Call& c, int64_t id) { return runs_.stage_log(id, c.req); })},
-      {"GET", "/api/v1/runs/{id}/artifacts", P::Read, "read artifacts",
-       with_run([this](const Call&, int64_t id) { return runs_.list_artifacts(id); })},
-      {"GET", "/api/v1/runs/{id}/artifacts/file", P::Read, "read artifacts",
-       with_run([this](const Call& c, int64_t id) { return runs_.get_artifact(id, c.req); })},
-      {"GET", "/api/v1/approvals", P::Read, "read approvals",
-       [this](const Call& c) { return gates_.list(c.req); }},
-      {"GET", "/api/v1/approvals/{id}", P::Read, "read approvals",
-       [this](const Call& c) { return gates_.show(c.args[0]); }},
-      {"POST", "/api/v1/approvals/{id}/approve", any, "approve",  // the GMUD policy decides
+       with_run(P::Read, [this](const Call& c, int64_t id) { return runs_.cancel(id, c.who); })},
+      {"POST", "/api/v1/runs/{id}/retry", P::Retry, repo, "retry runs",
+       with_run(P::Retry, [this](const Call& c, int64_t id) { return runs_.retry(id, c.who); })},
+      {"GET", "/api/v1/runs/{id}/log", P::Read, repo, "read logs",
+       with_run(P::Read, [this](const Call& c, int64_t id) { return runs_.stage_log(id, c.req); })},
+      {"GET", "/api/v1/runs/{id}/artifacts", P::Read, repo, "read artifacts",
+       with_run(P::Read, [this](const Call&, int64_t id) { return runs_.list_artifacts(id); })},
+      {"GET", "/api/v1/runs/{id}/artifacts/file", P::Read, repo, "read artifacts",
+       with_run(P::Read,
+                [this](const Call& c, int64_t id) { return runs_.get_artifact(id, c.req); })},
+      {"GET", "/api/v1/approvals", P::Read, repo, "read approvals",
+       [this](const Call& c) { return gates_.list(c.req, c.who); }},
+      {"GET", "/api/v1/approvals/{id}", P::Read, repo, "read approvals",
+       [this](const Call& c) { return gates_.show(c.args[0], c.who); }},
+      {"POST", "/api/v1/approvals/{id}/approve", any, repo, "approve",  // the GMUD policy decides
        [this](const Call& c) { return gates_.decide(c.args[0], c.req, c.who, true); }},
-      {"POST", "/api/v1/approvals/{id}/reject", any, "reject",
+      {"POST", "/api/v1/approvals/{id}/reject", any, repo, "reject",
        [this](const Call& c) { return gates_.decide(c.args[0], c.req, c.who, false); }},
-      {"GET", "/api/v1/releases", P::Read, "read releases",
-       [this](const Call& c) { return releases_.list(c.req); }},
-      {"GET", "/api/v1/releases/{id}", P::Read, "read releases",
-       [this](const Call& c) { return releases_.show(c.args[0]); }},
-      {"POST", "/api/v1/releases/{id}/rollback", any, "roll back",  // Rollback, audited there
+      {"GET", "/api/v1/releases", P::Read, repo, "read releases",
+       [this](const Call& c) { return releases_.list(c.req, c.who); }},
+      {"GET", "/api/v1/releases/{id}", P::Read, repo, "read releases",
+       [this](const Call& c) { return releases_.show(c.args[0], c.who); }},
+      {"POST", "/api/v1/releases/{id}/rollback", any, repo, "roll back",  // Rollback, audited there
        [this](const Call& c) { return releases_.rollback(c.args[0], c.req, c.who); }},
-      {"POST", "/api/v1/releases/{id}/promote", any, "promote",  // Promote, audited there
+      {"POST", "/api/v1/releases/{id}/promote", any, repo, "promote",  // Promote, audited there
        [this](const Call& c) { return releases_.steer(c.args[0], c.req, c.who, true); }},
-      {"POST", "/api/v1/releases/{id}/abort", any, "abort",  // Abort, audited there
+      {"POST", "/api/v1/releases/{id}/abort", any, repo, "abort",  // Abort, audited there
        [this](const Call& c) { return releases_.steer(c.args[0], c.req, c.who, false); }},
-      {"GET", "/api/v1/environments", P::Read, "read environments",
+      {"GET", "/api/v1/environments", P::Read, repo, "read environments",
        [this](const Call&) { return gates_.environments(); }},
-      {"GET", "/api/v1/repos", P::Read, "read repositories",
-       [this](const Call&) { return runs_.list_repos(); }},
-      {"GET", "/api/v1/audit", P::Read, "read the audit log",
+      {"GET", "/api/v1/repos", P::Read, repo, "read repositories",
+       [this](const Call& c) { return runs_.list_repos(c.who); }},
+      {"GET", "/api/v1/audit", P::Read, global, "read the audit log",
        [this](const Call& c) {
          int64_t after = 0, limit = 0;
          if (!query_number(c.req, "after", 0, after))
@@ -183,7 +203,7 @@ Routes::Routes(const Authenticator& auth, AuditLog& audit, Engine& engine, RunSe
          r.body = std::move(*body);
          return r;
        }},
-      {"GET", "/api/v1/audit/verify", P::Read, "read the audit log",
+      {"GET", "/api/v1/audit/verify", P::Read, global, "read the audit log",
        [this](const Call&) {
          auto result = audit_.verify();
          if (!result) return error_response(result.error());
@@ -192,7 +212,7 @@ Routes::Routes(const Authenticator& auth, AuditLog& audit, Engine& engine, RunSe
          r.body = audit_verification_json(*result);
          return r;
        }},
-      {"GET", "/api/v1/agents", P::Read, "read agents",
+      {"GET", "/api/v1/agents", P::Read, repo, "read agents",
        [this](const Call&) {
          net::Response r;
          r.body =
@@ -291,11 +311,15 @@ net::Response Routes::dispatch(const net::Request& req, const Principal& who) {
       allowed += (allowed.empty() ? "" : ", ") + route.method;
       continue;
     }
-    if (route.permission && !principal_allows(who, *route.permission)) {
+    const bool allowed =
+        !route.permission ||
+        (route.scope == Route::Scope::Global ? principal_allows(who, *route.permission)
+                                             : principal_allows_somewhere(who, *route.permission));
+    if (!allowed) {
       audit_.refused(who, req.path, "may not " + route.what, {{"method", req.method}});
       return error(403, "forbidden", who.name + " may not " + route.what);
     }
-    return route.handler(Call{req, who, args});
+    return route.handler(Call{req, who, args, route.what});
   }
   if (!allowed.empty()) {
     net::Response r =

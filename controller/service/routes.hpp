@@ -52,6 +52,7 @@ class Routes {
     const net::Request& req;
     const Principal& who;
     const std::vector<std::string>& args;  // the pattern's {placeholders}, in order
+    const std::string& what;               // the route's, for messages
   };
   using Handler = std::function<net::Response(const Call&)>;
   struct Route {
@@ -59,6 +60,10 @@ class Routes {
     std::string pattern;  // "/api/v1/runs/{id}/log"
     // nullopt: any user (the handler checks, e.g. cancel-own, approvers).
     std::optional<Permission> permission;
+    // Repo: the permission may come from a role granted on some repository (SPEC §9); the
+    // handler then shows or acts only on resources of repositories where it holds. Global: the
+    // global role must have it (the audit log, metrics).
+    enum class Scope { Global, Repo } scope = Scope::Repo;
     std::string what;  // "read runs": the 403 says "NAME may not read runs"
     Handler handler;
   };

@@ -121,6 +121,18 @@ net::Response RunService::create(const net::Request& req, const Principal& who) 
     if (std::string why = pipelines::reserved_parameter(name); !why.empty())
       return error(400, "bad_parameter", why);
   }
+  const RepositoryConfig* configured =
+      c.source.empty() && watcher_ ? watcher_->find(c.repo) : nullptr;
+  // A role granted on a repository starts runs of that repository only; anything else needs the
+  // global role.
+  if (!principal_allows_on(who, Permission::Trigger, configured ? configured->name : "")) {
+    std::string why = who.name + " may not trigger runs of " +
+                      (configured         ? "repository '" + configured->name + "'"
+                       : c.source.empty() ? "'" + c.repo + "'"
+                                          : std::string("an inline pipeline"));
+    audit_.refused(who, "/api/v1/runs", why, {{"method", "POST"}});
+    return error(403, "forbidden", why);
+  }
   if (std::string why = unconfigured_refusal(c);
       !why.empty() && !principal_allows(who, Permission::Admin)) {
     audit_.refused(who, "/api/v1/runs", why, {{"method", "POST"}});
@@ -223,11 +235,13 @@ std::string RunService::unconfigured_refusal(const CreateRunRequest& c) const {
   return why + ")";
 }
 
-net::Response RunService::list(const net::Request& req) {
+net::Response RunService::list(const net::Request& req, const Principal& who) {
   // A page of summaries: never the pipeline sources or parameters in bulk.
   size_t limit = static_cast<size_t>(std::min<uint64_t>(query_u64(req, "limit", 50), 500));
   int64_t before = static_cast<int64_t>(query_u64(req, "before", 0));
-  std::vector<RunRecord> runs = store_.runs().list_runs(limit, before, query(req, "status"), true);
+  const RepoFilter readable = repos_allowing(who, Permission::Read);
+  std::vector<RunRecord> runs = store_.runs().list_runs(limit, before, query(req, "status"), true,
+                                                        readable.all ? nullptr : &readable.names);
   if (runs.empty() && !store_.healthy()) return error_response(store_.last_failure());
   for (RunRecord& r : runs) {
     if (const RunState* live = engine_.scheduler().run(r.id)) r = live->run;
@@ -249,8 +263,9 @@ net::Response RunService::show(int64_t id) {
 net::Response RunService::cancel(int64_t id, const Principal& who) {
   Result<RunRecord> run = stored_run(store_, id);
   if (!run) return error_response(run.error());
-  bool own = run->created_by == who.name && principal_allows(who, Permission::CancelOwn);
-  if (!own && !principal_allows(who, Permission::Cancel)) {
+  bool own = run->created_by == who.name &&
+             principal_allows_on(who, Permission::CancelOwn, run->repo_name);
+  if (!own && !principal_allows_on(who, Permission::Cancel, run->repo_name)) {
     audit_.refused(who, "/api/v1/runs/" + std::to_string(id) + "/cancel",
                    "may not cancel run " + std::to_string(id), {{"method", "POST"}});
     return error(403, "forbidden", who.name + " may not cancel run " + std::to_string(id));
@@ -562,10 +577,20 @@ net::Response RunService::git_hook(const net::Request& req) {
   return r;
 }
 
-net::Response RunService::list_repos() {
+net::Response RunService::list_repos(const Principal& who) {
+  std::vector<RepoStatus> repos = watcher_ ? watcher_->status() : std::vector<RepoStatus>{};
+  const RepoFilter readable = repos_allowing(who, Permission::Read);
+  std::erase_if(repos, [&](const RepoStatus& r) { return !readable.admits(r.name); });
   net::Response r;
-  r.body = repos_json(watcher_ ? watcher_->status() : std::vector<RepoStatus>{});
+  r.body = repos_json(repos);
   return r;
+}
+
+Result<std::string> RunService::repo_of(int64_t id) {
+  if (const RunState* live = engine_.scheduler().run(id)) return live->run.repo_name;
+  Result<RunRecord> run = stored_run(store_, id);
+  if (!run) return run.error();
+  return std::move(run->repo_name);
 }
 
 }  // namespace gantry::controller

@@ -53,14 +53,17 @@ class RunService {
 
   // The API (routes.cpp says who may call which).
   net::Response create(const net::Request& req, const Principal& who);
-  net::Response list(const net::Request& req);
+  net::Response list(const net::Request& req, const Principal& who);  // the runs `who` may read
   net::Response show(int64_t id);
   net::Response cancel(int64_t id, const Principal& who);
   net::Response retry(int64_t id, const Principal& who);
   net::Response stage_log(int64_t id, const net::Request& req);
   net::Response list_artifacts(int64_t id);
   net::Response get_artifact(int64_t id, const net::Request& req);
-  net::Response list_repos();
+  net::Response list_repos(const Principal& who);
+  // The configured repository a run belongs to ("" for inline and URL runs), which decides who
+  // may see and act on it (SPEC §9); NotFound when there is no such run.
+  Result<std::string> repo_of(int64_t id);
   net::Response git_hook(const net::Request& req);  // signed, no token
 
   // Runs from git (the repository watcher's hooks).

@@ -55,9 +55,11 @@ class RunStore {
   [[nodiscard]] Status update_run(const RunRecord& run);
   [[nodiscard]] Result<std::optional<RunRecord>> run(int64_t id);
   // Newest first; before_id 0 = from the newest; empty status = any.
-  // `summary`: without the pipeline source and parameters (lists).
+  // `summary`: without the pipeline source and parameters (lists). `repos`: only runs of these
+  // configured repositories (nullptr: every run, inline and URL runs included).
   std::vector<RunRecord> list_runs(size_t limit, int64_t before_id = 0,
-                                   std::string_view status = {}, bool summary = false);
+                                   std::string_view status = {}, bool summary = false,
+                                   const std::vector<std::string>* repos = nullptr);
   // queued, waiting or running; oldest first (for recovery at startup).
   std::vector<RunRecord> unfinished_runs();
   // The latest finished run of job_name with an id below before_id. Rollback
@@ -109,8 +111,9 @@ class GateStore {
   // Conflict when this user has decided already (one decision per person).
   [[nodiscard]] Status add_decision(int64_t approval_id, const DecisionRecord& decision);
   [[nodiscard]] Result<std::optional<ApprovalRecord>> approval(int64_t id);  // with its decisions
-  // Newest first; empty status = any.
-  std::vector<ApprovalRecord> list_approvals(size_t limit, std::string_view status = {});
+  // Newest first; empty status = any; `repos` as in list_runs (by the request's repository).
+  std::vector<ApprovalRecord> list_approvals(size_t limit, std::string_view status = {},
+                                             const std::vector<std::string>* repos = nullptr);
   std::vector<ApprovalRecord> approvals_of_run(int64_t run_id);
 
   // Fills release.id.
@@ -119,8 +122,9 @@ class GateStore {
   [[nodiscard]] Status update_release(const ReleaseRecord& release);
   [[nodiscard]] Result<std::optional<ReleaseRecord>> release(int64_t id);
   std::optional<ReleaseRecord> release_of(int64_t run_id, const std::string& stage_id);
-  // Newest first; empty environment = all.
-  std::vector<ReleaseRecord> list_releases(size_t limit, std::string_view environment = {});
+  // Newest first; empty environment = all; `repos` as in list_runs.
+  std::vector<ReleaseRecord> list_releases(size_t limit, std::string_view environment = {},
+                                           const std::vector<std::string>* repos = nullptr);
   // The environment's newest succeeded release.
   std::optional<ReleaseRecord> current_release(std::string_view environment);
   // The environment's succeeded releases of `repo`, newest first: what it

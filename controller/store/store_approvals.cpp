@@ -125,12 +125,15 @@ Result<std::optional<ApprovalRecord>> GateStore::approval(int64_t id) {
   return out;
 }
 
-std::vector<ApprovalRecord> GateStore::list_approvals(size_t limit, std::string_view status) {
+std::vector<ApprovalRecord> GateStore::list_approvals(size_t limit, std::string_view status,
+                                                      const std::vector<std::string>* repos) {
   std::vector<int64_t> ids;
   {
     Statement st = db_.prepare(
-        "SELECT id FROM approvals WHERE (?1 = '' OR status = ?1) ORDER BY id DESC LIMIT ?2");
+        "SELECT id FROM approvals WHERE (?1 = '' OR status = ?1) AND (?3 IS NULL OR repo IN "
+        "(SELECT value FROM json_each(?3))) ORDER BY id DESC LIMIT ?2");
     st.bind(1, status).bind(2, static_cast<int64_t>(limit));
+    if (repos) st.bind(3, encode_string_list(*repos));
     while (st.next()) ids.push_back(st.int64(0));
   }
   std::vector<ApprovalRecord> out;

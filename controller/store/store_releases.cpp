@@ -73,11 +73,14 @@ std::optional<ReleaseRecord> GateStore::release_of(int64_t run_id, const std::st
   return read_release(st);
 }
 
-std::vector<ReleaseRecord> GateStore::list_releases(size_t limit, std::string_view environment) {
+std::vector<ReleaseRecord> GateStore::list_releases(size_t limit, std::string_view environment,
+                                                    const std::vector<std::string>* repos) {
   Statement st = db_.prepare("SELECT " GANTRY_RELEASE_COLUMNS
-                             " FROM releases WHERE (?1 = '' OR environment = ?1) "
+                             " FROM releases WHERE (?1 = '' OR environment = ?1) AND (?3 IS NULL "
+                             "OR repo IN (SELECT value FROM json_each(?3))) "
                              "ORDER BY id DESC LIMIT ?2");
   st.bind(1, environment).bind(2, static_cast<int64_t>(limit));
+  if (repos) st.bind(3, encode_string_list(*repos));
   std::vector<ReleaseRecord> out;
   while (st.next()) out.push_back(read_release(st));
   return out;

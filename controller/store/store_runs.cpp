@@ -135,8 +135,9 @@ Result<std::optional<RunRecord>> RunStore::run(int64_t id) {
 }
 
 std::vector<RunRecord> RunStore::list_runs(size_t limit, int64_t before_id, std::string_view status,
-                                           bool summary) {
-  // The summary reads the same columns, with the two big ones left empty.
+                                           bool summary, const std::vector<std::string>* repos) {
+  // The summary reads the same columns, with the two big ones left empty. The repository filter
+  // is one JSON array parameter, so the statement stays the same whatever its length.
   Statement st =
       summary ? db_.prepare(
                     "SELECT id, job_name, number, repo_url, ref, commit_sha, author, "
@@ -145,12 +146,15 @@ std::vector<RunRecord> RunStore::list_runs(size_t limit, int64_t before_id, std:
                     "tests_total, tests_failed, tests_skipped, repo_name, author_email, "
                     "previous_commit, previous_successful_commit, '[]', rollback_of, "
                     "rollback_stage FROM runs WHERE (?1 = 0 OR id < ?1) AND "
-                    "(?2 = '' OR status = ?2) ORDER BY id DESC LIMIT ?3")
+                    "(?2 = '' OR status = ?2) AND (?4 IS NULL OR (repo_name != '' AND repo_name "
+                    "IN (SELECT value FROM json_each(?4)))) ORDER BY id DESC LIMIT ?3")
               : db_.prepare("SELECT " GANTRY_RUN_COLUMNS
                             " FROM runs WHERE (?1 = 0 OR id < ?1) AND (?2 = '' OR status = ?2) "
-                            "ORDER BY id DESC LIMIT ?3");
+                            "AND (?4 IS NULL OR (repo_name != '' AND repo_name IN (SELECT value "
+                            "FROM json_each(?4)))) ORDER BY id DESC LIMIT ?3");
   constexpr size_t kMaxLimit = INT64_MAX;
   st.bind(1, before_id).bind(2, status).bind(3, static_cast<int64_t>(std::min(limit, kMaxLimit)));
+  if (repos) st.bind(4, encode_string_list(*repos));
   return query_runs(st);
 }
 

@@ -161,3 +161,47 @@ TEST_CASE("generated tokens in an unusable directory are a startup error", "[aut
   std::string data = (dir.path / "file" / "data").string();
   CHECK_THROWS_WITH(ensure_generated_tokens(data), "cannot create " + data + ": Not a directory");
 }
+
+TEST_CASE("a role granted on a repository holds there only", "[auth]") {
+  Config config;
+  config.users.push_back({"ann", "none", {"team-a"}, {}, sha256_hex("t-ann")});
+  config.users.push_back({"vic", "viewer", {}, {}, sha256_hex("t-vic")});
+  RepositoryConfig app;
+  app.name = "app";
+  app.access = {{"team-a", "developer"}, {"ann", "viewer"}, {"vic", "release-manager"}};
+  RepositoryConfig billing;
+  billing.name = "billing";
+  config.repositories = {app, billing};
+  Authenticator auth(config);
+  auto ann = auth.authenticate_token("t-ann");
+  REQUIRE(ann);
+  CHECK(ann->role == Role::None);
+  CHECK(ann->repo_roles.at("app") == Role::Developer);  // the highest of her grants
+  CHECK_FALSE(principal_allows(*ann, Permission::Read));
+  CHECK(principal_allows_on(*ann, Permission::Trigger, "app"));
+  CHECK_FALSE(principal_allows_on(*ann, Permission::Cancel, "app"));
+  CHECK_FALSE(principal_allows_on(*ann, Permission::Read, "billing"));
+  CHECK_FALSE(principal_allows_on(*ann, Permission::Read, ""));  // inline and URL runs
+  CHECK(principal_allows_somewhere(*ann, Permission::Trigger));
+  CHECK_FALSE(principal_allows_somewhere(*ann, Permission::Approve));
+  RepoFilter f = repos_allowing(*ann, Permission::Read);
+  CHECK_FALSE(f.all);
+  CHECK(f.names == std::vector<std::string>{"app"});
+  CHECK(f.admits("app"));
+  CHECK_FALSE(f.admits("billing"));
+  CHECK_FALSE(f.admits(""));
+  // A global role still holds everywhere; a grant adds to it on its repository.
+  auto vic = auth.authenticate_token("t-vic");
+  REQUIRE(vic);
+  CHECK(repos_allowing(*vic, Permission::Read).all);
+  CHECK(principal_allows_on(*vic, Permission::Read, "billing"));
+  CHECK(principal_allows_on(*vic, Permission::Approve, "app"));
+  CHECK_FALSE(principal_allows_on(*vic, Permission::Approve, "billing"));
+  // The GMUD evaluator sees the same: vic may approve app's requests only.
+  auto people = gate_people(config, Permission::Approve, false, "app");
+  CHECK(people[1].may_approve);
+  CHECK_FALSE(people[0].may_approve);
+  CHECK_FALSE(gate_people(config, Permission::Approve, false, "billing")[1].may_approve);
+  CHECK(parse_role("none") == Role::None);
+  CHECK_FALSE(role_allows(Role::None, Permission::Read));
+}

@@ -241,7 +241,7 @@ TEST_CASE("config errors point at the offending node", "[config]") {
        "  - {name: a, role: develper, token: t}\n"
        "                    ^"},
       {"users:\n  - {name: a, role: root, token: t}\n",
-       "gantry.yml:2:21: error: unknown role 'root' (one of: viewer, developer, operator, "
+       "gantry.yml:2:21: error: unknown role 'root' (one of: none, viewer, developer, operator, "
        "release-manager, admin)\n"
        "  - {name: a, role: root, token: t}\n"
        "                    ^"},
@@ -454,4 +454,39 @@ TEST_CASE("a secret's scope: environments, repositories, branches", "[config]") 
   CHECK(c.secrets.at("open").scope.empty());
   CHECK(parse_error("secrets:\n  k: {value: a, scope: {envs: [x]}}\n")
             .find("gantry.yml:2:25: error: unknown key 'envs'") == 0);
+}
+
+TEST_CASE("roles granted per repository: access names users or their groups", "[config]") {
+  Config c = parse_ok(R"(users:
+  - {name: ann, role: none, groups: [team-a], token: t-ann}
+  - {name: rae, role: viewer, token: t-rae}
+repositories:
+  - {name: app, url: /srv/git/app, access: {team-a: developer, rae: release-manager}}
+)");
+  REQUIRE(c.repositories.size() == 1);
+  CHECK(c.users[0].role == "none");
+  CHECK(c.repositories[0].access ==
+        std::map<std::string, std::string>{{"team-a", "developer"}, {"rae", "release-manager"}});
+  CHECK(parse_error(R"(users:
+  - {name: ann, role: none, groups: [team-a], token: t-ann}
+repositories:
+  - {name: app, url: /srv/git/app, access: {team-b: developer}}
+)")
+            .find("gantry.yml:4:45: error: repository 'app' access names 'team-b', which is "
+                  "neither a configured user nor a group of one") == 0);
+  CHECK(parse_error(R"(users:
+  - {name: ann, role: none, groups: [team-a], token: t-ann}
+repositories:
+  - {name: app, url: /srv/git/app, access: {team-a: developr}}
+)")
+            .find("gantry.yml:4:53: error: repository 'app' access: unknown role 'developr' "
+                  "(did you mean 'developer'?)") == 0);
+  CHECK(parse_error(R"(users:
+  - {name: ann, role: none, groups: [team-a], token: t-ann}
+repositories:
+  - {name: app, url: /srv/git/app, access: {team-a: none}}
+)")
+            .find("unknown role 'none'") != std::string::npos);
+  CHECK(parse_error("repositories:\n  - {name: \"https://x/app.git\", url: /srv/git/app}\n")
+            .find("a repository name is a short word") != std::string::npos);
 }

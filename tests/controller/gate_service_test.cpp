@@ -69,6 +69,7 @@ struct World : Services {
         who == "rita" ? std::vector<std::string>{"release-managers"} : std::vector<std::string>{}};
     return gates.decide("GMUD-1", req, p, approve);
   }
+  Principal admin{"ada", Role::Admin, false, {}};
   size_t audited(const std::string& action) {
     size_t n = 0;
     for (const auto& e : store.audit().audit_entries(0, 100000)) n += e.action == action ? 1 : 0;
@@ -82,7 +83,7 @@ TEST_CASE("a gated deploy waits for its GMUD and goes out, recorded, once approv
   World w;
   w.start();
   CHECK(w.outbox.take<protocol::Assign>().empty());  // waits, holding no agent
-  auto shown = w.gates.show("GMUD-1");
+  auto shown = w.gates.show("GMUD-1", w.admin);
   REQUIRE(shown.status == 200);
   CHECK_THAT(shown.body, Catch::Contains("\"pending\""));
   // The run's trigger may not approve their own change.
@@ -98,7 +99,7 @@ TEST_CASE("a gated deploy waits for its GMUD and goes out, recorded, once approv
   REQUIRE(assigns.size() == 1);
   CHECK(assigns[0].spec.env.at("RELEASE_ID") == "R-1");
   CHECK(assigns[0].spec.env.at("GMUD_ID") == "GMUD-1");
-  auto release = w.releases.show("R-1");
+  auto release = w.releases.show("R-1", w.admin);
   CHECK(release.status == 200);
   // A second decision by the same person is refused as a conflict.
   CHECK(w.decide("rita", Role::ReleaseManager, true).status == 409);
@@ -111,7 +112,7 @@ TEST_CASE("a change request that cannot be stored leaves the stage waiting, aske
   int64_t id = w.start();
   w.lock_gates = false;
   // No request, and the stage neither opened nor failed: it waits, saying why.
-  CHECK(w.gates.show("GMUD-1").status == 404);
+  CHECK(w.gates.show("GMUD-1", w.admin).status == 404);
   CHECK(w.outbox.take<protocol::Assign>().empty());
   const RunState* run = w.engine.scheduler().run(id);
   REQUIRE(run);
@@ -119,12 +120,12 @@ TEST_CASE("a change request that cannot be stored leaves the stage waiting, aske
   CHECK_THAT(run->stages.at(0).reason, Catch::Contains("could not be stored"));
   // The next check asks again, now that the store answers.
   w.gates.check();
-  auto shown = w.gates.show("GMUD-1");
+  auto shown = w.gates.show("GMUD-1", w.admin);
   CHECK(shown.status == 200);
   CHECK_THAT(shown.body, Catch::Contains("\"pending\""));
   // Asked once: a later check does not open a second request.
   w.gates.check();
-  CHECK(w.gates.show("GMUD-2").status == 404);
+  CHECK(w.gates.show("GMUD-2", w.admin).status == 404);
 }
 
 TEST_CASE("a GMUD range is whole, unknown with what to do, or refused when it goes back",

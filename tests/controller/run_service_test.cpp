@@ -83,7 +83,7 @@ TEST_CASE("a run list carries no pipeline sources or parameters", "[runs]") {
   gantry::net::Request r;
   r.method = "GET";
   r.path = "/api/v1/runs";
-  auto list = w.runs.list(r);
+  auto list = w.runs.list(r, w.ada);
   CHECK(list.status == 200);
   CHECK_THAT(list.body, !Catch::Contains("value-123"));
   CHECK_THAT(list.body, !Catch::Contains("make test"));

@@ -5,86 +5,12 @@
 // 200 clients on one busy run.
 #include <catch2/catch.hpp>
 
-#include "../net/loop_thread.hpp"
-#include "gantry/net/event_loop.hpp"
-#include "gantry/net/ws_client.hpp"
+#include "event_watcher.hpp"
 #include "harness.hpp"
 
 using namespace gantry::e2e;
-using gantry::net::EventLoop;
-using gantry::net::WsClient;
-using gantry::net::WsClientOptions;
-using gantry::net::test::LoopThread;
 
 namespace {
-
-// One WebSocket client on its own loop thread, keeping every frame.
-class Watcher {
- public:
-  // `stall`: the first message blocks the client that long (it reads
-  // nothing meanwhile), and a close is final (no reconnect).
-  Watcher(const Cluster& c, const std::string& query, std::chrono::milliseconds stall = {})
-      : stall_(stall), stop_on_close_(stall.count() > 0) {
-    WsClientOptions o;
-    o.url = "ws://127.0.0.1:" + std::to_string(c.port) + "/api/v1/events" + query;
-    o.headers = {{"Authorization", "Bearer " + c.admin_token}};
-    o.backoff_base = std::chrono::milliseconds(50);
-    o.backoff_cap = std::chrono::milliseconds(200);
-    client_ = std::make_unique<WsClient>(loop_, o);
-    client_->on_message = [this](std::string_view data, bool) {
-      if (stall_.count() > 0 && frames_.empty())
-        std::this_thread::sleep_for(stall_);  // reads nothing meanwhile
-      frames_.emplace_back(data);
-    };
-    client_->on_disconnect = [this](std::string reason) {
-      disconnects_.push_back(std::move(reason));
-      if (stop_on_close_) client_->stop();
-    };
-    thread_.call([this] { client_->start(); });
-  }
-  ~Watcher() {
-    thread_.call([this] { client_->stop(); });
-  }
-  std::vector<json> events() {
-    auto frames = thread_.call([this] { return frames_; });
-    std::vector<json> out;
-    for (const auto& f : frames) out.push_back(json::parse(f));
-    return out;
-  }
-  size_t count() {
-    return thread_.call([this] { return frames_.size(); });
-  }
-  std::vector<std::string> disconnects() {
-    return thread_.call([this] { return disconnects_; });
-  }
-  // Until the run's `run` event says it ended (bounded).
-  bool wait_run_end(int64_t run, std::chrono::seconds timeout = std::chrono::seconds(60)) {
-    return thread_.wait_until(
-        [this, run] {
-          for (auto it = frames_.rbegin(); it != frames_.rend(); ++it) {
-            json e = json::parse(*it);
-            if (e["type"] == "run" && e["run"] == run) {
-              std::string s = e["status"];
-              return s == "succeeded" || s == "failed" || s == "aborted" || s == "unstable";
-            }
-          }
-          return false;
-        },
-        timeout);
-  }
-  bool wait_count(size_t n, std::chrono::seconds timeout = std::chrono::seconds(30)) {
-    return thread_.wait_until([this, n] { return frames_.size() >= n; }, timeout);
-  }
-
- private:
-  EventLoop loop_;
-  std::chrono::milliseconds stall_;
-  std::unique_ptr<WsClient> client_;
-  std::vector<std::string> frames_;
-  std::vector<std::string> disconnects_;
-  bool stop_on_close_;
-  LoopThread thread_{loop_};
-};
 
 int64_t start_run(Cluster& c, const std::string& steps) {
   std::string pipeline = "pipeline {\n  agent any\n  stages {\n" + steps + "  }\n}\n";

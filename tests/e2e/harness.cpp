@@ -227,14 +227,16 @@ void Cluster::write_config() {
   if (!repositories_.empty()) {
     text += kReposMarker;
     text += "repositories:\n";
-    for (const auto& [name, url] : repositories_)
-      text += "  - {name: " + name + ", url: \"" + url + "\", poll: 0s}\n";
+    for (const auto& [name, url, extra] : repositories_)
+      text += "  - {name: " + name + ", url: \"" + url + "\", poll: 0s" +
+              (extra.empty() ? "" : ", " + extra) + "}\n";
   }
   std::ofstream(config_path_, std::ios::trunc) << text;
 }
 
-void Cluster::add_repository(const std::string& name, const std::string& url) {
-  repositories_.emplace_back(name, url);
+void Cluster::add_repository(const std::string& name, const std::string& url,
+                             const std::string& extra) {
+  repositories_.emplace_back(name, url, extra);
   write_config();
 }
 

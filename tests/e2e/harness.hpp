@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -80,7 +81,9 @@ class Cluster {
   void start_controller();
   // Before start_controller(): a watched repository (not polled), so runs
   // of it by `name` get secrets (an inline or URL run gets none).
-  void add_repository(const std::string& name, const std::string& url);
+  // `extra`: more keys of its entry, as YAML flow-map text ("access: {team-a: developer}").
+  void add_repository(const std::string& name, const std::string& url,
+                      const std::string& extra = "");
   // With the controller running: makes the repository at `path` a configured one (named after
   // its directory, "repo3") through a config reload (SIGHUP), and returns its name once the
   // controller lists it. Runs of it by that name get secrets and may deploy through a gate.
@@ -124,7 +127,7 @@ class Cluster {
 
   TempDir tmp_;
   std::string config_yaml_;
-  std::vector<std::pair<std::string, std::string>> repositories_;  // name, url
+  std::vector<std::tuple<std::string, std::string, std::string>> repositories_;  // name, url, extra
   std::string config_path_;
   std::unique_ptr<Child> controller_;
   std::vector<std::unique_ptr<Child>> agents_;
