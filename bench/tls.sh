@@ -46,7 +46,9 @@ sh "$root/tests/support/make_test_pki.sh" "$pki" || die "openssl could not make 
 
 # ---------------------------------------------------------------- daemons
 # start_side NAME [TLS]: a controller and an agent in $tmp/NAME; sets server_NAME, token_NAME.
-declare -A server token
+declare -A server token cpid apid
+# cpu_ms PID: user + system CPU time the process has used, in ms.
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000 / hz) }' "/proc/$1/stat"; }
 start_side() {
   local name=$1 tls=${2:-} dir="$tmp/$1" agent_tls=()
   mkdir -p "$dir"
@@ -57,6 +59,7 @@ start_side() {
   } >"$dir/controller.yml"
   "$tmp/gantry-controller" --config "$dir/controller.yml" >"$dir/controller.log" 2>&1 &
   pids+=("$!")
+  cpid[$name]=$!
   for _ in $(seq 1 250); do [[ -s $dir/data/controller.addr ]] && break; sleep 0.02; done
   [[ -s $dir/data/controller.addr ]] || die "the $name controller did not start"
   server[$name]=$(<"$dir/data/controller.addr")
@@ -65,6 +68,7 @@ start_side() {
   "$tmp/gantry-agent" --controller "${server[$name]}" --token-file "$dir/data/agent.token" \
     --name "bench-$name" --executors 1 --work "$dir/work" "${agent_tls[@]}" >"$dir/agent.log" 2>&1 &
   pids+=("$!")
+  apid[$name]=$!
   for _ in $(seq 1 200); do
     g "$name" agents --json 2>/dev/null | grep -q '"connected":true' && return 0
     sleep 0.05
@@ -133,12 +137,21 @@ for ((r = 1; r <= reps; r++)); do
     stages[$side]+="$(span_ms) "
   done
 done
-for side in plain tls; do
-  run "$side" Jenkinsfile.biglog 900
-  ms=$(span_ms)
-  ingest[$side]=$(calc "$log_bytes / 1000 / $ms" 1)
-  sizes[$side]=$(log_bytes_of)
+# Log ingest: BENCH_REPS runs per side, alternating; the median MB/s (one run is noisy on a
+# shared 2-core machine), and the CPU the controller and the agent used, summed over the runs.
+declare -A ccpu acpu rates
+for ((r = 1; r <= reps; r++)); do
+  for side in plain tls; do
+    c0=$(cpu_ms "${cpid[$side]}") a0=$(cpu_ms "${apid[$side]}")
+    run "$side" Jenkinsfile.biglog 900
+    ccpu[$side]=$((${ccpu[$side]:-0} + $(cpu_ms "${cpid[$side]}") - c0))
+    acpu[$side]=$((${acpu[$side]:-0} + $(cpu_ms "${apid[$side]}") - a0))
+    rates[$side]+="$(calc "$log_bytes / 1000 / $(span_ms)" 1) "
+    sizes[$side]=$(log_bytes_of)
+  done
 done
+# shellcheck disable=SC2086  # space-separated numbers
+for side in plain tls; do ingest[$side]=$(median ${rates[$side]}); done
 
 # shellcheck disable=SC2086  # space-separated numbers
 {
@@ -155,6 +168,8 @@ printf '  %-44s %10s %10s %8s\n' "figure" "plain" "tls" "tls/plain"
 printf '  %-44s %10s %10s %8s\n' "stage time, $nstages x sh 'true' (ms per stage)" "$per_plain" "$per_tls" "$stage_ratio"
 printf '  %-44s %10s %10s %8s\n' "log ingest, $log_size (MB/s; ratio plain/tls)" "${ingest[plain]}" "${ingest[tls]}" "$ingest_ratio"
 echo "  stored log bytes: plain ${sizes[plain]}, tls ${sizes[tls]} (each run: ${stages[plain]}| ${stages[tls]}ms)"
+echo "  log ingest runs (MB/s): ${rates[plain]}| ${rates[tls]}"
+echo "  CPU per GiB of log (ms): controller $(calc "${ccpu[plain]} * 1073741824 / $log_bytes / $reps" 0) | $(calc "${ccpu[tls]} * 1073741824 / $log_bytes / $reps" 0), agent $(calc "${acpu[plain]} * 1073741824 / $log_bytes / $reps" 0) | $(calc "${acpu[tls]} * 1073741824 / $log_bytes / $reps" 0)"
 
 bench_row "stage time over TLS, $nstages x sh 'true'" "$per_tls" ms "" "$per_plain" "plain HTTP"
 bench_row "TLS cost on stage time (tls/plain)" "$stage_ratio" x "<= 1.3" "" ""

@@ -23,6 +23,7 @@ constexpr auto kStableAfter = std::chrono::seconds(60);
 constexpr auto kAtOnceAfter = std::chrono::seconds(1);
 // Beast pings after half of this without traffic and gives up after all of it.
 constexpr auto kIdleTimeout = std::chrono::seconds(60);
+constexpr size_t kWriteBufferBytes = size_t{64} << 10;  // see write_buffer_bytes below
 constexpr auto kCloseGrace = std::chrono::seconds(5);
 
 // One connection attempt and, once open, the connection. In-flight operations hold it, so a
@@ -235,6 +236,10 @@ asio::awaitable<bool> WsClient::Impl::connect(std::shared_ptr<Impl> self,
   link->ws.set_option(websocket::stream_base::decorator(decorate));
   link->ws.read_message_max(options.max_message);
   link->ws.auto_fragment(false);
+  // A client masks what it sends through this buffer, and each fill is one write to the next
+  // layer: at Beast's default (4 KiB) a 64 KiB log frame takes 16 writes, and over TLS 16 records
+  // of 4 KiB instead of 4 of 16 KiB. Sized for a whole log frame (protocol::kMaxChunk).
+  link->ws.write_buffer_bytes(kWriteBufferBytes);
 
   websocket::response_type response;
   std::string host = host_port(url);
