@@ -115,6 +115,9 @@ struct Config {
   // Not from the file: `gantry run` opens every gate at once (inputs take
   // their defaults), since nobody else is there to decide.
   bool open_gates = false;
+  // Not from the file: `gantry run` on a terminal (or with --input): inputs become requests
+  // (INPUT-N) that the user at the terminal answers, whatever their submitter says.
+  bool local_inputs = false;
   // Set by load_config, empty for the defaults: the file and the SHA-256 of
   // its bytes, which the controller records in the audit log at startup.
   std::string source_path, source_sha256;

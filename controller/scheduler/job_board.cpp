@@ -169,7 +169,7 @@ AgentState* JobBoard::free_agent(const std::string& label, const std::string& pr
   for (auto& [id, agent] : agents_) {
     if (!agent.connected || static_cast<int>(agent.jobs.size()) >= agent.executors) continue;
     if (now - agent.last_seen > silent_after) continue;
-    if (!label_matches(label, agent)) continue;
+    if (!options_.any_label && !label_matches(label, agent)) continue;
     if (auto only = options_.pool_repositories.find(agent.token_name);
         only != options_.pool_repositories.end() && !only->second.count(repo))
       continue;  // a pool kept for other repositories (an inline or URL run has none)

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "gantry/pipelines/model.hpp"
 #include "gantry/protocol/messages.hpp"
 #include "scheduler/secret_scope.hpp"
 
@@ -45,6 +46,12 @@ struct SchedulerOptions {
   // `gantry run` (no one to ask): a canary's pause() and an inconclusive
   // analysis with `inconclusive 'pause'` go on by themselves.
   bool auto_promote = false;
+  // `gantry run`: its one agent takes every job, whatever label the stage asks for (the user
+  // is told what was ignored).
+  bool any_label = false;
+  // `gantry run --stage/--until`, and deploys without --with-deploys: a reason leaves the
+  // stage out (skipped, with that reason) when its turn comes; "" runs it.
+  std::function<std::string(const pipelines::Stage& stage, const std::string& stage_id)> skip_stage;
 };
 
 struct Job {

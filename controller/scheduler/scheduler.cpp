@@ -162,6 +162,12 @@ void Scheduler::dispatch_leaf(RunState& run, int node, int64_t now) {
   }
   if (board_.find(rec.job_id)) return;
   const bool orphan = rec.status == RunStatus::Running && rec.epoch > 0;
+  if (!orphan && n.kind == NodeKind::Stage && n.stage && options_.skip_stage) {
+    if (std::string why = options_.skip_stage(*n.stage, rec.stage_id); !why.empty()) {
+      apply(run, run.leaf_done(node, std::nullopt, why, now), now);
+      return;
+    }
+  }
   if (!orphan) {
     std::string why;
     switch (gates_.hold(run, node, now, why)) {

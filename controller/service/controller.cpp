@@ -48,6 +48,8 @@ SchedulerOptions scheduler_options(const Config& config, const ControllerOptions
   for (const auto& [name, env] : config.environments) so.environments[name] = env.gated;
   so.pool_repositories = pool_repositories(config);
   so.auto_promote = config.open_gates;
+  so.any_label = options.any_label;
+  so.skip_stage = options.skip_stage;
   return so;
 }
 

@@ -15,6 +15,7 @@
 // threads and posts its result back. The loop must outlive the Controller.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,7 @@
 #include "config.hpp"
 #include "gantry/net/event_loop.hpp"
 #include "gantry/net/http_server.hpp"
+#include "gantry/pipelines/model.hpp"
 #include "service/clock.hpp"
 
 namespace gantry::controller {
@@ -43,6 +45,9 @@ class Retention;
 struct ControllerOptions {
   int64_t tick_ms = 100;
   int64_t heartbeat_ms = 2000;
+  // `gantry run` (SchedulerOptions): every label served here, and stages left out.
+  bool any_label = false;
+  std::function<std::string(const pipelines::Stage& stage, const std::string& stage_id)> skip_stage;
 };
 
 class Controller {

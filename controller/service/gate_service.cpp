@@ -102,7 +102,8 @@ std::optional<gmud::Policy> GateService::policy_of(const ApprovalRecord& a) cons
     // who may start runs. No quorum beyond one, no window, no expiry.
     gmud::Policy p;
     p.approvers = split_submitters(a.submitter);
-    if (p.approvers.empty()) p.approvers = {"*"};
+    // `gantry run`: the one at the terminal answers, whoever the submitter names.
+    if (p.approvers.empty() || config_.local_inputs) p.approvers = {"*"};
     p.min_approvals = 1;
     return p;
   }
@@ -153,10 +154,12 @@ void GateService::open_request(const GateRequest& g) {
     if (Status s = releases_.begin(g); !s) retry_later(g, s.error());
     return;
   }
-  if (config_.open_gates) {
+  // `gantry run` opens deploy gates at once; an input waits for the user at the terminal when
+  // it asks (local_inputs), else it takes its defaults.
+  if (config_.open_gates && !(g.kind == GateKind::Input && config_.local_inputs)) {
     std::map<std::string, std::string> defaults;
     for (const GateRequest::Parameter& p : g.parameters) defaults[p.name] = p.default_value;
-    log::warn("gmud", "gate.opened_locally",
+    log::info("gmud", "gate.opened_locally",
               {{"stage", g.stage_id}, {"kind", std::string(to_string(g.kind))}});
     engine_.scheduler().open_gate(run.id, g.stage_id, g.kind, defaults, engine_.now());
     return;
