@@ -18,8 +18,7 @@ int inbox(const Remote& r, const std::vector<std::string>& args, std::ostream& o
     } else if (a == "--all") {
       all = true;
     } else {
-      err << "gantry approvals: unknown argument '" << a << "' (use --all, --json)\n";
-      return 2;
+      return usage_error(err, "approvals", "unknown argument '" + a + "'");
     }
   }
   auto resp = call(r, "GET", all ? "/api/v1/approvals" : "/api/v1/approvals?status=pending");
@@ -47,19 +46,12 @@ int decide(const Remote& r, const std::string& cmd, const std::vector<std::strin
     } else if (!a.empty() && a[0] != '-' && id.empty()) {
       id = a;
     } else {
-      err << "gantry " << cmd << ": unexpected argument '" << a << "'\n";
-      return 2;
+      return usage_error(err, cmd, "unexpected argument '" + a + "'");
     }
   }
-  if (id.empty()) {
-    err << "usage: gantry " << cmd << " GMUD-N"
-        << (cmd == "reject" ? " --comment WHY" : " [--comment C] [-p K=V]...") << "\n";
-    return 2;
-  }
-  if (cmd == "reject" && (!has_comment || comment.empty())) {
-    err << "gantry reject: a rejection needs --comment saying why\n";
-    return 2;
-  }
+  if (id.empty()) return usage_error(err, cmd, "give a change request (GMUD-N or INPUT-N)");
+  if (cmd == "reject" && (!has_comment || comment.empty()))
+    return usage_error(err, cmd, "a rejection needs --comment saying why");
   auto resp =
       call(r, "POST", "/api/v1/approvals/" + id + "/" + cmd, decision_body(comment, params));
   if (resp.ok && (resp.status == 403 || resp.status == 409 || resp.status == 400)) {
@@ -81,7 +73,7 @@ int releases(const Remote& r, const std::vector<std::string>& args, std::ostream
     } else if (args[i] == "--env" && i + 1 < args.size()) {
       env = args[++i];
     } else {
-      err << "gantry releases: unknown argument '" << args[i] << "' (use --env E, --json)\n";
+      return usage_error(err, "releases", "unknown argument '" + args[i] + "'");
       return 2;
     }
   }
@@ -106,14 +98,10 @@ int rollback(const Remote& r, const std::vector<std::string>& args, std::ostream
     } else if (id.empty() && !args[i].empty() && args[i][0] != '-') {
       id = args[i];
     } else {
-      err << "usage: gantry rollback R-N [--comment WHY] [--no-wait]\n";
-      return 2;
+      return usage_error(err, "rollback", "unexpected argument '" + args[i] + "'");
     }
   }
-  if (id.empty()) {
-    err << "usage: gantry rollback R-N [--comment WHY] [--no-wait]\n";
-    return 2;
-  }
+  if (id.empty()) return usage_error(err, "rollback", "give a release (R-N)");
   auto resp = call(r, "POST", "/api/v1/releases/" + net::url_encode(id) + "/rollback",
                    decision_body(comment, {}));
   if (resp.ok && (resp.status == 403 || resp.status == 409 || resp.status == 404)) {
@@ -131,8 +119,6 @@ int rollback(const Remote& r, const std::vector<std::string>& args, std::ostream
 // back now; waits for the release to end (exit 0 rolled back, 1 not).
 int steer(const Remote& r, const std::string& cmd, const std::vector<std::string>& args,
           std::ostream& out, std::ostream& err) {
-  const std::string usage = "usage: gantry " + cmd + " R-N [--comment WHY]" +
-                            (cmd == "abort" ? " [--no-wait]" : "") + "\n";
   std::string id, comment;
   bool wait = cmd == "abort";
   for (size_t i = 0; i < args.size(); ++i) {
@@ -143,14 +129,10 @@ int steer(const Remote& r, const std::string& cmd, const std::vector<std::string
     } else if (id.empty() && !args[i].empty() && args[i][0] != '-') {
       id = args[i];
     } else {
-      err << usage;
-      return 2;
+      return usage_error(err, cmd, "unexpected argument '" + args[i] + "'");
     }
   }
-  if (id.empty()) {
-    err << usage;
-    return 2;
-  }
+  if (id.empty()) return usage_error(err, cmd, "give a release (R-N)");
   const std::string path = "/api/v1/releases/" + net::url_encode(id);
   auto resp = call(r, "POST", path + "/" + cmd, decision_body(comment, {}));
   if (resp.ok && (resp.status == 403 || resp.status == 409 || resp.status == 404)) {

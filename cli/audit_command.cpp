@@ -105,8 +105,7 @@ int audit_command(const Remote& r, const std::vector<std::string>& args, std::os
     } else if (a == "verify" && !check) {
       check = true;
     } else {
-      err << "gantry audit: unexpected '" << a << "'\nusage: gantry audit [verify] [--json]\n";
-      return 2;
+      return usage_error(err, "audit", "unexpected argument '" + a + "'");
     }
   }
   return check ? verify(r, json, out, err) : list(r, json, out, err);

@@ -52,6 +52,7 @@ constexpr const char* kUsage =
     "An https:// server's certificate is checked against the system's CAs, or --ca FILE\n"
     "(GANTRY_CA); --insecure-skip-verify turns the check off, with a warning.\n"
     "\n"
+    "RUN is a run id (20) or JOB#N (shop/main#19). `gantry COMMAND --help` for each command.\n"
     "Exit status: 0 ok, 1 failure, 2 usage or connection error, 3 unstable, 4 aborted.\n";
 
 }  // namespace
@@ -98,8 +99,21 @@ int run(const std::vector<std::string>& all_args, std::istream& in, std::ostream
     return 0;
   }
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
-    out << kUsage;
-    return 0;
+    if (rest.empty()) {
+      out << kUsage;
+      return 0;
+    }
+    if (rest[0] == "run") return local_run_command({"--help"}, out, err);
+    if (print_help(rest[0], out)) return 0;
+    err << "gantry: help: no command '" << rest[0] << "'\n";
+    return 2;
+  }
+  // `gantry CMD --help` (or -h) anywhere in its arguments: its usage, an example, its exit
+  // status; nothing is run. `gantry run --help` is the runner's own.
+  if (cmd != "run") {
+    for (const std::string& a : rest) {
+      if ((a == "--help" || a == "-h") && print_help(cmd, out)) return 0;
+    }
   }
   if (cmd == "lint") return lint_command(rest, in, out, err);
   if (cmd == "plan") return plan_command(remote, rest, in, out, err);
@@ -113,7 +127,7 @@ int run(const std::vector<std::string>& all_args, std::istream& in, std::ostream
   if (cmd == "approvals" || cmd == "approve" || cmd == "reject" || cmd == "releases" ||
       cmd == "rollback" || cmd == "promote" || cmd == "abort")
     return approvals_command(remote, cmd, rest, out, err);
-  err << "gantry: unknown command '" << cmd << "'\n" << kUsage;
+  err << "gantry: unknown command '" << cmd << "'\n(gantry --help lists the commands)\n";
   return 2;
 }
 

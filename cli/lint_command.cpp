@@ -4,6 +4,7 @@
 #include "cli.hpp"
 #include "cli_json.hpp"
 #include "gantry/pipelines/loader.hpp"
+#include "remote.hpp"
 #include "source_file.hpp"
 
 namespace gantry::cli {
@@ -22,8 +23,7 @@ int lint_command(const std::vector<std::string>& args, std::istream& in, std::os
     } else if (a == "--format" && i + 1 < args.size()) {
       const std::string& f = args[++i];
       if (f != "json" && f != "text") {
-        err << "gantry lint: --format takes text or json, not '" << f << "'\n";
-        return 2;
+        return usage_error(err, "lint", "--format takes text or json, not '" + f + "'");
       }
       json = f == "json";
     } else if (a.rfind("--format=", 0) == 0) {
@@ -31,17 +31,12 @@ int lint_command(const std::vector<std::string>& args, std::istream& in, std::os
     } else if (a == "--json") {
       json = true;
     } else if (a.size() > 1 && a[0] == '-') {
-      err << "gantry lint: unknown option '" << a
-          << "'\nusage: gantry lint FILE... [--format text|json] [--strict]\n";
-      return 2;
+      return usage_error(err, "lint", "unknown option '" + a + "'");
     } else {
       files.push_back(a);
     }
   }
-  if (files.empty()) {
-    err << "usage: gantry lint FILE... [--format text|json] [--strict]   ('-' reads stdin)\n";
-    return 2;
-  }
+  if (files.empty()) return usage_error(err, "lint", "give one or more files ('-' reads stdin)");
   size_t errors = 0;
   size_t warnings = 0;
   bool io_error = false;

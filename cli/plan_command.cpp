@@ -20,20 +20,14 @@ int plan_command(const Remote& remote, const std::vector<std::string>& args, std
     } else if ((a == "--env" || a == "--config") && i + 1 < args.size()) {
       (a == "--env" ? env : config) = args[++i];
     } else if (a.size() > 1 && a[0] == '-') {
-      err << "gantry plan: unknown option '" << a
-          << "'\nusage: gantry plan FILE [--json] [--env NAME [--config CONTROLLER.yml]]\n";
-      return 2;
+      return usage_error(err, "plan", "unknown option '" + a + "'");
     } else if (file.empty()) {
       file = a;
     } else {
-      err << "usage: gantry plan FILE [--json]   (one file)\n";
-      return 2;
+      return usage_error(err, "plan", "one file at a time");
     }
   }
-  if (file.empty()) {
-    err << "usage: gantry plan FILE [--json]\n";
-    return 2;
-  }
+  if (file.empty()) return usage_error(err, "plan", "give a pipeline file");
   std::string message;
   auto source = read_source(file, in, message);
   if (!source) {

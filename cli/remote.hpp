@@ -64,6 +64,11 @@ const char* color_of(const std::string& status, bool color_waiting);
 bool run_finished(const std::string& status);  // a run's end (a stage may also be skipped)
 int exit_code_for(const std::string& status);  // 0 succeeded, 1 failed, 3 unstable, 4 aborted
 
+// help.cpp: `gantry CMD --help` (false for a command it does not know), and the one shape of a
+// usage error: "gantry: CMD: MESSAGE" and where the usage is; returns 2.
+bool print_help(const std::string& cmd, std::ostream& out);
+int usage_error(std::ostream& err, const std::string& cmd, const std::string& message);
+
 // One API call with the remote's server and token (remote_commands.cpp).
 net::ClientResponse call(const Remote& remote, const std::string& method, const std::string& path,
                          const std::string& body = {});

@@ -2,9 +2,12 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <ostream>
+#include <thread>
 #include <vector>
 
 #include "gantry/net/http_client.hpp"
@@ -27,6 +30,14 @@ net::ClientResponse call(const Remote& r, const std::string& method, const std::
 int report(const net::ClientResponse& resp, const std::string& what, std::ostream& err) {
   if (!resp.ok) {
     err << "gantry: " << what << ": " << resp.error << "\n";
+    // Nobody there: most often no server was named.
+    if (resp.error.find("refused") != std::string::npos ||
+        resp.error.find("resolve") != std::string::npos ||
+        resp.error.find("timed out") != std::string::npos)
+      err << "(is a controller running there? --server URL or GANTRY_SERVER names it)\n";
+  } else if (resp.status == 401) {
+    err << "gantry: " << what << ": " << error_message(resp.body)
+        << "\n(--token T or GANTRY_TOKEN gives the token)\n";
   } else {
     err << "gantry: " << what << ": " << error_message(resp.body) << " (HTTP " << resp.status
         << ")\n";
@@ -37,9 +48,79 @@ int report(const net::ClientResponse& resp, const std::string& what, std::ostrea
 namespace {
 
 bool parse_run_id(const std::string& s, int64_t& id) {
-  std::string t = s[0] == '#' ? s.substr(1) : s;
+  std::string t = !s.empty() && s[0] == '#' ? s.substr(1) : s;
   auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), id);
   return ec == std::errc() && p == t.data() + t.size() && id > 0;
+}
+
+// RUN as users see it: the run id (20, #20) or JOB#N (shop/main#19), the number in its job as
+// the lists, the page and BUILD_NUMBER show it. 0 with a message when there is none.
+int64_t resolve_run(const Remote& r, const std::string& cmd, const std::string& text,
+                    std::ostream& err) {
+  int64_t id = 0;
+  if (parse_run_id(text, id)) return id;
+  const size_t hash = text.rfind('#');
+  int64_t number = 0;
+  if (hash == std::string::npos || hash == 0 || !parse_run_id(text.substr(hash + 1), number)) {
+    usage_error(err, cmd, "'" + text + "' is not a run: give its id (20) or JOB#N (shop/main#19)");
+    return 0;
+  }
+  auto resp = call(r, "GET",
+                   "/api/v1/runs?limit=1&job=" + net::url_encode(text.substr(0, hash)) +
+                       "&number=" + std::to_string(number));
+  if (!resp.ok || resp.status != 200) {
+    report(resp, cmd, err);
+    return 0;
+  }
+  std::vector<RunView> runs;
+  parse_runs(resp.body, runs);
+  if (runs.empty()) {
+    err << "gantry: " << cmd << ": no run " << text << "\n";
+    return 0;
+  }
+  return runs[0].id;
+}
+
+// Until the repository's next fetch ends (its last_success_at or last_fetch_at moves), at most
+// 15 s; a fetch that ended before the first look is covered by a short grace.
+void wait_for_fetch(const Remote& r, const std::string& repo) {
+  auto stamp = [&]() -> std::string {
+    auto resp = call(r, "GET", "/api/v1/repos");
+    if (!resp.ok || resp.status != 200) return "?";
+    nlohmann::json j = nlohmann::json::parse(resp.body, nullptr, false);
+    if (!j.is_object() || !j["repos"].is_array()) return "?";
+    for (const auto& x : j["repos"]) {
+      if (x.value("name", "") == repo)
+        return x["last_success_at"].dump() + "/" + x["last_fetch_at"].dump() + "/" +
+               x["next_fetch_at"].dump();
+    }
+    return "?";
+  };
+  const std::string first = stamp();
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 150; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const std::string now = stamp();
+    if (now != first) return;
+    // The fetch may have ended before the first look: after 2 s, try anyway.
+    if (std::chrono::steady_clock::now() - start > std::chrono::seconds(2) && now == first) return;
+  }
+}
+
+std::string age(int64_t at_ms, int64_t now) {
+  if (!at_ms) return "";
+  const int64_t s = std::max<int64_t>(0, (now - at_ms) / 1000);
+  if (s < 60) return std::to_string(s) + "s ago";
+  if (s < 3600) return std::to_string(s / 60) + "m ago";
+  if (s < 86400) return std::to_string(s / 3600) + "h ago";
+  return std::to_string(s / 86400) + "d ago";
+}
+
+std::string short_ref(const std::string& ref) {
+  for (const char* p : {"refs/heads/", "refs/tags/"}) {
+    if (ref.rfind(p, 0) == 0) return ref.substr(std::char_traits<char>::length(p));
+  }
+  return ref;
 }
 
 std::string fmt_duration(int64_t from, int64_t to) {
@@ -64,7 +145,7 @@ int show(const Remote& r, int64_t id, bool json, std::ostream& out, std::ostream
   }
   RunView v;
   parse_run(resp.body, v);
-  out << "run " << v.id << "  " << v.job << " #" << v.number << "  " << v.status;
+  out << v.job << "#" << v.number << "  (run " << v.id << ")  " << v.status;
   if (!v.reason.empty()) out << "  (" << v.reason << ")";
   out << "\n";
   if (!v.repo.empty())
@@ -90,7 +171,8 @@ int show(const Remote& r, int64_t id, bool json, std::ostream& out, std::ostream
 // or only `attempt`.
 int logs(const Remote& r, int64_t id, const std::string& stage, int attempt, bool follow,
          std::ostream& out, std::ostream& err) {
-  if (follow) return follow_run(r, id, true, out, err) == 2 ? 2 : 0;
+  // Like wait: the run's result is the exit status.
+  if (follow) return follow_run(r, id, true, out, err);
   auto resp = call(r, "GET", "/api/v1/runs/" + std::to_string(id));
   if (!resp.ok || resp.status != 200) return report(resp, "logs " + std::to_string(id), err);
   RunView v;
@@ -137,7 +219,11 @@ int logs(const Remote& r, int64_t id, const std::string& stage, int attempt, boo
     }
   }
   if (!found && !stage.empty()) {
-    err << "gantry: run " << id << " has no stage '" << stage << "'\n";
+    std::string names;
+    for (const auto& s : v.stages) names += (names.empty() ? "" : ", ") + s.id;
+    err << "gantry: logs: run " << id << " has no stage '" << stage << "'"
+        << (names.empty() ? std::string(" (it has no stages yet)") : " (its stages: " + names + ")")
+        << "\n";
     return 2;
   }
   return 0;
@@ -150,9 +236,11 @@ int remote_command(const Remote& r, const std::string& cmd, const std::vector<st
   bool json = false;
   std::vector<std::string> pos;
   std::map<std::string, std::string> params;
-  std::string repo, ref, file, status;
+  std::string repo, ref, file, status, branch, user, limit = "50";
   bool follow = false;
   int attempt = 0;  // logs: 0 = every attempt
+  // Which options each command takes: anything else is a usage error, not ignored.
+  const bool lists = cmd == "runs";
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](std::string& into) {
@@ -160,32 +248,42 @@ int remote_command(const Remote& r, const std::string& cmd, const std::vector<st
       into = args[++i];
       return true;
     };
+    auto needs = [&](const std::string& what) {
+      return usage_error(err, cmd, a + " needs " + what);
+    };
     if (a == "--json") {
       json = true;
-    } else if (a == "-f" || a == "--follow") {
+    } else if ((a == "-f" || a == "--follow") && cmd == "logs") {
       follow = true;
-    } else if (a == "--repo") {
-      if (!value(repo)) return (err << "gantry: --repo needs a value\n", 2);
-    } else if (a == "--ref") {
-      if (!value(ref)) return (err << "gantry: --ref needs a value\n", 2);
-    } else if (a == "--file") {
-      if (!value(file)) return (err << "gantry: --file needs a value\n", 2);
-    } else if (a == "--status") {
-      if (!value(status)) return (err << "gantry: --status needs a value\n", 2);
-    } else if (a == "--attempt") {
+    } else if (a == "--repo" && (cmd == "trigger" || lists)) {
+      if (!value(repo)) return needs("a repository name or URL");
+    } else if (a == "--ref" && cmd == "trigger") {
+      if (!value(ref)) return needs("a branch, tag or commit");
+    } else if (a == "--file" && cmd == "trigger") {
+      if (!value(file)) return needs("a pipeline file path");
+    } else if (a == "--status" && lists) {
+      if (!value(status)) return needs("a status");
+    } else if (a == "--branch" && lists) {
+      if (!value(branch)) return needs("a branch");
+    } else if (a == "--user" && lists) {
+      if (!value(user)) return needs("a user name");
+    } else if (a == "--limit" && lists) {
+      if (!value(limit) || limit.empty() || limit.size() > 3 ||
+          limit.find_first_not_of("0123456789") != std::string::npos || std::stoi(limit) < 1)
+        return needs("a number from 1 to 500");
+    } else if (a == "--attempt" && cmd == "logs") {
       std::string n;
       if (!value(n) || n.empty() || n.find_first_not_of("0123456789") != std::string::npos ||
           n.size() > 6 || std::stoi(n) < 1)
-        return (err << "gantry: --attempt wants a number from 1\n", 2);
+        return needs("a number from 1");
       attempt = std::stoi(n);
-    } else if (a == "-p" || a == "--param") {
+    } else if ((a == "-p" || a == "--param") && cmd == "trigger") {
       std::string kv;
-      if (!value(kv) || kv.find('=') == std::string::npos)
-        return (err << "gantry: -p wants KEY=VALUE\n", 2);
+      if (!value(kv) || kv.find('=') == std::string::npos || kv.front() == '=')
+        return needs("NAME=VALUE");
       params[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
     } else if (a.size() > 1 && a[0] == '-') {
-      err << "gantry " << cmd << ": unknown option '" << a << "'\n";
-      return 2;
+      return usage_error(err, cmd, "unknown option '" + a + "'");
     } else {
       pos.push_back(a);
     }
@@ -193,20 +291,29 @@ int remote_command(const Remote& r, const std::string& cmd, const std::vector<st
   int64_t id = 0;
   bool needs_run = cmd == "show" || cmd == "logs" || cmd == "wait" || cmd == "cancel" ||
                    cmd == "retry" || cmd == "watch";
-  if (needs_run && (pos.empty() || !parse_run_id(pos[0], id))) {
-    err << "gantry " << cmd << ": give a run id (as printed by `gantry trigger`)\n";
-    return 2;
+  const size_t max_pos = cmd == "logs" ? 2 : needs_run || cmd == "trigger" ? 1 : 0;
+  if (pos.size() > max_pos)
+    return usage_error(err, cmd, "unexpected argument '" + pos[max_pos] + "'");
+  if (needs_run) {
+    if (pos.empty())
+      return usage_error(err, cmd, "give a run: its id (20) or JOB#N (shop/main#19)");
+    id = resolve_run(r, cmd, pos[0], err);
+    if (id == 0) return 2;
   }
   if (cmd == "trigger") {
     if (repo.empty() && !pos.empty()) repo = pos[0];
-    if (repo.empty()) {
-      err << "usage: gantry trigger --repo NAME_OR_URL [--ref REF] [--file F] [-p K=V]...\n";
-      return 2;
-    }
+    if (repo.empty()) return usage_error(err, "trigger", "give the repository: --repo NAME_OR_URL");
     // A local path means the path on this machine: send it absolute.
     if (repo.find("://") == std::string::npos && std::filesystem::exists(repo))
       repo = std::filesystem::absolute(repo).lexically_normal().string();
-    auto resp = call(r, "POST", "/api/v1/runs", create_run_body(repo, ref, file, params, "", ""));
+    const std::string body = create_run_body(repo, ref, file, params, "", "");
+    auto resp = call(r, "POST", "/api/v1/runs", body);
+    // A ref the controller's last fetch did not list: it fetches again at once, so a branch
+    // pushed a moment ago is found after that fetch; a typo is still refused, and no run exists.
+    if (resp.ok && resp.status == 404 && resp.body.find("\"unknown_ref\"") != std::string::npos) {
+      wait_for_fetch(r, repo);
+      resp = call(r, "POST", "/api/v1/runs", body);
+    }
     if (!resp.ok || resp.status != 201) return report(resp, "trigger", err);
     RunView v;
     parse_run(resp.body, v);
@@ -218,8 +325,13 @@ int remote_command(const Remote& r, const std::string& cmd, const std::vector<st
     return 0;
   }
   if (cmd == "runs") {
-    std::string q = "/api/v1/runs?limit=50";
-    if (!status.empty()) q += "&status=" + net::url_encode(status);
+    std::string q = "/api/v1/runs?limit=" + limit;
+    for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"status", &status},
+                                     {"repo", &repo},
+                                     {"branch", &branch},
+                                     {"user", &user}}) {
+      if (!value->empty()) q += std::string("&") + key + "=" + net::url_encode(*value);
+    }
     auto resp = call(r, "GET", q);
     if (!resp.ok || resp.status != 200) return report(resp, "runs", err);
     if (json) {
@@ -228,14 +340,23 @@ int remote_command(const Remote& r, const std::string& cmd, const std::vector<st
     }
     std::vector<RunView> runs;
     parse_runs(resp.body, runs);
-    out << "ID     JOB                  #     STATUS      TRIGGER\n";
+    const int64_t now = now_ms();
+    out << "RUN    JOB#N                    BRANCH           STATUS     AGE       DURATION  "
+           "TRIGGER\n";
     for (const auto& v : runs) {
-      char line[512];
-      std::snprintf(line, sizeof line, "%-6lld %-20s %-5lld %-11s %s\n",
-                    static_cast<long long>(v.id), v.job.c_str(), static_cast<long long>(v.number),
-                    v.status.c_str(), v.trigger.c_str());
+      char line[768];
+      const std::string job = v.job + "#" + std::to_string(v.number);
+      const std::string took =
+          fmt_duration(v.started_at ? v.started_at : v.created_at,
+                       v.finished_at ? v.finished_at : (run_finished(v.status) ? 0 : now));
+      std::snprintf(line, sizeof line, "%-6lld %-24s %-16s %-10s %-9s %-9s %s\n",
+                    static_cast<long long>(v.id), job.c_str(), short_ref(v.ref).c_str(),
+                    v.status.c_str(), age(v.created_at, now).c_str(), took.c_str(),
+                    v.trigger.c_str());
       out << line;
     }
+    if (runs.empty())
+      out << "(no runs" << (q.find('&') != std::string::npos ? " match" : "") << ")\n";
     return 0;
   }
   if (cmd == "show") return show(r, id, json, out, err);
@@ -268,8 +389,7 @@ int remote_command(const Remote& r, const std::string& cmd, const std::vector<st
     out << (json ? resp.body + "\n" : repos_table(resp.body, now_ms()));
     return 0;
   }
-  err << "gantry: '" << cmd << "' is not available yet\n";
-  return 2;
+  return usage_error(err, cmd, "not a command of this gantry");
 }
 
 }  // namespace gantry::cli

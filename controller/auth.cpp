@@ -28,6 +28,7 @@ Role required_role(Permission p) {
       return Role::Viewer;
     case Permission::Trigger:
     case Permission::CancelOwn:
+    case Permission::RetryOwn:
       return Role::Developer;
     case Permission::Cancel:
     case Permission::Retry:
@@ -218,6 +219,7 @@ Authenticator::Authenticator(const Config& config) {
     // The config loader has checked the role; a bad one here is a caller bug.
     add_user(u.name, parse_role(u.role).value_or(Role::None), u.token_sha256, u.groups);
     Principal& p = entries_.back().principal;
+    p.emails = u.emails;
     for (const RepositoryConfig& r : config.repositories) {
       Role role = access_role(config, u, r.name);
       if (role != Role::None) p.repo_roles[r.name] = role;
@@ -234,8 +236,9 @@ void Authenticator::add_user(std::string name, Role role, std::string token_sha2
 }
 
 void Authenticator::add_agent_token(std::string name, std::string token_sha256, AgentPool pool) {
-  entries_.push_back(Entry{lowercase(std::move(token_sha256)),
-                           Principal{std::move(name), Role::Viewer, true, {}, std::move(pool)}});
+  entries_.push_back(
+      Entry{lowercase(std::move(token_sha256)),
+            Principal{std::move(name), Role::Viewer, true, {}, {}, std::move(pool)}});
 }
 
 bool Authenticator::label_of_other_pool(std::string_view label, std::string_view token) const {

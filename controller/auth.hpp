@@ -29,7 +29,8 @@ enum class Role { None, Viewer, Developer, Operator, ReleaseManager, Admin };
 enum class Permission {
   Read,       // viewer
   Trigger,    // developer
-  CancelOwn,  // developer: cancel runs one created
+  CancelOwn,  // developer: cancel one's own runs (started, pushed or authored: owns_run)
+  RetryOwn,   // developer: retry one's own runs
   Cancel,     // operator
   Retry,      // operator
   Agents,     // operator
@@ -62,7 +63,8 @@ struct Principal {
   Role role = Role::Viewer;  // global: on every repository, and on runs of no repository
   bool is_agent = false;     // an agent token: the agent endpoint only
   std::vector<std::string> groups;
-  AgentPool pool;  // agents only
+  std::vector<std::string> emails;  // users: the config's, to know their pushes and commits
+  AgentPool pool;                   // agents only
   // Roles granted on configured repositories (`repositories: [{name, access: {WHO: ROLE}}]`,
   // WHO a user or one of their groups): repository name -> the highest one granted.
   std::map<std::string, Role, std::less<>> repo_roles;

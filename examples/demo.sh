@@ -98,7 +98,7 @@ done
 wait_run_number() {
   local id
   for _ in $(seq 1 300); do
-    id=$("$gantry" runs | awk -v n="$1" '$2 == "demo/main" && $3 == n { print $1 }')
+    id=$("$gantry" runs | awk -v n="$1" '$2 == "demo/main#" n { print $1 }')
     [ -n "$id" ] && { echo "$id"; return; }
     sleep 0.1
   done

@@ -150,6 +150,12 @@
     for (const s of document.querySelectorAll('.dur[data-start]:not([data-end])'))
       s.textContent = fmtDuration(now - Number(s.dataset.start));
   }
+  function fmtBytes(n) {
+    if (!Number.isFinite(n)) return '';
+    if (n < 1024) return n + ' B';
+    if (n < 1048576) return (n / 1024).toFixed(1) + ' KiB';
+    return (n / 1048576).toFixed(1) + ' MiB';
+  }
   function shortRef(ref) { return String(ref || '').replace(/^refs\/(heads|tags)\//, ''); }
   function shortSha(sha) { return String(sha || '').slice(0, 10); }
   function debounce(fn, ms) {
@@ -895,6 +901,13 @@
                            el('label', {for: 'attempt-select'}, 'Attempt '), this.attemptSel);
       this.log = new LogPane();
       this.log.extra.append(this.followBtn, this.attemptBox);
+      // Why stages wait or failed, with their change requests linked.
+      this.why = el('ul', {class: 'why', id: 'stage-why'});
+      this.whyBox = el('section', {class: 'panel', 'aria-labelledby': 'why-title', hidden: true},
+                       el('h2', {id: 'why-title'}, 'Why'), this.why);
+      this.artifacts = el('ul', {class: 'artifacts', id: 'artifact-list'});
+      this.artifactBox = el('section', {class: 'panel', 'aria-labelledby': 'artifacts-title', hidden: true},
+                            el('h2', {id: 'artifacts-title'}, 'Artifacts'), this.artifacts);
       root.append(
           el('p', {class: 'crumbs'}, el('a', {href: '#/runs'}, el('span', {'aria-hidden': 'true'}, '← '), 'All runs')),
           el('div', {class: 'run-head'}, this.heading, this.status,
@@ -902,6 +915,7 @@
           this.flash, this.facts,
           el('section', {class: 'panel', 'aria-labelledby': 'graph-title'},
              el('h2', {id: 'graph-title'}, 'Stages'), this.graph),
+          this.whyBox, this.artifactBox,
           this.log.root);
       if (this.run) this.render();
     }
@@ -912,6 +926,7 @@
       state.runs.set(this.id, Object.assign(state.runs.get(this.id) || {}, result));
       this.stages.clear();
       (result.stages || []).forEach((s, i) => this.stages.set(s.id, Object.assign({order: i}, s)));
+      if (TERMINAL.has(result.status) && !this.artifactsLoaded) this.loadArtifacts();
       for (const ev of events) {
         if (ev.run !== this.id || ev.type === 'log') continue;
         if (ev.type === 'run') mergeRunEvent(ev);
@@ -968,6 +983,55 @@
         setFlash(this.flash, 'Could not ' + what + ' run ' + this.id + ': ' + describe(e), true);
       }
     }
+    async loadArtifacts() {
+      this.artifactsLoaded = true;
+      let list = [];
+      try {
+        list = ((await api('GET', '/api/v1/runs/' + this.id + '/artifacts')) || {}).artifacts || [];
+      } catch (e) {
+        return;
+      }
+      this.artifacts.replaceChildren(...list.map((a) => el('li', {},
+          el('button', {type: 'button', class: 'link', dataset: {path: a.path},
+                        onclick: () => this.download(a.path)}, a.path),
+          el('span', {class: 'muted'}, ' ' + fmtBytes(a.size) + (a.stage ? ' · ' + a.stage : '')))));
+      this.artifactBox.hidden = list.length === 0;
+    }
+    // The API needs the token, so a download goes through a blob rather than a plain link.
+    async download(path) {
+      try {
+        const res = await fetch('/api/v1/runs/' + this.id + '/artifacts/file?path=' + encodeURIComponent(path),
+                                {headers: {Authorization: 'Bearer ' + state.token}});
+        if (!res.ok) throw new Error(res.status + ' ' + res.statusText);
+        const url = URL.createObjectURL(await res.blob());
+        const a = el('a', {href: url, download: path.split('/').pop()});
+        document.body.append(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 10000);
+      } catch (e) {
+        setFlash(this.flash, 'Could not download ' + path + ': ' + describe(e), true);
+      }
+    }
+    // A reason as text, with GMUD-n and INPUT-n linked to the approvals page.
+    linkReason(text) {
+      const parts = [];
+      let last = 0;
+      const re = /\b(GMUD|INPUT)-\d+\b/g;
+      for (let m; (m = re.exec(text));) {
+        parts.push(text.slice(last, m.index), el('a', {href: '#/approvals', class: 'request'}, m[0]));
+        last = m.index + m[0].length;
+      }
+      parts.push(text.slice(last));
+      return parts;
+    }
+    renderWhy(stages) {
+      const told = new Set(['waiting', 'queued', 'failed', 'aborted', 'unstable']);
+      const items = stages.filter((s) => s.reason && told.has(s.status));
+      this.why.replaceChildren(...items.map((s) => el('li', {dataset: {stage: s.id, status: s.status}},
+          el('strong', {}, s.name || s.id), ' ', badge(s.status), ' ', el('span', {}, this.linkReason(s.reason)))));
+      this.whyBox.hidden = items.length === 0;
+    }
     // The stage the log pane should show: the user's pick, else the running
     // leaf that started last, else the last failed leaf, else the last one.
     chooseStage(leaves) {
@@ -1002,6 +1066,8 @@
       this.retryBtn.hidden = !TERMINAL.has(r.status);
 
       const stages = [...this.stages.values()].sort((a, b) => a.order - b.order);
+      this.renderWhy(stages);
+      if (TERMINAL.has(r.status) && !this.artifactsLoaded) this.loadArtifacts();
       const {roots, nodes} = stageTree(stages);
       const leaves = stages.filter((s) => nodes.get(s.id).children.length === 0);
       const shown = this.chooseStage(leaves);
@@ -1169,7 +1235,13 @@
         fact('Rejected by', a.rejections.map((d) => d.user + (d.comment ? ' (“' + d.comment + '”)' : '')).join(', '));
       fact('Requested', fmtTime(a.requested_at));
       fact('Expires', fmtTime(a.expires_at));
+      const pending = a.status === STATUS.pending.word;
+      if (pending && a.deciders)
+        fact('Who may decide', a.deciders.length ? a.deciders.join(', ') : 'nobody configured can');
       const parts = [dl];
+      const you = a.you || {may_decide: true};
+      if (pending && !you.may_decide)
+        parts.push(el('p', {class: 'muted not-yours'}, 'You may not decide this request: ' + (you.why_not || '') + '.'));
       if ((a.blocked_by || []).length) {
         parts.push(el('div', {class: 'blocked'}, el('h3', {}, a.status === STATUS.pending.word ? 'Blocked by' : 'Why'),
                       el('ul', {}, a.blocked_by.map((b) => el('li', {}, b)))));
@@ -1180,7 +1252,8 @@
                                                                                   c.message || '', el('span', {class: 'muted'}, ' (' + (c.author || '') + ')'))))));
       }
       body.replaceChildren(...parts);
-      form.hidden = a.status !== STATUS.pending.word;
+      // Approve and Reject only for those who can use them (the API says who: `you`).
+      form.hidden = !pending || !you.may_decide;
     }
   }
 

@@ -157,6 +157,40 @@ std::vector<std::string> JobBoard::queued() const {
   return ids;
 }
 
+std::string JobBoard::why_no_agent(const std::string& label, const std::string& repo) const {
+  const std::string wanted = label.empty() ? "" : " with label '" + label + "'";
+  size_t connected = 0, matching = 0, busy = 0;
+  std::string others;  // a few connected agents and their labels, for "none has it"
+  for (const auto& [id, agent] : agents_) {
+    if (!agent.connected) continue;
+    ++connected;
+    if (auto only = options_.pool_repositories.find(agent.token_name);
+        only != options_.pool_repositories.end() && !only->second.count(repo))
+      continue;
+    if (!options_.any_label && !label_matches(label, agent)) {
+      if (connected <= 5) {
+        std::string labels;
+        for (const std::string& l : agent.labels) {
+          if (l != agent.name) labels += (labels.empty() ? "" : " ") + l;
+        }
+        others += (others.empty() ? "" : "; ") + agent.name +
+                  (labels.empty() ? std::string(": no labels") : ": " + labels);
+      }
+      continue;
+    }
+    ++matching;
+    if (static_cast<int>(agent.jobs.size()) >= agent.executors) ++busy;
+  }
+  if (connected == 0) return "waiting for an agent" + wanted + ": no agent is connected";
+  if (matching == 0)
+    return "waiting for an agent" + wanted + ": none of the " + std::to_string(connected) +
+           " connected agent(s) has it (" + others + (connected > 5 ? "; ..." : "") + ")";
+  if (busy == matching)
+    return "waiting for a free executor: the " + std::to_string(matching) + " agent(s)" + wanted +
+           " are busy";
+  return "waiting for an agent" + wanted + " to take it";
+}
+
 AgentState* JobBoard::free_agent(const std::string& label, const std::string& preferred,
                                  const std::string& repo, int64_t now) {
   // An agent whose heartbeats stopped gets no new work, even while its

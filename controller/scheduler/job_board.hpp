@@ -121,6 +121,10 @@ class JobBoard {
   std::vector<std::string> queued() const;
   // The connected, heartbeating agent with a free executor whose labels
   // match `label`: `preferred` when it qualifies, else the least busy.
+  // Why no agent takes a job with this label (of this repository) now, for a queued stage's
+  // reason: no agent connected, none with the label (naming the connected ones), or all of those
+  // busy. Read-only.
+  std::string why_no_agent(const std::string& label, const std::string& repo) const;
   AgentState* free_agent(const std::string& label, const std::string& preferred,
                          const std::string& repo, int64_t now);
   // Hands the job to the agent at `epoch`; its lease starts now.

@@ -247,6 +247,9 @@ void Scheduler::stop_leaf(RunState& run, int node, const std::string& reason, in
 }
 
 void Scheduler::dispatch(int64_t now) {
+  // Why each job still queued waits, said on its stage (once per label and repository per pass),
+  // with its place among those waiting for the same agents while that is short to say.
+  std::map<std::pair<std::string, std::string>, std::pair<std::string, int>> waiting;
   // By id: assigning one job can end or stop others (a failed spec fails
   // the stage, failFast stops its siblings).
   for (const std::string& id : board_.queued()) {
@@ -260,7 +263,23 @@ void Scheduler::dispatch(int64_t now) {
     if (held) continue;
     AgentState* agent = board_.free_agent(
         n.label, n.uses_top_agent ? run->preferred_agent : std::string(), run->run.repo_name, now);
-    if (agent) assign(*job, *agent, now);
+    if (agent) {
+      assign(*job, *agent, now);
+      continue;
+    }
+    auto& [why, ahead] = waiting[{n.label, run->run.repo_name}];
+    if (why.empty()) why = board_.why_no_agent(n.label, run->run.repo_name);
+    std::string reason = why;
+    if (ahead > 0)
+      reason += ahead < 20 ? "; " + std::to_string(ahead) + " job(s) ahead in the queue"
+                           : "; 20+ jobs ahead in the queue";
+    ++ahead;
+    StageRecord& rec = run->record_of(job->node);
+    if (rec.reason != reason) {
+      rec.reason = std::move(reason);
+      run->dirty_stages.insert(n.record);
+      dirty_.insert(run->run.id);
+    }
   }
 }
 
@@ -274,6 +293,7 @@ void Scheduler::assign(Job& job, AgentState& agent, int64_t now) {
   rec.attempts = job.attempt;
   if (in_rollout(run, job.node)) ++rec.rollout.tries;
   rec.agent = agent.name;
+  rec.reason.clear();  // why it waited for an agent
   run.mark(job.node, RunStatus::Running, now);
   // Stored before the assignment leaves (write-ahead): a restarted
   // controller must know the job runs, at this epoch.

@@ -190,7 +190,7 @@ std::map<std::string, std::string> decided_values(const ApprovalRecord& a) {
 
 namespace {
 
-json approval_object(const ApprovalRecord& a, const gmud::Evaluation& ev) {
+json approval_object(const ApprovalRecord& a, const gmud::Evaluation& ev, const Standing* st) {
   json range = json::array();
   for (const ChangeRecord& c : a.changes) {
     range.push_back({{"sha", c.sha},
@@ -244,6 +244,10 @@ json approval_object(const ApprovalRecord& a, const gmud::Evaluation& ev) {
     j["parameters"] = spec.value("parameters", json::array());
     j["values"] = a.values;
   }
+  if (st) {
+    j["deciders"] = st->deciders;
+    j["you"] = {{"may_decide", st->may_decide}, {"why_not", st->why_not}};
+  }
   return j;
 }
 
@@ -256,15 +260,18 @@ std::string environments_json(const std::vector<EnvironmentView>& environments) 
   return dump({{"environments", items}});
 }
 
-std::string approval_json(const ApprovalRecord& a, const gmud::Evaluation& ev) {
-  return dump(approval_object(a, ev));
+std::string approval_json(const ApprovalRecord& a, const gmud::Evaluation& ev,
+                          const Standing* standing) {
+  return dump(approval_object(a, ev, standing));
 }
 
 std::string approvals_json(const std::vector<ApprovalRecord>& list,
-                           const std::vector<gmud::Evaluation>& evaluations) {
+                           const std::vector<gmud::Evaluation>& evaluations,
+                           const std::vector<Standing>* standings) {
   json items = json::array();
   for (size_t i = 0; i < list.size(); ++i)
-    items.push_back(approval_object(list[i], evaluations[i]));
+    items.push_back(
+        approval_object(list[i], evaluations[i], standings ? &(*standings)[i] : nullptr));
   return dump({{"approvals", items}});
 }
 

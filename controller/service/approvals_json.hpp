@@ -54,8 +54,18 @@ struct EnvironmentView {
 };
 std::string environments_json(const std::vector<EnvironmentView>& environments);
 
-std::string approval_json(const ApprovalRecord& a, const gmud::Evaluation& ev);
+// Who may still decide a pending request, and whether the caller may (with why not), so a page
+// offers Approve and Reject only to those who can use them.
+struct Standing {
+  std::vector<std::string> deciders;
+  bool may_decide = false;
+  std::string why_not;
+};
+
+std::string approval_json(const ApprovalRecord& a, const gmud::Evaluation& ev,
+                          const Standing* standing = nullptr);
 std::string approvals_json(const std::vector<ApprovalRecord>& list,
-                           const std::vector<gmud::Evaluation>& evaluations);
+                           const std::vector<gmud::Evaluation>& evaluations,
+                           const std::vector<Standing>* standings = nullptr);
 
 }  // namespace gantry::controller

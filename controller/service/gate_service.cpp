@@ -564,13 +564,15 @@ net::Response GateService::list(const net::Request& req, const Principal& who) {
   std::vector<ApprovalRecord> list =
       store_.gates().list_approvals(kMaxListed, status, readable.all ? nullptr : &readable.names);
   std::vector<gmud::Evaluation> evs;
+  std::vector<Standing> standings;
   evs.reserve(list.size());
   for (ApprovalRecord& a : list) {
     evs.push_back(evaluate(a));
+    standings.push_back(standing(a, who));
     show_current_quorum(a);
   }
   net::Response r;
-  r.body = approvals_json(list, evs);
+  r.body = approvals_json(list, evs, &standings);
   return r;
 }
 
@@ -591,10 +593,41 @@ net::Response GateService::show(const std::string& text, const Principal& who) {
     return error(404, "not_found", "no change request '" + text + "'");
   ApprovalRecord* a = &*found;
   gmud::Evaluation ev = evaluate(*a);
+  const Standing st = standing(*a, who);
   show_current_quorum(*a);
   net::Response r;
-  r.body = approval_json(*a, ev);
+  r.body = approval_json(*a, ev, &st);
   return r;
+}
+
+Standing GateService::standing(const ApprovalRecord& a, const Principal& who) const {
+  Standing s;
+  if (a.status != ApprovalStatus::Pending) {
+    s.why_not = approval_name(a) + " is " + std::string(to_string(a.status));
+    return s;
+  }
+  std::optional<gmud::Policy> policy = policy_of(a);
+  if (!policy) {
+    s.why_not = "its environment has no GMUD policy any more";
+    return s;
+  }
+  const gmud::Request request = gate_request_of(a);
+  auto decided = [&](const std::string& name) {
+    return std::any_of(a.decisions.begin(), a.decisions.end(),
+                       [&](const DecisionRecord& d) { return d.user == name; });
+  };
+  bool found = false;
+  for (const gmud::Person& p : people_of(a)) {
+    std::optional<std::string> no = gmud::ineligible(*policy, request, p);
+    if (!no && decided(p.name)) no = p.name + " has already decided";
+    if (!no && s.deciders.size() < 50) s.deciders.push_back(p.name);
+    if (p.name != who.name) continue;
+    found = true;
+    s.may_decide = !no;
+    if (no) s.why_not = *no;
+  }
+  if (!found) s.why_not = who.name + " is not a configured user";
+  return s;
 }
 
 net::Response GateService::decide(const std::string& text, const net::Request& req,

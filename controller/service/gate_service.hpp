@@ -22,6 +22,7 @@
 #include "config.hpp"
 #include "gantry/git/git_cache.hpp"
 #include "gmud/gate.hpp"
+#include "service/approvals_json.hpp"
 #include "service/audit_log.hpp"
 #include "service/engine.hpp"
 #include "service/release_service.hpp"
@@ -78,6 +79,8 @@ class GateService {
   net::Response decide(const std::string& id, const net::Request& req, const Principal& who,
                        bool approve);
   net::Response environments();
+  // Who may still decide `a`, and whether `who` may.
+  Standing standing(const ApprovalRecord& a, const Principal& who) const;
 
  private:
   static constexpr size_t kMaxShippedBases = 100;  // releases whose commits hide from a range

@@ -16,6 +16,7 @@ constexpr const char* kTags = "refs/tags/";
 constexpr int64_t kMaxBackoffMs = int64_t{5} * 60 * 1000;
 constexpr int64_t kBusyRetryMs = 1000;
 constexpr size_t kMaxWatchedRefs = 1000;
+constexpr size_t kMaxKnownRefs = 100000;  // names kept to check a trigger's ref
 
 bool starts_with(const std::string& s, const char* prefix) {
   return s.rfind(prefix, 0) == 0;
@@ -72,6 +73,26 @@ std::string RepoWatcher::full_ref(const std::string& name, const std::string& re
     if (s.heads.count(prefix + ref)) return prefix + ref;
   }
   return ref.empty() ? "HEAD" : ref;
+}
+
+std::string RepoWatcher::unknown_ref(const std::string& name, const std::string& ref) const {
+  auto it = repos_.find(name);
+  if (it == repos_.end() || !it->second.listed || ref.empty() || ref == "HEAD") return {};
+  const Repo& r = it->second;
+  const bool hex = ref.size() >= 7 && ref.size() <= 40 &&
+                   ref.find_first_not_of("0123456789abcdef") == std::string::npos;
+  if (hex || r.all_refs.count(ref)) return {};
+  for (const char* prefix : {kHeads, kTags}) {
+    if (r.all_refs.count(prefix + ref)) return {};
+  }
+  std::string branches;
+  int shown = 0;
+  for (const std::string& full : r.all_refs) {
+    if (!starts_with(full, kHeads) || shown == 10) continue;
+    branches += (shown++ ? ", " : "") + full.substr(std::char_traits<char>::length(kHeads));
+  }
+  return "repository '" + name + "' has no branch or tag '" + ref + "'" +
+         (branches.empty() ? std::string() : " (branches: " + branches + ")");
 }
 
 const RepositoryConfig* RepoWatcher::find(const std::string& name) const {
@@ -222,9 +243,13 @@ void RepoWatcher::on_fetched(const std::string& name, const git::FetchResult& re
   r.status.default_branch = result.default_branch;
 
   std::map<std::string, std::string> heads;
+  r.all_refs.clear();
   for (const git::RefHead& h : result.heads) {
     if (heads.size() < kMaxWatchedRefs && watched(r.config, h.name)) heads[h.name] = h.commit;
+    if (r.all_refs.size() < kMaxKnownRefs) r.all_refs.insert(h.name);
   }
+  // Past the bound nothing can be said about a ref that is not listed.
+  r.listed = result.heads.size() <= kMaxKnownRefs;
   std::vector<Item> items;
   const bool baseline = !r.have_heads;
   for (const auto& [ref, commit] : heads) {

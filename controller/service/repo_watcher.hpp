@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,10 @@ class RepoWatcher {
   // "refs/tags/v1", "" or "HEAD" -> the default branch; anything else as given.
   std::string full_ref(const std::string& name, const std::string& ref) const;
   static std::string job_name(const std::string& repo, const std::string& full_ref);
+  // Why `ref` names nothing in the repository as of its last successful fetch ("no branch or
+  // tag 'x' ..."); "" when it does, when it reads as a commit id, or when no fetch has listed
+  // the refs yet (a run then finds out). A trigger checks this before it creates a run.
+  std::string unknown_ref(const std::string& name, const std::string& ref) const;
   // Whether the repository's branch/tag patterns select this ref.
   static bool watched(const RepositoryConfig& repo, const std::string& full_ref);
 
@@ -95,6 +100,10 @@ class RepoWatcher {
     RepositoryConfig config;
     RepoStatus status;
     bool have_heads = false;  // from the store or an earlier fetch
+    // Every branch and tag of the last successful fetch (at most kMaxKnownRefs), not only the
+    // watched ones; `listed` once a fetch filled it.
+    std::set<std::string> all_refs;
+    bool listed = false;
     bool busy = false, again = false;
     int pending = 0;  // resolves of this round still out
     uint64_t timer = 0;

@@ -159,8 +159,9 @@ Routes::Routes(const Authenticator& auth, AuditLog& audit, Engine& engine, RunSe
       {"POST", "/api/v1/runs/{id}/cancel", any, repo,
        "cancel runs",  // own runs, or the Cancel permission
        with_run(P::Read, [this](const Call& c, int64_t id) { return runs_.cancel(id, c.who); })},
-      {"POST", "/api/v1/runs/{id}/retry", P::Retry, repo, "retry runs",
-       with_run(P::Retry, [this](const Call& c, int64_t id) { return runs_.retry(id, c.who); })},
+      {"POST", "/api/v1/runs/{id}/retry", P::RetryOwn, repo,
+       "retry runs",  // own runs, or the Retry permission
+       with_run(P::Read, [this](const Call& c, int64_t id) { return runs_.retry(id, c.who); })},
       {"GET", "/api/v1/runs/{id}/log", P::Read, repo, "read logs",
        with_run(P::Read, [this](const Call& c, int64_t id) { return runs_.stage_log(id, c.req); })},
       {"GET", "/api/v1/runs/{id}/artifacts", P::Read, repo, "read artifacts",

@@ -53,6 +53,20 @@ size_t json_size(std::string_view text) {
   return n;
 }
 
+// A running run whose stages all wait for a gate (a GMUD, an input) and none runs is shown as
+// `waiting`, so lists say which runs need someone; the stored status stays `running`.
+RunRecord as_shown(const RunState& live) {
+  RunRecord r = live.run;
+  if (r.status != RunStatus::Running) return r;
+  bool gate = false;
+  for (const StageRecord& s : live.stages) {
+    if (s.status == RunStatus::Running || s.status == RunStatus::Queued) return r;
+    gate = gate || s.status == RunStatus::Waiting;
+  }
+  if (gate) r.status = RunStatus::Waiting;
+  return r;
+}
+
 }  // namespace
 
 net::Response error_response(const Error& e) {
@@ -133,6 +147,10 @@ net::Response RunService::create(const net::Request& req, const Principal& who) 
     audit_.refused(who, "/api/v1/runs", why, {{"method", "POST"}});
     return error(403, "forbidden", why);
   }
+  // Neither a configured name nor something git could fetch (a URL, a path): a typo.
+  if (c.source.empty() && watcher_ && !configured && c.repo.find(':') == std::string::npos &&
+      c.repo.find('@') == std::string::npos && (c.repo.empty() || c.repo.front() != '/'))
+    return error(404, "not_found", "no repository '" + c.repo + "'" + known_repos(&who));
   if (std::string why = unconfigured_refusal(c);
       !why.empty() && !principal_allows(who, Permission::Admin)) {
     audit_.refused(who, "/api/v1/runs", why, {{"method", "POST"}});
@@ -173,6 +191,13 @@ net::Response RunService::create(const net::Request& req, const Principal& who) 
   run.repo_url = c.repo;
   run.job_name = c.job.empty() ? job_name_for(c.repo) : c.job;
   if (const RepositoryConfig* r = watcher_->find(c.repo)) {
+    // A typo is an error, not a failed run; a branch pushed since the last fetch is fetched now,
+    // so the same trigger works a moment later.
+    if (std::string why = watcher_->unknown_ref(r->name, c.ref); !why.empty()) {
+      watcher_->fetch_now(r->name);
+      return error(404, "unknown_ref",
+                   why + "; fetching it again now: if the branch is new, try again in a moment");
+    }
     // The branch's own job, as a push would start it: same numbering, same
     // change range, same disableConcurrentBuilds queue.
     run.repo_url = r->url;
@@ -239,36 +264,75 @@ net::Response RunService::list(const net::Request& req, const Principal& who) {
   // A page of summaries: never the pipeline sources or parameters in bulk.
   size_t limit = static_cast<size_t>(std::min<uint64_t>(query_u64(req, "limit", 50), 500));
   int64_t before = static_cast<int64_t>(query_u64(req, "before", 0));
+  RunFilter filter;
+  filter.status = query(req, "status");
+  if (!filter.status.empty() && !parse_run_status(filter.status))
+    return error(400, "bad_request",
+                 "unknown status '" + filter.status +
+                     "' (use queued, waiting, running, succeeded, failed, unstable, aborted or "
+                     "skipped)");
+  filter.job = query(req, "job");
+  filter.number = static_cast<int64_t>(query_u64(req, "number", 0));
+  filter.repo = query(req, "repo");
+  filter.ref = query(req, "branch");
+  filter.created_by = query(req, "user");
+  if (!filter.repo.empty() && watcher_ && !watcher_->find(filter.repo))
+    return error(404, "not_found", "no repository '" + filter.repo + "'" + known_repos(&who));
   const RepoFilter readable = repos_allowing(who, Permission::Read);
-  std::vector<RunRecord> runs = store_.runs().list_runs(limit, before, query(req, "status"), true,
-                                                        readable.all ? nullptr : &readable.names);
+  filter.repos = readable.all ? nullptr : &readable.names;
+  std::vector<RunRecord> runs = store_.runs().list_runs(limit, before, filter);
   if (runs.empty() && !store_.healthy()) return error_response(store_.last_failure());
   for (RunRecord& r : runs) {
-    if (const RunState* live = engine_.scheduler().run(r.id)) r = live->run;
+    if (const RunState* live = engine_.scheduler().run(r.id)) r = as_shown(*live);
     r.pipeline_source.clear();
     r.params.clear();
   }
   return json_ok(runs_json(runs));
 }
 
+std::string RunService::known_repos(const Principal* who) const {
+  if (!watcher_) return {};
+  std::string names;
+  for (const RepoStatus& r : watcher_->status()) {
+    if (!who || principal_allows_on(*who, Permission::Read, r.name))
+      names += (names.empty() ? "" : ", ") + r.name;
+  }
+  return names.empty() ? " (no repository is configured)" : " (configured: " + names + ")";
+}
+
 net::Response RunService::show(int64_t id) {
   if (const RunState* live = engine_.scheduler().run(id))
-    return json_ok(run_json(shown(live->run, &live->pipeline), &live->stages));
+    return json_ok(run_json(shown(as_shown(*live), &live->pipeline), &live->stages));
   Result<RunRecord> run = stored_run(store_, id);
   if (!run) return error_response(run.error());
   std::vector<StageRecord> stages = store_.runs().stages(id);
   return json_ok(run_json(shown(*run, nullptr), &stages));
 }
 
+// A developer's own run (SPEC §9, cancel own runs; issue 18): one they started, or one their
+// push started, known by the pusher a webhook named or by the e-mail of the commit's author.
+bool owns_run(const Principal& who, const RunRecord& run) {
+  if (run.created_by == who.name) return true;
+  auto mine = [&](const std::string& email) {
+    return !email.empty() &&
+           std::find(who.emails.begin(), who.emails.end(), email) != who.emails.end();
+  };
+  for (const InstigatorRecord& p : run.pushers) {
+    if (p.name == who.name || mine(p.email)) return true;
+  }
+  return run.created_by == "git" && mine(run.author_email);
+}
+
 net::Response RunService::cancel(int64_t id, const Principal& who) {
   Result<RunRecord> run = stored_run(store_, id);
   if (!run) return error_response(run.error());
-  bool own = run->created_by == who.name &&
-             principal_allows_on(who, Permission::CancelOwn, run->repo_name);
+  bool own = owns_run(who, *run) && principal_allows_on(who, Permission::CancelOwn, run->repo_name);
   if (!own && !principal_allows_on(who, Permission::Cancel, run->repo_name)) {
     audit_.refused(who, "/api/v1/runs/" + std::to_string(id) + "/cancel",
                    "may not cancel run " + std::to_string(id), {{"method", "POST"}});
-    return error(403, "forbidden", who.name + " may not cancel run " + std::to_string(id));
+    return error(403, "forbidden",
+                 who.name + " may not cancel run " + std::to_string(id) +
+                     " (someone else's run: cancelling it needs the operator role)");
   }
   if (!engine_.scheduler().cancel_run(id, "cancelled by " + who.name, engine_.now()))
     return error(409, "conflict",
@@ -284,6 +348,15 @@ net::Response RunService::cancel(int64_t id, const Principal& who) {
 net::Response RunService::retry(int64_t id, const Principal& who) {
   Result<RunRecord> old = stored_run(store_, id);
   if (!old) return error_response(old.error());
+  const bool own =
+      owns_run(who, *old) && principal_allows_on(who, Permission::RetryOwn, old->repo_name);
+  if (!own && !principal_allows_on(who, Permission::Retry, old->repo_name)) {
+    audit_.refused(who, "/api/v1/runs/" + std::to_string(id) + "/retry",
+                   "may not retry run " + std::to_string(id), {{"method", "POST"}});
+    return error(403, "forbidden",
+                 who.name + " may not retry run " + std::to_string(id) +
+                     " (someone else's run: retrying it needs the operator role)");
+  }
   if (!is_finished(old->status))
     return error(409, "conflict",
                  "run " + std::to_string(id) + " is still " + std::string(to_string(old->status)));

@@ -42,6 +42,9 @@ struct RunLimits {
   size_t max_assignment_payload = (size_t{1} << 20) - (size_t{128} << 10);
 };
 
+// Whether `run` is `who`'s own: started by them, or by their push (pusher, or author e-mail).
+bool owns_run(const Principal& who, const RunRecord& run);
+
 class RunService {
  public:
   RunService(Engine& engine, Store& store, AuditLog& audit, const Config& config,
@@ -64,6 +67,9 @@ class RunService {
   // The configured repository a run belongs to ("" for inline and URL runs), which decides who
   // may see and act on it (SPEC §9); NotFound when there is no such run.
   Result<std::string> repo_of(int64_t id);
+  // " (configured: app, billing)": for messages about a repository name that is not one.
+  // Only those `who` may read, when given.
+  std::string known_repos(const Principal* who = nullptr) const;
   net::Response git_hook(const net::Request& req);  // signed, no token
 
   // Runs from git (the repository watcher's hooks).

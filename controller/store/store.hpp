@@ -45,6 +45,18 @@ class Database;  // store/database.hpp
 
 // Runs with their stages, agents, artifacts and the heads of watched
 // repositories (store_runs.cpp, store_records.cpp).
+// What a run list asks for (GET /api/v1/runs): every field empty or 0 matches any run.
+struct RunFilter {
+  std::string status;      // a run status word
+  std::string job;         // job_name ("shop/main")
+  int64_t number = 0;      // with job: one run by its number in the job
+  std::string repo;        // configured repository name
+  std::string ref;         // "main" matches refs/heads/main too
+  std::string created_by;  // the user who started it
+  // Only runs of these configured repositories (nullptr: every run, inline and URL ones too).
+  const std::vector<std::string>* repos = nullptr;
+};
+
 class RunStore {
  public:
   explicit RunStore(Database& db) : db_(db) {}
@@ -60,6 +72,8 @@ class RunStore {
   std::vector<RunRecord> list_runs(size_t limit, int64_t before_id = 0,
                                    std::string_view status = {}, bool summary = false,
                                    const std::vector<std::string>* repos = nullptr);
+  // Summaries (no pipeline source or parameters), newest first, matching `filter`.
+  std::vector<RunRecord> list_runs(size_t limit, int64_t before_id, const RunFilter& filter);
   // queued, waiting or running; oldest first (for recovery at startup).
   std::vector<RunRecord> unfinished_runs();
   // The latest finished run of job_name with an id below before_id. Rollback

@@ -158,6 +158,32 @@ std::vector<RunRecord> RunStore::list_runs(size_t limit, int64_t before_id, std:
   return query_runs(st);
 }
 
+std::vector<RunRecord> RunStore::list_runs(size_t limit, int64_t before_id,
+                                           const RunFilter& f) {
+  Statement st = db_.prepare(
+      "SELECT id, job_name, number, repo_url, ref, commit_sha, author, "
+      "trigger_text, pipeline_path, '', pipeline_format, '{}', status, reason, "
+      "created_by, created_at, started_at, finished_at, cancel_requested, "
+      "tests_total, tests_failed, tests_skipped, repo_name, author_email, "
+      "previous_commit, previous_successful_commit, '[]', rollback_of, "
+      "rollback_stage FROM runs WHERE (?1 = 0 OR id < ?1) AND (?2 = '' OR status = ?2) AND "
+      "(?4 IS NULL OR (repo_name != '' AND repo_name IN (SELECT value FROM json_each(?4)))) AND "
+      "(?5 = '' OR job_name = ?5) AND (?6 = 0 OR number = ?6) AND (?7 = '' OR repo_name = ?7) "
+      "AND (?8 = '' OR ref = ?8 OR ref = 'refs/heads/' || ?8 OR ref = 'refs/tags/' || ?8) AND "
+      "(?9 = '' OR created_by = ?9) ORDER BY id DESC LIMIT ?3");
+  constexpr size_t kMaxLimit = INT64_MAX;
+  st.bind(1, before_id)
+      .bind(2, f.status)
+      .bind(3, static_cast<int64_t>(std::min(limit, kMaxLimit)))
+      .bind(5, f.job)
+      .bind(6, f.number)
+      .bind(7, f.repo)
+      .bind(8, f.ref)
+      .bind(9, f.created_by);
+  if (f.repos) st.bind(4, encode_string_list(*f.repos));
+  return query_runs(st);
+}
+
 std::vector<RunRecord> RunStore::unfinished_runs() {
   Statement st = db_.prepare("SELECT " GANTRY_RUN_COLUMNS
                              " FROM runs WHERE status IN ('queued', 'waiting', 'running') "

@@ -147,7 +147,8 @@ async function main() {
 
 async function flow(browser, seen) {
   // Over TLS the certificate comes from the test's own CA, which Chromium does not know.
-  const contextOptions = {viewport: {width: 1280, height: 900}, ignoreHTTPSErrors: base.startsWith('https:')};
+  const contextOptions = {viewport: {width: 1280, height: 900}, ignoreHTTPSErrors: base.startsWith('https:'),
+                          acceptDownloads: true};
   const context = await browser.newContext(contextOptions);
   context.setDefaultTimeout(STEP_MS);
   const page = await context.newPage();
@@ -191,6 +192,12 @@ async function flow(browser, seen) {
   await page.locator('.group-head[data-stage="Tests"]').waitFor();
   check(await page.locator('.col.group .lane').count() === 2, 'Tests shows two parallel lanes');
   await stageStatus(page, 'Production', 'waiting');
+  // Why it waits: its change request, linked, and how many approvals it needs.
+  const why = page.locator('#stage-why li[data-stage="Production"]');
+  await until('the Production stage says why it waits', async () =>
+    /GMUD-\d+/.test(await why.textContent()) && /approval/.test(await why.textContent()));
+  check(await why.locator('a.request').count() === 1, 'the waiting reason links its GMUD');
+  say('Production waits: ' + (await why.textContent()));
   await shot(page, 'stages-green');
   await checkContrast(page, '.badge, button.stage, .stage-meta, .group-head, dl.facts dt, .sections a, .conn', 'the run page');
 
@@ -232,27 +239,32 @@ async function flow(browser, seen) {
   check(focus.stage === 'Tests / Lint', 'the focus stays on the stage (' + focus.stage + ')');
   check(focus.outline !== 'none', 'the focused stage shows its focus (outline ' + focus.outline + ')');
 
-  // 5. The GMUD: the admin started the run and may not approve it; a
-  // rejection needs a comment; a release manager approves.
-  await page.getByRole('link', {name: /^Approvals/}).click();
+  // 5. The GMUD, through the link on the run page: the admin started the run and may not
+  // approve it, so the page offers no buttons, says why and who may; a release manager
+  // approves (a rejection needs a comment).
+  await why.locator('a.request').click();
+  await page.waitForURL(/#\/approvals$/, {timeout: STEP_MS});
   const card = page.locator('article.approval').first();
   await card.waitFor();
   const gmud = (await card.locator('h2').textContent()).match(/(GMUD-\d+)/)[1];
   check((await card.locator('.blocked li').count()) > 0, 'the request says what blocks it');
-  await card.getByRole('button', {name: 'Reject ' + gmud}).click();
-  await until('the rejection refused without a comment', async () =>
-    /needs a comment/.test(await card.locator('.decide .error').textContent()));
-  await card.getByRole('button', {name: 'Approve ' + gmud}).click();
-  await until('the admin refused with 403', async () => /403/.test(await card.locator('.decide .error').textContent()));
-  say('admin refused: ' + (await card.locator('.decide .error').textContent()));
-  await checkContrast(page, '.badge, .blocked, .blocked li, .error, dl.facts dt, label', 'the approvals page');
-  await shot(page, 'approval-refused');
+  await until('the admin told why not', async () => /You may not decide/.test(await card.textContent()));
+  check(!(await card.getByRole('button', {name: 'Approve ' + gmud}).isVisible()),
+        'no Approve button for someone who may not approve');
+  check(/Who may decide.*rosa/s.test(await card.locator('dl.facts').textContent()),
+        'the request lists who may decide');
+  say('admin: ' + (await card.locator('.not-yours').textContent()));
+  await checkContrast(page, '.badge, .blocked, .blocked li, .not-yours, dl.facts dt, label', 'the approvals page');
+  await shot(page, 'approval-not-yours');
 
   await signOut(page);
   await signIn(page, tokens.rosa, 'rosa (release manager)');
   await page.getByRole('link', {name: /^Approvals/}).click();
   const card2 = page.locator('article.approval[data-key=' + q(gmud) + ']');
   await card2.waitFor();
+  await card2.getByRole('button', {name: 'Reject ' + gmud}).click();
+  await until('the rejection refused without a comment', async () =>
+    /needs a comment/.test(await card2.locator('.decide .error').textContent()));
   await card2.getByLabel('Comment (required to reject)').fill('tests green, low impact');
   await shot(page, 'approval-pending');
   await card2.getByRole('button', {name: 'Approve ' + gmud}).click();
@@ -266,6 +278,15 @@ async function flow(browser, seen) {
   await stageStatus(page, 'Production', 'succeeded');
   await until('the run succeeded', async () =>
     (await page.locator('.run-head .badge').textContent()) === 'succeeded', RUN_MS);
+  // Its artifact, downloaded from the run page.
+  const artifact = page.locator('#artifact-list button[data-path="dist/app.bin"]');
+  await artifact.waitFor({timeout: STEP_MS});
+  const [download] = await Promise.all([page.waitForEvent('download', {timeout: STEP_MS}), artifact.click()]);
+  const saved = path.join(shots, 'app.bin');
+  await download.saveAs(saved);
+  const {readFileSync} = await import('node:fs');
+  check(readFileSync(saved, 'utf8') === 'app binary\n', 'the downloaded artifact has its bytes');
+  say('artifact downloaded: ' + download.suggestedFilename());
   await shot(page, 'deployed');
 
   // 7. Releases: production's release rolled back through its button.

@@ -118,6 +118,8 @@ pipeline {
         sh 'seq 1 50000'
         sh 'sleep 3'
         sh 'printf "\\033[32mcompiled ok\\033[0m \\033[1;31mbold red\\033[0m <b>not bold</b>\\n"'
+        sh 'mkdir -p dist && echo "app binary" > dist/app.bin'
+        archiveArtifacts artifacts: 'dist/app.bin'
       }
     }
     stage('Tests') {

@@ -106,3 +106,54 @@ TEST_CASE("gantry plan --env --config: the gates on the way to an environment") 
   CHECK(r.status == 2);
   run("rm -rf " + dir);
 }
+
+TEST_CASE("every command answers --help and -h with its usage, an example and its exit status") {
+  for (const char* cmd :
+       {"lint",   "plan",     "trigger", "runs",   "show",     "logs",      "wait",
+        "watch",  "cancel",   "retry",   "agents", "repos",    "approvals", "approve",
+        "reject", "releases", "promote", "abort",  "rollback", "audit",     "run"}) {
+    INFO(cmd);
+    for (const char* flag : {"--help", "-h"}) {
+      Result r = run(std::string("$G ") + cmd + " " + flag);
+      CHECK(r.status == 0);
+      CHECK(r.out.rfind(std::string("usage: gantry ") + cmd, 0) == 0);
+      CHECK(r.out.find("example") != std::string::npos);
+      CHECK(r.out.find("exit status") != std::string::npos);
+    }
+    // Also after other arguments, and as `gantry help CMD`: nothing is run.
+    CHECK(run(std::string("$G ") + cmd + " 12 --help").status == 0);
+    CHECK(run(std::string("$G help ") + cmd).out.rfind(std::string("usage: gantry ") + cmd, 0) ==
+          0);
+  }
+  CHECK(run("$G help nothing").status == 2);
+}
+
+TEST_CASE("usage errors have one shape: the command, what is wrong, where the usage is") {
+  struct Case {
+    const char* args;
+    const char* says;
+  };
+  for (const Case& c : {Case{"runs --bogus", "gantry: runs: unknown option '--bogus'"},
+                        Case{"show", "gantry: show: give a run"},
+                        Case{"show abc", "gantry: show: 'abc' is not a run"},
+                        Case{"logs", "gantry: logs: give a run"},
+                        Case{"trigger", "gantry: trigger: give the repository"},
+                        Case{"trigger --repo", "gantry: trigger: --repo needs"},
+                        Case{"runs --limit 0", "gantry: runs: --limit needs a number"},
+                        Case{"show 3 4", "gantry: show: unexpected argument '4'"},
+                        Case{"approve", "gantry: approve: give a change request"},
+                        Case{"reject GMUD-1", "gantry: reject: a rejection needs --comment"},
+                        Case{"lint --bogus x", "gantry: lint: unknown option '--bogus'"},
+                        Case{"audit nonsense", "gantry: audit: unexpected argument"},
+                        Case{"run --workspace nowhere", "gantry: run: --workspace is copy"}}) {
+    INFO(c.args);
+    Result r = run(std::string("{ $G ") + c.args + " 2>&1; }");
+    CHECK(r.status == 2);
+    CHECK(r.out.rfind(c.says, 0) == 0);
+    CHECK(r.out.find("--help") != std::string::npos);
+  }
+  // Nobody listening: the error says how to name the server.
+  Result refused = run("{ GANTRY_SERVER=http://127.0.0.1:1 $G runs 2>&1; }");
+  CHECK(refused.status == 2);
+  CHECK(refused.out.find("GANTRY_SERVER") != std::string::npos);
+}

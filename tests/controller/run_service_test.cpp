@@ -147,3 +147,26 @@ TEST_CASE("an inline run cannot deploy to a gated environment", "[runs][trust]")
   CHECK_THAT(reason, Catch::Contains("gated environment 'production'"));
   CHECK(w.store.gates().approvals_of_run(id).empty());
 }
+
+TEST_CASE("a developer's own runs: started by them, or by their push", "[runs]") {
+  Principal dev{"dev", Role::Developer, false, {}};
+  dev.emails = {"dev@example.com"};
+  RunRecord run;
+  run.created_by = "dev";
+  CHECK(owns_run(dev, run));
+  run.created_by = "eve";
+  CHECK_FALSE(owns_run(dev, run));
+  // A push: the pusher the webhook named (by name or e-mail), or the head commit's author.
+  run.created_by = "git";
+  CHECK_FALSE(owns_run(dev, run));
+  run.pushers = {{"dev", "", "push to main"}};
+  CHECK(owns_run(dev, run));
+  run.pushers = {{"someone", "dev@example.com", "push to main"}};
+  CHECK(owns_run(dev, run));
+  run.pushers.clear();
+  run.author_email = "dev@example.com";
+  CHECK(owns_run(dev, run));
+  // An API run by someone else whose commit dev wrote is not dev's.
+  run.created_by = "eve";
+  CHECK_FALSE(owns_run(dev, run));
+}

@@ -1,0 +1,106 @@
+// The CLI as a team uses it every day against a real controller (issue 18, item 2 and 6): a
+// typo in a trigger is an error and no run; list filters are checked; `logs -f` exits with the
+// run's result like `wait`; an unknown stage lists the real ones; a run is found by JOB#N as the
+// lists print it; a developer retries and cancels their own runs and nobody else's.
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "harness.hpp"
+
+using namespace gantry::e2e;
+
+namespace {
+
+const std::string kConfig = R"(users:
+  - {name: dev, role: developer, token: dev-token, emails: [dev@example.com]}
+  - {name: eve, role: developer, token: eve-token}
+  - {name: ada, role: admin, token: admin-token}
+)";
+
+const std::string kPipeline = R"(pipeline {
+  agent any
+  stages {
+    stage('Build') { steps { sh 'echo built' } }
+    stage('Test') { steps { sh 'echo "FAIL: parse"; exit 3' } }
+  }
+}
+)";
+
+struct Shop {
+  Cluster c{kConfig};
+  std::string repo;
+  Shop() {
+    repo = c.make_repo({{"Jenkinsfile", kPipeline}});
+    c.add_repository("shop", repo);
+    c.start_controller();
+    c.admin_token = "admin-token";
+    c.start_agent({});
+    c.wait_agents(1);
+  }
+  CliResult as(const std::string& token, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--token", token});
+    return c.cli(args);
+  }
+  size_t runs() { return c.get_json("/api/v1/runs")["runs"].size(); }
+};
+
+}  // namespace
+
+TEST_CASE("the CLI refuses typos before they become runs and exits as the run ended") {
+  Shop s;
+  // Until the first fetch lists the refs, wait for one (the trigger below fetches too).
+  const int64_t first = std::stoll(s.as("dev-token", {"trigger", "--repo", "shop"}).out);
+  REQUIRE(s.c.wait_run(first)["status"] == "failed");
+
+  CliResult nope = s.as("dev-token", {"trigger", "--repo", "shpo"});
+  INFO(nope.out);
+  CHECK(nope.exit_code == 2);
+  CHECK_THAT(nope.out, Catch::Contains("no repository 'shpo' (configured: shop)"));
+  CliResult ref = s.as("dev-token", {"trigger", "--repo", "shop", "--ref", "mian"});
+  INFO(ref.out);
+  CHECK(ref.exit_code == 2);
+  CHECK_THAT(ref.out, Catch::Contains("repository 'shop' has no branch or tag 'mian'"));
+  CHECK_THAT(ref.out, Catch::Contains("branches: main"));
+  CHECK(s.runs() == 1);  // neither typo made a run
+
+  CliResult status = s.c.cli({"runs", "--status", "nonsense"});
+  CHECK(status.exit_code == 2);
+  CHECK_THAT(status.out, Catch::Contains("unknown status 'nonsense'"));
+  CHECK(s.c.cli({"runs", "--repo", "nope"}).exit_code == 2);
+
+  // The list: JOB#N, branch, status; and that name opens the same run.
+  CliResult list = s.c.cli({"runs", "--repo", "shop", "--branch", "main"});
+  INFO(list.out);
+  CHECK_THAT(list.out, Catch::Contains("shop/main#1"));
+  CHECK_THAT(list.out, Catch::Contains("main "));
+  CliResult shown = s.c.cli({"show", "shop/main#1"});
+  INFO(shown.out);
+  CHECK(shown.exit_code == 0);
+  CHECK_THAT(shown.out, Catch::Contains("(run " + std::to_string(first) + ")"));
+  CHECK(s.c.cli({"show", "shop/main#9"}).exit_code == 2);
+
+  // logs -f ends with the run's result (1: failed), like wait.
+  CliResult follow = s.c.cli({"logs", std::to_string(first), "-f"});
+  INFO(follow.out);
+  CHECK(follow.exit_code == 1);
+  CHECK_THAT(follow.out, Catch::Contains("FAIL: parse"));
+  CliResult stage = s.c.cli({"logs", std::to_string(first), "Tset"});
+  CHECK(stage.exit_code == 2);
+  CHECK_THAT(stage.out, Catch::Contains("has no stage 'Tset' (its stages: Build, Test)"));
+}
+
+TEST_CASE("a developer retries and cancels their own runs, and not someone else's") {
+  Shop s;
+  const int64_t mine = std::stoll(s.as("dev-token", {"trigger", "--repo", "shop"}).out);
+  REQUIRE(s.c.wait_run(mine)["status"] == "failed");
+  CliResult retried = s.as("dev-token", {"retry", std::to_string(mine)});
+  INFO(retried.out);
+  REQUIRE(retried.exit_code == 0);
+  s.c.wait_run(std::stoll(retried.out));
+  CliResult other = s.as("eve-token", {"retry", std::to_string(mine)});
+  INFO(other.out);
+  CHECK(other.exit_code == 2);
+  CHECK_THAT(other.out, Catch::Contains("someone else's run"));
+  CHECK(s.as("eve-token", {"cancel", std::to_string(mine)}).exit_code == 2);
+}
