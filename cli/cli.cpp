@@ -33,7 +33,9 @@ constexpr const char* kUsage =
     "  logs RUN [STAGE] [--attempt N] [-f]  stage logs (every attempt); -f follows the run\n"
     "  wait RUN                        follow a run; exit 0 ok, 1 failed, 3 unstable, 4 aborted\n"
     "  watch RUN                       the run live: stage tree and log tail (events stream)\n"
-    "  cancel RUN | retry RUN          stop a run | start it again (prints the new id)\n"
+    "  cancel RUN | retry RUN [--from STAGE|--failed]  stop a run | start it again (prints the\n"
+    "                                  new id); --from/--failed restart from a stage\n"
+    "  artifacts RUN [PATH] [-o FILE]  a run's artifacts; with PATH, download one\n"
     "  agents [--json]                 connected agents\n"
     "  repos [--json]                  watched repositories: last fetch, error, heads\n"
     "  approvals [--all] [--json]      change requests waiting for a decision (GMUD, input)\n"
@@ -118,8 +120,8 @@ int run(const std::vector<std::string>& all_args, std::istream& in, std::ostream
   if (cmd == "lint") return lint_command(rest, in, out, err);
   if (cmd == "plan") return plan_command(remote, rest, in, out, err);
   if (cmd == "run") return local_run_command(rest, out, err);
-  static const char* kRemoteCommands[] = {"trigger", "runs",   "show",  "logs",   "watch",
-                                          "wait",    "cancel", "retry", "agents", "repos"};
+  static const char* kRemoteCommands[] = {"trigger", "runs",  "show",   "logs",  "watch",    "wait",
+                                          "cancel",  "retry", "agents", "repos", "artifacts"};
   for (const char* c : kRemoteCommands) {
     if (cmd == c) return remote_command(remote, cmd, rest, out, err);
   }

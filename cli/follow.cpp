@@ -16,8 +16,9 @@ namespace gantry::cli {
 
 namespace {
 
-std::string clock_now() {
-  std::time_t t = std::time(nullptr);
+// When a transition happened (unix ms), as local HH:MM:SS; now when the run does not say.
+std::string clock_at(int64_t at_ms) {
+  std::time_t t = at_ms > 0 ? static_cast<std::time_t>(at_ms / 1000) : std::time(nullptr);
   char buf[16];
   std::strftime(buf, sizeof buf, "%H:%M:%S", std::localtime(&t));
   return buf;
@@ -92,7 +93,8 @@ int follow_run(const Remote& r, int64_t id, bool logs, std::ostream& out, std::o
       if (prev == s.status || (prev.empty() && status_is(s.status, RunStatus::Queued))) continue;
       prev = s.status;
       if (logs && status_is(s.status, RunStatus::Running)) continue;
-      out << clock_now() << "  ";
+      // The transition's own time: a run followed late shows when things happened.
+      out << clock_at(s.finished_at ? s.finished_at : s.started_at) << "  ";
       if (r.color) out << color_of(s.status, false);
       out << s.status;
       if (r.color) out << "\033[0m";

@@ -55,9 +55,16 @@ constexpr CommandHelp kCommands[] = {
      kExitRun},
     {"cancel", "gantry cancel RUN [--json]",
      "Stops a run (your own, or any with the cancel permission).", "gantry cancel 20", kExitPlain},
-    {"retry", "gantry retry RUN [--json]",
-     "Starts a finished run again with the same commit and parameters; prints the new id.",
-     "gantry retry 20", kExitPlain},
+    {"retry", "gantry retry RUN [--from STAGE | --failed] [--json]",
+     "Starts a finished run again with the same commit and parameters; prints the new id.\n"
+     "--from STAGE restarts from that top-level stage (Jenkins' Restart from Stage): the\n"
+     "stages before it are skipped and their stashes kept; --failed restarts from the first\n"
+     "stage that did not succeed. Your own runs, or anyone's with the operator role.",
+     "gantry retry shop/main#19 --failed", kExitPlain},
+    {"artifacts", "gantry artifacts RUN [PATH] [-o FILE] [--json]",
+     "The files a run archived (archiveArtifacts): their paths, sizes and stages; with PATH,\n"
+     "downloads that one to FILE (default: its name here; '-' writes it to stdout).",
+     "gantry artifacts shop/main#19 dist/app.tar.gz", kExitPlain},
     {"agents", "gantry agents [--json]", "Agents: connected or not, labels, executors, jobs.",
      "gantry agents", kExitPlain},
     {"repos", "gantry repos [--json]",

@@ -229,6 +229,62 @@ int logs(const Remote& r, int64_t id, const std::string& stage, int attempt, boo
   return 0;
 }
 
+// `gantry artifacts RUN`: the list; `gantry artifacts RUN PATH [-o FILE]`: one, written to FILE
+// (default: its name in the current directory; `-` for stdout), through a temporary file.
+int artifacts(const Remote& r, int64_t id, const std::string& path, const std::string& output,
+              bool json, std::ostream& out, std::ostream& err) {
+  const std::string base = "/api/v1/runs/" + std::to_string(id) + "/artifacts";
+  if (path.empty()) {
+    auto resp = call(r, "GET", base);
+    if (!resp.ok || resp.status != 200) return report(resp, "artifacts", err);
+    if (json) {
+      out << resp.body << "\n";
+      return 0;
+    }
+    nlohmann::json j = nlohmann::json::parse(resp.body, nullptr, false);
+    const nlohmann::json list =
+        j.is_object() ? j.value("artifacts", nlohmann::json::array()) : nlohmann::json::array();
+    if (list.empty()) out << "(run " << id << " kept no artifacts)\n";
+    for (const auto& a : list) {
+      char line[1024];
+      std::snprintf(line, sizeof line, "%-48s %12lld  %s\n", a.value("path", "").c_str(),
+                    static_cast<long long>(a.value("size", int64_t{0})),
+                    a.value("stage", "").c_str());
+      out << line;
+    }
+    return 0;
+  }
+  const std::string dest =
+      output.empty() ? std::filesystem::path(path).filename().string() : output;
+  char tmpl[] = "/tmp/gantry-artifact-XXXXXX";
+  int fd = ::mkstemp(tmpl);
+  if (fd < 0) return (err << "gantry: artifacts: cannot create a temporary file\n", 2);
+  ::close(fd);
+  net::ClientRequest req;
+  req.url = r.server + base + "/file?path=" + net::url_encode(path);
+  req.bearer_token = r.token;
+  req.tls = r.tls;
+  req.output_file = tmpl;
+  req.timeout = std::chrono::minutes(10);
+  auto resp = net::http_request(req);
+  if (!resp.ok || resp.status != 200) {
+    ::unlink(tmpl);
+    return report(resp, "artifacts " + path, err);
+  }
+  std::error_code ec;
+  if (dest == "-") {
+    std::ifstream in(tmpl, std::ios::binary);
+    out << in.rdbuf();
+  } else {
+    std::filesystem::copy_file(tmpl, dest, std::filesystem::copy_options::overwrite_existing, ec);
+    if (!ec) err << "gantry: wrote " << dest << "\n";
+  }
+  ::unlink(tmpl);
+  if (ec)
+    return (err << "gantry: artifacts: cannot write " << dest << ": " << ec.message() << "\n", 2);
+  return 0;
+}
+
 }  // namespace
 
 int remote_command(const Remote& r, const std::string& cmd, const std::vector<std::string>& args,
@@ -236,8 +292,8 @@ int remote_command(const Remote& r, const std::string& cmd, const std::vector<st
   bool json = false;
   std::vector<std::string> pos;
   std::map<std::string, std::string> params;
-  std::string repo, ref, file, status, branch, user, limit = "50";
-  bool follow = false;
+  std::string repo, ref, file, status, branch, user, limit = "50", from_stage, output;
+  bool follow = false, failed_only = false;
   int attempt = 0;  // logs: 0 = every attempt
   // Which options each command takes: anything else is a usage error, not ignored.
   const bool lists = cmd == "runs";
@@ -255,6 +311,12 @@ int remote_command(const Remote& r, const std::string& cmd, const std::vector<st
       json = true;
     } else if ((a == "-f" || a == "--follow") && cmd == "logs") {
       follow = true;
+    } else if (a == "--from" && cmd == "retry") {
+      if (!value(from_stage)) return needs("a top-level stage name");
+    } else if (a == "--failed" && cmd == "retry") {
+      failed_only = true;
+    } else if ((a == "-o" || a == "--output") && cmd == "artifacts") {
+      if (!value(output)) return needs("a file to write");
     } else if (a == "--repo" && (cmd == "trigger" || lists)) {
       if (!value(repo)) return needs("a repository name or URL");
     } else if (a == "--ref" && cmd == "trigger") {
@@ -290,8 +352,10 @@ int remote_command(const Remote& r, const std::string& cmd, const std::vector<st
   }
   int64_t id = 0;
   bool needs_run = cmd == "show" || cmd == "logs" || cmd == "wait" || cmd == "cancel" ||
-                   cmd == "retry" || cmd == "watch";
-  const size_t max_pos = cmd == "logs" ? 2 : needs_run || cmd == "trigger" ? 1 : 0;
+                   cmd == "retry" || cmd == "watch" || cmd == "artifacts";
+  const size_t max_pos = cmd == "logs" || cmd == "artifacts" ? 2
+                         : needs_run || cmd == "trigger"     ? 1
+                                                             : 0;
   if (pos.size() > max_pos)
     return usage_error(err, cmd, "unexpected argument '" + pos[max_pos] + "'");
   if (needs_run) {
@@ -364,7 +428,13 @@ int remote_command(const Remote& r, const std::string& cmd, const std::vector<st
   if (cmd == "watch") return watch_run(r, id, out, err);
   if (cmd == "wait") return follow_run(r, id, false, out, err);
   if (cmd == "cancel" || cmd == "retry") {
-    auto resp = call(r, "POST", "/api/v1/runs/" + std::to_string(id) + "/" + cmd);
+    if (!from_stage.empty() && failed_only)
+      return usage_error(err, cmd, "--from and --failed are two ways to say where to restart");
+    nlohmann::json body = nlohmann::json::object();
+    if (!from_stage.empty()) body["from_stage"] = from_stage;
+    if (failed_only) body["failed"] = true;
+    auto resp = call(r, "POST", "/api/v1/runs/" + std::to_string(id) + "/" + cmd,
+                     body.empty() ? std::string() : body.dump());
     if (!resp.ok || resp.status >= 300) return report(resp, cmd + " " + std::to_string(id), err);
     RunView v;
     parse_run(resp.body, v);
@@ -377,6 +447,8 @@ int remote_command(const Remote& r, const std::string& cmd, const std::vector<st
     }
     return 0;
   }
+  if (cmd == "artifacts")
+    return artifacts(r, id, pos.size() > 1 ? pos[1] : "", output, json, out, err);
   if (cmd == "agents") {
     auto resp = call(r, "GET", "/api/v1/agents");
     if (!resp.ok || resp.status != 200) return report(resp, "agents", err);

@@ -192,15 +192,27 @@ std::vector<std::string> WatchView::render(int64_t now_ms, size_t width, size_t 
     out.push_back(indent + paint(s->status, shown.substr(indent.size(), cut - indent.size())) +
                   shown.substr(cut));
   }
-  // The running stage's log tail: the one whose output came last, while it runs.
+  // The running stage's log tail: the one whose output came last, while it runs; once the run
+  // ended, the last failed stage's (its last lines stay on screen), with where the rest is.
   auto active = stages_.find(active_);
-  if (tail > 0 && active != stages_.end() && !ended(active->second.status)) {
-    const Stage& s = active->second;
+  const Stage* shown =
+      active != stages_.end() && !ended(active->second.status) ? &active->second : nullptr;
+  if (!shown && finished()) {
+    for (const Stage* s : order) {
+      if (status_is(s->status, RunStatus::Failed) && (!s->tail.empty() || !s->partial.empty()))
+        shown = s;
+    }
+  }
+  if (tail > 0 && shown) {
+    const Stage& s = *shown;
     out.push_back(paint("", fit("── " + s.id + " ──", width)));
     size_t n = std::min(tail, s.tail.size());
     for (size_t i = s.tail.size() - n; i < s.tail.size(); ++i)
       out.push_back("  " + fit(s.tail[i], width - 2));
     if (!s.partial.empty()) out.push_back("  " + fit(s.partial, width - 2));
+    if (finished())
+      out.push_back(fit(
+          "  the whole log: gantry logs " + std::to_string(run_id_) + " '" + s.id + "'", width));
   }
   return out;
 }

@@ -487,12 +487,32 @@
                           'No repositories are configured (repositories: in the controller\'s config).');
       this.rows = el('tbody');
       this.empty = el('p', {class: 'muted', hidden: true}, 'No runs yet.');
+      // Filters, as GET /api/v1/runs takes them (and as `gantry runs` does).
+      this.filter = {repo: '', branch: '', status: '', user: ''};
+      this.repoSel = el('select', {id: 'f-repo'}, el('option', {value: ''}, 'all'));
+      this.statusSel = el('select', {id: 'f-status'}, el('option', {value: ''}, 'any'),
+                          ...['queued', 'waiting', 'running', 'succeeded', 'failed', 'unstable', 'aborted']
+                              .map((w) => el('option', {value: w}, w)));
+      this.branchIn = el('input', {id: 'f-branch', type: 'text', autocomplete: 'off', spellcheck: 'false', size: '12'});
+      this.userIn = el('input', {id: 'f-user', type: 'text', autocomplete: 'off', spellcheck: 'false', size: '10'});
+      const filters = el('form', {class: 'toolbar filters', 'aria-label': 'Filter runs'},
+                         el('label', {for: 'f-repo'}, 'Repository '), this.repoSel,
+                         el('label', {for: 'f-branch'}, 'Branch '), this.branchIn,
+                         el('label', {for: 'f-status'}, 'Status '), this.statusSel,
+                         el('label', {for: 'f-user'}, 'Started by '), this.userIn,
+                         el('button', {type: 'submit', class: 'secondary'}, 'Filter'));
+      filters.addEventListener('submit', (e) => {
+        e.preventDefault();
+        this.filter = {repo: this.repoSel.value, branch: this.branchIn.value.trim(),
+                       status: this.statusSel.value, user: this.userIn.value.trim()};
+        refresh();
+      });
       root.append(
           el('h1', {}, 'Runs'),
           el('section', {class: 'panel', 'aria-labelledby': 'repos-title'},
              el('h2', {id: 'repos-title'}, 'Start a run'), this.repoEmpty, this.repoList),
           el('section', {class: 'panel', 'aria-labelledby': 'runs-title'},
-             el('h2', {id: 'runs-title'}, 'Recent runs'),
+             el('h2', {id: 'runs-title'}, 'Recent runs'), filters,
              el('table', {class: 'list runs'},
                 el('thead', {}, el('tr', {},
                    ['Status', 'Run', 'Ref', 'Commit', 'Trigger', 'Started', 'Duration']
@@ -502,14 +522,21 @@
       this.repos = [];
     }
     async load() {
+      let q = '/api/v1/runs?limit=' + MAX_RUNS;
+      for (const [k, v] of Object.entries(this.filter)) if (v) q += '&' + k + '=' + encodeURIComponent(v);
       const [{result, events}, repos] = await Promise.all([
-        captured(() => api('GET', '/api/v1/runs?limit=' + MAX_RUNS)),
+        captured(() => api('GET', q)),
         api('GET', '/api/v1/repos'),
       ]);
       state.runs.clear();
       for (const r of result.runs || []) state.runs.set(r.id, r);
       for (const ev of events) if (ev.type === 'run') mergeRunEvent(ev);
       this.repos = repos.repos || [];
+      if (this.repoSel.options.length !== this.repos.length + 1) {
+        this.repoSel.replaceChildren(el('option', {value: ''}, 'all'),
+                                     ...this.repos.map((r) => el('option', {value: r.name}, r.name)));
+        this.repoSel.value = this.filter.repo;
+      }
       this.render();
     }
     onEvent(ev) {
@@ -523,7 +550,10 @@
         err.hidden = !r.last_error;
       });
       this.repoEmpty.hidden = this.repos.length > 0;
-      const runs = [...state.runs.values()].sort((a, b) => b.id - a.id);
+      const f = this.filter;
+      const matches = (r) => (!f.repo || r.repo_name === f.repo) && (!f.status || r.status === f.status) &&
+          (!f.user || r.created_by === f.user) && (!f.branch || shortRef(r.ref) === f.branch);
+      const runs = [...state.runs.values()].filter(matches).sort((a, b) => b.id - a.id);
       reconcile(this.rows, runs, (r) => r.id, () => el('tr'), (tr, r) => {
         tr.dataset.status = r.status;
         tr.replaceChildren(
@@ -891,8 +921,18 @@
                                      onclick: () => this.act('cancel')}, 'Cancel run');
       this.retryBtn = el('button', {type: 'button', class: 'secondary', hidden: true,
                                     onclick: () => this.act('retry')}, 'Retry run');
+      // Restart from a top-level stage (the stages before it skipped, their stashes kept).
+      this.restartSel = el('select', {id: 'restart-stage'});
+      this.restartBtn = el('button', {type: 'button', class: 'secondary',
+                                      onclick: () => this.act('retry', {from_stage: this.restartSel.value})},
+                           'Restart from stage');
+      this.restartBox = el('span', {class: 'restart', hidden: true},
+                           el('label', {for: 'restart-stage', class: 'sr-only'}, 'Stage to restart from'),
+                           this.restartSel, this.restartBtn);
       this.flash = flashBox();
-      this.graph = el('div', {class: 'graph'});
+      this.graph = el('div', {class: 'graph', onscroll: () => this.noteOverflow()});
+      // A wide pipeline scrolls sideways: say so, and how many stages are out of sight.
+      this.moreHint = el('p', {class: 'more-stages muted', hidden: true, 'aria-live': 'polite'});
       this.followBtn = el('button', {type: 'button', class: 'secondary', hidden: true,
                                      onclick: () => { this.pinned = null; this.render(); }},
                           'Follow the running stage');
@@ -911,10 +951,10 @@
       root.append(
           el('p', {class: 'crumbs'}, el('a', {href: '#/runs'}, el('span', {'aria-hidden': 'true'}, '← '), 'All runs')),
           el('div', {class: 'run-head'}, this.heading, this.status,
-             el('div', {class: 'actions'}, this.cancelBtn, this.retryBtn)),
+             el('div', {class: 'actions'}, this.cancelBtn, this.retryBtn, this.restartBox)),
           this.flash, this.facts,
           el('section', {class: 'panel', 'aria-labelledby': 'graph-title'},
-             el('h2', {id: 'graph-title'}, 'Stages'), this.graph),
+             el('h2', {id: 'graph-title'}, 'Stages'), this.graph, this.moreHint),
           this.whyBox, this.artifactBox,
           this.log.root);
       if (this.run) this.render();
@@ -969,10 +1009,10 @@
       }
       if (!replay) this.renderSoon();
     }
-    async act(what) {
+    async act(what, body) {
       setFlash(this.flash, '');
       try {
-        const res = await api('POST', '/api/v1/runs/' + this.id + '/' + what);
+        const res = await api('POST', '/api/v1/runs/' + this.id + '/' + what, body);
         if (what === 'retry' && res && res.id) {
           location.hash = '#/runs/' + res.id;
           return;
@@ -1067,6 +1107,13 @@
 
       const stages = [...this.stages.values()].sort((a, b) => a.order - b.order);
       this.renderWhy(stages);
+      const tops = stages.filter((s) => !s.id.includes(' / ') && s.id !== 'Declarative: Post Actions');
+      this.restartBox.hidden = !TERMINAL.has(r.status) || tops.length < 2;
+      if (!this.restartBox.hidden && this.restartSel.options.length !== tops.length) {
+        const firstBad = tops.find((s) => ['failed', 'aborted', 'unstable'].includes(s.status));
+        this.restartSel.replaceChildren(...tops.map((s) => el('option', {value: s.id}, s.name || s.id)));
+        if (firstBad) this.restartSel.value = firstBad.id;
+      }
       if (TERMINAL.has(r.status) && !this.artifactsLoaded) this.loadArtifacts();
       const {roots, nodes} = stageTree(stages);
       const leaves = stages.filter((s) => nodes.get(s.id).children.length === 0);
@@ -1080,6 +1127,7 @@
           if (b.dataset.stage === focused) b.focus();
       }
       this.followBtn.hidden = this.pinned === null;
+      this.noteOverflow();
       if (shown) {
         const attempt = this.wantAttempt && this.wantAttempt.stage === shown.id
             ? this.wantAttempt.attempt : Math.max(1, shown.attempts || 1);
@@ -1087,6 +1135,15 @@
           this.log.open(this.id, shown.id, attempt, shown.id);
         this.fillAttempts(shown, attempt);
       }
+    }
+    noteOverflow() {
+      const g = this.graph;
+      const right = g.getBoundingClientRect().right;
+      let hidden = 0;
+      for (const b of g.querySelectorAll('button.stage'))
+        if (b.getBoundingClientRect().left >= right - 4) hidden++;
+      this.moreHint.hidden = g.scrollWidth <= g.clientWidth + 2 || hidden === 0;
+      this.moreHint.textContent = hidden + ' more stage' + (hidden === 1 ? '' : 's') + ' to the right: scroll the graph →';
     }
     fillAttempts(stage, attempt) {
       const n = Math.max(1, stage.attempts || 1);

@@ -1,5 +1,7 @@
 #include "scheduler/run_state.hpp"
 
+#include <algorithm>
+
 #include "gantry/pipelines/loader.hpp"
 #include "gantry/pipelines/stage_lookup.hpp"
 
@@ -260,6 +262,20 @@ Result RunState::result() const {
   }
   if (cancelled_) r = pipelines::worse(r, Result::Aborted);
   return r;
+}
+
+std::string RunState::restarted_past(int node) const {
+  if (run.restart_stage.empty() || node <= 0) return {};
+  int top = node;
+  while (top > 0 && nodes[static_cast<size_t>(top)].parent > 0)
+    top = nodes[static_cast<size_t>(top)].parent;
+  const std::vector<int>& order = nodes[0].children;
+  auto at = [&](auto pred) { return std::find_if(order.begin(), order.end(), pred); };
+  auto restart = at([&](int c) { return nodes[static_cast<size_t>(c)].name == run.restart_stage; });
+  auto mine = at([&](int c) { return c == top; });
+  if (restart == order.end() || mine == order.end() || mine >= restart) return {};
+  return "skipped: restarted from stage '" + run.restart_stage + "' (run " +
+         std::to_string(run.retry_of) + " ran it)";
 }
 
 void RunState::mark(int node, RunStatus status, int64_t now, const std::string& reason) {

@@ -54,6 +54,9 @@ struct RunAction {
 
 class RunState {
  public:
+  // A restart (run.restart_stage): why `node`, in a top-level stage before the one restarted
+  // from, is skipped; "" when it runs.
+  std::string restarted_past(int node) const;
   // Builds the tree. Returns nullptr and sets `error` when the pipeline does
   // not load. `stages` may hold records from before a restart. `parsed`: the
   // run's pipeline as the caller loaded it already (each run is parsed once).

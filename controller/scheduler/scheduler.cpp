@@ -162,6 +162,12 @@ void Scheduler::dispatch_leaf(RunState& run, int node, int64_t now) {
   }
   if (board_.find(rec.job_id)) return;
   const bool orphan = rec.status == RunStatus::Running && rec.epoch > 0;
+  if (!orphan && n.kind == NodeKind::Stage && !run.run.restart_stage.empty()) {
+    if (std::string why = run.restarted_past(node); !why.empty()) {
+      apply(run, run.leaf_done(node, std::nullopt, why, now), now);
+      return;
+    }
+  }
   if (!orphan && n.kind == NodeKind::Stage && n.stage && options_.skip_stage) {
     if (std::string why = options_.skip_stage(*n.stage, rec.stage_id); !why.empty()) {
       apply(run, run.leaf_done(node, std::nullopt, why, now), now);
@@ -246,6 +252,23 @@ void Scheduler::stop_leaf(RunState& run, int node, const std::string& reason, in
   board_.stop(*job, reason, now);
 }
 
+namespace {
+
+// The queue's part of a queued stage's reason ("waiting for an agent ...", "waiting for a free
+// executor ..."), after whatever else it says (a retry's "attempt 1: ... retrying"); cut off when
+// the stage leaves the queue or the queue's story changes.
+std::string without_queue_reason(const std::string& reason) {
+  for (const char* mark : {"waiting for an agent", "waiting for a free executor"}) {
+    const size_t at = reason.find(mark);
+    if (at == 0) return {};
+    if (at != std::string::npos && at >= 2 && reason.compare(at - 2, 2, "; ") == 0)
+      return reason.substr(0, at - 2);
+  }
+  return reason;
+}
+
+}  // namespace
+
 void Scheduler::dispatch(int64_t now) {
   // Why each job still queued waits, said on its stage (once per label and repository per pass),
   // with its place among those waiting for the same agents while that is short to say.
@@ -275,6 +298,8 @@ void Scheduler::dispatch(int64_t now) {
                            : "; 20+ jobs ahead in the queue";
     ++ahead;
     StageRecord& rec = run->record_of(job->node);
+    const std::string base = without_queue_reason(rec.reason);
+    if (!base.empty()) reason = base + "; " + reason;
     if (rec.reason != reason) {
       rec.reason = std::move(reason);
       run->dirty_stages.insert(n.record);
@@ -293,7 +318,7 @@ void Scheduler::assign(Job& job, AgentState& agent, int64_t now) {
   rec.attempts = job.attempt;
   if (in_rollout(run, job.node)) ++rec.rollout.tries;
   rec.agent = agent.name;
-  rec.reason.clear();  // why it waited for an agent
+  rec.reason = without_queue_reason(rec.reason);  // why it waited for an agent
   run.mark(job.node, RunStatus::Running, now);
   // Stored before the assignment leaves (write-ahead): a restarted
   // controller must know the job runs, at this epoch.

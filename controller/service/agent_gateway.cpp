@@ -359,6 +359,21 @@ net::Response AgentGateway::files(const net::Request& req, const Principal& who)
                  "bad " + std::string(stash ? "stash name" : "artifact path") + " '" + name + "'");
   if (req.method == "GET" && stash) {
     auto a = store_.runs().artifact(job->run_id, "stash", name);
+    // A run restarted from a stage reads the stashes of the stages it skipped from the run it
+    // restarts (and that one's, for a restart of a restart).
+    int64_t from = job->run_id;
+    for (int hop = 0; !a && hop < 10; ++hop) {
+      const RunState* live = engine_.scheduler().run(from);
+      std::optional<RunRecord> r;
+      if (live) {
+        r = live->run;
+      } else if (auto stored = store_.runs().run(from); stored && *stored) {
+        r = **stored;
+      }
+      if (!r || r->restart_stage.empty() || r->retry_of == 0) break;
+      from = r->retry_of;
+      a = store_.runs().artifact(from, "stash", name);
+    }
     if (!a)
       return error(404, "not_found",
                    "no stash '" + name + "' in run " + std::to_string(job->run_id));

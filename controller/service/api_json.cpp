@@ -50,6 +50,7 @@ json run_object(const RunRecord& r) {
           {"previous_successful_commit", r.previous_successful_commit},
           {"trigger", r.trigger},
           {"retry_of", r.retry_of},
+          {"restart_stage", r.restart_stage},
           {"pushers", pushers},
           {"pipeline", r.pipeline_path},
           {"params", r.params},

@@ -161,7 +161,8 @@ Routes::Routes(const Authenticator& auth, AuditLog& audit, Engine& engine, RunSe
        with_run(P::Read, [this](const Call& c, int64_t id) { return runs_.cancel(id, c.who); })},
       {"POST", "/api/v1/runs/{id}/retry", P::RetryOwn, repo,
        "retry runs",  // own runs, or the Retry permission
-       with_run(P::Read, [this](const Call& c, int64_t id) { return runs_.retry(id, c.who); })},
+       with_run(P::Read,
+                [this](const Call& c, int64_t id) { return runs_.retry(id, c.req, c.who); })},
       {"GET", "/api/v1/runs/{id}/log", P::Read, repo, "read logs",
        with_run(P::Read, [this](const Call& c, int64_t id) { return runs_.stage_log(id, c.req); })},
       {"GET", "/api/v1/runs/{id}/artifacts", P::Read, repo, "read artifacts",

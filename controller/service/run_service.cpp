@@ -3,6 +3,7 @@
 #include <charconv>
 #include <climits>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "gantry/common/log.hpp"
 #include "gantry/pipelines/loader.hpp"
@@ -280,12 +281,26 @@ net::Response RunService::list(const net::Request& req, const Principal& who) {
     return error(404, "not_found", "no repository '" + filter.repo + "'" + known_repos(&who));
   const RepoFilter readable = repos_allowing(who, Permission::Read);
   filter.repos = readable.all ? nullptr : &readable.names;
+  // `waiting` as shown: runs queued behind another (stored so) and running ones whose stages all
+  // wait on a gate (stored as running).
+  const bool waiting = filter.status == "waiting";
   std::vector<RunRecord> runs = store_.runs().list_runs(limit, before, filter);
+  if (waiting) {
+    filter.status = "running";
+    for (RunRecord& r : store_.runs().list_runs(limit, before, filter))
+      runs.push_back(std::move(r));
+    std::sort(runs.begin(), runs.end(),
+              [](const RunRecord& a, const RunRecord& b) { return a.id > b.id; });
+  }
   if (runs.empty() && !store_.healthy()) return error_response(store_.last_failure());
   for (RunRecord& r : runs) {
     if (const RunState* live = engine_.scheduler().run(r.id)) r = as_shown(*live);
     r.pipeline_source.clear();
     r.params.clear();
+  }
+  if (waiting) {
+    std::erase_if(runs, [](const RunRecord& r) { return r.status != RunStatus::Waiting; });
+    if (runs.size() > limit) runs.resize(limit);
   }
   return json_ok(runs_json(runs));
 }
@@ -345,7 +360,7 @@ net::Response RunService::cancel(int64_t id, const Principal& who) {
   return show(id);
 }
 
-net::Response RunService::retry(int64_t id, const Principal& who) {
+net::Response RunService::retry(int64_t id, const net::Request& req, const Principal& who) {
   Result<RunRecord> old = stored_run(store_, id);
   if (!old) return error_response(old.error());
   const bool own =
@@ -363,7 +378,46 @@ net::Response RunService::retry(int64_t id, const Principal& who) {
   if (old->pipeline_source.empty())
     return error(409, "conflict",
                  "run " + std::to_string(id) + " never read its pipeline: " + old->reason);
+  // A restart from a top-level stage (Jenkins' "Restart from Stage"), or from the first one
+  // that did not succeed (--failed): the stages before it are skipped, their stashes kept.
+  std::string restart;
+  if (!req.body.empty()) {
+    nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
+    if (!body.is_object()) return error(400, "bad_request", "the body must be a JSON object");
+    for (const auto& [key, value] : body.items()) {
+      if (key != "from_stage" && key != "failed")
+        return error(400, "bad_request", "unknown field '" + key + "' (from_stage, failed)");
+    }
+    std::vector<std::string> tops;
+    std::string first_bad;
+    for (const StageRecord& st : store_.runs().stages(id)) {
+      if (st.stage_id.find(" / ") != std::string::npos ||
+          st.stage_id == "Declarative: Post Actions")
+        continue;
+      tops.push_back(st.stage_id);
+      const bool bad = st.status == RunStatus::Failed || st.status == RunStatus::Aborted ||
+                       st.status == RunStatus::Unstable;
+      if (bad && first_bad.empty()) first_bad = st.stage_id;
+    }
+    if (body.contains("from_stage")) {
+      if (!body["from_stage"].is_string())
+        return error(400, "bad_request", "from_stage is a stage name");
+      restart = body["from_stage"].get<std::string>();
+      if (std::find(tops.begin(), tops.end(), restart) == tops.end()) {
+        std::string names;
+        for (const std::string& t : tops) names += (names.empty() ? "" : ", ") + t;
+        return error(400, "bad_request",
+                     "run " + std::to_string(id) + " has no top-level stage '" + restart +
+                         "' to restart from (its stages: " + names + ")");
+      }
+    } else if (body.value("failed", false)) {
+      if (first_bad.empty())
+        return error(409, "conflict", "run " + std::to_string(id) + " has no failed stage");
+      restart = first_bad;
+    }
+  }
   RunRecord run;
+  run.restart_stage = restart;
   run.job_name = old->job_name;
   run.repo_url = old->repo_url;
   run.ref = old->ref;
@@ -377,7 +431,9 @@ net::Response RunService::retry(int64_t id, const Principal& who) {
   run.changes = old->changes;
   run.previous_commit = old->previous_commit;
   run.params = old->params;
-  run.trigger = "retry of " + std::to_string(old->id);
+  run.trigger = restart.empty()
+                    ? "retry of " + std::to_string(old->id)
+                    : "restart of " + std::to_string(old->id) + " from '" + restart + "'";
   run.created_by = who.name;
   // Whoever set the retried run going still may not approve what it ships
   // (its trigger is found through retry_of; its pushers travel along).

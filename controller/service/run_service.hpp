@@ -59,7 +59,8 @@ class RunService {
   net::Response list(const net::Request& req, const Principal& who);  // the runs `who` may read
   net::Response show(int64_t id);
   net::Response cancel(int64_t id, const Principal& who);
-  net::Response retry(int64_t id, const Principal& who);
+  // Body (optional): {"from_stage": NAME} or {"failed": true}: a restart from a top-level stage.
+  net::Response retry(int64_t id, const net::Request& req, const Principal& who);
   net::Response stage_log(int64_t id, const net::Request& req);
   net::Response list_artifacts(int64_t id);
   net::Response get_artifact(int64_t id, const net::Request& req);

@@ -230,6 +230,10 @@ ALTER TABLE approvals ADD COLUMN range_unknown TEXT NOT NULL DEFAULT '';
 ALTER TABLE approvals ADD COLUMN instigators TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE approvals ADD COLUMN run_parameters TEXT NOT NULL DEFAULT '{}';
 )sql",
+      // 10: restart from a stage (issue 18): the top-level stage a retry restarts from.
+      R"sql(
+ALTER TABLE runs ADD COLUMN restart_stage TEXT NOT NULL DEFAULT '';
+)sql",
   };
   return kMigrations;
 }

@@ -17,9 +17,9 @@ namespace {
   "pipeline_source, pipeline_format, params, status, reason, created_by, created_at, "     \
   "started_at, finished_at, cancel_requested, tests_total, tests_failed, tests_skipped, "  \
   "repo_name, author_email, previous_commit, previous_successful_commit, changes, "        \
-  "rollback_of, rollback_stage, retry_of, pushers"
+  "rollback_of, rollback_stage, retry_of, pushers, restart_stage"
 
-// ?2 .. ?29: every column but id, job_name and number.
+// ?2 .. ?30: every column but id, job_name and number.
 template <typename Statement>
 void bind_run_fields(Statement& st, const RunRecord& r) {
   st.bind(2, r.repo_url).bind(3, r.ref).bind(4, r.commit).bind(5, r.author).bind(6, r.trigger);
@@ -31,7 +31,7 @@ void bind_run_fields(Statement& st, const RunRecord& r) {
   st.bind(21, r.repo_name).bind(22, r.author_email).bind(23, r.previous_commit);
   st.bind(24, r.previous_successful_commit).bind(25, encode_changes(r.changes));
   st.bind(26, r.rollback_of).bind(27, r.rollback_stage).bind(28, r.retry_of);
-  st.bind(29, encode_instigators(r.pushers));
+  st.bind(29, encode_instigators(r.pushers)).bind(30, r.restart_stage);
 }
 
 template <typename Statement>
@@ -72,6 +72,7 @@ RunRecord read_run(const Statement& st) {
   r.rollback_stage = st.text(28);
   r.retry_of = st.int64(29);
   decode_instigators(st.text(30), r.pushers);
+  r.restart_stage = st.text(31);
   return r;
 }
 
@@ -90,10 +91,10 @@ Result<int64_t> RunStore::create_run(RunRecord& run) {
       "pipeline_path, pipeline_source, pipeline_format, params, status, reason, created_by, "
       "created_at, started_at, finished_at, cancel_requested, tests_total, tests_failed, "
       "tests_skipped, repo_name, author_email, previous_commit, previous_successful_commit, "
-      "changes, rollback_of, rollback_stage, retry_of, pushers) VALUES (?1, (SELECT "
-      "COALESCE(MAX(number), 0) + 1 FROM runs WHERE job_name = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-      "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, "
-      "?27, ?28, ?29) RETURNING id, number");
+      "changes, rollback_of, rollback_stage, retry_of, pushers, restart_stage) VALUES (?1, "
+      "(SELECT COALESCE(MAX(number), 0) + 1 FROM runs WHERE job_name = ?1), ?2, ?3, ?4, ?5, ?6, "
+      "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
+      "?25, ?26, ?27, ?28, ?29, ?30) RETURNING id, number");
   st.bind(1, run.job_name);
   bind_run_fields(st, run);
   if (!st.next()) return db_.outcome(false, "store a run").error();
@@ -113,7 +114,7 @@ Status RunStore::update_run(const RunRecord& run) {
       "finished_at = ?16, cancel_requested = ?17, tests_total = ?18, tests_failed = ?19, "
       "tests_skipped = ?20, repo_name = ?21, author_email = ?22, previous_commit = ?23, "
       "previous_successful_commit = ?24, changes = ?25, rollback_of = ?26, rollback_stage = ?27, "
-      "retry_of = ?28, pushers = ?29 WHERE id = ?1");
+      "retry_of = ?28, pushers = ?29, restart_stage = ?30 WHERE id = ?1");
   st.bind(1, run.id);
   bind_run_fields(st, run);
   if (Status s = db_.outcome(st.run(), "update a run"); !s) return s;
@@ -145,7 +146,8 @@ std::vector<RunRecord> RunStore::list_runs(size_t limit, int64_t before_id, std:
                     "created_by, created_at, started_at, finished_at, cancel_requested, "
                     "tests_total, tests_failed, tests_skipped, repo_name, author_email, "
                     "previous_commit, previous_successful_commit, '[]', rollback_of, "
-                    "rollback_stage FROM runs WHERE (?1 = 0 OR id < ?1) AND "
+                    "rollback_stage, retry_of, '[]', restart_stage FROM runs WHERE (?1 = 0 OR id < "
+                    "?1) AND "
                     "(?2 = '' OR status = ?2) AND (?4 IS NULL OR (repo_name != '' AND repo_name "
                     "IN (SELECT value FROM json_each(?4)))) ORDER BY id DESC LIMIT ?3")
               : db_.prepare("SELECT " GANTRY_RUN_COLUMNS
@@ -158,15 +160,15 @@ std::vector<RunRecord> RunStore::list_runs(size_t limit, int64_t before_id, std:
   return query_runs(st);
 }
 
-std::vector<RunRecord> RunStore::list_runs(size_t limit, int64_t before_id,
-                                           const RunFilter& f) {
+std::vector<RunRecord> RunStore::list_runs(size_t limit, int64_t before_id, const RunFilter& f) {
   Statement st = db_.prepare(
       "SELECT id, job_name, number, repo_url, ref, commit_sha, author, "
       "trigger_text, pipeline_path, '', pipeline_format, '{}', status, reason, "
       "created_by, created_at, started_at, finished_at, cancel_requested, "
       "tests_total, tests_failed, tests_skipped, repo_name, author_email, "
       "previous_commit, previous_successful_commit, '[]', rollback_of, "
-      "rollback_stage FROM runs WHERE (?1 = 0 OR id < ?1) AND (?2 = '' OR status = ?2) AND "
+      "rollback_stage, retry_of, '[]', restart_stage FROM runs WHERE (?1 = 0 OR id < ?1) AND (?2 = "
+      "'' OR status = ?2) AND "
       "(?4 IS NULL OR (repo_name != '' AND repo_name IN (SELECT value FROM json_each(?4)))) AND "
       "(?5 = '' OR job_name = ?5) AND (?6 = 0 OR number = ?6) AND (?7 = '' OR repo_name = ?7) "
       "AND (?8 = '' OR ref = ?8 OR ref = 'refs/heads/' || ?8 OR ref = 'refs/tags/' || ?8) AND "

@@ -70,3 +70,22 @@ TEST_CASE("the watch view fits every line in the terminal's width, and ends with
   CHECK(v.finished());
   CHECK(v.status() == "failed");
 }
+
+TEST_CASE(
+    "when a run fails, the watch view keeps the failed stage's last lines and says where "
+    "the rest is") {
+  WatchView v(7, false);
+  v.apply(R"({"id":1,"type":"run","at":1000,"run":7,"number":3,"job":"app","status":"running"})");
+  v.apply(stage(2, "Test", "running", 0, 1000));
+  v.apply(log(3, "Test", "FAIL: test_parse\\nexpected 1, got 2\\n"));
+  v.apply(stage(4, "Test", "failed", 0, 1000, 2000, "script returned exit code 2"));
+  v.apply(R"({"id":5,"type":"run","at":1000,"run":7,"status":"failed"})");
+  REQUIRE(v.finished());
+  std::vector<std::string> screen = v.render(3000, 80);
+  std::string all;
+  for (const std::string& l : screen) all += l + "\n";
+  INFO(all);
+  CHECK(all.find("── Test ──") != std::string::npos);
+  CHECK(all.find("expected 1, got 2") != std::string::npos);
+  CHECK(all.find("the whole log: gantry logs 7 'Test'") != std::string::npos);
+}

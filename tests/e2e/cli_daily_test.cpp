@@ -4,6 +4,7 @@
 // lists print it; a developer retries and cancels their own runs and nobody else's.
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <thread>
 
 #include "harness.hpp"
@@ -103,4 +104,93 @@ TEST_CASE("a developer retries and cancels their own runs, and not someone else'
   CHECK(other.exit_code == 2);
   CHECK_THAT(other.out, Catch::Contains("someone else's run"));
   CHECK(s.as("eve-token", {"cancel", std::to_string(mine)}).exit_code == 2);
+}
+
+TEST_CASE("a run restarts from a stage: the stages before are skipped and their stashes kept") {
+  Cluster c(kConfig);
+  const std::string flag = c.dir() + "/tests-fixed";
+  const std::string pipeline = R"JF(pipeline {
+  agent any
+  stages {
+    stage('Build') {
+      steps {
+        sh 'mkdir -p out && echo "built once" > out/app && echo BUILD-RAN'
+        stash name: 'app', includes: 'out/**'
+      }
+    }
+    stage('Test') {
+      steps {
+        sh 'rm -rf out'
+        unstash 'app'
+        sh 'cat out/app && test -f )JF" +
+                               flag + R"JF('
+      }
+    }
+  }
+}
+)JF";
+  c.add_repository("shop", c.make_repo({{"Jenkinsfile", pipeline}}));
+  c.start_controller();
+  c.admin_token = "admin-token";
+  c.start_agent({});
+  c.wait_agents(1);
+  CliResult t = c.cli({"--token", "dev-token", "trigger", "--repo", "shop"});
+  REQUIRE(t.exit_code == 0);
+  const int64_t first = std::stoll(t.out);
+  REQUIRE(c.wait_run(first)["status"] == "failed");
+
+  CliResult wrong =
+      c.cli({"--token", "dev-token", "retry", std::to_string(first), "--from", "Tset"});
+  CHECK(wrong.exit_code == 2);
+  CHECK_THAT(wrong.out, Catch::Contains("no top-level stage 'Tset' to restart from (its stages: "
+                                        "Build, Test)"));
+
+  std::ofstream(flag) << "fixed\n";
+  CliResult again = c.cli({"--token", "dev-token", "retry", "shop/main#1", "--failed"});
+  INFO(again.out);
+  REQUIRE(again.exit_code == 0);
+  const int64_t second = std::stoll(again.out);
+  json run = c.wait_run(second);
+  INFO(run.dump());
+  CHECK(run["status"] == "succeeded");
+  CHECK(run["restart_stage"] == "Test");
+  CHECK(run["retry_of"] == first);
+  for (const auto& s : run["stages"]) {
+    if (s["id"] == "Build") {
+      CHECK(s["status"] == "skipped");
+      CHECK_THAT(s["reason"].get<std::string>(), Catch::Contains("restarted from stage 'Test'"));
+    }
+  }
+  // Build did not run again; Test read the stash the first run made.
+  CHECK(c.stage_log(second, "Build").find("BUILD-RAN") == std::string::npos);
+  CHECK_THAT(c.stage_log(second, "Test"), Catch::Contains("built once"));
+}
+
+TEST_CASE("gantry artifacts lists a run's artifacts and downloads one") {
+  Shop s;
+  const std::string pipeline = R"(pipeline {
+  agent any
+  stages {
+    stage('Pack') {
+      steps {
+        sh 'mkdir -p dist && printf "release bytes" > dist/app.tgz'
+        archiveArtifacts artifacts: 'dist/app.tgz'
+      }
+    }
+  }
+}
+)";
+  const int64_t id = s.c.trigger(s.c.make_repo({{"Jenkinsfile", pipeline}}));
+  REQUIRE(s.c.wait_run(id)["status"] == "succeeded");
+  CliResult list = s.c.cli({"artifacts", std::to_string(id)});
+  INFO(list.out);
+  CHECK(list.exit_code == 0);
+  CHECK_THAT(list.out, Catch::Contains("dist/app.tgz"));
+  CHECK_THAT(list.out, Catch::Contains("Pack"));
+  const std::string dest = s.c.dir() + "/got.tgz";
+  CliResult got = s.c.cli({"artifacts", std::to_string(id), "dist/app.tgz", "-o", dest});
+  INFO(got.out);
+  CHECK(got.exit_code == 0);
+  CHECK(read_file(dest) == "release bytes");
+  CHECK(s.c.cli({"artifacts", std::to_string(id), "dist/nope"}).exit_code == 2);
 }

@@ -252,7 +252,7 @@ TEST_CASE("a rollback run whose release link a crash cut is adopted, not run aga
     stage('Deploy') {
       deploy('staging') {
         rollback { sh 'echo "start $RELEASE_ID" >> )" +
-                           marker + R"(; sleep 2; echo "end $RELEASE_ID" >> )" + marker + R"(' }
+                           marker + R"(; sleep 6; echo "end $RELEASE_ID" >> )" + marker + R"(' }
       }
       steps { echo "deploying $RELEASE_ID" }
     }
