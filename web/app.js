@@ -664,6 +664,20 @@
       this.followBtn = el('button', {type: 'button', class: 'secondary', 'aria-pressed': 'true',
                                      onclick: () => this.setFollow(!this.follow, true)}, 'Follow output');
       this.error = el('p', {class: 'error', role: 'alert'});
+      // The whole log as a file, and a search in what is shown.
+      this.downloadBtn = el('button', {type: 'button', class: 'secondary', onclick: () => this.download()},
+                            'Download log');
+      this.findIn = el('input', {id: 'log-find', type: 'search', autocomplete: 'off', spellcheck: 'false',
+                                 placeholder: 'text', size: '14'});
+      this.findInfo = el('span', {class: 'muted log-find-info', 'aria-live': 'polite'});
+      const find = el('form', {class: 'log-find', role: 'search'},
+                      el('label', {for: 'log-find'}, 'Find '), this.findIn,
+                      el('button', {type: 'submit', class: 'secondary'}, 'Next'), this.findInfo);
+      find.addEventListener('submit', (e) => {
+        e.preventDefault();
+        this.findNext();
+      });
+      this.findFrom = 0;
       this.pre = el('pre', {class: 'log', tabindex: '0', role: 'region',
                             'aria-labelledby': 'log-title'});
       this.pre.addEventListener('scroll', () => {
@@ -673,8 +687,9 @@
       this.extra = el('span', {class: 'log-extra'});
       this.root = el('section', {class: 'panel logs', 'aria-labelledby': 'log-title'},
                      el('div', {class: 'log-head'}, this.title, this.extra),
-                     el('div', {class: 'toolbar'}, this.earlier, this.followBtn, this.toEnd, this.info),
-                     this.error, this.pre);
+                     el('div', {class: 'toolbar'}, this.earlier, this.followBtn, this.toEnd,
+                        this.downloadBtn, this.info),
+                     find, this.error, this.pre);
       this.follow = true;
       this.gen = 0;
       this.clear();
@@ -697,7 +712,69 @@
       this.ansi = newAnsi();
       this.pre.replaceChildren();
       this.error.textContent = '';
+      this.findFrom = 0;
+      this.findInfo.textContent = '';
       this.updateInfo();
+    }
+    // The next match of the search text in the shown log: selected and scrolled to, with how
+    // many there are.
+    findNext() {
+      const text = this.findIn.value;
+      if (!text) {
+        this.findInfo.textContent = '';
+        return;
+      }
+      const nodes = [];
+      const walker = document.createTreeWalker(this.pre, NodeFilter.SHOW_TEXT);
+      let all = '';
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        nodes.push({node: n, at: all.length});
+        all += n.data;
+      }
+      const lower = all.toLowerCase();
+      const needle = text.toLowerCase();
+      let count = 0;
+      for (let i = lower.indexOf(needle); i >= 0; i = lower.indexOf(needle, i + needle.length)) count++;
+      if (count === 0) {
+        this.findInfo.textContent = 'no match in the ' + (this.start > 0 ? 'bytes shown' : 'log');
+        return;
+      }
+      let at = lower.indexOf(needle, this.findFrom);
+      if (at < 0) at = lower.indexOf(needle);
+      this.findFrom = at + needle.length;
+      const locate = (pos) => {
+        let k = nodes.length - 1;
+        while (k > 0 && nodes[k].at > pos) k--;
+        return {node: nodes[k].node, offset: pos - nodes[k].at};
+      };
+      const a = locate(at), b = locate(at + needle.length);
+      const range = document.createRange();
+      range.setStart(a.node, a.offset);
+      range.setEnd(b.node, b.offset);
+      const sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+      this.setFollow(false, false);
+      const box = range.getBoundingClientRect(), pre = this.pre.getBoundingClientRect();
+      this.pre.scrollTop += box.top - pre.top - this.pre.clientHeight / 2;
+      this.findInfo.textContent = count + (count === 1 ? ' match' : ' matches');
+    }
+    async download() {
+      if (!this.stage) return;
+      try {
+        const res = await fetch('/api/v1/runs/' + this.runId + '/log?stage=' + encodeURIComponent(this.stage) +
+                                '&attempt=' + this.attempt, {headers: {Authorization: 'Bearer ' + state.token}});
+        if (!res.ok) throw new Error(res.status + ' ' + res.statusText);
+        const url = URL.createObjectURL(await res.blob());
+        const a = el('a', {href: url, download: 'run-' + this.runId + '-' + this.stage.replace(/[^A-Za-z0-9._-]+/g, '_') +
+                              (this.attempt > 1 ? '-' + this.attempt : '') + '.log'});
+        document.body.append(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 10000);
+      } catch (e) {
+        this.error.textContent = 'Could not download the log: ' + describe(e);
+      }
     }
     setFollow(on, scroll) {
       this.follow = on;
@@ -1104,6 +1181,8 @@
           ...fact('Reason', r.reason));
       this.cancelBtn.hidden = !ACTIVE.has(r.status);
       this.retryBtn.hidden = !TERMINAL.has(r.status);
+      // Nothing more comes once the run ended: no "Follow" buttons then.
+      this.log.followBtn.hidden = TERMINAL.has(r.status);
 
       const stages = [...this.stages.values()].sort((a, b) => a.order - b.order);
       this.renderWhy(stages);
@@ -1126,7 +1205,7 @@
         for (const b of this.graph.querySelectorAll('button.stage'))
           if (b.dataset.stage === focused) b.focus();
       }
-      this.followBtn.hidden = this.pinned === null;
+      this.followBtn.hidden = this.pinned === null || TERMINAL.has(r.status);
       this.noteOverflow();
       if (shown) {
         const attempt = this.wantAttempt && this.wantAttempt.stage === shown.id

@@ -215,6 +215,22 @@ async function flow(browser, seen) {
   check(before > 30000, 'only the tail of the long log is loaded first (starts at ' + before + ')');
   check(!(await page.locator('.log-info').textContent()).startsWith('Bytes 0'), 'the log is paged');
   await checkContrast(page, 'pre.log, pre.log span', 'the log');
+  // Find in the log, whatever the case: the command line and its output match, counted; the
+  // first is selected.
+  await page.getByLabel('Find').fill('COMPILED OK');
+  await page.getByLabel('Find').press('Enter');
+  await until('the search counts its matches', async () =>
+    (await page.locator('.log-find-info').textContent()) === '2 matches');
+  check((await page.evaluate(() => String(window.getSelection()))) === 'compiled ok', 'the match is selected');
+  // The whole log as a file.
+  const [logFile] = await Promise.all([page.waitForEvent('download', {timeout: STEP_MS}),
+                                       page.getByRole('button', {name: 'Download log'}).click()]);
+  const logPath = path.join(shots, 'build.log');
+  await logFile.saveAs(logPath);
+  const {readFileSync: readLog} = await import('node:fs');
+  const whole = readLog(logPath, 'utf8');
+  check(whole.includes('\n1\n') && whole.includes('compiled ok'), 'the downloaded log is the whole log');
+  say('log downloaded: ' + logFile.suggestedFilename() + ', ' + whole.length + ' bytes');
   await shot(page, 'log-tail');
   await page.getByRole('button', {name: 'Load earlier (64 KiB)'}).click();
   await until('an earlier page of the log', async () => (await firstNumber()) < before - 5000);
