@@ -156,6 +156,12 @@
     if (n < 1048576) return (n / 1024).toFixed(1) + ' KiB';
     return (n / 1048576).toFixed(1) + ' MiB';
   }
+  // " — the first line of its message", from the run's change list, when it has the commit.
+  function commitTitle(r) {
+    const c = (r.changes || []).find((x) => x.sha === r.commit);
+    const title = c && c.message ? c.message.split('\n')[0] : '';
+    return title ? ' ' + title : '';
+  }
   function shortRef(ref) { return String(ref || '').replace(/^refs\/(heads|tags)\//, ''); }
   function shortSha(sha) { return String(sha || '').slice(0, 10); }
   function debounce(fn, ms) {
@@ -989,6 +995,9 @@
       this.stages = new Map();  // id -> stage record (REST shape, with `order`)
       this.pinned = null;       // a stage the user picked; null = the running one
       this.renderSoon = debounce(() => this.render(), 50);
+      this.loadGatesSoon = debounce(() => this.loadGates(), 300);
+      this.requests = [];
+      this.releases = [];
     }
     mount(root) {
       this.heading = el('h1', {id: 'run-title'}, 'Run ' + this.id);
@@ -1044,6 +1053,7 @@
       this.stages.clear();
       (result.stages || []).forEach((s, i) => this.stages.set(s.id, Object.assign({order: i}, s)));
       if (TERMINAL.has(result.status) && !this.artifactsLoaded) this.loadArtifacts();
+      this.loadGates();
       for (const ev of events) {
         if (ev.run !== this.id || ev.type === 'log') continue;
         if (ev.type === 'run') mergeRunEvent(ev);
@@ -1063,6 +1073,7 @@
     }
     onEvent(ev, replay) {
       if (ev.run !== this.id) return;
+      if (!replay && (ev.type === 'approval' || ev.type === 'release')) this.loadGatesSoon();
       if (ev.type === 'run') {
         this.run = Object.assign(this.run || {id: this.id}, state.runs.get(this.id) || {});
         for (const k of ['number', 'job', 'status', 'reason', 'trigger', 'ref', 'commit'])
@@ -1099,6 +1110,17 @@
       } catch (e) {
         setFlash(this.flash, 'Could not ' + what + ' run ' + this.id + ': ' + describe(e), true);
       }
+    }
+    // The change requests and releases this run made, for its facts (who approved, what shipped).
+    async loadGates() {
+      try {
+        const [a, r] = await Promise.all([api('GET', '/api/v1/approvals'), api('GET', '/api/v1/releases')]);
+        this.requests = (a.approvals || []).filter((x) => x.run === this.id);
+        this.releases = (r.releases || []).filter((x) => x.run === this.id);
+      } catch (e) {
+        this.requests = this.releases = [];
+      }
+      this.renderSoon();
     }
     async loadArtifacts() {
       this.artifactsLoaded = true;
@@ -1173,12 +1195,17 @@
           ...fact('Run', String(r.id)),
           ...fact('Repository', r.repo_name || r.repo),
           ...fact('Ref', shortRef(r.ref)),
-          ...fact('Commit', r.commit ? el('code', {}, shortSha(r.commit)) : ''),
+          ...fact('Commit', r.commit ? el('span', {}, el('code', {}, shortSha(r.commit)), commitTitle(r)) : ''),
           ...fact('Author', r.author),
           ...fact('Trigger', (r.trigger || '') + (r.created_by ? ' by ' + r.created_by : '')),
           ...fact('Started', fmtTime(r.started_at)),
           ...fact('Duration', r.started_at ? duration(r.started_at, r.finished_at) : ''),
-          ...fact('Reason', r.reason));
+          ...fact('Reason', r.reason),
+          ...fact('Change requests', this.requests.length ? el('span', {}, ...this.requests.flatMap((a, i) => [
+              i ? ', ' : '', el('a', {href: '#/approvals'}, a.id), ' ' + a.status +
+              ((a.approvals || []).length ? ' by ' + a.approvals.map((d) => d.user).join(', ') : '')])) : ''),
+          ...fact('Releases', this.releases.length ? el('span', {}, ...this.releases.flatMap((x, i) => [
+              i ? ', ' : '', el('a', {href: '#/releases'}, x.id), ' ' + x.environment + ' ' + x.status])) : ''));
       this.cancelBtn.hidden = !ACTIVE.has(r.status);
       this.retryBtn.hidden = !TERMINAL.has(r.status);
       // Nothing more comes once the run ended: no "Follow" buttons then.

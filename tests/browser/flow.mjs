@@ -294,6 +294,12 @@ async function flow(browser, seen) {
   await stageStatus(page, 'Production', 'succeeded');
   await until('the run succeeded', async () =>
     (await page.locator('.run-head .badge').textContent()) === 'succeeded', RUN_MS);
+  // Its facts name the change request with who approved it, and the release it made.
+  await until('the run names its GMUD, approver and release', async () => {
+    const facts = await page.locator('dl.facts').textContent();
+    return new RegExp(gmud + ' approved by rosa').test(facts) && /R-\d+ production/.test(facts) &&
+        facts.includes('The app and its pipeline');  // the commit's title
+  });
   // Its artifact, downloaded from the run page.
   const artifact = page.locator('#artifact-list button[data-path="dist/app.bin"]');
   await artifact.waitFor({timeout: STEP_MS});
