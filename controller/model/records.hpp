@@ -53,7 +53,7 @@ struct RunRecord {
   // whose rollback steps are all the run does.
   int64_t rollback_of = 0;
   std::string rollback_stage;
-  int64_t retry_of = 0;                   // the run this one retries (gantry retry), 0: none
+  int64_t retry_of = 0;  // the run this one retries (gantry retry), 0: none
   // A restart of retry_of from this top-level stage (Jenkins' "Restart from Stage"): the stages
   // before it are skipped, and their stashes are read from the run restarted.
   std::string restart_stage;
