@@ -259,28 +259,29 @@ std::string describe_agent(const pipelines::Agent& a) {
   }
 }
 
+// Every stage in document order, nested, parallel and matrix stages included.
+template <typename Fn>
+void for_each_stage(const std::vector<pipelines::Stage>& stages, const Fn& fn) {
+  for (const pipelines::Stage& s : stages) {
+    fn(s);
+    for_each_stage(s.stages, fn);
+    for_each_stage(s.parallel, fn);
+    if (s.matrix) for_each_stage(s.matrix->stages, fn);
+  }
+}
+
 // One line per stage (and the pipeline) whose agent is not honoured here, as act does with
 // runs-on; and the deploys.
 void say_what_is_ignored(const pipelines::Pipeline& p, const LocalOptions& o, std::ostream& err) {
   if (std::string what = describe_agent(p.agent); !what.empty())
     err << "gantry run: the pipeline asks for " << what << "; it runs here\n";
-  std::vector<const pipelines::Stage*> todo;
-  for (const auto& s : p.stages) todo.push_back(&s);
-  while (!todo.empty()) {
-    const pipelines::Stage* s = todo.front();
-    todo.erase(todo.begin());
-    if (std::string what = describe_agent(s->agent); !what.empty())
-      err << "gantry run: stage '" << s->name << "' asks for " << what << "; it runs here\n";
-    if (s->deploy && o.with_deploys)
-      err << "gantry run: stage '" << s->name << "' deploys to '" << s->deploy->environment
+  for_each_stage(p.stages, [&](const pipelines::Stage& s) {
+    if (std::string what = describe_agent(s.agent); !what.empty())
+      err << "gantry run: stage '" << s.name << "' asks for " << what << "; it runs here\n";
+    if (s.deploy && o.with_deploys)
+      err << "gantry run: stage '" << s.name << "' deploys to '" << s.deploy->environment
           << "' from here, without its GMUD (--with-deploys)\n";
-    for (const auto* list : {&s->stages, &s->parallel}) {
-      for (const auto& c : *list) todo.push_back(&c);
-    }
-    if (s->matrix) {
-      for (const auto& c : s->matrix->stages) todo.push_back(&c);
-    }
-  }
+  });
 }
 
 // Output of `cmd` (run by the shell), or nullopt when it fails.
@@ -687,19 +688,9 @@ int local_run_command(const std::vector<std::string>& args, std::ostream& out, s
   // here.
   config.open_gates = true;
   config.local_inputs = true;
-  std::set<std::string> environments;
-  for (const auto& s : loaded.pipeline->stages) {
-    std::vector<const pipelines::Stage*> todo{&s};
-    while (!todo.empty()) {
-      const pipelines::Stage* x = todo.back();
-      todo.pop_back();
-      if (x->deploy) config.environments[x->deploy->environment].name = x->deploy->environment;
-      for (const auto* list : {&x->stages, &x->parallel})
-        for (const auto& c : *list) todo.push_back(&c);
-      if (x->matrix)
-        for (const auto& c : x->matrix->stages) todo.push_back(&c);
-    }
-  }
+  for_each_stage(loaded.pipeline->stages, [&](const pipelines::Stage& s) {
+    if (s.deploy) config.environments[s.deploy->environment].name = s.deploy->environment;
+  });
   // The user at the terminal, as the one who runs and answers.
   const char* user_env = std::getenv("USER");
   const std::string user = user_env && *user_env ? user_env : "local";

@@ -107,6 +107,29 @@ void wait_for_fetch(const Remote& r, const std::string& repo) {
   }
 }
 
+// GET `path` into a new temporary file (a log or an artifact may be a GiB: never whole in
+// memory). 0 with `tmp` set (the caller unlinks it), or the exit code, said on `err`.
+int download(const Remote& r, const std::string& path, const std::string& what, std::string& tmp,
+             std::ostream& err) {
+  char tmpl[] = "/tmp/gantry-download-XXXXXX";
+  int fd = ::mkstemp(tmpl);
+  if (fd < 0) return (err << "gantry: cannot create a temporary file\n", 2);
+  ::close(fd);
+  net::ClientRequest req;
+  req.url = r.server + path;
+  req.bearer_token = r.token;
+  req.tls = r.tls;
+  req.output_file = tmpl;
+  req.timeout = std::chrono::minutes(10);
+  auto resp = net::http_request(req);
+  if (!resp.ok || resp.status != 200) {
+    ::unlink(tmpl);
+    return report(resp, what, err);
+  }
+  tmp = tmpl;
+  return 0;
+}
+
 std::string age(int64_t at_ms, int64_t now) {
   if (!at_ms) return "";
   const int64_t s = std::max<int64_t>(0, (now - at_ms) / 1000);
@@ -183,24 +206,12 @@ int logs(const Remote& r, int64_t id, const std::string& stage, int attempt, boo
     found = true;
     if (s.attempts == 0 || status_is(s.status, RunStatus::Skipped)) continue;
     for (int a = attempt > 0 ? attempt : 1; a <= (attempt > 0 ? attempt : s.attempts); ++a) {
-      // A log may be up to 1 GiB: it goes through a temporary file, never
-      // whole in memory.
-      char tmpl[] = "/tmp/gantry-log-XXXXXX";
-      int fd = ::mkstemp(tmpl);
-      if (fd < 0) return (err << "gantry: cannot create a temporary file\n", 2);
-      ::close(fd);
-      net::ClientRequest req;
-      req.url = r.server + "/api/v1/runs/" + std::to_string(id) +
-                "/log?stage=" + net::url_encode(s.id) + "&attempt=" + std::to_string(a);
-      req.bearer_token = r.token;
-      req.tls = r.tls;
-      req.output_file = tmpl;
-      req.timeout = std::chrono::minutes(10);
-      auto log = net::http_request(req);
-      if (!log.ok || log.status != 200) {
-        ::unlink(tmpl);
-        return report(log, "log of " + s.id, err);
-      }
+      std::string tmpl;
+      if (int code = download(r,
+                              "/api/v1/runs/" + std::to_string(id) + "/log?stage=" +
+                                  net::url_encode(s.id) + "&attempt=" + std::to_string(a),
+                              "log of " + s.id, tmpl, err))
+        return code;
       std::ifstream in(tmpl, std::ios::binary);
       std::vector<char> buf(1 << 20);
       bool header = false;
@@ -215,7 +226,7 @@ int logs(const Remote& r, int64_t id, const std::string& stage, int attempt, boo
         last = buf[static_cast<size_t>(in.gcount() - 1)];
       }
       if (last != '\n') out << "\n";
-      ::unlink(tmpl);
+      ::unlink(tmpl.c_str());
     }
   }
   if (!found && !stage.empty()) {
@@ -256,21 +267,10 @@ int artifacts(const Remote& r, int64_t id, const std::string& path, const std::s
   }
   const std::string dest =
       output.empty() ? std::filesystem::path(path).filename().string() : output;
-  char tmpl[] = "/tmp/gantry-artifact-XXXXXX";
-  int fd = ::mkstemp(tmpl);
-  if (fd < 0) return (err << "gantry: artifacts: cannot create a temporary file\n", 2);
-  ::close(fd);
-  net::ClientRequest req;
-  req.url = r.server + base + "/file?path=" + net::url_encode(path);
-  req.bearer_token = r.token;
-  req.tls = r.tls;
-  req.output_file = tmpl;
-  req.timeout = std::chrono::minutes(10);
-  auto resp = net::http_request(req);
-  if (!resp.ok || resp.status != 200) {
-    ::unlink(tmpl);
-    return report(resp, "artifacts " + path, err);
-  }
+  std::string tmpl;
+  if (int code =
+          download(r, base + "/file?path=" + net::url_encode(path), "artifacts " + path, tmpl, err))
+    return code;
   std::error_code ec;
   if (dest == "-") {
     std::ifstream in(tmpl, std::ios::binary);
@@ -279,7 +279,7 @@ int artifacts(const Remote& r, int64_t id, const std::string& path, const std::s
     std::filesystem::copy_file(tmpl, dest, std::filesystem::copy_options::overwrite_existing, ec);
     if (!ec) err << "gantry: wrote " << dest << "\n";
   }
-  ::unlink(tmpl);
+  ::unlink(tmpl.c_str());
   if (ec)
     return (err << "gantry: artifacts: cannot write " << dest << ": " << ec.message() << "\n", 2);
   return 0;

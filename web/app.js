@@ -206,6 +206,19 @@
     return data;
   }
 
+  // Saves what `path` answers as the file `name`. The API needs the token, so it goes through a
+  // blob rather than a plain link.
+  async function downloadFile(path, name) {
+    const res = await fetch(path, {headers: {Authorization: 'Bearer ' + state.token}});
+    if (!res.ok) throw new Error(res.status + ' ' + res.statusText);
+    const url = URL.createObjectURL(await res.blob());
+    const a = el('a', {href: url, download: name});
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  }
+
   // Bytes of a stage attempt's log from `offset`, at most `max` of them: the
   // rest of the response is not read (the transfer is cancelled), so a long
   // log is never loaded whole. Returns {bytes, size, status}.
@@ -768,16 +781,10 @@
     async download() {
       if (!this.stage) return;
       try {
-        const res = await fetch('/api/v1/runs/' + this.runId + '/log?stage=' + encodeURIComponent(this.stage) +
-                                '&attempt=' + this.attempt, {headers: {Authorization: 'Bearer ' + state.token}});
-        if (!res.ok) throw new Error(res.status + ' ' + res.statusText);
-        const url = URL.createObjectURL(await res.blob());
-        const a = el('a', {href: url, download: 'run-' + this.runId + '-' + this.stage.replace(/[^A-Za-z0-9._-]+/g, '_') +
-                              (this.attempt > 1 ? '-' + this.attempt : '') + '.log'});
-        document.body.append(a);
-        a.click();
-        a.remove();
-        setTimeout(() => URL.revokeObjectURL(url), 10000);
+        await downloadFile('/api/v1/runs/' + this.runId + '/log?stage=' + encodeURIComponent(this.stage) +
+                           '&attempt=' + this.attempt,
+                           'run-' + this.runId + '-' + this.stage.replace(/[^A-Za-z0-9._-]+/g, '_') +
+                           (this.attempt > 1 ? '-' + this.attempt : '') + '.log');
       } catch (e) {
         this.error.textContent = 'Could not download the log: ' + describe(e);
       }
@@ -1136,18 +1143,10 @@
           el('span', {class: 'muted'}, ' ' + fmtBytes(a.size) + (a.stage ? ' · ' + a.stage : '')))));
       this.artifactBox.hidden = list.length === 0;
     }
-    // The API needs the token, so a download goes through a blob rather than a plain link.
     async download(path) {
       try {
-        const res = await fetch('/api/v1/runs/' + this.id + '/artifacts/file?path=' + encodeURIComponent(path),
-                                {headers: {Authorization: 'Bearer ' + state.token}});
-        if (!res.ok) throw new Error(res.status + ' ' + res.statusText);
-        const url = URL.createObjectURL(await res.blob());
-        const a = el('a', {href: url, download: path.split('/').pop()});
-        document.body.append(a);
-        a.click();
-        a.remove();
-        setTimeout(() => URL.revokeObjectURL(url), 10000);
+        await downloadFile('/api/v1/runs/' + this.id + '/artifacts/file?path=' + encodeURIComponent(path),
+                           path.split('/').pop());
       } catch (e) {
         setFlash(this.flash, 'Could not download ' + path + ': ' + describe(e), true);
       }
