@@ -106,6 +106,10 @@ bool HttpJobHost::download_stash(const std::string& name, const std::string& tar
   return transfer("GET", "stash", "name", name, tar_path, error);
 }
 
+bool HttpJobHost::upload_tests(const std::string& report_path, std::string& error) {
+  return transfer("PUT", "tests", "name", "junit", report_path, error);
+}
+
 void HttpJobHost::step_event(const std::string& step, const std::string& state) {
   if (on_step_) on_step_(step, state);
 }

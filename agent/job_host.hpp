@@ -42,6 +42,7 @@ class HttpJobHost : public JobHost {
                     std::string& error) override;
   bool download_stash(const std::string& name, const std::string& tar_path,
                       std::string& error) override;
+  bool upload_tests(const std::string& report_path, std::string& error) override;
   void step_event(const std::string& step, const std::string& state) override;
   InputReply ask_input(const InputQuestion& question) override;
   bool fetch_samples(const std::string& url, std::vector<double>& out, std::string& error) override;

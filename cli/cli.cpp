@@ -36,6 +36,7 @@ constexpr const char* kUsage =
     "  cancel RUN | retry RUN [--from STAGE|--failed]  stop a run | start it again (prints the\n"
     "                                  new id); --from/--failed restart from a stage\n"
     "  artifacts RUN [PATH] [-o FILE]  a run's artifacts; with PATH, download one\n"
+    "  tests RUN [--status failed]     a run's test cases (junit), failures with their text\n"
     "  agents [--json]                 connected agents\n"
     "  repos [--json]                  watched repositories: last fetch, error, heads\n"
     "  approvals [--all] [--json]      change requests waiting for a decision (GMUD, input)\n"
@@ -120,8 +121,9 @@ int run(const std::vector<std::string>& all_args, std::istream& in, std::ostream
   if (cmd == "lint") return lint_command(rest, in, out, err);
   if (cmd == "plan") return plan_command(remote, rest, in, out, err);
   if (cmd == "run") return local_run_command(rest, out, err);
-  static const char* kRemoteCommands[] = {"trigger", "runs",  "show",   "logs",  "watch",    "wait",
-                                          "cancel",  "retry", "agents", "repos", "artifacts"};
+  static const char* kRemoteCommands[] = {"trigger", "runs",  "show",      "logs",
+                                          "watch",   "wait",  "cancel",    "retry",
+                                          "agents",  "repos", "artifacts", "tests"};
   for (const char* c : kRemoteCommands) {
     if (cmd == c) return remote_command(remote, cmd, rest, out, err);
   }

@@ -65,6 +65,11 @@ constexpr CommandHelp kCommands[] = {
      "The files a run archived (archiveArtifacts): their paths, sizes and stages; with PATH,\n"
      "downloads that one to FILE (default: its name here; '-' writes it to stdout).",
      "gantry artifacts shop/main#19 dist/app.tar.gz", kExitPlain},
+    {"tests", "gantry tests RUN [--status failed|skipped|passed] [--json]",
+     "The test cases a run recorded with the junit step: failed first, each with its stage,\n"
+     "class, name and time, and a failure's message and text. `gantry show` lists the first\n"
+     "failures too.",
+     "gantry tests shop/main#19 --status failed", kExitPlain},
     {"agents", "gantry agents [--json]", "Agents: connected or not, labels, executors, jobs.",
      "gantry agents", kExitPlain},
     {"repos", "gantry repos [--json]",

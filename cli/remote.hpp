@@ -29,6 +29,7 @@ struct Remote {
 struct StageView {
   std::string id, name, status, agent, reason;
   int attempts = 0;
+  std::vector<std::string> attempt_names;  // a deploy's phases, by attempt - 1
   int64_t started_at = 0, finished_at = 0;
   uint64_t log_bytes = 0;
 };

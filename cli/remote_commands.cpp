@@ -1,12 +1,14 @@
 // gantry trigger | runs | show | logs | wait | cancel | retry | agents | repos
 #include <unistd.h>
 
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -159,6 +161,57 @@ std::string fmt_duration(int64_t from, int64_t to) {
   return buf;
 }
 
+// One test case as `gantry tests` and `gantry show` print it: "FAILED  Stage  Class.name  1.2s",
+// then, for a failed or skipped one when `text_lines` > 0, its message and the first lines of
+// its text, indented.
+void print_case(const nlohmann::json& c, size_t text_lines, std::ostream& out) {
+  std::string status = c.value("status", "");
+  std::string name = c.value("class", "");
+  if (!name.empty()) name += ".";
+  name += c.value("name", "");
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.2fs", c.value("seconds", 0.0));
+  std::string upper = status;
+  for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  out << "  " << upper << std::string(upper.size() < 8 ? 8 - upper.size() : 1, ' ')
+      << c.value("stage", "") << "  " << name << "  " << secs << "\n";
+  if (status == "passed" || text_lines == 0) return;
+  std::string message = c.value("message", "");
+  if (!message.empty()) out << "      " << message.substr(0, message.find('\n')) << "\n";
+  std::istringstream details(c.value("details", ""));
+  std::string line;
+  for (size_t n = 0; n < text_lines && std::getline(details, line); ++n) {
+    if (n == 0 && !message.empty() &&
+        line.find(message.substr(0, message.find('\n'))) != std::string::npos)
+      continue;  // the text often repeats the message
+    out << "      " << line << "\n";
+  }
+}
+
+// `gantry tests RUN [--status S] [--json]`: the run's test cases from its JUnit reports.
+int tests(const Remote& r, int64_t id, const std::string& status, bool json, std::ostream& out,
+          std::ostream& err) {
+  std::string q = "/api/v1/runs/" + std::to_string(id) + "/tests?limit=5000";
+  if (!status.empty()) q += "&status=" + net::url_encode(status);
+  auto resp = call(r, "GET", q);
+  if (!resp.ok || resp.status != 200) return report(resp, "tests", err);
+  if (json) {
+    out << resp.body << "\n";
+    return 0;
+  }
+  nlohmann::json j = nlohmann::json::parse(resp.body, nullptr, false);
+  if (!j.is_object()) return (err << "gantry: tests: the controller's answer is not JSON\n", 1);
+  const nlohmann::json counts = j.value("counts", nlohmann::json::object());
+  const nlohmann::json cases = j.value("cases", nlohmann::json::array());
+  out << counts.value("total", 0) << " tests, " << counts.value("failed", 0) << " failed, "
+      << counts.value("skipped", 0) << " skipped\n";
+  for (const auto& c : cases) print_case(c, 20, out);
+  if (j.value("omitted", 0) > 0) out << "  (" << j.value("omitted", 0) << " more not listed)\n";
+  if (cases.empty() && counts.value("total", 0) == 0)
+    out << "(run " << id << " recorded no tests)\n";
+  return 0;
+}
+
 int show(const Remote& r, int64_t id, bool json, std::ostream& out, std::ostream& err) {
   auto resp = call(r, "GET", "/api/v1/runs/" + std::to_string(id));
   if (!resp.ok || resp.status != 200) return report(resp, "show " + std::to_string(id), err);
@@ -186,6 +239,25 @@ int show(const Remote& r, int64_t id, bool json, std::ostream& out, std::ostream
     out << line;
     if (!s.reason.empty() && !status_is(s.status, RunStatus::Succeeded))
       out << "      " << s.reason << "\n";
+    // A deploy's phases, each an attempt with its own log (gantry logs RUN STAGE --attempt N).
+    if (!s.attempt_names.empty()) {
+      out << "      phases:";
+      for (size_t i = 0; i < s.attempt_names.size(); ++i)
+        out << (i ? ", " : " ") << i + 1 << " " << s.attempt_names[i];
+      out << "\n";
+    }
+  }
+  // The failed tests, with the first lines of what they said: what a developer looks for first.
+  if (v.tests_failed > 0) {
+    auto t = call(r, "GET", "/api/v1/runs/" + std::to_string(id) + "/tests?status=failed&limit=10");
+    nlohmann::json j =
+        t.ok && t.status == 200 ? nlohmann::json::parse(t.body, nullptr, false) : nlohmann::json();
+    if (j.is_object() && j.contains("cases") && j["cases"].is_array() && !j["cases"].empty()) {
+      out << "Failed tests:\n";
+      for (const auto& c : j["cases"]) print_case(c, 3, out);
+      if (v.tests_failed > static_cast<int64_t>(j["cases"].size()))
+        out << "  (gantry tests " << id << " --status failed lists all " << v.tests_failed << ")\n";
+    }
   }
   return 0;
 }
@@ -219,7 +291,11 @@ int logs(const Remote& r, int64_t id, const std::string& stage, int attempt, boo
       while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0) {
         if (!header && (stage.empty() || (s.attempts > 1 && attempt == 0)))
           out << "==> " << s.id
-              << (s.attempts > 1 ? " (attempt " + std::to_string(a) + ")" : std::string())
+              << (static_cast<size_t>(a) <= s.attempt_names.size() &&
+                          !s.attempt_names[static_cast<size_t>(a) - 1].empty()
+                      ? " (" + s.attempt_names[static_cast<size_t>(a) - 1] + ")"
+                  : s.attempts > 1 ? " (attempt " + std::to_string(a) + ")"
+                                   : std::string())
               << " <==\n";
         header = true;
         out.write(buf.data(), in.gcount());
@@ -323,7 +399,7 @@ int remote_command(const Remote& r, const std::string& cmd, const std::vector<st
       if (!value(ref)) return needs("a branch, tag or commit");
     } else if (a == "--file" && cmd == "trigger") {
       if (!value(file)) return needs("a pipeline file path");
-    } else if (a == "--status" && lists) {
+    } else if (a == "--status" && (lists || cmd == "tests")) {
       if (!value(status)) return needs("a status");
     } else if (a == "--branch" && lists) {
       if (!value(branch)) return needs("a branch");
@@ -352,7 +428,7 @@ int remote_command(const Remote& r, const std::string& cmd, const std::vector<st
   }
   int64_t id = 0;
   bool needs_run = cmd == "show" || cmd == "logs" || cmd == "wait" || cmd == "cancel" ||
-                   cmd == "retry" || cmd == "watch" || cmd == "artifacts";
+                   cmd == "retry" || cmd == "watch" || cmd == "artifacts" || cmd == "tests";
   const size_t max_pos = cmd == "logs" || cmd == "artifacts" ? 2
                          : needs_run || cmd == "trigger"     ? 1
                                                              : 0;
@@ -447,6 +523,7 @@ int remote_command(const Remote& r, const std::string& cmd, const std::vector<st
     }
     return 0;
   }
+  if (cmd == "tests") return tests(r, id, status, json, out, err);
   if (cmd == "artifacts")
     return artifacts(r, id, pos.size() > 1 ? pos[1] : "", output, json, out, err);
   if (cmd == "agents") {

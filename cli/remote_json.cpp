@@ -40,6 +40,10 @@ RunView run_from(const json& j) {
       v.agent = json_str(st, "agent");
       v.reason = json_str(st, "reason");
       v.attempts = static_cast<int>(json_num(st, "attempts"));
+      if (auto n = st.find("attempt_names"); n != st.end() && n->is_array()) {
+        for (const auto& name : *n)
+          v.attempt_names.push_back(name.is_string() ? name.get<std::string>() : "");
+      }
       v.started_at = json_num(st, "started_at");
       v.finished_at = json_num(st, "finished_at");
       v.log_bytes = static_cast<uint64_t>(json_num(st, "log_bytes"));

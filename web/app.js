@@ -164,6 +164,11 @@
   }
   function shortRef(ref) { return String(ref || '').replace(/^refs\/(heads|tags)\//, ''); }
   function shortSha(sha) { return String(sha || '').slice(0, 10); }
+  // What attempt `n` (from 1) of stage record `s` was, when it has a name (a deploy's phases).
+  function attemptName(s, n) {
+    return (s && Array.isArray(s.attempt_names) && s.attempt_names[n - 1]) || '';
+  }
+
   function debounce(fn, ms) {
     let t = 0;
     return () => { clearTimeout(t); t = setTimeout(fn, ms); };
@@ -593,8 +598,47 @@
                                  autocomplete: 'off', spellcheck: 'false', required: true});
       const button = el('button', {type: 'submit', 'aria-label': 'Start run of ' + r.name}, 'Start run');
       const msg = el('p', {class: 'error', role: 'alert'});
+      // The pipeline's parameters (as its last run on this branch declared them), each as a
+      // field of its type: a choice is a select, a booleanParam a checkbox, a password hidden.
+      const fields = el('div', {class: 'param-fields'});
+      const params = el('details', {class: 'params', hidden: true},
+                        el('summary', {}, 'Parameters'), fields);
+      let declared = [];
+      const loadParams = async () => {
+        const branch = input.value.trim();
+        let got;
+        try {
+          got = await api('GET', '/api/v1/repos/' + encodeURIComponent(r.name) + '/parameters?branch=' +
+                          encodeURIComponent(branch));
+        } catch (e) {
+          return;
+        }
+        if (input.value.trim() !== branch) return;  // typed on since
+        declared = got.parameters || [];
+        fields.replaceChildren(...declared.map((p) => {
+          const fid = id + '-p-' + p.name;
+          let field;
+          if (p.type === 'choice') {
+            field = el('select', {id: fid, name: p.name},
+                       ...(p.choices || []).map((c) => el('option', {value: c, selected: c === p.default}, c)));
+          } else if (p.type === 'booleanParam') {
+            field = el('input', {id: fid, name: p.name, type: 'checkbox', checked: p.default === 'true'});
+          } else if (p.type === 'text') {
+            field = el('textarea', {id: fid, name: p.name, rows: 3}, p.default);
+          } else {
+            field = el('input', {id: fid, name: p.name, type: p.type === 'password' ? 'password' : 'text',
+                                 value: p.default, autocomplete: 'off', spellcheck: 'false'});
+          }
+          return el('div', {class: 'param' + (p.type === 'booleanParam' ? ' check' : '')},
+                    el('label', {for: fid}, p.name), field,
+                    p.description ? el('span', {class: 'muted param-help'}, p.description) : null);
+        }));
+        params.hidden = declared.length === 0;
+      };
+      input.addEventListener('input', debounce(loadParams, 400));
+      loadParams();
       const form = el('form', {class: 'repo-form'},
-                      el('label', {for: id}, 'Branch or tag'), input, button);
+                      el('label', {for: id}, 'Branch or tag'), input, button, params);
       form.addEventListener('submit', async (e) => {
         e.preventDefault();
         msg.textContent = '';
@@ -604,9 +648,20 @@
           input.focus();
           return;
         }
+        const values = {};
+        for (const p of declared) {
+          const f = fields.querySelector('[name=' + JSON.stringify(p.name) + ']');
+          if (!f) continue;
+          const v = f.type === 'checkbox' ? String(f.checked) : f.value;
+          // A password left empty keeps its default, which the page never sees.
+          if (p.type === 'password' && v === '') continue;
+          values[p.name] = v;
+        }
         button.disabled = true;
         try {
-          const run = await api('POST', '/api/v1/runs', {repo: r.name, ref});
+          const body = {repo: r.name, ref};
+          if (Object.keys(values).length) body.params = values;
+          const run = await api('POST', '/api/v1/runs', body);
           if (run && run.id) {
             state.runs.set(run.id, run);
             location.hash = '#/runs/' + run.id;
@@ -811,12 +866,13 @@
           : 'Bytes ' + n(this.start) + '–' + n(this.end) + ' of ' + n(Math.max(this.size, this.end));
     }
     // Shows `stage` (its record) of run `runId`, attempt `attempt`.
-    open(runId, stage, attempt, label) {
+    // `phase`: what the attempt was (a deploy's "deploy 10%", "rollback"), when it has a name.
+    open(runId, stage, attempt, label, phase) {
       this.clear();
       this.runId = runId;
       this.stage = stage;
       this.attempt = attempt;
-      this.title.textContent = 'Log: ' + label + (attempt > 1 ? ' (attempt ' + attempt + ')' : '');
+      this.title.textContent = 'Log: ' + label + (phase ? ' — ' + phase : attempt > 1 ? ' (attempt ' + attempt + ')' : '');
       this.setFollow(true, false);
       return this.loadTail();
     }
@@ -1031,7 +1087,7 @@
                           'Follow the running stage');
       this.attemptSel = el('select', {id: 'attempt-select', onchange: () => this.pickAttempt()});
       this.attemptBox = el('span', {class: 'attempts', hidden: true},
-                           el('label', {for: 'attempt-select'}, 'Attempt '), this.attemptSel);
+                           this.attemptLabel = el('label', {for: 'attempt-select'}, 'Attempt '), this.attemptSel);
       this.log = new LogPane();
       this.log.extra.append(this.followBtn, this.attemptBox);
       // Why stages wait or failed, with their change requests linked.
@@ -1041,6 +1097,14 @@
       this.artifacts = el('ul', {class: 'artifacts', id: 'artifact-list'});
       this.artifactBox = el('section', {class: 'panel', 'aria-labelledby': 'artifacts-title', hidden: true},
                             el('h2', {id: 'artifacts-title'}, 'Artifacts'), this.artifacts);
+      // The test cases of its JUnit reports: failures first, each with its text.
+      this.testSummary = el('p', {class: 'muted', id: 'test-summary'});
+      this.tests = el('ul', {class: 'tests', id: 'test-list'});
+      this.allTestsBtn = el('button', {type: 'button', class: 'secondary', hidden: true,
+                                       onclick: () => this.loadTests(true)}, 'Show passed tests too');
+      this.testBox = el('section', {class: 'panel', 'aria-labelledby': 'tests-title', hidden: true},
+                        el('h2', {id: 'tests-title'}, 'Tests'), this.testSummary, this.tests,
+                        this.allTestsBtn);
       root.append(
           el('p', {class: 'crumbs'}, el('a', {href: '#/runs'}, el('span', {'aria-hidden': 'true'}, '← '), 'All runs')),
           el('div', {class: 'run-head'}, this.heading, this.status,
@@ -1048,7 +1112,7 @@
           this.flash, this.facts,
           el('section', {class: 'panel', 'aria-labelledby': 'graph-title'},
              el('h2', {id: 'graph-title'}, 'Stages'), this.graph, this.moreHint),
-          this.whyBox, this.artifactBox,
+          this.whyBox, this.testBox, this.artifactBox,
           this.log.root);
       if (this.run) this.render();
     }
@@ -1060,6 +1124,7 @@
       this.stages.clear();
       (result.stages || []).forEach((s, i) => this.stages.set(s.id, Object.assign({order: i}, s)));
       if (TERMINAL.has(result.status) && !this.artifactsLoaded) this.loadArtifacts();
+      if (TERMINAL.has(result.status) && !this.testsLoaded) this.loadTests(false);
       this.loadGates();
       for (const ev of events) {
         if (ev.run !== this.id || ev.type === 'log') continue;
@@ -1090,6 +1155,7 @@
         const s = Object.assign({}, old, {
           name: ev.name ?? old.name, status: ev.status ?? old.status, reason: ev.reason ?? old.reason,
           agent: ev.agent ?? old.agent, attempts: ev.attempts ?? old.attempts,
+          attempt_names: ev.attempt_names ?? old.attempt_names,
           started_at: ev.started_at || null, finished_at: ev.finished_at || null,
         });
         if (Number.isFinite(ev.order)) s.order = ev.order;
@@ -1142,6 +1208,36 @@
                         onclick: () => this.download(a.path)}, a.path),
           el('span', {class: 'muted'}, ' ' + fmtBytes(a.size) + (a.stage ? ' · ' + a.stage : '')))));
       this.artifactBox.hidden = list.length === 0;
+    }
+    // Failed and skipped cases (or every case, `all`), each a disclosure with its message and text.
+    async loadTests(all) {
+      this.testsLoaded = true;
+      const counts = (this.run && this.run.tests) || {};
+      if (!counts.total) return;
+      let got;
+      try {
+        got = await api('GET', '/api/v1/runs/' + this.id + '/tests?limit=' + (all ? 5000 : 500));
+      } catch (e) {
+        return;
+      }
+      const cases = (got.cases || []).filter((c) => all || c.status !== 'passed');
+      this.testSummary.textContent = counts.total + ' tests, ' + (counts.failed || 0) + ' failed, ' +
+          (counts.skipped || 0) + ' skipped' + (got.omitted ? ' (' + got.omitted + ' not listed)' : '');
+      let opened = 0;
+      this.tests.replaceChildren(...cases.map((c) => {
+        const name = (c.class ? c.class + '.' : '') + c.name;
+        const parts = [el('span', {class: 'test-status ' + c.status}, c.status),
+                       ' ', el('span', {class: 'muted'}, c.stage + ' · '), name,
+                       el('span', {class: 'muted'}, ' ' + (c.seconds || 0).toFixed(2) + 's')];
+        const text = [c.message, c.details].filter(Boolean).join('\n\n');
+        if (c.status === 'passed' || !text) return el('li', {class: 'test'}, el('div', {class: 'test-line'}, parts));
+        const box = el('details', {class: 'test-case'}, el('summary', {}, parts),
+                       el('pre', {class: 'test-text'}, text));
+        if (c.status === 'failed' && opened++ < 3) box.open = true;
+        return el('li', {class: 'test'}, box);
+      }));
+      this.allTestsBtn.hidden = all || counts.total <= cases.length;
+      this.testBox.hidden = false;
     }
     async download(path) {
       try {
@@ -1220,6 +1316,7 @@
         if (firstBad) this.restartSel.value = firstBad.id;
       }
       if (TERMINAL.has(r.status) && !this.artifactsLoaded) this.loadArtifacts();
+      if (TERMINAL.has(r.status) && !this.testsLoaded) this.loadTests(false);
       const {roots, nodes} = stageTree(stages);
       const leaves = stages.filter((s) => nodes.get(s.id).children.length === 0);
       const shown = this.chooseStage(leaves);
@@ -1237,7 +1334,7 @@
         const attempt = this.wantAttempt && this.wantAttempt.stage === shown.id
             ? this.wantAttempt.attempt : Math.max(1, shown.attempts || 1);
         if (shown.id !== this.log.stage || attempt !== this.log.attempt || this.log.runId !== this.id)
-          this.log.open(this.id, shown.id, attempt, shown.id);
+          this.log.open(this.id, shown.id, attempt, shown.id, attemptName(shown, attempt));
         this.fillAttempts(shown, attempt);
       }
     }
@@ -1253,10 +1350,15 @@
     fillAttempts(stage, attempt) {
       const n = Math.max(1, stage.attempts || 1);
       this.attemptBox.hidden = n < 2;
-      if (this.attemptSel.options.length !== n || this.attemptSel.dataset.stage !== stage.id) {
+      // A deploy's attempts are its phases: named so ("3: analysis 10%"), not numbered only.
+      const label = (i) => String(i) + (attemptName(stage, i) ? ': ' + attemptName(stage, i) : '');
+      const key = stage.id + '|' + Array.from({length: n}, (_, i) => label(i + 1)).join('|');
+      if (this.attemptSel.dataset.key !== key) {
         this.attemptSel.replaceChildren(
-            ...Array.from({length: n}, (_, i) => el('option', {value: String(i + 1)}, String(i + 1))));
+            ...Array.from({length: n}, (_, i) => el('option', {value: String(i + 1)}, label(i + 1))));
         this.attemptSel.dataset.stage = stage.id;
+        this.attemptSel.dataset.key = key;
+        this.attemptLabel.textContent = attemptName(stage, 1) ? 'Phase ' : 'Attempt ';
       }
       this.attemptSel.value = String(attempt);
     }
@@ -1273,7 +1375,8 @@
       this.wantAttempt = null;
       const s = this.stages.get(id);
       // A click always reads the log afresh: its tail, then live.
-      this.log.open(this.id, id, Math.max(1, (s && s.attempts) || 1), id);
+      const last = Math.max(1, (s && s.attempts) || 1);
+      this.log.open(this.id, id, last, id, attemptName(s, last));
       this.render();  // keeps the focus on the stage's button
     }
     node(s, shown) {

@@ -49,6 +49,8 @@ class JobHost {
                             std::string& error) = 0;
   virtual bool download_stash(const std::string& name, const std::string& tar_path,
                               std::string& error) = 0;
+  // Hands over a `junit` step's cases (junit.hpp's tests_report_json), kept with the run.
+  virtual bool upload_tests(const std::string& report_path, std::string& error) = 0;
   // For each top-level step (and each step of a post block): "started", then
   // "succeeded" or "failed".
   virtual void step_event(const std::string& step, const std::string& state) = 0;

@@ -150,11 +150,25 @@ StepStatus StepRunner::junit(const Step& step, const StepScope& scope) {
     return StepStatus{};
   }
   protocol::TestCounts counts;
+  std::vector<TestCase> cases;
   for (const std::string& rel : files) {
-    if (!parse_junit_file((fs::path(scope.cwd) / rel).string(), counts, error)) {
+    if (!parse_junit_file((fs::path(scope.cwd) / rel).string(), counts, error, &cases)) {
       return StepStatus::failure("junit: " + rel + ": " + error);
     }
   }
+  // The cases go to the controller for the run's test list; a report that cannot be kept is
+  // said, and the counts still count.
+  std::string report;
+  if (!temp_path("tests.json", report, error)) return StepStatus::failure("junit: " + error);
+  {
+    std::ofstream out(report, std::ios::binary | std::ios::trunc);
+    out << tests_report_json(std::move(cases));
+    if (!out) return StepStatus::failure("junit: cannot write " + report);
+  }
+  bool kept = job_.host.upload_tests(report, error);
+  std::error_code ec;
+  fs::remove(report, ec);
+  if (!kept) log("junit: the test list was not kept (" + error + "); the counts are");
   job_.tests.total += counts.total;
   job_.tests.failed += counts.failed;
   job_.tests.skipped += counts.skipped;

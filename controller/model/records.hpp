@@ -110,6 +110,9 @@ struct StageRecord {
   std::set<GateKind> gates;
   std::map<std::string, std::string> gate_values;
   Rollout rollout;
+  // What each attempt was, by attempt number - 1, where it was more than a try: a deploy's
+  // phases ("deploy 10%", "analysis 10%", "rollback", "post"). Empty otherwise.
+  std::vector<std::string> attempt_names;
 };
 
 struct AgentRecord {

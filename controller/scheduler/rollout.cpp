@@ -55,6 +55,31 @@ std::string rollout_where(const RunState& run, int node) {
   return weight > 0 ? std::to_string(weight) + "%" : "";
 }
 
+std::string phase_name(const RunState& run, int node) {
+  const Rollout& r = run.record_of(node).rollout;
+  const std::string where = rollout_where(run, node);
+  std::string name;
+  switch (r.phase) {
+    case CanaryPhase::Steps:
+      name = where.empty() ? "deploy" : "deploy " + where;
+      break;
+    case CanaryPhase::Analysis:
+    case CanaryPhase::Inconclusive:
+      name = "analysis " + where;
+      break;
+    case CanaryPhase::Rollback:
+      name = "rollback";
+      break;
+    case CanaryPhase::Post:
+      name = "post";
+      break;
+    default:
+      name = std::string(to_string(r.phase));
+  }
+  if (r.tries > 1) name += " (try " + std::to_string(r.tries) + ")";
+  return name;
+}
+
 RolloutHold hold_in_rollout(RunState& run, int node, int64_t now, bool auto_promote) {
   const ExecNode& n = run.nodes[static_cast<size_t>(node)];
   if (!deploy_of(n) || run.run.rollback_of != 0)

@@ -23,6 +23,10 @@ bool in_rollout(const RunState& run, int node);
 int canary_weight(const RunState& run, int node);
 // "25%" ("" if no canary).
 std::string rollout_where(const RunState& run, int node);
+// The name of the phase whose job is handed out now, for its attempt: "deploy 10%",
+// "analysis 10%", "rollback", "post" ("deploy" for a direct deploy), with " (try N)" when
+// the phase is tried again.
+std::string phase_name(const RunState& run, int node);
 
 // What a deploy stage that passed its gates does when dispatched.
 enum class RolloutHold {

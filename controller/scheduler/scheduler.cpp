@@ -254,6 +254,8 @@ void Scheduler::stop_leaf(RunState& run, int node, const std::string& reason, in
 
 namespace {
 
+constexpr size_t kMaxAttemptNames = 1000;  // a canary of many weights, each tried a few times
+
 // The queue's part of a queued stage's reason ("waiting for an agent ...", "waiting for a free
 // executor ..."), after whatever else it says (a retry's "attempt 1: ... retrying"); cut off when
 // the stage leaves the queue or the queue's story changes.
@@ -316,7 +318,15 @@ void Scheduler::assign(Job& job, AgentState& agent, int64_t now) {
   protocol::JobSpec spec = job_spec(run, job, options_, error);
   rec.epoch = job.epoch;
   rec.attempts = job.attempt;
-  if (in_rollout(run, job.node)) ++rec.rollout.tries;
+  if (in_rollout(run, job.node)) {
+    ++rec.rollout.tries;
+    // Attempts are numbered from 1; a phase adopted after a restart keeps its name.
+    const size_t at = static_cast<size_t>(std::max(1, job.attempt)) - 1;
+    if (at < kMaxAttemptNames) {
+      if (rec.attempt_names.size() <= at) rec.attempt_names.resize(at + 1);
+      rec.attempt_names[at] = phase_name(run, job.node);
+    }
+  }
   rec.agent = agent.name;
   rec.reason = without_queue_reason(rec.reason);  // why it waited for an agent
   run.mark(job.node, RunStatus::Running, now);

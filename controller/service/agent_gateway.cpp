@@ -351,6 +351,7 @@ net::Response AgentGateway::files(const net::Request& req, const Principal& who)
     }
     return gates_.input_step(*job, body);
   }
+  if (kind == "tests") return store_tests(req, *job, rec, who);
   bool stash = kind == "stash";
   if (!stash && kind != "artifacts") return error(404, "not_found", "no route for " + req.path);
   std::string name = query(req, stash ? "name" : "path");
@@ -415,6 +416,51 @@ net::Response AgentGateway::files(const net::Request& req, const Principal& who)
   if (Status st = store_.runs().add_artifact(a); !st) return error_response(st.error());
   log::info("controller", stash ? "stash.stored" : "artifact.stored",
             {{"run", std::to_string(job->run_id)}, {"name", name}, {"agent_token", who.name}});
+  return json_ok(R"({"stored":true})", 201);
+}
+
+net::Response AgentGateway::store_tests(const net::Request& req, const Job& job,
+                                        const StageRecord& rec, const Principal& who) {
+  // A junit step's cases (agent/runner/junit.hpp): kept beside the run's logs, pruned with them,
+  // one file per report, named by stage, attempt and order.
+  if (req.method != "PUT") return error(405, "method_not_allowed", "use PUT for a test report");
+  std::error_code ec;
+  const uint64_t size = req.body_file.empty() ? req.body.size() : fs::file_size(req.body_file, ec);
+  if (ec || size > kMaxTestReportBytes)
+    return error(413, "too_large",
+                 "a test report is at most " + std::to_string(kMaxTestReportBytes >> 20) + " MiB");
+  std::vector<ArtifactRecord> known = store_.runs().artifacts(job.run_id);
+  const size_t n = static_cast<size_t>(
+      std::count_if(known.begin(), known.end(), [](const auto& a) { return a.kind == "tests"; }));
+  if (n >= kMaxTestReports)
+    return error(409, "too_many",
+                 "a run keeps at most " + std::to_string(kMaxTestReports) + " test reports");
+  const std::string name =
+      rec.stage_id + "#" + std::to_string(job.attempt) + "#" + std::to_string(n + 1);
+  fs::path dir = fs::path(store_.run_logs_dir(job.run_id)) / "tests";
+  fs::create_directories(dir, ec);
+  fs::path dest = dir / (std::to_string(n + 1) + ".json");
+  if (!ec && !req.body_file.empty()) {
+    fs::rename(req.body_file, dest, ec);
+    if (ec) fs::copy_file(req.body_file, dest, fs::copy_options::overwrite_existing, ec);
+  } else if (!ec) {
+    std::ofstream out(dest, std::ios::binary | std::ios::trunc);
+    out << req.body;
+    if (!out) ec = std::make_error_code(std::errc::io_error);
+  }
+  if (ec) return error(500, "io_error", "could not store the test report: " + ec.message());
+  ArtifactRecord a;
+  a.run_id = job.run_id;
+  a.kind = "tests";
+  a.name = name;
+  a.stage_id = rec.stage_id;
+  a.size = size;
+  a.file = dest.string();
+  a.created_at = engine_.now();
+  if (Status st = store_.runs().add_artifact(a); !st) return error_response(st.error());
+  log::info(
+      "controller", "tests.stored",
+      {{"run", std::to_string(job.run_id)}, {"stage", rec.stage_id}, {"agent_token", who.name}});
   return json_ok(R"({"stored":true})", 201);
 }
 

@@ -86,6 +86,11 @@ class AgentGateway final : public AgentOutbox {
   void hello(const std::shared_ptr<Session>& s, const protocol::Hello& hello);
   void finish(const std::shared_ptr<Session>& s, const protocol::Finish& fin);
   static void reply(Session& s, const protocol::ControllerMessage& m);
+  // PUT .../tests: a junit step's cases, kept as the run's kind "tests" records.
+  net::Response store_tests(const net::Request& req, const Job& job, const StageRecord& rec,
+                            const Principal& who);
+  static constexpr uint64_t kMaxTestReportBytes = uint64_t{32} << 20;
+  static constexpr size_t kMaxTestReports = 200;
 
   Engine& engine_;
   Store& store_;

@@ -25,6 +25,7 @@ json stage_json(const StageRecord& s) {
           {"status", to_string(s.status)},
           {"agent", s.agent},
           {"attempts", s.attempts},
+          {"attempt_names", s.attempt_names},
           {"started_at", time_json(s.started_at)},
           {"finished_at", time_json(s.finished_at)},
           {"reason", s.reason},
@@ -166,6 +167,61 @@ std::string artifacts_json(const std::vector<ArtifactRecord>& artifacts) {
     list.push_back({{"path", a.name}, {"stage", a.stage_id}, {"size", a.size}});
   }
   return dump(json{{"artifacts", list}});
+}
+
+std::string tests_json(const RunRecord& run,
+                       const std::vector<std::pair<std::string, std::string>>& reports,
+                       const std::string& status, size_t limit) {
+  std::vector<json> kept[3];  // failed, skipped, passed
+  uint64_t omitted = 0, unreadable = 0;
+  for (const auto& [stage, text] : reports) {
+    json report = json::parse(text, nullptr, false);
+    auto cases = report.is_object() ? report.find("cases") : report.end();
+    if (report.is_discarded() || !report.is_object() || cases == report.end() ||
+        !cases->is_array()) {
+      ++unreadable;
+      continue;
+    }
+    if (auto o = report.find("omitted"); o != report.end() && o->is_number_unsigned())
+      omitted += o->get<uint64_t>();
+    for (const json& c : *cases) {
+      if (!c.is_object()) continue;
+      auto str = [&](const char* key) {
+        auto it = c.find(key);
+        return it != c.end() && it->is_string() ? it->get<std::string>() : std::string();
+      };
+      std::string st = str("status");
+      int rank = st == "failed" ? 0 : st == "skipped" ? 1 : st == "passed" ? 2 : -1;
+      if (rank < 0 || (!status.empty() && status != st)) continue;
+      auto secs = c.find("seconds");
+      json out = {{"stage", stage},
+                  {"suite", str("suite")},
+                  {"class", str("class")},
+                  {"name", str("name")},
+                  {"status", st},
+                  {"seconds", secs != c.end() && secs->is_number() ? secs->get<double>() : 0.0},
+                  {"message", str("message")},
+                  {"details", str("details")}};
+      kept[rank].push_back(std::move(out));
+    }
+  }
+  json list = json::array();
+  for (auto& group : kept) {
+    for (json& c : group) {
+      if (list.size() < limit) {
+        list.push_back(std::move(c));
+      } else {
+        ++omitted;
+      }
+    }
+  }
+  return dump(json{
+      {"run", run.id},
+      {"counts",
+       {{"total", run.tests_total}, {"failed", run.tests_failed}, {"skipped", run.tests_skipped}}},
+      {"cases", std::move(list)},
+      {"omitted", omitted},
+      {"unreadable", unreadable}});
 }
 
 bool parse_create_run(const std::string& body, CreateRunRequest& out, std::string& error) {

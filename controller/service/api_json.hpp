@@ -30,6 +30,13 @@ std::string repos_json(const std::vector<RepoStatus>& repos);
 std::string agents_json(const std::vector<AgentRecord>& stored,
                         const std::map<std::string, AgentState>& live);
 std::string artifacts_json(const std::vector<ArtifactRecord>& artifacts);
+// GET /api/v1/runs/{id}/tests: the cases of the stages' test reports (`reports`: a stage id and
+// the report's JSON text, agent/runner/junit.hpp), failed first, then skipped, then passed, in
+// stage order; `status` ("" for all) filters, at most `limit` cases are listed and the rest
+// counted in "omitted". A report that does not parse is counted in "unreadable".
+std::string tests_json(const RunRecord& run,
+                       const std::vector<std::pair<std::string, std::string>>& reports,
+                       const std::string& status, size_t limit);
 
 struct CreateRunRequest {
   std::string repo;    // URL or path; empty with inline source

@@ -53,6 +53,7 @@ void EventPublisher::stage(const StageRecord& s) {
                   {"reason", s.reason},
                   {"agent", s.agent},
                   {"attempts", s.attempts},
+                  {"attempt_names", s.attempt_names},
                   {"started_at", s.started_at},
                   {"finished_at", s.finished_at},
                   {"order", s.order}}));

@@ -167,6 +167,9 @@ Routes::Routes(const Authenticator& auth, AuditLog& audit, Engine& engine, RunSe
        with_run(P::Read, [this](const Call& c, int64_t id) { return runs_.stage_log(id, c.req); })},
       {"GET", "/api/v1/runs/{id}/artifacts", P::Read, repo, "read artifacts",
        with_run(P::Read, [this](const Call&, int64_t id) { return runs_.list_artifacts(id); })},
+      {"GET", "/api/v1/runs/{id}/tests", P::Read, repo, "read test results",
+       with_run(P::Read,
+                [this](const Call& c, int64_t id) { return runs_.list_tests(id, c.req); })},
       {"GET", "/api/v1/runs/{id}/artifacts/file", P::Read, repo, "read artifacts",
        with_run(P::Read,
                 [this](const Call& c, int64_t id) { return runs_.get_artifact(id, c.req); })},
@@ -192,6 +195,8 @@ Routes::Routes(const Authenticator& auth, AuditLog& audit, Engine& engine, RunSe
        [this](const Call&) { return gates_.environments(); }},
       {"GET", "/api/v1/repos", P::Read, repo, "read repositories",
        [this](const Call& c) { return runs_.list_repos(c.who); }},
+      {"GET", "/api/v1/repos/{name}/parameters", P::Read, repo, "read repositories",
+       [this](const Call& c) { return runs_.repo_parameters(c.args[0], c.req, c.who); }},
       {"GET", "/api/v1/audit", P::Read, global, "read the audit log",
        [this](const Call& c) {
          int64_t after = 0, limit = 0;

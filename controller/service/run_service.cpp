@@ -1,11 +1,17 @@
 // Runs (run_service.hpp): /api/v1/runs, the repositories' status and
 // webhooks, and launch(), the one path of every git-started run.
+#include <algorithm>
 #include <charconv>
 #include <climits>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <tuple>
 
 #include "gantry/common/log.hpp"
+#include "gantry/pipelines/expression.hpp"
 #include "gantry/pipelines/loader.hpp"
 #include "gantry/pipelines/run_parameters.hpp"
 #include "service/api_json.hpp"
@@ -480,6 +486,46 @@ net::Response RunService::list_artifacts(int64_t id) {
   return json_ok(artifacts_json(store_.runs().artifacts(id)));
 }
 
+net::Response RunService::list_tests(int64_t id, const net::Request& req) {
+  Result<RunRecord> run = stored_run(store_, id);
+  if (!run) return error_response(run.error());
+  const std::string status = query(req, "status");
+  if (!status.empty() && status != "failed" && status != "skipped" && status != "passed")
+    return error(400, "bad_request",
+                 "unknown test status '" + status + "' (failed, skipped or passed)");
+  const size_t limit =
+      static_cast<size_t>(std::clamp<uint64_t>(query_u64(req, "limit", 1000), 1, 5000));
+  // Records are named "STAGE#ATTEMPT#N": only a stage's last attempt with reports counts.
+  std::vector<ArtifactRecord> records;
+  std::map<std::string, int> last_attempt;
+  for (ArtifactRecord& a : store_.runs().artifacts(id)) {
+    if (a.kind != "tests") continue;
+    const size_t n = a.name.rfind('#');
+    const size_t at = n == std::string::npos || n == 0 ? n : a.name.rfind('#', n - 1);
+    if (at == std::string::npos) continue;
+    const int attempt = std::atoi(a.name.c_str() + at + 1);
+    int& last = last_attempt[a.stage_id];
+    last = std::max(last, attempt);
+    records.push_back(std::move(a));
+  }
+  std::map<std::string, int> order;
+  for (const StageRecord& s : store_.runs().stages(id)) order[s.stage_id] = s.order;
+  std::stable_sort(records.begin(), records.end(), [&](const auto& a, const auto& b) {
+    return std::tuple(order[a.stage_id], a.created_at) <
+           std::tuple(order[b.stage_id], b.created_at);
+  });
+  std::vector<std::pair<std::string, std::string>> reports;
+  for (const ArtifactRecord& a : records) {
+    const size_t at = a.name.rfind('#', a.name.rfind('#') - 1);
+    if (std::atoi(a.name.c_str() + at + 1) != last_attempt[a.stage_id]) continue;
+    std::ifstream in(a.file, std::ios::binary);
+    std::string text;
+    if (in && a.size <= (uint64_t{32} << 20)) text.assign(std::istreambuf_iterator<char>(in), {});
+    reports.emplace_back(a.stage_id, std::move(text));  // gone (pruned): counted unreadable
+  }
+  return json_ok(tests_json(*run, reports, status, limit));
+}
+
 net::Response RunService::get_artifact(int64_t id, const net::Request& req) {
   std::string path = query(req, "path");
   auto a = store_.runs().artifact(id, "artifact", path);
@@ -713,6 +759,48 @@ net::Response RunService::list_repos(const Principal& who) {
   net::Response r;
   r.body = repos_json(repos);
   return r;
+}
+
+net::Response RunService::repo_parameters(const std::string& name, const net::Request& req,
+                                          const Principal& who) {
+  const RepositoryConfig* repo = watcher_ ? watcher_->find(name) : nullptr;
+  if (!repo || !principal_allows_on(who, Permission::Read, name))
+    return error(404, "not_found", "no repository '" + name + "'" + known_repos(&who));
+  std::string branch = query(req, "branch");
+  if (branch.empty())
+    branch = repo->branches.empty() || repo->branches.front().find('*') != std::string::npos
+                 ? "main"
+                 : repo->branches.front();
+  RunFilter filter;
+  filter.job = RepoWatcher::job_name(name, watcher_->full_ref(name, branch));
+  nlohmann::json out = {{"repo", name}, {"branch", branch}, {"from_run", nullptr}};
+  nlohmann::json list = nlohmann::json::array();
+  std::vector<RunRecord> last = store_.runs().list_runs(1, 0, filter);
+  std::optional<RunRecord> run;
+  if (!last.empty()) {
+    if (Result<RunRecord> got = stored_run(store_, last.front().id); got) run = std::move(*got);
+  }
+  pipelines::LoadResult loaded;
+  if (run) loaded = load_run_pipeline(*run);
+  if (run && loaded.pipeline) {
+    out["from_run"] = run->id;
+    pipelines::EvalContext ctx;
+    for (const pipelines::Parameter& p : loaded.pipeline->parameters) {
+      std::string value;
+      if (p.default_value && p.type != "password") {
+        pipelines::EvalResult v = pipelines::evaluate(*p.default_value, ctx);
+        if (auto* got = std::get_if<pipelines::Value>(&v)) value = got->to_string();
+      }
+      if (p.type == "choice" && value.empty() && !p.choices.empty()) value = p.choices.front();
+      list.push_back({{"name", p.name},
+                      {"type", p.type},
+                      {"default", value},
+                      {"description", p.description},
+                      {"choices", p.choices}});
+    }
+  }
+  out["parameters"] = std::move(list);
+  return json_ok(out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 Result<std::string> RunService::repo_of(int64_t id) {

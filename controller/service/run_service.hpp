@@ -64,7 +64,14 @@ class RunService {
   net::Response stage_log(int64_t id, const net::Request& req);
   net::Response list_artifacts(int64_t id);
   net::Response get_artifact(int64_t id, const net::Request& req);
+  // ?status=failed|skipped|passed, ?limit=N (1..5000, default 1000): api_json.hpp's tests_json.
+  net::Response list_tests(int64_t id, const net::Request& req);
   net::Response list_repos(const Principal& who);
+  // GET /api/v1/repos/{name}/parameters?branch=B: the parameters the branch's pipeline declared
+  // at its last run (as Jenkins' "Build with Parameters" knows them after a first build), for
+  // the page's start form; an empty list before any run.
+  net::Response repo_parameters(const std::string& name, const net::Request& req,
+                                const Principal& who);
   // The configured repository a run belongs to ("" for inline and URL runs), which decides who
   // may see and act on it (SPEC §9); NotFound when there is no such run.
   Result<std::string> repo_of(int64_t id);

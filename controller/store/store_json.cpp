@@ -108,6 +108,7 @@ std::string encode_progress(const StageRecord& s) {
     j["gates"] = std::move(gates);
   }
   if (!s.gate_values.empty()) j["values"] = s.gate_values;
+  if (!s.attempt_names.empty()) j["attempt_names"] = s.attempt_names;
   const Rollout& r = s.rollout;
   if (r.phase != CanaryPhase::None) {
     const std::string_view outcome = r.outcome ? to_string(*r.outcome) : "";
@@ -128,8 +129,12 @@ bool decode_progress(std::string_view text, StageRecord& s) {
   s.gates.clear();
   s.gate_values.clear();
   s.rollout = {};
+  s.attempt_names.clear();
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   if (!j.is_object()) return false;
+  if (auto n = j.find("attempt_names"); n != j.end() && n->is_array()) {
+    for (const auto& v : *n) s.attempt_names.push_back(v.is_string() ? v.get<std::string>() : "");
+  }
   if (auto g = j.find("gates"); g != j.end() && g->is_array()) {
     for (const auto& v : *g) {
       // A gate this build does not know is not passed: it is asked again.

@@ -149,7 +149,10 @@ bool RetentionStore::finish_prune(const std::vector<int64_t>& run_ids) {
       } else {
         if (what & kPruneLogs)
           ok = del("DELETE FROM events WHERE run_id = ?1 AND log_length > 0", id);
-        if (ok && (what & kPruneArtifacts)) ok = del("DELETE FROM artifacts WHERE run_id = ?1", id);
+        if (ok && (what & kPruneLogs))
+          ok = del("DELETE FROM artifacts WHERE run_id = ?1 AND kind = 'tests'", id);
+        if (ok && (what & kPruneArtifacts))
+          ok = del("DELETE FROM artifacts WHERE run_id = ?1 AND kind <> 'tests'", id);
         if (ok) {
           Statement st = db_.prepare(
               "UPDATE runs SET pruned = pruned | prune_pending, prune_pending = 0 WHERE id = ?1");

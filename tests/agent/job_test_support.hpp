@@ -72,6 +72,11 @@ class MemoryHost : public agent::JobHost {
     std::ofstream(tar, std::ios::binary) << it->second;
     return true;
   }
+  bool upload_tests(const std::string& report, std::string&) override {
+    std::lock_guard lock(mu);
+    test_reports.push_back(slurp(report));
+    return true;
+  }
   void step_event(const std::string& step, const std::string& state) override {
     std::lock_guard lock(mu);
     events.push_back(step + ":" + state);
@@ -101,6 +106,7 @@ class MemoryHost : public agent::JobHost {
 
   std::map<std::string, std::string> artifacts;
   std::map<std::string, std::string> stashes;
+  std::vector<std::string> test_reports;  // each junit step's report, as uploaded
   std::mutex mu;
   std::vector<std::string> events;
 };

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 using namespace gantry::agent;
 using gantry::protocol::TestCounts;
@@ -92,4 +93,64 @@ TEST_CASE("junit refuses files over the size bound and missing files", "[junit]"
   CHECK_FALSE(parse_junit_file(path.string(), c, error));
   CHECK(error == "file is larger than 64 MiB");
   std::filesystem::remove(path);
+}
+
+TEST_CASE("junit lists each case with its suite, time and failure text", "[junit]") {
+  TestCounts c;
+  std::string error;
+  std::vector<TestCase> cases;
+  REQUIRE(parse_junit(R"(<testsuites>
+  <testsuite name="unit">
+    <testcase classname="shop.Cart" name="adds" time="0.25"/>
+    <testcase classname="shop.Cart" name="totals" time="1.5">
+      <failure message="expected 3 but was 2" type="AssertionError"><![CDATA[AssertionError: expected 3 but was 2
+	at shop.CartTest.totals(CartTest.java:42)]]></failure>
+      <failure message="second"/>
+    </testcase>
+    <testcase classname="shop.Cart" name="errs"><error type="java.lang.NullPointerException">npe &amp; more &#233;</error></testcase>
+    <testcase classname="shop.Cart" name="later"><skipped message="not yet"/></testcase>
+  </testsuite>
+  <testsuite name="other"><testcase name="lone"/></testsuite>
+</testsuites>)",
+                      c, error, &cases));
+  REQUIRE(cases.size() == 5);
+  CHECK(cases[0].suite == "unit");
+  CHECK(cases[0].class_name == "shop.Cart");
+  CHECK(cases[0].status == "passed");
+  CHECK(cases[0].seconds == Approx(0.25));
+  CHECK(cases[1].status == "failed");
+  CHECK(cases[1].message == "expected 3 but was 2");
+  CHECK(cases[1].details.find("CartTest.java:42") != std::string::npos);
+  CHECK(cases[2].status == "failed");
+  CHECK(cases[2].message == "java.lang.NullPointerException");  // no message: its type
+  CHECK(cases[2].details == "npe & more \xC3\xA9");
+  CHECK(cases[3].status == "skipped");
+  CHECK(cases[3].message == "not yet");
+  CHECK(cases[4].suite == "other");
+  CHECK(cases[4].class_name.empty());
+
+  // The report: failed first, then skipped, then passed; bounded.
+  nlohmann::json report = nlohmann::json::parse(tests_report_json(cases, 3));
+  REQUIRE(report["cases"].size() == 3);
+  CHECK(report["cases"][0]["name"] == "totals");
+  CHECK(report["cases"][1]["name"] == "errs");
+  CHECK(report["cases"][2]["status"] == "skipped");
+  CHECK(report["omitted"] == 2);
+  CHECK(report["cases"][0]["details"].get<std::string>().starts_with("AssertionError"));
+}
+
+TEST_CASE("junit cuts a case's text and keeps nothing of a report that fails", "[junit]") {
+  TestCounts c;
+  std::string error;
+  std::vector<TestCase> cases;
+  std::string big(kMaxCaseDetails * 2, 'x');
+  REQUIRE(parse_junit(
+      "<testsuite><testcase name='a'><failure>" + big + "</failure></testcase></testsuite>", c,
+      error, &cases));
+  REQUIRE(cases.size() == 1);
+  CHECK(cases[0].details.size() == kMaxCaseDetails);
+  cases.clear();
+  CHECK_FALSE(
+      parse_junit("<testsuite><testcase name='a'/><testcase></testsuite>", c, error, &cases));
+  CHECK(cases.empty());
 }

@@ -104,6 +104,15 @@ TEST_CASE("a canary that passes every weight succeeds and becomes current") {
   CHECK(r["current"] == true);
   // Each phase has its own log; the third is the 50% deploy.
   CHECK(c.stage_log(run, "Prod", 3).find("Canary R-1 of staging at 50%") != std::string::npos);
+  // The phases are named, on the API and in `gantry show` and `gantry logs`.
+  json prod = stage_of(c.get_json("/api/v1/runs/" + std::to_string(run)), "Prod");
+  CHECK(prod["attempt_names"] == json::array({"deploy 10%", "analysis 10%", "deploy 50%",
+                                              "analysis 50%", "deploy 100%", "analysis 100%"}));
+  CliResult shown = c.cli({"show", std::to_string(run)});
+  INFO(shown.out);
+  CHECK(shown.out.find("phases: 1 deploy 10%, 2 analysis 10%, 3 deploy 50%") != std::string::npos);
+  CliResult logs = c.cli({"logs", std::to_string(run), "Prod"});
+  CHECK(logs.out.find("==> Prod (analysis 50%) <==") != std::string::npos);
 }
 
 TEST_CASE("an analysis that fails at 50% rolls back by itself, the previous release is current") {
@@ -122,6 +131,7 @@ TEST_CASE("an analysis that fails at 50% rolls back by itself, the previous rele
   json prod = stage_of(done, "Prod");
   CHECK(prod["status"] == "failed");
   CHECK(prod["reason"] == "analysis failed at 50%: script returned exit code 1; rolled back");
+  CHECK(prod["attempt_names"].back() == "rollback");
   json r2 = release(c, "R-2");
   CHECK(r2["status"] == "rolled_back");
   CHECK(r2["current"] == false);

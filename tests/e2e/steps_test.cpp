@@ -219,6 +219,31 @@ TEST_CASE("junit with a failing test case makes the stage and the run unstable")
   json runs = c.get_json("/api/v1/runs");
   REQUIRE(runs["runs"].size() == 1);
   CHECK(runs["runs"][0]["tests"]["total"] == 4);
+
+  // Each case, the failure first with its message and text.
+  json tests = c.get_json("/api/v1/runs/" + std::to_string(id) + "/tests");
+  INFO(tests.dump());
+  REQUIRE(tests["cases"].size() == 4);
+  CHECK(tests["cases"][0]["name"] == "fails");
+  CHECK(tests["cases"][0]["stage"] == "Test");
+  CHECK(tests["cases"][0]["message"] == "expected 1, got 2");
+  CHECK(tests["cases"][0]["details"] == "trace");
+  CHECK(tests["cases"][1]["status"] == "skipped");
+  json failed = c.get_json("/api/v1/runs/" + std::to_string(id) + "/tests?status=failed");
+  CHECK(failed["cases"].size() == 1);
+  CHECK(c.http("GET", "/api/v1/runs/" + std::to_string(id) + "/tests?status=broken").status == 400);
+  // The terminal says the same: show lists the failure, tests lists them all.
+  CliResult shown_text = c.cli({"show", std::to_string(id)});
+  INFO(shown_text.out);
+  CHECK(shown_text.out.find("Failed tests:") != std::string::npos);
+  CHECK(shown_text.out.find("FAILED  Test  a.fails") != std::string::npos);
+  CHECK(shown_text.out.find("expected 1, got 2") != std::string::npos);
+  CliResult listed = c.cli({"tests", std::to_string(id)});
+  INFO(listed.out);
+  CHECK(listed.exit_code == 0);
+  CHECK(listed.out.find("4 tests, 1 failed, 1 skipped") != std::string::npos);
+  CHECK(listed.out.find("PASSED  Test  a.also passes") != std::string::npos);
+  CHECK(c.cli({"tests", std::to_string(id), "--status", "nope"}).exit_code != 0);
 }
 
 TEST_CASE("secrets reach the step and are masked in stored logs") {
