@@ -37,6 +37,7 @@ struct StageView {
 struct RunView {
   int64_t id = 0, number = 0;
   std::string job, status, reason, repo, ref, commit, author, trigger;
+  std::string title;  // the commit's title, when the run knows it
   int64_t created_at = 0, started_at = 0, finished_at = 0;
   int64_t tests_total = 0, tests_failed = 0;
   std::vector<StageView> stages;

@@ -229,6 +229,7 @@ int show(const Remote& r, int64_t id, bool json, std::ostream& out, std::ostream
         << "\n";
   out << "  trigger " << v.trigger;
   if (!v.author.empty()) out << "  author " << v.author;
+  if (!v.title.empty()) out << "  \"" << v.title << "\"";
   if (v.tests_total) out << "  tests " << v.tests_total << " (" << v.tests_failed << " failed)";
   out << "\n";
   for (const auto& s : v.stages) {
@@ -482,17 +483,18 @@ int remote_command(const Remote& r, const std::string& cmd, const std::vector<st
     parse_runs(resp.body, runs);
     const int64_t now = now_ms();
     out << "RUN    JOB#N                    BRANCH           STATUS     AGE       DURATION  "
-           "TRIGGER\n";
+           "TRIGGER     TITLE\n";
     for (const auto& v : runs) {
       char line[768];
       const std::string job = v.job + "#" + std::to_string(v.number);
       const std::string took =
           fmt_duration(v.started_at ? v.started_at : v.created_at,
                        v.finished_at ? v.finished_at : (run_finished(v.status) ? 0 : now));
-      std::snprintf(line, sizeof line, "%-6lld %-24s %-16s %-10s %-9s %-9s %s\n",
+      std::string title = v.title.size() > 50 ? v.title.substr(0, 49) + "~" : v.title;
+      std::snprintf(line, sizeof line, "%-6lld %-24s %-16s %-10s %-9s %-9s %-11s %s\n",
                     static_cast<long long>(v.id), job.c_str(), short_ref(v.ref).c_str(),
                     v.status.c_str(), age(v.created_at, now).c_str(), took.c_str(),
-                    v.trigger.c_str());
+                    v.trigger.c_str(), title.c_str());
       out << line;
     }
     if (runs.empty())

@@ -22,6 +22,7 @@ RunView run_from(const json& j) {
   r.repo = json_str(j, "repo");
   r.ref = json_str(j, "ref");
   r.commit = json_str(j, "commit");
+  r.title = json_str(j, "title");
   r.author = json_str(j, "author");
   r.trigger = json_str(j, "trigger");
   r.created_at = json_num(j, "created_at");

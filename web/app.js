@@ -583,9 +583,11 @@
         tr.replaceChildren(
             td('Status', badge(r.status)),
             td('Run', el('a', {href: '#/runs/' + r.id}, runTitle(r)),
-               el('span', {class: 'muted'}, ' (run ' + r.id + ')')),
+               el('span', {class: 'muted'}, ' (run ' + r.id + ')'),
+               r.pipeline ? el('div', {class: 'muted pipeline-file'}, r.pipeline) : null),
             td('Ref', shortRef(r.ref)),
-            td('Commit', el('code', {}, shortSha(r.commit))),
+            td('Commit', el('code', {}, shortSha(r.commit)),
+               r.title ? el('div', {class: 'commit-title', title: r.title}, r.title) : null),
             td('Trigger', r.trigger || '', r.created_by ? ' by ' + r.created_by : ''),
             td('Started', fmtTime(r.started_at || r.created_at)),
             td('Duration', duration(r.started_at, r.finished_at)));
@@ -604,7 +606,7 @@
       const params = el('details', {class: 'params', hidden: true},
                         el('summary', {}, 'Parameters'), fields);
       let declared = [];
-      const loadParams = async () => {
+      const loadParams = async (tries = 0) => {
         const branch = input.value.trim();
         let got;
         try {
@@ -614,6 +616,11 @@
           return;
         }
         if (input.value.trim() !== branch) return;  // typed on since
+        // The controller reads the pipeline file at the branch's head first: ask again shortly.
+        if (got.pending) {
+          if (tries < 20) setTimeout(() => loadParams(tries + 1), 300);
+          return;
+        }
         declared = got.parameters || [];
         fields.replaceChildren(...declared.map((p) => {
           const fid = id + '-p-' + p.name;
@@ -635,7 +642,7 @@
         }));
         params.hidden = declared.length === 0;
       };
-      input.addEventListener('input', debounce(loadParams, 400));
+      input.addEventListener('input', debounce(() => loadParams(), 400));
       loadParams();
       const form = el('form', {class: 'repo-form'},
                       el('label', {for: id}, 'Branch or tag'), input, button, params);
@@ -1148,7 +1155,7 @@
       if (!replay && (ev.type === 'approval' || ev.type === 'release')) this.loadGatesSoon();
       if (ev.type === 'run') {
         this.run = Object.assign(this.run || {id: this.id}, state.runs.get(this.id) || {});
-        for (const k of ['number', 'job', 'status', 'reason', 'trigger', 'ref', 'commit'])
+        for (const k of ['number', 'job', 'status', 'reason', 'trigger', 'ref', 'commit', 'title'])
           if (ev[k] !== undefined) this.run[k] = ev[k];
       } else if (ev.type === 'stage') {
         const old = this.stages.get(ev.stage) || {id: ev.stage, order: this.stages.size};
@@ -1212,14 +1219,14 @@
     // Failed and skipped cases (or every case, `all`), each a disclosure with its message and text.
     async loadTests(all) {
       this.testsLoaded = true;
-      const counts = (this.run && this.run.tests) || {};
-      if (!counts.total) return;
       let got;
       try {
         got = await api('GET', '/api/v1/runs/' + this.id + '/tests?limit=' + (all ? 5000 : 500));
       } catch (e) {
         return;
       }
+      const counts = got.counts || {};
+      if (!counts.total) return;
       const cases = (got.cases || []).filter((c) => all || c.status !== 'passed');
       this.testSummary.textContent = counts.total + ' tests, ' + (counts.failed || 0) + ' failed, ' +
           (counts.skipped || 0) + ' skipped' + (got.omitted ? ' (' + got.omitted + ' not listed)' : '');

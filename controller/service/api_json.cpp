@@ -32,6 +32,14 @@ json stage_json(const StageRecord& s) {
           {"log_bytes", s.log_bytes}};
 }
 
+// The first line of the run's own commit's message, when its change range has it.
+std::string commit_title(const RunRecord& r) {
+  for (const ChangeRecord& c : r.changes) {
+    if (c.sha == r.commit) return c.message.substr(0, c.message.find('\n'));
+  }
+  return {};
+}
+
 json run_object(const RunRecord& r) {
   json pushers = json::array();
   for (const InstigatorRecord& p : r.pushers)
@@ -44,6 +52,7 @@ json run_object(const RunRecord& r) {
           {"repo", r.repo_url},
           {"ref", r.ref},
           {"commit", r.commit},
+          {"title", commit_title(r)},
           {"repo_name", r.repo_name},
           {"author", r.author},
           {"author_email", r.author_email},

@@ -761,6 +761,31 @@ net::Response RunService::list_repos(const Principal& who) {
   return r;
 }
 
+namespace {
+
+// A pipeline's parameters as the start form shows them: name, type, default (a password's
+// never), description, choices.
+nlohmann::json parameters_json(const pipelines::Pipeline& pipeline) {
+  nlohmann::json list = nlohmann::json::array();
+  pipelines::EvalContext ctx;
+  for (const pipelines::Parameter& p : pipeline.parameters) {
+    std::string value;
+    if (p.default_value && p.type != "password") {
+      pipelines::EvalResult v = pipelines::evaluate(*p.default_value, ctx);
+      if (auto* got = std::get_if<pipelines::Value>(&v)) value = got->to_string();
+    }
+    if (p.type == "choice" && value.empty() && !p.choices.empty()) value = p.choices.front();
+    list.push_back({{"name", p.name},
+                    {"type", p.type},
+                    {"default", value},
+                    {"description", p.description},
+                    {"choices", p.choices}});
+  }
+  return list;
+}
+
+}  // namespace
+
 net::Response RunService::repo_parameters(const std::string& name, const net::Request& req,
                                           const Principal& who) {
   const RepositoryConfig* repo = watcher_ ? watcher_->find(name) : nullptr;
@@ -771,36 +796,57 @@ net::Response RunService::repo_parameters(const std::string& name, const net::Re
     branch = repo->branches.empty() || repo->branches.front().find('*') != std::string::npos
                  ? "main"
                  : repo->branches.front();
-  RunFilter filter;
-  filter.job = RepoWatcher::job_name(name, watcher_->full_ref(name, branch));
-  nlohmann::json out = {{"repo", name}, {"branch", branch}, {"from_run", nullptr}};
-  nlohmann::json list = nlohmann::json::array();
-  std::vector<RunRecord> last = store_.runs().list_runs(1, 0, filter);
-  std::optional<RunRecord> run;
-  if (!last.empty()) {
-    if (Result<RunRecord> got = stored_run(store_, last.front().id); got) run = std::move(*got);
+  const std::string ref = watcher_->full_ref(name, branch);
+  std::string commit;
+  for (const RepoStatus& st : watcher_->status()) {
+    if (st.name != name) continue;
+    if (auto it = st.heads.find(ref); it != st.heads.end()) commit = it->second;
   }
-  pipelines::LoadResult loaded;
-  if (run) loaded = load_run_pipeline(*run);
-  if (run && loaded.pipeline) {
-    out["from_run"] = run->id;
-    pipelines::EvalContext ctx;
-    for (const pipelines::Parameter& p : loaded.pipeline->parameters) {
-      std::string value;
-      if (p.default_value && p.type != "password") {
-        pipelines::EvalResult v = pipelines::evaluate(*p.default_value, ctx);
-        if (auto* got = std::get_if<pipelines::Value>(&v)) value = got->to_string();
-      }
-      if (p.type == "choice" && value.empty() && !p.choices.empty()) value = p.choices.front();
-      list.push_back({{"name", p.name},
-                      {"type", p.type},
-                      {"default", value},
-                      {"description", p.description},
-                      {"choices", p.choices}});
+  nlohmann::json out = {{"repo", name}, {"branch", branch}, {"commit", commit}};
+  if (commit.empty()) {
+    // Not a watched branch, or not fetched yet: nothing to read.
+    out["parameters"] = nlohmann::json::array();
+    out["error"] = "no fetched head for branch '" + branch + "'";
+    return json_ok(out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+  const std::string file = repo->pipeline == "Jenkinsfile" ? std::string() : repo->pipeline;
+  const std::string key = repo->url + " " + commit + " " + file;
+  if (auto it = declared_params_.find(key); it != declared_params_.end() && !it->second.empty()) {
+    nlohmann::json got = nlohmann::json::parse(it->second, nullptr, false);
+    if (got.is_object()) {
+      for (auto& [k, v] : got.items()) out[k] = v;
+      return json_ok(out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
   }
-  out["parameters"] = std::move(list);
-  return json_ok(out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  out["parameters"] = nlohmann::json::array();
+  out["pending"] = true;
+  if (declared_params_.count(key) || !git_) return json_ok(out.dump());
+  if (declared_params_.size() >= kMaxDeclaredParams) declared_params_.clear();
+  declared_params_[key] = "";
+  ResolveRequest rr;
+  rr.url = repo->url;
+  rr.ref = commit;
+  rr.file = file;
+  rr.fetch = false;  // the mirror has the commit: the watcher saw it there
+  const bool queued = git_->resolve(rr, [this, key](const ResolvedPipeline& r) {
+    nlohmann::json found = nlohmann::json::object();
+    if (!r.ok) {
+      found["parameters"] = nlohmann::json::array();
+      found["error"] = r.error;
+    } else {
+      RunRecord probe;
+      probe.pipeline_source = r.source;
+      probe.pipeline_format = r.format;
+      probe.pipeline_path = r.path;
+      pipelines::LoadResult loaded = load_run_pipeline(probe);
+      found["parameters"] =
+          loaded.pipeline ? parameters_json(*loaded.pipeline) : nlohmann::json::array();
+      if (!loaded.pipeline) found["error"] = "the pipeline at this commit does not load";
+    }
+    declared_params_[key] = found.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  });
+  if (!queued) declared_params_.erase(key);  // busy: the next ask tries again
+  return json_ok(out.dump());
 }
 
 Result<std::string> RunService::repo_of(int64_t id) {

@@ -67,9 +67,9 @@ class RunService {
   // ?status=failed|skipped|passed, ?limit=N (1..5000, default 1000): api_json.hpp's tests_json.
   net::Response list_tests(int64_t id, const net::Request& req);
   net::Response list_repos(const Principal& who);
-  // GET /api/v1/repos/{name}/parameters?branch=B: the parameters the branch's pipeline declared
-  // at its last run (as Jenkins' "Build with Parameters" knows them after a first build), for
-  // the page's start form; an empty list before any run.
+  // GET /api/v1/repos/{name}/parameters?branch=B: the parameters the pipeline declares at the
+  // branch's head (as last fetched), for the page's start form. The file is read off the loop
+  // and kept by commit: the first answer for a commit may be {"pending": true}, to ask again.
   net::Response repo_parameters(const std::string& name, const net::Request& req,
                                 const Principal& who);
   // The configured repository a run belongs to ("" for inline and URL runs), which decides who
@@ -117,6 +117,9 @@ class RunService {
   int refusals_in_window_ = 0;
   int refusals_suppressed_ = 0;
   std::map<std::string, std::vector<InstigatorRecord>> pushers_;
+  // Parameters by "url commit file" (repo_parameters): the JSON array, or "" while being read.
+  std::map<std::string, std::string> declared_params_;
+  static constexpr size_t kMaxDeclaredParams = 256;
 };
 
 // An error response for a failed Result: the code's HTTP status (404, 409,

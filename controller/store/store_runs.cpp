@@ -135,6 +135,13 @@ Result<std::optional<RunRecord>> RunStore::run(int64_t id) {
   return std::optional<RunRecord>(read_run(st));
 }
 
+// In a summary, of the change range only the run's own commit, with its sha and the start of its
+// message (for the commit's title in lists), never the paths.
+#define GANTRY_HEAD_CHANGE                                                                \
+  "(SELECT json_group_array(json_object('sha', json_extract(value, '$.sha'), 'message', " \
+  "substr(json_extract(value, '$.message'), 1, 300))) FROM json_each(changes) WHERE "     \
+  "json_extract(value, '$.sha') = commit_sha)"
+
 std::vector<RunRecord> RunStore::list_runs(size_t limit, int64_t before_id, std::string_view status,
                                            bool summary, const std::vector<std::string>* repos) {
   // The summary reads the same columns, with the two big ones left empty. The repository filter
@@ -145,7 +152,8 @@ std::vector<RunRecord> RunStore::list_runs(size_t limit, int64_t before_id, std:
                     "trigger_text, pipeline_path, '', pipeline_format, '{}', status, reason, "
                     "created_by, created_at, started_at, finished_at, cancel_requested, "
                     "tests_total, tests_failed, tests_skipped, repo_name, author_email, "
-                    "previous_commit, previous_successful_commit, '[]', rollback_of, "
+                    "previous_commit, previous_successful_commit, " GANTRY_HEAD_CHANGE
+                    ", rollback_of, "
                     "rollback_stage, retry_of, '[]', restart_stage FROM runs WHERE (?1 = 0 OR id < "
                     "?1) AND "
                     "(?2 = '' OR status = ?2) AND (?4 IS NULL OR (repo_name != '' AND repo_name "
@@ -166,7 +174,8 @@ std::vector<RunRecord> RunStore::list_runs(size_t limit, int64_t before_id, cons
       "trigger_text, pipeline_path, '', pipeline_format, '{}', status, reason, "
       "created_by, created_at, started_at, finished_at, cancel_requested, "
       "tests_total, tests_failed, tests_skipped, repo_name, author_email, "
-      "previous_commit, previous_successful_commit, '[]', rollback_of, "
+      "previous_commit, previous_successful_commit, " GANTRY_HEAD_CHANGE
+      ", rollback_of, "
       "rollback_stage, retry_of, '[]', restart_stage FROM runs WHERE (?1 = 0 OR id < ?1) AND (?2 = "
       "'' OR status = ?2) AND "
       "(?4 IS NULL OR (repo_name != '' AND repo_name IN (SELECT value FROM json_each(?4)))) AND "

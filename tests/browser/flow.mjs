@@ -21,7 +21,7 @@ function env(name) {
 }
 const base = env('GANTRY_URL');
 const shots = env('GANTRY_SCREENSHOTS');
-const tokens = {admin: env('GANTRY_ADMIN_TOKEN'), rosa: env('GANTRY_ROSA_TOKEN')};
+const tokens = {admin: env('GANTRY_ADMIN_TOKEN'), rosa: env('GANTRY_ROSA_TOKEN'), dev: env('GANTRY_DEV_TOKEN')};
 const restartCommand = env('GANTRY_RESTART');
 const require = createRequire(path.join(env('GANTRY_BROWSER_MODULES'), 'package.json'));
 const {chromium} = require('playwright-core');
@@ -367,6 +367,90 @@ async function flow(browser, seen) {
   say('the runs list shows run ' + run3 + ' waiting');
   await shot(page, 'runs-list');
 
+  // 9b. A developer: run 3's GMUD offers them no buttons, says why and who may decide.
+  await signOut(page);
+  await signIn(page, tokens.dev, 'dev (developer)');
+  await page.getByRole('link', {name: /^Approvals/}).click();
+  const devCard = page.locator('article.approval').first();
+  await devCard.waitFor();
+  await until('the developer told they may not decide', async () =>
+    /You may not decide/.test(await devCard.textContent()));
+  check(await devCard.getByRole('button', {name: /^Approve /}).count() === 0 ||
+        !(await devCard.getByRole('button', {name: /^Approve /}).isVisible()),
+        'no Approve button for a developer');
+  // Rosa started run 3 (she signed in last), so only Ravi may decide it.
+  check(/Who may decide\s*ravi/.test(await devCard.locator('dl.facts').textContent()),
+        'the developer sees who may decide');
+  await shot(page, 'approval-developer');
+
+  // 9c. The developer's everyday run of the lab: parameters from the form (a choice), a
+  // canary whose phases are named, a failing test with its text, a stage that waits for an
+  // agent saying why; then cancelled and restarted from a stage, stashes kept.
+  await page.getByRole('link', {name: 'Runs', exact: true}).click();
+  const labForm = page.locator('form.repo-form').filter({has: page.getByRole('button', {name: 'Start run of lab'})});
+  await labForm.locator('details.params summary').click();
+  await labForm.getByLabel('FLAVOR').selectOption('chocolate');
+  await labForm.getByLabel('LOUD').check();
+  await labForm.getByLabel('GREETING').fill('good morning');
+  check((await labForm.locator('select[name="FLAVOR"] option').count()) === 3, 'the choice offers its three values');
+  await shot(page, 'parameters-form');
+  await labForm.getByRole('button', {name: 'Start run of lab'}).click();
+  await page.waitForURL(/#\/runs\/\d+$/, {timeout: STEP_MS});
+  const labRun = Number(page.url().match(/#\/runs\/(\d+)$/)[1]);
+  await stageStatus(page, 'Prepare', 'succeeded');
+  await stage(page, 'Prepare').click();
+  await until('the parameters reached the steps', async () =>
+    (await page.locator('pre.log').textContent()).includes('flavor=chocolate loud=true greeting=good morning'));
+  await stageStatus(page, 'Canary', 'succeeded');
+  await stage(page, 'Canary').click();
+  await until('the canary\'s phases named', async () => {
+    const names = await page.locator('#attempt-select option').allTextContents();
+    return names.join('|') === '1: deploy 50%|2: deploy 100%';
+  });
+  await page.locator('#attempt-select').selectOption('1');
+  await until('the 50% phase\'s log', async () =>
+    (await page.locator('#log-title').textContent()) === 'Log: Canary — deploy 50%' &&
+    (await page.locator('pre.log').textContent()).includes('canary at 50%'));
+  await shot(page, 'canary-phases');
+  await stageStatus(page, 'Test', 'unstable');
+  // The Windows stage: no agent has the label; the page says so.
+  await stageStatus(page, 'Windows', 'queued');
+  const queued = page.locator('#stage-why li[data-stage="Windows"]');
+  await until('the queued stage says why', async () =>
+    /label 'windows'.*none of the 2 connected agent\(s\) has it/.test(await queued.textContent()));
+  say('Windows waits: ' + (await queued.textContent()));
+  await shot(page, 'queued-reason');
+  // The developer may cancel their own run; its failing test shows its text.
+  await page.getByRole('button', {name: 'Cancel run'}).click();
+  await until('the lab run aborted', async () =>
+    (await page.locator('.run-head .badge').textContent()) === 'aborted', RUN_MS);
+  const failure = page.locator('#test-list details.test-case').first();
+  await failure.waitFor();
+  check(await failure.evaluate((d) => d.open), 'a failed test is open');
+  const failureText = await failure.textContent();
+  check(failureText.includes('shop.CartTest.totals') && failureText.includes('expected 3 but was 2') &&
+        failureText.includes('CartTest.java:42'), 'the failed test shows its message and trace: ' + failureText);
+  check(/3 tests, 1 failed/.test(await page.locator('#test-summary').textContent()), 'the test counts');
+  await page.getByRole('button', {name: 'Show passed tests too'}).click();
+  await until('the passed tests listed', async () => (await page.locator('#test-list li').count()) === 3);
+  await shot(page, 'tests');
+  // Restart from Test: Prepare and Canary are skipped, the stash Prepare made is still there.
+  await page.locator('#restart-stage').selectOption('Test');
+  await page.getByRole('button', {name: 'Restart from stage'}).click();
+  await until('a new run restarted from Test', async () =>
+    /#\/runs\/(\d+)$/.test(page.url()) && Number(page.url().match(/#\/runs\/(\d+)$/)[1]) !== labRun);
+  await stageStatus(page, 'Prepare', 'skipped');
+  await stageStatus(page, 'Canary', 'skipped');
+  await stageStatus(page, 'Test', 'unstable');
+  await stage(page, 'Test').click();
+  await until('the restarted Test read the kept stash', async () =>
+    (await page.locator('pre.log').textContent()).includes('flavor=chocolate'));
+  await shot(page, 'restarted');
+  await page.getByRole('button', {name: 'Cancel run'}).click();
+  await until('the restarted run aborted', async () =>
+    (await page.locator('.run-head .badge').textContent()) === 'aborted', RUN_MS);
+  const labRunPage = page.url();
+
   // 10. Without WebSockets at all the page polls the REST API and still
   // follows a run live.
   const polling = await browser.newContext(contextOptions);
@@ -403,6 +487,19 @@ async function flow(browser, seen) {
   check(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
         'the releases page fits a phone');
   await shot(page, 'phone-releases');
+  // The lab run: why, tests, the phase picker; and the start form with its parameters.
+  await page.goto(labRunPage);
+  await page.locator('#test-list details.test-case').first().waitFor();
+  check(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+        'the lab run page (tests, why) fits a phone');
+  await shot(page, 'phone-lab-run');
+  await page.getByRole('link', {name: 'Runs', exact: true}).click();
+  const phoneForm = page.locator('form.repo-form').filter({has: page.getByRole('button', {name: 'Start run of lab'})});
+  await phoneForm.locator('details.params summary').click();
+  await phoneForm.getByLabel('GREETING').waitFor();
+  check(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+        'the start form with parameters fits a phone');
+  await shot(page, 'phone-parameters');
 
   check(pageErrors.length === 0, 'no uncaught errors in the page: ' + pageErrors.join('; '));
   say('connection at the end: ' + (await connState(page)));

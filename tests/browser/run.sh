@@ -155,16 +155,80 @@ git -C "$src" add -A
 git -C "$src" -c user.name="Dev" -c user.email=dev@example.com commit -qm "The app and its pipeline"
 git clone -q --bare "$src" "$bare"
 
+# The lab repository, a developer's everyday pipeline: parameters (a choice among them), a
+# stash, a canary to staging (its phases named on the page), a JUnit report with a failing
+# test, and a stage for a label no agent has (it waits, saying why).
+lab_src="$work/lab-src"
+lab_bare="$work/lab.git"
+git init -q -b main "$lab_src"
+mkdir -p "$lab_src/reports"
+cat >"$lab_src/Jenkinsfile" <<'GROOVY'
+pipeline {
+  agent { label 'linux' }
+  parameters {
+    choice(name: 'FLAVOR', choices: ['vanilla', 'chocolate', 'mint'], description: 'Which flavour to build')
+    booleanParam(name: 'LOUD', defaultValue: false, description: 'Shout the greeting')
+    string(name: 'GREETING', defaultValue: 'hello', description: 'What to say')
+  }
+  stages {
+    stage('Prepare') {
+      steps {
+        sh 'echo "flavor=$FLAVOR loud=$LOUD greeting=$GREETING" | tee flavor.txt'
+        stash name: 'prep', includes: 'flavor.txt'
+      }
+    }
+    stage('Canary') {
+      deploy('staging') {
+        canary { weights 50, 100 }
+        rollback { sh 'echo "rolling back $RELEASE_ID"' }
+      }
+      steps { sh 'echo "canary at $CANARY_WEIGHT%"' }
+    }
+    stage('Test') {
+      steps {
+        unstash 'prep'
+        sh 'cat flavor.txt'
+        junit 'reports/*.xml'
+      }
+    }
+    stage('Windows') {
+      agent { label 'windows' }
+      steps { sh 'echo never here' }
+    }
+  }
+}
+GROOVY
+cat >"$lab_src/reports/unit.xml" <<'XML'
+<?xml version="1.0" encoding="UTF-8"?>
+<testsuite name="cart" tests="3" failures="1">
+  <testcase classname="shop.CartTest" name="adds" time="0.01"/>
+  <testcase classname="shop.CartTest" name="totals" time="0.25">
+    <failure message="expected 3 but was 2" type="AssertionError">AssertionError: expected 3 but was 2
+	at shop.CartTest.totals(CartTest.java:42)</failure>
+  </testcase>
+  <testcase classname="shop.CartTest" name="removes" time="0.02"/>
+</testsuite>
+XML
+"$build/cli/gantry" lint "$lab_src/Jenkinsfile" >/dev/null || fail "the lab pipeline does not lint"
+git -C "$lab_src" add -A
+git -C "$lab_src" -c user.name="Dev" -c user.email=dev@example.com commit -qm "The lab and its tests"
+git clone -q --bare "$lab_src" "$lab_bare"
+
 token() { head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
-admin_token=$(token) rosa_token=$(token) ravi_token=$(token)
+admin_token=$(token) rosa_token=$(token) ravi_token=$(token) dev_token=$(token)
 cat >"$work/controller.yml" <<YML
 users:
   - {name: admin, role: admin, token: $admin_token}
   - {name: rosa, role: release-manager, groups: [release-managers], emails: [rosa@example.com], token: $rosa_token}
   - {name: ravi, role: release-manager, groups: [release-managers], emails: [ravi@example.com], token: $ravi_token}
+  - {name: dev, role: developer, emails: [dev@example.com], token: $dev_token}
 repositories:
   - name: app
     url: file://$bare
+    branches: [main]
+    poll: 1s
+  - name: lab
+    url: file://$lab_bare
     branches: [main]
     poll: 1s
 environments:
@@ -197,6 +261,7 @@ done
 echo "browser test: controller at $server, 2 agents" >&2
 
 export GANTRY_URL="$server" GANTRY_ADMIN_TOKEN="$admin_token" GANTRY_ROSA_TOKEN="$rosa_token"
+export GANTRY_DEV_TOKEN="$dev_token"
 export GANTRY_BROWSER_MODULES="$modules" GANTRY_SCREENSHOTS="$shots"
 export GANTRY_RESTART="bash $here/run.sh $build --restart-controller"
 # In the background, so that the traps run at once on a signal.

@@ -194,3 +194,54 @@ TEST_CASE("gantry artifacts lists a run's artifacts and downloads one") {
   CHECK(read_file(dest) == "release bytes");
   CHECK(s.c.cli({"artifacts", std::to_string(id), "dist/nope"}).exit_code == 2);
 }
+
+TEST_CASE("the start form reads the parameters at the branch head; lists show the commit title") {
+  Cluster c(kConfig);
+  const std::string repo = c.make_repo({{"Jenkinsfile", R"(pipeline {
+  agent any
+  parameters {
+    choice(name: 'TARGET', choices: ['eu', 'us'], description: 'Where')
+    booleanParam(name: 'DRY', defaultValue: true)
+    password(name: 'PIN', defaultValue: 'never-shown')
+  }
+  stages { stage('Go') { steps { sh 'echo "target=$TARGET dry=$DRY"' } } }
+}
+)"}});
+  c.add_repository("geo", repo);
+  c.start_controller();
+  c.admin_token = "admin-token";
+  c.start_agent({});
+  c.wait_agents(1);
+  // The watcher's first fetch, then the file read off the loop: "pending" until it is.
+  json got;
+  for (int i = 0; i < 200; ++i) {
+    got = c.get_json("/api/v1/repos/geo/parameters?branch=main");
+    if (got.is_object() && !got.value("pending", false) && !got["parameters"].empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  INFO(got.dump());
+  REQUIRE(got["parameters"].size() == 3);
+  CHECK(got["parameters"][0]["name"] == "TARGET");
+  CHECK(got["parameters"][0]["type"] == "choice");
+  CHECK(got["parameters"][0]["choices"] == json::array({"eu", "us"}));
+  CHECK(got["parameters"][0]["default"] == "eu");
+  CHECK(got["parameters"][0]["description"] == "Where");
+  CHECK(got["parameters"][1]["default"] == "true");
+  CHECK(got["parameters"][2]["type"] == "password");
+  CHECK(got["parameters"][2]["default"] == "");  // a password's default is never shown
+  CHECK(c.http("GET", "/api/v1/repos/nope/parameters").status == 404);
+  CHECK(c.http("GET", "/api/v1/repos/geo/parameters", "", "eve-token").status == 200);
+
+  const int64_t id = c.trigger("geo", {{"TARGET", "us"}});
+  REQUIRE(c.wait_run(id)["status"] == "succeeded");
+  CHECK(c.stage_log(id, "Go").find("target=us dry=true") != std::string::npos);
+  // The list carries the commit's title (make_repo commits "init") and the pipeline file.
+  json runs = c.get_json("/api/v1/runs");
+  REQUIRE(runs["runs"].size() == 1);
+  CHECK(runs["runs"][0]["title"] == "init");
+  CHECK(runs["runs"][0]["pipeline"] == "Jenkinsfile");
+  CliResult listed = c.cli({"runs"});
+  INFO(listed.out);
+  CHECK_THAT(listed.out, Catch::Contains("TITLE"));
+  CHECK_THAT(listed.out, Catch::Contains(" init"));
+}
