@@ -24,6 +24,9 @@ struct AgentJob {
   protocol::JobSpec spec;
   std::string job_token;  // this attempt's credential for the job endpoints; memory only
   std::string dir;        // state/jobs/<job_id>
+  // Its workspace: the run's (workspace/<job>-<n>), or "<that>@2", "@3"... while another job of
+  // the same run uses it on this agent (parallel stages, as Jenkins' ws@2).
+  std::string workspace;
   std::unique_ptr<Spool> spool;
   std::unique_ptr<HttpJobHost> host;
   std::unique_ptr<JobRunner> runner;

@@ -144,7 +144,18 @@ void Agent::on_assign(const protocol::Assign& a) {
 
 void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
   std::string ws = config_.fixed_workspace;
-  if (ws.empty()) ws = (fs::path(workspace_dir_) / safe_name(job->spec.workspace)).string();
+  if (ws.empty()) {
+    const std::string base = (fs::path(workspace_dir_) / safe_name(job->spec.workspace)).string();
+    auto taken = [&](const std::string& path) {
+      return std::any_of(jobs_.begin(), jobs_.end(), [&](const auto& entry) {
+        return entry.second.get() != job.get() && entry.second->running &&
+               entry.second->workspace == path;
+      });
+    };
+    ws = base;
+    for (int n = 2; taken(ws) && n < 1000; ++n) ws = base + "@" + std::to_string(n);
+  }
+  job->workspace = ws;
   std::string job_id = job->job_id;
   uint64_t epoch = job->epoch;
   net::EventLoop* loop = &loop_;
@@ -345,7 +356,10 @@ void Agent::recover_jobs() {
 
 void Agent::prune_workspaces() {
   std::set<std::string> in_use;
-  for (const auto& [id, job] : jobs_) in_use.insert(safe_name(job->spec.workspace));
+  for (const auto& [id, job] : jobs_) {
+    in_use.insert(safe_name(job->spec.workspace));
+    if (!job->workspace.empty()) in_use.insert(fs::path(job->workspace).filename().string());
+  }
   std::vector<std::string> names;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(workspace_dir_, ec))

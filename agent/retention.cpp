@@ -11,23 +11,29 @@ namespace fs = std::filesystem;
 
 std::vector<std::string> stale_workspaces(const std::vector<std::string>& names, int keep,
                                           const std::set<std::string>& in_use) {
-  std::map<std::string, std::vector<std::pair<uint64_t, std::string>>> by_job;
+  // "<job>-<n>", and its siblings "<job>-<n>@2" (a parallel stage's) and "<job>-<n>@tmp".
+  std::map<std::string, std::map<uint64_t, std::vector<std::string>, std::greater<>>> by_job;
   for (const std::string& name : names) {
-    size_t dash = name.rfind('-');
-    if (dash == std::string::npos || dash == 0 || dash + 1 == name.size()) continue;
+    const std::string base = name.substr(0, name.find('@'));
+    size_t dash = base.rfind('-');
+    if (dash == std::string::npos || dash == 0 || dash + 1 == base.size()) continue;
     uint64_t number = 0;
-    const char* end = name.data() + name.size();
-    auto [p, ec] = std::from_chars(name.data() + dash + 1, end, number);
+    const char* end = base.data() + base.size();
+    auto [p, ec] = std::from_chars(base.data() + dash + 1, end, number);
     if (ec != std::errc() || p != end) continue;
-    by_job[name.substr(0, dash)].emplace_back(number, name);
+    by_job[base.substr(0, dash)][number].push_back(name);
   }
   std::vector<std::string> stale;
   for (auto& [job, runs] : by_job) {
-    std::sort(runs.begin(), runs.end(), std::greater<>());
-    for (size_t i = static_cast<size_t>(std::max(keep, 0)); i < runs.size(); ++i) {
-      if (!in_use.count(runs[i].second)) stale.push_back(runs[i].second);
+    size_t i = 0;
+    for (auto& [number, dirs] : runs) {
+      if (i++ < static_cast<size_t>(std::max(keep, 0))) continue;
+      for (const std::string& dir : dirs) {
+        if (!in_use.count(dir)) stale.push_back(dir);
+      }
     }
   }
+  std::sort(stale.begin(), stale.end());
   return stale;
 }
 

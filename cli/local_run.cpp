@@ -586,6 +586,26 @@ class LocalView {
         for (std::string l; std::getline(lines, l);) out_ << prefix(s.id) << l << "\n";
       }
     }
+    // The failed tests with the start of their text, and every case kept as tests.json.
+    if (v.tests_total) {
+      net::ClientResponse t =
+          call(r_, "GET", "/api/v1/runs/" + std::to_string(id_) + "/tests?limit=5000");
+      json j = t.ok && t.status == 200 ? json::parse(t.body, nullptr, false) : json();
+      if (j.is_object()) {
+        std::ofstream(fs::path(keep_) / "tests.json") << t.body << "\n";
+        size_t shown = 0;
+        for (const json& c : j.value("cases", json::array())) {
+          if (json_str(c, "status") != "failed" || shown >= 10) continue;
+          if (shown++ == 0) out_ << "failed tests:\n";
+          const std::string cls = json_str(c, "class");
+          out_ << "  " << json_str(c, "stage") << ": " << (cls.empty() ? "" : cls + ".")
+               << json_str(c, "name");
+          const std::string message = json_str(c, "message");
+          if (!message.empty()) out_ << ": " << message.substr(0, message.find('\n'));
+          out_ << "\n";
+        }
+      }
+    }
     out_ << "run " << v.job << " #" << v.number << " ";
     if (r_.color) out_ << color_of(v.status, false);
     out_ << v.status;

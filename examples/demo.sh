@@ -125,13 +125,13 @@ git -C "$repo" -c user.name="Demo Dev" -c user.email=dev@example.com commit -qam
 git -C "$repo" push -q origin main
 run=$(wait_run_number 2)
 for _ in $(seq 1 600); do
-  "$gantry" approvals --json | grep -q '"status": "pending"' && break
+  "$gantry" approvals --json | grep -Eq '"status": *"pending"' && break
   sleep 0.1
 done
 bold "tests pass, staging is deployed; production waits for its change request: gantry approvals"
 "$gantry" show "$run" | grep -E 'Staging|Production'
 "$gantry" approvals
-gmud=$("$gantry" approvals --json | sed -n 's/.*"id": "\(GMUD-[0-9]*\)".*/\1/p' | head -1)
+gmud=$("$gantry" approvals --json | grep -Eo '"id": *"GMUD-[0-9]+"' | grep -Eo 'GMUD-[0-9]+' | head -1)
 approve1="GANTRY_TOKEN=$rosa_token $gantry approve $gmud --comment 'tests green, low impact'"
 approve2="GANTRY_TOKEN=$ravi_token $gantry approve $gmud"
 cat <<TXT
@@ -145,7 +145,7 @@ if [ -t 0 ] && [ -z "${GANTRY_DEMO_NONINTERACTIVE:-}" ]; then
   echo
   read -r -p "Run them in another terminal, or press Enter to run them here: " _ || true
 fi
-if "$gantry" approvals --json | grep -q '"status": "pending"'; then
+if "$gantry" approvals --json | grep -Eq '"status": *"pending"'; then
   bold "approving $gmud as rosa, then as ravi"
   (eval "$approve1")
   (eval "$approve2")

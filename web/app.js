@@ -243,6 +243,9 @@
     }
     const size = Number(res.headers.get('X-Gantry-Log-Size')) || 0;
     const status = res.headers.get('X-Gantry-Stage-Status') || '';
+    // The line the bytes start at (from 0), when the controller counted it.
+    const lineHeader = res.headers.get('X-Gantry-Log-Line');
+    const line = lineHeader === null ? null : Number(lineHeader);
     const parts = [];
     let got = 0;
     if (res.body) {
@@ -263,7 +266,7 @@
       at += take;
       if (at >= bytes.length) break;
     }
-    return {bytes, size, status};
+    return {bytes, size, status, line};
   }
 
   // ------------------------------------------------------------------ state
@@ -730,6 +733,38 @@
     emit(text.slice(last));
   }
 
+  // Log text as line elements (each keeps its "\n", so the text reads as the log): numbered by
+  // CSS, and a line Gantry wrote ("[gantry] + make", "[gantry] Canary ...") heads a section of
+  // the step's output, which a click on it folds. `ctx` carries a line left open at the end of
+  // the last text, the ANSI state and the current section.
+  function newLines(offset = 0) { return {open: null, ansi: newAnsi(), sec: 0, offset}; }
+  const utf8 = new TextEncoder();
+  let sectionIds = 0;
+  function renderLines(text, ctx, into) {
+    const parts = text.split('\n');
+    for (let i = 0; i < parts.length; i++) {
+      const last = i === parts.length - 1;
+      const piece = last ? parts[i] : parts[i] + '\n';
+      if (!piece) continue;
+      let line = i === 0 && ctx.open && ctx.open.isConnected ? ctx.open : null;
+      if (!line) {
+        line = el('span', {class: 'line', dataset: {at: String(ctx.offset)}});
+        if (ctx.sec) line.dataset.sec = String(ctx.sec);
+        into.append(line);
+      }
+      renderAnsi(piece, ctx.ansi, line);
+      ctx.offset += utf8.encode(piece).length;
+      ctx.open = last ? line : null;
+      if (!last && line.textContent.startsWith('[gantry] ')) {
+        ctx.sec = ++sectionIds;
+        delete line.dataset.sec;
+        line.classList.add('step-head');
+        line.dataset.head = String(ctx.sec);
+        line.title = 'Click to fold or unfold this step\'s output';
+      }
+    }
+  }
+
   // The log of one stage attempt: the tail first, earlier pages on demand,
   // then what the socket (or, without it, polling) adds. Holds at most
   // LOG_KEEP bytes: live output drops the oldest, an earlier page drops the
@@ -748,6 +783,12 @@
       // The whole log as a file, and a search in what is shown.
       this.downloadBtn = el('button', {type: 'button', class: 'secondary', onclick: () => this.download()},
                             'Download log');
+      // When each line arrived at the controller (to the second), beside its number.
+      this.timesBtn = el('button', {type: 'button', class: 'secondary', 'aria-pressed': 'false',
+                                    onclick: () => this.setTimes(!this.times)}, 'Timestamps');
+      this.times = false;
+      this.marks = [];
+      this.loadMarksSoon = debounce(() => this.loadMarks(), 1000);
       this.findIn = el('input', {id: 'log-find', type: 'search', autocomplete: 'off', spellcheck: 'false',
                                  placeholder: 'text', size: '14'});
       this.findInfo = el('span', {class: 'muted log-find-info', 'aria-live': 'polite'});
@@ -761,6 +802,15 @@
       this.findFrom = 0;
       this.pre = el('pre', {class: 'log', tabindex: '0', role: 'region',
                             'aria-labelledby': 'log-title'});
+      // A click on a step's line folds its output (or unfolds it).
+      this.pre.addEventListener('click', (e) => {
+        const head = e.target.closest && e.target.closest('.step-head');
+        if (!head || String(window.getSelection())) return;
+        const folded = head.classList.toggle('folded');
+        head.setAttribute('aria-expanded', folded ? 'false' : 'true');
+        for (const l of this.pre.querySelectorAll('.line[data-sec="' + head.dataset.head + '"]'))
+          l.hidden = folded;
+      });
       this.pre.addEventListener('scroll', () => {
         const atBottom = this.pre.scrollTop + this.pre.clientHeight >= this.pre.scrollHeight - 8;
         if (!this.autoScrolling && this.follow && !atBottom) this.setFollow(false, false);
@@ -769,7 +819,7 @@
       this.root = el('section', {class: 'panel logs', 'aria-labelledby': 'log-title'},
                      el('div', {class: 'log-head'}, this.title, this.extra),
                      el('div', {class: 'toolbar'}, this.earlier, this.followBtn, this.toEnd,
-                        this.downloadBtn, this.info),
+                        this.downloadBtn, this.timesBtn, this.info),
                      find, this.error, this.pre);
       this.follow = true;
       this.gen = 0;
@@ -790,7 +840,9 @@
       this.stalled = false;   // the last catch-up read nothing
       this.pending = [];
       this.decoder = new TextDecoder();
-      this.ansi = newAnsi();
+      this.lines = newLines();
+      this.marks = [];
+      this.setFirstLine(null);
       this.pre.replaceChildren();
       this.error.textContent = '';
       this.findFrom = 0;
@@ -861,6 +913,50 @@
       this.pre.scrollTop = this.pre.scrollHeight;
       requestAnimationFrame(() => { this.autoScrolling = false; });
     }
+    setTimes(on) {
+      this.times = on;
+      this.timesBtn.setAttribute('aria-pressed', on ? 'true' : 'false');
+      this.pre.classList.toggle('timed', on);
+      if (on) this.loadMarks();
+    }
+    // The log's time marks ([offset, unix ms], one a second at most), then each shown line's
+    // time: that of the last mark at or before the line's first byte.
+    async loadMarks() {
+      if (!this.times || !this.stage) return;
+      const gen = this.gen;
+      try {
+        const got = await api('GET', '/api/v1/runs/' + this.runId + '/log/times?stage=' +
+                              encodeURIComponent(this.stage) + '&attempt=' + this.attempt);
+        if (gen !== this.gen) return;
+        this.marks = got.marks || [];
+      } catch (e) {
+        return;
+      }
+      this.stampLines();
+    }
+    stampLines() {
+      const marks = this.marks;
+      if (!this.times || !marks.length) return;
+      for (const line of this.pre.querySelectorAll('.line')) {
+        const at = Number(line.dataset.at);
+        let lo = 0, hi = marks.length - 1, found = -1;
+        while (lo <= hi) {
+          const mid = (lo + hi) >> 1;
+          if (marks[mid][0] <= at) { found = mid; lo = mid + 1; } else { hi = mid - 1; }
+        }
+        if (found < 0) continue;
+        const d = new Date(marks[found][1]);
+        line.dataset.time = [d.getHours(), d.getMinutes(), d.getSeconds()]
+            .map((x) => String(x).padStart(2, '0')).join(':');
+      }
+    }
+    // Line numbers: the first shown line's number (from 1), or null when unknown (the tail of a
+    // log too long for the controller to count).
+    setFirstLine(n) {
+      this.firstLine = n;
+      this.pre.classList.toggle('numbered', n !== null);
+      this.pre.style.counterReset = n === null ? '' : 'line ' + (n - 1);
+    }
     updateInfo() {
       this.earlier.hidden = !(this.stage && this.start > 0 && !this.loading);
       this.toEnd.hidden = !this.detached;
@@ -915,6 +1011,10 @@
         this.start = start;
         this.end = start;
         this.size = got.size;
+        if (got.line !== null) {
+          // The header counts to `from`; the skipped partial line ends in one more.
+          this.setFirstLine(got.line + 1 + (start > from ? 1 : 0));
+        }
         this.append(this.decoder.decode(bytes, {stream: true}), bytes.length);
       } catch (e) {
         if (gen === this.gen) this.error.textContent = 'Could not read the log: ' + describe(e);
@@ -982,16 +1082,20 @@
     }
     append(text, nbytes) {
       const chunk = el('span', {class: 'chunk', dataset: {bytes: String(nbytes)}});
-      renderAnsi(text, this.ansi, chunk);
+      this.lines.offset = this.end;
+      renderLines(text, this.lines, chunk);
       this.pre.append(chunk);
+      if (this.times) this.loadMarksSoon();
       this.end += nbytes;
       this.kept += nbytes;
       while (this.kept > LOG_KEEP && this.pre.childElementCount > 1) {
         const first = this.pre.firstElementChild;
         const n = Number(first.dataset.bytes);
+        const gone = first.querySelectorAll('.line').length;
         first.remove();
         this.kept -= n;
         this.start += n;
+        if (this.firstLine !== null) this.setFirstLine(this.firstLine + gone);
       }
       if (this.follow) this.scrollToEnd();
     }
@@ -1014,7 +1118,13 @@
           }
         }
         const chunk = el('span', {class: 'chunk', dataset: {bytes: String(bytes.length)}});
-        renderAnsi(new TextDecoder().decode(bytes), newAnsi(), chunk);
+        renderLines(new TextDecoder().decode(bytes), newLines(start), chunk);
+        if (this.times) this.loadMarksSoon();
+        if (this.firstLine !== null) {
+          let lines = 0;
+          for (const b of bytes) lines += b === 10 ? 1 : 0;
+          this.setFirstLine(this.firstLine - lines);
+        }
         const before = this.pre.scrollHeight;
         this.setFollow(false, false);
         this.pre.prepend(chunk);

@@ -1,6 +1,8 @@
 #include "service/engine.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 
 #include "gantry/common/log.hpp"
 
@@ -8,6 +10,35 @@ namespace gantry::controller {
 
 Engine::Engine(Store& store, const Clock& clock, EventSink& events, SchedulerOptions options)
     : store_(store), clock_(clock), events_(events), scheduler_(std::move(options)) {}
+
+namespace {
+
+// The order a flush's stage changes are told in, as they happened: endings first (a stage ends
+// before the next one starts), the deepest first (a parallel branch fails before the group it
+// fails), then the rest in plan order (a group starts before its first stage).
+void order_stage_events(const RunState& run, std::vector<int>& records) {
+  std::vector<int> depth(run.stages.size(), 0);
+  for (const ExecNode& n : run.nodes) {
+    if (n.record < 0 || static_cast<size_t>(n.record) >= depth.size()) continue;
+    int d = 0;
+    for (int p = n.parent; p > 0 && d < 64; p = run.nodes[static_cast<size_t>(p)].parent) ++d;
+    depth[static_cast<size_t>(n.record)] = d;
+  }
+  auto ended = [&](int i) { return is_finished(run.stages[static_cast<size_t>(i)].status); };
+  std::stable_sort(records.begin(), records.end(), [&](int a, int b) {
+    const bool ea = ended(a), eb = ended(b);
+    if (ea != eb) return ea;
+    if (!ea) return a < b;
+    const auto& ra = run.stages[static_cast<size_t>(a)];
+    const auto& rb = run.stages[static_cast<size_t>(b)];
+    if (ra.finished_at != rb.finished_at) return ra.finished_at < rb.finished_at;
+    if (depth[static_cast<size_t>(a)] != depth[static_cast<size_t>(b)])
+      return depth[static_cast<size_t>(a)] > depth[static_cast<size_t>(b)];
+    return a < b;
+  });
+}
+
+}  // namespace
 
 Status Engine::persist() {
   if (unsaved_.empty()) return ok();
@@ -40,6 +71,7 @@ Status Engine::persist() {
     run->dirty_run = false;
     std::vector<int> stages(run->dirty_stages.begin(), run->dirty_stages.end());
     run->dirty_stages.clear();
+    order_stage_events(*run, stages);
     for (int i : stages) {
       const StageRecord& rec = run->stages[static_cast<size_t>(i)];
       events_.stage(rec);

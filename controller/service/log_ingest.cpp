@@ -1,6 +1,7 @@
 #include "service/log_ingest.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "gantry/common/log.hpp"
 
@@ -31,7 +32,10 @@ std::optional<protocol::Nack> LogIngest::append(const std::string& agent_id,
     return nack("unknown_job", "no such job", 0);
   }
   uint64_t committed = 0;
-  switch (files_.append(header.job_id, path, header.offset, payload, committed)) {
+  const uint64_t before = known != progress_.end() ? known->second.committed : header.offset;
+  const LogFiles::Outcome outcome =
+      files_.append(header.job_id, path, header.offset, payload, committed);
+  switch (outcome) {
     case LogFiles::Outcome::Gap:
       return nack("log_gap", "expected offset " + std::to_string(committed), committed);
     case LogFiles::Outcome::TooLarge:
@@ -45,6 +49,8 @@ std::optional<protocol::Nack> LogIngest::append(const std::string& agent_id,
       break;
   }
   note(header.job_id, path, committed);
+  if (outcome == LogFiles::Outcome::Written && committed > before)
+    mark_time(header.job_id, path, std::max(before, header.offset));
   pending_.push_back({agent_id, {header.job_id, header.epoch, committed}});
   if (!sync_scheduled_) {
     sync_scheduled_ = true;
@@ -125,6 +131,20 @@ void LogIngest::note(const std::string& job_id, const std::string& path, uint64_
     it->second.path = path;
   }
   it->second.committed = committed;
+}
+
+void LogIngest::mark_time(const std::string& job_id, const std::string& path, uint64_t offset) {
+  auto it = progress_.find(job_id);
+  if (it == progress_.end()) return;
+  const int64_t now = engine_.now();
+  if (it->second.last_mark != 0 && now - it->second.last_mark < 1000) return;
+  it->second.last_mark = now;
+  // Best effort: a lost mark costs a timestamp, never a byte of the log.
+  if (FILE* f = std::fopen((path + ".times").c_str(), "a")) {
+    std::fprintf(f, "%llu %lld\n", static_cast<unsigned long long>(offset),
+                 static_cast<long long>(now));
+    std::fclose(f);
+  }
 }
 
 void LogIngest::publish(const std::string& final_job) {

@@ -58,7 +58,11 @@ class LogIngest {
     int attempt = 0;
     uint64_t epoch = 0;  // the attempt's dispatch: a new one gets a new path
     uint64_t committed = 0;
+    int64_t last_mark = 0;  // when the last time mark was written (unix ms)
   };
+  // Notes when the bytes from `offset` arrived, in "<log>.times" ("OFFSET UNIX_MS" lines, at
+  // most one a second a job): the page's timestamps (GET /api/v1/runs/ID/log/times).
+  void mark_time(const std::string& job_id, const std::string& path, uint64_t offset);
   std::optional<std::string> path_of(const std::string& job_id);
   void note(const std::string& job_id, const std::string& path, uint64_t committed);
   // Durable bytes go out as events; `final`: the job ended (then forgotten).

@@ -165,6 +165,8 @@ Routes::Routes(const Authenticator& auth, AuditLog& audit, Engine& engine, RunSe
                 [this](const Call& c, int64_t id) { return runs_.retry(id, c.req, c.who); })},
       {"GET", "/api/v1/runs/{id}/log", P::Read, repo, "read logs",
        with_run(P::Read, [this](const Call& c, int64_t id) { return runs_.stage_log(id, c.req); })},
+      {"GET", "/api/v1/runs/{id}/log/times", P::Read, repo, "read logs",
+       with_run(P::Read, [this](const Call& c, int64_t id) { return runs_.log_times(id, c.req); })},
       {"GET", "/api/v1/runs/{id}/artifacts", P::Read, repo, "read artifacts",
        with_run(P::Read, [this](const Call&, int64_t id) { return runs_.list_artifacts(id); })},
       {"GET", "/api/v1/runs/{id}/tests", P::Read, repo, "read test results",

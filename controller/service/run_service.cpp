@@ -450,21 +450,24 @@ net::Response RunService::retry(int64_t id, const net::Request& req, const Princ
   return json_ok(run_json(shown(stored ? *stored : run, nullptr), nullptr), 201);
 }
 
-net::Response RunService::stage_log(int64_t id, const net::Request& req) {
-  std::string stage = query(req, "stage");
+Result<StageRecord> RunService::stage_of(int64_t id, const std::string& stage) {
   std::vector<StageRecord> stages;
   if (const RunState* live = engine_.scheduler().run(id)) {
     stages = live->stages;
   } else {
-    if (Result<RunRecord> run = stored_run(store_, id); !run) return error_response(run.error());
+    if (Result<RunRecord> run = stored_run(store_, id); !run) return run.error();
     stages = store_.runs().stages(id);
   }
-  const StageRecord* rec = nullptr;
-  for (const auto& s : stages) {
-    if (s.stage_id == stage) rec = &s;
+  for (StageRecord& s : stages) {
+    if (s.stage_id == stage) return std::move(s);
   }
-  if (!rec)
-    return error(404, "not_found", "run " + std::to_string(id) + " has no stage '" + stage + "'");
+  return Error{Errc::NotFound, "run " + std::to_string(id) + " has no stage '" + stage + "'"};
+}
+
+net::Response RunService::stage_log(int64_t id, const net::Request& req) {
+  Result<StageRecord> found = stage_of(id, query(req, "stage"));
+  if (!found) return error_response(found.error());
+  const StageRecord* rec = &*found;
   int attempt = static_cast<int>(
       query_u64(req, "attempt", static_cast<uint64_t>(std::max(1, rec->attempts))));
   uint64_t offset = query_u64(req, "offset", 0);
@@ -474,6 +477,23 @@ net::Response RunService::stage_log(int64_t id, const net::Request& req) {
   r.content_type = "text/plain; charset=utf-8";
   r.headers.push_back({"X-Gantry-Log-Size", std::to_string(size)});
   r.headers.push_back({"X-Gantry-Stage-Status", std::string(to_string(rec->status))});
+  // The line `offset` starts (counted from 0), for the page's line numbers: read only while
+  // that is cheap (the first kMaxLineCountBytes of a log).
+  if (offset == 0) {
+    r.headers.push_back({"X-Gantry-Log-Line", "0"});
+  } else if (offset <= size && offset <= kMaxLineCountBytes) {
+    std::ifstream in(path, std::ios::binary);
+    std::vector<char> buf(1 << 16);
+    uint64_t left = offset, lines = 0;
+    while (in && left > 0) {
+      in.read(buf.data(), static_cast<std::streamsize>(std::min<uint64_t>(left, buf.size())));
+      const auto got = static_cast<size_t>(in.gcount());
+      if (got == 0) break;
+      lines += static_cast<uint64_t>(std::count(buf.data(), buf.data() + got, '\n'));
+      left -= got;
+    }
+    if (left == 0) r.headers.push_back({"X-Gantry-Log-Line", std::to_string(lines)});
+  }
   if (offset < size) {
     r.file_path = path;
     r.file_offset = offset;
@@ -484,6 +504,20 @@ net::Response RunService::stage_log(int64_t id, const net::Request& req) {
 net::Response RunService::list_artifacts(int64_t id) {
   if (Result<RunRecord> run = stored_run(store_, id); !run) return error_response(run.error());
   return json_ok(artifacts_json(store_.runs().artifacts(id)));
+}
+
+net::Response RunService::log_times(int64_t id, const net::Request& req) {
+  Result<StageRecord> rec = stage_of(id, query(req, "stage"));
+  if (!rec) return error_response(rec.error());
+  const int attempt = static_cast<int>(
+      query_u64(req, "attempt", static_cast<uint64_t>(std::max(1, rec->attempts))));
+  std::ifstream in(store_.log_path(id, rec->stage_id, attempt) + ".times");
+  nlohmann::json marks = nlohmann::json::array();
+  unsigned long long offset = 0;
+  long long at = 0;
+  constexpr size_t kMaxMarks = 100000;  // a day of output at one mark a second
+  while (marks.size() < kMaxMarks && in >> offset >> at) marks.push_back({offset, at});
+  return json_ok(nlohmann::json{{"marks", std::move(marks)}}.dump());
 }
 
 net::Response RunService::list_tests(int64_t id, const net::Request& req) {

@@ -62,6 +62,9 @@ class RunService {
   // Body (optional): {"from_stage": NAME} or {"failed": true}: a restart from a top-level stage.
   net::Response retry(int64_t id, const net::Request& req, const Principal& who);
   net::Response stage_log(int64_t id, const net::Request& req);
+  // GET .../log/times?stage=&attempt=: when the log's bytes arrived, {"marks": [[OFFSET, MS]]},
+  // one mark a second at most (log_ingest.hpp), for the page's timestamps.
+  net::Response log_times(int64_t id, const net::Request& req);
   net::Response list_artifacts(int64_t id);
   net::Response get_artifact(int64_t id, const net::Request& req);
   // ?status=failed|skipped|passed, ?limit=N (1..5000, default 1000): api_json.hpp's tests_json.
@@ -93,6 +96,8 @@ class RunService {
                        const std::map<std::string, std::string>& params) const;
 
  private:
+  // A stage record of run `id`, live or stored; NotFound names the stage.
+  Result<StageRecord> stage_of(int64_t id, const std::string& stage);
   // Why `who` (not an admin) may not start this run: an inline pipeline, or a URL that is neither
   // a configured repository nor under allowed_run_urls. Empty: allowed.
   std::string unconfigured_refusal(const CreateRunRequest& c) const;
@@ -120,6 +125,7 @@ class RunService {
   // Parameters by "url commit file" (repo_parameters): the JSON array, or "" while being read.
   std::map<std::string, std::string> declared_params_;
   static constexpr size_t kMaxDeclaredParams = 256;
+  static constexpr uint64_t kMaxLineCountBytes = uint64_t{16} << 20;
 };
 
 // An error response for a failed Result: the code's HTTP status (404, 409,

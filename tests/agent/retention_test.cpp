@@ -36,6 +36,15 @@ TEST_CASE("stale_workspaces keeps the newest per job, those in use, and what is 
         std::vector<std::string>{"app-1", "app-2", "lib-3", "my-app-4", "my-app-7"});
 }
 
+TEST_CASE("stale_workspaces takes a run's parallel and temp workspaces along with it") {
+  std::vector<std::string> names = {"app-1",       "app-1@2", "app-1@tmp",
+                                    "app-1@2@tmp", "app-2",   "app-2@2"};
+  CHECK(sorted(stale_workspaces(names, 1, {})) ==
+        std::vector<std::string>{"app-1", "app-1@2", "app-1@2@tmp", "app-1@tmp"});
+  CHECK(sorted(stale_workspaces(names, 0, {"app-2@2"})) ==
+        std::vector<std::string>{"app-1", "app-1@2", "app-1@2@tmp", "app-1@tmp", "app-2"});
+}
+
 TEST_CASE("stale_mirrors goes by the last use, which a checkout's alternates refresh") {
   gantry::testing::TempDir tmp;
   fs::path mirrors = tmp.path() / "mirrors";

@@ -214,6 +214,11 @@ async function flow(browser, seen) {
   const before = await firstNumber();
   check(before > 30000, 'only the tail of the long log is loaded first (starts at ' + before + ')');
   check(!(await page.locator('.log-info').textContent()).startsWith('Bytes 0'), 'the log is paged');
+  // Line numbers count from the log's start though only its tail is loaded: the log's two
+  // "[gantry]" lines come before `seq`'s output, so the line showing N is line N + 2.
+  const numbering = await log.evaluate((p) => ({on: p.classList.contains('numbered'), reset: p.style.counterReset}));
+  check(numbering.on && numbering.reset === 'line ' + (before + 1),
+        'the first shown line is numbered ' + (before + 2) + ' (' + JSON.stringify(numbering) + ')');
   await checkContrast(page, 'pre.log, pre.log span', 'the log');
   // Find in the log, whatever the case: the command line and its output match, counted; the
   // first is selected.
@@ -231,6 +236,11 @@ async function flow(browser, seen) {
   const whole = readLog(logPath, 'utf8');
   check(whole.includes('\n1\n') && whole.includes('compiled ok'), 'the downloaded log is the whole log');
   say('log downloaded: ' + logFile.suggestedFilename() + ', ' + whole.length + ' bytes');
+  // Timestamps: when each line reached the controller, beside its number.
+  await page.getByRole('button', {name: 'Timestamps'}).click();
+  await until('the lines have their times', async () =>
+    /^\d\d:\d\d:\d\d$/.test(await log.locator('.line').last().getAttribute('data-time') || ''));
+  check(await log.evaluate((p) => p.classList.contains('timed')), 'the log shows its timestamps');
   await shot(page, 'log-tail');
   await page.getByRole('button', {name: 'Load earlier (64 KiB)'}).click();
   await until('an earlier page of the log', async () => (await firstNumber()) < before - 5000);
@@ -243,6 +253,13 @@ async function flow(browser, seen) {
   await until('the Unit log by keyboard', async () =>
     (await page.locator('#log-title').textContent()) === 'Log: Tests / Unit' &&
     (await log.textContent()).includes('unit tests pass'));
+  // A step's line folds its output, and unfolds it.
+  const stepLine = log.locator('.step-head').filter({hasText: '+ echo unit tests pass'});
+  await stepLine.click();
+  await until('the step folded', async () => !(await log.innerText()).includes('\nunit tests pass'));
+  await shot(page, 'log-folded');
+  await stepLine.click();
+  await until('the step unfolded', async () => (await log.innerText()).includes('\nunit tests pass'));
   await stage(page, 'Tests / Lint').focus();
   await page.keyboard.press('Enter');
   await until('the Lint log by keyboard', async () => (await log.textContent()).includes('lint is clean'));

@@ -195,7 +195,8 @@ TEST_CASE("gantry artifacts lists a run's artifacts and downloads one") {
   CHECK(s.c.cli({"artifacts", std::to_string(id), "dist/nope"}).exit_code == 2);
 }
 
-TEST_CASE("the start form reads the parameters at the branch head; lists show the commit title") {
+TEST_CASE(
+    "the start form reads the parameters at the branch head and lists show the commit title") {
   Cluster c(kConfig);
   const std::string repo = c.make_repo({{"Jenkinsfile", R"(pipeline {
   agent any
@@ -235,6 +236,16 @@ TEST_CASE("the start form reads the parameters at the branch head; lists show th
   const int64_t id = c.trigger("geo", {{"TARGET", "us"}});
   REQUIRE(c.wait_run(id)["status"] == "succeeded");
   CHECK(c.stage_log(id, "Go").find("target=us dry=true") != std::string::npos);
+  // When the log's bytes arrived: the first mark is at offset 0, within the stage's time.
+  json marks = c.get_json("/api/v1/runs/" + std::to_string(id) + "/log/times?stage=Go");
+  INFO(marks.dump());
+  REQUIRE(!marks["marks"].empty());
+  CHECK(marks["marks"][0][0] == 0);
+  json go = c.get_json("/api/v1/runs/" + std::to_string(id))["stages"][0];
+  CHECK(marks["marks"][0][1].get<int64_t>() >= go["started_at"].get<int64_t>());
+  CHECK(marks["marks"][0][1].get<int64_t>() <= go["finished_at"].get<int64_t>());
+  CHECK(c.http("GET", "/api/v1/runs/" + std::to_string(id) + "/log/times?stage=Nope").status ==
+        404);
   // The list carries the commit's title (make_repo commits "init") and the pipeline file.
   json runs = c.get_json("/api/v1/runs");
   REQUIRE(runs["runs"].size() == 1);

@@ -109,6 +109,45 @@ TEST_CASE("an events client gets a run's events in order, the same after since a
   CHECK(read_file(c.dir() + "/controller.log").find(c.admin_token) == std::string::npos);
 }
 
+TEST_CASE("stage events come as things happened: a group starts first and ends last") {
+  Cluster c;
+  c.start_controller();
+  c.start_agent({.executors = 2});
+  c.wait_agents(1);
+  int64_t run = start_run(c, R"(    stage('Checks') {
+      parallel {
+        stage('Fast') { steps { sh 'exit 1' } }
+        stage('Slow') { steps { sh 'sleep 1' } }
+      }
+    }
+    stage('After') { steps { echo 'never' } }
+)");
+  Watcher w(c, "?run=" + std::to_string(run) + "&logs=none&since=0");
+  REQUIRE(w.wait_run_end(run));
+  // Each stage's transitions, and where in the stream they came.
+  std::vector<std::pair<std::string, std::string>> seen;  // stage, status
+  for (const json& e : w.events()) {
+    if (e["type"] == "stage") seen.emplace_back(e["stage"], e["status"]);
+  }
+  auto first = [&](const std::string& stage, const std::string& status) {
+    for (size_t i = 0; i < seen.size(); ++i)
+      if (seen[i].first == stage && seen[i].second == status) return static_cast<long>(i);
+    return -1L;
+  };
+  std::string all;
+  for (const auto& [stage, status] : seen) all += stage + "=" + status + " ";
+  INFO(all);
+  INFO(c.get_json("/api/v1/runs/" + std::to_string(run)).dump());
+  REQUIRE(first("Checks", "running") >= 0);
+  REQUIRE(first("Checks / Fast", "running") >= 0);
+  REQUIRE(first("Checks / Fast", "failed") >= 0);
+  REQUIRE(first("Checks", "failed") >= 0);
+  CHECK(first("Checks", "running") < first("Checks / Fast", "running"));
+  CHECK(first("Checks / Fast", "failed") < first("Checks", "failed"));
+  REQUIRE(first("Checks / Slow", "succeeded") >= 0);
+  CHECK(first("Checks / Slow", "succeeded") < first("Checks", "failed"));
+}
+
 TEST_CASE("events: bad tokens and queries are refused") {
   Cluster c;
   c.start_controller();

@@ -382,9 +382,12 @@ CliResult Cluster::cli(const std::vector<std::string>& args) {
     for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
     cmd += " '" + q + "'";
   }
-  cmd += " 2>&1";
+  return shell(cmd + " 2>&1");
+}
+
+CliResult shell(const std::string& command) {
   CliResult out;
-  FILE* p = ::popen(cmd.c_str(), "r");
+  FILE* p = ::popen(command.c_str(), "r");
   if (!p) return out;
   char buf[4096];
   size_t n;

@@ -47,6 +47,10 @@ class Child {
   pid_t pid_ = -1;
 };
 
+// Runs `command` with sh; its stdout (add 2>&1 for stderr too) and exit status.
+struct CliResult;
+CliResult shell(const std::string& command);
+
 struct HttpResult {
   int status = 0;  // 0: transport error
   std::string body;

@@ -14,15 +14,7 @@ using namespace gantry::e2e;
 namespace {
 
 CliResult run_in(const std::string& dir, const std::string& args) {
-  std::string cmd = "cd '" + dir + "' && " GANTRY_BIN " run " + args + " 2>&1 </dev/null";
-  CliResult out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.out.append(buf, n);
-  int status = ::pclose(p);
-  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
+  return shell("cd '" + dir + "' && " GANTRY_BIN " run " + args + " 2>&1 </dev/null");
 }
 
 }  // namespace
@@ -213,4 +205,57 @@ TEST_CASE("gantry run leaves deploys out unless asked, picks stages, and answers
   CHECK(help.exit_code == 0);
   CHECK_THAT(help.out, Catch::Contains("usage: gantry run [FILE] [options]"));
   CHECK(run_in(dir.path, "--workspace nowhere").exit_code == 2);
+}
+
+TEST_CASE("gantry run asks an input's questions at a terminal") {
+  TempDir dir;
+  std::ofstream(dir.path + "/Jenkinsfile") << R"(pipeline {
+  agent any
+  stages {
+    stage('Approve') {
+      input {
+        message 'Ship it?'
+        parameters { choice(name: 'TARGET', choices: ['eu', 'us'], description: 'Where') }
+      }
+      steps { echo "target=${TARGET}" }
+    }
+  }
+}
+)";
+  // A real terminal (a pty from util-linux's script), the answers typed ahead.
+  auto answered = [&](const std::string& typed) {
+    return shell("cd '" + dir.path + "' && printf '" + typed +
+                 "' | script -qec '" GANTRY_BIN " run --workspace here' /dev/null 2>&1");
+  };
+  CliResult yes = answered("us\\ny\\n");
+  INFO(yes.out);
+  CHECK(yes.exit_code == 0);
+  CHECK_THAT(yes.out, Catch::Contains("input: Ship it?"));
+  CHECK_THAT(yes.out, Catch::Contains("TARGET (Where) [eu/us] (default 'eu'):"));
+  CHECK_THAT(yes.out, Catch::Contains("Proceed? [Y/n]"));
+  CHECK_THAT(yes.out, Catch::Contains("target=us"));
+  CliResult no = answered("\\nn\\n");
+  INFO(no.out);
+  CHECK(no.exit_code == 4);
+  CHECK_THAT(no.out, !Catch::Contains("target="));
+}
+
+TEST_CASE("gantry run lists the failed tests and keeps them all") {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path + "/reports");
+  std::ofstream(dir.path + "/reports/unit.xml") << R"(<testsuite name="u">
+  <testcase classname="calc" name="adds"/>
+  <testcase classname="calc" name="divides"><failure message="division by zero">trace</failure></testcase>
+</testsuite>
+)";
+  std::ofstream(dir.path + "/Jenkinsfile") << R"(pipeline {
+  agent any
+  stages { stage('Test') { steps { junit 'reports/*.xml' } } }
+}
+)";
+  CliResult r = run_in(dir.path, "--workspace here");
+  INFO(r.out);
+  CHECK(r.exit_code == 3);  // unstable
+  CHECK_THAT(r.out, Catch::Contains("failed tests:\n  Test: calc.divides: division by zero"));
+  CHECK_THAT(read_file(dir.path + "/.gantry/runs/1/tests.json"), Catch::Contains("\"adds\""));
 }
