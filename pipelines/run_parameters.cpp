@@ -91,4 +91,28 @@ std::map<std::string, std::string> shown_parameters(const Pipeline& pipeline,
   return params;
 }
 
+std::map<std::string, Value> typed_parameters(const Pipeline& pipeline,
+                                              const std::map<std::string, std::string>& given) {
+  std::map<std::string, Value> out;
+  std::map<std::string, std::string> types;
+  EvalContext none;
+  for (const Parameter& p : pipeline.parameters) {
+    types[p.name] = p.type;
+    if (!p.default_value) {
+      if (p.type == "booleanParam") out[p.name] = Value(false);
+      continue;
+    }
+    EvalResult v = evaluate(*p.default_value, none);
+    if (auto* value = std::get_if<Value>(&v)) {
+      out[p.name] = p.type == "booleanParam" ? Value(value->truthy()) : Value(value->to_string());
+    }
+  }
+  for (const auto& [name, text] : given) {
+    auto type = types.find(name);
+    out[name] =
+        type != types.end() && type->second == "booleanParam" ? Value(text == "true") : Value(text);
+  }
+  return out;
+}
+
 }  // namespace gantry::pipelines

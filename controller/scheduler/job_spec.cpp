@@ -5,6 +5,7 @@
 #include <set>
 
 #include "gantry/pipelines/expression.hpp"
+#include "gantry/pipelines/run_parameters.hpp"
 #include "scheduler/rollout.hpp"
 #include "scheduler/secret_scope.hpp"
 
@@ -90,13 +91,8 @@ std::map<std::string, std::string> stage_environment(const RunState& run, int no
     env["GIT_PREVIOUS_SUCCESSFUL_COMMIT"] = r.previous_successful_commit;
   set_ref_env(r.ref, env);
   pipelines::EvalContext ctx;
-  // Parameters: declared defaults, then the values the run was started with.
-  for (const auto& p : run.pipeline.parameters) {
-    if (!p.default_value) continue;
-    pipelines::EvalResult v = pipelines::evaluate(*p.default_value, ctx);
-    if (auto* value = std::get_if<pipelines::Value>(&v)) ctx.params[p.name] = *value;
-  }
-  for (const auto& [k, v] : r.params) ctx.params[k] = pipelines::Value(v);
+  // Parameters: declared defaults, then the values the run was started with, typed.
+  ctx.params = pipelines::typed_parameters(run.pipeline, r.params);
   // Never over Gantry's own variables, set above (a run's parameters with
   // such names are refused when it is created; this covers declared ones).
   for (const auto& [k, v] : ctx.params) env.emplace(k, v.to_string());

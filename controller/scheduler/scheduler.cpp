@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "gantry/common/log.hpp"
+#include "gantry/pipelines/run_parameters.hpp"
 #include "gantry/pipelines/when_eval.hpp"
 #include "scheduler/job_spec.hpp"
 #include "scheduler/rollout.hpp"
@@ -126,7 +127,7 @@ void Scheduler::decide_when(RunState& run, int node, int64_t now) {
   std::string error;
   pipelines::WhenContext ctx;
   ctx.eval.env = stage_environment(run, node, options_, nullptr, error);
-  for (const auto& [k, v] : run.run.params) ctx.eval.params[k] = pipelines::Value(v);
+  ctx.eval.params = pipelines::typed_parameters(run.pipeline, run.run.params);
   ctx.branch = ctx.eval.env["BRANCH_NAME"];
   ctx.tag = ctx.eval.env["TAG_NAME"];
   ctx.trigger = run.run.trigger;

@@ -259,3 +259,30 @@ TEST_CASE("gantry run lists the failed tests and keeps them all") {
   CHECK_THAT(r.out, Catch::Contains("failed tests:\n  Test: calc.divides: division by zero"));
   CHECK_THAT(read_file(dir.path + "/.gantry/runs/1/tests.json"), Catch::Contains("\"adds\""));
 }
+
+TEST_CASE("gantry run decides a booleanParam's when-expression by its value") {
+  TempDir dir;
+  std::ofstream(dir.path + "/Jenkinsfile") << R"(pipeline {
+  agent any
+  parameters { booleanParam(name: 'DEPLOY', defaultValue: true) }
+  stages {
+    stage('Deploy') {
+      when { expression { params.DEPLOY } }
+      steps { echo "deploying=${params.DEPLOY}" }
+    }
+    stage('Skip') {
+      when { expression { !params.DEPLOY } }
+      steps { echo 'not deploying' }
+    }
+  }
+}
+)";
+  CliResult on = run_in(dir.path, "--workspace here");
+  INFO(on.out);
+  CHECK_THAT(on.out, Catch::Contains("[Deploy] deploying=true"));
+  CHECK_THAT(on.out, Catch::Contains("--- Skip: skipped"));
+  CliResult off = run_in(dir.path, "--workspace here -p DEPLOY=false");
+  INFO(off.out);
+  CHECK_THAT(off.out, Catch::Contains("--- Deploy: skipped"));
+  CHECK_THAT(off.out, Catch::Contains("[Skip] not deploying"));
+}

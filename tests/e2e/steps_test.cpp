@@ -413,6 +413,54 @@ TEST_CASE("parameters from gantry trigger -p and environment values reach the st
         std::string::npos);
 }
 
+TEST_CASE("a booleanParam decides when-expressions by its value: defaults and given values") {
+  Cluster c;
+  c.start_controller();
+  c.start_agent({.name = "a1"});
+  c.start_agent({.name = "a2"});
+  c.wait_agents(2);
+  std::string repo = c.make_repo({{"Jenkinsfile", R"(pipeline {
+  agent any
+  parameters {
+    booleanParam(name: 'DEPLOY', defaultValue: true)
+    booleanParam(name: 'DRY', defaultValue: false)
+  }
+  stages {
+    stage('Deploy') {
+      when { expression { params.DEPLOY } }
+      steps { echo "deploy=${params.DEPLOY}" }
+    }
+    stage('Equal') {
+      when { expression { params.DEPLOY == true } }
+      steps { echo 'equal' }
+    }
+    stage('Not') {
+      when { expression { !params.DEPLOY } }
+      steps { echo 'not deploying' }
+    }
+    stage('Dry') {
+      when { expression { return params.DRY } }
+      steps { echo 'dry run' }
+    }
+  }
+}
+)"}});
+  auto statuses = [&](int64_t id) {
+    json run = c.wait_run(id, 30s);
+    INFO(run.dump());
+    CHECK(run["status"] == "succeeded");
+    std::string out;
+    for (const auto& s : run["stages"])
+      out += s["id"].get<std::string>() + "=" + s["status"].get<std::string>() + " ";
+    return out;
+  };
+  // The defaults: DEPLOY true, DRY false.
+  CHECK(statuses(c.trigger(repo)) == "Deploy=succeeded Equal=succeeded Not=skipped Dry=skipped ");
+  // Given as text: "false" is false, "true" is true.
+  CHECK(statuses(c.trigger(repo, {{"DEPLOY", "false"}, {"DRY", "true"}})) ==
+        "Deploy=skipped Equal=skipped Not=succeeded Dry=succeeded ");
+}
+
 TEST_CASE("a secret read from a file is masked with or without its trailing newline") {
   Cluster c;
   {

@@ -67,3 +67,28 @@ TEST_CASE("Gantry's variables and shell start-up variables are never parameters"
 })");
   CHECK_FALSE(check_run_parameters(*p.pipeline, {{"GIT_COMMIT", "0000000-forged"}}).empty());
 }
+
+TEST_CASE("params as Groovy sees them: defaults applied and booleanParam a boolean",
+          "[parameters]") {
+  LoadResult r = load(R"(pipeline {
+  agent any
+  parameters {
+    booleanParam(name: 'DEPLOY', defaultValue: true)
+    booleanParam(name: 'DRY')
+    string(name: 'GREETING', defaultValue: 'hi')
+  }
+  stages { stage('A') { steps { sh 'true' } } }
+})");
+  std::map<std::string, Value> p = typed_parameters(*r.pipeline, {});
+  // A booleanParam defaulting to true is true (it was unset, so `expression { params.DEPLOY }`
+  // was false and stages were skipped silently).
+  CHECK(p.at("DEPLOY") == Value(true));
+  CHECK(p.at("DRY") == Value(false));
+  CHECK(p.at("GREETING") == Value(std::string("hi")));
+  // Given as text from the API or the CLI: "false" is false, not a truthy string.
+  p = typed_parameters(*r.pipeline, {{"DEPLOY", "false"}, {"GREETING", "yo"}, {"OTHER", "x"}});
+  CHECK(p.at("DEPLOY") == Value(false));
+  CHECK_FALSE(p.at("DEPLOY").truthy());
+  CHECK(p.at("GREETING") == Value(std::string("yo")));
+  CHECK(p.at("OTHER") == Value(std::string("x")));
+}

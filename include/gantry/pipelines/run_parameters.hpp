@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "gantry/pipelines/expression.hpp"
 #include "gantry/pipelines/model.hpp"
 
 namespace gantry::pipelines {
@@ -29,5 +30,12 @@ std::string check_run_parameters(const Pipeline& pipeline,
 // parameters replaced by "****" (they are secrets, SPEC §9).
 std::map<std::string, std::string> shown_parameters(const Pipeline& pipeline,
                                                     std::map<std::string, std::string> params);
+
+// `params` as Groovy code sees them (params.X in `when { expression }`, GStrings): the declared
+// defaults, then the values given, each of its declared type: a booleanParam is a boolean ("true"
+// is true, anything else false, as Jenkins' BooleanParameterValue), the rest strings. Given
+// values the pipeline does not declare stay strings.
+std::map<std::string, Value> typed_parameters(const Pipeline& pipeline,
+                                              const std::map<std::string, std::string>& given);
 
 }  // namespace gantry::pipelines
