@@ -105,19 +105,40 @@ std::map<std::string, std::string> stage_environment(const RunState& run, int no
   for (const auto* list : n.environment) {
     for (const pipelines::EnvVar& var : *list) {
       if (!var.credentials_id.empty()) {
-        auto s = options.secrets.find(var.credentials_id);
+        // credentials("${ID}"): the id is the GString's value here, with the variables so far.
+        std::string id = var.credentials_id;
+        const pipelines::Node* arg =
+            var.value && var.value->items.size() == 1 ? var.value->items[0].get() : nullptr;
+        if (arg && arg->kind == pipelines::NodeKind::GString) {
+          ctx.env = env;
+          pipelines::EvalResult v = pipelines::evaluate(*arg, ctx);
+          if (auto* e = std::get_if<pipelines::EvalError>(&v)) {
+            error = "environment " + var.name + " (" + std::to_string(e->pos.line) + ":" +
+                    std::to_string(e->pos.col) + "): " + e->message;
+            return env;
+          }
+          id = std::get<pipelines::Value>(v).to_string();
+        }
+        auto s = options.secrets.find(id);
         if (s == options.secrets.end()) {
-          error = "credentials '" + var.credentials_id + "' not found (configure it under secrets)";
+          error = "credentials '" + id + "' not found (configure it under secrets)";
           return env;
         }
         // Checked where the value is handed out (a job's assignment); the
         // gate's texts and `when` see "****" only.
         if (secrets) {
-          error = secret_refusal_of(var.credentials_id, options, run, node, env);
+          error = secret_refusal_of(id, options, run, node, env);
           if (!error.empty()) return env;
         }
         env[var.name] = secrets ? s->second : "****";
         if (secrets) (*secrets)[var.name] = s->second;
+        // A "user:password" secret is a username with password, as Jenkins binds one: NAME_USR
+        // and NAME_PSW too (the password a secret of its own, masked alone).
+        if (const size_t colon = s->second.find(':'); colon != std::string::npos) {
+          env[var.name + "_USR"] = secrets ? s->second.substr(0, colon) : "****";
+          env[var.name + "_PSW"] = secrets ? s->second.substr(colon + 1) : "****";
+          if (secrets) (*secrets)[var.name + "_PSW"] = s->second.substr(colon + 1);
+        }
         continue;
       }
       if (!var.value) continue;

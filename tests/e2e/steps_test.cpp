@@ -272,6 +272,15 @@ TEST_CASE("secrets reach the step and are masked in stored logs") {
         }
       }
     }
+    stage('Login') {
+      environment {
+        CRED_NAME = 'login'
+        LOGIN = credentials("${CRED_NAME}")
+      }
+      steps {
+        sh 'echo "usr=$LOGIN_USR psw=$LOGIN_PSW all=$LOGIN"; test "$LOGIN_PSW" = "$(echo cGE1NXcwcmQteHl6 | base64 -d)" && echo psw-matches'
+      }
+    }
   }
 }
 )JF";
@@ -298,6 +307,13 @@ TEST_CASE("secrets reach the step and are masked in stored logs") {
   CHECK(log.body.find("secret-file-gone") != std::string::npos);
   CHECK(log.body.find("user=deployer pass=****") != std::string::npos);
   CHECK(log.body.find("pa55w0rd") == std::string::npos);
+  // credentials() of a username with password, its id from a GString: NAME_USR and NAME_PSW,
+  // the password masked alone and whole.
+  std::string login = c.stage_log(id, "Login");
+  INFO(login);
+  CHECK(login.find("usr=deployer psw=**** all=****") != std::string::npos);
+  CHECK(login.find("psw-matches") != std::string::npos);
+  CHECK(login.find("pa55w0rd") == std::string::npos);
   // Not in any file the controller keeps (logs, database), nor the agent's spool.
   std::vector<std::string> leaks;
   for (const std::string& value : {secret, std::string("pa55w0rd-xyz")}) {
