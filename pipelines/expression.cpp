@@ -259,6 +259,7 @@ class Evaluator {
     if (n.text == "env" || n.text == "params" || n.text == "currentBuild") return unsupported(n);
     if (auto it = ctx_.env.find(n.text); it != ctx_.env.end()) return Value(it->second);
     if (auto it = ctx_.params.find(n.text); it != ctx_.params.end()) return it->second;
+    if (ctx_.defer_unknown_env) return Value(agent_env_marker(n.text, true));
     return EvalError{n.pos, "unknown variable " + n.text};
   }
 
@@ -266,6 +267,8 @@ class Evaluator {
     if (n.spread || !n.lhs) return unsupported(n);
     if (is_ident(n.lhs.get(), "env") && n.text != "<dynamic>") {
       auto it = ctx_.env.find(n.text);
+      if (it == ctx_.env.end() && ctx_.defer_unknown_env)
+        return Value(agent_env_marker(n.text, false));
       return it == ctx_.env.end() ? Value() : Value(it->second);
     }
     if (is_ident(n.lhs.get(), "params") && n.text != "<dynamic>") {
@@ -407,6 +410,38 @@ EvalResult evaluate_condition(const Node& closure_or_expr, const EvalContext& ct
   }
   if (std::holds_alternative<EvalError>(r)) return r;
   return Value(std::get<Value>(r).truthy());
+}
+
+namespace {
+constexpr char kMarkerEdge = '\x1f';  // the unit separator: no pipeline's text has a use for it
+}  // namespace
+
+std::string agent_env_marker(std::string_view name, bool bare) {
+  std::string out(1, kMarkerEdge);
+  out += bare ? 'b' : 'e';
+  out += name;
+  out += kMarkerEdge;
+  return out;
+}
+
+std::string expand_agent_env(std::string_view text, const std::map<std::string, std::string>& env) {
+  std::string out;
+  size_t at = 0;
+  while (at < text.size()) {
+    const size_t open = text.find(kMarkerEdge, at);
+    const size_t close = open == std::string_view::npos ? open : text.find(kMarkerEdge, open + 1);
+    if (close == std::string_view::npos || close - open < 3) {
+      out += text.substr(at);
+      break;
+    }
+    out += text.substr(at, open - at);
+    const bool bare = text[open + 1] == 'b';
+    const std::string name(text.substr(open + 2, close - open - 2));
+    auto it = env.find(name);
+    out += it != env.end() ? it->second : bare ? std::string() : std::string("null");
+    at = close + 1;
+  }
+  return out;
 }
 
 }  // namespace gantry::pipelines

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <random>
 
+#include "gantry/pipelines/expression.hpp"
 #include "gantry/pipelines/loader.hpp"
 #include "gantry/pipelines/results.hpp"
 #include "gantry/pipelines/stage_lookup.hpp"
@@ -57,10 +58,22 @@ std::map<std::string, std::string> job_env(const protocol::JobSpec& spec,
     env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
   }
   env.erase("GANTRY_JOB_COOKIE");
+  const std::map<std::string, std::string> agent = env;
   for (const auto& [k, v] : spec.env) env[k] = v;
   for (const auto& [k, v] : spec.secrets) env[k] = v;
   env["WORKSPACE"] = workspace;
   if (!spec.stage_name.empty()) env["STAGE_NAME"] = spec.stage_name;
+  // `environment` values that read what only this agent knows ("/opt/x/bin:${env.PATH}"): the
+  // controller left markers; they take this agent's values, as Jenkins evaluates them here.
+  // What they read is this agent's own value (PATH before the job's PATH), or the job's where
+  // the controller knew it.
+  std::map<std::string, std::string> known = agent;
+  for (const auto& [k, v] : env) {
+    if (v.find('\x1f') == std::string::npos) known[k] = v;
+  }
+  for (auto& [k, v] : env) {
+    if (v.find('\x1f') != std::string::npos) v = pipelines::expand_agent_env(v, known);
+  }
   return env;
 }
 

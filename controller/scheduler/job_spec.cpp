@@ -143,7 +143,10 @@ std::map<std::string, std::string> stage_environment(const RunState& run, int no
       }
       if (!var.value) continue;
       ctx.env = env;
+      // What only the stage's agent knows (PATH, HOME, WORKSPACE) it fills in itself.
+      ctx.defer_unknown_env = true;
       pipelines::EvalResult v = pipelines::evaluate(*var.value, ctx);
+      ctx.defer_unknown_env = false;
       if (auto* e = std::get_if<pipelines::EvalError>(&v)) {
         error = "environment " + var.name + " (" + std::to_string(e->pos.line) + ":" +
                 std::to_string(e->pos.col) + "): " + e->message;

@@ -477,6 +477,43 @@ TEST_CASE("a booleanParam decides when-expressions by its value: defaults and gi
         "Deploy=skipped Equal=skipped Not=succeeded Dry=succeeded ");
 }
 
+TEST_CASE("environment values read the agent's own variables as Jenkins evaluates them there") {
+  Cluster c;
+  c.start_controller();
+  c.start_agent({});
+  c.wait_agents(1);
+  std::string repo = c.make_repo({{"Jenkinsfile", R"(pipeline {
+  agent any
+  environment {
+    PATH = "/opt/tool/bin:${env.PATH}"
+    OUT = "$WORKSPACE/out"
+    NOPE = "x-${env.NO_SUCH_VARIABLE_HERE}"
+  }
+  stages {
+    stage('Env') {
+      environment { HOME_DIR = "home=${HOME}" }
+      steps {
+        sh 'echo "path=$PATH"; echo "out=$OUT"; echo "nope=$NOPE"; echo "$HOME_DIR"; command -v sh'
+      }
+    }
+  }
+}
+)"}});
+  int64_t id = c.trigger(repo);
+  json run = c.wait_run(id, 30s);
+  INFO(run.dump());
+  REQUIRE(run["status"] == "succeeded");
+  std::string log = c.stage_log(id, "Env");
+  INFO(log);
+  // The agent's PATH after the prefix (so sh is still found), not "null".
+  CHECK(log.find("path=/opt/tool/bin:/") != std::string::npos);
+  CHECK(log.find("path=/opt/tool/bin:null") == std::string::npos);
+  CHECK(log.find("/out\n") != std::string::npos);
+  CHECK(log.find("out=/") != std::string::npos);
+  CHECK(log.find("nope=x-null\n") != std::string::npos);  // env.X unset here too: null
+  CHECK(log.find("home=/") != std::string::npos);
+}
+
 TEST_CASE("a secret read from a file is masked with or without its trailing newline") {
   Cluster c;
   {

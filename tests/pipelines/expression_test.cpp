@@ -672,3 +672,19 @@ TEST_CASE("expression: the known steps") {
   CHECK_FALSE(is_known_step(""));
   CHECK_FALSE(is_known_step("SH"));
 }
+
+TEST_CASE("expression: an environment value the controller cannot know is left for the agent") {
+  EvalContext ctx = sample_context();
+  ctx.defer_unknown_env = true;
+  const std::string path = eval_ok(R"("/opt/x/bin:${env.PATH}")", ctx).to_string();
+  const std::string home = eval_ok(R"("$HOME/.m2:$BRANCH_NAME")", ctx).to_string();
+  const std::string gone = eval_ok(R"("x-${env.NOPE}-$NOPE")", ctx).to_string();
+  const std::map<std::string, std::string> agent = {{"PATH", "/usr/bin:/bin"}, {"HOME", "/h"}};
+  CHECK(expand_agent_env(path, agent) == "/opt/x/bin:/usr/bin:/bin");
+  CHECK(expand_agent_env(home, agent) == "/h/.m2:release-1.2");  // known here: resolved here
+  CHECK(expand_agent_env(gone, agent) == "x-null-");  // env.X unset: null; a bare name: empty
+  CHECK(expand_agent_env("plain text", agent) == "plain text");
+  // Without the flag an unknown bare name is still an error, env.X still null.
+  CHECK(eval_err("HOME") == "1:1: unknown variable HOME");
+  CHECK(eval_ok("env.PATH").is_null());
+}

@@ -95,7 +95,17 @@ struct EvalContext {
   // "SUCCESS", "UNSTABLE", "FAILURE", "ABORTED", "NOT_BUILT", or "" while no
   // result is set (currentBuild.result is then null and currentResult SUCCESS).
   std::string current_result;
+  // The controller evaluating `environment` values away from the stage's agent: a variable it
+  // does not have (PATH, HOME, WORKSPACE...) becomes a marker (agent_env_marker) that the agent
+  // replaces with its own value, as Jenkins evaluates `environment` on the agent.
+  bool defer_unknown_env = false;
 };
+
+// The marker for variable `name` read as env.NAME (`bare` false: null when the agent lacks it
+// too) or as a bare NAME ("" then). expand_agent_env() replaces every marker in `text` from
+// `env`.
+std::string agent_env_marker(std::string_view name, bool bare);
+std::string expand_agent_env(std::string_view text, const std::map<std::string, std::string>& env);
 
 struct EvalError {
   Pos pos;
