@@ -328,6 +328,26 @@ std::optional<net::Response> AgentGateway::admit_upload(const net::Request& head
   return check_attempt(head, job, job_id, auth_.authenticate(head.header("authorization")));
 }
 
+namespace {
+
+// Puts an upload's body at `dest` (its directory made): the spooled file moved there (copied
+// across file systems), or the bytes held in memory written.
+std::error_code keep_body(const net::Request& req, const fs::path& dest) {
+  std::error_code ec;
+  fs::create_directories(dest.parent_path(), ec);
+  if (ec) return ec;
+  if (!req.body_file.empty()) {
+    fs::rename(req.body_file, dest, ec);
+    if (ec) fs::copy_file(req.body_file, dest, fs::copy_options::overwrite_existing, ec);
+    return ec;
+  }
+  std::ofstream out(dest, std::ios::binary | std::ios::trunc);
+  out << req.body;
+  return out ? std::error_code() : std::make_error_code(std::errc::io_error);
+}
+
+}  // namespace
+
 net::Response AgentGateway::files(const net::Request& req, const Principal& who) {
   // /api/v1/agent/jobs/{job}/{artifacts|stash}?epoch=E&path=P|name=N
   constexpr std::string_view kPrefix = "/api/v1/agent/jobs/";
@@ -387,22 +407,7 @@ net::Response AgentGateway::files(const net::Request& req, const Principal& who)
     return error(405, "method_not_allowed", req.method + " not allowed here");
   fs::path dest = fs::path(store_.artifact_dir(job->run_id)) / (stash ? "stash" : "files") /
                   (stash ? name + ".tar" : name);
-  std::error_code ec;
-  fs::create_directories(dest.parent_path(), ec);
-  if (!req.body_file.empty()) {
-    fs::rename(req.body_file, dest, ec);
-    if (ec) {
-      fs::copy_file(req.body_file, dest, fs::copy_options::overwrite_existing, ec);
-    }
-  } else {
-    FILE* f = std::fopen(dest.c_str(), "wb");
-    if (f) {
-      std::fwrite(req.body.data(), 1, req.body.size(), f);
-      std::fclose(f);
-    } else {
-      ec = std::make_error_code(std::errc::io_error);
-    }
-  }
+  std::error_code ec = keep_body(req, dest);
   if (ec) return error(500, "io_error", "could not store " + name + ": " + ec.message());
   ArtifactRecord a;
   a.run_id = job->run_id;
@@ -437,17 +442,9 @@ net::Response AgentGateway::store_tests(const net::Request& req, const Job& job,
                  "a run keeps at most " + std::to_string(kMaxTestReports) + " test reports");
   const std::string name =
       rec.stage_id + "#" + std::to_string(job.attempt) + "#" + std::to_string(n + 1);
-  fs::path dir = fs::path(store_.run_logs_dir(job.run_id)) / "tests";
-  fs::create_directories(dir, ec);
-  fs::path dest = dir / (std::to_string(n + 1) + ".json");
-  if (!ec && !req.body_file.empty()) {
-    fs::rename(req.body_file, dest, ec);
-    if (ec) fs::copy_file(req.body_file, dest, fs::copy_options::overwrite_existing, ec);
-  } else if (!ec) {
-    std::ofstream out(dest, std::ios::binary | std::ios::trunc);
-    out << req.body;
-    if (!out) ec = std::make_error_code(std::errc::io_error);
-  }
+  const fs::path dest =
+      fs::path(store_.run_logs_dir(job.run_id)) / "tests" / (std::to_string(n + 1) + ".json");
+  ec = keep_body(req, dest);
   if (ec) return error(500, "io_error", "could not store the test report: " + ec.message());
   ArtifactRecord a;
   a.run_id = job.run_id;

@@ -11,7 +11,6 @@
 #include <tuple>
 
 #include "gantry/common/log.hpp"
-#include "gantry/pipelines/expression.hpp"
 #include "gantry/pipelines/loader.hpp"
 #include "gantry/pipelines/run_parameters.hpp"
 #include "service/api_json.hpp"
@@ -530,28 +529,26 @@ net::Response RunService::list_tests(int64_t id, const net::Request& req) {
   const size_t limit =
       static_cast<size_t>(std::clamp<uint64_t>(query_u64(req, "limit", 1000), 1, 5000));
   // Records are named "STAGE#ATTEMPT#N": only a stage's last attempt with reports counts.
-  std::vector<ArtifactRecord> records;
+  std::vector<std::pair<int, ArtifactRecord>> records;  // by attempt
   std::map<std::string, int> last_attempt;
   for (ArtifactRecord& a : store_.runs().artifacts(id)) {
-    if (a.kind != "tests") continue;
-    const size_t n = a.name.rfind('#');
+    const size_t n = a.kind == "tests" ? a.name.rfind('#') : std::string::npos;
     const size_t at = n == std::string::npos || n == 0 ? n : a.name.rfind('#', n - 1);
     if (at == std::string::npos) continue;
     const int attempt = std::atoi(a.name.c_str() + at + 1);
     int& last = last_attempt[a.stage_id];
     last = std::max(last, attempt);
-    records.push_back(std::move(a));
+    records.emplace_back(attempt, std::move(a));
   }
   std::map<std::string, int> order;
   for (const StageRecord& s : store_.runs().stages(id)) order[s.stage_id] = s.order;
   std::stable_sort(records.begin(), records.end(), [&](const auto& a, const auto& b) {
-    return std::tuple(order[a.stage_id], a.created_at) <
-           std::tuple(order[b.stage_id], b.created_at);
+    return std::tuple(order[a.second.stage_id], a.second.created_at) <
+           std::tuple(order[b.second.stage_id], b.second.created_at);
   });
   std::vector<std::pair<std::string, std::string>> reports;
-  for (const ArtifactRecord& a : records) {
-    const size_t at = a.name.rfind('#', a.name.rfind('#') - 1);
-    if (std::atoi(a.name.c_str() + at + 1) != last_attempt[a.stage_id]) continue;
+  for (const auto& [attempt, a] : records) {
+    if (attempt != last_attempt[a.stage_id]) continue;
     std::ifstream in(a.file, std::ios::binary);
     std::string text;
     if (in && a.size <= (uint64_t{32} << 20)) text.assign(std::istreambuf_iterator<char>(in), {});
@@ -801,13 +798,11 @@ namespace {
 // never), description, choices.
 nlohmann::json parameters_json(const pipelines::Pipeline& pipeline) {
   nlohmann::json list = nlohmann::json::array();
-  pipelines::EvalContext ctx;
+  const std::map<std::string, pipelines::Value> defaults =
+      pipelines::typed_parameters(pipeline, {});
   for (const pipelines::Parameter& p : pipeline.parameters) {
-    std::string value;
-    if (p.default_value && p.type != "password") {
-      pipelines::EvalResult v = pipelines::evaluate(*p.default_value, ctx);
-      if (auto* got = std::get_if<pipelines::Value>(&v)) value = got->to_string();
-    }
+    auto d = defaults.find(p.name);
+    std::string value = d == defaults.end() || p.type == "password" ? "" : d->second.to_string();
     if (p.type == "choice" && value.empty() && !p.choices.empty()) value = p.choices.front();
     list.push_back({{"name", p.name},
                     {"type", p.type},
@@ -845,18 +840,15 @@ net::Response RunService::repo_parameters(const std::string& name, const net::Re
   }
   const std::string file = repo->pipeline == "Jenkinsfile" ? std::string() : repo->pipeline;
   const std::string key = repo->url + " " + commit + " " + file;
-  if (auto it = declared_params_.find(key); it != declared_params_.end() && !it->second.empty()) {
-    nlohmann::json got = nlohmann::json::parse(it->second, nullptr, false);
-    if (got.is_object()) {
-      for (auto& [k, v] : got.items()) out[k] = v;
-      return json_ok(out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    }
+  if (auto it = declared_params_.find(key); it != declared_params_.end() && !it->second.is_null()) {
+    for (const auto& [k, v] : it->second.items()) out[k] = v;
+    return json_ok(out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
   out["parameters"] = nlohmann::json::array();
   out["pending"] = true;
   if (declared_params_.count(key) || !git_) return json_ok(out.dump());
   if (declared_params_.size() >= kMaxDeclaredParams) declared_params_.clear();
-  declared_params_[key] = "";
+  declared_params_[key] = nullptr;
   ResolveRequest rr;
   rr.url = repo->url;
   rr.ref = commit;
@@ -877,7 +869,7 @@ net::Response RunService::repo_parameters(const std::string& name, const net::Re
           loaded.pipeline ? parameters_json(*loaded.pipeline) : nlohmann::json::array();
       if (!loaded.pipeline) found["error"] = "the pipeline at this commit does not load";
     }
-    declared_params_[key] = found.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    declared_params_[key] = std::move(found);
   });
   if (!queued) declared_params_.erase(key);  // busy: the next ask tries again
   return json_ok(out.dump());

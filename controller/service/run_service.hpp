@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "auth.hpp"
 #include "config.hpp"
 #include "gantry/net/http_server.hpp"
@@ -122,8 +124,9 @@ class RunService {
   int refusals_in_window_ = 0;
   int refusals_suppressed_ = 0;
   std::map<std::string, std::vector<InstigatorRecord>> pushers_;
-  // Parameters by "url commit file" (repo_parameters): the JSON array, or "" while being read.
-  std::map<std::string, std::string> declared_params_;
+  // Parameters by "url commit file" (repo_parameters): {"parameters", "error"?}, or null while
+  // being read.
+  std::map<std::string, nlohmann::json> declared_params_;
   static constexpr size_t kMaxDeclaredParams = 256;
   static constexpr uint64_t kMaxLineCountBytes = uint64_t{16} << 20;
 };
