@@ -109,9 +109,9 @@ TEST_CASE("gantry plan --env --config: the gates on the way to an environment") 
 
 TEST_CASE("every command answers --help and -h with its usage, an example and its exit status") {
   for (const char* cmd :
-       {"lint",    "plan",  "trigger",  "runs",  "show",      "logs",     "wait",   "watch",
-        "cancel",  "retry", "agents",   "repos", "approvals", "approve",  "reject", "releases",
-        "promote", "abort", "rollback", "audit", "run",       "artifacts"}) {
+       {"lint",    "plan",  "trigger",  "runs",  "show",      "logs",      "wait",   "watch",
+        "cancel",  "retry", "agents",   "repos", "approvals", "approve",   "reject", "releases",
+        "promote", "abort", "rollback", "audit", "run",       "artifacts", "tests"}) {
     INFO(cmd);
     for (const char* flag : {"--help", "-h"}) {
       Result r = run(std::string("$G ") + cmd + " " + flag);
