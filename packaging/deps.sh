@@ -12,6 +12,7 @@ packages=(
   libsqlite3-dev sqlite3 libssl-dev libcctz-dev tzdata openssl curl
   clang libclang-rt-14-dev clang-format clang-tidy
   chromium   # the browser test (tests/browser/) drives Debian's chromium
+  groovy default-jre-headless   # the Groovy oracle (tests/groovy/): Groovy 2.4, as Jenkins embeds
 )
 # The browser test runs playwright-core under Node.js with npm; a machine that
 # has them already (from another source) keeps its own.

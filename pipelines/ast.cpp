@@ -16,7 +16,8 @@ NodePtr clone(const Node& n) {
   c->items.reserve(n.items.size());
   for (const auto& item : n.items) c->items.push_back(item ? clone(*item) : nullptr);
   for (const auto& arg : n.named) {
-    c->named.push_back(NamedArg{arg.name, arg.pos, arg.value ? clone(*arg.value) : nullptr});
+    c->named.push_back(NamedArg{arg.name, arg.pos, arg.value ? clone(*arg.value) : nullptr,
+                                arg.key ? clone(*arg.key) : nullptr});
   }
   c->params = n.params;
   c->parens = n.parens;
@@ -25,6 +26,7 @@ NodePtr clone(const Node& n) {
   c->spread = n.spread;
   c->postfix = n.postfix;
   c->big = n.big;
+  c->is_static = n.is_static;
   return c;
 }
 

@@ -70,6 +70,7 @@ class Parser {
   NodePtr parse_import_or_package(NodeKind kind);
   NodePtr parse_annotation();
   NodePtr parse_class();
+  NodePtr parse_member(const std::string& class_name);
   NodePtr try_parse_declaration();
   NodePtr parse_method_rest(Pos pos, std::string name, std::string type);
   bool parse_type(std::string& out);

@@ -208,6 +208,7 @@ NodePtr Parser::parse_postfix(NodePtr base, bool allow_command) {
         auto call = make_node(NodeKind::Call, pos, name);
         call->lhs = std::move(base);
         call->safe = op == "?.";
+        call->spread = op == "*.";
         call->parens = true;
         parse_call_args(*call, ")");
         base = std::move(call);
@@ -531,6 +532,7 @@ NodePtr Parser::parse_list_or_map() {
     if ((first || is_map) && at_named_arg()) {
       is_map = true;
       NamedArg entry{tok_.value, tok_.pos, nullptr};
+      if (tok_.kind == Tok::Int) entry.key = make_node(NodeKind::Int, tok_.pos, tok_.value);
       next();
       next();
       entry.value = parse_arg_value();
@@ -544,6 +546,7 @@ NodePtr Parser::parse_list_or_map() {
         is_map = true;
         next();
         NamedArg entry{to_source(*v), v->pos, nullptr};
+        entry.key = std::move(v);
         entry.value = parse_arg_value();
         if (!entry.value) break;
         list->named.push_back(std::move(entry));

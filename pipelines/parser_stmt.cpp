@@ -226,12 +226,14 @@ NodePtr Parser::parse_for() {
     }
   }
   restore(c);
-  // Classic for (init; cond; update).
+  // Classic for (init; cond; update): items[0] is the init (or null), then the updates.
   if (!is_op(";") && tok_.kind != Tok::Semi) {
     NodePtr init = try_parse_declaration();
     if (!init) init = parse_expression();
     if (!init) return nullptr;
     node->items.push_back(std::move(init));
+  } else {
+    node->items.push_back(nullptr);
   }
   if (tok_.kind != Tok::Semi) {
     error_here("expected 'in', ':' or ';' in for loop, found " + describe(tok_));
@@ -409,10 +411,11 @@ NodePtr Parser::parse_annotation() {
   return node;
 }
 
-// Classes are parsed loosely: the body is skipped with balanced braces. They
-// never run in Gantry; the model builder warns about them.
+// Classes: fields, methods and constructors are parsed as members; the
+// bodies of interfaces, enums and traits are skipped with balanced braces.
 NodePtr Parser::parse_class() {
   auto node = make_node(NodeKind::ClassDef, tok_.pos);
+  bool plain = is_ident("class");
   next();
   if (tok_.kind != Tok::Ident) {
     error_here("expected a class name");
@@ -420,12 +423,38 @@ NodePtr Parser::parse_class() {
   }
   node->text = tok_.value;
   next();
-  while (!is_op("{") && tok_.kind != Tok::End && tok_.kind != Tok::Error) next();
+  while (!is_op("{") && tok_.kind != Tok::End && tok_.kind != Tok::Error) {
+    if (is_ident("extends")) {
+      next();
+      std::string super;
+      if (parse_type(super)) node->type_name = super;
+      continue;
+    }
+    next();
+  }
   if (!is_op("{")) {
     error_here("expected '{' to start the class body");
     return nullptr;
   }
   Pos open = tok_.pos;
+  if (plain) {
+    next();
+    int saved = paren_depth_;
+    paren_depth_ = 0;
+    while (!is_op("}") && tok_.kind != Tok::End) {
+      if (tok_.kind == Tok::Semi || tok_.kind == Tok::Newline) {
+        next();
+        continue;
+      }
+      size_t errors = diags_.error_count();
+      NodePtr member = parse_member(node->text);
+      if (member) node->items.push_back(std::move(member));
+      if (diags_.error_count() != errors) recover_statement();
+    }
+    paren_depth_ = saved;
+    if (!expect_close("}", open)) return nullptr;
+    return node;
+  }
   int depth = 0;
   do {
     if (tok_.kind == Tok::Error) {
@@ -441,6 +470,52 @@ NodePtr Parser::parse_class() {
     return nullptr;
   }
   return node;
+}
+
+// A class member: a field, a method, a constructor (`Name(args) { }`) or a
+// static initialiser block (skipped).
+NodePtr Parser::parse_member(const std::string& class_name) {
+  bool is_static = false;
+  while (is_op("@")) {
+    next();
+    std::string ignored;
+    parse_type(ignored);
+    if (is_op("(")) {
+      Node args;
+      parse_call_args(args, ")");
+    }
+  }
+  Cursor c = save();
+  while (tok_.kind == Tok::Ident && is_modifier(tok_.value)) {
+    if (tok_.value == "static") is_static = true;
+    next();
+  }
+  if (is_ident(class_name)) {
+    Cursor at_name = save();
+    Pos pos = tok_.pos;
+    next();
+    if (is_op("(")) {
+      NodePtr ctor = parse_method_rest(pos, class_name, "<init>");
+      return ctor;
+    }
+    restore(at_name);
+  }
+  if (is_op("{")) {
+    parse_braced_block("static initialiser");
+    return nullptr;
+  }
+  restore(c);
+  NodePtr member = try_parse_declaration();
+  if (!member) {
+    error_here("expected a field, method or constructor in the class body, found " +
+               describe(tok_));
+    return nullptr;
+  }
+  member->is_static = is_static;
+  for (auto& more : member->items) {
+    if (member->kind == NodeKind::VarDecl && more) more->is_static = is_static;
+  }
+  return member;
 }
 
 bool Parser::parse_type(std::string& out) {
@@ -548,12 +623,18 @@ NodePtr Parser::try_parse_declaration() {
     decl->lhs = paren_depth_ == 0 ? parse_command_expression() : parse_expression();
     if (!decl->lhs) return nullptr;
   }
-  // `def a = 1, b = 2`
+  // `def a = 1, b = 2`: the further declarations are the first's items.
   while (is_op(",") && !newline_before_) {
     next();
     if (tok_.kind != Tok::Ident) break;
+    auto more = make_node(NodeKind::VarDecl, tok_.pos, tok_.value);
+    more->type_name = type;
     next();
-    if (accept_op("=") && !parse_expression()) return nullptr;
+    if (accept_op("=")) {
+      more->lhs = parse_expression();
+      if (!more->lhs) return nullptr;
+    }
+    decl->items.push_back(std::move(more));
   }
   return decl;
 }
@@ -577,6 +658,7 @@ NodePtr Parser::parse_method_rest(Pos pos, std::string name, std::string type) {
       next();
     }
     method->params.push_back(pname);
+    // items[i]: parameter i's default value, or null.
     if (accept_op("=")) {
       NodePtr def = parse_expression();
       if (!def) {
@@ -584,6 +666,8 @@ NodePtr Parser::parse_method_rest(Pos pos, std::string name, std::string type) {
         return nullptr;
       }
       method->items.push_back(std::move(def));
+    } else {
+      method->items.push_back(nullptr);
     }
     if (!accept_op(",")) break;
   }

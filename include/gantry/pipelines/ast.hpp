@@ -52,7 +52,7 @@ enum class NodeKind : uint8_t {
   If,          // lhs: condition; rhs: then (Block); third: else (Block or If), may be null
   While,       // lhs: condition; rhs: body
   For,         // text: loop variable for `for (x in y)`, lhs: iterable or condition; rhs: body;
-               // items: classic for init/update statements
+               // items: classic for init (or null) then update statements
   Try,         // rhs: body; items: catch blocks (Catch); third: finally block
   Catch,       // text: variable; type_name: exception type; rhs: body
   Switch,      // lhs: subject; items: Case nodes
@@ -63,7 +63,9 @@ enum class NodeKind : uint8_t {
   Continue,    //
   Block,       // items: statements
   MethodDef,   // text: name; params: parameter names; rhs: body (Block)
-  ClassDef,    // text: name; items: members (parsed loosely)
+  ClassDef,    // text: name; type_name: superclass; items: members (VarDecl fields, MethodDef
+               // methods, constructors as MethodDef with type_name "<init>"; `is_static` marks
+               // static ones). Interfaces, enums and traits are skipped (no items).
   Import,      // text: the imported name
   Package,     // text: the package name
   Annotation,  // text: annotation name; items/named: arguments; lhs: the annotated statement
@@ -77,6 +79,9 @@ struct NamedArg {
   std::string name;
   Pos pos;
   NodePtr value;
+  // A map entry's key when it is not a plain name or string: `(expr):`, a
+  // GString, a number (`name` then holds its source text).
+  NodePtr key = nullptr;
 };
 
 struct Node {
@@ -97,6 +102,7 @@ struct Node {
   bool spread = false;   // Property: `*.`
   bool postfix = false;  // Unary: `x++`
   bool big = false;      // Int: does not fit in int64
+  bool is_static = false;  // a class member declared `static`
 
   Node() = default;
   Node(NodeKind k, Pos p) : kind(k), pos(p) {}

@@ -1,0 +1,271 @@
+// groovy.json: JsonOutput.toJson/prettyPrint and JsonSlurper.parseText, with
+// Groovy's number types (integers as Integer/Long, decimals as BigDecimal).
+#include <nlohmann/json.hpp>
+
+#include "interp.hpp"
+
+namespace gantry::pipelines::groovy {
+
+namespace {
+
+constexpr int kMaxJsonDepth = 200;
+
+void escape(const std::string& s, std::string& out) {
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+// Builds Values from nlohmann's SAX events, keeping each number's text.
+class Builder : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  explicit Builder(size_t max_items) : max_items_(max_items) {}
+  bool null() override { return add(Value()); }
+  bool boolean(bool v) override { return add(Value::boolean(v)); }
+  bool number_integer(number_integer_t v) override { return add(Value::whole(v)); }
+  bool number_unsigned(number_unsigned_t v) override {
+    if (v > static_cast<uint64_t>(INT64_MAX)) return fail("a number larger than a Long");
+    return add(Value::whole(static_cast<int64_t>(v)));
+  }
+  bool number_float(number_float_t v, const string_t& text) override {
+    Decimal d;
+    if (num::parse_decimal(text, d)) return add(Value::decimal(d));
+    return add(Value::double_(v));
+  }
+  bool string(string_t& v) override { return add(Value::string(v)); }
+  bool binary(binary_t&) override { return fail("binary values"); }
+  bool start_object(std::size_t) override { return open(Value::map()); }
+  bool key(string_t& k) override {
+    key_ = k;
+    return true;
+  }
+  bool end_object() override {
+    stack_.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) override { return open(Value::list()); }
+  bool end_array() override {
+    stack_.pop_back();
+    return true;
+  }
+  bool parse_error(std::size_t pos, const std::string&,
+                   const nlohmann::detail::exception& e) override {
+    error_ = "Unable to parse JSON at character " + std::to_string(pos) + ": " + e.what();
+    return false;
+  }
+
+  Value result;
+  std::string error_;
+
+ private:
+  bool fail(const std::string& what) {
+    error_ = "Gantry's JsonSlurper does not support " + what;
+    return false;
+  }
+  bool add(Value v) {
+    if (++items_ > max_items_) return fail("documents this large");
+    if (stack_.empty()) {
+      result = std::move(v);
+      return true;
+    }
+    Value& top = stack_.back();
+    if (top.type() == Type::Map) {
+      top.as_map().put(Value::string(key_), std::move(v));
+    } else {
+      top.as_list().items.push_back(std::move(v));
+    }
+    return true;
+  }
+  bool open(Value v) {
+    if (stack_.size() >= kMaxJsonDepth) return fail("nesting this deep");
+    Value copy = v;
+    if (!add(std::move(v))) return false;
+    stack_.push_back(std::move(copy));
+    return true;
+  }
+
+  size_t max_items_;
+  size_t items_ = 0;
+  std::vector<Value> stack_;
+  std::string key_;
+};
+
+}  // namespace
+
+bool Interpreter::Impl::json_out(const Value& v, bool pretty, std::string& out) {
+  std::function<bool(const Value&, int)> write = [&](const Value& x, int depth) -> bool {
+    if (depth > kMaxJsonDepth) return in.raise("gantry.LimitExceeded", "JSON nests too deep", true);
+    if (!check_size(out.size())) return false;
+    switch (x.type()) {
+      case Type::Null:
+        out += "null";
+        return true;
+      case Type::Bool:
+      case Type::Int:
+      case Type::Long:
+      case Type::Decimal:
+      case Type::Double:
+        out += to_string(x);
+        return true;
+      case Type::String:
+        escape(x.as_string(), out);
+        return true;
+      case Type::List:
+      case Type::Range: {
+        std::vector<Value> items;
+        if (!iterate(in, x, items)) return false;
+        out += '[';
+        for (size_t i = 0; i < items.size(); ++i) {
+          if (i > 0) out += ',';
+          if (!write(items[i], depth + 1)) return false;
+        }
+        out += ']';
+        return true;
+      }
+      case Type::Map: {
+        out += '{';
+        bool first = true;
+        for (const auto& [k, val] : x.as_map().entries()) {
+          if (!first) out += ',';
+          first = false;
+          escape(to_string(k), out);
+          out += ':';
+          if (!write(val, depth + 1)) return false;
+        }
+        out += '}';
+        return true;
+      }
+      case Type::Object: {
+        // A bean: its properties, sorted by name as Groovy's JsonOutput lists them.
+        auto fields = x.as_object().fields->entries();
+        std::sort(fields.begin(), fields.end(), [](const auto& a, const auto& b) {
+          return to_string(a.first) < to_string(b.first);
+        });
+        out += '{';
+        bool first = true;
+        for (const auto& [k, val] : fields) {
+          if (!first) out += ',';
+          first = false;
+          escape(to_string(k), out);
+          out += ':';
+          if (!write(val, depth + 1)) return false;
+        }
+        out += '}';
+        return true;
+      }
+      default:
+        escape(to_string(x), out);
+        return true;
+    }
+  };
+  if (!write(v, 0)) return false;
+  if (pretty) {
+    std::string raw = std::move(out);
+    out.clear();
+    return json_pretty(raw, out);
+  }
+  return true;
+}
+
+bool Interpreter::Impl::json_parse(const std::string& text, Value& out) {
+  Builder b(in.limits_.max_collection);
+  bool ok = nlohmann::json::sax_parse(text, &b, nlohmann::json::input_format_t::json, false);
+  if (!ok) {
+    return in.raise("groovy.json.JsonException",
+                    b.error_.empty() ? "Unable to parse JSON" : b.error_);
+  }
+  out = b.result;
+  return true;
+}
+
+// JsonOutput.prettyPrint: four spaces a level, "key": value, empty [] and {} kept short.
+bool Interpreter::Impl::json_pretty(const std::string& text, std::string& out) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < text.size()) {
+        out += text[++i];
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = true;
+        out += c;
+        break;
+      case '{':
+      case '[': {
+        size_t j = i + 1;
+        while (j < text.size() && std::isspace(static_cast<unsigned char>(text[j]))) ++j;
+        if (j < text.size() && (text[j] == '}' || text[j] == ']')) {
+          out += c;
+          out += text[j];
+          i = j;
+          break;
+        }
+        ++depth;
+        out += c;
+        out += '\n';
+        out += std::string(static_cast<size_t>(depth) * 4, ' ');
+        break;
+      }
+      case '}':
+      case ']':
+        --depth;
+        out += '\n';
+        out += std::string(static_cast<size_t>(std::max(depth, 0)) * 4, ' ');
+        out += c;
+        break;
+      case ',':
+        out += ",\n";
+        out += std::string(static_cast<size_t>(depth) * 4, ' ');
+        break;
+      case ':':
+        out += ": ";
+        break;
+      default:
+        if (!std::isspace(static_cast<unsigned char>(c))) out += c;
+    }
+    if (!check_size(out.size())) return false;
+  }
+  return true;
+}
+
+}  // namespace gantry::pipelines::groovy

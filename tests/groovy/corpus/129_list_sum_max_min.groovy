@@ -1,0 +1,10 @@
+// sum, max and min
+println([1, 2, 3].sum())
+println([1.5, 2.5].sum())
+println(['a', 'b'].sum())
+println([].sum())
+println([[1], [2]].sum())
+println([3, 9, 2].max())
+println([3, 9, 2].min())
+println(['pear', 'fig', 'banana'].max { it.size() })
+println(['pear', 'fig', 'banana'].min { it.size() })

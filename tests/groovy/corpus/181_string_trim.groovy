@@ -1,0 +1,6 @@
+// trim, and trim().isEmpty() for blank checks
+println "[${'  padded  '.trim()}]"
+println "[${'\tx\n'.trim()}]"
+println '   '.trim().isEmpty()
+println ''.isEmpty()
+println ' a '.trim().size()

@@ -1,0 +1,11 @@
+// instanceof on common types
+println('s' instanceof String)
+println("${1}" instanceof String)
+println("${1}" instanceof GString)
+println(1 instanceof Integer)
+println(1 instanceof Number)
+println(1.5 instanceof BigDecimal)
+println([] instanceof List)
+println([:] instanceof Map)
+println(null instanceof Object)
+println((1..2) instanceof List)

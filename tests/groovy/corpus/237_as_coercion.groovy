@@ -1,0 +1,11 @@
+// as Integer, as String, as List, as Boolean, as Double
+println('5' as Integer)
+println(5 as String)
+println((5 as String).getClass().name)
+println([1, 2] as String)
+println('1.5' as BigDecimal)
+println('1.5' as Double)
+println(1.9 as Integer)
+println('' as Boolean)
+println('x' as Boolean)
+println([3, 1] as Set)

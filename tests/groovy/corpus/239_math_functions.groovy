@@ -1,0 +1,13 @@
+// Math.max, min, abs, round, floor, ceil, pow and sqrt
+println Math.max(3, 7)
+println Math.min(3, 7)
+println Math.max(2.5d, 1.0d)
+println Math.abs(-4)
+println Math.abs(-2.5)
+println Math.round(2.5)
+println Math.round(-2.5)
+println Math.round(2.4d)
+println Math.floor(2.7)
+println Math.ceil(2.1)
+println Math.pow(2, 8)
+println Math.sqrt(16)

@@ -1,0 +1,3 @@
+// an uncaught MissingPropertyException for an undefined variable
+println 'start'
+println "value: ${notDefinedAnywhere}"

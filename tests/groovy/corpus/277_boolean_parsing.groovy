@@ -1,0 +1,10 @@
+// toBoolean and Boolean.parseBoolean on strings
+println 'true'.toBoolean()
+println 'TRUE'.toBoolean()
+println 'yes'.toBoolean()
+println 'y'.toBoolean()
+println '1'.toBoolean()
+println 'false'.toBoolean()
+println 'no'.toBoolean()
+println Boolean.parseBoolean('True')
+println Boolean.parseBoolean('yes')
