@@ -188,6 +188,10 @@ Token Lexer::lex_number() {
   if (peek() == '0' && (peek(1) == 'x' || peek(1) == 'X')) {
     advance(2);
     while (std::isxdigit(static_cast<unsigned char>(peek())) || peek() == '_') advance();
+  } else if (peek() == '0' && (peek(1) == 'b' || peek(1) == 'B') &&
+             (peek(2) == '0' || peek(2) == '1')) {
+    advance(2);
+    while (peek() == '0' || peek() == '1' || peek() == '_') advance();
   } else {
     while (is_digit(peek()) || peek() == '_') advance();
     if (peek() == '.' && is_digit(peek(1))) {
@@ -211,6 +215,7 @@ Token Lexer::lex_number() {
   if (std::strchr("lLiIgGdDfF", suffix) != nullptr && suffix != '\0') {
     if (suffix == 'g' || suffix == 'G') bigdecimal_suffix = true;
     if (std::strchr("dDfF", suffix) != nullptr) is_float = true;
+    tok.suffix = static_cast<char>(std::toupper(static_cast<unsigned char>(suffix)));
     advance();
   }
   if (is_ident_char(peek())) {
@@ -222,7 +227,8 @@ Token Lexer::lex_number() {
   }
   tok.kind = is_float ? Tok::Float : Tok::Int;
   tok.value = digits;
-  if (!is_float && !bigdecimal_suffix && digits.rfind("0x", 0) != 0 && digits.rfind("0X", 0) != 0) {
+  if (!is_float && !bigdecimal_suffix && digits.rfind("0x", 0) != 0 && digits.rfind("0X", 0) != 0 &&
+      digits.rfind("0b", 0) != 0 && digits.rfind("0B", 0) != 0) {
     // Compare against the int64 maximum without converting.
     std::string_view d = digits;
     while (d.size() > 1 && d.front() == '0') d.remove_prefix(1);

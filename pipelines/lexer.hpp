@@ -46,6 +46,7 @@ struct Token {
   std::string value;
   std::vector<StrPart> parts;
   bool big = false;          // integer literal that does not fit in int64
+  char suffix = 0;           // a number's type suffix as written: L, G, D, F, I (upper case)
   int8_t binary_level = -1;  // precedence level for binary operators (parser_expr.cpp), else -1
 };
 

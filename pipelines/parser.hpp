@@ -75,6 +75,7 @@ class Parser {
   NodePtr parse_method_rest(Pos pos, std::string name, std::string type);
   bool parse_type(std::string& out);
   NodePtr parse_expression_statement();
+  NodePtr parse_multiple_assignment();
   NodePtr parse_command_expression();
 
   // ---- expressions (parser_expr.cpp)

@@ -1,5 +1,6 @@
 // Expression productions of the Groovy parser, lowest precedence first.
 #include <array>
+#include <cctype>
 
 #include "parser.hpp"
 
@@ -203,6 +204,8 @@ NodePtr Parser::parse_postfix(NodePtr base, bool allow_command) {
       }
       Pos pos = tok_.pos;
       std::string name = tok_.kind == Tok::GString ? "<dynamic>" : tok_.value;
+      // obj."${name}": the name is computed; the node's `third` holds it.
+      NodePtr dynamic = tok_.kind == Tok::GString ? parse_string_parts(tok_) : nullptr;
       next();
       if (is_op("(") && !newline_before_) {
         auto call = make_node(NodeKind::Call, pos, name);
@@ -210,6 +213,7 @@ NodePtr Parser::parse_postfix(NodePtr base, bool allow_command) {
         call->safe = op == "?.";
         call->spread = op == "*.";
         call->parens = true;
+        call->third = std::move(dynamic);
         parse_call_args(*call, ")");
         base = std::move(call);
         continue;
@@ -225,6 +229,7 @@ NodePtr Parser::parse_postfix(NodePtr base, bool allow_command) {
       prop->lhs = std::move(base);
       prop->safe = op == "?.";
       prop->spread = op == "*.";
+      prop->third = std::move(dynamic);
       base = std::move(prop);
       continue;
     }
@@ -248,6 +253,17 @@ NodePtr Parser::parse_postfix(NodePtr base, bool allow_command) {
       ++paren_depth_;
       index->lhs = std::move(base);
       index->rhs = parse_expression();
+      if (index->rhs && is_op(",")) {
+        // list[0, 2] / list[1, 3..4]: several indexes, a list of them.
+        auto many = make_node(NodeKind::List, index->rhs->pos);
+        many->items.push_back(std::move(index->rhs));
+        while (accept_op(",")) {
+          NodePtr more = parse_expression();
+          if (!more) return nullptr;
+          many->items.push_back(std::move(more));
+        }
+        index->rhs = std::move(many);
+      }
       --paren_depth_;
       if (!index->rhs || !expect_close("]", open)) return nullptr;
       base = std::move(index);
@@ -332,6 +348,13 @@ bool Parser::at_named_arg() {
 
 NodePtr Parser::parse_arg_value() {
   if (!enter(tok_.pos)) return nullptr;
+  if (is_op("*") && paren_depth_ > 0) {  // f(*list), [*a, *b]: spread
+    auto spread = make_node(NodeKind::Unary, tok_.pos, "*");
+    next();
+    spread->lhs = parse_expression();
+    leave();
+    return spread->lhs ? std::move(spread) : nullptr;
+  }
   NodePtr v = parse_expression();
   leave();
   return v;
@@ -395,6 +418,7 @@ NodePtr Parser::parse_primary() {
       bool int64_min = negated_literal_ && t.value == "9223372036854775808";
       negated_literal_ = false;
       if (int64_min) node->big = false;
+      if (t.suffix != 0) node->type_name = std::string(1, t.suffix);
       if (node->big) {
         error_here("integer " + t.value +
                    " is too big: the maximum is 9223372036854775807 (use a string)");
@@ -404,6 +428,7 @@ NodePtr Parser::parse_primary() {
     }
     case Tok::Float: {
       auto node = make_node(NodeKind::Float, t.pos, t.value);
+      if (t.suffix != 0) node->type_name = std::string(1, t.suffix);
       next();
       return node;
     }
@@ -453,10 +478,11 @@ NodePtr Parser::parse_primary() {
         std::string type;
         if (tok_.kind == Tok::Ident && parse_type(type) && is_op(")") &&
             (std::isupper(static_cast<unsigned char>(type[0])) || type == "int" || type == "long" ||
-             type == "boolean" || type == "double")) {
+             type == "boolean" || type == "double" || type == "char" || type == "float" ||
+             type == "short" || type == "byte")) {
           next();
           if (tok_.kind == Tok::Ident || tok_.kind == Tok::String || tok_.kind == Tok::GString ||
-              tok_.kind == Tok::Int || is_op("(") || is_op("[")) {
+              tok_.kind == Tok::Int || tok_.kind == Tok::Float || is_op("(") || is_op("[")) {
             auto cast = make_node(NodeKind::Cast, open, type);
             if (!enter(open)) return nullptr;
             cast->lhs = parse_unary();
@@ -572,23 +598,34 @@ NodePtr Parser::parse_closure() {
   if (!enter(open)) return nullptr;
   next();  // '{'
   auto closure = make_node(NodeKind::Closure, open);
-  // Parameters: `{ a, b -> ... }`, `{ String a -> ... }`, `{ -> ... }`.
+  // Parameters: `{ a, b -> ... }`, `{ String a -> ... }`, `{ -> ... }` (parens: no
+  // parameters at all, not even `it`).
   if (is_op("->")) {
+    closure->parens = true;
     next();
   } else if (tok_.kind == Tok::Ident && lexer_.rest_of_line_contains("->")) {
     // Only then can this be a parameter list; skip the backtracking otherwise.
     Cursor c = save();
     std::vector<std::string> params;
+    std::vector<NamedArg> defaults;
     bool ok = false;
     while (tok_.kind == Tok::Ident) {
       std::string first = tok_.value;
+      Pos ppos = tok_.pos;
       next();
       if (tok_.kind == Tok::Ident) {  // typed parameter
         first = tok_.value;
         next();
       }
       params.push_back(first);
-      if (is_op("=")) break;  // default values: not supported here, not a param list
+      if (is_op("=")) {  // a default value: `{ a, b = 10 -> }`
+        next();
+        ++paren_depth_;
+        NodePtr def = parse_ternary();
+        --paren_depth_;
+        if (!def) break;
+        defaults.push_back(NamedArg{first, ppos, std::move(def)});
+      }
       if (is_op("->")) {
         ok = true;
         break;
@@ -599,6 +636,7 @@ NodePtr Parser::parse_closure() {
     if (ok) {
       next();
       closure->params = std::move(params);
+      closure->named = std::move(defaults);
     } else {
       restore(c);
     }
@@ -627,6 +665,19 @@ NodePtr Parser::parse_string_parts(Token& str) {
     }
     Parser sub(part.text, part.pos, diags_, depth_ + 1);
     NodePtr expr;
+    std::string_view trimmed = part.text;
+    while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.front()))) {
+      trimmed.remove_prefix(1);
+    }
+    if (part.braced && trimmed.starts_with("->")) {
+      // "${-> x}": a closure called each time the string is made.
+      std::string text = "{" + part.text + "}";
+      Parser lazy(text, part.pos, diags_, depth_ + 1);
+      expr = lazy.parse_single_expression();
+      if (!expr) return nullptr;
+      node->items.push_back(std::move(expr));
+      continue;
+    }
     if (!part.braced) {
       expr = sub.parse_single_expression();
     } else {

@@ -57,7 +57,10 @@ NodePtr Parser::parse_statement() {
     } else if (w == "break" || w == "continue") {
       result = make_node(w == "break" ? NodeKind::Break : NodeKind::Continue, tok_.pos);
       next();
-      if (tok_.kind == Tok::Ident && !newline_before_) next();  // label
+      if (tok_.kind == Tok::Ident && !newline_before_) {  // a label
+        result->text = tok_.value;
+        next();
+      }
     } else if (w == "import") {
       result = parse_import_or_package(NodeKind::Import);
     } else if (w == "package") {
@@ -75,6 +78,13 @@ NodePtr Parser::parse_statement() {
         if (!call->items.back()) call.reset();
       }
       result = std::move(call);
+    } else if (lexer_.next_char_on_line() == ':' && lexer_.char_after_next_on_line() != ':') {
+      // `outer: for (...)`: a labelled statement, for break/continue outer.
+      auto label = make_node(NodeKind::Label, tok_.pos, w);
+      next();
+      next();  // ':'
+      label->lhs = parse_statement();
+      result = label->lhs ? std::move(label) : nullptr;
     } else if (may_start_declaration(w)) {
       Cursor c = save();
       size_t errors = diags_.error_count();
@@ -88,6 +98,9 @@ NodePtr Parser::parse_statement() {
     }
   } else if (is_op("@")) {
     result = parse_annotation();
+  } else if (is_op("{") && lexer_.rest_of_line_contains("->")) {
+    // `{ x -> ... }` as a statement is a closure (a closure's last value).
+    result = parse_expression_statement();
   } else if (is_op("{")) {
     Pos open = tok_.pos;
     next();
@@ -95,11 +108,45 @@ NodePtr Parser::parse_statement() {
     paren_depth_ = 0;
     result = parse_statements_until_close(open, "block");
     paren_depth_ = saved;
+  } else if (is_op("(")) {
+    result = parse_multiple_assignment();
+    if (!result) result = parse_expression_statement();
   } else {
     result = parse_expression_statement();
   }
   leave();
   return result;
+}
+
+// `(a, b) = [b, a]`: an assignment to several names (a List target); null,
+// with nothing consumed, when the statement is something else.
+NodePtr Parser::parse_multiple_assignment() {
+  Cursor c = save();
+  Pos pos = tok_.pos;
+  next();  // '('
+  auto targets = make_node(NodeKind::List, pos);
+  while (tok_.kind == Tok::Ident) {
+    targets->items.push_back(make_node(NodeKind::Ident, tok_.pos, tok_.value));
+    next();
+    if (!accept_op(",")) break;
+  }
+  if (targets->items.size() < 2 || !is_op(")")) {
+    restore(c);
+    return nullptr;
+  }
+  next();
+  if (!is_op("=")) {
+    restore(c);
+    return nullptr;
+  }
+  auto assign = make_node(NodeKind::Assign, tok_.pos, "=");
+  next();
+  assign->lhs = std::move(targets);
+  assign->rhs = parse_expression();
+  if (!assign->rhs) return nullptr;
+  auto stmt = make_node(NodeKind::ExprStmt, pos);
+  stmt->lhs = std::move(assign);
+  return stmt;
 }
 
 NodePtr Parser::parse_expression_statement() {
@@ -616,7 +663,7 @@ NodePtr Parser::try_parse_declaration() {
     return nullptr;
   }
   if (is_op("(") && !newline_before_) return parse_method_rest(pos, name, type);
-  if (!has_modifier && !is_op("=") && !at_statement_end()) return nullptr;
+  if (!has_modifier && !is_op("=") && !is_op(",") && !at_statement_end()) return nullptr;
   auto decl = make_node(NodeKind::VarDecl, pos, name);
   decl->type_name = type;
   if (accept_op("=")) {
@@ -653,11 +700,20 @@ NodePtr Parser::parse_method_rest(Pos pos, std::string name, std::string type) {
       return nullptr;
     }
     std::string pname = ptype;
+    if (is_op("..") && !newline_before_) {  // `String... args`: varargs
+      next();
+      accept_op(".");
+      method->spread = true;
+    }
+    bool typed = false;
     if (tok_.kind == Tok::Ident) {
       pname = tok_.value;
+      typed = true;
       next();
     }
     method->params.push_back(pname);
+    // named[i].name: parameter i's declared type ("" for def or none).
+    method->named.push_back(NamedArg{typed && ptype != "def" ? ptype : "", tok_.pos, nullptr});
     // items[i]: parameter i's default value, or null.
     if (accept_op("=")) {
       NodePtr def = parse_expression();

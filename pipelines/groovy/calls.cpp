@@ -173,6 +173,19 @@ bool Interpreter::Impl::eval_call(const Node& n, Value& out) {
     in.pos_ = n.pos;
     return invoke_static(canonical_class(n.lhs->text), name, args, out);
   }
+  if (n.lhs->kind == NodeKind::Ident && n.lhs->text == "super" && self_class != nullptr) {
+    if (!eval_args(n, args, named)) return false;
+    fold_named(args, named);
+    in.pos_ = n.pos;
+    for (const ClassInfo* c = self_class->super; c != nullptr; c = c->super) {
+      std::vector<const Node*> candidates;
+      for (const Node* m : c->methods) {
+        if (m->text == name) candidates.push_back(m);
+      }
+      if (const Node* best = pick_overload(candidates, args)) return run_method(*best, args, self, c, out);
+    }
+    return missing_method(self, name, args);
+  }
   if (n.lhs->kind == NodeKind::Ident && n.lhs->text == "this" && scope->find("this") == nullptr) {
     if (!eval_args(n, args, named)) return false;
     in.pos_ = n.pos;
@@ -182,6 +195,13 @@ bool Interpreter::Impl::eval_call(const Node& n, Value& out) {
     }
     return call_plain(n, name, args, named, n.block != nullptr, out);
   }
+  std::string dynamic_name;
+  if (n.third) {
+    Value dyn;
+    if (!eval(*n.third, dyn)) return false;
+    dynamic_name = to_string(dyn);
+  }
+  const std::string& method = n.third ? dynamic_name : name;
   Value recv;
   if (!eval(*n.lhs, recv)) return false;
   if (recv.is_null() && n.safe) {
@@ -198,13 +218,13 @@ bool Interpreter::Impl::eval_call(const Node& n, Value& out) {
     for (const auto& item : items) {
       Value v;
       std::vector<Value> a = args;
-      if (!item.is_null() && !invoke(item, name, a, v)) return false;
+      if (!item.is_null() && !invoke(item, method, a, v)) return false;
       l->items.push_back(std::move(v));
     }
     out = Value::of(std::move(l));
     return true;
   }
-  return invoke(recv, name, args, out);
+  return invoke(recv, method, args, out);
 }
 
 bool Interpreter::Impl::call_plain(const Node& n, const std::string& name,
@@ -249,12 +269,37 @@ bool Interpreter::Impl::call_plain(const Node& n, const std::string& name,
       }
     }
     if (found_method) return invoke(saved_delegate, name, a, out);
+    if (saved_delegate.type() == Type::Native) {
+      bool found = false;
+      if (!saved_delegate.as_native().call(in, name, a, out, found)) return false;
+      if (found) return true;
+    }
   }
   if (Value* v = binding->find(Value::string(name)); v != nullptr && v->type() == Type::Closure) {
     fold_named(args, named);
     return call_closure(v->as_closure(), args, out);
   }
+  if (name == "super" && self.type() == Type::Exception) {  // super(message[, cause])
+    Exception& e = self.as_exception();
+    e.has_message = !args.empty() && !args[0].is_null();
+    if (e.has_message) e.message = to_string(args[0]);
+    if (args.size() > 1) e.cause = args[1];
+    out = Value();
+    return true;
+  }
+  if (name == "super" || name == "this") {  // another constructor: super(...) of a plain class
+    out = Value();
+    return true;
+  }
   if (name == "println" || name == "print") {
+    std::string text;
+    if (!args.empty() && !text_of(args[0], text)) return false;
+    if (name == "println") text += "\n";
+    host.print(text);
+    out = Value();
+    return true;
+  }
+  if (name == "println_unused") {
     std::string text = args.empty() ? "" : to_string(args[0]);
     if (name == "println") text += "\n";
     host.print(text);
@@ -283,7 +328,9 @@ bool Interpreter::Impl::call_plain(const Node& n, const std::string& name,
     std::string expr = n.items.empty() || !n.items[0] ? "" : to_source(*n.items[0]);
     std::string message = args.size() > 1 ? to_string(args[1]) + ". Expression: " + expr
                                           : "assert " + expr;
-    return in.raise("org.codehaus.groovy.runtime.powerassert.PowerAssertionError", message);
+    return in.raise(args.size() > 1 ? "java.lang.AssertionError"
+                                    : "org.codehaus.groovy.runtime.powerassert.PowerAssertionError",
+                    message);
   }
   if (host.has_step(name)) {
     StepCall call;
@@ -302,21 +349,56 @@ bool Interpreter::Impl::call_plain(const Node& n, const std::string& name,
                       " values: " + arg_values(args));
 }
 
-bool Interpreter::Impl::call_script_method(const std::vector<const Node*>& overloads,
-                                           const std::string& name, std::vector<Value>& args,
-                                           Value& out) {
+// Picks the overload that fits the arguments best: the right number (with
+// defaults and varargs), each typed parameter an instance of its type; the
+// more typed parameters match, the better. Null when none fits.
+const Node* Interpreter::Impl::pick_overload(const std::vector<const Node*>& overloads,
+                                            const std::vector<Value>& args) const {
   const Node* best = nullptr;
+  int best_score = -1;
   for (const Node* m : overloads) {
     size_t required = 0;
     for (size_t i = 0; i < m->params.size(); ++i) {
       if (i >= m->items.size() || !m->items[i]) required = i + 1;
     }
-    if (args.size() == m->params.size()) {
-      best = m;
-      break;
+    bool varargs = m->spread && !m->params.empty();
+    if (varargs) required = std::min(required, m->params.size() - 1);
+    if (args.size() < required || (!varargs && args.size() > m->params.size())) continue;
+    int score = args.size() == m->params.size() ? 1 : 0;
+    bool fits = true;
+    for (size_t i = 0; i < args.size() && i < m->params.size() && fits; ++i) {
+      const std::string& type = i < m->named.size() ? m->named[i].name : std::string();
+      if (type.empty() || type == "Object" || type == "def") continue;
+      if (varargs && i + 1 == m->params.size()) continue;
+      if (args[i].is_null()) continue;
+      std::string t = type;
+      if (t == "int") t = "Integer";
+      if (t == "long") t = "Long";
+      if (t == "boolean") t = "Boolean";
+      if (t == "double") t = "Double";
+      if (instance_of(args[i], t)) {
+        score += 2;
+      } else if ((t == "Long" || t == "Double" || t == "BigDecimal" || t == "Number") &&
+                 args[i].is_number()) {
+        score += 1;  // a number widens
+      } else if (t == "GString" || t == "CharSequence") {
+        fits = args[i].is_string();
+      } else {
+        fits = false;
+      }
     }
-    if (args.size() >= required && args.size() <= m->params.size() && best == nullptr) best = m;
+    if (fits && score > best_score) {
+      best = m;
+      best_score = score;
+    }
   }
+  return best;
+}
+
+bool Interpreter::Impl::call_script_method(const std::vector<const Node*>& overloads,
+                                           const std::string& name, std::vector<Value>& args,
+                                           Value& out) {
+  const Node* best = pick_overload(overloads, args);
   if (best == nullptr) {
     return in.raise("groovy.lang.MissingMethodException",
                     "No signature of method: " + script_class + "." + name +
@@ -353,6 +435,10 @@ bool Interpreter::Impl::exec_body(const std::vector<NodePtr>& items, Value& out)
                                                 : exec_body_one(*branch, out);
       scope = saved;
       return ok;
+    }
+    if (s.kind == NodeKind::Try) {
+      if (!tick(s)) return false;
+      return exec_try(s, &out);
     }
     if (s.kind == NodeKind::Block) {
       auto saved = scope;
@@ -409,6 +495,20 @@ bool Interpreter::Impl::run_method(const Node& def, std::vector<Value>& args, co
   self_class = cls;
   delegate = Value();
   bool ok = true;
+  const Node* saved_method = current_method;
+  current_method = &def;
+  if (def.spread && !def.params.empty()) {
+    // Varargs: the trailing arguments become one list (unless a list was passed).
+    size_t fixed = def.params.size() - 1;
+    if (!(args.size() == def.params.size() && args.back().type() == Type::List)) {
+      std::vector<Value> rest;
+      while (args.size() > fixed) {
+        rest.insert(rest.begin(), args.back());
+        args.pop_back();
+      }
+      args.push_back(Value::list(std::move(rest)));
+    }
+  }
   for (size_t i = 0; i < def.params.size() && ok; ++i) {
     Value v;
     if (i < args.size()) {
@@ -416,6 +516,9 @@ bool Interpreter::Impl::run_method(const Node& def, std::vector<Value>& args, co
     } else if (i < def.items.size() && def.items[i]) {
       ok = eval(*def.items[i], v);
     }
+    const std::string& type = i < def.named.size() ? def.named[i].name : std::string();
+    bool is_varargs = def.spread && i + 1 == def.params.size();
+    if (ok && !type.empty() && !is_varargs) ok = coerce(type, v);
     scope->define(def.params[i], std::move(v));
   }
   if (ok && args.size() > def.params.size()) {
@@ -437,6 +540,7 @@ bool Interpreter::Impl::run_method(const Node& def, std::vector<Value>& args, co
   self = saved_self;
   self_class = saved_class;
   delegate = saved_delegate;
+  current_method = saved_method;
   --depth;
   if (ok && def.type_name == "void") out = Value();
   if (ok && !def.type_name.empty() && def.type_name != "def" && def.type_name != "void" &&
@@ -456,6 +560,11 @@ bool Interpreter::Impl::call_value(const Value& callable, std::vector<Value> arg
 
 bool Interpreter::Impl::call_closure(const Closure& c, std::vector<Value> args, Value& out) {
   if (!c.curried.empty()) args.insert(args.begin(), c.curried.begin(), c.curried.end());
+  if (!c.ncurried.empty()) {
+    size_t at = std::min(c.ncurry_at, args.size());
+    args.insert(args.begin() + static_cast<std::ptrdiff_t>(at), c.ncurried.begin(), c.ncurried.end());
+  }
+  if (!c.rcurried.empty()) args.insert(args.end(), c.rcurried.begin(), c.rcurried.end());
   if (!c.method.empty()) {
     if (c.self.is_null() || c.self.type() == Type::Class) {
       if (c.self.type() == Type::Class) return invoke_static(c.self.as_string(), c.method, args, out);
@@ -482,14 +591,28 @@ bool Interpreter::Impl::call_closure(const Closure& c, std::vector<Value> args, 
   self = c.self;
   delegate = c.delegate;
   if (node.params.empty()) {
-    scope->define("it", args.empty() ? Value() : args[0]);
+    if (!node.parens) scope->define("it", args.empty() ? Value() : args[0]);
   } else {
     if (node.params.size() > 1 && args.size() == 1 && args[0].type() == Type::List) {
       std::vector<Value> spread = args[0].as_list().items;
       args = std::move(spread);
     }
+    bool ok_defaults = true;
     for (size_t i = 0; i < node.params.size(); ++i) {
-      scope->define(node.params[i], i < args.size() ? args[i] : Value());
+      Value v = i < args.size() ? args[i] : Value();
+      if (i >= args.size()) {
+        for (const auto& d : node.named) {
+          if (d.name == node.params[i] && d.value && ok_defaults) ok_defaults = eval(*d.value, v);
+        }
+      }
+      scope->define(node.params[i], std::move(v));
+    }
+    if (!ok_defaults) {
+      scope = saved_scope;
+      self = saved_self;
+      delegate = saved_delegate;
+      --depth;
+      return false;
     }
   }
   bool ok = exec_body(node.items, out);
@@ -503,6 +626,42 @@ bool Interpreter::Impl::call_closure(const Closure& c, std::vector<Value> args, 
   delegate = saved_delegate;
   --depth;
   return ok;
+}
+
+bool Interpreter::Impl::text_of(const Value& v, std::string& out) {
+  if (v.type() == Type::Object) {
+    for (const ClassInfo* c = v.as_object().cls; c != nullptr; c = c->super) {
+      for (const Node* m : c->methods) {
+        if (m->text == "toString" && m->params.empty()) {
+          Value r;
+          std::vector<Value> none;
+          if (!run_method(*m, none, v, c, r)) return false;
+          out = to_string(r);
+          return true;
+        }
+      }
+    }
+  }
+  if (v.type() == Type::List) {
+    out = "[";
+    const auto& items = v.as_list().items;
+    for (size_t i = 0; i < items.size(); ++i) {
+      std::string one;
+      if (!text_of(items[i], one)) return false;
+      out += (i > 0 ? ", " : "") + one;
+    }
+    out += "]";
+    return true;
+  }
+  out = to_string(v);
+  return true;
+}
+
+bool Interpreter::Impl::map_default(const Value& map, const Value& key, Value& out) {
+  Value maker = map.as_map().defaults;
+  if (!call_value(maker, {key}, out)) return false;
+  map.as_map().put(key, out);
+  return true;
 }
 
 bool Interpreter::Impl::predicate(const Value& closure, std::vector<Value> args, bool& out) {
@@ -529,17 +688,46 @@ bool Interpreter::Impl::invoke(const Value& recv, const std::string& name,
   bool found = false;
   bool ok = true;
   switch (recv.type()) {
-    case Type::Null:
-      if (name == "toString") {
+    case Type::Null: {
+      // NullObject: a few methods answer, iteration sees nothing.
+      if (name == "toString" || name == "inspect") {
         out = Value::string("null");
         return true;
       }
-      if (name == "equals" && args.size() == 1) {
+      if ((name == "equals" || name == "is") && args.size() == 1) {
         out = Value::boolean(args[0].is_null());
         return true;
       }
+      if (name == "asType" || name == "with") {
+        out = Value();
+        return true;
+      }
+      if (name == "asBoolean") {
+        out = Value::boolean(false);
+        return true;
+      }
+      if (name == "plus" && args.size() == 1 && args[0].is_string()) {
+        out = Value::string("null" + args[0].as_string());
+        return true;
+      }
+      static const char* kIterating[] = {"each", "eachWithIndex", "collect", "findAll", "find",
+                                         "any", "every", "iterator", "findResult", "collectMany"};
+      for (const char* m : kIterating) {
+        if (name == m) {
+          Value empty = Value::list();
+          bool f = false;
+          if (!list_method(empty, name, args, out, f)) return false;
+          if (name == "each" || name == "eachWithIndex") out = Value();
+          return true;
+        }
+      }
       return missing_method(recv, name, args);
+    }
     case Type::String:
+      if (name == "equals" && args.size() == 1) {
+        out = Value::boolean(java_equals(recv, args[0]));
+        return true;
+      }
       ok = string_method(recv.as_string(), name, args, out, found);
       break;
     case Type::Int:
@@ -569,8 +757,13 @@ bool Interpreter::Impl::invoke(const Value& recv, const std::string& name,
         auto copy = std::make_shared<Closure>(c);
         if (name == "curry") {
           copy->curried.insert(copy->curried.end(), args.begin(), args.end());
-        } else {
-          return in.raise("gantry.Unsupported", "Gantry supports curry(), not " + name + "()");
+        } else if (name == "rcurry") {
+          copy->rcurried.insert(copy->rcurried.begin(), args.begin(), args.end());
+        } else if (!args.empty() && args[0].is_integral()) {  // ncurry(n, values...)
+          // Bound arguments at position n: kept as curried with a gap filled at call time.
+          size_t at = static_cast<size_t>(std::max<int64_t>(0, args[0].as_int()));
+          copy->ncurry_at = at;
+          copy->ncurried.assign(args.begin() + 1, args.end());
         }
         out = Value::of(std::move(copy));
         return true;
@@ -595,29 +788,48 @@ bool Interpreter::Impl::invoke(const Value& recv, const std::string& name,
     case Type::Object: {
       const Object& o = recv.as_object();
       for (const ClassInfo* c = o.cls; c != nullptr; c = c->super) {
-        const Node* best = nullptr;
+        std::vector<const Node*> named_like;
         for (const Node* m : c->methods) {
-          if (m->text != name) continue;
-          size_t required = 0;
-          for (size_t i = 0; i < m->params.size(); ++i) {
-            if (i >= m->items.size() || !m->items[i]) required = i + 1;
-          }
-          if (args.size() == m->params.size()) {
-            best = m;
-            break;
-          }
-          if (args.size() >= required && args.size() <= m->params.size()) best = m;
+          if (m->text == name) named_like.push_back(m);
         }
-        if (best != nullptr) return run_method(*best, args, recv, o.cls, out);
+        if (const Node* best = pick_overload(named_like, args)) {
+          return run_method(*best, args, recv, c, out);
+        }
       }
       if (const Value* f = o.fields->find(Value::string(name));
           f != nullptr && f->type() == Type::Closure) {
         return call_closure(f->as_closure(), args, out);
       }
+      // Groovy's generated accessors of properties: getName(), isReady(), setName(v).
+      for (std::string_view prefix : {"get", "is", "set"}) {
+        if (name.size() <= prefix.size() || !name.starts_with(prefix)) continue;
+        std::string prop = name.substr(prefix.size());
+        prop[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(prop[0])));
+        Value* f = o.fields->find(Value::string(prop));
+        if (f == nullptr) continue;
+        if (prefix == "set" && args.size() == 1) {
+          *f = args[0];
+          out = Value();
+          return true;
+        }
+        if (prefix != "set" && args.empty()) {
+          out = *f;
+          return true;
+        }
+      }
       break;
     }
     case Type::Exception: {
       const Exception& e = recv.as_exception();
+      if (auto cls = classes.find(e.type); cls != classes.end()) {  // a script's exception class
+        for (const ClassInfo* c = cls->second.get(); c != nullptr; c = c->super) {
+          std::vector<const Node*> candidates;
+          for (const Node* m : c->methods) {
+            if (m->text == name) candidates.push_back(m);
+          }
+          if (const Node* best = pick_overload(candidates, args)) return run_method(*best, args, recv, c, out);
+        }
+      }
       found = true;
       if (name == "getMessage" || name == "getLocalizedMessage") {
         out = e.has_message ? Value::string(e.message) : Value();
@@ -639,6 +851,12 @@ bool Interpreter::Impl::invoke(const Value& recv, const std::string& name,
       return invoke_static(recv.as_string(), name, args, out);
     case Type::Matcher:
       ok = matcher_method(recv, name, args, out, found);
+      if (ok && !found) {  // a Matcher iterates its matches like a list
+        std::vector<Value> items;
+        if (!iterate(in, recv, items)) return false;
+        Value l = Value::list(std::move(items));
+        ok = list_method(l, name, args, out, found);
+      }
       break;
     default:
       break;
@@ -693,9 +911,24 @@ bool Interpreter::Impl::construct(const std::string& name, std::vector<Value>& a
   // A class extending an exception makes an exception of its own type.
   if (!cls->super_name.empty() && exception_is(*this, cls->super_name, "Throwable")) {
     fold_named(args, named);
+    const Node* ctor = nullptr;
+    for (const Node* c : cls->constructors) {
+      if (c->params.size() == args.size()) ctor = c;
+    }
     std::optional<std::string> message;
-    if (!args.empty() && !args[0].is_null()) message = to_string(args[0]);
-    out = make_exception(cls->name, message, args.size() > 1 ? args[1] : Value());
+    if (ctor == nullptr && !args.empty() && !args[0].is_null()) message = to_string(args[0]);
+    out = make_exception(cls->name, message, ctor == nullptr && args.size() > 1 ? args[1] : Value());
+    Exception& e = out.as_exception();
+    e.fields = std::make_shared<Map>();
+    for (const Node* f : cls->fields) {
+      Value v = default_value(f->type_name);
+      if (f->lhs && !eval(*f->lhs, v)) return false;
+      e.fields->put(Value::string(f->text), v);
+    }
+    if (ctor != nullptr) {
+      Value ignored;
+      if (!run_method(*ctor, args, out, cls, ignored)) return false;
+    }
     return true;
   }
   if (++depth > in.limits_.max_call_depth) {
@@ -718,7 +951,7 @@ bool Interpreter::Impl::construct(const std::string& name, std::vector<Value>& a
     self = self_value;
     self_class = c;
     for (const Node* f : c->fields) {
-      Value v;
+      Value v = default_value(f->type_name);
       if (f->lhs && !(ok = eval(*f->lhs, v))) break;
       if (!(ok = coerce(f->type_name, v))) break;
       obj->fields->put(Value::string(f->text), std::move(v));

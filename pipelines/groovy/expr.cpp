@@ -17,6 +17,11 @@ bool parse_int_literal(const std::string& text, int64_t& out) {
   if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) {
     base = 16;
     t.erase(0, 2);
+  } else if (t.size() > 2 && t[0] == '0' && (t[1] == 'b' || t[1] == 'B')) {
+    base = 2;
+    t.erase(0, 2);
+  } else if (t.size() > 1 && t[0] == '0') {
+    base = 8;  // Java's octal literals
   }
   i128 v = 0;
   for (char c : t) {
@@ -87,12 +92,23 @@ bool Interpreter::Impl::eval(const Node& n, Value& out) {
         return in.raise("java.lang.NumberFormatException",
                         "the number " + n.text + " is larger than Gantry supports");
       }
-      out = Value::whole(v);
+      const std::string& suffix = n.type_name;
+      if (suffix == "L") {
+        out = Value::long_(v);
+      } else if (suffix == "D" || suffix == "F") {
+        out = Value::double_(static_cast<double>(v));
+      } else if (suffix == "G") {
+        out = v > INT32_MAX || v < INT32_MIN ? Value::long_(v) : Value::integer(static_cast<int32_t>(v));
+      } else {
+        out = Value::whole(v);
+      }
       return true;
     }
     case NodeKind::Float: {
       Decimal d;
-      if (num::parse_decimal(n.text, d)) {
+      if (n.type_name == "D" || n.type_name == "F") {
+        out = Value::double_(std::strtod(n.text.c_str(), nullptr));
+      } else if (num::parse_decimal(n.text, d)) {
         out = Value::decimal(d);
       } else {
         out = Value::double_(std::strtod(n.text.c_str(), nullptr));
@@ -207,10 +223,12 @@ bool Interpreter::Impl::eval_gstring(const Node& n, Value& out) {
     } else if (!eval(*part, v)) {
       return false;
     }
-    s += to_string(v);
+    std::string text;
+    if (!text_of(v, text)) return false;
+    s += text;
     if (!check_size(s.size())) return false;
   }
-  out = Value::string(std::move(s));
+  out = Value::gstring(std::move(s));
   return true;
 }
 
@@ -262,6 +280,21 @@ bool Interpreter::Impl::eval_ident(const Node& n, Value& out) {
     out = self;
     return true;
   }
+  if (delegate.type() == Type::Map) {
+    if (const Value* v = delegate.as_map().find(Value::string(name))) {
+      out = *v;
+      return true;
+    }
+  } else if (delegate.type() == Type::Object || delegate.type() == Type::Native) {
+    bool has = delegate.type() == Type::Native;
+    if (delegate.type() == Type::Object) {
+      has = delegate.as_object().fields->find(Value::string(name)) != nullptr;
+    }
+    if (has) {
+      Value d = delegate;
+      return get_property(d, name, out, false);
+    }
+  }
   if (self.type() == Type::Object) {
     if (Value* f = self.as_object().fields->find(Value::string(name))) {
       out = *f;
@@ -307,6 +340,12 @@ bool Interpreter::Impl::eval_property(const Node& n, Value& out) {
     out = Value();
     return true;
   }
+  std::string name = n.text;
+  if (n.third) {
+    Value dyn;
+    if (!eval(*n.third, dyn)) return false;
+    name = to_string(dyn);
+  }
   if (n.spread) {
     std::vector<Value> items;
     if (obj.is_null()) {
@@ -317,13 +356,13 @@ bool Interpreter::Impl::eval_property(const Node& n, Value& out) {
     auto l = std::make_shared<List>();
     for (const auto& item : items) {
       Value v;
-      if (!item.is_null() && !get_property(item, n.text, v, false)) return false;
+      if (!item.is_null() && !get_property(item, name, v, false)) return false;
       l->items.push_back(std::move(v));
     }
     out = Value::of(std::move(l));
     return true;
   }
-  return get_property(obj, n.text, out, n.safe);
+  return get_property(obj, name, out, n.safe);
 }
 
 bool Interpreter::Impl::get_property(const Value& obj, const std::string& name, Value& out,
@@ -374,14 +413,71 @@ bool Interpreter::Impl::get_property(const Value& obj, const std::string& name, 
       return in.raise("java.lang.NullPointerException",
                       "Cannot get property '" + name + "' on null object");
     case Type::Map: {
-      const Value* v = obj.as_map().find(Value::string(name));
+      Map& m = obj.as_map();
+      const Value* v = m.find(Value::string(name));
+      if (v == nullptr && m.defaults.type() == Type::Closure) return map_default(obj, Value::string(name), out);
       out = v != nullptr ? *v : Value();
+      return true;
+    }
+    case Type::Exception: {
+      const Exception& e = obj.as_exception();
+      if (e.fields) {
+        if (const Value* f = e.fields->find(Value::string(name))) {
+          out = *f;
+          return true;
+        }
+      }
+      if ((name == "property" && e.type == "groovy.lang.MissingPropertyException") ||
+          (name == "method" && e.type == "groovy.lang.MissingMethodException")) {
+        // The missing name, from the message Gantry wrote.
+        std::string_view msg = e.message;
+        size_t from = name == "property" ? msg.find(": ") + 2 : msg.find(": ") + 2;
+        size_t to = name == "property" ? msg.find(" for class") : msg.find("()");
+        std::string what(msg.substr(from, to == std::string_view::npos ? 0 : to - from));
+        if (name == "method") what = what.substr(what.rfind('.') + 1);
+        out = Value::string(what);
+        return true;
+      }
+      if (name == "message" || name == "localizedMessage") {
+        out = e.has_message ? Value::string(e.message) : Value();
+      } else if (name == "cause") {
+        out = e.cause;
+      } else if (name == "class") {
+        out = Value::class_ref(e.type);
+      } else if (name == "stackTrace") {
+        out = Value::list();
+      } else {
+        return missing();
+      }
+      return true;
+    }
+    case Type::Closure: {
+      Closure& c = obj.as_closure();
+      if (name == "delegate") {
+        out = c.delegate;
+      } else if (name == "owner" || name == "thisObject") {
+        out = c.self;
+      } else if (name == "maximumNumberOfParameters") {
+        size_t count = c.node == nullptr ? 1 : c.node->params.size();
+        if (c.node != nullptr && count == 0 && !c.node->parens) count = 1;  // `it`
+        out = Value::integer(static_cast<int32_t>(count));
+      } else if (name == "resolveStrategy") {
+        out = Value::integer(0);
+      } else if (name == "class") {
+        out = Value::class_ref("groovy.lang.Closure");
+      } else {
+        return missing();
+      }
       return true;
     }
     case Type::List:
     case Type::Range: {
       if (!getter(found)) return false;
       if (found) return true;
+      if (name == "length") {  // an array's length (arrays are lists here)
+        out = Value::integer(static_cast<int32_t>(obj.type() == Type::List ? obj.as_list().items.size() : obj.as_range().size()));
+        return true;
+      }
       std::vector<Value> items;
       if (!iterate(in, obj, items)) return false;
       auto l = std::make_shared<List>();
@@ -395,6 +491,15 @@ bool Interpreter::Impl::get_property(const Value& obj, const std::string& name, 
     }
     case Type::Object: {
       const Object& o = obj.as_object();
+      std::vector<Value> no_args;
+      for (const ClassInfo* c = o.cls; c != nullptr; c = c->super) {
+        for (const Node* m : c->methods) {
+          if ((m->text == "get" + cap(name) || m->text == "is" + cap(name)) && m->params.empty() &&
+              !(self.same_ref(obj) && m == current_method)) {
+            return run_method(*m, no_args, obj, c, out);
+          }
+        }
+      }
       if (const Value* v = o.fields->find(Value::string(name))) {
         out = *v;
         return true;
@@ -447,6 +552,16 @@ bool Interpreter::Impl::set_property(const Value& obj, const std::string& name, 
       return true;
     case Type::Object: {
       Object& o = obj.as_object();
+      for (const ClassInfo* c = o.cls; c != nullptr; c = c->super) {
+        for (const Node* m : c->methods) {
+          if (m->text == "set" + cap(name) && m->params.size() == 1 &&
+              !(self.same_ref(obj) && m == current_method)) {
+            std::vector<Value> a{v};
+            Value ignored;
+            return run_method(*m, a, obj, c, ignored);
+          }
+        }
+      }
       if (Value* f = o.fields->find(Value::string(name))) {
         *f = v;
         return true;
@@ -471,6 +586,19 @@ bool Interpreter::Impl::set_property(const Value& obj, const std::string& name, 
       }
       break;
     }
+    case Type::Exception:
+      if (obj.as_exception().fields) {
+        obj.as_exception().fields->put(Value::string(name), v);
+        return true;
+      }
+      break;
+    case Type::Closure:
+      if (name == "delegate") {
+        obj.as_closure().delegate = v;
+        return true;
+      }
+      if (name == "resolveStrategy") return true;
+      break;
     case Type::List: {
       // Spread assignment: every element's property.
       for (const auto& item : obj.as_list().items) {
@@ -501,7 +629,10 @@ bool Interpreter::Impl::get_index(const Value& obj, const Value& idx, Value& out
       return in.raise("java.lang.NullPointerException",
                       "Cannot invoke method getAt() on null object");
     case Type::Map: {
-      const Value* v = obj.as_map().find(idx);
+      // Subscripts look a GString key up as a String.
+      Value key = idx.is_gstring() ? Value::string(idx.as_string()) : idx;
+      const Value* v = obj.as_map().find(key);
+      if (v == nullptr && obj.as_map().defaults.type() == Type::Closure) return map_default(obj, key, out);
       out = v != nullptr ? *v : Value();
       return true;
     }
@@ -537,7 +668,7 @@ bool Interpreter::Impl::set_index(const Value& obj, const Value& idx, const Valu
       return in.raise("java.lang.NullPointerException",
                       "Cannot invoke method putAt() on null object");
     case Type::Map:
-      obj.as_map().put(idx, v);
+      obj.as_map().put(idx.is_gstring() ? Value::string(idx.as_string()) : idx, v);
       return true;
     case Type::List: {
       if (!idx.is_integral()) break;
@@ -655,7 +786,20 @@ bool Interpreter::Impl::binary_op(const std::string& op, const Value& a, const V
   bool both_numbers = a.is_number() && b.is_number();
   if (op == "==" || op == "!=") {
     bool eq = equals(a, b);
-    if (!eq && a.type() == Type::Object && b.type() == Type::Object) eq = a.same_ref(b);
+    if (a.type() == Type::Object && !b.is_null()) {  // a class's own equals()
+      eq = a.same_ref(b);
+      for (const ClassInfo* c = a.as_object().cls; c != nullptr && !eq; c = c->super) {
+        for (const Node* m : c->methods) {
+          if (m->text == "equals" && m->params.size() == 1) {
+            std::vector<Value> arg{b};
+            Value r;
+            if (!run_method(*m, arg, a, c, r)) return false;
+            eq = truthy(r);
+            break;
+          }
+        }
+      }
+    }
     out = Value::boolean(op == "==" ? eq : !eq);
     return true;
   }
@@ -673,13 +817,15 @@ bool Interpreter::Impl::binary_op(const std::string& op, const Value& a, const V
   if (op == "+") {
     if (both_numbers) return num::add(in, a, b, out);
     if (is_string_like(a)) {
-      std::string s = a.as_string() + to_string(b);
+      std::string tail;
+      if (!text_of(b, tail)) return false;
+      std::string s = a.as_string() + tail;
       if (!check_size(s.size())) return false;
       out = Value::string(std::move(s));
       return true;
     }
-    if (a.is_null() && b.is_string()) {
-      out = Value::string("null" + b.as_string());
+    if ((a.is_null() || a.is_number()) && b.is_string()) {
+      out = Value::string(to_string(a) + b.as_string());
       return true;
     }
   }
@@ -752,6 +898,7 @@ bool Interpreter::Impl::make_range(const Value& from, const Value& to, bool excl
     r->from = from.as_int();
     r->to = to.as_int();
     if (exclusive) {
+      r->exclusive = true;
       if (r->from == r->to) {
         r->empty = true;
       } else {
@@ -788,7 +935,7 @@ bool Interpreter::Impl::is_in(const Value& item, const Value& container, bool& o
     case Type::List:
       out = false;
       for (const auto& v : container.as_list().items) {
-        if (equals(v, item)) {
+        if (java_equals(v, item)) {
           out = true;
           break;
         }
@@ -805,9 +952,12 @@ bool Interpreter::Impl::is_in(const Value& item, const Value& container, bool& o
       }
       return true;
     }
-    case Type::Map:
-      out = container.as_map().find(item) != nullptr;
+    case Type::Map: {
+      // Map.isCase: the truth of the value at that key.
+      const Value* v = container.as_map().find(item);
+      out = v != nullptr && truthy(*v);
       return true;
+    }
     case Type::String:
       // String.isCase: equality of the texts.
       out = !item.is_null() && to_string(item) == container.as_string();
@@ -879,6 +1029,15 @@ bool Interpreter::Impl::assign_to(const Node& target, const Value& v) {
           return true;
         }
       }
+      if (delegate.type() == Type::Map) {  // a configuration closure: `name = 'x'`
+        delegate.as_map().put(Value::string(target.text), v);
+        return true;
+      }
+      if (delegate.type() == Type::Object &&
+          delegate.as_object().fields->find(Value::string(target.text)) != nullptr) {
+        Value d = delegate;
+        return set_property(d, target.text, v);
+      }
       // An undeclared name: the script's binding (shared by its methods).
       binding->put(Value::string(target.text), v);
       return true;
@@ -888,7 +1047,13 @@ bool Interpreter::Impl::assign_to(const Node& target, const Value& v) {
       if (!target.lhs || !eval(*target.lhs, obj)) return false;
       in.pos_ = target.pos;
       if (obj.is_null() && target.safe) return true;
-      return set_property(obj, target.text, v);
+      std::string name = target.text;
+      if (target.third) {
+        Value dyn;
+        if (!eval(*target.third, dyn)) return false;
+        name = to_string(dyn);
+      }
+      return set_property(obj, name, v);
     }
     case NodeKind::Index: {
       Value obj;

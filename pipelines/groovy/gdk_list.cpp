@@ -15,7 +15,7 @@ size_t params_of(const Value& closure) {
 
 bool index_error(Interpreter& in, int64_t i, size_t size) {
   return in.raise("java.lang.IndexOutOfBoundsException",
-                  "Index: " + std::to_string(i) + ", Size: " + std::to_string(size));
+                  "Index " + std::to_string(i) + " out of bounds for length " + std::to_string(size));
 }
 
 }  // namespace
@@ -38,6 +38,16 @@ bool Interpreter::Impl::list_method(const Value& recv, const std::string& name,
     }
     if (name == "isReverse") {
       out = Value::boolean(r.reverse());
+      return true;
+    }
+    if (name == "toString" && n == 0) {
+      out = Value::string(inspect(recv));
+      return true;
+    }
+    if (name == "containsWithinBounds" && n == 1) {
+      bool r2 = false;
+      if (!is_in(args[0], recv, r2)) return false;
+      out = Value::boolean(r2);
       return true;
     }
     if (name == "contains" && n == 1) {
@@ -94,7 +104,7 @@ bool Interpreter::Impl::list_method(const Value& recv, const std::string& name,
   if ((name == "get" || name == "getAt") && n == 1) {
     if (args[0].is_integral()) {
       int64_t i = args[0].as_int();
-      int64_t k = i < 0 ? i + static_cast<int64_t>(items.size()) : i;
+      int64_t k = i < 0 && name == "getAt" ? i + static_cast<int64_t>(items.size()) : i;
       if (k < 0 || k >= static_cast<int64_t>(items.size())) {
         if (name == "get") return index_error(in, i, items.size());
         out = Value();  // getAt answers null past the end
@@ -140,6 +150,35 @@ bool Interpreter::Impl::list_method(const Value& recv, const std::string& name,
       }
       return list(std::move(picked));
     }
+  }
+  if (name == "putAt" && n == 2) {
+    if (!mutating()) return false;
+    out = Value();
+    return set_index(recv, args[0], args[1]);
+  }
+  if (name == "clone" && n == 0) return list(items);
+  if (name == "combinations" && n == 0) {
+    // Every combination of one item from each list, the first varying fastest.
+    std::vector<std::vector<Value>> lists;
+    for (const auto& item : items) {
+      std::vector<Value> one;
+      if (!iterate(in, item, one)) return false;
+      lists.push_back(std::move(one));
+    }
+    std::vector<Value> r;
+    std::vector<size_t> at(lists.size(), 0);
+    bool any_empty = lists.empty();
+    for (const auto& l : lists) any_empty = any_empty || l.empty();
+    while (!any_empty) {
+      std::vector<Value> combo;
+      for (size_t i = 0; i < lists.size(); ++i) combo.push_back(lists[i][at[i]]);
+      r.push_back(Value::list(std::move(combo)));
+      if (!check_size(r.size())) return false;
+      size_t k = 0;
+      while (k < lists.size() && ++at[k] == lists[k].size()) at[k++] = 0;
+      if (k == lists.size()) break;
+    }
+    return list(std::move(r));
   }
   if (name == "set" && n == 2 && args[0].is_integral()) {
     if (!mutating()) return false;
@@ -628,6 +667,28 @@ bool Interpreter::Impl::list_method(const Value& recv, const std::string& name,
     if (!flat(items, 0)) return false;
     return list(std::move(r));
   }
+  if (name == "plus" && n == 2 && args[0].is_integral()) {  // plus(index, items)
+    std::vector<Value> r = items;
+    int64_t at = args[0].as_int();
+    if (at < 0 || at > static_cast<int64_t>(r.size())) return index_error(in, at, r.size());
+    std::vector<Value> more;
+    if (args[1].type() == Type::List) {
+      more = args[1].as_list().items;
+    } else {
+      more = {args[1]};
+    }
+    r.insert(r.begin() + at, more.begin(), more.end());
+    return list(std::move(r));
+  }
+  if (name == "findIndexValues" && n == 1) {
+    std::vector<Value> r;
+    for (size_t i = 0; i < items.size(); ++i) {
+      bool hit = false;
+      if (!predicate(args[0], {items[i]}, hit)) return false;
+      if (hit) r.push_back(Value::integer(static_cast<int32_t>(i)));
+    }
+    return list(std::move(r));
+  }
   if (name == "plus" && n == 1) {
     std::vector<Value> r = items;
     if (args[0].type() == Type::List || args[0].type() == Type::Range) {
@@ -711,7 +772,9 @@ bool Interpreter::Impl::list_method(const Value& recv, const std::string& name,
   if (name == "collate" && n >= 1 && args[0].is_integral() && args[0].as_int() > 0) {
     std::vector<Value> r;
     size_t k = static_cast<size_t>(args[0].as_int());
+    bool keep_rest = !(n >= 2 && args.back().type() == Type::Bool && !args.back().as_bool());
     for (size_t i = 0; i < items.size(); i += k) {
+      if (!keep_rest && i + k > items.size()) break;
       r.push_back(Value::list(std::vector<Value>(items.begin() + i,
                                                  items.begin() + std::min(items.size(), i + k))));
     }
@@ -873,6 +936,9 @@ bool Interpreter::Impl::map_method(const Value& recv, const std::string& name,
       r.push_back(name == "values" ? v : (name == "entrySet" ? map_entry(k, v) : k));
     }
     out = Value::list(std::move(r));
+    out.as_list().java_class = name == "values"     ? "java.util.LinkedHashMap$LinkedValues"
+                               : name == "entrySet" ? "java.util.LinkedHashMap$LinkedEntrySet"
+                                                    : "java.util.LinkedHashMap$LinkedKeySet";
     return true;
   }
   if ((name == "each" || name == "eachWithIndex") && n == 1) {
@@ -1072,6 +1138,43 @@ bool Interpreter::Impl::map_method(const Value& recv, const std::string& name,
   }
   if (name == "asImmutable" || name == "asUnmodifiable") {
     out = recv;
+    return true;
+  }
+  if ((name == "countBy" || name == "findResult") && n == 1) {
+    auto r = std::make_shared<Map>();
+    for (const auto& [k, v] : entries) {
+      Value x;
+      if (!call_entry(args[0], k, v, x)) return false;
+      if (name == "findResult") {
+        if (!x.is_null()) {
+          out = x;
+          return true;
+        }
+        continue;
+      }
+      Value* slot = r->find(x);
+      if (slot == nullptr) {
+        r->put(x, Value::integer(1));
+      } else {
+        *slot = Value::integer(static_cast<int32_t>(slot->as_int() + 1));
+      }
+    }
+    out = name == "findResult" ? Value() : Value::of(std::move(r));
+    return true;
+  }
+  if ((name == "firstKey" || name == "lastKey") && n == 0) {
+    if (entries.empty()) return in.raise("java.util.NoSuchElementException", "");
+    out = name == "firstKey" ? entries.front().first : entries.back().first;
+    return true;
+  }
+  if (name == "withDefault" && n == 1) {
+    auto r = std::make_shared<Map>(m);
+    r->defaults = args[0];
+    out = Value::of(std::move(r));
+    return true;
+  }
+  if (name == "clone" && n == 0) {
+    out = Value::of(std::make_shared<Map>(m));
     return true;
   }
   if (name == "containsKey" || name == "isCase") {

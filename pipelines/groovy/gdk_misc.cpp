@@ -29,6 +29,8 @@ const std::vector<std::pair<std::string_view, std::string_view>>& known_classes(
       {"Character", "java.lang.Character"},
       {"Number", "java.lang.Number"},
       {"BigDecimal", "java.math.BigDecimal"},
+      {"BigInteger", "java.math.BigInteger"},
+      {"RoundingMode", "java.math.RoundingMode"},
       {"Math", "java.lang.Math"},
       {"System", "java.lang.System"},
       {"Thread", "java.lang.Thread"},
@@ -275,6 +277,10 @@ bool Interpreter::Impl::number_method(const Value& recv, const std::string& name
     out = Value::decimal(num::to_decimal(recv));
     return true;
   }
+  if (name == "toBigInteger") {  // Gantry's integers stop at a Long
+    out = Value::long_(recv.is_integral() ? recv.as_int() : static_cast<int64_t>(recv.to_double()));
+    return true;
+  }
   if (name == "abs") {
     int c = num::compare(recv, Value::integer(0));
     if (c < 0) return num::negate(in, recv, out);
@@ -424,7 +430,7 @@ bool Interpreter::Impl::object_method(const Value& recv, const std::string& name
     return true;
   }
   if (name == "equals" && n == 1) {
-    out = Value::boolean(equals(recv, args[0]));
+    out = Value::boolean(java_equals(recv, args[0]));
     return true;
   }
   if (name == "is" && n == 1) {
@@ -432,8 +438,7 @@ bool Interpreter::Impl::object_method(const Value& recv, const std::string& name
     return true;
   }
   if (name == "getClass" && n == 0) {
-    out = Value::class_ref(recv.type() == Type::Object ? class_name(recv)
-                                                       : canonical_class(class_name(recv)));
+    out = Value::class_ref(class_name(recv));
     return true;
   }
   if (name == "asBoolean" && n == 0) {
@@ -552,7 +557,8 @@ bool Interpreter::Impl::static_property(const std::string& cls, const std::strin
     }
   }
   if (name == "name" || name == "simpleName" || name == "canonicalName") {
-    out = Value::string(name == "simpleName" || it != classes.end() ? cls : java_name(cls));
+    std::string full = cls.find('.') != std::string::npos || it != classes.end() ? cls : java_name(cls);
+    out = Value::string(name == "simpleName" ? canonical_class(full) : full);
     return true;
   }
   if (cls == "Integer" && (name == "MAX_VALUE" || name == "MIN_VALUE")) {
@@ -579,6 +585,24 @@ bool Interpreter::Impl::static_property(const std::string& cls, const std::strin
         return true;
       }
     }
+  }
+  if ((cls == "BigDecimal" || cls == "RoundingMode") &&
+      (name == "ROUND_HALF_UP" || name == "HALF_UP" || name == "ROUND_DOWN" || name == "DOWN" ||
+       name == "ROUND_UP" || name == "UP" || name == "ROUND_HALF_EVEN" || name == "HALF_EVEN" ||
+       name == "ROUND_FLOOR" || name == "FLOOR" || name == "ROUND_CEILING" || name == "CEILING" ||
+       name == "ROUND_HALF_DOWN" || name == "HALF_DOWN")) {
+    std::string mode = name.starts_with("ROUND_") ? name.substr(6) : name;
+    static const std::vector<std::pair<std::string_view, int>> kModes = {
+        {"UP", 0}, {"DOWN", 1}, {"CEILING", 2}, {"FLOOR", 3}, {"HALF_UP", 4}, {"HALF_DOWN", 5},
+        {"HALF_EVEN", 6}};
+    for (const auto& [k, v] : kModes) {
+      if (k == mode) out = Value::integer(v);
+    }
+    return true;
+  }
+  if (cls == "BigDecimal" && (name == "ZERO" || name == "ONE" || name == "TEN")) {
+    out = Value::decimal(Decimal{name == "ZERO" ? 0 : (name == "ONE" ? 1 : 10), 0});
+    return true;
   }
   if (cls == "Boolean" && (name == "TRUE" || name == "FALSE")) {
     out = Value::boolean(name == "TRUE");
@@ -617,7 +641,13 @@ bool Interpreter::Impl::static_method(const std::string& cls, const std::string&
     if (cls == "HashMap" || cls == "LinkedHashMap" || cls == "TreeMap") {
       auto m = std::make_shared<Map>();
       if (n == 1 && args[0].type() == Type::Map) {
-        for (const auto& [k, v] : args[0].as_map().entries()) m->put(k, v);
+        auto entries = args[0].as_map().entries();
+        for (const auto& [k, v] : entries) m->put(k, v);
+      }
+      if (cls == "TreeMap") {
+        m->sorted = true;
+        m->put(Value::string(""), Value());  // sorts what is there
+        m->remove(Value::string(""));
       }
       out = Value::of(std::move(m));
       return true;
@@ -636,8 +666,21 @@ bool Interpreter::Impl::static_method(const std::string& cls, const std::string&
       out = Value::string(n == 1 ? to_string(args[0]) : "");
       return true;
     }
+    if (cls == "BigDecimal" && n == 1 && args[0].is_string()) {
+      Decimal d;
+      std::string t = args[0].as_string();
+      if (!num::parse_decimal(t, d)) {
+        return in.raise("java.lang.NumberFormatException",
+                        "Character array is missing \"exponent\" mark 'e' or 'E'.");
+      }
+      out = Value::decimal(d);
+      return true;
+    }
     if (cls == "Integer" || cls == "Long" || cls == "BigDecimal") {
-      if (n != 1) return false;
+      if (n != 1) {
+        found = false;
+        return true;
+      }
       std::vector<Value> a{Value::class_ref(cls)};
       return object_method(args[0], "asType", a, out, found);
     }
@@ -686,6 +729,9 @@ bool Interpreter::Impl::static_method(const std::string& cls, const std::string&
                           : Value::integer(static_cast<int32_t>(args[0].as_int()));
       return true;
     }
+    if (args[0].is_null()) {
+      return in.raise("java.lang.NumberFormatException", "Cannot parse null string");
+    }
     std::string s = to_string(args[0]);
     int base = n >= 2 && args[1].is_integral() ? static_cast<int>(args[1].as_int()) : 10;
     char* end = nullptr;
@@ -704,7 +750,32 @@ bool Interpreter::Impl::static_method(const std::string& cls, const std::string&
     return true;
   }
   if ((cls == "Integer" || cls == "Long") && name == "toString" && n >= 1) {
+    if (n == 2 && args[0].is_integral() && args[1].is_integral() && args[1].as_int() >= 2 &&
+        args[1].as_int() <= 36) {
+      int64_t v = args[0].as_int();
+      uint64_t u = v < 0 ? static_cast<uint64_t>(-(v + 1)) + 1 : static_cast<uint64_t>(v);
+      auto base = static_cast<uint64_t>(args[1].as_int());
+      std::string s;
+      do {
+        s.insert(s.begin(), "0123456789abcdefghijklmnopqrstuvwxyz"[u % base]);
+        u /= base;
+      } while (u != 0);
+      out = Value::string((v < 0 ? "-" : "") + s);
+      return true;
+    }
     out = Value::string(to_string(args[0]));
+    return true;
+  }
+  if (cls == "BigDecimal" && name == "valueOf" && n >= 1 && args[0].is_number()) {
+    if (args[0].type() == Type::Double) {
+      Decimal d;
+      num::parse_decimal(num::double_string(args[0].as_double()), d);
+      out = Value::decimal(d);
+    } else if (n == 2 && args[1].is_integral()) {
+      out = Value::decimal(Decimal{args[0].as_int(), static_cast<int32_t>(args[1].as_int())});
+    } else {
+      out = Value::decimal(num::to_decimal(args[0]));
+    }
     return true;
   }
   if ((cls == "Integer" || cls == "Long") &&

@@ -301,6 +301,16 @@ bool Interpreter::Impl::string_method(const std::string& s, const std::string& n
       if (k < 0 || k >= static_cast<int64_t>(s.size())) return index_error(in, i);
       return str(std::string(1, s[static_cast<size_t>(k)]));
     }
+    if (args[0].type() == Type::List) {  // s[0, 2..3]
+      std::string r;
+      for (const auto& idx : args[0].as_list().items) {
+        Value part;
+        std::vector<Value> a{idx};
+        if (!string_method(s, "getAt", a, part, found)) return false;
+        r += to_string(part);
+      }
+      return str(std::move(r));
+    }
     if (args[0].type() == Type::Range) {
       const Range& r = args[0].as_range();
       int64_t size = static_cast<int64_t>(s.size());
@@ -524,14 +534,29 @@ bool Interpreter::Impl::string_method(const std::string& s, const std::string& n
       pos = nl + 1;
     }
     if (name == "eachLine" && n >= 1) {
-      for (auto& l : lines) {
+      bool numbered = args.back().type() == Type::Closure && args.back().as_closure().node != nullptr &&
+                      args.back().as_closure().node->params.size() == 2;
+      int32_t first_line = n >= 2 && args[0].is_integral() ? static_cast<int32_t>(args[0].as_int()) : 0;
+      for (size_t i = 0; i < lines.size(); ++i) {
         Value ignored;
-        if (!call_value(args.back(), {l}, ignored)) return false;
+        std::vector<Value> a{lines[i]};
+        if (numbered) a.push_back(Value::integer(first_line + static_cast<int32_t>(i)));
+        if (!call_value(args.back(), a, ignored)) return false;
       }
       out = Value();
       return true;
     }
     out = Value::list(std::move(lines));
+    return true;
+  }
+  if (name == "eachMatch" && n == 2) {
+    Value matcher;
+    if (!regex_find(Value::string(s), args[0], matcher)) return false;
+    for (const auto& g : matcher.as_matcher().matches) {
+      Value ignored;
+      if (!call_value(args[1], g.size() == 1 ? std::vector<Value>{g[0]} : g, ignored)) return false;
+    }
+    out = Value::string(s);
     return true;
   }
   if (name == "matches" && n == 1) {
@@ -645,15 +670,25 @@ bool Interpreter::Impl::string_method(const std::string& s, const std::string& n
     }
     return str(std::move(r));
   }
-  if ((name == "each" || name == "eachWithIndex" || name == "collect" || name == "any" ||
-       name == "every" || name == "findAll" || name == "find") &&
-      n >= 1) {
+  static const char* kCharMethods[] = {
+      "each",    "eachWithIndex", "collect",   "any",         "every",   "findAll",
+      "find",    "inject",        "groupBy",   "countBy",     "sum",     "toSet",
+      "unique",  "sort",          "max",       "min",         "collectEntries",
+      "takeWhile", "dropWhile",   "findIndexOf", "withIndex", "reverseEach", "grep"};
+  for (const char* m : kCharMethods) {
+    if (name != m || (n == 0 && name != "toSet" && name != "unique" && name != "sort" &&
+                      name != "max" && name != "min" && name != "sum" && name != "withIndex")) {
+      continue;
+    }
+    // A String iterates its characters (one-character strings here).
     std::vector<Value> chars;
     for (char c : s) chars.push_back(Value::string(std::string(1, c)));
     Value l = Value::list(std::move(chars));
     bool ok = list_method(l, name, args, out, found);
-    if (ok && found && name == "each") out = Value::string(s);
-    if (ok && found && name == "findAll" && out.type() == Type::List) {
+    if (ok && found && (name == "each" || name == "eachWithIndex" || name == "reverseEach")) {
+      out = Value::string(s);
+    }
+    if (ok && found && (name == "takeWhile" || name == "dropWhile") && out.type() == Type::List) {
       std::string joined;
       for (const auto& v : out.as_list().items) joined += to_string(v);
       out = Value::string(joined);

@@ -122,6 +122,20 @@ class Builder : public nlohmann::json_sax<nlohmann::json> {
   std::string key_;
 };
 
+void sort_keys(Value& v, int depth) {
+  if (depth > kMaxJsonDepth) return;
+  if (v.type() == Type::List) {
+    for (auto& item : v.as_list().items) sort_keys(item, depth + 1);
+  } else if (v.type() == Type::Map) {
+    auto& entries = v.as_map().mutable_entries();
+    std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+      return a.first.as_string() < b.first.as_string();
+    });
+    for (auto& [k, val] : entries) sort_keys(val, depth + 1);
+    v.as_map().reindex();
+  }
+}
+
 }  // namespace
 
 bool Interpreter::Impl::json_out(const Value& v, bool pretty, std::string& out) {
@@ -207,6 +221,7 @@ bool Interpreter::Impl::json_parse(const std::string& text, Value& out) {
                     b.error_.empty() ? "Unable to parse JSON" : b.error_);
   }
   out = b.result;
+  sort_keys(out, 0);  // JsonSlurper's maps list their keys in order
   return true;
 }
 
@@ -232,14 +247,6 @@ bool Interpreter::Impl::json_pretty(const std::string& text, std::string& out) {
         break;
       case '{':
       case '[': {
-        size_t j = i + 1;
-        while (j < text.size() && std::isspace(static_cast<unsigned char>(text[j]))) ++j;
-        if (j < text.size() && (text[j] == '}' || text[j] == ']')) {
-          out += c;
-          out += text[j];
-          i = j;
-          break;
-        }
         ++depth;
         out += c;
         out += '\n';

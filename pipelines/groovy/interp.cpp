@@ -1,5 +1,6 @@
 // The Interpreter's API, scopes and statements.
 #include <algorithm>
+#include <utility>
 
 #include "gantry/pipelines/groovy_parser.hpp"
 #include "interp.hpp"
@@ -286,23 +287,19 @@ bool Interpreter::Impl::exec(const Node& n) {
       if (truthy(v)) return !n.rhs || exec_block(*n.rhs);
       return !n.third || exec_block(*n.third);
     }
-    case NodeKind::While:
+    case NodeKind::While: {
+      std::string label = std::exchange(pending_label, {});
       while (true) {
         if (!tick(n)) return false;
         if (!n.lhs || !eval(*n.lhs, v)) return false;
         if (!truthy(v)) return true;
         if (n.rhs && !exec_block(*n.rhs)) {
-          if (signal == Signal::Break) {
-            signal = Signal::None;
-            return true;
-          }
-          if (signal == Signal::Continue) {
-            signal = Signal::None;
-            continue;
-          }
-          return false;
+          bool is_break = false;
+          if (!loop_signal(label, is_break)) return false;
+          if (is_break) return true;
         }
       }
+    }
     case NodeKind::For:
       return exec_for(n);
     case NodeKind::Try:
@@ -328,9 +325,11 @@ bool Interpreter::Impl::exec(const Node& n) {
     }
     case NodeKind::Break:
       signal = Signal::Break;
+      signal_label = n.text;
       return false;
     case NodeKind::Continue:
       signal = Signal::Continue;
+      signal_label = n.text;
       return false;
     case NodeKind::Block:
       return exec_block(n);
@@ -352,8 +351,18 @@ bool Interpreter::Impl::exec(const Node& n) {
       }
       return exec(*n.lhs);
     }
-    case NodeKind::Label:
-      return !n.lhs || exec(*n.lhs);
+    case NodeKind::Label: {
+      if (!n.lhs) return true;
+      pending_label = n.text;
+      bool ok = exec(*n.lhs);
+      pending_label.clear();
+      if (!ok && signal == Signal::Break && signal_label == n.text) {  // break out of a labelled block
+        signal = Signal::None;
+        signal_label.clear();
+        return true;
+      }
+      return ok;
+    }
     case NodeKind::Case:
     case NodeKind::Catch:
       return true;
@@ -361,6 +370,15 @@ bool Interpreter::Impl::exec(const Node& n) {
       // An expression written as a statement (a closure body's last value).
       return eval(n, v);
   }
+}
+
+// A declaration's value without an initialiser: 0 or false for primitives.
+Value default_value(const std::string& type) {
+  if (type == "long") return Value::long_(0);
+  if (type == "int" || type == "short" || type == "byte") return Value::integer(0);
+  if (type == "boolean") return Value::boolean(false);
+  if (type == "double" || type == "float") return Value::double_(0);
+  return Value();
 }
 
 bool Interpreter::Impl::declare(const Node& decl) {
@@ -377,12 +395,8 @@ bool Interpreter::Impl::declare(const Node& decl) {
   }
   if (decl.lhs) {
     if (!eval(*decl.lhs, v)) return false;
-  } else if (is_number_type(decl.type_name) && std::islower(decl.type_name[0])) {
-    v = decl.type_name == "long" ? Value::long_(0) : Value::integer(0);
-  } else if (decl.type_name == "boolean") {
-    v = Value::boolean(false);
-  } else if (decl.type_name == "double" || decl.type_name == "float") {
-    v = Value::double_(0);
+  } else {
+    v = default_value(decl.type_name);
   }
   in.pos_ = decl.pos;
   if (!coerce(decl.type_name, v)) return false;
@@ -405,7 +419,11 @@ bool Interpreter::Impl::coerce(const std::string& type, Value& v) {
                     "Cannot cast object '" + to_string(v) + "' with class '" + class_name(v) +
                         "' to class '" + type + "'");
   };
-  if (t == "String" || t == "GString" || t == "CharSequence") {
+  if (t == "String") {
+    if (!v.is_null() && (!v.is_string() || v.is_gstring())) v = Value::string(to_string(v));
+    return true;
+  }
+  if (t == "GString" || t == "CharSequence") {
     if (!v.is_null() && !v.is_string()) v = Value::string(to_string(v));
     return true;
   }
@@ -475,8 +493,10 @@ bool Interpreter::Impl::instance_of(const Value& v, std::string_view type) const
     case Type::Double:
       return t == "Double" || t == "Number";
     case Type::String:
-      return t == "String" || t == "CharSequence" || t == "GString" || t == "Comparable";
+      if (v.is_gstring()) return t == "GString" || t == "GStringImpl" || t == "CharSequence";
+      return t == "String" || t == "CharSequence" || t == "Comparable";
     case Type::List:
+      if (v.as_list().java_class != nullptr) return t == "Collection" || t == "Iterable" || t == "Set";
       return t == "List" || t == "ArrayList" || t == "Collection" || t == "Iterable";
     case Type::Range:
       return t == "Range" || t == "IntRange" || t == "List" || t == "Collection" ||
@@ -510,18 +530,13 @@ bool Interpreter::Impl::exec_for(const Node& n) {
     scope = saved;
     return ok;
   };
+  std::string label = std::exchange(pending_label, {});
   // Runs the body once; returns 1 to go on, 0 to stop normally, -1 abruptly.
   auto body = [&]() -> int {
     if (!n.rhs || exec_block(*n.rhs)) return 1;
-    if (signal == Signal::Break) {
-      signal = Signal::None;
-      return 0;
-    }
-    if (signal == Signal::Continue) {
-      signal = Signal::None;
-      return 1;
-    }
-    return -1;
+    bool is_break = false;
+    if (!loop_signal(label, is_break)) return -1;
+    return is_break ? 0 : 1;
   };
   if (!n.text.empty()) {
     Value iterable;
@@ -570,8 +585,28 @@ bool Interpreter::Impl::exec_for(const Node& n) {
   }
 }
 
-bool Interpreter::Impl::exec_try(const Node& n) {
-  bool ok = !n.rhs || exec_block(*n.rhs);
+bool Interpreter::Impl::loop_signal(const std::string& label, bool& is_break) {
+  if (signal != Signal::Break && signal != Signal::Continue) return false;
+  if (!signal_label.empty() && signal_label != label) return false;  // an outer loop's
+  is_break = signal == Signal::Break;
+  signal = Signal::None;
+  signal_label.clear();
+  return true;
+}
+
+bool Interpreter::Impl::exec_try(const Node& n, Value* value) {
+  // With `value`, the try (or catch) block's last statement gives the value,
+  // as when a try is a closure's or method's last statement.
+  auto run = [&](const Node& block) {
+    if (value == nullptr) return exec_block(block);
+    auto saved = scope;
+    scope = std::make_shared<Scope>();
+    scope->parent = saved;
+    bool r = exec_body(block.items, *value);
+    scope = saved;
+    return r;
+  };
+  bool ok = !n.rhs || run(*n.rhs);
   if (!ok && signal == Signal::None && in.thrown_.type() == Type::Exception &&
       !in.thrown_.as_exception().uncatchable) {
     Value ex = in.thrown_;
@@ -593,7 +628,7 @@ bool Interpreter::Impl::exec_try(const Node& n) {
       scope = std::make_shared<Scope>();
       scope->parent = saved;
       if (!c->text.empty()) scope->define(c->text, ex);
-      ok = !c->rhs || exec_block(*c->rhs);
+      ok = !c->rhs || run(*c->rhs);
       scope = saved;
       break;
     }
@@ -654,16 +689,27 @@ bool Interpreter::Impl::exec_switch(const Node& n) {
       break;
     }
   }
-  if (start == n.items.size()) start = fallback;
+  // Groovy compiles `default` as the last case wherever it is written: a
+  // match falls through the cases after it, then into the default.
+  std::vector<size_t> order;
+  for (size_t i = 0; i < n.items.size(); ++i) {
+    if (i != fallback) order.push_back(i);
+  }
+  if (fallback < n.items.size()) order.push_back(fallback);
+  size_t first = order.size();
+  size_t target = start == n.items.size() ? fallback : start;
+  for (size_t k = 0; k < order.size(); ++k) {
+    if (order[k] == target) first = k;
+  }
   auto saved = scope;
   scope = std::make_shared<Scope>();
   scope->parent = saved;
   bool ok = true;
-  for (size_t i = start; i < n.items.size() && ok; ++i) {
-    ok = exec_items(n.items[i]->items);
+  for (size_t k = first; k < order.size() && ok; ++k) {
+    ok = exec_items(n.items[order[k]]->items);
   }
   scope = saved;
-  if (!ok && signal == Signal::Break) {
+  if (!ok && signal == Signal::Break && signal_label.empty()) {
     signal = Signal::None;
     return true;
   }

@@ -75,6 +75,9 @@ bool parse_decimal(std::string_view text, Decimal& out);
 
 // Groovy's ==. `in` raises nothing; compares lists, maps and ranges by content.
 bool equals(const Value& a, const Value& b);
+// Java's equals(): numbers only of the same class (1 != 1L, 1.0 != 1.00), as
+// List.contains and map keys see them.
+bool java_equals(const Value& a, const Value& b);
 // <=>: sets `out` to -1/0/1; false (with a raise) when the values do not compare.
 bool compare(Interpreter& in, const Value& a, const Value& b, int& out);
 // A hashable text for map keys (equal keys give equal texts).
@@ -89,6 +92,8 @@ bool exception_is(const Interpreter::Impl& impl, std::string_view type, std::str
 // Builds an exception value.
 Value make_exception(std::string type, std::optional<std::string> message, Value cause = {});
 std::string cap(std::string_view s);  // "name" -> "Name"
+// A declaration's value without an initialiser (0/false for primitives).
+Value default_value(const std::string& type);
 
 struct Interpreter::Impl {
   explicit Impl(Interpreter& in_) : in(in_), host(in_.host_) {}
@@ -107,14 +112,17 @@ struct Interpreter::Impl {
   const ClassInfo* self_class = nullptr;
   int depth = 0;
   Signal signal = Signal::None;
+  std::string signal_label;   // break/continue LABEL
+  std::string pending_label;  // the label of the loop about to start
   Value ret;
+  const Node* current_method = nullptr;  // the method running (getters do not call themselves)
 
   // ---- interp.cpp
   bool tick(const Node& n);
   bool exec(const Node& n);
   bool exec_items(const std::vector<NodePtr>& items);
   bool exec_block(const Node& block);  // a new scope
-  bool exec_try(const Node& n);
+  bool exec_try(const Node& n, Value* value = nullptr);
   bool exec_for(const Node& n);
   bool exec_switch(const Node& n);
   bool declare(const Node& decl);
@@ -161,6 +169,8 @@ struct Interpreter::Impl {
   // Static fields of the script's classes, initialised before the first run.
   bool init_statics();
   bool statics_ready = false;
+  const Node* pick_overload(const std::vector<const Node*>& overloads,
+                            const std::vector<Value>& args) const;
   bool call_script_method(const std::vector<const Node*>& overloads, const std::string& name,
                           std::vector<Value>& args, Value& out);
   bool run_method(const Node& def, std::vector<Value>& args, const Value& self,
@@ -173,6 +183,10 @@ struct Interpreter::Impl {
   bool missing_method(const Value& recv, const std::string& name, const std::vector<Value>& args);
   // A closure's result as a boolean (findAll, any, every...).
   bool predicate(const Value& closure, std::vector<Value> args, bool& out);
+  // A withDefault map's value for a missing key (stored as Groovy does).
+  bool map_default(const Value& map, const Value& key, Value& out);
+  // Whether a loop labelled `label` ends a break/continue in flight (consumes it).
+  bool loop_signal(const std::string& label, bool& is_break);
 
   // ---- gdk_*.cpp: `found` false when the type has no such method.
   bool string_method(const std::string& s, const std::string& name, std::vector<Value>& args,
@@ -197,6 +211,10 @@ struct Interpreter::Impl {
   bool json_out(const Value& v, bool pretty, std::string& out);
   bool json_parse(const std::string& text, Value& out);
   bool json_pretty(const std::string& text, std::string& out);
+
+  // toString() as println and GStrings see it: a script class's own toString()
+  // runs; everything else as to_string().
+  bool text_of(const Value& v, std::string& out);
 
   // Known classes: allow-listed JDK/Groovy ones and the script's own.
   bool is_class_name(const std::string& name) const;

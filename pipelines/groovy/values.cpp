@@ -1,4 +1,5 @@
 // Values, maps, numbers with Groovy's promotion rules, and how values print.
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -50,6 +51,11 @@ Value Value::string(std::string s) {
   Value v;
   v.type_ = Type::String;
   v.s_ = std::move(s);
+  return v;
+}
+Value Value::gstring(std::string s) {
+  Value v = string(std::move(s));
+  v.gstring_ = true;
   return v;
 }
 Value Value::list(std::vector<Value> items) {
@@ -116,12 +122,13 @@ std::string key_text(const Value& v) {
     case Type::Bool:
       return v.as_bool() ? "b1" : "b0";
     case Type::Int:
-    case Type::Long:
       return "i" + std::to_string(v.as_int());
+    case Type::Long:
+      return "l" + std::to_string(v.as_int());
     case Type::String:
-      return "s" + v.as_string();
+      return (v.is_gstring() ? "g" : "s") + v.as_string();
     case Type::Decimal:
-      return "d" + num::decimal_string(v.as_decimal());
+      return "d" + std::to_string(v.as_decimal().unscaled) + "e" + std::to_string(v.as_decimal().scale);
     case Type::Double:
       return "f" + num::double_string(v.as_double());
     default:
@@ -146,6 +153,12 @@ void Map::put(const Value& key, Value value) {
   }
   index_.emplace(std::move(k), entries_.size());
   entries_.emplace_back(key, std::move(value));
+  if (sorted) {
+    std::stable_sort(entries_.begin(), entries_.end(), [](const auto& a, const auto& b) {
+      return to_string(a.first) < to_string(b.first);
+    });
+    reindex();
+  }
 }
 bool Map::remove(const Value& key) {
   auto it = index_.find(key_text(key));
@@ -450,9 +463,10 @@ bool div(Interpreter& in, const Value& a, const Value& b, Value& out) {
 
 bool intdiv(Interpreter& in, const Value& a, const Value& b, Value& out) {
   if (!a.is_integral() || !b.is_integral()) {
-    return in.raise("groovy.lang.MissingMethodException",
-                    "No signature of method: intdiv() for " + class_name(a) + " and " +
-                        class_name(b));
+    const Value& bad = !a.is_integral() ? a : b;
+    return in.raise("java.lang.UnsupportedOperationException",
+                    "Cannot use intdiv() on this number type: " + class_name(bad) +
+                        " with value: " + to_string(bad));
   }
   if (b.as_int() == 0) return in.raise("java.lang.ArithmeticException", "/ by zero");
   out = wrap_int(widest(a, b), static_cast<i128>(a.as_int()) / b.as_int());
@@ -476,39 +490,43 @@ bool mod(Interpreter& in, const Value& a, const Value& b, Value& out) {
 }
 
 bool power(Interpreter& in, const Value& a, const Value& b, Value& out) {
-  Kind k = widest(a, b);
-  if (b.is_integral() && b.as_int() >= 0 && (a.is_integral() || kind_of(a) == Kind::Decimal)) {
+  // Integer/Long ** non-negative Integer: exact, an Integer when it fits (Long
+  // for a Long base); BigDecimal ** non-negative Integer: BigDecimal.pow.
+  // Anything else goes through Math.pow and comes back as an Integer or Long
+  // when the result is whole (DefaultGroovyMethods.power(Number, Number)).
+  if (b.type() == Type::Int && b.as_int() >= 0) {
     int64_t e = b.as_int();
-    if (kind_of(a) == Kind::Decimal) {
-      Value acc = Value::integer(1);
+    if (a.type() == Type::Decimal) {
+      Value acc = Value::decimal(Decimal{1, 0});
       for (int64_t i = 0; i < e; ++i) {
         if (!mul(in, acc, a, acc)) return false;
       }
-      if (acc.type() != Type::Decimal) acc = Value::decimal(to_decimal(acc));
       out = acc;
       return true;
     }
-    i128 r = 1;
-    i128 base = a.as_int();
-    for (int64_t i = 0; i < e; ++i) {
-      r *= base;
-      if (r > kMax || r < -kMax) {
-        return in.raise("java.lang.ArithmeticException",
-                        "the power is larger than a Long, which Gantry does not support");
+    if (a.is_integral()) {
+      i128 r = 1;
+      i128 base = a.as_int();
+      for (int64_t i = 0; i < e && r != 0 && !(r == 1 && (base == 1 || base == 0)); ++i) {
+        r *= base;
+        if (r > kMax || r < -kMax) {
+          return in.raise("java.lang.ArithmeticException",
+                          "the power is larger than a Long, which Gantry does not support");
+        }
       }
+      if (base == 0 && e > 0) r = 0;
+      bool fits_int = r <= std::numeric_limits<int32_t>::max() && r >= std::numeric_limits<int32_t>::min();
+      out = a.type() == Type::Int && fits_int ? Value::integer(static_cast<int32_t>(r))
+                                              : Value::long_(static_cast<int64_t>(r));
+      return true;
     }
-    // Groovy answers an Integer when the result fits, whatever the operands.
-    out = (k == Kind::Long || r > std::numeric_limits<int32_t>::max() ||
-           r < std::numeric_limits<int32_t>::min())
-              ? Value::long_(static_cast<int64_t>(r))
-              : Value::integer(static_cast<int32_t>(r));
-    if (k == Kind::Int && (r > std::numeric_limits<int32_t>::max() ||
-                           r < std::numeric_limits<int32_t>::min())) {
-      out = Value::long_(static_cast<int64_t>(r));
-    }
-    return true;
   }
-  out = Value::double_(std::pow(a.to_double(), b.to_double()));
+  double r = std::pow(a.to_double(), b.to_double());
+  if (std::isfinite(r) && r == std::floor(r) && std::fabs(r) <= 9.2e18) {
+    out = Value::whole(static_cast<int64_t>(r));
+  } else {
+    out = Value::double_(r);
+  }
   return true;
 }
 
@@ -594,6 +612,38 @@ bool equals(const Value& a, const Value& b) {
   return a.same_ref(b);
 }
 
+bool java_equals(const Value& a, const Value& b) {
+  if (a.is_number() || b.is_number()) {
+    if (a.type() != b.type()) return false;
+    if (a.type() == Type::Decimal) {
+      return a.as_decimal().unscaled == b.as_decimal().unscaled &&
+             a.as_decimal().scale == b.as_decimal().scale;
+    }
+    return num::compare(a, b) == 0;
+  }
+  if (a.type() == Type::List && b.type() == Type::List) {
+    const auto& x = a.as_list().items;
+    const auto& y = b.as_list().items;
+    if (x.size() != y.size()) return false;
+    for (size_t i = 0; i < x.size(); ++i) {
+      if (!java_equals(x[i], y[i])) return false;
+    }
+    return true;
+  }
+  if (a.type() == Type::Map && b.type() == Type::Map) {
+    const Map& x = a.as_map();
+    const Map& y = b.as_map();
+    if (x.size() != y.size()) return false;
+    for (const auto& [k, v] : x.entries()) {
+      const Value* w = y.find(k);
+      if (w == nullptr || !java_equals(v, *w)) return false;
+    }
+    return true;
+  }
+  if (a.is_string() && b.is_string() && a.is_gstring() != b.is_gstring()) return false;
+  return equals(a, b);
+}
+
 bool compare(Interpreter& in, const Value& a, const Value& b, int& out) {
   if (a.is_null() || b.is_null()) {
     out = a.is_null() ? (b.is_null() ? 0 : -1) : 1;
@@ -613,9 +663,18 @@ bool compare(Interpreter& in, const Value& a, const Value& b, int& out) {
     out = static_cast<int>(a.as_bool()) - static_cast<int>(b.as_bool());
     return true;
   }
-  // A one-character string compares with a number by its character code? No:
-  // Groovy compares numbers with strings only when the string is one char.
-  return in.raise("java.lang.IllegalArgumentException",
+  // A one-character string is a char next to a number: compared by its code.
+  if ((a.is_number() && b.is_string()) || (a.is_string() && b.is_number())) {
+    const Value& s = a.is_string() ? a : b;
+    if (s.as_string().size() != 1) {
+      return in.raise("java.lang.ClassCastException",
+                      "java.lang.String cannot be cast to java.lang.Number");
+    }
+    Value code = Value::integer(static_cast<unsigned char>(s.as_string()[0]));
+    out = a.is_string() ? num::compare(code, b) : num::compare(a, code);
+    return true;
+  }
+  return in.raise("groovy.lang.GroovyRuntimeException",
                   "Cannot compare " + class_name(a) + " with value '" + to_string(a) + "' and " +
                       class_name(b) + " with value '" + to_string(b) + "'");
 }
@@ -674,12 +733,27 @@ std::string render_items(const std::vector<Value>& items, bool quoted, int depth
 std::string quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'' || c == '\\') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
+    switch (c) {
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\'':
+      case '\\':
+        out += '\\';
+        out += c;
+        break;
+      default:
+        out += c;
     }
-    out += c;
   }
   return out + "'";
 }
@@ -699,14 +773,17 @@ std::string render(const Value& v, bool quoted, int depth) {
     case Type::Double:
       return num::double_string(v.as_double());
     case Type::String:
-      return quoted ? quote(v.as_string()) : v.as_string();
+      return quoted && !v.is_gstring() ? quote(v.as_string()) : v.as_string();
     case Type::List:
       return render_items(v.as_list().items, quoted, depth);
     case Type::Range: {
       const Range& r = v.as_range();
       if (quoted) {
-        return r.empty ? std::to_string(r.from) + "..<" + std::to_string(r.from)
-                       : std::to_string(r.from) + ".." + std::to_string(r.to);
+        if (r.empty) return std::to_string(r.from) + "..<" + std::to_string(r.from);
+        if (r.exclusive) {
+          return std::to_string(r.from) + "..<" + std::to_string(r.reverse() ? r.to - 1 : r.to + 1);
+        }
+        return std::to_string(r.from) + ".." + std::to_string(r.to);
       }
       std::string out = "[";
       for (int64_t i = 0; i < r.size() && i < 100000; ++i) {
@@ -767,9 +844,9 @@ std::string class_name(const Value& v) {
     case Type::Double:
       return "java.lang.Double";
     case Type::String:
-      return "java.lang.String";
+      return v.is_gstring() ? "org.codehaus.groovy.runtime.GStringImpl" : "java.lang.String";
     case Type::List:
-      return "java.util.ArrayList";
+      return v.as_list().java_class != nullptr ? v.as_list().java_class : "java.util.ArrayList";
     case Type::Map:
       return "java.util.LinkedHashMap";
     case Type::Range:

@@ -87,6 +87,9 @@ class Value {
   static Value decimal(Decimal d);
   static Value double_(double d);
   static Value string(std::string s);
+  // A GString's value: a String everywhere but for Java's equals(), hash keys,
+  // instanceof and inspect(), where Groovy tells them apart.
+  static Value gstring(std::string s);
   static Value list(std::vector<Value> items = {});
   static Value map();
   static Value of(std::shared_ptr<List> l);
@@ -102,6 +105,7 @@ class Value {
   Type type() const { return type_; }
   bool is_null() const { return type_ == Type::Null; }
   bool is_string() const { return type_ == Type::String; }
+  bool is_gstring() const { return type_ == Type::String && gstring_; }
   bool is_number() const {
     return type_ == Type::Int || type_ == Type::Long || type_ == Type::Decimal ||
            type_ == Type::Double;
@@ -135,12 +139,16 @@ class Value {
     double d_;
   };
   int32_t scale_ = 0;  // a Decimal's scale
+  bool gstring_ = false;
   std::string s_;
   std::shared_ptr<void> ref_;
 };
 
 struct List {
   std::vector<Value> items;
+  // Not an ArrayList but another Java collection (a map's keySet() or
+  // values()): its class name. Such a collection is no List.
+  const char* java_class = nullptr;
 };
 
 // A LinkedHashMap: insertion order, keys compared as Groovy's `==` does for
@@ -157,6 +165,10 @@ class Map {
   std::vector<std::pair<Value, Value>>& mutable_entries() { return entries_; }
   // After changing entries() in place (sort, removeAll): rebuilds the index.
   void reindex();
+  // withDefault { key -> value }: what a missing key reads (and stores).
+  Value defaults;
+  // A TreeMap: entries kept in key order.
+  bool sorted = false;
 
  private:
   std::vector<std::pair<Value, Value>> entries_;
@@ -168,6 +180,7 @@ struct Range {
   int64_t from = 0;
   int64_t to = 0;
   bool empty = false;
+  bool exclusive = false;  // written `from..<to` (how it prints)
   bool reverse() const { return to < from; }
   int64_t size() const { return empty ? 0 : (reverse() ? from - to : to - from) + 1; }
   int64_t at(int64_t i) const { return reverse() ? from - i : from + i; }
@@ -177,6 +190,9 @@ struct Closure {
   const Node* node = nullptr;  // a Closure node; null for a method pointer
   std::shared_ptr<Scope> scope;
   std::vector<Value> curried;
+  std::vector<Value> rcurried;
+  std::vector<Value> ncurried;
+  size_t ncurry_at = 0;
   std::string method;  // `this.&name` / `obj.&name`: the method's name
   Value self;          // the object a method pointer or a class's closure belongs to
   Value delegate;
@@ -196,6 +212,7 @@ struct Exception {
   Pos pos;                   // where it was thrown
   bool uncatchable = false;  // a sandbox limit or a job-level stop: `catch` cannot stop it
   Value cause;
+  std::shared_ptr<Map> fields;  // a script's exception class: its fields
   std::any host_data;  // the host's own record of a failed step
 };
 
