@@ -72,6 +72,8 @@ class Lexer {
     return rest.find(text) != std::string_view::npos;
   }
   char char_after_next_on_line() const { return src_at(skip_blanks() + 1); }
+  // The bytes right after the current token, blanks included.
+  char raw_next(size_t ahead = 0) const { return peek(ahead); }
 
  private:
   char peek(size_t ahead = 0) const {

@@ -111,13 +111,19 @@ NodePtr Parser::parse_binary(int min_level) {
   ChainDepth chain(*this);
   while (lhs && continues_line()) {
     int level = static_cast<int>(tok_.binary_level);  // -1 when not a binary operator
+    // `>>` and `>>>` are lexed as single '>' (for generics): join them here.
+    int shifts = 0;
+    if (is_op(">") && lexer_.raw_next() == '>') shifts = lexer_.raw_next(1) == '>' ? 2 : 1;
+    if (shifts > 0) level = binary_operator_level("<<");
     if (level < min_level) break;                     // also ends at non-operators (-1)
     if (!chain.grow(tok_.pos)) return nullptr;
     std::string_view op;
     for (auto candidate : kLevels[level]) {
       if (same_text(tok_.value, candidate)) op = candidate;
     }
+    if (shifts > 0) op = shifts == 2 ? ">>>" : ">>";
     Pos pos = tok_.pos;
+    for (int i = 0; i < shifts; ++i) next();
     next();
     if (!enter(pos)) return nullptr;
     if (op == "as" || op == "instanceof" || op == "!instanceof") {

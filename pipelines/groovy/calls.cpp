@@ -565,6 +565,14 @@ bool Interpreter::Impl::call_closure(const Closure& c, std::vector<Value> args, 
     args.insert(args.begin() + static_cast<std::ptrdiff_t>(at), c.ncurried.begin(), c.ncurried.end());
   }
   if (!c.rcurried.empty()) args.insert(args.end(), c.rcurried.begin(), c.rcurried.end());
+  if (!c.composed.empty()) {
+    Value v;
+    for (size_t i = 0; i < c.composed.size(); ++i) {
+      if (!call_value(c.composed[i], i == 0 ? args : std::vector<Value>{v}, v)) return false;
+    }
+    out = v;
+    return true;
+  }
   if (!c.method.empty()) {
     if (c.self.is_null() || c.self.type() == Type::Class) {
       if (c.self.type() == Type::Class) return invoke_static(c.self.as_string(), c.method, args, out);
@@ -766,6 +774,14 @@ bool Interpreter::Impl::invoke(const Value& recv, const std::string& name,
           copy->ncurried.assign(args.begin() + 1, args.end());
         }
         out = Value::of(std::move(copy));
+        return true;
+      }
+      if ((name == "rightShift" || name == "leftShift") && args.size() == 1 &&
+          args[0].type() == Type::Closure) {
+        auto composed = std::make_shared<Closure>();
+        composed->composed = name == "rightShift" ? std::vector<Value>{recv, args[0]}
+                                                  : std::vector<Value>{args[0], recv};
+        out = Value::of(std::move(composed));
         return true;
       }
       if (name == "setDelegate" && args.size() == 1) {

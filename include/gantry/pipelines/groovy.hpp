@@ -192,6 +192,7 @@ struct Closure {
   std::vector<Value> curried;
   std::vector<Value> rcurried;
   std::vector<Value> ncurried;
+  std::vector<Value> composed;  // `f >> g`: each called with the previous one's result
   size_t ncurry_at = 0;
   std::string method;  // `this.&name` / `obj.&name`: the method's name
   Value self;          // the object a method pointer or a class's closure belongs to
