@@ -234,6 +234,12 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
     f.reason = mask_secrets(outcome.reason, job_secrets(raw->spec));
     f.tests = outcome.tests;
     f.inconclusive = outcome.inconclusive;
+    // What the job's Groovy left for later jobs; masked, as they may reach logs and pages.
+    std::vector<std::string> secrets = job_secrets(raw->spec);
+    for (const auto& [k, v] : outcome.env_changes) f.env_changes[k] = mask_secrets(v, secrets);
+    f.script_state = outcome.script_state;
+    f.description = mask_secrets(outcome.description, secrets);
+    f.display_name = mask_secrets(outcome.display_name, secrets);
     f.log_bytes = raw->spool->size();
     f.dropped_bytes = raw->spool->dropped();
     // The outcome is kept on disk until the controller acknowledges it. The

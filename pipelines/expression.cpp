@@ -394,6 +394,7 @@ bool groovy_equals(const Value& a, const Value& b) {
 }
 
 EvalResult evaluate(const Node& expr, const EvalContext& ctx) {
+  if (ctx.evaluator) return ctx.evaluator(expr);
   return Evaluator(ctx).eval(expr);
 }
 

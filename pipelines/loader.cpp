@@ -23,7 +23,10 @@ LoadResult load_pipeline(std::string_view source, SourceFormat format) {
   // structural checks run once the file parses.
   if (!result.diagnostics.has_errors()) {
     std::optional<Pipeline> pipeline = build_model(*root, result.diagnostics);
-    if (!result.diagnostics.has_errors()) result.pipeline = std::move(pipeline);
+    if (!result.diagnostics.has_errors()) {
+      result.pipeline = std::move(pipeline);
+      result.tree = std::move(root);
+    }
   }
   result.diagnostics.sort();
   return result;

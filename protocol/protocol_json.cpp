@@ -14,7 +14,9 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Accept, job_id, epoch)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StepEvent, job_id, epoch, step, state)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TestCounts, total, failed, skipped)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Finish, job_id, epoch, result, reason, log_bytes,
-                                                dropped_bytes, tests, inconclusive, fenced)
+                                                dropped_bytes, tests, inconclusive, fenced,
+                                                env_changes, script_state, description,
+                                                display_name)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LogChunk, job_id, epoch, offset)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ResumeVerdict, job_id, epoch, verdict, committed,
                                                 cancel)
@@ -25,7 +27,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(JobSpec, run_id, run_number, job
                                                 pipeline_format, repo_url, commit, workspace, env,
                                                 secrets, credentials, current_result,
                                                 previous_result, timeout_ms, cancel_grace_ms,
-                                                skip_checkout, mode)
+                                                skip_checkout, mode, script_state)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Assign, job_id, epoch, spec, job_token)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LogAck, job_id, epoch, committed)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Cancel, job_id, epoch, reason, grace_ms)

@@ -2,6 +2,8 @@
 // deadline, then its post blocks in Jenkins order, and report one outcome.
 #include "job_runner.hpp"
 
+#include "script_engine.hpp"
+
 #include <sys/random.h>
 
 #include <algorithm>
@@ -104,6 +106,8 @@ class Execution {
     if (!loaded.pipeline) return fail("pipeline: " + first_error(loaded.diagnostics));
     const pipelines::Pipeline& pipeline = *loaded.pipeline;
     StepScope scope{job_.workspace, job_env(spec, job_.workspace)};
+    job_.tree = loaded.tree;
+    job_.base_env = scope.env;
     job_.current = pipelines::parse_result(spec.current_result).value_or(Result::Success);
     previous_ = pipelines::parse_result(spec.previous_result);
 
@@ -222,6 +226,10 @@ class Execution {
     out.reason = reason_.empty() ? job_.reason : reason_;
     out.tests = job_.tests;
     out.inconclusive = inconclusive_;
+    out.env_changes = job_.env_overrides;
+    if (job_.engine) out.script_state = job_.engine->exported_state();
+    out.description = job_.description;
+    out.display_name = job_.display_name;
     return out;
   }
 

@@ -73,6 +73,11 @@ struct JobOutcome {
   std::string reason;  // "script returned exit code 2", "timeout after 5s", ...
   protocol::TestCounts tests;
   bool inconclusive = false;  // the failure was an analysis short of samples
+  // What the job's Groovy set for later jobs (protocol::Finish's fields of the same names).
+  std::map<std::string, std::string> env_changes;
+  std::string script_state;
+  std::string description;
+  std::string display_name;
 };
 
 // The strings the job's spool must mask: spec.secrets' and spec.credentials'

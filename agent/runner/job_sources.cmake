@@ -7,6 +7,7 @@ set(GANTRY_AGENT_RUNNER_JOB_SOURCES
     step_runner.cpp
     steps_control.cpp
     steps_script.cpp
+    script_engine.cpp
     steps_files.cpp
     steps_stash.cpp
     steps_input.cpp

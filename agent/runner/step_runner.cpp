@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "process.hpp"
+#include "script_engine.hpp"
 
 namespace gantry::agent {
 
@@ -69,6 +70,13 @@ StepStatus StepStatus::with_value(Value value) {
 
 Result JobState::overall() const {
   return pipelines::worse(pipelines::worse(stage_result, build_result), current);
+}
+
+void JobState::set_build_result(Result r) {
+  build_result = pipelines::worse(build_result, r);
+  if (reason.empty() && r != Result::Success) {
+    reason = std::string("currentBuild.result set to ") + pipelines::result_name(r);
+  }
 }
 
 void JobState::mark_unstable(const std::string& reason) {
@@ -178,9 +186,26 @@ bool StepArgs::boolean(std::string_view key, bool fallback) {
 
 // ---- running steps
 
+std::map<std::string, std::string> StepRunner::effective_env(const StepScope& scope) const {
+  std::map<std::string, std::string> env = scope.env;
+  for (const auto& [k, v] : job_.env_overrides) {
+    auto now = scope.env.find(k);
+    auto base = job_.base_env.find(k);
+    bool pinned = now != scope.env.end() &&
+                  (base == job_.base_env.end() || base->second != now->second);
+    if (!pinned) env[k] = v;
+  }
+  return env;
+}
+
+ScriptEngine& StepRunner::engine() {
+  if (!job_.engine) job_.engine = std::make_shared<ScriptEngine>(job_, *this, job_.tree);
+  return *job_.engine;
+}
+
 pipelines::EvalContext StepRunner::context(const StepScope& scope) const {
   pipelines::EvalContext ctx;
-  ctx.env = scope.env;
+  ctx.env = effective_env(scope);
   // Parameters travel as strings in the environment; "true"/"false" come
   // from booleanParam, whose value Groovy code tests for truth.
   for (const auto& [k, v] : scope.env) {
@@ -189,6 +214,12 @@ pipelines::EvalContext StepRunner::context(const StepScope& scope) const {
   Result overall = job_.overall();
   ctx.current_result =
       overall != Result::Success ? pipelines::result_name(overall) : job_.spec.current_result;
+  // A Jenkinsfile's step arguments are Groovy: the job's interpreter evaluates them.
+  if (job_.tree && job_.spec.pipeline_format != "yaml") {
+    auto* self = const_cast<StepRunner*>(this);
+    const StepScope* at = &scope;
+    ctx.evaluator = [self, at](const pipelines::Node& n) { return self->engine().evaluate(n, *at); };
+  }
   return ctx;
 }
 
@@ -228,10 +259,10 @@ StepStatus StepRunner::run_steps(const std::vector<Step>& steps, const StepScope
   return StepStatus{};
 }
 
-StepStatus StepRunner::run_step(const Step& step, const StepScope& scope) {
+StepStatus StepRunner::run_step(const Step& step, const StepScope& scope, bool log_failure) {
   if (job_.control.interrupted()) return interruption();
   StepStatus st = dispatch(step, scope);
-  if (!st.ok && !st.logged) {
+  if (!st.ok && !st.logged && log_failure) {
     log((st.result == Result::Aborted ? "Aborted: " : "ERROR: ") + st.message);
     st.logged = true;
   }
@@ -239,43 +270,55 @@ StepStatus StepRunner::run_step(const Step& step, const StepScope& scope) {
 }
 
 StepStatus StepRunner::body(const Step& step, const StepScope& scope) {
+  if (step.closure >= 0) return engine().run_closure(step.closure, scope);
   return run_steps(step.body, scope, false);
 }
 
-StepStatus StepRunner::dispatch(const Step& step, const StepScope& scope) {
-  using Fn = StepStatus (StepRunner::*)(const Step&, const StepScope&);
-  static const std::pair<std::string_view, Fn> kSteps[] = {
-      {"sh", &StepRunner::sh},
-      {"echo", &StepRunner::echo},
-      {"error", &StepRunner::error},
-      {"unstable", &StepRunner::unstable},
-      {"sleep", &StepRunner::sleep},
-      {"dir", &StepRunner::dir},
-      {"withEnv", &StepRunner::with_env},
-      {"withCredentials", &StepRunner::with_credentials},
-      {"timeout", &StepRunner::timeout},
-      {"retry", &StepRunner::retry},
-      {"catchError", &StepRunner::catch_error},
-      {"warnError", &StepRunner::warn_error},
-      {"script", &StepRunner::script},
-      {"writeFile", &StepRunner::write_file},
-      {"readFile", &StepRunner::read_file},
-      {"fileExists", &StepRunner::file_exists},
-      {"deleteDir", &StepRunner::delete_dir},
-      {"checkout", &StepRunner::checkout},
-      {"archiveArtifacts", &StepRunner::archive_artifacts},
-      {"junit", &StepRunner::junit},
-      {"stash", &StepRunner::stash},
-      {"unstash", &StepRunner::unstash},
-      {"input", &StepRunner::input},
-      {"compareMetrics", &StepRunner::compare_metrics},
+StepRunner::StepFn StepRunner::lookup(std::string_view name) {
+  static const std::pair<std::string_view, StepFn> kSteps[] = {
+    {"sh", &StepRunner::sh},
+    {"echo", &StepRunner::echo},
+    {"error", &StepRunner::error},
+    {"unstable", &StepRunner::unstable},
+    {"sleep", &StepRunner::sleep},
+    {"dir", &StepRunner::dir},
+    {"withEnv", &StepRunner::with_env},
+    {"withCredentials", &StepRunner::with_credentials},
+    {"timeout", &StepRunner::timeout},
+    {"retry", &StepRunner::retry},
+    {"catchError", &StepRunner::catch_error},
+    {"warnError", &StepRunner::warn_error},
+    {"script", &StepRunner::script},
+    {"writeFile", &StepRunner::write_file},
+    {"readFile", &StepRunner::read_file},
+    {"fileExists", &StepRunner::file_exists},
+    {"deleteDir", &StepRunner::delete_dir},
+    {"checkout", &StepRunner::checkout},
+    {"archiveArtifacts", &StepRunner::archive_artifacts},
+    {"junit", &StepRunner::junit},
+    {"stash", &StepRunner::stash},
+    {"unstash", &StepRunner::unstash},
+    {"input", &StepRunner::input},
+    {"compareMetrics", &StepRunner::compare_metrics},
+    {"pwd", &StepRunner::pwd},
+    {"isUnix", &StepRunner::is_unix},
       // Log decoration wrappers: the body runs as is.
-      {"timestamps", &StepRunner::body},
-      {"ansiColor", &StepRunner::body},
-  };
-  for (const auto& [name, fn] : kSteps) {
-    if (name == step.name) return (this->*fn)(step, scope);
+    {"timestamps", &StepRunner::body},
+    {"ansiColor", &StepRunner::body},
+};
+
+  for (const auto& [n, fn] : kSteps) {
+    if (n == name) return fn;
   }
+  return nullptr;
+}
+
+bool StepRunner::supports(std::string_view name) { return lookup(name) != nullptr; }
+
+StepStatus StepRunner::dispatch(const Step& step, const StepScope& scope) {
+  if (StepFn fn = lookup(step.name)) return (this->*fn)(step, scope);
+  // A method of the Jenkinsfile used as a step: def deployTo(env) { ... }.
+  if (job_.tree && engine().has_method(step.name)) return engine().call_method(step, scope);
   return StepStatus::failure("step '" + step.name + "' is not supported by this agent");
 }
 
@@ -291,7 +334,8 @@ StepStatus StepRunner::run_process(const std::vector<std::string>& argv, const S
   if (job_.control.interrupted()) return interruption();
   Process proc;
   std::string error;
-  if (!proc.start(ProcessSpec{argv, scope.env, scope.cwd, job_.cookie, job_.run_as}, error)) {
+  if (!proc.start(ProcessSpec{argv, effective_env(scope), scope.cwd, job_.cookie, job_.run_as},
+                  error)) {
     return StepStatus::failure("cannot start " + argv.front() + ": " + error);
   }
   int status = 0;
@@ -366,6 +410,17 @@ StepStatus StepRunner::unstable(const Step& step, const StepScope& scope) {
   log("WARNING: " + text);
   job_.mark_unstable(text);
   return StepStatus{};
+}
+
+StepStatus StepRunner::pwd(const Step& step, const StepScope& scope) {
+  StepArgs args(step, context(scope));
+  bool tmp = args.boolean("tmp", false);
+  if (!args.ok()) return args.failure();
+  return StepStatus::with_value(Value(tmp ? job_.workspace + "@tmp" : scope.cwd));
+}
+
+StepStatus StepRunner::is_unix(const Step&, const StepScope&) {
+  return StepStatus::with_value(Value(true));  // agents are Linux
 }
 
 StepStatus StepRunner::sleep(const Step& step, const StepScope& scope) {

@@ -21,12 +21,15 @@
 #include <vector>
 
 #include "gantry/pipelines/expression.hpp"
+#include "gantry/pipelines/groovy.hpp"
 #include "gantry/pipelines/model.hpp"
 #include "gantry/pipelines/results.hpp"
 #include "job_control.hpp"
 #include "job_runner.hpp"
 
 namespace gantry::agent {
+
+class ScriptEngine;
 
 struct StepStatus {
   bool ok = true;
@@ -39,6 +42,9 @@ struct StepStatus {
   // Variables the following steps of the same block see (an input's
   // submitterParameter).
   std::map<std::string, std::string> exports;
+  // A Groovy exception that failed a closure body: thrown again as itself
+  // when the failure reaches Groovy code (so `catch (MyError e)` still sees it).
+  pipelines::groovy::Value groovy_error;
 
   static StepStatus failure(std::string message,
                             pipelines::Result result = pipelines::Result::Failure);
@@ -67,9 +73,20 @@ struct JobState {
   protocol::TestCounts tests;
   std::optional<RunAs> run_as;  // the job user, when the agent has one
 
+  // Groovy (script_engine.hpp): the parsed Jenkinsfile, the interpreter once
+  // some Groovy ran, and what the job's Groovy changed for later jobs.
+  std::shared_ptr<const pipelines::Node> tree;
+  std::shared_ptr<ScriptEngine> engine;
+  std::map<std::string, std::string> env_overrides;  // env.X = ... (build-wide, as in Jenkins)
+  std::map<std::string, std::string> base_env;       // the job's environment before any step
+  std::string description;                           // currentBuild.description, when set
+  std::string display_name;                          // currentBuild.displayName, when set
+
   // The result so far, as post conditions and currentBuild see it.
   pipelines::Result overall() const;
   void mark_unstable(const std::string& reason);
+  // currentBuild.result = r: as in Jenkins, a result can only get worse.
+  void set_build_result(pipelines::Result r);
 };
 
 // A step's arguments, evaluated on demand; the first error is kept.
@@ -106,14 +123,27 @@ class StepRunner {
   // step reports started/succeeded/failed to the host.
   StepStatus run_steps(const std::vector<pipelines::Step>& steps, const StepScope& scope,
                        bool events);
-  StepStatus run_step(const pipelines::Step& step, const StepScope& scope);
+  // `log_failure` false: a failure is not logged here (a step called from
+  // Groovy: its exception may be caught).
+  StepStatus run_step(const pipelines::Step& step, const StepScope& scope, bool log_failure = true);
+  // Whether this agent has a step of that name.
+  static bool supports(std::string_view name);
 
   // "[gantry] <text>\n" into the spool.
   void log(std::string_view text);
 
   pipelines::EvalContext context(const StepScope& scope) const;
 
+  // The process environment of `scope` with the job's `env.X = ...`
+  // assignments, except where a withEnv/withCredentials around set the name.
+  std::map<std::string, std::string> effective_env(const StepScope& scope) const;
+
+  // The job's interpreter, made on first use.
+  ScriptEngine& engine();
+
  private:
+  using StepFn = StepStatus (StepRunner::*)(const pipelines::Step&, const StepScope&);
+  static StepFn lookup(std::string_view name);
   StepStatus dispatch(const pipelines::Step& step, const StepScope& scope);
   StepStatus interruption() const;
   StepStatus body(const pipelines::Step& step, const StepScope& scope);
@@ -130,6 +160,8 @@ class StepRunner {
   StepStatus error(const pipelines::Step& step, const StepScope& scope);
   StepStatus unstable(const pipelines::Step& step, const StepScope& scope);
   StepStatus sleep(const pipelines::Step& step, const StepScope& scope);
+  StepStatus pwd(const pipelines::Step& step, const StepScope& scope);
+  StepStatus is_unix(const pipelines::Step& step, const StepScope& scope);
   StepStatus input(const pipelines::Step& step, const StepScope& scope);  // steps_input.cpp
   // steps_analysis.cpp
   StepStatus compare_metrics(const pipelines::Step& step, const StepScope& scope);
@@ -147,9 +179,6 @@ class StepRunner {
 
   // steps_script.cpp
   StepStatus script(const pipelines::Step& step, const StepScope& scope);
-  StepStatus statements(const std::vector<pipelines::NodePtr>& items, const StepScope& scope,
-                        bool& returned);
-  StepStatus statement(const pipelines::Node& stmt, const StepScope& scope, bool& returned);
 
   // steps_files.cpp
   StepStatus write_file(const pipelines::Step& step, const StepScope& scope);

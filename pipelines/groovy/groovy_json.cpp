@@ -275,4 +275,149 @@ bool Interpreter::Impl::json_pretty(const std::string& text, std::string& out) {
   return true;
 }
 
+namespace {
+
+using Json = nlohmann::json;
+
+// Integers are JSON numbers, a Long {"L": "n"}, a BigDecimal {"D": "1.5"}, a
+// Double {"F": 1.5}, a map {"M": [[key, value], ...]} (keys of any type, in
+// order); false for what cannot travel.
+bool to_json(const Value& v, Json& out, int depth) {
+  if (depth > kMaxJsonDepth) return false;
+  switch (v.type()) {
+    case Type::Null:
+      out = nullptr;
+      return true;
+    case Type::Bool:
+      out = v.as_bool();
+      return true;
+    case Type::Int:
+      out = v.as_int();
+      return true;
+    case Type::Long:
+      out = Json{{"L", std::to_string(v.as_int())}};
+      return true;
+    case Type::Decimal:
+      out = Json{{"D", num::decimal_string(v.as_decimal())}};
+      return true;
+    case Type::Double:
+      out = Json{{"F", v.as_double()}};
+      return true;
+    case Type::String:
+      out = v.as_string();
+      return true;
+    case Type::List:
+    case Type::Range: {
+      out = Json::array();
+      if (v.type() == Type::Range) {
+        const Range& r = v.as_range();
+        for (int64_t i = 0; i < r.size() && i < 1'000'000; ++i) out.push_back(r.at(i));
+        return true;
+      }
+      for (const auto& item : v.as_list().items) {
+        Json j;
+        if (!to_json(item, j, depth + 1)) return false;
+        out.push_back(std::move(j));
+      }
+      return true;
+    }
+    case Type::Map: {
+      Json pairs = Json::array();
+      for (const auto& [k, val] : v.as_map().entries()) {
+        Json jk;
+        Json jv;
+        if (!to_json(k, jk, depth + 1) || !to_json(val, jv, depth + 1)) return false;
+        pairs.push_back(Json::array({std::move(jk), std::move(jv)}));
+      }
+      out = Json{{"M", std::move(pairs)}};
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+bool from_json(const Json& j, Value& out, int depth) {
+  if (depth > kMaxJsonDepth) return false;
+  if (j.is_null()) {
+    out = Value();
+  } else if (j.is_boolean()) {
+    out = Value::boolean(j.get<bool>());
+  } else if (j.is_number_integer()) {
+    out = Value::whole(j.get<int64_t>());
+  } else if (j.is_string()) {
+    out = Value::string(j.get<std::string>());
+  } else if (j.is_array()) {
+    auto l = std::make_shared<List>();
+    for (const auto& item : j) {
+      Value v;
+      if (!from_json(item, v, depth + 1)) return false;
+      l->items.push_back(std::move(v));
+    }
+    out = Value::of(std::move(l));
+  } else if (j.is_object() && j.size() == 1) {
+    auto [key, val] = *j.items().begin();
+    if (key == "L" && val.is_string()) {
+      out = Value::long_(std::stoll(val.get<std::string>()));
+    } else if (key == "D" && val.is_string()) {
+      Decimal d;
+      if (!num::parse_decimal(val.get<std::string>(), d)) return false;
+      out = Value::decimal(d);
+    } else if (key == "F" && val.is_number()) {
+      out = Value::double_(val.get<double>());
+    } else if (key == "M" && val.is_array()) {
+      auto m = std::make_shared<Map>();
+      for (const auto& pair : val) {
+        if (!pair.is_array() || pair.size() != 2) return false;
+        Value k;
+        Value v;
+        if (!from_json(pair[0], k, depth + 1) || !from_json(pair[1], v, depth + 1)) return false;
+        m->put(k, std::move(v));
+      }
+      out = Value::of(std::move(m));
+    } else {
+      return false;
+    }
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string encode_value(const Value& v) {
+  Json j;
+  if (!to_json(v, j, 0)) return "";
+  return j.dump();
+}
+
+std::string encode_variables(const std::vector<std::pair<std::string, Value>>& vars,
+                             size_t max_bytes) {
+  Json out = Json::object();
+  for (const auto& [name, v] : vars) {
+    Json j;
+    if (to_json(v, j, 0)) out[name] = std::move(j);
+  }
+  std::string text = out.dump();
+  return text.size() > max_bytes ? "" : text;
+}
+
+bool decode_variables(std::string_view json, std::vector<std::pair<std::string, Value>>& out) {
+  Json j = Json::parse(json, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return false;
+  std::vector<std::pair<std::string, Value>> vars;
+  for (const auto& [name, val] : j.items()) {
+    Value v;
+    try {
+      if (!from_json(val, v, 0)) return false;
+    } catch (const std::exception&) {
+      return false;
+    }
+    vars.emplace_back(name, std::move(v));
+  }
+  out = std::move(vars);
+  return true;
+}
+
 }  // namespace gantry::pipelines::groovy

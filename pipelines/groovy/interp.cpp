@@ -115,6 +115,32 @@ bool Interpreter::run_top_level(const std::function<bool(const Node&)>& skip) {
   return true;
 }
 
+bool Interpreter::run_statement(const Node& stmt) {
+  Impl& im = *impl_;
+  if (!im.init_statics()) return false;
+  im.scope = im.top;
+  if (im.exec(stmt)) return true;
+  if (im.signal != Signal::None) {
+    im.signal = Signal::None;
+    return im.in.thrown_.is_null() ? true : false;
+  }
+  return false;
+}
+
+bool Interpreter::has_method(const std::string& name) const {
+  return impl_->methods.count(name) != 0;
+}
+
+bool Interpreter::call_method(const std::string& name, std::vector<Value> args, Value& out) {
+  auto it = impl_->methods.find(name);
+  if (it == impl_->methods.end()) {
+    return raise("groovy.lang.MissingMethodException", "No signature of method: " +
+                                                           impl_->script_class + "." + name + "()");
+  }
+  if (!impl_->init_statics()) return false;
+  return impl_->call_script_method(it->second, name, args, out);
+}
+
 bool Interpreter::run_block(const Node& code, Value* result) {
   Impl& im = *impl_;
   if (!im.init_statics()) return false;

@@ -24,6 +24,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -99,6 +100,9 @@ struct EvalContext {
   // does not have (PATH, HOME, WORKSPACE...) becomes a marker (agent_env_marker) that the agent
   // replaces with its own value, as Jenkins evaluates `environment` on the agent.
   bool defer_unknown_env = false;
+  // Where a Groovy interpreter is at hand (the agent running a job), it
+  // evaluates instead: all of Groovy, not the subset.
+  std::function<std::variant<Value, struct EvalError>(const Node&)> evaluator;
 };
 
 // The marker for variable `name` read as env.NAME (`bare` false: null when the agent lacks it

@@ -300,6 +300,13 @@ class Interpreter {
   // Runs the loaded file's top-level statements, those for which `skip` is
   // false (Gantry skips `pipeline { }` and `@Library`).
   bool run_top_level(const std::function<bool(const Node&)>& skip = {});
+  // Runs one top-level statement of the loaded file (the caller walks them,
+  // so one that fails need not stop the others).
+  bool run_statement(const Node& stmt);
+  // A method the loaded files define (def name(...) { }).
+  bool has_method(const std::string& name) const;
+  // Calls such a method (the overload that fits `args`).
+  bool call_method(const std::string& name, std::vector<Value> args, Value& out);
   // Runs a closure's or block's statements as a closure of the script (a
   // `script { }` body): it sees the top-level variables.
   bool run_block(const Node& closure_or_block, Value* result = nullptr);
@@ -350,6 +357,18 @@ std::string inspect(const Value& v);
 std::string class_name(const Value& v);
 // Groovy truth.
 bool truthy(const Value& v);
+
+// Script variables as JSON, to carry them from one job's interpreter to the
+// next (on another agent, after a restart): {"name": value, ...}. Plain values
+// only (null, booleans, numbers with their Groovy class, strings, lists,
+// maps); a variable holding anything else (a closure, an object) is left out.
+// Returns "" when the text would exceed `max_bytes`.
+std::string encode_variables(const std::vector<std::pair<std::string, Value>>& vars,
+                             size_t max_bytes);
+// The reverse; false on text that is not such JSON (nothing is set then).
+bool decode_variables(std::string_view json, std::vector<std::pair<std::string, Value>>& out);
+// One value in that form, "" for one that cannot travel (for comparing).
+std::string encode_value(const Value& v);
 
 // Runs a whole program with a host that has no steps and collects what it
 // prints; an uncaught exception appends "Caught: Type: message\n", as the

@@ -4,6 +4,7 @@
 // text to validated model, with all diagnostics. No file I/O here: the caller
 // reads the file.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,9 @@ SourceFormat format_for_path(std::string_view path);
 struct LoadResult {
   std::optional<Pipeline> pipeline;  // set when there were no errors
   Diagnostics diagnostics;
+  // The parsed file, for the Groovy around and inside the pipeline (helper
+  // methods, top-level variables, classes); set with `pipeline`.
+  std::shared_ptr<const Node> tree;
 };
 
 LoadResult load_pipeline(std::string_view source, SourceFormat format);

@@ -28,6 +28,7 @@ struct Step {
   std::vector<Step> body;  // block steps: dir, retry, timeout, withEnv, ...
   NodePtr script;          // `script { }`: the closure, statements kept as parsed
   bool has_body = false;
+  int closure = -1;  // a step called from Groovy: its body is this closure of the job's interpreter
 
   const Node* arg(std::string_view key, size_t position = 0) const;
 };

@@ -89,6 +89,13 @@ struct Finish {
   // (no heartbeat ack for 3/4 of it): the attempt was lost, not cancelled,
   // and the controller may retry it.
   bool fenced = false;
+  // What the job's Groovy left for the run's later jobs: `env.X = ...`
+  // assignments, the script variables it changed (JSON), and
+  // currentBuild.description / displayName when set.
+  std::map<std::string, std::string> env_changes;
+  std::string script_state;
+  std::string description;
+  std::string display_name;
 };
 
 // Header of a binary log frame; the payload follows in the same frame.
@@ -146,6 +153,9 @@ struct JobSpec {
   // "post" (the stage's post blocks once the canary ended, judged on
   // current_result).
   std::string mode;
+  // The Groovy variables earlier jobs of the run set (JSON, groovy.hpp's
+  // encode_variables); the job's interpreter starts from them.
+  std::string script_state;
 };
 
 struct Assign {

@@ -1,0 +1,69 @@
+#pragma once
+// Runs a job's Groovy (SPEC §4 "Groovy", docs/groovy.md): `script { }`
+// blocks, helper methods called as steps, and the code around `pipeline { }`,
+// in one interpreter per job. Steps are calls: a Groovy call to `sh`, `dir`,
+// `withCredentials`... becomes a model Step run by the StepRunner, its
+// closure body run back in the interpreter, its failure a Groovy exception
+// (hudson.AbortException, catchable unless the job was stopped).
+//
+// State that outlives the job: `env.X = ...` (JobState.env_overrides), the
+// script's variables (exported() as JSON, imported from JobSpec.script_state),
+// currentBuild's description and display name. The controller carries them
+// to the run's later jobs.
+//
+// Not responsible for the declarative steps around the Groovy, or for
+// `environment` and `when`, which the controller evaluates. Runs on the job's
+// thread only.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gantry/pipelines/ast.hpp"
+#include "gantry/pipelines/groovy.hpp"
+#include "step_runner.hpp"
+
+namespace gantry::agent {
+
+class ScriptEngine {
+ public:
+  // `tree`: the parsed Jenkinsfile (its methods, classes and top-level code),
+  // may be null. Runs the top-level code (not `pipeline { }`) at once, then
+  // restores the variables earlier jobs of the run left (JobSpec.script_state).
+  ScriptEngine(JobState& job, StepRunner& steps, std::shared_ptr<const pipelines::Node> tree);
+  ~ScriptEngine();
+  ScriptEngine(const ScriptEngine&) = delete;
+  ScriptEngine& operator=(const ScriptEngine&) = delete;
+
+  // A failure of the top-level code, reported by the first step that needs Groovy.
+  const std::optional<StepStatus>& prelude_failure() const { return prelude_failure_; }
+
+  // A `script { }` closure (or block) in `scope`.
+  StepStatus run_script(const pipelines::Node& code, const StepScope& scope);
+  // The body of a block step called from Groovy (Step.closure).
+  StepStatus run_closure(int id, const StepScope& scope);
+  // A step argument or condition, with all of Groovy (the expression subset's
+  // result type: strings, numbers, booleans, null; other values as their text).
+  pipelines::EvalResult evaluate(const pipelines::Node& expr, const StepScope& scope);
+  // A method defined in the Jenkinsfile, used as a step: `deployTo('prod')`.
+  bool has_method(const std::string& name) const;
+  StepStatus call_method(const pipelines::Step& step, const StepScope& scope);
+
+  // The variables this job changed, as JSON for JobSpec.script_state ("" when none).
+  std::string exported_state() const;
+
+  class Host;
+
+ private:
+  StepStatus to_status(const std::string& where);
+
+  JobState& job_;
+  StepRunner& steps_;
+  std::shared_ptr<const pipelines::Node> tree_;
+  std::unique_ptr<Host> host_;
+  std::unique_ptr<pipelines::groovy::Interpreter> in_;
+  std::vector<std::pair<std::string, std::string>> baseline_;  // variable -> encoded value
+  std::optional<StepStatus> prelude_failure_;
+};
+
+}  // namespace gantry::agent
