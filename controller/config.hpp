@@ -92,6 +92,9 @@ struct RetentionConfig {
 struct Config {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;  // 0: pick a free port
+  // `url: https://ci.example.com`: the address users open (BUILD_URL, GANTRY_URL, links in
+  // notifications). Without it, the listen address.
+  std::string public_url;
   std::string data_dir = "./gantry-data";
   std::vector<UserConfig> users;
   std::vector<AgentTokenConfig> agent_tokens;

@@ -64,6 +64,8 @@ std::map<std::string, std::string> job_env(const protocol::JobSpec& spec,
   for (const auto& [k, v] : spec.env) env[k] = v;
   for (const auto& [k, v] : spec.secrets) env[k] = v;
   env["WORKSPACE"] = workspace;
+  env["WORKSPACE_TMP"] = workspace + "@tmp";  // Jenkins' name for the job's scratch directory
+  if (!env.count("EXECUTOR_NUMBER")) env["EXECUTOR_NUMBER"] = "0";
   if (!spec.stage_name.empty()) env["STAGE_NAME"] = spec.stage_name;
   // `environment` values that read what only this agent knows ("/opt/x/bin:${env.PATH}"): the
   // controller left markers; they take this agent's values, as Jenkins evaluates them here.
@@ -108,6 +110,8 @@ class Execution {
     StepScope scope{job_.workspace, job_env(spec, job_.workspace)};
     job_.tree = loaded.tree;
     job_.base_env = scope.env;
+    job_.description = spec.description;
+    job_.display_name = spec.display_name;
     job_.current = pipelines::parse_result(spec.current_result).value_or(Result::Success);
     previous_ = pipelines::parse_result(spec.previous_result);
 

@@ -58,6 +58,13 @@ struct RunRecord {
   // before it are skipped, and their stashes are read from the run restarted.
   std::string restart_stage;
   std::vector<InstigatorRecord> pushers;  // who pushed its commit(s), as webhooks named them
+  // What the run's Groovy left for its later jobs (docs/groovy.md): `env.X = ...`
+  // assignments, the script variables (JSON, groovy.hpp's encode_variables), and
+  // currentBuild's description and display name.
+  std::map<std::string, std::string> script_env;
+  std::string script_state;
+  std::string description;
+  std::string display_name;
 };
 
 // One per plan node (stages, groups, parallel blocks, matrix cells) and one

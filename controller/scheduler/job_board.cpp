@@ -191,6 +191,10 @@ std::string JobBoard::why_no_agent(const std::string& label, const std::string& 
   return "waiting for an agent" + wanted + " to take it";
 }
 
+// Jobs a pipeline-level agent takes beyond its executors: the parallel
+// branches of the one pipeline that holds it.
+constexpr int kSharedExecutorJobs = 8;
+
 AgentState* JobBoard::free_agent(const std::string& label, const std::string& preferred,
                                  const std::string& repo, int64_t now) {
   // An agent whose heartbeats stopped gets no new work, even while its
@@ -200,6 +204,18 @@ AgentState* JobBoard::free_agent(const std::string& label, const std::string& pr
   const int64_t silent_after =
       std::min(options_.lease_ttl_ms * 3 / 4, options_.heartbeat_ms * 5 / 2);
   AgentState* best = nullptr;
+  // Under a pipeline-level agent every stage without its own runs on the one
+  // agent it got, in one workspace, as in Jenkins (its branches share that
+  // node's executor, a few at a time beyond its count). Elsewhere only when
+  // that agent is gone.
+  if (!preferred.empty()) {
+    for (auto& [id, agent] : agents_) {
+      if (agent.name != preferred || !agent.connected) continue;
+      if (now - agent.last_seen > silent_after) continue;
+      if (static_cast<int>(agent.jobs.size()) >= agent.executors + kSharedExecutorJobs) return nullptr;
+      return &agent;
+    }
+  }
   for (auto& [id, agent] : agents_) {
     if (!agent.connected || static_cast<int>(agent.jobs.size()) >= agent.executors) continue;
     if (now - agent.last_seen > silent_after) continue;
@@ -207,7 +223,6 @@ AgentState* JobBoard::free_agent(const std::string& label, const std::string& pr
     if (auto only = options_.pool_repositories.find(agent.token_name);
         only != options_.pool_repositories.end() && !only->second.count(repo))
       continue;  // a pool kept for other repositories (an inline or URL run has none)
-    if (!preferred.empty() && agent.name == preferred) return &agent;
     if (!best || agent.jobs.size() < best->jobs.size()) best = &agent;
   }
   return best;

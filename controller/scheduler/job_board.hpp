@@ -52,6 +52,9 @@ struct SchedulerOptions {
   // `gantry run --stage/--until`, and deploys without --with-deploys: a reason leaves the
   // stage out (skipped, with that reason) when its turn comes; "" runs it.
   std::function<std::string(const pipelines::Stage& stage, const std::string& stage_id)> skip_stage;
+  // The controller's address as users reach it (`url:`, else from `listen:`), without a
+  // trailing slash: BUILD_URL and GANTRY_URL. Empty: not set.
+  std::string public_url;
 };
 
 struct Job {

@@ -90,12 +90,29 @@ std::map<std::string, std::string> stage_environment(const RunState& run, int no
   if (!r.previous_successful_commit.empty())
     env["GIT_PREVIOUS_SUCCESSFUL_COMMIT"] = r.previous_successful_commit;
   set_ref_env(r.ref, env);
+  // Jenkins' standard variables (BUILD_URL needs the controller's `url:`).
+  const std::string job_base = r.job_name.substr(r.job_name.find_last_of('/') + 1);
+  env["JOB_BASE_NAME"] = job_base;
+  env["BUILD_TAG"] = "gantry-" + r.job_name + "-" + std::to_string(r.number);
+  if (!options.public_url.empty()) {
+    env["GANTRY_URL"] = options.public_url + "/";
+    env["JENKINS_URL"] = env["GANTRY_URL"];
+    env["BUILD_URL"] = options.public_url + "/#/runs/" + std::to_string(r.id);
+    env["RUN_DISPLAY_URL"] = env["BUILD_URL"];
+    env["JOB_URL"] = options.public_url + "/#/runs?job=" + r.job_name;
+  }
+  const std::map<std::string, std::string> own = env;
   pipelines::EvalContext ctx;
   // Parameters: declared defaults, then the values the run was started with, typed.
   ctx.params = pipelines::typed_parameters(run.pipeline, r.params);
   // Never over Gantry's own variables, set above (a run's parameters with
   // such names are refused when it is created; this covers declared ones).
   for (const auto& [k, v] : ctx.params) env.emplace(k, v.to_string());
+  // `env.X = ...` in an earlier job's Groovy: seen by the later ones (not over Gantry's own
+  // variables; the `environment` directives below win over it, as in Jenkins).
+  for (const auto& [k, v] : r.script_env) {
+    if (!own.count(k)) env[k] = v;
+  }
   // A password parameter is a secret: the agent masks it wherever its output goes.
   for (const auto& p : run.pipeline.parameters) {
     auto value = env.find(p.name);
@@ -184,6 +201,9 @@ protocol::JobSpec job_spec(const RunState& run, const Job& job, const SchedulerO
   spec.commit = r.commit;
   spec.workspace = r.job_name + "-" + std::to_string(r.number);
   spec.env = stage_environment(run, job.node, options, &spec.secrets, error);
+  spec.script_state = r.script_state;
+  spec.description = r.description;
+  spec.display_name = r.display_name;
   // withCredentials secrets go only to the job whose own steps name them.
   std::set<std::string> ids;
   if (n.kind == NodeKind::PipelinePost) {

@@ -317,6 +317,11 @@ void Scheduler::assign(Job& job, AgentState& agent, int64_t now) {
   std::string error;
   board_.hand_out(job, agent, rec.epoch + 1, now);
   protocol::JobSpec spec = job_spec(run, job, options_, error);
+  // Jenkins' NODE_NAME and NODE_LABELS: the agent the job was handed to.
+  spec.env["NODE_NAME"] = agent.name;
+  std::string labels;
+  for (const std::string& l : agent.labels) labels += (labels.empty() ? "" : " ") + l;
+  spec.env["NODE_LABELS"] = labels;
   rec.epoch = job.epoch;
   rec.attempts = job.attempt;
   if (in_rollout(run, job.node)) {

@@ -94,6 +94,8 @@ class Scheduler {
   void set_pool_repositories(std::map<std::string, std::set<std::string>> pools) {
     options_.pool_repositories = std::move(pools);
   }
+  // SchedulerOptions::public_url, known once the controller listens.
+  void set_public_url(std::string url) { options_.public_url = std::move(url); }
   void reconfigure(std::map<std::string, bool> environments,
                    std::map<std::string, std::string> secrets,
                    std::map<std::string, SecretScope> scopes);

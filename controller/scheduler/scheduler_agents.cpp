@@ -5,11 +5,55 @@
 #include <algorithm>
 
 #include "gantry/common/log.hpp"
+#include "gantry/pipelines/groovy.hpp"
 #include "scheduler/job_spec.hpp"
 #include "scheduler/rollout.hpp"
 #include "scheduler/scheduler.hpp"
 
 namespace gantry::controller {
+
+namespace {
+
+constexpr size_t kMaxScriptState = size_t{1} << 20;
+constexpr size_t kMaxScriptEnv = 1000;
+
+// What a job's Groovy left (Finish) joins the run's, for its later jobs: the
+// later writer of a name wins, as in Jenkins where the stages run in turn.
+void merge_script_state(RunRecord& run, const protocol::Finish& f) {
+  for (const auto& [k, v] : f.env_changes) {
+    if (run.script_env.size() >= kMaxScriptEnv && !run.script_env.count(k)) break;
+    run.script_env[k] = v;
+  }
+  if (!f.description.empty()) run.description = f.description;
+  if (!f.display_name.empty()) run.display_name = f.display_name;
+  if (f.script_state.empty()) return;
+  namespace groovy = pipelines::groovy;
+  std::vector<std::pair<std::string, groovy::Value>> vars;
+  std::vector<std::pair<std::string, groovy::Value>> changed;
+  if (!run.script_state.empty()) groovy::decode_variables(run.script_state, vars);
+  if (!groovy::decode_variables(f.script_state, changed)) {
+    log::warn("scheduler", "job.bad_script_state", {{"run", std::to_string(run.id)}});
+    return;
+  }
+  for (auto& [name, v] : changed) {
+    bool found = false;
+    for (auto& [n, old] : vars) {
+      if (n == name) {
+        old = v;
+        found = true;
+      }
+    }
+    if (!found) vars.emplace_back(name, std::move(v));
+  }
+  std::string merged = groovy::encode_variables(vars, kMaxScriptState);
+  if (merged.empty() && !vars.empty()) {
+    log::warn("scheduler", "job.script_state_too_large", {{"run", std::to_string(run.id)}});
+    return;
+  }
+  run.script_state = std::move(merged);
+}
+
+}  // namespace
 
 using pipelines::Result;
 
@@ -56,6 +100,7 @@ std::variant<protocol::FinishAck, protocol::Nack> Scheduler::finish(const std::s
   run.run.tests_total += f.tests.total;
   run.run.tests_failed += f.tests.failed;
   run.run.tests_skipped += f.tests.skipped;
+  merge_script_state(run.run, f);
   run.dirty_run = true;
   std::optional<Result> result = pipelines::parse_result(f.result);
   if (!result) result = Result::Failure;

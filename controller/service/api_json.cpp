@@ -61,6 +61,8 @@ json run_object(const RunRecord& r) {
           {"trigger", r.trigger},
           {"retry_of", r.retry_of},
           {"restart_stage", r.restart_stage},
+          {"description", r.description},
+          {"display_name", r.display_name},
           {"pushers", pushers},
           {"pipeline", r.pipeline_path},
           {"params", r.params},

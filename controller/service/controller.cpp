@@ -226,6 +226,16 @@ bool Controller::start(std::string& error) {
       // The door: judged from the head, before a byte of the body is read.
       [this](const net::Request& head) { return routes_->check_head(head); });
   if (!server_->start(error)) return false;
+  {
+    std::string url = config_.public_url;
+    if (url.empty()) {
+      const std::string& host = config_.listen_host;
+      url = config_.tls_cert.empty() ? "http://" : "https://";
+      url += host.find(':') == std::string::npos ? host : "[" + host + "]";
+      url += ":" + std::to_string(server_->port());
+    }
+    engine_->scheduler().set_public_url(url);
+  }
   // Which configuration this controller runs with, so a change to users,
   // environments or approvers shows in the audit log.
   std::map<std::string, std::string> config_details;

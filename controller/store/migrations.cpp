@@ -234,6 +234,14 @@ ALTER TABLE approvals ADD COLUMN run_parameters TEXT NOT NULL DEFAULT '{}';
       R"sql(
 ALTER TABLE runs ADD COLUMN restart_stage TEXT NOT NULL DEFAULT '';
 )sql",
+      // 11: Groovy's state across a run's jobs (issue 19, docs/groovy.md): env.X assignments,
+      // script variables, currentBuild.description and displayName.
+      R"sql(
+ALTER TABLE runs ADD COLUMN script_env TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE runs ADD COLUMN script_state TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN description TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
+)sql",
   };
   return kMigrations;
 }

@@ -17,9 +17,10 @@ namespace {
   "pipeline_source, pipeline_format, params, status, reason, created_by, created_at, "     \
   "started_at, finished_at, cancel_requested, tests_total, tests_failed, tests_skipped, "  \
   "repo_name, author_email, previous_commit, previous_successful_commit, changes, "        \
-  "rollback_of, rollback_stage, retry_of, pushers, restart_stage"
+  "rollback_of, rollback_stage, retry_of, pushers, restart_stage, script_env, script_state, " \
+  "description, display_name"
 
-// ?2 .. ?30: every column but id, job_name and number.
+// ?2 .. ?34: every column but id, job_name and number.
 template <typename Statement>
 void bind_run_fields(Statement& st, const RunRecord& r) {
   st.bind(2, r.repo_url).bind(3, r.ref).bind(4, r.commit).bind(5, r.author).bind(6, r.trigger);
@@ -32,6 +33,8 @@ void bind_run_fields(Statement& st, const RunRecord& r) {
   st.bind(24, r.previous_successful_commit).bind(25, encode_changes(r.changes));
   st.bind(26, r.rollback_of).bind(27, r.rollback_stage).bind(28, r.retry_of);
   st.bind(29, encode_instigators(r.pushers)).bind(30, r.restart_stage);
+  st.bind(31, encode_string_map(r.script_env)).bind(32, r.script_state);
+  st.bind(33, r.description).bind(34, r.display_name);
 }
 
 template <typename Statement>
@@ -73,6 +76,12 @@ RunRecord read_run(const Statement& st) {
   r.retry_of = st.int64(29);
   decode_instigators(st.text(30), r.pushers);
   r.restart_stage = st.text(31);
+  if (!decode_string_map(st.text(32), r.script_env)) {
+    log::warn("store", "run.bad_script_env", {{"run", std::to_string(r.id)}});
+  }
+  r.script_state = st.text(33);
+  r.description = st.text(34);
+  r.display_name = st.text(35);
   return r;
 }
 
@@ -91,10 +100,11 @@ Result<int64_t> RunStore::create_run(RunRecord& run) {
       "pipeline_path, pipeline_source, pipeline_format, params, status, reason, created_by, "
       "created_at, started_at, finished_at, cancel_requested, tests_total, tests_failed, "
       "tests_skipped, repo_name, author_email, previous_commit, previous_successful_commit, "
-      "changes, rollback_of, rollback_stage, retry_of, pushers, restart_stage) VALUES (?1, "
+      "changes, rollback_of, rollback_stage, retry_of, pushers, restart_stage, script_env, "
+      "script_state, description, display_name) VALUES (?1, "
       "(SELECT COALESCE(MAX(number), 0) + 1 FROM runs WHERE job_name = ?1), ?2, ?3, ?4, ?5, ?6, "
       "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
-      "?25, ?26, ?27, ?28, ?29, ?30) RETURNING id, number");
+      "?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34) RETURNING id, number");
   st.bind(1, run.job_name);
   bind_run_fields(st, run);
   if (!st.next()) return db_.outcome(false, "store a run").error();
@@ -114,7 +124,8 @@ Status RunStore::update_run(const RunRecord& run) {
       "finished_at = ?16, cancel_requested = ?17, tests_total = ?18, tests_failed = ?19, "
       "tests_skipped = ?20, repo_name = ?21, author_email = ?22, previous_commit = ?23, "
       "previous_successful_commit = ?24, changes = ?25, rollback_of = ?26, rollback_stage = ?27, "
-      "retry_of = ?28, pushers = ?29, restart_stage = ?30 WHERE id = ?1");
+      "retry_of = ?28, pushers = ?29, restart_stage = ?30, script_env = ?31, script_state = ?32, "
+      "description = ?33, display_name = ?34 WHERE id = ?1");
   st.bind(1, run.id);
   bind_run_fields(st, run);
   if (Status s = db_.outcome(st.run(), "update a run"); !s) return s;
@@ -154,7 +165,8 @@ std::vector<RunRecord> RunStore::list_runs(size_t limit, int64_t before_id, std:
                     "tests_total, tests_failed, tests_skipped, repo_name, author_email, "
                     "previous_commit, previous_successful_commit, " GANTRY_HEAD_CHANGE
                     ", rollback_of, "
-                    "rollback_stage, retry_of, '[]', restart_stage FROM runs WHERE (?1 = 0 OR id < "
+                    "rollback_stage, retry_of, '[]', restart_stage, '{}', '', description, display_name "
+                    "FROM runs WHERE (?1 = 0 OR id < "
                     "?1) AND "
                     "(?2 = '' OR status = ?2) AND (?4 IS NULL OR (repo_name != '' AND repo_name "
                     "IN (SELECT value FROM json_each(?4)))) ORDER BY id DESC LIMIT ?3")
@@ -176,7 +188,8 @@ std::vector<RunRecord> RunStore::list_runs(size_t limit, int64_t before_id, cons
       "tests_total, tests_failed, tests_skipped, repo_name, author_email, "
       "previous_commit, previous_successful_commit, " GANTRY_HEAD_CHANGE
       ", rollback_of, "
-      "rollback_stage, retry_of, '[]', restart_stage FROM runs WHERE (?1 = 0 OR id < ?1) AND (?2 = "
+      "rollback_stage, retry_of, '[]', restart_stage, '{}', '', description, display_name FROM "
+      "runs WHERE (?1 = 0 OR id < ?1) AND (?2 = "
       "'' OR status = ?2) AND "
       "(?4 IS NULL OR (repo_name != '' AND repo_name IN (SELECT value FROM json_each(?4)))) AND "
       "(?5 = '' OR job_name = ?5) AND (?6 = 0 OR number = ?6) AND (?7 = '' OR repo_name = ?7) "

@@ -154,8 +154,11 @@ struct JobSpec {
   // current_result).
   std::string mode;
   // The Groovy variables earlier jobs of the run set (JSON, groovy.hpp's
-  // encode_variables); the job's interpreter starts from them.
+  // encode_variables); the job's interpreter starts from them. And what they
+  // set currentBuild.description and displayName to.
   std::string script_state;
+  std::string description;
+  std::string display_name;
 };
 
 struct Assign {
