@@ -112,6 +112,9 @@ class Agent {
   AgentConfig config_;
   std::string agent_id_, instance_id_;
   std::string state_dir_, workspace_dir_;
+  // The workspace each stage of a run last had here ("WS\nSTAGE" -> path): a retried
+  // branch comes back to its own @2, as Jenkins' retry stays in its workspace.
+  std::map<std::string, std::string> stage_workspaces_;
   std::optional<RunAs> run_as_;  // from config_.job_user
   std::unique_ptr<net::WsClient> link_;
   std::unique_ptr<git::GitCache> git_;

@@ -152,8 +152,12 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
                entry.second->workspace == path;
       });
     };
-    ws = base;
+    const std::string key = job->spec.workspace + "\n" + job->spec.stage_id;
+    auto last = stage_workspaces_.find(key);
+    ws = last != stage_workspaces_.end() && !taken(last->second) ? last->second : base;
     for (int n = 2; taken(ws) && n < 1000; ++n) ws = base + "@" + std::to_string(n);
+    if (stage_workspaces_.size() >= 4096) stage_workspaces_.clear();  // bounded; a hint only
+    stage_workspaces_[key] = ws;
   }
   job->workspace = ws;
   std::string job_id = job->job_id;

@@ -399,6 +399,11 @@ EvalResult evaluate(const Node& expr, const EvalContext& ctx) {
 }
 
 EvalResult evaluate_condition(const Node& closure_or_expr, const EvalContext& ctx) {
+  if (ctx.evaluator) {
+    EvalResult r = ctx.evaluator(closure_or_expr);
+    if (auto* v = std::get_if<Value>(&r)) return Value(v->truthy());
+    return r;
+  }
   Evaluator evaluator(ctx);
   EvalResult r;
   bool returned = false;

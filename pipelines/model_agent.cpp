@@ -119,6 +119,7 @@ void ModelBuilder::section_agent(Node& call, Agent& out, bool stage_level) {
     }
     if (key == "label") {
       out.label = text;
+      if (!literal_string(&value)) out.label_expr = clone(value);
     } else if (key == "reuseNode") {
       out.reuse_node = text == "true";
     }

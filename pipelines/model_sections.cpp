@@ -113,6 +113,15 @@ void ModelBuilder::section_environment(Node& call, std::vector<EnvVar>& out) {
   }
   std::set<std::string> seen;
   for (auto& stmt : call.block->items) {
+    if (stmt->kind == NodeKind::VarDecl && stmt->lhs && stmt->params.empty()) {
+      // `def NAME = value`: Jenkins takes it as NAME = value.
+      auto assign = make_node(NodeKind::Assign, stmt->pos, "=");
+      assign->lhs = make_node(NodeKind::Ident, stmt->pos, stmt->text);
+      assign->rhs = std::move(stmt->lhs);
+      auto expr = make_node(NodeKind::ExprStmt, stmt->pos);
+      expr->lhs = std::move(assign);
+      stmt = std::move(expr);
+    }
     Node* e = stmt->kind == NodeKind::ExprStmt ? stmt->lhs.get() : nullptr;
     if (!e || e->kind != NodeKind::Assign || e->text != "=") {
       error(stmt->pos, "expected NAME = value in environment, found " +
@@ -310,11 +319,13 @@ void ModelBuilder::section_triggers(Node& call, std::vector<Trigger>& out) {
         if (const auto* bad = std::get_if<CronError>(&parsed)) {
           error(spec->pos, bad->message);
         }
-      } else if (spec->kind != NodeKind::GString && spec->kind != NodeKind::Ident &&
-                 spec->kind != NodeKind::Property) {
-        // A GString or variable is checked when it is evaluated.
+      } else if (spec->kind == NodeKind::Int || spec->kind == NodeKind::Float ||
+                 spec->kind == NodeKind::Bool || spec->kind == NodeKind::List ||
+                 spec->kind == NodeKind::Map || spec->kind == NodeKind::Closure) {
         error(spec->pos, c->text + " takes a cron spec string, such as 'H */4 * * 1-5'");
       }
+      // Any other expression (a GString, a ternary on env.BRANCH_NAME, a helper's result) is
+      // evaluated for each branch when the controller reads its triggers, as Jenkins does.
     } else {
       check_signature(*c, *sig, "trigger");
     }

@@ -391,6 +391,10 @@ void Parser::parse_call_args(Node& call, std::string_view close) {
   next();  // '('
   ++paren_depth_;
   while (!is_op(close) && tok_.kind != Tok::End) {
+    if (is_op(",") && (!call.items.empty() || !call.named.empty())) {
+      next();  // an empty argument slot, `f(a, , b)`: Groovy 2 accepts it
+      continue;
+    }
     if (at_named_arg()) {
       NamedArg arg{tok_.value, tok_.pos, nullptr};
       next();
@@ -398,11 +402,6 @@ void Parser::parse_call_args(Node& call, std::string_view close) {
       arg.value = parse_arg_value();
       if (!arg.value) break;
       call.named.push_back(std::move(arg));
-    } else if (is_op("*")) {
-      next();  // spread argument: keep the list itself
-      NodePtr v = parse_arg_value();
-      if (!v) break;
-      call.items.push_back(std::move(v));
     } else {
       NodePtr v = parse_arg_value();
       if (!v) break;

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "gantry/pipelines/expression.hpp"
+#include "gantry/pipelines/groovy_parser.hpp"
 #include "gantry/pipelines/loader.hpp"
 #include "gantry/pipelines/results.hpp"
 #include "gantry/pipelines/stage_lookup.hpp"
@@ -60,25 +61,48 @@ std::map<std::string, std::string> job_env(const protocol::JobSpec& spec,
     env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
   }
   env.erase("GANTRY_JOB_COOKIE");
-  const std::map<std::string, std::string> agent = env;
   for (const auto& [k, v] : spec.env) env[k] = v;
   for (const auto& [k, v] : spec.secrets) env[k] = v;
   env["WORKSPACE"] = workspace;
   env["WORKSPACE_TMP"] = workspace + "@tmp";  // Jenkins' name for the job's scratch directory
   if (!env.count("EXECUTOR_NUMBER")) env["EXECUTOR_NUMBER"] = "0";
   if (!spec.stage_name.empty()) env["STAGE_NAME"] = spec.stage_name;
-  // `environment` values that read what only this agent knows ("/opt/x/bin:${env.PATH}"): the
-  // controller left markers; they take this agent's values, as Jenkins evaluates them here.
-  // What they read is this agent's own value (PATH before the job's PATH), or the job's where
-  // the controller knew it.
-  std::map<std::string, std::string> known = agent;
+  return env;
+}
+
+// `environment` values that read what only this agent knows ("/opt/x/bin:${env.PATH}"): the
+// controller left markers; they take this agent's values, as Jenkins evaluates them here.
+// What they read is this agent's own value (PATH before the job's PATH), or the job's where
+// the controller knew it.
+void expand_markers(std::map<std::string, std::string>& env) {
+  std::map<std::string, std::string> known;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    size_t eq = entry.find('=');
+    if (eq == std::string_view::npos || eq == 0) continue;
+    known.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+  }
   for (const auto& [k, v] : env) {
     if (v.find('\x1f') == std::string::npos) known[k] = v;
   }
   for (auto& [k, v] : env) {
     if (v.find('\x1f') != std::string::npos) v = pipelines::expand_agent_env(v, known);
   }
-  return env;
+}
+
+// Every `environment` variable of the pipeline, for finding a deferred one by position.
+void collect_env(const std::vector<pipelines::Stage>& stages,
+                 std::vector<const pipelines::EnvVar*>& out, int depth) {
+  if (depth > pipelines::kMaxDepth) return;
+  for (const auto& s : stages) {
+    for (const auto& v : s.environment) out.push_back(&v);
+    collect_env(s.stages, out, depth + 1);
+    collect_env(s.parallel, out, depth + 1);
+    if (s.matrix) {
+      for (const auto& v : s.matrix->environment) out.push_back(&v);
+      collect_env(s.matrix->stages, out, depth + 1);
+    }
+  }
 }
 
 std::string first_error(const pipelines::Diagnostics& diags) {
@@ -109,6 +133,32 @@ class Execution {
     const pipelines::Pipeline& pipeline = *loaded.pipeline;
     StepScope scope{job_.workspace, job_env(spec, job_.workspace)};
     job_.tree = loaded.tree;
+    job_.base_env = scope.env;
+    if (!spec.groovy_env.empty()) {
+      // `environment` values the controller left to Groovy here, in order.
+      std::vector<const pipelines::EnvVar*> vars;
+      for (const auto& v : pipeline.environment) vars.push_back(&v);
+      collect_env(pipeline.stages, vars, 0);
+      for (const std::string& entry : spec.groovy_env) {
+        size_t space = entry.rfind(' ');
+        std::string name = entry.substr(0, space);
+        std::string at = space == std::string::npos ? "" : entry.substr(space + 1);
+        const pipelines::EnvVar* var = nullptr;
+        for (const auto* v : vars) {
+          if (v->name == name && v->value &&
+              std::to_string(v->value->pos.line) + ":" + std::to_string(v->value->pos.col) == at)
+            var = v;
+        }
+        if (var == nullptr) return fail("environment " + name + ": not found at " + at);
+        pipelines::EvalResult r = steps_.engine().evaluate(*var->value, scope);
+        if (auto* e = std::get_if<pipelines::EvalError>(&r)) {
+          return fail("environment " + name + " (" + std::to_string(e->pos.line) + ":" +
+                      std::to_string(e->pos.col) + "): " + e->message);
+        }
+        scope.env[name] = std::get<pipelines::Value>(r).to_string();
+      }
+    }
+    expand_markers(scope.env);
     job_.base_env = scope.env;
     job_.description = spec.description;
     job_.display_name = spec.display_name;

@@ -74,7 +74,8 @@ void collect_credential_ids(const std::vector<pipelines::Step>& steps, std::set<
 std::map<std::string, std::string> stage_environment(const RunState& run, int node,
                                                      const SchedulerOptions& options,
                                                      std::map<std::string, std::string>* secrets,
-                                                     std::string& error) {
+                                                     std::string& error,
+                                                     std::vector<std::string>* deferred) {
   const RunRecord& r = run.run;
   const ExecNode& n = run.nodes[static_cast<size_t>(node)];
   std::map<std::string, std::string> env;
@@ -164,10 +165,15 @@ std::map<std::string, std::string> stage_environment(const RunState& run, int no
       ctx.defer_unknown_env = true;
       pipelines::EvalResult v = pipelines::evaluate(*var.value, ctx);
       ctx.defer_unknown_env = false;
-      if (auto* e = std::get_if<pipelines::EvalError>(&v)) {
-        error = "environment " + var.name + " (" + std::to_string(e->pos.line) + ":" +
-                std::to_string(e->pos.col) + "): " + e->message;
-        return env;
+      if (std::holds_alternative<pipelines::EvalError>(v)) {
+        // Groovy the controller does not run (a step, a helper method): the
+        // stage's agent computes it, as Jenkins evaluates `environment` there.
+        env.erase(var.name);
+        if (deferred) {
+          deferred->push_back(var.name + " " + std::to_string(var.value->pos.line) + ":" +
+                              std::to_string(var.value->pos.col));
+        }
+        continue;
       }
       env[var.name] = std::get<pipelines::Value>(v).to_string();
     }
@@ -200,7 +206,7 @@ protocol::JobSpec job_spec(const RunState& run, const Job& job, const SchedulerO
   spec.repo_url = r.repo_url;
   spec.commit = r.commit;
   spec.workspace = r.job_name + "-" + std::to_string(r.number);
-  spec.env = stage_environment(run, job.node, options, &spec.secrets, error);
+  spec.env = stage_environment(run, job.node, options, &spec.secrets, error, &spec.groovy_env);
   spec.script_state = r.script_state;
   spec.description = r.description;
   spec.display_name = r.display_name;

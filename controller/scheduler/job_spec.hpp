@@ -17,12 +17,15 @@ namespace gantry::controller {
 // The environment a stage's steps see: Jenkins' standard variables, the
 // parameters, the `environment` blocks (credentials() values go to
 // `secrets` when given, else read "****"), matrix axes, gate values.
-// `error`: why it could not be evaluated (an unknown credentials id, an
-// expression that fails).
+// `error`: why it could not be evaluated (an unknown credentials id).
+// A value the controller cannot compute (Groovy beyond its subset: a step, a
+// helper method) is left out, and named in `deferred` ("NAME LINE:COL") for
+// the agent to compute.
 std::map<std::string, std::string> stage_environment(const RunState& run, int node,
                                                      const SchedulerOptions& options,
                                                      std::map<std::string, std::string>* secrets,
-                                                     std::string& error);
+                                                     std::string& error,
+                                                     std::vector<std::string>* deferred = nullptr);
 // The assignment of `job`; `error` as for stage_environment.
 protocol::JobSpec job_spec(const RunState& run, const Job& job, const SchedulerOptions& options,
                            std::string& error);

@@ -1,5 +1,7 @@
 #include "scheduler/run_state.hpp"
 
+#include "gantry/pipelines/groovy_parser.hpp"
+
 #include <algorithm>
 
 #include "gantry/pipelines/loader.hpp"
@@ -64,6 +66,30 @@ std::string first_load_error(const pipelines::LoadResult& loaded) {
       return std::to_string(d.pos.line) + ":" + std::to_string(d.pos.col) + ": " + d.message;
   }
   return "pipeline does not load";
+}
+
+const pipelines::Agent* RunState::label_agent(int node) const {
+  for (int i = node; i > 0; i = nodes[static_cast<size_t>(i)].parent) {
+    const ExecNode& n = nodes[static_cast<size_t>(i)];
+    if (!n.stage) continue;
+    if (n.stage->matrix && n.stage->matrix->agent.kind != pipelines::AgentKind::Inherit &&
+        i != node)
+      return &n.stage->matrix->agent;
+    if (n.stage->agent.kind != pipelines::AgentKind::Inherit) return &n.stage->agent;
+  }
+  return &pipeline.agent;
+}
+
+const std::shared_ptr<const pipelines::Node>& RunState::groovy_tree() {
+  if (!tree_parsed_) {
+    tree_parsed_ = true;
+    if (run.pipeline_format != "yaml") {
+      pipelines::Diagnostics diags;
+      std::shared_ptr<const pipelines::Node> tree = pipelines::parse_groovy(run.pipeline_source, diags);
+      if (!diags.has_errors()) tree_ = std::move(tree);
+    }
+  }
+  return tree_;
 }
 
 std::unique_ptr<RunState> RunState::create(RunRecord run, const std::vector<StageRecord>& stages,

@@ -72,6 +72,15 @@ class RunState {
   bool dirty_run = false;
   std::string preferred_agent;  // the agent of the pipeline's top-level agent
 
+  // The agent section a node's label comes from (its own stage's, a matrix's, an enclosing
+  // stage's or the pipeline's); null when none names a label.
+  const pipelines::Agent* label_agent(int node) const;
+  std::map<int, std::string> resolved_labels;  // labels written as expressions, once evaluated
+
+  // The Jenkinsfile's syntax tree, for Groovy the controller evaluates (`when`
+  // expressions, labels); parsed on first use, null for a YAML pipeline.
+  const std::shared_ptr<const pipelines::Node>& groovy_tree();
+
   // Starts the run (or resumes it after a restart). Returns what to dispatch.
   std::vector<RunAction> start(int64_t now);
   // A leaf ended (result nullopt: skipped). Returns what to do next.
@@ -105,6 +114,9 @@ class RunState {
   std::optional<pipelines::Result> previous_result;
 
  private:
+  std::shared_ptr<const pipelines::Node> tree_;
+  bool tree_parsed_ = false;
+
   void build();
   int add_node(ExecNode node);
   void add_sequence(const std::vector<pipelines::Stage>& stages, int parent,

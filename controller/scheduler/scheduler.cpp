@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "gantry/common/log.hpp"
+#include "gantry/pipelines/groovy_eval.hpp"
 #include "gantry/pipelines/run_parameters.hpp"
 #include "gantry/pipelines/when_eval.hpp"
 #include "scheduler/job_spec.hpp"
@@ -128,6 +129,16 @@ void Scheduler::decide_when(RunState& run, int node, int64_t now) {
   pipelines::WhenContext ctx;
   ctx.eval.env = stage_environment(run, node, options_, nullptr, error);
   ctx.eval.params = pipelines::typed_parameters(run.pipeline, run.run.params);
+  const pipelines::Result so_far = run.result();
+  ctx.eval.current_result = so_far == pipelines::Result::Success ? "" : pipelines::result_name(so_far);
+  // `expression { }` is Groovy: all of it, with the Jenkinsfile's methods and the run's variables.
+  if (const auto& tree = run.groovy_tree()) {
+    pipelines::EvalContext plain = ctx.eval;
+    const std::string state = run.run.script_state;
+    ctx.eval.evaluator = [tree, plain, state](const pipelines::Node& n) {
+      return pipelines::groovy::evaluate_for_controller(tree, n, plain, state);
+    };
+  }
   ctx.branch = ctx.eval.env["BRANCH_NAME"];
   ctx.tag = ctx.eval.env["TAG_NAME"];
   ctx.trigger = run.run.trigger;
@@ -272,6 +283,29 @@ std::string without_queue_reason(const std::string& reason) {
 
 }  // namespace
 
+std::string Scheduler::label_of(RunState& run, int node, std::string& error) {
+  const ExecNode& n = run.nodes[static_cast<size_t>(node)];
+  const pipelines::Agent* agent = run.label_agent(node);
+  if (!agent || !agent->label_expr || agent->label != n.label) return n.label;
+  if (auto it = run.resolved_labels.find(node); it != run.resolved_labels.end()) return it->second;
+  // `label params.NODE`, `label "${PLATFORM}"`: Groovy, with the stage's environment and axes.
+  std::string ignored;
+  pipelines::EvalContext ctx;
+  ctx.env = stage_environment(run, node, options_, nullptr, ignored);
+  ctx.params = pipelines::typed_parameters(run.pipeline, run.run.params);
+  pipelines::EvalResult r = pipelines::groovy::evaluate_for_controller(
+      run.groovy_tree(), *agent->label_expr, ctx, run.run.script_state);
+  if (auto* e = std::get_if<pipelines::EvalError>(&r)) {
+    error = "agent label (" + std::to_string(e->pos.line) + ":" + std::to_string(e->pos.col) +
+            "): " + e->message;
+    return n.label;
+  }
+  std::string label = std::get<pipelines::Value>(r).to_string();
+  if (std::get<pipelines::Value>(r).is_null()) label.clear();
+  run.resolved_labels[node] = label;
+  return label;
+}
+
 void Scheduler::dispatch(int64_t now) {
   // Why each job still queued waits, said on its stage (once per label and repository per pass),
   // with its place among those waiting for the same agents while that is short to say.
@@ -287,14 +321,20 @@ void Scheduler::dispatch(int64_t now) {
     const bool held = gates_.deploy_held(*run, job->node, now);
     if (!run->dirty_stages.empty()) dirty_.insert(run->run.id);  // a hold began, changed or ended
     if (held) continue;
+    std::string label_error;
+    const std::string label = label_of(*run, job->node, label_error);
+    if (!label_error.empty()) {
+      end_attempt(job->job_id, pipelines::Result::Failure, label_error, false, now);
+      continue;
+    }
     AgentState* agent = board_.free_agent(
-        n.label, n.uses_top_agent ? run->preferred_agent : std::string(), run->run.repo_name, now);
+        label, n.uses_top_agent ? run->preferred_agent : std::string(), run->run.repo_name, now);
     if (agent) {
       assign(*job, *agent, now);
       continue;
     }
-    auto& [why, ahead] = waiting[{n.label, run->run.repo_name}];
-    if (why.empty()) why = board_.why_no_agent(n.label, run->run.repo_name);
+    auto& [why, ahead] = waiting[{label, run->run.repo_name}];
+    if (why.empty()) why = board_.why_no_agent(label, run->run.repo_name);
     std::string reason = why;
     if (ahead > 0)
       reason += ahead < 20 ? "; " + std::to_string(ahead) + " job(s) ahead in the queue"

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "gantry/common/log.hpp"
+#include "gantry/pipelines/groovy_eval.hpp"
 #include "gantry/pipelines/loader.hpp"
 #include "gantry/pipelines/when_eval.hpp"
 
@@ -358,7 +359,28 @@ void RepoWatcher::read_triggers(Repo& r, const std::string& ref, const ResolvedP
     if (loaded.pipeline) {
       for (const pipelines::Trigger& trig : loaded.pipeline->triggers) {
         if (trig.type != "cron" && trig.type != "pollSCM") continue;
-        auto spec = pipelines::parse_cron(trig.spec, job_name(r.config.name, ref));
+        std::string text = trig.spec;
+        const pipelines::Node* expr =
+            !trig.raw.args.empty() ? trig.raw.args[0].get()
+                                   : (!trig.raw.named.empty() ? trig.raw.named[0].value.get() : nullptr);
+        if (text.empty() && expr && expr->kind != pipelines::NodeKind::String) {
+          // cron(env.BRANCH_NAME == 'main' ? '@daily' : ''): Groovy, per branch.
+          pipelines::EvalContext ctx;
+          std::string branch = starts_with(ref, kHeads) ? ref.substr(std::string_view(kHeads).size()) : ref;
+          ctx.env = {{"BRANCH_NAME", branch}, {"GIT_BRANCH", branch},
+                     {"JOB_NAME", job_name(r.config.name, ref)}};
+          pipelines::EvalResult v =
+              pipelines::groovy::evaluate_for_controller(loaded.tree, *expr, ctx, "");
+          if (auto* e = std::get_if<pipelines::EvalError>(&v)) {
+            log::warn("repos", "trigger.eval_failed",
+                      {{"repo", r.config.name}, {"ref", ref}, {"error", e->message}});
+            continue;
+          }
+          text = std::get<pipelines::Value>(v).to_string();
+          if (std::get<pipelines::Value>(v).is_null()) text.clear();
+        }
+        if (text.empty()) continue;  // '' turns the trigger off (Jenkins' idiom per branch)
+        auto spec = pipelines::parse_cron(text, job_name(r.config.name, ref));
         if (auto* s = std::get_if<pipelines::CronSpec>(&spec)) {
           (trig.type == "cron" ? t.cron : t.poll).push_back(std::move(*s));
         }

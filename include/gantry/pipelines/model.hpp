@@ -42,6 +42,9 @@ struct Agent {
   std::string label;                          // label expression (Label, Node, and docker's label)
   std::map<std::string, std::string> fields;  // image, args, customWorkspace, filename, ...
   bool reuse_node = false;
+  // A label written as an expression (`label params.NODE`, "${PLATFORM}"): evaluated when the
+  // stage is dispatched, with the stage's environment; `label` holds its source then.
+  std::shared_ptr<const Node> label_expr;
 };
 
 struct EnvVar {

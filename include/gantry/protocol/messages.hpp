@@ -159,6 +159,10 @@ struct JobSpec {
   std::string script_state;
   std::string description;
   std::string display_name;
+  // `environment` values only Groovy on the agent can compute (sh(...).trim(),
+  // tool, a helper method, readFile): "NAME LINE:COL" of each, in order; the
+  // agent finds them in the pipeline by the position of their value.
+  std::vector<std::string> groovy_env;
 };
 
 struct Assign {
