@@ -36,8 +36,8 @@ std::optional<Pipeline> build_model(Node& root, Diagnostics& diags) {
 
 std::optional<Pipeline> ModelBuilder::build(Node& root) {
   size_t errors_before = diags_.error_count();
+  names_ = collect_groovy_names(root);
   Node* pipeline_call = nullptr;
-  std::vector<const Node*> outside;
   for (auto& stmt : root.items) {
     Node* call = as_call(*stmt);
     if (call && call->text == "pipeline" && call->block) {
@@ -61,21 +61,10 @@ std::optional<Pipeline> ModelBuilder::build(Node& root) {
               "shared libraries are not loaded by Gantry; steps they define will fail "
               "when run");
     } else if (stmt->kind != NodeKind::Import && stmt->kind != NodeKind::Package) {
-      outside.push_back(stmt.get());
+      // Methods, variables and classes around the pipeline run (docs/groovy.md): only what
+      // the interpreter refuses is worth a warning.
+      check_groovy(*stmt, names_, diags_);
     }
-  }
-  // One warning for all the code outside the pipeline block, at its first line.
-  if (!outside.empty()) {
-    std::map<std::string, size_t> kinds;
-    for (const Node* s : outside) {
-      ++kinds[kind_name(s->kind == NodeKind::ExprStmt && s->lhs ? s->lhs->kind : s->kind)];
-    }
-    std::string what;
-    for (const auto& [kind, n] : kinds) {
-      what += (what.empty() ? "" : ", ") + std::to_string(n) + " " + kind + (n > 1 ? "s" : "");
-    }
-    warning(outside.front()->pos,
-            "code outside the pipeline block is not run by Gantry (" + what + ")");
   }
   if (!pipeline_call) {
     if (diags_.error_count() == errors_before) {

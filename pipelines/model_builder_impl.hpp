@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "gantry/pipelines/diagnostics.hpp"
+#include "gantry/pipelines/groovy_check.hpp"
 #include "gantry/pipelines/model.hpp"
 
 namespace gantry::pipelines {
@@ -94,6 +95,7 @@ class ModelBuilder {
 
  private:
   Diagnostics& diags_;
+  GroovyNames names_;  // the file's methods, variables and classes (groovy_check.hpp)
   bool tools_warned_ = false;
 };
 

@@ -128,7 +128,7 @@ bool ModelBuilder::parse_condition(Node& c, When& out) {
       error(c.pos, "expression needs a block: expression { return ... }");
       return false;
     }
-    check_subset(*c.block, diags_, CheckMode::Lint, CodeKind::Expression);
+    check_groovy(*c.block, names_, diags_);
     out.expression = std::move(c.block);
     return true;
   }

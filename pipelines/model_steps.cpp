@@ -492,6 +492,8 @@ bool ModelBuilder::parse_step(Node& stmt, Step& out, int depth) {
   const Signature* sig = find_step_signature(c->text);
   if (sig) {
     check_signature(*c, *sig, "step");
+  } else if (names_.methods.count(c->text) != 0) {
+    // A method of the Jenkinsfile used as a step: its body is checked where it is defined.
   } else {
     warning(c->pos, "unknown step \"" + c->text +
                         "\": Gantry does not provide it, and it will fail its stage when run");
@@ -499,10 +501,10 @@ bool ModelBuilder::parse_step(Node& stmt, Step& out, int depth) {
   // Interpolated arguments run when the step does: warn now about what Gantry
   // cannot evaluate there.
   for (const auto& arg : c->items) {
-    if (arg->kind == NodeKind::GString) check_subset(*arg, diags_, CheckMode::Lint);
+    check_groovy(*arg, names_, diags_);
   }
   for (const auto& arg : c->named) {
-    if (arg.value->kind == NodeKind::GString) check_subset(*arg.value, diags_, CheckMode::Lint);
+    check_groovy(*arg.value, names_, diags_);
   }
   Node* block = c->block.get();
   NodePtr closure = std::move(c->block);
@@ -510,7 +512,7 @@ bool ModelBuilder::parse_step(Node& stmt, Step& out, int depth) {
   if (block) {
     out.has_body = true;
     if (out.name == "script") {
-      check_subset(*closure, diags_, CheckMode::Lint, CodeKind::Script);
+      check_groovy(*closure, names_, diags_);
       out.script = std::move(closure);
     } else {
       parse_steps_body(*block, out.body, depth + 1);

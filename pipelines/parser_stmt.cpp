@@ -11,6 +11,21 @@ bool is_modifier(std::string_view w) {
          w == "synchronized" || w == "abstract" || w == "transient" || w == "volatile";
 }
 
+// Groovy 2's keywords (the lexer reads them as names).
+bool is_reserved_word(std::string_view w) {
+  static constexpr std::string_view kWords[] = {
+      "as",      "assert",     "break",     "case",   "catch",  "class",    "const",
+      "continue", "def",       "default",   "do",     "else",   "enum",     "extends",
+      "false",   "finally",    "for",       "goto",   "if",     "implements", "import",
+      "in",      "instanceof", "interface", "new",    "null",   "package",  "return",
+      "super",   "switch",     "this",      "throw",  "throws", "trait",    "true",
+      "try",     "while"};
+  for (auto k : kWords) {
+    if (k == w) return true;
+  }
+  return false;
+}
+
 bool is_primitive(std::string_view w) {
   return w == "int" || w == "long" || w == "boolean" || w == "double" || w == "float" ||
          w == "char" || w == "byte" || w == "short" || w == "void";
@@ -664,6 +679,12 @@ NodePtr Parser::try_parse_declaration() {
   }
   if (is_op("(") && !newline_before_) return parse_method_rest(pos, name, type);
   if (!has_modifier && !is_op("=") && !is_op(",") && !at_statement_end()) return nullptr;
+  if (is_reserved_word(name)) {
+    // Groovy refuses these as names (`def package = 'x'`): so does Gantry.
+    error_at(pos, "unexpected token: " + name + " ('" + name +
+                      "' is a reserved word and cannot name a variable)");
+    return nullptr;
+  }
   auto decl = make_node(NodeKind::VarDecl, pos, name);
   decl->type_name = type;
   if (accept_op("=")) {

@@ -221,6 +221,13 @@ std::string url_decode(const std::string& s) {
 
 }  // namespace
 
+bool is_allowed_class(std::string_view name) {
+  for (const auto& [s, j] : known_classes()) {
+    if (s == name || j == name) return s != "File";
+  }
+  return is_exception_class(name) && name.find('.') == std::string_view::npos;
+}
+
 bool Interpreter::Impl::is_class_name(const std::string& name) const {
   if (classes.count(name) != 0) return true;
   for (const auto& [s, j] : known_classes()) {

@@ -350,6 +350,10 @@ class Interpreter {
   uint64_t ops_ = 0;
 };
 
+// Whether a script may name this JDK/Groovy class (the sandbox's allow-list,
+// simple or qualified name), exception classes included.
+bool is_allowed_class(std::string_view name);
+
 // Groovy's toString() of a value as println prints it, and inspect().
 std::string to_string(const Value& v);
 std::string inspect(const Value& v);
