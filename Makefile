@@ -44,7 +44,7 @@ fuzz: deps
 
 # Builds what the benchmarks run (not the tests), runs every benchmark and
 # prints one summary table (bench/README.md). BENCH_QUICK=1: a short run.
-BENCH_TARGETS = gantry gantry-controller gantry-agent gantry-sim-agents bench_parse bench_fanout
+BENCH_TARGETS = gantry gantry-controller gantry-agent gantry-sim-agents bench_parse bench_groovy bench_fanout
 bench: configure
 	cmake --build $(BUILD) -j $(JOBS) --target $(BENCH_TARGETS)
 	bash bench/run.sh $(BUILD)

@@ -16,7 +16,7 @@ export LC_ALL=C
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
-all="parse daemons tls git_triggers gates fanout agents dispatch"
+all="parse groovy daemons tls git_triggers gates fanout agents dispatch"
 only=${BENCH_ONLY:-$all}
 for name in $only; do
   [[ " $all " == *" $name "* ]] || { echo "run.sh: no benchmark '$name' (BENCH_ONLY: $all)" >&2; exit 2; }
@@ -32,6 +32,7 @@ trap '((own_table)) && rm -f "$BENCH_TABLE"' EXIT
 
 declare -A what=(
   [parse]="bench_parse (Jenkinsfile parser)"
+  [groovy]="bench_groovy (Groovy interpreter against groovy 2.4)"
   [daemons]="daemons.sh (stage overhead, log ingest, idle RSS)"
   [tls]="tls.sh (stage time and log ingest over TLS, against plain HTTP)"
   [git_triggers]="git_triggers.sh (webhook push to first step; idle polling)"
@@ -50,6 +51,8 @@ for name in $all; do
   l0=$(cut -d' ' -f1 /proc/loadavg) t0=$SECONDS
   if [[ $name == parse ]]; then
     "$build/bench/bench_parse"
+  elif [[ $name == groovy ]]; then
+    "$build/bench/bench_groovy"
   else
     bash "$here/$name.sh" "$build"
   fi
