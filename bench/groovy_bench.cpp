@@ -6,12 +6,12 @@
 // run it three times, best kept. Target (SPEC §12): >= 1 000 000 operations
 // per second, operations as Gantry's interpreter counts them (one per
 // expression or statement evaluated). With BENCH_TABLE set, appends that row.
+#include <unistd.h>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 
 #include "gantry/pipelines/groovy.hpp"
 #include "gantry/pipelines/groovy_parser.hpp"
@@ -78,7 +78,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "bench/groovy: %s\n", in.error_message().c_str());
       return 1;
     }
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (ms < gantry_ms) gantry_ms = ms;
     ops = in.operations();
     gantry_out = host.text;

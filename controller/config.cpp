@@ -86,12 +86,11 @@ bool read_config(Reader& r, const YAML::Node& doc, Config& c) {
                            " YAML nodes (through aliases?)");
   }
   Fields top;
-  if (!r.fields(
-          doc, "the config",
-          {"listen", "data_dir", "users", "agent_tokens", "repositories", "environments", "secrets",
-           "agent_lost_after", "tls", "insecure", "cancel_grace", "retention", "allowed_run_urls",
-           "url"},
-          top)) {
+  if (!r.fields(doc, "the config",
+                {"listen", "data_dir", "users", "agent_tokens", "repositories", "environments",
+                 "secrets", "agent_lost_after", "tls", "insecure", "cancel_grace", "retention",
+                 "allowed_run_urls", "url"},
+                top)) {
     return false;
   }
   // A fixed order, so that agent tokens are checked against the users' tokens.

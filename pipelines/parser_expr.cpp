@@ -115,7 +115,7 @@ NodePtr Parser::parse_binary(int min_level) {
     int shifts = 0;
     if (is_op(">") && lexer_.raw_next() == '>') shifts = lexer_.raw_next(1) == '>' ? 2 : 1;
     if (shifts > 0) level = binary_operator_level("<<");
-    if (level < min_level) break;                     // also ends at non-operators (-1)
+    if (level < min_level) break;  // also ends at non-operators (-1)
     if (!chain.grow(tok_.pos)) return nullptr;
     std::string_view op;
     for (auto candidate : kLevels[level]) {

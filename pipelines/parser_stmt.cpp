@@ -14,12 +14,11 @@ bool is_modifier(std::string_view w) {
 // Groovy 2's keywords (the lexer reads them as names).
 bool is_reserved_word(std::string_view w) {
   static constexpr std::string_view kWords[] = {
-      "as",      "assert",     "break",     "case",   "catch",  "class",    "const",
-      "continue", "def",       "default",   "do",     "else",   "enum",     "extends",
-      "false",   "finally",    "for",       "goto",   "if",     "implements", "import",
-      "in",      "instanceof", "interface", "new",    "null",   "package",  "return",
-      "super",   "switch",     "this",      "throw",  "throws", "trait",    "true",
-      "try",     "while"};
+      "as",     "assert",  "break",   "case",       "catch",  "class",   "const",      "continue",
+      "def",    "default", "do",      "else",       "enum",   "extends", "false",      "finally",
+      "for",    "goto",    "if",      "implements", "import", "in",      "instanceof", "interface",
+      "new",    "null",    "package", "return",     "super",  "switch",  "this",       "throw",
+      "throws", "trait",   "true",    "try",        "while"};
   for (auto k : kWords) {
     if (k == w) return true;
   }

@@ -23,11 +23,28 @@ constexpr size_t kMaxStateBytes = size_t{1} << 20;
 // Calls whose value is a description another step takes, not a step of
 // their own: withCredentials' bindings, build's parameters, checkout's SCMs.
 bool is_describable(std::string_view name) {
-  static constexpr std::string_view kNames[] = {
-      "usernamePassword", "usernameColonPassword", "string", "file", "sshUserPrivateKey",
-      "certificate", "booleanParam", "choice", "text", "password", "scmGit", "gitBranch",
-      "branch", "userRemoteConfig", "cleanBeforeCheckout", "localBranch", "submodule",
-      "cloneOption", "pruneStale", "wipeWorkspace", "run", "credentials"};
+  static constexpr std::string_view kNames[] = {"usernamePassword",
+                                                "usernameColonPassword",
+                                                "string",
+                                                "file",
+                                                "sshUserPrivateKey",
+                                                "certificate",
+                                                "booleanParam",
+                                                "choice",
+                                                "text",
+                                                "password",
+                                                "scmGit",
+                                                "gitBranch",
+                                                "branch",
+                                                "userRemoteConfig",
+                                                "cleanBeforeCheckout",
+                                                "localBranch",
+                                                "submodule",
+                                                "cloneOption",
+                                                "pruneStale",
+                                                "wipeWorkspace",
+                                                "run",
+                                                "credentials"};
   for (auto n : kNames) {
     if (n == name) return true;
   }
@@ -223,8 +240,8 @@ class EnvObject : public groovy::NativeObject {
     return true;
   }
   bool set(groovy::Interpreter&, std::string_view name, const Value& v, bool& found) override;
-  bool call(groovy::Interpreter& in, std::string_view method, std::vector<Value>& args,
-            Value& out, bool& found) override {
+  bool call(groovy::Interpreter& in, std::string_view method, std::vector<Value>& args, Value& out,
+            bool& found) override {
     found = true;
     if (method == "getEnvironment" && args.empty()) {
       auto m = std::make_shared<groovy::Map>();
@@ -266,12 +283,14 @@ class BuildObject : public groovy::NativeObject {
       if (overall != Result::Success) {
         out = Value::string(pipelines::result_name(overall));
       } else {
-        out = spec.current_result.empty() || spec.current_result == "SUCCESS" ? Value()
-                                                                               : Value::string(spec.current_result);
+        out = spec.current_result.empty() || spec.current_result == "SUCCESS"
+                  ? Value()
+                  : Value::string(spec.current_result);
       }
     } else if (name == "currentResult") {
-      std::string r = overall != Result::Success ? pipelines::result_name(overall)
-                                                 : (spec.current_result.empty() ? "SUCCESS" : spec.current_result);
+      std::string r = overall != Result::Success
+                          ? pipelines::result_name(overall)
+                          : (spec.current_result.empty() ? "SUCCESS" : spec.current_result);
       out = Value::string(r);
     } else if (name == "number") {
       out = Value::whole(spec.run_number);
@@ -302,8 +321,8 @@ class BuildObject : public groovy::NativeObject {
     } else if (name == "changeSets") {
       out = Value::list();
     } else if (name == "durationString") {
-      auto s = std::chrono::duration_cast<std::chrono::seconds>(
-                   std::chrono::steady_clock::now() - started_)
+      auto s = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
+                                                                started_)
                    .count();
       out = Value::string(std::to_string(s) + " sec and counting");
     } else if (name == "startTimeInMillis" || name == "timeInMillis") {
@@ -321,8 +340,9 @@ class BuildObject : public groovy::NativeObject {
     found = true;
     if (name == "result") {
       auto r = pipelines::parse_result(groovy::to_string(v));
-      if (!r) return in.raise("java.lang.IllegalArgumentException",
-                              "'" + groovy::to_string(v) + "' is not a build result");
+      if (!r)
+        return in.raise("java.lang.IllegalArgumentException",
+                        "'" + groovy::to_string(v) + "' is not a build result");
       job_.set_build_result(*r);
     } else if (name == "description") {
       job_.description = v.is_null() ? "" : groovy::to_string(v);
@@ -333,8 +353,8 @@ class BuildObject : public groovy::NativeObject {
     }
     return true;
   }
-  bool call(groovy::Interpreter& in, std::string_view method, std::vector<Value>& args,
-            Value& out, bool& found) override {
+  bool call(groovy::Interpreter& in, std::string_view method, std::vector<Value>& args, Value& out,
+            bool& found) override {
     if (method == "getBuildCauses") {
       found = true;
       out = causes();
@@ -366,8 +386,9 @@ class BuildObject : public groovy::NativeObject {
     auto it = job_.spec.env.find("GANTRY_TRIGGER");
     std::string trigger = it == job_.spec.env.end() ? "" : it->second;
     bool user = trigger.empty() || trigger == "api" || trigger == "cli" || trigger == "manual";
-    cause->put(Value::string("_class"), Value::string(user ? "hudson.model.Cause$UserIdCause"
-                                                           : "hudson.triggers.SCMTrigger$SCMTriggerCause"));
+    cause->put(Value::string("_class"),
+               Value::string(user ? "hudson.model.Cause$UserIdCause"
+                                  : "hudson.triggers.SCMTrigger$SCMTriggerCause"));
     cause->put(Value::string("shortDescription"),
                Value::string(user ? "Started by user" : "Started by an SCM change"));
     return Value::list({Value::of(std::move(cause))});
@@ -404,7 +425,8 @@ std::optional<Value> ScriptEngine::Host::global(std::string_view name) {
   }
   if (name == "scm") {
     if (scm_.is_null()) {
-      scm_ = Value::of(std::static_pointer_cast<groovy::NativeObject>(std::make_shared<ScmObject>()));
+      scm_ =
+          Value::of(std::static_pointer_cast<groovy::NativeObject>(std::make_shared<ScmObject>()));
     }
     return scm_;
   }
@@ -499,8 +521,9 @@ bool ScriptEngine::Host::step(groovy::Interpreter& in, const groovy::StepCall& c
     return run_body(in, closure, out);
   }
   if (name == "properties") {
-    steps_.log("properties(): not applied; declare parameters, triggers and options in the "
-               "pipeline");
+    steps_.log(
+        "properties(): not applied; declare parameters, triggers and options in the "
+        "pipeline");
     out = Value();
     return true;
   }
@@ -570,10 +593,12 @@ ScriptEngine::ScriptEngine(JobState& job, StepRunner& steps,
     host_->quiet = false;
   }
   std::vector<std::pair<std::string, Value>> incoming;
-  if (!job_.spec.script_state.empty() && groovy::decode_variables(job_.spec.script_state, incoming)) {
+  if (!job_.spec.script_state.empty() &&
+      groovy::decode_variables(job_.spec.script_state, incoming)) {
     for (auto& [name, v] : incoming) in_->set_variable(name, std::move(v));
   }
-  for (const auto& [name, v] : in_->variables()) baseline_.emplace_back(name, groovy::encode_value(v));
+  for (const auto& [name, v] : in_->variables())
+    baseline_.emplace_back(name, groovy::encode_value(v));
   host_->scopes.clear();
 }
 
@@ -594,9 +619,9 @@ StepStatus ScriptEngine::to_status(const std::string& where) {
       return copy;
     }
     if (ex.type == "org.jenkinsci.plugins.workflow.steps.FlowInterruptedException") {
-      StepStatus st = StepStatus::failure(job_.control.stop_reason().empty() ? "interrupted"
-                                                                             : job_.control.stop_reason(),
-                                          Result::Aborted);
+      StepStatus st = StepStatus::failure(
+          job_.control.stop_reason().empty() ? "interrupted" : job_.control.stop_reason(),
+          Result::Aborted);
       st.stopped = job_.control.halted();
       st.logged = true;
       return st;
@@ -634,7 +659,9 @@ StepStatus ScriptEngine::run_closure(int id, const StepScope& scope) {
   return to_status("script");
 }
 
-bool ScriptEngine::has_method(const std::string& name) const { return in_->has_method(name); }
+bool ScriptEngine::has_method(const std::string& name) const {
+  return in_->has_method(name);
+}
 
 pipelines::EvalResult ScriptEngine::evaluate(const Node& expr, const StepScope& scope) {
   if (prelude_failure_) return pipelines::EvalError{expr.pos, prelude_failure_->message};

@@ -191,8 +191,8 @@ std::map<std::string, std::string> StepRunner::effective_env(const StepScope& sc
   for (const auto& [k, v] : job_.env_overrides) {
     auto now = scope.env.find(k);
     auto base = job_.base_env.find(k);
-    bool pinned = now != scope.env.end() &&
-                  (base == job_.base_env.end() || base->second != now->second);
+    bool pinned =
+        now != scope.env.end() && (base == job_.base_env.end() || base->second != now->second);
     if (!pinned) env[k] = v;
   }
   return env;
@@ -218,7 +218,9 @@ pipelines::EvalContext StepRunner::context(const StepScope& scope) const {
   if (job_.tree && job_.spec.pipeline_format != "yaml") {
     auto* self = const_cast<StepRunner*>(this);
     const StepScope* at = &scope;
-    ctx.evaluator = [self, at](const pipelines::Node& n) { return self->engine().evaluate(n, *at); };
+    ctx.evaluator = [self, at](const pipelines::Node& n) {
+      return self->engine().evaluate(n, *at);
+    };
   }
   return ctx;
 }
@@ -276,36 +278,36 @@ StepStatus StepRunner::body(const Step& step, const StepScope& scope) {
 
 StepRunner::StepFn StepRunner::lookup(std::string_view name) {
   static const std::pair<std::string_view, StepFn> kSteps[] = {
-    {"sh", &StepRunner::sh},
-    {"echo", &StepRunner::echo},
-    {"error", &StepRunner::error},
-    {"unstable", &StepRunner::unstable},
-    {"sleep", &StepRunner::sleep},
-    {"dir", &StepRunner::dir},
-    {"withEnv", &StepRunner::with_env},
-    {"withCredentials", &StepRunner::with_credentials},
-    {"timeout", &StepRunner::timeout},
-    {"retry", &StepRunner::retry},
-    {"catchError", &StepRunner::catch_error},
-    {"warnError", &StepRunner::warn_error},
-    {"script", &StepRunner::script},
-    {"writeFile", &StepRunner::write_file},
-    {"readFile", &StepRunner::read_file},
-    {"fileExists", &StepRunner::file_exists},
-    {"deleteDir", &StepRunner::delete_dir},
-    {"checkout", &StepRunner::checkout},
-    {"archiveArtifacts", &StepRunner::archive_artifacts},
-    {"junit", &StepRunner::junit},
-    {"stash", &StepRunner::stash},
-    {"unstash", &StepRunner::unstash},
-    {"input", &StepRunner::input},
-    {"compareMetrics", &StepRunner::compare_metrics},
-    {"pwd", &StepRunner::pwd},
-    {"isUnix", &StepRunner::is_unix},
+      {"sh", &StepRunner::sh},
+      {"echo", &StepRunner::echo},
+      {"error", &StepRunner::error},
+      {"unstable", &StepRunner::unstable},
+      {"sleep", &StepRunner::sleep},
+      {"dir", &StepRunner::dir},
+      {"withEnv", &StepRunner::with_env},
+      {"withCredentials", &StepRunner::with_credentials},
+      {"timeout", &StepRunner::timeout},
+      {"retry", &StepRunner::retry},
+      {"catchError", &StepRunner::catch_error},
+      {"warnError", &StepRunner::warn_error},
+      {"script", &StepRunner::script},
+      {"writeFile", &StepRunner::write_file},
+      {"readFile", &StepRunner::read_file},
+      {"fileExists", &StepRunner::file_exists},
+      {"deleteDir", &StepRunner::delete_dir},
+      {"checkout", &StepRunner::checkout},
+      {"archiveArtifacts", &StepRunner::archive_artifacts},
+      {"junit", &StepRunner::junit},
+      {"stash", &StepRunner::stash},
+      {"unstash", &StepRunner::unstash},
+      {"input", &StepRunner::input},
+      {"compareMetrics", &StepRunner::compare_metrics},
+      {"pwd", &StepRunner::pwd},
+      {"isUnix", &StepRunner::is_unix},
       // Log decoration wrappers: the body runs as is.
-    {"timestamps", &StepRunner::body},
-    {"ansiColor", &StepRunner::body},
-};
+      {"timestamps", &StepRunner::body},
+      {"ansiColor", &StepRunner::body},
+  };
 
   for (const auto& [n, fn] : kSteps) {
     if (n == name) return fn;
@@ -313,7 +315,9 @@ StepRunner::StepFn StepRunner::lookup(std::string_view name) {
   return nullptr;
 }
 
-bool StepRunner::supports(std::string_view name) { return lookup(name) != nullptr; }
+bool StepRunner::supports(std::string_view name) {
+  return lookup(name) != nullptr;
+}
 
 StepStatus StepRunner::dispatch(const Step& step, const StepScope& scope) {
   if (StepFn fn = lookup(step.name)) return (this->*fn)(step, scope);

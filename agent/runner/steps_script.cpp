@@ -11,9 +11,7 @@ using pipelines::NodeKind;
 using pipelines::Result;
 using pipelines::Step;
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 Step step_from_call(const Node& call) {
   Step s;

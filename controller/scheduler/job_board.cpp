@@ -212,7 +212,8 @@ AgentState* JobBoard::free_agent(const std::string& label, const std::string& pr
     for (auto& [id, agent] : agents_) {
       if (agent.name != preferred || !agent.connected) continue;
       if (now - agent.last_seen > silent_after) continue;
-      if (static_cast<int>(agent.jobs.size()) >= agent.executors + kSharedExecutorJobs) return nullptr;
+      if (static_cast<int>(agent.jobs.size()) >= agent.executors + kSharedExecutorJobs)
+        return nullptr;
       return &agent;
     }
   }

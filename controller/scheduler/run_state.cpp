@@ -85,7 +85,8 @@ const std::shared_ptr<const pipelines::Node>& RunState::groovy_tree() {
     tree_parsed_ = true;
     if (run.pipeline_format != "yaml") {
       pipelines::Diagnostics diags;
-      std::shared_ptr<const pipelines::Node> tree = pipelines::parse_groovy(run.pipeline_source, diags);
+      std::shared_ptr<const pipelines::Node> tree =
+          pipelines::parse_groovy(run.pipeline_source, diags);
       if (!diags.has_errors()) tree_ = std::move(tree);
     }
   }

@@ -130,7 +130,8 @@ void Scheduler::decide_when(RunState& run, int node, int64_t now) {
   ctx.eval.env = stage_environment(run, node, options_, nullptr, error);
   ctx.eval.params = pipelines::typed_parameters(run.pipeline, run.run.params);
   const pipelines::Result so_far = run.result();
-  ctx.eval.current_result = so_far == pipelines::Result::Success ? "" : pipelines::result_name(so_far);
+  ctx.eval.current_result =
+      so_far == pipelines::Result::Success ? "" : pipelines::result_name(so_far);
   // `expression { }` is Groovy: all of it, with the Jenkinsfile's methods and the run's variables.
   if (const auto& tree = run.groovy_tree()) {
     pipelines::EvalContext plain = ctx.eval;

@@ -361,13 +361,16 @@ void RepoWatcher::read_triggers(Repo& r, const std::string& ref, const ResolvedP
         if (trig.type != "cron" && trig.type != "pollSCM") continue;
         std::string text = trig.spec;
         const pipelines::Node* expr =
-            !trig.raw.args.empty() ? trig.raw.args[0].get()
-                                   : (!trig.raw.named.empty() ? trig.raw.named[0].value.get() : nullptr);
+            !trig.raw.args.empty()
+                ? trig.raw.args[0].get()
+                : (!trig.raw.named.empty() ? trig.raw.named[0].value.get() : nullptr);
         if (text.empty() && expr && expr->kind != pipelines::NodeKind::String) {
           // cron(env.BRANCH_NAME == 'main' ? '@daily' : ''): Groovy, per branch.
           pipelines::EvalContext ctx;
-          std::string branch = starts_with(ref, kHeads) ? ref.substr(std::string_view(kHeads).size()) : ref;
-          ctx.env = {{"BRANCH_NAME", branch}, {"GIT_BRANCH", branch},
+          std::string branch =
+              starts_with(ref, kHeads) ? ref.substr(std::string_view(kHeads).size()) : ref;
+          ctx.env = {{"BRANCH_NAME", branch},
+                     {"GIT_BRANCH", branch},
                      {"JOB_NAME", job_name(r.config.name, ref)}};
           pipelines::EvalResult v =
               pipelines::groovy::evaluate_for_controller(loaded.tree, *expr, ctx, "");

@@ -12,11 +12,11 @@ namespace {
 
 // Keep in step with read_run() and bind_run_fields(). (These two are
 // templates only because Store::Statement is private to Store.)
-#define GANTRY_RUN_COLUMNS                                                                 \
-  "id, job_name, number, repo_url, ref, commit_sha, author, trigger_text, pipeline_path, " \
-  "pipeline_source, pipeline_format, params, status, reason, created_by, created_at, "     \
-  "started_at, finished_at, cancel_requested, tests_total, tests_failed, tests_skipped, "  \
-  "repo_name, author_email, previous_commit, previous_successful_commit, changes, "        \
+#define GANTRY_RUN_COLUMNS                                                                    \
+  "id, job_name, number, repo_url, ref, commit_sha, author, trigger_text, pipeline_path, "    \
+  "pipeline_source, pipeline_format, params, status, reason, created_by, created_at, "        \
+  "started_at, finished_at, cancel_requested, tests_total, tests_failed, tests_skipped, "     \
+  "repo_name, author_email, previous_commit, previous_successful_commit, changes, "           \
   "rollback_of, rollback_stage, retry_of, pushers, restart_stage, script_env, script_state, " \
   "description, display_name"
 
@@ -165,7 +165,8 @@ std::vector<RunRecord> RunStore::list_runs(size_t limit, int64_t before_id, std:
                     "tests_total, tests_failed, tests_skipped, repo_name, author_email, "
                     "previous_commit, previous_successful_commit, " GANTRY_HEAD_CHANGE
                     ", rollback_of, "
-                    "rollback_stage, retry_of, '[]', restart_stage, '{}', '', description, display_name "
+                    "rollback_stage, retry_of, '[]', restart_stage, '{}', '', description, "
+                    "display_name "
                     "FROM runs WHERE (?1 = 0 OR id < "
                     "?1) AND "
                     "(?2 = '' OR status = ?2) AND (?4 IS NULL OR (repo_name != '' AND repo_name "

@@ -53,7 +53,8 @@ class EntryObject : public NativeObject {
 }  // namespace
 
 Value map_entry(const Value& key, const Value& value) {
-  return Value::of(std::static_pointer_cast<NativeObject>(std::make_shared<EntryObject>(key, value)));
+  return Value::of(
+      std::static_pointer_cast<NativeObject>(std::make_shared<EntryObject>(key, value)));
 }
 
 Value make_exception(std::string type, std::optional<std::string> message, Value cause) {
@@ -182,7 +183,8 @@ bool Interpreter::Impl::eval_call(const Node& n, Value& out) {
       for (const Node* m : c->methods) {
         if (m->text == name) candidates.push_back(m);
       }
-      if (const Node* best = pick_overload(candidates, args)) return run_method(*best, args, self, c, out);
+      if (const Node* best = pick_overload(candidates, args))
+        return run_method(*best, args, self, c, out);
     }
     return missing_method(self, name, args);
   }
@@ -227,8 +229,7 @@ bool Interpreter::Impl::eval_call(const Node& n, Value& out) {
   return invoke(recv, method, args, out);
 }
 
-bool Interpreter::Impl::call_plain(const Node& n, const std::string& name,
-                                   std::vector<Value>& args,
+bool Interpreter::Impl::call_plain(const Node& n, const std::string& name, std::vector<Value>& args,
                                    std::vector<std::pair<std::string, Value>>& named,
                                    bool has_closure, Value& out) {
   // A variable holding a closure: c(1).
@@ -326,8 +327,8 @@ bool Interpreter::Impl::call_plain(const Node& n, const std::string& name,
   if (name == "assert" && !args.empty()) {
     if (truthy(args[0])) return true;
     std::string expr = n.items.empty() || !n.items[0] ? "" : to_source(*n.items[0]);
-    std::string message = args.size() > 1 ? to_string(args[1]) + ". Expression: " + expr
-                                          : "assert " + expr;
+    std::string message =
+        args.size() > 1 ? to_string(args[1]) + ". Expression: " + expr : "assert " + expr;
     return in.raise(args.size() > 1 ? "java.lang.AssertionError"
                                     : "org.codehaus.groovy.runtime.powerassert.PowerAssertionError",
                     message);
@@ -342,18 +343,18 @@ bool Interpreter::Impl::call_plain(const Node& n, const std::string& name,
     return host.step(in, call, out);
   }
   fold_named(args, named);
-  return in.raise("groovy.lang.MissingMethodException",
-                  "No signature of method: " +
-                      (self_class != nullptr ? self_class->name : script_class) + "." + name +
-                      "() is applicable for argument types: " + arg_types(args) +
-                      " values: " + arg_values(args));
+  return in.raise(
+      "groovy.lang.MissingMethodException",
+      "No signature of method: " + (self_class != nullptr ? self_class->name : script_class) + "." +
+          name + "() is applicable for argument types: " + arg_types(args) +
+          " values: " + arg_values(args));
 }
 
 // Picks the overload that fits the arguments best: the right number (with
 // defaults and varargs), each typed parameter an instance of its type; the
 // more typed parameters match, the better. Null when none fits.
 const Node* Interpreter::Impl::pick_overload(const std::vector<const Node*>& overloads,
-                                            const std::vector<Value>& args) const {
+                                             const std::vector<Value>& args) const {
   const Node* best = nullptr;
   int best_score = -1;
   for (const Node* m : overloads) {
@@ -481,10 +482,10 @@ bool Interpreter::Impl::run_method(const Node& def, std::vector<Value>& args, co
                                    const ClassInfo* cls, Value& out) {
   if (++depth > in.limits_.max_call_depth) {
     --depth;
-    return in.raise("java.lang.StackOverflowError",
-                    "calls nest deeper than " + std::to_string(in.limits_.max_call_depth) +
-                        ", Gantry's limit",
-                    true);
+    return in.raise(
+        "java.lang.StackOverflowError",
+        "calls nest deeper than " + std::to_string(in.limits_.max_call_depth) + ", Gantry's limit",
+        true);
   }
   auto saved_scope = scope;
   Value saved_self = self;
@@ -551,7 +552,8 @@ bool Interpreter::Impl::run_method(const Node& def, std::vector<Value>& args, co
 }
 
 bool Interpreter::Impl::call_value(const Value& callable, std::vector<Value> args, Value& out) {
-  if (callable.type() == Type::Closure) return call_closure(callable.as_closure(), std::move(args), out);
+  if (callable.type() == Type::Closure)
+    return call_closure(callable.as_closure(), std::move(args), out);
   if (callable.is_null()) {
     return in.raise("java.lang.NullPointerException", "Cannot invoke method call() on null object");
   }
@@ -562,7 +564,8 @@ bool Interpreter::Impl::call_closure(const Closure& c, std::vector<Value> args, 
   if (!c.curried.empty()) args.insert(args.begin(), c.curried.begin(), c.curried.end());
   if (!c.ncurried.empty()) {
     size_t at = std::min(c.ncurry_at, args.size());
-    args.insert(args.begin() + static_cast<std::ptrdiff_t>(at), c.ncurried.begin(), c.ncurried.end());
+    args.insert(args.begin() + static_cast<std::ptrdiff_t>(at), c.ncurried.begin(),
+                c.ncurried.end());
   }
   if (!c.rcurried.empty()) args.insert(args.end(), c.rcurried.begin(), c.rcurried.end());
   if (!c.composed.empty()) {
@@ -575,7 +578,8 @@ bool Interpreter::Impl::call_closure(const Closure& c, std::vector<Value> args, 
   }
   if (!c.method.empty()) {
     if (c.self.is_null() || c.self.type() == Type::Class) {
-      if (c.self.type() == Type::Class) return invoke_static(c.self.as_string(), c.method, args, out);
+      if (c.self.type() == Type::Class)
+        return invoke_static(c.self.as_string(), c.method, args, out);
       std::vector<std::pair<std::string, Value>> none;
       Node call(NodeKind::Call, in.pos_, c.method);
       return call_plain(call, c.method, args, none, false, out);
@@ -585,10 +589,10 @@ bool Interpreter::Impl::call_closure(const Closure& c, std::vector<Value> args, 
   if (c.node == nullptr) return true;
   if (++depth > in.limits_.max_call_depth) {
     --depth;
-    return in.raise("java.lang.StackOverflowError",
-                    "calls nest deeper than " + std::to_string(in.limits_.max_call_depth) +
-                        ", Gantry's limit",
-                    true);
+    return in.raise(
+        "java.lang.StackOverflowError",
+        "calls nest deeper than " + std::to_string(in.limits_.max_call_depth) + ", Gantry's limit",
+        true);
   }
   const Node& node = *c.node;
   auto saved_scope = scope;
@@ -691,8 +695,8 @@ bool Interpreter::Impl::missing_method(const Value& recv, const std::string& nam
                       " values: " + arg_values(args));
 }
 
-bool Interpreter::Impl::invoke(const Value& recv, const std::string& name,
-                               std::vector<Value>& args, Value& out) {
+bool Interpreter::Impl::invoke(const Value& recv, const std::string& name, std::vector<Value>& args,
+                               Value& out) {
   bool found = false;
   bool ok = true;
   switch (recv.type()) {
@@ -718,8 +722,9 @@ bool Interpreter::Impl::invoke(const Value& recv, const std::string& name,
         out = Value::string("null" + args[0].as_string());
         return true;
       }
-      static const char* kIterating[] = {"each", "eachWithIndex", "collect", "findAll", "find",
-                                         "any", "every", "iterator", "findResult", "collectMany"};
+      static const char* kIterating[] = {"each",       "eachWithIndex", "collect", "findAll",
+                                         "find",       "any",           "every",   "iterator",
+                                         "findResult", "collectMany"};
       for (const char* m : kIterating) {
         if (name == m) {
           Value empty = Value::list();
@@ -793,9 +798,9 @@ bool Interpreter::Impl::invoke(const Value& recv, const std::string& name,
         return true;
       }
       if (name == "getMaximumNumberOfParameters") {
-        out = Value::integer(c.node != nullptr ? static_cast<int32_t>(std::max<size_t>(
-                                                     c.node->params.size(), 1))
-                                               : 1);
+        out = Value::integer(c.node != nullptr
+                                 ? static_cast<int32_t>(std::max<size_t>(c.node->params.size(), 1))
+                                 : 1);
         return true;
       }
       found = false;
@@ -843,7 +848,8 @@ bool Interpreter::Impl::invoke(const Value& recv, const std::string& name,
           for (const Node* m : c->methods) {
             if (m->text == name) candidates.push_back(m);
           }
-          if (const Node* best = pick_overload(candidates, args)) return run_method(*best, args, recv, c, out);
+          if (const Node* best = pick_overload(candidates, args))
+            return run_method(*best, args, recv, c, out);
         }
       }
       found = true;
@@ -911,8 +917,7 @@ bool Interpreter::Impl::invoke_static(const std::string& cls, const std::string&
 }
 
 bool Interpreter::Impl::construct(const std::string& name, std::vector<Value>& args,
-                                  std::vector<std::pair<std::string, Value>>& named,
-                                  Value& out) {
+                                  std::vector<std::pair<std::string, Value>>& named, Value& out) {
   auto it = classes.find(name);
   if (it == classes.end()) {
     fold_named(args, named);
@@ -933,7 +938,8 @@ bool Interpreter::Impl::construct(const std::string& name, std::vector<Value>& a
     }
     std::optional<std::string> message;
     if (ctor == nullptr && !args.empty() && !args[0].is_null()) message = to_string(args[0]);
-    out = make_exception(cls->name, message, ctor == nullptr && args.size() > 1 ? args[1] : Value());
+    out =
+        make_exception(cls->name, message, ctor == nullptr && args.size() > 1 ? args[1] : Value());
     Exception& e = out.as_exception();
     e.fields = std::make_shared<Map>();
     for (const Node* f : cls->fields) {
@@ -997,8 +1003,7 @@ bool Interpreter::Impl::construct(const std::string& name, std::vector<Value>& a
   }
   if (!args.empty()) {
     return in.raise("groovy.lang.GroovyRuntimeException",
-                    "Could not find matching constructor for: " + cls->name +
-                        arg_types(args));
+                    "Could not find matching constructor for: " + cls->name + arg_types(args));
   }
   for (const auto& [k, v] : named) {
     if (!set_property(self_value, k, v)) return false;

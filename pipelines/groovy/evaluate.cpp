@@ -84,8 +84,8 @@ class ControllerHost : public Host {
   void print(std::string_view) override {}
   std::optional<Value> global(std::string_view name) override {
     if (name == "env") {
-      return Value::of(std::static_pointer_cast<NativeObject>(
-          std::make_shared<MapObject>("org.jenkinsci.plugins.workflow.cps.EnvActionImpl", ctx_.env)));
+      return Value::of(std::static_pointer_cast<NativeObject>(std::make_shared<MapObject>(
+          "org.jenkinsci.plugins.workflow.cps.EnvActionImpl", ctx_.env)));
     }
     if (name == "params") {
       auto m = std::make_shared<Map>();
@@ -140,9 +140,8 @@ EvalResult evaluate_for_controller(const std::shared_ptr<const Node>& file, cons
   }
   if (!ok) {
     const Value& e = in.error();
-    Pos at = e.type() == Type::Exception && e.as_exception().pos.line != 0
-                 ? e.as_exception().pos
-                 : expr.pos;
+    Pos at = e.type() == Type::Exception && e.as_exception().pos.line != 0 ? e.as_exception().pos
+                                                                           : expr.pos;
     return EvalError{at, to_string(e)};
   }
   switch (out.type()) {

@@ -7,7 +7,9 @@ namespace gantry::pipelines::groovy {
 
 namespace {
 
-bool is_string_like(const Value& v) { return v.is_string(); }
+bool is_string_like(const Value& v) {
+  return v.is_string();
+}
 
 bool parse_int_literal(const std::string& text, int64_t& out) {
   std::string t = text;
@@ -25,8 +27,7 @@ bool parse_int_literal(const std::string& text, int64_t& out) {
   }
   i128 v = 0;
   for (char c : t) {
-    int d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
-                                                        : (std::tolower(c) - 'a' + 10);
+    int d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(c) - 'a' + 10);
     if (d < 0 || d >= base) return false;
     v = v * base + d;
     if (v > static_cast<i128>(std::numeric_limits<int64_t>::max()) + 1) return false;
@@ -70,7 +71,8 @@ class PatternObject : public NativeObject {
 bool Interpreter::Impl::check_size(size_t n) {
   if (n > in.limits_.max_string) {
     return in.raise("gantry.LimitExceeded",
-                    "a value of " + std::to_string(n) + " bytes or items is over Gantry's limit of " +
+                    "a value of " + std::to_string(n) +
+                        " bytes or items is over Gantry's limit of " +
                         std::to_string(in.limits_.max_string),
                     true);
   }
@@ -98,7 +100,8 @@ bool Interpreter::Impl::eval(const Node& n, Value& out) {
       } else if (suffix == "D" || suffix == "F") {
         out = Value::double_(static_cast<double>(v));
       } else if (suffix == "G") {
-        out = v > INT32_MAX || v < INT32_MIN ? Value::long_(v) : Value::integer(static_cast<int32_t>(v));
+        out = v > INT32_MAX || v < INT32_MIN ? Value::long_(v)
+                                             : Value::integer(static_cast<int32_t>(v));
       } else {
         out = Value::whole(v);
       }
@@ -199,8 +202,7 @@ bool Interpreter::Impl::eval(const Node& n, Value& out) {
       return !n.lhs || eval(*n.lhs, out);
     default:
       return in.raise("gantry.Unsupported",
-                      std::string("Gantry cannot evaluate a ") + kind_name(n.kind) + " here",
-                      true);
+                      std::string("Gantry cannot evaluate a ") + kind_name(n.kind) + " here", true);
   }
 }
 
@@ -328,8 +330,8 @@ bool Interpreter::Impl::eval_ident(const Node& n, Value& out) {
   }
   in.pos_ = n.pos;
   return in.raise("groovy.lang.MissingPropertyException",
-                  "No such property: " + name + " for class: " +
-                      (self_class != nullptr ? self_class->name : script_class));
+                  "No such property: " + name +
+                      " for class: " + (self_class != nullptr ? self_class->name : script_class));
 }
 
 bool Interpreter::Impl::eval_property(const Node& n, Value& out) {
@@ -415,7 +417,8 @@ bool Interpreter::Impl::get_property(const Value& obj, const std::string& name, 
     case Type::Map: {
       Map& m = obj.as_map();
       const Value* v = m.find(Value::string(name));
-      if (v == nullptr && m.defaults.type() == Type::Closure) return map_default(obj, Value::string(name), out);
+      if (v == nullptr && m.defaults.type() == Type::Closure)
+        return map_default(obj, Value::string(name), out);
       out = v != nullptr ? *v : Value();
       return true;
     }
@@ -475,7 +478,8 @@ bool Interpreter::Impl::get_property(const Value& obj, const std::string& name, 
       if (!getter(found)) return false;
       if (found) return true;
       if (name == "length") {  // an array's length (arrays are lists here)
-        out = Value::integer(static_cast<int32_t>(obj.type() == Type::List ? obj.as_list().items.size() : obj.as_range().size()));
+        out = Value::integer(static_cast<int32_t>(
+            obj.type() == Type::List ? obj.as_list().items.size() : obj.as_range().size()));
         return true;
       }
       std::vector<Value> items;
@@ -632,7 +636,8 @@ bool Interpreter::Impl::get_index(const Value& obj, const Value& idx, Value& out
       // Subscripts look a GString key up as a String.
       Value key = idx.is_gstring() ? Value::string(idx.as_string()) : idx;
       const Value* v = obj.as_map().find(key);
-      if (v == nullptr && obj.as_map().defaults.type() == Type::Closure) return map_default(obj, key, out);
+      if (v == nullptr && obj.as_map().defaults.type() == Type::Closure)
+        return map_default(obj, key, out);
       out = v != nullptr ? *v : Value();
       return true;
     }
@@ -646,8 +651,9 @@ bool Interpreter::Impl::get_index(const Value& obj, const Value& idx, Value& out
       int64_t i = idx.as_int();
       if (!normalise(i, static_cast<int64_t>(m.matches.size()))) {
         return in.raise("java.lang.IndexOutOfBoundsException",
-                        "index is out of range " + std::to_string(-static_cast<int64_t>(m.matches.size())) +
-                            ".." + std::to_string(static_cast<int64_t>(m.matches.size()) - 1) +
+                        "index is out of range " +
+                            std::to_string(-static_cast<int64_t>(m.matches.size())) + ".." +
+                            std::to_string(static_cast<int64_t>(m.matches.size()) - 1) +
                             " (index = " + std::to_string(idx.as_int()) + ")");
       }
       const auto& groups = m.matches[static_cast<size_t>(i)];
@@ -714,9 +720,9 @@ bool Interpreter::Impl::eval_unary(const Node& n, Value& out) {
         return false;
       }
     } else if (old.is_null()) {
-      return in.raise("java.lang.NullPointerException",
-                      std::string("Cannot invoke method ") + (op == "++" ? "next" : "previous") +
-                          "() on null object");
+      return in.raise("java.lang.NullPointerException", std::string("Cannot invoke method ") +
+                                                            (op == "++" ? "next" : "previous") +
+                                                            "() on null object");
     } else {
       std::vector<Value> none;
       if (!invoke(old, op == "++" ? "next" : "previous", none, next)) return false;
@@ -739,8 +745,8 @@ bool Interpreter::Impl::eval_unary(const Node& n, Value& out) {
   }
   if (op == "~") {
     if (v.is_string()) {
-      out = Value::of(std::static_pointer_cast<NativeObject>(
-          std::make_shared<PatternObject>(v.as_string())));
+      out = Value::of(
+          std::static_pointer_cast<NativeObject>(std::make_shared<PatternObject>(v.as_string())));
       return true;
     }
     if (v.is_integral()) {
@@ -749,8 +755,7 @@ bool Interpreter::Impl::eval_unary(const Node& n, Value& out) {
       return true;
     }
   }
-  return in.raise("gantry.Unsupported", "Gantry cannot apply unary " + op + " to " +
-                                            class_name(v));
+  return in.raise("gantry.Unsupported", "Gantry cannot apply unary " + op + " to " + class_name(v));
 }
 
 bool Interpreter::Impl::eval_binary(const Node& n, Value& out) {
@@ -848,8 +853,7 @@ bool Interpreter::Impl::binary_op(const std::string& op, const Value& a, const V
     return true;
   }
   if (op == ".." || op == "..<") return make_range(a, b, op == "..<", out);
-  if ((op == "&" || op == "|" || op == "^") && a.type() == Type::Bool &&
-      b.type() == Type::Bool) {
+  if ((op == "&" || op == "|" || op == "^") && a.type() == Type::Bool && b.type() == Type::Bool) {
     bool x = a.as_bool();
     bool y = b.as_bool();
     out = Value::boolean(op == "&" ? (x && y) : op == "|" ? (x || y) : (x != y));
@@ -864,19 +868,22 @@ bool Interpreter::Impl::binary_op(const std::string& op, const Value& a, const V
     if (op == "&") r = x & y;
     if (op == "|") r = x | y;
     if (op == "^") r = x ^ y;
-    if (op == "<<") r = wide ? static_cast<int64_t>(static_cast<uint64_t>(x) << (y & 63))
-                             : static_cast<int32_t>(static_cast<uint32_t>(x) << (y & 31));
+    if (op == "<<")
+      r = wide ? static_cast<int64_t>(static_cast<uint64_t>(x) << (y & 63))
+               : static_cast<int32_t>(static_cast<uint32_t>(x) << (y & 31));
     if (op == ">>") r = wide ? x >> (y & 63) : static_cast<int32_t>(x) >> (y & 31);
-    if (op == ">>>") r = wide ? static_cast<int64_t>(static_cast<uint64_t>(x) >> (y & 63))
-                              : static_cast<int32_t>(static_cast<uint32_t>(x) >> (y & 31));
-    out = wide || b.type() == Type::Long ? Value::long_(r) : Value::integer(static_cast<int32_t>(r));
+    if (op == ">>>")
+      r = wide ? static_cast<int64_t>(static_cast<uint64_t>(x) >> (y & 63))
+               : static_cast<int32_t>(static_cast<uint32_t>(x) >> (y & 31));
+    out =
+        wide || b.type() == Type::Long ? Value::long_(r) : Value::integer(static_cast<int32_t>(r));
     return true;
   }
   // Everything else is a method: plus, minus, multiply, leftShift...
   static const std::vector<std::pair<std::string_view, std::string_view>> kMethods = {
-      {"+", "plus"},       {"-", "minus"},     {"*", "multiply"}, {"/", "div"},
-      {"%", "mod"},        {"**", "power"},    {"<<", "leftShift"}, {">>", "rightShift"},
-      {"&", "and"},        {"|", "or"},        {"^", "xor"},
+      {"+", "plus"}, {"-", "minus"},  {"*", "multiply"},   {"/", "div"},
+      {"%", "mod"},  {"**", "power"}, {"<<", "leftShift"}, {">>", "rightShift"},
+      {"&", "and"},  {"|", "or"},     {"^", "xor"},
   };
   for (const auto& [sym, method] : kMethods) {
     if (sym == op) {
@@ -891,8 +898,7 @@ bool Interpreter::Impl::binary_op(const std::string& op, const Value& a, const V
   return in.raise("gantry.Unsupported", "Gantry does not support the operator " + op, true);
 }
 
-bool Interpreter::Impl::make_range(const Value& from, const Value& to, bool exclusive,
-                                   Value& out) {
+bool Interpreter::Impl::make_range(const Value& from, const Value& to, bool exclusive, Value& out) {
   if (from.is_integral() && to.is_integral()) {
     auto r = std::make_shared<Range>();
     r->from = from.as_int();
@@ -922,9 +928,10 @@ bool Interpreter::Impl::make_range(const Value& from, const Value& to, bool excl
     out = Value::of(std::move(l));
     return true;
   }
-  return in.raise("gantry.Unsupported", "Gantry supports ranges of integers and of single "
-                                        "characters, not " +
-                                            class_name(from) + ".." + class_name(to));
+  return in.raise("gantry.Unsupported",
+                  "Gantry supports ranges of integers and of single "
+                  "characters, not " +
+                      class_name(from) + ".." + class_name(to));
 }
 
 bool Interpreter::Impl::is_in(const Value& item, const Value& container, bool& out) {
@@ -947,7 +954,8 @@ bool Interpreter::Impl::is_in(const Value& item, const Value& container, bool& o
       if (item.is_number() && !r.empty) {
         int64_t lo = std::min(r.from, r.to);
         int64_t hi = std::max(r.from, r.to);
-        out = num::compare(item, Value::long_(lo)) >= 0 && num::compare(item, Value::long_(hi)) <= 0;
+        out =
+            num::compare(item, Value::long_(lo)) >= 0 && num::compare(item, Value::long_(hi)) <= 0;
         if (out && !item.is_integral()) out = false;
       }
       return true;
@@ -1064,8 +1072,7 @@ bool Interpreter::Impl::assign_to(const Node& target, const Value& v) {
       return set_index(obj, idx, v);
     }
     default:
-      return in.raise("gantry.Unsupported",
-                      "cannot assign to " + to_source(target), true);
+      return in.raise("gantry.Unsupported", "cannot assign to " + to_source(target), true);
   }
 }
 

@@ -14,8 +14,9 @@ size_t params_of(const Value& closure) {
 }
 
 bool index_error(Interpreter& in, int64_t i, size_t size) {
-  return in.raise("java.lang.IndexOutOfBoundsException",
-                  "Index " + std::to_string(i) + " out of bounds for length " + std::to_string(size));
+  return in.raise(
+      "java.lang.IndexOutOfBoundsException",
+      "Index " + std::to_string(i) + " out of bounds for length " + std::to_string(size));
 }
 
 }  // namespace
@@ -250,7 +251,8 @@ bool Interpreter::Impl::list_method(const Value& recv, const std::string& name,
   }
   if (name == "pop") {
     if (!mutating()) return false;
-    if (items.empty()) return in.raise("java.util.NoSuchElementException", "Cannot pop() an empty List");
+    if (items.empty())
+      return in.raise("java.util.NoSuchElementException", "Cannot pop() an empty List");
     out = items.back();
     items.pop_back();
     return true;
@@ -308,8 +310,8 @@ bool Interpreter::Impl::list_method(const Value& recv, const std::string& name,
   }
   if ((name == "take" || name == "drop" || name == "takeRight" || name == "dropRight") && n == 1 &&
       args[0].is_integral()) {
-    size_t k = static_cast<size_t>(std::clamp<int64_t>(args[0].as_int(), 0,
-                                                       static_cast<int64_t>(items.size())));
+    size_t k = static_cast<size_t>(
+        std::clamp<int64_t>(args[0].as_int(), 0, static_cast<int64_t>(items.size())));
     if (name == "take") return list(std::vector<Value>(items.begin(), items.begin() + k));
     if (name == "drop") return list(std::vector<Value>(items.begin() + k, items.end()));
     if (name == "takeRight") return list(std::vector<Value>(items.end() - k, items.end()));
@@ -470,8 +472,7 @@ bool Interpreter::Impl::list_method(const Value& recv, const std::string& name,
         m->put(k, val);
       } else {
         return in.raise("java.lang.IllegalArgumentException",
-                        "collectEntries: expected a map or a [key, value] pair, got " +
-                            inspect(v));
+                        "collectEntries: expected a map or a [key, value] pair, got " + inspect(v));
       }
     }
     out = Value::of(std::move(m));
@@ -775,8 +776,8 @@ bool Interpreter::Impl::list_method(const Value& recv, const std::string& name,
     bool keep_rest = !(n >= 2 && args.back().type() == Type::Bool && !args.back().as_bool());
     for (size_t i = 0; i < items.size(); i += k) {
       if (!keep_rest && i + k > items.size()) break;
-      r.push_back(Value::list(std::vector<Value>(items.begin() + i,
-                                                 items.begin() + std::min(items.size(), i + k))));
+      r.push_back(Value::list(
+          std::vector<Value>(items.begin() + i, items.begin() + std::min(items.size(), i + k))));
     }
     return list(std::move(r));
   }
@@ -901,7 +902,8 @@ bool Interpreter::Impl::map_method(const Value& recv, const std::string& name,
       Value k;
       Value v;
       bool f = false;
-      if (!args[0].as_native().get(in, "key", k, f) || !args[0].as_native().get(in, "value", v, f)) {
+      if (!args[0].as_native().get(in, "key", k, f) ||
+          !args[0].as_native().get(in, "value", v, f)) {
         return false;
       }
       m.put(k, v);
@@ -945,11 +947,11 @@ bool Interpreter::Impl::map_method(const Value& recv, const std::string& name,
     int32_t i = 0;
     for (const auto& [k, v] : entries) {
       Value ignored;
-      bool ok = name == "each" ? call_entry(args[0], k, v, ignored)
-                               : (params_of(args[0]) == 3
-                                      ? call_value(args[0], {k, v, Value::integer(i)}, ignored)
-                                      : call_value(args[0], {map_entry(k, v), Value::integer(i)},
-                                                   ignored));
+      bool ok = name == "each"
+                    ? call_entry(args[0], k, v, ignored)
+                    : (params_of(args[0]) == 3
+                           ? call_value(args[0], {k, v, Value::integer(i)}, ignored)
+                           : call_value(args[0], {map_entry(k, v), Value::integer(i)}, ignored));
       if (!ok) return false;
       ++i;
     }
@@ -983,8 +985,7 @@ bool Interpreter::Impl::map_method(const Value& recv, const std::string& name,
         r->put(x.as_list().items[0], x.as_list().items[1]);
       } else {
         return in.raise("java.lang.IllegalArgumentException",
-                        "collectEntries: expected a map or a [key, value] pair, got " +
-                            inspect(x));
+                        "collectEntries: expected a map or a [key, value] pair, got " + inspect(x));
       }
     }
     out = Value::of(std::move(r));

@@ -1,9 +1,9 @@
 // Numbers' methods, methods every value has, and the JDK/Groovy classes a
 // script may use (the sandbox's allow-list: docs/groovy.md).
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
-#include <chrono>
 #include <random>
 
 #include "interp.hpp"
@@ -141,8 +141,8 @@ class BuilderObject : public NativeObject {
       return true;
     }
     if (method == "insert" && args.size() == 2 && args[0].is_integral()) {
-      size_t at = static_cast<size_t>(std::clamp<int64_t>(args[0].as_int(), 0,
-                                                          static_cast<int64_t>(text_.size())));
+      size_t at = static_cast<size_t>(
+          std::clamp<int64_t>(args[0].as_int(), 0, static_cast<int64_t>(text_.size())));
       text_.insert(at, groovy::to_string(args[1]));
       out = Value::of(std::static_pointer_cast<NativeObject>(self_.lock()));
       return true;
@@ -177,8 +177,7 @@ class SlurperObject : public NativeObject {
     found = method == "parseText" && args.size() == 1;
     if (!found) return true;
     if (args[0].is_null()) {
-      return in.raise("java.lang.IllegalArgumentException",
-                      "Text must not be null or empty");
+      return in.raise("java.lang.IllegalArgumentException", "Text must not be null or empty");
     }
     return in.impl().json_parse(groovy::to_string(args[0]), out);
   }
@@ -208,7 +207,8 @@ std::string url_decode(const std::string& s) {
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '+') {
       out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+    } else if (s[i] == '%' && i + 2 < s.size() &&
+               std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
                std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
       out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
       i += 2;
@@ -268,8 +268,8 @@ bool Interpreter::Impl::number_method(const Value& recv, const std::string& name
   found = true;
   size_t n = args.size();
   if (name == "intValue" || name == "toInteger" || name == "asInteger") {
-    out = Value::integer(static_cast<int32_t>(recv.is_integral() ? recv.as_int()
-                                                                 : static_cast<int64_t>(recv.to_double())));
+    out = Value::integer(static_cast<int32_t>(
+        recv.is_integral() ? recv.as_int() : static_cast<int64_t>(recv.to_double())));
     return true;
   }
   if (name == "longValue" || name == "toLong") {
@@ -294,8 +294,9 @@ bool Interpreter::Impl::number_method(const Value& recv, const std::string& name
     out = recv;
     return true;
   }
-  if (n == 1 && (name == "plus" || name == "minus" || name == "multiply" || name == "div" ||
-                 name == "mod" || name == "power" || name == "intdiv") &&
+  if (n == 1 &&
+      (name == "plus" || name == "minus" || name == "multiply" || name == "div" || name == "mod" ||
+       name == "power" || name == "intdiv") &&
       args[0].is_number()) {
     const Value& b = args[0];
     if (name == "plus") return num::add(in, recv, b, out);
@@ -454,7 +455,8 @@ bool Interpreter::Impl::object_method(const Value& recv, const std::string& name
   }
   if (name == "hashCode" && n == 0 && recv.is_string()) {
     int32_t h = 0;
-    for (unsigned char c : recv.as_string()) h = static_cast<int32_t>(31u * static_cast<uint32_t>(h) + c);
+    for (unsigned char c : recv.as_string())
+      h = static_cast<int32_t>(31u * static_cast<uint32_t>(h) + c);
     out = Value::integer(h);
     return true;
   }
@@ -488,10 +490,10 @@ bool Interpreter::Impl::object_method(const Value& recv, const std::string& name
       Value v = recv;
       if (recv.is_string()) {
         std::vector<Value> none;
-        std::string m = t == "Integer" || t == "int"   ? "toInteger"
-                        : t == "Long" || t == "long"   ? "toLong"
+        std::string m = t == "Integer" || t == "int"         ? "toInteger"
+                        : t == "Long" || t == "long"         ? "toLong"
                         : t == "BigDecimal" || t == "Number" ? "toBigDecimal"
-                                                       : "toDouble";
+                                                             : "toDouble";
         bool f = false;
         return string_method(recv.as_string(), m, none, out, f);
       }
@@ -551,8 +553,8 @@ bool Interpreter::Impl::object_method(const Value& recv, const std::string& name
   return true;
 }
 
-bool Interpreter::Impl::static_property(const std::string& cls, const std::string& name,
-                                        Value& out, bool& found) {
+bool Interpreter::Impl::static_property(const std::string& cls, const std::string& name, Value& out,
+                                        bool& found) {
   found = true;
   auto it = classes.find(cls);
   if (it != classes.end()) {
@@ -564,7 +566,8 @@ bool Interpreter::Impl::static_property(const std::string& cls, const std::strin
     }
   }
   if (name == "name" || name == "simpleName" || name == "canonicalName") {
-    std::string full = cls.find('.') != std::string::npos || it != classes.end() ? cls : java_name(cls);
+    std::string full =
+        cls.find('.') != std::string::npos || it != classes.end() ? cls : java_name(cls);
     out = Value::string(name == "simpleName" ? canonical_class(full) : full);
     return true;
   }
@@ -583,9 +586,11 @@ bool Interpreter::Impl::static_property(const std::string& cls, const std::strin
     return true;
   }
   if (cls == "Closure") {
-    static const std::vector<std::pair<std::string_view, int>> kStrategies = {
-        {"OWNER_FIRST", 0}, {"DELEGATE_FIRST", 1}, {"OWNER_ONLY", 2}, {"DELEGATE_ONLY", 3},
-        {"TO_SELF", 4}};
+    static const std::vector<std::pair<std::string_view, int>> kStrategies = {{"OWNER_FIRST", 0},
+                                                                              {"DELEGATE_FIRST", 1},
+                                                                              {"OWNER_ONLY", 2},
+                                                                              {"DELEGATE_ONLY", 3},
+                                                                              {"TO_SELF", 4}};
     for (const auto& [k, v] : kStrategies) {
       if (k == name) {
         out = Value::integer(v);
@@ -600,8 +605,8 @@ bool Interpreter::Impl::static_property(const std::string& cls, const std::strin
        name == "ROUND_HALF_DOWN" || name == "HALF_DOWN")) {
     std::string mode = name.starts_with("ROUND_") ? name.substr(6) : name;
     static const std::vector<std::pair<std::string_view, int>> kModes = {
-        {"UP", 0}, {"DOWN", 1}, {"CEILING", 2}, {"FLOOR", 3}, {"HALF_UP", 4}, {"HALF_DOWN", 5},
-        {"HALF_EVEN", 6}};
+        {"UP", 0},      {"DOWN", 1},      {"CEILING", 2},  {"FLOOR", 3},
+        {"HALF_UP", 4}, {"HALF_DOWN", 5}, {"HALF_EVEN", 6}};
     for (const auto& [k, v] : kModes) {
       if (k == mode) out = Value::integer(v);
     }
@@ -665,8 +670,8 @@ bool Interpreter::Impl::static_method(const std::string& cls, const std::string&
       return true;
     }
     if (cls == "JsonSlurper" || cls == "JsonSlurperClassic") {
-      out = Value::of(std::static_pointer_cast<NativeObject>(
-          std::make_shared<SlurperObject>(java_name(cls))));
+      out = Value::of(
+          std::static_pointer_cast<NativeObject>(std::make_shared<SlurperObject>(java_name(cls))));
       return true;
     }
     if (cls == "String") {
@@ -708,16 +713,26 @@ bool Interpreter::Impl::static_method(const std::string& cls, const std::string&
     if (name == "abs" && num_arg(0)) return number_method(args[0], "abs", args, out, found);
     if (num_arg(0)) {
       double x = args[0].to_double();
-      if (name == "sqrt") out = Value::double_(std::sqrt(x));
-      else if (name == "floor") out = Value::double_(std::floor(x));
-      else if (name == "ceil") out = Value::double_(std::ceil(x));
-      else if (name == "round") out = Value::long_(static_cast<int64_t>(std::floor(x + 0.5)));
-      else if (name == "log") out = Value::double_(std::log(x));
-      else if (name == "log10") out = Value::double_(std::log10(x));
-      else if (name == "exp") out = Value::double_(std::exp(x));
-      else if (name == "signum") out = Value::double_(x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0));
-      else if (name == "pow" && num_arg(1)) out = Value::double_(std::pow(x, args[1].to_double()));
-      else found = false;
+      if (name == "sqrt")
+        out = Value::double_(std::sqrt(x));
+      else if (name == "floor")
+        out = Value::double_(std::floor(x));
+      else if (name == "ceil")
+        out = Value::double_(std::ceil(x));
+      else if (name == "round")
+        out = Value::long_(static_cast<int64_t>(std::floor(x + 0.5)));
+      else if (name == "log")
+        out = Value::double_(std::log(x));
+      else if (name == "log10")
+        out = Value::double_(std::log10(x));
+      else if (name == "exp")
+        out = Value::double_(std::exp(x));
+      else if (name == "signum")
+        out = Value::double_(x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0));
+      else if (name == "pow" && num_arg(1))
+        out = Value::double_(std::pow(x, args[1].to_double()));
+      else
+        found = false;
       if (found && name == "round" && args[0].type() != Type::Double) {
         out = Value::integer(static_cast<int32_t>(std::floor(x + 0.5)));
       }
@@ -799,8 +814,8 @@ bool Interpreter::Impl::static_method(const std::string& cls, const std::string&
     out = Value::string(s);
     return true;
   }
-  if ((cls == "Double" || cls == "Float") && (name == "parseDouble" || name == "valueOf" ||
-                                             name == "parseFloat") && n == 1) {
+  if ((cls == "Double" || cls == "Float") &&
+      (name == "parseDouble" || name == "valueOf" || name == "parseFloat") && n == 1) {
     std::string s = to_string(args[0]);
     char* end = nullptr;
     double d = std::strtod(s.c_str(), &end);
@@ -849,15 +864,24 @@ bool Interpreter::Impl::static_method(const std::string& cls, const std::string&
   if (cls == "Character" && n == 1) {
     std::string s = to_string(args[0]);
     unsigned char c = s.empty() ? 0 : static_cast<unsigned char>(s[0]);
-    if (name == "isDigit") out = Value::boolean(std::isdigit(c) != 0);
-    else if (name == "isLetter") out = Value::boolean(std::isalpha(c) != 0);
-    else if (name == "isLetterOrDigit") out = Value::boolean(std::isalnum(c) != 0);
-    else if (name == "isWhitespace") out = Value::boolean(std::isspace(c) != 0);
-    else if (name == "isUpperCase") out = Value::boolean(std::isupper(c) != 0);
-    else if (name == "isLowerCase") out = Value::boolean(std::islower(c) != 0);
-    else if (name == "toUpperCase") out = Value::string(std::string(1, static_cast<char>(std::toupper(c))));
-    else if (name == "toLowerCase") out = Value::string(std::string(1, static_cast<char>(std::tolower(c))));
-    else found = false;
+    if (name == "isDigit")
+      out = Value::boolean(std::isdigit(c) != 0);
+    else if (name == "isLetter")
+      out = Value::boolean(std::isalpha(c) != 0);
+    else if (name == "isLetterOrDigit")
+      out = Value::boolean(std::isalnum(c) != 0);
+    else if (name == "isWhitespace")
+      out = Value::boolean(std::isspace(c) != 0);
+    else if (name == "isUpperCase")
+      out = Value::boolean(std::isupper(c) != 0);
+    else if (name == "isLowerCase")
+      out = Value::boolean(std::islower(c) != 0);
+    else if (name == "toUpperCase")
+      out = Value::string(std::string(1, static_cast<char>(std::toupper(c))));
+    else if (name == "toLowerCase")
+      out = Value::string(std::string(1, static_cast<char>(std::tolower(c))));
+    else
+      found = false;
     return true;
   }
   if (cls == "JsonOutput") {

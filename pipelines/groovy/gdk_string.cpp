@@ -20,7 +20,9 @@ namespace {
 constexpr size_t kMaxRegexText = size_t{4} * 1024 * 1024;
 constexpr size_t kMaxRegexWork = 200'000'000;
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 std::string java_trim(const std::string& s) {
   size_t b = 0;
@@ -122,10 +124,10 @@ bool Interpreter::Impl::compile_regex(const std::string& pattern, std::regex& ou
     out.assign(body, flags);
   } catch (const std::regex_error& e) {
     bool backref = e.code() == std::regex_constants::error_complexity;
-    return in.raise("java.util.regex.PatternSyntaxException",
-                    (backref ? std::string("back-references are not supported")
-                             : std::string(e.what())) +
-                        " in the regular expression " + pattern);
+    return in.raise(
+        "java.util.regex.PatternSyntaxException",
+        (backref ? std::string("back-references are not supported") : std::string(e.what())) +
+            " in the regular expression " + pattern);
   }
   return true;
 }
@@ -135,10 +137,10 @@ namespace {
 bool text_ok(Interpreter& in, const std::string& pattern, const std::string& text) {
   size_t weight = regex_weight(pattern);
   if (text.size() > kMaxRegexText || weight * (text.size() + 1) > kMaxRegexWork) {
-    return in.raise("gantry.LimitExceeded",
-                    "text of " + std::to_string(text.size()) +
-                        " bytes is too long to match against " + pattern,
-                    true);
+    return in.raise(
+        "gantry.LimitExceeded",
+        "text of " + std::to_string(text.size()) + " bytes is too long to match against " + pattern,
+        true);
   }
   return true;
 }
@@ -154,14 +156,14 @@ std::vector<Value> groups_of(const std::smatch& m) {
 }  // namespace
 
 bool Interpreter::Impl::regex_find(const Value& text, const Value& pattern, Value& out) {
-  std::string p = pattern.type() == Type::Native ? pattern.as_native().to_string() : to_string(pattern);
+  std::string p =
+      pattern.type() == Type::Native ? pattern.as_native().to_string() : to_string(pattern);
   std::string s = to_string(text);
   std::regex re;
   if (!compile_regex(p, re) || !text_ok(in, p, s)) return false;
   auto m = std::make_shared<Matcher>();
   m->groups = re.mark_count();
-  for (auto it = std::sregex_iterator(s.begin(), s.end(), re); it != std::sregex_iterator();
-       ++it) {
+  for (auto it = std::sregex_iterator(s.begin(), s.end(), re); it != std::sregex_iterator(); ++it) {
     m->matches.push_back(groups_of(*it));
     if (!tick(Node(NodeKind::Null, in.pos_))) return false;
   }
@@ -179,7 +181,8 @@ bool Interpreter::Impl::regex_match(const Value& text, const Value& pattern, boo
     out = false;
     return true;
   }
-  std::string p = pattern.type() == Type::Native ? pattern.as_native().to_string() : to_string(pattern);
+  std::string p =
+      pattern.type() == Type::Native ? pattern.as_native().to_string() : to_string(pattern);
   std::string s = to_string(text);
   std::regex re;
   if (!compile_regex(p, re) || !text_ok(in, p, s)) return false;
@@ -348,8 +351,8 @@ bool Interpreter::Impl::string_method(const std::string& s, const std::string& n
     return str(std::move(r));
   }
   if ((name == "replaceAll" || name == "replaceFirst") && n == 2) {
-    std::string p = args[0].type() == Type::Native ? args[0].as_native().to_string()
-                                                   : to_string(args[0]);
+    std::string p =
+        args[0].type() == Type::Native ? args[0].as_native().to_string() : to_string(args[0]);
     std::regex re;
     if (!compile_regex(p, re) || !text_ok(in, p, s)) return false;
     if (args[1].type() == Type::Closure) {
@@ -520,7 +523,8 @@ bool Interpreter::Impl::string_method(const std::string& s, const std::string& n
   }
   if ((name == "take" || name == "drop") && n == 1) {
     int64_t k = std::clamp<int64_t>(arg_int(args, 0, 0), 0, static_cast<int64_t>(s.size()));
-    return str(name == "take" ? s.substr(0, static_cast<size_t>(k)) : s.substr(static_cast<size_t>(k)));
+    return str(name == "take" ? s.substr(0, static_cast<size_t>(k))
+                              : s.substr(static_cast<size_t>(k)));
   }
   if (name == "readLines" || name == "lines" || name == "eachLine") {
     std::vector<Value> lines;
@@ -534,9 +538,11 @@ bool Interpreter::Impl::string_method(const std::string& s, const std::string& n
       pos = nl + 1;
     }
     if (name == "eachLine" && n >= 1) {
-      bool numbered = args.back().type() == Type::Closure && args.back().as_closure().node != nullptr &&
+      bool numbered = args.back().type() == Type::Closure &&
+                      args.back().as_closure().node != nullptr &&
                       args.back().as_closure().node->params.size() == 2;
-      int32_t first_line = n >= 2 && args[0].is_integral() ? static_cast<int32_t>(args[0].as_int()) : 0;
+      int32_t first_line =
+          n >= 2 && args[0].is_integral() ? static_cast<int32_t>(args[0].as_int()) : 0;
       for (size_t i = 0; i < lines.size(); ++i) {
         Value ignored;
         std::vector<Value> a{lines[i]};
@@ -671,10 +677,11 @@ bool Interpreter::Impl::string_method(const std::string& s, const std::string& n
     return str(std::move(r));
   }
   static const char* kCharMethods[] = {
-      "each",    "eachWithIndex", "collect",   "any",         "every",   "findAll",
-      "find",    "inject",        "groupBy",   "countBy",     "sum",     "toSet",
-      "unique",  "sort",          "max",       "min",         "collectEntries",
-      "takeWhile", "dropWhile",   "findIndexOf", "withIndex", "reverseEach", "grep"};
+      "each",      "eachWithIndex",  "collect",   "any",       "every",
+      "findAll",   "find",           "inject",    "groupBy",   "countBy",
+      "sum",       "toSet",          "unique",    "sort",      "max",
+      "min",       "collectEntries", "takeWhile", "dropWhile", "findIndexOf",
+      "withIndex", "reverseEach",    "grep"};
   for (const char* m : kCharMethods) {
     if (name != m || (n == 0 && name != "toSet" && name != "unique" && name != "sort" &&
                       name != "max" && name != "min" && name != "sum" && name != "withIndex")) {
@@ -720,8 +727,8 @@ bool Interpreter::Impl::string_method(const std::string& s, const std::string& n
 
 // java.util.Formatter for the conversions scripts use: %s %d %f %e %x %o %c %b %n %%,
 // with flags (-, 0, +, space, ','), width, precision and argument indexes (%1$s).
-bool Interpreter::Impl::format(const std::string& fmt, const std::vector<Value>& args,
-                               size_t first, std::string& out) {
+bool Interpreter::Impl::format(const std::string& fmt, const std::vector<Value>& args, size_t first,
+                               std::string& out) {
   size_t next = first;
   for (size_t i = 0; i < fmt.size(); ++i) {
     char c = fmt[i];
@@ -754,12 +761,12 @@ bool Interpreter::Impl::format(const std::string& fmt, const std::vector<Value>&
       ++j;
       while (j < fmt.size() && std::isdigit(static_cast<unsigned char>(fmt[j]))) {
         precision = precision * 10 + (fmt[j++] - '0');
-        if (precision > 1000) return in.raise("java.util.IllegalFormatPrecisionException", "too precise");
+        if (precision > 1000)
+          return in.raise("java.util.IllegalFormatPrecisionException", "too precise");
       }
     }
     if (j >= fmt.size()) {
-      return in.raise("java.util.UnknownFormatConversionException",
-                      "Conversion = '%'");
+      return in.raise("java.util.UnknownFormatConversionException", "Conversion = '%'");
     }
     char conv = fmt[j];
     i = j;
@@ -799,9 +806,11 @@ bool Interpreter::Impl::format(const std::string& fmt, const std::vector<Value>&
     };
     if (lower == 's') {
       text = to_string(v);
-      if (precision >= 0 && static_cast<size_t>(precision) < text.size()) text.resize(static_cast<size_t>(precision));
+      if (precision >= 0 && static_cast<size_t>(precision) < text.size())
+        text.resize(static_cast<size_t>(precision));
     } else if (lower == 'b') {
-      text = v.is_null() ? "false" : (v.type() == Type::Bool ? (v.as_bool() ? "true" : "false") : "true");
+      text = v.is_null() ? "false"
+                         : (v.type() == Type::Bool ? (v.as_bool() ? "true" : "false") : "true");
     } else if (lower == 'c') {
       text = v.is_integral() ? std::string(1, static_cast<char>(v.as_int())) : to_string(v);
     } else if (conv == 'd') {
@@ -817,7 +826,8 @@ bool Interpreter::Impl::format(const std::string& fmt, const std::vector<Value>&
     } else if (lower == 'x' || conv == 'o') {
       if (!v.is_integral()) return bad();
       char buf[32];
-      uint64_t u = v.type() == Type::Int ? static_cast<uint32_t>(v.as_int()) : static_cast<uint64_t>(v.as_int());
+      uint64_t u = v.type() == Type::Int ? static_cast<uint32_t>(v.as_int())
+                                         : static_cast<uint64_t>(v.as_int());
       std::snprintf(buf, sizeof buf, conv == 'o' ? "%llo" : (conv == 'X' ? "%llX" : "%llx"),
                     static_cast<unsigned long long>(u));
       text = buf;

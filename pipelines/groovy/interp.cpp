@@ -134,8 +134,8 @@ bool Interpreter::has_method(const std::string& name) const {
 bool Interpreter::call_method(const std::string& name, std::vector<Value> args, Value& out) {
   auto it = impl_->methods.find(name);
   if (it == impl_->methods.end()) {
-    return raise("groovy.lang.MissingMethodException", "No signature of method: " +
-                                                           impl_->script_class + "." + name + "()");
+    return raise("groovy.lang.MissingMethodException",
+                 "No signature of method: " + impl_->script_class + "." + name + "()");
   }
   if (!impl_->init_statics()) return false;
   return impl_->call_script_method(it->second, name, args, out);
@@ -187,7 +187,9 @@ std::string Interpreter::error_message() const {
   return std::to_string(e.pos.line) + ":" + std::to_string(e.pos.col) + ": " + text;
 }
 
-void Interpreter::clear_error() { thrown_ = Value(); }
+void Interpreter::clear_error() {
+  thrown_ = Value();
+}
 
 bool Interpreter::raise(std::string type, std::string message, bool uncatchable) {
   auto e = std::make_shared<Exception>();
@@ -382,7 +384,8 @@ bool Interpreter::Impl::exec(const Node& n) {
       pending_label = n.text;
       bool ok = exec(*n.lhs);
       pending_label.clear();
-      if (!ok && signal == Signal::Break && signal_label == n.text) {  // break out of a labelled block
+      if (!ok && signal == Signal::Break &&
+          signal_label == n.text) {  // break out of a labelled block
         signal = Signal::None;
         signal_label.clear();
         return true;
@@ -434,8 +437,8 @@ bool Interpreter::Impl::declare(const Node& decl) {
 }
 
 bool Interpreter::Impl::coerce(const std::string& type, Value& v) {
-  if (type.empty() || type == "def" || type == "var" || type == "Object" ||
-      type == "final" || type == "static") {
+  if (type.empty() || type == "def" || type == "var" || type == "Object" || type == "final" ||
+      type == "static") {
     return true;
   }
   std::string t = simple_name(type);
@@ -454,12 +457,11 @@ bool Interpreter::Impl::coerce(const std::string& type, Value& v) {
     return true;
   }
   if (v.is_null()) {
-    if (t == "int" || t == "long" || t == "double" || t == "float" || t == "short" ||
-        t == "byte" || t == "char") {
+    if (t == "int" || t == "long" || t == "double" || t == "float" || t == "short" || t == "byte" ||
+        t == "char") {
       return in.raise("org.codehaus.groovy.runtime.typehandling.GroovyCastException",
                       "Cannot cast object 'null' with class 'null' to class '" + t +
-                          "'. Try 'java.lang." + cap(t == "int" ? "integer" : t) +
-                          "' instead");
+                          "'. Try 'java.lang." + cap(t == "int" ? "integer" : t) + "' instead");
     }
     if (t == "boolean") v = Value::boolean(false);
     return true;
@@ -472,8 +474,7 @@ bool Interpreter::Impl::coerce(const std::string& type, Value& v) {
   if (is_number_type(t)) {
     if (!v.is_number()) return fail();
     int64_t i = v.is_integral() ? v.as_int() : static_cast<int64_t>(v.to_double());
-    v = (t == "long" || t == "Long") ? Value::long_(i)
-                                     : Value::integer(static_cast<int32_t>(i));
+    v = (t == "long" || t == "Long") ? Value::long_(i) : Value::integer(static_cast<int32_t>(i));
     return true;
   }
   if (t == "double" || t == "Double" || t == "float" || t == "Float") {
@@ -522,11 +523,11 @@ bool Interpreter::Impl::instance_of(const Value& v, std::string_view type) const
       if (v.is_gstring()) return t == "GString" || t == "GStringImpl" || t == "CharSequence";
       return t == "String" || t == "CharSequence" || t == "Comparable";
     case Type::List:
-      if (v.as_list().java_class != nullptr) return t == "Collection" || t == "Iterable" || t == "Set";
+      if (v.as_list().java_class != nullptr)
+        return t == "Collection" || t == "Iterable" || t == "Set";
       return t == "List" || t == "ArrayList" || t == "Collection" || t == "Iterable";
     case Type::Range:
-      return t == "Range" || t == "IntRange" || t == "List" || t == "Collection" ||
-             t == "Iterable";
+      return t == "Range" || t == "IntRange" || t == "List" || t == "Collection" || t == "Iterable";
     case Type::Map:
       return t == "Map" || t == "LinkedHashMap" || t == "HashMap";
     case Type::Closure:

@@ -156,10 +156,10 @@ struct Interpreter::Impl {
 
   // ---- calls.cpp
   bool eval_call(const Node& n, Value& out);
-  bool eval_args(const Node& call, std::vector<Value>& args, std::vector<std::pair<std::string, Value>>& named);
+  bool eval_args(const Node& call, std::vector<Value>& args,
+                 std::vector<std::pair<std::string, Value>>& named);
   bool call_plain(const Node& n, const std::string& name, std::vector<Value>& args,
-                  std::vector<std::pair<std::string, Value>>& named, bool has_closure,
-                  Value& out);
+                  std::vector<std::pair<std::string, Value>>& named, bool has_closure, Value& out);
   bool call_value(const Value& callable, std::vector<Value> args, Value& out);
   bool call_closure(const Closure& c, std::vector<Value> args, Value& out);
   // Runs statements where the last one's value is the result (closures and
@@ -191,10 +191,10 @@ struct Interpreter::Impl {
   // ---- gdk_*.cpp: `found` false when the type has no such method.
   bool string_method(const std::string& s, const std::string& name, std::vector<Value>& args,
                      Value& out, bool& found);
-  bool list_method(const Value& recv, const std::string& name, std::vector<Value>& args,
-                   Value& out, bool& found);
-  bool map_method(const Value& recv, const std::string& name, std::vector<Value>& args,
-                  Value& out, bool& found);
+  bool list_method(const Value& recv, const std::string& name, std::vector<Value>& args, Value& out,
+                   bool& found);
+  bool map_method(const Value& recv, const std::string& name, std::vector<Value>& args, Value& out,
+                  bool& found);
   bool number_method(const Value& recv, const std::string& name, std::vector<Value>& args,
                      Value& out, bool& found);
   bool object_method(const Value& recv, const std::string& name, std::vector<Value>& args,

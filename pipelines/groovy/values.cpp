@@ -63,14 +63,16 @@ Value Value::list(std::vector<Value> items) {
   l->items = std::move(items);
   return of(std::move(l));
 }
-Value Value::map() { return of(std::make_shared<Map>()); }
+Value Value::map() {
+  return of(std::make_shared<Map>());
+}
 
-#define GANTRY_VALUE_OF(T, K)                 \
-  Value Value::of(std::shared_ptr<T> p) {     \
-    Value v;                                  \
-    v.type_ = Type::K;                        \
+#define GANTRY_VALUE_OF(T, K)                   \
+  Value Value::of(std::shared_ptr<T> p) {       \
+    Value v;                                    \
+    v.type_ = Type::K;                          \
     v.ref_ = std::static_pointer_cast<void>(p); \
-    return v;                                 \
+    return v;                                   \
   }
 GANTRY_VALUE_OF(List, List)
 GANTRY_VALUE_OF(Map, Map)
@@ -107,8 +109,7 @@ bool NativeObject::set(Interpreter&, std::string_view, const Value&, bool& found
   found = false;
   return true;
 }
-bool NativeObject::call(Interpreter&, std::string_view, std::vector<Value>&, Value&,
-                        bool& found) {
+bool NativeObject::call(Interpreter&, std::string_view, std::vector<Value>&, Value&, bool& found) {
   found = false;
   return true;
 }
@@ -128,7 +129,8 @@ std::string key_text(const Value& v) {
     case Type::String:
       return (v.is_gstring() ? "g" : "s") + v.as_string();
     case Type::Decimal:
-      return "d" + std::to_string(v.as_decimal().unscaled) + "e" + std::to_string(v.as_decimal().scale);
+      return "d" + std::to_string(v.as_decimal().unscaled) + "e" +
+             std::to_string(v.as_decimal().scale);
     case Type::Double:
       return "f" + num::double_string(v.as_double());
     default:
@@ -181,7 +183,6 @@ void Map::reindex() {
 namespace num {
 namespace {
 
-
 int digits(i128 v) {
   if (v < 0) v = -v;
   int n = 1;
@@ -200,7 +201,9 @@ i128 pow10(int n) {
 
 constexpr i128 kMax = std::numeric_limits<int64_t>::max();
 
-bool fits(i128 v) { return v <= kMax && v >= -kMax; }
+bool fits(i128 v) {
+  return v <= kMax && v >= -kMax;
+}
 
 bool make(Interpreter& in, i128 unscaled, int scale, Value& out) {
   // Drop digits that only make the number longer than 64 bits allow, as long
@@ -515,7 +518,8 @@ bool power(Interpreter& in, const Value& a, const Value& b, Value& out) {
         }
       }
       if (base == 0 && e > 0) r = 0;
-      bool fits_int = r <= std::numeric_limits<int32_t>::max() && r >= std::numeric_limits<int32_t>::min();
+      bool fits_int =
+          r <= std::numeric_limits<int32_t>::max() && r >= std::numeric_limits<int32_t>::min();
       out = a.type() == Type::Int && fits_int ? Value::integer(static_cast<int32_t>(r))
                                               : Value::long_(static_cast<int64_t>(r));
       return true;
@@ -826,8 +830,12 @@ std::string render(const Value& v, bool quoted, int depth) {
 
 }  // namespace
 
-std::string to_string(const Value& v) { return render(v, false, 0); }
-std::string inspect(const Value& v) { return render(v, true, 0); }
+std::string to_string(const Value& v) {
+  return render(v, false, 0);
+}
+std::string inspect(const Value& v) {
+  return render(v, true, 0);
+}
 
 std::string class_name(const Value& v) {
   switch (v.type()) {

@@ -117,8 +117,7 @@ TEST_CASE("Jenkinsfile Groovy runs through a controller with two agents") {
   CHECK(build_log.find("in branch y\n") != std::string::npos);
   CHECK(build_log.find("inside node\n") != std::string::npos);
   CHECK(build_log.find("notify: built v2.1\n") != std::string::npos);
-  CHECK(ship_log.find("shipping app-abc123-ABC.tar mode=release tag=gantry-") !=
-        std::string::npos);
+  CHECK(ship_log.find("shipping app-abc123-ABC.tar mode=release tag=gantry-") != std::string::npos);
   CHECK(ship_log.find("node=deployer") != std::string::npos);
   CHECK(ship_log.find("json={\"name\":\"app-abc123-ABC.tar\",\"size\":42} description=built "
                       "app-abc123-ABC.tar\n") != std::string::npos);
@@ -127,8 +126,8 @@ TEST_CASE("Jenkinsfile Groovy runs through a controller with two agents") {
 TEST_CASE("Jenkinsfile Groovy runs the same through gantry run") {
   TempDir dir;
   std::ofstream(dir.path + "/Jenkinsfile") << kGroovyPipeline;
-  CliResult r = shell("cd '" + dir.path + "' && " GANTRY_BIN
-                      " run --workspace here 2>&1 </dev/null");
+  CliResult r =
+      shell("cd '" + dir.path + "' && " GANTRY_BIN " run --workspace here 2>&1 </dev/null");
   INFO(r.out);
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("caught: script returned exit code 4") != std::string::npos);

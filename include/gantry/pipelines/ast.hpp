@@ -96,12 +96,12 @@ struct Node {
   std::vector<NodePtr> items;
   std::vector<NamedArg> named;
   std::vector<std::string> params;
-  bool parens = false;   // Call: written with ()
-  bool grouped = false;  // an expression wrapped in ()
-  bool safe = false;     // Property: `?.`
-  bool spread = false;   // Property: `*.`
-  bool postfix = false;  // Unary: `x++`
-  bool big = false;      // Int: does not fit in int64
+  bool parens = false;     // Call: written with ()
+  bool grouped = false;    // an expression wrapped in ()
+  bool safe = false;       // Property: `?.`
+  bool spread = false;     // Property: `*.`
+  bool postfix = false;    // Unary: `x++`
+  bool big = false;        // Int: does not fit in int64
   bool is_static = false;  // a class member declared `static`
 
   Node() = default;

@@ -214,16 +214,17 @@ struct Exception {
   bool uncatchable = false;  // a sandbox limit or a job-level stop: `catch` cannot stop it
   Value cause;
   std::shared_ptr<Map> fields;  // a script's exception class: its fields
-  std::any host_data;  // the host's own record of a failed step
+  std::any host_data;           // the host's own record of a failed step
 };
 
 struct Matcher {
-  std::vector<std::vector<Value>> matches;  // each: the whole match, then the groups (null unmatched)
-  bool whole = false;                       // the pattern matched the whole text
-  std::vector<Value> full;                  // the groups of that whole-text match
-  size_t found = 0;                         // find() calls that succeeded
-  bool use_full = false;                    // matches() succeeded last: group() reads `full`
-  size_t groups = 0;                        // groupCount()
+  std::vector<std::vector<Value>>
+      matches;              // each: the whole match, then the groups (null unmatched)
+  bool whole = false;       // the pattern matched the whole text
+  std::vector<Value> full;  // the groups of that whole-text match
+  size_t found = 0;         // find() calls that succeeded
+  bool use_full = false;    // matches() succeeded last: group() reads `full`
+  size_t groups = 0;        // groupCount()
 };
 
 // Objects of the host (env, params, currentBuild, scm) and built-in helper
@@ -235,8 +236,8 @@ class NativeObject {
   // Reads a property; `found` false: no such property (MissingPropertyException).
   virtual bool get(Interpreter& in, std::string_view name, Value& out, bool& found) = 0;
   virtual bool set(Interpreter& in, std::string_view name, const Value& value, bool& found);
-  virtual bool call(Interpreter& in, std::string_view method, std::vector<Value>& args,
-                    Value& out, bool& found);
+  virtual bool call(Interpreter& in, std::string_view method, std::vector<Value>& args, Value& out,
+                    bool& found);
   virtual std::string to_string() const { return type_name(); }
 };
 
@@ -244,9 +245,9 @@ class NativeObject {
 struct StepCall {
   std::string name;
   Pos pos;
-  std::vector<Value> args;                          // positional, a trailing closure last
+  std::vector<Value> args;                           // positional, a trailing closure last
   std::vector<std::pair<std::string, Value>> named;  // `name: value` arguments in order
-  bool has_closure = false;                         // the last of args is a trailing closure
+  bool has_closure = false;                          // the last of args is a trailing closure
 };
 
 class Host {
