@@ -478,15 +478,18 @@ bool Interpreter::Impl::exec_body_one(const Node& s, Value& out) {
   return exec(s);
 }
 
+bool Interpreter::Impl::enter_call() {
+  if (++depth <= in.limits_.max_call_depth) return true;
+  --depth;
+  return in.raise(
+      "java.lang.StackOverflowError",
+      "calls nest deeper than " + std::to_string(in.limits_.max_call_depth) + ", Gantry's limit",
+      true);
+}
+
 bool Interpreter::Impl::run_method(const Node& def, std::vector<Value>& args, const Value& obj,
                                    const ClassInfo* cls, Value& out) {
-  if (++depth > in.limits_.max_call_depth) {
-    --depth;
-    return in.raise(
-        "java.lang.StackOverflowError",
-        "calls nest deeper than " + std::to_string(in.limits_.max_call_depth) + ", Gantry's limit",
-        true);
-  }
+  if (!enter_call()) return false;
   auto saved_scope = scope;
   Value saved_self = self;
   Value saved_delegate = delegate;
@@ -587,13 +590,7 @@ bool Interpreter::Impl::call_closure(const Closure& c, std::vector<Value> args, 
     return invoke(c.self, c.method, args, out);
   }
   if (c.node == nullptr) return true;
-  if (++depth > in.limits_.max_call_depth) {
-    --depth;
-    return in.raise(
-        "java.lang.StackOverflowError",
-        "calls nest deeper than " + std::to_string(in.limits_.max_call_depth) + ", Gantry's limit",
-        true);
-  }
+  if (!enter_call()) return false;
   const Node& node = *c.node;
   auto saved_scope = scope;
   Value saved_self = self;

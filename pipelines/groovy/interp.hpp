@@ -161,6 +161,8 @@ struct Interpreter::Impl {
   bool call_plain(const Node& n, const std::string& name, std::vector<Value>& args,
                   std::vector<std::pair<std::string, Value>>& named, bool has_closure, Value& out);
   bool call_value(const Value& callable, std::vector<Value> args, Value& out);
+  // One call deeper; false (a StackOverflowError raised) past Limits::max_call_depth.
+  bool enter_call();
   bool call_closure(const Closure& c, std::vector<Value> args, Value& out);
   // Runs statements where the last one's value is the result (closures and
   // methods return it without `return`).

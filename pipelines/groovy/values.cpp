@@ -580,6 +580,20 @@ int compare(const Value& a, const Value& b) {
 
 // ---- equality and order
 
+namespace {
+
+// Two maps with the same keys, their values equal by `eq`.
+bool same_entries(const Map& x, const Map& y, bool (*eq)(const Value&, const Value&)) {
+  if (x.size() != y.size()) return false;
+  for (const auto& [k, v] : x.entries()) {
+    const Value* w = y.find(k);
+    if (w == nullptr || !eq(v, *w)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 bool equals(const Value& a, const Value& b) {
   if (a.is_null() || b.is_null()) return a.is_null() && b.is_null();
   if (a.is_number() && b.is_number()) return num::compare(a, b) == 0;
@@ -601,16 +615,7 @@ bool equals(const Value& a, const Value& b) {
     }
     return true;
   }
-  if (a.type() == Type::Map && b.type() == Type::Map) {
-    const Map& x = a.as_map();
-    const Map& y = b.as_map();
-    if (x.size() != y.size()) return false;
-    for (const auto& [k, v] : x.entries()) {
-      const Value* w = y.find(k);
-      if (w == nullptr || !equals(v, *w)) return false;
-    }
-    return true;
-  }
+  if (a.type() == Type::Map && b.type() == Type::Map) return same_entries(a.as_map(), b.as_map(), equals);
   if (a.type() == Type::Class && b.type() == Type::Class) return a.as_string() == b.as_string();
   if (a.type() != b.type()) return false;
   return a.same_ref(b);
@@ -635,14 +640,7 @@ bool java_equals(const Value& a, const Value& b) {
     return true;
   }
   if (a.type() == Type::Map && b.type() == Type::Map) {
-    const Map& x = a.as_map();
-    const Map& y = b.as_map();
-    if (x.size() != y.size()) return false;
-    for (const auto& [k, v] : x.entries()) {
-      const Value* w = y.find(k);
-      if (w == nullptr || !java_equals(v, *w)) return false;
-    }
-    return true;
+    return same_entries(a.as_map(), b.as_map(), java_equals);
   }
   if (a.is_string() && b.is_string() && a.is_gstring() != b.is_gstring()) return false;
   return equals(a, b);
