@@ -274,7 +274,7 @@ class BuildObject : public groovy::NativeObject {
   std::string type_name() const override {
     return "org.jenkinsci.plugins.workflow.support.steps.build.RunWrapper";
   }
-  bool get(groovy::Interpreter&, std::string_view name, Value& out, bool& found) override {
+  bool get(groovy::Interpreter& in, std::string_view name, Value& out, bool& found) override {
     found = true;
     const auto& spec = job_.spec;
     std::string job_name = spec.job_name;
@@ -331,6 +331,11 @@ class BuildObject : public groovy::NativeObject {
                              .count());
     } else if (name == "buildCauses") {
       out = causes();
+    } else if (name == "rawBuild") {
+      return in.raise("java.lang.SecurityException",
+                      "Gantry's sandbox does not allow currentBuild.rawBuild (Jenkins' script "
+                      "approval would be needed too): currentBuild has result, number, "
+                      "description, displayName, previousBuild and getBuildCauses()");
     } else {
       found = false;
     }

@@ -2,6 +2,8 @@
 // every agent sees the same values), the secrets it needs, and the source.
 #include "scheduler/job_spec.hpp"
 
+#include "gantry/pipelines/groovy_eval.hpp"
+
 #include <set>
 
 #include "gantry/pipelines/expression.hpp"
@@ -130,6 +132,11 @@ std::map<std::string, std::string> stage_environment(const RunState& run, int no
         if (arg && arg->kind == pipelines::NodeKind::GString) {
           ctx.env = env;
           pipelines::EvalResult v = pipelines::evaluate(*arg, ctx);
+          if (std::holds_alternative<pipelines::EvalError>(v)) {
+            // Beyond the subset ("${props['id']}"): the file's Groovy, as Jenkins has it.
+            v = pipelines::groovy::evaluate_for_controller(run.groovy_tree(), *arg, ctx,
+                                                           r.script_state);
+          }
           if (auto* e = std::get_if<pipelines::EvalError>(&v)) {
             error = "environment " + var.name + " (" + std::to_string(e->pos.line) + ":" +
                     std::to_string(e->pos.col) + "): " + e->message;

@@ -80,7 +80,7 @@ const pipelines::Agent* RunState::label_agent(int node) const {
   return &pipeline.agent;
 }
 
-const std::shared_ptr<const pipelines::Node>& RunState::groovy_tree() {
+const std::shared_ptr<const pipelines::Node>& RunState::groovy_tree() const {
   if (!tree_parsed_) {
     tree_parsed_ = true;
     if (run.pipeline_format != "yaml") {

@@ -79,7 +79,7 @@ class RunState {
 
   // The Jenkinsfile's syntax tree, for Groovy the controller evaluates (`when`
   // expressions, labels); parsed on first use, null for a YAML pipeline.
-  const std::shared_ptr<const pipelines::Node>& groovy_tree();
+  const std::shared_ptr<const pipelines::Node>& groovy_tree() const;
 
   // Starts the run (or resumes it after a restart). Returns what to dispatch.
   std::vector<RunAction> start(int64_t now);
@@ -114,8 +114,9 @@ class RunState {
   std::optional<pipelines::Result> previous_result;
 
  private:
-  std::shared_ptr<const pipelines::Node> tree_;
-  bool tree_parsed_ = false;
+  // A cache of the parse (groovy_tree()); not the run's state.
+  mutable std::shared_ptr<const pipelines::Node> tree_;
+  mutable bool tree_parsed_ = false;
 
   void build();
   int add_node(ExecNode node);

@@ -379,6 +379,8 @@ const Node* Interpreter::Impl::pick_overload(const std::vector<const Node*>& ove
       if (t == "double") t = "Double";
       if (instance_of(args[i], t)) {
         score += 2;
+      } else if (t == "String" && args[i].is_gstring()) {
+        score += 1;  // Groovy turns a GString into the String a method takes
       } else if ((t == "Long" || t == "Double" || t == "BigDecimal" || t == "Number") &&
                  args[i].is_number()) {
         score += 1;  // a number widens

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <limits>
 #include <random>
 
@@ -51,6 +52,8 @@ const std::vector<std::pair<std::string_view, std::string_view>>& known_classes(
       {"HashSet", "java.util.HashSet"},
       {"LinkedHashSet", "java.util.LinkedHashSet"},
       {"UUID", "java.util.UUID"},
+      {"Date", "java.util.Date"},
+      {"SimpleDateFormat", "java.text.SimpleDateFormat"},
       {"Closure", "groovy.lang.Closure"},
       {"Range", "groovy.lang.Range"},
       {"IntRange", "groovy.lang.IntRange"},
@@ -184,6 +187,180 @@ class SlurperObject : public NativeObject {
 
  private:
   std::string type_;
+};
+
+// java.text.SimpleDateFormat's letters, in UTC (agents' clocks are compared in UTC).
+std::string format_date(int64_t ms, const std::string& pattern) {
+  static const char* kMonths[] = {"January",   "February", "March",    "April",
+                                  "May",       "June",     "July",     "August",
+                                  "September", "October",  "November", "December"};
+  static const char* kDays[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                "Thursday", "Friday", "Saturday"};
+  time_t secs = static_cast<time_t>(ms / 1000 - (ms % 1000 < 0 ? 1 : 0));
+  int millis = static_cast<int>(((ms % 1000) + 1000) % 1000);
+  struct tm t {};
+  gmtime_r(&secs, &t);
+  std::string out;
+  for (size_t i = 0; i < pattern.size();) {
+    char c = pattern[i];
+    if (c == '\'') {
+      size_t end = pattern.find('\'', i + 1);
+      if (end == i + 1) {
+        out += '\'';
+        i += 2;
+        continue;
+      }
+      out += pattern.substr(i + 1, end == std::string::npos ? std::string::npos : end - i - 1);
+      i = end == std::string::npos ? pattern.size() : end + 1;
+      continue;
+    }
+    if (!std::isalpha(static_cast<unsigned char>(c))) {
+      out += c;
+      ++i;
+      continue;
+    }
+    size_t n = 1;
+    while (i + n < pattern.size() && pattern[i + n] == c) ++n;
+    auto num = [&](int v, size_t width) {
+      std::string s = std::to_string(v);
+      while (s.size() < width) s.insert(s.begin(), '0');
+      out += s;
+    };
+    switch (c) {
+      case 'y':
+        if (n == 2) {
+          num((t.tm_year + 1900) % 100, 2);
+        } else {
+          num(t.tm_year + 1900, n);
+        }
+        break;
+      case 'M':
+        if (n >= 4) {
+          out += kMonths[t.tm_mon];
+        } else if (n == 3) {
+          out += std::string(kMonths[t.tm_mon]).substr(0, 3);
+        } else {
+          num(t.tm_mon + 1, n);
+        }
+        break;
+      case 'd':
+        num(t.tm_mday, n);
+        break;
+      case 'H':
+        num(t.tm_hour, n);
+        break;
+      case 'h':
+        num(t.tm_hour % 12 == 0 ? 12 : t.tm_hour % 12, n);
+        break;
+      case 'm':
+        num(t.tm_min, n);
+        break;
+      case 's':
+        num(t.tm_sec, n);
+        break;
+      case 'S':
+        num(millis, n);
+        break;
+      case 'D':
+        num(t.tm_yday + 1, n);
+        break;
+      case 'E':
+        out += n >= 4 ? std::string(kDays[t.tm_wday]) : std::string(kDays[t.tm_wday]).substr(0, 3);
+        break;
+      case 'a':
+        out += t.tm_hour < 12 ? "AM" : "PM";
+        break;
+      case 'z':
+        out += "UTC";
+        break;
+      case 'Z':
+        out += "+0000";
+        break;
+      case 'X':
+        out += "Z";
+        break;
+      default:
+        out += std::string(n, c);
+        break;
+    }
+    i += n;
+  }
+  return out;
+}
+
+// java.util.Date and java.text.SimpleDateFormat, in UTC.
+class DateObject : public NativeObject {
+ public:
+  explicit DateObject(int64_t ms) : ms_(ms) {}
+  std::string type_name() const override { return "java.util.Date"; }
+  bool get(Interpreter&, std::string_view name, Value& out, bool& found) override {
+    found = name == "time";
+    if (found) out = Value::long_(ms_);
+    return true;
+  }
+  bool call(Interpreter&, std::string_view method, std::vector<Value>& args, Value& out,
+            bool& found) override {
+    found = true;
+    if (method == "getTime") {
+      out = Value::long_(ms_);
+    } else if (method == "format" && !args.empty()) {
+      out = Value::string(format_date(ms_, groovy::to_string(args[0])));
+    } else if ((method == "plus" || method == "minus") && args.size() == 1 &&
+               args[0].is_integral()) {
+      int64_t days = args[0].as_int() * (method == "plus" ? 1 : -1);
+      out = Value::of(std::static_pointer_cast<NativeObject>(
+          std::make_shared<DateObject>(ms_ + days * 86'400'000)));
+    } else if ((method == "before" || method == "after" || method == "compareTo") &&
+               args.size() == 1 && args[0].type() == Type::Native) {
+      auto* other = dynamic_cast<DateObject*>(&args[0].as_native());
+      if (other == nullptr) {
+        found = false;
+        return true;
+      }
+      int c = ms_ < other->ms_ ? -1 : (ms_ > other->ms_ ? 1 : 0);
+      out = method == "compareTo" ? Value::integer(c)
+                                  : Value::boolean(method == "before" ? c < 0 : c > 0);
+    } else {
+      found = false;
+    }
+    return true;
+  }
+  std::string to_string() const override {
+    return format_date(ms_, "EEE MMM dd HH:mm:ss zzz yyyy");
+  }
+  int64_t millis() const { return ms_; }
+
+ private:
+  int64_t ms_;
+};
+
+class DateFormatObject : public NativeObject {
+ public:
+  explicit DateFormatObject(std::string pattern) : pattern_(std::move(pattern)) {}
+  std::string type_name() const override { return "java.text.SimpleDateFormat"; }
+  bool get(Interpreter&, std::string_view, Value&, bool& found) override {
+    found = false;
+    return true;
+  }
+  bool call(Interpreter&, std::string_view method, std::vector<Value>& args, Value& out,
+            bool& found) override {
+    found = true;
+    if (method == "format" && args.size() == 1) {
+      int64_t ms = args[0].is_integral() ? args[0].as_int() : 0;
+      if (args[0].type() == Type::Native) {
+        if (auto* d = dynamic_cast<DateObject*>(&args[0].as_native())) ms = d->millis();
+      }
+      out = Value::string(format_date(ms, pattern_));
+    } else if (method == "setTimeZone" || method == "setLenient") {
+      out = Value();  // Gantry formats in UTC
+    } else {
+      found = false;
+    }
+    return true;
+  }
+
+ private:
+  std::string pattern_;
 };
 
 std::string url_encode(const std::string& s) {
@@ -695,6 +872,20 @@ bool Interpreter::Impl::static_method(const std::string& cls, const std::string&
       }
       std::vector<Value> a{Value::class_ref(cls)};
       return object_method(args[0], "asType", a, out, found);
+    }
+    if (cls == "Date") {
+      int64_t ms = n == 1 && args[0].is_integral()
+                       ? args[0].as_int()
+                       : std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+      out = Value::of(std::static_pointer_cast<NativeObject>(std::make_shared<DateObject>(ms)));
+      return true;
+    }
+    if (cls == "SimpleDateFormat" && n >= 1) {
+      out = Value::of(std::static_pointer_cast<NativeObject>(
+          std::make_shared<DateFormatObject>(to_string(args[0]))));
+      return true;
     }
     if (cls == "File") {
       return in.raise("java.lang.SecurityException",
