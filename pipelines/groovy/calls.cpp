@@ -432,7 +432,7 @@ bool Interpreter::Impl::exec_body(const std::vector<NodePtr>& items, Value& out)
       const Node* branch = truthy(c) ? s.rhs.get() : s.third.get();
       if (branch == nullptr) return true;
       auto saved = scope;
-      scope = std::make_shared<Scope>();
+      scope = make_scope();
       scope->parent = saved;
       bool ok = branch->kind == NodeKind::Block ? exec_body(branch->items, out)
                                                 : exec_body_one(*branch, out);
@@ -445,7 +445,7 @@ bool Interpreter::Impl::exec_body(const std::vector<NodePtr>& items, Value& out)
     }
     if (s.kind == NodeKind::Block) {
       auto saved = scope;
-      scope = std::make_shared<Scope>();
+      scope = make_scope();
       scope->parent = saved;
       bool ok = exec_body(s.items, out);
       scope = saved;
@@ -496,7 +496,7 @@ bool Interpreter::Impl::run_method(const Node& def, std::vector<Value>& args, co
   Value saved_self = self;
   Value saved_delegate = delegate;
   const ClassInfo* saved_class = self_class;
-  scope = std::make_shared<Scope>();  // methods do not see the script's locals
+  scope = make_scope();  // methods do not see the script's locals
   self = obj;
   self_class = cls;
   delegate = Value();
@@ -597,7 +597,7 @@ bool Interpreter::Impl::call_closure(const Closure& c, std::vector<Value> args, 
   auto saved_scope = scope;
   Value saved_self = self;
   Value saved_delegate = delegate;
-  scope = std::make_shared<Scope>();
+  scope = make_scope();
   scope->parent = c.scope;
   self = c.self;
   delegate = c.delegate;
@@ -968,7 +968,7 @@ bool Interpreter::Impl::construct(const std::string& name, std::vector<Value>& a
   const ClassInfo* saved_class = self_class;
   bool ok = true;
   for (const ClassInfo* c : chain) {
-    scope = std::make_shared<Scope>();
+    scope = make_scope();
     self = self_value;
     self_class = c;
     for (const Node* f : c->fields) {

@@ -425,7 +425,7 @@ bool Interpreter::Impl::init_statics() {
   const ClassInfo* saved_class = self_class;
   bool ok = true;
   for (auto& [name, info] : classes) {
-    scope = std::make_shared<Scope>();
+    scope = make_scope();
     self_class = info.get();
     for (const Node* f : info->static_fields) {
       Value v;

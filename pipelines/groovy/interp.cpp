@@ -84,7 +84,31 @@ Interpreter::Interpreter(Host& host, std::string script_class, Limits limits)
   impl_->script_class = std::move(script_class);
 }
 
-Interpreter::~Interpreter() = default;
+Interpreter::~Interpreter() { impl_->release(); }
+
+void Interpreter::Impl::release() {
+  std::vector<std::shared_ptr<Scope>> alive;
+  for (const auto& w : scopes_made) {
+    if (auto s = w.lock()) alive.push_back(std::move(s));
+  }
+  alive.push_back(top);
+  for (auto& s : alive) {
+    // Moved out first: destroying a value may free other scopes of this list.
+    auto vars = std::move(s->vars);
+    s->vars.clear();
+    s->parent.reset();
+  }
+  alive.clear();
+  auto bound = std::move(binding->mutable_entries());
+  binding->clear();
+  for (auto& [name, cls] : classes) {
+    auto statics = std::move(cls->statics->mutable_entries());
+    cls->statics->clear();
+  }
+  self = Value();
+  delegate = Value();
+  ret = Value();
+}
 
 void Interpreter::load(std::shared_ptr<const Node> file) {
   if (!file) return;
@@ -145,7 +169,7 @@ bool Interpreter::run_block(const Node& code, Value* result) {
   Impl& im = *impl_;
   if (!im.init_statics()) return false;
   auto saved = im.scope;
-  im.scope = std::make_shared<Scope>();
+  im.scope = im.make_scope();
   im.scope->parent = im.top;
   bool ok = true;
   if (code.kind == NodeKind::Closure || code.kind == NodeKind::Block) {
@@ -294,7 +318,7 @@ bool Interpreter::Impl::exec_items(const std::vector<NodePtr>& items) {
 
 bool Interpreter::Impl::exec_block(const Node& block) {
   auto saved = scope;
-  scope = std::make_shared<Scope>();
+  scope = make_scope();
   scope->parent = saved;
   bool ok = block.kind == NodeKind::Block ? exec_items(block.items) : exec(block);
   scope = saved;
@@ -551,7 +575,7 @@ bool Interpreter::Impl::instance_of(const Value& v, std::string_view type) const
 
 bool Interpreter::Impl::exec_for(const Node& n) {
   auto saved = scope;
-  scope = std::make_shared<Scope>();
+  scope = make_scope();
   scope->parent = saved;
   auto done = [&](bool ok) {
     scope = saved;
@@ -627,7 +651,7 @@ bool Interpreter::Impl::exec_try(const Node& n, Value* value) {
   auto run = [&](const Node& block) {
     if (value == nullptr) return exec_block(block);
     auto saved = scope;
-    scope = std::make_shared<Scope>();
+    scope = make_scope();
     scope->parent = saved;
     bool r = exec_body(block.items, *value);
     scope = saved;
@@ -652,7 +676,7 @@ bool Interpreter::Impl::exec_try(const Node& n, Value* value) {
       if (!match) continue;
       in.clear_error();
       auto saved = scope;
-      scope = std::make_shared<Scope>();
+      scope = make_scope();
       scope->parent = saved;
       if (!c->text.empty()) scope->define(c->text, ex);
       ok = !c->rhs || run(*c->rhs);
@@ -729,7 +753,7 @@ bool Interpreter::Impl::exec_switch(const Node& n) {
     if (order[k] == target) first = k;
   }
   auto saved = scope;
-  scope = std::make_shared<Scope>();
+  scope = make_scope();
   scope->parent = saved;
   bool ok = true;
   for (size_t k = first; k < order.size() && ok; ++k) {

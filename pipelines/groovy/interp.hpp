@@ -14,6 +14,8 @@
 // false when a Groovy exception is in flight (Interpreter::thrown_), and
 // statements report return/break/continue through `signal`.
 
+#include <algorithm>
+#include <memory>
 #include <regex>
 #include <string>
 #include <string_view>
@@ -105,6 +107,22 @@ struct Interpreter::Impl {
   std::unordered_map<std::string, std::vector<const Node*>> methods;
   std::unordered_map<std::string, std::unique_ptr<ClassInfo>> classes;
   std::shared_ptr<Scope> top = std::make_shared<Scope>();
+  // Every scope made, weakly: a closure stored in the scope it captured is a
+  // reference cycle, broken when the interpreter goes (release()).
+  std::vector<std::weak_ptr<Scope>> scopes_made;
+  size_t scopes_pruned_at = 1024;
+  std::shared_ptr<Scope> make_scope() {
+    auto s = std::make_shared<Scope>();
+    if (scopes_made.size() >= scopes_pruned_at) {
+      std::erase_if(scopes_made, [](const std::weak_ptr<Scope>& w) { return w.expired(); });
+      scopes_pruned_at = std::max<size_t>(1024, scopes_made.size() * 2);
+    }
+    scopes_made.push_back(s);
+    return s;
+  }
+  // Empties every scope, the binding and the classes' statics, so that the
+  // cycles among closures, scopes and containers free their memory.
+  void release();
   std::shared_ptr<Map> binding = std::make_shared<Map>();
   std::shared_ptr<Scope> scope = top;
   Value self;      // inside a class's method: the instance
