@@ -270,7 +270,7 @@ class EnvObject : public groovy::NativeObject {
 
 class BuildObject : public groovy::NativeObject {
  public:
-  BuildObject(ScriptEngine::Host& host, JobState& job) : host_(host), job_(job) {}
+  explicit BuildObject(JobState& job) : job_(job) {}
   std::string type_name() const override {
     return "org.jenkinsci.plugins.workflow.support.steps.build.RunWrapper";
   }
@@ -399,7 +399,6 @@ class BuildObject : public groovy::NativeObject {
     return Value::list({Value::of(std::move(cause))});
   }
 
-  ScriptEngine::Host& host_;
   JobState& job_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
@@ -423,8 +422,8 @@ std::optional<Value> ScriptEngine::Host::global(std::string_view name) {
   }
   if (name == "currentBuild") {
     if (build_.is_null()) {
-      build_ = Value::of(std::static_pointer_cast<groovy::NativeObject>(
-          std::make_shared<BuildObject>(*this, job_)));
+      build_ = Value::of(
+          std::static_pointer_cast<groovy::NativeObject>(std::make_shared<BuildObject>(job_)));
     }
     return build_;
   }
@@ -539,12 +538,12 @@ bool ScriptEngine::Host::step(groovy::Interpreter& in, const groovy::StepCall& c
   size_t positional = call.args.size() - (call.has_closure ? 1 : 0);
   for (size_t i = 0; i < positional; ++i) {
     NodePtr n = to_node(call.args[i], call.pos, error);
-    if (!n) return in.raise("java.lang.IllegalArgumentException", name + ": " + error);
+    if (!n) return in.raise("java.lang.IllegalArgumentException", name + ": " += error);
     step.args.push_back(std::move(n));
   }
   for (const auto& [k, v] : call.named) {
     NodePtr n = to_node(v, call.pos, error);
-    if (!n) return in.raise("java.lang.IllegalArgumentException", name + ": " + error);
+    if (!n) return in.raise("java.lang.IllegalArgumentException", name + ": " += error);
     step.named.push_back(pipelines::NamedArg{k, call.pos, std::move(n)});
   }
   if (closure.type() == Type::Closure) {
@@ -564,7 +563,6 @@ bool ScriptEngine::Host::step(groovy::Interpreter& in, const groovy::StepCall& c
 ScriptEngine::ScriptEngine(JobState& job, StepRunner& steps,
                            std::shared_ptr<const pipelines::Node> tree)
     : job_(job),
-      steps_(steps),
       tree_(std::move(tree)),
       host_(std::make_unique<Host>(job, steps)),
       in_(std::make_unique<groovy::Interpreter>(*host_, "WorkflowScript")) {

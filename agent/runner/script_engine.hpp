@@ -58,7 +58,6 @@ class ScriptEngine {
   StepStatus to_status(const std::string& where);
 
   JobState& job_;
-  StepRunner& steps_;
   std::shared_ptr<const pipelines::Node> tree_;
   std::unique_ptr<Host> host_;
   std::unique_ptr<pipelines::groovy::Interpreter> in_;
