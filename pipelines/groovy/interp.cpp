@@ -84,7 +84,9 @@ Interpreter::Interpreter(Host& host, std::string script_class, Limits limits)
   impl_->script_class = std::move(script_class);
 }
 
-Interpreter::~Interpreter() { impl_->release(); }
+Interpreter::~Interpreter() {
+  impl_->release();
+}
 
 void Interpreter::Impl::release() {
   std::vector<std::shared_ptr<Scope>> alive;

@@ -615,7 +615,8 @@ bool equals(const Value& a, const Value& b) {
     }
     return true;
   }
-  if (a.type() == Type::Map && b.type() == Type::Map) return same_entries(a.as_map(), b.as_map(), equals);
+  if (a.type() == Type::Map && b.type() == Type::Map)
+    return same_entries(a.as_map(), b.as_map(), equals);
   if (a.type() == Type::Class && b.type() == Type::Class) return a.as_string() == b.as_string();
   if (a.type() != b.type()) return false;
   return a.same_ref(b);
