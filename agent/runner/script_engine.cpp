@@ -157,14 +157,6 @@ NodePtr to_node(const Value& v, pipelines::Pos pos, std::string& error) {
   }
 }
 
-Value from_value(const pipelines::Value& v) {
-  if (v.is_null()) return Value();
-  if (v.is_bool()) return Value::boolean(std::get<bool>(v.data));
-  if (v.is_int()) return Value::whole(std::get<int64_t>(v.data));
-  if (v.is_double()) return Value::double_(std::get<double>(v.data));
-  return Value::string(std::get<std::string>(v.data));
-}
-
 }  // namespace
 
 // ---- the host
@@ -438,7 +430,7 @@ std::optional<Value> ScriptEngine::Host::global(std::string_view name) {
     // The run's parameters, typed as declared (a booleanParam is a boolean).
     auto m = std::make_shared<groovy::Map>();
     pipelines::EvalContext ctx = steps_.context(scope());
-    for (const auto& [k, v] : ctx.params) m->put(Value::string(k), from_value(v));
+    for (const auto& [k, v] : ctx.params) m->put(Value::string(k), groovy::from_subset(v));
     return Value::of(std::move(m));
   }
   auto env = steps_.effective_env(scope());
@@ -554,7 +546,7 @@ bool ScriptEngine::Host::step(groovy::Interpreter& in, const groovy::StepCall& c
   StepStatus st = steps_.run_step(step, scope(), false);
   if (step.closure >= 0) closures.pop_back();
   if (!st.ok) return fail(in, st);
-  out = from_value(st.value);
+  out = groovy::from_subset(st.value);
   return true;
 }
 
@@ -686,20 +678,7 @@ pipelines::EvalResult ScriptEngine::evaluate(const Node& expr, const StepScope& 
                                     : expr.pos,
                                 text};
   }
-  switch (v.type()) {
-    case Type::Null:
-      return pipelines::Value();
-    case Type::Bool:
-      return pipelines::Value(v.as_bool());
-    case Type::Int:
-    case Type::Long:
-      return pipelines::Value(v.as_int());
-    case Type::Double:
-    case Type::Decimal:
-      return pipelines::Value(v.to_double());
-    default:
-      return pipelines::Value(groovy::to_string(v));
-  }
+  return groovy::to_subset(v);
 }
 
 StepStatus ScriptEngine::call_method(const pipelines::Step& step, const StepScope& scope) {

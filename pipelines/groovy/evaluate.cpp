@@ -9,14 +9,6 @@ namespace gantry::pipelines::groovy {
 
 namespace {
 
-Value from(const pipelines::Value& v) {
-  if (v.is_null()) return Value();
-  if (v.is_bool()) return Value::boolean(std::get<bool>(v.data));
-  if (v.is_int()) return Value::whole(std::get<int64_t>(v.data));
-  if (v.is_double()) return Value::double_(std::get<double>(v.data));
-  return Value::string(std::get<std::string>(v.data));
-}
-
 class MapObject : public NativeObject {
  public:
   MapObject(std::string type, const std::map<std::string, std::string>& values)
@@ -89,7 +81,7 @@ class ControllerHost : public Host {
     }
     if (name == "params") {
       auto m = std::make_shared<Map>();
-      for (const auto& [k, v] : ctx_.params) m->put(Value::string(k), from(v));
+      for (const auto& [k, v] : ctx_.params) m->put(Value::string(k), from_subset(v));
       return Value::of(std::move(m));
     }
     if (name == "currentBuild") {
@@ -98,7 +90,7 @@ class ControllerHost : public Host {
     auto it = ctx_.env.find(std::string(name));
     if (it != ctx_.env.end()) return Value::string(it->second);
     auto p = ctx_.params.find(std::string(name));
-    if (p != ctx_.params.end()) return from(p->second);
+    if (p != ctx_.params.end()) return from_subset(p->second);
     return std::nullopt;
   }
 
@@ -144,20 +136,7 @@ EvalResult evaluate_for_controller(const std::shared_ptr<const Node>& file, cons
                                                                            : expr.pos;
     return EvalError{at, to_string(e)};
   }
-  switch (out.type()) {
-    case Type::Null:
-      return pipelines::Value();
-    case Type::Bool:
-      return pipelines::Value(out.as_bool());
-    case Type::Int:
-    case Type::Long:
-      return pipelines::Value(out.as_int());
-    case Type::Double:
-    case Type::Decimal:
-      return pipelines::Value(out.to_double());
-    default:
-      return pipelines::Value(to_string(out));
-  }
+  return to_subset(out);
 }
 
 }  // namespace gantry::pipelines::groovy

@@ -1178,7 +1178,7 @@ bool Interpreter::Impl::map_method(const Value& recv, const std::string& name,
     out = Value::of(std::make_shared<Map>(m));
     return true;
   }
-  if (name == "containsKey" || name == "isCase") {
+  if (name == "isCase") {
     out = Value::boolean(n == 1 && m.find(args[0]) != nullptr);
     return true;
   }

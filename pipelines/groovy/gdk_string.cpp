@@ -20,8 +20,20 @@ namespace {
 constexpr size_t kMaxRegexText = size_t{4} * 1024 * 1024;
 constexpr size_t kMaxRegexWork = 200'000'000;
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+// The non-empty runs of `s` between characters of `delims` (StringTokenizer).
+Value tokens(const std::string& s, std::string_view delims) {
+  std::vector<Value> parts;
+  std::string cur;
+  for (char c : s) {
+    if (delims.find(c) != std::string_view::npos) {
+      if (!cur.empty()) parts.push_back(Value::string(cur));
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) parts.push_back(Value::string(cur));
+  return Value::list(std::move(parts));
 }
 
 std::string java_trim(const std::string& s) {
@@ -382,19 +394,8 @@ bool Interpreter::Impl::string_method(const std::string& s, const std::string& n
     return str(std::regex_replace(s, re, replacement_format(to_string(args[1])), flags));
   }
   if (name == "split") {
-    if (n == 0) {  // the GDK's split(): on whitespace
-      std::vector<Value> parts;
-      std::string cur;
-      for (char c : s) {
-        if (is_space(c)) {
-          if (!cur.empty()) parts.push_back(Value::string(cur));
-          cur.clear();
-        } else {
-          cur += c;
-        }
-      }
-      if (!cur.empty()) parts.push_back(Value::string(cur));
-      out = Value::list(std::move(parts));
+    if (n == 0) {  // the GDK's split(): on whitespace, as tokenize() does
+      out = tokens(s, " \t\n\r\f\v");
       return true;
     }
     std::string p = to_string(args[0]);
@@ -426,19 +427,7 @@ bool Interpreter::Impl::string_method(const std::string& s, const std::string& n
     return true;
   }
   if (name == "tokenize") {
-    std::string delims = n >= 1 ? to_string(args[0]) : " \t\n\r\f";
-    std::vector<Value> parts;
-    std::string cur;
-    for (char c : s) {
-      if (delims.find(c) != std::string::npos) {
-        if (!cur.empty()) parts.push_back(Value::string(cur));
-        cur.clear();
-      } else {
-        cur += c;
-      }
-    }
-    if (!cur.empty()) parts.push_back(Value::string(cur));
-    out = Value::list(std::move(parts));
+    out = tokens(s, n >= 1 ? to_string(args[0]) : " \t\n\r\f");
     return true;
   }
   if (name == "toInteger" || name == "toLong" || name == "asInteger") {
@@ -716,10 +705,6 @@ bool Interpreter::Impl::string_method(const std::string& s, const std::string& n
     std::string r;
     if (!format(s, args, 0, r)) return false;
     return str(std::move(r));
-  }
-  if (name == "encodeBase64" || name == "decodeBase64") {
-    found = false;
-    return true;
   }
   found = false;
   return true;

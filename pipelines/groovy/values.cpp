@@ -105,6 +105,31 @@ double Value::to_double() const {
   }
 }
 
+Value from_subset(const pipelines::Value& v) {
+  if (v.is_null()) return Value();
+  if (v.is_bool()) return Value::boolean(std::get<bool>(v.data));
+  if (v.is_int()) return Value::whole(std::get<int64_t>(v.data));
+  if (v.is_double()) return Value::double_(std::get<double>(v.data));
+  return Value::string(std::get<std::string>(v.data));
+}
+
+pipelines::Value to_subset(const Value& v) {
+  switch (v.type()) {
+    case Type::Null:
+      return pipelines::Value();
+    case Type::Bool:
+      return pipelines::Value(v.as_bool());
+    case Type::Int:
+    case Type::Long:
+      return pipelines::Value(v.as_int());
+    case Type::Double:
+    case Type::Decimal:
+      return pipelines::Value(v.to_double());
+    default:
+      return pipelines::Value(to_string(v));
+  }
+}
+
 bool NativeObject::set(Interpreter&, std::string_view, const Value&, bool& found) {
   found = false;
   return true;

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "gantry/pipelines/ast.hpp"
+#include "gantry/pipelines/expression.hpp"
 
 namespace gantry::pipelines::groovy {
 
@@ -350,6 +351,12 @@ class Interpreter {
   Pos pos_;
   uint64_t ops_ = 0;
 };
+
+// Values of the expression subset (expression.hpp), which steps and the
+// controller's evaluations speak, to and from Groovy's: strings, numbers,
+// booleans and null; any other Groovy value becomes its text.
+Value from_subset(const pipelines::Value& v);
+pipelines::Value to_subset(const Value& v);
 
 // Whether a script may name this JDK/Groovy class (the sandbox's allow-list,
 // simple or qualified name), exception classes included.
