@@ -120,6 +120,9 @@ Agent::Agent(net::EventLoop& loop, AgentConfig config) : loop_(loop), config_(st
     }
   }
   o.url = (tls ? "wss://" : "ws://") + net::host_port(*url) + "/api/v1/agent";
+  // An assignment carries the pipeline (under 1 MiB) and its shared libraries
+  // (pipelines::kMaxLibraryBytes, JSON-escaped).
+  o.max_message = size_t{8} << 20;
   o.tls = config_.tls;
   o.headers.push_back({"Authorization", "Bearer " + config_.token});
   // Idle: full jitter up to 5 s. Holding jobs: reconnect_backoff().

@@ -27,11 +27,13 @@
 #include "approvals.hpp"
 #include "auth.hpp"
 #include "gantry/common/log.hpp"
+#include "gantry/git/git_cache.hpp"
 #include "gantry/net/url.hpp"
 #include "gantry/pipelines/loader.hpp"
 #include "json_get.hpp"
 #include "remote.hpp"
 #include "service/controller.hpp"
+#include "service/git_workers.hpp"
 #include "source_file.hpp"
 
 namespace gantry::cli {
@@ -59,6 +61,8 @@ constexpr const char* kRunUsage =
     "  --with-deploys            run deploy stages too, here and ungated (no GMUD)\n"
     "  --input proceed|abort     answer every input without asking\n"
     "  -i, --input-value NAME=VALUE  an input parameter's answer (repeatable)\n"
+    "  --library NAME=URL[@VERSION]  a shared library (a git URL or path) that @Library('NAME')\n"
+    "                            loads, as a controller's `libraries:` does (repeatable)\n"
     "  --out DIR                 keep logs and artifacts in DIR (default .gantry/runs/N)\n"
     "  -q, --quiet               stage status lines only, no step output\n"
     "  -h, --help                this text\n"
@@ -85,6 +89,8 @@ struct LocalOptions {
   std::string input;  // "", "proceed" or "abort"
   std::map<std::string, std::string> input_values;
   std::string out_dir;
+  // --library NAME=URL[@VERSION]: a shared library the pipeline may load (@Library('NAME')).
+  std::vector<controller::LibraryConfig> libraries;
 };
 
 bool split_kv(const std::string& kv, std::map<std::string, std::string>& out) {
@@ -114,6 +120,23 @@ int parse_options(const std::vector<std::string>& args, LocalOptions& o, std::os
       return 1;
     } else if (a == "-p" || a == "--param") {
       if (!value(v) || !split_kv(v, o.params)) return fail(a + " wants NAME=VALUE");
+    } else if (a == "--library") {
+      std::map<std::string, std::string> kv;
+      if (!value(v) || !split_kv(v, kv)) return fail("--library wants NAME=URL[@VERSION]");
+      controller::LibraryConfig lib;
+      lib.name = kv.begin()->first;
+      lib.url = kv.begin()->second;
+      // A version after the last '@' that is not part of user@host (scp-like URLs).
+      if (size_t at = lib.url.rfind('@'); at != std::string::npos &&
+                                          lib.url.find(':', at) == std::string::npos &&
+                                          lib.url.find('/', at) == std::string::npos) {
+        lib.default_version = lib.url.substr(at + 1);
+        lib.url.resize(at);
+      }
+      if (!lib.url.empty() && lib.url.find("://") == std::string::npos && lib.url[0] != '/' &&
+          fs::exists(lib.url))
+        lib.url = fs::absolute(lib.url).lexically_normal().string();
+      o.libraries.push_back(std::move(lib));
     } else if (a == "-i" || a == "--input-value") {
       if (!value(v) || !split_kv(v, o.input_values)) return fail(a + " wants NAME=VALUE");
     } else if (a == "--workspace") {
@@ -667,7 +690,31 @@ int local_run_command(const std::vector<std::string>& args, std::ostream& out, s
   }
   std::string source = src->text;
   auto format = pipelines::format_for_path(o.file);
-  auto loaded = pipelines::load_pipeline(source, format);
+  // Shared libraries are read here too, so that a pipeline template loads.
+  pipelines::LibraryBundle libs;
+  if (!o.libraries.empty()) {
+    char cache_tmpl[] = "/tmp/gantry-libs-XXXXXX";
+    if (!::mkdtemp(cache_tmpl)) {
+      err << "gantry: run: cannot create a temporary directory\n";
+      return 2;
+    }
+    controller::ResolvedPipeline resolved;
+    resolved.ok = true;
+    {
+      git::GitCache cache(cache_tmpl);
+      controller::load_libraries(cache, o.libraries, source,
+                                 format == pipelines::SourceFormat::Yaml ? "yaml" : "jenkinsfile",
+                                 resolved);
+    }
+    std::error_code ec;
+    fs::remove_all(cache_tmpl, ec);
+    std::string decode_error;
+    if (!resolved.ok || !pipelines::decode_libraries(resolved.libraries, libs, decode_error)) {
+      err << "gantry: run: " << (resolved.ok ? decode_error : resolved.error) << "\n";
+      return 2;
+    }
+  }
+  auto loaded = pipelines::load_pipeline(source, format, o.libraries.empty() ? nullptr : &libs);
   if (!loaded.pipeline) {
     err << pipelines::render_all(loaded.diagnostics, o.file, source);
     return 1;
@@ -708,6 +755,7 @@ int local_run_command(const std::vector<std::string>& args, std::ostream& out, s
   // here.
   config.open_gates = true;
   config.local_inputs = true;
+  config.libraries = o.libraries;
   for_each_stage(loaded.pipeline->stages, [&](const pipelines::Stage& s) {
     if (s.deploy) config.environments[s.deploy->environment].name = s.deploy->environment;
   });

@@ -89,7 +89,7 @@ bool read_config(Reader& r, const YAML::Node& doc, Config& c) {
   if (!r.fields(doc, "the config",
                 {"listen", "data_dir", "users", "agent_tokens", "repositories", "environments",
                  "secrets", "agent_lost_after", "tls", "insecure", "cancel_grace", "retention",
-                 "allowed_run_urls", "url"},
+                 "allowed_run_urls", "url", "libraries"},
                 top)) {
     return false;
   }
@@ -100,6 +100,7 @@ bool read_config(Reader& r, const YAML::Node& doc, Config& c) {
   if ((f = top.find("users")) && !config_detail::read_users(r, *f, c)) return false;
   if ((f = top.find("agent_tokens")) && !config_detail::read_agent_tokens(r, *f, c)) return false;
   if ((f = top.find("repositories")) && !config_detail::read_repositories(r, *f, c)) return false;
+  if ((f = top.find("libraries")) && !config_detail::read_libraries(r, *f, c)) return false;
   if ((f = top.find("environments")) && !config_detail::read_environments(r, *f, c)) return false;
   if ((f = top.find("secrets")) && !config_detail::read_secrets(r, *f, c)) return false;
   if ((f = top.find("agent_lost_after"))) {

@@ -60,6 +60,18 @@ struct RepositoryConfig {
   bool operator==(const RepositoryConfig&) const = default;
 };
 
+// `libraries: [{name, url, default_version, allowed_versions, implicit}]`
+// (SPEC §4 shared libraries): what `@Library('name@version')` loads.
+// `allowed_versions` empty: any branch, tag or commit; else only those.
+// `implicit`: loaded for every pipeline without being asked for.
+struct LibraryConfig {
+  std::string name, url;
+  std::string default_version;  // empty: the remote's default branch
+  std::vector<std::string> allowed_versions;
+  bool implicit = false;
+  bool operator==(const LibraryConfig&) const = default;
+};
+
 // A deploy target. `gated`: deploys wait for a GMUD approved under `policy`.
 struct EnvironmentConfig {
   std::string name;
@@ -99,6 +111,7 @@ struct Config {
   std::vector<UserConfig> users;
   std::vector<AgentTokenConfig> agent_tokens;
   std::vector<RepositoryConfig> repositories;
+  std::vector<LibraryConfig> libraries;
   std::map<std::string, EnvironmentConfig> environments;
   std::map<std::string, SecretConfig> secrets;
   int64_t agent_lost_after_ms = 30000;

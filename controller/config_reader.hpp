@@ -74,6 +74,7 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string_vi
 bool read_users(Reader& r, const Field& f, Config& config);
 bool read_agent_tokens(Reader& r, const Field& f, Config& config);
 bool read_repositories(Reader& r, const Field& f, Config& config);
+bool read_libraries(Reader& r, const Field& f, Config& config);
 bool read_secrets(Reader& r, const Field& f, Config& config);
 // environments (config_environments.cpp).
 bool read_environments(Reader& r, const Field& f, Config& config);

@@ -219,6 +219,28 @@ bool read_repositories(Reader& r, const Field& f, Config& c) {
       read_repo);
 }
 
+bool read_libraries(Reader& r, const Field& f, Config& c) {
+  auto read_lib = [&](const YAML::Node& item, const Fields& fs, const std::string& name) {
+    LibraryConfig lib;
+    lib.name = name;
+    if (name.empty() || name.find_first_of("@/: '\"") != std::string::npos)
+      return r.fail(*fs.find("name"),
+                    "a library name is a short word such as 'pipeline-lib', not '" + name + "'");
+    const Field* url = fs.find("url");
+    if (!url) return r.fail(item, "library '" + name + "' needs a 'url'");
+    if (!r.string(*url, lib.url)) return false;
+    const Field* x = nullptr;
+    if ((x = fs.find("default_version")) && !r.string(*x, lib.default_version)) return false;
+    if ((x = fs.find("allowed_versions")) && !r.string_list(*x, lib.allowed_versions)) return false;
+    if ((x = fs.find("implicit")) && !r.boolean(*x, lib.implicit)) return false;
+    c.libraries.push_back(std::move(lib));
+    return true;
+  };
+  return read_named_list(r, f, "library",
+                         {"name", "url", "default_version", "allowed_versions", "implicit"},
+                         read_lib);
+}
+
 bool read_secrets(Reader& r, const Field& f, Config& c) {
   Fields entries;
   if (!r.entries(f.value, "'secrets'", entries)) return false;

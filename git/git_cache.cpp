@@ -2,6 +2,7 @@
 
 #include <git2.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -225,6 +226,96 @@ ReadResult GitCache::read_file_at(const std::string& url, const std::string& com
     RepoPtr mirror;
     if (!open_fetched_mirror(dir, url, "read " + url, mirror, result.error)) return result;
     result = read_at(mirror.get(), url, commit_or_ref, paths);
+  } catch (const std::exception& e) {
+    result.error = "read " + url + ": " + e.what();
+  }
+  git_error_clear();
+  return result;
+}
+
+namespace {
+
+struct TreeWalk {
+  git_repository* repo = nullptr;
+  size_t max_files = 0, max_bytes = 0, bytes = 0;
+  TreeRead* out = nullptr;
+};
+
+int collect_blob(const char* root, const git_tree_entry* entry, void* payload) {
+  auto& w = *static_cast<TreeWalk*>(payload);
+  if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB) return 0;
+  if (w.out->files.size() >= w.max_files) {
+    w.out->error = "more than " + std::to_string(w.max_files) + " files";
+    return -1;
+  }
+  git_blob* blob = nullptr;
+  if (git_blob_lookup(&blob, w.repo, git_tree_entry_id(entry)) != 0) return 0;
+  std::unique_ptr<git_blob, Free<git_blob_free>> owner(blob);
+  auto size = static_cast<size_t>(git_blob_rawsize(blob));
+  w.bytes += size;
+  if (w.bytes > w.max_bytes) {
+    w.out->error = "more than " + std::to_string(w.max_bytes >> 10) + " KiB";
+    return -1;
+  }
+  TreeFile f;
+  f.path = std::string(root) + git_tree_entry_name(entry);
+  f.content.assign(static_cast<const char*>(git_blob_rawcontent(blob)), size);
+  w.out->files.push_back(std::move(f));
+  return 0;
+}
+
+}  // namespace
+
+TreeRead GitCache::read_tree_at(const std::string& url, const std::string& commit_or_ref,
+                                const std::vector<std::string>& dirs, size_t max_files,
+                                size_t max_bytes) {
+  TreeRead result;
+  try {
+    const std::string dir = mirror_dir(url);
+    std::lock_guard lock(mirror_mutex(dir));
+    RepoPtr mirror;
+    if (!open_fetched_mirror(dir, url, "read " + url, mirror, result.error)) return result;
+    const std::string spec = commit_or_ref.empty() ? "HEAD" : commit_or_ref;
+    git_oid oid{};
+    if (!resolve(mirror.get(), spec, url, oid, result.error)) return result;
+    result.commit = oid_hex(oid);
+    git_commit* commit = nullptr;
+    if (git_commit_lookup(&commit, mirror.get(), &oid) != 0) {
+      result.error = failure("read commit " + result.commit);
+      return result;
+    }
+    CommitPtr commit_owner(commit);
+    git_tree* tree = nullptr;
+    if (git_commit_tree(&tree, commit) != 0) {
+      result.error = failure("read tree of " + result.commit);
+      return result;
+    }
+    TreePtr tree_owner(tree);
+    TreeWalk walk{mirror.get(), max_files, max_bytes, 0, &result};
+    for (const std::string& d : dirs) {
+      git_tree_entry* entry = nullptr;
+      if (git_tree_entry_bypath(&entry, tree, d.c_str()) != 0) continue;
+      std::unique_ptr<git_tree_entry, Free<git_tree_entry_free>> entry_owner(entry);
+      if (git_tree_entry_type(entry) != GIT_OBJECT_TREE) continue;
+      git_tree* sub = nullptr;
+      if (git_tree_lookup(&sub, mirror.get(), git_tree_entry_id(entry)) != 0) continue;
+      TreePtr sub_owner(sub);
+      // Paths below `d`: the walk's roots are relative to the subtree.
+      size_t first = result.files.size();
+      if (git_tree_walk(sub, GIT_TREEWALK_PRE, collect_blob, &walk) != 0) {
+        if (result.error.empty()) result.error = failure("walk " + d);
+        result.error =
+            url + " at " + result.commit.substr(0, 12) + ": " + d + "/ has " + result.error;
+        git_error_clear();
+        return result;
+      }
+      for (size_t i = first; i < result.files.size(); ++i) {
+        result.files[i].path = d + "/" + result.files[i].path;
+      }
+    }
+    std::sort(result.files.begin(), result.files.end(),
+              [](const TreeFile& a, const TreeFile& b) { return a.path < b.path; });
+    result.ok = true;
   } catch (const std::exception& e) {
     result.error = "read " + url + ": " + e.what();
   }

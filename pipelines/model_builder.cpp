@@ -30,13 +30,15 @@ void find_nested_pipelines(const Node& n, std::vector<Pos>& out, int depth) {
 
 }  // namespace
 
-std::optional<Pipeline> build_model(Node& root, Diagnostics& diags) {
-  return ModelBuilder(diags).build(root);
+std::optional<Pipeline> build_model(Node& root, Diagnostics& diags, const ModelOptions& options) {
+  return ModelBuilder(diags, options).build(root);
 }
 
 std::optional<Pipeline> ModelBuilder::build(Node& root) {
   size_t errors_before = diags_.error_count();
   names_ = collect_groovy_names(root);
+  names_.methods.insert(options_.globals.begin(), options_.globals.end());
+  names_.classes.insert(options_.classes.begin(), options_.classes.end());
   Node* pipeline_call = nullptr;
   for (auto& stmt : root.items) {
     Node* call = as_call(*stmt);
@@ -56,20 +58,35 @@ std::optional<Pipeline> ModelBuilder::build(Node& root) {
     if (!nested.empty()) continue;
     bool library = (stmt->kind == NodeKind::Annotation && stmt->text == "Library") ||
                    (call && call->text == "library");
-    if (library) {
+    if (library && !options_.libraries_loaded) {
       warning(stmt->pos,
-              "shared libraries are not loaded by Gantry; steps they define will fail "
-              "when run");
+              "shared libraries are loaded by the controller (its `libraries:` configuration); "
+              "their steps are not checked here");
+    } else if (library) {
+      continue;
     } else if (stmt->kind != NodeKind::Import && stmt->kind != NodeKind::Package) {
       // Methods, variables and classes around the pipeline run (docs/groovy.md): only what
       // the interpreter refuses is worth a warning.
       check_groovy(*stmt, names_, diags_);
     }
   }
+  if (!pipeline_call && options_.template_pipeline != nullptr) {
+    pipeline_call = options_.template_pipeline;  // a pipeline template of a library (vars/)
+  }
   if (!pipeline_call) {
     if (diags_.error_count() == errors_before) {
+      bool libraries = false;
+      for (const auto& stmt : root.items) {
+        libraries =
+            libraries || (stmt && stmt->kind == NodeKind::Annotation && stmt->text == "Library");
+      }
       error(root.items.empty() ? Pos{1, 1} : root.items.front()->pos,
-            "no pipeline { } block found: a Jenkinsfile must contain a top-level pipeline block");
+            libraries && !options_.libraries_loaded
+                ? "no pipeline { } block found: a Jenkinsfile must contain a top-level pipeline "
+                  "block, or call a pipeline template of a shared library that is loaded (the "
+                  "controller's `libraries:`, or gantry run --library NAME=URL)"
+                : "no pipeline { } block found: a Jenkinsfile must contain a top-level pipeline "
+                  "block");
     }
     return std::nullopt;
   }

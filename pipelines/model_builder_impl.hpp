@@ -15,6 +15,7 @@
 #include "gantry/pipelines/diagnostics.hpp"
 #include "gantry/pipelines/groovy_check.hpp"
 #include "gantry/pipelines/model.hpp"
+#include "gantry/pipelines/model_builder.hpp"
 
 namespace gantry::pipelines {
 
@@ -43,7 +44,8 @@ const Signature* find_when_signature(std::string_view name);
 
 class ModelBuilder {
  public:
-  explicit ModelBuilder(Diagnostics& diags) : diags_(diags) {}
+  ModelBuilder(Diagnostics& diags, const ModelOptions& options)
+      : diags_(diags), options_(options) {}
   std::optional<Pipeline> build(Node& root);
 
   // ---- shared helpers
@@ -95,6 +97,7 @@ class ModelBuilder {
 
  private:
   Diagnostics& diags_;
+  const ModelOptions& options_;
   GroovyNames names_;  // the file's methods, variables and classes (groovy_check.hpp)
   bool tools_warned_ = false;
 };

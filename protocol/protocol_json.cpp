@@ -28,7 +28,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(JobSpec, run_id, run_number, job
                                                 secrets, credentials, current_result,
                                                 previous_result, timeout_ms, cancel_grace_ms,
                                                 skip_checkout, mode, script_state, description,
-                                                display_name, groovy_env)
+                                                display_name, groovy_env, libraries)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Assign, job_id, epoch, spec, job_token)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LogAck, job_id, epoch, committed)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Cancel, job_id, epoch, reason, grace_ms)

@@ -109,19 +109,19 @@ bool JobControl::interrupted_locked() const {
 void JobControl::attach(Process* process) {
   {
     std::lock_guard lock(mu_);
-    process_ = process;
-    kill_requested_ = false;
+    if (processes_.empty()) kill_requested_ = false;  // a stale request for an earlier step
+    processes_.push_back(process);
     // Stopped between the check before start() and now: kill it at once.
     if (interrupted_locked()) request_kill_locked(grace_);
   }
   cv_.notify_all();
 }
 
-void JobControl::detach() {
+void JobControl::detach(Process* process) {
   std::unique_lock lock(mu_);
   cv_.wait(lock, [this] { return !killing_; });
-  process_ = nullptr;
-  kill_requested_ = false;
+  std::erase(processes_, process);
+  if (processes_.empty()) kill_requested_ = false;
 }
 
 bool JobControl::sleep_until(Clock::time_point when) {
@@ -159,13 +159,13 @@ void JobControl::watch() {
       }
     }
     if (fired) cv_.notify_all();  // wakes sleepers
-    if (kill_requested_ && process_ != nullptr && !killing_) {
-      Process* p = process_;
+    if (kill_requested_ && !processes_.empty() && !killing_) {
+      std::vector<Process*> victims = processes_;
       auto grace = kill_grace_;
       kill_requested_ = false;
       killing_ = true;
       lock.unlock();
-      p->terminate_tree(grace);
+      for (Process* p : victims) p->terminate_tree(grace);
       lock.lock();
       killing_ = false;
       cv_.notify_all();

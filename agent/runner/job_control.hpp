@@ -62,10 +62,11 @@ class JobControl {
   // halted() or an open scope expired: the current step must end.
   bool interrupted() const;
 
-  // The runner thread's current process; the watchdog kills it on a stop.
-  // detach() waits for a kill in progress to finish before returning.
+  // The processes the job's steps run now (one, or one per branch of a
+  // scripted `parallel`); the watchdog kills them all on a stop. detach()
+  // waits for a kill in progress to finish before returning.
   void attach(Process* process);
-  void detach();
+  void detach(Process* process);
 
   // Sleeps until `when`; returns false early when interrupted.
   bool sleep_until(Clock::time_point when);
@@ -94,7 +95,7 @@ class JobControl {
   std::string deadline_reason_;
   std::vector<Scope> scopes_;
   int next_scope_ = 1;
-  Process* process_ = nullptr;
+  std::vector<Process*> processes_;
   bool kill_requested_ = false;
   std::chrono::milliseconds kill_grace_{0};
   bool killing_ = false;

@@ -128,7 +128,11 @@ class Execution {
     const protocol::JobSpec& spec = job_.spec;
     auto format = spec.pipeline_format == "yaml" ? pipelines::SourceFormat::Yaml
                                                  : pipelines::SourceFormat::Jenkinsfile;
-    pipelines::LoadResult loaded = pipelines::load_pipeline(spec.pipeline_source, format);
+    if (std::string error; !pipelines::decode_libraries(spec.libraries, job_.libraries, error)) {
+      return fail("libraries: " + error);
+    }
+    pipelines::LoadResult loaded = pipelines::load_pipeline(
+        spec.pipeline_source, format, spec.libraries.empty() ? nullptr : &job_.libraries);
     if (!loaded.pipeline) return fail("pipeline: " + first_error(loaded.diagnostics));
     const pipelines::Pipeline& pipeline = *loaded.pipeline;
     StepScope scope{job_.workspace, job_env(spec, job_.workspace)};

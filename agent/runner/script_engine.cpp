@@ -2,7 +2,13 @@
 // and the conversions between Groovy values and model steps.
 #include "script_engine.hpp"
 
+#include <signal.h>
+
+#include <atomic>
 #include <chrono>
+#include <thread>
+
+#include "gantry/pipelines/loader.hpp"
 
 #include "gantry/pipelines/expression.hpp"
 
@@ -19,6 +25,28 @@ using pipelines::Result;
 namespace {
 
 constexpr size_t kMaxStateBytes = size_t{1} << 20;
+constexpr size_t kMaxBranchThreads = 16;  // a scripted parallel's branches running at once
+
+// A branch of a scripted `parallel`, run on a thread of its own.
+struct Branch {
+  std::string name;
+  Value body;
+  const Branch* parent = nullptr;  // the branch the parallel itself runs in
+  bool ok = true;
+  Value error;
+  std::atomic<bool> stop{false};  // failFast: another branch failed
+  std::mutex mu;
+  Process* process = nullptr;  // the process its step waits on (under mu)
+
+  bool stopped() const {
+    for (const Branch* b = this; b != nullptr; b = b->parent) {
+      if (b->stop) return true;
+    }
+    return false;
+  }
+};
+
+thread_local Branch* tl_branch = nullptr;
 
 // Calls whose value is a description another step takes, not a step of
 // their own: withCredentials' bindings, build's parameters, checkout's SCMs.
@@ -163,7 +191,8 @@ NodePtr to_node(const Value& v, pipelines::Pos pos, std::string& error) {
 
 class ScriptEngine::Host : public groovy::Host {
  public:
-  Host(JobState& job, StepRunner& steps) : job_(job), steps_(steps) {}
+  Host(ScriptEngine& engine, JobState& job, StepRunner& steps)
+      : engine_(engine), job_(job), steps_(steps) {}
 
   std::vector<const StepScope*> scopes;  // innermost last
   std::vector<Value> closures;           // Step.closure ids of the steps running
@@ -180,7 +209,7 @@ class ScriptEngine::Host : public groovy::Host {
     if (!quiet) job_.spool.append(text);
   }
 
-  bool interrupted() override { return job_.control.interrupted(); }
+  bool interrupted() override { return job_.control.interrupted() || branch_stopped(); }
 
   std::optional<Value> global(std::string_view name) override;
 
@@ -208,7 +237,10 @@ class ScriptEngine::Host : public groovy::Host {
     return in.call(closure, {}, out);
   }
   bool parallel(groovy::Interpreter& in, const groovy::StepCall& call, Value& out);
+  void run_branch(Branch& b, const ThreadState& start, bool fail_fast,
+                  std::vector<std::unique_ptr<Branch>>& all, std::vector<Branch*>& failed);
 
+  ScriptEngine& engine_;
   JobState& job_;
   StepRunner& steps_;
   Value env_;
@@ -439,53 +471,161 @@ std::optional<Value> ScriptEngine::Host::global(std::string_view name) {
   return std::nullopt;
 }
 
+// ---- scripted parallel
+
+struct ScriptEngine::ThreadState {
+  groovy::Interpreter::Context context;
+  std::vector<const StepScope*> scopes;
+  std::vector<Value> closures;
+};
+
+ScriptEngine::ThreadState ScriptEngine::save_thread() const {
+  return ThreadState{in_->save_context(), host_->scopes, host_->closures};
+}
+
+void ScriptEngine::restore_thread(const ThreadState& s) {
+  in_->restore_context(s.context);
+  host_->scopes = s.scopes;
+  host_->closures = s.closures;
+}
+
+struct ScriptEngine::Wait::State {
+  ThreadState thread;
+};
+
+ScriptEngine::Wait::Wait(ScriptEngine* engine, Process* process) {
+  if (tl_branch != nullptr && process != nullptr) {
+    std::lock_guard lock(tl_branch->mu);
+    tl_branch->process = process;
+    branch_ = tl_branch;
+    if (tl_branch->stopped()) ::kill(-process->pid(), SIGTERM);
+  }
+  if (engine != nullptr && engine->concurrent_ > 0) {
+    engine_ = engine;
+    state_ = std::make_unique<State>(State{engine->save_thread()});
+    engine->turn_.unlock();  // the other branches run while this one waits
+  }
+}
+
+ScriptEngine::Wait::~Wait() {
+  if (engine_ != nullptr) {
+    engine_->turn_.lock();
+    engine_->restore_thread(state_->thread);
+  }
+  if (branch_ != nullptr) {
+    auto* b = static_cast<Branch*>(branch_);
+    std::lock_guard lock(b->mu);
+    b->process = nullptr;
+  }
+}
+
+bool ScriptEngine::branch_stopped() {
+  return tl_branch != nullptr && tl_branch->stopped();
+}
+
+// On a branch thread, holding the turn: runs the branch's closure.
+void ScriptEngine::Host::run_branch(Branch& b, const ThreadState& start, bool fail_fast,
+                                    std::vector<std::unique_ptr<Branch>>& all,
+                                    std::vector<Branch*>& failed) {
+  tl_branch = &b;
+  engine_.restore_thread(start);
+  groovy::Interpreter& in = *engine_.in_;
+  steps_.log("[" + b.name + "] Branch started");
+  Value ignored;
+  b.ok = in.call(b.body, {}, ignored);
+  if (b.ok) {
+    steps_.log("[" + b.name + "] Branch succeeded");
+  } else {
+    b.error = in.error();
+    in.clear_error();
+    const bool aborted = b.stopped() && !job_.control.halted();
+    steps_.log("[" + b.name + "] " +
+               (aborted ? std::string("Branch aborted: another branch failed (failFast)")
+                        : "Branch failed: " + (b.error.type() == Type::Exception
+                                                   ? b.error.as_exception().message
+                                                   : groovy::to_string(b.error))));
+    if (!aborted) failed.push_back(&b);
+    if (fail_fast && !aborted) {
+      for (auto& other : all) {
+        if (other.get() == &b) continue;
+        other->stop = true;
+        std::lock_guard lock(other->mu);
+        if (other->process != nullptr) ::kill(-other->process->pid(), SIGTERM);
+      }
+    }
+  }
+  tl_branch = nullptr;
+}
+
 bool ScriptEngine::Host::parallel(groovy::Interpreter& in, const groovy::StepCall& call,
                                   Value& out) {
-  // Branches run one after the other on this agent (docs/groovy.md), each
-  // announced in the log; failFast stops at the first failure.
-  std::vector<std::pair<std::string, Value>> branches;
+  // Branches run at once, each on a thread of its own that takes turns with
+  // the interpreter (docs/groovy.md): a branch waiting on `sh` lets the others
+  // go on. failFast stops the others when one fails.
+  std::vector<std::unique_ptr<Branch>> branches;
   bool fail_fast = false;
   auto take = [&](const std::string& k, const Value& v) {
     if (k == "failFast") {
       fail_fast = groovy::truthy(v);
-    } else {
-      branches.emplace_back(k, v);
+      return;
     }
+    auto b = std::make_unique<Branch>();
+    b->name = k;
+    b->body = v;
+    b->parent = tl_branch;
+    branches.push_back(std::move(b));
   };
   for (const auto& [k, v] : call.named) take(k, v);
   for (const auto& a : call.args) {
     if (a.type() != Type::Map) continue;
     for (const auto& [k, v] : a.as_map().entries()) take(groovy::to_string(k), v);
   }
-  std::string failed;
-  Value first_error;
-  for (const auto& [name, body] : branches) {
-    if (body.type() != Type::Closure) {
+  for (const auto& b : branches) {
+    if (b->body.type() != Type::Closure) {
       return in.raise("java.lang.IllegalArgumentException",
-                      "parallel: branch '" + name + "' is not a closure");
+                      "parallel: branch '" + b->name + "' is not a closure");
     }
-    steps_.log("[" + name + "] Branch started");
-    Value ignored;
-    if (in.call(body, {}, ignored)) {
-      steps_.log("[" + name + "] Branch succeeded");
-      continue;
-    }
-    Value e = in.error();
-    if (e.type() == Type::Exception && e.as_exception().uncatchable) return false;
-    in.clear_error();
-    steps_.log("[" + name + "] Branch failed: " +
-               (e.type() == Type::Exception ? e.as_exception().message : groovy::to_string(e)));
-    if (failed.empty()) {
-      failed = name;
-      first_error = e;
-    }
-    if (fail_fast) break;
   }
   out = Value();
+  if (branches.empty()) return true;
+  ScriptEngine& e = engine_;
+  const bool outermost = e.concurrent_ == 0;
+  if (outermost) e.turn_.lock();
+  ++e.concurrent_;
+  const ThreadState mine = e.save_thread();
+  std::vector<Branch*> failed;  // in the order they failed
+  size_t next = 0;              // the next branch to start (under turn_)
+  const size_t workers = std::min(branches.size(), kMaxBranchThreads);
+  std::vector<std::thread> threads;
+  threads.reserve(workers);
+  for (size_t w = 0; w < workers; ++w) {
+    threads.emplace_back([&] {
+      for (;;) {
+        std::lock_guard turn(e.turn_);
+        if (next == branches.size()) return;
+        Branch& b = *branches[next++];
+        run_branch(b, mine, fail_fast, branches, failed);
+      }
+    });
+  }
+  e.turn_.unlock();
+  for (auto& t : threads) t.join();
+  e.turn_.lock();
+  e.restore_thread(mine);
+  --e.concurrent_;
+  if (outermost) e.turn_.unlock();
+
+  // A stop of the job (cancel, timeout) ends the parallel as it ends any step.
+  for (const auto& b : branches) {
+    if (!b->ok && b->error.type() == Type::Exception && b->error.as_exception().uncatchable &&
+        !(b->stopped() && !job_.control.halted()))
+      return in.raise(b->error);
+  }
   if (failed.empty()) return true;
+  const Value& first_error = failed.front()->error;
   auto ex = std::make_shared<groovy::Exception>();
   ex->type = "hudson.AbortException";
-  ex->message = "Failed in branch " + failed;
+  ex->message = "Failed in branch " + failed.front()->name;
   ex->pos = call.pos;
   ex->cause = first_error;
   if (first_error.type() == Type::Exception) ex->host_data = first_error.as_exception().host_data;
@@ -556,11 +696,23 @@ ScriptEngine::ScriptEngine(JobState& job, StepRunner& steps,
                            std::shared_ptr<const pipelines::Node> tree)
     : job_(job),
       tree_(std::move(tree)),
-      host_(std::make_unique<Host>(job, steps)),
+      host_(std::make_unique<Host>(*this, job, steps)),
       in_(std::make_unique<groovy::Interpreter>(*host_, "WorkflowScript")) {
   StepScope top{job_.workspace, job_.base_env};
   host_->scopes.push_back(&top);
-  if (tree_) {
+  // Shared libraries first: vars/ files become globals, src/ files classes.
+  if (!job_.libraries.empty()) {
+    std::string error;
+    for (auto& f : pipelines::parse_library_files(job_.libraries, error)) {
+      if (f.global.empty()) {
+        in_->load_classes(std::move(f.tree));
+      } else {
+        in_->load_global(f.global, std::move(f.tree));
+      }
+    }
+    if (!error.empty()) prelude_failure_ = StepStatus::failure(error);
+  }
+  if (tree_ && !prelude_failure_) {
     in_->load(tree_);
     // The code around `pipeline { }` runs again in every job (Jenkins runs it
     // once, on the controller); its output is not logged here.

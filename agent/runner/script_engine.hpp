@@ -16,6 +16,7 @@
 // thread only.
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -52,10 +53,38 @@ class ScriptEngine {
   // The variables this job changed, as JSON for JobSpec.script_state ("" when none).
   std::string exported_state() const;
 
+  // Scripted `parallel` runs its branches on threads that take turns with
+  // the interpreter (one holds it at a time). A step that waits on a process
+  // or a clock lets the others run: StepRunner wraps the wait in a Wait,
+  // which also registers the process with the branch, so that failFast can
+  // stop it. `engine` may be null (no Groovy in this job).
+  class Wait {
+   public:
+    Wait(ScriptEngine* engine, Process* process);
+    ~Wait();
+    Wait(const Wait&) = delete;
+    Wait& operator=(const Wait&) = delete;
+
+   private:
+    struct State;
+    ScriptEngine* engine_ = nullptr;
+    std::unique_ptr<State> state_;  // the thread's context while it lets go
+    void* branch_ = nullptr;
+  };
+  // The branch this thread runs was stopped (failFast elsewhere).
+  static bool branch_stopped();
+
   class Host;
+  struct ThreadState;
 
  private:
+  friend class Wait;
   StepStatus to_status(const std::string& where);
+  ThreadState save_thread() const;
+  void restore_thread(const ThreadState& s);
+
+  std::mutex turn_;     // held by the thread running Groovy while branches run
+  int concurrent_ = 0;  // scripted parallels in progress (under turn_)
 
   JobState& job_;
   std::shared_ptr<const pipelines::Node> tree_;

@@ -43,13 +43,16 @@ std::string first_line(std::string_view script) {
 // Keeps the job's process registered with JobControl while it runs.
 class Attached {
  public:
-  Attached(JobControl& control, Process& process) : control_(control) { control_.attach(&process); }
-  ~Attached() { control_.detach(); }
+  Attached(JobControl& control, Process& process) : control_(control), process_(process) {
+    control_.attach(&process);
+  }
+  ~Attached() { control_.detach(&process_); }
   Attached(const Attached&) = delete;
   Attached& operator=(const Attached&) = delete;
 
  private:
   JobControl& control_;
+  Process& process_;
 };
 
 }  // namespace
@@ -304,6 +307,8 @@ StepRunner::StepFn StepRunner::lookup(std::string_view name) {
       {"compareMetrics", &StepRunner::compare_metrics},
       {"pwd", &StepRunner::pwd},
       {"isUnix", &StepRunner::is_unix},
+      {"libraryResource", &StepRunner::library_resource},
+      {"library", &StepRunner::library},
       // Log decoration wrappers: the body runs as is.
       {"timestamps", &StepRunner::body},
       {"ansiColor", &StepRunner::body},
@@ -336,6 +341,9 @@ StepStatus StepRunner::run_process(const std::vector<std::string>& argv, const S
   std::error_code ec;
   std::filesystem::create_directories(scope.cwd, ec);  // deleteDir may have removed it
   if (job_.control.interrupted()) return interruption();
+  if (ScriptEngine::branch_stopped()) {
+    return StepStatus::failure("not started: another branch failed (failFast)", Result::Aborted);
+  }
   Process proc;
   std::string error;
   if (!proc.start(ProcessSpec{argv, effective_env(scope), scope.cwd, job_.cookie, job_.run_as},
@@ -346,6 +354,7 @@ StepStatus StepRunner::run_process(const std::vector<std::string>& argv, const S
   bool dropped = false;
   {
     Attached attached(job_.control, proc);
+    ScriptEngine::Wait others_run(job_.engine.get(), &proc);  // scripted parallel branches
     std::string buf(kReadChunk, '\0');
     for (;;) {
       long n = proc.read(buf.data(), buf.size());
@@ -435,7 +444,12 @@ StepStatus StepRunner::sleep(const Step& step, const StepScope& scope) {
   auto d = to_duration(time.value_or(0), unit);
   if (!d) return StepStatus::failure("sleep: unknown unit '" + unit + "'");
   log("Sleeping for " + format_seconds(*d));
-  if (!job_.control.sleep_until(std::chrono::steady_clock::now() + *d)) return interruption();
+  bool slept = false;
+  {
+    ScriptEngine::Wait others_run(job_.engine.get(), nullptr);
+    slept = job_.control.sleep_until(std::chrono::steady_clock::now() + *d);
+  }
+  if (!slept) return interruption();
   return StepStatus{};
 }
 

@@ -22,6 +22,7 @@
 
 #include "gantry/pipelines/expression.hpp"
 #include "gantry/pipelines/groovy.hpp"
+#include "gantry/pipelines/libraries.hpp"
 #include "gantry/pipelines/model.hpp"
 #include "gantry/pipelines/results.hpp"
 #include "job_control.hpp"
@@ -79,6 +80,7 @@ struct JobState {
   std::shared_ptr<ScriptEngine> engine;
   std::map<std::string, std::string> env_overrides;  // env.X = ... (build-wide, as in Jenkins)
   std::map<std::string, std::string> base_env;       // the job's environment before any step
+  pipelines::LibraryBundle libraries;                // the run's shared libraries (JobSpec)
   std::string description;                           // currentBuild.description, when set
   std::string display_name;                          // currentBuild.displayName, when set
 
@@ -184,6 +186,10 @@ class StepRunner {
   StepStatus write_file(const pipelines::Step& step, const StepScope& scope);
   StepStatus read_file(const pipelines::Step& step, const StepScope& scope);
   StepStatus file_exists(const pipelines::Step& step, const StepScope& scope);
+  // Shared libraries: libraryResource reads a library's resources/; `library`
+  // names one the run already loaded (the controller loads them before the run).
+  StepStatus library_resource(const pipelines::Step& step, const StepScope& scope);
+  StepStatus library(const pipelines::Step& step, const StepScope& scope);
   StepStatus delete_dir(const pipelines::Step& step, const StepScope& scope);
   StepStatus checkout(const pipelines::Step& step, const StepScope& scope);
   StepStatus archive_artifacts(const pipelines::Step& step, const StepScope& scope);

@@ -60,6 +60,44 @@ StepStatus StepRunner::read_file(const Step& step, const StepScope& scope) {
   return StepStatus::with_value(Value(std::move(text)));
 }
 
+StepStatus StepRunner::library_resource(const Step& step, const StepScope& scope) {
+  StepArgs args(step, context(scope));
+  auto resource = args.string("resource", 0);
+  if (!args.ok()) return args.failure();
+  if (!resource || resource->empty())
+    return StepStatus::failure("libraryResource: no resource given");
+  if (job_.libraries.empty()) {
+    return StepStatus::failure("libraryResource: this run loaded no shared library");
+  }
+  const pipelines::LibraryFile* f =
+      pipelines::find_library_file(job_.libraries, "resources/" + *resource);
+  if (f == nullptr) {
+    std::string names;
+    for (const auto& l : job_.libraries) names += (names.empty() ? "" : ", ") + l.name;
+    return StepStatus::failure("libraryResource: no resources/" + *resource + " in " + names);
+  }
+  return StepStatus::with_value(Value(f->text));
+}
+
+StepStatus StepRunner::library(const Step& step, const StepScope& scope) {
+  StepArgs args(step, context(scope));
+  auto id = args.string("identifier", 0);
+  if (!args.ok()) return args.failure();
+  if (!id) return StepStatus::failure("library: no library named");
+  pipelines::LibraryRequest want = pipelines::parse_library_spec(*id, step.pos);
+  for (const auto& l : job_.libraries) {
+    if (l.name == want.name && (want.version.empty() || want.version == l.version)) {
+      log("Library " + l.name + "@" + l.version + " (" + l.commit.substr(0, 12) + ") is loaded");
+      return StepStatus::with_value(Value(l.name));
+    }
+  }
+  return StepStatus::failure(
+      "library: '" + *id +
+      "' was not loaded for this run: the controller loads the libraries a pipeline names "
+      "literally (@Library, libraries { lib(...) }, library 'name@version') from its "
+      "`libraries:` configuration before the run starts");
+}
+
 StepStatus StepRunner::file_exists(const Step& step, const StepScope& scope) {
   StepArgs args(step, context(scope));
   auto file = args.string("file", 0);

@@ -65,6 +65,9 @@ struct RunRecord {
   std::string script_state;
   std::string description;
   std::string display_name;
+  // The shared libraries the run loaded, each pinned to a commit, with their
+  // files (pipelines/libraries.hpp's JSON); "" for none.
+  std::string libraries;
 };
 
 // One per plan node (stages, groups, parallel blocks, matrix cells) and one

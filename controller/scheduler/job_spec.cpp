@@ -134,8 +134,8 @@ std::map<std::string, std::string> stage_environment(const RunState& run, int no
           pipelines::EvalResult v = pipelines::evaluate(*arg, ctx);
           if (std::holds_alternative<pipelines::EvalError>(v)) {
             // Beyond the subset ("${props['id']}"): the file's Groovy, as Jenkins has it.
-            v = pipelines::groovy::evaluate_for_controller(run.groovy_tree(), *arg, ctx,
-                                                           r.script_state);
+            v = pipelines::groovy::evaluate_for_controller(
+                run.groovy_tree(), *arg, ctx, r.script_state, run.library_files().get());
           }
           if (auto* e = std::get_if<pipelines::EvalError>(&v)) {
             error = "environment " + var.name + " (" + std::to_string(e->pos.line) + ":" +
@@ -209,6 +209,7 @@ protocol::JobSpec job_spec(const RunState& run, const Job& job, const SchedulerO
   spec.stage_name = n.name;
   spec.attempt = job.attempt;
   spec.pipeline_source = r.pipeline_source;
+  spec.libraries = r.libraries;
   spec.pipeline_format = r.pipeline_format;
   spec.repo_url = r.repo_url;
   spec.commit = r.commit;

@@ -55,9 +55,13 @@ constexpr const char* kPostId = "Declarative: Post Actions";
 }  // namespace
 
 pipelines::LoadResult load_run_pipeline(const RunRecord& run) {
-  return pipelines::load_pipeline(run.pipeline_source, run.pipeline_format == "yaml"
-                                                           ? pipelines::SourceFormat::Yaml
-                                                           : pipelines::SourceFormat::Jenkinsfile);
+  const auto format = run.pipeline_format == "yaml" ? pipelines::SourceFormat::Yaml
+                                                    : pipelines::SourceFormat::Jenkinsfile;
+  pipelines::LibraryBundle libs;
+  std::string error;
+  if (!run.libraries.empty() && pipelines::decode_libraries(run.libraries, libs, error))
+    return pipelines::load_pipeline(run.pipeline_source, format, &libs);
+  return pipelines::load_pipeline(run.pipeline_source, format);
 }
 
 std::string first_load_error(const pipelines::LoadResult& loaded) {
@@ -91,6 +95,20 @@ const std::shared_ptr<const pipelines::Node>& RunState::groovy_tree() const {
     }
   }
   return tree_;
+}
+
+const std::shared_ptr<const std::vector<pipelines::ParsedLibraryFile>>& RunState::library_files()
+    const {
+  if (!libs_parsed_) {
+    libs_parsed_ = true;
+    pipelines::LibraryBundle libs;
+    std::string error;
+    if (!run.libraries.empty() && pipelines::decode_libraries(run.libraries, libs, error)) {
+      libs_ = std::make_shared<const std::vector<pipelines::ParsedLibraryFile>>(
+          pipelines::parse_library_files(libs, error));
+    }
+  }
+  return libs_;
 }
 
 std::unique_ptr<RunState> RunState::create(RunRecord run, const std::vector<StageRecord>& stages,

@@ -80,6 +80,8 @@ class RunState {
   // The Jenkinsfile's syntax tree, for Groovy the controller evaluates (`when`
   // expressions, labels); parsed on first use, null for a YAML pipeline.
   const std::shared_ptr<const pipelines::Node>& groovy_tree() const;
+  // The run's shared libraries parsed (RunRecord.libraries); null when it has none.
+  const std::shared_ptr<const std::vector<pipelines::ParsedLibraryFile>>& library_files() const;
 
   // Starts the run (or resumes it after a restart). Returns what to dispatch.
   std::vector<RunAction> start(int64_t now);
@@ -117,6 +119,8 @@ class RunState {
   // A cache of the parse (groovy_tree()); not the run's state.
   mutable std::shared_ptr<const pipelines::Node> tree_;
   mutable bool tree_parsed_ = false;
+  mutable std::shared_ptr<const std::vector<pipelines::ParsedLibraryFile>> libs_;
+  mutable bool libs_parsed_ = false;
 
   void build();
   int add_node(ExecNode node);

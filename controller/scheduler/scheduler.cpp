@@ -136,8 +136,9 @@ void Scheduler::decide_when(RunState& run, int node, int64_t now) {
   if (const auto& tree = run.groovy_tree()) {
     pipelines::EvalContext plain = ctx.eval;
     const std::string state = run.run.script_state;
-    ctx.eval.evaluator = [tree, plain, state](const pipelines::Node& n) {
-      return pipelines::groovy::evaluate_for_controller(tree, n, plain, state);
+    auto libs = run.library_files();
+    ctx.eval.evaluator = [tree, plain, state, libs](const pipelines::Node& n) {
+      return pipelines::groovy::evaluate_for_controller(tree, n, plain, state, libs.get());
     };
   }
   ctx.branch = ctx.eval.env["BRANCH_NAME"];
@@ -295,7 +296,7 @@ std::string Scheduler::label_of(RunState& run, int node, std::string& error) {
   ctx.env = stage_environment(run, node, options_, nullptr, ignored);
   ctx.params = pipelines::typed_parameters(run.pipeline, run.run.params);
   pipelines::EvalResult r = pipelines::groovy::evaluate_for_controller(
-      run.groovy_tree(), *agent->label_expr, ctx, run.run.script_state);
+      run.groovy_tree(), *agent->label_expr, ctx, run.run.script_state, run.library_files().get());
   if (auto* e = std::get_if<pipelines::EvalError>(&r)) {
     error = "agent label (" + std::to_string(e->pos.line) + ":" + std::to_string(e->pos.col) +
             "): " + e->message;

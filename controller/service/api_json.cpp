@@ -40,6 +40,21 @@ std::string commit_title(const RunRecord& r) {
   return {};
 }
 
+// The run's shared libraries as pinned: [{name, version, commit}], without their files.
+json library_pins(const RunRecord& r) {
+  if (r.libraries.empty()) return json::array();
+  json all = json::parse(r.libraries, nullptr, false);
+  json out = json::array();
+  if (!all.is_array()) return out;
+  for (const auto& l : all) {
+    if (!l.is_object()) continue;
+    out.push_back({{"name", l.value("name", "")},
+                   {"version", l.value("version", "")},
+                   {"commit", l.value("commit", "")}});
+  }
+  return out;
+}
+
 json run_object(const RunRecord& r) {
   json pushers = json::array();
   for (const InstigatorRecord& p : r.pushers)
@@ -63,6 +78,7 @@ json run_object(const RunRecord& r) {
           {"restart_stage", r.restart_stage},
           {"description", r.description},
           {"display_name", r.display_name},
+          {"libraries", library_pins(r)},
           {"pushers", pushers},
           {"pipeline", r.pipeline_path},
           {"params", r.params},

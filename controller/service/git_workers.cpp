@@ -1,6 +1,11 @@
 #include "service/git_workers.hpp"
 
+#include <set>
+
 #include "gantry/common/log.hpp"
+#include "gantry/pipelines/groovy_parser.hpp"
+#include "gantry/pipelines/libraries.hpp"
+#include "gantry/pipelines/yaml_frontend.hpp"
 
 namespace gantry::controller {
 
@@ -10,11 +15,125 @@ ChangeRecord change_record(const git::ChangeCommit& c) {
       {}};
 }
 
+void load_libraries(git::GitCache& cache, const std::vector<LibraryConfig>& configured,
+                    const std::string& source, const std::string& format, ResolvedPipeline& out) {
+  pipelines::Diagnostics diags;
+  pipelines::NodePtr root = format == "yaml" ? pipelines::parse_yaml_pipeline(source, diags)
+                                             : pipelines::parse_groovy(source, diags);
+  if (diags.has_errors() || !root) return;  // the load reports it, with every error
+  pipelines::LibraryRequests asked = pipelines::find_library_requests(*root);
+  std::vector<pipelines::LibraryRequest> wanted;
+  for (const LibraryConfig& lib : configured) {  // implicit ones first, as Jenkins loads them
+    if (lib.implicit) wanted.push_back(pipelines::LibraryRequest{lib.name, "", {}});
+  }
+  for (auto& r : asked.wanted) {
+    bool have = false;
+    for (auto& w : wanted) {
+      if (w.name == r.name) {
+        have = true;
+        if (!r.version.empty()) w.version = r.version;
+      }
+    }
+    if (!have) wanted.push_back(std::move(r));
+  }
+  if (wanted.empty()) return;
+  pipelines::LibraryBundle bundle;
+  std::set<std::string> fetched;
+  size_t bytes = 0;
+  for (const pipelines::LibraryRequest& w : wanted) {
+    const std::string at =
+        w.pos.line != 0 ? " (line " + std::to_string(w.pos.line) + ")" : std::string();
+    const LibraryConfig* lib = nullptr;
+    for (const LibraryConfig& c : configured) {
+      if (c.name == w.name) lib = &c;
+    }
+    if (lib == nullptr) {
+      std::string names;
+      for (const LibraryConfig& c : configured) {
+        if (!names.empty()) names += ", ";
+        names += c.name;
+      }
+      out.ok = false;
+      out.error = "library '" + w.name + "'" + at + " is not configured on this controller (" +
+                  (names.empty() ? std::string("it has no `libraries:`") : "it has: " + names) +
+                  ")";
+      return;
+    }
+    const std::string version = w.version.empty() ? lib->default_version : w.version;
+    if (!w.version.empty() && !lib->allowed_versions.empty()) {
+      bool allowed = false;
+      for (const std::string& v : lib->allowed_versions) allowed = allowed || v == w.version;
+      if (!allowed) {
+        std::string list;
+        for (const std::string& v : lib->allowed_versions) {
+          if (!list.empty()) list += ", ";
+          list += v;
+        }
+        out.ok = false;
+        out.error = "library '" + w.name + "@" + w.version + "'" + at +
+                    ": that version is not allowed (allowed: " + list + ")";
+        return;
+      }
+    }
+    if (fetched.insert(lib->url).second) {
+      git::FetchResult f = cache.fetch_refs(lib->url);
+      if (!f.ok) {
+        out.ok = false;
+        out.error = "library '" + w.name + "': " + f.error;
+        return;
+      }
+    }
+    git::TreeRead t = cache.read_tree_at(
+        lib->url, version.empty() ? "HEAD" : version, {"vars", "src", "resources"},
+        pipelines::kMaxLibraryFiles,
+        pipelines::kMaxLibraryBytes - std::min(bytes, pipelines::kMaxLibraryBytes));
+    if (!t.ok) {
+      out.ok = false;
+      out.error =
+          "library '" + w.name + "@" + (version.empty() ? "HEAD" : version) + "': " + t.error;
+      return;
+    }
+    pipelines::LoadedLibrary loaded;
+    loaded.name = w.name;
+    loaded.version = version.empty() ? "HEAD" : version;
+    loaded.commit = t.commit;
+    bool any_groovy = false;
+    for (git::TreeFile& f : t.files) {
+      if (!pipelines::is_library_file(f.path)) continue;
+      any_groovy = any_groovy || f.path.ends_with(".groovy");
+      bytes += f.content.size();
+      loaded.files.push_back(pipelines::LibraryFile{std::move(f.path), std::move(f.content)});
+    }
+    if (!any_groovy) {
+      out.ok = false;
+      out.error = "library '" + w.name + "@" + loaded.version + "' (" + t.commit.substr(0, 12) +
+                  ") has no vars/*.groovy or src/**.groovy: is " + lib->url + " a shared library?";
+      return;
+    }
+    log::info("git", "library.loaded",
+              {{"library", w.name},
+               {"version", loaded.version},
+               {"commit", t.commit},
+               {"files", std::to_string(loaded.files.size())}});
+    bundle.push_back(std::move(loaded));
+  }
+  out.libraries = pipelines::encode_libraries(bundle);
+}
+
 namespace {
 
 constexpr size_t kMaxQueued = 1024;
 
-ResolvedPipeline resolve_now(git::GitCache& cache, const ResolveRequest& req) {
+ResolvedPipeline resolve_now(git::GitCache& cache, const ResolveRequest& req,
+                             const std::vector<LibraryConfig>& libraries) {
+  if (!req.inline_source.empty()) {
+    ResolvedPipeline out;
+    out.ok = true;
+    out.source = req.inline_source;
+    out.format = req.inline_format;
+    load_libraries(cache, libraries, out.source, out.format, out);
+    return out;
+  }
   std::vector<std::string> candidates;
   if (req.file.empty()) {
     candidates = {"Jenkinsfile", ".gantry.yml"};
@@ -35,6 +154,7 @@ ResolvedPipeline resolve_now(git::GitCache& cache, const ResolveRequest& req) {
   bool yaml = r.path.ends_with(".yml") || r.path.ends_with(".yaml");
   out.format = yaml ? "yaml" : "jenkinsfile";
   if (out.commit.empty()) return out;
+  if (out.ok) load_libraries(cache, libraries, out.source, out.format, out);
   // The range is informative: a failure to compute it does not fail the run.
   git::ChangeSet cs = cache.changes(req.url, req.base_commit, out.commit, kMaxChangeCommits);
   if (!cs.ok) {
@@ -83,9 +203,20 @@ bool GitWorkers::submit(Work work) {
   return true;
 }
 
+void GitWorkers::set_libraries(std::vector<LibraryConfig> libraries) {
+  std::lock_guard lock(mu_);
+  libraries_ = std::move(libraries);
+}
+
 bool GitWorkers::resolve(ResolveRequest request, std::function<void(ResolvedPipeline)> done) {
-  return submit([request = std::move(request), done = std::move(done)](git::GitCache& cache) {
-    ResolvedPipeline out = resolve_now(cache, request);
+  std::vector<LibraryConfig> libraries;
+  {
+    std::lock_guard lock(mu_);
+    libraries = libraries_;
+  }
+  return submit([request = std::move(request), done = std::move(done),
+                 libraries = std::move(libraries)](git::GitCache& cache) {
+    ResolvedPipeline out = resolve_now(cache, request, libraries);
     if (!out.ok)
       log::warn("git", "pipeline.unreadable", {{"repo", request.url}, {"error", out.error}});
     return std::function<void()>([done, out = std::move(out)] { done(out); });

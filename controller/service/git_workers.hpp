@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "config.hpp"
 #include "gantry/git/git_cache.hpp"
 #include "gantry/net/event_loop.hpp"
 #include "model/records.hpp"
@@ -27,6 +28,9 @@ struct ResolveRequest {
   std::string file;         // empty: "Jenkinsfile", then ".gantry.yml"
   bool fetch = true;        // false when the mirror was just fetched (the watcher)
   std::string base_commit;  // the last run's commit: `changes` are base..commit
+  // An inline pipeline (its text given, nothing read from git): only its
+  // shared libraries are loaded.
+  std::string inline_source, inline_format;
 };
 
 struct ResolvedPipeline {
@@ -37,7 +41,17 @@ struct ResolvedPipeline {
   std::vector<ChangeRecord> changes;  // newest first, at most kMaxChangePaths paths in all
   std::string base_commit;            // what `changes` count from; empty when unknown
   bool changes_truncated = false;
+  // The shared libraries the pipeline asks for (and the implicit ones), each
+  // read at one commit (pipelines/libraries.hpp's JSON); "" for none. A
+  // library that cannot be loaded makes the whole result fail (`error`).
+  std::string libraries;
 };
+
+// Loads the libraries `source` asks for from `configured` (fetching each
+// library's repository into `cache`): fills `out.libraries`, or sets
+// `out.ok = false` and `out.error` to why not.
+void load_libraries(git::GitCache& cache, const std::vector<LibraryConfig>& configured,
+                    const std::string& source, const std::string& format, ResolvedPipeline& out);
 
 inline constexpr size_t kMaxChangeCommits = 200;
 
@@ -69,6 +83,8 @@ class GitWorkers final : public GitReader {
   // retries later); `done` runs on the loop.
   bool resolve(ResolveRequest request, std::function<void(ResolvedPipeline)> done) override;
   bool fetch_refs(std::string url, std::function<void(git::FetchResult)> done);
+  // The `libraries:` configuration, read by every later resolve (set again on reload).
+  void set_libraries(std::vector<LibraryConfig> libraries);
   // The commits `to` ships that no `shipped` commit reaches, in the mirror
   // of `url` (no fetch), without paths.
   bool unshipped(std::string url, std::string to, std::vector<std::string> shipped, size_t max,
@@ -83,6 +99,7 @@ class GitWorkers final : public GitReader {
   net::EventLoop& loop_;
   git::GitCache cache_;
   std::mutex mu_;
+  std::vector<LibraryConfig> libraries_;  // under mu_
   std::condition_variable cv_;
   std::deque<Work> queue_;
   bool stopping_ = false;

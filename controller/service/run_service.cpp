@@ -11,8 +11,11 @@
 #include <tuple>
 
 #include "gantry/common/log.hpp"
+#include "gantry/pipelines/groovy_parser.hpp"
+#include "gantry/pipelines/libraries.hpp"
 #include "gantry/pipelines/loader.hpp"
 #include "gantry/pipelines/run_parameters.hpp"
+#include "gantry/pipelines/yaml_frontend.hpp"
 #include "service/api_json.hpp"
 #include "service/git_workers.hpp"
 #include "service/log_files.hpp"
@@ -172,6 +175,21 @@ net::Response RunService::create(const net::Request& req, const Principal& who) 
     run.pipeline_source = c.source;
     run.pipeline_format = c.format.empty() ? "jenkinsfile" : c.format;
     run.pipeline_path = c.file.empty() ? "(inline)" : c.file;
+    if (git_ && needs_libraries(run)) {
+      // Its shared libraries are read from git first, on a worker; the run starts after.
+      run.status = RunStatus::Queued;
+      run.created_at = engine_.now();
+      if (Result<int64_t> id = store_.runs().create_run(run); !id)
+        return error_response(id.error());
+      ResolveRequest rr;
+      rr.inline_source = run.pipeline_source;
+      rr.inline_format = run.pipeline_format;
+      if (!git_->resolve(rr, [this, run](const ResolvedPipeline& r) mutable { launch(run, r); })) {
+        (void)engine_.fail_run(run, "the controller is busy reading other pipelines; try again");
+        return error(503, "busy", "too many pipelines are being read; try again");
+      }
+      return json_ok(run_json(shown(run, nullptr), nullptr), 201);
+    }
     auto loaded = load_run_pipeline(run);
     if (!loaded.pipeline) {
       std::string text =
@@ -227,6 +245,19 @@ net::Response RunService::create(const net::Request& req, const Principal& who) 
     return error(503, "busy", "too many pipelines are being read; try again");
   }
   return json_ok(run_json(shown(run, nullptr), nullptr), 201);
+}
+
+bool RunService::needs_libraries(const RunRecord& run) const {
+  for (const LibraryConfig& lib : config_.libraries) {
+    if (lib.implicit) return true;
+  }
+  if (run.pipeline_source.find("@Library") != std::string::npos) return true;
+  if (run.pipeline_source.find("library") == std::string::npos) return false;
+  pipelines::Diagnostics diags;
+  pipelines::NodePtr root = run.pipeline_format == "yaml"
+                                ? pipelines::parse_yaml_pipeline(run.pipeline_source, diags)
+                                : pipelines::parse_groovy(run.pipeline_source, diags);
+  return root && !pipelines::find_library_requests(*root).wanted.empty();
 }
 
 RunRecord RunService::shown(RunRecord run, const pipelines::Pipeline* pipeline) {
@@ -656,8 +687,9 @@ void RunService::launch(RunRecord run, const ResolvedPipeline& p) {
   }
   run.commit = p.commit;
   run.pipeline_source = p.source;
-  run.pipeline_path = p.path;
+  if (!p.path.empty()) run.pipeline_path = p.path;
   run.pipeline_format = p.format;
+  run.libraries = p.libraries;
   run.author = p.author;
   run.author_email = p.author_email;
   run.changes = p.changes;

@@ -106,6 +106,8 @@ class RunService {
   // `run` as the API shows it: its password parameters' values masked (SPEC §9), read from
   // `pipeline` or, without one, from the run's own source.
   static RunRecord shown(RunRecord run, const pipelines::Pipeline* pipeline);
+  // Whether an inline pipeline loads shared libraries (so must be resolved on a git worker).
+  bool needs_libraries(const RunRecord& run) const;
   void audit_webhook_refusal(const std::string& repo, const std::string& remote,
                              const std::string& why);
   // Pushers that webhooks named, by "repo ref", until a push run of that

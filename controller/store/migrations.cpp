@@ -242,6 +242,10 @@ ALTER TABLE runs ADD COLUMN script_state TEXT NOT NULL DEFAULT '';
 ALTER TABLE runs ADD COLUMN description TEXT NOT NULL DEFAULT '';
 ALTER TABLE runs ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
 )sql",
+      // 12: shared libraries (issue 19): what the run loaded, pinned to commits, with its files.
+      R"sql(
+ALTER TABLE runs ADD COLUMN libraries TEXT NOT NULL DEFAULT '';
+)sql",
   };
   return kMigrations;
 }

@@ -157,6 +157,46 @@ void fold_named(std::vector<Value>& args, std::vector<std::pair<std::string, Val
 
 }  // namespace
 
+// The script as a value (`this` at the top of a Jenkinsfile, handed to a
+// library class as `steps`): its methods, the globals and the steps.
+class ScriptSelf : public NativeObject {
+ public:
+  explicit ScriptSelf(Interpreter::Impl& im) : im_(im) {}
+  std::string type_name() const override { return im_.script_class; }
+  bool get(Interpreter& in, std::string_view name, Value& out, bool& found) override {
+    found = true;
+    Node ident(NodeKind::Ident, in.position(), std::string(name));
+    Value saved_self = im_.self;
+    const ClassInfo* saved_class = im_.self_class;
+    im_.self = Value();
+    im_.self_class = nullptr;
+    bool ok = im_.eval_ident(ident, out);
+    im_.self = saved_self;
+    im_.self_class = saved_class;
+    return ok;
+  }
+  bool call(Interpreter& in, std::string_view method, std::vector<Value>& args, Value& out,
+            bool& found) override {
+    found = true;
+    static const Node kCall(NodeKind::Call, Pos{});
+    std::vector<std::pair<std::string, Value>> named;
+    bool closure_last = !args.empty() && args.back().type() == Type::Closure;
+    (void)in;
+    return im_.call_plain(kCall, std::string(method), args, named, closure_last, out);
+  }
+
+ private:
+  Interpreter::Impl& im_;
+};
+
+Value Interpreter::Impl::script_self() {
+  if (script_self_cache.is_null()) {
+    script_self_cache =
+        Value::of(std::static_pointer_cast<NativeObject>(std::make_shared<ScriptSelf>(*this)));
+  }
+  return script_self_cache;
+}
+
 bool Interpreter::Impl::eval_call(const Node& n, Value& out) {
   const std::string& name = n.text;
   std::vector<Value> args;
@@ -279,6 +319,26 @@ bool Interpreter::Impl::call_plain(const Node& n, const std::string& name, std::
   if (Value* v = binding->find(Value::string(name)); v != nullptr && v->type() == Type::Closure) {
     fold_named(args, named);
     return call_closure(v->as_closure(), args, out);
+  }
+  // A library global: deploy(...) is deploy.call(...).
+  if (global_classes.count(name) != 0) {
+    Value g;
+    bool found = false;
+    if (!global_value(name, g, found)) return false;
+    fold_named(args, named);
+    in.pos_ = n.pos;
+    return invoke(g, "call", args, out);
+  }
+  // A pipeline template (vars/): `pipeline { }` inside a global's method is
+  // kept, not run; the stages run in its scope (template_captured()).
+  if (name == "pipeline" && has_closure && self_class != nullptr && self_class->script &&
+      !args.empty() && args.back().type() == Type::Closure && !pipeline_scope) {
+    const Closure& c = args.back().as_closure();
+    pipeline_scope = c.scope ? c.scope : top;
+    pipeline_self = self;
+    pipeline_class = self_class;
+    out = Value();
+    return true;
   }
   if (name == "super" && self.type() == Type::Exception) {  // super(message[, cause])
     Exception& e = self.as_exception();
@@ -837,6 +897,18 @@ bool Interpreter::Impl::invoke(const Value& recv, const std::string& name, std::
           return true;
         }
       }
+      bool own_method = false;  // by name, with other parameters: MissingMethod, not a step
+      for (const ClassInfo* c = o.cls; c != nullptr && !own_method; c = c->super) {
+        for (const Node* m : c->methods) own_method = own_method || m->text == name;
+      }
+      if (o.cls != nullptr && o.cls->script && name != "call" && !own_method) {
+        // A library global's object is a script: steps and globals are its methods too
+        // (`steps.sh(...)` with `steps` a vars/ script's `this`).
+        static const Node kCall(NodeKind::Call, Pos{});
+        std::vector<std::pair<std::string, Value>> no_named;
+        bool closure_last = !args.empty() && args.back().type() == Type::Closure;
+        return call_plain(kCall, name, args, no_named, closure_last, out);
+      }
       break;
     }
     case Type::Exception: {
@@ -918,6 +990,9 @@ bool Interpreter::Impl::invoke_static(const std::string& cls, const std::string&
 bool Interpreter::Impl::construct(const std::string& name, std::vector<Value>& args,
                                   std::vector<std::pair<std::string, Value>>& named, Value& out) {
   auto it = classes.find(name);
+  if (it == classes.end() && name.find('.') != std::string::npos) {
+    it = classes.find(canonical_class(name));  // a library class by its qualified name
+  }
   if (it == classes.end()) {
     fold_named(args, named);
     bool found = false;

@@ -108,11 +108,21 @@ bool is_pipeline_or_library(const Node& s) {
 }  // namespace
 
 EvalResult evaluate_for_controller(const std::shared_ptr<const Node>& file, const Node& expr,
-                                   const EvalContext& ctx, std::string_view script_state) {
+                                   const EvalContext& ctx, std::string_view script_state,
+                                   const std::vector<ParsedLibraryFile>* libraries) {
   ControllerHost host(ctx);
   Limits limits;
   limits.max_operations = 2'000'000;  // the controller's loop waits on this: kept short
   Interpreter in(host, "WorkflowScript", limits);
+  if (libraries != nullptr) {
+    for (const auto& f : *libraries) {
+      if (f.global.empty()) {
+        in.load_classes(f.tree);
+      } else {
+        in.load_global(f.global, f.tree);
+      }
+    }
+  }
   if (file) {
     in.load(file);
     for (const auto& stmt : file->items) {

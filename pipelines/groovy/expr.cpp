@@ -279,7 +279,7 @@ bool Interpreter::Impl::eval_ident(const Node& n, Value& out) {
     return true;
   }
   if (name == "this") {
-    out = self;
+    out = self.is_null() && self_class == nullptr ? script_self() : self;
     return true;
   }
   if (delegate.type() == Type::Map) {
@@ -319,6 +319,10 @@ bool Interpreter::Impl::eval_ident(const Node& n, Value& out) {
   if (Value* v = binding->find(Value::string(name))) {
     out = *v;
     return true;
+  }
+  if (global_classes.count(name) != 0) {
+    bool found = false;
+    return global_value(name, out, found);
   }
   if (is_class_name(name)) {
     out = Value::class_ref(canonical_class(name));
@@ -525,6 +529,17 @@ bool Interpreter::Impl::get_property(const Value& obj, const std::string& name, 
       if (name == "class") {
         out = Value::class_ref(o.cls != nullptr ? o.cls->name : "Object");
         return true;
+      }
+      if (o.cls != nullptr && o.cls->script) {  // a vars/ script sees env, params, globals
+        Node ident(NodeKind::Ident, in.pos_, name);
+        Value saved_self = self;
+        const ClassInfo* saved_class = self_class;
+        self = Value();
+        self_class = nullptr;
+        bool ok = eval_ident(ident, out);
+        self = saved_self;
+        self_class = saved_class;
+        return ok;
       }
       return missing();
     }

@@ -407,6 +407,7 @@ bool is_allowed_class(std::string_view name) {
 
 bool Interpreter::Impl::is_class_name(const std::string& name) const {
   if (classes.count(name) != 0) return true;
+  if (name.find('.') != std::string::npos && classes.count(canonical_class(name)) != 0) return true;
   for (const auto& [s, j] : known_classes()) {
     if (s == name || j == name) return true;
   }

@@ -107,6 +107,16 @@ void Interpreter::Impl::release() {
     auto statics = std::move(cls->statics->mutable_entries());
     cls->statics->clear();
   }
+  for (auto& [name, g] : globals) {
+    if (g.type() == Type::Object) {
+      auto fields = std::move(g.as_object().fields->mutable_entries());
+      g.as_object().fields->clear();
+    }
+  }
+  globals.clear();
+  pipeline_scope.reset();
+  pipeline_self = Value();
+  script_self_cache = Value();
   self = Value();
   delegate = Value();
   ret = Value();
@@ -116,6 +126,84 @@ void Interpreter::load(std::shared_ptr<const Node> file) {
   if (!file) return;
   impl_->register_file(*file);
   impl_->files.push_back(std::move(file));
+}
+
+void Interpreter::load_global(const std::string& name, std::shared_ptr<const Node> file) {
+  if (!file) return;
+  auto info = std::make_unique<ClassInfo>();
+  info->name = name;
+  info->node = file.get();
+  info->script = true;
+  for (const auto& stmt : file->items) {
+    if (!stmt) continue;
+    const Node& s = *stmt;
+    if (s.kind == NodeKind::MethodDef) info->methods.push_back(&s);
+    if (s.kind == NodeKind::ClassDef) impl_->register_class(s);
+    bool field = s.kind == NodeKind::Annotation &&
+                 (s.text == "Field" || s.text == "groovy.transform.Field") && s.lhs &&
+                 s.lhs->kind == NodeKind::VarDecl;
+    if (field) info->fields.push_back(s.lhs.get());
+  }
+  impl_->globals.erase(name);
+  impl_->global_classes[name] = std::move(info);
+  impl_->files.insert(impl_->files.begin(), std::move(file));
+}
+
+void Interpreter::load_classes(std::shared_ptr<const Node> file) {
+  if (!file) return;
+  for (const auto& stmt : file->items) {
+    if (stmt && stmt->kind == NodeKind::ClassDef) impl_->register_class(*stmt);
+  }
+  Node none(NodeKind::Block, Pos{});
+  impl_->register_file(none);  // links the superclasses
+  impl_->files.insert(impl_->files.begin(), std::move(file));
+}
+
+bool Interpreter::has_global(const std::string& name) const {
+  return impl_->global_classes.count(name) != 0;
+}
+
+bool Interpreter::template_captured() const {
+  return impl_->pipeline_scope != nullptr;
+}
+
+bool Interpreter::Impl::global_value(const std::string& name, Value& out, bool& found) {
+  auto cls = global_classes.find(name);
+  found = cls != global_classes.end();
+  if (!found) return true;
+  Value& g = globals[name];
+  if (g.type() == Type::Object) {
+    out = g;
+    return true;
+  }
+  auto obj = std::make_shared<Object>();
+  obj->cls = cls->second.get();
+  obj->fields = std::make_shared<Map>();
+  Value made = Value::of(obj);
+  g = made;  // before the initialisers: they may name the global itself
+  auto saved_scope = scope;
+  Value saved_self = self;
+  const ClassInfo* saved_class = self_class;
+  scope = make_scope();
+  scope->parent = top;
+  self = made;
+  self_class = obj->cls;
+  bool ok = true;
+  for (const Node* f : obj->cls->fields) {
+    Value v;
+    if (f->lhs && !(ok = eval(*f->lhs, v))) break;
+    if (!(ok = coerce(f->type_name, v))) break;
+    obj->fields->put(Value::string(f->text), std::move(v));
+  }
+  scope = saved_scope;
+  self = saved_self;
+  self_class = saved_class;
+  if (!ok) {
+    globals.erase(name);
+    return false;
+  }
+  out = made;
+  return true;
 }
 
 bool Interpreter::run_top_level(const std::function<bool(const Node&)>& skip) {
@@ -154,11 +242,18 @@ bool Interpreter::run_statement(const Node& stmt) {
 }
 
 bool Interpreter::has_method(const std::string& name) const {
-  return impl_->methods.count(name) != 0;
+  return impl_->methods.count(name) != 0 || impl_->global_classes.count(name) != 0;
 }
 
 bool Interpreter::call_method(const std::string& name, std::vector<Value> args, Value& out) {
   auto it = impl_->methods.find(name);
+  if (it == impl_->methods.end() && impl_->global_classes.count(name) != 0) {
+    if (!impl_->init_statics()) return false;
+    Value g;
+    bool found = false;
+    if (!impl_->global_value(name, g, found)) return false;
+    return impl_->invoke(g, "call", args, out);
+  }
   if (it == impl_->methods.end()) {
     return raise("groovy.lang.MissingMethodException",
                  "No signature of method: " + impl_->script_class + "." + name + "()");
@@ -171,8 +266,14 @@ bool Interpreter::run_block(const Node& code, Value* result) {
   Impl& im = *impl_;
   if (!im.init_statics()) return false;
   auto saved = im.scope;
+  Value saved_self = im.self;
+  const ClassInfo* saved_class = im.self_class;
   im.scope = im.make_scope();
-  im.scope->parent = im.top;
+  im.scope->parent = im.pipeline_scope ? im.pipeline_scope : im.top;
+  if (im.pipeline_scope) {
+    im.self = im.pipeline_self;
+    im.self_class = im.pipeline_class;
+  }
   bool ok = true;
   if (code.kind == NodeKind::Closure || code.kind == NodeKind::Block) {
     ok = im.exec_items(code.items);
@@ -180,6 +281,8 @@ bool Interpreter::run_block(const Node& code, Value* result) {
     ok = im.exec(code);
   }
   im.scope = saved;
+  im.self = saved_self;
+  im.self_class = saved_class;
   if (!ok && im.signal == Signal::Return) {
     im.signal = Signal::None;
     if (result != nullptr) *result = im.ret;
@@ -195,14 +298,42 @@ bool Interpreter::run_block(const Node& code, Value* result) {
 bool Interpreter::evaluate(const Node& expr, Value& out) {
   Impl& im = *impl_;
   auto saved = im.scope;
+  Value saved_self = im.self;
+  const ClassInfo* saved_class = im.self_class;
   im.scope = im.top;
+  if (im.pipeline_scope) {
+    im.scope = im.pipeline_scope;
+    im.self = im.pipeline_self;
+    im.self_class = im.pipeline_class;
+  }
   bool ok = im.eval(expr, out);
   im.scope = saved;
+  im.self = saved_self;
+  im.self_class = saved_class;
   return ok;
 }
 
 bool Interpreter::call(const Value& callable, std::vector<Value> args, Value& out) {
   return impl_->call_value(callable, std::move(args), out);
+}
+
+Interpreter::Context Interpreter::save_context() const {
+  const Impl& im = *impl_;
+  return Context{im.scope,      im.self,           im.delegate, im.ret, thrown_,
+                 im.self_class, im.current_method, im.depth,    pos_};
+}
+
+void Interpreter::restore_context(const Context& c) {
+  Impl& im = *impl_;
+  im.scope = c.scope;
+  im.self = c.self;
+  im.delegate = c.delegate;
+  im.ret = c.ret;
+  thrown_ = c.thrown;
+  im.self_class = c.self_class;
+  im.current_method = c.current_method;
+  im.depth = c.depth;
+  pos_ = c.pos;
 }
 
 std::string Interpreter::error_message() const {

@@ -124,6 +124,20 @@ struct Interpreter::Impl {
   // cycles among closures, scopes and containers free their memory.
   void release();
   std::shared_ptr<Map> binding = std::make_shared<Map>();
+  // Library globals (vars/): their classes, and each one's object once used.
+  std::unordered_map<std::string, std::unique_ptr<ClassInfo>> global_classes;
+  std::unordered_map<std::string, Value> globals;
+  // A pipeline template's `pipeline { }` closure scope (template_captured()).
+  std::shared_ptr<Scope> pipeline_scope;
+  Value pipeline_self;
+  const ClassInfo* pipeline_class = nullptr;
+  // The global's object (made, its @Field variables set, on first use);
+  // false after raising; `found` false when there is no such global.
+  bool global_value(const std::string& name, Value& out, bool& found);
+  // The script itself as a value (`this` outside any class): its methods,
+  // the globals and the steps, through NativeObject calls.
+  Value script_self();
+  Value script_self_cache;
   std::shared_ptr<Scope> scope = top;
   Value self;      // inside a class's method: the instance
   Value delegate;  // inside a closure with a delegate (a Map or an object)

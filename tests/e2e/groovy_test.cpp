@@ -170,3 +170,50 @@ TEST_CASE("a Groovy error fails its stage at its line, and only when reached") {
   CHECK(log.find("script: 12:23: java.lang.NullPointerException: Cannot invoke method trim() "
                  "on null object") != std::string::npos);
 }
+
+TEST_CASE("scripted parallel runs its branches at once and failFast stops the others") {
+  // Each branch of `Both` waits (bounded) for the other to have started: run one after the
+  // other, the first would give up and fail. `slow` would sleep a minute unless failFast
+  // stops it when `quick` fails.
+  TempDir dir;
+  std::ofstream(dir.path + "/Jenkinsfile") << R"(def waitFor(String mine, String other) {
+  return 'touch ' + mine + '; i=0; while [ ! -f ' + other + ' ]; do i=$((i+1)); ' +
+         '[ $i -gt 400 ] && exit 1; sleep 0.05; done'
+}
+
+pipeline {
+  agent any
+  stages {
+    stage('Both') {
+      steps {
+        script {
+          def seen = []
+          parallel a: { sh waitFor('a.up', 'b.up'); seen << 'a'; echo 'a saw b' },
+                   b: { sh waitFor('b.up', 'a.up'); seen << 'b'; echo 'b saw a' }
+          echo "seen ${seen.sort()}"
+        }
+      }
+    }
+    stage('FailFast') {
+      steps {
+        script {
+          parallel failFast: true,
+            quick: { sh 'while [ ! -f slow.up ]; do sleep 0.05; done; exit 3' },
+            slow: { sh 'touch slow.up; sleep 60'; echo 'slow finished' }
+        }
+      }
+    }
+  }
+}
+)";
+  CliResult r =
+      shell("cd '" + dir.path + "' && " GANTRY_BIN " run --workspace here 2>&1 </dev/null");
+  INFO(r.out);
+  CHECK(r.exit_code != 0);
+  CHECK(r.out.find("a saw b") != std::string::npos);
+  CHECK(r.out.find("b saw a") != std::string::npos);
+  CHECK(r.out.find("seen [a, b]") != std::string::npos);
+  CHECK(r.out.find("[slow] Branch aborted: another branch failed (failFast)") != std::string::npos);
+  CHECK(r.out.find("Failed in branch quick") != std::string::npos);
+  CHECK(r.out.find("slow finished") == std::string::npos);
+}

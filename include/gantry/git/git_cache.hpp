@@ -91,6 +91,19 @@ struct UnshippedRange {
   bool behind = false;                // to_commit is an ancestor of shipped[0] (and not it)
 };
 
+// Files of one commit under some directories (a shared library's vars/,
+// src/, resources/): read_tree_at.
+struct TreeFile {
+  std::string path;
+  std::string content;
+};
+struct TreeRead {
+  bool ok = false;
+  std::string error;
+  std::string commit;
+  std::vector<TreeFile> files;  // sorted by path
+};
+
 struct CheckoutResult {
   bool ok = false;
   std::string error;
@@ -122,6 +135,12 @@ class GitCache {
   // that commit's tree. An URL never fetched is an error.
   ReadResult read_file_at(const std::string& url, const std::string& commit_or_ref,
                           const std::vector<std::string>& paths);
+
+  // Every file (blob) of `commit_or_ref`'s tree under one of `dirs` ("vars",
+  // "src"), recursively, no fetch. More than `max_files` files or `max_bytes`
+  // bytes in all is an error naming the limit.
+  TreeRead read_tree_at(const std::string& url, const std::string& commit_or_ref,
+                        const std::vector<std::string>& dirs, size_t max_files, size_t max_bytes);
 
   // The commits reachable from `to_commit` and not from `from_commit` (git's
   // from..to, also after a force-push), newest first, at most `max_commits`.

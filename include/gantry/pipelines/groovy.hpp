@@ -284,6 +284,10 @@ struct ClassInfo {
   std::vector<const Node*> constructors;
   std::shared_ptr<Map> statics = std::make_shared<Map>();
   const ClassInfo* super = nullptr;
+  // A shared library's vars/NAME.groovy: one object per interpreter (the
+  // global NAME) whose methods may call steps and other globals, as a
+  // Jenkins script does.
+  bool script = false;
 };
 
 class Interpreter {
@@ -299,15 +303,28 @@ class Interpreter {
   // it alive. Runs nothing.
   void load(std::shared_ptr<const Node> file);
 
+  // Shared libraries (libraries.hpp): vars/NAME.groovy becomes the global
+  // NAME, an object whose methods are the file's (`NAME(...)` calls its
+  // `call`), with its @Field variables; a src/ file's classes become known
+  // (by simple name). Run nothing.
+  void load_global(const std::string& name, std::shared_ptr<const Node> file);
+  void load_classes(std::shared_ptr<const Node> file);
+  bool has_global(const std::string& name) const;
+  // A `pipeline { }` reached inside a library global (a pipeline template in
+  // vars/) is not run: its closure's scope is kept, and run_block and
+  // evaluate work in it from then on (the template's parameters and locals
+  // are what the stages see). True once that happened.
+  bool template_captured() const;
+
   // Runs the loaded file's top-level statements, those for which `skip` is
   // false (Gantry skips `pipeline { }` and `@Library`).
   bool run_top_level(const std::function<bool(const Node&)>& skip = {});
   // Runs one top-level statement of the loaded file (the caller walks them,
   // so one that fails need not stop the others).
   bool run_statement(const Node& stmt);
-  // A method the loaded files define (def name(...) { }).
+  // A method the loaded files define (def name(...) { }), or a library global.
   bool has_method(const std::string& name) const;
-  // Calls such a method (the overload that fits `args`).
+  // Calls such a method (the overload that fits `args`), or a global's `call`.
   bool call_method(const std::string& name, std::vector<Value> args, Value& out);
   // Runs a closure's or block's statements as a closure of the script (a
   // `script { }` body): it sees the top-level variables.
@@ -316,6 +333,22 @@ class Interpreter {
   bool evaluate(const Node& expr, Value& out);
   // Calls a closure (or method pointer) with arguments.
   bool call(const Value& callable, std::vector<Value> args, Value& out);
+
+  // One thread of execution's state: where it is (scope, `this`, delegate,
+  // call depth, position) and the exception in flight. Scripted `parallel`
+  // runs its branches on threads that take turns with the interpreter: a
+  // thread saves its context when it lets go (a step waiting on a process)
+  // and restores it when it takes the interpreter back.
+  struct Context {
+    std::shared_ptr<Scope> scope;
+    Value self, delegate, ret, thrown;
+    const ClassInfo* self_class = nullptr;
+    const Node* current_method = nullptr;
+    int depth = 0;
+    Pos pos;
+  };
+  Context save_context() const;
+  void restore_context(const Context& c);
 
   // The exception in flight after a false return.
   const Value& error() const { return thrown_; }

@@ -11,15 +11,19 @@
 
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "gantry/pipelines/ast.hpp"
 #include "gantry/pipelines/expression.hpp"
+#include "gantry/pipelines/loader.hpp"
 
 namespace gantry::pipelines::groovy {
 
 // Evaluates `expr` (a closure: calls it and takes its value) as a string,
 // number, boolean or null; anything else as its text.
+// `libraries`: the run's parsed shared libraries (loader.hpp), or null.
 EvalResult evaluate_for_controller(const std::shared_ptr<const Node>& file, const Node& expr,
-                                   const EvalContext& ctx, std::string_view script_state);
+                                   const EvalContext& ctx, std::string_view script_state,
+                                   const std::vector<ParsedLibraryFile>* libraries = nullptr);
 
 }  // namespace gantry::pipelines::groovy

@@ -10,6 +10,8 @@
 // Plain synchronous code.
 
 #include <optional>
+#include <set>
+#include <string>
 
 #include "gantry/pipelines/ast.hpp"
 #include "gantry/pipelines/diagnostics.hpp"
@@ -17,8 +19,17 @@
 
 namespace gantry::pipelines {
 
+// What shared libraries (libraries.hpp) bring to a file.
+struct ModelOptions {
+  bool libraries_loaded = false;      // the file's libraries are known: no warning about them
+  std::set<std::string> globals;      // vars/ globals, callable as steps
+  std::set<std::string> classes;      // src/ classes
+  Node* template_pipeline = nullptr;  // a vars/ template's `pipeline` call, when the file has none
+};
+
 // Consumes `root` (moves expression nodes into the model). Returns nullopt
 // when there were errors.
-std::optional<Pipeline> build_model(Node& root, Diagnostics& diags);
+std::optional<Pipeline> build_model(Node& root, Diagnostics& diags,
+                                    const ModelOptions& options = {});
 
 }  // namespace gantry::pipelines

@@ -163,6 +163,9 @@ struct JobSpec {
   // tool, a helper method, readFile): "NAME LINE:COL" of each, in order; the
   // agent finds them in the pipeline by the position of their value.
   std::vector<std::string> groovy_env;
+  // The run's shared libraries, pinned to a commit each (pipelines/libraries.hpp's
+  // JSON, with their files); empty when the pipeline uses none.
+  std::string libraries;
 };
 
 struct Assign {
