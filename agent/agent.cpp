@@ -224,6 +224,7 @@ void Agent::on_open() {
   h.instance_id = instance_id_;
   h.name = config_.name;
   h.labels = config_.labels;
+  for (const auto& [tool, home] : config_.tools) h.labels.push_back("tool:" + tool);
   h.executors = config_.executors;
   h.version = kVersion;
   for (const auto& [id, job] : jobs_) {

@@ -43,6 +43,12 @@ struct AgentConfig {
   std::string job_user;
   std::string name;
   std::vector<std::string> labels;
+  // `tools: {maven: {M3: /opt/maven}}` (or --tool maven:M3=/opt/maven): "TYPE:NAME" -> home.
+  // Advertised as labels "tool:TYPE:NAME"; a job's `tools { }` puts HOME/bin on PATH.
+  std::map<std::string, std::string> tools;
+  // gantry run: a tool not configured is looked up on PATH (its home: the directory above
+  // the tool's command), not refused.
+  bool tools_from_path = false;
   int executors = 1;
   std::string work_dir = "./gantry-agent";
   std::string fixed_workspace;  // gantry run: every job runs here, no checkout

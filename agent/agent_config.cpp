@@ -179,6 +179,27 @@ bool load_agent_config(const std::string& path, AgentConfig& config, std::string
           error = where(v.Mark()) + kAgeError;
           return false;
         }
+      } else if (key == "tools") {
+        // tools: {maven: {M3: /opt/maven}, jdk: {jdk17: /usr/lib/jvm/java-17}}
+        if (!v.IsMap()) {
+          error = where(v.Mark()) + "tools is a map of tool types to {NAME: HOME}";
+          return false;
+        }
+        for (auto t = v.begin(); t != v.end(); ++t) {
+          if (!t->second.IsMap()) {
+            error = where(t->second.Mark()) + "tools." + t->first.as<std::string>() +
+                    " is a map of tool names to their home directories";
+            return false;
+          }
+          for (auto n = t->second.begin(); n != t->second.end(); ++n) {
+            if (!n->second.IsScalar()) {
+              error = where(n->second.Mark()) + "a tool's home is a directory path";
+              return false;
+            }
+            config.tools[t->first.as<std::string>() + ":" + n->first.as<std::string>()] =
+                n->second.as<std::string>();
+          }
+        }
       } else if (key == "labels") {
         config.labels.clear();
         if (v.IsSequence()) {
@@ -198,7 +219,7 @@ bool load_agent_config(const std::string& path, AgentConfig& config, std::string
       } else {
         error = where(it->first.Mark()) + "unknown key '" + key +
                 "' (keys: controller, token, token_file, ca, client_cert, client_key, "
-                "insecure_skip_verify, job_user, name, labels, executors, work, log_limit, "
+                "insecure_skip_verify, job_user, name, labels, tools, executors, work, log_limit, "
                 "keep_workspaces, "
                 "mirror_max_age)";
         return false;
@@ -254,6 +275,16 @@ bool parse_agent_args(const std::vector<std::string>& args, AgentConfig& config,
       config.name = v;
     } else if (a == "--labels") {
       config.labels = split_labels(v);
+    } else if (a == "--tool") {
+      // TYPE:NAME=HOME
+      size_t colon = v.find(':');
+      size_t eq = v.find('=');
+      if (colon == std::string::npos || eq == std::string::npos || colon == 0 || eq < colon + 2 ||
+          eq + 1 == v.size()) {
+        error = "--tool wants TYPE:NAME=HOME (maven:M3=/opt/maven)";
+        return false;
+      }
+      config.tools[v.substr(0, eq)] = v.substr(eq + 1);
     } else if (a == "--executors") {
       if (!parse_executors(v, config.executors)) {
         error = "--executors must be an integer from 1 to 1024";

@@ -16,6 +16,8 @@ constexpr const char* kUsage =
     "                    [--keep-workspaces N (1)] [--mirror-max-age AGE (14d)]\n"
     "                    [--ca FILE] [--client-cert FILE --client-key FILE]\n"
     "                    [--insecure-skip-verify] [--job-user USER]\n"
+    "                    [--tool TYPE:NAME=HOME ...] (tools { maven 'M3' }: --tool "
+    "maven:M3=/opt/maven)\n"
     "       gantry-agent --config FILE   (the same keys in YAML)\n"
     "The token: --token-file FILE, or GANTRY_AGENT_TOKEN in the environment\n"
     "(--token TOKEN works, but any local user can read a command line).\n"

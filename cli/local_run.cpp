@@ -783,6 +783,7 @@ int local_run_command(const std::vector<std::string>& args, std::ostream& out, s
     ac.executors = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
     ac.work_dir = tmp + "/agent";
     ac.fixed_workspace = workspace;
+    ac.tools_from_path = true;  // tools { } and tool: what this machine has on PATH
     agent::Agent agent(loop, ac);
     agent.start();
     std::thread io([&] { loop.run(); });

@@ -99,7 +99,6 @@ class ModelBuilder {
   Diagnostics& diags_;
   const ModelOptions& options_;
   GroovyNames names_;  // the file's methods, variables and classes (groovy_check.hpp)
-  bool tools_warned_ = false;
 };
 
 inline bool contains(const std::vector<std::string_view>& list, std::string_view word) {

@@ -349,11 +349,6 @@ void ModelBuilder::section_tools(Node& call, std::vector<Tool>& out) {
             "Invalid tool type \"" + c->text + "\". Valid tool types: [" + join(kToolTypes) + "]");
       continue;
     }
-    if (!tools_warned_) {  // once per file: the same advice for every tool
-      tools_warned_ = true;
-      warning(c->pos, "tools are not installed by Gantry: \"" + c->text +
-                          "\" and the other tools must already be on the agents' PATH");
-    }
     out.push_back(Tool{c->text, c->pos, std::move(c->items[0])});
   }
 }

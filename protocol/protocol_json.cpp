@@ -22,13 +22,11 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ResumeVerdict, job_id, epoch, ve
                                                 cancel)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Welcome, session_id, heartbeat_ms, lease_ttl_ms,
                                                 resume)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(JobSpec, run_id, run_number, job_name, stage_id,
-                                                stage_name, attempt, pipeline_source,
-                                                pipeline_format, repo_url, commit, workspace, env,
-                                                secrets, credentials, current_result,
-                                                previous_result, timeout_ms, cancel_grace_ms,
-                                                skip_checkout, mode, script_state, description,
-                                                display_name, groovy_env, libraries)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
+    JobSpec, run_id, run_number, job_name, stage_id, stage_name, attempt, pipeline_source,
+    pipeline_format, repo_url, commit, workspace, env, secrets, credentials, current_result,
+    previous_result, timeout_ms, cancel_grace_ms, skip_checkout, mode, script_state, description,
+    display_name, groovy_env, libraries, tools, log_prelude)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Assign, job_id, epoch, spec, job_token)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LogAck, job_id, epoch, committed)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Cancel, job_id, epoch, reason, grace_ms)

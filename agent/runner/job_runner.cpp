@@ -124,6 +124,11 @@ class Execution {
     job_.run_as = run_as;
   }
 
+  void set_tools(const std::map<std::string, std::string>& tools, bool from_path) {
+    job_.tools = tools;
+    job_.tools_from_path = from_path;
+  }
+
   JobOutcome run() {
     const protocol::JobSpec& spec = job_.spec;
     auto format = spec.pipeline_format == "yaml" ? pipelines::SourceFormat::Yaml
@@ -136,8 +141,33 @@ class Execution {
     if (!loaded.pipeline) return fail("pipeline: " + first_error(loaded.diagnostics));
     const pipelines::Pipeline& pipeline = *loaded.pipeline;
     StepScope scope{job_.workspace, job_env(spec, job_.workspace)};
+    for (const std::string& t : spec.tools) {  // tools { maven 'M3' }
+      size_t colon = t.find(':');
+      std::string home, error;
+      if (!tool_home(job_, t.substr(0, colon), t.substr(colon + 1), scope.env, home, error))
+        return fail("tools: " + error);
+      apply_tool(t.substr(0, colon), home, scope.env);
+    }
     job_.tree = loaded.tree;
     job_.base_env = scope.env;
+    if (spec.log_prelude && job_.tree && spec.pipeline_format != "yaml") {
+      // The first job runs the code around `pipeline { }` now, so that what it prints is
+      // logged even when no step of this stage needs Groovy.
+      bool code = false;
+      for (const auto& stmt : job_.tree->items) {
+        if (!stmt) continue;
+        const pipelines::Node& st = *stmt;
+        bool pipeline_block = st.kind == pipelines::NodeKind::ExprStmt && st.lhs &&
+                              st.lhs->kind == pipelines::NodeKind::Call && !st.lhs->lhs &&
+                              st.lhs->text == "pipeline";
+        code =
+            code ||
+            (!pipeline_block && st.kind != pipelines::NodeKind::MethodDef &&
+             st.kind != pipelines::NodeKind::ClassDef && st.kind != pipelines::NodeKind::Import &&
+             st.kind != pipelines::NodeKind::Package && st.kind != pipelines::NodeKind::Annotation);
+      }
+      if (code) (void)steps_.engine();
+    }
     if (!spec.groovy_env.empty()) {
       // `environment` values the controller left to Groovy here, in order.
       std::vector<const pipelines::EnvVar*> vars;
@@ -344,6 +374,7 @@ JobOutcome JobRunner::run() {
   JobOutcome out;
   try {
     Execution execution(spec_, workspace_, spool_, host_, *control_, cookie_, run_as_);
+    execution.set_tools(tools_, tools_from_path_);
     out = execution.run();
   } catch (const std::exception& e) {
     out = JobOutcome{"FAILURE", "FAILURE", std::string("internal error: ") + e.what(), {}};

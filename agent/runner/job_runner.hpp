@@ -18,6 +18,7 @@
 // once. The spec, spool and host must outlive it.
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -113,6 +114,12 @@ class JobRunner {
   // Every process of the job runs as this user (the agent's job_user); its temporary files
   // (ws@tmp, credential files) are given to it. Before run().
   void set_run_as(std::optional<RunAs> run_as) { run_as_ = run_as; }
+  // The agent's tools ("TYPE:NAME" -> home), for the job's `tools { }` and `tool` steps;
+  // `from_path`: one not listed is looked up on PATH (gantry run). Before run().
+  void set_tools(std::map<std::string, std::string> tools, bool from_path) {
+    tools_ = std::move(tools);
+    tools_from_path_ = from_path;
+  }
 
  private:
   const protocol::JobSpec& spec_;
@@ -122,6 +129,8 @@ class JobRunner {
   std::string cookie_;
   std::unique_ptr<JobControl> control_;
   std::optional<RunAs> run_as_;
+  std::map<std::string, std::string> tools_;
+  bool tools_from_path_ = false;
 };
 
 }  // namespace gantry::agent

@@ -648,6 +648,10 @@ bool ScriptEngine::Host::step(groovy::Interpreter& in, const groovy::StepCall& c
         std::make_shared<Describable>(name, std::move(args), call.named)));
     return true;
   }
+  if (quiet && name == "echo") {  // the code around `pipeline { }`: logged by the first job
+    out = Value();
+    return true;
+  }
   if (name == "parallel") return parallel(in, call, out);
   if (name == "node" || name == "stage" || name == "script") {
     if (name == "stage" && !call.args.empty() && call.args[0].is_string()) {
@@ -697,7 +701,9 @@ ScriptEngine::ScriptEngine(JobState& job, StepRunner& steps,
     : job_(job),
       tree_(std::move(tree)),
       host_(std::make_unique<Host>(*this, job, steps)),
-      in_(std::make_unique<groovy::Interpreter>(*host_, "WorkflowScript")) {
+      in_(std::make_unique<groovy::Interpreter>(*host_, "WorkflowScript")) {}
+
+void ScriptEngine::start() {
   StepScope top{job_.workspace, job_.base_env};
   host_->scopes.push_back(&top);
   // Shared libraries first: vars/ files become globals, src/ files classes.
@@ -715,8 +721,8 @@ ScriptEngine::ScriptEngine(JobState& job, StepRunner& steps,
   if (tree_ && !prelude_failure_) {
     in_->load(tree_);
     // The code around `pipeline { }` runs again in every job (Jenkins runs it
-    // once, on the controller); its output is not logged here.
-    host_->quiet = true;
+    // once, on the controller); its output is logged by the run's first job only.
+    host_->quiet = !job_.spec.log_prelude;
     for (const auto& stmt : tree_->items) {
       if (!stmt) continue;
       const Node& s = *stmt;

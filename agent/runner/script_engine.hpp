@@ -29,9 +29,13 @@ namespace gantry::agent {
 class ScriptEngine {
  public:
   // `tree`: the parsed Jenkinsfile (its methods, classes and top-level code),
-  // may be null. Runs the top-level code (not `pipeline { }`) at once, then
-  // restores the variables earlier jobs of the run left (JobSpec.script_state).
+  // may be null.
   ScriptEngine(JobState& job, StepRunner& steps, std::shared_ptr<const pipelines::Node> tree);
+  // Loads the run's libraries, runs the top-level code (not `pipeline { }`),
+  // then restores the variables earlier jobs of the run left
+  // (JobSpec.script_state). Called once the engine is the job's (JobState.engine):
+  // the top-level code's steps evaluate their arguments through it.
+  void start();
   ~ScriptEngine();
   ScriptEngine(const ScriptEngine&) = delete;
   ScriptEngine& operator=(const ScriptEngine&) = delete;

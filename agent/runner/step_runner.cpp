@@ -202,7 +202,10 @@ std::map<std::string, std::string> StepRunner::effective_env(const StepScope& sc
 }
 
 ScriptEngine& StepRunner::engine() {
-  if (!job_.engine) job_.engine = std::make_shared<ScriptEngine>(job_, *this, job_.tree);
+  if (!job_.engine) {
+    job_.engine = std::make_shared<ScriptEngine>(job_, *this, job_.tree);
+    job_.engine->start();
+  }
   return *job_.engine;
 }
 
@@ -309,6 +312,7 @@ StepRunner::StepFn StepRunner::lookup(std::string_view name) {
       {"isUnix", &StepRunner::is_unix},
       {"libraryResource", &StepRunner::library_resource},
       {"library", &StepRunner::library},
+      {"tool", &StepRunner::tool},
       // Log decoration wrappers: the body runs as is.
       {"timestamps", &StepRunner::body},
       {"ansiColor", &StepRunner::body},

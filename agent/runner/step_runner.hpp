@@ -81,6 +81,8 @@ struct JobState {
   std::map<std::string, std::string> env_overrides;  // env.X = ... (build-wide, as in Jenkins)
   std::map<std::string, std::string> base_env;       // the job's environment before any step
   pipelines::LibraryBundle libraries;                // the run's shared libraries (JobSpec)
+  std::map<std::string, std::string> tools;          // the agent's: "TYPE:NAME" -> home
+  bool tools_from_path = false;                      // gantry run: unlisted tools from PATH
   std::string description;                           // currentBuild.description, when set
   std::string display_name;                          // currentBuild.displayName, when set
 
@@ -90,6 +92,17 @@ struct JobState {
   // currentBuild.result = r: as in Jenkins, a result can only get worse.
   void set_build_result(pipelines::Result r);
 };
+
+// The home of tool "TYPE:NAME" (`type` may be empty: any type of that name) on this
+// agent: its config's, or with tools_from_path the directory above the tool's command on
+// `env`'s PATH. False with `error` when it has none.
+bool tool_home(const JobState& job, const std::string& type, const std::string& name,
+               const std::map<std::string, std::string>& env, std::string& home,
+               std::string& error);
+// What `tools { }` does to the environment: HOME/bin first on PATH, and the type's
+// variable (JAVA_HOME, MAVEN_HOME and M2_HOME, GRADLE_HOME, ANT_HOME, NODEJS_HOME, GOROOT).
+void apply_tool(const std::string& type, const std::string& home,
+                std::map<std::string, std::string>& env);
 
 // A step's arguments, evaluated on demand; the first error is kept.
 class StepArgs {
@@ -190,6 +203,8 @@ class StepRunner {
   // names one the run already loaded (the controller loads them before the run).
   StepStatus library_resource(const pipelines::Step& step, const StepScope& scope);
   StepStatus library(const pipelines::Step& step, const StepScope& scope);
+  // tool 'M3' / tool name: 'M3', type: 'maven': the tool's home on this agent.
+  StepStatus tool(const pipelines::Step& step, const StepScope& scope);
   StepStatus delete_dir(const pipelines::Step& step, const StepScope& scope);
   StepStatus checkout(const pipelines::Step& step, const StepScope& scope);
   StepStatus archive_artifacts(const pipelines::Step& step, const StepScope& scope);

@@ -98,6 +98,85 @@ StepStatus StepRunner::library(const Step& step, const StepScope& scope) {
       "`libraries:` configuration before the run starts");
 }
 
+namespace {
+
+// The command a tool type provides, to find an unlisted tool on PATH.
+std::string tool_command(const std::string& type) {
+  static const std::pair<const char*, const char*> kCommands[] = {
+      {"maven", "mvn"},      {"jdk", "java"}, {"gradle", "gradle"}, {"nodejs", "node"},
+      {"go", "go"},          {"ant", "ant"},  {"git", "git"},       {"dotnetsdk", "dotnet"},
+      {"msbuild", "msbuild"}};
+  for (const auto& [t, c] : kCommands) {
+    if (type == t) return c;
+  }
+  return type;
+}
+
+}  // namespace
+
+bool tool_home(const JobState& job, const std::string& type, const std::string& name,
+               const std::map<std::string, std::string>& env, std::string& home,
+               std::string& error) {
+  for (const auto& [key, dir] : job.tools) {
+    size_t colon = key.find(':');
+    if (key.substr(colon + 1) == name && (type.empty() || key.substr(0, colon) == type)) {
+      home = dir;
+      return true;
+    }
+  }
+  const std::string what = (type.empty() ? "tool" : type) + " '" + name + "'";
+  if (job.tools_from_path && !type.empty()) {
+    auto path = env.find("PATH");
+    const std::string cmd = tool_command(type);
+    std::string dirs = path == env.end() ? "" : path->second;
+    for (size_t start = 0; start <= dirs.size();) {
+      size_t end = dirs.find(':', start);
+      if (end == std::string::npos) end = dirs.size();
+      fs::path dir = dirs.substr(start, end - start);
+      start = end + 1;
+      std::error_code ec;
+      if (dir.empty() || !fs::exists(dir / cmd, ec)) continue;
+      home = (dir.filename() == "bin" ? dir.parent_path() : dir).string();
+      return true;
+    }
+    error = what + " is not configured here and " + cmd + " is not on PATH";
+    return false;
+  }
+  error = what + " is not configured on this agent (`tools:` in its config, or --tool " +
+          (type.empty() ? std::string("TYPE") : type) + ":" + name + "=HOME)";
+  return false;
+}
+
+void apply_tool(const std::string& type, const std::string& home,
+                std::map<std::string, std::string>& env) {
+  std::string& path = env["PATH"];
+  path = home + "/bin" + (path.empty() ? "" : ":" + path);
+  static const std::pair<const char*, const char*> kVars[] = {
+      {"jdk", "JAVA_HOME"},      {"maven", "MAVEN_HOME"}, {"maven", "M2_HOME"},
+      {"gradle", "GRADLE_HOME"}, {"ant", "ANT_HOME"},     {"nodejs", "NODEJS_HOME"},
+      {"go", "GOROOT"}};
+  for (const auto& [t, var] : kVars) {
+    if (type == t) env[var] = home;
+  }
+}
+
+StepStatus StepRunner::tool(const Step& step, const StepScope& scope) {
+  StepArgs args(step, context(scope));
+  auto name = args.string("name", 0);
+  auto type = args.string("type");
+  if (!args.ok()) return args.failure();
+  if (!name || name->empty()) return StepStatus::failure("tool: no tool name given");
+  std::string t = type.value_or("");
+  // Jenkins' type names are describable classes too (hudson.tasks.Maven$MavenInstallation).
+  if (t.find("Maven") != std::string::npos) t = "maven";
+  if (t.find("JDK") != std::string::npos) t = "jdk";
+  std::string home, error;
+  if (!tool_home(job_, t, *name, effective_env(scope), home, error)) {
+    return StepStatus::failure("tool: " + error);
+  }
+  return StepStatus::with_value(Value(home));
+}
+
 StepStatus StepRunner::file_exists(const Step& step, const StepScope& scope) {
   StepArgs args(step, context(scope));
   auto file = args.string("file", 0);

@@ -146,7 +146,7 @@ def classify(rc, ldir):
     return cls, key, '%s: %s' % (s.get('name'), reason)
 
 
-def summary(results, gantry):
+def summary(results, gantry, controller='no'):
     rows = list(csvrows(results))
     total = len(rows)
     lint_ok = [r for r in rows if r['lint'] == 'ok']
@@ -157,7 +157,8 @@ def summary(results, gantry):
     classes = collections.Counter(r['class'] for r in rows)
     keys = collections.Counter(r['key'] for r in rows if r['class'] not in ('succeeded', 'unstable'))
     p = print
-    p('# Real-world Jenkinsfiles: gantry run')
+    p('# Real-world Jenkinsfiles: ' + ('a controller with agents' if controller == 'yes'
+                                        else 'gantry run'))
     p()
     p('gantry: `%s`' % gantry)
     p()
@@ -195,7 +196,8 @@ def csvrows(path):
 
 if __name__ == '__main__':
     if sys.argv[1] == '--summary':
-        summary(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else '')
+        summary(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else '',
+                sys.argv[4] if len(sys.argv) > 4 else 'no')
     else:
         cls, key, full = classify(sys.argv[1], sys.argv[2])
         clean = lambda s: re.sub(r'[\t\n]+', ' ', s)

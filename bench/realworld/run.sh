@@ -2,7 +2,12 @@
 # Real-world Jenkinsfile corpus: how many does `gantry run` take to success?
 #
 #   bench/realworld/run.sh [--gantry PATH] [--cache DIR] [--out DIR] [--timeout SECONDS]
-#                          [--only REGEX]
+#                          [--only REGEX] [--controller]
+#
+# --controller: through gantry-controller and gantry-agent (next to --gantry's
+# build: ../controller, ../agent) configured as a Jenkins admin would have
+# them (controller_run.py: an agent per label, a secret per credentials id, a
+# user per input submitter), instead of `gantry run`.
 #
 # For each line of corpus.tsv whose file is in the cache (README.md says how the
 # cache is filled), the file is linted, then run by `gantry run --input proceed -q`
@@ -21,6 +26,7 @@ cache=/work/realworld-cache
 out=/tmp/gantry-realworld
 per_file_timeout=60
 only=""
+controller=no
 while [ $# -gt 0 ]; do
   case "$1" in
   --gantry) gantry_src=$2; shift 2 ;;
@@ -28,7 +34,8 @@ while [ $# -gt 0 ]; do
   --out) out=$2; shift 2 ;;
   --timeout) per_file_timeout=$2; shift 2 ;;
   --only) only=$2; shift 2 ;;
-  -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  --controller) controller=yes; shift ;;
+  -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -48,6 +55,13 @@ if [ -z "$gantry_src" ]; then gantry_src=$here/../../build/cli/gantry; fi
 mkdir -p "$work/bin"
 cp "$gantry_src" "$work/bin/gantry"
 G=$work/bin/gantry
+if [ $controller = yes ]; then
+  build_dir=$(cd "$(dirname "$gantry_src")/.." && pwd)
+  for b in controller/gantry-controller agent/gantry-agent; do
+    [ -x "$build_dir/$b" ] || { echo "run.sh: no $build_dir/$b for --controller" >&2; exit 2; }
+    cp "$build_dir/$b" "$work/bin/"
+  done
+fi
 
 # ---- shims: every external tool a pipeline may call prints its argv and exits 0 ----
 shims=$work/shims
@@ -188,10 +202,18 @@ tail -n +2 "$corpus" | while IFS=$'\t' read -r repo path commit; do
     -c user.name=bench commit -qm "realworld corpus: $repo $path") >/dev/null 2>&1
 
   start=$(date +%s)
-  (cd "$R" && HOME=$work/home PATH="$shims:$PATH" exec setsid "$G" run --input proceed -q Jenkinsfile \
-    </dev/null >"$L/output.txt" 2>&1) &
+  if [ $controller = yes ]; then
+    # controller_run.py cancels the run at the timeout; the outer deadline is a backstop.
+    (exec setsid "$PY" "$here/controller_run.py" "$R" "$L" "$work/bin" "$shims" \
+      "$per_file_timeout" </dev/null >"$L/harness.txt" 2>&1) &
+    per_file_deadline=$((per_file_timeout + 30))
+  else
+    (cd "$R" && HOME=$work/home PATH="$shims:$PATH" exec setsid "$G" run --input proceed -q Jenkinsfile \
+      </dev/null >"$L/output.txt" 2>&1) &
+    per_file_deadline=$per_file_timeout
+  fi
   pid=$!
-  deadline=$((start + per_file_timeout))
+  deadline=$((start + per_file_deadline))
   while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.2; done
   if kill -0 "$pid" 2>/dev/null; then
     kill -TERM -- "-$pid" 2>/dev/null # setsid: gantry leads its own process group
@@ -209,6 +231,6 @@ tail -n +2 "$corpus" | while IFS=$'\t' read -r repo path commit; do
   printf '%3d %-60s %s: %s\n' "$n" "$repo/$path" "$cls" "$key" | cut -c1-200
 done
 
-"$PY" "$here/classify.py" --summary "$results" "$gantry_src" >"$out/summary.md"
+"$PY" "$here/classify.py" --summary "$results" "$gantry_src" "$controller" >"$out/summary.md"
 cat "$out/summary.md"
 echo "results: $results  logs: $out/logs/"

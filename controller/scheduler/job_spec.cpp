@@ -73,6 +73,41 @@ void collect_credential_ids(const std::vector<pipelines::Step>& steps, std::set<
   }
 }
 
+std::vector<std::string> required_tools(const RunState& run, int node) {
+  std::map<std::string, std::string> by_type;  // the innermost declaration of a type wins
+  auto take = [&](const std::vector<pipelines::Tool>& tools) {
+    for (const pipelines::Tool& t : tools) {
+      if (by_type.count(t.type) || !t.version) continue;
+      by_type[t.type] = t.version->kind == pipelines::NodeKind::String
+                            ? t.version->text
+                            : pipelines::to_source(*t.version);
+    }
+  };
+  for (int i = node; i >= 0; i = run.nodes[static_cast<size_t>(i)].parent) {
+    const pipelines::Stage* s = run.nodes[static_cast<size_t>(i)].stage;
+    if (s == nullptr) continue;
+    if (s->matrix) take(s->matrix->tools);
+    take(s->tools);
+  }
+  take(run.pipeline.tools);
+  std::vector<std::string> out;
+  for (const auto& [type, name] : by_type) out.push_back(type + ":" + name);
+  return out;
+}
+
+std::string with_tools(const std::string& label, const std::vector<std::string>& tools) {
+  std::string out = label.empty() ? "" : "(" + label + ")";
+  for (const std::string& t : tools) {
+    std::string quoted = "\"tool:";
+    for (char c : t) {
+      if (c == '"' || c == '\\') quoted += '\\';
+      quoted += c;
+    }
+    out += (out.empty() ? "" : " && ") + quoted + "\"";
+  }
+  return out;
+}
+
 std::map<std::string, std::string> stage_environment(const RunState& run, int node,
                                                      const SchedulerOptions& options,
                                                      std::map<std::string, std::string>* secrets,
@@ -210,6 +245,13 @@ protocol::JobSpec job_spec(const RunState& run, const Job& job, const SchedulerO
   spec.attempt = job.attempt;
   spec.pipeline_source = r.pipeline_source;
   spec.libraries = r.libraries;
+  spec.tools = required_tools(run, job.node);
+  // The first job of the run logs what the code around `pipeline { }` prints.
+  spec.log_prelude = job.attempt == 1;
+  for (const StageRecord& s : run.stages) {
+    if (s.stage_id != spec.stage_id && (s.attempts > 0 || s.started_at != 0))
+      spec.log_prelude = false;
+  }
   spec.pipeline_format = r.pipeline_format;
   spec.repo_url = r.repo_url;
   spec.commit = r.commit;

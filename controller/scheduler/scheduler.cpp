@@ -286,6 +286,13 @@ std::string without_queue_reason(const std::string& reason) {
 }  // namespace
 
 std::string Scheduler::label_of(RunState& run, int node, std::string& error) {
+  std::string label = stage_label(run, node, error);
+  // A tool the agent lacks keeps the job from it, as a label would (SPEC §4).
+  const std::vector<std::string> tools = required_tools(run, node);
+  return tools.empty() ? label : with_tools(label, tools);
+}
+
+std::string Scheduler::stage_label(RunState& run, int node, std::string& error) {
   const ExecNode& n = run.nodes[static_cast<size_t>(node)];
   const pipelines::Agent* agent = run.label_agent(node);
   if (!agent || !agent->label_expr || agent->label != n.label) return n.label;

@@ -126,6 +126,8 @@ class Scheduler {
  private:
   // The agent label a node's job needs: as written, or its expression's value.
   std::string label_of(RunState& run, int node, std::string& error);
+  // The stage's own label (evaluated when written as an expression), without tools.
+  std::string stage_label(RunState& run, int node, std::string& error);
   void apply(RunState& run, const std::vector<RunAction>& actions, int64_t now);
   void dispatch_leaf(RunState& run, int node, int64_t now);
   void decide_when(RunState& run, int node, int64_t now);

@@ -151,7 +151,8 @@ std::string library_config(const std::string& url) {
 
 }  // namespace
 
-TEST_CASE("a shared library's vars, src and resources run through a controller with two agents") {
+TEST_CASE(
+    "a shared library - vars and src and resources - runs through a controller with two agents") {
   TempDir lib_dir;
   const std::string lib = git_repo(lib_dir.path + "/acme", kLibrary);
   Cluster c(library_config(lib));
@@ -229,7 +230,7 @@ TEST_CASE("a library that cannot be loaded fails the run with a clear message") 
         std::string::npos);
 }
 
-TEST_CASE("gantry run loads shared libraries with --library, templates included") {
+TEST_CASE("gantry run loads shared libraries with --library and templates too") {
   TempDir dir;
   const std::string lib = git_repo(dir.path + "/acme", kLibrary);
   std::filesystem::create_directories(dir.path + "/app");

@@ -21,6 +21,7 @@ import groovy.transform.Field
 
 VERSION = '2.1'
 @Field def shipped = []
+echo "top-level code of v${VERSION}"
 
 def notify(String what) {
   echo "notify: ${what} v${VERSION}"
@@ -117,6 +118,9 @@ TEST_CASE("Jenkinsfile Groovy runs through a controller with two agents") {
   CHECK(build_log.find("in branch y\n") != std::string::npos);
   CHECK(build_log.find("inside node\n") != std::string::npos);
   CHECK(build_log.find("notify: built v2.1\n") != std::string::npos);
+  // The code around pipeline { } runs in every job; the first one logs it.
+  CHECK(build_log.find("top-level code of v2.1\n") != std::string::npos);
+  CHECK(ship_log.find("top-level code of v2.1") == std::string::npos);
   CHECK(ship_log.find("shipping app-abc123-ABC.tar mode=release tag=gantry-") != std::string::npos);
   CHECK(ship_log.find("node=deployer") != std::string::npos);
   CHECK(ship_log.find("json={\"name\":\"app-abc123-ABC.tar\",\"size\":42} description=built "
@@ -134,9 +138,12 @@ TEST_CASE("Jenkinsfile Groovy runs the same through gantry run") {
   CHECK(r.out.find("shipping app-abc123-ABC.tar mode=release") != std::string::npos);
   CHECK(r.out.find("must not run") == std::string::npos);
   CHECK(read_file(dir.path + "/version.txt") == "2.1");
+  const size_t once = r.out.find("top-level code of v2.1");
+  CHECK(once != std::string::npos);
+  CHECK(r.out.find("top-level code of v2.1", once + 1) == std::string::npos);
 }
 
-TEST_CASE("a Groovy error fails its stage at its line, and only when reached") {
+TEST_CASE("a Groovy error fails its stage at its line and only when reached") {
   Cluster c;
   c.start_controller();
   c.start_agent({});

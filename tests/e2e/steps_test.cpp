@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "harness.hpp"
 
@@ -585,4 +586,61 @@ TEST_CASE("a password parameter is a secret: masked in the log and never shown b
   // The failure reason quoted it: masked on the agent before it left.
   CHECK(run["reason"].get<std::string>().find(secret) == std::string::npos);
   CHECK(stage_of(run, "Use")["reason"].get<std::string>().find("****") != std::string::npos);
+}
+
+TEST_CASE(
+    "tools in a stage pick an agent that has them and put them on PATH - tool returns the home") {
+  // Two agents: only `toolbox` has maven 'M3' (its home a directory with bin/mvn). The stage
+  // that needs it runs there, with M3's bin first on PATH and MAVEN_HOME set; a stage that
+  // needs a tool nobody has waits and says which.
+  TempDir homes;
+  const std::string m3 = homes.path + "/maven-3";
+  std::filesystem::create_directories(m3 + "/bin");
+  std::ofstream(m3 + "/bin/mvn") << "#!/bin/sh\necho \"fake maven 3 $*\"\n";
+  std::filesystem::permissions(m3 + "/bin/mvn", std::filesystem::perms::owner_all);
+  Cluster c;
+  c.start_controller();
+  AgentOptions plain{"plain", {"linux"}, 1};
+  AgentOptions toolbox{"toolbox", {"linux"}, 1};
+  toolbox.extra_args = {"--tool", "maven:M3=" + m3};
+  c.start_agent(plain);
+  c.start_agent(toolbox);
+  c.wait_agents(2);
+  int64_t id = c.trigger(c.make_repo({{"Jenkinsfile", R"(pipeline {
+  agent none
+  stages {
+    stage('Build') {
+      agent { label 'linux' }
+      tools { maven 'M3' }
+      steps {
+        sh 'mvn -B package; echo "home=$MAVEN_HOME"'
+        script { echo "tool says ${tool name: 'M3', type: 'maven'}" }
+      }
+    }
+    stage('Gradle') {
+      agent { label 'linux' }
+      tools { gradle 'G7' }
+      steps { sh 'gradle build' }
+    }
+  }
+}
+)"}}));
+  json build = c.wait_stage(id, "Build", "succeeded", 30s);
+  std::string log = c.stage_log(id, "Build");
+  INFO(build.dump() << "\n" << log);
+  CHECK(build["agent"] == "toolbox");
+  CHECK(log.find("fake maven 3 -B package\n") != std::string::npos);
+  CHECK(log.find("home=" + m3 + "\n") != std::string::npos);
+  CHECK(log.find("tool says " + m3 + "\n") != std::string::npos);
+  std::string reason;
+  for (int i = 0; i < 300 && reason.find("tool:gradle:G7") == std::string::npos; ++i) {
+    auto w = stages_by_id(c.get_json("/api/v1/runs/" + std::to_string(id)));
+    reason = w["Gradle"].value("reason", "");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  INFO(reason);
+  CHECK(reason.find("none of the 2 connected agent(s) has it") != std::string::npos);
+  CHECK(reason.find("tool:gradle:G7") != std::string::npos);
+  c.http("POST", "/api/v1/runs/" + std::to_string(id) + "/cancel", "{}");
+  CHECK(c.wait_run(id, 30s)["status"] == "aborted");
 }

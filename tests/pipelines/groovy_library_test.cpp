@@ -62,7 +62,7 @@ std::string run_with(const std::vector<std::pair<std::string, std::string>>& fil
 
 }  // namespace
 
-TEST_CASE("a vars/ global is called with maps, closures and defaults, and has other methods") {
+TEST_CASE("a vars/ global is called with maps and closures and defaults and has other methods") {
   std::string out = run_with({{"vars/deploy.groovy", R"(
 import groovy.transform.Field
 @Field int calls = 0
@@ -87,7 +87,7 @@ deploy.nothing()
                  "WorkflowScript.nothing() is applicable") != std::string::npos);
 }
 
-TEST_CASE("src/ classes get the script as steps, by simple or qualified name") {
+TEST_CASE("src/ classes get the script as steps by simple or qualified name") {
   std::string out = run_with({{"src/org/acme/Tool.groovy", R"(package org.acme
 class Tool implements Serializable {
   def steps

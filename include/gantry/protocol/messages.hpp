@@ -166,6 +166,13 @@ struct JobSpec {
   // The run's shared libraries, pinned to a commit each (pipelines/libraries.hpp's
   // JSON, with their files); empty when the pipeline uses none.
   std::string libraries;
+  // `tools { maven 'M3' }`: "TYPE:NAME" each; the agent puts their homes
+  // (its config's `tools:`) on PATH and sets JAVA_HOME and the like.
+  std::vector<std::string> tools;
+  // The run's first job: the output of the code around `pipeline { }` (which
+  // every job runs again, quietly) is logged here, once per run, as Jenkins
+  // logs it once.
+  bool log_prelude = false;
 };
 
 struct Assign {

@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""One corpus file through a controller with agents (run.sh --controller).
+
+  controller_run.py REPO LOGDIR BINDIR SHIMS TIMEOUT
+
+Sets up what a Jenkins admin would have for this file: a controller
+(gantry-controller) watching REPO as the configured repository `app`; an agent
+(gantry-agent, executors 2, the shims first on its PATH) for each label
+expression the file names, with the expression's atoms as its labels, and one
+without labels; a secret for each credentials id the file names (value
+`bench-user:bench-secret`, so username/password pairs split); a user for each
+input submitter. Triggers one run of `app`, answers its inputs as their
+submitter (or the admin), waits for its end, and keeps what `gantry run` would:
+LOGDIR/output.txt and LOGDIR/runs/1/run.json, LOGDIR/runs/1/logs/STAGE.log.
+Exit status as `gantry run`'s: 0 succeeded, 3 unstable, 1 otherwise, 124 when
+the run did not end within TIMEOUT seconds (then it is cancelled).
+"""
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+# `label 'x'` as a directive (agent { label 'x' }, docker { label 'x' }), label('x'), not
+# `sh label: 'Saving logs'` (a step's display name).
+LABEL = re.compile(r"""(?:^|[{;])\s*label\s*(?:\(\s*|\s+)(['"])([^'"$]+)\1""", re.M)
+NODE = re.compile(r"""\bnode\s*\(\s*(?:label\s*:\s*)?(['"])([^'"$]+)\1""")
+CREDS = re.compile(r"""\b(?:credentials\s*\(\s*|credentialsId\s*:\s*)(['"])([^'"$]+)\1""")
+TOOLS = re.compile(r"\btools\s*\{([^}]*)\}")
+TOOL_ENTRY = re.compile(r"""\b([A-Za-z]+)\s*\(?\s*(['"])([^'"$]+)\2""")
+TOOL_STEP = re.compile(r"""\btool\s*\(?\s*(?:name\s*:\s*)?(['"])([^'"$]+)\1"""
+                       r"""(?:\s*,\s*type\s*:\s*(['"])([^'"$]+)\3)?""")
+SUBMITTER = re.compile(r"""\bsubmitter\s*:\s*(['"])([^'"$]+)\1""")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def http(base, method, path, token, body=None, timeout=10):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base + path, data=data, method=method)
+    req.add_header('Authorization', 'Bearer ' + token)
+    if data is not None:
+        req.add_header('Content-Type', 'application/json')
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+    except (urllib.error.URLError, OSError) as e:
+        return 0, str(e).encode()
+
+
+def main():
+    repo, ldir, bindir, shims, timeout = sys.argv[1:6]
+    timeout = float(timeout)
+    text = open(os.path.join(repo, 'Jenkinsfile'), errors='replace').read()
+    exprs = sorted({m.group(2).strip() for r in (LABEL, NODE) for m in r.finditer(text)})
+    label_sets = []
+    for e in exprs[:8]:
+        atoms = sorted({a for a in re.split(r'[&|!()\s,]+', e) if a})
+        if atoms and atoms not in label_sets:
+            label_sets.append(atoms)
+    creds = sorted({m.group(2) for m in CREDS.finditer(text)})
+    # Tools an admin would have installed on the agents: a home whose bin/ is the shims.
+    tools = {(m.group(1), m.group(3)) for b in TOOLS.finditer(text)
+             for m in TOOL_ENTRY.finditer(b.group(1))}
+    for m in TOOL_STEP.finditer(text):
+        kind = (m.group(4) or 'maven').lower()
+        kind = 'maven' if 'maven' in kind else 'jdk' if 'jdk' in kind else kind
+        tools.add((kind, m.group(2)))
+    submitters = sorted({s.strip() for m in SUBMITTER.finditer(text)
+                         for s in m.group(2).split(',') if s.strip()})
+
+    work = os.path.join(ldir, 'controller')
+    os.makedirs(work, exist_ok=True)
+    port = free_port()
+    base = 'http://127.0.0.1:%d' % port
+    admin = secrets.token_hex(16)
+    agent_token = secrets.token_hex(16)
+    users = [{'name': 'admin', 'role': 'admin', 'token': admin}]
+    tokens = {}
+    for s in submitters:
+        if re.fullmatch(r'[A-Za-z0-9._@-]+', s) and s != 'admin':
+            tokens[s] = secrets.token_hex(16)
+            users.append({'name': s, 'role': 'developer', 'groups': [s], 'token': tokens[s]})
+    config = {
+        'listen': '127.0.0.1:%d' % port,
+        'data_dir': os.path.join(work, 'data'),
+        'users': users,
+        'agent_tokens': [{'name': 'bench', 'token': agent_token}],
+        'repositories': [{'name': 'app', 'url': repo, 'poll': '0s'}],
+        'agent_lost_after': '10s',
+    }
+    if creds:
+        config['secrets'] = {c: {'value': 'bench-user:bench-secret'} for c in creds}
+    cfg = os.path.join(work, 'controller.yml')
+    with open(cfg, 'w') as f:
+        json.dump(config, f, indent=1)  # JSON is YAML
+    token_file = os.path.join(work, 'agent.token')
+    with open(token_file, 'w') as f:
+        f.write(agent_token)
+    os.chmod(token_file, 0o600)
+
+    procs = []
+    out = open(os.path.join(ldir, 'output.txt'), 'w')
+
+    def start(argv, log, env=None):
+        p = subprocess.Popen(argv, stdout=open(log, 'w'), stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        procs.append(p)
+        return p
+
+    rc = 1
+    try:
+        start([os.path.join(bindir, 'gantry-controller'), '--config', cfg],
+              os.path.join(work, 'controller.log'))
+        deadline = time.time() + 15
+        while time.time() < deadline and http(base, 'GET', '/healthz', admin)[0] != 200:
+            time.sleep(0.1)
+        env = dict(os.environ)
+        env['PATH'] = shims + ':' + env.get('PATH', '')
+        env['HOME'] = os.path.join(work, 'home')
+        os.makedirs(env['HOME'], exist_ok=True)
+        tool_args = []
+        if tools:
+            home = os.path.join(work, 'tool-home')
+            os.makedirs(home, exist_ok=True)
+            if not os.path.exists(os.path.join(home, 'bin')):
+                os.symlink(shims, os.path.join(home, 'bin'))
+            for kind, name in sorted(tools):
+                tool_args += ['--tool', '%s:%s=%s' % (kind, name, home)]
+        agents = [('any', [])] + [('agent%d' % (i + 1), s) for i, s in enumerate(label_sets)]
+        for name, labels in agents:
+            argv = [os.path.join(bindir, 'gantry-agent'), '--controller', base, '--token-file',
+                    token_file, '--name', name, '--executors', '2', '--work',
+                    os.path.join(work, name)]
+            if labels:
+                argv += ['--labels', ','.join(labels)]
+            argv += tool_args
+            start(argv, os.path.join(work, name + '.log'), env)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            code, body = http(base, 'GET', '/api/v1/agents', admin)
+            try:
+                listed = json.loads(body) if code == 200 else []
+                listed = listed.get('agents', listed) if isinstance(listed, dict) else listed
+                if sum(1 for a in listed if a.get('connected', True)) >= len(agents):
+                    break
+            except ValueError:
+                pass
+            time.sleep(0.1)
+        print('gantry controller: %d agents (%s), %d secrets, %d submitters, tools %s' % (
+            len(agents), '; '.join('%s=%s' % (n, ','.join(l) or '-') for n, l in agents),
+            len(creds), len(tokens), sorted(tools)), file=out)
+        code, body = http(base, 'POST', '/api/v1/runs', admin, {'repo': 'app'})
+        if code != 201:
+            print('trigger failed: %d %s' % (code, body[:300]), file=out)
+            return 1
+        run_id = json.loads(body)['id']
+        deadline = time.time() + timeout
+        run = {}
+        answered = set()
+        while True:
+            code, body = http(base, 'GET', '/api/v1/runs/%d' % run_id, admin)
+            if code == 200:
+                run = json.loads(body)
+                if run.get('status') in ('succeeded', 'failed', 'unstable', 'aborted', 'skipped'):
+                    break
+            if time.time() > deadline:
+                http(base, 'POST', '/api/v1/runs/%d/cancel' % run_id, admin, {})
+                rc = 124
+                break
+            code, body = http(base, 'GET', '/api/v1/approvals?status=pending', admin)
+            try:
+                pending = json.loads(body) if code == 200 else []
+                pending = pending.get('approvals', pending) if isinstance(pending, dict) else pending
+            except ValueError:
+                pending = []
+            for a in pending:
+                if a.get('kind') != 'input' or a.get('run') != run_id or a['id'] in answered:
+                    continue
+                who = [s for s in (a.get('submitter') or '').split(',') if s.strip() in tokens]
+                token = tokens[who[0].strip()] if who else admin
+                c, b = http(base, 'POST', '/api/v1/approvals/%s/approve' % a['id'], token,
+                            {'comment': 'bench'})
+                print('input %s answered: %d %s' % (a['id'], c, b[:200]), file=out)
+                answered.add(a['id'])
+            time.sleep(0.2)
+        keep = os.path.join(ldir, 'runs', '1')
+        os.makedirs(os.path.join(keep, 'logs'), exist_ok=True)
+        with open(os.path.join(keep, 'run.json'), 'w') as f:
+            json.dump(run, f, indent=1)
+        for s in run.get('stages', []):
+            sid = s.get('id') or s.get('name') or ''
+            code, body = http(base, 'GET', '/api/v1/runs/%d/log?stage=%s' % (
+                run_id, urllib.parse.quote(sid, safe='')), admin)
+            name = re.sub(r'[^A-Za-z0-9._-]+', '_', sid)
+            with open(os.path.join(keep, 'logs', name + '.log'), 'wb') as f:
+                f.write(body if code == 200 else b'')
+        print('run %s: %s %s' % (run_id, run.get('status'), run.get('reason', '')), file=out)
+        if rc != 124:
+            rc = {'succeeded': 0, 'unstable': 3}.get(run.get('status'), 1)
+    finally:
+        for p in reversed(procs):
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except OSError:
+                pass
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+        out.close()
+    return rc
+
+
+if __name__ == '__main__':
+    sys.exit(main())
