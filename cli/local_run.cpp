@@ -29,7 +29,10 @@
 #include "gantry/common/log.hpp"
 #include "gantry/git/git_cache.hpp"
 #include "gantry/net/url.hpp"
+#include "gantry/pipelines/groovy_parser.hpp"
+#include "gantry/pipelines/libraries.hpp"
 #include "gantry/pipelines/loader.hpp"
+#include "gantry/pipelines/yaml_frontend.hpp"
 #include "json_get.hpp"
 #include "remote.hpp"
 #include "service/controller.hpp"
@@ -692,6 +695,23 @@ int local_run_command(const std::vector<std::string>& args, std::ostream& out, s
   auto format = pipelines::format_for_path(o.file);
   // Shared libraries are read here too, so that a pipeline template loads.
   pipelines::LibraryBundle libs;
+  {
+    // A library the file names that --library does not give: said, and left out.
+    pipelines::Diagnostics diags;
+    pipelines::NodePtr root = format == pipelines::SourceFormat::Yaml
+                                  ? pipelines::parse_yaml_pipeline(source, diags)
+                                  : pipelines::parse_groovy(source, diags);
+    if (root) {
+      for (const auto& w : pipelines::find_library_requests(*root).wanted) {
+        bool given = false;
+        for (const auto& l : o.libraries) given = given || l.name == w.name;
+        if (!given) {
+          out << "gantry run: library '" << w.name << "' is not loaded (give it with --library "
+              << w.name << "=URL): its steps fail when reached\n";
+        }
+      }
+    }
+  }
   if (!o.libraries.empty()) {
     char cache_tmpl[] = "/tmp/gantry-libs-XXXXXX";
     if (!::mkdtemp(cache_tmpl)) {
@@ -704,7 +724,7 @@ int local_run_command(const std::vector<std::string>& args, std::ostream& out, s
       git::GitCache cache(cache_tmpl);
       controller::load_libraries(cache, o.libraries, source,
                                  format == pipelines::SourceFormat::Yaml ? "yaml" : "jenkinsfile",
-                                 resolved);
+                                 resolved, true);
     }
     std::error_code ec;
     fs::remove_all(cache_tmpl, ec);
@@ -756,6 +776,7 @@ int local_run_command(const std::vector<std::string>& args, std::ostream& out, s
   config.open_gates = true;
   config.local_inputs = true;
   config.libraries = o.libraries;
+  config.skip_unknown_libraries = true;
   for_each_stage(loaded.pipeline->stages, [&](const pipelines::Stage& s) {
     if (s.deploy) config.environments[s.deploy->environment].name = s.deploy->environment;
   });

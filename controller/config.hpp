@@ -134,6 +134,9 @@ struct Config {
   // Not from the file: `gantry run` on a terminal (or with --input): inputs become requests
   // (INPUT-N) that the user at the terminal answers, whatever their submitter says.
   bool local_inputs = false;
+  // gantry run: a library the pipeline names but --library did not give is left out (its
+  // steps fail when reached) instead of failing the run. Not a config key.
+  bool skip_unknown_libraries = false;
   // Set by load_config, empty for the defaults: the file and the SHA-256 of
   // its bytes, which the controller records in the audit log at startup.
   std::string source_path, source_sha256;

@@ -1,5 +1,6 @@
 // Steps on the workspace's files: writeFile, readFile, fileExists,
 // deleteDir, checkout scm, archiveArtifacts and junit.
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -126,9 +127,11 @@ bool tool_home(const JobState& job, const std::string& type, const std::string& 
   }
   const std::string what = (type.empty() ? "tool" : type) + " '" + name + "'";
   if (job.tools_from_path && !type.empty()) {
+    // This machine's PATH (the job's may be the pipeline's own, or not expanded yet).
     auto path = env.find("PATH");
+    const char* own = std::getenv("PATH");
     const std::string cmd = tool_command(type);
-    std::string dirs = path == env.end() ? "" : path->second;
+    std::string dirs = own != nullptr ? own : (path == env.end() ? "" : path->second);
     for (size_t start = 0; start <= dirs.size();) {
       size_t end = dirs.find(':', start);
       if (end == std::string::npos) end = dirs.size();

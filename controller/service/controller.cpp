@@ -107,7 +107,7 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
   engine_->set_hooks(std::move(hooks));
 
   git_ = std::make_unique<GitWorkers>(loop_, config_.data_dir + "/mirrors", kGitThreads);
-  git_->set_libraries(config_.libraries);
+  git_->set_libraries(config_.libraries, config_.skip_unknown_libraries);
   RepoWatcherHooks wh;
   wh.base_commit = [this](const std::string& job) { return runs_->base_commit(job); };
   wh.start_run = [this](const RepoTrigger& t) { runs_->start_triggered(t); };
@@ -151,7 +151,7 @@ void Controller::reload(const std::string& path) {
   config_.repositories = std::move(next.repositories);
   // Shared libraries: the runs resolved from now on load the new list.
   config_.libraries = std::move(next.libraries);
-  if (git_) git_->set_libraries(config_.libraries);
+  if (git_) git_->set_libraries(config_.libraries, config_.skip_unknown_libraries);
   // A renewed certificate keeps its file names: the files are read again at every reload.
   // Turning TLS on or off, or the listen address, needs a restart.
   bool tls_was_on = !config_.tls_cert.empty();

@@ -16,7 +16,8 @@ ChangeRecord change_record(const git::ChangeCommit& c) {
 }
 
 void load_libraries(git::GitCache& cache, const std::vector<LibraryConfig>& configured,
-                    const std::string& source, const std::string& format, ResolvedPipeline& out) {
+                    const std::string& source, const std::string& format, ResolvedPipeline& out,
+                    bool skip_unknown) {
   pipelines::Diagnostics diags;
   pipelines::NodePtr root = format == "yaml" ? pipelines::parse_yaml_pipeline(source, diags)
                                              : pipelines::parse_groovy(source, diags);
@@ -46,6 +47,10 @@ void load_libraries(git::GitCache& cache, const std::vector<LibraryConfig>& conf
     const LibraryConfig* lib = nullptr;
     for (const LibraryConfig& c : configured) {
       if (c.name == w.name) lib = &c;
+    }
+    if (lib == nullptr && skip_unknown) {
+      log::warn("git", "library.not_given", {{"library", w.name}});
+      continue;
     }
     if (lib == nullptr) {
       std::string names;
@@ -117,7 +122,7 @@ void load_libraries(git::GitCache& cache, const std::vector<LibraryConfig>& conf
                {"files", std::to_string(loaded.files.size())}});
     bundle.push_back(std::move(loaded));
   }
-  out.libraries = pipelines::encode_libraries(bundle);
+  if (!bundle.empty()) out.libraries = pipelines::encode_libraries(bundle);
 }
 
 namespace {
@@ -125,13 +130,13 @@ namespace {
 constexpr size_t kMaxQueued = 1024;
 
 ResolvedPipeline resolve_now(git::GitCache& cache, const ResolveRequest& req,
-                             const std::vector<LibraryConfig>& libraries) {
+                             const std::vector<LibraryConfig>& libraries, bool skip_unknown) {
   if (!req.inline_source.empty()) {
     ResolvedPipeline out;
     out.ok = true;
     out.source = req.inline_source;
     out.format = req.inline_format;
-    load_libraries(cache, libraries, out.source, out.format, out);
+    load_libraries(cache, libraries, out.source, out.format, out, skip_unknown);
     return out;
   }
   std::vector<std::string> candidates;
@@ -154,7 +159,7 @@ ResolvedPipeline resolve_now(git::GitCache& cache, const ResolveRequest& req,
   bool yaml = r.path.ends_with(".yml") || r.path.ends_with(".yaml");
   out.format = yaml ? "yaml" : "jenkinsfile";
   if (out.commit.empty()) return out;
-  if (out.ok) load_libraries(cache, libraries, out.source, out.format, out);
+  if (out.ok) load_libraries(cache, libraries, out.source, out.format, out, skip_unknown);
   // The range is informative: a failure to compute it does not fail the run.
   git::ChangeSet cs = cache.changes(req.url, req.base_commit, out.commit, kMaxChangeCommits);
   if (!cs.ok) {
@@ -203,20 +208,23 @@ bool GitWorkers::submit(Work work) {
   return true;
 }
 
-void GitWorkers::set_libraries(std::vector<LibraryConfig> libraries) {
+void GitWorkers::set_libraries(std::vector<LibraryConfig> libraries, bool skip_unknown) {
   std::lock_guard lock(mu_);
   libraries_ = std::move(libraries);
+  skip_unknown_libraries_ = skip_unknown;
 }
 
 bool GitWorkers::resolve(ResolveRequest request, std::function<void(ResolvedPipeline)> done) {
   std::vector<LibraryConfig> libraries;
+  bool skip_unknown = false;
   {
     std::lock_guard lock(mu_);
     libraries = libraries_;
+    skip_unknown = skip_unknown_libraries_;
   }
   return submit([request = std::move(request), done = std::move(done),
-                 libraries = std::move(libraries)](git::GitCache& cache) {
-    ResolvedPipeline out = resolve_now(cache, request, libraries);
+                 libraries = std::move(libraries), skip_unknown](git::GitCache& cache) {
+    ResolvedPipeline out = resolve_now(cache, request, libraries, skip_unknown);
     if (!out.ok)
       log::warn("git", "pipeline.unreadable", {{"repo", request.url}, {"error", out.error}});
     return std::function<void()>([done, out = std::move(out)] { done(out); });

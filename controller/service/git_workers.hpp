@@ -50,8 +50,10 @@ struct ResolvedPipeline {
 // Loads the libraries `source` asks for from `configured` (fetching each
 // library's repository into `cache`): fills `out.libraries`, or sets
 // `out.ok = false` and `out.error` to why not.
+// `skip_unknown`: a name not configured is left out rather than an error (gantry run).
 void load_libraries(git::GitCache& cache, const std::vector<LibraryConfig>& configured,
-                    const std::string& source, const std::string& format, ResolvedPipeline& out);
+                    const std::string& source, const std::string& format, ResolvedPipeline& out,
+                    bool skip_unknown = false);
 
 inline constexpr size_t kMaxChangeCommits = 200;
 
@@ -84,7 +86,7 @@ class GitWorkers final : public GitReader {
   bool resolve(ResolveRequest request, std::function<void(ResolvedPipeline)> done) override;
   bool fetch_refs(std::string url, std::function<void(git::FetchResult)> done);
   // The `libraries:` configuration, read by every later resolve (set again on reload).
-  void set_libraries(std::vector<LibraryConfig> libraries);
+  void set_libraries(std::vector<LibraryConfig> libraries, bool skip_unknown = false);
   // The commits `to` ships that no `shipped` commit reaches, in the mirror
   // of `url` (no fetch), without paths.
   bool unshipped(std::string url, std::string to, std::vector<std::string> shipped, size_t max,
@@ -100,6 +102,7 @@ class GitWorkers final : public GitReader {
   git::GitCache cache_;
   std::mutex mu_;
   std::vector<LibraryConfig> libraries_;  // under mu_
+  bool skip_unknown_libraries_ = false;   // under mu_
   std::condition_variable cv_;
   std::deque<Work> queue_;
   bool stopping_ = false;

@@ -248,6 +248,7 @@ net::Response RunService::create(const net::Request& req, const Principal& who) 
 }
 
 bool RunService::needs_libraries(const RunRecord& run) const {
+  if (config_.skip_unknown_libraries && config_.libraries.empty()) return false;
   for (const LibraryConfig& lib : config_.libraries) {
     if (lib.implicit) return true;
   }

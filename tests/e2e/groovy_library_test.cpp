@@ -260,4 +260,16 @@ TEST_CASE("gantry run loads shared libraries with --library and templates too") 
   INFO(none.out);
   CHECK(none.exit_code != 0);
   CHECK(none.out.find("no pipeline { } block found") != std::string::npos);
+  // A library --library does not give is said and left out; the rest runs.
+  std::ofstream(dir.path + "/app/Other.groovy")
+      << "@Library('other@1') _\npipeline { agent any\n stages { stage('S') { steps { echo "
+         "'still ran' } } } }\n";
+  CliResult other =
+      shell("cd '" + dir.path +
+            "/app' && " GANTRY_BIN " run Other.groovy --workspace here 2>&1 </dev/null");
+  INFO(other.out);
+  CHECK(other.exit_code == 0);
+  CHECK(other.out.find("library 'other' is not loaded (give it with --library other=URL)") !=
+        std::string::npos);
+  CHECK(other.out.find("still ran") != std::string::npos);
 }
