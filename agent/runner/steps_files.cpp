@@ -126,6 +126,18 @@ bool tool_home(const JobState& job, const std::string& type, const std::string& 
     }
   }
   const std::string what = (type.empty() ? "tool" : type) + " '" + name + "'";
+  if (job.tools_from_path && type.empty()) {
+    // `tool 'mvn-3.6'` without a type: the name says which, as installations are named.
+    std::string lower;
+    for (char ch : name) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    static const std::pair<const char*, const char*> kGuesses[] = {
+        {"mvn", "maven"},     {"maven", "maven"}, {"jdk", "jdk"}, {"java", "jdk"},
+        {"gradle", "gradle"}, {"node", "nodejs"}, {"ant", "ant"}, {"go", "go"}};
+    for (const auto& [part, guess] : kGuesses) {
+      if (lower.find(part) != std::string::npos)
+        return tool_home(job, guess, name, env, home, error);
+    }
+  }
   if (job.tools_from_path && !type.empty()) {
     // This machine's PATH (the job's may be the pipeline's own, or not expanded yet).
     auto path = env.find("PATH");

@@ -10,6 +10,7 @@ Classes say whose the failure is:
   gantry: groovy              Groovy the interpreter cannot run (construct, variable)
   gantry: run machinery       anything else Gantry itself refused or did wrongly
   credentials                 `gantry run` has no secrets, so credentials() fails
+  library                     a shared library the file loads is not available here
   environment                 what neither Gantry nor the harness can give: the
                               project's own files, network, absolute paths, bash as
                               /bin/sh, a PATH the pipeline overrides
@@ -86,6 +87,9 @@ def normalise(reason):
         re.search(r'unknown step "([^"]+)"', r)
     if m:
         return 'gantry: unknown step', 'unknown step: %s' % m.group(1)
+    m = re.search(r"library '([^']+)'.* is not configured on this controller", r)
+    if m:
+        return 'library', 'shared library not available here'
     if re.search(r"credentials '[^']*' not (found|available)", r):
         return 'credentials', 'credentials not configured (gantry run has no secrets)'
     if re.search(r"only 'checkout scm' is supported", r):

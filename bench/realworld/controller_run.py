@@ -32,7 +32,8 @@ import urllib.request
 # `sh label: 'Saving logs'` (a step's display name).
 LABEL = re.compile(r"""(?:^|[{;])\s*label\s*(?:\(\s*|\s+)(['"])([^'"$]+)\1""", re.M)
 NODE = re.compile(r"""\bnode\s*\(\s*(?:label\s*:\s*)?(['"])([^'"$]+)\1""")
-CREDS = re.compile(r"""\b(?:credentials\s*\(\s*|credentialsId\s*:\s*)(['"])([^'"$]+)\1""")
+CREDS = re.compile(r"""\b(?:credentials\s*\(\s*|credentialsId\s*:\s*|[A-Za-z_]*CRED[A-Za-z_]*\s*=\s*)"""
+                   r"""(['"])([^'"$]+)\1""")
 TOOLS = re.compile(r"\btools\s*\{([^}]*)\}")
 TOOL_ENTRY = re.compile(r"""\b([A-Za-z]+)\s*\(?\s*(['"])([^'"$]+)\2""")
 TOOL_STEP = re.compile(r"""\btool\s*\(?\s*(?:name\s*:\s*)?(['"])([^'"$]+)\1"""

@@ -64,7 +64,8 @@ if [ $controller = yes ]; then
 fi
 
 # ---- shims: every external tool a pipeline may call prints its argv and exits 0 ----
-shims=$work/shims
+# In a bin/ of its own, so that a tool's home (tools { }, tool) is the directory above it.
+shims=$work/tool-home/bin
 mkdir -p "$shims"
 shim_names="
 mvn mvnw gradle gradlew ant sbt lein bazel bazelisk buck

@@ -46,6 +46,57 @@ void collect_ids(const pipelines::Node& node, std::set<std::string>& ids, int de
   }
 }
 
+// Names of the plain calls in `node` (a helper method called from a step or a script).
+void collect_calls(const pipelines::Node& node, std::set<std::string>& calls, int depth) {
+  if (depth > pipelines::kMaxEvalDepth) return;
+  if (node.kind == pipelines::NodeKind::Call && !node.lhs) calls.insert(node.text);
+  for (const auto& arg : node.named) {
+    if (arg.value) collect_calls(*arg.value, calls, depth + 1);
+  }
+  for (const auto* child : {node.lhs.get(), node.rhs.get(), node.third.get(), node.block.get()}) {
+    if (child) collect_calls(*child, calls, depth + 1);
+  }
+  for (const auto& item : node.items) {
+    if (item) collect_calls(*item, calls, depth + 1);
+  }
+}
+
+void collect_step_calls(const std::vector<pipelines::Step>& steps, std::set<std::string>& calls) {
+  for (const pipelines::Step& step : steps) {
+    calls.insert(step.name);
+    for (const auto& a : step.args) {
+      if (a) collect_calls(*a, calls, 0);
+    }
+    for (const auto& a : step.named) {
+      if (a.value) collect_calls(*a.value, calls, 0);
+    }
+    if (step.script) collect_calls(*step.script, calls, 0);
+    collect_step_calls(step.body, calls);
+  }
+}
+
+// withCredentials inside the Jenkinsfile's own methods that `calls` reach
+// (def deploy() { withCredentials([...]) { ... } }, called from a step).
+void collect_method_credential_ids(const pipelines::Node* file, std::set<std::string> calls,
+                                   std::set<std::string>& ids) {
+  if (file == nullptr) return;
+  std::set<std::string> seen;
+  for (int round = 0; round < 8 && !calls.empty(); ++round) {
+    std::set<std::string> next;
+    for (const auto& stmt : file->items) {
+      const pipelines::Node* m = stmt.get();
+      while (m != nullptr && m->kind == pipelines::NodeKind::Annotation) m = m->lhs.get();
+      if (m == nullptr || m->kind != pipelines::NodeKind::MethodDef || !calls.count(m->text) ||
+          seen.count(m->text))
+        continue;
+      seen.insert(m->text);
+      collect_ids(*m, ids, 0);
+      collect_calls(*m, next, 0);
+    }
+    calls = std::move(next);
+  }
+}
+
 std::string secret_refusal_of(const std::string& id, const SchedulerOptions& options,
                               const RunState& run, int node,
                               const std::map<std::string, std::string>& env) {
@@ -75,12 +126,19 @@ void collect_credential_ids(const std::vector<pipelines::Step>& steps, std::set<
 
 std::vector<std::string> required_tools(const RunState& run, int node) {
   std::map<std::string, std::string> by_type;  // the innermost declaration of a type wins
+  pipelines::EvalContext ctx;  // `jdk params.jdkVersion`, `maven "${MVN}"`: the run's parameters
+  ctx.params = pipelines::typed_parameters(run.pipeline, run.run.params);
   auto take = [&](const std::vector<pipelines::Tool>& tools) {
     for (const pipelines::Tool& t : tools) {
       if (by_type.count(t.type) || !t.version) continue;
-      by_type[t.type] = t.version->kind == pipelines::NodeKind::String
-                            ? t.version->text
-                            : pipelines::to_source(*t.version);
+      std::string name = pipelines::to_source(*t.version);
+      if (t.version->kind == pipelines::NodeKind::String) {
+        name = t.version->text;
+      } else if (auto v = pipelines::evaluate(*t.version, ctx);
+                 std::holds_alternative<pipelines::Value>(v)) {
+        name = std::get<pipelines::Value>(v).to_string();
+      }
+      by_type[t.type] = name;
     }
   };
   for (int i = node; i >= 0; i = run.nodes[static_cast<size_t>(i)].parent) {
@@ -262,12 +320,21 @@ protocol::JobSpec job_spec(const RunState& run, const Job& job, const SchedulerO
   spec.display_name = r.display_name;
   // withCredentials secrets go only to the job whose own steps name them.
   std::set<std::string> ids;
+  std::set<std::string> calls;
   if (n.kind == NodeKind::PipelinePost) {
-    for (const auto& p : run.pipeline.post) collect_credential_ids(p.steps, ids);
+    for (const auto& p : run.pipeline.post) {
+      collect_credential_ids(p.steps, ids);
+      collect_step_calls(p.steps, calls);
+    }
   } else if (n.stage) {
     collect_credential_ids(n.stage->steps, ids);
-    for (const auto& p : n.stage->post) collect_credential_ids(p.steps, ids);
+    collect_step_calls(n.stage->steps, calls);
+    for (const auto& p : n.stage->post) {
+      collect_credential_ids(p.steps, ids);
+      collect_step_calls(p.steps, calls);
+    }
   }
+  collect_method_credential_ids(run.groovy_tree().get(), std::move(calls), ids);
   for (const std::string& id : ids) {
     auto it = options.secrets.find(id);
     if (it == options.secrets.end()) continue;  // the step says it is missing

@@ -644,3 +644,38 @@ TEST_CASE(
   c.http("POST", "/api/v1/runs/" + std::to_string(id) + "/cancel", "{}");
   CHECK(c.wait_run(id, 30s)["status"] == "aborted");
 }
+
+TEST_CASE("withCredentials inside a helper method reaches the job whose steps call it") {
+  // Jenkins resolves credentials wherever the Groovy runs: a helper method defined around the
+  // pipeline and called from a step (or from another method, or a script block) gets them.
+  // A stage that calls no such method gets none.
+  Cluster c("secrets:\n  gcp-project: {value: proj-4242}\n");
+  c.add_repository("app", c.make_repo({{"Jenkinsfile", R"(def publish(String what) {
+  withCredentials([string(credentialsId: 'gcp-project', variable: 'P')]) {
+    sh "echo publish ${what} len=\${#P}"
+  }
+}
+def cleanup() { publish('leftovers') }
+
+pipeline {
+  agent any
+  stages {
+    stage('Other') {
+      steps { echo 'nothing secret' }
+    }
+  }
+  post {
+    always { script { cleanup() } }
+  }
+}
+)"}}));
+  c.start_controller();
+  c.start_agent({});
+  c.wait_agents(1);
+  int64_t id = c.trigger("app");
+  json run = c.wait_run(id, 30s);
+  std::string post = c.stage_log(id, "Declarative: Post Actions");
+  INFO(run.dump() << "\n" << post);
+  CHECK(run["status"] == "succeeded");
+  CHECK(post.find("publish leftovers len=9\n") != std::string::npos);
+}
