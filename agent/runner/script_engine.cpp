@@ -51,28 +51,16 @@ thread_local Branch* tl_branch = nullptr;
 // Calls whose value is a description another step takes, not a step of
 // their own: withCredentials' bindings, build's parameters, checkout's SCMs.
 bool is_describable(std::string_view name) {
-  static constexpr std::string_view kNames[] = {"usernamePassword",
-                                                "usernameColonPassword",
-                                                "string",
-                                                "file",
-                                                "sshUserPrivateKey",
-                                                "certificate",
-                                                "booleanParam",
-                                                "choice",
-                                                "text",
-                                                "password",
-                                                "scmGit",
-                                                "gitBranch",
-                                                "branch",
-                                                "userRemoteConfig",
-                                                "cleanBeforeCheckout",
-                                                "localBranch",
-                                                "submodule",
-                                                "cloneOption",
-                                                "pruneStale",
-                                                "wipeWorkspace",
-                                                "run",
-                                                "credentials"};
+  static constexpr std::string_view kNames[] = {
+      "usernamePassword", "usernameColonPassword", "string", "file", "sshUserPrivateKey",
+      "certificate", "booleanParam", "choice", "text", "password", "scmGit", "gitBranch", "branch",
+      "userRemoteConfig", "cleanBeforeCheckout", "localBranch", "submodule", "cloneOption",
+      "pruneStale", "wipeWorkspace", "run", "credentials",
+      // properties([...])'s job properties (a no-op
+      // here): their values only describe.
+      "buildDiscarder", "logRotator", "disableConcurrentBuilds", "disableResume", "durabilityHint",
+      "pipelineTriggers", "cron", "pollSCM", "upstream", "githubPush", "parameters", "stringParam",
+      "choiceParam", "rateLimitBuilds"};
   for (auto n : kNames) {
     if (n == name) return true;
   }

@@ -224,3 +224,28 @@ pipeline {
   CHECK(r.out.find("Failed in branch quick") != std::string::npos);
   CHECK(r.out.find("slow finished") == std::string::npos);
 }
+
+TEST_CASE("properties with job properties inside script is said and changes nothing") {
+  TempDir dir;
+  std::ofstream(dir.path + "/Jenkinsfile") << R"(pipeline {
+  agent any
+  stages {
+    stage('S') {
+      steps {
+        script {
+          properties([buildDiscarder(logRotator(numToKeepStr: '5')), disableConcurrentBuilds(),
+                      pipelineTriggers([cron('H 2 * * *')])])
+          echo 'after properties'
+        }
+      }
+    }
+  }
+}
+)";
+  CliResult r =
+      shell("cd '" + dir.path + "' && " GANTRY_BIN " run --workspace here 2>&1 </dev/null");
+  INFO(r.out);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("properties(): not applied") != std::string::npos);
+  CHECK(r.out.find("after properties") != std::string::npos);
+}
