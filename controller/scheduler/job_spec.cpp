@@ -124,21 +124,32 @@ void collect_credential_ids(const std::vector<pipelines::Step>& steps, std::set<
   }
 }
 
-std::vector<std::string> required_tools(const RunState& run, int node) {
+std::vector<std::string> required_tools(const RunState& run, int node,
+                                        const SchedulerOptions& options) {
   std::map<std::string, std::string> by_type;  // the innermost declaration of a type wins
-  pipelines::EvalContext ctx;  // `jdk params.jdkVersion`, `maven "${MVN}"`: the run's parameters
-  ctx.params = pipelines::typed_parameters(run.pipeline, run.run.params);
+  // `jdk params.jdkVersion`, `jdk "${MATRIX_JDK}"`, `maven MVN`: the stage's environment,
+  // axes and the run's parameters. A name that does not evaluate to a value asks for nothing
+  // (the job finds the tool on PATH or fails at the step that needs it), not for a tool that
+  // no agent can have.
+  std::optional<pipelines::EvalContext> ctx;
   auto take = [&](const std::vector<pipelines::Tool>& tools) {
     for (const pipelines::Tool& t : tools) {
       if (by_type.count(t.type) || !t.version) continue;
-      std::string name = pipelines::to_source(*t.version);
       if (t.version->kind == pipelines::NodeKind::String) {
-        name = t.version->text;
-      } else if (auto v = pipelines::evaluate(*t.version, ctx);
-                 std::holds_alternative<pipelines::Value>(v)) {
-        name = std::get<pipelines::Value>(v).to_string();
+        by_type[t.type] = t.version->text;
+        continue;
       }
-      by_type[t.type] = name;
+      if (!ctx) {
+        ctx.emplace();
+        std::string ignored;
+        ctx->env = stage_environment(run, node, options, nullptr, ignored);
+        ctx->params = pipelines::typed_parameters(run.pipeline, run.run.params);
+      }
+      pipelines::EvalResult v = pipelines::evaluate(*t.version, *ctx);
+      std::string name;
+      if (auto* value = std::get_if<pipelines::Value>(&v); value && !value->is_null())
+        name = value->to_string();
+      by_type[t.type] = name;  // "" when unknown: the type is settled, nothing required
     }
   };
   for (int i = node; i >= 0; i = run.nodes[static_cast<size_t>(i)].parent) {
@@ -149,7 +160,9 @@ std::vector<std::string> required_tools(const RunState& run, int node) {
   }
   take(run.pipeline.tools);
   std::vector<std::string> out;
-  for (const auto& [type, name] : by_type) out.push_back(type + ":" + name);
+  for (const auto& [type, name] : by_type) {
+    if (!name.empty()) out.push_back(type + ":" + name);
+  }
   return out;
 }
 
@@ -303,7 +316,7 @@ protocol::JobSpec job_spec(const RunState& run, const Job& job, const SchedulerO
   spec.attempt = job.attempt;
   spec.pipeline_source = r.pipeline_source;
   spec.libraries = r.libraries;
-  spec.tools = required_tools(run, job.node);
+  spec.tools = required_tools(run, job.node, options);
   // The first job of the run logs what the code around `pipeline { }` prints.
   spec.log_prelude = job.attempt == 1;
   for (const StageRecord& s : run.stages) {

@@ -29,7 +29,8 @@ std::map<std::string, std::string> stage_environment(const RunState& run, int no
 // The tools a node's steps need (`tools { maven 'M3' }` of the pipeline, its
 // stages and matrix; the innermost per type): "TYPE:NAME" each. An agent has
 // one when its config lists it (it advertises the label "tool:TYPE:NAME").
-std::vector<std::string> required_tools(const RunState& run, int node);
+std::vector<std::string> required_tools(const RunState& run, int node,
+                                        const SchedulerOptions& options);
 // The label expression a node's job needs: its label, and each required tool.
 std::string with_tools(const std::string& label, const std::vector<std::string>& tools);
 // The assignment of `job`; `error` as for stage_environment.

@@ -288,7 +288,7 @@ std::string without_queue_reason(const std::string& reason) {
 std::string Scheduler::label_of(RunState& run, int node, std::string& error) {
   std::string label = stage_label(run, node, error);
   // A tool the agent lacks keeps the job from it, as a label would (SPEC §4).
-  const std::vector<std::string> tools = required_tools(run, node);
+  const std::vector<std::string> tools = required_tools(run, node, options_);
   return tools.empty() ? label : with_tools(label, tools);
 }
 
