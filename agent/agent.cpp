@@ -16,6 +16,7 @@
 #include "gantry/common/version.hpp"
 #include "gantry/git/git_cache.hpp"
 #include "gantry/net/url.hpp"
+#include "gantry/pipelines/model.hpp"
 #include "gantry/protocol/codec.hpp"
 #include "trash.hpp"
 
@@ -99,6 +100,24 @@ Agent::Agent(net::EventLoop& loop, AgentConfig config) : loop_(loop), config_(st
     char host[256] = {};
     ::gethostname(host, sizeof host - 1);
     config_.name = std::string(host) + "-" + agent_id_.substr(agent_id_.size() - 4);
+  }
+  // A container engine for docker/dockerfile/kubernetes stages: found by running a
+  // container, never assumed; what was tried is logged when none works.
+  std::string engine_report;
+  if (config_.found_engine) {
+    engine_ = config_.found_engine;
+  } else if (auto engine = detect_container_engine(config_.container_engine, engine_report)) {
+    engine_ = std::make_shared<const ContainerEngine>(std::move(*engine));
+  }
+  if (engine_) {
+    log::info("agent", "container_engine", {{"engine", engine_->describe()}});
+    // Containers a previous process of this agent left (kill -9): nothing runs in them now.
+    if (int n = remove_leftover_containers(*engine_, agent_id_); n > 0)
+      log::info("agent", "containers.leftover_removed", {{"count", std::to_string(n)}});
+  } else {
+    log::info("agent", "container_engine.none",
+              {{"reason", engine_report},
+               {"effect", "docker, dockerfile and kubernetes stages are not sent here"}});
   }
   git_ = std::make_unique<git::GitCache>((fs::path(config_.work_dir) / "mirrors").string());
   trash_ = std::make_unique<Trash>(state_dir_);
@@ -225,6 +244,10 @@ void Agent::on_open() {
   h.name = config_.name;
   h.labels = config_.labels;
   for (const auto& [tool, home] : config_.tools) h.labels.push_back("tool:" + tool);
+  if (engine_) {  // the container capability, and which engine provides it
+    h.labels.push_back(pipelines::kContainerCapability);
+    h.labels.push_back(std::string(pipelines::kContainerCapability) + ":" + engine_->name);
+  }
   h.executors = config_.executors;
   h.version = kVersion;
   for (const auto& [id, job] : jobs_) {

@@ -28,6 +28,7 @@
 #include "gantry/net/tls.hpp"
 #include "gantry/net/ws_client.hpp"
 #include "gantry/protocol/messages.hpp"
+#include "runner/container_engine.hpp"
 #include "runner/process.hpp"
 
 namespace gantry::agent {
@@ -41,6 +42,12 @@ struct AgentConfig {
   // `job_user`: steps run as this user, not the agent's (which must then be root); the state
   // directory, the token and other jobs' files stay out of its reach.
   std::string job_user;
+  // `container_engine`: auto (podman, then docker), podman, docker or none. The one found
+  // at start runs docker/dockerfile/kubernetes stages; the agent then advertises the
+  // capability label `docker` and `docker:ENGINE` (docs/containers.md).
+  std::string container_engine = "auto";
+  // gantry run: the engine it already found (not probed again); overrides container_engine.
+  std::shared_ptr<const ContainerEngine> found_engine;
   std::string name;
   std::vector<std::string> labels;
   // `tools: {maven: {M3: /opt/maven}}` (or --tool maven:M3=/opt/maven): "TYPE:NAME" -> home.
@@ -122,6 +129,8 @@ class Agent {
   // branch comes back to its own @2, as Jenkins' retry stays in its workspace.
   std::map<std::string, std::string> stage_workspaces_;
   std::optional<RunAs> run_as_;  // from config_.job_user
+  // The container engine found at start (config_.container_engine), if any.
+  std::shared_ptr<const ContainerEngine> engine_;
   std::unique_ptr<net::WsClient> link_;
   std::unique_ptr<git::GitCache> git_;
   std::unique_ptr<Trash> trash_;

@@ -23,6 +23,11 @@ namespace gantry::agent {
 
 namespace {
 
+constexpr const char* kEngineChoices = "container_engine must be auto, podman, docker or none";
+bool valid_engine(const std::string& v) {
+  return v == "auto" || v == "podman" || v == "docker" || v == "none";
+}
+
 std::vector<std::string> split_labels(const std::string& s) {
   std::vector<std::string> out;
   std::string cur;
@@ -151,6 +156,12 @@ bool load_agent_config(const std::string& path, AgentConfig& config, std::string
         config.tls.insecure_skip_verify = s == "true";
       } else if (key == "job_user") {
         if (!scalar(config.job_user)) return false;
+      } else if (key == "container_engine") {
+        if (!scalar(config.container_engine)) return false;
+        if (!valid_engine(config.container_engine)) {
+          error = where(v.Mark()) + kEngineChoices;
+          return false;
+        }
       } else if (key == "name") {
         if (!scalar(config.name)) return false;
       } else if (key == "work") {
@@ -219,9 +230,8 @@ bool load_agent_config(const std::string& path, AgentConfig& config, std::string
       } else {
         error = where(it->first.Mark()) + "unknown key '" + key +
                 "' (keys: controller, token, token_file, ca, client_cert, client_key, "
-                "insecure_skip_verify, job_user, name, labels, tools, executors, work, log_limit, "
-                "keep_workspaces, "
-                "mirror_max_age)";
+                "insecure_skip_verify, job_user, container_engine, name, labels, tools, executors, "
+                "work, log_limit, keep_workspaces, mirror_max_age)";
         return false;
       }
     }
@@ -265,6 +275,12 @@ bool parse_agent_args(const std::vector<std::string>& args, AgentConfig& config,
       if (!read_token_file(v, config.token, error)) return false;
     } else if (a == "--job-user") {
       config.job_user = v;
+    } else if (a == "--container-engine") {
+      config.container_engine = v;
+      if (!valid_engine(v)) {
+        error = std::string("--container-engine: ") + kEngineChoices;
+        return false;
+      }
     } else if (a == "--ca") {
       config.tls.ca_file = v;
     } else if (a == "--client-cert") {

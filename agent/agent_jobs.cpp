@@ -178,6 +178,7 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
   job->runner = std::make_unique<JobRunner>(job->spec, ws, *job->spool, *job->host);
   job->runner->set_run_as(run_as_);
   job->runner->set_tools(config_.tools, config_.tools_from_path);
+  job->runner->set_containers(engine_, agent_id_);
   write_file(fs::path(job->dir) / "cookie", job->runner->cookie(), false);
   job->running = true;
   if (keeper_) {

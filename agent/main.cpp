@@ -16,6 +16,7 @@ constexpr const char* kUsage =
     "                    [--keep-workspaces N (1)] [--mirror-max-age AGE (14d)]\n"
     "                    [--ca FILE] [--client-cert FILE --client-key FILE]\n"
     "                    [--insecure-skip-verify] [--job-user USER]\n"
+    "                    [--container-engine auto|podman|docker|none]\n"
     "                    [--tool TYPE:NAME=HOME ...] (tools { maven 'M3' }: --tool "
     "maven:M3=/opt/maven)\n"
     "       gantry-agent --config FILE   (the same keys in YAML)\n"
@@ -24,6 +25,8 @@ constexpr const char* kUsage =
     "An https:// controller is verified against the system's CAs or --ca FILE;\n"
     "--client-cert/--client-key present a certificate (the controller's client_ca).\n"
     "--job-user USER: steps run as USER (the agent runs as root), away from its token.\n"
+    "--container-engine: what runs docker/dockerfile/kubernetes stages (auto: podman,\n"
+    "then docker; the one found is advertised as the label `docker`).\n"
     "       gantry-agent --version\n";
 
 }  // namespace

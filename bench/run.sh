@@ -16,7 +16,7 @@ export LC_ALL=C
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
-all="parse groovy daemons tls git_triggers gates fanout agents dispatch"
+all="parse groovy daemons tls git_triggers gates fanout agents dispatch containers"
 only=${BENCH_ONLY:-$all}
 for name in $only; do
   [[ " $all " == *" $name "* ]] || { echo "run.sh: no benchmark '$name' (BENCH_ONLY: $all)" >&2; exit 2; }
@@ -40,6 +40,7 @@ declare -A what=(
   [fanout]="fanout.sh (live events to WebSocket watchers)"
   [agents]="agents.sh (simulated idle agents)"
   [dispatch]="dispatch.sh (dispatch throughput and latency, simulated agents)"
+  [containers]="containers.sh (a stage in a container against the same on the host)"
 )
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 started=$(date '+%Y-%m-%d %H:%M %z')

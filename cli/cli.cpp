@@ -118,7 +118,7 @@ int run(const std::vector<std::string>& all_args, std::istream& in, std::ostream
       if ((a == "--help" || a == "-h") && print_help(cmd, out)) return 0;
     }
   }
-  if (cmd == "lint") return lint_command(rest, in, out, err);
+  if (cmd == "lint") return lint_command(remote, rest, in, out, err);
   if (cmd == "plan") return plan_command(remote, rest, in, out, err);
   if (cmd == "run") return local_run_command(rest, out, err);
   static const char* kRemoteCommands[] = {"trigger", "runs",  "show",      "logs",

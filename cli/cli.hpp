@@ -13,9 +13,9 @@ namespace gantry::cli {
 int run(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
         std::ostream& err);
 
-int lint_command(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
-                 std::ostream& err);
 struct Remote;
+int lint_command(const Remote& remote, const std::vector<std::string>& args, std::istream& in,
+                 std::ostream& out, std::ostream& err);
 int plan_command(const Remote& remote, const std::vector<std::string>& args, std::istream& in,
                  std::ostream& out, std::ostream& err);
 

@@ -24,14 +24,16 @@ constexpr const char* kExitRun =
 // RUN everywhere: the run id `gantry trigger` prints (20 or #20), or JOB#N as the page and
 // BUILD_NUMBER say (shop/main#19).
 constexpr CommandHelp kCommands[] = {
-    {"lint", "gantry lint FILE... [--format text|json] [--strict]",
+    {"lint", "gantry lint FILE... [--format text|json] [--strict] [--agents]",
      "Checks Jenkinsfiles and .gantry.yml files ('-' reads stdin) without a controller:\n"
-     "errors and warnings with FILE:LINE:COL and a caret. --strict counts warnings as errors.",
+     "errors and warnings with FILE:LINE:COL and a caret. --strict counts warnings as errors.\n"
+     "--agents also asks the controller (--server) for its connected agents and warns at each\n"
+     "stage none of them can take (a docker agent needs one with a container engine).",
      "gantry lint Jenkinsfile", "0 clean or warnings only, 1 errors, 2 usage error"},
-    {"plan", "gantry plan FILE [--json] [--env NAME [--config CONTROLLER.yml]]",
+    {"plan", "gantry plan FILE [--json] [--env NAME [--config CONTROLLER.yml]] [--agents]",
      "Prints the expanded stage graph (matrix cells, parallel groups, agents, gates);\n"
      "--env NAME says what a deploy there would wait for, and which secrets each stage gets\n"
-     "(from the controller, or from --config).",
+     "(from the controller, or from --config); --agents, which connected agents qualify.",
      "gantry plan Jenkinsfile --env production", "0 valid, 1 invalid, 2 usage error"},
     {"trigger",
      "gantry trigger --repo NAME_OR_URL [--ref REF] [--file F] [-p NAME=VALUE]... [--json]",

@@ -1,4 +1,4 @@
-// `gantry lint FILE... [--format text|json] [--strict]`
+// `gantry lint FILE... [--format text|json] [--strict] [--agents]`
 #include <ostream>
 
 #include "cli.hpp"
@@ -11,15 +11,18 @@ namespace gantry::cli {
 
 using pipelines::Diagnostics;
 
-int lint_command(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
-                 std::ostream& err) {
+int lint_command(const Remote& remote, const std::vector<std::string>& args, std::istream& in,
+                 std::ostream& out, std::ostream& err) {
   bool json = false;
   bool strict = false;
+  bool agents = false;  // check each stage against the controller's connected agents
   std::vector<std::string> files;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--strict") {
       strict = true;
+    } else if (a == "--agents") {
+      agents = true;
     } else if (a == "--format" && i + 1 < args.size()) {
       const std::string& f = args[++i];
       if (f != "json" && f != "text") {
@@ -37,6 +40,14 @@ int lint_command(const std::vector<std::string>& args, std::istream& in, std::os
     }
   }
   if (files.empty()) return usage_error(err, "lint", "give one or more files ('-' reads stdin)");
+  std::vector<pipelines::PoolAgent> pool;
+  if (agents) {
+    std::string error;
+    if (!fetch_pool(remote, pool, error)) {
+      err << "gantry lint: --agents: " << error << "\n";
+      return 2;
+    }
+  }
   size_t errors = 0;
   size_t warnings = 0;
   bool io_error = false;
@@ -52,6 +63,19 @@ int lint_command(const std::vector<std::string>& args, std::istream& in, std::os
     // stdin has no name to choose the form by: YAML when it looks like YAML.
     auto format = pipelines::format_for_path(path);
     pipelines::LoadResult result = pipelines::load_pipeline(source->text, format);
+    if (agents && result.pipeline) {
+      // A stage no connected agent can take would wait forever: a warning at its agent.
+      for (const auto& fit : pipelines::fit_to_pool(*result.pipeline, pool)) {
+        if (fit.evaluated || !fit.agents.empty()) continue;
+        std::string why = fit.label.find(pipelines::kContainerCapability) != std::string::npos
+                              ? " (a container engine)"
+                              : "";
+        result.diagnostics.warning(
+            fit.pos, "stage '" + fit.stage_id + "' needs an agent with label '" + fit.label + "'" +
+                         why + ": none of the " + std::to_string(pool.size()) +
+                         " connected agent(s) of " + remote.server + " has it");
+      }
+    }
     errors += result.diagnostics.error_count();
     warnings += result.diagnostics.warning_count();
     if (json) {

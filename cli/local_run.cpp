@@ -298,11 +298,22 @@ void for_each_stage(const std::vector<pipelines::Stage>& stages, const Fn& fn) {
 
 // One line per stage (and the pipeline) whose agent is not honoured here, as act does with
 // runs-on; and the deploys.
-void say_what_is_ignored(const pipelines::Pipeline& p, const LocalOptions& o, std::ostream& err) {
-  if (std::string what = describe_agent(p.agent); !what.empty())
+// Container agents run in containers when this machine has an engine (`engine`), else here,
+// and `no_engine` says why.
+void say_what_is_ignored(const pipelines::Pipeline& p, const LocalOptions& o,
+                         const agent::ContainerEngine* engine, const std::string& no_engine,
+                         std::ostream& err) {
+  auto ignored = [&](const pipelines::Agent& a) -> std::string {
+    if (pipelines::runs_in_container(a.kind) && engine) return {};
+    std::string what = describe_agent(a);
+    if (!what.empty() && pipelines::runs_in_container(a.kind))
+      what += "; this machine has no container engine (" + no_engine + ")";
+    return what;
+  };
+  if (std::string what = ignored(p.agent); !what.empty())
     err << "gantry run: the pipeline asks for " << what << "; it runs here\n";
   for_each_stage(p.stages, [&](const pipelines::Stage& s) {
-    if (std::string what = describe_agent(s.agent); !what.empty())
+    if (std::string what = ignored(s.agent); !what.empty())
       err << "gantry run: stage '" << s.name << "' asks for " << what << "; it runs here\n";
     if (s.deploy && o.with_deploys)
       err << "gantry run: stage '" << s.name << "' deploys to '" << s.deploy->environment
@@ -763,7 +774,19 @@ int local_run_command(const std::vector<std::string>& args, std::ostream& out, s
     workspace = tmp + "/workspace";
   }
   const std::string keep = o.out_dir.empty() ? next_run_dir() : o.out_dir;
-  say_what_is_ignored(*loaded.pipeline, o, out);
+  // A container engine, only when some stage runs in a container (probing starts one).
+  std::shared_ptr<const agent::ContainerEngine> engine;
+  std::string no_engine;
+  bool containers = pipelines::runs_in_container(loaded.pipeline->agent.kind);
+  for_each_stage(loaded.pipeline->stages, [&](const pipelines::Stage& s) {
+    containers = containers || pipelines::runs_in_container(s.agent.kind) ||
+                 (s.matrix && pipelines::runs_in_container(s.matrix->agent.kind));
+  });
+  if (containers) {
+    if (auto found = agent::detect_container_engine("auto", no_engine))
+      engine = std::make_shared<const agent::ContainerEngine>(std::move(*found));
+  }
+  say_what_is_ignored(*loaded.pipeline, o, engine.get(), no_engine, out);
 
   // The daemons' own log lines are for daemons: only their errors show here.
   log::set_min_level(log::Level::Error);
@@ -805,6 +828,8 @@ int local_run_command(const std::vector<std::string>& args, std::ostream& out, s
     ac.work_dir = tmp + "/agent";
     ac.fixed_workspace = workspace;
     ac.tools_from_path = true;  // tools { } and tool: what this machine has on PATH
+    ac.container_engine = "none";
+    ac.found_engine = engine;
     agent::Agent agent(loop, ac);
     agent.start();
     std::thread io([&] { loop.run(); });

@@ -1,4 +1,4 @@
-// `gantry plan FILE [--json] [--env NAME [--config CONTROLLER.yml]]`
+// `gantry plan FILE [--json] [--env NAME [--config CONTROLLER.yml]] [--agents]`
 #include <ostream>
 
 #include "cli.hpp"
@@ -12,11 +12,14 @@ namespace gantry::cli {
 int plan_command(const Remote& remote, const std::vector<std::string>& args, std::istream& in,
                  std::ostream& out, std::ostream& err) {
   bool json = false;
+  bool agents = false;  // which of the controller's connected agents can take each stage
   std::string file, env, config;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--json" || a == "--format=json") {
       json = true;
+    } else if (a == "--agents") {
+      agents = true;
     } else if ((a == "--env" || a == "--config") && i + 1 < args.size()) {
       (a == "--env" ? env : config) = args[++i];
     } else if (a.size() > 1 && a[0] == '-') {
@@ -46,6 +49,16 @@ int plan_command(const Remote& remote, const std::vector<std::string>& args, std
         << " stages; showing the first ones\n";
   }
   out << (json ? pipelines::plan_to_json(plan) + "\n" : pipelines::plan_to_text(plan));
+  if (agents) {
+    std::vector<pipelines::PoolAgent> pool;
+    std::string error;
+    if (!fetch_pool(remote, pool, error)) {
+      err << "gantry plan: --agents: " << error << "\n";
+      return 2;
+    }
+    (json ? err : out) << pool_fit_text(pipelines::fit_to_pool(*result.pipeline, pool),
+                                        pool.size());
+  }
   if (!env.empty()) return plan_env(*result.pipeline, env, config, remote, json ? err : out, err);
   return 0;
 }

@@ -16,6 +16,7 @@
 #include "gantry/common/states.hpp"
 #include "gantry/net/http_client.hpp"
 #include "gantry/pipelines/model.hpp"
+#include "gantry/pipelines/pool_fit.hpp"
 
 namespace gantry::cli {
 
@@ -77,6 +78,12 @@ net::ClientResponse call(const Remote& remote, const std::string& method, const 
 // Prints the failure and returns the exit code (2: could not talk to the
 // controller or it refused).
 int report(const net::ClientResponse& resp, const std::string& what, std::ostream& err);
+
+// `--agents`: the controller's connected agents, for gantry lint and plan (pool_fit.hpp).
+// False with `error` when the controller cannot be asked.
+bool fetch_pool(const Remote& remote, std::vector<pipelines::PoolAgent>& pool, std::string& error);
+// gantry plan --agents: "Build: agent1, agent2" per stage, or why none qualifies.
+std::string pool_fit_text(const std::vector<pipelines::StageFit>& fits, size_t pool_size);
 
 // `gantry audit`'s view of GET /api/v1/audit[/verify] (remote_json.cpp).
 struct AuditEntryView {

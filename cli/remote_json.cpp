@@ -251,3 +251,50 @@ bool parse_audit_verify(const std::string& body, AuditVerifyView& out) {
 }
 
 }  // namespace gantry::cli
+
+namespace gantry::cli {
+
+bool fetch_pool(const Remote& remote, std::vector<pipelines::PoolAgent>& pool, std::string& error) {
+  net::ClientResponse resp = call(remote, "GET", "/api/v1/agents");
+  if (!resp.ok || resp.status != 200) {
+    error = "cannot read the agents of " + remote.server + ": " +
+            (resp.ok ? "HTTP " + std::to_string(resp.status) : resp.error);
+    return false;
+  }
+  json j = json::parse(resp.body, nullptr, false);
+  if (!j.is_object() || !j.contains("agents") || !j["agents"].is_array()) {
+    error = remote.server + " did not answer with a list of agents";
+    return false;
+  }
+  for (const auto& a : j["agents"]) {
+    if (!a.is_object() || !a.value("connected", false)) continue;
+    pipelines::PoolAgent agent;
+    agent.name = json_str(a, "name");
+    agent.labels.insert(agent.name);
+    for (const auto& l : a.value("labels", json::array())) {
+      if (l.is_string()) agent.labels.insert(l.get<std::string>());
+    }
+    pool.push_back(std::move(agent));
+  }
+  return true;
+}
+
+std::string pool_fit_text(const std::vector<pipelines::StageFit>& fits, size_t pool_size) {
+  std::string out = "agents (" + std::to_string(pool_size) + " connected):\n";
+  for (const auto& f : fits) {
+    out += "  " + f.stage_id + " [" + (f.label.empty() ? "any" : f.label) + "]: ";
+    if (f.evaluated) {
+      out += "decided at run time (the label is an expression)\n";
+    } else if (f.agents.empty()) {
+      out += "none qualifies: the stage would wait\n";
+    } else {
+      std::string names;
+      for (size_t i = 0; i < f.agents.size() && i < 10; ++i) names += (i ? ", " : "") + f.agents[i];
+      if (f.agents.size() > 10) names += ", ... (" + std::to_string(f.agents.size()) + ")";
+      out += names + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace gantry::cli

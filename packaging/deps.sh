@@ -13,6 +13,9 @@ packages=(
   clang libclang-rt-14-dev clang-format clang-tidy
   chromium   # the browser test (tests/browser/) drives Debian's chromium
   groovy default-jre-headless   # the Groovy oracle (tests/groovy/): Groovy 2.4, as Jenkins embeds
+  # Container agents (docs/containers.md): the engine the tests use, and the static busybox
+  # their image is made from (no registry is reachable).
+  podman runc uidmap slirp4netns busybox-static
 )
 # The browser test runs playwright-core under Node.js with npm; a machine that
 # has them already (from another source) keeps its own.

@@ -95,4 +95,58 @@ const char* agent_kind_name(AgentKind k) {
   return "inherit";
 }
 
+bool runs_in_container(AgentKind k) {
+  return k == AgentKind::Docker || k == AgentKind::Dockerfile || k == AgentKind::Kubernetes;
+}
+
+std::string agent_label(AgentKind k, const std::string& label) {
+  switch (k) {
+    case AgentKind::Label:
+    case AgentKind::Node:
+      return label;
+    case AgentKind::Docker:
+    case AgentKind::Dockerfile: {
+      const std::string cap = kContainerCapability;
+      if (label.empty() || label == cap) return cap;
+      if (label.size() > cap.size() + 4 &&
+          label.compare(label.size() - cap.size() - 4, std::string::npos, " && " + cap) == 0)
+        return label;  // already asks for it (a reuseNode under a top agent that does)
+      return "(" + label + ") && " + cap;
+    }
+    case AgentKind::Kubernetes:  // its `label` names the pod, not an agent
+      return kContainerCapability;
+    default:
+      return {};
+  }
+}
+
+namespace {
+
+bool reuses_in_container(const std::vector<Stage>& stages, int depth) {
+  if (depth > 64) return false;
+  for (const Stage& s : stages) {
+    if (s.agent.kind != AgentKind::Inherit) {
+      if (s.agent.reuse_node && runs_in_container(s.agent.kind)) return true;
+      continue;  // below it, stages reuse this stage's agent, not the pipeline's
+    }
+    if (reuses_in_container(s.stages, depth + 1) || reuses_in_container(s.parallel, depth + 1))
+      return true;
+    if (s.matrix && s.matrix->agent.kind == AgentKind::Inherit &&
+        reuses_in_container(s.matrix->stages, depth + 1))
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string top_agent_label(const Pipeline& pipeline) {
+  std::string label = agent_label(pipeline.agent);
+  if ((pipeline.agent.kind == AgentKind::Label || pipeline.agent.kind == AgentKind::Node ||
+       pipeline.agent.kind == AgentKind::Any) &&
+      reuses_in_container(pipeline.stages, 0))
+    return agent_label(AgentKind::Docker, label);
+  return label;
+}
+
 }  // namespace gantry::pipelines

@@ -82,7 +82,12 @@ void ModelBuilder::section_agent(Node& call, Agent& out, bool stage_level) {
       for (auto& s : t.block->items) {
         Node* f = as_call(*s);
         if (!f || f->items.size() != 1) continue;
-        if (auto v = literal_string(f->items[0].get())) out.fields[f->text] = *v;
+        if (auto v = literal_string(f->items[0].get())) {
+          out.fields[f->text] = *v;
+        } else if (f->items[0]) {
+          out.fields[f->text] = to_source(*f->items[0]);
+          out.field_exprs[f->text] = clone(*f->items[0]);
+        }
       }
     }
     return;
@@ -112,10 +117,9 @@ void ModelBuilder::section_agent(Node& call, Agent& out, bool stage_level) {
       text = *b ? "true" : "false";
     } else if (value.kind == NodeKind::Int) {
       text = value.text;
-    } else if (value.kind == NodeKind::GString) {
-      text = to_source(value);
     } else {
       text = to_source(value);
+      out.field_exprs[key] = clone(value);
     }
     if (key == "label") {
       out.label = text;

@@ -36,6 +36,12 @@ const std::vector<Signature> kSteps = {
       {"minSamples", T::Int}},
      0},
     {"dir", {{"path", T::String, true}}},
+    // kubernetes agents (docs/containers.md): the pod's container the body runs in.
+    {"container", {{"name", T::String, true}, {"shell", T::String}}},
+    // tools (SPEC §4): the home of a tool the agent has; shared libraries' resources/.
+    {"tool", {{"name", T::String, true}, {"type", T::String}}},
+    {"libraryResource", {{"resource", T::String, true}, {"encoding", T::String}}},
+    {"library", {{"identifier", T::String, true}, {"changelog", T::Bool}, {"retriever", T::Any}}},
     {"retry", {{"count", T::Int, true}, {"conditions", T::List}}},
     {"timeout", {{"time", T::Int, true}, {"unit", T::String}, {"activity", T::Bool}}},
     {"withEnv", {{"overrides", T::List, true}}},

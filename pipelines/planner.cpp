@@ -205,7 +205,7 @@ std::string describe_agent(const Agent& a) {
              " (needs the docker capability)";
     }
     case AgentKind::Kubernetes:
-      return "kubernetes";
+      return "kubernetes pod (needs the docker capability)";
     case AgentKind::Other:
       return a.type;
   }

@@ -18,8 +18,6 @@
 #include "job_control.hpp"
 #include "step_runner.hpp"
 
-extern char** environ;
-
 namespace gantry::agent {
 
 using pipelines::Result;
@@ -53,14 +51,7 @@ std::string make_cookie() {
 // environment{}, axes), secrets, WORKSPACE and STAGE_NAME.
 std::map<std::string, std::string> job_env(const protocol::JobSpec& spec,
                                            const std::string& workspace) {
-  std::map<std::string, std::string> env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    std::string_view entry(*e);
-    size_t eq = entry.find('=');
-    if (eq == std::string_view::npos || eq == 0) continue;
-    env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
-  }
-  env.erase("GANTRY_JOB_COOKIE");
+  std::map<std::string, std::string> env = process_environment();
   for (const auto& [k, v] : spec.env) env[k] = v;
   for (const auto& [k, v] : spec.secrets) env[k] = v;
   env["WORKSPACE"] = workspace;
@@ -75,13 +66,7 @@ std::map<std::string, std::string> job_env(const protocol::JobSpec& spec,
 // What they read is this agent's own value (PATH before the job's PATH), or the job's where
 // the controller knew it.
 void expand_markers(std::map<std::string, std::string>& env) {
-  std::map<std::string, std::string> known;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    std::string_view entry(*e);
-    size_t eq = entry.find('=');
-    if (eq == std::string_view::npos || eq == 0) continue;
-    known.emplace(entry.substr(0, eq), entry.substr(eq + 1));
-  }
+  std::map<std::string, std::string> known = process_environment();
   for (const auto& [k, v] : env) {
     if (v.find('\x1f') == std::string::npos) known[k] = v;
   }
@@ -103,6 +88,27 @@ void collect_env(const std::vector<pipelines::Stage>& stages,
       collect_env(s.matrix->stages, out, depth + 1);
     }
   }
+}
+
+// The agent section that applies to `target`: its own, else the nearest enclosing stage's
+// (or matrix's), else the pipeline's.
+const pipelines::Agent* find_agent(const std::vector<pipelines::Stage>& stages,
+                                   const pipelines::Stage* target,
+                                   const pipelines::Agent* inherited, int depth) {
+  if (depth > pipelines::kMaxDepth) return nullptr;
+  for (const auto& s : stages) {
+    const pipelines::Agent* a =
+        s.agent.kind != pipelines::AgentKind::Inherit ? &s.agent : inherited;
+    if (&s == target) return a;
+    if (auto* f = find_agent(s.stages, target, a, depth + 1)) return f;
+    if (auto* f = find_agent(s.parallel, target, a, depth + 1)) return f;
+    if (s.matrix) {
+      const pipelines::Agent* m =
+          s.matrix->agent.kind != pipelines::AgentKind::Inherit ? &s.matrix->agent : a;
+      if (auto* f = find_agent(s.matrix->stages, target, m, depth + 1)) return f;
+    }
+  }
+  return nullptr;
 }
 
 std::string first_error(const pipelines::Diagnostics& diags) {
@@ -129,7 +135,17 @@ class Execution {
     job_.tools_from_path = from_path;
   }
 
+  void set_containers(std::shared_ptr<const ContainerEngine> engine, const std::string& agent_id) {
+    job_.container_engine = std::move(engine);
+    job_.agent_id = agent_id;
+  }
+
   JobOutcome run() {
+    // The job's containers go with it, however it ends.
+    struct RemoveContainers {
+      StepRunner& steps;
+      ~RemoveContainers() { steps.remove_containers(); }
+    } remove_containers{steps_};
     const protocol::JobSpec& spec = job_.spec;
     auto format = spec.pipeline_format == "yaml" ? pipelines::SourceFormat::Yaml
                                                  : pipelines::SourceFormat::Jenkinsfile;
@@ -200,11 +216,22 @@ class Execution {
     previous_ = pipelines::parse_result(spec.previous_result);
 
     const std::vector<pipelines::PostBlock>* post = &pipeline.post;
+    pipelines::StageLookup found;
     if (!spec.stage_id.empty()) {
-      pipelines::StageLookup found = pipelines::find_stage(pipeline, spec.stage_id);
+      found = pipelines::find_stage(pipeline, spec.stage_id);
       if (found.stage == nullptr) {
         return fail("stage '" + spec.stage_id + "' not found in the pipeline");
       }
+    }
+    // docker, dockerfile, kubernetes: the steps (and post) run in the stage's containers.
+    const pipelines::Agent* agent =
+        found.stage ? find_agent(pipeline.stages, found.stage, &pipeline.agent, 0)
+                    : &pipeline.agent;
+    if (agent && pipelines::runs_in_container(agent->kind)) {
+      StepStatus st = steps_.enter_container_agent(*agent, scope);
+      if (!st.ok) return fail(st.message);
+    }
+    if (found.stage) {
       const pipelines::Stage& stage = *found.stage;
       post = &stage.post;
       if (!spec.mode.empty()) {
@@ -375,6 +402,7 @@ JobOutcome JobRunner::run() {
   try {
     Execution execution(spec_, workspace_, spool_, host_, *control_, cookie_, run_as_);
     execution.set_tools(tools_, tools_from_path_);
+    execution.set_containers(engine_, agent_id_);
     out = execution.run();
   } catch (const std::exception& e) {
     out = JobOutcome{"FAILURE", "FAILURE", std::string("internal error: ") + e.what(), {}};

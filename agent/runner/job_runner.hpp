@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "container_engine.hpp"
 #include "gantry/protocol/messages.hpp"
 #include "process.hpp"
 #include "spool.hpp"
@@ -120,6 +121,12 @@ class JobRunner {
     tools_ = std::move(tools);
     tools_from_path_ = from_path;
   }
+  // The agent's container engine (null: none) for docker, dockerfile and kubernetes
+  // stages, and the agent's id, which labels the job's containers. Before run().
+  void set_containers(std::shared_ptr<const ContainerEngine> engine, std::string agent_id) {
+    engine_ = std::move(engine);
+    agent_id_ = std::move(agent_id);
+  }
 
  private:
   const protocol::JobSpec& spec_;
@@ -131,6 +138,8 @@ class JobRunner {
   std::optional<RunAs> run_as_;
   std::map<std::string, std::string> tools_;
   bool tools_from_path_ = false;
+  std::shared_ptr<const ContainerEngine> engine_;
+  std::string agent_id_;
 };
 
 }  // namespace gantry::agent

@@ -10,6 +10,8 @@ set(GANTRY_AGENT_RUNNER_JOB_SOURCES
     script_engine.cpp
     steps_files.cpp
     steps_stash.cpp
+    steps_container.cpp
+    container_engine.cpp
     steps_input.cpp
     steps_analysis.cpp
     mann_whitney.cpp

@@ -17,6 +17,8 @@
 #include <set>
 #include <thread>
 
+extern char** environ;
+
 namespace gantry::agent {
 namespace {
 
@@ -206,6 +208,32 @@ __attribute__((no_sanitize("address", "undefined"))) int exec_child(void* arg) {
 }
 
 }  // namespace
+
+std::map<std::string, std::string> process_environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    size_t eq = entry.find('=');
+    if (eq == std::string_view::npos || eq == 0) continue;
+    env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+  }
+  env.erase("GANTRY_JOB_COOKIE");
+  return env;
+}
+
+std::string find_on_path(const std::string& name, const std::string& path_list) {
+  std::string path = path_list + ":/usr/bin:/bin";
+  size_t pos = 0;
+  while (pos <= path.size()) {
+    size_t end = std::min(path.find(':', pos), path.size());
+    if (end > pos) {
+      std::string candidate = path.substr(pos, end - pos) + "/" + name;
+      if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    }
+    pos = end + 1;
+  }
+  return {};
+}
 
 int signal_cookie_holders(const std::string& cookie, int sig) {
   if (cookie.empty()) return 0;

@@ -66,6 +66,13 @@ class Process {
   std::string cookie_;
 };
 
+// This process's environment as a map (GANTRY_JOB_COOKIE left out: it is each job's own).
+std::map<std::string, std::string> process_environment();
+
+// The first executable NAME in the directories of `path` (':'-separated), then /usr/bin
+// and /bin; empty when there is none.
+std::string find_on_path(const std::string& name, const std::string& path);
+
 // Sends `sig` to every process (other than the caller) whose environment holds
 // GANTRY_JOB_COOKIE=cookie. Returns how many were signalled.
 int signal_cookie_holders(const std::string& cookie, int sig);

@@ -234,6 +234,7 @@ class ScriptEngine::Host : public groovy::Host {
   Value env_;
   Value build_;
   Value scm_;
+  Value docker_;
 };
 
 namespace {
@@ -422,6 +423,175 @@ bool EnvObject::set(groovy::Interpreter&, std::string_view name, const Value& v,
   return true;
 }
 
+// ---- Docker Pipeline: docker.image(...).inside { }, withRun, build, push, withRegistry
+
+Value native(std::shared_ptr<groovy::NativeObject> n) {
+  return Value::of(std::move(n));
+}
+
+std::string string_arg(const std::vector<Value>& args, size_t i, size_t positional) {
+  return i < positional && !args[i].is_null() ? groovy::to_string(args[i]) : std::string();
+}
+
+// The closure when the last argument is one; `positional` is how many come before it.
+Value trailing_closure(const std::vector<Value>& args, size_t& positional) {
+  positional = args.size();
+  if (!args.empty() && args.back().type() == Type::Closure) {
+    --positional;
+    return args.back();
+  }
+  return Value();
+}
+
+class DockerContainer : public groovy::NativeObject {
+ public:
+  DockerContainer(ScriptEngine::Host& host, std::string id) : host_(host), id_(std::move(id)) {}
+  std::string type_name() const override {
+    return "org.jenkinsci.plugins.docker.workflow.Docker$Container";
+  }
+  std::string to_string() const override { return id_; }
+  bool get(groovy::Interpreter&, std::string_view name, Value& out, bool& found) override {
+    found = name == "id";
+    if (found) out = Value::string(id_);
+    return true;
+  }
+  bool call(groovy::Interpreter& in, std::string_view method, std::vector<Value>& args, Value& out,
+            bool& found) override {
+    found = true;
+    if (method == "stop") {
+      host_.steps().docker_remove(id_);
+      out = Value();
+      return true;
+    }
+    if (method == "port" && args.size() == 1) {
+      std::string mapped;
+      StepStatus st =
+          host_.steps().docker_port(id_, groovy::to_string(args[0]), host_.scope(), mapped);
+      if (!st.ok) return host_.fail(in, st);
+      out = Value::string(mapped);
+      return true;
+    }
+    if (method == "getId") {
+      out = Value::string(id_);
+      return true;
+    }
+    found = false;
+    return true;
+  }
+
+ private:
+  ScriptEngine::Host& host_;
+  std::string id_;
+};
+
+class DockerImage : public groovy::NativeObject {
+ public:
+  DockerImage(ScriptEngine::Host& host, std::string name) : host_(host), name_(std::move(name)) {}
+  std::string type_name() const override {
+    return "org.jenkinsci.plugins.docker.workflow.Docker$Image";
+  }
+  std::string to_string() const override { return name_; }
+  bool get(groovy::Interpreter&, std::string_view name, Value& out, bool& found) override {
+    found = name == "id";
+    if (found) out = Value::string(name_);
+    return true;
+  }
+  bool call(groovy::Interpreter& in, std::string_view method, std::vector<Value>& args, Value& out,
+            bool& found) override {
+    found = true;
+    StepRunner& steps = host_.steps();
+    size_t n = 0;
+    Value body = trailing_closure(args, n);
+    if (method == "inside" || method == "withRun" || method == "run") {
+      const bool inside = method == "inside";
+      std::string container;
+      StepStatus st = steps.docker_start(name_, string_arg(args, 0, n), string_arg(args, 1, n),
+                                         inside, host_.scope(), container);
+      if (!st.ok) return host_.fail(in, st);
+      if (method == "run") {  // removed at the job's end, or by stop()
+        out = native(std::make_shared<DockerContainer>(host_, container));
+        return true;
+      }
+      bool ok = true;
+      if (body.type() == Type::Closure) {
+        if (inside) {
+          StepScope inner = host_.scope();
+          inner.container = container;
+          host_.scopes.push_back(&inner);
+          ok = in.call(body, {}, out);
+          host_.scopes.pop_back();
+        } else {
+          ok = in.call(body, {native(std::make_shared<DockerContainer>(host_, container))}, out);
+        }
+      }
+      steps.docker_remove(container);  // also when the body failed
+      return ok;
+    }
+    if (method == "pull" || method == "push" || method == "tag") {
+      StepStatus st = method == "pull" ? steps.docker_pull(name_, host_.scope())
+                      : method == "push"
+                          ? steps.docker_push(name_, string_arg(args, 0, n), host_.scope())
+                          : steps.docker_tag(name_, string_arg(args, 0, n), host_.scope());
+      if (!st.ok) return host_.fail(in, st);
+      out = Value();
+      return true;
+    }
+    if (method == "imageName" || method == "getId") {
+      out = Value::string(method == "imageName" ? steps.registry_image(name_) : name_);
+      return true;
+    }
+    found = false;
+    return true;
+  }
+
+ private:
+  ScriptEngine::Host& host_;
+  std::string name_;
+};
+
+class DockerGlobal : public groovy::NativeObject {
+ public:
+  explicit DockerGlobal(ScriptEngine::Host& host) : host_(host) {}
+  std::string type_name() const override { return "org.jenkinsci.plugins.docker.workflow.Docker"; }
+  bool get(groovy::Interpreter&, std::string_view, Value&, bool& found) override {
+    found = false;
+    return true;
+  }
+  bool call(groovy::Interpreter& in, std::string_view method, std::vector<Value>& args, Value& out,
+            bool& found) override {
+    found = true;
+    size_t n = 0;
+    Value body = trailing_closure(args, n);
+    if (method == "image" && n == 1) {
+      out = native(std::make_shared<DockerImage>(host_, groovy::to_string(args[0])));
+      return true;
+    }
+    if (method == "build" && (n == 1 || n == 2)) {
+      std::string image = groovy::to_string(args[0]);
+      StepStatus st = host_.steps().docker_build(image, n == 2 ? groovy::to_string(args[1]) : ".",
+                                                 host_.scope());
+      if (!st.ok) return host_.fail(in, st);
+      out = native(std::make_shared<DockerImage>(host_, image));
+      return true;
+    }
+    if (method == "withRegistry" && n >= 1) {
+      auto& registries = host_.job().registries;
+      registries.emplace_back(string_arg(args, 0, n), string_arg(args, 1, n));
+      bool ok = body.type() != Type::Closure || in.call(body, {}, out);
+      registries.pop_back();
+      return ok;
+    }
+    if (method == "withServer" || method == "withTool" || method == "withDockerServer") {
+      return body.type() != Type::Closure || in.call(body, {}, out);
+    }
+    found = false;
+    return true;
+  }
+
+ private:
+  ScriptEngine::Host& host_;
+};
+
 }  // namespace
 
 std::optional<Value> ScriptEngine::Host::global(std::string_view name) {
@@ -445,6 +615,12 @@ std::optional<Value> ScriptEngine::Host::global(std::string_view name) {
           Value::of(std::static_pointer_cast<groovy::NativeObject>(std::make_shared<ScmObject>()));
     }
     return scm_;
+  }
+  if (name == "docker") {
+    if (docker_.is_null())
+      docker_ = Value::of(
+          std::static_pointer_cast<groovy::NativeObject>(std::make_shared<DockerGlobal>(*this)));
+    return docker_;
   }
   if (name == "params") {
     // The run's parameters, typed as declared (a booleanParam is a boolean).

@@ -313,6 +313,7 @@ StepRunner::StepFn StepRunner::lookup(std::string_view name) {
       {"libraryResource", &StepRunner::library_resource},
       {"library", &StepRunner::library},
       {"tool", &StepRunner::tool},
+      {"container", &StepRunner::container},
       // Log decoration wrappers: the body runs as is.
       {"timestamps", &StepRunner::body},
       {"ansiColor", &StepRunner::body},
@@ -341,7 +342,7 @@ std::string StepRunner::resolve(const StepScope& scope, const std::string& path)
 }
 
 StepStatus StepRunner::run_process(const std::vector<std::string>& argv, const StepScope& scope,
-                                   std::string* capture) {
+                                   std::string* capture, ProcessMode mode) {
   std::error_code ec;
   std::filesystem::create_directories(scope.cwd, ec);  // deleteDir may have removed it
   if (job_.control.interrupted()) return interruption();
@@ -350,9 +351,15 @@ StepStatus StepRunner::run_process(const std::vector<std::string>& argv, const S
   }
   Process proc;
   std::string error;
-  if (!proc.start(ProcessSpec{argv, effective_env(scope), scope.cwd, job_.cookie, job_.run_as},
-                  error)) {
-    return StepStatus::failure("cannot start " + argv.front() + ": " + error);
+  const bool in_container =
+      mode == ProcessMode::Step && !scope.container.empty() && job_.container_engine;
+  // The engine's client runs as the agent (its containers are the agent's); the step in
+  // the container runs as the job user through `exec -u`.
+  ProcessSpec spec{in_container ? exec_in_container(argv, scope) : argv, effective_env(scope),
+                   scope.cwd, job_.cookie,
+                   in_container || mode == ProcessMode::Engine ? std::nullopt : job_.run_as};
+  if (!proc.start(spec, error)) {
+    return StepStatus::failure("cannot start " + spec.argv.front() + ": " + error);
   }
   int status = 0;
   bool dropped = false;
@@ -394,8 +401,8 @@ StepStatus StepRunner::sh(const Step& step, const StepScope& scope) {
   if (!script) return StepStatus::failure("sh: no script given");
   log("+ " + first_line(*script));
   std::string out;
-  StepStatus st =
-      run_process({"/bin/sh", "-e", "-c", *script}, scope, return_stdout ? &out : nullptr);
+  StepStatus st = run_process({"/bin/sh", "-e", "-c", *script}, scope,
+                              return_stdout ? &out : nullptr, ProcessMode::Step);
   if (!st.ok) return st;
   int64_t code = std::get<int64_t>(st.value.data);
   if (return_status) return StepStatus::with_value(Value(code));

@@ -57,6 +57,8 @@ struct StepStatus {
 struct StepScope {
   std::string cwd;
   std::map<std::string, std::string> env;
+  // The container `sh` runs in (the engine's name for it); empty: this machine.
+  std::string container;
 };
 
 // The job as the steps see and change it.
@@ -85,6 +87,17 @@ struct JobState {
   bool tools_from_path = false;                      // gantry run: unlisted tools from PATH
   std::string description;                           // currentBuild.description, when set
   std::string display_name;                          // currentBuild.displayName, when set
+
+  // Containers (steps_container.cpp, docs/containers.md): the agent's engine, its id (a
+  // label on every container the job starts, so a restart finds leftovers), what this job
+  // started (removed at its end), and a kubernetes pod's containers by their pod-spec name.
+  std::shared_ptr<const ContainerEngine> container_engine;
+  std::string agent_id;
+  std::vector<std::string> started_containers;
+  std::map<std::string, std::string> pod_containers;
+  std::string default_container;  // the pod's, for steps outside container('x')
+  // docker.withRegistry(url, credentialsId) { }, innermost last.
+  std::vector<std::pair<std::string, std::string>> registries;
 
   // The result so far, as post conditions and currentBuild see it.
   pipelines::Result overall() const;
@@ -156,6 +169,28 @@ class StepRunner {
   // The job's interpreter, made on first use.
   ScriptEngine& engine();
 
+  // steps_container.cpp: the stage's container agent (docker, dockerfile, kubernetes) made
+  // ready (pulled or built, started) and `scope` pointed at it; a failure fails the stage.
+  StepStatus enter_container_agent(const pipelines::Agent& agent, StepScope& scope);
+  // Removes every container the job started (at its end, whatever happened).
+  void remove_containers();
+  // Docker Pipeline (script_engine.cpp's `docker` global), all in steps_container.cpp.
+  // `inside`: as docker.image().inside (cat, the job user, the workspace); else as withRun
+  // and run (the image's own command, `args` as engine flags).
+  StepStatus docker_start(const std::string& image, const std::string& args,
+                          const std::string& command, bool inside, const StepScope& scope,
+                          std::string& name);
+  void docker_remove(const std::string& name);
+  StepStatus docker_port(const std::string& name, const std::string& port, const StepScope& scope,
+                         std::string& mapped);
+  StepStatus docker_build(const std::string& image, const std::string& args,
+                          const StepScope& scope);
+  StepStatus docker_pull(const std::string& image, const StepScope& scope);
+  StepStatus docker_push(const std::string& image, const std::string& tag, const StepScope& scope);
+  StepStatus docker_tag(const std::string& image, const std::string& tag, const StepScope& scope);
+  // The image's name with the innermost withRegistry's host, when it names none.
+  std::string registry_image(const std::string& image) const;
+
  private:
   using StepFn = StepStatus (StepRunner::*)(const pipelines::Step&, const StepScope&);
   static StepFn lookup(std::string_view name);
@@ -165,8 +200,11 @@ class StepRunner {
 
   // Runs argv to completion, output to the spool (or into `capture`); the
   // exit status is the result's value. Interruptions come back as failures.
+  // Host: on this machine, as the job user (tar, git). Step: in scope.container when there
+  // is one (sh), else as Host. Engine: the container engine's own command (as the agent).
+  enum class ProcessMode { Host, Step, Engine };
   StepStatus run_process(const std::vector<std::string>& argv, const StepScope& scope,
-                         std::string* capture);
+                         std::string* capture, ProcessMode mode = ProcessMode::Host);
   std::string resolve(const StepScope& scope, const std::string& path) const;
 
   // step_runner.cpp
@@ -209,6 +247,26 @@ class StepRunner {
   StepStatus checkout(const pipelines::Step& step, const StepScope& scope);
   StepStatus archive_artifacts(const pipelines::Step& step, const StepScope& scope);
   StepStatus junit(const pipelines::Step& step, const StepScope& scope);
+
+  // steps_container.cpp
+  StepStatus container(const pipelines::Step& step, const StepScope& scope);
+  // The engine argv that runs `argv` in scope.container, as the job user, in scope.cwd,
+  // with the job's variables (by name: their values travel in the engine's environment,
+  // never on a command line).
+  std::vector<std::string> exec_in_container(const std::vector<std::string>& argv,
+                                             const StepScope& scope) const;
+  // An engine command in the job's log (pull, build), cancellable like a step.
+  StepStatus engine_command(std::vector<std::string> args, const StepScope& scope,
+                            std::string* capture = nullptr);
+  // Starts a container for the job: labelled as the agent's, `name` returned.
+  StepStatus start_container(const std::string& image, const std::vector<std::string>& flags,
+                             const std::vector<std::string>& command, const StepScope& scope,
+                             std::string& name);
+  // Engine `args` (pull, push) logged in to `registry` with `credentials_id`, when given.
+  StepStatus logged_in_command(std::vector<std::string> args, const std::string& registry,
+                               const std::string& credentials_id, const StepScope& scope);
+  StepStatus pull_if_needed(const std::string& image, bool always, const std::string& registry,
+                            const std::string& credentials_id, const StepScope& scope);
 
   // steps_stash.cpp
   StepStatus stash(const pipelines::Step& step, const StepScope& scope);

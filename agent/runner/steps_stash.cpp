@@ -23,18 +23,8 @@ namespace {
 // Looks `name` up in the job's PATH; Process runs argv[0] as a path.
 std::string find_program(const std::string& name, const StepScope& scope) {
   auto it = scope.env.find("PATH");
-  std::string path = it == scope.env.end() ? "" : it->second;
-  path += ":/usr/bin:/bin";
-  size_t pos = 0;
-  while (pos <= path.size()) {
-    size_t end = std::min(path.find(':', pos), path.size());
-    if (end > pos) {
-      std::string candidate = path.substr(pos, end - pos) + "/" + name;
-      if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    }
-    pos = end + 1;
-  }
-  return name;
+  std::string found = find_on_path(name, it == scope.env.end() ? "" : it->second);
+  return found.empty() ? name : found;
 }
 
 class TempFiles {

@@ -348,6 +348,12 @@ protocol::JobSpec job_spec(const RunState& run, const Job& job, const SchedulerO
     }
   }
   collect_method_credential_ids(run.groovy_tree().get(), std::move(calls), ids);
+  // A container agent's registry login (registryCredentialsId) is the job's, scoped as any.
+  if (const pipelines::Agent* a = run.label_agent(job.node);
+      a && pipelines::runs_in_container(a->kind)) {
+    auto it = a->fields.find("registryCredentialsId");
+    if (it != a->fields.end() && !a->field_exprs.count(it->first)) ids.insert(it->second);
+  }
   for (const std::string& id : ids) {
     auto it = options.secrets.find(id);
     if (it == options.secrets.end()) continue;  // the step says it is missing

@@ -193,10 +193,7 @@ void RunState::build() {
   nodes.push_back(root);
   bool top_agent = pipeline.agent.kind != pipelines::AgentKind::None &&
                    pipeline.agent.kind != pipelines::AgentKind::Inherit;
-  std::string label = pipeline.agent.kind == pipelines::AgentKind::Label ||
-                              pipeline.agent.kind == pipelines::AgentKind::Node
-                          ? pipeline.agent.label
-                          : "";
+  std::string label = pipelines::top_agent_label(pipeline);
   add_sequence(pipeline.stages, 0, label, top_agent, {}, {&pipeline.environment});
   if (!pipeline.post.empty()) {
     ExecNode post;
@@ -233,11 +230,15 @@ void RunState::add_stage(const pipelines::Stage& s, int parent, const std::strin
   node.fail_fast = s.fail_fast || has_option(pipeline.options, "parallelsAlwaysFailFast");
   std::string label = inherited;
   if (s.agent.kind != pipelines::AgentKind::Inherit) {
-    label =
-        s.agent.kind == pipelines::AgentKind::Label || s.agent.kind == pipelines::AgentKind::Node
-            ? s.agent.label
-            : "";
-    top_agent = false;
+    // `docker { reuseNode true }`: the container runs on the agent (and in the workspace) of
+    // the enclosing stages, which must then have a container engine too.
+    const bool reuse = s.agent.reuse_node && pipelines::runs_in_container(s.agent.kind);
+    if (reuse) {
+      label = pipelines::agent_label(s.agent.kind, s.agent.label.empty() ? label : s.agent.label);
+    } else {
+      label = pipelines::agent_label(s.agent);
+      top_agent = false;
+    }
   }
   node.label = label;
   node.uses_top_agent = top_agent;
@@ -256,7 +257,7 @@ void RunState::add_stage(const pipelines::Stage& s, int parent, const std::strin
     node.kind = NodeKind::Parallel;
     if (m.when) node.when = &*m.when;
     if (m.agent.kind != pipelines::AgentKind::Inherit) {
-      label = m.agent.kind == pipelines::AgentKind::Label ? m.agent.label : "";
+      label = pipelines::agent_label(m.agent);
       top_agent = false;
     }
     int self = add_node(std::move(node));

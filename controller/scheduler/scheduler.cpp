@@ -295,7 +295,7 @@ std::string Scheduler::label_of(RunState& run, int node, std::string& error) {
 std::string Scheduler::stage_label(RunState& run, int node, std::string& error) {
   const ExecNode& n = run.nodes[static_cast<size_t>(node)];
   const pipelines::Agent* agent = run.label_agent(node);
-  if (!agent || !agent->label_expr || agent->label != n.label) return n.label;
+  if (!agent || !agent->label_expr || pipelines::agent_label(*agent) != n.label) return n.label;
   if (auto it = run.resolved_labels.find(node); it != run.resolved_labels.end()) return it->second;
   // `label params.NODE`, `label "${PLATFORM}"`: Groovy, with the stage's environment and axes.
   std::string ignored;
@@ -311,6 +311,7 @@ std::string Scheduler::stage_label(RunState& run, int node, std::string& error) 
   }
   std::string label = std::get<pipelines::Value>(r).to_string();
   if (std::get<pipelines::Value>(r).is_null()) label.clear();
+  label = pipelines::agent_label(agent->kind, label);  // a docker agent's: and the capability
   run.resolved_labels[node] = label;
   return label;
 }

@@ -246,7 +246,8 @@ server=$(cat "$work/data/controller.addr")
 echo "${server#*://}" >"$work/controller.listen"
 for n in 1 2; do
   "$build/agent/gantry-agent" --controller "$server" --token "$(cat "$work/data/agent.token")" \
-    --name "agent-$n" --labels linux --executors 1 --work "$work/agent-$n" "${agent_tls[@]}" \
+    --name "agent-$n" --labels linux --executors 1 --work "$work/agent-$n" --container-engine none \
+    "${agent_tls[@]}" \
     </dev/null >"$work/agent-$n.log" 2>&1 &
   pids+=($!)
 done

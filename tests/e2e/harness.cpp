@@ -326,6 +326,7 @@ int Cluster::start_agent(AgentOptions o) {
   } else {
     env["GANTRY_AGENT_TOKEN"] = agent_token;
   }
+  argv.insert(argv.end(), {"--container-engine", o.container_engine});
   argv.insert(argv.end(), o.extra_args.begin(), o.extra_args.end());
   if (!o.labels.empty()) {
     std::string l;

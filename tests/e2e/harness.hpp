@@ -68,6 +68,8 @@ struct AgentOptions {
   int executors = 1;
   std::string controller;               // default: the controller's address (or a proxy's)
   std::vector<std::string> extra_args;  // e.g. {"--log-limit", "100K"}
+  // --container-engine: "none" unless a test runs containers (probing costs a container start).
+  std::string container_engine = "none";
   // How the agent gets its token.
   enum class Token { File, CommandLine, Environment };
   Token token = Token::File;  // --token-file, --token, GANTRY_AGENT_TOKEN

@@ -167,9 +167,9 @@ TEST_CASE("A controller that cannot store: log_error and unavailable are retried
   const std::string agent_log = tmp.path + "/agent.log";
   const std::string spool = work + "/state/jobs/j1/log";
   Child agent;
-  REQUIRE(agent.start(
-      {GANTRY_AGENT_BIN, "--controller", fake.url, "--token", "t", "--name", "A", "--work", work},
-      agent_log));
+  REQUIRE(agent.start({GANTRY_AGENT_BIN, "--controller", fake.url, "--token", "t", "--name", "A",
+                       "--work", work, "--container-engine", "none"},
+                      agent_log));
   auto locked = [&](auto f) {
     std::lock_guard lock(fake.mu);
     return f();

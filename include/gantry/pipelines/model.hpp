@@ -45,6 +45,9 @@ struct Agent {
   // A label written as an expression (`label params.NODE`, "${PLATFORM}"): evaluated when the
   // stage is dispatched, with the stage's environment; `label` holds its source then.
   std::shared_ptr<const Node> label_expr;
+  // Fields written as expressions (`image "node:${NODE_VERSION}"`, `yaml libraryResource('x')`):
+  // the agent evaluates them with the stage's environment; `fields` holds their source.
+  std::map<std::string, std::shared_ptr<const Node>> field_exprs;
 };
 
 struct EnvVar {
@@ -232,5 +235,20 @@ struct Pipeline {
 const char* post_condition_name(PostCondition c);
 const char* when_kind_name(WhenKind k);
 const char* agent_kind_name(AgentKind k);
+
+// The capability label an agent with a container engine advertises (SPEC §5).
+inline constexpr const char* kContainerCapability = "docker";
+// Whether steps under this agent run in a container (docker, dockerfile, kubernetes).
+bool runs_in_container(AgentKind k);
+// The label expression an agent of kind `k` with label `label` must match: the label for
+// label/node agents; for container agents, the label (if any) and the docker capability.
+std::string agent_label(AgentKind k, const std::string& label);
+inline std::string agent_label(const Agent& a) {
+  return agent_label(a.kind, a.label);
+}
+// The label of the pipeline's own agent, as every stage that uses it needs it: with the
+// docker capability added when a stage under it runs a container with `reuseNode true`
+// (that stage runs on the same agent, so the whole pipeline's agent needs an engine).
+std::string top_agent_label(const Pipeline& pipeline);
 
 }  // namespace gantry::pipelines

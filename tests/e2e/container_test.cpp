@@ -1,0 +1,426 @@
+// Container agents (SPEC §5, issue 20, docs/containers.md), with real podman and images
+// built here: a busybox-static root filesystem imported once per test binary (no registry
+// is reachable, nothing is pulled). Each case starts a controller and an agent that finds
+// its engine itself (--container-engine auto).
+#include <sys/stat.h>
+#include <unistd.h>
+#include <csignal>
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "harness.hpp"
+
+using namespace gantry::e2e;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kImage = "localhost/gantry-e2e-busybox:1";
+
+// The test image: busybox-static with its applets, and an os-release that is not the host's.
+// Made once per process; a second process importing the same tag is harmless.
+void ensure_image() {
+  static std::once_flag once;
+  static std::string error;
+  std::call_once(once, [] {
+    if (shell(std::string("podman image exists ") + kImage).exit_code == 0) return;
+    TempDir t;
+    std::string root = t.path + "/root";
+    for (const char* d : {"/bin", "/etc", "/tmp", "/var/www"}) fs::create_directories(root + d);
+    fs::permissions(root + "/tmp", fs::perms::all | fs::perms::sticky_bit);
+    CliResult bb = shell("command -v busybox || ls /bin/busybox");
+    std::string busybox = bb.out.substr(0, bb.out.find('\n'));
+    if (busybox.empty()) {
+      error = "busybox is not installed (packaging/deps.sh installs busybox-static)";
+      return;
+    }
+    fs::copy_file(busybox, root + "/bin/busybox");
+    CliResult list = shell(root + "/bin/busybox --list");
+    size_t pos = 0;
+    while (pos < list.out.size()) {
+      size_t nl = list.out.find('\n', pos);
+      std::string applet = list.out.substr(pos, nl - pos);
+      if (!applet.empty() && applet != "busybox") {
+        std::error_code ec;
+        fs::create_symlink("busybox", root + "/bin/" + applet, ec);
+      }
+      if (nl == std::string::npos) break;
+      pos = nl + 1;
+    }
+    std::ofstream(root + "/etc/os-release") << "ID=gantrytest\nNAME=\"Gantry test image\"\n";
+    std::ofstream(root + "/var/www/hello.txt") << "hello from the web container\n";
+    CliResult imp = shell("tar -C " + root + " -cf - . | podman import - " + kImage + " 2>&1");
+    if (imp.exit_code != 0) error = "podman import failed: " + imp.out;
+  });
+  REQUIRE(error.empty());
+}
+
+// Containers of this test's agents still there (labelled gantry.agent=...).
+std::string containers_left(const std::string& agent_id) {
+  return shell("podman ps -a -q --filter label=gantry.agent=" + agent_id).out;
+}
+
+std::string agent_id(Cluster& c, const std::string& name) {
+  std::ifstream in(c.dir() + "/" + name + "/state/agent_id");
+  std::string id;
+  std::getline(in, id);
+  return id;
+}
+
+AgentOptions with_engine(const std::string& name) {
+  AgentOptions o;
+  o.name = name;
+  o.container_engine = "auto";
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("a docker agent runs the stage's steps in its image, as the job user") {
+  ensure_image();
+  Cluster c;
+  std::string repo = c.make_repo({{"Jenkinsfile", std::string(R"JF(pipeline {
+  agent none
+  environment { GREETING = 'hello from the job' }
+  stages {
+    stage('Image') {
+      agent { docker { image ')JF") + kImage + R"JF('; args '-e FROM_ARGS=set-by-args' } }
+      steps {
+        sh 'cat /etc/os-release'
+        sh 'echo "greeting=$GREETING args=$FROM_ARGS"'
+        withCredentials([string(credentialsId: 'token', variable: 'TOKEN')]) {
+          sh 'echo "token=$TOKEN length=${#TOKEN}"'
+        }
+        sh 'echo "uid=$(id -u)"; echo made > made.txt; pwd'
+        script {
+          def code = sh(script: 'exit 7', returnStatus: true)
+          echo "returned=${code}"
+        }
+        sh 'exit 3'
+      }
+    }
+    stage('Host') {
+      agent any
+      steps { sh 'echo "host: $(head -1 /etc/os-release)"' }
+    }
+  }
+}
+)JF"}});
+  c.add_repository("app", repo);
+  std::ofstream(c.config_path(), std::ios::app) << "secrets:\n  token: {value: s3cr3t-in-box}\n";
+  c.start_controller();
+  AgentOptions o = with_engine("boxed");
+  const bool root = ::geteuid() == 0;
+  if (root) o.extra_args = {"--job-user", "nobody"};
+  if (root) REQUIRE(::chmod(c.dir().c_str(), 0711) == 0);
+  c.start_agent(o);
+  c.wait_agents(1);
+  int64_t id = c.trigger("app");
+  json run = c.wait_run(id, 120s);
+  std::string log = c.stage_log(id, "Image");
+  INFO(log);
+  INFO(read_file(c.dir() + "/boxed.log"));
+  CHECK(run["status"] == "failed");
+  CHECK(log.find("ID=gantrytest") != std::string::npos);  // the image's, not the host's
+  CHECK(log.find("greeting=hello from the job args=set-by-args") != std::string::npos);
+  CHECK(log.find("token=**** length=13") != std::string::npos);
+  CHECK(log.find("s3cr3t-in-box") == std::string::npos);
+  CHECK(log.find("returned=7") != std::string::npos);
+  CHECK(log.find("script returned exit code 3") != std::string::npos);
+  // Files it left in the workspace are the job user's, not root's.
+  std::string uid = std::to_string(root ? 65534 : ::geteuid());
+  CHECK(log.find("uid=" + uid) != std::string::npos);
+  CHECK(shell("find " + c.dir() + "/boxed/workspace -name made.txt -uid " + uid)
+            .out.find("made.txt") != std::string::npos);
+  // The next stage (no container) is skipped after the failure; the container is gone.
+  CHECK(containers_left(agent_id(c, "boxed")).empty());
+}
+
+TEST_CASE("reuseNode runs the container on the pipeline's agent, in its workspace") {
+  ensure_image();
+  Cluster c;
+  std::string repo = c.make_repo({{"Jenkinsfile", std::string(R"JF(pipeline {
+  agent { label 'builder' }
+  stages {
+    stage('Prepare') { steps { sh 'echo prepared > shared.txt' } }
+    stage('In image') {
+      agent { docker { image ')JF") + kImage + R"JF('; reuseNode true } }
+      steps { sh 'echo "saw=$(cat shared.txt) in $(grep ^ID= /etc/os-release)"' }
+    }
+  }
+}
+)JF"}});
+  c.add_repository("app", repo);
+  c.start_controller();
+  AgentOptions plain;
+  plain.name = "plain";
+  plain.labels = {"builder"};
+  c.start_agent(plain);  // no engine: the container stage may not go here
+  AgentOptions boxed = with_engine("boxed");
+  boxed.labels = {"builder"};
+  c.start_agent(boxed);
+  c.wait_agents(2);
+  int64_t id = c.trigger("app");
+  json run = c.wait_run(id, 120s);
+  std::string log = c.stage_log(id, "In image");
+  INFO(run.dump(2));
+  INFO(log);
+  REQUIRE(run["status"] == "succeeded");
+  CHECK(log.find("saw=prepared in ID=gantrytest") != std::string::npos);
+  for (const auto& s : run["stages"]) CHECK(s["agent"] == "boxed");
+}
+
+TEST_CASE("a container stage waits, saying why, while no agent has a container engine") {
+  Cluster c;
+  std::string repo = c.make_repo({{"Jenkinsfile", R"JF(pipeline {
+  agent { docker { image 'maven:3-eclipse-temurin-17' } }
+  stages { stage('Build') { steps { sh 'mvn -v' } } }
+}
+)JF"}});
+  c.add_repository("app", repo);
+  c.start_controller();
+  c.start_agent(AgentOptions{});  // --container-engine none
+  c.wait_agents(1);
+  int64_t id = c.trigger("app");
+  json stage = c.wait_stage(id, "Build", "queued", 20s);
+  std::string reason;
+  for (int i = 0; i < 100 && reason.find("docker") == std::string::npos; ++i) {
+    json run = c.get_json("/api/v1/runs/" + std::to_string(id));
+    for (const auto& s : run["stages"]) {
+      if (s["name"] == "Build") reason = s.value("reason", "");
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  INFO(reason);
+  CHECK(reason.find("waiting for an agent with label 'docker'") != std::string::npos);
+  CHECK(reason.find("none of the 1 connected agent(s) has it") != std::string::npos);
+  CHECK(c.cli({"cancel", std::to_string(id)}).exit_code == 0);
+  // Before any run, lint and plan say it against the connected agents.
+  const std::string file = c.dir() + "/Jenkinsfile";
+  std::ofstream(file) << R"JF(pipeline {
+  agent { label 'linux' }
+  stages {
+    stage('Build') { steps { sh 'make' } }
+    stage('Image') { agent { docker { image 'alpine:3' } }; steps { sh 'true' } }
+  }
+}
+)JF";
+  CHECK(c.cli({"lint", file}).exit_code == 0);  // offline: nothing to check against
+  CliResult lint = c.cli({"lint", "--agents", "--strict", file});
+  INFO(lint.out);
+  CHECK(lint.exit_code == 1);
+  CHECK(lint.out.find("stage 'Image' needs an agent with label 'docker' (a container engine)") !=
+        std::string::npos);
+  CHECK(lint.out.find("stage 'Build' needs an agent with label 'linux'") != std::string::npos);
+  CliResult plan = c.cli({"plan", "--agents", file});
+  INFO(plan.out);
+  CHECK(plan.out.find("Image [docker]: none qualifies") != std::string::npos);
+  c.start_agent([] {
+    AgentOptions o;
+    o.name = "linuxbox";
+    o.labels = {"linux", "docker"};  // as an agent with an engine advertises it
+    return o;
+  }());
+  c.wait_agents(2);
+  plan = c.cli({"plan", "--agents", file});
+  INFO(plan.out);
+  CHECK(plan.out.find("Image [docker]: linuxbox") != std::string::npos);
+  CHECK(plan.out.find("Build [linux]: linuxbox") != std::string::npos);
+  CHECK(c.cli({"lint", "--agents", "--strict", file}).exit_code == 0);
+}
+
+TEST_CASE("cancel stops the step inside the container and removes the container") {
+  ensure_image();
+  Cluster c("cancel_grace: 1s\n");
+  std::string repo = c.make_repo({{"Jenkinsfile", std::string(R"JF(pipeline {
+  agent { docker { image ')JF") + kImage + R"JF(' } }
+  stages {
+    stage('Long') { steps { sh 'echo started; sleep 297; echo never' } }
+  }
+}
+)JF"}});
+  c.add_repository("app", repo);
+  c.start_controller();
+  c.start_agent(with_engine("boxed"));
+  c.wait_agents(1);
+  int64_t id = c.trigger("app");
+  for (int i = 0; i < 300 && c.stage_log(id, "Long").find("\nstarted\n") == std::string::npos; ++i)
+    std::this_thread::sleep_for(100ms);
+  const std::string agent = agent_id(c, "boxed");
+  REQUIRE(!containers_left(agent).empty());
+  CHECK(c.cli({"cancel", std::to_string(id)}).exit_code == 0);
+  json run = c.wait_run(id, 60s);
+  INFO(c.stage_log(id, "Long"));
+  CHECK(run["status"] == "aborted");
+  CHECK(containers_left(agent).empty());
+  CHECK(shell("ps -eo args | grep -x 'sleep 297'").out.empty());  // killed inside
+}
+
+TEST_CASE("an agent killed mid-step leaves no container once it restarts") {
+  ensure_image();
+  Cluster c;
+  std::string repo = c.make_repo({{"Jenkinsfile", std::string(R"JF(pipeline {
+  agent { docker { image ')JF") + kImage + R"JF(' } }
+  stages { stage('Long') { steps { sh 'echo started; sleep 300' } } }
+}
+)JF"}});
+  c.add_repository("app", repo);
+  c.start_controller();
+  int index = c.start_agent(with_engine("boxed"));
+  c.wait_agents(1);
+  int64_t id = c.trigger("app");
+  for (int i = 0; i < 300 && c.stage_log(id, "Long").find("\nstarted\n") == std::string::npos; ++i)
+    std::this_thread::sleep_for(100ms);
+  const std::string agent = agent_id(c, "boxed");
+  REQUIRE(!containers_left(agent).empty());
+  c.stop_agent(index, SIGKILL);
+  CHECK(!containers_left(agent).empty());  // nobody removed it: the agent died
+  c.start_agent(with_engine("boxed"));
+  for (int i = 0; i < 300 && !containers_left(agent).empty(); ++i)
+    std::this_thread::sleep_for(100ms);
+  INFO(read_file(c.dir() + "/boxed.log"));
+  CHECK(containers_left(agent).empty());
+  c.cli({"cancel", std::to_string(id)});  // if it is still on
+  c.wait_run(id, 60s);
+}
+
+TEST_CASE("a dockerfile agent builds its image from the workspace, from cache the second time") {
+  ensure_image();
+  Cluster c;
+  std::string repo = c.make_repo({
+      {"ci/Dockerfile", std::string("FROM ") + kImage + "\nCOPY motd.txt /etc/motd\n"},
+      {"ci/motd.txt", "built into the image\n"},
+      {"Jenkinsfile", R"JF(pipeline {
+  agent { dockerfile { filename 'Dockerfile'; dir 'ci'; additionalBuildArgs '--label team=gantry' } }
+  stages { stage('Build') { steps { sh 'cat /etc/motd' } } }
+}
+)JF"},
+  });
+  c.add_repository("app", repo);
+  c.start_controller();
+  c.start_agent(with_engine("boxed"));
+  c.wait_agents(1);
+  int64_t first = c.trigger("app");
+  json run = c.wait_run(first, 180s);
+  std::string log1 = c.stage_log(first, "Build");
+  INFO(log1);
+  REQUIRE(run["status"] == "succeeded");
+  CHECK(log1.find("\nbuilt into the image\n") != std::string::npos);
+  int64_t second = c.trigger("app");
+  run = c.wait_run(second, 180s);
+  std::string log2 = c.stage_log(second, "Build");
+  INFO(log2);
+  REQUIRE(run["status"] == "succeeded");
+  CHECK(log2.find("Using cache") != std::string::npos);
+  CHECK(log2.find("\nbuilt into the image\n") != std::string::npos);
+}
+
+TEST_CASE("a kubernetes pod's containers share localhost and container() picks one") {
+  ensure_image();
+  Cluster c;
+  std::string repo = c.make_repo({{"Jenkinsfile", std::string(R"JF(pipeline {
+  agent {
+    kubernetes {
+      defaultContainer 'client'
+      yaml '''
+apiVersion: v1
+kind: Pod
+spec:
+  containers:
+  - name: web
+    image: )JF") + kImage + R"JF(
+    command: ['httpd', '-f', '-p', '18080', '-h', '/var/www']
+  - name: client
+    image: )JF" + kImage + R"JF(
+    command: ['cat']
+    tty: true
+    env:
+    - name: ROLE
+      value: client
+'''
+    }
+  }
+  stages {
+    stage('Talk') {
+      steps {
+        sh 'echo "role=$ROLE"'
+        sh 'for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - http://127.0.0.1:18080/hello.txt && exit 0; sleep 0.5; done; exit 1'
+        container('web') { sh 'echo "in web: $(ps | grep -c httpd)"' }
+      }
+    }
+  }
+}
+)JF"}});
+  c.add_repository("app", repo);
+  c.start_controller();
+  c.start_agent(with_engine("boxed"));
+  c.wait_agents(1);
+  int64_t id = c.trigger("app");
+  json run = c.wait_run(id, 120s);
+  std::string log = c.stage_log(id, "Talk");
+  INFO(log);
+  INFO(read_file(c.dir() + "/boxed.log"));
+  REQUIRE(run["status"] == "succeeded");
+  CHECK(log.find("role=client") != std::string::npos);
+  CHECK(log.find("hello from the web container") != std::string::npos);
+  CHECK(log.find("in web: ") != std::string::npos);
+  CHECK(containers_left(agent_id(c, "boxed")).empty());
+}
+
+TEST_CASE("Docker Pipeline in a script: withRun sidecar, inside, build") {
+  ensure_image();
+  Cluster c;
+  std::string repo = c.make_repo({
+      {"ci/Dockerfile", std::string("FROM ") + kImage + "\nCOPY motd.txt /etc/motd\n"},
+      {"ci/motd.txt", "from docker.build\n"},
+      {"Jenkinsfile", std::string(R"JF(pipeline {
+  agent { label 'docker' }
+  stages {
+    stage('Script') {
+      steps {
+        script {
+          def base = docker.image(')JF") +
+                          kImage + R"JF(')
+          base.withRun('-e MSG=sidecar', 'httpd -f -p 18081 -h /var/www') { c ->
+            echo "sidecar id length=${c.id.length() > 0}"
+            base.inside("--network container:${c.id}") {
+              sh 'grep ^ID= /etc/os-release'
+              sh 'for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - http://127.0.0.1:18081/hello.txt && exit 0; sleep 0.5; done; exit 1'
+            }
+          }
+          def built = docker.build('localhost/gantry-built:1', '-f ci/Dockerfile ci')
+          built.inside { sh 'cat /etc/motd' }
+          try {
+            base.inside { sh 'exit 4' }
+          } catch (err) {
+            echo "caught: ${err.message}"
+          }
+        }
+      }
+    }
+  }
+}
+)JF"},
+  });
+  c.add_repository("app", repo);
+  c.start_controller();
+  c.start_agent(with_engine("boxed"));
+  c.wait_agents(1);
+  int64_t id = c.trigger("app");
+  json run = c.wait_run(id, 180s);
+  std::string log = c.stage_log(id, "Script");
+  INFO(log);
+  REQUIRE(run["status"] == "succeeded");
+  CHECK(log.find("sidecar id length=true") != std::string::npos);
+  CHECK(log.find("ID=gantrytest") != std::string::npos);
+  CHECK(log.find("hello from the web container") != std::string::npos);
+  CHECK(log.find("\nfrom docker.build\n") != std::string::npos);
+  CHECK(log.find("caught: script returned exit code 4") != std::string::npos);
+  CHECK(containers_left(agent_id(c, "boxed")).empty());
+}
