@@ -80,6 +80,21 @@ AgentOptions with_engine(const std::string& name) {
   return o;
 }
 
+// A controller watching `repo` as "app" and one agent, "boxed", with its engine.
+int start_boxed(Cluster& c, const std::string& repo) {
+  c.add_repository("app", repo);
+  c.start_controller();
+  int index = c.start_agent(with_engine("boxed"));
+  c.wait_agents(1);
+  return index;
+}
+
+// Polls until the stage's log shows its step has started (a line "started").
+void wait_started(Cluster& c, int64_t id, const std::string& stage) {
+  for (int i = 0; i < 300 && c.stage_log(id, stage).find("\nstarted\n") == std::string::npos; ++i)
+    std::this_thread::sleep_for(100ms);
+}
+
 }  // namespace
 
 TEST_CASE("a docker agent runs the stage's steps in its image, as the job user") {
@@ -245,13 +260,9 @@ TEST_CASE("cancel stops the step inside the container and removes the container"
   }
 }
 )JF"}});
-  c.add_repository("app", repo);
-  c.start_controller();
-  c.start_agent(with_engine("boxed"));
-  c.wait_agents(1);
+  start_boxed(c, repo);
   int64_t id = c.trigger("app");
-  for (int i = 0; i < 300 && c.stage_log(id, "Long").find("\nstarted\n") == std::string::npos; ++i)
-    std::this_thread::sleep_for(100ms);
+  wait_started(c, id, "Long");
   const std::string agent = agent_id(c, "boxed");
   REQUIRE(!containers_left(agent).empty());
   CHECK(c.cli({"cancel", std::to_string(id)}).exit_code == 0);
@@ -270,13 +281,9 @@ TEST_CASE("an agent killed mid-step leaves no container once it restarts") {
   stages { stage('Long') { steps { sh 'echo started; sleep 300' } } }
 }
 )JF"}});
-  c.add_repository("app", repo);
-  c.start_controller();
-  int index = c.start_agent(with_engine("boxed"));
-  c.wait_agents(1);
+  int index = start_boxed(c, repo);
   int64_t id = c.trigger("app");
-  for (int i = 0; i < 300 && c.stage_log(id, "Long").find("\nstarted\n") == std::string::npos; ++i)
-    std::this_thread::sleep_for(100ms);
+  wait_started(c, id, "Long");
   const std::string agent = agent_id(c, "boxed");
   REQUIRE(!containers_left(agent).empty());
   c.stop_agent(index, SIGKILL);
@@ -302,10 +309,7 @@ TEST_CASE("a dockerfile agent builds its image from the workspace, from cache th
 }
 )JF"},
   });
-  c.add_repository("app", repo);
-  c.start_controller();
-  c.start_agent(with_engine("boxed"));
-  c.wait_agents(1);
+  start_boxed(c, repo);
   int64_t first = c.trigger("app");
   json run = c.wait_run(first, 180s);
   std::string log1 = c.stage_log(first, "Build");
@@ -357,10 +361,7 @@ spec:
   }
 }
 )JF"}});
-  c.add_repository("app", repo);
-  c.start_controller();
-  c.start_agent(with_engine("boxed"));
-  c.wait_agents(1);
+  start_boxed(c, repo);
   int64_t id = c.trigger("app");
   json run = c.wait_run(id, 120s);
   std::string log = c.stage_log(id, "Talk");
@@ -408,10 +409,7 @@ TEST_CASE("Docker Pipeline in a script: withRun sidecar, inside, build") {
 }
 )JF"},
   });
-  c.add_repository("app", repo);
-  c.start_controller();
-  c.start_agent(with_engine("boxed"));
-  c.wait_agents(1);
+  start_boxed(c, repo);
   int64_t id = c.trigger("app");
   json run = c.wait_run(id, 180s);
   std::string log = c.stage_log(id, "Script");
