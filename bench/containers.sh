@@ -60,7 +60,7 @@ done
 pipeline() {
   local out="pipeline { agent none\n stages {\n" i
   for i in $(seq 1 "$stages"); do
-    out+="  stage('S$i') { $1 steps { sh 'true' } }\n"
+    out+="  stage('S$i') {\n    $1\n    steps { sh 'true' }\n  }\n"
   done
   printf '%s }\n}\n' "$out"
 }
@@ -70,14 +70,18 @@ stage_ms() {
   body=$(printf '%b' "$1" | /usr/bin/python3 -c 'import json,sys; print(json.dumps({"source": sys.stdin.read(), "format": "jenkinsfile", "job": "bench"}))')
   id=$(api -H 'Content-Type: application/json' --data "$body" "$server/api/v1/runs" |
     /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  local status=""
   for _ in $(seq 1 1200); do
     j=$(api "$server/api/v1/runs/$id")
-    [[ $j == *'"status":"succeeded"'* || $j == *'"status":"failed"'* ]] && break
+    status=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["status"])' "$j")
+    [[ $status == succeeded || $status == failed ]] && break
     sleep 0.1
   done
-  [[ $j == *'"status":"succeeded"'* ]] || { echo "containers.sh: run $id did not succeed" >&2; tail -20 "$tmp/agent.log" >&2; exit 1; }
+  [[ $status == succeeded ]] || { echo "containers.sh: run $id: $status" >&2; tail -20 "$tmp/agent.log" >&2; exit 1; }
   /usr/bin/python3 -c 'import json,sys
-for s in json.loads(sys.argv[1])["stages"]: print(s["finished_at"] - s["started_at"])' "$j"
+for s in json.loads(sys.argv[1])["stages"]:
+  if s.get("started_at") and s.get("finished_at"): print(s["finished_at"] - s["started_at"])
+  else: print(s, file=sys.stderr)' "$j"
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -94,6 +95,9 @@ struct JobState {
   std::shared_ptr<const ContainerEngine> container_engine;
   std::string agent_id;
   std::vector<std::string> started_containers;
+  std::set<std::string> auto_removed;  // of those, started with --rm
+  // Names are never reused: one removed (--rm) may still be going when the next starts.
+  uint64_t containers_named = 0;
   std::map<std::string, std::string> pod_containers;
   std::string default_container;  // the pod's, for steps outside container('x')
   // docker.withRegistry(url, credentialsId) { }, innermost last.
@@ -258,10 +262,17 @@ class StepRunner {
   // An engine command in the job's log (pull, build), cancellable like a step.
   StepStatus engine_command(std::vector<std::string> args, const StepScope& scope,
                             std::string* capture = nullptr);
-  // Starts a container for the job: labelled as the agent's, `name` returned.
+  // How a container's image is fetched: `always` first, else only when it is missing.
+  struct PullPolicy {
+    bool always = false;
+    std::string registry;
+    std::string credentials_id;
+  };
+  // Starts a container for the job: labelled as the agent's, `name` returned. `auto_remove`:
+  // the engine removes it when it stops (--rm), so the job's end only kills it.
   StepStatus start_container(const std::string& image, const std::vector<std::string>& flags,
                              const std::vector<std::string>& command, const StepScope& scope,
-                             std::string& name);
+                             std::string& name, const PullPolicy& pull, bool auto_remove);
   // Engine `args` (pull, push) logged in to `registry` with `credentials_id`, when given.
   StepStatus logged_in_command(std::vector<std::string> args, const std::string& registry,
                                const std::string& credentials_id, const StepScope& scope);

@@ -212,39 +212,50 @@ StepStatus StepRunner::pull_if_needed(const std::string& image, bool always,
 StepStatus StepRunner::start_container(const std::string& image,
                                        const std::vector<std::string>& flags,
                                        const std::vector<std::string>& command,
-                                       const StepScope& scope, std::string& name) {
+                                       const StepScope& scope, std::string& name,
+                                       const PullPolicy& pull, bool auto_remove) {
   const ContainerEngine& engine = *job_.container_engine;
   name = engine_name("gantry-" + job_.agent_id + "-" + job_.cookie.substr(0, 12) + "-" +
-                     std::to_string(job_.started_containers.size() + 1));
+                     std::to_string(++job_.containers_named));
   std::string ws = job_.workspace;
   while (ws.size() > 1 && ws.back() == '/') ws.pop_back();
   std::error_code ec;
   fs::create_directories(ws + "@tmp", ec);
-  std::vector<std::string> args = {"run",
-                                   "-d",
-                                   "--name",
-                                   name,
-                                   "--label",
-                                   "gantry.agent=" + job_.agent_id,
-                                   "--label",
-                                   "gantry.job=" + job_.spec.job_name + "#" +
-                                       std::to_string(job_.spec.run_number) + "/" +
-                                       job_.spec.stage_name,
-                                   "-w",
-                                   ws,
-                                   "-v",
-                                   ws + ":" + ws,
-                                   "-v",
-                                   ws + "@tmp:" + ws + "@tmp"};
+  if (pull.always) {
+    StepStatus st = pull_if_needed(image, true, pull.registry, pull.credentials_id, scope);
+    if (!st.ok) return st;
+  }
+  std::vector<std::string> args = {
+      "run", "-d",
+      // Pulled here, when missing, with the job's registry login.
+      "--pull=never", "--name", name, "--label", "gantry.agent=" + job_.agent_id, "--label",
+      "gantry.job=" + job_.spec.job_name + "#" + std::to_string(job_.spec.run_number) + "/" +
+          job_.spec.stage_name,
+      "-w", ws, "-v", ws + ":" + ws, "-v", ws + "@tmp:" + ws + "@tmp"};
+  // A container of its own is removed by the engine once it is stopped (`kill` at the job's
+  // end returns at once; anonymous volumes go too). A pod's first container cannot go
+  // before its sidecars: those are removed one by one instead.
+  if (auto_remove) args.emplace_back("--rm");
   args.insert(args.end(), engine.run_flags.begin(), engine.run_flags.end());
   args.insert(args.end(), flags.begin(), flags.end());
   args.push_back(image);
   args.insert(args.end(), command.begin(), command.end());
   // Recorded before it starts: removed at the job's end even if starting fails halfway.
   job_.started_containers.push_back(name);
+  if (auto_remove) job_.auto_removed.insert(name);
   std::string out;
   StepStatus st = engine_command(args, scope, &out);
   if (!st.ok) return st;
+  if (std::get<int64_t>(st.value.data) != 0 &&
+      (out.find("image not known") != std::string::npos ||
+       out.find("No such image") != std::string::npos ||
+       out.find("Unable to find image") != std::string::npos)) {
+    // Not here yet: pull it (failing with the registry's own message), then start again.
+    st = pull_if_needed(image, true, pull.registry, pull.credentials_id, scope);
+    if (!st.ok) return st;
+    st = engine_command(args, scope, &out);
+    if (!st.ok) return st;
+  }
   if (std::get<int64_t>(st.value.data) != 0) {
     job_.spool.append(out);
     return StepStatus::failure("cannot start a container from " + image);
@@ -329,7 +340,6 @@ StepStatus StepRunner::enter_container_agent(const pipelines::Agent& agent, Step
           return StepStatus::failure("kubernetes yaml: every container needs a name and an image");
         if (cname == "jnlp") continue;  // Jenkins' own agent container: the agent is here
         bool always = c["imagePullPolicy"] && c["imagePullPolicy"].as<std::string>() == "Always";
-        if (StepStatus st = pull_if_needed(image, always, "", "", scope); !st.ok) return st;
         std::vector<std::string> flags;
         if (c["tty"] && c["tty"].as<bool>()) flags.emplace_back("-t");
         if (!first.empty()) flags.insert(flags.end(), {"--network", "container:" + first});
@@ -353,7 +363,10 @@ StepStatus StepRunner::enter_container_agent(const pipelines::Agent& agent, Step
         }
         std::string name;
         log("Starting container " + cname + " (" + image + ")");
-        if (StepStatus st = start_container(image, flags, command, scope, name); !st.ok) return st;
+        if (StepStatus st =
+                start_container(image, flags, command, scope, name, PullPolicy{always}, false);
+            !st.ok)
+          return st;
         if (first.empty()) first = name;
         job_.pod_containers[cname] = name;
         if (job_.default_container.empty()) job_.default_container = cname;
@@ -376,6 +389,7 @@ StepStatus StepRunner::enter_container_agent(const pipelines::Agent& agent, Step
   }
 
   std::string image;
+  PullPolicy pull;  // a dockerfile's image is built here
   if (agent.kind == AgentKind::Dockerfile) {
     std::string dir = field("dir", ".");
     std::string file = field("filename", "Dockerfile");
@@ -407,9 +421,7 @@ StepStatus StepRunner::enter_container_agent(const pipelines::Agent& agent, Step
     if (image.empty()) return StepStatus::failure("the docker agent has no image");
     std::string registry = field("registryUrl");
     if (!registry.empty() && !names_registry(image)) image = registry_host(registry) + "/" + image;
-    StepStatus st = pull_if_needed(image, field("alwaysPull") == "true", registry,
-                                   field("registryCredentialsId"), scope);
-    if (!st.ok) return st;
+    pull = PullPolicy{field("alwaysPull") == "true", registry, field("registryCredentialsId")};
   }
   std::vector<std::string> flags = {"-t"};
   flags.insert(flags.end(), user_flags.begin(), user_flags.end());
@@ -420,7 +432,8 @@ StepStatus StepRunner::enter_container_agent(const pipelines::Agent& agent, Step
   flags.insert(flags.end(), extra.begin(), extra.end());
   std::string name;
   log("Starting a container from " + image);
-  if (StepStatus st = start_container(image, flags, {"cat"}, scope, name); !st.ok) return st;
+  if (StepStatus st = start_container(image, flags, {"cat"}, scope, name, pull, true); !st.ok)
+    return st;
   scope.container = name;
   return StepStatus{};
 }
@@ -466,10 +479,7 @@ StepStatus StepRunner::docker_start(const std::string& image_name, const std::st
   if (!job_.container_engine) return no_engine();
   const std::string image = registry_image(image_name);
   const auto* reg = job_.registries.empty() ? nullptr : &job_.registries.back();
-  if (StepStatus st =
-          pull_if_needed(image, false, reg ? reg->first : "", reg ? reg->second : "", scope);
-      !st.ok)
-    return st;
+  PullPolicy pull{false, reg ? reg->first : "", reg ? reg->second : ""};
   std::vector<std::string> flags, cmd;
   std::string error;
   const auto env = effective_env(scope);
@@ -487,17 +497,24 @@ StepStatus StepRunner::docker_start(const std::string& image_name, const std::st
   } else {
     log("docker.image('" + image + "').withRun: starting a container");
   }
-  return start_container(image, flags, cmd, scope, name);
+  return start_container(image, flags, cmd, scope, name, pull, true);
 }
 
 void StepRunner::docker_remove(const std::string& name) {
   if (!job_.container_engine) return;
-  std::vector<std::string> args = {"rm", "-f", "-v"};
-  if (job_.container_engine->name == "podman") args.insert(args.end(), {"-t", "0"});
-  args.push_back(name);
+  std::vector<std::string> args;
+  if (job_.auto_removed.erase(name) > 0) {
+    args = {"kill", name};  // started with --rm: the engine removes it once it stops
+  } else {
+    args = {"rm", "-f", "-v"};
+    if (job_.container_engine->name == "podman") args.insert(args.end(), {"-t", "0"});
+    args.push_back(name);
+  }
   std::string out;
   if (run_engine_command(job_.container_engine->argv(args), out, std::chrono::seconds(120)) != 0 &&
-      out.find("no such container") == std::string::npos)
+      out.find("no such container") == std::string::npos &&
+      out.find("No such container") == std::string::npos &&
+      out.find("not running") == std::string::npos)
     log("WARNING: could not remove container " + name + ": " + out);
   std::erase(job_.started_containers, name);
 }
