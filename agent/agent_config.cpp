@@ -23,9 +23,11 @@ namespace gantry::agent {
 
 namespace {
 
-constexpr const char* kEngineChoices = "container_engine must be auto, podman, docker or none";
+constexpr const char* kEngineChoices =
+    "container_engine must be auto, podman, docker, none or the absolute path of one";
 bool valid_engine(const std::string& v) {
-  return v == "auto" || v == "podman" || v == "docker" || v == "none";
+  return v == "auto" || v == "podman" || v == "docker" || v == "none" ||
+         (!v.empty() && v.front() == '/');
 }
 
 std::vector<std::string> split_labels(const std::string& s) {

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
@@ -101,6 +102,7 @@ std::optional<ContainerEngine> try_podman(const std::string& program, std::strin
     report += "podman: " + error + "; ";
     return std::nullopt;
   }
+  const std::string marker = "gantry-probe-" + std::to_string(::getpid());
   const std::vector<std::vector<std::string>> globals = {
       {},
       {"--runtime", "runc"},
@@ -121,17 +123,23 @@ std::optional<ContainerEngine> try_podman(const std::string& program, std::strin
       ordered.insert(ordered.end(), ulimits.begin(), ulimits.end());
       ordered.emplace_back("--rootfs");
       ordered.push_back(root);
-      ordered.emplace_back("/usr/bin/true");
+      // It must really run: the container prints a word of ours (a program that only
+      // exits 0, a stand-in named podman, proves nothing).
+      ordered.emplace_back("/usr/bin/echo");
+      ordered.push_back(marker);
       std::string probe_out;
       int code = run_engine_command(ordered, probe_out, kProbeLimit);
-      if (code == 0) {
+      // The word alone on a line: a stand-in that echoes its arguments does not count.
+      const bool printed = ("\n" + probe_out).find("\n" + marker + "\n") != std::string::npos;
+      if (code == 0 && printed) {
         e.command = {program};
         e.command.insert(e.command.end(), global.begin(), global.end());
         e.run_flags = ulimits;
         found = e;
         break;
       }
-      if (first_error.empty()) first_error = last_line(probe_out);
+      if (first_error.empty())
+        first_error = code == 0 ? "it exits 0 but runs nothing" : last_line(probe_out);
     }
     if (found) break;
   }
@@ -174,6 +182,10 @@ std::optional<ContainerEngine> try_docker(const std::string& program, std::strin
   }
   std::string t = trim(out);
   e.version = t.substr(0, t.find(' '));
+  if (e.version.empty() || !std::isdigit(static_cast<unsigned char>(e.version[0]))) {
+    report += "docker: `docker info` names no server version; ";
+    return std::nullopt;
+  }
   e.rootless = t.find("rootless") != std::string::npos;
   return e;
 }
@@ -253,10 +265,16 @@ std::optional<ContainerEngine> detect_container_engine(const std::string& wanted
   } else {
     order = {wanted};
   }
-  for (const std::string& name : order) {
-    std::string program = which(name);
+  if (!wanted.empty() && wanted.front() == '/') {  // a path: /opt/podman/bin/podman
+    order = {wanted};
+  }
+  for (const std::string& entry : order) {
+    const bool path = entry.front() == '/';
+    const std::string base = path ? entry.substr(entry.rfind('/') + 1) : entry;
+    const std::string name = base.find("docker") != std::string::npos ? "docker" : "podman";
+    std::string program = path ? (::access(entry.c_str(), X_OK) == 0 ? entry : "") : which(entry);
     if (program.empty()) {
-      report += name + ": not installed; ";
+      report += entry + ": not installed; ";
       continue;
     }
     std::optional<ContainerEngine> e =

@@ -37,7 +37,8 @@ struct ContainerEngine {
   std::vector<std::string> argv(std::vector<std::string> args) const;
 };
 
-// `wanted`: "auto" (podman, then docker), "podman", "docker" or "none". Returns the
+// `wanted`: "auto" (podman, then docker), "podman", "docker", "none", or the path of a
+// podman or docker program (docker when its name says so). Returns the
 // first engine that runs a container here; otherwise nullopt, with `report` saying
 // what was tried and why each failed (logged by the agent, so an admin sees why
 // the capability is missing).

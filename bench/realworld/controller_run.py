@@ -17,6 +17,7 @@ the run did not end within TIMEOUT seconds (then it is cancelled).
 """
 import json
 import os
+import shutil
 import re
 import secrets
 import signal
@@ -39,6 +40,56 @@ TOOL_ENTRY = re.compile(r"""\b([A-Za-z]+)\s*\(?\s*(['"])([^'"$]+)\2""")
 TOOL_STEP = re.compile(r"""\btool\s*\(?\s*(?:name\s*:\s*)?(['"])([^'"$]+)\1"""
                        r"""(?:\s*,\s*type\s*:\s*(['"])([^'"$]+)\3)?""")
 SUBMITTER = re.compile(r"""\bsubmitter\s*:\s*(['"])([^'"$]+)\1""")
+# Container images: `image 'x'` (docker agent), `docker 'x'`, docker.image('x'), a pod's
+# `image: x`. An admin's registry has them; here each is a local image of busybox and the
+# shims (docs/containers.md), tagged with the name the file uses.
+IMAGE = re.compile(r"""(?:\bimage\s*\(?\s*|\bdocker\s+|docker\.image\s*\(\s*)(['"])([^'"$]+)\1""")
+POD_IMAGE = re.compile(r"""^\s*-?\s*image\s*:\s*['"]?([^\s'"$]+)""", re.M)
+DOCKERFILE = re.compile(r"""\bdockerfile\s*(?:true|\{([^}]*)\})""")
+BASE_IMAGE = 'localhost/gantry-realworld-base:1'
+
+
+def make_images(text, shims, repo, out):
+    """Local images for the file's container agents; a Dockerfile where it builds one."""
+    names = sorted({m.group(2) for m in IMAGE.finditer(text)} |
+                   {m.group(1) for m in POD_IMAGE.finditer(text)})
+    dockerfiles = []
+    for m in DOCKERFILE.finditer(text):
+        body = m.group(1) or ''
+        d = re.search(r"""\bdir\s*(['"])([^'"$]+)\1""", body)
+        f = re.search(r"""\bfilename\s*(['"])([^'"$]+)\1""", body)
+        dockerfiles.append(os.path.join(d.group(2) if d else '.', f.group(2) if f else 'Dockerfile'))
+    if not names and not dockerfiles:
+        return
+    import tempfile
+    busybox = shutil.which('busybox') or '/bin/busybox'
+    with tempfile.TemporaryDirectory() as root:
+        for d in ('bin', 'etc', 'tmp', 'usr/local/bin'):
+            os.makedirs(os.path.join(root, d), exist_ok=True)
+        shutil.copy(busybox, os.path.join(root, 'bin', 'busybox'))
+        applets = subprocess.run([busybox, '--list'], capture_output=True, text=True).stdout.split()
+        for a in applets:
+            if a != 'busybox' and not os.path.exists(os.path.join(root, 'bin', a)):
+                os.symlink('busybox', os.path.join(root, 'bin', a))
+        for t in os.listdir(shims):
+            shutil.copy(os.path.join(shims, t), os.path.join(root, 'usr/local/bin', t))
+        tar = subprocess.run(['tar', '-C', root, '-cf', '-', '.'], capture_output=True).stdout
+        subprocess.run(['podman', 'import', '-', BASE_IMAGE], input=tar, capture_output=True)
+    for n in names:
+        subprocess.run(['podman', 'tag', BASE_IMAGE, n], capture_output=True)
+    for f in dockerfiles:
+        path = os.path.normpath(os.path.join(repo, f))
+        if path.startswith(os.path.abspath(repo)) and not os.path.exists(path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, 'w') as fh:
+                fh.write('FROM %s\n' % BASE_IMAGE)
+    if dockerfiles:
+        subprocess.run(['git', '-C', repo, 'add', '-A'], capture_output=True)
+        subprocess.run(['git', '-C', repo, '-c', 'user.name=bench', '-c', 'user.email=b@x',
+                        'commit', '-qm', 'bench: Dockerfile'], capture_output=True)
+    print('images: %s%s' % (', '.join(names) or '-',
+                            '; dockerfiles: ' + ', '.join(dockerfiles) if dockerfiles else ''),
+          file=out)
 
 
 def free_port():
@@ -126,6 +177,7 @@ def main():
 
     rc = 1
     try:
+        make_images(text, shims, repo, out)
         start([os.path.join(bindir, 'gantry-controller'), '--config', cfg],
               os.path.join(work, 'controller.log'))
         deadline = time.time() + 15
@@ -150,6 +202,10 @@ def main():
                     os.path.join(work, name)]
             if labels:
                 argv += ['--labels', ','.join(labels)]
+            # The machine's engine, not the shim of the same name first on PATH.
+            engine = shutil.which('podman') or shutil.which('docker')
+            if engine:
+                argv += ['--container-engine', engine]
             argv += tool_args
             start(argv, os.path.join(work, name + '.log'), env)
         deadline = time.time() + 15

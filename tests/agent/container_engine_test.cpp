@@ -1,7 +1,13 @@
 // The container engine's pure parts (docs/containers.md): docker `args` split as a shell
 // splits words, with the job's variables; the engine's argv and description. Detection and
 // running containers are tested end to end (tests/e2e/container_test.cpp).
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
 
 #include "runner/container_engine.hpp"
 
@@ -68,4 +74,20 @@ TEST_CASE("no engine is found where none is wanted or installed") {
   CHECK(report == "container_engine is none");
   CHECK_FALSE(gantry::agent::detect_container_engine("no-such-engine-xyz", report));
   CHECK(report.find("no-such-engine-xyz: not installed") != std::string::npos);
+}
+
+TEST_CASE("a program that exits 0 without running anything is not an engine") {
+  // As a CI harness's shim named podman would be: it must not earn the docker capability.
+  char dir[] = "/tmp/gantry-fake-engine-XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  const std::string podman = std::string(dir) + "/podman";
+  {
+    std::ofstream out(podman);
+    out << "#!/bin/sh\necho \"[shim] podman $*\" >&2\nexit 0\n";
+  }
+  REQUIRE(::chmod(podman.c_str(), 0755) == 0);
+  std::string report;
+  CHECK_FALSE(gantry::agent::detect_container_engine(podman, report));
+  CHECK(report.find("exits 0 but runs nothing") != std::string::npos);
+  std::filesystem::remove_all(dir);
 }
