@@ -74,7 +74,10 @@ def make_images(text, shims, repo, out):
         for t in os.listdir(shims):
             shutil.copy(os.path.join(shims, t), os.path.join(root, 'usr/local/bin', t))
         tar = subprocess.run(['tar', '-C', root, '-cf', '-', '.'], capture_output=True).stdout
-        subprocess.run(['podman', 'import', '-', BASE_IMAGE], input=tar, capture_output=True)
+        # A default command that keeps running, as a real service image's does (withRun
+        # sidecars start with it).
+        subprocess.run(['podman', 'import', '--change', 'CMD ["sleep", "86400"]', '-', BASE_IMAGE],
+                       input=tar, capture_output=True)
     for n in names:
         subprocess.run(['podman', 'tag', BASE_IMAGE, n], capture_output=True)
     for f in dockerfiles:

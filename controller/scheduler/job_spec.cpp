@@ -327,6 +327,14 @@ protocol::JobSpec job_spec(const RunState& run, const Job& job, const SchedulerO
   spec.repo_url = r.repo_url;
   spec.commit = r.commit;
   spec.workspace = r.job_name + "-" + std::to_string(r.number);
+  // customWorkspace (node, docker, dockerfile agents): a directory of its own that outlives
+  // the run, as in Jenkins; under the agent's workspaces whatever path is written (an
+  // absolute one would let a pipeline have the agent check out over any directory).
+  if (const pipelines::Agent* a = run.label_agent(job.node)) {
+    auto it = a->fields.find("customWorkspace");
+    if (it != a->fields.end() && !it->second.empty() && !a->field_exprs.count(it->first))
+      spec.workspace = "custom-" + it->second;
+  }
   spec.env = stage_environment(run, job.node, options, &spec.secrets, error, &spec.groovy_env);
   spec.script_state = r.script_state;
   spec.description = r.description;

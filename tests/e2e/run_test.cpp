@@ -2,6 +2,7 @@
 // reports. Each case starts its own controller and agents on free ports.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <set>
 
 #include "harness.hpp"
@@ -228,4 +229,38 @@ TEST_CASE("cancel kills the whole process tree, grandchildren included") {
   CHECK(run["status"] == "aborted");
   for (pid_t p : children) CHECK_FALSE(process_alive(p));
   CHECK(c.cli({"wait", std::to_string(id)}).exit_code == 4);
+}
+
+TEST_CASE("customWorkspace is a directory of its own that the next run finds again") {
+  Cluster c;
+  std::string repo = c.make_repo({{"Jenkinsfile", R"JF(pipeline {
+  agent none
+  stages {
+    stage('Cache') {
+      agent { node { label 'builder'; customWorkspace '/var/shared cache' } }
+      steps { sh 'echo run >> cache.txt; echo "runs=$(wc -l < cache.txt) in $(basename "$PWD")"' }
+    }
+    stage('Own') {
+      agent { label 'builder' }
+      steps { sh 'test ! -e cache.txt && echo "own workspace"' }
+    }
+  }
+}
+)JF"}});
+  c.add_repository("app", repo);
+  c.start_controller();
+  AgentOptions o;
+  o.labels = {"builder"};
+  c.start_agent(o);
+  c.wait_agents(1);
+  int64_t first = c.trigger("app");
+  REQUIRE(c.wait_run(first)["status"] == "succeeded");
+  int64_t second = c.trigger("app");
+  REQUIRE(c.wait_run(second)["status"] == "succeeded");
+  std::string log = c.stage_log(second, "Cache");
+  INFO(log);
+  CHECK(log.find("runs=2 in custom-_var_shared_cache") != std::string::npos);
+  CHECK(c.stage_log(second, "Own").find("own workspace") != std::string::npos);
+  // Under the agent's workspaces, whatever path was written.
+  CHECK(!std::filesystem::exists("/var/shared cache"));
 }
