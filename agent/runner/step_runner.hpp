@@ -259,6 +259,10 @@ class StepRunner {
   // never on a command line).
   std::vector<std::string> exec_in_container(const std::vector<std::string>& argv,
                                              const StepScope& scope) const;
+  // `text` split and expanded by the job's shell (as the job user, in scope.cwd): where
+  // Jenkins' Docker Pipeline puts a string into an `sh` command line.
+  StepStatus shell_words(const std::string& text, const StepScope& scope,
+                         std::vector<std::string>& words);
   // An engine command in the job's log (pull, build), cancellable like a step.
   StepStatus engine_command(std::vector<std::string> args, const StepScope& scope,
                             std::string* capture = nullptr);

@@ -117,6 +117,29 @@ std::string without_tag(const std::string& image) {
 
 }  // namespace
 
+StepStatus StepRunner::shell_words(const std::string& text, const StepScope& scope,
+                                   std::vector<std::string>& words) {
+  words.clear();
+  if (text.find_first_not_of(" \t\n") == std::string::npos) return StepStatus{};
+  // The job's shell, as the job user, in the step's directory: `$(pwd)`, backticks and
+  // quotes mean what they mean in an `sh` step; the engine then gets the words as argv.
+  StepScope host = scope;
+  host.container.clear();
+  std::string out;
+  StepStatus st = run_process({"/bin/sh", "-c", "printf '%s\\0' " + text}, host, &out);
+  if (!st.ok) return st;
+  if (std::get<int64_t>(st.value.data) != 0)
+    return StepStatus::failure("the shell could not expand: " + text);
+  size_t pos = 0;
+  while (pos < out.size()) {
+    size_t end = out.find('\0', pos);
+    if (end == std::string::npos) break;
+    words.push_back(out.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return StepStatus{};
+}
+
 std::vector<std::string> StepRunner::exec_in_container(const std::vector<std::string>& argv,
                                                        const StepScope& scope) const {
   const ContainerEngine& engine = *job_.container_engine;
@@ -398,10 +421,10 @@ StepStatus StepRunner::enter_container_agent(const pipelines::Agent& agent, Step
     std::ifstream in(path, std::ios::binary);
     if (!in) return StepStatus::failure("dockerfile: cannot read " + path);
     std::string content((std::istreambuf_iterator<char>(in)), {});
+    // Jenkins builds it with `sh "docker build ${additionalBuildArgs} ..."`: shell words.
     std::vector<std::string> build_args;
-    std::string error;
-    if (!split_args(field("additionalBuildArgs"), effective_env(scope), build_args, error))
-      return StepStatus::failure("additionalBuildArgs: " + error);
+    if (StepStatus st = shell_words(field("additionalBuildArgs"), scope, build_args); !st.ok)
+      return StepStatus::failure("additionalBuildArgs: " + st.message);
     // Tagged by what it is built from, as Jenkins tags it by the Dockerfile's hash; the
     // engine's layer cache makes a build of unchanged inputs a cache hit.
     image = "localhost/gantry-dockerfile:" +
@@ -481,10 +504,16 @@ StepStatus StepRunner::docker_start(const std::string& image_name, const std::st
   const auto* reg = job_.registries.empty() ? nullptr : &job_.registries.back();
   PullPolicy pull{false, reg ? reg->first : "", reg ? reg->second : ""};
   std::vector<std::string> flags, cmd;
-  std::string error;
-  const auto env = effective_env(scope);
-  if (!split_args(args, env, flags, error) || !split_args(command, env, cmd, error))
-    return StepStatus::failure("docker: " + error);
+  if (inside) {
+    // inside(args): tokenized by Jenkins, not given to a shell.
+    std::string error;
+    if (!split_args(args, effective_env(scope), flags, error))
+      return StepStatus::failure("docker: " + error);
+  } else {
+    // withRun and run: Jenkins runs `sh "docker run -d ${args} ${image} ${command}"`.
+    if (StepStatus st = shell_words(args, scope, flags); !st.ok) return st;
+    if (StepStatus st = shell_words(command, scope, cmd); !st.ok) return st;
+  }
   if (inside) {
     std::string user =
         job_.run_as ? std::to_string(job_.run_as->uid) + ":" + std::to_string(job_.run_as->gid)
@@ -532,10 +561,8 @@ StepStatus StepRunner::docker_port(const std::string& name, const std::string& p
 StepStatus StepRunner::docker_build(const std::string& image, const std::string& args,
                                     const StepScope& scope) {
   if (!job_.container_engine) return no_engine();
-  std::vector<std::string> words;
-  std::string error;
-  if (!split_args(args, effective_env(scope), words, error))
-    return StepStatus::failure("docker.build: " + error);
+  std::vector<std::string> words;  // Jenkins: sh "docker build -t ${image} ${args}"
+  if (StepStatus st = shell_words(args, scope, words); !st.ok) return st;
   std::vector<std::string> build = {"build", "-t", image};
   if (job_.container_engine->name == "podman")
     build.insert(build.end(), job_.container_engine->run_flags.begin(),

@@ -33,7 +33,7 @@ import urllib.request
 # `sh label: 'Saving logs'` (a step's display name).
 LABEL = re.compile(r"""(?:^|[{;])\s*label\s*(?:\(\s*|\s+)(['"])([^'"$]+)\1""", re.M)
 NODE = re.compile(r"""\bnode\s*\(\s*(?:label\s*:\s*)?(['"])([^'"$]+)\1""")
-CREDS = re.compile(r"""\b(?:credentials\s*\(\s*|credentialsId\s*:\s*|[A-Za-z_]*CRED[A-Za-z_]*\s*=\s*)"""
+CREDS = re.compile(r"""\b(?:credentials\s*\(\s*|credentialsId\s*:\s*|registryCredentialsId\s+|[A-Za-z_]*CRED[A-Za-z_]*\s*=\s*)"""
                    r"""(['"])([^'"$]+)\1""")
 TOOLS = re.compile(r"\btools\s*\{([^}]*)\}")
 TOOL_ENTRY = re.compile(r"""\b([A-Za-z]+)\s*\(?\s*(['"])([^'"$]+)\2""")
@@ -71,6 +71,10 @@ def make_images(text, shims, repo, out):
         for a in applets:
             if a != 'busybox' and not os.path.exists(os.path.join(root, 'bin', a)):
                 os.symlink('busybox', os.path.join(root, 'bin', a))
+        with open(os.path.join(root, 'etc', 'passwd'), 'w') as fh:
+            fh.write('root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n')
+        with open(os.path.join(root, 'etc', 'group'), 'w') as fh:
+            fh.write('root:x:0:\nnogroup:x:65534:\n')
         for t in os.listdir(shims):
             shutil.copy(os.path.join(shims, t), os.path.join(root, 'usr/local/bin', t))
         tar = subprocess.run(['tar', '-C', root, '-cf', '-', '.'], capture_output=True).stdout

@@ -406,7 +406,8 @@ TEST_CASE("Docker Pipeline in a script: withRun sidecar, inside, build") {
               sh 'for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - http://127.0.0.1:18081/hello.txt && exit 0; sleep 0.5; done; exit 1'
             }
           }
-          def built = docker.build('localhost/gantry-built:1', '-f ci/Dockerfile ci')
+          // As in Jenkins, build args go through the shell: $(...) and quotes work.
+          def built = docker.build('localhost/gantry-built:1', '-f "ci/Dockerfile" $(echo ci)')
           built.inside { sh 'cat /etc/motd' }
           try {
             base.inside { sh 'exit 4' }
