@@ -255,6 +255,25 @@ StepStatus StepRunner::start_container(const std::string& image,
       "gantry.job=" + job_.spec.job_name + "#" + std::to_string(job_.spec.run_number) + "/" +
           job_.spec.stage_name,
       "-w", ws, "-v", ws + ":" + ws, "-v", ws + "@tmp:" + ws + "@tmp"};
+  // `-v /host/path:/in` of a path that does not exist: docker creates the directory, podman
+  // refuses. Do as docker does, so `args '-v $HOME/.m2:/root/.m2'` works with either.
+  if (engine.name == "podman") {
+    for (size_t i = 0; i < flags.size(); ++i) {
+      std::string spec;
+      if ((flags[i] == "-v" || flags[i] == "--volume") && i + 1 < flags.size()) {
+        spec = flags[i + 1];
+      } else if (flags[i].rfind("--volume=", 0) == 0) {
+        spec = flags[i].substr(9);
+      } else if (flags[i].rfind("-v", 0) == 0 && flags[i].size() > 2) {
+        spec = flags[i].substr(2);
+      }
+      const std::string source = spec.substr(0, spec.find(':'));
+      if (spec.find(':') != std::string::npos && !source.empty() && source.front() == '/') {
+        std::error_code ignored;
+        if (!fs::exists(source, ignored)) fs::create_directories(source, ignored);
+      }
+    }
+  }
   // A container of its own is removed by the engine once it is stopped (`kill` at the job's
   // end returns at once; anonymous volumes go too). A pod's first container cannot go
   // before its sidecars: those are removed one by one instead.

@@ -111,15 +111,19 @@ void wait_started(Cluster& c, int64_t id, const std::string& stage) {
 TEST_CASE("a docker agent runs the stage's steps in its image, as the job user") {
   ensure_image();
   Cluster c;
-  std::string repo = c.make_repo({{"Jenkinsfile", std::string(R"JF(pipeline {
+  std::string repo = c.make_repo(
+      {{"Jenkinsfile", std::string(R"JF(pipeline {
   agent none
   environment { GREETING = 'hello from the job' }
   stages {
     stage('Image') {
-      agent { docker { image ')JF") + kImage + R"JF('; args '-e FROM_ARGS=set-by-args' } }
+      agent { docker { image ')JF") +
+                           kImage +
+                           R"JF('; args '-e FROM_ARGS=set-by-args -v $WORKSPACE@tmp/m2:/m2' } }
       steps {
         sh 'cat /etc/os-release'
         sh 'echo "greeting=$GREETING args=$FROM_ARGS"'
+        sh 'test -d /m2 && echo "m2 mounted"'
         withCredentials([string(credentialsId: 'token', variable: 'TOKEN')]) {
           sh 'echo "token=$TOKEN length=${#TOKEN}"'
         }
@@ -155,6 +159,7 @@ TEST_CASE("a docker agent runs the stage's steps in its image, as the job user")
   CHECK(run["status"] == "failed");
   CHECK(log.find("ID=gantrytest") != std::string::npos);  // the image's, not the host's
   CHECK(log.find("greeting=hello from the job args=set-by-args") != std::string::npos);
+  CHECK(log.find("\nm2 mounted\n") != std::string::npos);  // made, as docker makes it
   CHECK(log.find("token=**** length=13") != std::string::npos);
   CHECK(log.find("s3cr3t-in-box") == std::string::npos);
   CHECK(log.find("returned=7") != std::string::npos);
