@@ -90,6 +90,13 @@ void ModelBuilder::section_agent(Node& call, Agent& out, bool stage_level) {
         }
       }
     }
+    if (!out.fields.count("yaml") && !out.fields.count("yamlFile")) {
+      // inheritFrom, containerTemplate, cloud: a Jenkins cloud's pod templates.
+      warning(t.pos,
+              "this kubernetes agent gives no pod (yaml or yamlFile): Gantry runs a pod from "
+              "its spec and has no cloud pod templates (inheritFrom, containerTemplate), so "
+              "the stage will fail (docs/containers.md)");
+    }
     return;
   }
   auto fields_it = kFields.find(t.text);

@@ -85,3 +85,20 @@ TEST_CASE("a stage no agent of the pool can take has no agents, nested stages in
   CHECK(fits[1].agents.empty());
   CHECK(fits[2].evaluated);  // decided when the run starts
 }
+
+TEST_CASE("a kubernetes agent without a pod spec is a lint warning, not silence") {
+  const std::string source = R"(pipeline {
+  agent { kubernetes { inheritFrom 'maven'; defaultContainer 'maven' } }
+  stages { stage('Build') { steps { sh 'mvn -v' } } }
+})";
+  LoadResult r = load_pipeline(source, SourceFormat::Jenkinsfile);
+  REQUIRE(r.pipeline);
+  std::string text = render_all(r.diagnostics, "Jenkinsfile", source);
+  CHECK(text.find("2:11: warning: this kubernetes agent gives no pod (yaml or yamlFile)") !=
+        std::string::npos);
+  const std::string with_pod = R"(pipeline {
+  agent { kubernetes { yaml 'spec: {containers: [{name: a, image: b}]}' } }
+  stages { stage('Build') { steps { sh 'true' } } }
+})";
+  CHECK(load_pipeline(with_pod, SourceFormat::Jenkinsfile).diagnostics.warning_count() == 0);
+}
