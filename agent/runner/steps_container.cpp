@@ -123,10 +123,21 @@ StepStatus StepRunner::shell_words(const std::string& text, const StepScope& sco
   if (text.find_first_not_of(" \t\n") == std::string::npos) return StepStatus{};
   // The job's shell, as the job user, in the step's directory: `$(pwd)`, backticks and
   // quotes mean what they mean in an `sh` step; the engine then gets the words as argv.
+  // The words go to a file; what the commands in them print on stderr goes to the log.
+  std::string file, error;
+  if (!temp_path("words", file, error)) return StepStatus::failure(error);
   StepScope host = scope;
   host.container.clear();
+  host.env["GANTRY_WORDS"] = file;
+  StepStatus st = run_process({"/bin/sh", "-c", "printf '%s\\0' " + text + " > \"$GANTRY_WORDS\""},
+                              host, nullptr);
   std::string out;
-  StepStatus st = run_process({"/bin/sh", "-c", "printf '%s\\0' " + text}, host, &out);
+  {
+    std::ifstream in(file, std::ios::binary);
+    out.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::error_code ignored;
+  fs::remove(file, ignored);
   if (!st.ok) return st;
   if (std::get<int64_t>(st.value.data) != 0)
     return StepStatus::failure("the shell could not expand: " + text);

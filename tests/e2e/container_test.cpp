@@ -412,7 +412,7 @@ TEST_CASE("Docker Pipeline in a script: withRun sidecar, inside, build") {
             }
           }
           // As in Jenkins, build args go through the shell: $(...) and quotes work.
-          def built = docker.build('localhost/gantry-built:1', '-f "ci/Dockerfile" $(echo ci)')
+          def built = docker.build('localhost/gantry-built:1', '-f "ci/Dockerfile" $(echo said-on-stderr >&2; echo ci)')
           built.inside { sh 'cat /etc/motd' }
           try {
             base.inside { sh 'exit 4' }
@@ -436,6 +436,7 @@ TEST_CASE("Docker Pipeline in a script: withRun sidecar, inside, build") {
   CHECK(log.find("ID=gantrytest") != std::string::npos);
   CHECK(log.find("hello from the web container") != std::string::npos);
   CHECK(log.find("\nfrom docker.build\n") != std::string::npos);
+  CHECK(log.find("\nsaid-on-stderr\n") != std::string::npos);  // in the log, not an argument
   CHECK(log.find("caught: script returned exit code 4") != std::string::npos);
   CHECK(containers_kept(agent_id(c, "boxed")).empty());
 }
