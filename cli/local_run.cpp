@@ -710,12 +710,8 @@ int local_run_command(const std::vector<std::string>& args, std::ostream& out, s
   pipelines::LibraryBundle libs;
   {
     // A library the file names that --library does not give: said, and left out.
-    pipelines::Diagnostics diags;
-    pipelines::NodePtr root = format == pipelines::SourceFormat::Yaml
-                                  ? pipelines::parse_yaml_pipeline(source, diags)
-                                  : pipelines::parse_groovy(source, diags);
-    if (root) {
-      for (const auto& w : pipelines::find_library_requests(*root).wanted) {
+    if (auto asked = pipelines::find_library_requests(source, format)) {
+      for (const auto& w : asked->wanted) {
         bool given = false;
         for (const auto& l : o.libraries) given = given || l.name == w.name;
         if (!given) {

@@ -130,4 +130,12 @@ LoadResult load_pipeline(std::string_view source, SourceFormat format,
   return result;
 }
 
+std::optional<LibraryRequests> find_library_requests(std::string_view source, SourceFormat format) {
+  Diagnostics diags;
+  NodePtr root = format == SourceFormat::Yaml ? parse_yaml_pipeline(source, diags)
+                                              : parse_groovy(source, diags);
+  if (!root || diags.has_errors()) return std::nullopt;
+  return find_library_requests(*root);
+}
+
 }  // namespace gantry::pipelines

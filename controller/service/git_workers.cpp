@@ -3,9 +3,8 @@
 #include <set>
 
 #include "gantry/common/log.hpp"
-#include "gantry/pipelines/groovy_parser.hpp"
 #include "gantry/pipelines/libraries.hpp"
-#include "gantry/pipelines/yaml_frontend.hpp"
+#include "gantry/pipelines/loader.hpp"
 
 namespace gantry::controller {
 
@@ -18,11 +17,11 @@ ChangeRecord change_record(const git::ChangeCommit& c) {
 void load_libraries(git::GitCache& cache, const std::vector<LibraryConfig>& configured,
                     const std::string& source, const std::string& format, ResolvedPipeline& out,
                     bool skip_unknown) {
-  pipelines::Diagnostics diags;
-  pipelines::NodePtr root = format == "yaml" ? pipelines::parse_yaml_pipeline(source, diags)
-                                             : pipelines::parse_groovy(source, diags);
-  if (diags.has_errors() || !root) return;  // the load reports it, with every error
-  pipelines::LibraryRequests asked = pipelines::find_library_requests(*root);
+  std::optional<pipelines::LibraryRequests> found = pipelines::find_library_requests(
+      source,
+      format == "yaml" ? pipelines::SourceFormat::Yaml : pipelines::SourceFormat::Jenkinsfile);
+  if (!found) return;  // the load reports it, with every error
+  pipelines::LibraryRequests& asked = *found;
   std::vector<pipelines::LibraryRequest> wanted;
   for (const LibraryConfig& lib : configured) {  // implicit ones first, as Jenkins loads them
     if (lib.implicit) wanted.push_back(pipelines::LibraryRequest{lib.name, "", {}});

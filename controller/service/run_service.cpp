@@ -254,11 +254,10 @@ bool RunService::needs_libraries(const RunRecord& run) const {
   }
   if (run.pipeline_source.find("@Library") != std::string::npos) return true;
   if (run.pipeline_source.find("library") == std::string::npos) return false;
-  pipelines::Diagnostics diags;
-  pipelines::NodePtr root = run.pipeline_format == "yaml"
-                                ? pipelines::parse_yaml_pipeline(run.pipeline_source, diags)
-                                : pipelines::parse_groovy(run.pipeline_source, diags);
-  return root && !pipelines::find_library_requests(*root).wanted.empty();
+  auto asked = pipelines::find_library_requests(
+      run.pipeline_source, run.pipeline_format == "yaml" ? pipelines::SourceFormat::Yaml
+                                                         : pipelines::SourceFormat::Jenkinsfile);
+  return asked && !asked->wanted.empty();
 }
 
 RunRecord RunService::shown(RunRecord run, const pipelines::Pipeline* pipeline) {

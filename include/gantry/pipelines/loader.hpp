@@ -20,6 +20,11 @@ enum class SourceFormat { Jenkinsfile, Yaml };
 
 SourceFormat format_for_path(std::string_view path);
 
+// The shared libraries a pipeline's source asks for (@Library, libraries { }, literal
+// `library` steps), parsed here; nullopt when the source does not parse (loading it
+// reports why). For the controller before a run and `gantry run`.
+std::optional<LibraryRequests> find_library_requests(std::string_view source, SourceFormat format);
+
 struct LoadResult {
   std::optional<Pipeline> pipeline;  // set when there were no errors
   Diagnostics diagnostics;
