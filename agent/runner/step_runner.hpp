@@ -259,6 +259,10 @@ class StepRunner {
   // never on a command line).
   std::vector<std::string> exec_in_container(const std::vector<std::string>& argv,
                                              const StepScope& scope) const;
+  // "UID:GID" steps run as in a container (the job user's, else the agent's), and the run
+  // flags that give it (`-u`, and keep-id for rootless podman).
+  std::string container_user() const;
+  std::vector<std::string> container_user_flags() const;
   // `text` split and expanded by the job's shell (as the job user, in scope.cwd): where
   // Jenkins' Docker Pipeline puts a string into an `sh` command line.
   StepStatus shell_words(const std::string& text, const StepScope& scope,

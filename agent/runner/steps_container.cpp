@@ -151,13 +151,23 @@ StepStatus StepRunner::shell_words(const std::string& text, const StepScope& sco
   return StepStatus{};
 }
 
+std::string StepRunner::container_user() const {
+  return job_.run_as ? std::to_string(job_.run_as->uid) + ":" + std::to_string(job_.run_as->gid)
+                     : std::to_string(::geteuid()) + ":" + std::to_string(::getegid());
+}
+
+std::vector<std::string> StepRunner::container_user_flags() const {
+  std::vector<std::string> flags = {"-u", container_user()};
+  // Rootless podman maps the agent's user to root inside unless told to keep its id.
+  if (job_.container_engine->rootless && job_.container_engine->name == "podman")
+    flags.emplace_back("--userns=keep-id");
+  return flags;
+}
+
 std::vector<std::string> StepRunner::exec_in_container(const std::vector<std::string>& argv,
                                                        const StepScope& scope) const {
   const ContainerEngine& engine = *job_.container_engine;
-  std::string user = job_.run_as
-                         ? std::to_string(job_.run_as->uid) + ":" + std::to_string(job_.run_as->gid)
-                         : std::to_string(::geteuid()) + ":" + std::to_string(::getegid());
-  std::vector<std::string> args = {"exec", "-u", user, "-w", scope.cwd};
+  std::vector<std::string> args = {"exec", "-u", container_user(), "-w", scope.cwd};
   const auto& own = agent_environment();
   for (const auto& [name, value] : effective_env(scope)) {
     if (machine_variable(name)) continue;
@@ -352,12 +362,7 @@ StepStatus StepRunner::enter_container_agent(const pipelines::Agent& agent, Step
     auto it = fields.find(key);
     return it == fields.end() ? fallback : it->second;
   };
-  const std::string user =
-      job_.run_as ? std::to_string(job_.run_as->uid) + ":" + std::to_string(job_.run_as->gid)
-                  : std::to_string(::geteuid()) + ":" + std::to_string(::getegid());
-  std::vector<std::string> user_flags = {"-u", user};
-  // Rootless podman maps the agent's user to root inside unless told to keep its id.
-  if (engine.rootless && engine.name == "podman") user_flags.emplace_back("--userns=keep-id");
+  const std::vector<std::string> user_flags = container_user_flags();
 
   if (agent.kind == AgentKind::Kubernetes) {
     std::string yaml = field("yaml");
@@ -545,12 +550,9 @@ StepStatus StepRunner::docker_start(const std::string& image_name, const std::st
     if (StepStatus st = shell_words(command, scope, cmd); !st.ok) return st;
   }
   if (inside) {
-    std::string user =
-        job_.run_as ? std::to_string(job_.run_as->uid) + ":" + std::to_string(job_.run_as->gid)
-                    : std::to_string(::geteuid()) + ":" + std::to_string(::getegid());
-    flags.insert(flags.begin(), {"-t", "-u", user});
-    if (job_.container_engine->rootless && job_.container_engine->name == "podman")
-      flags.insert(flags.begin(), "--userns=keep-id");
+    std::vector<std::string> user_flags = container_user_flags();
+    user_flags.insert(user_flags.begin(), "-t");
+    flags.insert(flags.begin(), user_flags.begin(), user_flags.end());
     cmd = {"cat"};
     log("docker.image('" + image + "').inside: starting a container");
   } else {
