@@ -295,9 +295,9 @@ StepStatus StepRunner::start_container(const std::string& image,
       }
     }
   }
-  // A container of its own is removed by the engine once it is stopped (`kill` at the job's
-  // end returns at once; anonymous volumes go too). A pod's first container cannot go
-  // before its sidecars: those are removed one by one instead.
+  // A container of its own also carries --rm: if it stops by itself (its command ends, the
+  // agent dies), the engine removes it and its anonymous volumes. A pod's first container
+  // cannot go before its sidecars: those are removed one by one, newest first.
   if (auto_remove) args.emplace_back("--rm");
   args.insert(args.end(), engine.run_flags.begin(), engine.run_flags.end());
   args.insert(args.end(), flags.begin(), flags.end());
@@ -563,19 +563,18 @@ StepStatus StepRunner::docker_start(const std::string& image_name, const std::st
 
 void StepRunner::docker_remove(const std::string& name) {
   if (!job_.container_engine) return;
-  std::vector<std::string> args;
-  if (job_.auto_removed.erase(name) > 0) {
-    args = {"kill", name};  // started with --rm: the engine removes it once it stops
-  } else {
-    args = {"rm", "-f", "-v"};
-    if (job_.container_engine->name == "podman") args.insert(args.end(), {"-t", "0"});
-    args.push_back(name);
-  }
+  // Removed here and now, even one started with --rm: `kill` and leaving the removal to the
+  // engine raced with the containers that share its network (`--network container:ID`, still
+  // being removed themselves), and the engine then kept the stopped container for good.
+  const bool auto_removed = job_.auto_removed.erase(name) > 0;
+  std::vector<std::string> args = {"rm", "-f", "-v"};
+  if (job_.container_engine->name == "podman") args.insert(args.end(), {"-t", "0"});
+  args.push_back(name);
   std::string out;
   if (run_engine_command(job_.container_engine->argv(args), out, std::chrono::seconds(120)) != 0 &&
       out.find("no such container") == std::string::npos &&
       out.find("No such container") == std::string::npos &&
-      out.find("not running") == std::string::npos)
+      !(auto_removed && out.find("already in progress") != std::string::npos))
     log("WARNING: could not remove container " + name + ": " + out);
   std::erase(job_.started_containers, name);
 }
