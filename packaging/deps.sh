@@ -14,8 +14,9 @@ packages=(
   chromium   # the browser test (tests/browser/) drives Debian's chromium
   groovy default-jre-headless   # the Groovy oracle (tests/groovy/): Groovy 2.4, as Jenkins embeds
   # Container agents (docs/containers.md): the engine the tests use, and the static busybox
-  # their image is made from (no registry is reachable).
-  podman runc uidmap slirp4netns busybox-static
+  # their image is made from (no registry is reachable), and a registry of their own on
+  # 127.0.0.1 for the login tests (the CNCF distribution server, htpasswd's bcrypt).
+  podman runc uidmap slirp4netns busybox-static docker-registry apache2-utils
 )
 # The browser test runs playwright-core under Node.js with npm; a machine that
 # has them already (from another source) keeps its own.

@@ -38,6 +38,11 @@ void collect_ids(const pipelines::Node& node, std::set<std::string>& ids, int de
       ids.insert(arg.value->text);
     if (arg.value) collect_ids(*arg.value, ids, depth + 1);
   }
+  // Docker Pipeline: docker.withRegistry(url, 'id') { } and docker.withServer(uri, 'id') { }.
+  if (node.kind == pipelines::NodeKind::Call && node.lhs &&
+      (node.text == "withRegistry" || node.text == "withServer") && node.items.size() >= 2 &&
+      node.items[1] && node.items[1]->kind == pipelines::NodeKind::String)
+    ids.insert(node.items[1]->text);
   for (const auto* child : {node.lhs.get(), node.rhs.get(), node.third.get(), node.block.get()}) {
     if (child) collect_ids(*child, ids, depth + 1);
   }

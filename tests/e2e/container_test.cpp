@@ -2,6 +2,9 @@
 // built here: a busybox-static root filesystem imported once per test binary (no registry
 // is reachable, nothing is pulled). Each case starts a controller and an agent that finds
 // its engine itself (--container-engine auto).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <csignal>
@@ -438,5 +441,168 @@ TEST_CASE("Docker Pipeline in a script: withRun sidecar, inside, build") {
   CHECK(log.find("\nfrom docker.build\n") != std::string::npos);
   CHECK(log.find("\nsaid-on-stderr\n") != std::string::npos);  // in the log, not an argument
   CHECK(log.find("caught: script returned exit code 4") != std::string::npos);
+  CHECK(containers_kept(agent_id(c, "boxed")).empty());
+}
+
+namespace {
+
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// A real registry (Debian's docker-registry, the CNCF distribution server) on 127.0.0.1
+// with htpasswd logins, storing in `dir`. Plain HTTP: the agent is told through
+// CONTAINERS_REGISTRIES_CONF that this one address is insecure, as an admin would.
+struct Registry {
+  explicit Registry(const std::string& dir) : dir_(dir) {
+    port = free_port();
+    address = "127.0.0.1:" + std::to_string(port);
+    CliResult pw = shell("htpasswd -Bbn alice 'al1ce-Pa55' > '" + dir + "/htpasswd' 2>&1");
+    REQUIRE(pw.exit_code == 0);
+    std::ofstream(dir + "/registry.yml")
+        << "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: " << dir
+        << "/data\nhttp:\n  addr: " << address
+        << "\nauth:\n  htpasswd:\n    realm: gantry-test\n    path: " << dir << "/htpasswd\n";
+    std::ofstream(dir + "/registries.conf")
+        << "[[registry]]\nlocation = \"" << address << "\"\ninsecure = true\n";
+    REQUIRE(child_.start({"/usr/bin/docker-registry", "serve", dir + "/registry.yml"},
+                         dir + "/registry.log"));
+    bool up = false;
+    for (int i = 0; i < 100 && !up; ++i) {
+      up = shell("curl -s -o /dev/null -w '%{http_code}' http://" + address + "/v2/").out == "401";
+      if (!up) std::this_thread::sleep_for(100ms);
+    }
+    REQUIRE(up);
+  }
+  ~Registry() {
+    child_.signal(SIGTERM);
+    child_.wait(5s);
+    // The images this test tagged for it (their names carry its port).
+    shell("podman images --format '{{.Repository}}:{{.Tag}}' | grep -F '" + address +
+          "/' | xargs -r podman rmi -f >/dev/null 2>&1; podman rmi -f localhost/team/app:1 "
+          ">/dev/null 2>&1");
+  }
+  std::string dir_;
+  uint16_t port = 0;
+  std::string address;
+  Child child_;
+};
+
+}  // namespace
+
+TEST_CASE("registry logins: withRegistry pushes, a docker agent pulls with its credentials") {
+  ensure_image();
+  Cluster c;
+  Registry registry(c.dir());
+  std::ofstream(c.config_path(), std::ios::app)
+      << "secrets:\n  reg-login: {value: \"alice:al1ce-Pa55\"}\n"
+      << "  bad-login: {value: \"alice:wrong-password\"}\n";
+  auto with_registry = [&](std::string text) {
+    for (size_t at; (at = text.find("URL")) != std::string::npos;)
+      text.replace(at, 3, "http://" + registry.address);
+    return text;
+  };
+  // One repository publishes an image through docker.withRegistry ...
+  c.add_repository(
+      "publisher",
+      c.make_repo({
+          {"ci/Dockerfile", std::string("FROM ") + kImage + "\nCOPY motd.txt /etc/motd\n"},
+          {"ci/motd.txt", "from the registry\n"},
+          {"Jenkinsfile", with_registry(R"JF(pipeline {
+  agent { label 'docker' }
+  stages {
+    stage('Publish') {
+      steps {
+        script {
+          docker.withRegistry('URL', 'reg-login') {
+            def img = docker.build('team/app:1', 'ci')
+            img.push()
+            img.push('latest')
+          }
+        }
+      }
+    }
+  }
+}
+)JF")},
+      }));
+  // ... another runs a stage in it, pulled with registryCredentialsId, and is refused with
+  // the wrong password.
+  c.add_repository("consumer", c.make_repo({{"Jenkinsfile", with_registry(R"JF(pipeline {
+  agent { label 'docker' }
+  stages {
+    stage('Use') {
+      agent {
+        docker {
+          image 'team/app:1'
+          registryUrl 'URL'
+          registryCredentialsId 'reg-login'
+        }
+      }
+      steps { sh 'cat /etc/motd' }
+    }
+    stage('Refused') {
+      steps {
+        script {
+          try {
+            docker.withRegistry('URL', 'bad-login') { docker.image('team/app:latest').pull() }
+            echo 'pulled with a wrong password'
+          } catch (err) {
+            echo "refused: ${err.message}"
+          }
+        }
+      }
+    }
+  }
+}
+)JF")}}));
+  c.start_controller();
+  AgentOptions o = with_engine("boxed");
+  o.env["CONTAINERS_REGISTRIES_CONF"] = c.dir() + "/registries.conf";
+  c.start_agent(o);
+  c.wait_agents(1);
+
+  int64_t published = c.trigger("publisher");
+  json run = c.wait_run(published, 180s);
+  std::string log = c.stage_log(published, "Publish");
+  INFO(log);
+  INFO(read_file(c.dir() + "/registry.log"));
+  REQUIRE(run["status"] == "succeeded");
+  CHECK(log.find("al1ce-Pa55") == std::string::npos);
+  // The registry holds both tags, behind its login.
+  CHECK(shell("curl -s http://" + registry.address + "/v2/team/app/tags/list").out.find("UNAUTH") !=
+        std::string::npos);
+  std::string tags =
+      shell("curl -s -u alice:al1ce-Pa55 http://" + registry.address + "/v2/team/app/tags/list")
+          .out;
+  CHECK(tags.find("\"1\"") != std::string::npos);
+  CHECK(tags.find("\"latest\"") != std::string::npos);
+  // The login was the job's alone: the engine's own login state does not have it.
+  CHECK(shell("podman login --get-login " + registry.address + " 2>&1").exit_code != 0);
+
+  // Gone from this machine: the next stage can only get it from the registry.
+  shell("podman rmi -f " + registry.address + "/team/app:1 " + registry.address +
+        "/team/app:latest localhost/team/app:1 >/dev/null 2>&1");
+  REQUIRE(shell("podman image exists " + registry.address + "/team/app:1").exit_code != 0);
+  int64_t consumed = c.trigger("consumer");
+  run = c.wait_run(consumed, 180s);
+  std::string use = c.stage_log(consumed, "Use");
+  std::string refused = c.stage_log(consumed, "Refused");
+  INFO(use);
+  INFO(refused);
+  REQUIRE(run["status"] == "succeeded");
+  CHECK(use.find("Pulling " + registry.address + "/team/app:1") != std::string::npos);
+  CHECK(use.find("\nfrom the registry\n") != std::string::npos);
+  CHECK(refused.find("refused: cannot pull " + registry.address + "/team/app:latest") !=
+        std::string::npos);
+  CHECK(refused.find("pulled with a wrong password") == std::string::npos);
   CHECK(containers_kept(agent_id(c, "boxed")).empty());
 }

@@ -317,7 +317,7 @@ int Cluster::start_agent(AgentOptions o) {
                                    std::to_string(o.executors),
                                    "--work",
                                    tmp_.path + "/" + o.name};
-  std::map<std::string, std::string> env;
+  std::map<std::string, std::string> env = o.env;
   if (o.token == AgentOptions::Token::File) {
     argv.insert(argv.end(), {"--token-file", o.token_file.empty() ? tmp_.path + "/data/agent.token"
                                                                   : o.token_file});

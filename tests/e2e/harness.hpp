@@ -74,6 +74,7 @@ struct AgentOptions {
   enum class Token { File, CommandLine, Environment };
   Token token = Token::File;  // --token-file, --token, GANTRY_AGENT_TOKEN
   std::string token_file;     // Token::File: this file instead of the generated data/agent.token
+  std::map<std::string, std::string> env;  // more environment for the agent process
 };
 
 class Cluster {
