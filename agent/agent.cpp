@@ -112,7 +112,8 @@ Agent::Agent(net::EventLoop& loop, AgentConfig config) : loop_(loop), config_(st
   if (engine_) {
     log::info("agent", "container_engine", {{"engine", engine_->describe()}});
     // Containers a previous process of this agent left (kill -9): nothing runs in them now.
-    if (int n = remove_leftover_containers(*engine_, agent_id_); n > 0)
+    if (int n = engine_->name == "kubernetes" ? 0 : remove_leftover_containers(*engine_, agent_id_);
+        n > 0)
       log::info("agent", "containers.leftover_removed", {{"count", std::to_string(n)}});
   } else {
     log::info("agent", "container_engine.none",
@@ -244,7 +245,7 @@ void Agent::on_open() {
   h.name = config_.name;
   h.labels = config_.labels;
   for (const auto& [tool, home] : config_.tools) h.labels.push_back("tool:" + tool);
-  if (engine_) {  // the container capability, and which engine provides it
+  if (engine_ && engine_->name != "kubernetes") {  // the capability, and which engine has it
     h.labels.push_back(pipelines::kContainerCapability);
     h.labels.push_back(std::string(pipelines::kContainerCapability) + ":" + engine_->name);
   }

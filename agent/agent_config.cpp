@@ -24,9 +24,9 @@ namespace gantry::agent {
 namespace {
 
 constexpr const char* kEngineChoices =
-    "container_engine must be auto, podman, docker, none or the absolute path of one";
+    "container_engine must be auto, podman, docker, none, kubernetes or the absolute path of one";
 bool valid_engine(const std::string& v) {
-  return v == "auto" || v == "podman" || v == "docker" || v == "none" ||
+  return v == "auto" || v == "podman" || v == "docker" || v == "none" || v == "kubernetes" ||
          (!v.empty() && v.front() == '/');
 }
 

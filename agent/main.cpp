@@ -16,7 +16,7 @@ constexpr const char* kUsage =
     "                    [--keep-workspaces N (1)] [--mirror-max-age AGE (14d)]\n"
     "                    [--ca FILE] [--client-cert FILE --client-key FILE]\n"
     "                    [--insecure-skip-verify] [--job-user USER]\n"
-    "                    [--container-engine auto|podman|docker|none]\n"
+    "                    [--container-engine auto|podman|docker|none|kubernetes]\n"
     "                    [--tool TYPE:NAME=HOME ...] (tools { maven 'M3' }: --tool "
     "maven:M3=/opt/maven)\n"
     "       gantry-agent --config FILE   (the same keys in YAML)\n"
@@ -31,8 +31,15 @@ constexpr const char* kUsage =
 
 }  // namespace
 
+namespace gantry::agent {
+int kube_exec_main(const std::vector<std::string>& args);
+}
+
 int main(int argc, char** argv) {
   using namespace gantry;
+  // The agent of a pod runs its steps in the pod's other containers through this.
+  if (argc >= 2 && std::string(argv[1]) == "kube-exec")
+    return agent::kube_exec_main(std::vector<std::string>(argv + 2, argv + argc));
   agent::AgentConfig config;
   std::string error;
   bool help = false, version = false;

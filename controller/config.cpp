@@ -89,7 +89,7 @@ bool read_config(Reader& r, const YAML::Node& doc, Config& c) {
   if (!r.fields(doc, "the config",
                 {"listen", "data_dir", "users", "agent_tokens", "repositories", "environments",
                  "secrets", "agent_lost_after", "tls", "insecure", "cancel_grace", "retention",
-                 "allowed_run_urls", "url", "libraries"},
+                 "allowed_run_urls", "url", "libraries", "kubernetes"},
                 top)) {
     return false;
   }
@@ -112,6 +112,7 @@ bool read_config(Reader& r, const YAML::Node& doc, Config& c) {
   if ((f = top.find("allowed_run_urls")) && !read_allowed_run_urls(r, *f, c)) return false;
   if ((f = top.find("cancel_grace")) && !r.duration(*f, c.cancel_grace_ms)) return false;
   if ((f = top.find("retention")) && !config_detail::read_retention(r, *f, c)) return false;
+  if ((f = top.find("kubernetes")) && !config_detail::read_kubernetes(r, *f, c)) return false;
   if ((f = top.find("url"))) {
     if (!r.string(*f, c.public_url)) return false;
     while (!c.public_url.empty() && c.public_url.back() == '/') c.public_url.pop_back();

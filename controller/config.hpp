@@ -101,6 +101,26 @@ struct RetentionConfig {
   int64_t events = 1000000;            // newest live events kept
 };
 
+// `kubernetes:` (docs/containers.md): a pod per job of a kubernetes agent, in this cluster,
+// instead of containers on an agent with an engine.
+struct KubernetesConfig {
+  std::string api;  // https://host:port of the API server; empty: no cluster
+  std::string kube_namespace = "default";
+  std::string token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+  std::string ca_file;      // empty: the service account's ca.crt when it exists, else the system's
+  std::string agent_image;  // an image with gantry-agent (packaging/), run as the pod's agent
+  // A Secret of the namespace, with the agent token under the key `token`.
+  std::string agent_token_secret = "gantry-agent-token";
+  std::string controller_url;  // as pods reach the controller; empty: `url`
+  // The pod's agent's --work; its workspace/ is a volume every container of the pod mounts
+  // at that same path.
+  std::string work_dir = "/home/gantry/agent";
+  int64_t start_timeout_ms = 5 * 60 * 1000;  // a pod not running by then fails its job
+  int64_t max_pods = 20;                     // pods at once; more jobs wait
+  bool enabled() const { return !api.empty(); }
+  bool operator==(const KubernetesConfig&) const = default;
+};
+
 struct Config {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;  // 0: pick a free port
@@ -128,6 +148,7 @@ struct Config {
   bool insecure = false;
   int64_t cancel_grace_ms = 10000;  // `cancel_grace`
   RetentionConfig retention;
+  KubernetesConfig kubernetes;
   // Not from the file: `gantry run` opens every gate at once (inputs take
   // their defaults), since nobody else is there to decide.
   bool open_gates = false;

@@ -76,6 +76,8 @@ bool read_agent_tokens(Reader& r, const Field& f, Config& config);
 bool read_repositories(Reader& r, const Field& f, Config& config);
 bool read_libraries(Reader& r, const Field& f, Config& config);
 bool read_secrets(Reader& r, const Field& f, Config& config);
+// kubernetes (config_kubernetes.cpp).
+bool read_kubernetes(Reader& r, const Field& f, Config& config);
 // environments (config_environments.cpp).
 bool read_environments(Reader& r, const Field& f, Config& config);
 // retention (config_retention.cpp).

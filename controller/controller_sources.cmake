@@ -7,6 +7,7 @@ set(GANTRY_CONTROLLER_CORE_SOURCES
   config_reader.cpp
   config_sections.cpp
   config_environments.cpp
+  config_kubernetes.cpp
   config_retention.cpp
   auth.cpp
   audit.cpp

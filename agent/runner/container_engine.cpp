@@ -259,6 +259,26 @@ std::optional<ContainerEngine> detect_container_engine(const std::string& wanted
     report = "container_engine is none";
     return std::nullopt;
   }
+  if (wanted == "kubernetes") {
+    // The agent of a pod a controller made (kubernetes: in its config): the pod's containers
+    // are there already; steps reach them through the API server's exec (gantry-agent
+    // kube-exec, agent/kube_exec_main.cpp).
+    const char* pod = std::getenv("GANTRY_KUBE_POD");
+    const char* containers = std::getenv("GANTRY_KUBE_CONTAINERS");
+    if (!pod || !*pod || !containers || !*containers) {
+      report =
+          "kubernetes: not the agent of a pod a Gantry controller made (GANTRY_KUBE_POD, "
+          "GANTRY_KUBE_CONTAINERS unset)";
+      return std::nullopt;
+    }
+    ContainerEngine e;
+    e.name = "kubernetes";
+    e.version = "pod " + std::string(pod);
+    char self[4096] = {};
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    e.command = {n > 0 ? std::string(self, static_cast<size_t>(n)) : "gantry-agent", "kube-exec"};
+    return e;
+  }
   std::vector<std::string> order;
   if (wanted == "auto" || wanted.empty()) {
     order = {"podman", "docker"};

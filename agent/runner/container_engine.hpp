@@ -23,7 +23,7 @@
 namespace gantry::agent {
 
 struct ContainerEngine {
-  std::string name;                    // "podman" | "docker"
+  std::string name;                    // "podman" | "docker" | "kubernetes" (a pod's agent)
   std::string version;                 // the client's
   std::vector<std::string> command;    // the program and its global flags (--runtime ...)
   std::vector<std::string> run_flags;  // added to every `run` (--ulimit ...)
@@ -37,7 +37,8 @@ struct ContainerEngine {
   std::vector<std::string> argv(std::vector<std::string> args) const;
 };
 
-// `wanted`: "auto" (podman, then docker), "podman", "docker", "none", or the path of a
+// `wanted`: "auto" (podman, then docker), "podman", "docker", "none", "kubernetes" (the agent
+// of a pod made by the controller: its containers run already), or the path of a
 // podman or docker program (docker when its name says so). Returns the
 // first engine that runs a container here; otherwise nullopt, with `report` saying
 // what was tried and why each failed (logged by the agent, so an admin sees why

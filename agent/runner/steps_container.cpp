@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include <yaml-cpp/yaml.h>
 
@@ -167,19 +168,28 @@ std::vector<std::string> StepRunner::container_user_flags() const {
 std::vector<std::string> StepRunner::exec_in_container(const std::vector<std::string>& argv,
                                                        const StepScope& scope) const {
   const ContainerEngine& engine = *job_.container_engine;
-  std::vector<std::string> args = {"exec", "-u", container_user(), "-w", scope.cwd};
+  const bool pod = engine.name == "kubernetes";
+  // In a pod: `gantry-agent kube-exec` (the API server's exec), which takes the variables by
+  // name from its own environment and sends their values on stdin, never in the URL.
+  std::vector<std::string> args =
+      pod ? std::vector<std::string>{"--container", scope.container, "--workdir", scope.cwd}
+          : std::vector<std::string>{"exec", "-u", container_user(), "-w", scope.cwd};
   const auto& own = agent_environment();
   for (const auto& [name, value] : effective_env(scope)) {
     if (machine_variable(name)) continue;
     // As Jenkins does: what the job set or changed, not what the agent's own environment has.
     if (auto it = own.find(name); it != own.end() && it->second == value) continue;
-    args.emplace_back("-e");
+    args.emplace_back(pod ? "--env" : "-e");
     args.push_back(name);
   }
   // Every process of the step carries the job's cookie: cancel and timeouts find them.
-  args.emplace_back("-e");
+  args.emplace_back(pod ? "--env" : "-e");
   args.emplace_back("GANTRY_JOB_COOKIE");
-  args.push_back(scope.container);
+  if (pod) {
+    args.emplace_back("--");
+  } else {
+    args.push_back(scope.container);
+  }
   args.insert(args.end(), argv.begin(), argv.end());
   return engine.argv(std::move(args));
 }
@@ -362,6 +372,54 @@ StepStatus StepRunner::enter_container_agent(const pipelines::Agent& agent, Step
     auto it = fields.find(key);
     return it == fields.end() ? fallback : it->second;
   };
+  if (engine.name == "kubernetes") {
+    // This agent is the pod's own (the controller made the pod from this stage's yaml): its
+    // containers run already and share the workspace volume.
+    if (agent.kind != AgentKind::Kubernetes)
+      return StepStatus::failure(std::string("this agent runs in a kubernetes pod: a ") +
+                                 pipelines::agent_kind_name(agent.kind) +
+                                 " agent needs an agent with a container engine");
+    std::string names =
+        std::getenv("GANTRY_KUBE_CONTAINERS") ? std::getenv("GANTRY_KUBE_CONTAINERS") : "";
+    size_t pos = 0;
+    while (pos <= names.size()) {
+      size_t comma = names.find(',', pos);
+      if (comma == std::string::npos) comma = names.size();
+      if (comma > pos)
+        job_.pod_containers[names.substr(pos, comma - pos)] = names.substr(pos, comma - pos);
+      pos = comma + 1;
+    }
+    const char* d = std::getenv("GANTRY_KUBE_DEFAULT_CONTAINER");
+    job_.default_container = d && job_.pod_containers.count(d) ? d : "";
+    if (job_.default_container.empty() && !job_.pod_containers.empty())
+      job_.default_container = job_.pod_containers.begin()->first;
+    if (job_.default_container.empty())
+      return StepStatus::failure(
+          "kubernetes: the pod lists no containers (GANTRY_KUBE_CONTAINERS)");
+    scope.container = job_.default_container;
+    log("In pod " + engine.version.substr(4) + ", container " + scope.container);
+    // The agent may start before its siblings run (their images still pulling, or failing
+    // to): each must answer an exec before the steps go there. Bounded; the controller fails
+    // the job sooner when the cluster says a pull failed.
+    for (const auto& [name, _] : job_.pod_containers) {
+      StepScope probe = scope;
+      probe.container = name;
+      std::string out;
+      for (int attempt = 1;; ++attempt) {
+        StepStatus st = run_process({"true"}, probe, &out, ProcessMode::Step);
+        if (!st.ok) return st;
+        if (std::get<int64_t>(st.value.data) == 0) break;
+        if (attempt >= 60)
+          return StepStatus::failure(
+              "kubernetes: container " + name +
+              " of the pod does not run: " + out.substr(0, out.find_last_not_of('\n') + 1));
+        out.clear();
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        if (job_.control.interrupted()) return interruption();
+      }
+    }
+    return StepStatus{};
+  }
   const std::vector<std::string> user_flags = container_user_flags();
 
   if (agent.kind == AgentKind::Kubernetes) {
@@ -522,6 +580,11 @@ StepStatus no_engine() {
       "docker)");
 }
 
+// Docker Pipeline calls need an engine of their own: a pod's agent has none.
+bool has_engine(const std::shared_ptr<const ContainerEngine>& engine) {
+  return engine && engine->name != "kubernetes";
+}
+
 StepStatus engine_result(const StepStatus& st, const std::string& what) {
   if (!st.ok) return st;
   if (std::get<int64_t>(st.value.data) != 0)
@@ -534,7 +597,7 @@ StepStatus engine_result(const StepStatus& st, const std::string& what) {
 StepStatus StepRunner::docker_start(const std::string& image_name, const std::string& args,
                                     const std::string& command, bool inside, const StepScope& scope,
                                     std::string& name) {
-  if (!job_.container_engine) return no_engine();
+  if (!has_engine(job_.container_engine)) return no_engine();
   const std::string image = registry_image(image_name);
   const auto* reg = job_.registries.empty() ? nullptr : &job_.registries.back();
   PullPolicy pull{false, reg ? reg->first : "", reg ? reg->second : ""};
@@ -581,7 +644,7 @@ void StepRunner::docker_remove(const std::string& name) {
 
 StepStatus StepRunner::docker_port(const std::string& name, const std::string& port,
                                    const StepScope& scope, std::string& mapped) {
-  if (!job_.container_engine) return no_engine();
+  if (!has_engine(job_.container_engine)) return no_engine();
   std::string out;
   StepStatus st = engine_command({"port", name, port}, scope, &out);
   if (!st.ok) return st;
@@ -591,7 +654,7 @@ StepStatus StepRunner::docker_port(const std::string& name, const std::string& p
 
 StepStatus StepRunner::docker_build(const std::string& image, const std::string& args,
                                     const StepScope& scope) {
-  if (!job_.container_engine) return no_engine();
+  if (!has_engine(job_.container_engine)) return no_engine();
   std::vector<std::string> words;  // Jenkins: sh "docker build -t ${image} ${args}"
   if (StepStatus st = shell_words(args, scope, words); !st.ok) return st;
   std::vector<std::string> build = {"build", "-t", image};
@@ -607,7 +670,7 @@ StepStatus StepRunner::docker_build(const std::string& image, const std::string&
 }
 
 StepStatus StepRunner::docker_pull(const std::string& image, const StepScope& scope) {
-  if (!job_.container_engine) return no_engine();
+  if (!has_engine(job_.container_engine)) return no_engine();
   const auto* reg = job_.registries.empty() ? nullptr : &job_.registries.back();
   return pull_if_needed(registry_image(image), true, reg ? reg->first : "", reg ? reg->second : "",
                         scope);
@@ -615,7 +678,7 @@ StepStatus StepRunner::docker_pull(const std::string& image, const StepScope& sc
 
 StepStatus StepRunner::docker_tag(const std::string& image, const std::string& tag,
                                   const StepScope& scope) {
-  if (!job_.container_engine) return no_engine();
+  if (!has_engine(job_.container_engine)) return no_engine();
   std::string target = registry_image(image);
   if (!tag.empty()) target = without_tag(target) + ":" + tag;
   if (target == image) return StepStatus{};
@@ -624,7 +687,7 @@ StepStatus StepRunner::docker_tag(const std::string& image, const std::string& t
 
 StepStatus StepRunner::docker_push(const std::string& image, const std::string& tag,
                                    const StepScope& scope) {
-  if (!job_.container_engine) return no_engine();
+  if (!has_engine(job_.container_engine)) return no_engine();
   std::string target = registry_image(image);
   if (!tag.empty()) {
     if (StepStatus st = docker_tag(image, tag, scope); !st.ok) return st;

@@ -211,6 +211,7 @@ AgentState* JobBoard::free_agent(const std::string& label, const std::string& pr
   if (!preferred.empty()) {
     for (auto& [id, agent] : agents_) {
       if (agent.name != preferred || !agent.connected) continue;
+      if (agent.labels.count(kPodAgentLabel) && label != agent.name) continue;
       if (now - agent.last_seen > silent_after) continue;
       if (static_cast<int>(agent.jobs.size()) >= agent.executors + kSharedExecutorJobs)
         return nullptr;
@@ -221,6 +222,7 @@ AgentState* JobBoard::free_agent(const std::string& label, const std::string& pr
     if (!agent.connected || static_cast<int>(agent.jobs.size()) >= agent.executors) continue;
     if (now - agent.last_seen > silent_after) continue;
     if (!options_.any_label && !label_matches(label, agent)) continue;
+    if (agent.labels.count(kPodAgentLabel) && label != agent.name) continue;  // another's pod
     if (auto only = options_.pool_repositories.find(agent.token_name);
         only != options_.pool_repositories.end() && !only->second.count(repo))
       continue;  // a pool kept for other repositories (an inline or URL run has none)

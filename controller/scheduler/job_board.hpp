@@ -55,6 +55,23 @@ struct SchedulerOptions {
   // The controller's address as users reach it (`url:`, else from `listen:`), without a
   // trailing slash: BUILD_URL and GANTRY_URL. Empty: not set.
   std::string public_url;
+  // `kubernetes.max_pods` (docs/containers.md): with a cluster, each job of a kubernetes agent
+  // gets a pod of its own, at most this many at once; 0: no cluster (an agent with a container
+  // engine runs the pod's containers).
+  int64_t max_pods = 0;
+};
+
+// The label a pod's agent carries (beside its name, the pod's): it takes only the job it was
+// made for, never one whose label it happens to match (`agent any`).
+inline constexpr const char* kPodAgentLabel = "gantry-pod";
+
+// A pod to create for a queued job (scheduler_pods.cpp); the service makes it in the cluster.
+struct PodRequest {
+  std::string pod;  // its name, which is also its agent's name and the job's label
+  std::string job_id, stage_id;
+  int64_t run_id = 0;
+  std::string yaml;               // the stage's pod spec, as evaluated
+  std::string default_container;  // defaultContainer, or "" for the first container
 };
 
 struct Job {

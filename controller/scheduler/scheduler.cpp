@@ -274,7 +274,8 @@ constexpr size_t kMaxAttemptNames = 1000;  // a canary of many weights, each tri
 // executor ..."), after whatever else it says (a retry's "attempt 1: ... retrying"); cut off when
 // the stage leaves the queue or the queue's story changes.
 std::string without_queue_reason(const std::string& reason) {
-  for (const char* mark : {"waiting for an agent", "waiting for a free executor"}) {
+  for (const char* mark : {"waiting for an agent", "waiting for a free executor", "waiting for pod",
+                           "waiting for a pod"}) {
     const size_t at = reason.find(mark);
     if (at == 0) return {};
     if (at != std::string::npos && at >= 2 && reason.compare(at - 2, 2, "; ") == 0)
@@ -331,25 +332,30 @@ void Scheduler::dispatch(int64_t now) {
     const bool held = gates_.deploy_held(*run, job->node, now);
     if (!run->dirty_stages.empty()) dirty_.insert(run->run.id);  // a hold began, changed or ended
     if (held) continue;
-    std::string label_error;
-    const std::string label = label_of(*run, job->node, label_error);
+    std::string label_error, pod_reason;
+    const std::string pod = pod_for(*run, *job, pod_reason, label_error);
+    const std::string label = pod.empty() ? label_of(*run, job->node, label_error) : pod;
     if (!label_error.empty()) {
       end_attempt(job->job_id, pipelines::Result::Failure, label_error, false, now);
       continue;
     }
     AgentState* agent = board_.free_agent(
-        label, n.uses_top_agent ? run->preferred_agent : std::string(), run->run.repo_name, now);
+        label, n.uses_top_agent && pod.empty() ? run->preferred_agent : std::string(),
+        run->run.repo_name, now);
     if (agent) {
       assign(*job, *agent, now);
       continue;
     }
-    auto& [why, ahead] = waiting[{label, run->run.repo_name}];
-    if (why.empty()) why = board_.why_no_agent(label, run->run.repo_name);
-    std::string reason = why;
-    if (ahead > 0)
-      reason += ahead < 20 ? "; " + std::to_string(ahead) + " job(s) ahead in the queue"
-                           : "; 20+ jobs ahead in the queue";
-    ++ahead;
+    std::string reason = pod_reason;
+    if (pod.empty()) {
+      auto& [why, ahead] = waiting[{label, run->run.repo_name}];
+      if (why.empty()) why = board_.why_no_agent(label, run->run.repo_name);
+      reason = why;
+      if (ahead > 0)
+        reason += ahead < 20 ? "; " + std::to_string(ahead) + " job(s) ahead in the queue"
+                             : "; 20+ jobs ahead in the queue";
+      ++ahead;
+    }
     StageRecord& rec = run->record_of(job->node);
     const std::string base = without_queue_reason(rec.reason);
     if (!base.empty()) reason = base + "; " + reason;

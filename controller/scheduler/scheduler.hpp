@@ -119,6 +119,25 @@ class Scheduler {
   RunState* stored_run(int64_t run_id);
   void forget_run(int64_t run_id);  // after the owner stored its end
 
+  // Pods (scheduler_pods.cpp), with a cluster (SchedulerOptions::max_pods). A queued job of a
+  // kubernetes agent asks for a pod named after it; the pod's agent has that name and takes
+  // that job only. What to create, and the pods whose jobs are gone (ended, retried, cancelled)
+  // to delete: the service does both in the cluster.
+  struct PodChanges {
+    std::vector<PodRequest> create;
+    std::vector<std::string> remove;
+  };
+  PodChanges take_pod_changes();
+  // The cluster could not run the pod (a bad spec, an image that cannot be pulled, the start
+  // timeout): its job fails with `reason`, even when the pod's agent has it already.
+  void pod_failed(const std::string& pod, const std::string& reason, int64_t now);
+  // How the pod is getting on ("ContainerCreating", "Pending: 0/3 nodes are available"),
+  // said on the waiting stage.
+  void pod_progress(const std::string& pod, const std::string& status);
+  // After a restart: a pod found in the cluster ("gantry-RUN-NODE-ATTEMPT") belongs to that
+  // job again if it is on the board at that attempt (deleted when it leaves); false: delete it.
+  bool adopt_pod(const std::string& pod);
+
   JobBoard& board() { return board_; }
   const JobBoard& board() const { return board_; }
   GateDesk& gates() { return gates_; }
@@ -136,6 +155,18 @@ class Scheduler {
   void end_attempt(const std::string& job_id, std::optional<pipelines::Result> result,
                    const std::string& reason, bool lost, int64_t now, bool inconclusive = false);
   void start_waiting_runs(int64_t now);
+  // The pod a queued job of a kubernetes agent waits for (its name is the job's label), asked
+  // for here when a pod may be made; `reason` says what it waits for. "" when the job needs
+  // no pod; `error` when its spec cannot be had.
+  std::string pod_for(RunState& run, const Job& job, std::string& reason, std::string& error);
+
+  struct PodEntry {
+    std::string job_id;
+    int attempt = 0;
+    std::string status;  // from pod_progress
+  };
+  std::map<std::string, PodEntry> pods_;  // by pod name
+  std::vector<PodRequest> pod_requests_;
 
   SchedulerOptions options_;  // first: the board and the desk keep a reference
   JobBoard board_;

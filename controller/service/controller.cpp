@@ -1,5 +1,7 @@
 #include "service/controller.hpp"
 
+#include "service/kube_pods.hpp"
+
 #include <cstdio>
 #include <set>
 
@@ -48,6 +50,7 @@ SchedulerOptions scheduler_options(const Config& config, const ControllerOptions
   for (const auto& [name, env] : config.environments) so.environments[name] = env.gated;
   so.pool_repositories = pool_repositories(config);
   so.auto_promote = config.open_gates;
+  if (config.kubernetes.enabled()) so.max_pods = config.kubernetes.max_pods;
   so.any_label = options.any_label;
   so.skip_stage = options.skip_stage;
   return so;
@@ -104,6 +107,9 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
     if (run.rollback_of != 0) releases_->run_ended(run);
   };
   hooks.run_forgotten = [this](int64_t id) { agents_->logs().forget_run(id); };
+  hooks.pods = [this](Scheduler::PodChanges changes) {
+    if (kube_) kube_->handle(std::move(changes));
+  };
   engine_->set_hooks(std::move(hooks));
 
   git_ = std::make_unique<GitWorkers>(loop_, config_.data_dir + "/mirrors", kGitThreads);
@@ -239,6 +245,11 @@ bool Controller::start(std::string& error) {
       url += ":" + std::to_string(server_->port());
     }
     engine_->scheduler().set_public_url(url);
+    if (config_.kubernetes.enabled()) {
+      const std::string& to = config_.kubernetes.controller_url;
+      kube_ =
+          std::make_unique<KubePods>(config_.kubernetes, to.empty() ? url : to, loop_, *engine_);
+    }
   }
   // Which configuration this controller runs with, so a change to users,
   // environments or approvers shows in the audit log.
@@ -252,6 +263,7 @@ bool Controller::start(std::string& error) {
   if (Status s = engine_->recover(); !s) {
     log::error("controller", "recover.incomplete", {{"error", s.error().message}});
   }
+  if (kube_) kube_->start();
   // Where this controller listens, for scripts and tests that start it on
   // port 0 (make demo, the end-to-end tests).
   {
@@ -292,6 +304,10 @@ void Controller::tick() {
   if (clock_.now_ms() - last_gate_check_ >= 1000) {
     last_gate_check_ = clock_.now_ms();
     gates_->check();
+  }
+  if (kube_ && clock_.now_ms() - last_pod_check_ >= 2000) {
+    last_pod_check_ = clock_.now_ms();
+    kube_->poll();
   }
   (void)engine_->flush();  // a store failure is retried here, every tick
   retention_->tick();

@@ -33,6 +33,7 @@ class EventHub;
 class EventPublisher;
 class AuditLog;
 class Engine;
+class KubePods;
 class RunService;
 class ReleaseService;
 class GateService;
@@ -91,6 +92,8 @@ class Controller {
   std::unique_ptr<Routes> routes_;
   std::unique_ptr<Retention> retention_;
   std::unique_ptr<net::HttpServer> server_;
+  std::unique_ptr<KubePods> kube_;  // kubernetes: pods per job; last, so destroyed first
+  int64_t last_pod_check_ = 0;
   uint64_t tick_timer_ = 0;
   int64_t last_gate_check_ = 0;
 };

@@ -103,6 +103,10 @@ Status Engine::flush() {
   for (Outgoing& o : scheduler_.board().take_outgoing()) {
     if (outbox_) outbox_->send(o.agent_id, o.message);
   }
+  if (hooks_.pods) {
+    Scheduler::PodChanges pods = scheduler_.take_pod_changes();
+    if (!pods.create.empty() || !pods.remove.empty()) hooks_.pods(std::move(pods));
+  }
   for (int64_t id : scheduler_.take_finished_runs()) {
     scheduler_.forget_run(id);
     events_.forget_run(id);

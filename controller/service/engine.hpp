@@ -45,6 +45,8 @@ struct EngineHooks {
   std::function<void(const RunState&, int record)> stage_ended;
   // After a run's end was stored (rollback runs end their release).
   std::function<void(const RunRecord&)> run_ended;
+  // Pods to create and delete in the cluster (kubernetes:), after what asked for them was stored.
+  std::function<void(Scheduler::PodChanges)> pods;
   // After a finished run left memory (its log progress can go too).
   std::function<void(int64_t run_id)> run_forgotten;
 };

@@ -490,3 +490,35 @@ repositories:
   CHECK(parse_error("repositories:\n  - {name: \"https://x/app.git\", url: /srv/git/app}\n")
             .find("a repository name is a short word") != std::string::npos);
 }
+
+TEST_CASE("kubernetes: the cluster a pod per job goes to", "[config]") {
+  Config c = parse_ok(
+      "kubernetes:\n"
+      "  api: https://10.0.0.1:6443/\n"
+      "  namespace: ci\n"
+      "  agent_image: registry.example.com/gantry-agent:1\n"
+      "  controller_url: https://gantry.ci.svc:8080\n"
+      "  start_timeout: 2m\n"
+      "  max_pods: 5\n");
+  CHECK(c.kubernetes.enabled());
+  CHECK(c.kubernetes.api == "https://10.0.0.1:6443");
+  CHECK(c.kubernetes.kube_namespace == "ci");
+  CHECK(c.kubernetes.token_file == "/var/run/secrets/kubernetes.io/serviceaccount/token");
+  CHECK(c.kubernetes.agent_token_secret == "gantry-agent-token");
+  CHECK(c.kubernetes.work_dir == "/home/gantry/agent");
+  CHECK(c.kubernetes.start_timeout_ms == 120000);
+  CHECK(c.kubernetes.max_pods == 5);
+  CHECK_FALSE(parse_ok("").kubernetes.enabled());
+  CHECK(parse_error("kubernetes:\n  agent_image: x\n").find("needs 'api'") != std::string::npos);
+  CHECK(parse_error("kubernetes:\n  api: https://k\n").find("needs 'agent_image'") !=
+        std::string::npos);
+  CHECK(
+      parse_error("kubernetes:\n  api: k8s:6443\n  agent_image: x\n").find(":2:8: error: 'api'") !=
+      std::string::npos);
+  CHECK(parse_error("kubernetes:\n  api: https://k\n  agent_image: x\n  namespace: CI\n")
+            .find("DNS label") != std::string::npos);
+  CHECK(parse_error("kubernetes:\n  api: https://k\n  agent_image: x\n  max_pods: 0\n")
+            .find("max_pods") != std::string::npos);
+  CHECK(parse_error("kubernetes:\n  api: https://k\n  agent_image: x\n  nmespace: ci\n")
+            .find("namespace") != std::string::npos);
+}

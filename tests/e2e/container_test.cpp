@@ -13,7 +13,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "harness.hpp"
@@ -605,4 +607,168 @@ TEST_CASE("registry logins: withRegistry pushes, a docker agent pulls with its c
         std::string::npos);
   CHECK(refused.find("pulled with a wrong password") == std::string::npos);
   CHECK(containers_kept(agent_id(c, "boxed")).empty());
+}
+
+namespace {
+
+bool eventually(const std::function<bool()>& done, std::chrono::seconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(200ms);
+  }
+  return true;
+}
+
+// The stand-in API server (tests/e2e/kube_apiserver.py): the documented pod and exec API over
+// HTTP, a "kubelet" that runs the pod's containers with podman and its gantry-agent container
+// as this build's gantry-agent on the host. No real API server can run here.
+struct KubeStandIn {
+  KubeStandIn(const std::string& dir, const std::string& agent_token) {
+    std::error_code ec;
+    fs::create_directories(dir + "/state", ec);
+    token_file = dir + "/api.token";
+    std::ofstream(token_file) << "kube-api-token-for-the-controller\n";
+    REQUIRE(child_.start(
+        {"/usr/bin/python3", std::string(GANTRY_SOURCE_DIR) + "/tests/e2e/kube_apiserver.py",
+         "--state-dir", dir + "/state", "--token-file", token_file, "--agent-image",
+         "gantry/agent:test", "--agent-binary", GANTRY_AGENT_BIN, "--secret",
+         "gantry-agent-token/token=" + agent_token, "--podman-flag=--runtime=runc",
+         "--podman-flag=--cgroup-manager=cgroupfs", "--podman-run-flag=--ulimit=nofile=20000:20000",
+         "--podman-run-flag=--ulimit=nproc=4096:4096", "--max-seconds=280"},
+        dir + "/apiserver.log"));
+    for (int i = 0; i < 100 && port.empty(); ++i) {
+      port = read_file(dir + "/state/port");
+      while (!port.empty() && port.back() == '\n') port.pop_back();
+      if (port.empty()) std::this_thread::sleep_for(100ms);
+    }
+    REQUIRE(!port.empty());
+    requests = dir + "/state/requests.jsonl";
+  }
+  ~KubeStandIn() {
+    child_.signal(SIGTERM);
+    child_.wait(30s);
+  }
+  std::string port, token_file, requests;
+  Child child_;
+};
+
+const char* kPodJenkinsfile = R"JF(pipeline {
+  agent none
+  stages {
+    stage('In pod') {
+      agent {
+        kubernetes {
+          yaml '''
+apiVersion: v1
+kind: Pod
+spec:
+  containers:
+  - name: jnlp
+    image: jenkins/inbound-agent:latest
+  - name: build
+    image: IMAGE
+    command: ['cat']
+    tty: true
+  - name: web
+    image: IMAGE
+    command: ['httpd', '-f', '-p', '18093', '-h', '/var/www']
+'''
+          defaultContainer 'build'
+        }
+      }
+      environment { GREETING = "it's a pod" }
+      steps {
+        sh 'grep ^ID= /etc/os-release; echo "greeting=$GREETING"; echo made-in-build > shared.txt'
+        withCredentials([string(credentialsId: 'api-key', variable: 'KEY')]) {
+          sh 'echo "key=$KEY"; echo "keylen=${#KEY}"'
+        }
+        container('web') {
+          sh 'wget -q -O - http://127.0.0.1:18093/hello.txt; echo "web sees $(cat shared.txt)"'
+        }
+        sh 'echo "exit code next"; exit 0'
+      }
+    }
+  }
+}
+)JF";
+
+}  // namespace
+
+TEST_CASE("kubernetes: configured: a pod per job through the API server, deleted after") {
+  ensure_image();
+  Cluster c;
+  const std::string agent_token = "pod-agent-token-0123456789abcdef";
+  KubeStandIn api(c.dir() + "/kube", agent_token);
+  std::ofstream(c.config_path(), std::ios::app)
+      << "agent_tokens:\n  - {name: pods, token: " << agent_token << "}\n"
+      << "secrets:\n  api-key: {value: s3cret-api-key-42}\n"
+      << "kubernetes:\n  api: http://127.0.0.1:" << api.port << "\n  namespace: ci\n"
+      << "  token_file: " << api.token_file << "\n  agent_image: gantry/agent:test\n"
+      << "  work_dir: " << c.dir() << "/podwork\n  start_timeout: 60s\n";
+  std::string good = kPodJenkinsfile;
+  for (size_t at; (at = good.find("IMAGE")) != std::string::npos;) good.replace(at, 5, kImage);
+  std::string bad = kPodJenkinsfile;
+  bad.replace(bad.find("IMAGE"), 5, "localhost/gantry-no-such-image:1");
+  for (size_t at; (at = bad.find("IMAGE")) != std::string::npos;) bad.replace(at, 5, kImage);
+  c.add_repository("app", c.make_repo({{"Jenkinsfile", good}}));
+  c.add_repository("broken", c.make_repo({{"Jenkinsfile", bad}}));
+  c.start_controller();
+
+  int64_t id = c.trigger("app");
+  json run = c.wait_run(id, 180s);
+  std::string log = c.stage_log(id, "In pod");
+  INFO(log);
+  INFO(read_file(c.dir() + "/kube/apiserver.log"));
+  INFO(read_file(c.dir() + "/controller.log"));
+  REQUIRE(run["status"] == "succeeded");
+  CHECK(log.find("ID=gantrytest") != std::string::npos);  // the image's, not the host's
+  CHECK(log.find("greeting=it's a pod") != std::string::npos);
+  CHECK(log.find("key=****") != std::string::npos);
+  CHECK(log.find("keylen=17") != std::string::npos);
+  CHECK(log.find("hello from the web container") != std::string::npos);  // localhost shared
+  CHECK(log.find("web sees made-in-build") != std::string::npos);        // one workspace
+  CHECK(log.find("s3cret-api-key-42") == std::string::npos);
+
+  // What the API server was sent: the pod (jnlp replaced by gantry-agent, the workspace
+  // volume, Never), its execs with no value of the job's in their URLs, then its deletion.
+  std::string requests = read_file(api.requests);
+  CHECK(requests.find("s3cret-api-key-42") == std::string::npos);
+  CHECK(requests.find("it's a pod") == std::string::npos);
+  json created;
+  int execs = 0;
+  bool deleted = false;
+  std::istringstream lines(requests);
+  for (std::string line; std::getline(lines, line);) {
+    json r = json::parse(line, nullptr, false);
+    if (!r.is_object()) continue;
+    const std::string method = r.value("method", ""), path = r.value("path", "");
+    if (method == "POST" && path == "/api/v1/namespaces/ci/pods") created = r["body"];
+    if (path.find("/exec") != std::string::npos) ++execs;
+    if (method == "DELETE" && path.rfind("/api/v1/namespaces/ci/pods/gantry-", 0) == 0)
+      deleted = true;
+  }
+  REQUIRE(created.is_object());
+  CHECK(created["spec"]["restartPolicy"] == "Never");
+  std::string names;
+  for (const json& ctr : created["spec"]["containers"])
+    names += ctr["name"].get<std::string>() + " ";
+  CHECK(names == "build web gantry-agent ");
+  CHECK(created["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "gantry");
+  CHECK(execs >= 4);
+  CHECK(eventually([&] { return read_file(api.requests).find("\"DELETE\"") != std::string::npos; },
+                   30s));
+  (void)deleted;
+  // Nothing of the pod is left running.
+  CHECK(eventually(
+      [&] { return shell("podman ps -a -q --filter label=gantry.kube.pod").out.empty(); }, 30s));
+  INFO(shell("podman ps -a --filter label=gantry.kube.pod 2>&1").out);
+  INFO(read_file(api.requests));
+
+  // An image the cluster cannot pull fails the job with the cluster's words, at once.
+  int64_t broken = c.trigger("broken");
+  run = c.wait_run(broken, 120s);
+  INFO(run.dump());
+  CHECK(run["status"] == "failed");
+  CHECK(run.dump().find("ErrImagePull") != std::string::npos);
 }
