@@ -115,8 +115,8 @@ struct KubernetesConfig {
   // The pod's agent's --work; its workspace/ is a volume every container of the pod mounts
   // at that same path.
   std::string work_dir = "/home/gantry/agent";
-  int64_t start_timeout_ms = 5 * 60 * 1000;  // a pod not running by then fails its job
-  int64_t max_pods = 20;                     // pods at once; more jobs wait
+  int64_t start_timeout_ms = int64_t{5} * 60 * 1000;  // a pod not running by then fails its job
+  int64_t max_pods = 20;                              // pods at once; more jobs wait
   bool enabled() const { return !api.empty(); }
   bool operator==(const KubernetesConfig&) const = default;
 };

@@ -51,8 +51,8 @@ std::string Scheduler::pod_for(RunState& run, const Job& job, std::string& reaso
   const pipelines::Agent* agent = run.label_agent(job.node);
   if (!agent || agent->kind != pipelines::AgentKind::Kubernetes) return "";
   // Lowercase letters, digits and '-': a DNS label, as pod names are.
-  const std::string name = "gantry-" + std::to_string(run.run.id) + "-" + std::to_string(job.node) +
-                           "-" + std::to_string(job.attempt);
+  std::string name = "gantry-" + std::to_string(run.run.id) + "-" + std::to_string(job.node) + "-" +
+                     std::to_string(job.attempt);
   if (auto it = pods_.find(name); it != pods_.end()) {
     reason = "waiting for pod " + name +
              (it->second.status.empty() ? " to start in the cluster" : ": " + it->second.status);

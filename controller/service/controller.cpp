@@ -107,8 +107,8 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
     if (run.rollback_of != 0) releases_->run_ended(run);
   };
   hooks.run_forgotten = [this](int64_t id) { agents_->logs().forget_run(id); };
-  hooks.pods = [this](Scheduler::PodChanges changes) {
-    if (kube_) kube_->handle(std::move(changes));
+  hooks.pods = [this](const Scheduler::PodChanges& changes) {
+    if (kube_) kube_->handle(changes);
   };
   engine_->set_hooks(std::move(hooks));
 

@@ -105,7 +105,7 @@ Status Engine::flush() {
   }
   if (hooks_.pods) {
     Scheduler::PodChanges pods = scheduler_.take_pod_changes();
-    if (!pods.create.empty() || !pods.remove.empty()) hooks_.pods(std::move(pods));
+    if (!pods.create.empty() || !pods.remove.empty()) hooks_.pods(pods);
   }
   for (int64_t id : scheduler_.take_finished_runs()) {
     scheduler_.forget_run(id);

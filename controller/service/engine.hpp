@@ -46,7 +46,7 @@ struct EngineHooks {
   // After a run's end was stored (rollback runs end their release).
   std::function<void(const RunRecord&)> run_ended;
   // Pods to create and delete in the cluster (kubernetes:), after what asked for them was stored.
-  std::function<void(Scheduler::PodChanges)> pods;
+  std::function<void(const Scheduler::PodChanges&)> pods;
   // After a finished run left memory (its log progress can go too).
   std::function<void(int64_t run_id)> run_forgotten;
 };

@@ -55,7 +55,7 @@ bool to_json(const YAML::Node& node, json& out, int depth, std::string& error) {
     case YAML::NodeType::Scalar:
       break;
   }
-  const std::string text = node.Scalar();
+  const std::string& text = node.Scalar();
   if (node.Tag() == "!") {  // quoted
     out = text;
     return true;
@@ -288,8 +288,8 @@ void KubePods::start() {
   enqueue(Task{Task::Kind::Sweep, "", ""});
 }
 
-void KubePods::handle(Scheduler::PodChanges changes) {
-  for (PodRequest& r : changes.create) {
+void KubePods::handle(const Scheduler::PodChanges& changes) {
+  for (const PodRequest& r : changes.create) {
     std::string error;
     std::string body = pod_manifest(r, config_, controller_url_, error);
     if (body.empty()) {
@@ -300,7 +300,7 @@ void KubePods::handle(Scheduler::PodChanges changes) {
     }
     enqueue(Task{Task::Kind::Create, r.pod, std::move(body)});
   }
-  for (std::string& pod : changes.remove) enqueue(Task{Task::Kind::Delete, pod, ""});
+  for (const std::string& pod : changes.remove) enqueue(Task{Task::Kind::Delete, pod, ""});
 }
 
 void KubePods::poll() {
@@ -371,7 +371,8 @@ void KubePods::perform(const Task& task) {
       for (auto it = starting_.begin(); it != starting_.end();) {
         const std::string pod = it->first;
         req.method = "GET";
-        req.url = pods + "/" + pod;
+        req.url = pods;
+        req.url += "/" + pod;
         net::ClientResponse r = net::http_request(req);
         PodState state;
         if (r.ok && r.status == 200) {

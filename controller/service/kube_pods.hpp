@@ -53,7 +53,7 @@ class KubePods {
   // After recovery: the pods of a previous controller are adopted by their jobs (still on the
   // board, same attempt) or deleted.
   void start();
-  void handle(Scheduler::PodChanges changes);
+  void handle(const Scheduler::PodChanges& changes);
   // Called every few seconds on the loop: watches pods not running yet.
   void poll();
 
