@@ -129,6 +129,17 @@ void collect_credential_ids(const std::vector<pipelines::Step>& steps, std::set<
   }
 }
 
+pipelines::EvalResult evaluate_at_stage(const RunState& run, int node,
+                                        const SchedulerOptions& options,
+                                        const pipelines::Node& expr) {
+  std::string ignored;
+  pipelines::EvalContext ctx;
+  ctx.env = stage_environment(run, node, options, nullptr, ignored);
+  ctx.params = pipelines::typed_parameters(run.pipeline, run.run.params);
+  return pipelines::groovy::evaluate_for_controller(
+      run.groovy_tree(), expr, ctx, run.run.script_state, run.library_files().get());
+}
+
 std::vector<std::string> required_tools(const RunState& run, int node,
                                         const SchedulerOptions& options) {
   std::map<std::string, std::string> by_type;  // the innermost declaration of a type wins

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "gantry/pipelines/expression.hpp"
 #include "gantry/protocol/messages.hpp"
 #include "scheduler/job_board.hpp"
 #include "scheduler/run_state.hpp"
@@ -26,6 +27,11 @@ std::map<std::string, std::string> stage_environment(const RunState& run, int no
                                                      std::map<std::string, std::string>* secrets,
                                                      std::string& error,
                                                      std::vector<std::string>* deferred = nullptr);
+// An expression of the stage's agent (`label params.NODE`, a kubernetes `yaml "${...}"`),
+// evaluated as Groovy with the stage's environment, the run's parameters and helpers.
+pipelines::EvalResult evaluate_at_stage(const RunState& run, int node,
+                                        const SchedulerOptions& options,
+                                        const pipelines::Node& expr);
 // The tools a node's steps need (`tools { maven 'M3' }` of the pipeline, its
 // stages and matrix; the innermost per type): "TYPE:NAME" each. An agent has
 // one when its config lists it (it advertises the label "tool:TYPE:NAME").

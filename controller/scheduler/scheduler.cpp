@@ -299,12 +299,7 @@ std::string Scheduler::stage_label(RunState& run, int node, std::string& error) 
   if (!agent || !agent->label_expr || pipelines::agent_label(*agent) != n.label) return n.label;
   if (auto it = run.resolved_labels.find(node); it != run.resolved_labels.end()) return it->second;
   // `label params.NODE`, `label "${PLATFORM}"`: Groovy, with the stage's environment and axes.
-  std::string ignored;
-  pipelines::EvalContext ctx;
-  ctx.env = stage_environment(run, node, options_, nullptr, ignored);
-  ctx.params = pipelines::typed_parameters(run.pipeline, run.run.params);
-  pipelines::EvalResult r = pipelines::groovy::evaluate_for_controller(
-      run.groovy_tree(), *agent->label_expr, ctx, run.run.script_state, run.library_files().get());
+  pipelines::EvalResult r = evaluate_at_stage(run, node, options_, *agent->label_expr);
   if (auto* e = std::get_if<pipelines::EvalError>(&r)) {
     error = "agent label (" + std::to_string(e->pos.line) + ":" + std::to_string(e->pos.col) +
             "): " + e->message;

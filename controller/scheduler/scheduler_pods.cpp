@@ -28,12 +28,7 @@ bool agent_field(const RunState& run, int node, const pipelines::Agent& agent,
     out = it->second;
     return true;
   }
-  std::string ignored;
-  pipelines::EvalContext ctx;
-  ctx.env = stage_environment(run, node, options, nullptr, ignored);
-  ctx.params = pipelines::typed_parameters(run.pipeline, run.run.params);
-  pipelines::EvalResult r = pipelines::groovy::evaluate_for_controller(
-      run.groovy_tree(), *expr->second, ctx, run.run.script_state, run.library_files().get());
+  pipelines::EvalResult r = evaluate_at_stage(run, node, options, *expr->second);
   if (auto* e = std::get_if<pipelines::EvalError>(&r)) {
     error = "kubernetes agent '" + name + "' (" + std::to_string(e->pos.line) + ":" +
             std::to_string(e->pos.col) + "): " + e->message;

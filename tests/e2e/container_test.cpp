@@ -448,18 +448,6 @@ TEST_CASE("Docker Pipeline in a script: withRun sidecar, inside, build") {
 
 namespace {
 
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 // A real registry (Debian's docker-registry, the CNCF distribution server) on 127.0.0.1
 // with htpasswd logins, storing in `dir`. Plain HTTP: the agent is told through
 // CONTAINERS_REGISTRIES_CONF that this one address is insecure, as an admin would.

@@ -142,18 +142,6 @@ HttpResult post_hook(Cluster& c, const std::string& body, const std::string& sig
   return c.http("POST", path, body, "", headers);
 }
 
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 // A real `git daemon` serving `base` on 127.0.0.1:port.
 struct GitDaemon {
   GitDaemon(std::string base, uint16_t port, std::string log)

@@ -386,6 +386,18 @@ CliResult Cluster::cli(const std::vector<std::string>& args) {
   return shell(cmd + " 2>&1");
 }
 
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
 CliResult shell(const std::string& command) {
   CliResult out;
   FILE* p = ::popen(command.c_str(), "r");

@@ -51,6 +51,10 @@ class Child {
 struct CliResult;
 CliResult shell(const std::string& command);
 
+// A TCP port on 127.0.0.1 that was free a moment ago, for a server that must be told its port
+// (git daemon, a registry); the caller retries or fails clearly if another process took it.
+uint16_t free_port();
+
 struct HttpResult {
   int status = 0;  // 0: transport error
   std::string body;
