@@ -32,23 +32,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Gives `root` and everything under it (symbolic links themselves, not their targets) to the
-// job user.
-bool give_tree(const std::string& root, const RunAs& user, std::string& error) {
-  auto give = [&](const fs::path& p) {
-    if (::lchown(p.c_str(), user.uid, user.gid) == 0) return true;
-    error = "cannot give " + p.string() + " to the job user: " + std::strerror(errno);
-    return false;
-  };
-  if (!give(root)) return false;
-  std::error_code ec;
-  for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
-    if (!give(it->path())) return false;
-  }
-  if (ec) error = "cannot walk " + root + ": " + ec.message();
-  return !ec;
-}
-
 constexpr uint64_t kWindow = uint64_t{8} << 20;       // unacknowledged log bytes per job
 constexpr size_t kLinkQueueLimit = size_t{16} << 20;  // stop feeding a slow link
 
@@ -179,6 +162,7 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
   job->runner->set_run_as(run_as_);
   job->runner->set_tools(config_.tools, config_.tools_from_path);
   job->runner->set_containers(engine_, agent_id_);
+  job->runner->set_git(git_.get());
   write_file(fs::path(job->dir) / "cookie", job->runner->cookie(), false);
   job->running = true;
   if (keeper_) {

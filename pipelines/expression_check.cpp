@@ -9,10 +9,10 @@ namespace gantry::pipelines {
 namespace {
 
 // clang-format off
-constexpr std::array<std::string_view, 21> kKnownSteps = {
+constexpr std::array<std::string_view, 23> kKnownSteps = {
     "sh", "echo", "error", "sleep", "unstable", "input", "dir", "retry", "timeout", "withEnv",
     "withCredentials", "catchError", "warnError", "script", "archiveArtifacts", "junit", "stash",
-    "unstash", "checkout", "deleteDir", "writeFile"};
+    "unstash", "checkout", "deleteDir", "writeFile", "git", "cleanWs"};
 // clang-format on
 
 // Calls that only build arguments of a step: withCredentials bindings and

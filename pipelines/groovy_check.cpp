@@ -13,7 +13,7 @@ namespace gantry::pipelines {
 namespace {
 
 // clang-format off
-constexpr std::array<std::string_view, 48> kCallables = {
+constexpr std::array<std::string_view, 50> kCallables = {
     // Groovy's own
     "println", "print", "printf", "sprintf", "assert",
     // steps the interpreter runs itself, and the agent's
@@ -24,7 +24,8 @@ constexpr std::array<std::string_view, 48> kCallables = {
     "usernamePassword", "usernameColonPassword", "string", "file", "sshUserPrivateKey",
     "certificate", "booleanParam", "choice", "text", "password", "scmGit", "gitBranch", "branch",
     "userRemoteConfig", "cleanBeforeCheckout", "localBranch", "submodule", "cloneOption",
-    "pruneStale", "wipeWorkspace", "run", "credentials", "super", "this", "error", "echo"};
+    "pruneStale", "wipeWorkspace", "run", "credentials", "relativeTargetDirectory",
+    "cleanAfterCheckout", "super", "this", "error", "echo"};
 // clang-format on
 
 std::string simple(std::string_view name) {

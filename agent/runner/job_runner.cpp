@@ -140,6 +140,8 @@ class Execution {
     job_.agent_id = agent_id;
   }
 
+  void set_git(git::GitCache* git) { job_.git = git; }
+
   JobOutcome run() {
     // The job's containers go with it, however it ends.
     struct RemoveContainers {
@@ -403,6 +405,7 @@ JobOutcome JobRunner::run() {
     Execution execution(spec_, workspace_, spool_, host_, *control_, cookie_, run_as_);
     execution.set_tools(tools_, tools_from_path_);
     execution.set_containers(engine_, agent_id_);
+    execution.set_git(git_);
     out = execution.run();
   } catch (const std::exception& e) {
     out = JobOutcome{"FAILURE", "FAILURE", std::string("internal error: ") + e.what(), {}};

@@ -28,6 +28,10 @@
 #include "process.hpp"
 #include "spool.hpp"
 
+namespace gantry::git {
+class GitCache;
+}
+
 namespace gantry::agent {
 
 // An `input` step's question to the controller, and its answer so far.
@@ -127,6 +131,9 @@ class JobRunner {
     engine_ = std::move(engine);
     agent_id_ = std::move(agent_id);
   }
+  // The agent's mirror cache (git_cache.hpp), for the `git` and `checkout` steps; it must
+  // outlive run(). Null: those steps fail saying the agent has none. Before run().
+  void set_git(git::GitCache* git) { git_ = git; }
 
  private:
   const protocol::JobSpec& spec_;
@@ -140,6 +147,7 @@ class JobRunner {
   bool tools_from_path_ = false;
   std::shared_ptr<const ContainerEngine> engine_;
   std::string agent_id_;
+  git::GitCache* git_ = nullptr;
 };
 
 }  // namespace gantry::agent

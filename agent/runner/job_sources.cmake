@@ -9,6 +9,8 @@ set(GANTRY_AGENT_RUNNER_JOB_SOURCES
     steps_script.cpp
     script_engine.cpp
     steps_files.cpp
+    steps_scm.cpp
+    workspace_clean.cpp
     steps_stash.cpp
     steps_container.cpp
     container_engine.cpp

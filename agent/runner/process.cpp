@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -387,6 +388,22 @@ void Process::terminate_tree(std::chrono::milliseconds grace) {
   const long pgid = pid_;
   if (signal_and_wait(pgid, cookie_, SIGTERM, grace)) return;
   signal_and_wait(pgid, cookie_, SIGKILL, kKillWait);
+}
+
+bool give_tree(const std::string& root, const RunAs& user, std::string& error) {
+  namespace fs = std::filesystem;
+  auto give = [&](const fs::path& p) {
+    if (::lchown(p.c_str(), user.uid, user.gid) == 0) return true;
+    error = "cannot give " + p.string() + " to the job user: " + std::strerror(errno);
+    return false;
+  };
+  if (!give(root)) return false;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!give(it->path())) return false;
+  }
+  if (ec) error = "cannot walk " + root + ": " + ec.message();
+  return !ec;
 }
 
 }  // namespace gantry::agent

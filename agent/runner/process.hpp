@@ -24,6 +24,10 @@ struct RunAs {
   unsigned uid = 0, gid = 0;
 };
 
+// Gives `root` and everything under it (symbolic links themselves, not their targets) to
+// `user`. False with `error` at the first entry that cannot be given or walked.
+bool give_tree(const std::string& root, const RunAs& user, std::string& error);
+
 struct ProcessSpec {
   std::vector<std::string> argv;           // argv[0] is a path, e.g. /bin/sh
   std::map<std::string, std::string> env;  // the complete environment

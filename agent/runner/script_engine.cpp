@@ -55,7 +55,8 @@ bool is_describable(std::string_view name) {
       "usernamePassword", "usernameColonPassword", "string", "file", "sshUserPrivateKey",
       "certificate", "booleanParam", "choice", "text", "password", "scmGit", "gitBranch", "branch",
       "userRemoteConfig", "cleanBeforeCheckout", "localBranch", "submodule", "cloneOption",
-      "pruneStale", "wipeWorkspace", "run", "credentials",
+      "pruneStale", "wipeWorkspace", "run", "credentials", "relativeTargetDirectory",
+      "cleanAfterCheckout",
       // properties([...])'s job properties (a no-op
       // here): their values only describe.
       "buildDiscarder", "logRotator", "disableConcurrentBuilds", "disableResume", "durabilityHint",

@@ -302,6 +302,8 @@ StepRunner::StepFn StepRunner::lookup(std::string_view name) {
       {"fileExists", &StepRunner::file_exists},
       {"deleteDir", &StepRunner::delete_dir},
       {"checkout", &StepRunner::checkout},
+      {"git", &StepRunner::git},
+      {"cleanWs", &StepRunner::clean_ws},
       {"archiveArtifacts", &StepRunner::archive_artifacts},
       {"junit", &StepRunner::junit},
       {"stash", &StepRunner::stash},

@@ -102,6 +102,8 @@ struct JobState {
   std::string default_container;  // the pod's, for steps outside container('x')
   // docker.withRegistry(url, credentialsId) { }, innermost last.
   std::vector<std::pair<std::string, std::string>> registries;
+  // The agent's git mirror cache, for `git` and `checkout` (steps_scm.cpp); may be null.
+  git::GitCache* git = nullptr;
 
   // The result so far, as post conditions and currentBuild see it.
   pipelines::Result overall() const;
@@ -248,7 +250,6 @@ class StepRunner {
   // tool 'M3' / tool name: 'M3', type: 'maven': the tool's home on this agent.
   StepStatus tool(const pipelines::Step& step, const StepScope& scope);
   StepStatus delete_dir(const pipelines::Step& step, const StepScope& scope);
-  StepStatus checkout(const pipelines::Step& step, const StepScope& scope);
   StepStatus archive_artifacts(const pipelines::Step& step, const StepScope& scope);
   StepStatus junit(const pipelines::Step& step, const StepScope& scope);
 
@@ -287,6 +288,13 @@ class StepRunner {
   StepStatus pull_if_needed(const std::string& image, bool always, const std::string& registry,
                             const std::string& credentials_id, const StepScope& scope);
 
+  // steps_scm.cpp: git, checkout (scm, GitSCM, scmGit) and cleanWs.
+  StepStatus git(const pipelines::Step& step, const StepScope& scope);
+  StepStatus checkout(const pipelines::Step& step, const StepScope& scope);
+  StepStatus clean_ws(const pipelines::Step& step, const StepScope& scope);
+  struct GitCheckout;
+  StepStatus git_checkout(const GitCheckout& what, const StepScope& scope);
+
   // steps_stash.cpp
   StepStatus stash(const pipelines::Step& step, const StepScope& scope);
   StepStatus unstash(const pipelines::Step& step, const StepScope& scope);
@@ -303,6 +311,12 @@ class StepRunner {
 // A step as written in a `script { }` (a Call node) in the model's form; a
 // block becomes a body holding one `script` step with the closure.
 pipelines::Step step_from_call(const pipelines::Node& call);
+
+// A branch as Jenkins' git plugin takes it ("*/main", "origin/main", "main") as the ref
+// GitCache::checkout resolves: "*/" and "origin/" (also "remotes/origin/" and
+// "refs/remotes/origin/") stripped; "refs/heads/x", tags and SHAs as they are; blank:
+// "master", Jenkins' default.
+std::string jenkins_branch(std::string_view written);
 
 // "5s", "1.5s": durations in messages.
 std::string format_seconds(std::chrono::milliseconds d);

@@ -1,5 +1,5 @@
 // Steps on the workspace's files: writeFile, readFile, fileExists,
-// deleteDir, checkout scm, archiveArtifacts and junit.
+// deleteDir, archiveArtifacts and junit (checkout: steps_scm.cpp).
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -214,17 +214,6 @@ StepStatus StepRunner::delete_dir(const Step&, const StepScope& scope) {
     fs::remove_all(cwd, ec);
   }
   if (ec) return StepStatus::failure("deleteDir: " + scope.cwd + ": " + ec.message());
-  return StepStatus{};
-}
-
-StepStatus StepRunner::checkout(const Step& step, const StepScope&) {
-  const pipelines::Node* what = step.arg("scm", 0);
-  if (what == nullptr || what->kind != pipelines::NodeKind::Ident || what->text != "scm") {
-    return StepStatus::failure("checkout: only 'checkout scm' is supported");
-  }
-  const std::string& commit = job_.spec.commit;
-  log("checkout scm: the workspace is already at " +
-      (commit.empty() ? "the job's source" : commit));
   return StepStatus{};
 }
 
