@@ -13,13 +13,13 @@ namespace gantry::pipelines {
 namespace {
 
 // clang-format off
-constexpr std::array<std::string_view, 50> kCallables = {
+constexpr std::array<std::string_view, 56> kCallables = {
     // Groovy's own
     "println", "print", "printf", "sprintf", "assert",
     // steps the interpreter runs itself, and the agent's
     "node", "stage", "parallel", "ws", "properties", "pwd", "isUnix", "readFile", "fileExists",
     "timestamps", "ansiColor", "compareMetrics", "script", "container", "tool", "libraryResource",
-    "library",
+    "library", "readJSON", "writeJSON", "readYaml", "writeYaml", "readProperties", "readCSV",
     // argument builders (withCredentials bindings, input parameters, SCMs)
     "usernamePassword", "usernameColonPassword", "string", "file", "sshUserPrivateKey",
     "certificate", "booleanParam", "choice", "text", "password", "scmGit", "gitBranch", "branch",

@@ -9,6 +9,10 @@ set(GANTRY_AGENT_RUNNER_JOB_SOURCES
     steps_script.cpp
     script_engine.cpp
     steps_files.cpp
+    steps_utility.cpp
+    steps_utility_json.cpp
+    steps_utility_yaml.cpp
+    steps_utility_text.cpp
     steps_scm.cpp
     workspace_clean.cpp
     steps_stash.cpp

@@ -11,6 +11,7 @@
 #include "gantry/pipelines/loader.hpp"
 
 #include "gantry/pipelines/expression.hpp"
+#include "steps_utility.hpp"
 
 namespace gantry::agent {
 
@@ -818,6 +819,10 @@ bool ScriptEngine::Host::step(groovy::Interpreter& in, const groovy::StepCall& c
     return true;
   }
   if (name == "parallel") return parallel(in, call, out);
+  if (is_utility_step(name)) {  // their values are Groovy's: maps and lists
+    StepStatus st = agent::run_utility_step(call, job_.workspace, scope().cwd, out);
+    return st.ok ? true : fail(in, st);
+  }
   if (name == "node" || name == "stage" || name == "script") {
     if (name == "stage" && !call.args.empty() && call.args[0].is_string()) {
       steps_.log("Stage: " + call.args[0].as_string());
@@ -1031,6 +1036,28 @@ StepStatus ScriptEngine::call_method(const pipelines::Step& step, const StepScop
   host_->scopes.pop_back();
   if (ok) return StepStatus{};
   return to_status(step.name);
+}
+
+StepStatus ScriptEngine::run_utility_step(const pipelines::Step& step, const StepScope& scope) {
+  if (prelude_failure_) return *prelude_failure_;
+  host_->scopes.push_back(&scope);
+  groovy::StepCall call{step.name, step.pos, {}, {}, false};
+  bool ok = true;
+  for (const auto& a : step.args) {
+    Value v;
+    if (a && !(ok = in_->evaluate(*a, v))) break;
+    call.args.push_back(std::move(v));
+  }
+  for (const auto& a : step.named) {
+    if (!ok) break;
+    Value v;
+    if (a.value && !(ok = in_->evaluate(*a.value, v))) break;
+    call.named.emplace_back(a.name, std::move(v));
+  }
+  host_->scopes.pop_back();
+  if (!ok) return to_status(step.name);
+  Value ignored;
+  return agent::run_utility_step(call, job_.workspace, scope.cwd, ignored);
 }
 
 std::string ScriptEngine::exported_state() const {

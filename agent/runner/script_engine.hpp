@@ -54,6 +54,10 @@ class ScriptEngine {
   bool has_method(const std::string& name) const;
   StepStatus call_method(const pipelines::Step& step, const StepScope& scope);
 
+  // A Pipeline Utility Step written as a declarative step (writeJSON,
+  // writeYaml): its arguments evaluated as Groovy, then run (steps_utility.hpp).
+  StepStatus run_utility_step(const pipelines::Step& step, const StepScope& scope);
+
   // The variables this job changed, as JSON for JobSpec.script_state ("" when none).
   std::string exported_state() const;
 

@@ -316,6 +316,13 @@ StepRunner::StepFn StepRunner::lookup(std::string_view name) {
       {"library", &StepRunner::library},
       {"tool", &StepRunner::tool},
       {"container", &StepRunner::container},
+      // Pipeline Utility Steps (steps_utility.hpp).
+      {"readJSON", &StepRunner::utility},
+      {"writeJSON", &StepRunner::utility},
+      {"readYaml", &StepRunner::utility},
+      {"writeYaml", &StepRunner::utility},
+      {"readProperties", &StepRunner::utility},
+      {"readCSV", &StepRunner::utility},
       // Log decoration wrappers: the body runs as is.
       {"timestamps", &StepRunner::body},
       {"ansiColor", &StepRunner::body},

@@ -252,6 +252,9 @@ class StepRunner {
   StepStatus delete_dir(const pipelines::Step& step, const StepScope& scope);
   StepStatus archive_artifacts(const pipelines::Step& step, const StepScope& scope);
   StepStatus junit(const pipelines::Step& step, const StepScope& scope);
+  // steps_utility.cpp: writeJSON/writeYaml as declarative steps (through the
+  // engine, which evaluates their Groovy arguments); the read steps fail there.
+  StepStatus utility(const pipelines::Step& step, const StepScope& scope);
 
   // steps_container.cpp
   StepStatus container(const pipelines::Step& step, const StepScope& scope);
