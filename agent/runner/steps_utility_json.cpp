@@ -88,44 +88,6 @@ class Builder : public nlohmann::json_sax<nlohmann::json> {
   std::string key_;
 };
 
-void quote(const std::string& s, std::string& out) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
-
 class Writer {
  public:
   Writer(int indent, std::string& out) : indent_(indent), out_(out) {}
@@ -165,7 +127,7 @@ class Writer {
       case Type::Object:  // a bean: its properties
         return object(v.as_object().fields->entries(), depth);
       default:
-        quote(groovy::to_string(v), out_);
+        groovy::json_quote(groovy::to_string(v), out_);
         return true;
     }
   }
@@ -200,7 +162,7 @@ class Writer {
       if (!first) out_ += ',';
       first = false;
       newline(depth + 1);
-      quote(groovy::to_string(k), out_);
+      groovy::json_quote(groovy::to_string(k), out_);
       out_ += indent_ > 0 ? ": " : ":";
       if (!write(val, depth + 1)) return false;
     }

@@ -10,44 +10,6 @@ namespace {
 
 constexpr int kMaxJsonDepth = 200;
 
-void escape(const std::string& s, std::string& out) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
-
 // Builds Values from nlohmann's SAX events, keeping each number's text.
 class Builder : public nlohmann::json_sax<nlohmann::json> {
  public:
@@ -138,6 +100,44 @@ void sort_keys(Value& v, int depth) {
 
 }  // namespace
 
+void json_quote(const std::string& s, std::string& out) {
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
 bool Interpreter::Impl::json_out(const Value& v, bool pretty, std::string& out) {
   std::function<bool(const Value&, int)> write = [&](const Value& x, int depth) -> bool {
     if (depth > kMaxJsonDepth) return in.raise("gantry.LimitExceeded", "JSON nests too deep", true);
@@ -154,7 +154,7 @@ bool Interpreter::Impl::json_out(const Value& v, bool pretty, std::string& out) 
         out += to_string(x);
         return true;
       case Type::String:
-        escape(x.as_string(), out);
+        json_quote(x.as_string(), out);
         return true;
       case Type::List:
       case Type::Range: {
@@ -174,7 +174,7 @@ bool Interpreter::Impl::json_out(const Value& v, bool pretty, std::string& out) 
         for (const auto& [k, val] : x.as_map().entries()) {
           if (!first) out += ',';
           first = false;
-          escape(to_string(k), out);
+          json_quote(to_string(k), out);
           out += ':';
           if (!write(val, depth + 1)) return false;
         }
@@ -192,7 +192,7 @@ bool Interpreter::Impl::json_out(const Value& v, bool pretty, std::string& out) 
         for (const auto& [k, val] : fields) {
           if (!first) out += ',';
           first = false;
-          escape(to_string(k), out);
+          json_quote(to_string(k), out);
           out += ':';
           if (!write(val, depth + 1)) return false;
         }
@@ -200,7 +200,7 @@ bool Interpreter::Impl::json_out(const Value& v, bool pretty, std::string& out) 
         return true;
       }
       default:
-        escape(to_string(x), out);
+        json_quote(to_string(x), out);
         return true;
     }
   };

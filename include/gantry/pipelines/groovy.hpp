@@ -420,4 +420,7 @@ std::string encode_value(const Value& v);
 // `groovy` command does. For the conformance tests against Groovy itself.
 std::string run_program(std::string_view source, std::string_view script_class = "Script1");
 
+// Appends `s` as a JSON string literal (quotes, escapes, \u00XX for control bytes).
+void json_quote(const std::string& s, std::string& out);
+
 }  // namespace gantry::pipelines::groovy
