@@ -94,6 +94,15 @@ std::string status_message(const net::ClientResponse& r) {
   return "HTTP " + std::to_string(r.status) + (message.empty() ? "" : ": " + message);
 }
 
+// A member of an object, or null when `j` is no object or lacks it (operator[] on a const
+// json must not be asked for a missing key).
+const json& member(const json& j, const char* key) {
+  static const json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(key);
+  return it == j.end() ? kNull : *it;
+}
+
 std::string label_value(std::string s) {
   for (char& ch : s) {
     if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.')
@@ -203,11 +212,11 @@ std::string pod_manifest(const PodRequest& request, const KubernetesConfig& conf
 PodState pod_state(const std::string& pod_json) {
   PodState state;
   json pod = json::parse(pod_json, nullptr, false);
-  if (!pod.is_object() || !pod["status"].is_object()) {
+  if (!member(pod, "status").is_object()) {
     state.text = "no status yet";
     return state;
   }
-  const json& status = pod["status"];
+  const json& status = member(pod, "status");
   const std::string phase = status.value("phase", std::string("Pending"));
   if (phase == "Running") {
     state.running = true;
@@ -222,13 +231,13 @@ PodState pod_state(const std::string& pod_json) {
   }
   // Why a container does not run yet; the pulls and config errors that will not mend by
   // themselves fail the job at once.
-  if (status["containerStatuses"].is_array()) {
-    for (const json& c : status["containerStatuses"]) {
-      if (!c.is_object() || !c["state"].is_object()) continue;
-      const json& s = c["state"];
+  if (member(status, "containerStatuses").is_array()) {
+    for (const json& c : member(status, "containerStatuses")) {
+      const json& s = member(c, "state");
+      if (!s.is_object()) continue;
       const json* detail = nullptr;
-      if (s["waiting"].is_object()) detail = &s["waiting"];
-      if (s["terminated"].is_object() && state.failed) detail = &s["terminated"];
+      if (member(s, "waiting").is_object()) detail = &member(s, "waiting");
+      if (member(s, "terminated").is_object() && state.failed) detail = &member(s, "terminated");
       if (!detail) continue;
       const std::string reason = detail->value("reason", std::string());
       const std::string message = detail->value("message", std::string());
@@ -242,11 +251,10 @@ PodState pod_state(const std::string& pod_json) {
       return state;
     }
   }
-  if (status["conditions"].is_array()) {
-    for (const json& c : status["conditions"]) {
-      if (c.is_object() && c.value("status", std::string()) == "False" && c.contains("message") &&
-          c["message"].is_string()) {
-        state.text = phase + ": " + c["message"].get<std::string>().substr(0, 500);
+  if (member(status, "conditions").is_array()) {
+    for (const json& c : member(status, "conditions")) {
+      if (member(c, "status") == "False" && member(c, "message").is_string()) {
+        state.text = phase + ": " + member(c, "message").get<std::string>().substr(0, 500);
         break;
       }
     }
@@ -410,11 +418,12 @@ void KubePods::perform(const Task& task) {
         return;
       }
       json list = json::parse(r.body, nullptr, false);
-      if (!list.is_object() || !list["items"].is_array()) return;
+      if (!member(list, "items").is_array()) return;
       std::vector<std::string> names;
-      for (const json& item : list["items"]) {
-        if (!item.is_object() || !item["metadata"].is_object()) continue;
-        std::string name = item["metadata"].value("name", std::string());
+      for (const json& item : member(list, "items")) {
+        const json& meta = member(item, "metadata");
+        if (!meta.is_object()) continue;
+        std::string name = member(meta, "name").is_string() ? meta["name"].get<std::string>() : "";
         if (!name.empty()) names.push_back(std::move(name));
       }
       // A pod whose job is still on the board (running before the restart) is that job's
