@@ -302,8 +302,7 @@ void KubePods::handle(const Scheduler::PodChanges& changes) {
     std::string body = pod_manifest(r, config_, controller_url_, error);
     if (body.empty()) {
       // Not the cluster's fault: the stage's spec. Said on the stage, nothing created.
-      const std::string pod = r.pod;
-      loop_.post([this, pod, error] { report_failure(pod, error); });
+      report_failure(r.pod, error);
       continue;
     }
     enqueue(Task{Task::Kind::Create, r.pod, std::move(body)});
@@ -448,8 +447,8 @@ void KubePods::report_failure(const std::string& pod, const std::string& reason)
     engine_.scheduler().pod_failed(pod, reason, engine_.now());
     (void)engine_.flush();
   });
-  // Nothing of it is needed any more (a failed create made nothing).
-  enqueue(Task{Task::Kind::Delete, pod, ""});
+  // No delete here: the job's end makes the scheduler list the pod for removal
+  // (take_pod_changes), and a job already gone had it listed then.
 }
 
 void KubePods::report_progress(const std::string& pod, const std::string& status) {
