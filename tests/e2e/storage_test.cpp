@@ -35,9 +35,12 @@ int64_t create(Cluster& c, const std::string& source) {
 class SqliteLock {
  public:
   SqliteLock(const std::string& db, const std::string& log) : log_(log) {
-    REQUIRE(child_.start({"/usr/bin/sqlite3", db, "-cmd", "BEGIN EXCLUSIVE;", "-cmd",
-                          ".shell echo locked", "-cmd", ".shell sleep 120"},
-                         log));
+    // .timeout first: BEGIN EXCLUSIVE waits out a write of the controller's instead of
+    // failing at once (the CLI then went on to print "locked" without holding the lock).
+    REQUIRE(
+        child_.start({"/usr/bin/sqlite3", db, "-cmd", ".timeout 5000", "-cmd", "BEGIN EXCLUSIVE;",
+                      "-cmd", ".shell echo locked", "-cmd", ".shell sleep 120"},
+                     log));
     auto until = std::chrono::steady_clock::now() + 10s;
     while (read_file(log_).find("locked") == std::string::npos) {
       REQUIRE(std::chrono::steady_clock::now() < until);
