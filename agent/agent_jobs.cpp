@@ -191,7 +191,10 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
     if (checkout) {
       raw->spool->append("[gantry] checkout " + raw->spec.repo_url + " at " + raw->spec.commit +
                          "\n");
-      git::CheckoutResult r = git->checkout(raw->spec.repo_url, raw->spec.commit, ws);
+      // A private repository's credentials: for this fetch only, from memory.
+      const git::GitCredentials credentials =
+          git::make_credentials(raw->spec.checkout_secret, raw->spec.known_hosts, raw->spec.git_ca);
+      git::CheckoutResult r = git->checkout(raw->spec.repo_url, raw->spec.commit, ws, &credentials);
       if (!r.ok) {
         raw->spool->append("[gantry] checkout failed: " + r.error + "\n");
         outcome.result = "FAILURE";

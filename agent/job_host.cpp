@@ -5,6 +5,7 @@
 
 #include "gantry/net/http_client.hpp"
 #include "gantry/net/url.hpp"
+#include "gantry/protocol/codec.hpp"
 
 namespace gantry::agent {
 
@@ -43,6 +44,28 @@ InputReply HttpJobHost::ask_input(const InputQuestion& question) {
     return InputReply{r.status >= 500 ? "error" : "refused", "", "",
                       "HTTP " + std::to_string(r.status) + ": " + r.body.substr(0, 300)};
   return parse_input_reply(r.body);
+}
+
+protocol::NotifyReply HttpJobHost::notify(const protocol::Notify& message) {
+  protocol::Notify m = message;
+  m.job_id = job_id_;
+  m.epoch = epoch_;
+  net::ClientRequest req;
+  req.method = "POST";
+  req.url = url("notify");
+  authorize(req);
+  req.content_type = "application/json";
+  req.body = protocol::encode_notify(m);
+  req.timeout = std::chrono::seconds(30);
+  req.max_body = 64 * 1024;
+  net::ClientResponse r = net::http_request(req);
+  if (!r.ok) return {"error", r.error};
+  if (r.status != 200)
+    return {r.status >= 500 ? "error" : "refused",
+            "HTTP " + std::to_string(r.status) + ": " + r.body.substr(0, 300)};
+  auto reply = protocol::decode_notify_reply(r.body);
+  if (auto* e = std::get_if<protocol::DecodeError>(&reply)) return {"error", e->message};
+  return std::get<protocol::NotifyReply>(reply);
 }
 
 bool HttpJobHost::fetch_samples(const std::string& url, std::vector<double>& out,

@@ -46,6 +46,7 @@ class HttpJobHost : public JobHost {
   void step_event(const std::string& step, const std::string& state) override;
   InputReply ask_input(const InputQuestion& question) override;
   bool fetch_samples(const std::string& url, std::vector<double>& out, std::string& error) override;
+  protocol::NotifyReply notify(const protocol::Notify& message) override;
 
  private:
   bool transfer(const std::string& method, const std::string& kind, const std::string& key,

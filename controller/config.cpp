@@ -89,7 +89,7 @@ bool read_config(Reader& r, const YAML::Node& doc, Config& c) {
   if (!r.fields(doc, "the config",
                 {"listen", "data_dir", "users", "agent_tokens", "repositories", "environments",
                  "secrets", "agent_lost_after", "tls", "insecure", "cancel_grace", "retention",
-                 "allowed_run_urls", "url", "libraries", "kubernetes"},
+                 "allowed_run_urls", "url", "libraries", "kubernetes", "notifications", "git"},
                 top)) {
     return false;
   }
@@ -103,6 +103,23 @@ bool read_config(Reader& r, const YAML::Node& doc, Config& c) {
   if ((f = top.find("libraries")) && !config_detail::read_libraries(r, *f, c)) return false;
   if ((f = top.find("environments")) && !config_detail::read_environments(r, *f, c)) return false;
   if ((f = top.find("secrets")) && !config_detail::read_secrets(r, *f, c)) return false;
+  if ((f = top.find("git")) && !config_detail::read_git(r, *f, c)) return false;
+  for (const RepositoryConfig& repo : c.repositories) {
+    if (!repo.credentials.empty() && !c.secrets.count(repo.credentials))
+      return r.fail(*top.find("repositories"), "repository '" + repo.name + "': credentials '" +
+                                                   repo.credentials +
+                                                   "' is not a secret under secrets:");
+    if (!repo.forge.token.empty() && !c.secrets.count(repo.forge.token))
+      return r.fail(*top.find("repositories"), "repository '" + repo.name + "' forge: token '" +
+                                                   repo.forge.token +
+                                                   "' is not a secret under secrets:");
+  }
+  for (const LibraryConfig& lib : c.libraries) {
+    if (!lib.credentials.empty() && !c.secrets.count(lib.credentials))
+      return r.fail(*top.find("libraries"), "library '" + lib.name + "': credentials '" +
+                                                lib.credentials +
+                                                "' is not a secret under secrets:");
+  }
   if ((f = top.find("agent_lost_after"))) {
     if (!r.duration(*f, c.agent_lost_after_ms)) return false;
     if (c.agent_lost_after_ms <= 0) return r.fail(*f, "'agent_lost_after' must be more than 0");
@@ -113,6 +130,7 @@ bool read_config(Reader& r, const YAML::Node& doc, Config& c) {
   if ((f = top.find("cancel_grace")) && !r.duration(*f, c.cancel_grace_ms)) return false;
   if ((f = top.find("retention")) && !config_detail::read_retention(r, *f, c)) return false;
   if ((f = top.find("kubernetes")) && !config_detail::read_kubernetes(r, *f, c)) return false;
+  if ((f = top.find("notifications")) && !config_detail::read_notifications(r, *f, c)) return false;
   if ((f = top.find("url"))) {
     if (!r.string(*f, c.public_url)) return false;
     while (!c.public_url.empty() && c.public_url.back() == '/') c.public_url.pop_back();

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "gmud/gate.hpp"
+#include "notification_config.hpp"
 #include "scheduler/secret_scope.hpp"
 
 namespace gantry::controller {
@@ -48,6 +49,18 @@ struct AgentTokenConfig {
   std::vector<std::string> repositories;
 };
 
+// `forge: {type, api, project, token, context, stages}` of a repository (docs/forges.md): where
+// commit statuses go. `token` names an entry of `secrets:`, read by the controller alone.
+struct ForgeConfig {
+  std::string type;                // "github" | "gitlab"; empty: no forge, no statuses
+  std::string api;                 // https://api.github.com, https://gitlab.example.com/api/v4
+  std::string project;             // GitHub "owner/name"; GitLab "group/name" or the numeric id
+  std::string token;               // the secret holding the API token
+  std::string context = "gantry";  // the status' name (GitHub context, GitLab name)
+  bool stages = false;             // a status per top-level stage too ("gantry/Build")
+  bool operator==(const ForgeConfig&) const = default;
+};
+
 struct RepositoryConfig {
   std::string name, url;
   std::vector<std::string> branches, tags;
@@ -57,6 +70,13 @@ struct RepositoryConfig {
   // `access: {team-a: developer, qa: viewer}`: roles granted on this repository to a user (by
   // name) or to a group, beside their global role (SPEC §9).
   std::map<std::string, std::string> access;
+  // Pull and merge requests from webhooks (docs/forges.md): build the change's head commit
+  // ("head"), the merge result the forge computes ("merge"), or none ("off").
+  std::string change_requests = "head";
+  ForgeConfig forge;
+  // `credentials: NAME`: the secret that reaches the repository (an SSH key, a token or
+  // user:password; docs/forges.md), for the controller's fetches and the agents' checkouts.
+  std::string credentials;
   bool operator==(const RepositoryConfig&) const = default;
 };
 
@@ -69,6 +89,7 @@ struct LibraryConfig {
   std::string default_version;  // empty: the remote's default branch
   std::vector<std::string> allowed_versions;
   bool implicit = false;
+  std::string credentials;  // as a repository's
   bool operator==(const LibraryConfig&) const = default;
 };
 
@@ -121,6 +142,15 @@ struct KubernetesConfig {
   bool operator==(const KubernetesConfig&) const = default;
 };
 
+// `git: {known_hosts: FILE, ca_file: FILE}`: how private remotes are checked (docs/forges.md).
+// Both are read at load time; SSH remotes with credentials are refused unless their host key
+// is in known_hosts.
+struct GitConfig {
+  std::string known_hosts;  // the file's text
+  std::string ca_pem;       // the file's text: CAs for https remotes, besides the system's
+  bool operator==(const GitConfig&) const = default;
+};
+
 struct Config {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;  // 0: pick a free port
@@ -134,6 +164,7 @@ struct Config {
   std::vector<LibraryConfig> libraries;
   std::map<std::string, EnvironmentConfig> environments;
   std::map<std::string, SecretConfig> secrets;
+  GitConfig git;
   int64_t agent_lost_after_ms = 30000;
   // `tls: {cert: FILE, key: FILE, client_ca: FILE}`: HTTPS and WSS. cert and key both or
   // neither; with client_ca, agents must present a certificate it signed (mutual TLS).
@@ -149,6 +180,8 @@ struct Config {
   int64_t cancel_grace_ms = 10000;  // `cancel_grace`
   RetentionConfig retention;
   KubernetesConfig kubernetes;
+  // `notifications:` (notification_config.hpp, docs/notifications.md).
+  std::vector<NotificationChannel> notifications;
   // Not from the file: `gantry run` opens every gate at once (inputs take
   // their defaults), since nobody else is there to decide.
   bool open_gates = false;

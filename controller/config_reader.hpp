@@ -76,10 +76,13 @@ bool read_agent_tokens(Reader& r, const Field& f, Config& config);
 bool read_repositories(Reader& r, const Field& f, Config& config);
 bool read_libraries(Reader& r, const Field& f, Config& config);
 bool read_secrets(Reader& r, const Field& f, Config& config);
+bool read_git(Reader& r, const Field& f, Config& config);
 // kubernetes (config_kubernetes.cpp).
 bool read_kubernetes(Reader& r, const Field& f, Config& config);
 // environments (config_environments.cpp).
 bool read_environments(Reader& r, const Field& f, Config& config);
+// notifications (config_notifications.cpp); after secrets, which password_secret names.
+bool read_notifications(Reader& r, const Field& f, Config& config);
 // retention (config_retention.cpp).
 bool read_retention(Reader& r, const Field& f, Config& config);
 

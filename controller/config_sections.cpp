@@ -191,6 +191,35 @@ bool read_agent_tokens(Reader& r, const Field& f, Config& c) {
                          read_agent);
 }
 
+// `forge: {type, api, project, token, context, stages}`; the token's secret is checked once
+// `secrets:` is read (check_forge_tokens).
+bool read_forge(Reader& r, const Field& f, const std::string& repo, ForgeConfig& out) {
+  const std::string what = "repository '" + repo + "' forge";
+  Fields fs;
+  if (!r.fields(f.value, what, {"type", "api", "project", "token", "context", "stages"}, fs))
+    return false;
+  const Field* x = nullptr;
+  for (const char* required : {"type", "api", "project", "token"}) {
+    if (!fs.find(required)) return r.fail(f, what + " needs '" + required + "'");
+  }
+  if (!r.string(*(x = fs.find("type")), out.type)) return false;
+  if (out.type != "github" && out.type != "gitlab")
+    return r.fail(*x, what + ": type is github or gitlab, not '" + out.type + "'");
+  if (!r.string(*(x = fs.find("api")), out.api)) return false;
+  while (out.api.ends_with('/')) out.api.pop_back();
+  if (!out.api.starts_with("https://") && !out.api.starts_with("http://"))
+    return r.fail(*x, what +
+                          ": api is the forge's API URL (https://api.github.com, "
+                          "https://gitlab.example.com/api/v4)");
+  if (!r.string(*(x = fs.find("project")), out.project)) return false;
+  if (out.type == "github" && std::count(out.project.begin(), out.project.end(), '/') != 1)
+    return r.fail(*x, what + ": a GitHub project is owner/name, not '" + out.project + "'");
+  if (!r.string(*fs.find("token"), out.token)) return false;
+  if ((x = fs.find("context")) && !r.string(*x, out.context)) return false;
+  if ((x = fs.find("stages")) && !r.boolean(*x, out.stages)) return false;
+  return true;
+}
+
 bool read_repositories(Reader& r, const Field& f, Config& c) {
   auto read_repo = [&](const YAML::Node& item, const Fields& fs, const std::string& name) {
     RepositoryConfig repo;
@@ -210,13 +239,23 @@ bool read_repositories(Reader& r, const Field& f, Config& c) {
     if ((x = fs.find("poll")) && !r.duration(*x, repo.poll_ms)) return false;
     if ((x = fs.find("webhook_secret")) && !r.string(*x, repo.webhook_secret, true)) return false;
     if ((x = fs.find("access")) && !read_access(r, *x, c, name, repo.access)) return false;
+    if ((x = fs.find("change_requests"))) {
+      if (!r.string(*x, repo.change_requests)) return false;
+      if (repo.change_requests != "head" && repo.change_requests != "merge" &&
+          repo.change_requests != "off")
+        return r.fail(*x, "repository '" + name +
+                              "': change_requests is head (build the change's head commit), "
+                              "merge (the merge result the forge computes) or off");
+    }
+    if ((x = fs.find("forge")) && !read_forge(r, *x, name, repo.forge)) return false;
+    if ((x = fs.find("credentials")) && !r.string(*x, repo.credentials)) return false;
     c.repositories.push_back(std::move(repo));
     return true;
   };
-  return read_named_list(
-      r, f, "repository",
-      {"name", "url", "branches", "tags", "pipeline", "poll", "webhook_secret", "access"},
-      read_repo);
+  return read_named_list(r, f, "repository",
+                         {"name", "url", "branches", "tags", "pipeline", "poll", "webhook_secret",
+                          "access", "change_requests", "forge", "credentials"},
+                         read_repo);
 }
 
 bool read_libraries(Reader& r, const Field& f, Config& c) {
@@ -233,12 +272,28 @@ bool read_libraries(Reader& r, const Field& f, Config& c) {
     if ((x = fs.find("default_version")) && !r.string(*x, lib.default_version)) return false;
     if ((x = fs.find("allowed_versions")) && !r.string_list(*x, lib.allowed_versions)) return false;
     if ((x = fs.find("implicit")) && !r.boolean(*x, lib.implicit)) return false;
+    if ((x = fs.find("credentials")) && !r.string(*x, lib.credentials)) return false;
     c.libraries.push_back(std::move(lib));
     return true;
   };
-  return read_named_list(r, f, "library",
-                         {"name", "url", "default_version", "allowed_versions", "implicit"},
-                         read_lib);
+  return read_named_list(
+      r, f, "library",
+      {"name", "url", "default_version", "allowed_versions", "implicit", "credentials"}, read_lib);
+}
+
+bool read_git(Reader& r, const Field& f, Config& c) {
+  Fields fs;
+  if (!r.fields(f.value, "'git'", {"known_hosts", "ca_file"}, fs)) return false;
+  for (auto [key, out] :
+       {std::pair{"known_hosts", &c.git.known_hosts}, std::pair{"ca_file", &c.git.ca_pem}}) {
+    const Field* x = fs.find(key);
+    if (!x) continue;
+    std::string path, error;
+    if (!r.string(*x, path)) return false;
+    if (!read_file_bounded(path, 1 << 20, *out, error))
+      return r.fail(*x, std::string("git: cannot read ") + key + " '" + path + "': " + error);
+  }
+  return true;
 }
 
 bool read_secrets(Reader& r, const Field& f, Config& c) {

@@ -8,6 +8,7 @@ set(GANTRY_CONTROLLER_CORE_SOURCES
   config_sections.cpp
   config_environments.cpp
   config_kubernetes.cpp
+  config_notifications.cpp
   config_retention.cpp
   auth.cpp
   audit.cpp

@@ -170,10 +170,12 @@ std::optional<std::string> parse_push(const Headers& headers, std::string_view b
     out.provider = "github";
     if (event == "push" || event == "ping") {
       out.event = std::string(event);
+    } else if (event == "pull_request") {
+      out.event = "change_request";
     } else {
       return "GitHub event \"" + std::string(event) +
-             "\" is not handled: Gantry builds on \"push\" (and answers \"ping\"); "
-             "select only push events for this webhook";
+             "\" is not handled: Gantry builds on \"push\" and \"pull_request\" (and answers "
+             "\"ping\"); select only those events for this webhook";
     }
   } else if (gitlab) {
     std::string_view event = trim(*gitlab);
@@ -182,10 +184,12 @@ std::optional<std::string> parse_push(const Headers& headers, std::string_view b
       out.event = "push";
     } else if (event == "Tag Push Hook") {
       out.event = "tag_push";
+    } else if (event == "Merge Request Hook") {
+      out.event = "change_request";
     } else {
       return "GitLab event \"" + std::string(event) +
-             "\" is not handled: Gantry builds on \"Push Hook\" and \"Tag Push Hook\"; "
-             "enable only push and tag push events for this webhook";
+             "\" is not handled: Gantry builds on \"Push Hook\", \"Tag Push Hook\" and "
+             "\"Merge Request Hook\"; enable only those events for this webhook";
     }
   } else {
     return "no X-GitHub-Event or X-Gitlab-Event header: Gantry accepts webhooks from GitHub and "

@@ -24,9 +24,29 @@ namespace gantry::controller {
 // building is far smaller; larger bodies are refused before being parsed.
 inline constexpr size_t kMaxWebhookBody = size_t{1} << 20;
 
+// A pull request (GitHub `pull_request`) or merge request (GitLab `Merge Request Hook`):
+// Jenkins' multibranch CHANGE_* variables are read from it.
+struct ChangeRequestEvent {
+  // "opened", "synchronize" (new commits), "reopened", "closed" (merged too); anything else
+  // (edited, labeled, approved, an update without new commits) is "ignored".
+  std::string action;
+  std::string id;  // GitHub's number, GitLab's iid
+  std::string url, title;
+  std::string author, author_display_name, author_email;  // who opened it, as the forge says
+  std::string target, branch;                             // the base branch and the head's branch
+  // The head repository's full name when it is not the target repository (a fork); "" when the
+  // change comes from a branch of the repository itself.
+  std::string fork;
+  std::string head_sha;
+  // Refs the forge keeps in the target repository for the change: its head (and the merge
+  // result GitHub computes): refs/pull/N/head and refs/pull/N/merge on GitHub,
+  // refs/merge-requests/N/head and refs/merge-requests/N/merge on GitLab.
+  std::string head_ref, merge_ref;
+};
+
 struct PushEvent {
   std::string provider;  // "github" | "gitlab"
-  // "push", "tag_push" or "ping". A GitHub push of refs/tags/* is "tag_push"
+  // "push", "tag_push", "change_request" or "ping". A GitHub push of refs/tags/* is "tag_push"
   // too, so that callers need not know the provider.
   std::string event;
   // Every URL the payload gives for the repository: clone_url, git_url,
@@ -43,10 +63,11 @@ struct PushEvent {
   // sender.login; GitLab user_username, user_email): a GMUD approver must
   // not be the pusher. Empty when the payload does not say.
   std::string pusher_name, pusher_login, pusher_email;
+  ChangeRequestEvent change;  // for "change_request"; `ref` is then change.head_ref
 };
 
 // Fills `out` from a delivery, or returns why it cannot: no X-GitHub-Event
-// or X-Gitlab-Event header, an event other than a push, tag push or ping, a
+// or X-Gitlab-Event header, an event other than a push, tag push, pull or merge request or ping, a
 // body over kMaxWebhookBody, or one that is not JSON or lacks the repository,
 // ref or after fields. `headers` has lowercase names.
 std::optional<std::string> parse_push(const std::map<std::string, std::string>& headers,

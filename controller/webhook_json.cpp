@@ -1,4 +1,4 @@
-// The JSON of GitHub and GitLab push, tag push and ping payloads.
+// The JSON of GitHub and GitLab push, tag push, pull/merge request and ping payloads.
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -131,6 +131,122 @@ void decode_pusher(const json& root, PushEvent& out) {
   }
 }
 
+// The object at a path of keys, or nullptr when any step is missing or not an object.
+const json* object_at(const json& root, std::initializer_list<const char*> path) {
+  const json* at = &root;
+  for (const char* key : path) {
+    if (!at->is_object()) return nullptr;
+    auto it = at->find(key);
+    if (it == at->end() || !it->is_object()) return nullptr;
+    at = &*it;
+  }
+  return at;
+}
+
+std::string text_at(const json* object, const char* key) {
+  if (!object || !object->is_object()) return "";
+  auto it = object->find(key);
+  if (it == object->end()) return "";
+  if (it->is_string()) return it->get<std::string>().substr(0, 1024);
+  if (it->is_number_integer()) return std::to_string(it->get<int64_t>());
+  return "";
+}
+
+// A commit id, or nothing: a ref Gantry fetches and the id it must point to come from here.
+bool commit_id(std::string_view s) {
+  return s.size() >= 7 && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+std::optional<std::string> decode_github_change(const json& root, ChangeRequestEvent& c) {
+  const json* pr = object_at(root, {"pull_request"});
+  if (!pr) return "the payload has no \"pull_request\" object";
+  const std::string action = text_at(&root, "action");
+  c.action =
+      action == "opened" || action == "synchronize" || action == "reopened" || action == "closed"
+          ? action
+          : "ignored";
+  c.id = text_at(pr, "number");
+  if (c.id.empty()) c.id = text_at(&root, "number");
+  c.url = text_at(pr, "html_url");
+  c.title = text_at(pr, "title");
+  c.author = text_at(object_at(*pr, {"user"}), "login");
+  c.author_display_name = text_at(object_at(*pr, {"user"}), "name");
+  c.author_email = text_at(object_at(*pr, {"user"}), "email");
+  c.target = text_at(object_at(*pr, {"base"}), "ref");
+  c.branch = text_at(object_at(*pr, {"head"}), "ref");
+  c.head_sha = text_at(object_at(*pr, {"head"}), "sha");
+  const std::string head_repo = text_at(object_at(*pr, {"head", "repo"}), "full_name");
+  const std::string base_repo = text_at(object_at(*pr, {"base", "repo"}), "full_name");
+  if (!head_repo.empty() && !base_repo.empty() && head_repo != base_repo) c.fork = head_repo;
+  // A head repository deleted since: GitHub sends "repo": null. It came from elsewhere.
+  if (head_repo.empty() && object_at(*pr, {"head"}) && !object_at(*pr, {"head", "repo"}))
+    c.fork = "(deleted fork)";
+  c.head_ref = "refs/pull/" + c.id + "/head";
+  c.merge_ref = "refs/pull/" + c.id + "/merge";
+  return std::nullopt;
+}
+
+std::optional<std::string> decode_gitlab_change(const json& root, ChangeRequestEvent& c) {
+  const json* mr = object_at(root, {"object_attributes"});
+  if (!mr) return "the payload has no \"object_attributes\" object";
+  const std::string action = text_at(mr, "action");
+  if (action == "open") {
+    c.action = "opened";
+  } else if (action == "reopen") {
+    c.action = "reopened";
+  } else if (action == "close" || action == "merge") {
+    c.action = "closed";
+  } else if (action == "update" && !text_at(mr, "oldrev").empty()) {
+    c.action = "synchronize";  // GitLab names the previous head only when commits were pushed
+  } else {
+    c.action = "ignored";
+  }
+  c.id = text_at(mr, "iid");
+  c.url = text_at(mr, "url");
+  c.title = text_at(mr, "title");
+  const json* user = object_at(root, {"user"});
+  c.author = text_at(user, "username");
+  c.author_display_name = text_at(user, "name");
+  c.author_email = text_at(user, "email");
+  c.target = text_at(mr, "target_branch");
+  c.branch = text_at(mr, "source_branch");
+  c.head_sha = text_at(object_at(*mr, {"last_commit"}), "id");
+  const std::string source = text_at(mr, "source_project_id"),
+                    target = text_at(mr, "target_project_id");
+  if (!source.empty() && !target.empty() && source != target) {
+    c.fork = text_at(object_at(*mr, {"source"}), "path_with_namespace");
+    if (c.fork.empty()) c.fork = "project " + source;
+  }
+  c.head_ref = "refs/merge-requests/" + c.id + "/head";
+  c.merge_ref = "refs/merge-requests/" + c.id + "/merge";
+  return std::nullopt;
+}
+
+std::optional<std::string> decode_change(const json& root, PushEvent& out) {
+  ChangeRequestEvent& c = out.change;
+  if (auto e =
+          out.provider == "github" ? decode_github_change(root, c) : decode_gitlab_change(root, c))
+    return e;
+  const bool digits =
+      !c.id.empty() && c.id.size() <= 12 &&
+      std::all_of(c.id.begin(), c.id.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+  if (!digits) return "the change request's number is missing or not a number";
+  if (c.action != "closed" && c.action != "ignored" && !commit_id(c.head_sha))
+    return "the change request's head commit is missing or not a commit id";
+  out.ref = c.head_ref;
+  out.after = c.head_sha;
+  if (out.provider == "github") {
+    out.pusher_login = text_at(object_at(root, {"sender"}), "login");
+  } else {
+    out.pusher_login = c.author;
+    out.pusher_name = c.author_display_name;
+    out.pusher_email = c.author_email;
+  }
+  return std::nullopt;
+}
+
 bool all_zeros(std::string_view sha) {
   return !sha.empty() && std::all_of(sha.begin(), sha.end(), [](char c) { return c == '0'; });
 }
@@ -152,6 +268,7 @@ std::optional<std::string> decode(std::string_view body, PushEvent& out) {
     return decode_repository(root, out);
   }
   if (auto error = decode_repository(root, out)) return error;
+  if (out.event == "change_request") return decode_change(root, out);
   if (auto error = required_string(root, "ref", out.ref)) return error;
   if (auto error = required_string(root, "after", out.after)) return error;
   if (auto it = root.find("deleted"); it != root.end() && !it->is_null()) {

@@ -106,8 +106,12 @@ FetchResult GitCache::fetch_refs(const std::string& url) {
     RemotePtr remote;
     if (!mirror_remote(mirror.get(), url, remote, result.error)) return result;
     git_remote_connect_options connect = GIT_REMOTE_CONNECT_OPTIONS_INIT;
+    const GitCredentials credentials = credentials_for(url);
+    CredentialScope scope(&credentials);
+    CallbackState state{url};
+    set_callbacks(connect.callbacks, state);
     if (git_remote_connect_ext(remote.get(), GIT_DIRECTION_FETCH, &connect) != 0) {
-      result.error = failure(doing);
+      result.error = remote_failure(doing, state);
       return result;
     }
     RefMap theirs;

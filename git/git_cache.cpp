@@ -165,9 +165,26 @@ std::mutex& GitCache::mirror_mutex(const std::string& mirror_dir) {
   return *mu;
 }
 
+void GitCache::set_credentials(const std::string& url, GitCredentials credentials) {
+  std::lock_guard lock(credentials_mu_);
+  if (credentials.empty()) {
+    credentials_.erase(url);
+  } else {
+    credentials_[url] = std::move(credentials);
+  }
+}
+
+GitCredentials GitCache::credentials_for(const std::string& url) {
+  std::lock_guard lock(credentials_mu_);
+  auto it = credentials_.find(url);
+  return it == credentials_.end() ? GitCredentials{} : it->second;
+}
+
 CheckoutResult GitCache::checkout(const std::string& url, const std::string& commit,
-                                  const std::string& workspace) {
+                                  const std::string& workspace, const GitCredentials* credentials) {
   CheckoutResult result;
+  const GitCredentials configured = credentials ? GitCredentials{} : credentials_for(url);
+  CredentialScope scope(credentials ? credentials : &configured);
   if (url.empty() || commit.empty() || workspace.empty()) {
     result.error = "checkout: url, commit and workspace are required";
     return result;
@@ -203,6 +220,8 @@ CheckoutResult GitCache::checkout(const std::string& url, const std::string& com
 ReadResult GitCache::read_file(const std::string& url, const std::string& ref,
                                const std::vector<std::string>& paths) {
   ReadResult result;
+  const GitCredentials configured = credentials_for(url);
+  CredentialScope scope(&configured);
   try {
     const std::string dir = mirror_dir(url);
     std::lock_guard lock(mirror_mutex(dir));

@@ -187,8 +187,10 @@ bool fetch(git_repository* repo, git_remote* remote, const std::string& url, std
   drop_non_commit_refs(repo);
   git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
   opts.prune = GIT_FETCH_PRUNE;
+  CallbackState state{url};
+  set_callbacks(opts.callbacks, state);
   if (git_remote_fetch(remote, nullptr, &opts, "gantry: fetch") != 0) {
-    error = failure("fetch " + url);
+    error = remote_failure("fetch " + url, state);
     return false;
   }
   follow_default_branch(repo, remote);

@@ -7,6 +7,8 @@
 
 #include <git2.h>
 
+#include "gantry/git/git_cache.hpp"
+
 #include <memory>
 #include <string>
 
@@ -57,6 +59,29 @@ bool open_fetched_mirror(const std::string& dir, const std::string& url, const s
 // not applied.
 bool mirror_remote(git_repository* repo, const std::string& url, RemotePtr& remote,
                    std::string& error);
+
+// The credentials of the fetch this thread makes now (set by GitCache around each operation);
+// nullptr: none. fetch() and connect_callbacks() read it.
+struct CredentialScope {
+  explicit CredentialScope(const GitCredentials* credentials);
+  ~CredentialScope();
+  CredentialScope(const CredentialScope&) = delete;
+  CredentialScope& operator=(const CredentialScope&) = delete;
+
+ private:
+  const GitCredentials* previous_;
+};
+
+// Remote callbacks answering libgit2's credential and certificate questions from the thread's
+// CredentialScope for `url`. `state` must outlive the remote operation.
+struct CallbackState {
+  std::string url;
+  int attempts = 0;
+  std::string refusal;  // why a host key or certificate was refused ("" if not)
+};
+void set_callbacks(git_remote_callbacks& callbacks, CallbackState& state);
+// "doing: ..." for a failed remote operation, with the refusal if one explains it.
+std::string remote_failure(const std::string& doing, const CallbackState& state);
 
 // Fetches with prune through `remote` (connected or not) and points the
 // mirror's HEAD at the remote's default branch so "HEAD" resolves.

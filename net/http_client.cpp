@@ -10,17 +10,6 @@ namespace {
 
 constexpr size_t kHeaderLimit = size_t{64} * 1024;
 
-// Runs one asynchronous operation to completion on the private io_context. Async operations,
-// unlike blocking ones, honour the tcp_stream's timeout.
-template <class Start>
-error_code run_step(asio::io_context& io, Start&& start) {
-  error_code result;
-  start([&result](error_code ec, auto&&...) { result = ec; });
-  io.restart();
-  io.run();
-  return result;
-}
-
 struct Exchange {
   Exchange(const ClientRequest& r, Url u, std::shared_ptr<ssl::context> tls)
       : request(r),

@@ -75,4 +75,15 @@ void async_teardown(beast::role_type role, Stream& stream, Handler&& handler) {
 
 using WsStream = websocket::stream<Stream>;
 
+// Runs one asynchronous operation to completion on a client's private io_context (the HTTP and
+// SMTP clients). Async operations, unlike blocking ones, honour the tcp_stream's timeout.
+template <class Start>
+error_code run_step(asio::io_context& io, Start&& start) {
+  error_code result;
+  start([&result](error_code ec, auto&&...) { result = ec; });
+  io.restart();
+  io.run();
+  return result;
+}
+
 }  // namespace gantry::net

@@ -17,6 +17,9 @@ packages=(
   # their image is made from (no registry is reachable), and a registry of their own on
   # 127.0.0.1 for the login tests (the CNCF distribution server, htpasswd's bcrypt).
   podman runc uidmap slirp4netns busybox-static docker-registry apache2-utils
+  python3-aiosmtpd   # the SMTP server of the notification tests (tests/support/smtp_server.py)
+  # Private repositories (docs/forges.md): a real sshd on a loopback port serves git over SSH.
+  openssh-server
 )
 # The browser test runs playwright-core under Node.js with npm; a machine that
 # has them already (from another source) keeps its own.

@@ -9,10 +9,11 @@ namespace gantry::pipelines {
 namespace {
 
 // clang-format off
-constexpr std::array<std::string_view, 23> kKnownSteps = {
+constexpr std::array<std::string_view, 26> kKnownSteps = {
     "sh", "echo", "error", "sleep", "unstable", "input", "dir", "retry", "timeout", "withEnv",
     "withCredentials", "catchError", "warnError", "script", "archiveArtifacts", "junit", "stash",
-    "unstash", "checkout", "deleteDir", "writeFile", "git", "cleanWs"};
+    "unstash", "checkout", "deleteDir", "writeFile", "git", "cleanWs", "mail", "emailext",
+    "slackSend"};
 // clang-format on
 
 // Calls that only build arguments of a step: withCredentials bindings and

@@ -13,7 +13,7 @@ namespace gantry::pipelines {
 namespace {
 
 // clang-format off
-constexpr std::array<std::string_view, 56> kCallables = {
+constexpr std::array<std::string_view, 59> kCallables = {
     // Groovy's own
     "println", "print", "printf", "sprintf", "assert",
     // steps the interpreter runs itself, and the agent's
@@ -25,7 +25,9 @@ constexpr std::array<std::string_view, 56> kCallables = {
     "certificate", "booleanParam", "choice", "text", "password", "scmGit", "gitBranch", "branch",
     "userRemoteConfig", "cleanBeforeCheckout", "localBranch", "submodule", "cloneOption",
     "pruneStale", "wipeWorkspace", "run", "credentials", "relativeTargetDirectory",
-    "cleanAfterCheckout", "super", "this", "error", "echo"};
+    "cleanAfterCheckout", "super", "this", "error", "echo",
+    // emailext's recipientProviders
+    "developers", "culprits", "requestor"};
 // clang-format on
 
 std::string simple(std::string_view name) {

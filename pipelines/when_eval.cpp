@@ -297,8 +297,40 @@ Verdict check(const When& w, const WhenContext& ctx) {
       return changeset(w, ctx);
     case WhenKind::Changelog:
       return changelog(w, ctx);
-    case WhenKind::ChangeRequest:
+    case WhenKind::ChangeRequest: {
+      // Jenkins' ChangeRequestConditional: a change request's run, and each attribute given
+      // compared with its CHANGE_* variable (EQUALS by default, or GLOB, or REGEXP); `id` is
+      // compared as text.
+      auto var = [&](const char* name) {
+        auto it = ctx.eval.env.find(name);
+        return it == ctx.eval.env.end() ? std::string() : it->second;
+      };
+      if (var("CHANGE_ID").empty()) return v;
+      std::string comparator = arg_text(w, "comparator", ctx, v.error);
+      if (comparator.empty()) comparator = "EQUALS";
+      static constexpr std::pair<const char*, const char*> kAttributes[] = {
+          {"id", "CHANGE_ID"},
+          {"target", "CHANGE_TARGET"},
+          {"branch", "CHANGE_BRANCH"},
+          {"fork", "CHANGE_FORK"},
+          {"url", "CHANGE_URL"},
+          {"title", "CHANGE_TITLE"},
+          {"author", "CHANGE_AUTHOR"},
+          {"authorDisplayName", "CHANGE_AUTHOR_DISPLAY_NAME"},
+          {"authorEmail", "CHANGE_AUTHOR_EMAIL"}};
+      for (const auto& [attribute, name] : kAttributes) {
+        if (!w.args.count(attribute)) continue;
+        std::string wanted = arg_text(w, attribute, ctx, v.error);
+        if (!v.error.empty()) return v;
+        const std::string actual = var(name);
+        const bool same = std::string_view(attribute) == "id"
+                              ? wanted == actual
+                              : !actual.empty() && compare(comparator, wanted, actual, v.error);
+        if (!v.error.empty() || !same) return v;
+      }
+      v.value = true;
       return v;
+    }
   }
   return v;
 }

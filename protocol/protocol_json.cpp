@@ -26,12 +26,14 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     JobSpec, run_id, run_number, job_name, stage_id, stage_name, attempt, pipeline_source,
     pipeline_format, repo_url, commit, workspace, env, secrets, credentials, current_result,
     previous_result, timeout_ms, cancel_grace_ms, skip_checkout, mode, script_state, description,
-    display_name, groovy_env, libraries, tools, log_prelude)
+    display_name, groovy_env, libraries, tools, log_prelude, checkout_secret, known_hosts, git_ca)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Assign, job_id, epoch, spec, job_token)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LogAck, job_id, epoch, committed)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Cancel, job_id, epoch, reason, grace_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FinishAck, job_id, epoch)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Nack, job_id, epoch, code, message, expected)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Notify, job_id, epoch, seq, kind, fields)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NotifyReply, status, message)
 
 namespace {
 
@@ -84,6 +86,20 @@ bool from_tagged(const json& j, std::string_view tag, Variant& out) {
   }
 }
 
+// An untagged JSON object (the notify body and its reply).
+template <typename T>
+std::variant<T, DecodeError> decode_plain(std::string_view text, const char* what) {
+  if (text.size() > kMaxTextFrame) return DecodeError{std::string(what) + " larger than 1 MiB"};
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object())
+    return DecodeError{std::string(what) + " is not a JSON object"};
+  try {
+    return j.get<T>();
+  } catch (const json::exception& e) {
+    return DecodeError{"bad " + std::string(what) + ": " + e.what()};
+  }
+}
+
 template <typename Variant>
 std::variant<Variant, DecodeError> decode(std::string_view text) {
   if (text.size() > kMaxTextFrame) return DecodeError{"message larger than 1 MiB"};
@@ -118,6 +134,23 @@ std::variant<AgentMessage, DecodeError> decode_agent(std::string_view text) {
 
 std::variant<ControllerMessage, DecodeError> decode_controller(std::string_view text) {
   return decode<ControllerMessage>(text);
+}
+
+// Step text is the team's: invalid UTF-8 is replaced rather than thrown on.
+std::string encode_notify(const Notify& m) {
+  return json(m).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::variant<Notify, DecodeError> decode_notify(std::string_view text) {
+  return decode_plain<Notify>(text, "notify request");
+}
+
+std::string encode_notify_reply(const NotifyReply& m) {
+  return json(m).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::variant<NotifyReply, DecodeError> decode_notify_reply(std::string_view text) {
+  return decode_plain<NotifyReply>(text, "notify reply");
 }
 
 std::string encode_log(const LogChunk& header, std::string_view payload) {

@@ -1533,6 +1533,9 @@
   // Approvals: the inbox, with the reasons each request is blocked, and
   // approve/reject with a comment.
   class ApprovalsView {
+    constructor(focus) {
+      this.focus = focus || '';
+    }
     mount(root) {
       this.filter = el('select', {id: 'approvals-filter', onchange: () => refresh()},
                        el('option', {value: STATUS.pending.word}, 'Pending'), el('option', {value: ''}, 'All recent'));
@@ -1550,6 +1553,25 @@
       const items = (data.approvals || []).slice(0, 100);
       reconcile(this.list, items, (a) => a.id, (a) => this.card(a), (node, a) => this.update(node, a));
       this.empty.hidden = items.length > 0;
+      if (this.focus) this.showFocus(items);
+    }
+    // The request a link named: shown once, whatever its status.
+    showFocus(items) {
+      const i = items.findIndex((a) => a.id === this.focus);
+      if (i < 0) {
+        if (this.filter.value) {
+          this.filter.value = '';
+          this.refreshSoon();
+        } else {
+          this.focus = '';
+        }
+        return;
+      }
+      const node = [...this.list.children].find((n) => n.dataset.key === this.focus);
+      this.focus = '';
+      if (!node) return;
+      node.classList.add('focused');
+      node.scrollIntoView({block: 'center'});
     }
     onEvent(ev) {
       if (ev.type === 'approval') this.refreshSoon();
@@ -1779,6 +1801,9 @@
     const m = /^#\/runs\/(\d+)$/.exec(h);
     if (m) return {name: 'run', id: Number(m[1])};
     if (h === '#/approvals') return {name: 'approvals'};
+    // A notification's link to one request (docs/notifications.md): the inbox, showing it.
+    const a = /^#\/approvals\/((?:GMUD|INPUT)-\d+)$/.exec(h);
+    if (a) return {name: 'approvals', focus: a[1]};
     if (h === '#/releases') return {name: 'releases'};
     if (h === '#/agents') return {name: 'agents'};
     return {name: 'runs'};
@@ -1791,7 +1816,7 @@
     if (state.view && state.view.unmount) state.view.unmount();
     root.replaceChildren();
     const views = {runs: RunsView, approvals: ApprovalsView, releases: ReleasesView, agents: AgentsView};
-    state.view = r.name === 'run' ? new RunView(r.id) : new views[r.name]();
+    state.view = r.name === 'run' ? new RunView(r.id) : new views[r.name](r.focus);
     state.view.mount(root);
     retargetEvents();
     document.title = (r.name === 'run' ? 'Run ' + r.id : r.name[0].toUpperCase() + r.name.slice(1)) + ' · Gantry';

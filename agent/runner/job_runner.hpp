@@ -67,6 +67,14 @@ class JobHost {
   // of every series of `data.result`), for compareMetrics.
   virtual bool fetch_samples(const std::string& url, std::vector<double>& out,
                              std::string& error) = 0;
+  // A mail, emailext or slackSend step's message for the controller's notification channels
+  // (the host fills in job_id and epoch). Does not wait for the delivery: the step asks again
+  // with the same seq until the answer is final. Status "error": the controller could not be
+  // asked (ask again).
+  virtual protocol::NotifyReply notify(const protocol::Notify& message) {
+    (void)message;
+    return {"refused", "this agent has no controller to send notifications through"};
+  }
 };
 
 struct JobOutcome {

@@ -14,11 +14,13 @@ set(GANTRY_AGENT_RUNNER_JOB_SOURCES
     steps_utility_yaml.cpp
     steps_utility_text.cpp
     steps_scm.cpp
+    steps_ssh.cpp
     workspace_clean.cpp
     steps_stash.cpp
     steps_container.cpp
     container_engine.cpp
     steps_input.cpp
+    steps_notify.cpp
     steps_analysis.cpp
     mann_whitney.cpp
     junit.cpp

@@ -62,7 +62,9 @@ bool is_describable(std::string_view name) {
       // here): their values only describe.
       "buildDiscarder", "logRotator", "disableConcurrentBuilds", "disableResume", "durabilityHint",
       "pipelineTriggers", "cron", "pollSCM", "upstream", "githubPush", "parameters", "stringParam",
-      "choiceParam", "rateLimitBuilds"};
+      "choiceParam", "rateLimitBuilds",
+      // emailext's recipientProviders: resolved by the controller (steps_notify.cpp).
+      "developers", "culprits", "requestor"};
   for (auto n : kNames) {
     if (n == name) return true;
   }

@@ -104,6 +104,8 @@ struct JobState {
   std::vector<std::pair<std::string, std::string>> registries;
   // The agent's git mirror cache, for `git` and `checkout` (steps_scm.cpp); may be null.
   git::GitCache* git = nullptr;
+  // The last seq of a notify step's message in this job (steps_notify.cpp).
+  uint64_t notify_seq = 0;
 
   // The result so far, as post conditions and currentBuild see it.
   pipelines::Result overall() const;
@@ -122,6 +124,9 @@ bool tool_home(const JobState& job, const std::string& type, const std::string& 
 // variable (JAVA_HOME, MAVEN_HOME and M2_HOME, GRADLE_HOME, ANT_HOME, NODEJS_HOME, GOROOT).
 void apply_tool(const std::string& type, const std::string& home,
                 std::map<std::string, std::string>& env);
+
+// Writes `value` to a new file `path` (0600, which must not exist): secret files, keys.
+bool write_private_file(const std::string& path, const std::string& value, std::string& error);
 
 // A step's arguments, evaluated on demand; the first error is kept.
 class StepArgs {
@@ -222,6 +227,12 @@ class StepRunner {
   StepStatus pwd(const pipelines::Step& step, const StepScope& scope);
   StepStatus is_unix(const pipelines::Step& step, const StepScope& scope);
   StepStatus input(const pipelines::Step& step, const StepScope& scope);  // steps_input.cpp
+  // steps_notify.cpp: mail, emailext and slackSend, sent by the controller's channels.
+  StepStatus mail(const pipelines::Step& step, const StepScope& scope);
+  StepStatus emailext(const pipelines::Step& step, const StepScope& scope);
+  StepStatus slack_send(const pipelines::Step& step, const StepScope& scope);
+  StepStatus send_notification(const std::string& step, protocol::Notify message,
+                               const std::string& what);
   // steps_analysis.cpp
   StepStatus compare_metrics(const pipelines::Step& step, const StepScope& scope);
   bool read_samples(const std::string& source, const StepScope& scope, std::vector<double>& out,
@@ -231,6 +242,8 @@ class StepRunner {
   StepStatus dir(const pipelines::Step& step, const StepScope& scope);
   StepStatus with_env(const pipelines::Step& step, const StepScope& scope);
   StepStatus with_credentials(const pipelines::Step& step, const StepScope& scope);
+  // steps_ssh.cpp: sshagent(['id']) { } with an ssh-agent holding the keys.
+  StepStatus sshagent(const pipelines::Step& step, const StepScope& scope);
   StepStatus timeout(const pipelines::Step& step, const StepScope& scope);
   StepStatus retry(const pipelines::Step& step, const StepScope& scope);
   StepStatus catch_error(const pipelines::Step& step, const StepScope& scope);

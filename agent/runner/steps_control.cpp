@@ -23,7 +23,25 @@ std::string where(const Node& n) {
   return std::to_string(n.pos.line) + ":" + std::to_string(n.pos.col);
 }
 
-bool write_secret_file(const std::string& path, const std::string& value, std::string& error) {
+// Removes the secret files a withCredentials body used, however it ends.
+class SecretFiles {
+ public:
+  SecretFiles() = default;
+  SecretFiles(const SecretFiles&) = delete;
+  SecretFiles& operator=(const SecretFiles&) = delete;
+  ~SecretFiles() {
+    std::error_code ec;
+    for (const auto& p : paths_) std::filesystem::remove(p, ec);
+  }
+  void add(std::string path) { paths_.push_back(std::move(path)); }
+
+ private:
+  std::vector<std::string> paths_;
+};
+
+}  // namespace
+
+bool write_private_file(const std::string& path, const std::string& value, std::string& error) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     error = std::strerror(errno);
@@ -43,24 +61,6 @@ bool write_secret_file(const std::string& path, const std::string& value, std::s
   ::close(fd);
   return true;
 }
-
-// Removes the secret files a withCredentials body used, however it ends.
-class SecretFiles {
- public:
-  SecretFiles() = default;
-  SecretFiles(const SecretFiles&) = delete;
-  SecretFiles& operator=(const SecretFiles&) = delete;
-  ~SecretFiles() {
-    std::error_code ec;
-    for (const auto& p : paths_) std::filesystem::remove(p, ec);
-  }
-  void add(std::string path) { paths_.push_back(std::move(path)); }
-
- private:
-  std::vector<std::string> paths_;
-};
-
-}  // namespace
 
 StepStatus StepRunner::dir(const Step& step, const StepScope& scope) {
   StepArgs args(step, context(scope));
@@ -138,17 +138,33 @@ StepStatus StepRunner::with_credentials(const Step& step, const StepScope& scope
       return name && !name->empty() ? name : std::nullopt;
     };
     if (binding.name == "string" || binding.name == "usernameColonPassword" ||
-        binding.name == "file") {
-      auto var = variable("variable");
+        binding.name == "file" || binding.name == "sshUserPrivateKey" ||
+        binding.name == "certificate") {
+      // sshUserPrivateKey: the key in a file (keyFileVariable); certificate: the keystore in a
+      // file (keystoreVariable). A Gantry secret is one value: their user name, passphrase,
+      // password and alias variables are set empty.
+      const bool key = binding.name == "sshUserPrivateKey";
+      const bool keystore = binding.name == "certificate";
+      const char* file_var = key ? "keyFileVariable" : keystore ? "keystoreVariable" : "variable";
+      auto var = variable(file_var);
+      for (const char* extra :
+           {"usernameVariable", "passphraseVariable", "passwordVariable", "aliasVariable"}) {
+        if (!key && !keystore) break;
+        if (auto name = variable(extra)) inner.env[*name] = "";
+      }
       if (!args.ok()) return args.failure();
       if (!var)
-        return StepStatus::failure("withCredentials: " + binding.name + " needs 'variable'");
-      if (binding.name != "file") {
+        return StepStatus::failure("withCredentials: " + binding.name + " needs '" + file_var +
+                                   "'");
+      if (binding.name != "file" && !key && !keystore) {
         inner.env[*var] = secret;
         continue;
       }
+      // ssh refuses a key file without its final newline.
+      std::string text = secret;
+      if (key && !text.empty() && text.back() != '\n') text += '\n';
       std::string path, error;
-      if (!temp_path("secret", path, error) || !write_secret_file(path, secret, error) ||
+      if (!temp_path("secret", path, error) || !write_private_file(path, text, error) ||
           !give_to_job_user(path, error)) {
         return StepStatus::failure("withCredentials: cannot write the file for '" + *id +
                                    "': " + error);
@@ -169,7 +185,8 @@ StepStatus StepRunner::with_credentials(const Step& step, const StepScope& scope
     } else {
       return StepStatus::failure("withCredentials: binding '" + binding.name +
                                  "' is not supported (use string, usernamePassword, "
-                                 "usernameColonPassword or file)");
+                                 "usernameColonPassword, file, sshUserPrivateKey or "
+                                 "certificate)");
     }
   }
   return body(step, inner);

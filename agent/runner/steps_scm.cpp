@@ -136,17 +136,27 @@ StepStatus StepRunner::git_checkout(const GitCheckout& what, const StepScope& sc
     const RunAs agent{static_cast<unsigned>(::geteuid()), static_cast<unsigned>(::getegid())};
     if (!give_tree(dir.string(), agent, error)) return StepStatus::failure(step + ": " + error);
   }
-  git::CheckoutResult r = job_.git->checkout(what.url, what.branch, dir.string());
+  // credentialsId: the job's credentials of that id (delivered under their scope); none named
+  // for the run's own repository: the repository's configured credentials.
+  std::string secret;
+  if (!what.credentials_id.empty()) {
+    auto c = job_.spec.credentials.find(what.credentials_id);
+    if (c == job_.spec.credentials.end())
+      return StepStatus::failure(step + ": credentials '" + what.credentials_id +
+                                 "' were not given to this job");
+    secret = c->second;
+  } else if (what.url == job_.spec.repo_url) {
+    secret = job_.spec.checkout_secret;
+  }
+  const git::GitCredentials credentials =
+      git::make_credentials(secret, job_.spec.known_hosts, job_.spec.git_ca);
+  git::CheckoutResult r = job_.git->checkout(what.url, what.branch, dir.string(), &credentials);
   if (!r.ok) {
     std::string message = step + ": ";
     if (r.error.starts_with("resolve ")) {
       message +=
           "no branch, tag or commit '" + what.branch + "' in " + what.url + " (" + r.error + ")";
     } else {
-      if (!what.credentials_id.empty() && r.error.starts_with("fetch")) {
-        message += "credentials '" + what.credentials_id +
-                   "' are not used for checkouts yet (docs/pipeline-language.md); ";
-      }
       message += r.error;
     }
     return StepStatus::failure(message);

@@ -68,6 +68,16 @@ struct RunRecord {
   // The shared libraries the run loaded, each pinned to a commit, with their
   // files (pipelines/libraries.hpp's JSON); "" for none.
   std::string libraries;
+  // A run of a pull or merge request (issue 21, docs/forges.md): Jenkins' multibranch
+  // variables by name (CHANGE_ID, CHANGE_URL, CHANGE_TITLE, CHANGE_AUTHOR,
+  // CHANGE_AUTHOR_DISPLAY_NAME, CHANGE_AUTHOR_EMAIL, CHANGE_TARGET, CHANGE_BRANCH, CHANGE_FORK);
+  // empty for any other run. A non-empty CHANGE_FORK: the change comes from another
+  // repository, and its run gets no secret and no gated deploy.
+  std::map<std::string, std::string> change_request;
+  bool from_fork() const {
+    auto it = change_request.find("CHANGE_FORK");
+    return it != change_request.end() && !it->second.empty();
+  }
 };
 
 // One per plan node (stages, groups, parallel blocks, matrix cells) and one

@@ -51,6 +51,13 @@ GateDesk::Hold GateDesk::hold(RunState& run, int node, int64_t now, std::string&
             "pipeline to a configured repository";
       return Hold::Refused;
     }
+    if (env->second && run.run.from_fork()) {
+      // Whoever opened it wrote this pipeline: a fork's change request deploys nowhere gated.
+      why = "deploys to the gated environment '" + st->deploy->environment +
+            "', which a change request from a fork (" + run.run.change_request.at("CHANGE_FORK") +
+            ") may not: merge it, and the target branch's run deploys";
+      return Hold::Refused;
+    }
     if (env->second) next = GateKind::Gmud;
   }
   if (!next && st->input && !passed.count(GateKind::Input)) next = GateKind::Input;

@@ -59,6 +59,11 @@ struct SchedulerOptions {
   // gets a pod of its own, at most this many at once; 0: no cluster (an agent with a container
   // engine runs the pod's containers).
   int64_t max_pods = 0;
+  // Private repositories (docs/forges.md): the secret each configured repository's checkout
+  // uses, by repository name, and how its host is checked. Given with the job for the checkout
+  // alone; a step never sees them.
+  std::map<std::string, std::string> repository_credentials;
+  std::string git_known_hosts, git_ca_pem;
 };
 
 // The label a pod's agent carries (beside its name, the pod's): it takes only the job it was

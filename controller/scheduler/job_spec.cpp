@@ -38,6 +38,19 @@ void collect_ids(const pipelines::Node& node, std::set<std::string>& ids, int de
       ids.insert(arg.value->text);
     if (arg.value) collect_ids(*arg.value, ids, depth + 1);
   }
+  // sshagent(['id', ...]) { } and sshagent(credentials: [...]) { }: every id named.
+  if (node.kind == pipelines::NodeKind::Call && !node.lhs && node.text == "sshagent") {
+    const pipelines::Node* list = node.items.empty() ? nullptr : node.items[0].get();
+    for (const auto& arg : node.named) {
+      if (arg.name == "credentials") list = arg.value.get();
+    }
+    if (list && list->kind == pipelines::NodeKind::String) ids.insert(list->text);
+    if (list && list->kind == pipelines::NodeKind::List) {
+      for (const auto& item : list->items) {
+        if (item && item->kind == pipelines::NodeKind::String) ids.insert(item->text);
+      }
+    }
+  }
   // Docker Pipeline: docker.withRegistry(url, 'id') { } and docker.withServer(uri, 'id') { }.
   if (node.kind == pipelines::NodeKind::Call && node.lhs &&
       (node.text == "withRegistry" || node.text == "withServer") && node.items.size() >= 2 &&
@@ -116,6 +129,16 @@ std::string secret_refusal_of(const std::string& id, const SchedulerOptions& opt
 
 void collect_credential_ids(const std::vector<pipelines::Step>& steps, std::set<std::string>& ids) {
   for (const pipelines::Step& step : steps) {
+    if (step.name == "sshagent") {
+      // sshagent(['id', ...]) / sshagent(credentials: [...]): the keys of its ssh-agent.
+      const pipelines::Node* list = step.arg("credentials", 0);
+      if (list && list->kind == pipelines::NodeKind::String) ids.insert(list->text);
+      if (list && list->kind == pipelines::NodeKind::List) {
+        for (const auto& item : list->items) {
+          if (item && item->kind == pipelines::NodeKind::String) ids.insert(item->text);
+        }
+      }
+    }
     for (const auto& a : step.args) {
       if (a) collect_ids(*a, ids, 0);
     }
@@ -215,6 +238,12 @@ std::map<std::string, std::string> stage_environment(const RunState& run, int no
   if (!r.previous_successful_commit.empty())
     env["GIT_PREVIOUS_SUCCESSFUL_COMMIT"] = r.previous_successful_commit;
   set_ref_env(r.ref, env);
+  if (auto id = r.change_request.find("CHANGE_ID"); id != r.change_request.end()) {
+    // A pull or merge request, as Jenkins' multibranch names it: PR-12 (GitHub), MR-12 (GitLab).
+    for (const auto& [k, v] : r.change_request) env[k] = v;
+    env["BRANCH_NAME"] = (r.ref.starts_with("refs/merge-requests/") ? "MR-" : "PR-") + id->second;
+    env["GIT_BRANCH"] = env["BRANCH_NAME"];
+  }
   // Jenkins' standard variables (BUILD_URL needs the controller's `url:`).
   const std::string job_base = r.job_name.substr(r.job_name.find_last_of('/') + 1);
   env["JOB_BASE_NAME"] = job_base;
@@ -332,6 +361,14 @@ protocol::JobSpec job_spec(const RunState& run, const Job& job, const SchedulerO
   spec.attempt = job.attempt;
   spec.pipeline_source = r.pipeline_source;
   spec.libraries = r.libraries;
+  if (auto c = options.repository_credentials.find(r.repo_name);
+      !r.repo_name.empty() && c != options.repository_credentials.end()) {
+    auto secret = options.secrets.find(c->second);
+    if (secret != options.secrets.end()) spec.checkout_secret = secret->second;
+  }
+  // Public: how git hosts are checked, for the checkout and for git steps with credentialsId.
+  spec.known_hosts = options.git_known_hosts;
+  spec.git_ca = options.git_ca_pem;
   spec.tools = required_tools(run, job.node, options);
   // The first job of the run logs what the code around `pipeline { }` prints.
   spec.log_prelude = job.attempt == 1;

@@ -71,6 +71,16 @@ const RunState* Scheduler::waiting_run(const std::string& job_name) const {
   return nullptr;
 }
 
+std::vector<int64_t> Scheduler::waiting_runs_of(const std::string& job_name) const {
+  std::vector<int64_t> out;
+  for (const auto& [id, state] : runs_) {
+    const RunStatus s = state->run.status;
+    if (state->run.job_name == job_name && (s == RunStatus::Queued || s == RunStatus::Waiting))
+      out.push_back(id);
+  }
+  return out;
+}
+
 std::optional<std::string> Scheduler::replace_waiting(RunRecord record,
                                                       std::optional<pipelines::Pipeline> parsed) {
   if (std::find(waiting_runs_.begin(), waiting_runs_.end(), record.id) == waiting_runs_.end())

@@ -56,6 +56,8 @@ class Scheduler {
   // A run of job_name that waits for its turn (disableConcurrentBuilds) and
   // has not started: a newer commit of the same branch takes its place.
   const RunState* waiting_run(const std::string& job_name) const;
+  // The runs of job_name that are queued or wait at a gate (a closed change request's).
+  std::vector<int64_t> waiting_runs_of(const std::string& job_name) const;
   // Puts `record` (same id) in that run's place, with its new pipeline.
   std::optional<std::string> replace_waiting(RunRecord record,
                                              std::optional<pipelines::Pipeline> parsed = {});
@@ -93,6 +95,13 @@ class Scheduler {
   // Which agent pools serve which repositories only (SchedulerOptions::pool_repositories).
   void set_pool_repositories(std::map<std::string, std::set<std::string>> pools) {
     options_.pool_repositories = std::move(pools);
+  }
+  // SchedulerOptions::repository_credentials and how git hosts are checked (a reload).
+  void set_git_access(std::map<std::string, std::string> credentials, std::string known_hosts,
+                      std::string ca_pem) {
+    options_.repository_credentials = std::move(credentials);
+    options_.git_known_hosts = std::move(known_hosts);
+    options_.git_ca_pem = std::move(ca_pem);
   }
   // SchedulerOptions::public_url, known once the controller listens.
   void set_public_url(std::string url) { options_.public_url = std::move(url); }

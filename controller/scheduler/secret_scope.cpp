@@ -22,6 +22,10 @@ std::string secret_refusal(const std::string& id, const SecretScope& scope, cons
   const RunRecord& r = run.run;
   if (r.repo_name.empty())
     return what + " are not given to runs of an inline pipeline or an unconfigured URL";
+  // Anyone can open a pull request from a fork: its Jenkinsfile is theirs, so it reads nothing.
+  if (r.from_fork())
+    return what + " are not given to a change request from a fork (" +
+           r.change_request.at("CHANGE_FORK") + ")";
   if (!scope.repositories.empty() && std::find(scope.repositories.begin(), scope.repositories.end(),
                                                r.repo_name) == scope.repositories.end())
     return what + " are scoped to repositories " + joined(scope.repositories) +

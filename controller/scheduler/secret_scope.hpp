@@ -5,7 +5,8 @@
 // repositories or branches, only runs of those (branch patterns as in
 // `when { branch 'release/*' }`).
 // A secret with no scope reaches runs of configured repositories only, and
-// runs of an inline pipeline or an unconfigured URL get no secret at all.
+// runs of an inline pipeline or an unconfigured URL, and runs of a change request from a fork,
+// get no secret at all.
 //
 // Pure; no I/O. Used by job_spec() when it hands values to an agent.
 

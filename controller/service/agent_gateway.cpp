@@ -371,6 +371,12 @@ net::Response AgentGateway::files(const net::Request& req, const Principal& who)
     }
     return gates_.input_step(*job, body);
   }
+  if (kind == "notify") {
+    if (req.method != "POST") return error(405, "method_not_allowed", "use POST for a notify");
+    if (!notify_) return error(404, "not_found", "this controller sends no notifications");
+    if (!req.body_file.empty()) return error(413, "too_large", "a notify body is at most 8 MiB");
+    return notify_(*job, run->run, req.body);
+  }
   if (kind == "tests") return store_tests(req, *job, rec, who);
   bool stash = kind == "stash";
   if (!stash && kind != "artifacts") return error(404, "not_found", "no route for " + req.path);

@@ -21,6 +21,7 @@
 // net::WsConnection, an interface: tests drive the gateway with a fake one,
 // without sockets or a loop. Threading: the loop thread.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -56,6 +57,11 @@ class AgentGateway final : public AgentOutbox {
   void send(const std::string& agent_id, const protocol::ControllerMessage& m) override;
   // The key job tokens are made with (GeneratedTokens::job_key); none: every job request fails.
   void set_job_key(std::string key) { job_key_ = std::move(key); }
+  // POST .../notify (a mail, emailext or slackSend step): answered by `handler` with the job's
+  // run; none: 404.
+  using NotifyHandler =
+      std::function<net::Response(const Job& job, const RunRecord& run, const std::string& body)>;
+  void set_notify(NotifyHandler handler) { notify_ = std::move(handler); }
   LogIngest& logs() { return logs_; }
   size_t sessions() const { return sessions_.size(); }
 
@@ -104,6 +110,7 @@ class AgentGateway final : public AgentOutbox {
   std::map<std::string, std::string> id_owner_, name_owner_;
   bool owners_loaded_ = false;
   std::string job_key_;
+  NotifyHandler notify_;
 };
 
 }  // namespace gantry::controller

@@ -1,4 +1,6 @@
 #include "service/api_json.hpp"
+
+#include <cctype>
 #include <charconv>
 
 #include <nlohmann/json.hpp>
@@ -59,9 +61,20 @@ json run_object(const RunRecord& r) {
   json pushers = json::array();
   for (const InstigatorRecord& p : r.pushers)
     pushers.push_back({{"name", p.name}, {"email", p.email}, {"what", p.what}});
+  json change = nullptr;
+  if (!r.change_request.empty()) {
+    // CHANGE_ID -> "id", CHANGE_AUTHOR_EMAIL -> "author_email".
+    change = json::object();
+    for (const auto& [k, v] : r.change_request) {
+      std::string key = k.starts_with("CHANGE_") ? k.substr(7) : k;
+      for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      change[key] = v;
+    }
+  }
   return {{"id", r.id},
           {"number", r.number},
           {"job", r.job_name},
+          {"change_request", change},
           {"status", to_string(r.status)},
           {"reason", r.reason},
           {"repo", r.repo_url},

@@ -1,6 +1,10 @@
 #include "service/controller.hpp"
 
+#include "service/commit_status.hpp"
 #include "service/kube_pods.hpp"
+#include "service/notifier.hpp"
+#include "service/notify_events.hpp"
+#include "service/notify_steps.hpp"
 
 #include <cstdio>
 #include <set>
@@ -51,6 +55,11 @@ SchedulerOptions scheduler_options(const Config& config, const ControllerOptions
   so.pool_repositories = pool_repositories(config);
   so.auto_promote = config.open_gates;
   if (config.kubernetes.enabled()) so.max_pods = config.kubernetes.max_pods;
+  for (const RepositoryConfig& r : config.repositories) {
+    if (!r.credentials.empty()) so.repository_credentials[r.name] = r.credentials;
+  }
+  so.git_known_hosts = config.git.known_hosts;
+  so.git_ca_pem = config.git.ca_pem;
   so.any_label = options.any_label;
   so.skip_stage = options.skip_stage;
   return so;
@@ -71,7 +80,9 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
     : config_(std::move(config)), loop_(loop), options_(options) {
   store_ = std::make_unique<Store>(config_.data_dir);
   hub_ = std::make_unique<EventHub>(*store_, loop_);
-  events_ = std::make_unique<EventPublisher>(*hub_);
+  notifier_ = std::make_unique<Notifier>(config_.notifications);
+  events_ = std::make_unique<NotifyingEvents>(std::make_unique<EventPublisher>(*hub_), *notifier_,
+                                              *store_);
   tokens_ = ensure_generated_tokens(config_.data_dir);
   build_auth();
   audit_ = std::make_unique<AuditLog>(*store_, clock_);
@@ -99,6 +110,9 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
   agents_ = std::make_unique<AgentGateway>(*engine_, *store_, *events_, *audit_, auth_, *gates_,
                                            std::move(defer));
   agents_->set_job_key(tokens_.job_key);
+  agents_->set_notify([this](const Job& job, const RunRecord& run, const std::string& body) {
+    return notify_step(*notifier_, job.job_id, job.epoch, run, config_.users, body);
+  });
   engine_->set_outbox(agents_.get());
   EngineHooks hooks;
   hooks.gates = [this](const std::vector<GateRequest>& g) { gates_->handle(g); };
@@ -106,7 +120,14 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
   hooks.run_ended = [this](const RunRecord& run) {
     if (run.rollback_of != 0) releases_->run_ended(run);
   };
-  hooks.run_forgotten = [this](int64_t id) { agents_->logs().forget_run(id); };
+  statuses_ = std::make_unique<CommitStatus>(config_.repositories, config_.secrets);
+  hooks.run_stored = [this](const RunState& run, const std::vector<int>& stages) {
+    statuses_->run_stored(run, stages);
+  };
+  hooks.run_forgotten = [this](int64_t id) {
+    agents_->logs().forget_run(id);
+    statuses_->forget(id);
+  };
   hooks.pods = [this](const Scheduler::PodChanges& changes) {
     if (kube_) kube_->handle(changes);
   };
@@ -114,6 +135,7 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
 
   git_ = std::make_unique<GitWorkers>(loop_, config_.data_dir + "/mirrors", kGitThreads);
   git_->set_libraries(config_.libraries, config_.skip_unknown_libraries);
+  apply_git_credentials();
   RepoWatcherHooks wh;
   wh.base_commit = [this](const std::string& job) { return runs_->base_commit(job); };
   wh.start_run = [this](const RepoTrigger& t) { runs_->start_triggered(t); };
@@ -125,8 +147,25 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
   limits.agent_client_cert = !config_.tls_client_ca.empty();
   routes_ = std::make_unique<Routes>(auth_, *audit_, *engine_, *runs_, *gates_, *releases_,
                                      *agents_, watcher_.get(), limits);
+  runs_->set_statuses(statuses_.get());
+  routes_->add_metrics([this] { return statuses_->metrics_text(); });
+  routes_->add_metrics([this] { return notifier_->metrics_text(); });
   retention_ =
       std::make_unique<Retention>(*store_, config_.retention, [this] { return clock_.now_ms(); });
+}
+
+static git::GitCredentials git_credentials(const Config& config, const std::string& secret) {
+  auto it = secret.empty() ? config.secrets.end() : config.secrets.find(secret);
+  return git::make_credentials(it == config.secrets.end() ? std::string() : it->second.value,
+                               config.git.known_hosts, config.git.ca_pem);
+}
+
+void Controller::apply_git_credentials() {
+  if (!git_) return;
+  for (const RepositoryConfig& r : config_.repositories)
+    git_->set_credentials(r.url, git_credentials(config_, r.credentials));
+  for (const LibraryConfig& l : config_.libraries)
+    git_->set_credentials(l.url, git_credentials(config_, l.credentials));
 }
 
 void Controller::build_auth() {
@@ -173,6 +212,8 @@ void Controller::reload(const std::string& path) {
       (void)audit_->record("controller", "config.reload_failed", path, {{"error", tls_error}});
     }
   }
+  config_.notifications = std::move(next.notifications);
+  notifier_->reconfigure(config_.notifications);
   config_.users = std::move(next.users);
   config_.agent_tokens = std::move(next.agent_tokens);
   config_.environments = std::move(next.environments);
@@ -190,6 +231,17 @@ void Controller::reload(const std::string& path) {
   }
   engine_->scheduler().reconfigure(std::move(environments), std::move(secrets), std::move(scopes));
   engine_->scheduler().set_pool_repositories(pool_repositories(config_));
+  config_.git = std::move(next.git);
+  apply_git_credentials();
+  {
+    std::map<std::string, std::string> credentials;
+    for (const RepositoryConfig& r : config_.repositories) {
+      if (!r.credentials.empty()) credentials[r.name] = r.credentials;
+    }
+    engine_->scheduler().set_git_access(std::move(credentials), config_.git.known_hosts,
+                                        config_.git.ca_pem);
+  }
+  statuses_->reconfigure(config_.repositories, config_.secrets);
   std::map<std::string, std::string> details = {
       {"sha256", config_.source_sha256},
       {"users", std::to_string(config_.users.size())},
@@ -245,6 +297,8 @@ bool Controller::start(std::string& error) {
       url += ":" + std::to_string(server_->port());
     }
     engine_->scheduler().set_public_url(url);
+    statuses_->set_public_url(url);
+    notifier_->set_public_url(url);
     if (config_.kubernetes.enabled()) {
       const std::string& to = config_.kubernetes.controller_url;
       kube_ =

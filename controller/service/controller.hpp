@@ -31,9 +31,12 @@ namespace gantry::controller {
 class Store;
 class EventHub;
 class EventPublisher;
+class EventSink;
+class Notifier;
 class AuditLog;
 class Engine;
 class KubePods;
+class CommitStatus;
 class RunService;
 class ReleaseService;
 class GateService;
@@ -68,7 +71,9 @@ class Controller {
   void stop();
 
  private:
-  void build_auth();  // auth_ from config_ (and the generated tokens when it names nobody)
+  void build_auth();
+  // The credentials of private repositories and libraries, to the git workers (and reloads).
+  void apply_git_credentials();  // auth_ from config_ (and the generated tokens when it names nobody)
   void tick();
 
   Config config_;
@@ -78,9 +83,10 @@ class Controller {
   GeneratedTokens tokens_;
   Authenticator auth_;
   // In dependency order: each is built from those above it.
+  std::unique_ptr<Notifier> notifier_;  // notifications: outlives every service that tells it
   std::unique_ptr<Store> store_;
   std::unique_ptr<EventHub> hub_;
-  std::unique_ptr<EventPublisher> events_;
+  std::unique_ptr<EventSink> events_;  // the EventPublisher, wrapped by NotifyingEvents
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<RunService> runs_;
@@ -92,7 +98,8 @@ class Controller {
   std::unique_ptr<Routes> routes_;
   std::unique_ptr<Retention> retention_;
   std::unique_ptr<net::HttpServer> server_;
-  std::unique_ptr<KubePods> kube_;  // kubernetes: pods per job; last, so destroyed first
+  std::unique_ptr<CommitStatus> statuses_;  // forge: commit statuses
+  std::unique_ptr<KubePods> kube_;          // kubernetes: pods per job; last, so destroyed first
   int64_t last_pod_check_ = 0;
   uint64_t tick_timer_ = 0;
   int64_t last_gate_check_ = 0;

@@ -84,6 +84,7 @@ Status Engine::persist() {
       if (rec.finished_at && hooks_.stage_ended) hooks_.stage_ended(*run, i);
     }
     events_.run(run->run);
+    if (hooks_.run_stored) hooks_.run_stored(*run, stages);
     if (run->finished() && hooks_.run_ended) hooks_.run_ended(run->run);
   }
   return ok();

@@ -47,6 +47,8 @@ struct EngineHooks {
   std::function<void(const RunRecord&)> run_ended;
   // Pods to create and delete in the cluster (kubernetes:), after what asked for them was stored.
   std::function<void(const Scheduler::PodChanges&)> pods;
+  // After any change of a run was stored (`stages`: its stage records that changed).
+  std::function<void(const RunState&, const std::vector<int>& stages)> run_stored;
   // After a finished run left memory (its log progress can go too).
   std::function<void(int64_t run_id)> run_forgotten;
 };

@@ -87,6 +87,10 @@ class GitWorkers final : public GitReader {
   bool fetch_refs(std::string url, std::function<void(git::FetchResult)> done);
   // The `libraries:` configuration, read by every later resolve (set again on reload).
   void set_libraries(std::vector<LibraryConfig> libraries, bool skip_unknown = false);
+  // The credentials the workers' fetches of `url` use (a private repository or library).
+  void set_credentials(const std::string& url, git::GitCredentials credentials) {
+    cache_.set_credentials(url, std::move(credentials));
+  }
   // The commits `to` ships that no `shipped` commit reaches, in the mirror
   // of `url` (no fetch), without paths.
   bool unshipped(std::string url, std::string to, std::vector<std::string> shipped, size_t max,

@@ -348,6 +348,7 @@ net::Response Routes::metrics() const {
   for (const auto& [status, n] : engine_.store().runs().run_counts_by_status())
     out += "gantry_runs{status=\"" + status + "\"} " + std::to_string(n) + "\n";
   out += engine_.metrics_text();
+  for (const auto& source : metric_sources_) out += source();
   const Scheduler& scheduler = engine_.scheduler();
   out += "# HELP gantry_queue_depth Jobs waiting for an agent.\n# TYPE gantry_queue_depth gauge\n";
   out += "gantry_queue_depth " + std::to_string(scheduler.board().queue_depth()) + "\n";

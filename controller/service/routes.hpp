@@ -77,7 +77,13 @@ class Routes {
   std::optional<net::Response> check_head(const net::Request& head) const;
   const std::vector<Route>& table() const { return table_; }
 
+  // More /metrics text from a part of the service (commit statuses, notifications).
+  void add_metrics(std::function<std::string()> source) {
+    metric_sources_.push_back(std::move(source));
+  }
+
  private:
+  std::vector<std::function<std::string()>> metric_sources_;
   net::Response dispatch(const net::Request& req, const Principal& who);
   net::Response metrics() const;
   net::Response health() const;

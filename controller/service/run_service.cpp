@@ -17,10 +17,13 @@
 #include "gantry/pipelines/run_parameters.hpp"
 #include "gantry/pipelines/yaml_frontend.hpp"
 #include "service/api_json.hpp"
+#include "service/commit_status.hpp"
 #include "service/git_workers.hpp"
 #include "service/log_files.hpp"
 #include "service/repo_watcher.hpp"
 #include "service/run_service.hpp"
+
+#include "service/commit_status.hpp"
 #include "webhook.hpp"
 
 namespace gantry::controller {
@@ -808,11 +811,89 @@ net::Response RunService::git_hook(const net::Request& req) {
     r.body = R"({"ok":true,"event":"ping"})";
     return r;
   }
+  if (event.event == "change_request") return change_request(*repo, event);
   remember_pusher(repo->name, event);
   watcher_->fetch_now(repo->name);
   r.status = 202;
   r.body = R"({"ok":true,"fetching":true})";
   return r;
+}
+
+net::Response RunService::change_request(const RepositoryConfig& repo, const PushEvent& event) {
+  const ChangeRequestEvent& c = event.change;
+  // Jenkins' multibranch names: PR-12 on GitHub, MR-12 on GitLab.
+  const std::string job = repo.name + "/" + (event.provider == "gitlab" ? "MR-" : "PR-") + c.id;
+  auto answer = [](int status, const nlohmann::json& body) {
+    return json_ok(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), status);
+  };
+  log::info("repos", "webhook.change_request",
+            {{"repo", repo.name}, {"job", job}, {"action", c.action}, {"head", c.head_sha}});
+  if (repo.change_requests == "off")
+    return answer(200, {{"ok", true},
+                        {"ignored", "change requests are off for repository '" + repo.name +
+                                        "' (change_requests: off)"}});
+  if (c.action == "ignored")
+    return answer(200, {{"ok", true},
+                        {"ignored",
+                         "nothing to build: the change's commits are "
+                         "the same"}});
+  if (c.action == "closed") {
+    // Its queued runs and those waiting at a gate will never be wanted; a running one ends.
+    nlohmann::json cancelled = nlohmann::json::array();
+    for (int64_t id : engine_.scheduler().waiting_runs_of(job)) {
+      if (engine_.scheduler().cancel_run(id, "change request " + c.id + " was closed",
+                                         engine_.now()))
+        cancelled.push_back(id);
+    }
+    if (!cancelled.empty()) {
+      (void)audit_.record("webhook", "run.cancel", job,
+                          {{"reason", "change request closed"}, {"runs", cancelled.dump()}});
+      (void)engine_.flush();
+    }
+    return answer(200, {{"ok", true}, {"closed", job}, {"cancelled", cancelled}});
+  }
+  RunRecord run;
+  run.created_by = "git";
+  run.trigger = "change_request";
+  run.repo_url = repo.url;
+  run.repo_name = repo.name;
+  run.job_name = job;
+  run.ref = repo.change_requests == "merge" ? c.merge_ref : c.head_ref;
+  run.change_request = {{"CHANGE_ID", c.id},
+                        {"CHANGE_URL", c.url},
+                        {"CHANGE_TITLE", c.title},
+                        {"CHANGE_AUTHOR", c.author},
+                        {"CHANGE_AUTHOR_DISPLAY_NAME", c.author_display_name},
+                        {"CHANGE_AUTHOR_EMAIL", c.author_email},
+                        {"CHANGE_TARGET", c.target},
+                        {"CHANGE_BRANCH", c.branch},
+                        {"CHANGE_FORK", c.fork}};
+  // Who opened it and who sent the commits set it going: neither approves its GMUD.
+  const std::string what = "opened change request " + c.id;
+  if (!c.author.empty() || !c.author_email.empty())
+    run.pushers.push_back({c.author, c.author_email, what});
+  if (!event.pusher_login.empty() && event.pusher_login != c.author)
+    run.pushers.push_back({event.pusher_login, event.pusher_email, "sent " + c.head_sha});
+  run.status = RunStatus::Queued;
+  run.created_at = engine_.now();
+  if (Result<int64_t> id = store_.runs().create_run(run); !id) return error_response(id.error());
+  ResolveRequest rr;
+  rr.url = repo.url;
+  // The head: the very commit the delivery names (fetched with the forge's refs/pull/N/head,
+  // which keeps a fork's commits in the target repository). The merge: the forge's merge ref.
+  rr.ref = repo.change_requests == "merge" ? c.merge_ref : c.head_sha;
+  if (repo.pipeline != "Jenkinsfile") rr.file = repo.pipeline;
+  rr.base_commit = base_commit(job);
+  if (!git_ || !git_->resolve(rr, [this, run](const ResolvedPipeline& p) mutable {
+        // GitHub gives no e-mail for the author of a change: the head commit's author's.
+        if (run.change_request["CHANGE_AUTHOR_EMAIL"].empty())
+          run.change_request["CHANGE_AUTHOR_EMAIL"] = p.author_email;
+        launch(run, p);
+      })) {
+    (void)engine_.fail_run(run, "the controller is busy reading other pipelines; try again");
+    return error(503, "busy", "too many pipelines are being read; try again");
+  }
+  return answer(202, {{"ok", true}, {"run", run.id}, {"job", job}});
 }
 
 net::Response RunService::list_repos(const Principal& who) {
@@ -821,6 +902,20 @@ net::Response RunService::list_repos(const Principal& who) {
   std::erase_if(repos, [&](const RepoStatus& r) { return !readable.admits(r.name); });
   net::Response r;
   r.body = repos_json(repos);
+  if (statuses_) {
+    // Each repository with a forge: what its commit statuses did.
+    const std::map<std::string, StatusStats> stats = statuses_->stats();
+    nlohmann::json body = nlohmann::json::parse(r.body, nullptr, false);
+    for (auto& repo : body["repos"]) {
+      auto it = stats.find(repo.value("name", ""));
+      if (it == stats.end()) continue;
+      const StatusStats& s = it->second;
+      repo["statuses"] = {
+          {"sent", s.sent},       {"failed", s.failed},         {"retried", s.retried},
+          {"dropped", s.dropped}, {"last_error", s.last_error}, {"last_error_at", s.last_error_at}};
+    }
+    r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
   return r;
 }
 

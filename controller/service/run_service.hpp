@@ -27,6 +27,8 @@
 
 namespace gantry::controller {
 
+class CommitStatus;
+
 class GitReader;
 class RepoWatcher;
 struct ResolvedPipeline;
@@ -83,7 +85,12 @@ class RunService {
   // " (configured: app, billing)": for messages about a repository name that is not one.
   // Only those `who` may read, when given.
   std::string known_repos(const Principal* who = nullptr) const;
+  // Commit statuses (forge:), whose counts GET /api/v1/repos shows.
+  void set_statuses(const CommitStatus* statuses) { statuses_ = statuses; }
   net::Response git_hook(const net::Request& req);  // signed, no token
+  // A pull or merge request's delivery, its signature checked (docs/forges.md): opened,
+  // synchronize and reopened start a run of the change; closed cancels its waiting runs.
+  net::Response change_request(const RepositoryConfig& repo, const PushEvent& event);
 
   // Runs from git (the repository watcher's hooks).
   void start_triggered(const RepoTrigger& t);
@@ -122,6 +129,7 @@ class RunService {
   RunLimits limits_;
   GitReader* git_ = nullptr;
   RepoWatcher* watcher_ = nullptr;
+  const CommitStatus* statuses_ = nullptr;
   int64_t refusal_window_start_ = 0;  // audited webhook refusals, per minute
   int refusals_in_window_ = 0;
   int refusals_suppressed_ = 0;

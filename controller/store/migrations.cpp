@@ -246,6 +246,10 @@ ALTER TABLE runs ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
       R"sql(
 ALTER TABLE runs ADD COLUMN libraries TEXT NOT NULL DEFAULT '';
 )sql",
+      // 13: change requests (issue 21): a pull or merge request's CHANGE_* variables.
+      R"sql(
+ALTER TABLE runs ADD COLUMN change_request TEXT NOT NULL DEFAULT '{}';
+)sql",
   };
   return kMigrations;
 }

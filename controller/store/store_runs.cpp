@@ -18,9 +18,9 @@ namespace {
   "started_at, finished_at, cancel_requested, tests_total, tests_failed, tests_skipped, "     \
   "repo_name, author_email, previous_commit, previous_successful_commit, changes, "           \
   "rollback_of, rollback_stage, retry_of, pushers, restart_stage, script_env, script_state, " \
-  "description, display_name, libraries"
+  "description, display_name, libraries, change_request"
 
-// ?2 .. ?35: every column but id, job_name and number.
+// ?2 .. ?36: every column but id, job_name and number.
 template <typename Statement>
 void bind_run_fields(Statement& st, const RunRecord& r) {
   st.bind(2, r.repo_url).bind(3, r.ref).bind(4, r.commit).bind(5, r.author).bind(6, r.trigger);
@@ -35,6 +35,7 @@ void bind_run_fields(Statement& st, const RunRecord& r) {
   st.bind(29, encode_instigators(r.pushers)).bind(30, r.restart_stage);
   st.bind(31, encode_string_map(r.script_env)).bind(32, r.script_state);
   st.bind(33, r.description).bind(34, r.display_name).bind(35, r.libraries);
+  st.bind(36, encode_string_map(r.change_request));
 }
 
 template <typename Statement>
@@ -83,6 +84,9 @@ RunRecord read_run(const Statement& st) {
   r.description = st.text(34);
   r.display_name = st.text(35);
   r.libraries = st.text(36);
+  if (!decode_string_map(st.text(37), r.change_request)) {
+    log::warn("store", "run.bad_change_request", {{"run", std::to_string(r.id)}});
+  }
   return r;
 }
 
@@ -102,10 +106,10 @@ Result<int64_t> RunStore::create_run(RunRecord& run) {
       "created_at, started_at, finished_at, cancel_requested, tests_total, tests_failed, "
       "tests_skipped, repo_name, author_email, previous_commit, previous_successful_commit, "
       "changes, rollback_of, rollback_stage, retry_of, pushers, restart_stage, script_env, "
-      "script_state, description, display_name, libraries) VALUES (?1, "
+      "script_state, description, display_name, libraries, change_request) VALUES (?1, "
       "(SELECT COALESCE(MAX(number), 0) + 1 FROM runs WHERE job_name = ?1), ?2, ?3, ?4, ?5, ?6, "
       "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
-      "?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35) RETURNING id, number");
+      "?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36) RETURNING id, number");
   st.bind(1, run.job_name);
   bind_run_fields(st, run);
   if (!st.next()) return db_.outcome(false, "store a run").error();
@@ -126,7 +130,7 @@ Status RunStore::update_run(const RunRecord& run) {
       "tests_skipped = ?20, repo_name = ?21, author_email = ?22, previous_commit = ?23, "
       "previous_successful_commit = ?24, changes = ?25, rollback_of = ?26, rollback_stage = ?27, "
       "retry_of = ?28, pushers = ?29, restart_stage = ?30, script_env = ?31, script_state = ?32, "
-      "description = ?33, display_name = ?34, libraries = ?35 WHERE id = ?1");
+      "description = ?33, display_name = ?34, libraries = ?35, change_request = ?36 WHERE id = ?1");
   st.bind(1, run.id);
   bind_run_fields(st, run);
   if (Status s = db_.outcome(st.run(), "update a run"); !s) return s;

@@ -208,9 +208,9 @@ TEST_CASE("bad pipelines, unknown stages and unknown steps fail with a message",
   JobRun missing = run_job(make_spec(stage_pipeline("echo 'x'"), "Nope"), ws.str(), host);
   CHECK(missing.outcome.reason == "stage 'Nope' not found in the pipeline");
 
-  JobRun unknown = run_job(make_spec(stage_pipeline("slackSend 'hi'"), "S"), ws.str(), host);
+  JobRun unknown = run_job(make_spec(stage_pipeline("hipchatSend 'hi'"), "S"), ws.str(), host);
   CHECK(unknown.outcome.result == "FAILURE");
-  CHECK(unknown.outcome.reason == "step 'slackSend' is not supported by this agent");
+  CHECK(unknown.outcome.reason == "step 'hipchatSend' is not supported by this agent");
 }
 
 TEST_CASE("a matrix cell's stage is found by its plan id", "[job_runner]") {

@@ -100,6 +100,17 @@ class MemoryHost : public agent::JobHost {
     out = it->second;
     return true;
   }
+  // Answers notify steps from `notify_replies` in order (the last repeats); records each ask.
+  protocol::NotifyReply notify(const protocol::Notify& m) override {
+    std::lock_guard lock(mu);
+    notices.push_back(m);
+    if (notify_replies.empty()) return {"refused", "no controller in this test"};
+    protocol::NotifyReply r = notify_replies.front();
+    if (notify_replies.size() > 1) notify_replies.erase(notify_replies.begin());
+    return r;
+  }
+  std::vector<protocol::NotifyReply> notify_replies;
+  std::vector<protocol::Notify> notices;
   std::map<std::string, std::vector<double>> samples;  // by URL
   std::vector<agent::InputReply> input_replies;
   std::vector<agent::InputQuestion> questions;

@@ -317,10 +317,10 @@ TEST_CASE("webhook: headers that name no push are errors", "[webhook]") {
   CHECK(parse_error({}, kGithubPush) ==
         "no X-GitHub-Event or X-Gitlab-Event header: Gantry accepts webhooks from GitHub and "
         "GitLab");
-  CHECK(parse_error(github("pull_request"), kGithubPush) ==
-        "GitHub event \"pull_request\" is not handled: Gantry builds on \"push\" (and answers "
-        "\"ping\"); select only push events for this webhook");
-  CHECK(parse_error(gitlab("Merge Request Hook"), kGitlabPush).find("\"Merge Request Hook\"") !=
+  CHECK(parse_error(github("issues"), kGithubPush) ==
+        "GitHub event \"issues\" is not handled: Gantry builds on \"push\" and \"pull_request\" "
+        "(and answers \"ping\"); select only those events for this webhook");
+  CHECK(parse_error(gitlab("Note Hook"), kGitlabPush).find("\"Note Hook\" is not handled") !=
         std::string::npos);
   Headers both{{"x-github-event", "push"}, {"x-gitlab-event", "Push Hook"}};
   CHECK_FALSE(parse_error(both, kGithubPush).empty());
@@ -389,4 +389,107 @@ TEST_CASE("webhook: url_matches normalises what differs between spellings", "[we
   CHECK_FALSE(url_matches("https://github.com:8443/o/r", "https://github.com/o/r"));
   CHECK_FALSE(url_matches("https://gitlab.com/o/r", "https://github.com/o/r"));
   CHECK_FALSE(url_matches("", ""));
+}
+
+namespace {
+
+// A GitHub pull_request delivery from a fork, trimmed to what Gantry reads.
+constexpr const char* kGithubPullFromFork = R"({
+  "action": "synchronize",
+  "number": 42,
+  "pull_request": {
+    "number": 42,
+    "html_url": "https://github.com/octo-org/hello/pull/42",
+    "title": "Faster startup",
+    "user": {"login": "eve", "id": 7},
+    "head": {"ref": "speed", "sha": "59b20b8d5c6ff8d09518454d4dd8b7a30f095ab5",
+             "repo": {"full_name": "eve/hello", "clone_url": "https://github.com/eve/hello.git"}},
+    "base": {"ref": "main", "sha": "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+             "repo": {"full_name": "octo-org/hello"}}
+  },
+  "repository": {"name": "hello", "full_name": "octo-org/hello",
+                 "clone_url": "https://github.com/octo-org/hello.git"},
+  "sender": {"login": "eve"}
+})";
+
+// A GitLab merge request from a branch of the project itself, with new commits.
+constexpr const char* kGitlabMergeRequest = R"({
+  "object_kind": "merge_request",
+  "user": {"name": "Administrator", "username": "root", "email": "admin@example.com"},
+  "project": {"name": "Example", "path_with_namespace": "jsmith/example",
+              "git_http_url": "http://example.com/jsmith/example.git"},
+  "object_attributes": {
+    "iid": 7, "title": "MS-Viewport", "url": "http://example.com/jsmith/example/-/merge_requests/7",
+    "source_branch": "ms-viewport", "target_branch": "master",
+    "source_project_id": 14, "target_project_id": 14,
+    "last_commit": {"id": "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"},
+    "action": "update", "oldrev": "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
+  }
+})";
+
+}  // namespace
+
+TEST_CASE("webhook: a GitHub pull request names the change and its fork", "[webhook]") {
+  PushEvent e;
+  REQUIRE_FALSE(parse_push(github("pull_request"), kGithubPullFromFork, e));
+  CHECK(e.event == "change_request");
+  CHECK(e.change.action == "synchronize");
+  CHECK(e.change.id == "42");
+  CHECK(e.change.title == "Faster startup");
+  CHECK(e.change.author == "eve");
+  CHECK(e.change.target == "main");
+  CHECK(e.change.branch == "speed");
+  CHECK(e.change.fork == "eve/hello");
+  CHECK(e.change.head_ref == "refs/pull/42/head");
+  CHECK(e.change.merge_ref == "refs/pull/42/merge");
+  CHECK(e.after == "59b20b8d5c6ff8d09518454d4dd8b7a30f095ab5");
+  // The target repository is the one matched against the configuration, never the fork.
+  CHECK(names_repository(e, "https://github.com/octo-org/hello"));
+  CHECK_FALSE(names_repository(e, "https://github.com/eve/hello"));
+
+  std::string same_repo = kGithubPullFromFork;
+  same_repo.replace(same_repo.find("eve/hello"), 9, "octo-org/hello");
+  REQUIRE_FALSE(parse_push(github("pull_request"), same_repo, e));
+  CHECK(e.change.fork.empty());
+
+  std::string labeled = kGithubPullFromFork;
+  labeled.replace(labeled.find("synchronize"), 11, "labeled");
+  REQUIRE_FALSE(parse_push(github("pull_request"), labeled, e));
+  CHECK(e.change.action == "ignored");
+
+  std::string bad_sha = kGithubPullFromFork;
+  bad_sha.replace(bad_sha.find("59b20b8d"), 8, "$(reboot");
+  CHECK(parse_error(github("pull_request"), bad_sha) ==
+        "the change request's head commit is missing or not a commit id");
+  CHECK(parse_error(github("pull_request"), R"({"action": "opened", "repository": {"clone_url":
+        "https://h/r.git"}})") == "the payload has no \"pull_request\" object");
+}
+
+TEST_CASE("webhook: a GitLab merge request hook names the change", "[webhook]") {
+  PushEvent e;
+  REQUIRE_FALSE(parse_push(gitlab("Merge Request Hook"), kGitlabMergeRequest, e));
+  CHECK(e.event == "change_request");
+  CHECK(e.change.action == "synchronize");
+  CHECK(e.change.id == "7");
+  CHECK(e.change.author == "root");
+  CHECK(e.change.author_email == "admin@example.com");
+  CHECK(e.change.target == "master");
+  CHECK(e.change.branch == "ms-viewport");
+  CHECK(e.change.fork.empty());
+  CHECK(e.change.head_ref == "refs/merge-requests/7/head");
+  CHECK(names_repository(e, "http://example.com/jsmith/example"));
+
+  // An update without new commits (a title edited) builds nothing; a merge closes it.
+  std::string edited = kGitlabMergeRequest;
+  edited.replace(edited.find("\"oldrev\""), 8, "\"other\" ");
+  REQUIRE_FALSE(parse_push(gitlab("Merge Request Hook"), edited, e));
+  CHECK(e.change.action == "ignored");
+  std::string merged = kGitlabMergeRequest;
+  merged.replace(merged.find("\"update\""), 8, "\"merge\" ");
+  REQUIRE_FALSE(parse_push(gitlab("Merge Request Hook"), merged, e));
+  CHECK(e.change.action == "closed");
+  std::string forked = kGitlabMergeRequest;
+  forked.replace(forked.find("\"source_project_id\": 14"), 23, "\"source_project_id\": 15");
+  REQUIRE_FALSE(parse_push(gitlab("Merge Request Hook"), forked, e));
+  CHECK(e.change.fork == "project 15");
 }

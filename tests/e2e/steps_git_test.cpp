@@ -84,7 +84,7 @@ TEST_CASE("git and checkout steps check out another repository's branch") {
   CHECK(has(plain, "on main\nNO-FEATURE"));
 }
 
-TEST_CASE("git step fails its stage on a missing branch and names unused credentials") {
+TEST_CASE("git step fails its stage on a missing branch and on credentials it was not given") {
   Cluster c;
   c.start_controller();
   c.start_agent({});
@@ -120,7 +120,7 @@ TEST_CASE("git step fails its stage on a missing branch and names unused credent
   auto stages = stages_by_id(run);
   CHECK(stages["Private"]["status"] == "succeeded");
   CHECK(has(c.stage_log(id, "Private"),
-            "git: credentials 'deploy-key' are not used for checkouts yet"));
+            "git: credentials 'deploy-key' were not given to this job"));
   CHECK(has(c.stage_log(id, "Svn"), "checkout: only Git is supported (got SubversionSCM)"));
   CHECK(stages["Missing"]["status"] == "failed");
   std::string reason = stages["Missing"]["reason"].get<std::string>();

@@ -33,6 +33,34 @@
 
 namespace gantry::git {
 
+// How to reach a private remote (docs/forges.md, "Private repositories"). Which fields apply
+// follows the URL: ssh:// and scp-style (git@host:team/app.git) URLs use `secret` as an SSH
+// private key (OpenSSH or PEM text; the user is the URL's, else "git") and check the server's
+// host key against `known_hosts` (OpenSSH's format, hashed names too): a host that is not there,
+// or whose key differs, is refused, as StrictHostKeyChecking=yes does. http(s):// URLs send
+// `secret` as "user:password", or as a token alone (user "gantry"; GitHub and GitLab take any
+// name with a token), and trust `ca_pem` besides the system's CAs. Nothing here is written to
+// disk: keys are handed to libssh2 from memory.
+struct GitCredentials {
+  std::string secret;
+  std::string passphrase;   // of an encrypted SSH key
+  std::string known_hosts;  // the text of a known_hosts file
+  std::string ca_pem;       // more CAs for https (PEM text)
+  bool empty() const { return secret.empty() && known_hosts.empty() && ca_pem.empty(); }
+};
+
+// Credentials from a configured secret: a token read from a file loses its trailing newline;
+// a key ("-----BEGIN ...") keeps its text as written.
+inline GitCredentials make_credentials(std::string secret, std::string known_hosts,
+                                       std::string ca_pem) {
+  if (!secret.starts_with("-----BEGIN")) {
+    while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r' ||
+                               secret.back() == ' ' || secret.back() == '\t'))
+      secret.pop_back();
+  }
+  return GitCredentials{std::move(secret), "", std::move(known_hosts), std::move(ca_pem)};
+}
+
 struct ReadResult {
   bool ok = false;
   std::string error;
@@ -118,8 +146,14 @@ class GitCache {
   // `commit` may be a full SHA or a ref name ("main", "refs/heads/main",
   // "v1.0"); a name is resolved after the fetch. URLs: local paths, file://,
   // git:// (and whatever transports libgit2 was built with).
+  // `credentials`: for this checkout only (an agent's job), over those set for the URL.
   CheckoutResult checkout(const std::string& url, const std::string& commit,
-                          const std::string& workspace);
+                          const std::string& workspace,
+                          const GitCredentials* credentials = nullptr);
+
+  // The credentials every later fetch of `url` uses (the controller's repositories and
+  // libraries); empty ones remove them. Thread-safe.
+  void set_credentials(const std::string& url, GitCredentials credentials);
 
   // Connects to the remote and compares its advertised refs with the
   // mirror's; only when they differ fetches everything with prune, so
@@ -161,7 +195,11 @@ class GitCache {
   std::string mirror_dir(const std::string& url) const;
   std::mutex& mirror_mutex(const std::string& mirror_dir);
 
+  GitCredentials credentials_for(const std::string& url);
+
   std::string cache_dir_;
+  std::mutex credentials_mu_;
+  std::map<std::string, GitCredentials> credentials_;
   std::mutex map_mu_;
   std::map<std::string, std::unique_ptr<std::mutex>> mirror_mu_;
 };

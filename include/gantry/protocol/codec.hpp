@@ -24,6 +24,12 @@ std::string encode_log(const LogChunk& header, std::string_view payload);
 std::variant<AgentMessage, DecodeError> decode_agent(std::string_view text);
 std::variant<ControllerMessage, DecodeError> decode_controller(std::string_view text);
 
+// The body of POST .../notify and its answer (JSON objects, not tagged frames).
+std::string encode_notify(const Notify& m);
+std::variant<Notify, DecodeError> decode_notify(std::string_view text);
+std::string encode_notify_reply(const NotifyReply& m);
+std::variant<NotifyReply, DecodeError> decode_notify_reply(std::string_view text);
+
 // On success `payload` points into `frame`.
 bool decode_log(std::string_view frame, LogChunk& header, std::string_view& payload,
                 std::string& error);

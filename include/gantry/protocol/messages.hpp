@@ -105,6 +105,29 @@ struct LogChunk {
   uint64_t offset = 0;  // byte offset of the payload in the job's log
 };
 
+// A `mail`, `emailext` or `slackSend` step asks the controller to send through its
+// notification channels (docs/notifications.md). Not a WebSocket frame: the job's runner POSTs
+// it to /api/v1/agent/jobs/JOB/notify?epoch=E (with the agent token and the attempt's job
+// token, like an `input` step's question) and gets a NotifyReply back. The same (job, epoch,
+// seq) asked again reads how that message fared instead of sending it twice.
+struct Notify {
+  std::string job_id;
+  uint64_t epoch = 0;
+  uint64_t seq = 0;  // the step's number within the job attempt, from 1
+  std::string kind;  // "mail" | "slack"
+  // mail: to, cc, bcc, from, replyTo, subject, body, mimeType, charset, recipientProviders
+  // (comma-separated: developers, culprits, requestor), channel (a channel's name);
+  // slack: channel (a Slack channel), color, message, notifier (a channel's name).
+  std::map<std::string, std::string> fields;
+};
+
+struct NotifyReply {
+  // queued (ask again) | sent | skipped (nobody to send to) | failed (after its retries) |
+  // refused (never queued: no such channel, a bad field)
+  std::string status;
+  std::string message;
+};
+
 // ---- controller -> agent -------------------------------------------------
 
 struct ResumeVerdict {
@@ -173,6 +196,10 @@ struct JobSpec {
   // every job runs again, quietly) is logged here, once per run, as Jenkins
   // logs it once.
   bool log_prelude = false;
+  // A private repository (docs/forges.md): what the agent's checkout of repo_url uses, in
+  // memory, for that fetch only (an SSH key, a token or user:password; known_hosts; CAs).
+  // Never written to the workspace nor given to a step.
+  std::string checkout_secret, known_hosts, git_ca;
 };
 
 struct Assign {
