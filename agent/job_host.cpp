@@ -68,6 +68,30 @@ protocol::NotifyReply HttpJobHost::notify(const protocol::Notify& message) {
   return std::get<protocol::NotifyReply>(reply);
 }
 
+bool HttpJobHost::coordinate(const std::string& kind, const std::string& body, std::string& answer,
+                             std::string& error) {
+  net::ClientRequest req;
+  req.method = "POST";
+  req.url = url(kind);
+  authorize(req);
+  req.content_type = "application/json";
+  req.body = body;
+  req.timeout = std::chrono::seconds(30);
+  req.max_body = 64 * 1024;
+  net::ClientResponse r = net::http_request(req);
+  if (!r.ok) {
+    error = r.error;
+    return false;
+  }
+  if (r.status != 200) {
+    error = std::string(r.status >= 500 ? "" : "refused: ") + "HTTP " + std::to_string(r.status) +
+            ": " + r.body.substr(0, 300);
+    return false;
+  }
+  answer = std::move(r.body);
+  return true;
+}
+
 bool HttpJobHost::fetch_samples(const std::string& url, std::vector<double>& out,
                                 std::string& error) {
   net::ClientRequest req;

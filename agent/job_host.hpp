@@ -47,6 +47,8 @@ class HttpJobHost : public JobHost {
   InputReply ask_input(const InputQuestion& question) override;
   bool fetch_samples(const std::string& url, std::vector<double>& out, std::string& error) override;
   protocol::NotifyReply notify(const protocol::Notify& message) override;
+  bool coordinate(const std::string& kind, const std::string& body, std::string& answer,
+                  std::string& error) override;
 
  private:
   bool transfer(const std::string& method, const std::string& kind, const std::string& key,

@@ -46,6 +46,8 @@ const std::vector<Signature> kSteps = {
     {"timeout", {{"time", T::Int, true}, {"unit", T::String}, {"activity", T::Bool}}},
     {"withEnv", {{"overrides", T::List, true}}},
     {"withCredentials", {{"bindings", T::List, true}}},
+    // Pipeline Milestone Step: older runs that have not passed it are cancelled.
+    {"milestone", {{"ordinal", T::Any}, {"label", T::String}, {"unsafe", T::Bool}}, 1},
     // SSH Agent plugin: an ssh-agent with the credentials' keys for the body.
     {"sshagent", {{"credentials", T::List, true}, {"ignoreMissing", T::Bool}}},
     {"catchError",

@@ -260,7 +260,7 @@ class Execution {
         // here only for its post section, once its children ended; the
         // controller passes their combined result as current_result.
         bool group = !stage.parallel.empty() || !stage.stages.empty() || stage.matrix;
-        if (!group) run_steps(stage.steps, scope);
+        if (!group) run_steps(stage.steps, scope, lock_option(stage));
       }
     }
     if (job_.control.stop_kind() == StopKind::Fenced) return finish();
@@ -272,14 +272,24 @@ class Execution {
   void log(std::string_view text) { steps_.log(text); }
 
  private:
-  void run_steps(const std::vector<pipelines::Step>& steps, const StepScope& scope) {
+  // The stage's `options { lock(...) }`, which holds its resource around the steps; null: none.
+  static const pipelines::Step* lock_option(const pipelines::Stage& stage) {
+    for (const pipelines::Step& option : stage.options) {
+      if (option.name == "lock") return &option;
+    }
+    return nullptr;
+  }
+
+  void run_steps(const std::vector<pipelines::Step>& steps, const StepScope& scope,
+                 const pipelines::Step* lock = nullptr) {
     const protocol::JobSpec& spec = job_.spec;
     if (spec.timeout_ms > 0) {
       std::chrono::milliseconds limit(spec.timeout_ms);
       job_.control.set_deadline(std::chrono::steady_clock::now() + limit,
                                 "timeout after " + format_seconds(limit));
     }
-    StepStatus st = steps_.run_steps(steps, scope, true);
+    auto run = [&](const StepScope& inner) { return steps_.run_steps(steps, inner, true); };
+    StepStatus st = lock ? steps_.locked(*lock, scope, run) : run(scope);
     job_.control.clear_deadline();
     if (!st.ok) {
       if (reason_.empty()) inconclusive_ = st.inconclusive;

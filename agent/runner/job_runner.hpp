@@ -75,6 +75,17 @@ class JobHost {
     (void)message;
     return {"refused", "this agent has no controller to send notifications through"};
   }
+  // The lock and milestone steps ask the controller (`kind`: "lock", "milestone"; `body`
+  // JSON). Returns the answer's JSON, or false with `error` ("refused: ..." when the controller
+  // said no, anything else when it could not be asked: ask again).
+  virtual bool coordinate(const std::string& kind, const std::string& body, std::string& answer,
+                          std::string& error) {
+    (void)kind;
+    (void)body;
+    (void)answer;
+    error = "refused: this agent has no controller to hold locks and milestones";
+    return false;
+  }
 };
 
 struct JobOutcome {

@@ -15,6 +15,7 @@ set(GANTRY_AGENT_RUNNER_JOB_SOURCES
     steps_utility_text.cpp
     steps_scm.cpp
     steps_ssh.cpp
+    steps_coordination.cpp
     workspace_clean.cpp
     steps_stash.cpp
     steps_container.cpp

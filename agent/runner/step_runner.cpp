@@ -293,6 +293,8 @@ StepRunner::StepFn StepRunner::lookup(std::string_view name) {
       {"withEnv", &StepRunner::with_env},
       {"withCredentials", &StepRunner::with_credentials},
       {"sshagent", &StepRunner::sshagent},
+      {"lock", &StepRunner::lock},
+      {"milestone", &StepRunner::milestone},
       {"timeout", &StepRunner::timeout},
       {"retry", &StepRunner::retry},
       {"catchError", &StepRunner::catch_error},

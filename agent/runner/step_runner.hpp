@@ -14,6 +14,7 @@
 // Runs on the job's thread only; cancellation comes through JobControl.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -160,6 +161,9 @@ class StepRunner {
 
   // Runs `steps` in order and stops at the first failure. With `events`, each
   // step reports started/succeeded/failed to the host.
+  // `step`'s lock (a lock step, or the stage option `lock(...)`) held around `run`.
+  StepStatus locked(const pipelines::Step& step, const StepScope& scope,
+                    const std::function<StepStatus(const StepScope&)>& run);
   StepStatus run_steps(const std::vector<pipelines::Step>& steps, const StepScope& scope,
                        bool events);
   // `log_failure` false: a failure is not logged here (a step called from
@@ -244,6 +248,13 @@ class StepRunner {
   StepStatus with_credentials(const pipelines::Step& step, const StepScope& scope);
   // steps_ssh.cpp: sshagent(['id']) { } with an ssh-agent holding the keys.
   StepStatus sshagent(const pipelines::Step& step, const StepScope& scope);
+  // steps_coordination.cpp: lock(resource) { } and milestone(ordinal), through the controller.
+  StepStatus lock(const pipelines::Step& step, const StepScope& scope);
+  StepStatus milestone(const pipelines::Step& step, const StepScope& scope);
+  // Asks the controller (JobHost::coordinate) until it answers or refuses, or the job stops
+  // (error "interrupted"); a controller out of reach is asked again every second.
+  bool ask_controller(const std::string& kind, const std::string& question, std::string& answer,
+                      std::string& error);
   StepStatus timeout(const pipelines::Step& step, const StepScope& scope);
   StepStatus retry(const pipelines::Step& step, const StepScope& scope);
   StepStatus catch_error(const pipelines::Step& step, const StepScope& scope);
@@ -322,6 +333,7 @@ class StepRunner {
 
   JobState& job_;
   uint64_t temp_counter_ = 0;
+  int64_t lock_blocks_ = 0;  // lock blocks so far: each holds its resource as "JOB#n"
 };
 
 // A step as written in a `script { }` (a Call node) in the model's form; a

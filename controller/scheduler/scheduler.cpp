@@ -81,6 +81,16 @@ std::vector<int64_t> Scheduler::waiting_runs_of(const std::string& job_name) con
   return out;
 }
 
+std::vector<std::pair<int64_t, int64_t>> Scheduler::unfinished_runs_of(
+    const std::string& job_name) const {
+  std::vector<std::pair<int64_t, int64_t>> out;
+  for (const auto& [id, state] : runs_) {
+    if (state->run.job_name == job_name && !state->finished())
+      out.emplace_back(id, state->run.number);
+  }
+  return out;
+}
+
 std::optional<std::string> Scheduler::replace_waiting(RunRecord record,
                                                       std::optional<pipelines::Pipeline> parsed) {
   if (std::find(waiting_runs_.begin(), waiting_runs_.end(), record.id) == waiting_runs_.end())

@@ -58,6 +58,8 @@ class Scheduler {
   const RunState* waiting_run(const std::string& job_name) const;
   // The runs of job_name that are queued or wait at a gate (a closed change request's).
   std::vector<int64_t> waiting_runs_of(const std::string& job_name) const;
+  // The runs of job_name that have not ended, as (id, number).
+  std::vector<std::pair<int64_t, int64_t>> unfinished_runs_of(const std::string& job_name) const;
   // Puts `record` (same id) in that run's place, with its new pipeline.
   std::optional<std::string> replace_waiting(RunRecord record,
                                              std::optional<pipelines::Pipeline> parsed = {});

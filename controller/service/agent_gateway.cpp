@@ -2,6 +2,8 @@
 // frames, and the agents' file endpoint.
 #include "service/agent_gateway.hpp"
 
+#include "service/coordination_service.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
@@ -376,6 +378,13 @@ net::Response AgentGateway::files(const net::Request& req, const Principal& who)
     if (!notify_) return error(404, "not_found", "this controller sends no notifications");
     if (!req.body_file.empty()) return error(413, "too_large", "a notify body is at most 8 MiB");
     return notify_(*job, run->run, req.body);
+  }
+  if (kind == "lock" || kind == "milestone") {
+    if (req.method != "POST") return error(405, "method_not_allowed", "use POST for a " + kind);
+    if (!coordination_ || !req.body_file.empty())
+      return error(400, "bad_request", "a " + kind + " request is a small JSON body");
+    return kind == "lock" ? coordination_->lock(*job, req.body)
+                          : coordination_->milestone(*job, req.body);
   }
   if (kind == "tests") return store_tests(req, *job, rec, who);
   bool stash = kind == "stash";

@@ -37,6 +37,7 @@
 namespace gantry::controller {
 
 class GateService;
+class CoordinationService;
 
 class AgentGateway final : public AgentOutbox {
  public:
@@ -62,6 +63,8 @@ class AgentGateway final : public AgentOutbox {
   using NotifyHandler =
       std::function<net::Response(const Job& job, const RunRecord& run, const std::string& body)>;
   void set_notify(NotifyHandler handler) { notify_ = std::move(handler); }
+  // POST .../lock and .../milestone (the lock and milestone steps).
+  void set_coordination(CoordinationService* coordination) { coordination_ = coordination; }
   LogIngest& logs() { return logs_; }
   size_t sessions() const { return sessions_.size(); }
 
@@ -111,6 +114,7 @@ class AgentGateway final : public AgentOutbox {
   bool owners_loaded_ = false;
   std::string job_key_;
   NotifyHandler notify_;
+  CoordinationService* coordination_ = nullptr;
 };
 
 }  // namespace gantry::controller

@@ -1,6 +1,7 @@
 #include "service/controller.hpp"
 
 #include "service/commit_status.hpp"
+#include "service/coordination_service.hpp"
 #include "service/kube_pods.hpp"
 #include "service/notifier.hpp"
 #include "service/notify_events.hpp"
@@ -116,7 +117,12 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
   engine_->set_outbox(agents_.get());
   EngineHooks hooks;
   hooks.gates = [this](const std::vector<GateRequest>& g) { gates_->handle(g); };
-  hooks.stage_ended = [this](const RunState& run, int i) { releases_->stage_ended(run, i); };
+  coordination_ = std::make_unique<CoordinationService>(*engine_);
+  agents_->set_coordination(coordination_.get());
+  hooks.stage_ended = [this](const RunState& run, int i) {
+    releases_->stage_ended(run, i);
+    coordination_->stage_ended(run, i);
+  };
   hooks.run_ended = [this](const RunRecord& run) {
     if (run.rollback_of != 0) releases_->run_ended(run);
   };
@@ -127,6 +133,7 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
   hooks.run_forgotten = [this](int64_t id) {
     agents_->logs().forget_run(id);
     statuses_->forget(id);
+    coordination_->run_forgotten(id);
   };
   hooks.pods = [this](const Scheduler::PodChanges& changes) {
     if (kube_) kube_->handle(changes);
@@ -148,6 +155,7 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
   routes_ = std::make_unique<Routes>(auth_, *audit_, *engine_, *runs_, *gates_, *releases_,
                                      *agents_, watcher_.get(), limits);
   runs_->set_statuses(statuses_.get());
+  routes_->set_locks([this] { return coordination_->list_locks(); });
   routes_->add_metrics([this] { return statuses_->metrics_text(); });
   routes_->add_metrics([this] { return notifier_->metrics_text(); });
   retention_ =

@@ -37,6 +37,7 @@ class AuditLog;
 class Engine;
 class KubePods;
 class CommitStatus;
+class CoordinationService;
 class RunService;
 class ReleaseService;
 class GateService;
@@ -73,7 +74,8 @@ class Controller {
  private:
   void build_auth();
   // The credentials of private repositories and libraries, to the git workers (and reloads).
-  void apply_git_credentials();  // auth_ from config_ (and the generated tokens when it names nobody)
+  void
+  apply_git_credentials();  // auth_ from config_ (and the generated tokens when it names nobody)
   void tick();
 
   Config config_;
@@ -98,8 +100,9 @@ class Controller {
   std::unique_ptr<Routes> routes_;
   std::unique_ptr<Retention> retention_;
   std::unique_ptr<net::HttpServer> server_;
-  std::unique_ptr<CommitStatus> statuses_;  // forge: commit statuses
-  std::unique_ptr<KubePods> kube_;          // kubernetes: pods per job; last, so destroyed first
+  std::unique_ptr<CommitStatus> statuses_;             // forge: commit statuses
+  std::unique_ptr<CoordinationService> coordination_;  // lock and milestone steps
+  std::unique_ptr<KubePods> kube_;  // kubernetes: pods per job; last, so destroyed first
   int64_t last_pod_check_ = 0;
   uint64_t tick_timer_ = 0;
   int64_t last_gate_check_ = 0;

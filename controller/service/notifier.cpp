@@ -200,7 +200,9 @@ struct Notifier::State {
         return a.due < b.due || (a.due == b.due && a.order < b.order);
       });
       if (next->due > SteadyClock::now()) {
-        cv.wait_until(lock, next->due);
+        // A copy: enqueue() may drop that very item while this waits (the queue is full).
+        const auto due = next->due;
+        cv.wait_until(lock, due);
         continue;
       }
       Item item = std::move(*next);

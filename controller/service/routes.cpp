@@ -221,6 +221,10 @@ Routes::Routes(const Authenticator& auth, AuditLog& audit, Engine& engine, RunSe
          r.body = audit_verification_json(*result);
          return r;
        }},
+      {"GET", "/api/v1/locks", P::Read, repo, "read locks",
+       [this](const Call&) {
+         return locks_ ? locks_() : error(404, "not_found", "this controller keeps no locks");
+       }},
       {"GET", "/api/v1/agents", P::Read, repo, "read agents",
        [this](const Call&) {
          net::Response r;

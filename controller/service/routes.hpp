@@ -77,6 +77,8 @@ class Routes {
   std::optional<net::Response> check_head(const net::Request& head) const;
   const std::vector<Route>& table() const { return table_; }
 
+  // GET /api/v1/locks: the lockable resources, who holds each and who waits.
+  void set_locks(std::function<net::Response()> list) { locks_ = std::move(list); }
   // More /metrics text from a part of the service (commit statuses, notifications).
   void add_metrics(std::function<std::string()> source) {
     metric_sources_.push_back(std::move(source));
@@ -84,6 +86,7 @@ class Routes {
 
  private:
   std::vector<std::function<std::string()>> metric_sources_;
+  std::function<net::Response()> locks_;
   net::Response dispatch(const net::Request& req, const Principal& who);
   net::Response metrics() const;
   net::Response health() const;
