@@ -119,8 +119,8 @@ TEST_CASE("git step fails its stage on a missing branch and on credentials it wa
   CHECK(run["status"] == "failed");
   auto stages = stages_by_id(run);
   CHECK(stages["Private"]["status"] == "succeeded");
-  CHECK(has(c.stage_log(id, "Private"),
-            "git: credentials 'deploy-key' were not given to this job"));
+  CHECK(
+      has(c.stage_log(id, "Private"), "git: credentials 'deploy-key' were not given to this job"));
   CHECK(has(c.stage_log(id, "Svn"), "checkout: only Git is supported (got SubversionSCM)"));
   CHECK(stages["Missing"]["status"] == "failed");
   std::string reason = stages["Missing"]["reason"].get<std::string>();

@@ -74,4 +74,7 @@ std::string format_mail(const MailMessage& message, int64_t unix_seconds,
 // A line starting with '.' gets another '.' (RFC 5321 4.5.2); lines must end with CRLF.
 std::string dot_stuff(std::string_view crlf_text);
 
+// RFC 4648 base64 (AUTH PLAIN and LOGIN, MIME bodies and encoded words).
+std::string base64(std::string_view bytes);
+
 }  // namespace gantry::net
