@@ -111,11 +111,10 @@ bool HttpJobHost::fetch_samples(const std::string& url, std::vector<double>& out
 }
 
 bool HttpJobHost::transfer(const std::string& method, const std::string& kind,
-                           const std::string& key, const std::string& value,
-                           const std::string& file, std::string& error) {
+                           const std::string& query, const std::string& file, std::string& error) {
   net::ClientRequest req;
   req.method = method;
-  req.url = url(kind) + "&" + key + "=" + net::url_encode(value);
+  req.url = url(kind) + "&" + query;
   authorize(req);
   req.content_type = "application/octet-stream";
   req.timeout = std::chrono::minutes(10);
@@ -140,21 +139,39 @@ bool HttpJobHost::transfer(const std::string& method, const std::string& kind,
 
 bool HttpJobHost::upload_artifact(const std::string& rel_path, const std::string& abs_path,
                                   std::string& error) {
-  return transfer("PUT", "artifacts", "path", rel_path, abs_path, error);
+  return transfer("PUT", "artifacts", "path=" + net::url_encode(rel_path), abs_path, error);
 }
 
 bool HttpJobHost::upload_stash(const std::string& name, const std::string& tar_path,
                                std::string& error) {
-  return transfer("PUT", "stash", "name", name, tar_path, error);
+  return transfer("PUT", "stash", "name=" + net::url_encode(name), tar_path, error);
 }
 
 bool HttpJobHost::download_stash(const std::string& name, const std::string& tar_path,
                                  std::string& error) {
-  return transfer("GET", "stash", "name", name, tar_path, error);
+  return transfer("GET", "stash", "name=" + net::url_encode(name), tar_path, error);
 }
 
 bool HttpJobHost::upload_tests(const std::string& report_path, std::string& error) {
-  return transfer("PUT", "tests", "name", "junit", report_path, error);
+  return transfer("PUT", "tests", "name=junit", report_path, error);
+}
+
+bool HttpJobHost::upload_report_file(const std::string& name, const std::string& rel_path,
+                                     const std::string& abs_path, std::string& error) {
+  return transfer("PUT", "reports",
+                  "name=" + net::url_encode(name) + "&path=" + net::url_encode(rel_path), abs_path,
+                  error);
+}
+
+bool HttpJobHost::upload_report_index(const std::string& name, const std::string& index_path,
+                                      std::string& error) {
+  return transfer("PUT", "reports", "name=" + net::url_encode(name) + "&index=1", index_path,
+                  error);
+}
+
+bool HttpJobHost::upload_issues(const std::string& id, const std::string& report_path,
+                                std::string& error) {
+  return transfer("PUT", "issues", "name=" + net::url_encode(id), report_path, error);
 }
 
 void HttpJobHost::step_event(const std::string& step, const std::string& state) {

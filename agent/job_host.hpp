@@ -43,6 +43,12 @@ class HttpJobHost : public JobHost {
   bool download_stash(const std::string& name, const std::string& tar_path,
                       std::string& error) override;
   bool upload_tests(const std::string& report_path, std::string& error) override;
+  bool upload_report_file(const std::string& name, const std::string& rel_path,
+                          const std::string& abs_path, std::string& error) override;
+  bool upload_report_index(const std::string& name, const std::string& index_path,
+                           std::string& error) override;
+  bool upload_issues(const std::string& id, const std::string& report_path,
+                     std::string& error) override;
   void step_event(const std::string& step, const std::string& state) override;
   InputReply ask_input(const InputQuestion& question) override;
   bool fetch_samples(const std::string& url, std::vector<double>& out, std::string& error) override;
@@ -51,8 +57,9 @@ class HttpJobHost : public JobHost {
                   std::string& error) override;
 
  private:
-  bool transfer(const std::string& method, const std::string& kind, const std::string& key,
-                const std::string& value, const std::string& file, std::string& error);
+  // `query`: the request's own parameters, already encoded ("path=a%2Fb").
+  bool transfer(const std::string& method, const std::string& kind, const std::string& query,
+                const std::string& file, std::string& error);
 
   std::string url(const std::string& kind) const;
 

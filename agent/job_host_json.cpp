@@ -11,6 +11,17 @@ std::string input_question_json(const InputQuestion& q) {
                       {"ok", q.ok},
                       {"submitter", q.submitter},
                       {"submitter_parameter", q.submitter_parameter}};
+  if (!q.parameters.empty()) {
+    nlohmann::json params = nlohmann::json::array();
+    for (const InputQuestion::Parameter& p : q.parameters) {
+      params.push_back({{"name", p.name},
+                        {"type", p.type},
+                        {"default", p.default_value},
+                        {"description", p.description},
+                        {"choices", p.choices}});
+    }
+    j["parameters"] = std::move(params);
+  }
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -30,6 +41,12 @@ InputReply parse_input_reply(const std::string& body) {
   r.name = str("id");
   r.approver = str("approver");
   r.reason = str("reason");
+  auto values = j.find("values");
+  if (values != j.end() && values->is_object()) {
+    for (const auto& [name, v] : values->items()) {
+      if (v.is_string()) r.values[name] = v.get<std::string>();
+    }
+  }
   return r;
 }
 

@@ -39,6 +39,7 @@ constexpr const char* kUsage =
     "  tests RUN [--status failed]     a run's test cases (junit), failures with their text\n"
     "  agents [--json]                 connected agents\n"
     "  repos [--json]                  watched repositories: last fetch, error, heads\n"
+    "  locks [--json]                  lockable resources: labels, holders, the queue\n"
     "  approvals [--all] [--json]      change requests waiting for a decision (GMUD, input)\n"
     "  approve ID [--comment C] [-p K=V]  approve GMUD-N (or INPUT-N, with its parameters)\n"
     "  reject ID --comment C           reject it, saying why; the stage fails\n"
@@ -121,9 +122,9 @@ int run(const std::vector<std::string>& all_args, std::istream& in, std::ostream
   if (cmd == "lint") return lint_command(remote, rest, in, out, err);
   if (cmd == "plan") return plan_command(remote, rest, in, out, err);
   if (cmd == "run") return local_run_command(rest, out, err);
-  static const char* kRemoteCommands[] = {"trigger", "runs",  "show",      "logs",
-                                          "watch",   "wait",  "cancel",    "retry",
-                                          "agents",  "repos", "artifacts", "tests"};
+  static const char* kRemoteCommands[] = {"trigger",   "runs",   "show",  "logs",   "watch",
+                                          "wait",      "cancel", "retry", "agents", "repos",
+                                          "artifacts", "tests",  "locks"};
   for (const char* c : kRemoteCommands) {
     if (cmd == c) return remote_command(remote, cmd, rest, out, err);
   }

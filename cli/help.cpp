@@ -74,6 +74,10 @@ constexpr CommandHelp kCommands[] = {
      "gantry tests shop/main#19 --status failed", kExitPlain},
     {"agents", "gantry agents [--json]", "Agents: connected or not, labels, executors, jobs.",
      "gantry agents", kExitPlain},
+    {"locks", "gantry locks [--json]",
+     "Lockable resources (lock steps and options): each with its labels and the run holding\n"
+     "it, then the requests waiting, in the order they will be served.",
+     "gantry locks", kExitPlain},
     {"repos", "gantry repos [--json]",
      "Watched repositories: last fetch, its error, the heads seen.", "gantry repos", kExitPlain},
     {"approvals", "gantry approvals [--all] [--json]",

@@ -53,6 +53,7 @@ std::string create_run_body(const std::string& repo, const std::string& ref,
                             const std::map<std::string, std::string>& params,
                             const std::string& source, const std::string& format);
 std::string agents_table(const std::string& json);
+std::string locks_table(const std::string& json);  // GET /api/v1/locks
 // `gantry repos`: one block per repository; times relative to now_ms.
 std::string repos_table(const std::string& json, int64_t now_ms);
 int64_t now_ms();

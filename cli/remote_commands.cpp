@@ -232,6 +232,26 @@ int show(const Remote& r, int64_t id, bool json, std::ostream& out, std::ostream
   if (!v.title.empty()) out << "  \"" << v.title << "\"";
   if (v.tests_total) out << "  tests " << v.tests_total << " (" << v.tests_failed << " failed)";
   out << "\n";
+  // Build-step links: the run that started this one, and the runs this one started.
+  nlohmann::json links = nlohmann::json::parse(resp.body, nullptr, false);
+  auto text = [](const nlohmann::json& o, const char* key) {
+    return o.contains(key) && o[key].is_string() ? o[key].get<std::string>() : std::string();
+  };
+  auto number = [](const nlohmann::json& o, const char* key) {
+    return o.contains(key) && o[key].is_number_integer() ? o[key].get<int64_t>() : int64_t{0};
+  };
+  if (links.is_object() && links.contains("upstream") && links["upstream"].is_object() &&
+      links["upstream"].contains("job"))
+    out << "  started by " << text(links["upstream"], "job") << "#"
+        << number(links["upstream"], "number") << " (run " << number(links["upstream"], "run")
+        << ", stage " << text(links["upstream"], "stage") << ")\n";
+  if (links.is_object() && links.contains("downstream") && links["downstream"].is_array()) {
+    for (const auto& d : links["downstream"]) {
+      if (!d.is_object()) continue;
+      out << "  started " << text(d, "job") << "#" << number(d, "number") << " (run "
+          << number(d, "run") << ") " << text(d, "status") << "\n";
+    }
+  }
   for (const auto& s : v.stages) {
     char line[512];
     std::snprintf(line, sizeof line, "  %-40s %-10s %-16s %s%s\n", s.id.c_str(), s.status.c_str(),
@@ -532,6 +552,12 @@ int remote_command(const Remote& r, const std::string& cmd, const std::vector<st
     auto resp = call(r, "GET", "/api/v1/agents");
     if (!resp.ok || resp.status != 200) return report(resp, "agents", err);
     out << (json ? resp.body + "\n" : agents_table(resp.body));
+    return 0;
+  }
+  if (cmd == "locks") {
+    auto resp = call(r, "GET", "/api/v1/locks");
+    if (!resp.ok || resp.status != 200) return report(resp, "locks", err);
+    out << (json ? resp.body + "\n" : locks_table(resp.body));
     return 0;
   }
   if (cmd == "repos") {

@@ -111,6 +111,32 @@ std::string agents_table(const std::string& body) {
   return out;
 }
 
+std::string locks_table(const std::string& body) {
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("locks") || !j["locks"].is_array()) return "";
+  std::string out = "RESOURCE             LABELS               HELD BY   WAITING\n";
+  for (const auto& l : j["locks"]) {
+    std::string labels, waiting;
+    for (const auto& x : l.value("labels", json::array()))
+      if (x.is_string()) labels += (labels.empty() ? "" : ",") + x.get<std::string>();
+    for (const auto& x : l.value("waiting", json::array()))
+      waiting += (waiting.empty() ? "" : ",") + x.dump();
+    const std::string held =
+        l.contains("run") && l["run"].is_number() ? "run " + l["run"].dump() : "-";
+    char line[1024];
+    std::snprintf(line, sizeof line, "%-20s %-20s %-9s %s\n", json_str(l, "resource").c_str(),
+                  labels.empty() ? "-" : labels.c_str(), held.c_str(),
+                  waiting.empty() ? "-" : ("runs " + waiting).c_str());
+    out += line;
+  }
+  const json queue = j.value("queue", json::array());
+  if (queue.empty()) return out;
+  out += "\nQUEUE (in the order served)\n";
+  for (const auto& q : queue)
+    out += "  run " + q.value("run", json(0)).dump() + " wants " + json_str(q, "wanted") + "\n";
+  return out;
+}
+
 namespace {
 
 std::string ago(const json& j, const char* key, int64_t now) {

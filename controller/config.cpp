@@ -86,11 +86,12 @@ bool read_config(Reader& r, const YAML::Node& doc, Config& c) {
                            " YAML nodes (through aliases?)");
   }
   Fields top;
-  if (!r.fields(doc, "the config",
-                {"listen", "data_dir", "users", "agent_tokens", "repositories", "environments",
-                 "secrets", "agent_lost_after", "tls", "insecure", "cancel_grace", "retention",
-                 "allowed_run_urls", "url", "libraries", "kubernetes", "notifications", "git"},
-                top)) {
+  if (!r.fields(
+          doc, "the config",
+          {"listen", "data_dir", "users", "agent_tokens", "repositories", "environments", "secrets",
+           "agent_lost_after", "tls", "insecure", "cancel_grace", "retention", "allowed_run_urls",
+           "url", "libraries", "kubernetes", "notifications", "git", "locks"},
+          top)) {
     return false;
   }
   // A fixed order, so that agent tokens are checked against the users' tokens.
@@ -104,6 +105,7 @@ bool read_config(Reader& r, const YAML::Node& doc, Config& c) {
   if ((f = top.find("environments")) && !config_detail::read_environments(r, *f, c)) return false;
   if ((f = top.find("secrets")) && !config_detail::read_secrets(r, *f, c)) return false;
   if ((f = top.find("git")) && !config_detail::read_git(r, *f, c)) return false;
+  if ((f = top.find("locks")) && !config_detail::read_locks(r, *f, c)) return false;
   for (const RepositoryConfig& repo : c.repositories) {
     if (!repo.credentials.empty() && !c.secrets.count(repo.credentials))
       return r.fail(*top.find("repositories"), "repository '" + repo.name + "': credentials '" +

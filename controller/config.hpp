@@ -151,6 +151,14 @@ struct GitConfig {
   bool operator==(const GitConfig&) const = default;
 };
 
+// `locks: [{name, labels}]`: lockable resources (Jenkins' Lockable Resources), which
+// `lock(label: L, quantity: N)` picks from; others are created when first locked by name.
+struct LockConfig {
+  std::string name;
+  std::vector<std::string> labels;
+  bool operator==(const LockConfig&) const = default;
+};
+
 struct Config {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;  // 0: pick a free port
@@ -164,6 +172,7 @@ struct Config {
   std::vector<LibraryConfig> libraries;
   std::map<std::string, EnvironmentConfig> environments;
   std::map<std::string, SecretConfig> secrets;
+  std::vector<LockConfig> locks;
   GitConfig git;
   int64_t agent_lost_after_ms = 30000;
   // `tls: {cert: FILE, key: FILE, client_ca: FILE}`: HTTPS and WSS. cert and key both or

@@ -70,13 +70,14 @@ bool read_file_bounded(const std::string& path, size_t limit, std::string& out, 
 // " (did you mean 'x'?)" when a candidate is a small edit away, else "".
 std::string did_you_mean(std::string_view word, const std::vector<std::string_view>& candidates);
 
-// users, agent_tokens, repositories and secrets (config_sections.cpp).
+// users, agent_tokens, repositories, secrets and locks (config_sections.cpp).
 bool read_users(Reader& r, const Field& f, Config& config);
 bool read_agent_tokens(Reader& r, const Field& f, Config& config);
 bool read_repositories(Reader& r, const Field& f, Config& config);
 bool read_libraries(Reader& r, const Field& f, Config& config);
 bool read_secrets(Reader& r, const Field& f, Config& config);
 bool read_git(Reader& r, const Field& f, Config& config);
+bool read_locks(Reader& r, const Field& f, Config& config);
 // kubernetes (config_kubernetes.cpp).
 bool read_kubernetes(Reader& r, const Field& f, Config& config);
 // environments (config_environments.cpp).

@@ -258,6 +258,25 @@ bool read_repositories(Reader& r, const Field& f, Config& c) {
                          read_repo);
 }
 
+bool read_locks(Reader& r, const Field& f, Config& c) {
+  auto read_lock = [&](const YAML::Node&, const Fields& fs, const std::string& name) {
+    if (name.empty() || name.size() > 256)
+      return r.fail(*fs.find("name"), "a lock name must have 1 to 256 characters");
+    LockConfig lock;
+    lock.name = name;
+    if (const Field* labels = fs.find("labels")) {
+      if (!r.string_list(*labels, lock.labels)) return false;
+      for (const std::string& label : lock.labels) {
+        if (label.empty() || label.size() > 256)
+          return r.fail(*labels, "a lock label must have 1 to 256 characters");
+      }
+    }
+    c.locks.push_back(std::move(lock));
+    return true;
+  };
+  return read_named_list(r, f, "lock", {"name", "labels"}, read_lock);
+}
+
 bool read_libraries(Reader& r, const Field& f, Config& c) {
   auto read_lib = [&](const YAML::Node& item, const Fields& fs, const std::string& name) {
     LibraryConfig lib;

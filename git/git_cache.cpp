@@ -217,6 +217,108 @@ CheckoutResult GitCache::checkout(const std::string& url, const std::string& com
   return result;
 }
 
+std::string resolve_submodule_url(const std::string& parent_url, const std::string& url) {
+  if (!url.starts_with("./") && !url.starts_with("../")) return url;
+  std::string base = parent_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  std::string rest = url;
+  for (;;) {
+    if (rest.starts_with("./")) {
+      rest.erase(0, 2);
+    } else if (rest.starts_with("../")) {
+      rest.erase(0, 3);
+      // Up one path component; "host:org/app" (scp-like) climbs past the ':' too.
+      size_t cut = base.find_last_of("/:");
+      if (cut == std::string::npos) return url;
+      if (base[cut] == ':') {
+        base.resize(cut + 1);
+        return base + rest;
+      }
+      base.resize(cut);
+    } else {
+      break;
+    }
+  }
+  return base + "/" + rest;
+}
+
+namespace {
+
+struct SubmoduleWalk {
+  git_repository* repo = nullptr;
+  std::string parent_url;
+  std::vector<SubmoduleRef>* out = nullptr;
+};
+
+int collect_submodule(git_submodule* sm, const char* name, void* payload) {
+  (void)name;
+  auto* walk = static_cast<SubmoduleWalk*>(payload);
+  if (walk->out->size() >= 100) return 1;
+  const char* path = git_submodule_path(sm);
+  const char* url = git_submodule_url(sm);
+  const git_oid* head = git_submodule_head_id(sm);
+  if (path == nullptr || url == nullptr || head == nullptr) return 0;  // not in this commit
+  walk->out->push_back({path, resolve_submodule_url(walk->parent_url, url), oid_hex(*head)});
+  return 0;
+}
+
+}  // namespace
+
+bool GitCache::submodules(const std::string& workspace, const std::string& parent_url,
+                          std::vector<SubmoduleRef>& out, std::string& error) {
+  git_repository* raw = nullptr;
+  if (git_repository_open_ext(&raw, workspace.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) !=
+      0) {
+    error = failure("open workspace " + workspace);
+    return false;
+  }
+  RepoPtr repo(raw);
+  SubmoduleWalk walk{raw, parent_url, &out};
+  const int rc = git_submodule_foreach(raw, collect_submodule, &walk);
+  if (rc < 0) {
+    error = failure("read the submodules of " + workspace);
+    return false;
+  }
+  std::sort(out.begin(), out.end(),
+            [](const SubmoduleRef& a, const SubmoduleRef& b) { return a.path < b.path; });
+  return true;
+}
+
+bool GitCache::local_branch(const std::string& workspace, const std::string& name,
+                            std::string& error) {
+  git_repository* raw = nullptr;
+  const std::string doing = "local branch " + name + " in " + workspace;
+  if (git_repository_open_ext(&raw, workspace.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) !=
+      0) {
+    error = failure(doing);
+    return false;
+  }
+  RepoPtr repo(raw);
+  git_oid head{};
+  if (git_reference_name_to_id(&head, raw, "HEAD") != 0) {
+    error = failure(doing);
+    return false;
+  }
+  git_commit* commit = nullptr;
+  if (git_commit_lookup(&commit, raw, &head) != 0) {
+    error = failure(doing);
+    return false;
+  }
+  CommitPtr owner(commit);
+  git_reference* branch = nullptr;
+  if (git_branch_create(&branch, raw, name.c_str(), commit, 1) != 0) {
+    error = failure(doing);
+    return false;
+  }
+  const std::string ref = git_reference_name(branch);
+  git_reference_free(branch);
+  if (git_repository_set_head(raw, ref.c_str()) != 0) {
+    error = failure(doing);
+    return false;
+  }
+  return true;
+}
+
 ReadResult GitCache::read_file(const std::string& url, const std::string& ref,
                                const std::vector<std::string>& paths) {
   ReadResult result;

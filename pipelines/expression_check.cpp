@@ -9,11 +9,11 @@ namespace gantry::pipelines {
 namespace {
 
 // clang-format off
-constexpr std::array<std::string_view, 26> kKnownSteps = {
+constexpr std::array<std::string_view, 32> kKnownSteps = {
     "sh", "echo", "error", "sleep", "unstable", "input", "dir", "retry", "timeout", "withEnv",
     "withCredentials", "catchError", "warnError", "script", "archiveArtifacts", "junit", "stash",
     "unstash", "checkout", "deleteDir", "writeFile", "git", "cleanWs", "mail", "emailext",
-    "slackSend"};
+    "slackSend", "publishHTML", "recordIssues", "build", "lock", "milestone", "sshagent"};
 // clang-format on
 
 // Calls that only build arguments of a step: withCredentials bindings and

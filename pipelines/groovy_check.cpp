@@ -13,7 +13,7 @@ namespace gantry::pipelines {
 namespace {
 
 // clang-format off
-constexpr std::array<std::string_view, 59> kCallables = {
+constexpr std::array<std::string_view, 88> kCallables = {
     // Groovy's own
     "println", "print", "printf", "sprintf", "assert",
     // steps the interpreter runs itself, and the agent's
@@ -23,11 +23,16 @@ constexpr std::array<std::string_view, 59> kCallables = {
     // argument builders (withCredentials bindings, input parameters, SCMs)
     "usernamePassword", "usernameColonPassword", "string", "file", "sshUserPrivateKey",
     "certificate", "booleanParam", "choice", "text", "password", "scmGit", "gitBranch", "branch",
-    "userRemoteConfig", "cleanBeforeCheckout", "localBranch", "submodule", "cloneOption",
+    "userRemoteConfig", "cleanBeforeCheckout", "localBranch", "submodule", "cloneOption", "lfs",
     "pruneStale", "wipeWorkspace", "run", "credentials", "relativeTargetDirectory",
     "cleanAfterCheckout", "super", "this", "error", "echo",
     // emailext's recipientProviders
-    "developers", "culprits", "requestor"};
+    "developers", "culprits", "requestor",
+    // recordIssues' tools and filters
+    "checkStyle", "esLint", "ktLint", "detekt", "tsLint", "swiftLint", "phpCodeSniffer",
+    "pmdParser", "spotBugs", "findBugs", "sarif", "issues", "java", "javaDoc", "gcc", "gcc4",
+    "clang", "clangTidy", "msBuild", "mavenConsole", "cpd", "pyLint", "flake8", "taskScanner",
+    "excludeFile", "includeFile", "excludeCategory", "excludeType"};
 // clang-format on
 
 std::string simple(std::string_view name) {

@@ -1222,6 +1222,14 @@
       this.testBox = el('section', {class: 'panel', 'aria-labelledby': 'tests-title', hidden: true},
                         el('h2', {id: 'tests-title'}, 'Tests'), this.testSummary, this.tests,
                         this.allTestsBtn);
+      // publishHTML reports (saved, as the API needs the token) and recordIssues summaries.
+      this.reports = el('ul', {class: 'artifacts', id: 'report-list'});
+      this.reportBox = el('section', {class: 'panel', 'aria-labelledby': 'reports-title', hidden: true},
+                          el('h2', {id: 'reports-title'}, 'Reports'), this.reports);
+      this.issueSummary = el('p', {class: 'muted', id: 'issue-summary'});
+      this.issues = el('ul', {class: 'tests', id: 'issue-list'});
+      this.issueBox = el('section', {class: 'panel', 'aria-labelledby': 'issues-title', hidden: true},
+                         el('h2', {id: 'issues-title'}, 'Issues'), this.issueSummary, this.issues);
       root.append(
           el('p', {class: 'crumbs'}, el('a', {href: '#/runs'}, el('span', {'aria-hidden': 'true'}, '← '), 'All runs')),
           el('div', {class: 'run-head'}, this.heading, this.status,
@@ -1229,7 +1237,7 @@
           this.flash, this.facts,
           el('section', {class: 'panel', 'aria-labelledby': 'graph-title'},
              el('h2', {id: 'graph-title'}, 'Stages'), this.graph, this.moreHint),
-          this.whyBox, this.testBox, this.artifactBox,
+          this.whyBox, this.testBox, this.issueBox, this.reportBox, this.artifactBox,
           this.log.root);
       if (this.run) this.render();
     }
@@ -1242,6 +1250,7 @@
       (result.stages || []).forEach((s, i) => this.stages.set(s.id, Object.assign({order: i}, s)));
       if (TERMINAL.has(result.status) && !this.artifactsLoaded) this.loadArtifacts();
       if (TERMINAL.has(result.status) && !this.testsLoaded) this.loadTests(false);
+      if (TERMINAL.has(result.status) && !this.reportsLoaded) this.loadReports();
       this.loadGates();
       for (const ev of events) {
         if (ev.run !== this.id || ev.type === 'log') continue;
@@ -1356,6 +1365,62 @@
       this.allTestsBtn.hidden = all || counts.total <= cases.length;
       this.testBox.hidden = false;
     }
+    // The run's reports and issue counts (from its JSON), and its first issues.
+    // The runs its build steps started, as they stand once it ended (the list at load time may
+    // have been short of the last ones).
+    async loadLinks() {
+      this.linksLoaded = true;
+      try {
+        const r = await api('GET', '/api/v1/runs/' + this.id);
+        if (this.run) {
+          this.run.downstream = r.downstream;
+          this.run.upstream = r.upstream;
+          this.render();
+        }
+      } catch (e) { /* the facts stay as loaded */ }
+    }
+    async loadReports() {
+      this.reportsLoaded = true;
+      let run, got;
+      try {
+        run = await api('GET', '/api/v1/runs/' + this.id);
+        got = run.issues ? await api('GET', '/api/v1/runs/' + this.id + '/issues') : {summaries: []};
+      } catch (e) {
+        return;
+      }
+      const reports = run.reports || [];
+      this.reports.replaceChildren(...reports.map((r) => el('li', {},
+          el('span', {}, r.title || r.name), ' ',
+          ...(r.links || []).map((l) => el('button', {type: 'button', class: 'link',
+              onclick: () => this.saveReport(l.url, l.file)}, l.file)),
+          el('span', {class: 'muted'}, ' ' + r.count + ' files · ' + fmtBytes(r.bytes) +
+             (r.stage ? ' · ' + r.stage : '')))));
+      this.reportBox.hidden = reports.length === 0;
+      const issues = run.issues;
+      if (!issues) return;
+      const sev = issues.by_severity || {};
+      this.issueSummary.textContent = issues.total + ' issues (' +
+          ['error', 'high', 'normal', 'low'].map((k) => (sev[k] || 0) + ' ' + k).join(', ') + ')' +
+          (issues.result && issues.result !== 'SUCCESS' ? ' · quality gate: ' + issues.result : '');
+      const rows = [];
+      for (const s of got.summaries || []) {
+        for (const i of (s.issues || []).slice(0, 200)) {
+          rows.push(el('li', {class: 'test'}, el('div', {class: 'test-line'},
+              el('span', {class: 'test-status ' + (i.severity === 'error' || i.severity === 'high' ? 'failed' : 'skipped')},
+                 i.severity), ' ', el('span', {class: 'muted'}, s.stage + ' · ' + i.tool + ' · '),
+              (i.file || '?') + (i.line ? ':' + i.line : '') + ' ' + i.message)));
+        }
+      }
+      this.issues.replaceChildren(...rows);
+      this.issueBox.hidden = false;
+    }
+    async saveReport(url, file) {
+      try {
+        await downloadFile(url, file.split('/').pop());
+      } catch (e) {
+        setFlash(this.flash, 'Could not save ' + file + ': ' + describe(e), true);
+      }
+    }
     async download(path) {
       try {
         await downloadFile('/api/v1/runs/' + this.id + '/artifacts/file?path=' + encodeURIComponent(path),
@@ -1410,6 +1475,12 @@
           ...fact('Commit', r.commit ? el('span', {}, el('code', {}, shortSha(r.commit)), commitTitle(r)) : ''),
           ...fact('Author', r.author),
           ...fact('Trigger', (r.trigger || '') + (r.created_by ? ' by ' + r.created_by : '')),
+          ...fact('Upstream', r.upstream && r.upstream.run ? el('span', {},
+              el('a', {href: '#/runs/' + r.upstream.run},
+                  r.upstream.job ? r.upstream.job + ' #' + r.upstream.number : 'run ' + r.upstream.run),
+              r.upstream.stage ? ' (stage ' + r.upstream.stage + ')' : '') : ''),
+          ...fact('Downstream', (r.downstream || []).length ? el('span', {}, ...r.downstream.flatMap((d, i) => [
+              i ? ', ' : '', el('a', {href: '#/runs/' + d.run}, d.job + ' #' + d.number), ' ' + d.status])) : ''),
           ...fact('Started', fmtTime(r.started_at)),
           ...fact('Duration', r.started_at ? duration(r.started_at, r.finished_at) : ''),
           ...fact('Reason', r.reason),
@@ -1434,6 +1505,8 @@
       }
       if (TERMINAL.has(r.status) && !this.artifactsLoaded) this.loadArtifacts();
       if (TERMINAL.has(r.status) && !this.testsLoaded) this.loadTests(false);
+      if (TERMINAL.has(r.status) && !this.reportsLoaded) this.loadReports();
+      if (TERMINAL.has(r.status) && !this.linksLoaded) this.loadLinks();
       const {roots, nodes} = stageTree(stages);
       const leaves = stages.filter((s) => nodes.get(s.id).children.length === 0);
       const shown = this.chooseStage(leaves);

@@ -37,11 +37,19 @@ namespace gantry::agent {
 // An `input` step's question to the controller, and its answer so far.
 struct InputQuestion {
   std::string id, message, ok, submitter, submitter_parameter;
+  // What the approver fills in (string, text, booleanParam, choice, password).
+  struct Parameter {
+    std::string name, type, default_value, description;
+    std::vector<std::string> choices;
+    bool trim = false;  // string and text: the value is trimmed on its way back
+  };
+  std::vector<Parameter> parameters;
 };
 struct InputReply {
   std::string status;  // pending | approved | rejected | expired | cancelled | error
   std::string name;    // INPUT-<n>
   std::string approver, reason;
+  std::map<std::string, std::string> values;  // approved: each parameter's value
 };
 
 // What the runner needs from outside: implemented by the agent over HTTP to
@@ -57,6 +65,31 @@ class JobHost {
                               std::string& error) = 0;
   // Hands over a `junit` step's cases (junit.hpp's tests_report_json), kept with the run.
   virtual bool upload_tests(const std::string& report_path, std::string& error) = 0;
+  // publishHTML (docs/reports.md): one file of report `name` at `rel_path` inside it, then,
+  // once all are up, the report's description (JSON: title, entry files, count, bytes).
+  virtual bool upload_report_file(const std::string& name, const std::string& rel_path,
+                                  const std::string& abs_path, std::string& error) {
+    (void)name;
+    (void)rel_path;
+    (void)abs_path;
+    error = "this agent has no controller to keep reports";
+    return false;
+  }
+  virtual bool upload_report_index(const std::string& name, const std::string& index_path,
+                                   std::string& error) {
+    (void)name;
+    (void)index_path;
+    error = "this agent has no controller to keep reports";
+    return false;
+  }
+  // A recordIssues step's summary (issues.hpp's issues_report_json), kept with the run.
+  virtual bool upload_issues(const std::string& id, const std::string& report_path,
+                             std::string& error) {
+    (void)id;
+    (void)report_path;
+    error = "this agent has no controller to keep issues";
+    return false;
+  }
   // For each top-level step (and each step of a post block): "started", then
   // "succeeded" or "failed".
   virtual void step_event(const std::string& step, const std::string& state) = 0;

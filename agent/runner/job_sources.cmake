@@ -16,6 +16,7 @@ set(GANTRY_AGENT_RUNNER_JOB_SOURCES
     steps_scm.cpp
     steps_ssh.cpp
     steps_coordination.cpp
+    steps_build.cpp
     workspace_clean.cpp
     steps_stash.cpp
     steps_container.cpp
@@ -25,4 +26,7 @@ set(GANTRY_AGENT_RUNNER_JOB_SOURCES
     steps_analysis.cpp
     mann_whitney.cpp
     junit.cpp
+    steps_reports.cpp
+    issues_xml.cpp
+    issues_json.cpp
     ant_glob.cpp)

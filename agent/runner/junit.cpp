@@ -38,37 +38,6 @@ void append_utf8(std::string& out, unsigned long cp) {
   }
 }
 
-// Appends `text` with XML's five entities and character references decoded
-// (an unknown entity is kept as written), stopping at `limit` bytes of `out`.
-void append_decoded(std::string& out, std::string_view text, size_t limit) {
-  static const std::map<std::string_view, char> kNamed = {
-      {"lt", '<'}, {"gt", '>'}, {"amp", '&'}, {"quot", '"'}, {"apos", '\''}};
-  for (size_t i = 0; i < text.size() && out.size() < limit; ++i) {
-    size_t semi = text[i] == '&' ? text.find(';', i) : std::string_view::npos;
-    if (semi == std::string_view::npos || semi - i > 10) {
-      out += text[i];
-      continue;
-    }
-    std::string_view ent = text.substr(i + 1, semi - i - 1);
-    if (auto it = kNamed.find(ent); it != kNamed.end()) {
-      out += it->second;
-    } else if (ent.size() > 1 && ent[0] == '#') {
-      std::string digits(ent.substr(ent[1] == 'x' ? 2 : 1));
-      char* end = nullptr;
-      unsigned long cp = std::strtoul(digits.c_str(), &end, ent[1] == 'x' ? 16 : 10);
-      if (digits.empty() || *end != '\0') {
-        out += text.substr(i, semi - i + 1);
-      } else {
-        append_utf8(out, cp);
-      }
-    } else {
-      out += text.substr(i, semi - i + 1);
-    }
-    i = semi;
-  }
-  if (out.size() > limit) out.resize(limit);
-}
-
 class Scanner {
  public:
   Scanner(std::string_view xml, std::vector<TestCase>* cases) : xml_(xml), cases_(cases) {}
@@ -77,7 +46,8 @@ class Scanner {
     while (pos_ < xml_.size()) {
       size_t lt = xml_.find('<', pos_);
       if (lt == std::string_view::npos) break;
-      if (capturing_) append_decoded(case_.details, xml_.substr(pos_, lt - pos_), kMaxCaseDetails);
+      if (capturing_)
+        append_xml_decoded(case_.details, xml_.substr(pos_, lt - pos_), kMaxCaseDetails);
       pos_ = lt;
       if (!markup()) {
         error = "line " + std::to_string(line()) + ": " + error_;
@@ -185,7 +155,7 @@ class Scanner {
       size_t end = xml_.find(q, i);
       if (end == std::string_view::npos || end > to) break;
       std::string value;
-      append_decoded(value, xml_.substr(i, end - i), kMaxCaseMessage);
+      append_xml_decoded(value, xml_.substr(i, end - i), kMaxCaseMessage);
       if (!key.empty()) out[key] = std::move(value);
       i = end + 1;
     }
@@ -320,6 +290,37 @@ class Scanner {
 };
 
 }  // namespace
+
+// Appends `text` with XML's five entities and character references decoded
+// (an unknown entity is kept as written), stopping at `limit` bytes of `out`.
+void append_xml_decoded(std::string& out, std::string_view text, size_t limit) {
+  static const std::map<std::string_view, char> kNamed = {
+      {"lt", '<'}, {"gt", '>'}, {"amp", '&'}, {"quot", '"'}, {"apos", '\''}};
+  for (size_t i = 0; i < text.size() && out.size() < limit; ++i) {
+    size_t semi = text[i] == '&' ? text.find(';', i) : std::string_view::npos;
+    if (semi == std::string_view::npos || semi - i > 10) {
+      out += text[i];
+      continue;
+    }
+    std::string_view ent = text.substr(i + 1, semi - i - 1);
+    if (auto it = kNamed.find(ent); it != kNamed.end()) {
+      out += it->second;
+    } else if (ent.size() > 1 && ent[0] == '#') {
+      std::string digits(ent.substr(ent[1] == 'x' ? 2 : 1));
+      char* end = nullptr;
+      unsigned long cp = std::strtoul(digits.c_str(), &end, ent[1] == 'x' ? 16 : 10);
+      if (digits.empty() || *end != '\0') {
+        out += text.substr(i, semi - i + 1);
+      } else {
+        append_utf8(out, cp);
+      }
+    } else {
+      out += text.substr(i, semi - i + 1);
+    }
+    i = semi;
+  }
+  if (out.size() > limit) out.resize(limit);
+}
 
 bool parse_junit(std::string_view xml, protocol::TestCounts& counts, std::string& error,
                  std::vector<TestCase>* cases) {

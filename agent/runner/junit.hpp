@@ -23,6 +23,10 @@ namespace gantry::agent {
 
 inline constexpr uint64_t kMaxJunitBytes = uint64_t{64} << 20;
 
+// Appends `text` with XML's five entities and character references decoded (UTF-8; an unknown
+// entity is kept as written), stopping at `limit` bytes of `out`. Also used by issues_xml.cpp.
+void append_xml_decoded(std::string& out, std::string_view text, size_t limit);
+
 // One <testcase>: where it is (its innermost <testsuite>'s name, classname,
 // name), how it went (passed | failed | skipped), its time in seconds, and
 // for a failed or skipped case the message and the text, each cut to a bound.

@@ -55,7 +55,7 @@ bool is_describable(std::string_view name) {
   static constexpr std::string_view kNames[] = {
       "usernamePassword", "usernameColonPassword", "string", "file", "sshUserPrivateKey",
       "certificate", "booleanParam", "choice", "text", "password", "scmGit", "gitBranch", "branch",
-      "userRemoteConfig", "cleanBeforeCheckout", "localBranch", "submodule", "cloneOption",
+      "userRemoteConfig", "cleanBeforeCheckout", "localBranch", "submodule", "cloneOption", "lfs",
       "pruneStale", "wipeWorkspace", "run", "credentials", "relativeTargetDirectory",
       "cleanAfterCheckout",
       // properties([...])'s job properties (a no-op
@@ -64,7 +64,12 @@ bool is_describable(std::string_view name) {
       "pipelineTriggers", "cron", "pollSCM", "upstream", "githubPush", "parameters", "stringParam",
       "choiceParam", "rateLimitBuilds",
       // emailext's recipientProviders: resolved by the controller (steps_notify.cpp).
-      "developers", "culprits", "requestor"};
+      "developers", "culprits", "requestor",
+      // recordIssues' tools (issues.hpp reads the first twelve) and filters.
+      "checkStyle", "esLint", "ktLint", "detekt", "tsLint", "swiftLint", "phpCodeSniffer",
+      "pmdParser", "spotBugs", "findBugs", "sarif", "issues", "java", "javaDoc", "gcc", "gcc4",
+      "clang", "clangTidy", "msBuild", "mavenConsole", "cpd", "pyLint", "flake8", "taskScanner",
+      "excludeFile", "includeFile", "excludeCategory", "excludeType"};
   for (auto n : kNames) {
     if (n == name) return true;
   }
@@ -862,6 +867,12 @@ bool ScriptEngine::Host::step(groovy::Interpreter& in, const groovy::StepCall& c
   StepStatus st = steps_.run_step(step, scope(), false);
   if (step.closure >= 0) closures.pop_back();
   if (!st.ok) return fail(in, st);
+  if (st.entries) {
+    out = Value::map();
+    for (const auto& [k, v] : *st.entries)
+      out.as_map().put(Value::string(k), groovy::from_subset(v));
+    return true;
+  }
   out = groovy::from_subset(st.value);
   return true;
 }

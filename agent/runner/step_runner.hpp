@@ -30,6 +30,10 @@
 #include "job_control.hpp"
 #include "job_runner.hpp"
 
+namespace gantry::git {
+struct GitCredentials;
+}
+
 namespace gantry::agent {
 
 class ScriptEngine;
@@ -42,6 +46,9 @@ struct StepStatus {
   bool logged = false;        // the message is already in the log
   bool inconclusive = false;  // an analysis without enough samples to decide
   pipelines::Value value;     // sh returnStatus/returnStdout, readFile, fileExists
+  // A map value instead (an input's parameters), its entries in order: Groovy
+  // code gets a Map; `value` is then null.
+  std::optional<std::vector<std::pair<std::string, pipelines::Value>>> entries;
   // Variables the following steps of the same block see (an input's
   // submitterParameter).
   std::map<std::string, std::string> exports;
@@ -251,6 +258,8 @@ class StepRunner {
   // steps_coordination.cpp: lock(resource) { } and milestone(ordinal), through the controller.
   StepStatus lock(const pipelines::Step& step, const StepScope& scope);
   StepStatus milestone(const pipelines::Step& step, const StepScope& scope);
+  // steps_build.cpp: build(job: 'app/main', parameters: [...], wait, propagate).
+  StepStatus build(const pipelines::Step& step, const StepScope& scope);
   // Asks the controller (JobHost::coordinate) until it answers or refuses, or the job stops
   // (error "interrupted"); a controller out of reach is asked again every second.
   bool ask_controller(const std::string& kind, const std::string& question, std::string& answer,
@@ -276,6 +285,9 @@ class StepRunner {
   StepStatus delete_dir(const pipelines::Step& step, const StepScope& scope);
   StepStatus archive_artifacts(const pipelines::Step& step, const StepScope& scope);
   StepStatus junit(const pipelines::Step& step, const StepScope& scope);
+  // steps_reports.cpp (docs/reports.md): publishHTML and recordIssues.
+  StepStatus publish_html(const pipelines::Step& step, const StepScope& scope);
+  StepStatus record_issues(const pipelines::Step& step, const StepScope& scope);
   // steps_utility.cpp: writeJSON/writeYaml as declarative steps (through the
   // engine, which evaluates their Groovy arguments); the read steps fail there.
   StepStatus utility(const pipelines::Step& step, const StepScope& scope);
@@ -321,6 +333,10 @@ class StepRunner {
   StepStatus clean_ws(const pipelines::Step& step, const StepScope& scope);
   struct GitCheckout;
   StepStatus git_checkout(const GitCheckout& what, const StepScope& scope);
+  // The submodules checked out in `dir` (from `url`), `levels` deep.
+  StepStatus check_out_submodules(const std::string& step, const std::string& url,
+                                  const std::string& dir, const git::GitCredentials& credentials,
+                                  int levels);
 
   // steps_stash.cpp
   StepStatus stash(const pipelines::Step& step, const StepScope& scope);
@@ -334,6 +350,7 @@ class StepRunner {
   JobState& job_;
   uint64_t temp_counter_ = 0;
   int64_t lock_blocks_ = 0;  // lock blocks so far: each holds its resource as "JOB#n"
+  int64_t build_steps_ = 0;  // build steps so far: each start's key for the controller
 };
 
 // A step as written in a `script { }` (a Call node) in the model's form; a

@@ -46,8 +46,9 @@ bool StepRunner::ask_controller(const std::string& kind, const std::string& ques
   }
 }
 
-// lock('name') { }, lock(resource: 'name', inversePrecedence: true) { }; also the stage
-// option `options { lock('name') }`, which wraps the stage's steps.
+// lock('name') { }, lock(resource: 'name', inversePrecedence: true) { }, lock(label: 'printer',
+// quantity: 1, variable: 'P') { }; also the stage option `options { lock(...) }`, which wraps
+// the stage's steps. The pipeline's option is the controller's: it holds it for the whole run.
 StepStatus StepRunner::lock(const Step& step, const StepScope& scope) {
   return locked(step, scope, [&](const StepScope& inner) { return body(step, inner); });
 }
@@ -57,19 +58,39 @@ StepStatus StepRunner::locked(const Step& step, const StepScope& scope,
   StepArgs args(step, context(scope));
   auto resource = args.string("resource", 0);
   auto label = args.string("label");
+  auto quantity = args.integer("quantity");
   const bool inverse = args.boolean("inversePrecedence", false);
   const bool skip_if_locked = args.boolean("skipIfLocked", false);
   auto variable = args.string("variable");
   if (!args.ok()) return args.failure();
-  if (label && !label->empty())
-    return StepStatus::failure(
-        "lock: 'label' (a resource from a labelled pool) is not supported "
-        "yet: name the resource");
-  if (!resource || resource->empty()) return StepStatus::failure("lock: no resource named");
+  const bool by_label = label && !label->empty();
+  const bool by_name = resource && !resource->empty();
+  if (by_label && by_name)
+    return StepStatus::failure("lock: either a resource or a label, not both");
+  if (!by_label && !by_name) return StepStatus::failure("lock: no resource or label named");
+  const int64_t count = quantity.value_or(0);
+  if (count < 0) return StepStatus::failure("lock: the quantity is a whole number from 0 (0: all)");
+  const std::string wanted =
+      by_label
+          ? "[Label: " + *label +
+                ", Quantity: " + (count == 0 ? std::string("all") : std::to_string(count)) + "]"
+          : "[" + *resource + "]";
   const int64_t block = ++lock_blocks_;
-  json question = {
-      {"op", "acquire"}, {"block", block}, {"resource", *resource}, {"inverse", inverse}};
+  json question = {{"op", "acquire"}, {"block", block}, {"inverse", inverse}};
+  if (by_label) {
+    question["label"] = *label;
+    question["quantity"] = count;
+  } else {
+    question["resource"] = *resource;
+  }
+  if (skip_if_locked) question["skip"] = true;
+  auto release = [&] {
+    json r = {{"op", "release"}, {"block", block}};
+    std::string ignored_text, ignored;
+    (void)job_.host.coordinate("lock", r.dump(), ignored_text, ignored);
+  };
   bool announced = false;
+  std::vector<std::string> names;
   for (;;) {
     json answer;
     std::string error;
@@ -79,42 +100,53 @@ StepStatus StepRunner::locked(const Step& step, const StepScope& scope,
       if (error == "interrupted") return interruption();
       return StepStatus::failure("lock: " + error);
     }
-    if (answer.value("status", "") == "acquired") break;
+    const std::string status = answer.value("status", "");
+    if (status == "refused")
+      return StepStatus::failure("lock " + wanted + ": " +
+                                 answer.value("reason", std::string("refused")));
+    if (status == "acquired") {
+      for (const auto& n : answer.value("resources", json::array())) {
+        if (n.is_string()) names.push_back(n.get<std::string>());
+      }
+      if (names.empty() && by_name) names.push_back(*resource);
+      break;
+    }
     if (skip_if_locked) {
-      // Nothing is left queued: the controller forgets the request with the release.
-      json release = {{"op", "release"}, {"block", block}};
-      std::string ignored_text, ignored;
-      (void)job_.host.coordinate("lock", release.dump(), ignored_text, ignored);
-      log("[" + *resource + "] is locked, skipping execution...");
+      // Nothing is left queued (older controllers queue it: the release forgets it).
+      release();
+      log(wanted + " is locked, skipping execution...");
       return StepStatus{};
     }
     if (!announced) {
-      log("[" + *resource + "] is locked by " + answer.value("holder", std::string("another run")) +
+      log(wanted + " is locked by " + answer.value("holder", std::string("another run")) +
           ", waiting... (" + std::to_string(answer.value("ahead", 0)) + " ahead)");
       announced = true;
     }
     if (!job_.control.sleep_until(std::chrono::steady_clock::now() + kAskEvery)) {
-      json release = {{"op", "release"}, {"block", block}};
-      std::string ignored_text, ignored;
-      (void)job_.host.coordinate("lock", release.dump(), ignored_text, ignored);
+      release();
       return interruption();
     }
   }
-  log("Lock acquired on [" + *resource + "]");
+  std::string joined;
+  for (const std::string& n : names) joined += (joined.empty() ? "" : ",") + n;
+  log("Lock acquired on [" + joined + "]");
   StepScope inner = scope;
-  if (variable && !variable->empty()) inner.env[*variable] = *resource;
+  if (variable && !variable->empty()) {
+    // As Jenkins: VAR holds the names joined by commas, VAR0, VAR1, ... each one.
+    inner.env[*variable] = joined;
+    for (size_t i = 0; i < names.size(); ++i) inner.env[*variable + std::to_string(i)] = names[i];
+  }
   StepStatus st = run(inner);
-  json release = {{"op", "release"}, {"block", block}};
-  json answer;
+  json release_question = {{"op", "release"}, {"block", block}};
   std::string error;
   // Bounded: a controller that stays away releases the lock itself when the job ends.
   for (int i = 0; i < 5; ++i) {
     std::string text;
-    if (job_.host.coordinate("lock", release.dump(), text, error)) break;
+    if (job_.host.coordinate("lock", release_question.dump(), text, error)) break;
     if (error.starts_with("refused: ")) break;
     std::this_thread::sleep_for(kAskEvery);
   }
-  log("Lock released on resource [" + *resource + "]");
+  log("Lock released on resource [" + joined + "]");
   return st;
 }
 

@@ -1,7 +1,11 @@
 // Source steps: `git` (Jenkins' git plugin), `checkout` (scm, a GitSCM map, scmGit(...)) and
 // `cleanWs` (ws-cleanup). Checkouts go through the agent's mirror cache (git_cache.hpp) into
 // the step's directory; the files become the job user's when the agent has one.
-// Credentials are not used for checkouts yet: a failed fetch says so.
+// Extensions: RelativeTargetDirectory, CleanBeforeCheckout/WipeWorkspace, SubmoduleOption
+// (each submodule checked out at the commit the tree pins, through the same cache; recursive
+// on request, 5 levels at most; parentCredentials reuses the checkout's secret), LocalBranch,
+// and CloneOption, whose shallow/depth/reference/noTags the mirror cache makes moot (it holds
+// every object once per agent). GitLFSPull fails: libgit2 fetches no LFS objects.
 #include <unistd.h>
 
 #include <filesystem>
@@ -24,6 +28,9 @@ struct StepRunner::GitCheckout {
   std::string url, branch, credentials_id;
   std::string target;  // relative to the step's directory; empty: that directory
   bool clean = false;  // empty the target first (CleanBeforeCheckout, WipeWorkspace)
+  bool submodules = false, recursive = false, parent_credentials = false;
+  std::string local_branch;  // LocalBranch: "**" or "" for the branch checked out
+  bool want_local_branch = false;
 };
 
 std::string jenkins_branch(std::string_view written) {
@@ -161,12 +168,54 @@ StepStatus StepRunner::git_checkout(const GitCheckout& what, const StepScope& sc
     }
     return StepStatus::failure(message);
   }
+  log(step + ": checking out " + what.url + " at " + what.branch + " (" + r.commit + ")");
+  if (what.want_local_branch) {
+    std::string name =
+        what.local_branch.empty() || what.local_branch == "**" ? what.branch : what.local_branch;
+    const bool sha =
+        name.size() == 40 && name.find_first_not_of("0123456789abcdef") == std::string::npos;
+    std::string error;
+    if (!sha && !job_.git->local_branch(dir.string(), name, error))
+      return StepStatus::failure(step + ": " + error);
+  }
+  if (what.submodules) {
+    const git::GitCredentials sub_credentials = git::make_credentials(
+        what.parent_credentials ? secret : "", job_.spec.known_hosts, job_.spec.git_ca);
+    if (StepStatus st = check_out_submodules(step, what.url, dir.string(), sub_credentials,
+                                             what.recursive ? 5 : 1);
+        !st.ok)
+      return st;
+  }
   if (job_.run_as) {
     std::string error;
     if (!give_tree(top.string(), *job_.run_as, error))
       return StepStatus::failure(step + ": " + error);
   }
-  log(step + ": checking out " + what.url + " at " + what.branch + " (" + r.commit + ")");
+  return StepStatus{};
+}
+
+StepStatus StepRunner::check_out_submodules(const std::string& step, const std::string& url,
+                                            const std::string& dir,
+                                            const git::GitCredentials& credentials, int levels) {
+  std::vector<git::SubmoduleRef> subs;
+  std::string error;
+  if (!job_.git->submodules(dir, url, subs, error)) return StepStatus::failure(step + ": " + error);
+  for (const git::SubmoduleRef& sub : subs) {
+    const fs::path into = (fs::path(dir) / sub.path).lexically_normal();
+    if (!inside(into, dir))
+      return StepStatus::failure(step + ": submodule path '" + sub.path + "' leaves the checkout");
+    git::CheckoutResult r = job_.git->checkout(sub.url, sub.commit, into.string(), &credentials);
+    if (!r.ok)
+      return StepStatus::failure(step + ": submodule " + sub.path + " (" + sub.url +
+                                 "): " + r.error);
+    log(step + ": submodule " + sub.path + " at " + r.commit);
+    if (levels > 1) {
+      if (StepStatus st =
+              check_out_submodules(step, sub.url, into.string(), credentials, levels - 1);
+          !st.ok)
+        return st;
+    }
+  }
   return StepStatus{};
 }
 
@@ -242,6 +291,27 @@ StepStatus StepRunner::checkout(const Step& step, const StepScope& scope) {
     } else if (name == "CleanBeforeCheckout" || name == "cleanBeforeCheckout" ||
                name == "WipeWorkspace" || name == "wipeWorkspace") {
       what.clean = true;
+    } else if (name == "SubmoduleOption" || name == "submodule") {
+      auto flag = [&](const char* key) {
+        auto v = field(ext, key) ? args.eval(*field(ext, key)) : std::nullopt;
+        return v && v->truthy();
+      };
+      what.submodules = !flag("disableSubmodules");
+      what.recursive = flag("recursiveSubmodules");
+      what.parent_credentials = flag("parentCredentials");
+      if (flag("trackingSubmodules"))
+        log("checkout: trackingSubmodules ignored: submodules are checked out at the commits "
+            "their parent pins");
+    } else if (name == "LocalBranch" || name == "localBranch") {
+      what.want_local_branch = true;
+      what.local_branch = text(args, field_or_first(ext, "localBranch"));
+    } else if (name == "CloneOption" || name == "cloneOption") {
+      log("checkout: clone options (shallow, depth, noTags, reference) are not needed: the "
+          "agent's mirror cache holds each repository once and checks out from it");
+    } else if (name == "GitLFSPull" || name == "lfs") {
+      return StepStatus::failure(
+          "checkout: Git LFS is not supported (the agent checks out with libgit2, which fetches "
+          "no LFS objects); run `git lfs pull` in a sh step on an agent that has git-lfs");
     } else {
       log("checkout: extension " + (name.empty() ? pipelines::to_source(*ext) : name) + " ignored");
     }

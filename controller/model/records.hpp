@@ -78,6 +78,10 @@ struct RunRecord {
     auto it = change_request.find("CHANGE_FORK");
     return it != change_request.end() && !it->second.empty();
   }
+  // A run the `build` step of another run started (trigger "upstream"): that run and stage.
+  // Its downstream runs are found by this link (RunStore::downstream_of).
+  int64_t upstream_run = 0;
+  std::string upstream_stage;
 };
 
 // One per plan node (stages, groups, parallel blocks, matrix cells) and one

@@ -5,93 +5,236 @@
 
 namespace gantry::controller {
 
-std::vector<const LockTable::Waiter*> LockTable::order(const Resource& r) {
+std::string describe(const LockRequest& request) {
+  if (!request.label.empty())
+    return "[Label: " + request.label + ", Quantity: " +
+           (request.quantity == 0 ? std::string("all") : std::to_string(request.quantity)) + "]";
+  return "[" + request.resource + "]";
+}
+
+void LockTable::declare(const std::vector<LockResource>& resources, int64_t now) {
+  for (auto& [name, r] : resources_) {
+    if (!r.declared) continue;
+    r.declared = false;
+    r.labels.clear();
+    r.rank = next_rank_++;
+  }
+  for (size_t i = 0; i < resources.size(); ++i) {
+    Resource& r = resources_[resources[i].name];
+    r.declared = true;
+    r.labels = resources[i].labels;
+    r.rank = i;
+  }
+  grant(now);
+  drop_unused();
+}
+
+std::string LockTable::check(const LockRequest& want) const {
+  if (!want.resource.empty() && !want.label.empty())
+    return "either a resource or a label, not both";
+  if (want.resource.empty() && want.label.empty()) return "no resource or label named";
+  if (want.quantity < 0) return "the quantity is a whole number from 0 (0: all)";
+  if (want.label.empty()) return "";
+  const size_t n = candidates(want).size();
+  if (n == 0)
+    return "no lockable resource has the label '" + want.label +
+           "' (resources with labels are declared under locks: in the controller config)";
+  if (static_cast<uint64_t>(want.quantity) > n)
+    return "the label '" + want.label + "' has " + std::to_string(n) + " resource(s), " +
+           std::to_string(want.quantity) + " asked";
+  return "";
+}
+
+std::vector<std::string> LockTable::candidates(const LockRequest& want) const {
+  if (want.label.empty()) return {want.resource};
+  std::vector<std::pair<size_t, std::string>> ranked;
+  for (const auto& [name, r] : resources_) {
+    if (std::find(r.labels.begin(), r.labels.end(), want.label) != r.labels.end())
+      ranked.emplace_back(r.rank, name);
+  }
+  std::sort(ranked.begin(), ranked.end());
+  std::vector<std::string> out;
+  for (auto& [rank, name] : ranked) out.push_back(std::move(name));
+  return out;
+}
+
+size_t LockTable::needed(const LockRequest& want) const {
+  if (want.label.empty()) return 1;
+  return want.quantity == 0 ? candidates(want).size() : static_cast<size_t>(want.quantity);
+}
+
+std::vector<const LockTable::Waiter*> LockTable::order() const {
   std::vector<const Waiter*> out;
-  for (const Waiter& w : r.queue) out.push_back(&w);
+  for (const Waiter& w : queue_) out.push_back(&w);
   // Arrival order; inversePrecedence requests go first, the newest of them first.
   std::stable_sort(out.begin(), out.end(), [](const Waiter* a, const Waiter* b) {
-    if (a->inverse != b->inverse) return a->inverse;
-    return a->inverse && a->at > b->at;
+    if (a->want.inverse != b->want.inverse) return a->want.inverse;
+    return a->want.inverse && a->at > b->at;
   });
   return out;
 }
 
-void LockTable::grant(Resource& r, int64_t now) {
-  if (!r.holder.empty() || r.queue.empty()) return;
-  const Waiter* first = order(r).front();
-  r.holder = first->holder;
-  r.run_id = first->run_id;
-  r.since = now;
-  const std::string holder = first->holder;
-  std::erase_if(r.queue, [&](const Waiter& w) { return w.holder == holder; });
+void LockTable::grant(int64_t now) {
+  std::set<std::string> reserved;  // wanted by an earlier waiter: later ones keep off
+  std::set<std::string> granted;
+  for (const Waiter* w : order()) {
+    const std::vector<std::string> wanted = candidates(w->want);
+    std::vector<std::string> picked;
+    const size_t n = needed(w->want);
+    for (const std::string& name : wanted) {
+      if (picked.size() == n) break;
+      auto it = resources_.find(name);
+      if (it != resources_.end() && it->second.holder.empty() && !reserved.count(name))
+        picked.push_back(name);
+    }
+    if (n == 0 || picked.size() < n) {
+      reserved.insert(wanted.begin(), wanted.end());
+      continue;
+    }
+    for (const std::string& name : picked) {
+      Resource& r = resources_[name];
+      r.holder = w->holder;
+      r.run_id = w->run_id;
+      r.since = now;
+    }
+    held_[w->holder] = Holding{w->run_id, now, describe(w->want), picked};
+    granted.insert(w->holder);
+  }
+  std::erase_if(queue_, [&](const Waiter& w) { return granted.count(w.holder) != 0; });
 }
 
-LockTable::Answer LockTable::acquire(const std::string& holder, int64_t run_id,
-                                     const std::string& resource, bool inverse_precedence,
-                                     int64_t now) {
-  Resource& r = resources_[resource];
+LockTable::Answer LockTable::waiting_answer(const Waiter& w) const {
   Answer a;
-  a.resource = resource;
-  if (r.holder == holder) {
-    a.acquired = true;
-    return a;
+  a.queued = true;
+  const std::vector<std::string> mine = candidates(w.want);
+  auto overlaps = [&](const Waiter& other) {
+    for (const std::string& name : candidates(other.want)) {
+      if (std::find(mine.begin(), mine.end(), name) != mine.end()) return true;
+    }
+    return false;
+  };
+  for (const Waiter* other : order()) {
+    if (other->holder == w.holder) break;
+    if (overlaps(*other)) ++a.ahead;
   }
-  const bool queued = std::any_of(r.queue.begin(), r.queue.end(),
-                                  [&](const Waiter& w) { return w.holder == holder; });
-  if (!queued) r.queue.push_back(Waiter{holder, run_id, now, inverse_precedence});
-  grant(r, now);
-  if (r.holder == holder) {
-    a.acquired = true;
-    return a;
+  for (const std::string& name : mine) {
+    auto it = resources_.find(name);
+    if (it != resources_.end() && !it->second.holder.empty()) {
+      a.holder = "run " + std::to_string(it->second.run_id);
+      break;
+    }
   }
-  for (const Waiter* w : order(r)) {
-    if (w->holder == holder) break;
-    ++a.ahead;
-  }
-  a.holder = "run " + std::to_string(r.run_id);
   return a;
 }
 
-void LockTable::drop_unused(const std::string& name) {
-  auto it = resources_.find(name);
-  if (it != resources_.end() && it->second.holder.empty() && it->second.queue.empty())
-    resources_.erase(it);
+LockTable::Answer LockTable::position(const std::string& holder) const {
+  for (const Waiter& w : queue_) {
+    if (w.holder == holder) return waiting_answer(w);
+  }
+  Answer a;
+  if (auto h = held_.find(holder); h != held_.end()) {
+    a.acquired = true;
+    a.resources = h->second.resources;
+  }
+  return a;
+}
+
+LockTable::Answer LockTable::acquire(const std::string& holder, int64_t run_id,
+                                     const LockRequest& request, int64_t now) {
+  if (auto h = held_.find(holder); h != held_.end()) {
+    Answer a;
+    a.acquired = true;
+    a.resources = h->second.resources;
+    return a;
+  }
+  Answer a;
+  a.error = check(request);
+  if (!a.error.empty()) {
+    release(holder, now);  // a waiter whose label went away with a reload
+    return a;
+  }
+  const bool queued = std::any_of(queue_.begin(), queue_.end(),
+                                  [&](const Waiter& w) { return w.holder == holder; });
+  if (!queued) {
+    if (!request.resource.empty() && !resources_.count(request.resource))
+      resources_[request.resource].rank = next_rank_++;
+    queue_.push_back(Waiter{holder, run_id, request, now});
+    grant(now);
+  }
+  a = position(holder);
+  if (!a.acquired && request.skip_if_locked) {
+    release(holder, now);
+    a.queued = false;
+  }
+  return a;
+}
+
+void LockTable::drop_unused() {
+  std::set<std::string> wanted;
+  for (const Waiter& w : queue_) {
+    if (!w.want.resource.empty()) wanted.insert(w.want.resource);
+  }
+  std::erase_if(resources_, [&](const auto& entry) {
+    const Resource& r = entry.second;
+    return !r.declared && r.holder.empty() && !wanted.count(entry.first);
+  });
 }
 
 void LockTable::release(const std::string& holder, int64_t now) {
-  std::vector<std::string> touched;
-  for (auto& [name, r] : resources_) {
-    std::erase_if(r.queue, [&](const Waiter& w) { return w.holder == holder; });
-    if (r.holder == holder) {
-      r.holder.clear();
-      r.run_id = 0;
-      // The next one gets it now; its agent hears on its next ask.
-      grant(r, now);
+  std::erase_if(queue_, [&](const Waiter& w) { return w.holder == holder; });
+  if (auto h = held_.find(holder); h != held_.end()) {
+    for (const std::string& name : h->second.resources) {
+      auto it = resources_.find(name);
+      if (it == resources_.end() || it->second.holder != holder) continue;
+      it->second.holder.clear();
+      it->second.run_id = 0;
+      it->second.since = 0;
     }
-    touched.push_back(name);
+    held_.erase(h);
   }
-  for (const std::string& name : touched) drop_unused(name);
+  // The next ones get them now; their agents hear on their next ask.
+  grant(now);
+  drop_unused();
 }
 
 void LockTable::release_job(const std::string& job_id, int64_t now) {
   const std::string prefix = job_id + "#";
   std::set<std::string> holders;
-  for (const auto& [name, r] : resources_) {
-    if (r.holder.starts_with(prefix)) holders.insert(r.holder);
-    for (const Waiter& w : r.queue) {
-      if (w.holder.starts_with(prefix)) holders.insert(w.holder);
-    }
+  for (const auto& [holder, h] : held_) {
+    if (holder.starts_with(prefix)) holders.insert(holder);
+  }
+  for (const Waiter& w : queue_) {
+    if (w.holder.starts_with(prefix)) holders.insert(w.holder);
   }
   for (const std::string& h : holders) release(h, now);
 }
 
 std::vector<LockTable::ResourceState> LockTable::state() const {
   std::vector<ResourceState> out;
+  const std::vector<const Waiter*> waiting = order();
   for (const auto& [name, r] : resources_) {
-    ResourceState s{name, r.run_id, r.holder, r.since, {}};
-    for (const Waiter* w : order(r)) s.waiting_runs.push_back(w->run_id);
+    ResourceState s{name, r.labels, r.declared, r.run_id, r.holder, r.since, {}};
+    for (const Waiter* w : waiting) {
+      const std::vector<std::string> wanted = candidates(w->want);
+      if (std::find(wanted.begin(), wanted.end(), name) != wanted.end())
+        s.waiting_runs.push_back(w->run_id);
+    }
     out.push_back(std::move(s));
   }
+  return out;
+}
+
+std::vector<LockTable::RequestState> LockTable::holders() const {
+  std::vector<RequestState> out;
+  for (const auto& [holder, h] : held_)
+    out.push_back(RequestState{holder, h.run_id, h.wanted, h.resources, h.since});
+  return out;
+}
+
+std::vector<LockTable::RequestState> LockTable::waiters() const {
+  std::vector<RequestState> out;
+  for (const Waiter* w : order())
+    out.push_back(RequestState{w->holder, w->run_id, describe(w->want), {}, w->at});
   return out;
 }
 

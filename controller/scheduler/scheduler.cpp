@@ -24,10 +24,21 @@ std::optional<std::string> Scheduler::submit(RunRecord record,
   auto state = RunState::create(std::move(record), stages, error, std::move(parsed));
   if (!state) return error;
   state->previous_result = pipelines::parse_result(previous_result);
+  std::optional<RunLock> lock = run_lock_of(*state, error);
+  if (!error.empty()) return error;
   int64_t id = state->run.id;
   RunState& run = *state;
   runs_[id] = std::move(state);
   dirty_.insert(id);
+  if (lock) run_locks_[id] = std::move(*lock);
+  if (lock && run.run.status != RunStatus::Queued && !run.finished()) {
+    // Going before a restart: it held its lock, and takes it again (the table is not stored);
+    // runs are recovered oldest first, so it normally gets it back.
+    const LockTable::Answer a = locks_.acquire(run_lock_holder(id), id, run_locks_[id].want, now);
+    if (!a.acquired)
+      log::warn("scheduler", "run.lock_lost",
+                {{"run", std::to_string(id)}, {"holder", a.holder}, {"error", a.error}});
+  }
   if (run.run.status == RunStatus::Queued && run.disable_concurrent()) {
     for (const auto& [other_id, other] : runs_) {
       if (other_id != id && other->run.job_name == run.run.job_name &&
@@ -36,6 +47,10 @@ std::optional<std::string> Scheduler::submit(RunRecord record,
         return std::nullopt;
       }
     }
+  }
+  if (run.run.status == RunStatus::Queued) {
+    begin_run(run, now);
+    return std::nullopt;
   }
   apply(run, run.start(now), now);
   return std::nullopt;
@@ -59,7 +74,7 @@ void Scheduler::start_waiting_runs(int64_t now) {
       continue;
     }
     it = waiting_runs_.erase(it);
-    apply(*r->second, r->second->start(now), now);
+    begin_run(*r->second, now);
   }
 }
 
@@ -99,7 +114,11 @@ std::optional<std::string> Scheduler::replace_waiting(RunRecord record,
   auto state = RunState::create(std::move(record), {}, error, std::move(parsed));
   if (!state) return error;
   state->previous_result = runs_[state->run.id]->previous_result;
+  std::optional<RunLock> lock = run_lock_of(*state, error);
+  if (!error.empty()) return error;
   int64_t id = state->run.id;
+  run_locks_.erase(id);
+  if (lock) run_locks_[id] = std::move(*lock);
   runs_[id] = std::move(state);
   dirty_.insert(id);
   return std::nullopt;
@@ -116,6 +135,16 @@ bool Scheduler::cancel_run(int64_t run_id, const std::string& reason, int64_t no
     waiting_runs_.erase(waiting);
     run.cancel(reason, now);
     apply(run, run.start(now), now);
+    return true;
+  }
+  auto locked = std::find(lock_waiting_.begin(), lock_waiting_.end(), run_id);
+  if (locked != lock_waiting_.end()) {
+    // Never started either: its place in the lock's queue goes with it.
+    lock_waiting_.erase(locked);
+    locks_.release(run_lock_holder(run_id), now);
+    run.cancel(reason, now);
+    apply(run, run.start(now), now);
+    start_lock_waiting_runs(now);
     return true;
   }
   apply(run, run.cancel(reason, now), now);
@@ -139,6 +168,7 @@ void Scheduler::apply(RunState& run, const std::vector<RunAction>& actions, int6
     log::info(
         "scheduler", "run.finished",
         {{"run", std::to_string(run.run.id)}, {"status", std::string(to_string(run.run.status))}});
+    if (run_locks_.erase(run.run.id)) release_lock(run_lock_holder(run.run.id), now);
     start_waiting_runs(now);
   }
 }
@@ -393,6 +423,7 @@ void Scheduler::assign(Job& job, AgentState& agent, int64_t now) {
   std::string labels;
   for (const std::string& l : agent.labels) labels += (labels.empty() ? "" : " ") + l;
   spec.env["NODE_LABELS"] = labels;
+  add_lock_env(run, spec.env);
   rec.epoch = job.epoch;
   rec.attempts = job.attempt;
   if (in_rollout(run, job.node)) {
@@ -429,6 +460,9 @@ void Scheduler::end_attempt(const std::string& job_id, std::optional<Result> res
   std::optional<Job> taken = board_.remove(job_id);
   if (!taken) return;
   const Job& job = *taken;
+  // What its lock steps held goes with the attempt (a retry asks again).
+  locks_.release_job(job_id, now);
+  start_lock_waiting_runs(now);
   RunState* found = stored_run(job.run_id);
   if (!found) return;
   RunState& run = *found;

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "gantry/protocol/messages.hpp"
+#include "scheduler/coordination.hpp"
 #include "scheduler/gate_desk.hpp"
 #include "scheduler/job_board.hpp"
 #include "scheduler/run_state.hpp"
@@ -149,6 +150,15 @@ class Scheduler {
   // job again if it is on the board at that attempt (deleted when it leaves); false: delete it.
   bool adopt_pod(const std::string& pod);
 
+  // Lockable resources (scheduler_locks.cpp, coordination.hpp). The lock step's requests go
+  // through these, so that a release lets a run waiting for the pipeline's
+  // `options { lock(...) }` start; a job's locks are released when it ends, a run's when it ends.
+  LockTable::Answer acquire_lock(const std::string& holder, int64_t run_id,
+                                 const LockRequest& request, int64_t now);
+  void release_lock(const std::string& holder, int64_t now);
+  void declare_locks(const std::vector<LockResource>& resources, int64_t now);  // config, reload
+  const LockTable& locks() const { return locks_; }
+
   JobBoard& board() { return board_; }
   const JobBoard& board() const { return board_; }
   GateDesk& gates() { return gates_; }
@@ -171,6 +181,20 @@ class Scheduler {
   // no pod; `error` when its spec cannot be had.
   std::string pod_for(RunState& run, const Job& job, std::string& reason, std::string& error);
 
+  // The pipeline's `options { lock(...) }`.
+  struct RunLock {
+    LockRequest want;
+    std::string variable;
+  };
+  static std::string run_lock_holder(int64_t run_id);  // "run:ID"
+  std::optional<RunLock> run_lock_of(const RunState& run, std::string& error) const;
+  // Starts the run once it holds its lock; until then it waits in lock_waiting_.
+  void begin_run(RunState& run, int64_t now);
+  void note_lock_wait(RunState& run, const LockTable::Answer& answer);
+  void start_lock_waiting_runs(int64_t now);
+  // The lock's `variable` for the run's jobs: VAR (names joined by commas), VAR0, VAR1...
+  void add_lock_env(const RunState& run, std::map<std::string, std::string>& env) const;
+
   struct PodEntry {
     std::string job_id;
     int attempt = 0;
@@ -184,6 +208,9 @@ class Scheduler {
   GateDesk gates_;
   std::map<int64_t, std::unique_ptr<RunState>> runs_;
   std::deque<int64_t> waiting_runs_;  // disableConcurrentBuilds
+  LockTable locks_;
+  std::map<int64_t, RunLock> run_locks_;  // runs with options { lock(...) }
+  std::deque<int64_t> lock_waiting_;      // queued runs waiting for their lock
   std::vector<int64_t> finished_;
   std::set<int64_t> dirty_;
 };

@@ -20,9 +20,6 @@ namespace gantry::controller {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-// A relative path inside a directory: no absolute paths, no "..".
 bool safe_relative(const std::string& p) {
   if (p.empty() || p.size() > 4096 || p[0] == '/') return false;
   for (const auto& part : fs::path(p)) {
@@ -30,6 +27,8 @@ bool safe_relative(const std::string& p) {
   }
   return true;
 }
+
+namespace {
 
 net::Response json_ok(std::string body, int status = 200) {
   net::Response r;
@@ -330,10 +329,6 @@ std::optional<net::Response> AgentGateway::admit_upload(const net::Request& head
   return check_attempt(head, job, job_id, auth_.authenticate(head.header("authorization")));
 }
 
-namespace {
-
-// Puts an upload's body at `dest` (its directory made): the spooled file moved there (copied
-// across file systems), or the bytes held in memory written.
 std::error_code keep_body(const net::Request& req, const fs::path& dest) {
   std::error_code ec;
   fs::create_directories(dest.parent_path(), ec);
@@ -347,8 +342,6 @@ std::error_code keep_body(const net::Request& req, const fs::path& dest) {
   out << req.body;
   return out ? std::error_code() : std::make_error_code(std::errc::io_error);
 }
-
-}  // namespace
 
 net::Response AgentGateway::files(const net::Request& req, const Principal& who) {
   // /api/v1/agent/jobs/{job}/{artifacts|stash}?epoch=E&path=P|name=N
@@ -379,6 +372,12 @@ net::Response AgentGateway::files(const net::Request& req, const Principal& who)
     if (!req.body_file.empty()) return error(413, "too_large", "a notify body is at most 8 MiB");
     return notify_(*job, run->run, req.body);
   }
+  if (kind == "build") {
+    if (req.method != "POST") return error(405, "method_not_allowed", "use POST for a build");
+    if (!build_ || !req.body_file.empty())
+      return error(400, "bad_request", "a build request is a small JSON body");
+    return build_(*job, run->run, req.body);
+  }
   if (kind == "lock" || kind == "milestone") {
     if (req.method != "POST") return error(405, "method_not_allowed", "use POST for a " + kind);
     if (!coordination_ || !req.body_file.empty())
@@ -387,6 +386,8 @@ net::Response AgentGateway::files(const net::Request& req, const Principal& who)
                           : coordination_->milestone(*job, req.body);
   }
   if (kind == "tests") return store_tests(req, *job, rec, who);
+  if (kind == "reports") return store_report(req, *job, rec, who);
+  if (kind == "issues") return store_issues(req, *job, rec, who);
   bool stash = kind == "stash";
   if (!stash && kind != "artifacts") return error(404, "not_found", "no route for " + req.path);
   std::string name = query(req, stash ? "name" : "path");

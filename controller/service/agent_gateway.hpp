@@ -1,6 +1,6 @@
 #pragma once
 // The agent gateway: one WebSocket per agent process at /api/v1/agent, and
-// the agents' file endpoint /api/v1/agent/jobs/JOB/{artifacts,stash,input}.
+// the agents' file endpoint /api/v1/agent/jobs/JOB/{artifacts,stash,tests,reports,issues,input}.
 // Text frames are protocol messages handed to the engine's scheduler;
 // binary frames are log chunks for the log ingest. It is the engine's
 // outbox (messages to agents go through sessions here).
@@ -21,6 +21,7 @@
 // net::WsConnection, an interface: tests drive the gateway with a fake one,
 // without sockets or a loop. Threading: the loop thread.
 
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -35,6 +36,12 @@
 #include "service/log_ingest.hpp"
 
 namespace gantry::controller {
+
+// Shared by the gateway's upload handlers (agent_gateway.cpp, agent_reports.cpp): a relative
+// path inside a directory (not absolute, no ".."); an upload's body put at `dest` (its
+// directory made), the spooled file moved there or the bytes in memory written.
+bool safe_relative(const std::string& path);
+std::error_code keep_body(const net::Request& req, const std::filesystem::path& dest);
 
 class GateService;
 class CoordinationService;
@@ -63,6 +70,8 @@ class AgentGateway final : public AgentOutbox {
   using NotifyHandler =
       std::function<net::Response(const Job& job, const RunRecord& run, const std::string& body)>;
   void set_notify(NotifyHandler handler) { notify_ = std::move(handler); }
+  // POST .../build (the build step: start a downstream run, ask how it went, cancel it).
+  void set_build(NotifyHandler handler) { build_ = std::move(handler); }
   // POST .../lock and .../milestone (the lock and milestone steps).
   void set_coordination(CoordinationService* coordination) { coordination_ = coordination; }
   LogIngest& logs() { return logs_; }
@@ -100,6 +109,17 @@ class AgentGateway final : public AgentOutbox {
                             const Principal& who);
   static constexpr uint64_t kMaxTestReportBytes = uint64_t{32} << 20;
   static constexpr size_t kMaxTestReports = 200;
+  // agent_reports.cpp (docs/reports.md). PUT .../reports?name=N&path=P: a file of a
+  // publishHTML report (kind "report_file", named "N/P"); ...&index=1: its description, last
+  // (kind "report", named N). PUT .../issues?name=ID: a recordIssues summary (kind "issues").
+  net::Response store_report(const net::Request& req, const Job& job, const StageRecord& rec,
+                             const Principal& who);
+  net::Response store_issues(const net::Request& req, const Job& job, const StageRecord& rec,
+                             const Principal& who);
+  static constexpr size_t kMaxReportFiles = 2000;                   // per report
+  static constexpr uint64_t kMaxReportBytes = uint64_t{100} << 20;  // per report
+  static constexpr uint64_t kMaxIssuesBytes = uint64_t{8} << 20;    // per summary
+  static constexpr size_t kMaxIssueSummaries = 100;                 // per run
 
   Engine& engine_;
   Store& store_;
@@ -114,6 +134,7 @@ class AgentGateway final : public AgentOutbox {
   bool owners_loaded_ = false;
   std::string job_key_;
   NotifyHandler notify_;
+  NotifyHandler build_;
   CoordinationService* coordination_ = nullptr;
 };
 

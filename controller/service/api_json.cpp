@@ -88,6 +88,8 @@ json run_object(const RunRecord& r) {
           {"previous_successful_commit", r.previous_successful_commit},
           {"trigger", r.trigger},
           {"retry_of", r.retry_of},
+          {"upstream",
+           r.upstream_run ? json{{"run", r.upstream_run}, {"stage", r.upstream_stage}} : json()},
           {"restart_stage", r.restart_stage},
           {"description", r.description},
           {"display_name", r.display_name},
@@ -126,8 +128,24 @@ std::string health_json(bool ok, const std::string& reason) {
   return dump(json{{"status", "unhealthy"}, {"reason", reason}});
 }
 
-std::string run_json(const RunRecord& run, const std::vector<StageRecord>* stages) {
+std::string run_json(const RunRecord& run, const std::vector<StageRecord>* stages,
+                     const RunLinks* links) {
   json j = run_object(run);
+  if (links) {
+    if (links->upstream)
+      j["upstream"] = {{"run", links->upstream->id},
+                       {"job", links->upstream->job_name},
+                       {"number", links->upstream->number},
+                       {"stage", run.upstream_stage}};
+    json down = json::array();
+    for (const RunRecord& d : links->downstream)
+      down.push_back({{"run", d.id},
+                      {"job", d.job_name},
+                      {"number", d.number},
+                      {"status", to_string(d.status)},
+                      {"stage", d.upstream_stage}});
+    j["downstream"] = std::move(down);
+  }
   if (stages) {
     // The change range, with every commit's people: only on a single run.
     json changes = json::array();

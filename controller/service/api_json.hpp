@@ -4,6 +4,7 @@
 // Pure functions.
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,14 @@ std::string error_json(const std::string& code, const std::string& message);
 net::Response error(int status, const std::string& code, const std::string& message);
 // GET /healthz: {"status":"ok"} or {"status":"unhealthy","reason":...}.
 std::string health_json(bool ok, const std::string& reason);
-std::string run_json(const RunRecord& run, const std::vector<StageRecord>* stages);
+// A single run (with `stages`) may carry its links: the run that started it through a build
+// step or an upstream trigger, and the runs its build steps started.
+struct RunLinks {
+  std::optional<RunRecord> upstream;
+  std::vector<RunRecord> downstream;
+};
+std::string run_json(const RunRecord& run, const std::vector<StageRecord>* stages,
+                     const RunLinks* links = nullptr);
 std::string runs_json(const std::vector<RunRecord>& runs);
 std::string repos_json(const std::vector<RepoStatus>& repos);
 std::string agents_json(const std::vector<AgentRecord>& stored,

@@ -1,5 +1,6 @@
 #include "service/approvals_json.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
 
@@ -33,6 +34,84 @@ json decisions_json(const ApprovalRecord& a, bool approve) {
       out.push_back({{"user", d.user}, {"comment", d.comment}, {"at", d.at}});
   }
   return out;
+}
+
+// One parameter definition of an `input` step's question:
+// {"name","type","default","description","choices"}, of the types the step takes.
+bool parse_input_parameter(const json& p, GateRequest::Parameter& out, std::string& error) {
+  if (!p.is_object()) {
+    error = "an input parameter must be an object";
+    return false;
+  }
+  auto field = [&](const char* key, std::string& to) {
+    auto it = p.find(key);
+    if (it == p.end()) return true;
+    if (!it->is_string() || it->get<std::string>().size() > kMaxValue) return false;
+    to = it->get<std::string>();
+    return true;
+  };
+  if (!field("name", out.name) || !field("type", out.type) ||
+      !field("default", out.default_value) || !field("description", out.description)) {
+    error = "input parameter fields must be strings of at most 4096 bytes";
+    return false;
+  }
+  if (out.name.empty() || out.name.size() > 200) {
+    error = "an input parameter needs a name of at most 200 bytes";
+    return false;
+  }
+  static const std::vector<std::string> kTypes = {"string", "text", "booleanParam", "choice",
+                                                  "password"};
+  if (std::find(kTypes.begin(), kTypes.end(), out.type) == kTypes.end()) {
+    error = "input parameter '" + out.name +
+            "': type must be string, text, booleanParam, choice or password";
+    return false;
+  }
+  if (out.type == "booleanParam" && out.default_value.empty()) out.default_value = "false";
+  if (out.type == "booleanParam" && out.default_value != "true" && out.default_value != "false") {
+    error = "input parameter '" + out.name + "': a booleanParam's default is true or false";
+    return false;
+  }
+  auto choices = p.find("choices");
+  if (choices != p.end()) {
+    bool ok = choices->is_array() && choices->size() <= kMaxValues;
+    for (size_t i = 0; ok && i < choices->size(); ++i)
+      ok = (*choices)[i].is_string() && (*choices)[i].get<std::string>().size() <= kMaxValue;
+    if (!ok) {
+      error = "input parameter '" + out.name +
+              "': choices must be at most 100 strings of at most 4096 bytes";
+      return false;
+    }
+    out.choices = choices->get<std::vector<std::string>>();
+  }
+  if (out.type == "choice") {
+    if (out.choices.empty()) {
+      error = "input parameter '" + out.name + "': a choice needs choices";
+      return false;
+    }
+    out.default_value = out.choices.front();  // as Jenkins: the first choice
+  } else if (!out.choices.empty()) {
+    error = "input parameter '" + out.name + "': only a choice has choices";
+    return false;
+  }
+  return true;
+}
+
+// What the API shows of a value: a password parameter's never.
+json shown_values(const json& params, const std::map<std::string, std::string>& values) {
+  json out = json::object();
+  for (const auto& [name, v] : values) out[name] = v;
+  for (const json& p : params) {
+    std::string name = p.value("name", "");
+    if (p.value("type", "") == "password" && out.contains(name)) out[name] = "****";
+  }
+  return out;
+}
+
+json shown_parameters(json params) {
+  for (json& p : params) {
+    if (p.is_object() && p.value("type", "") == "password") p["default"] = "";
+  }
+  return params;
 }
 
 }  // namespace
@@ -92,6 +171,23 @@ bool parse_input_question(const std::string& body, GateRequest& out, std::string
     return false;
   }
   out.step = id.empty() ? out.message.substr(0, 200) : id;
+  auto params = j.find("parameters");
+  if (params == j.end()) return true;
+  if (!params->is_array() || params->size() > kMaxValues) {
+    error = "input question 'parameters' must be an array of at most 100 definitions";
+    return false;
+  }
+  for (const json& p : *params) {
+    GateRequest::Parameter def;
+    if (!parse_input_parameter(p, def, error)) return false;
+    for (const GateRequest::Parameter& seen : out.parameters) {
+      if (seen.name == def.name) {
+        error = "input parameter '" + def.name + "' is defined twice";
+        return false;
+      }
+    }
+    out.parameters.push_back(std::move(def));
+  }
   return true;
 }
 
@@ -100,10 +196,13 @@ std::string input_reply_json(const ApprovalRecord& a) {
   for (const DecisionRecord& d : a.decisions) {
     if (d.approve && approver.empty()) approver = d.user;
   }
-  return dump({{"id", approval_name(a)},
-               {"status", to_string(a.status)},
-               {"approver", a.status == ApprovalStatus::Approved ? approver : ""},
-               {"reason", a.reason}});
+  json reply = {{"id", approval_name(a)},
+                {"status", to_string(a.status)},
+                {"approver", a.status == ApprovalStatus::Approved ? approver : ""},
+                {"reason", a.reason}};
+  // The job that asked gets the values in clear (its step returns them), no one else.
+  if (a.status == ApprovalStatus::Approved) reply["values"] = a.values;
+  return dump(reply);
 }
 
 bool parse_decision(const std::string& body, std::string& comment,
@@ -241,8 +340,9 @@ json approval_object(const ApprovalRecord& a, const gmud::Evaluation& ev, const 
     j["message"] = a.message;
     j["submitter"] = a.submitter;
     j["ok"] = spec.value("ok", "");
-    j["parameters"] = spec.value("parameters", json::array());
-    j["values"] = a.values;
+    json params = spec.value("parameters", json::array());
+    j["parameters"] = shown_parameters(params);
+    j["values"] = shown_values(params, a.values);
   }
   if (st) {
     j["deciders"] = st->deciders;

@@ -29,9 +29,12 @@ std::string input_parameters_json(const GateRequest& g);
 // The key of an `input` step's request ("" for the directive's and GMUDs).
 std::string input_step_key(const ApprovalRecord& a);
 // An agent's `input` step question: {"id","message","ok","submitter",
-// "submitter_parameter"}, into a GateRequest of kind "input".
+// "submitter_parameter","parameters"}, into a GateRequest of kind "input".
+// "parameters": at most 100 {"name","type","default","description","choices"}
+// of type string, text, booleanParam, choice or password; checked here.
 bool parse_input_question(const std::string& body, GateRequest& out, std::string& error);
-// The answer the step polls for: {"id","status","approver","reason"}.
+// The answer the step polls for: {"id","status","approver","reason"}, and
+// "values" (decided_values) once approved.
 std::string input_reply_json(const ApprovalRecord& a);
 
 // {"comment": "...", "parameters": {"NAME": "value"}}; both optional.

@@ -41,6 +41,12 @@ std::map<std::string, std::set<std::string>> pool_repositories(const Config& con
   return out;
 }
 
+std::vector<LockResource> lock_resources(const Config& config) {
+  std::vector<LockResource> out;
+  for (const LockConfig& l : config.locks) out.push_back(LockResource{l.name, l.labels});
+  return out;
+}
+
 SchedulerOptions scheduler_options(const Config& config, const ControllerOptions& options) {
   SchedulerOptions so;
   so.lease_ttl_ms = config.agent_lost_after_ms;
@@ -94,6 +100,7 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
     return gmud::time_blocks(env->second.policy, gmud::Clock(std::chrono::seconds(at / 1000)));
   };
   engine_ = std::make_unique<Engine>(*store_, clock_, *events_, std::move(so));
+  engine_->scheduler().declare_locks(lock_resources(config_), clock_.now_ms());
   runs_ = std::make_unique<RunService>(*engine_, *store_, *audit_, config_);
   hub_->set_repo_of([this](int64_t run) {
     Result<std::string> repo = runs_->repo_of(run);
@@ -114,17 +121,18 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
   agents_->set_notify([this](const Job& job, const RunRecord& run, const std::string& body) {
     return notify_step(*notifier_, job.job_id, job.epoch, run, config_.users, body);
   });
+  agents_->set_build([this](const Job& job, const RunRecord& run, const std::string& body) {
+    return runs_->build_step(job, run, body);
+  });
   engine_->set_outbox(agents_.get());
   EngineHooks hooks;
   hooks.gates = [this](const std::vector<GateRequest>& g) { gates_->handle(g); };
   coordination_ = std::make_unique<CoordinationService>(*engine_);
   agents_->set_coordination(coordination_.get());
-  hooks.stage_ended = [this](const RunState& run, int i) {
-    releases_->stage_ended(run, i);
-    coordination_->stage_ended(run, i);
-  };
+  hooks.stage_ended = [this](const RunState& run, int i) { releases_->stage_ended(run, i); };
   hooks.run_ended = [this](const RunRecord& run) {
     if (run.rollback_of != 0) releases_->run_ended(run);
+    runs_->upstream_finished(run);
   };
   statuses_ = std::make_unique<CommitStatus>(config_.repositories, config_.secrets);
   hooks.run_stored = [this](const RunState& run, const std::vector<int>& stages) {
@@ -239,6 +247,9 @@ void Controller::reload(const std::string& path) {
   }
   engine_->scheduler().reconfigure(std::move(environments), std::move(secrets), std::move(scopes));
   engine_->scheduler().set_pool_repositories(pool_repositories(config_));
+  // Lockable resources: the declared set is replaced; a resource held stays held until released.
+  config_.locks = std::move(next.locks);
+  engine_->scheduler().declare_locks(lock_resources(config_), clock_.now_ms());
   config_.git = std::move(next.git);
   apply_git_credentials();
   {

@@ -32,21 +32,33 @@ net::Response CoordinationService::lock(const Job& job, const std::string& body)
   const int64_t block = in.value("block", int64_t{0});
   const std::string holder = job.job_id + "#" + std::to_string(block);
   const int64_t now = engine_.now();
+  Scheduler& scheduler = engine_.scheduler();
   if (op == "release") {
-    locks_.release(holder, now);
+    scheduler.release_lock(holder, now);
+    (void)engine_.flush();  // a run waiting for the lock may start
     return answer({{"status", "released"}});
   }
-  const std::string resource = in.value("resource", "");
-  if (op != "acquire" || resource.empty() || resource.size() > kMaxName)
+  LockRequest want;
+  want.resource = in.value("resource", "");
+  want.label = in.value("label", "");
+  want.quantity = in.value("quantity", int64_t{0});
+  want.inverse = in.value("inverse", false);
+  want.skip_if_locked = in.value("skip", false);
+  if (op != "acquire" || want.resource.size() > kMaxName || want.label.size() > kMaxName)
     return error(400, "bad_request",
-                 "a lock request is {op: acquire|release, block, resource (1 to 256 bytes)}");
-  LockTable::Answer a =
-      locks_.acquire(holder, job.run_id, resource, in.value("inverse", false), now);
+                 "a lock request is {op: acquire|release, block, resource or label (1 to 256 "
+                 "bytes), quantity}");
+  LockTable::Answer a = scheduler.acquire_lock(holder, job.run_id, want, now);
+  if (!a.error.empty()) return answer({{"status", "refused"}, {"reason", a.error}});
   if (a.acquired)
-    log::info("locks", "lock.acquired",
-              {{"resource", resource}, {"run", std::to_string(job.run_id)}, {"job", job.job_id}});
-  return answer({{"status", a.acquired ? "acquired" : "waiting"},
-                 {"resource", resource},
+    log::info(
+        "locks", "lock.acquired",
+        {{"resources", describe(want)}, {"run", std::to_string(job.run_id)}, {"job", job.job_id}});
+  return answer({{"status", a.acquired ? "acquired"
+                            : a.queued ? "waiting"
+                                       : "locked"},
+                 {"resource", want.resource},
+                 {"resources", a.resources},
                  {"ahead", a.ahead},
                  {"holder", a.holder}});
 }
@@ -84,20 +96,32 @@ net::Response CoordinationService::milestone(const Job& job, const std::string& 
 }
 
 net::Response CoordinationService::list_locks() const {
+  const LockTable& table = engine_.scheduler().locks();
   json list = json::array();
-  for (const LockTable::ResourceState& s : locks_.state()) {
+  for (const LockTable::ResourceState& s : table.state()) {
     list.push_back({{"resource", s.name},
+                    {"labels", s.labels},
+                    {"declared", s.declared},
                     {"run", s.held_by_run == 0 ? json(nullptr) : json(s.held_by_run)},
+                    {"holder", s.holder.empty() ? json(nullptr) : json(s.holder)},
                     {"since", s.held_by_run == 0 ? json(nullptr) : json(s.since)},
                     {"waiting", s.waiting_runs}});
   }
-  return answer({{"locks", list}});
-}
-
-void CoordinationService::stage_ended(const RunState& run, int record) {
-  if (record < 0 || static_cast<size_t>(record) >= run.stages.size()) return;
-  const std::string& job_id = run.stages[static_cast<size_t>(record)].job_id;
-  if (!job_id.empty()) locks_.release_job(job_id, engine_.now());
+  auto requests = [](const std::vector<LockTable::RequestState>& all) {
+    json out = json::array();
+    for (const LockTable::RequestState& r : all) {
+      out.push_back({{"holder", r.holder},
+                     {"run", r.run_id},
+                     {"wanted", r.wanted},
+                     {"resources", r.resources},
+                     {"quantity", r.resources.size()},
+                     {"since", r.since}});
+    }
+    return out;
+  };
+  return answer({{"locks", list},
+                 {"holders", requests(table.holders())},
+                 {"queue", requests(table.waiters())}});
 }
 
 }  // namespace gantry::controller

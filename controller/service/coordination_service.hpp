@@ -1,8 +1,10 @@
 #pragma once
 // The `lock` and `milestone` steps' side of the controller (scheduler/coordination.hpp holds
 // the rules): the job-scoped agent routes POST /api/v1/agent/jobs/JOB/lock and .../milestone
-// (checked by AgentGateway like every job route), GET /api/v1/locks, and the cleanup when a
-// job or run ends. A milestone that supersedes older runs cancels them through the scheduler.
+// (checked by AgentGateway like every job route), GET /api/v1/locks, and the milestones' cleanup
+// when a run ends. The lock table is the scheduler's (a release may start a run waiting for the
+// pipeline's `options { lock }`), which also releases a job's locks when the job ends. A
+// milestone that supersedes older runs cancels them through the scheduler.
 //
 // Loop thread only.
 
@@ -14,26 +16,25 @@
 namespace gantry::controller {
 
 class Engine;
-class RunState;
 struct Job;
 
 class CoordinationService {
  public:
   explicit CoordinationService(Engine& engine) : engine_(engine) {}
 
-  // Bodies: lock {"op": "acquire"|"release", "block": N, "resource": R, "inverse": bool};
-  // milestone {"ordinal": N (optional), "label": L}. Answers: {"status": "acquired"|"waiting"|
-  // "released", "ahead", "holder"}; {"status": "passed"|"superseded", "ordinal", "reason"}.
+  // Bodies: lock {"op": "acquire"|"release", "block": N, "resource": R | "label": L,
+  // "quantity": Q, "inverse": bool, "skip": bool}; milestone {"ordinal": N (optional),
+  // "label": L}. Answers: {"status": "acquired"|"waiting"|"locked"|"refused"|"released",
+  // "resources", "ahead", "holder", "reason"}; {"status": "passed"|"superseded", "ordinal",
+  // "reason"}.
   net::Response lock(const Job& job, const std::string& body);
   net::Response milestone(const Job& job, const std::string& body);
   net::Response list_locks() const;  // GET /api/v1/locks
 
-  void stage_ended(const RunState& run, int record);  // its job's locks are released
   void run_forgotten(int64_t run_id) { milestones_.forget_run(run_id); }
 
  private:
   Engine& engine_;
-  LockTable locks_;
   MilestoneTable milestones_;
 };
 

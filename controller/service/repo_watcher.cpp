@@ -321,8 +321,8 @@ void RepoWatcher::on_resolved(const std::string& name, const Item& item, const s
   if (item.start) {
     log::info("repos", "run.requested",
               {{"repo", name}, {"ref", item.ref}, {"commit", item.commit}, {"trigger", trigger}});
-    hooks_.start_run(
-        RepoTrigger{name, r.config.url, item.ref, job_name(name, item.ref), trigger, p});
+    hooks_.start_run(RepoTrigger{name, r.config.url, item.ref, job_name(name, item.ref), trigger, p,
+                                 item.upstream_run});
   }
   // Cron runs are not part of a fetch round.
   if (trigger == "push" && --r.pending == 0) finish_round(r);
@@ -349,6 +349,46 @@ void RepoWatcher::finish_round(Repo& r) {
   if (poll > 0) schedule(r, poll);
 }
 
+namespace {
+
+// hudson.model.Result.UNSTABLE, 'UNSTABLE', "unstable" -> "UNSTABLE".
+std::string threshold_name(const pipelines::Node& n) {
+  std::string text = n.kind == pipelines::NodeKind::String ? n.text : pipelines::to_source(n);
+  text = text.substr(text.rfind('.') == std::string::npos ? 0 : text.rfind('.') + 1);
+  for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return text;
+}
+
+int result_rank(const std::string& r) {  // worse is higher, as Jenkins orders Result
+  if (r == "SUCCESS") return 0;
+  if (r == "UNSTABLE") return 1;
+  if (r == "FAILURE") return 2;
+  if (r == "NOT_BUILT") return 3;
+  return 4;  // ABORTED
+}
+
+void read_upstream(const pipelines::Trigger& trig, std::vector<std::string>& upstream,
+                   std::string& threshold) {
+  for (const auto& arg : trig.raw.named) {
+    if (!arg.value) continue;
+    if (arg.name == "threshold") threshold = threshold_name(*arg.value);
+    if (arg.name != "upstreamProjects" || arg.value->kind != pipelines::NodeKind::String) continue;
+    const std::string& list = arg.value->text;
+    for (size_t start = 0; start <= list.size() && upstream.size() < 100;) {
+      size_t end = list.find(',', start);
+      if (end == std::string::npos) end = list.size();
+      std::string name = list.substr(start, end - start);
+      name.erase(0, name.find_first_not_of(" \t"));
+      name.erase(name.find_last_not_of(" \t/") + 1);
+      while (name.starts_with("/")) name.erase(0, 1);
+      if (!name.empty()) upstream.push_back(name);
+      start = end + 1;
+    }
+  }
+}
+
+}  // namespace
+
 void RepoWatcher::read_triggers(Repo& r, const std::string& ref, const ResolvedPipeline& p) {
   RefTriggers t;
   t.commit = p.commit.empty() ? r.status.heads[ref] : p.commit;
@@ -358,6 +398,10 @@ void RepoWatcher::read_triggers(Repo& r, const std::string& ref, const ResolvedP
                                                          : pipelines::SourceFormat::Jenkinsfile);
     if (loaded.pipeline) {
       for (const pipelines::Trigger& trig : loaded.pipeline->triggers) {
+        if (trig.type == "upstream") {
+          read_upstream(trig, t.upstream, t.threshold);
+          continue;
+        }
         if (trig.type != "cron" && trig.type != "pollSCM") continue;
         std::string text = trig.spec;
         const pipelines::Node* expr =
@@ -391,6 +435,37 @@ void RepoWatcher::read_triggers(Repo& r, const std::string& ref, const ResolvedP
     }
   }
   r.triggers[ref] = std::move(t);
+}
+
+void RepoWatcher::upstream_finished(const std::string& job, const std::string& result,
+                                    int64_t run_id) {
+  if (result.empty()) return;
+  for (auto& [name, r] : repos_) {
+    for (const auto& [ref, trig] : r.triggers) {
+      if (result_rank(result) > result_rank(trig.threshold)) continue;
+      bool named = std::any_of(trig.upstream.begin(), trig.upstream.end(), [&](const auto& u) {
+        // "app/main", or "app" for its default branch; a branch job's own name otherwise.
+        std::string as_job = repos_.count(u) ? job_name(u, full_ref(u, "")) : u;
+        std::string decoded;
+        for (size_t i = 0; i < as_job.size(); ++i) {
+          if (as_job.compare(i, 3, "%2F") == 0 || as_job.compare(i, 3, "%2f") == 0) {
+            decoded += '/';
+            i += 2;
+          } else {
+            decoded += as_job[i];
+          }
+        }
+        return as_job == job || decoded == job;
+      });
+      if (!named) continue;
+      auto head = r.status.heads.find(ref);
+      if (head == r.status.heads.end()) continue;
+      log::info("repos", "upstream.fired", {{"repo", name}, {"ref", ref}, {"upstream", job}});
+      Item item{ref, head->second, true};
+      item.upstream_run = run_id;
+      resolve(r, item, "upstream");
+    }
+  }
 }
 
 void RepoWatcher::arm_minute_timer() {

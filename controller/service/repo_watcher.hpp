@@ -50,8 +50,9 @@ struct RepoTrigger {
   std::string url;
   std::string ref;       // full ref: refs/heads/main, refs/tags/v1.0
   std::string job_name;  // "app/main"
-  std::string trigger;   // "push" | "cron"
+  std::string trigger;   // "push" | "cron" | "upstream"
   ResolvedPipeline pipeline;
+  int64_t upstream_run = 0;  // "upstream": the run whose end started it
 };
 
 struct RepoWatcherHooks {
@@ -88,6 +89,9 @@ class RepoWatcher {
   // tag 'x' ..."); "" when it does, when it reads as a commit id, or when no fetch has listed
   // the refs yet (a run then finds out). A trigger checks this before it creates a run.
   std::string unknown_ref(const std::string& name, const std::string& ref) const;
+  // The `upstream` trigger: a run of `job` ended with `result` (SUCCESS, UNSTABLE, FAILURE,
+  // ABORTED); every branch whose pipeline names that job, at or above its threshold, starts.
+  void upstream_finished(const std::string& job, const std::string& result, int64_t run_id);
   // Whether the repository's branch/tag patterns select this ref.
   static bool watched(const RepositoryConfig& repo, const std::string& full_ref);
 
@@ -95,6 +99,10 @@ class RepoWatcher {
   struct RefTriggers {
     std::string commit;  // the head they were read at
     std::vector<pipelines::CronSpec> cron, poll;
+    // upstream(upstreamProjects: 'a/main, b', threshold: ...): job names as given, and the
+    // worst result that still starts this branch.
+    std::vector<std::string> upstream;
+    std::string threshold = "SUCCESS";
   };
   struct Repo {
     RepositoryConfig config;
@@ -113,6 +121,7 @@ class RepoWatcher {
     std::string ref, commit;
     bool start = false;
     std::string previous;  // the head seen before, if any
+    int64_t upstream_run = 0;
   };
 
   void fetch(Repo& r);

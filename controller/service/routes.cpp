@@ -29,14 +29,20 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return parts;
 }
 
-// Whether `path` matches `pattern`; fills the {placeholders}' values.
+// Whether `path` matches `pattern`; fills the {placeholders}' values. A last placeholder
+// "{*...}" takes the rest of the path (one segment or more), joined by '/'.
 bool match(std::string_view pattern, const std::vector<std::string_view>& path,
            std::vector<std::string>& args) {
   std::vector<std::string_view> want = split_path(pattern);
-  if (want.size() != path.size()) return false;
+  const bool tail = !want.empty() && want.back().starts_with("{*");
+  if (tail ? path.size() < want.size() : want.size() != path.size()) return false;
   args.clear();
   for (size_t i = 0; i < want.size(); ++i) {
-    if (want[i].starts_with('{')) {
+    if (tail && i + 1 == want.size()) {
+      std::string rest(path[i]);
+      for (size_t j = i + 1; j < path.size(); ++j) rest += "/" + std::string(path[j]);
+      args.push_back(std::move(rest));
+    } else if (want[i].starts_with('{')) {
       args.emplace_back(path[i]);
     } else if (want[i] != path[i]) {
       return false;
@@ -172,6 +178,14 @@ Routes::Routes(const Authenticator& auth, AuditLog& audit, Engine& engine, RunSe
       {"GET", "/api/v1/runs/{id}/tests", P::Read, repo, "read test results",
        with_run(P::Read,
                 [this](const Call& c, int64_t id) { return runs_.list_tests(id, c.req); })},
+      // docs/reports.md: publishHTML's reports, each file under a strict CSP; recordIssues'.
+      {"GET", "/api/v1/runs/{id}/reports/{name}/{*path}", P::Read, repo, "read artifacts",
+       with_run(P::Read,
+                [this](const Call& c, int64_t id) {
+                  return runs_.get_report(id, c.args[1], c.args[2]);
+                })},
+      {"GET", "/api/v1/runs/{id}/issues", P::Read, repo, "read test results",
+       with_run(P::Read, [this](const Call&, int64_t id) { return runs_.list_issues(id); })},
       {"GET", "/api/v1/runs/{id}/artifacts/file", P::Read, repo, "read artifacts",
        with_run(P::Read,
                 [this](const Call& c, int64_t id) { return runs_.get_artifact(id, c.req); })},

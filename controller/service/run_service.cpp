@@ -355,12 +355,31 @@ std::string RunService::known_repos(const Principal* who) const {
 }
 
 net::Response RunService::show(int64_t id) {
-  if (const RunState* live = engine_.scheduler().run(id))
-    return json_ok(run_json(shown(as_shown(*live), &live->pipeline), &live->stages));
+  auto links_of = [&](const RunRecord& r) {
+    RunLinks links;
+    if (r.upstream_run != 0) {
+      if (const RunState* up = engine_.scheduler().run(r.upstream_run)) {
+        links.upstream = up->run;
+      } else if (auto stored = store_.runs().run(r.upstream_run); stored && *stored) {
+        links.upstream = std::move(**stored);
+      }
+    }
+    links.downstream = store_.runs().downstream_of(id, 100);
+    for (RunRecord& d : links.downstream) {
+      if (const RunState* live = engine_.scheduler().run(d.id)) d.status = as_shown(*live).status;
+    }
+    return links;
+  };
+  if (const RunState* live = engine_.scheduler().run(id)) {
+    RunLinks links = links_of(live->run);
+    return json_ok(
+        with_reports(run_json(shown(as_shown(*live), &live->pipeline), &live->stages, &links), id));
+  }
   Result<RunRecord> run = stored_run(store_, id);
   if (!run) return error_response(run.error());
   std::vector<StageRecord> stages = store_.runs().stages(id);
-  return json_ok(run_json(shown(*run, nullptr), &stages));
+  RunLinks links = links_of(*run);
+  return json_ok(with_reports(run_json(shown(*run, nullptr), &stages, &links), id));
 }
 
 // A developer's own run (SPEC §9, cancel own runs; issue 18): one they started, or one their
@@ -675,8 +694,9 @@ void RunService::start_triggered(const RepoTrigger& t) {
   run.repo_url = t.url;
   run.ref = t.ref;
   run.trigger = t.trigger;
-  run.created_by = t.trigger == "cron" ? "cron" : "git";
+  run.created_by = t.trigger == "cron" || t.trigger == "upstream" ? t.trigger : "git";
   if (t.trigger == "push") run.pushers = take_pushers(t.repo, t.ref);
+  run.upstream_run = t.upstream_run;
   launch(std::move(run), t.pipeline);
 }
 
@@ -750,6 +770,19 @@ void RunService::launch(RunRecord run, const ResolvedPipeline& p) {
   // Checked once the pipeline is read: a run from a repository answered 201
   // before its pipeline was known, so it fails here, saying why.
   if (loaded.pipeline) {
+    if (run.trigger == "upstream") {
+      // As Jenkins does for a build step: parameters the job does not declare are dropped.
+      for (auto it = run.params.begin(); it != run.params.end();) {
+        const auto& declared = loaded.pipeline->parameters;
+        bool known =
+            std::any_of(declared.begin(), declared.end(),
+                        [&](const pipelines::Parameter& p) { return p.name == it->first; });
+        if (!known)
+          log::info("controller", "run.parameter_dropped",
+                    {{"job", run.job_name}, {"parameter", it->first}});
+        it = known ? std::next(it) : run.params.erase(it);
+      }
+    }
     if (std::string why = pipelines::check_run_parameters(*loaded.pipeline, run.params);
         !why.empty()) {
       (void)engine_.fail_run(run, why);

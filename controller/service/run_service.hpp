@@ -73,6 +73,12 @@ class RunService {
   net::Response get_artifact(int64_t id, const net::Request& req);
   // ?status=failed|skipped|passed, ?limit=N (1..5000, default 1000): api_json.hpp's tests_json.
   net::Response list_tests(int64_t id, const net::Request& req);
+  // run_reports.cpp (docs/reports.md): GET .../reports/{name}/{path...}, a publishHTML report's
+  // file under a strict Content-Security-Policy; GET .../issues, the recordIssues summaries.
+  net::Response get_report(int64_t id, const std::string& name, const std::string& path);
+  net::Response list_issues(int64_t id);
+  // The run's JSON with its "reports" and "issues" (reports_json.hpp) added.
+  std::string with_reports(std::string run_json, int64_t id);
   net::Response list_repos(const Principal& who);
   // GET /api/v1/repos/{name}/parameters?branch=B: the parameters the pipeline declares at the
   // branch's head (as last fetched), for the page's start form. The file is read off the loop
@@ -100,11 +106,24 @@ class RunService {
   // commit instead of a second run being queued.
   void launch(RunRecord run, const ResolvedPipeline& p);
 
+  // The `build` step (run_downstream.cpp): POST /api/v1/agent/jobs/JOB/build from a job of
+  // `upstream`, to start a run of another job, ask how it goes, or cancel it.
+  net::Response build_step(const Job& job, const RunRecord& upstream, const std::string& body);
+  // The `upstream` trigger: `finished` ended; start the jobs whose pipelines name it.
+  void upstream_finished(const RunRecord& finished);
+
   // Why this pipeline and these parameters cannot be sent (empty: they can).
   std::string oversize(const std::string& source,
                        const std::map<std::string, std::string>& params) const;
 
  private:
+  struct DownstreamJob {
+    const RepositoryConfig* repo = nullptr;
+    std::string ref;  // full ref
+  };
+  // A `build job:` name, as Jenkins resolves item names, relative to `from`'s job.
+  bool resolve_job(const std::string& name, const RunRecord& from, DownstreamJob& out,
+                   std::string& why) const;
   // A stage record of run `id`, live or stored; NotFound names the stage.
   Result<StageRecord> stage_of(int64_t id, const std::string& stage);
   // Why `who` (not an admin) may not start this run: an inline pipeline, or a URL that is neither
@@ -134,6 +153,9 @@ class RunService {
   int refusals_in_window_ = 0;
   int refusals_suppressed_ = 0;
   std::map<std::string, std::vector<InstigatorRecord>> pushers_;
+  // The runs `build` steps started, by (upstream run, the step's key): an agent that asks again
+  // after a lost answer gets the same run.
+  std::map<std::pair<int64_t, std::string>, int64_t> started_by_key_;
   // Parameters by "url commit file" (repo_parameters): {"parameters", "error"?}, or null while
   // being read.
   std::map<std::string, nlohmann::json> declared_params_;

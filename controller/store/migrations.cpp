@@ -250,6 +250,12 @@ ALTER TABLE runs ADD COLUMN libraries TEXT NOT NULL DEFAULT '';
       R"sql(
 ALTER TABLE runs ADD COLUMN change_request TEXT NOT NULL DEFAULT '{}';
 )sql",
+      // 14: the `build` step (issue 21): a downstream run names the run and stage that started it.
+      R"sql(
+ALTER TABLE runs ADD COLUMN upstream_run INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN upstream_stage TEXT NOT NULL DEFAULT '';
+CREATE INDEX runs_by_upstream ON runs (upstream_run) WHERE upstream_run != 0;
+)sql",
   };
   return kMigrations;
 }

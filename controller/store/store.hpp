@@ -84,6 +84,8 @@ class RunStore {
   // GIT_PREVIOUS_SUCCESSFUL_COMMIT.
   std::optional<RunRecord> last_run_with_commit(const std::string& job_name, int64_t before_id,
                                                 bool succeeded_only);
+  // The runs the `build` steps of run `upstream_run` started, oldest first (at most `limit`).
+  std::vector<RunRecord> downstream_of(int64_t upstream_run, size_t limit);
   // Every run status (zero included) -> number of runs, for /metrics.
   std::map<std::string, int64_t> run_counts_by_status();
 

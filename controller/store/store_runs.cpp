@@ -18,9 +18,9 @@ namespace {
   "started_at, finished_at, cancel_requested, tests_total, tests_failed, tests_skipped, "     \
   "repo_name, author_email, previous_commit, previous_successful_commit, changes, "           \
   "rollback_of, rollback_stage, retry_of, pushers, restart_stage, script_env, script_state, " \
-  "description, display_name, libraries, change_request"
+  "description, display_name, libraries, change_request, upstream_run, upstream_stage"
 
-// ?2 .. ?36: every column but id, job_name and number.
+// ?2 .. ?38: every column but id, job_name and number.
 template <typename Statement>
 void bind_run_fields(Statement& st, const RunRecord& r) {
   st.bind(2, r.repo_url).bind(3, r.ref).bind(4, r.commit).bind(5, r.author).bind(6, r.trigger);
@@ -36,6 +36,7 @@ void bind_run_fields(Statement& st, const RunRecord& r) {
   st.bind(31, encode_string_map(r.script_env)).bind(32, r.script_state);
   st.bind(33, r.description).bind(34, r.display_name).bind(35, r.libraries);
   st.bind(36, encode_string_map(r.change_request));
+  st.bind(37, r.upstream_run).bind(38, r.upstream_stage);
 }
 
 template <typename Statement>
@@ -87,6 +88,8 @@ RunRecord read_run(const Statement& st) {
   if (!decode_string_map(st.text(37), r.change_request)) {
     log::warn("store", "run.bad_change_request", {{"run", std::to_string(r.id)}});
   }
+  r.upstream_run = st.int64(38);
+  r.upstream_stage = st.text(39);
   return r;
 }
 
@@ -106,10 +109,11 @@ Result<int64_t> RunStore::create_run(RunRecord& run) {
       "created_at, started_at, finished_at, cancel_requested, tests_total, tests_failed, "
       "tests_skipped, repo_name, author_email, previous_commit, previous_successful_commit, "
       "changes, rollback_of, rollback_stage, retry_of, pushers, restart_stage, script_env, "
-      "script_state, description, display_name, libraries, change_request) VALUES (?1, "
+      "script_state, description, display_name, libraries, change_request, upstream_run, "
+      "upstream_stage) VALUES (?1, "
       "(SELECT COALESCE(MAX(number), 0) + 1 FROM runs WHERE job_name = ?1), ?2, ?3, ?4, ?5, ?6, "
       "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
-      "?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36) RETURNING id, number");
+      "?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38) RETURNING id, number");
   st.bind(1, run.job_name);
   bind_run_fields(st, run);
   if (!st.next()) return db_.outcome(false, "store a run").error();
@@ -130,7 +134,8 @@ Status RunStore::update_run(const RunRecord& run) {
       "tests_skipped = ?20, repo_name = ?21, author_email = ?22, previous_commit = ?23, "
       "previous_successful_commit = ?24, changes = ?25, rollback_of = ?26, rollback_stage = ?27, "
       "retry_of = ?28, pushers = ?29, restart_stage = ?30, script_env = ?31, script_state = ?32, "
-      "description = ?33, display_name = ?34, libraries = ?35, change_request = ?36 WHERE id = ?1");
+      "description = ?33, display_name = ?34, libraries = ?35, change_request = ?36, "
+      "upstream_run = ?37, upstream_stage = ?38 WHERE id = ?1");
   st.bind(1, run.id);
   bind_run_fields(st, run);
   if (Status s = db_.outcome(st.run(), "update a run"); !s) return s;
@@ -230,6 +235,13 @@ std::optional<RunRecord> RunStore::previous_run(const std::string& job_name, int
   st.bind(1, job_name).bind(2, before_id);
   if (!st.next()) return std::nullopt;
   return read_run(st);
+}
+
+std::vector<RunRecord> RunStore::downstream_of(int64_t upstream_run, size_t limit) {
+  Statement st = db_.prepare("SELECT " GANTRY_RUN_COLUMNS
+                             " FROM runs WHERE upstream_run = ?1 ORDER BY id LIMIT ?2");
+  st.bind(1, upstream_run).bind(2, static_cast<int64_t>(limit));
+  return query_runs(st);
 }
 
 std::optional<RunRecord> RunStore::last_run_with_commit(const std::string& job_name,

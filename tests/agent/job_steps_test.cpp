@@ -299,12 +299,71 @@ TEST_CASE("input waits for the controller's answer, the approver reaches later s
   CHECK(rejected.outcome.result == "ABORTED");
   CHECK(rejected.outcome.reason == "INPUT-5 rejected by rob: not now");
   CHECK_FALSE(contains(rejected.log, "never"));
+}
 
-  JobRun params = run_job(
-      make_spec(stage_pipeline("input message: 'Go?', parameters: [string(name: 'X')]"), "S"),
-      ws.str(), refusing);
-  CHECK(params.outcome.result == "FAILURE");
-  CHECK(contains(params.outcome.reason, "input directive"));
+TEST_CASE("input parameters travel with the question and come back as Jenkins returns them",
+          "[job_steps]") {
+  TempDir ws;
+  MemoryHost host;
+  host.input_replies = {
+      {"approved", "INPUT-1", "rita", "", {{"WHO", "  alice "}, {"FAST", "true"}}}};
+  auto spec = make_spec(stage_pipeline(R"P(
+        script {
+          def r = input message: 'Go?', submitterParameter: 'BY', parameters: [
+            string(name: 'WHO', defaultValue: 'x', description: 'who', trim: true),
+            booleanParam(name: 'FAST'), choice(name: 'WHERE', choices: "eu\nus"),
+            text(name: 'NOTES', defaultValue: 'n'), password(name: 'PW', defaultValue: 's3')]
+          echo "who=[${r.WHO}] fast=${r.FAST} bool=${r.FAST instanceof Boolean} where=${r.WHERE} notes=${r.NOTES} by=${r.BY} size=${r.size()}"
+          def one = input message: 'One?', parameters: [booleanParam(name: 'OK', defaultValue: true)]
+          echo "one=${one} bool=${one instanceof Boolean}"
+          def who = input message: 'Who?', submitterParameter: 'APPROVER'
+          echo "who=${who}"
+          def none = input 'None?'
+          echo "none=${none}"
+        }
+        input message: 'Declarative?', parameters: [string(name: 'IGNORED')], submitterParameter: 'SUB'
+        sh 'echo "sub=$SUB"'
+  )P"),
+                        "S");
+  JobRun r = run_job(spec, ws.str(), host);
+  CHECK(r.outcome.result == "SUCCESS");
+  CHECK(contains(r.log, "who=[alice] fast=true bool=true where=eu notes=n by=rita size=6\n"));
+  CHECK(contains(r.log, "one=true bool=true\n"));
+  CHECK(contains(r.log, "who=rita\n"));
+  CHECK(contains(r.log, "none=null\n"));
+  CHECK(contains(r.log, "sub=rita\n"));
+  REQUIRE(host.questions.size() == 5);
+  const auto& params = host.questions[0].parameters;
+  REQUIRE(params.size() == 5);
+  CHECK(params[0].name == "WHO");
+  CHECK(params[0].type == "string");
+  CHECK(params[0].default_value == "x");
+  CHECK(params[0].description == "who");
+  CHECK(params[0].trim);
+  CHECK(params[1].default_value == "false");
+  CHECK(params[2].choices == std::vector<std::string>{"eu", "us"});
+  CHECK(params[2].default_value == "eu");
+  CHECK(params[4].type == "password");
+
+  auto failing = [&](const std::string& params, bool script = false) {
+    MemoryHost never;
+    std::string step = "input message: 'Go?', parameters: " + params;
+    JobRun bad = run_job(make_spec(stage_pipeline(script ? "script { " + step + " }" : step), "S"),
+                         ws.str(), never);
+    CHECK(bad.outcome.result == "FAILURE");
+    CHECK(never.questions.empty());
+    return bad.outcome.reason;
+  };
+  CHECK(contains(failing("[file(name: 'F')]"),
+                 "expected a parameter: string, text, booleanParam, choice or password"));
+  CHECK(contains(failing("[string(defaultValue: 'x')]"), "string(...) needs a name"));
+  CHECK(contains(failing("[choice(name: 'C', choices: [])]"), "choice 'C' has no choices"));
+  CHECK(contains(failing("[booleanParam(name: 'B', defaultValue: 'maybe')]"),
+                 "defaultValue is true or false"));
+  CHECK(contains(failing("[string(name: 'A'), text(name: 'A')]"), "'A' is defined twice"));
+  CHECK(contains(failing("[string(name: 'A', choices: ['x'])]"), "has no argument 'choices'"));
+  // From Groovy, past the declarative checks.
+  CHECK(contains(failing("'A'", true), "'parameters' is a list"));
 }
 
 TEST_CASE("compareMetrics passes, fails past maxIncrease, and is inconclusive with few samples",

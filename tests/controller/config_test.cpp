@@ -338,9 +338,31 @@ TEST_CASE("config errors point at the offending node", "[config]") {
        "gantry.yml:1:10: error: invalid YAML: illegal map value\n"
        "listen: a: b\n"
        "         ^"},
+      {"locks:\n  - {name: p1, label: [printer]}\n",
+       "gantry.yml:2:16: error: unknown key 'label' (did you mean 'labels'?)\n"
+       "  - {name: p1, label: [printer]}\n"
+       "               ^"},
+      {"locks:\n  - {name: p1}\n  - {name: p1, labels: [printer]}\n",
+       "gantry.yml:3:12: error: duplicate lock 'p1' (first at line 2)\n"
+       "  - {name: p1, labels: [printer]}\n"
+       "           ^"},
+      {"locks:\n  - {name: p1, labels: printer}\n",
+       "gantry.yml:2:24: error: 'labels' must be a list of strings, not a scalar\n"
+       "  - {name: p1, labels: printer}\n"
+       "                       ^"},
   }));
   INFO(c.text);
   CHECK(parse_error(c.text) == c.error);
+}
+
+TEST_CASE("locks: lockable resources with their labels", "[config]") {
+  auto parsed = parse_config(
+      "locks:\n  - {name: printer-1, labels: [printer, colour]}\n  - {name: db}\n", "gantry.yml");
+  REQUIRE(std::holds_alternative<Config>(parsed));
+  const Config& c = std::get<Config>(parsed);
+  REQUIRE(c.locks.size() == 2);
+  CHECK(c.locks[0] == LockConfig{"printer-1", {"printer", "colour"}});
+  CHECK(c.locks[1] == LockConfig{"db", {}});
 }
 
 TEST_CASE("aliases cannot blow up the document", "[config]") {

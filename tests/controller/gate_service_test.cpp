@@ -5,11 +5,16 @@
 // opened, never failed) and is asked again once the store answers.
 #include "service/gate_service.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include "service/approvals_json.hpp"
 #include "service_fixture.hpp"
 
 using namespace gantry::controller;
 using namespace gantry::controller::testing;
 namespace protocol = gantry::protocol;
+using gantry::ApprovalStatus;
+using gantry::GateKind;
 using gantry::RunStatus;
 using gantry::Status;
 
@@ -170,4 +175,78 @@ TEST_CASE("a GMUD range is whole, unknown with what to do, or refused when it go
   CHECK(judge_range(base, r, c).refuse ==
         "commit cccccccccccc is older than production's current release R-4 (bbbbbbbbbbbb): "
         "deploying it would take production back; use gantry rollback");
+}
+
+TEST_CASE("an input step's question brings its parameters, checked and bounded", "[gates]") {
+  GateRequest g;
+  std::string why;
+  REQUIRE(parse_input_question(
+      R"({"id":"go","message":"Go?","ok":"Go","submitter":"rita","submitter_parameter":"BY",
+          "parameters":[{"name":"WHO","type":"string","default":"x","description":"who"},
+                        {"name":"FAST","type":"booleanParam"},
+                        {"name":"WHERE","type":"choice","choices":["eu","us"],"default":"us"},
+                        {"name":"PW","type":"password","default":"s3cret"}]})",
+      g, why));
+  REQUIRE(g.parameters.size() == 4);
+  CHECK(g.parameters[0].name == "WHO");
+  CHECK(g.parameters[0].default_value == "x");
+  CHECK(g.parameters[0].description == "who");
+  CHECK(g.parameters[1].default_value == "false");
+  CHECK(g.parameters[2].choices == std::vector<std::string>{"eu", "us"});
+  CHECK(g.parameters[2].default_value == "eu");  // a choice's default is its first, as in Jenkins
+
+  // Stored as the directive's are, so approving checks the values the same way.
+  ApprovalRecord a;
+  a.kind = GateKind::Input;
+  a.parameters = input_parameters_json(g);
+  std::map<std::string, std::string> values = {{"WHERE", "mars"}};
+  CHECK_FALSE(check_input_values(a, values, why));
+  CHECK(why == "parameter 'WHERE' must be one of the input's choices");
+  values = {{"WHO", "alice"}, {"FAST", "true"}, {"PW", "hunter2"}};
+  REQUIRE(check_input_values(a, values, why));
+  CHECK(values == std::map<std::string, std::string>{
+                      {"WHO", "alice"}, {"FAST", "true"}, {"WHERE", "eu"}, {"PW", "hunter2"}});
+
+  // The step gets the values in clear; the API never shows a password.
+  a.id = 7;
+  a.status = ApprovalStatus::Approved;
+  a.decisions.push_back({"rita", true, "", 0, values});
+  a.values = decided_values(a);
+  nlohmann::json reply = nlohmann::json::parse(input_reply_json(a));
+  CHECK(reply["values"]["PW"] == "hunter2");
+  CHECK(reply["values"]["BY"] == "rita");
+  std::string shown = approval_json(a, gantry::gmud::Evaluation{});
+  CHECK(shown.find("hunter2") == std::string::npos);
+  CHECK(shown.find("s3cret") == std::string::npos);
+  CHECK(nlohmann::json::parse(shown)["values"]["WHO"] == "alice");
+  a.status = ApprovalStatus::Pending;
+  CHECK_FALSE(nlohmann::json::parse(input_reply_json(a)).contains("values"));
+
+  auto refused = [&](const std::string& params) {
+    GateRequest r;
+    std::string error;
+    CHECK_FALSE(parse_input_question(R"({"message":"Go?","parameters":)" + params + "}", r, error));
+    return error;
+  };
+  CHECK(refused(R"({"name":"X"})") ==
+        "input question 'parameters' must be an array of at most 100 definitions");
+  std::string many = "[";
+  for (int i = 0; i < 101; ++i)
+    many += std::string(i ? "," : "") + R"({"type":"string","name":"P)" + std::to_string(i) + "\"}";
+  CHECK(refused(many + "]") ==
+        "input question 'parameters' must be an array of at most 100 definitions");
+  CHECK(refused(R"([{"name":"F","type":"file"}])") ==
+        "input parameter 'F': type must be string, text, booleanParam, choice or password");
+  CHECK(refused(R"([{"type":"string"}])") ==
+        "an input parameter needs a name of at most 200 bytes");
+  CHECK(refused(R"([{"name":"C","type":"choice"}])") ==
+        "input parameter 'C': a choice needs choices");
+  CHECK(refused(R"([{"name":"B","type":"booleanParam","default":"maybe"}])") ==
+        "input parameter 'B': a booleanParam's default is true or false");
+  CHECK(refused(R"([{"name":"A","type":"string"},{"name":"A","type":"text"}])") ==
+        "input parameter 'A' is defined twice");
+  CHECK(refused(R"([{"name":"A","type":"string","default":")" + std::string(5000, 'x') + "\"}]") ==
+        "input parameter fields must be strings of at most 4096 bytes");
+  CHECK(refused(R"([{"name":"A","type":"string","choices":["x"]}])") ==
+        "input parameter 'A': only a choice has choices");
 }

@@ -113,3 +113,131 @@ TEST_CASE("a newer run passing a milestone cancels the older run that has not") 
   CHECK(has(o.dump(), "superseded by run #" + std::to_string(n["number"].get<int64_t>()) +
                           " at milestone 1"));
 }
+
+TEST_CASE("two runs wanting both printers of a label take turns with the names exported") {
+  Cluster c(
+      "locks:\n"
+      "  - {name: printer-1, labels: [printer]}\n"
+      "  - {name: printer-2, labels: [printer]}\n");
+  c.start_controller();
+  c.start_agent({.executors = 2});
+  c.wait_agents(1);
+  const std::string trace = c.dir() + "/trace.txt";
+  std::string repo = c.make_repo(
+      {{"Jenkinsfile", R"(pipeline {
+  agent any
+  stages {
+    stage('Print') {
+      steps {
+        lock(label: 'printer', quantity: 2, variable: 'P') {
+          sh 'echo "in $BUILD_NUMBER $P $P0 $P1" >> )" +
+                           trace + R"(; sleep 2; echo "out $BUILD_NUMBER" >> )" + trace + R"('
+        }
+      }
+    }
+  }
+}
+)"}});
+  const int64_t first = c.trigger(repo);
+  const int64_t second = c.trigger(repo);
+  // While one holds both, the listing shows the labels, the holder with its quantity and the
+  // other run waiting in the queue.
+  json seen;
+  for (int i = 0; i < 100 && seen.is_null(); ++i) {
+    json locks = c.get_json("/api/v1/locks");
+    if (!locks.value("queue", json::array()).empty() &&
+        !locks.value("holders", json::array()).empty())
+      seen = locks;
+    std::this_thread::sleep_for(50ms);
+  }
+  REQUIRE(seen.is_object());
+  INFO(seen.dump());
+  REQUIRE(seen["locks"].size() == 2);
+  CHECK(seen["locks"][0]["resource"] == "printer-1");
+  CHECK(seen["locks"][0]["labels"] == json::array({"printer"}));
+  CHECK(seen["locks"][0]["run"].is_number());
+  CHECK(seen["locks"][0]["waiting"].size() == 1);
+  CHECK(seen["holders"][0]["quantity"] == 2);
+  CHECK(seen["queue"][0]["wanted"] == "[Label: printer, Quantity: 2]");
+  CHECK(c.wait_run(first)["status"] == "succeeded");
+  CHECK(c.wait_run(second)["status"] == "succeeded");
+  std::istringstream lines(slurp(trace));
+  std::vector<std::string> got;
+  for (std::string line; std::getline(lines, line);) got.push_back(line);
+  INFO(slurp(trace));
+  REQUIRE(got.size() == 4);
+  const std::string n1 = got[0].substr(3, got[0].find(' ', 3) - 3);
+  CHECK(got[0] == "in " + n1 + " printer-1,printer-2 printer-1 printer-2");
+  CHECK(got[1] == "out " + n1);
+  CHECK(got[2].starts_with("in "));
+  CHECK(got[3] == "out " + got[2].substr(3, got[2].find(' ', 3) - 3));
+  const std::string waited = c.stage_log(first, "Print") + c.stage_log(second, "Print");
+  CHECK(has(waited, "[Label: printer, Quantity: 2] is locked by run "));
+  CHECK(has(waited, "Lock acquired on [printer-1,printer-2]"));
+  // Declared resources stay listed, free; nothing is held or queued.
+  json after = c.get_json("/api/v1/locks");
+  CHECK(after["locks"].size() == 2);
+  CHECK(after["locks"][1]["run"].is_null());
+  CHECK(after["holders"].empty());
+  CHECK(after["queue"].empty());
+  CliResult listed = c.cli({"locks"});
+  CHECK(listed.exit_code == 0);
+  CHECK(has(listed.out, "printer-2            printer              -"));
+  // An unknown label fails the step and says why.
+  std::string bad = c.make_repo({{"Jenkinsfile", R"(pipeline {
+  agent any
+  stages { stage('Scan') { steps { lock(label: 'scanner') { echo 'never' } } } }
+}
+)"}});
+  const int64_t refused = c.trigger(bad);
+  CHECK(c.wait_run(refused)["status"] == "failed");
+  CHECK(has(c.wait_run(refused).dump() + c.stage_log(refused, "Scan"),
+            "no lockable resource has the label 'scanner'"));
+}
+
+TEST_CASE("the pipeline option lock is held by the run across all its stages") {
+  Cluster c("locks:\n  - {name: printer-1, labels: [printer]}\n");
+  c.start_controller();
+  c.start_agent({.executors = 3});
+  c.wait_agents(1);
+  const std::string trace = c.dir() + "/trace.txt";
+  std::string repo = c.make_repo({{"Jenkinsfile", R"(pipeline {
+  agent any
+  options { lock(label: 'printer', quantity: 1, variable: 'P') }
+  stages {
+    stage('A') { steps { sh 'echo "a $BUILD_NUMBER $P" >> )" +
+                                                      trace + R"(; sleep 2' } }
+    stage('B') { steps { sh 'echo "b $BUILD_NUMBER $P0" >> )" +
+                                                      trace + R"(; sleep 1' } }
+  }
+}
+)"}});
+  const int64_t first = c.trigger(repo);
+  const int64_t second = c.trigger(repo);
+  // One of them waits, queued, and says for what.
+  std::string reason;
+  for (int i = 0; i < 100 && reason.empty(); ++i) {
+    for (int64_t id : {first, second}) {
+      json r = c.get_json("/api/v1/runs/" + std::to_string(id));
+      if (r.value("status", "") == "queued" &&
+          r.value("reason", "").starts_with("waiting for lock "))
+        reason = r["reason"];
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  CHECK(has(reason, "waiting for lock [Label: printer, Quantity: 1], held by run "));
+  CHECK(c.wait_run(first)["status"] == "succeeded");
+  CHECK(c.wait_run(second)["status"] == "succeeded");
+  std::istringstream lines(slurp(trace));
+  std::vector<std::string> got;
+  for (std::string line; std::getline(lines, line);) got.push_back(line);
+  INFO(slurp(trace));
+  REQUIRE(got.size() == 4);
+  // All of one run's stages, then all of the other's: the lock is not let go in between.
+  const std::string n1 = got[0].substr(2, got[0].find(' ', 2) - 2);
+  CHECK(got[0] == "a " + n1 + " printer-1");
+  CHECK(got[1] == "b " + n1 + " printer-1");
+  CHECK(got[2].starts_with("a "));
+  CHECK(got[3] == "b " + got[2].substr(2, got[2].find(' ', 2) - 2) + " printer-1");
+  CHECK(c.get_json("/api/v1/locks")["holders"].empty());
+}

@@ -32,13 +32,15 @@ TEST_CASE("git and checkout steps check out another repository's branch") {
   c.start_agent({});
   c.wait_agents(1);
   std::string other = repo_with_feature(c);
-  std::string repo = c.make_repo({{"Jenkinsfile", R"(pipeline {
+  std::string repo =
+      c.make_repo({{"Jenkinsfile", R"(pipeline {
   agent any
   stages {
     stage('Git') {
       steps {
         dir('other') {
-          git url: ')" + other + R"(', branch: 'feature', changelog: false, poll: false
+          git url: ')" + other +
+                                       R"(', branch: 'feature', changelog: false, poll: false
         }
         sh 'cat other/feature.txt other/main.txt'
       }
@@ -48,18 +50,18 @@ TEST_CASE("git and checkout steps check out another repository's branch") {
         script {
           checkout([$class: 'GitSCM', branches: [[name: '*/feature']],
                     userRemoteConfigs: [[url: 'file://)" +
-                                                      other + R"(']],
+                                       other + R"(']],
                     extensions: [[$class: 'RelativeTargetDirectory', relativeTargetDir: 'scm'],
                                  [$class: 'LocalBranch']]])
         }
-        sh 'cat scm/feature.txt'
-      }
+        sh 'cat scm/feature.txt && cd scm && b=$(git rev-parse --abbrev-ref HEAD) && echo on branch $b'
+    }
     }
     stage('ScmGit') {
       steps {
         checkout scmGit(branches: [[name: 'origin/main']],
                         userRemoteConfigs: [[url: ')" +
-                                                      other + R"(']],
+                                       other + R"(']],
                         extensions: [relativeTargetDirectory('plain'), cleanBeforeCheckout()])
         sh 'cat plain/main.txt && test ! -e plain/feature.txt && echo NO-FEATURE'
       }
@@ -77,11 +79,70 @@ TEST_CASE("git and checkout steps check out another repository's branch") {
   REQUIRE(run["status"] == "succeeded");
   CHECK(has(git, "[gantry] git: checking out " + other + " at feature ("));
   CHECK(has(git, "on feature\non main\n"));
-  CHECK(has(scm, "checkout: extension LocalBranch ignored"));
+  CHECK(has(scm, "on branch feature\n"));
   CHECK(has(scm, "at feature ("));
   CHECK(has(scm, "on feature\n"));
   CHECK(has(plain, "at main ("));
   CHECK(has(plain, "on main\nNO-FEATURE"));
+}
+
+TEST_CASE("checkout takes submodules at their pinned commits and recursively and refuses LFS") {
+  Cluster c;
+  c.start_controller();
+  c.start_agent({});
+  c.wait_agents(1);
+  // inner <- lib (submodule "inner", absolute URL) <- app (submodule "vendor/lib", "../repoN").
+  std::string inner = c.make_repo({{"inner.txt", "inner v1\n"}});
+  std::string lib = c.make_repo({{"lib.txt", "lib v1\n"}});
+  const std::string git =
+      "git -c protocol.file.allow=always -c user.name=Tess "
+      "-c user.email=t@example.com ";
+  CliResult r = shell("cd '" + lib + "' && " + git + "submodule -q add '" + inner + "' inner && " +
+                      git + "commit -qm inner 2>&1");
+  REQUIRE(r.exit_code == 0);
+  std::string app = c.make_repo({{"app.txt", "app\n"}});
+  const std::string lib_name = lib.substr(lib.rfind('/') + 1);
+  r = shell("cd '" + app + "' && " + git + "submodule -q add '../" + lib_name + "' vendor/lib && " +
+            git + "commit -qm lib 2>&1");
+  REQUIRE(r.exit_code == 0);
+  // lib moves on after app pinned it: the checkout takes the pinned commit.
+  r = shell("cd '" + lib + "' && echo 'lib v2' > lib.txt && " + git + "commit -qam v2 2>&1");
+  REQUIRE(r.exit_code == 0);
+  std::string repo = c.make_repo({{"Jenkinsfile", R"(pipeline {
+  agent any
+  stages {
+    stage('Sub') {
+      steps {
+        checkout([$class: 'GitSCM', branches: [[name: 'main']],
+                  userRemoteConfigs: [[url: ')" + app +
+                                                      R"(']],
+                  extensions: [[$class: 'SubmoduleOption', recursiveSubmodules: true],
+                               [$class: 'CloneOption', shallow: true, depth: 1, noTags: true],
+                               [$class: 'RelativeTargetDirectory', relativeTargetDir: 'app']]])
+        sh 'cat app/app.txt app/vendor/lib/lib.txt app/vendor/lib/inner/inner.txt'
+      }
+    }
+    stage('Lfs') {
+      steps {
+        checkout scmGit(branches: [[name: 'main']], userRemoteConfigs: [[url: ')" +
+                                                      app + R"(']],
+                        extensions: [lfs()])
+      }
+    }
+  }
+}
+)"}});
+  int64_t id = c.trigger(repo);
+  json run = c.wait_run(id, 60s);
+  const std::string log = c.stage_log(id, "Sub");
+  INFO(run.dump() + "\n" + log);
+  CHECK(has(log, "app\nlib v1\ninner v1\n"));
+  CHECK(has(log, "checkout: submodule vendor/lib at "));
+  CHECK(has(log, "checkout: submodule inner at "));
+  CHECK(has(log, "clone options (shallow, depth, noTags, reference) are not needed"));
+  CHECK(stages_by_id(run)["Sub"]["status"] == "succeeded");
+  CHECK(run["status"] == "failed");
+  CHECK(has(c.stage_log(id, "Lfs"), "checkout: Git LFS is not supported"));
 }
 
 TEST_CASE("git step fails its stage on a missing branch and on credentials it was not given") {

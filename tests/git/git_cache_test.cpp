@@ -189,3 +189,17 @@ TEST_CASE("read_file_at reads the mirror as it is, read_file fetches first", "[g
   CHECK_FALSE(r.ok);
   CHECK(r.error == "no Jenkinsfile in " + url + " at main (" + c3.substr(0, 12) + ")");
 }
+
+TEST_CASE("relative submodule URLs resolve against the parent's URL") {
+  using gantry::git::resolve_submodule_url;
+  CHECK(resolve_submodule_url("https://host/org/app.git", "../lib.git") ==
+        "https://host/org/lib.git");
+  CHECK(resolve_submodule_url("https://host/org/app.git/", "./sub") ==
+        "https://host/org/app.git/sub");
+  CHECK(resolve_submodule_url("https://host/org/app", "../../other/lib") ==
+        "https://host/other/lib");
+  CHECK(resolve_submodule_url("git@host:org/app.git", "../lib.git") == "git@host:org/lib.git");
+  CHECK(resolve_submodule_url("git@host:app.git", "../lib.git") == "git@host:lib.git");
+  CHECK(resolve_submodule_url("/srv/git/app", "../lib") == "/srv/git/lib");
+  CHECK(resolve_submodule_url("/srv/git/app", "https://x/y.git") == "https://x/y.git");
+}

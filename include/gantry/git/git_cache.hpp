@@ -139,6 +139,16 @@ struct CheckoutResult {
   std::string commit;    // full SHA checked out
 };
 
+// A submodule of a checked-out commit: where it goes, where it comes from (a relative URL
+// resolved against the parent's), and the commit the parent's tree pins.
+struct SubmoduleRef {
+  std::string path, url, commit;
+};
+
+// "../lib.git" against "https://host/org/app.git" -> "https://host/org/lib.git"; an absolute
+// URL as it is.
+std::string resolve_submodule_url(const std::string& parent_url, const std::string& url);
+
 class GitCache {
  public:
   explicit GitCache(std::string cache_dir);
@@ -150,6 +160,15 @@ class GitCache {
   CheckoutResult checkout(const std::string& url, const std::string& commit,
                           const std::string& workspace,
                           const GitCredentials* credentials = nullptr);
+
+  // The submodules (.gitmodules and the tree's gitlinks) of the commit checked out in
+  // `workspace` by checkout(); at most 100. False with `error` when the workspace or its
+  // .gitmodules cannot be read.
+  bool submodules(const std::string& workspace, const std::string& parent_url,
+                  std::vector<SubmoduleRef>& out, std::string& error);
+  // Points local branch `name` at the workspace's HEAD and checks it out (Jenkins' LocalBranch
+  // extension: `git rev-parse --abbrev-ref HEAD` then names a branch, not HEAD).
+  bool local_branch(const std::string& workspace, const std::string& name, std::string& error);
 
   // The credentials every later fetch of `url` uses (the controller's repositories and
   // libraries); empty ones remove them. Thread-safe.
