@@ -2,13 +2,14 @@
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
+PACKAGE_BUILD ?= build-package
 CMAKE_FLAGS ?=
 ifeq ($(CI),true)
 CMAKE_FLAGS += -DGANTRY_WERROR=ON
 endif
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test test-asan fuzz bench soak demo format clean
+.PHONY: all deps configure build test test-asan fuzz bench soak demo package format clean
 
 all: build
 
@@ -62,8 +63,24 @@ soak: build
 demo: build
 	bash examples/demo.sh $(BUILD)
 
+# The Debian packages gantry-controller, gantry-agent, gantry and their -dbgsym
+# (docs/install.md), in $(PACKAGE_BUILD)/. -O2 -g as Debian builds (the debug
+# information goes to the -dbgsym packages, zlib-compressed at link time: xz then
+# has a quarter of the bytes to go through), with dpkg-buildflags' hardening.
+# PACKAGE_WRAP runs before the build (a shared machine: PACKAGE_WRAP="flock /tmp/x.lock nice").
+PACKAGE_WRAP ?=
+PACKAGE_BUILDFLAGS = DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get
+package: deps
+	cmake -S . -B $(PACKAGE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DGANTRY_TESTS=OFF -DGANTRY_BENCH=OFF -DGANTRY_WERROR=OFF \
+	  -DCMAKE_CXX_FLAGS="$$($(PACKAGE_BUILDFLAGS) CPPFLAGS) $$($(PACKAGE_BUILDFLAGS) CXXFLAGS)" \
+	  -DCMAKE_EXE_LINKER_FLAGS="$$($(PACKAGE_BUILDFLAGS) LDFLAGS) -Wl,--compress-debug-sections=zlib"
+	$(PACKAGE_WRAP) cmake --build $(PACKAGE_BUILD) -j $(JOBS)
+	cd $(PACKAGE_BUILD) && rm -f *.deb *.ddeb && cpack -G DEB
+	@ls -l $(PACKAGE_BUILD)/*.deb $(PACKAGE_BUILD)/*.ddeb
+
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(PACKAGE_BUILD)

@@ -1,5 +1,6 @@
 // gantry-agent: connects out to the controller and runs the jobs it is given
-// (SPEC §5, §10). Usage errors exit 2.
+// (SPEC §5, §10). Usage errors exit 2; `--check-config FILE` exits 0 when the
+// config file is valid, 1 when it is not.
 #include <cstdio>
 
 #include "agent.hpp"
@@ -20,6 +21,8 @@ constexpr const char* kUsage =
     "                    [--tool TYPE:NAME=HOME ...] (tools { maven 'M3' }: --tool "
     "maven:M3=/opt/maven)\n"
     "       gantry-agent --config FILE   (the same keys in YAML)\n"
+    "       gantry-agent --check-config FILE   (prints \"FILE: ok\" and exits 0, or the\n"
+    "                    FILE:LINE:COL error and exits 1; connects nowhere)\n"
     "The token: --token-file FILE, or GANTRY_AGENT_TOKEN in the environment\n"
     "(--token TOKEN works, but any local user can read a command line).\n"
     "An https:// controller is verified against the system's CAs or --ca FILE;\n"
@@ -42,6 +45,19 @@ int main(int argc, char** argv) {
     return agent::kube_exec_main(std::vector<std::string>(argv + 2, argv + argc));
   agent::AgentConfig config;
   std::string error;
+  // Reads the file as --config does (a token_file in it is read too), and starts nothing.
+  if (argc >= 2 && std::string(argv[1]) == "--check-config") {
+    if (argc != 3) {
+      std::fprintf(stderr, "gantry-agent: --check-config takes one FILE\n%s", kUsage);
+      return 2;
+    }
+    if (!agent::load_agent_config(argv[2], config, error)) {
+      std::fprintf(stderr, "%s\n", error.c_str());
+      return 1;
+    }
+    std::printf("%s: ok\n", argv[2]);
+    return 0;
+  }
   bool help = false, version = false;
   std::vector<std::string> args(argv + 1, argv + argc);
   const bool parsed = agent::parse_agent_args(args, config, error, help, version);

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -293,13 +294,9 @@ GeneratedTokens ensure_generated_tokens(const std::string& data_dir) {
   return tokens;
 }
 
-std::string job_token(std::string_view key, std::string_view job_id, uint64_t epoch,
-                      std::string_view agent_id) {
-  std::string message(job_id);
-  message += '\n';
-  message += std::to_string(epoch);
-  message += '\n';
-  message += agent_id;
+namespace {
+
+std::string hmac_hex(std::string_view key, const std::string& message) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
@@ -309,12 +306,67 @@ std::string job_token(std::string_view key, std::string_view job_id, uint64_t ep
   return to_hex(md, len);
 }
 
+std::string report_link_mac(std::string_view key, int64_t run_id, std::string_view hex_name,
+                            int64_t expires_s) {
+  return hmac_hex(key, "report-link\n" + std::to_string(run_id) + "\n" + std::string(hex_name) +
+                           "\n" + std::to_string(expires_s));
+}
+
+}  // namespace
+
+std::string job_token(std::string_view key, std::string_view job_id, uint64_t epoch,
+                      std::string_view agent_id) {
+  return hmac_hex(
+      key, std::string(job_id) + '\n' + std::to_string(epoch) + '\n' + std::string(agent_id));
+}
+
 bool job_token_matches(std::string_view key, std::string_view job_id, uint64_t epoch,
                        std::string_view agent_id, std::string_view presented) {
   if (key.empty()) return false;
   std::string expected = job_token(key, job_id, epoch, agent_id);
   return presented.size() == expected.size() &&
          CRYPTO_memcmp(presented.data(), expected.data(), expected.size()) == 0;
+}
+
+std::string report_link_token(std::string_view key, int64_t run_id, std::string_view name,
+                              int64_t expires_s) {
+  const std::string hex_name =
+      to_hex(reinterpret_cast<const unsigned char*>(name.data()), name.size());
+  return std::to_string(run_id) + "." + hex_name + "." + std::to_string(expires_s) + "." +
+         report_link_mac(key, run_id, hex_name, expires_s);
+}
+
+bool parse_report_link(std::string_view key, std::string_view token, int64_t now_s, int64_t& run_id,
+                       std::string& name) {
+  if (key.empty() || token.size() > 2048) return false;
+  std::vector<std::string_view> parts;
+  for (size_t start = 0;;) {
+    size_t dot = token.find('.', start);
+    parts.push_back(token.substr(start, dot == std::string_view::npos ? dot : dot - start));
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  if (parts.size() != 4 || parts[1].size() % 2 != 0) return false;
+  int64_t expires = 0;
+  auto number = [](std::string_view text, int64_t& out) {
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc() && p == text.data() + text.size() && out > 0;
+  };
+  if (!number(parts[0], run_id) || !number(parts[2], expires) || expires < now_s) return false;
+  const std::string expected = report_link_mac(key, run_id, parts[1], expires);
+  if (parts[3].size() != expected.size() ||
+      CRYPTO_memcmp(parts[3].data(), expected.data(), expected.size()) != 0)
+    return false;
+  name.clear();
+  for (size_t i = 0; i < parts[1].size(); i += 2) {
+    auto nibble = [](char c) {
+      return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    };
+    const int hi = nibble(parts[1][i]), lo = nibble(parts[1][i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    name += static_cast<char>(hi * 16 + lo);
+  }
+  return true;
 }
 
 std::vector<gmud::Person> gate_people(const Config& config, Permission needed, bool names_as_groups,

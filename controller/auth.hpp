@@ -149,4 +149,14 @@ std::string job_token(std::string_view key, std::string_view job_id, uint64_t ep
 bool job_token_matches(std::string_view key, std::string_view job_id, uint64_t epoch,
                        std::string_view agent_id, std::string_view presented);
 
+// A link to a run's published report that a browser can open without the API token
+// (docs/reports.md): "RUN.HEXNAME.EXPIRES.HMAC", HMAC-SHA256 under `key` of the run, the report's
+// name and the expiry (unix seconds). Minted for someone who may read the run; anyone holding
+// it reads that one report until it expires.
+std::string report_link_token(std::string_view key, int64_t run_id, std::string_view name,
+                              int64_t expires_s);
+// The run and report a link token opens, if its HMAC holds and it has not expired at `now_s`.
+bool parse_report_link(std::string_view key, std::string_view token, int64_t now_s, int64_t& run_id,
+                       std::string& name);
+
 }  // namespace gantry::controller

@@ -127,8 +127,8 @@ bool read_events(Reader& r, const Field& f, std::vector<std::string>& out) {
     std::string hint = did_you_mean(e, known);
     if (hint.empty())
       hint =
-          " (one of: gmud.opened, gmud.approved, gmud.rejected, gmud.expired, canary.paused, "
-          "canary.rolled_back, run.failed)";
+          " (one of: gmud.opened, gmud.approved, gmud.rejected, gmud.expired, input.opened, "
+          "canary.paused, canary.rolled_back, run.failed)";
     return r.fail(item, "unknown event '" + e + "'" + hint);
   }
   return true;

@@ -15,6 +15,7 @@ set(GANTRY_CONTROLLER_CORE_SOURCES
   audit_json.cpp
   webhook.cpp
   webhook_json.cpp
+  forge_changes_json.cpp
   store/database.cpp
   store/store.cpp
   store/store_runs.cpp

@@ -12,10 +12,10 @@
 namespace gantry::controller {
 
 // Every event a channel may hear, in the order the docs list them. Without `events:` a channel
-// hears the gmud.* and canary.* ones; run.failed is asked for by name.
+// hears the gmud.*, input.* and canary.* ones; run.failed is asked for by name.
 inline constexpr std::string_view kNotificationEvents[] = {
-    "gmud.opened",   "gmud.approved",      "gmud.rejected", "gmud.expired",
-    "canary.paused", "canary.rolled_back", "run.failed"};
+    "gmud.opened",  "gmud.approved", "gmud.rejected",      "gmud.expired",
+    "input.opened", "canary.paused", "canary.rolled_back", "run.failed"};
 
 struct SmtpChannelConfig {
   std::string host;

@@ -20,6 +20,7 @@ packages=(
   python3-aiosmtpd   # the SMTP server of the notification tests (tests/support/smtp_server.py)
   # Private repositories (docs/forges.md): a real sshd on a loopback port serves git over SSH.
   openssh-server
+  systemd   # systemd-analyze verifies the packaged units (tests/packaging/systemd_units.sh)
 )
 # The browser test runs playwright-core under Node.js with npm; a machine that
 # has them already (from another source) keeps its own.

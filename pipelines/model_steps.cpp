@@ -605,6 +605,11 @@ bool ModelBuilder::parse_step(Node& stmt, Step& out, int depth) {
     if (!ok) return false;
     out.name = "parallel";
     out.pos = c->pos;
+    // The call as written, for the agent's Groovy engine to run (its branches at once).
+    auto statement = make_node(NodeKind::ExprStmt, c->pos);
+    statement->lhs = clone(*c);
+    out.script = make_node(NodeKind::Block, c->pos);
+    out.script->items.push_back(std::move(statement));
     for (auto& arg : c->named) {
       if (arg.name == "failFast") {
         out.named.push_back(std::move(arg));

@@ -1366,19 +1366,6 @@
       this.testBox.hidden = false;
     }
     // The run's reports and issue counts (from its JSON), and its first issues.
-    // The runs its build steps started, as they stand once it ended (the list at load time may
-    // have been short of the last ones).
-    async loadLinks() {
-      this.linksLoaded = true;
-      try {
-        const r = await api('GET', '/api/v1/runs/' + this.id);
-        if (this.run) {
-          this.run.downstream = r.downstream;
-          this.run.upstream = r.upstream;
-          this.render();
-        }
-      } catch (e) { /* the facts stay as loaded */ }
-    }
     async loadReports() {
       this.reportsLoaded = true;
       let run, got;
@@ -1388,11 +1375,18 @@
       } catch (e) {
         return;
       }
+      if (this.run && JSON.stringify(this.run.downstream) !== JSON.stringify(run.downstream)) {
+        this.run.downstream = run.downstream;  // the runs its build steps started, as they ended
+        this.render();
+      }
       const reports = run.reports || [];
       this.reports.replaceChildren(...reports.map((r) => el('li', {},
           el('span', {}, r.title || r.name), ' ',
-          ...(r.links || []).map((l) => el('button', {type: 'button', class: 'link',
-              onclick: () => this.saveReport(l.url, l.file)}, l.file)),
+          ...(r.links || []).flatMap((l) => [
+            el('button', {type: 'button', class: 'link', title: 'open in a new tab',
+              onclick: () => this.openReport(r.name, l.file)}, l.file),
+            el('button', {type: 'button', class: 'link', title: 'download ' + l.file,
+              onclick: () => this.saveReport(l.url, l.file)}, '⤓')]),
           el('span', {class: 'muted'}, ' ' + r.count + ' files · ' + fmtBytes(r.bytes) +
              (r.stage ? ' · ' + r.stage : '')))));
       this.reportBox.hidden = reports.length === 0;
@@ -1413,6 +1407,21 @@
       }
       this.issues.replaceChildren(...rows);
       this.issueBox.hidden = false;
+    }
+    // A report opens in a tab of its own through a signed link (an hour long): the browser
+    // cannot send the API token, and the report's relative links stay under the link's path.
+    async openReport(name, file) {
+      const tab = window.open('', '_blank');  // now, in the click: later a popup blocker may refuse
+      if (tab) tab.opener = null;
+      try {
+        const link = await api('POST', '/api/v1/runs/' + this.id + '/reports/' +
+                               encodeURIComponent(name) + '/link');
+        const url = link.url + file.split('/').map(encodeURIComponent).join('/');
+        if (tab) tab.location = url; else window.open(url, '_blank', 'noopener');  // blocked above
+      } catch (e) {
+        if (tab) tab.close();
+        setFlash(this.flash, 'Could not open ' + file + ': ' + describe(e), true);
+      }
     }
     async saveReport(url, file) {
       try {
@@ -1506,7 +1515,6 @@
       if (TERMINAL.has(r.status) && !this.artifactsLoaded) this.loadArtifacts();
       if (TERMINAL.has(r.status) && !this.testsLoaded) this.loadTests(false);
       if (TERMINAL.has(r.status) && !this.reportsLoaded) this.loadReports();
-      if (TERMINAL.has(r.status) && !this.linksLoaded) this.loadLinks();
       const {roots, nodes} = stageTree(stages);
       const leaves = stages.filter((s) => nodes.get(s.id).children.length === 0);
       const shown = this.chooseStage(leaves);

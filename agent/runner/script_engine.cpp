@@ -104,13 +104,41 @@ class Describable : public groovy::NativeObject {
   std::vector<std::pair<std::string, Value>> named_;
 };
 
+// `scm`: the run's own repository as Jenkins' GitSCM shows it to Groovy, for the pipelines that
+// read it (scm.userRemoteConfigs[0].url, scm.branches[0].name) or pass its parts to checkout.
 class ScmObject : public groovy::NativeObject {
  public:
+  ScmObject(std::string url, std::string branch)
+      : url_(std::move(url)), branch_(std::move(branch)) {}
   std::string type_name() const override { return "hudson.plugins.git.GitSCM"; }
-  bool get(groovy::Interpreter&, std::string_view, Value&, bool& found) override {
-    found = false;
+  bool get(groovy::Interpreter&, std::string_view name, Value& out, bool& found) override {
+    found = true;
+    if (name == "userRemoteConfigs") {
+      Value remote = Value::map();
+      remote.as_map().put(Value::string("url"), url_.empty() ? Value() : Value::string(url_));
+      remote.as_map().put(Value::string("name"), Value::string("origin"));
+      remote.as_map().put(Value::string("refspec"),
+                          Value::string("+refs/heads/*:refs/remotes/origin/*"));
+      remote.as_map().put(Value::string("credentialsId"), Value());
+      out = Value::list({remote});
+    } else if (name == "branches") {
+      Value branch = Value::map();
+      branch.as_map().put(Value::string("name"), Value::string(branch_));
+      out = Value::list({branch});
+    } else if (name == "extensions") {
+      out = Value::list();
+    } else if (name == "doGenerateSubmoduleConfigurations") {
+      out = Value::boolean(false);
+    } else if (name == "key") {
+      out = Value::string("git " + url_);
+    } else {
+      found = false;
+    }
     return true;
   }
+
+ private:
+  std::string url_, branch_;
 };
 
 // A Groovy value as the literal it would be written as, for a step's arguments.
@@ -620,8 +648,14 @@ std::optional<Value> ScriptEngine::Host::global(std::string_view name) {
   }
   if (name == "scm") {
     if (scm_.is_null()) {
-      scm_ =
-          Value::of(std::static_pointer_cast<groovy::NativeObject>(std::make_shared<ScmObject>()));
+      // Its branch as a multibranch job's scm names it; a run of a commit: the commit.
+      std::string branch = job_.spec.commit;
+      for (const char* var : {"GIT_BRANCH", "BRANCH_NAME"}) {
+        auto it = job_.spec.env.find(var);
+        if (it != job_.spec.env.end() && !it->second.empty()) branch = it->second;
+      }
+      scm_ = Value::of(std::static_pointer_cast<groovy::NativeObject>(
+          std::make_shared<ScmObject>(job_.spec.repo_url, branch)));
     }
     return scm_;
   }

@@ -296,6 +296,7 @@ StepRunner::StepFn StepRunner::lookup(std::string_view name) {
       {"lock", &StepRunner::lock},
       {"milestone", &StepRunner::milestone},
       {"build", &StepRunner::build},
+      {"parallel", &StepRunner::parallel_step},
       {"timeout", &StepRunner::timeout},
       {"retry", &StepRunner::retry},
       {"catchError", &StepRunner::catch_error},
@@ -419,8 +420,18 @@ StepStatus StepRunner::sh(const Step& step, const StepScope& scope) {
   if (!script) return StepStatus::failure("sh: no script given");
   log("+ " + first_line(*script));
   std::string out;
-  StepStatus st = run_process({"/bin/sh", "-e", "-c", *script}, scope,
-                              return_stdout ? &out : nullptr, ProcessMode::Step);
+  // A script that starts with "#!" runs under the interpreter it names, as Jenkins runs it (the
+  // script is a file it executes): written to a private file in WORKSPACE_TMP (else TMPDIR,
+  // /tmp) by a small sh, run, and removed. The script travels as the sh's $0, so the same works
+  // on this machine, in a container and in a pod.
+  static constexpr const char* kShebangRunner =
+      "d=${WORKSPACE_TMP:-${TMPDIR:-/tmp}}; [ -d \"$d\" ] && [ -w \"$d\" ] || d=/tmp; "
+      "f=$(mktemp \"$d/gantry-script-XXXXXX\") || exit 1; "
+      "printf '%s' \"$0\" > \"$f\" && chmod 700 \"$f\" || { rm -f \"$f\"; exit 1; }; "
+      "\"$f\"; r=$?; rm -f \"$f\"; exit $r";
+  std::vector<std::string> argv = {"/bin/sh", "-e", "-c", *script};
+  if (script->starts_with("#!")) argv = {"/bin/sh", "-c", kShebangRunner, *script};
+  StepStatus st = run_process(argv, scope, return_stdout ? &out : nullptr, ProcessMode::Step);
   if (!st.ok) return st;
   int64_t code = std::get<int64_t>(st.value.data);
   if (return_status) return StepStatus::with_value(Value(code));

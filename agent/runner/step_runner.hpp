@@ -271,6 +271,7 @@ class StepRunner {
 
   // steps_script.cpp
   StepStatus script(const pipelines::Step& step, const StepScope& scope);
+  StepStatus parallel_step(const pipelines::Step& step, const StepScope& scope);
 
   // steps_files.cpp
   StepStatus write_file(const pipelines::Step& step, const StepScope& scope);

@@ -284,6 +284,15 @@ StepStatus StepRunner::checkout(const Step& step, const StepScope& scope) {
     if (branch.empty()) branch = job_.spec.commit;
   }
   what.branch = jenkins_branch(branch);
+  if (what.url == job_.spec.repo_url && !job_.spec.commit.empty()) {
+    // scm.branches of the run's own repository (its branch, or PR-7): the run's own commit, as
+    // Jenkins pins a multibranch job's scm to the revision being built.
+    for (const char* var : {"GIT_BRANCH", "BRANCH_NAME"}) {
+      auto it = job_.spec.env.find(var);
+      if (it != job_.spec.env.end() && !it->second.empty() && it->second == what.branch)
+        what.branch = job_.spec.commit;
+    }
+  }
   for (const Node* ext : elements(field(scm, "extensions"))) {
     std::string name = class_of(args, ext);
     if (name == "RelativeTargetDirectory" || name == "relativeTargetDirectory") {

@@ -44,4 +44,12 @@ StepStatus StepRunner::script(const Step& step, const StepScope& scope) {
   return engine().run_script(*step.script, scope);
 }
 
+// parallel(a: { ... }, b: { ... }, failFast: true) written straight in `steps { }`: Jenkins'
+// parallel step; the model keeps the call as written (Step::script), and the Groovy engine runs
+// its branches at once as it does in a script block.
+StepStatus StepRunner::parallel_step(const Step& step, const StepScope& scope) {
+  if (!step.script) return StepStatus::failure("parallel: no branches");
+  return engine().run_script(*step.script, scope);
+}
+
 }  // namespace gantry::agent

@@ -35,6 +35,16 @@ LABEL = re.compile(r"""(?:^|[{;])\s*label\s*(?:\(\s*|\s+)(['"])([^'"$]+)\1""", r
 NODE = re.compile(r"""\bnode\s*\(\s*(?:label\s*:\s*)?(['"])([^'"$]+)\1""")
 CREDS = re.compile(r"""\b(?:credentials\s*\(\s*|credentialsId\s*:\s*|registryCredentialsId\s+|[A-Za-z_]*CRED[A-Za-z_]*\s*=\s*)"""
                    r"""(['"])([^'"$]+)\1""")
+SSHAGENT = re.compile(r"""\bsshagent\s*\(?\s*(?:credentials\s*:\s*)?\[([^\]]*)\]""")
+QUOTED = re.compile(r"""(['"])([^'"$]+)\1""")
+# A Slack-shaped webhook that answers "ok" to every POST, on 127.0.0.1:argv[1].
+SLACK_SINK = (
+    "import http.server,sys\n"
+    "class H(http.server.BaseHTTPRequestHandler):\n"
+    "  def do_POST(self):\n"
+    "    self.rfile.read(int(self.headers.get('Content-Length') or 0))\n"
+    "    self.send_response(200); self.end_headers(); self.wfile.write(b'ok')\n"
+    "http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()\n")
 TOOLS = re.compile(r"\btools\s*\{([^}]*)\}")
 TOOL_ENTRY = re.compile(r"""\b([A-Za-z]+)\s*\(?\s*(['"])([^'"$]+)\2""")
 TOOL_STEP = re.compile(r"""\btool\s*\(?\s*(?:name\s*:\s*)?(['"])([^'"$]+)\1"""
@@ -132,7 +142,10 @@ def main():
         atoms = sorted({a for a in re.split(r'[&|!()\s,]+', e) if a})
         if atoms and atoms not in label_sets:
             label_sets.append(atoms)
-    creds = sorted({m.group(2) for m in CREDS.finditer(text)})
+    creds = {m.group(2) for m in CREDS.finditer(text)}
+    for m in SSHAGENT.finditer(text):
+        creds |= {q.group(2) for q in QUOTED.finditer(m.group(1))}
+    creds = sorted(creds)
     # Tools an admin would have installed on the agents: a home whose bin/ is the shims.
     tools = {(m.group(1), m.group(3)) for b in TOOLS.finditer(text)
              for m in TOOL_ENTRY.finditer(b.group(1))}
@@ -165,6 +178,23 @@ def main():
     }
     if creds:
         config['secrets'] = {c: {'value': 'bench-user:bench-secret'} for c in creds}
+    # A mail server and a Slack webhook, as a Jenkins admin has them configured for the
+    # mail/emailext/slackSend steps: local sinks that accept everything.
+    sinks = []
+    if re.search(r'\b(mail|emailext)\b', text):
+        smtp_port = free_port()
+        sinks.append(['/usr/bin/python3', '-m', 'aiosmtpd', '-n', '-l',
+                      '127.0.0.1:%d' % smtp_port])
+        config.setdefault('notifications', []).append(
+            {'name': 'mail', 'smtp': {'host': '127.0.0.1', 'port': smtp_port,
+                                      'from': 'jenkins@example.com', 'starttls': False},
+             'to': ['team@example.com'], 'events': ['run.failed']})
+    if re.search(r'\bslackSend\b', text):
+        slack_port = free_port()
+        sinks.append([sys.executable, '-c', SLACK_SINK, str(slack_port)])
+        config.setdefault('notifications', []).append(
+            {'name': 'slack', 'slack_webhook': 'http://127.0.0.1:%d/hook' % slack_port,
+             'events': ['run.failed']})
     cfg = os.path.join(work, 'controller.yml')
     with open(cfg, 'w') as f:
         json.dump(config, f, indent=1)  # JSON is YAML
@@ -185,6 +215,8 @@ def main():
     rc = 1
     try:
         make_images(text, shims, repo, out)
+        for argv in sinks:
+            start(argv, os.path.join(work, 'sink-%d.log' % len(procs)))
         start([os.path.join(bindir, 'gantry-controller'), '--config', cfg],
               os.path.join(work, 'controller.log'))
         deadline = time.time() + 15

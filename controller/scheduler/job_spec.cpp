@@ -31,36 +31,62 @@ void set_ref_env(const std::string& ref, std::map<std::string, std::string>& env
   if (env.count("BRANCH_NAME")) env["GIT_BRANCH"] = env["BRANCH_NAME"];
 }
 
-void collect_ids(const pipelines::Node& node, std::set<std::string>& ids, int depth) {
+// A credentials id as written: a literal, or a name (ID, env.ID, "${ID}") that the
+// Jenkinsfile sets once to a literal at its top level or in the pipeline's environment.
+std::optional<std::string> credentials_id_of(const pipelines::Node* v, const LiteralVars* vars) {
+  using pipelines::NodeKind;
+  if (v == nullptr) return std::nullopt;
+  if (v->kind == NodeKind::String) return v->text;
+  if (v->kind == NodeKind::GString && v->items.size() == 1) v = v->items[0].get();
+  if (vars == nullptr || v == nullptr) return std::nullopt;
+  std::string name;
+  if (v->kind == NodeKind::Ident) name = v->text;
+  if (v->kind == NodeKind::Property && v->lhs && v->lhs->kind == NodeKind::Ident &&
+      v->lhs->text == "env")
+    name = v->text;
+  auto it = vars->find(name);
+  if (name.empty() || it == vars->end()) return std::nullopt;
+  return it->second;
+}
+
+// sshagent(['id', ...]) / sshagent(credentials: [...]) / sshagent('id'): the keys of its agent.
+void sshagent_ids(const pipelines::Node* list, std::set<std::string>& ids,
+                  const LiteralVars* vars) {
+  if (list && list->kind == pipelines::NodeKind::List) {
+    for (const auto& item : list->items) {
+      if (auto id = credentials_id_of(item.get(), vars)) ids.insert(*id);
+    }
+  } else if (auto id = credentials_id_of(list, vars)) {
+    ids.insert(*id);
+  }
+}
+
+void collect_ids(const pipelines::Node& node, std::set<std::string>& ids, int depth,
+                 const LiteralVars* vars) {
   if (depth > pipelines::kMaxEvalDepth) return;
   for (const auto& arg : node.named) {
-    if (arg.name == "credentialsId" && arg.value && arg.value->kind == pipelines::NodeKind::String)
-      ids.insert(arg.value->text);
-    if (arg.value) collect_ids(*arg.value, ids, depth + 1);
+    if (arg.name == "credentialsId") {
+      if (auto id = credentials_id_of(arg.value.get(), vars)) ids.insert(*id);
+    }
+    if (arg.value) collect_ids(*arg.value, ids, depth + 1, vars);
   }
-  // sshagent(['id', ...]) { } and sshagent(credentials: [...]) { }: every id named.
   if (node.kind == pipelines::NodeKind::Call && !node.lhs && node.text == "sshagent") {
     const pipelines::Node* list = node.items.empty() ? nullptr : node.items[0].get();
     for (const auto& arg : node.named) {
       if (arg.name == "credentials") list = arg.value.get();
     }
-    if (list && list->kind == pipelines::NodeKind::String) ids.insert(list->text);
-    if (list && list->kind == pipelines::NodeKind::List) {
-      for (const auto& item : list->items) {
-        if (item && item->kind == pipelines::NodeKind::String) ids.insert(item->text);
-      }
-    }
+    sshagent_ids(list, ids, vars);
   }
   // Docker Pipeline: docker.withRegistry(url, 'id') { } and docker.withServer(uri, 'id') { }.
   if (node.kind == pipelines::NodeKind::Call && node.lhs &&
-      (node.text == "withRegistry" || node.text == "withServer") && node.items.size() >= 2 &&
-      node.items[1] && node.items[1]->kind == pipelines::NodeKind::String)
-    ids.insert(node.items[1]->text);
+      (node.text == "withRegistry" || node.text == "withServer") && node.items.size() >= 2) {
+    if (auto id = credentials_id_of(node.items[1].get(), vars)) ids.insert(*id);
+  }
   for (const auto* child : {node.lhs.get(), node.rhs.get(), node.third.get(), node.block.get()}) {
-    if (child) collect_ids(*child, ids, depth + 1);
+    if (child) collect_ids(*child, ids, depth + 1, vars);
   }
   for (const auto& item : node.items) {
-    if (item) collect_ids(*item, ids, depth + 1);
+    if (item) collect_ids(*item, ids, depth + 1, vars);
   }
 }
 
@@ -96,7 +122,7 @@ void collect_step_calls(const std::vector<pipelines::Step>& steps, std::set<std:
 // withCredentials inside the Jenkinsfile's own methods that `calls` reach
 // (def deploy() { withCredentials([...]) { ... } }, called from a step).
 void collect_method_credential_ids(const pipelines::Node* file, std::set<std::string> calls,
-                                   std::set<std::string>& ids) {
+                                   std::set<std::string>& ids, const LiteralVars* vars) {
   if (file == nullptr) return;
   std::set<std::string> seen;
   for (int round = 0; round < 8 && !calls.empty(); ++round) {
@@ -108,7 +134,7 @@ void collect_method_credential_ids(const pipelines::Node* file, std::set<std::st
           seen.count(m->text))
         continue;
       seen.insert(m->text);
-      collect_ids(*m, ids, 0);
+      collect_ids(*m, ids, 0, vars);
       collect_calls(*m, next, 0);
     }
     calls = std::move(next);
@@ -127,28 +153,46 @@ std::string secret_refusal_of(const std::string& id, const SchedulerOptions& opt
 
 }  // namespace
 
-void collect_credential_ids(const std::vector<pipelines::Step>& steps, std::set<std::string>& ids) {
-  for (const pipelines::Step& step : steps) {
-    if (step.name == "sshagent") {
-      // sshagent(['id', ...]) / sshagent(credentials: [...]): the keys of its ssh-agent.
-      const pipelines::Node* list = step.arg("credentials", 0);
-      if (list && list->kind == pipelines::NodeKind::String) ids.insert(list->text);
-      if (list && list->kind == pipelines::NodeKind::List) {
-        for (const auto& item : list->items) {
-          if (item && item->kind == pipelines::NodeKind::String) ids.insert(item->text);
-        }
-      }
+LiteralVars literal_vars(const pipelines::Node* file, const pipelines::Pipeline& pipeline) {
+  using pipelines::NodeKind;
+  LiteralVars vars;
+  std::set<std::string> twice;  // set more than once: not a constant
+  auto note = [&](const std::string& name, const pipelines::Node* v) {
+    if (name.empty() || v == nullptr || v->kind != NodeKind::String || twice.count(name)) return;
+    if (!vars.emplace(name, v->text).second) {
+      vars.erase(name);
+      twice.insert(name);
     }
+  };
+  if (file != nullptr) {
+    for (const auto& stmt : file->items) {
+      if (!stmt) continue;
+      if (stmt->kind == NodeKind::VarDecl) note(stmt->text, stmt->lhs.get());
+      const pipelines::Node* e = stmt->kind == NodeKind::ExprStmt ? stmt->lhs.get() : nullptr;
+      if (e && e->kind == NodeKind::Assign && e->text == "=" && e->lhs &&
+          e->lhs->kind == NodeKind::Ident)
+        note(e->lhs->text, e->rhs.get());
+    }
+  }
+  for (const pipelines::EnvVar& v : pipeline.environment) note(v.name, v.value.get());
+  return vars;
+}
+
+void collect_credential_ids(const std::vector<pipelines::Step>& steps, std::set<std::string>& ids,
+                            const LiteralVars* vars) {
+  for (const pipelines::Step& step : steps) {
+    if (step.name == "sshagent") sshagent_ids(step.arg("credentials", 0), ids, vars);
     for (const auto& a : step.args) {
-      if (a) collect_ids(*a, ids, 0);
+      if (a) collect_ids(*a, ids, 0, vars);
     }
     for (const auto& a : step.named) {
-      if (a.name == "credentialsId" && a.value && a.value->kind == pipelines::NodeKind::String)
-        ids.insert(a.value->text);
-      if (a.value) collect_ids(*a.value, ids, 0);
+      if (a.name == "credentialsId") {
+        if (auto id = credentials_id_of(a.value.get(), vars)) ids.insert(*id);
+      }
+      if (a.value) collect_ids(*a.value, ids, 0, vars);
     }
-    if (step.script) collect_ids(*step.script, ids, 0);
-    collect_credential_ids(step.body, ids);
+    if (step.script) collect_ids(*step.script, ids, 0, vars);
+    collect_credential_ids(step.body, ids, vars);
   }
 }
 
@@ -395,20 +439,21 @@ protocol::JobSpec job_spec(const RunState& run, const Job& job, const SchedulerO
   // withCredentials secrets go only to the job whose own steps name them.
   std::set<std::string> ids;
   std::set<std::string> calls;
+  const LiteralVars vars = literal_vars(run.groovy_tree().get(), run.pipeline);
   if (n.kind == NodeKind::PipelinePost) {
     for (const auto& p : run.pipeline.post) {
-      collect_credential_ids(p.steps, ids);
+      collect_credential_ids(p.steps, ids, &vars);
       collect_step_calls(p.steps, calls);
     }
   } else if (n.stage) {
-    collect_credential_ids(n.stage->steps, ids);
+    collect_credential_ids(n.stage->steps, ids, &vars);
     collect_step_calls(n.stage->steps, calls);
     for (const auto& p : n.stage->post) {
-      collect_credential_ids(p.steps, ids);
+      collect_credential_ids(p.steps, ids, &vars);
       collect_step_calls(p.steps, calls);
     }
   }
-  collect_method_credential_ids(run.groovy_tree().get(), std::move(calls), ids);
+  collect_method_credential_ids(run.groovy_tree().get(), std::move(calls), ids, &vars);
   // A container agent's registry login (registryCredentialsId) is the job's, scoped as any.
   if (const pipelines::Agent* a = run.label_agent(job.node);
       a && pipelines::runs_in_container(a->kind)) {

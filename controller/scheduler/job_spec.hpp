@@ -42,8 +42,13 @@ std::string with_tools(const std::string& label, const std::vector<std::string>&
 // The assignment of `job`; `error` as for stage_environment.
 protocol::JobSpec job_spec(const RunState& run, const Job& job, const SchedulerOptions& options,
                            std::string& error);
+// Names the Jenkinsfile sets once to a string literal, at its top level (`def ID = 'x'`,
+// `ID = 'x'`) or in the pipeline's environment: credentials ids written as names resolve here.
+using LiteralVars = std::map<std::string, std::string>;
+LiteralVars literal_vars(const pipelines::Node* file, const pipelines::Pipeline& pipeline);
 // The credentials ids that these steps name (withCredentials bindings, in
-// nested bodies and script blocks too).
-void collect_credential_ids(const std::vector<pipelines::Step>& steps, std::set<std::string>& ids);
+// nested bodies and script blocks too), as literals or as names of `vars`.
+void collect_credential_ids(const std::vector<pipelines::Step>& steps, std::set<std::string>& ids,
+                            const LiteralVars* vars = nullptr);
 
 }  // namespace gantry::controller

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "gantry/common/log.hpp"
+#include "gantry/net/url.hpp"
 #include "gantry/net/http_client.hpp"
 #include "scheduler/run_state.hpp"
 
@@ -19,21 +20,6 @@ int64_t unix_ms() {
       .count();
 }
 
-// GitLab's project path in a URL: "group/app" -> "group%2Fapp".
-std::string path_escape(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
 
 // What a run's or stage's status reads as: GitHub's state and a short description.
 std::pair<std::string, std::string> state_of(RunStatus s, const std::string& what) {
@@ -82,7 +68,7 @@ ForgeRequest forge_request(const ForgeConfig& forge, const std::string& token,
   ForgeRequest r;
   std::string description = u.description.substr(0, 140);
   if (forge.type == "gitlab") {
-    r.url = forge.api + "/projects/" + path_escape(forge.project) + "/statuses/" + u.commit;
+    r.url = forge.api + "/projects/" + net::url_encode(forge.project) + "/statuses/" + u.commit;
     nlohmann::json body = {{"state", gitlab_state(u.state, u.description)},
                            {"name", u.context},
                            {"target_url", u.target_url},

@@ -1,5 +1,6 @@
 #include "service/controller.hpp"
 
+#include "service/change_poller.hpp"
 #include "service/commit_status.hpp"
 #include "service/coordination_service.hpp"
 #include "service/kube_pods.hpp"
@@ -157,12 +158,21 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
   wh.now_ms = [this] { return clock_.now_ms(); };
   watcher_ = std::make_unique<RepoWatcher>(config_.repositories, loop_, *git_, *store_, wh);
   runs_->set_git(git_.get(), watcher_.get());
+  ChangePollerHooks ch;
+  ch.change = [this](const RepositoryConfig& repo, const PushEvent& event) {
+    (void)runs_->change_request(repo, event, "poll");
+  };
+  ch.now_ms = [this] { return clock_.now_ms(); };
+  changes_ = std::make_unique<ChangePoller>(loop_, *store_, std::move(ch));
+  changes_->reconfigure(config_.repositories, config_.secrets);
+  runs_->set_change_poller(changes_.get());
   gates_->set_git(git_.get());
   RouteLimits limits;
   limits.agent_client_cert = !config_.tls_client_ca.empty();
   routes_ = std::make_unique<Routes>(auth_, *audit_, *engine_, *runs_, *gates_, *releases_,
                                      *agents_, watcher_.get(), limits);
   runs_->set_statuses(statuses_.get());
+  routes_->set_report_key(tokens_.job_key);
   routes_->set_locks([this] { return coordination_->list_locks(); });
   routes_->add_metrics([this] { return statuses_->metrics_text(); });
   routes_->add_metrics([this] { return notifier_->metrics_text(); });
@@ -261,6 +271,7 @@ void Controller::reload(const std::string& path) {
                                         config_.git.ca_pem);
   }
   statuses_->reconfigure(config_.repositories, config_.secrets);
+  changes_->reconfigure(config_.repositories, config_.secrets);
   std::map<std::string, std::string> details = {
       {"sha256", config_.source_sha256},
       {"users", std::to_string(config_.users.size())},
@@ -352,6 +363,7 @@ bool Controller::start(std::string& error) {
     }
   }
   watcher_->start();
+  changes_->start();
   tick_timer_ = loop_.call_every(std::chrono::milliseconds(options_.tick_ms), [this] { tick(); });
   log::info("controller", "listening",
             {{"address", config_.listen_host + ":" + std::to_string(server_->port())},
@@ -367,6 +379,7 @@ void Controller::stop() {
   if (tick_timer_) loop_.cancel_timer(tick_timer_);
   tick_timer_ = 0;
   if (watcher_) watcher_->stop();
+  if (changes_) changes_->stop();
   if (hub_) hub_->close_all();
   if (server_) server_->stop();
   if (agents_) agents_->logs().close_all();

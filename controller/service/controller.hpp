@@ -37,6 +37,7 @@ class AuditLog;
 class Engine;
 class KubePods;
 class CommitStatus;
+class ChangePoller;
 class CoordinationService;
 class RunService;
 class ReleaseService;
@@ -102,7 +103,8 @@ class Controller {
   std::unique_ptr<net::HttpServer> server_;
   std::unique_ptr<CommitStatus> statuses_;             // forge: commit statuses
   std::unique_ptr<CoordinationService> coordination_;  // lock and milestone steps
-  std::unique_ptr<KubePods> kube_;  // kubernetes: pods per job; last, so destroyed first
+  std::unique_ptr<ChangePoller> changes_;  // forge: change requests by polling; calls runs_
+  std::unique_ptr<KubePods> kube_;         // kubernetes: pods per job; last, so destroyed first
   int64_t last_pod_check_ = 0;
   uint64_t tick_timer_ = 0;
   int64_t last_gate_check_ = 0;

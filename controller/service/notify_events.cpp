@@ -157,6 +157,41 @@ NotifyEvent gmud_event(const ApprovalRecord& a) {
   return e;
 }
 
+NotifyEvent input_event(const ApprovalRecord& a, const RunRecord* run) {
+  const std::string name = approval_name(a);
+  NotifyEvent e;
+  e.event = "input.opened";
+  e.color = "warning";
+  const std::string repo = run ? repo_of(run) : a.repo;
+  e.subject = name + " waits for input: " + first_line(a.message) + " (" +
+              (repo.empty() ? "" : repo + ", ") + run_word(a.run_id) + ")";
+  e.link = "/#/approvals/" + name;
+  Lines l;
+  l.raw(clip(a.message, kMaxReason) + "\n\n");
+  l.add("Request", name);
+  l.add("Run", run ? std::to_string(a.run_id) + " (" + run->job_name + " #" +
+                         std::to_string(run->number) + ")"
+                   : std::to_string(a.run_id));
+  l.add("Repository", repo);
+  l.add("Stage", a.stage_id);
+  l.add("Commit", a.commit);
+  l.add("Who may answer", a.submitter.empty() ? "anyone who may trigger runs" : a.submitter);
+  l.add("Requested", utc(a.requested_at));
+  l.raw("\nProceed: gantry approve " + name + " [-p NAME=VALUE]...\nAbort:   gantry reject " +
+        name + " --comment WHY\n");
+  e.text = l.text();
+  e.fields = {{"input", name},
+              {"status", std::string(to_string(a.status))},
+              {"run", std::to_string(a.run_id)},
+              {"stage", a.stage_id},
+              {"repository", repo},
+              {"commit", a.commit},
+              {"message", clip(a.message, kMaxReason)},
+              {"submitter", a.submitter},
+              {"requested_at", iso(a.requested_at)}};
+  return e;
+}
+
 NotifyEvent pause_event(const StageRecord& s, const ReleaseRecord* r, const RunRecord* run) {
   NotifyEvent e;
   e.event = "canary.paused";
@@ -293,6 +328,13 @@ void NotifyingEvents::stage(const StageRecord& s) {
 
 void NotifyingEvents::approval(const ApprovalRecord& a) {
   inner_->approval(a);
+  if (a.kind == GateKind::Input) {
+    // Told once, when it opens: its answer is the run going on, which the page shows.
+    if (a.status != ApprovalStatus::Pending || !first_time("input:" + std::to_string(a.id))) return;
+    std::optional<RunRecord> run = stored_run(a.run_id);
+    notifier_.publish(input_event(a, run ? &*run : nullptr));
+    return;
+  }
   if (a.kind != GateKind::Gmud) return;
   NotifyEvent e = gmud_event(a);
   if (e.event.empty() || !first_time("gmud:" + std::to_string(a.id) + ":" + e.event)) return;

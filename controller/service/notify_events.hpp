@@ -1,9 +1,9 @@
 #pragma once
 // NotifyingEvents: the event sink the services write to, wrapped so that the changes people
 // must hear of without polling (SPEC §7) also reach the notifier: a GMUD that opens, is
-// approved, rejected or expires; a canary that pauses for `gantry promote` (or for a human
-// after an inconclusive analysis); a release rolled back; a run that failed. Every event still
-// goes to the wrapped sink unchanged, first.
+// approved, rejected or expires; an input that waits for someone; a canary that pauses for `gantry
+// promote` (or for a human after an inconclusive analysis); a release rolled back; a run that
+// failed. Every event still goes to the wrapped sink unchanged, first.
 //
 // The messages are made here from the records (gmud_event() and the others are pure, for
 // tests), on the loop thread; the notifier sends them on its own. Each change is told once per
@@ -27,6 +27,8 @@ class Store;
 
 // The messages, from the records they are about. `run` may be null (not known).
 NotifyEvent gmud_event(const ApprovalRecord& a);
+// An input (the stage directive or the step) waiting for someone: INPUT-n opened.
+NotifyEvent input_event(const ApprovalRecord& a, const RunRecord* run);
 NotifyEvent pause_event(const StageRecord& s, const ReleaseRecord* release, const RunRecord* run);
 NotifyEvent rollback_event(const ReleaseRecord& r, const RunRecord* run);
 NotifyEvent run_failed_event(const RunRecord& run);

@@ -3,7 +3,10 @@
 
 #include <charconv>
 
+#include <nlohmann/json.hpp>
+
 #include "gantry/common/log.hpp"
+#include "gantry/net/url.hpp"
 #include "service/agent_gateway.hpp"
 #include "service/api_json.hpp"
 #include "service/audit_log.hpp"
@@ -184,6 +187,8 @@ Routes::Routes(const Authenticator& auth, AuditLog& audit, Engine& engine, RunSe
                 [this](const Call& c, int64_t id) {
                   return runs_.get_report(id, c.args[1], c.args[2]);
                 })},
+      {"POST", "/api/v1/runs/{id}/reports/{name}/link", P::Read, repo, "read artifacts",
+       with_run(P::Read, [this](const Call& c, int64_t id) { return report_link(id, c.args[1]); })},
       {"GET", "/api/v1/runs/{id}/issues", P::Read, repo, "read test results",
        with_run(P::Read, [this](const Call&, int64_t id) { return runs_.list_issues(id); })},
       {"GET", "/api/v1/runs/{id}/artifacts/file", P::Read, repo, "read artifacts",
@@ -252,6 +257,10 @@ Routes::Routes(const Authenticator& auth, AuditLog& audit, Engine& engine, RunSe
 std::optional<net::Response> Routes::check_head(const net::Request& head) const {
   if (head.path == "/healthz" || head.path == "/" || head.path.starts_with("/assets/"))
     return std::nullopt;
+  // A report link carries its own signature; no body is read for it.
+  if (head.path.starts_with("/reports/"))
+    return content_length(head) > 0 ? std::optional(error(413, "too_large", "a GET has no body"))
+                                    : std::nullopt;
   const uint64_t length = content_length(head);
   // Webhooks carry a signature, not a token: only their size is judged here.
   if (head.path == "/api/v1/hooks/git") {
@@ -286,6 +295,38 @@ std::optional<net::Response> Routes::check_head(const net::Request& head) const 
   return std::nullopt;
 }
 
+namespace {
+
+constexpr int64_t kReportLinkSeconds = 3600;
+
+}  // namespace
+
+net::Response Routes::report_link(int64_t run_id, const std::string& name) const {
+  if (report_key_.empty()) return error(404, "not_found", "this controller makes no report links");
+  const int64_t expires = engine_.now() / 1000 + kReportLinkSeconds;
+  net::Response r;
+  r.body = nlohmann::json{{"url", "/reports/" +
+                                      report_link_token(report_key_, run_id, name, expires) + "/"},
+                          {"expires_at", expires * 1000}}
+               .dump();
+  return r;
+}
+
+net::Response Routes::linked_report(const net::Request& req) {
+  if (req.method != "GET") return error(405, "method_not_allowed", "use GET for a report");
+  // /reports/TOKEN/PATH: the token names the run and report; PATH the file in it.
+  const std::string rest = req.path.substr(std::string_view("/reports/").size());
+  const size_t slash = rest.find('/');
+  int64_t run_id = 0;
+  std::string name;
+  if (slash == std::string::npos ||
+      !parse_report_link(report_key_, rest.substr(0, slash), engine_.now() / 1000, run_id, name))
+    return error(404, "not_found", "no such report link (links expire after an hour)");
+  std::string path = net::url_decode(rest.substr(slash + 1), false);
+  if (path.empty()) path = "index.html";
+  return runs_.get_report(run_id, name, path);
+}
+
 net::Response Routes::health() const {
   net::Response r;
   const bool ok = engine_.healthy();
@@ -306,6 +347,7 @@ net::Response Routes::handle(const net::Request& req) {
     }
     return runs_.git_hook(req);
   }
+  if (req.path.starts_with("/reports/")) return linked_report(req);
   std::optional<Principal> who = auth_.authenticate(req.header("authorization"));
   if (!who) return unauthorized();
   if (is_agent_path(req.path)) {

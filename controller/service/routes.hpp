@@ -79,6 +79,8 @@ class Routes {
 
   // GET /api/v1/locks: the lockable resources, who holds each and who waits.
   void set_locks(std::function<net::Response()> list) { locks_ = std::move(list); }
+  // The key report links are signed with (auth.hpp, report_link_token); none: no links.
+  void set_report_key(std::string key) { report_key_ = std::move(key); }
   // More /metrics text from a part of the service (commit statuses, notifications).
   void add_metrics(std::function<std::string()> source) {
     metric_sources_.push_back(std::move(source));
@@ -87,6 +89,10 @@ class Routes {
  private:
   std::vector<std::function<std::string()>> metric_sources_;
   std::function<net::Response()> locks_;
+  std::string report_key_;
+  // POST /api/v1/runs/ID/reports/NAME/link; GET /reports/TOKEN/PATH (no API token: the link's).
+  net::Response report_link(int64_t run_id, const std::string& name) const;
+  net::Response linked_report(const net::Request& req);
   net::Response dispatch(const net::Request& req, const Principal& who);
   net::Response metrics() const;
   net::Response health() const;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <climits>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -10,6 +11,7 @@
 #include <optional>
 #include <tuple>
 
+#include "forge_changes.hpp"
 #include "gantry/common/log.hpp"
 #include "gantry/pipelines/groovy_parser.hpp"
 #include "gantry/pipelines/libraries.hpp"
@@ -17,6 +19,7 @@
 #include "gantry/pipelines/run_parameters.hpp"
 #include "gantry/pipelines/yaml_frontend.hpp"
 #include "service/api_json.hpp"
+#include "service/change_poller.hpp"
 #include "service/commit_status.hpp"
 #include "service/git_workers.hpp"
 #include "service/log_files.hpp"
@@ -852,14 +855,16 @@ net::Response RunService::git_hook(const net::Request& req) {
   return r;
 }
 
-net::Response RunService::change_request(const RepositoryConfig& repo, const PushEvent& event) {
+net::Response RunService::change_request(const RepositoryConfig& repo, const PushEvent& event,
+                                         const char* via) {
   const ChangeRequestEvent& c = event.change;
   // Jenkins' multibranch names: PR-12 on GitHub, MR-12 on GitLab.
-  const std::string job = repo.name + "/" + (event.provider == "gitlab" ? "MR-" : "PR-") + c.id;
+  const std::string label = change_label(event.provider, c.id);
+  const std::string job = repo.name + "/" + label;
   auto answer = [](int status, const nlohmann::json& body) {
     return json_ok(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), status);
   };
-  log::info("repos", "webhook.change_request",
+  log::info("repos", std::string(via) + ".change_request",
             {{"repo", repo.name}, {"job", job}, {"action", c.action}, {"head", c.head_sha}});
   if (repo.change_requests == "off")
     return answer(200, {{"ok", true},
@@ -878,13 +883,21 @@ net::Response RunService::change_request(const RepositoryConfig& repo, const Pus
                                          engine_.now()))
         cancelled.push_back(id);
     }
+    record_change_head(repo.name, label, "");
     if (!cancelled.empty()) {
-      (void)audit_.record("webhook", "run.cancel", job,
+      (void)audit_.record(via, "run.cancel", job,
                           {{"reason", "change request closed"}, {"runs", cancelled.dump()}});
       (void)engine_.flush();
     }
     return answer(200, {{"ok", true}, {"closed", job}, {"cancelled", cancelled}});
   }
+  // A head already built (a webhook and a poll both saw it, or a delivery sent again).
+  const std::map<std::string, std::string> built =
+      store_.runs().repo_heads(change_heads_key(repo.name));
+  if (auto seen = built.find(label); seen != built.end() && seen->second == c.head_sha)
+    return answer(200, {{"ok", true},
+                        {"ignored", "head " + c.head_sha.substr(0, 12) + " of " + label +
+                                        " is already built"}});
   RunRecord run;
   run.created_by = "git";
   run.trigger = "change_request";
@@ -926,7 +939,33 @@ net::Response RunService::change_request(const RepositoryConfig& repo, const Pus
     (void)engine_.fail_run(run, "the controller is busy reading other pipelines; try again");
     return error(503, "busy", "too many pipelines are being read; try again");
   }
+  record_change_head(repo.name, label, c.head_sha);
   return answer(202, {{"ok", true}, {"run", run.id}, {"job", job}});
+}
+
+void RunService::record_change_head(const std::string& repo, const std::string& label,
+                                    const std::string& sha) {
+  const std::string key = change_heads_key(repo);
+  std::map<std::string, std::string> heads = store_.runs().repo_heads(key);
+  if (sha.empty() ? heads.erase(label) == 0 : heads[label] == sha) return;
+  if (!sha.empty()) heads[label] = sha;
+  // Bounded: changes whose close was never heard of go, the oldest (lowest number) first.
+  auto number = [](const std::string& l) {
+    return l.find('-') == std::string::npos ? -1 : std::atoll(l.c_str() + l.find('-') + 1);
+  };
+  while (heads.size() > kMaxChangeHeads) {
+    auto oldest = heads.end();
+    for (auto it = heads.begin(); it != heads.end(); ++it) {
+      if (it->first != kPolledMark && it->first != label &&
+          (oldest == heads.end() || number(it->first) < number(oldest->first)))
+        oldest = it;
+    }
+    if (oldest == heads.end()) break;
+    heads.erase(oldest);
+  }
+  if (Status s = store_.runs().set_repo_heads(key, heads); !s)
+    log::error("repos", "change_heads.store_failed",
+               {{"repo", repo}, {"error", s.error().message}});
 }
 
 net::Response RunService::list_repos(const Principal& who) {
@@ -946,6 +985,20 @@ net::Response RunService::list_repos(const Principal& who) {
       repo["statuses"] = {
           {"sent", s.sent},       {"failed", s.failed},         {"retried", s.retried},
           {"dropped", s.dropped}, {"last_error", s.last_error}, {"last_error_at", s.last_error_at}};
+    }
+    r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  if (changes_) {
+    // Each repository whose change requests are polled: how the last poll went.
+    const std::map<std::string, ChangePollStatus> polls = changes_->status();
+    nlohmann::json body = nlohmann::json::parse(r.body, nullptr, false);
+    for (auto& repo : body["repos"]) {
+      auto it = polls.find(repo.value("name", ""));
+      if (it == polls.end()) continue;
+      const ChangePollStatus& p = it->second;
+      repo["change_requests"] = {{"last_poll_at", p.last_poll_at},
+                                 {"last_error", p.last_error},
+                                 {"open", p.open < 0 ? nlohmann::json() : nlohmann::json(p.open)}};
     }
     r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }

@@ -28,6 +28,7 @@
 namespace gantry::controller {
 
 class CommitStatus;
+class ChangePoller;
 
 class GitReader;
 class RepoWatcher;
@@ -94,9 +95,13 @@ class RunService {
   // Commit statuses (forge:), whose counts GET /api/v1/repos shows.
   void set_statuses(const CommitStatus* statuses) { statuses_ = statuses; }
   net::Response git_hook(const net::Request& req);  // signed, no token
-  // A pull or merge request's delivery, its signature checked (docs/forges.md): opened,
-  // synchronize and reopened start a run of the change; closed cancels its waiting runs.
-  net::Response change_request(const RepositoryConfig& repo, const PushEvent& event);
+  // A pull or merge request's delivery, its signature checked, or a change the forge's list
+  // showed (`via` "poll"; docs/forges.md): opened, synchronize and reopened start a run of the
+  // change unless its head is the one last built; closed cancels its waiting runs.
+  net::Response change_request(const RepositoryConfig& repo, const PushEvent& event,
+                               const char* via = "webhook");
+  // The polling of change requests, whose state GET /api/v1/repos shows.
+  void set_change_poller(const ChangePoller* changes) { changes_ = changes; }
 
   // Runs from git (the repository watcher's hooks).
   void start_triggered(const RepoTrigger& t);
@@ -140,6 +145,10 @@ class RunService {
   // ref takes them (bounded: a burst names at most kMaxPushers each).
   void remember_pusher(const std::string& repo, const PushEvent& event);
   std::vector<InstigatorRecord> take_pushers(const std::string& repo, const std::string& ref);
+  // The head of change `label` ("PR-7") last built, kept in the store (forge_changes.hpp); an
+  // empty `sha` forgets the change.
+  void record_change_head(const std::string& repo, const std::string& label,
+                          const std::string& sha);
 
   Engine& engine_;
   Store& store_;
@@ -149,7 +158,9 @@ class RunService {
   GitReader* git_ = nullptr;
   RepoWatcher* watcher_ = nullptr;
   const CommitStatus* statuses_ = nullptr;
-  int64_t refusal_window_start_ = 0;  // audited webhook refusals, per minute
+  const ChangePoller* changes_ = nullptr;
+  static constexpr size_t kMaxChangeHeads = 1000;  // per repository
+  int64_t refusal_window_start_ = 0;               // audited webhook refusals, per minute
   int refusals_in_window_ = 0;
   int refusals_suppressed_ = 0;
   std::map<std::string, std::vector<InstigatorRecord>> pushers_;

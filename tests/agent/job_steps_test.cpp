@@ -408,3 +408,70 @@ TEST_CASE("compareMetrics passes, fails past maxIncrease, and is inconclusive wi
   JobRun missing = step("http://prom.test/none");
   CHECK(contains(missing.outcome.reason, "no such series"));
 }
+
+TEST_CASE("sh runs a script under the interpreter its #! line names, as Jenkins does",
+          "[job_steps]") {
+  TempDir ws;
+  MemoryHost host;
+  JobRun r = run_job(make_spec(stage_pipeline(R"P(
+        sh '''#!/bin/bash
+if [[ -n "$BASH_VERSION" ]]; then echo "bash here"; fi
+arr=(a b c); echo "count ${#arr[@]}"'''
+        sh """#!/usr/bin/env python3
+import sys
+print('python', 6 * 7)
+"""
+        sh 'echo "plain sh"'
+        script {
+          def code = sh(script: '#!/bin/sh\nexit 3', returnStatus: true)
+          echo "status ${code}"
+        }
+  )P"),
+                               "S"),
+                     ws.str(), host);
+  INFO(r.log);
+  CHECK(r.outcome.result == "SUCCESS");
+  CHECK(contains(r.log, "bash here\ncount 3\n"));
+  CHECK(contains(r.log, "python 42\n"));
+  CHECK(contains(r.log, "plain sh\n"));
+  CHECK(contains(r.log, "status 3\n"));
+  // Nothing left behind in the job's scratch directory.
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(ws.str() + "@tmp", ec))
+    CHECK(e.path().filename().string().find("gantry-script") == std::string::npos);
+}
+
+TEST_CASE("scm shows the run's repository and branch to Groovy as GitSCM does", "[job_steps]") {
+  TempDir ws;
+  MemoryHost host;
+  auto spec = make_spec(stage_pipeline(R"P(
+        script {
+          echo "url=${scm.userRemoteConfigs[0].url} branch=${scm.branches[0].name} ext=${scm.extensions.size()}"
+        }
+  )P"),
+                        "S");
+  spec.repo_url = "https://git.example.com/app.git";
+  spec.env["BRANCH_NAME"] = "feature/x";
+  JobRun r = run_job(spec, ws.str(), host);
+  INFO(r.log);
+  CHECK(r.outcome.result == "SUCCESS");
+  CHECK(contains(r.log, "url=https://git.example.com/app.git branch=feature/x ext=0\n"));
+}
+
+TEST_CASE("parallel written straight in steps runs its branches as Jenkins' parallel step",
+          "[job_steps]") {
+  TempDir ws;
+  MemoryHost host;
+  JobRun r = run_job(make_spec(stage_pipeline(R"P(
+        parallel(
+          left: { sh 'echo "left side"' },
+          right: { echo 'right side' }
+        )
+  )P"),
+                               "S"),
+                     ws.str(), host);
+  INFO(r.log);
+  CHECK(r.outcome.result == "SUCCESS");
+  CHECK(contains(r.log, "left side\n"));
+  CHECK(contains(r.log, "right side\n"));
+}

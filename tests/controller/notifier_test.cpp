@@ -252,3 +252,28 @@ TEST_CASE("a GMUD's message says what needs approval and links to it", "[notifie
   a.status = ApprovalStatus::Cancelled;
   CHECK(gmud_event(a).event.empty());
 }
+
+TEST_CASE("an input's message says who waits and how to answer", "[notifier]") {
+  ApprovalRecord a;
+  a.id = 5;
+  a.kind = gantry::GateKind::Input;
+  a.run_id = 12;
+  a.stage_id = "Ask";
+  a.repo = "app";
+  a.message = "Ship it?\nto beta";
+  a.submitter = "rita";
+  a.requested_at = 1767225600000;
+  RunRecord run;
+  run.id = 12;
+  run.job_name = "app/main";
+  run.number = 3;
+  run.repo_name = "app";
+  NotifyEvent e = input_event(a, &run);
+  CHECK(e.event == "input.opened");
+  CHECK(e.subject == "INPUT-5 waits for input: Ship it? (app, run 12)");
+  CHECK(e.link == "/#/approvals/INPUT-5");
+  CHECK(has(e.text, "Run:            12 (app/main #3)\n"));
+  CHECK(has(e.text, "Who may answer: rita\n"));
+  CHECK(has(e.text, "gantry approve INPUT-5"));
+  CHECK(e.fields.at("input") == "INPUT-5");
+}

@@ -1,9 +1,11 @@
 // Forges (issue 21, docs/forges.md): pull and merge request webhooks start runs of the change
 // with Jenkins' CHANGE_* variables, a fork's gets no secret, closing one cancels its waiting
 // runs; commit statuses reach a stand-in of GitHub's and GitLab's status APIs
-// (tests/support/forge_standin.py), retried through its failures. Real controller, agent, git.
+// (tests/support/forge_standin.py), retried through its failures; polling the stand-in's lists of
+// open pull and merge requests starts, rebuilds and closes changes. Real controller, agent, git.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -351,5 +353,162 @@ TEST_CASE("commit statuses reach GitHub and GitLab shaped APIs and survive the f
   CHECK(moved["statuses"]["sent"] == 0);
   HttpResult metrics = c.http("GET", "/metrics");
   CHECK(metrics.body.find("gantry_commit_statuses_total{repo=\"app\",outcome=\"retried\"}") !=
+        std::string::npos);
+}
+
+namespace {
+
+const char* kPolledPipeline = R"(pipeline {
+  agent any
+  stages {
+    stage('Env') {
+      steps {
+        sh 'echo "id=$CHANGE_ID target=$CHANGE_TARGET branch=$CHANGE_BRANCH fork=[$CHANGE_FORK] author=$CHANGE_AUTHOR bn=$BRANCH_NAME url=$CHANGE_URL"'
+      }
+    }
+  }
+}
+)";
+
+// A pull request as GitHub's list shows it (the fields Gantry reads, and a few it does not).
+json listed_pull(int number, const std::string& sha) {
+  const std::string n = std::to_string(number);
+  return {{"number", number},
+          {"state", "open"},
+          {"html_url", "https://github.com/team/app/pull/" + n},
+          {"title", "Change " + n},
+          {"user", {{"login", "eve"}, {"id", 7}}},
+          {"head", {{"ref", "feature-" + n}, {"sha", sha}, {"repo", {{"full_name", "team/app"}}}}},
+          {"base", {{"ref", "main"}, {"repo", {{"full_name", "team/app"}}}}}};
+}
+
+// The list the stand-in answers, replaced at once (written beside it, then renamed).
+void set_list(const ForgeStandIn& forge, const std::string& file, const json& list) {
+  const fs::path tmp = forge.server.dir() / (file + ".tmp");
+  std::ofstream(tmp) << list.dump();
+  fs::rename(tmp, forge.server.dir() / file);
+}
+
+// The runs of `job`, oldest first.
+std::vector<json> runs_of(Cluster& c, const std::string& job) {
+  std::vector<json> out;
+  for (const auto& r : c.get_json("/api/v1/runs?limit=200").value("runs", json::array())) {
+    if (r.value("job", "") == job) out.push_back(r);
+  }
+  std::sort(out.begin(), out.end(), [](const json& a, const json& b) { return a["id"] < b["id"]; });
+  return out;
+}
+
+json repo_status(Cluster& c, const std::string& name) {
+  const json repos = c.get_json("/api/v1/repos");
+  for (const auto& r : repos.value("repos", json::array())) {
+    if (r["name"] == name) return r;
+  }
+  return json::object();
+}
+
+}  // namespace
+
+TEST_CASE("polling the forge's API discovers pull and merge requests") {
+  TempDir t;
+  ForgeStandIn forge(0);
+  const std::string api = "http://127.0.0.1:" + std::to_string(forge.port);
+  const std::string bare = t.path + "/app.git", work = t.path + "/work";
+  fs::create_directories(work);
+  run_sh(work, "git init -q -b main && git commit -q --allow-empty -m init");
+  run_sh(work, "git clone -q --bare . '" + bare + "' && git remote add origin '" + bare + "'");
+  const std::string url = "file://" + bare;
+  // Open before the controller first polls: recorded, not built (as a new repository's branches).
+  const std::string old = push_change(work, {{"Jenkinsfile", kPolledPipeline}}, "refs/pull/5/head");
+  set_list(forge, "pulls.json", json::array({listed_pull(5, old)}));
+  auto repo = [&](const std::string& name, const std::string& type) {
+    return "  - name: " + name + "\n    url: " + url +
+           "\n    branches: [main]\n    poll: 1s\n    webhook_secret: " + kSecret +
+           "\n    forge: {type: " + type + ", api: " + api +
+           ", project: team/app, token: forge-token}\n";
+  };
+  Cluster c("repositories:\n" + repo("app", "github") + repo("app-gl", "gitlab") +
+            "secrets:\n  forge-token: {value: forge-t0ken}\n");
+  c.start_controller();
+  c.start_agent({.name = "a1"});
+  REQUIRE(eventually([&] {
+    const json app = repo_status(c, "app"), gl = repo_status(c, "app-gl");
+    return app.contains("change_requests") && app["change_requests"]["open"] == 1 &&
+           gl.contains("change_requests") && gl["change_requests"]["open"] == 0;
+  }));
+
+  // A new pull request in the list: a run of its head, with the CHANGE_ variables.
+  const std::string head = push_change(work, {{"README", "seven\n"}}, "refs/pull/7/head");
+  set_list(forge, "pulls.json", json::array({listed_pull(5, old), listed_pull(7, head)}));
+  json run = c.wait_run(run_of(c, "app/PR-7"));
+  CHECK(run["status"] == "succeeded");
+  CHECK(run["commit"] == head);
+  CHECK(run["trigger"] == "change_request");
+  CHECK(c.stage_log(run["id"].get<int64_t>(), "Env")
+            .find("id=7 target=main branch=feature-7 fork=[] author=eve bn=PR-7 "
+                  "url=https://github.com/team/app/pull/7") != std::string::npos);
+  CHECK(runs_of(c, "app/PR-5").empty());
+  // The webhook of the same head builds nothing more (both repositories have its URL: ?repo=).
+  const std::string same = github_pull("synchronize", 7, head, "team/app", url).dump();
+  HttpResult again = c.http("POST", "/api/v1/hooks/git?repo=app", same, "",
+                            {{"X-GitHub-Event", "pull_request"},
+                             {"X-Hub-Signature-256", "sha256=" + hmac_sha256_hex(kSecret, same)}});
+  CHECK(again.status == 200);
+  CHECK(again.body.find("already built") != std::string::npos);
+  bool bearer = false;
+  std::istringstream lists(forge.server.read("lists.jsonl"));
+  for (std::string line; std::getline(lists, line);) {
+    const json r = json::parse(line);
+    bearer |= r["path"] == "/repos/team/app/pulls" && r["authorization"] == "Bearer forge-t0ken" &&
+              r["query"] == "state=open&per_page=100";
+  }
+  CHECK(bearer);
+
+  // A new head: a new run. The first one's head is not built again.
+  const std::string moved = push_change(work, {{"README", "seven again\n"}}, "refs/pull/7/head");
+  set_list(forge, "pulls.json", json::array({listed_pull(5, old), listed_pull(7, moved)}));
+  REQUIRE(eventually([&] { return runs_of(c, "app/PR-7").size() == 2; }));
+  CHECK(c.wait_run(runs_of(c, "app/PR-7")[1]["id"].get<int64_t>())["commit"] == moved);
+
+  // A pull request gone from the list is closed: its run waiting for input is cancelled.
+  const std::string asking =
+      push_change(work, {{"Jenkinsfile", kInputPipeline}}, "refs/pull/9/head");
+  set_list(forge, "pulls.json",
+           json::array({listed_pull(5, old), listed_pull(7, moved), listed_pull(9, asking)}));
+  const int64_t waiting = run_of(c, "app/PR-9");
+  c.wait_stage(waiting, "Ask", "waiting");
+  set_list(forge, "pulls.json", json::array({listed_pull(5, old), listed_pull(7, moved)}));
+  CHECK(c.wait_run(waiting)["status"] == "aborted");
+
+  // The forge failing shows on the repository, and polling goes on.
+  std::ofstream(forge.server.dir() / "list_status") << "500";
+  REQUIRE(eventually([&] {
+    return repo_status(c, "app")["change_requests"]["last_error"].get<std::string>().find(
+               "github answered 500") != std::string::npos;
+  }));
+  fs::remove(forge.server.dir() / "list_status");
+  REQUIRE(eventually([&] { return repo_status(c, "app")["change_requests"]["last_error"] == ""; }));
+  CHECK(runs_of(c, "app/PR-7").size() == 2);
+  CHECK(runs_of(c, "app/PR-9").size() == 1);
+
+  // GitLab: a merge request from a fork (another source project), as MR-3.
+  const std::string mr =
+      push_change(work, {{"Jenkinsfile", kPolledPipeline}}, "refs/merge-requests/3/head");
+  const json listed_mr = {{"iid", 3},
+                          {"state", "opened"},
+                          {"web_url", "https://gitlab.example.com/team/app/-/merge_requests/3"},
+                          {"title", "Faster startup"},
+                          {"author", {{"username", "eve"}, {"name", "Eve Fork"}}},
+                          {"sha", mr},
+                          {"source_branch", "feature"},
+                          {"target_branch", "main"},
+                          {"source_project_id", 2},
+                          {"target_project_id", 1}};
+  set_list(forge, "merge_requests.json", json::array({listed_mr}));
+  json mr_run = c.wait_run(run_of(c, "app-gl/MR-3"));
+  CHECK(mr_run["status"] == "succeeded");
+  CHECK(mr_run["commit"] == mr);
+  CHECK(mr_run["change_request"]["fork"] == "project 2");
+  CHECK(c.stage_log(mr_run["id"].get<int64_t>(), "Env").find("id=3 target=main") !=
         std::string::npos);
 }

@@ -242,6 +242,40 @@ TEST_CASE("a canary that pauses and is aborted is told to Slack and to the webho
   wait_record(smtp, "messages.jsonl", "R-1 of ");
 }
 
+TEST_CASE("an input that waits for someone is told to the channels that hear input.opened") {
+  PyServer smtp = smtp_server("notify-input-smtp");
+  PyServer hooks("hook_receiver.py", "notify-input-hooks");
+  TempDir tmp;
+  const std::string password = tmp.path + "/smtp-password";
+  std::ofstream(password) << "mail-pw";
+  Cluster c(kUsers + channels(smtp, hooks, password));
+  c.start_controller();
+  c.admin_token = "admin-token";
+  c.start_agent({});
+  c.wait_agents(1);
+  CliResult t = c.cli({"trigger", "--repo", c.make_repo({{"Jenkinsfile", R"(pipeline {
+  agent any
+  stages {
+    stage('Ask') { steps { input message: 'Ship build 7 to the beta group?', submitter: 'rita' } }
+  }
+}
+)"}})});
+  REQUIRE(t.exit_code == 0);
+  const int64_t run = std::stoll(t.out);
+  json told = wait_record(hooks, "requests.jsonl", "waits for input");
+  CHECK(told["path"] == "/slack");
+  json body = json::parse(told["body"].get<std::string>());
+  CHECK(body["text"].get<std::string>().starts_with("INPUT-1 waits for input: Ship build 7"));
+  CHECK(body["attachments"][0]["text"].get<std::string>().find("gantry approve INPUT-1") !=
+        std::string::npos);
+  // The e-mail channel hears it too (its default events); the audit hook, which names its
+  // events, does not.
+  wait_record(smtp, "messages.jsonl", "INPUT-1 waits for input");
+  CHECK(c.cli({"--token", "rita-token", "approve", "INPUT-1"}).exit_code == 0);
+  CHECK(c.wait_run(run)["status"] == "succeeded");
+  CHECK(hooks.read("requests.jsonl").find("\\\"input.opened\\\"") == std::string::npos);
+}
+
 TEST_CASE("mail emailext and slackSend steps send through the controller's channels") {
   PyServer smtp = smtp_server("notify-steps-smtp");
   PyServer hooks("hook_receiver.py", "notify-steps-hooks");

@@ -63,6 +63,27 @@ TEST_CASE("publishHTML uploads a report the API serves with a strict CSP") {
   CHECK(c.http("GET", base + "passwd.html").status == 404);
   CHECK(c.http("GET", base + "../Again/index.html").status == 404);
   CHECK(c.http("GET", base + "index.html", "", "").status == 401);
+
+  // A link the page opens in a browser: no API token, the signed path instead; the report's
+  // relative links (css/site.css) resolve under the same path.
+  HttpResult minted = c.http("POST", base.substr(0, base.size() - 1) + "/link", "");
+  REQUIRE(minted.status == 200);
+  const std::string link = json::parse(minted.body)["url"].get<std::string>();
+  REQUIRE(link.starts_with("/reports/"));
+  HttpResult opened = c.http("GET", link + "index.html", "", "");
+  CHECK(opened.status == 200);
+  CHECK(opened.body.find("Coverage 93%") != std::string::npos);
+  CHECK(opened.headers["content-security-policy"] == csp);
+  CHECK(c.http("GET", link + "css/site.css", "", "").body == "p { color: green }");
+  CHECK(c.http("GET", link + "passwd.html", "", "").status == 404);
+  // Another report, another run, a changed signature: nothing.
+  std::string forged = link;
+  forged[forged.size() - 2] = forged[forged.size() - 2] == 'a' ? 'b' : 'a';
+  CHECK(c.http("GET", forged + "index.html", "", "").status == 404);
+  CHECK(c.http("GET", "/reports/" + std::to_string(id) + ".416761696e.99999999999.00/index.html",
+               "", "")
+            .status == 404);
+  CHECK(c.http("POST", link + "index.html", "", "").status == 405);
 }
 
 TEST_CASE("publishHTML on a missing directory fails the stage unless allowMissing") {

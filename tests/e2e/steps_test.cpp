@@ -656,12 +656,20 @@ TEST_CASE("withCredentials inside a helper method reaches the job whose steps ca
   }
 }
 def cleanup() { publish('leftovers') }
+def KEY_ID = 'gcp-project'
 
 pipeline {
   agent any
+  environment { ENV_ID = 'gcp-project' }
   stages {
     stage('Other') {
       steps { echo 'nothing secret' }
+    }
+    stage('ByName') {
+      steps {
+        withCredentials([string(credentialsId: KEY_ID, variable: 'K')]) { sh 'echo "by name len=${#K}"' }
+        withCredentials([string(credentialsId: env.ENV_ID, variable: 'E')]) { sh 'echo "by env len=${#E}"' }
+      }
     }
   }
   post {
@@ -678,4 +686,8 @@ pipeline {
   INFO(run.dump() << "\n" << post);
   CHECK(run["status"] == "succeeded");
   CHECK(post.find("publish leftovers len=9\n") != std::string::npos);
+  // An id written as a name the Jenkinsfile sets once to a literal reaches the job too.
+  const std::string by_name = c.stage_log(id, "ByName");
+  CHECK(by_name.find("by name len=9\n") != std::string::npos);
+  CHECK(by_name.find("by env len=9\n") != std::string::npos);
 }

@@ -9,6 +9,12 @@ as the forges answer. Every request is appended to STATE/requests.jsonl (method,
 headers that matter, body, the status answered); the first --fail-first requests answer 502 to
 exercise retries. It listens on 127.0.0.1 on a free port, written to STATE/port, and exits by
 itself after --max-seconds.
+
+It also lists open changes: GET /repos/OWNER/NAME/pulls?state=open&per_page=N (GitHub) answers
+the bytes of STATE/pulls.json and GET /projects/ID/merge_requests?state=opened&per_page=N
+(GitLab) those of STATE/merge_requests.json ("[]" when absent; the test writes them, garbage
+too), with the same authentication; STATE/list_status, when present, is the status to answer
+instead (a 500). These requests are appended to STATE/lists.jsonl, not requests.jsonl.
 """
 import argparse
 import json
@@ -49,6 +55,46 @@ def main():
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+        def do_GET(self):
+            path, _, query = self.path.partition("?")
+            record = {"method": "GET", "path": path, "query": query,
+                      "authorization": self.headers.get("Authorization", ""),
+                      "private_token": self.headers.get("PRIVATE-TOKEN", "")}
+            gh = re.fullmatch(r"/repos/([^/]+/[^/]+)/pulls", path)
+            gl = re.fullmatch(r"/projects/([^/]+)/merge_requests", path)
+            status, data = 404, b'{"message": "Not Found"}'
+            if gh:
+                if self.headers.get("Authorization", "") != "Bearer " + args.token:
+                    status, data = 401, b'{"message": "Bad credentials"}'
+                elif gh.group(1) == args.github_project:
+                    status, data = 200, self.listed("pulls.json")
+            elif gl:
+                project = gl.group(1).replace("%2F", "/").replace("%2f", "/")
+                if self.headers.get("PRIVATE-TOKEN", "") != args.token:
+                    status, data = 401, b'{"message": "401 Unauthorized"}'
+                elif project == args.gitlab_project:
+                    status, data = 200, self.listed("merge_requests.json")
+            forced = os.path.join(args.state_dir, "list_status")
+            if (gh or gl) and os.path.exists(forced):
+                with open(forced) as f:
+                    status, data = int(f.read().strip()), b'{"message": "Internal Server Error"}'
+            record["status"] = status
+            with lock:
+                with open(os.path.join(args.state_dir, "lists.jsonl"), "a") as f:
+                    f.write(json.dumps(record) + "\n")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def listed(self, name):
+            try:
+                with open(os.path.join(args.state_dir, name), "rb") as f:
+                    return f.read()
+            except FileNotFoundError:
+                return b"[]"
 
         def do_POST(self):
             length = int(self.headers.get("Content-Length") or 0)
