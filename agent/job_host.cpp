@@ -3,6 +3,8 @@
 #include <chrono>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "gantry/net/http_client.hpp"
 #include "gantry/net/url.hpp"
 #include "gantry/protocol/codec.hpp"
@@ -84,8 +86,14 @@ bool HttpJobHost::coordinate(const std::string& kind, const std::string& body, s
     return false;
   }
   if (r.status != 200) {
-    error = std::string(r.status >= 500 ? "" : "refused: ") + "HTTP " + std::to_string(r.status) +
-            ": " + r.body.substr(0, 300);
+    // The controller's {"error": {"message"}} says why in words; anything else as it came.
+    std::string why = r.body.substr(0, 300);
+    nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
+    if (j.is_object() && j.contains("error") && j["error"].is_object() &&
+        j["error"].contains("message") && j["error"]["message"].is_string())
+      why = j["error"]["message"].get<std::string>().substr(0, 1000);
+    error = std::string(r.status >= 500 ? "" : "refused: ") + why + " (HTTP " +
+            std::to_string(r.status) + ")";
     return false;
   }
   answer = std::move(r.body);

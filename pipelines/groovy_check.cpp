@@ -13,12 +13,13 @@ namespace gantry::pipelines {
 namespace {
 
 // clang-format off
-constexpr std::array<std::string_view, 88> kCallables = {
+constexpr std::array<std::string_view, 89> kCallables = {
     // Groovy's own
     "println", "print", "printf", "sprintf", "assert",
     // steps the interpreter runs itself, and the agent's
     "node", "stage", "parallel", "ws", "properties", "pwd", "isUnix", "readFile", "fileExists",
-    "timestamps", "ansiColor", "compareMetrics", "script", "container", "tool", "libraryResource",
+    "timestamps", "ansiColor", "withChecks", "compareMetrics", "script", "container", "tool",
+    "libraryResource",
     "library", "readJSON", "writeJSON", "readYaml", "writeYaml", "readProperties", "readCSV",
     // argument builders (withCredentials bindings, input parameters, SCMs)
     "usernamePassword", "usernameColonPassword", "string", "file", "sshUserPrivateKey",

@@ -230,6 +230,7 @@ const std::vector<Signature> kSteps = {
     // Wrapper steps used as options.
     {"timestamps", {}, 0},
     {"ansiColor", {{"colorMapName", T::String, true}}},
+    {"withChecks", {{"name", T::String, true}, {"includeStage", T::Bool}}},
     {"lock",
      {{"resource", T::String},
       {"label", T::String},

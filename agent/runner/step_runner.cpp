@@ -336,6 +336,9 @@ StepRunner::StepFn StepRunner::lookup(std::string_view name) {
       // Log decoration wrappers: the body runs as is.
       {"timestamps", &StepRunner::body},
       {"ansiColor", &StepRunner::body},
+      // GitHub Checks' withChecks('name') { }: its body (the run's commit statuses are the
+      // controller's, docs/forges.md).
+      {"withChecks", &StepRunner::body},
   };
 
   for (const auto& [n, fn] : kSteps) {

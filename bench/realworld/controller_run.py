@@ -36,6 +36,7 @@ NODE = re.compile(r"""\bnode\s*\(\s*(?:label\s*:\s*)?(['"])([^'"$]+)\1""")
 CREDS = re.compile(r"""\b(?:credentials\s*\(\s*|credentialsId\s*:\s*|registryCredentialsId\s+|[A-Za-z_]*CRED[A-Za-z_]*\s*=\s*)"""
                    r"""(['"])([^'"$]+)\1""")
 SSHAGENT = re.compile(r"""\bsshagent\s*\(?\s*(?:credentials\s*:\s*)?\[([^\]]*)\]""")
+BUILD_JOB = re.compile(r"""(?<![.\w])build\s*\(?\s*(?:job\s*:\s*)?(['"])([^'"$]+)\1""")
 QUOTED = re.compile(r"""(['"])([^'"$]+)\1""")
 # A Slack-shaped webhook that answers "ok" to every POST, on 127.0.0.1:argv[1].
 SLACK_SINK = (
@@ -143,9 +144,13 @@ def main():
         if atoms and atoms not in label_sets:
             label_sets.append(atoms)
     creds = {m.group(2) for m in CREDS.finditer(text)}
+    ssh_ids = set()
     for m in SSHAGENT.finditer(text):
-        creds |= {q.group(2) for q in QUOTED.finditer(m.group(1))}
-    creds = sorted(creds)
+        ssh_ids |= {q.group(2) for q in QUOTED.finditer(m.group(1))}
+    creds = sorted(creds | ssh_ids)
+    # The jobs its build steps start, as the admin has them: each a repository of its own
+    # whose pipeline succeeds.
+    downstream = sorted({m.group(2) for m in BUILD_JOB.finditer(text)})[:10]
     # Tools an admin would have installed on the agents: a home whose bin/ is the shims.
     tools = {(m.group(1), m.group(3)) for b in TOOLS.finditer(text)
              for m in TOOL_ENTRY.finditer(b.group(1))}
@@ -178,6 +183,25 @@ def main():
     }
     if creds:
         config['secrets'] = {c: {'value': 'bench-user:bench-secret'} for c in creds}
+        for c in ssh_ids:  # an SSH key, for sshagent
+            key = os.path.join(work, 'key-%d' % len(config['secrets']))
+            if not os.path.exists(key):
+                subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', key],
+                               check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if os.path.exists(key):
+                config['secrets'][c] = {'file': key}
+    for name in downstream:
+        jobrepo = os.path.join(work, 'downstream-%d' % len(config['repositories']))
+        if not os.path.isdir(jobrepo):
+            os.makedirs(jobrepo)
+            with open(os.path.join(jobrepo, 'Jenkinsfile'), 'w') as f:
+                f.write("pipeline { agent any; stages { stage('Downstream') { steps { "
+                        "echo 'downstream job' } } } }\n")
+            subprocess.run('git init -q -b main && git add -A && git -c user.name=Bench '
+                           '-c user.email=b@example.com commit -qm downstream', shell=True,
+                           cwd=jobrepo, check=False, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        config['repositories'].append({'name': name.strip('/'), 'url': jobrepo, 'poll': '0s'})
     # A mail server and a Slack webhook, as a Jenkins admin has them configured for the
     # mail/emailext/slackSend steps: local sinks that accept everything.
     sinks = []

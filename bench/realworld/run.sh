@@ -67,6 +67,8 @@ fi
 # In a bin/ of its own, so that a tool's home (tools { }, tool) is the directory above it.
 shims=$work/tool-home/bin
 mkdir -p "$shims"
+# (ssh-agent and ssh-add are not shims: the sshagent step is Gantry's own machinery, and the
+# harness gives each sshagent credential a real throwaway key.)
 shim_names="
 mvn mvnw gradle gradlew ant sbt lein bazel bazelisk buck
 java javac jar jarsigner keytool kotlinc scala groovy
@@ -83,7 +85,7 @@ docker docker-compose podman buildah kaniko skopeo crane hadolint trivy grype sy
 kubectl helm kind setup-envtest envtest minikube k3d oc kustomize argocd skaffold istioctl eksctl
 terraform terragrunt packer vagrant ansible ansible-playbook ansible-galaxy pulumi
 aws gcloud gsutil az sam cdk
-curl wget ssh scp sftp rsync sshpass ssh-keyscan ssh-add ssh-agent nc
+curl wget ssh scp sftp rsync sshpass ssh-keyscan nc
 zip unzip tar gzip gunzip bzip2 xz 7z
 jq yq xmllint xmlstarlet
 sonar-scanner sonar-runner snyk dependency-check owasp-zap zap-cli checkov tfsec tflint shellcheck

@@ -475,3 +475,12 @@ TEST_CASE("parallel written straight in steps runs its branches as Jenkins' para
   CHECK(contains(r.log, "left side\n"));
   CHECK(contains(r.log, "right side\n"));
 }
+
+TEST_CASE("withChecks runs its body", "[job_steps]") {
+  TempDir ws;
+  MemoryHost host;
+  JobRun r = run_job(make_spec(stage_pipeline("withChecks('Tests') { echo 'inside checks' }"), "S"),
+                     ws.str(), host);
+  CHECK(r.outcome.result == "SUCCESS");
+  CHECK(contains(r.log, "inside checks\n"));
+}
