@@ -86,6 +86,16 @@ Spool::~Spool() {
   ::close(fd_);
 }
 
+void Spool::add_secret(const std::string& secret) {
+  std::lock_guard lock(write_mu_);
+  std::vector<std::string> all = secrets_;
+  all.push_back(secret);
+  secrets_ = usable_secrets(std::move(all));
+  max_secret_ = 0;
+  for (const auto& s : secrets_) max_secret_ = std::max(max_secret_, s.size());
+  next_match_.assign(secrets_.size(), 0);
+}
+
 void Spool::append(std::string_view bytes) {
   std::lock_guard lock(write_mu_);
   if (truncated_) {

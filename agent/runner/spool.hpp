@@ -38,8 +38,10 @@ class Spool {
   Spool& operator=(const Spool&) = delete;
 
   void append(std::string_view bytes);  // masks, caps, writes
-  void flush();                         // writes out bytes held back for masking
-  void sync();                          // fdatasync, if anything is new and not acknowledged
+  // Masks `secret` from now on too (a password an input step returned), as the job's own are.
+  void add_secret(const std::string& secret);
+  void flush();  // writes out bytes held back for masking
+  void sync();   // fdatasync, if anything is new and not acknowledged
   // The controller holds the first `offset` bytes durably (its log_ack).
   void acknowledged(uint64_t offset);
   // sync() when the last one is `interval` old or more.

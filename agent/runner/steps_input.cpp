@@ -154,8 +154,11 @@ StepStatus StepRunner::input(const pipelines::Step& step, const StepScope& scope
       StepStatus ok;
       if (!q.submitter_parameter.empty()) ok.exports[q.submitter_parameter] = r.approver;
       std::vector<std::pair<std::string, pipelines::Value>> values;
-      for (const InputQuestion::Parameter& p : q.parameters)
+      for (const InputQuestion::Parameter& p : q.parameters) {
         values.emplace_back(p.name, returned(p, r));
+        // A password the approver typed is a secret of the job from here on: masked in its log.
+        if (p.type == "password") job_.spool.add_secret(values.back().second.to_string());
+      }
       if (!q.submitter_parameter.empty()) values.emplace_back(q.submitter_parameter, r.approver);
       if (values.size() == 1) ok.value = values.front().second;
       if (values.size() > 1) ok.entries = std::move(values);

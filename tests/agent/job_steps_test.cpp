@@ -312,7 +312,8 @@ TEST_CASE("input parameters travel with the question and come back as Jenkins re
           def r = input message: 'Go?', submitterParameter: 'BY', parameters: [
             string(name: 'WHO', defaultValue: 'x', description: 'who', trim: true),
             booleanParam(name: 'FAST'), choice(name: 'WHERE', choices: "eu\nus"),
-            text(name: 'NOTES', defaultValue: 'n'), password(name: 'PW', defaultValue: 's3')]
+            text(name: 'NOTES', defaultValue: 'n'), password(name: 'PW', defaultValue: 's3cret-pw')]
+          echo "pw=${r.PW}"
           echo "who=[${r.WHO}] fast=${r.FAST} bool=${r.FAST instanceof Boolean} where=${r.WHERE} notes=${r.NOTES} by=${r.BY} size=${r.size()}"
           def one = input message: 'One?', parameters: [booleanParam(name: 'OK', defaultValue: true)]
           echo "one=${one} bool=${one instanceof Boolean}"
@@ -329,6 +330,9 @@ TEST_CASE("input parameters travel with the question and come back as Jenkins re
   CHECK(r.outcome.result == "SUCCESS");
   CHECK(contains(r.log, "who=[alice] fast=true bool=true where=eu notes=n by=rita size=6\n"));
   CHECK(contains(r.log, "one=true bool=true\n"));
+  // A password the approver gave is masked in the job's log from then on.
+  CHECK(contains(r.log, "pw=****\n"));
+  CHECK_FALSE(contains(r.log, "s3cret-pw"));
   CHECK(contains(r.log, "who=rita\n"));
   CHECK(contains(r.log, "none=null\n"));
   CHECK(contains(r.log, "sub=rita\n"));
