@@ -457,11 +457,12 @@ void Scheduler::assign(Job& job, AgentState& agent, int64_t now) {
 
 void Scheduler::end_attempt(const std::string& job_id, std::optional<Result> result,
                             const std::string& reason, bool lost, int64_t now, bool inconclusive) {
+  // `job_id` may be the removed job's own string (callers pass job.job_id): only `job` after this.
   std::optional<Job> taken = board_.remove(job_id);
   if (!taken) return;
   const Job& job = *taken;
   // What its lock steps held goes with the attempt (a retry asks again).
-  locks_.release_job(job_id, now);
+  locks_.release_job(job.job_id, now);
   start_lock_waiting_runs(now);
   RunState* found = stored_run(job.run_id);
   if (!found) return;
