@@ -6,8 +6,8 @@
 #include <chrono>
 
 #include "gantry/common/log.hpp"
-#include "gantry/net/url.hpp"
 #include "gantry/net/http_client.hpp"
+#include "gantry/net/url.hpp"
 #include "scheduler/run_state.hpp"
 
 namespace gantry::controller {
@@ -19,7 +19,6 @@ int64_t unix_ms() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-
 
 // What a run's or stage's status reads as: GitHub's state and a short description.
 std::pair<std::string, std::string> state_of(RunStatus s, const std::string& what) {
