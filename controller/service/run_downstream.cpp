@@ -15,6 +15,7 @@
 #include <set>
 
 #include "gantry/common/log.hpp"
+#include "gantry/net/url.hpp"
 #include "gantry/pipelines/run_parameters.hpp"
 #include "service/api_json.hpp"
 #include "service/git_workers.hpp"
@@ -32,25 +33,6 @@ constexpr int kMaxChain = 10;           // upstream links above a run that may s
 constexpr size_t kMaxDownstream = 100;  // runs one run may start
 constexpr size_t kMaxKeys = 10000;      // remembered start keys, all runs together
 constexpr size_t kMaxJobName = 1000;
-
-std::string percent_decode(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    auto hex = [](char c) {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      return -1;
-    };
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
 
 // "a/b/../c" -> "a/c"; false when ".." climbs above the top.
 bool normalize(const std::string& path, std::string& out) {
@@ -148,7 +130,7 @@ bool RunService::resolve_job(const std::string& name, const RunRecord& from, Dow
          slash = c.rfind('/', slash - 1)) {
       const RepositoryConfig* r = watcher_->find(c.substr(0, slash));
       if (!r) continue;
-      std::string branch = percent_decode(c.substr(slash + 1));
+      std::string branch = net::url_decode(c.substr(slash + 1), false);
       if (!watcher_->unknown_ref(r->name, branch).empty()) continue;
       out.repo = r;
       out.ref = watcher_->full_ref(r->name, branch);
