@@ -338,6 +338,31 @@ void Agent::heartbeat() {
 void Agent::renewed() {
   last_ack_ms_ = mono_ms();
   if (keeper_ && !jobs_.empty()) keeper_->deadline(fence_deadline());
+  if (alive_touched_ms_ == 0 || last_ack_ms_ - alive_touched_ms_ >= kAliveEveryMs) {
+    alive_touched_ms_ = last_ack_ms_;
+    // Rewritten, not appended: its time is what --health reads.
+    std::ofstream(fs::path(config_.work_dir) / kAliveFile, std::ios::trunc) << "ok\n";
+  }
+}
+
+bool agent_healthy(const AgentConfig& config, std::string& message) {
+  fs::path path = fs::path(config.work_dir) / kAliveFile;
+  std::error_code ec;
+  auto written = fs::last_write_time(path, ec);
+  if (ec) {
+    message =
+        "unhealthy: " + path.string() + " is missing: this agent has not reached its controller";
+    return false;
+  }
+  auto age =
+      std::chrono::duration_cast<std::chrono::seconds>(fs::file_time_type::clock::now() - written);
+  if (age > kAliveFor) {
+    message = "unhealthy: no word from the controller for " + std::to_string(age.count()) + " s";
+    return false;
+  }
+  message = "ok: the controller acknowledged this agent " +
+            std::to_string(std::max<int64_t>(0, age.count())) + " s ago";
+  return true;
 }
 
 int64_t Agent::fence_deadline() const {

@@ -80,6 +80,15 @@ struct AgentJob;
 class FenceKeeper;
 class Trash;
 
+// A running agent rewrites WORK/agent.alive at most every 10 s while its
+// controller acknowledges its heartbeats; it is healthy while the file is
+// under a minute old (`gantry-agent --health FILE`: the images' HEALTHCHECK,
+// a pod's liveness probe). `message` says why, either way.
+inline constexpr const char* kAliveFile = "agent.alive";
+inline constexpr int64_t kAliveEveryMs = 10000;
+inline constexpr std::chrono::seconds kAliveFor{60};
+bool agent_healthy(const AgentConfig& config, std::string& message);
+
 class Agent {
  public:
   // Prepares the work dir (state/, workspace/, mirrors/); throws
@@ -139,6 +148,7 @@ class Agent {
   int64_t heartbeat_ms_ = 2000;
   int64_t lease_ttl_ms_ = 30000;
   int64_t last_ack_ms_ = 0;
+  int64_t alive_touched_ms_ = 0;  // when kAliveFile was last written
   uint64_t hb_timer_ = 0, ship_timer_ = 0, fence_timer_ = 0;
   uint64_t mirror_timer_ = 0, mirror_retry_timer_ = 0;
   FenceKeeper* keeper_ = nullptr;

@@ -23,6 +23,8 @@ constexpr const char* kUsage =
     "       gantry-agent --config FILE   (the same keys in YAML)\n"
     "       gantry-agent --check-config FILE   (prints \"FILE: ok\" and exits 0, or the\n"
     "                    FILE:LINE:COL error and exits 1; connects nowhere)\n"
+    "       gantry-agent --health FILE   (exits 0 when the agent of that config heard\n"
+    "                    from its controller in the last minute: container and pod probes)\n"
     "The token: --token-file FILE, or GANTRY_AGENT_TOKEN in the environment\n"
     "(--token TOKEN works, but any local user can read a command line).\n"
     "An https:// controller is verified against the system's CAs or --ca FILE;\n"
@@ -57,6 +59,22 @@ int main(int argc, char** argv) {
     }
     std::printf("%s: ok\n", argv[2]);
     return 0;
+  }
+  // The liveness of a running agent, for a container HEALTHCHECK or a pod's
+  // probe: the age of the file it touches when the controller acknowledges it.
+  if (argc >= 2 && std::string(argv[1]) == "--health") {
+    if (argc != 3) {
+      std::fprintf(stderr, "gantry-agent: --health takes one FILE\n%s", kUsage);
+      return 2;
+    }
+    if (!agent::load_agent_config(argv[2], config, error)) {
+      std::fprintf(stderr, "%s\n", error.c_str());
+      return 1;
+    }
+    std::string message;
+    bool healthy = agent::agent_healthy(config, message);
+    std::printf("%s\n", message.c_str());
+    return healthy ? 0 : 1;
   }
   bool help = false, version = false;
   std::vector<std::string> args(argv + 1, argv + argc);

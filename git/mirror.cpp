@@ -15,7 +15,17 @@ namespace fs = std::filesystem;
 // libgit2 keeps its error per thread; read it right after the failing call.
 std::string failure(const std::string& doing) {
   const git_error* e = git_error_last();
-  return doing + ": " + (e != nullptr && e->message != nullptr ? e->message : "unknown error");
+  std::string message = e != nullptr && e->message != nullptr ? e->message : "unknown error";
+  // A local repository another user owns is refused, as git refuses it since
+  // 2.35.2 (CVE-2022-24765); libgit2 1.5 says so with the message of its last
+  // config lookup ("config value 'safe.directory' was not found").
+  if (message.find("safe.directory") != std::string::npos ||
+      message.find("not owned by current user") != std::string::npos) {
+    message =
+        "the repository belongs to another user, which git refuses unless it is listed as "
+        "safe: git config --system --add safe.directory PATH";
+  }
+  return doing + ": " + message;
 }
 
 void init_libgit2() {

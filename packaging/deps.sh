@@ -21,6 +21,10 @@ packages=(
   # Private repositories (docs/forges.md): a real sshd on a loopback port serves git over SSH.
   openssh-server
   systemd   # systemd-analyze verifies the packaged units (tests/packaging/systemd_units.sh)
+  # The packages installed into a fresh Debian root, and the container images made from them
+  # (tests/packaging/install_test.sh, images_test.sh, packaging/images.sh).
+  lintian mmdebstrap
+  nginx-light   # the reverse proxy of docs/install.md, run by tests/packaging/reverse_proxy_test.sh
 )
 # The browser test runs playwright-core under Node.js with npm; a machine that
 # has them already (from another source) keeps its own.
