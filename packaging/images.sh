@@ -103,7 +103,7 @@ EOF
 }
 
 if [[ -z $only || $only == controller ]]; then
-  bash "$here/rootfs.sh" "$work/controller.tar" "$(deb gantry-controller)" "$(deb gantry)" \
+  bash "$here/rootfs.sh" "$work/controller.tar" --slim "$(deb gantry-controller)" "$(deb gantry)" \
     ca-certificates curl --hook "$(renumber gantry 10001)"
   image gantry-controller "$work/controller.tar" \
     'USER 10001:10001' 'WORKDIR /var/lib/gantry' 'VOLUME /var/lib/gantry' 'EXPOSE 8080' \
@@ -113,7 +113,7 @@ if [[ -z $only || $only == controller ]]; then
   rm -f "$work/controller.tar"
 fi
 if [[ -z $only || $only == agent ]]; then
-  bash "$here/rootfs.sh" "$work/agent.tar" "$(deb gantry-agent)" git openssh-client ca-certificates \
+  bash "$here/rootfs.sh" "$work/agent.tar" --slim "$(deb gantry-agent)" git openssh-client ca-certificates \
     --hook "$(renumber gantry-agent 10002)"
   image gantry-agent "$work/agent.tar" \
     'USER 10002:10002' 'WORKDIR /var/lib/gantry-agent' 'VOLUME /var/lib/gantry-agent' \

@@ -4,7 +4,9 @@
 # base of the container images (packaging/images.sh) and of the install test
 # (tests/packaging/install_test.sh). Runs as root (mmdebstrap's root mode).
 #
-# Usage: packaging/rootfs.sh OUT.tar [--deps-of FILE.deb]... [--hook 'SHELL']... [PKG|FILE.deb]...
+# Usage: packaging/rootfs.sh OUT.tar [--slim] [--deps-of FILE.deb]... [--hook 'SHELL']... [PKG|FILE.deb]...
+#   --slim           no manual pages, translations or documentation (for images;
+#                    dpkg keeps excluding them in the root)
 #   PKG, FILE.deb    installed, with what they depend on
 #   --deps-of FILE   what FILE.deb depends on, but not FILE itself (to install it later)
 #   --hook 'SHELL'   an mmdebstrap customize hook: runs after the install, "$1" the root
@@ -14,7 +16,7 @@
 set -euo pipefail
 
 if [[ $# -lt 1 ]]; then
-  echo "usage: $0 OUT.tar [--deps-of FILE.deb]... [--hook 'SHELL']... [PKG|FILE.deb]..." >&2
+  echo "usage: $0 OUT.tar [--slim] [--deps-of FILE.deb]... [--hook 'SHELL']... [PKG|FILE.deb]..." >&2
   exit 2
 fi
 out=$1
@@ -24,7 +26,7 @@ command -v mmdebstrap >/dev/null || {
   exit 1
 }
 
-include=() hooks=()
+include=() hooks=() slim=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --deps-of)
@@ -33,6 +35,13 @@ while [[ $# -gt 0 ]]; do
       deps=$(dpkg-deb -f "$2" Depends | tr ',' '\n' | sed -E 's/\|.*//; s/\(.*\)//; s/ //g' | grep .)
       while read -r d; do include+=("$d"); done <<<"$deps"
       shift 2
+      ;;
+    --slim)
+      # No manual pages, translations or documentation but the copyrights: an
+      # image carries what runs.
+      slim=(--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*'
+        --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright')
+      shift
       ;;
     --hook)
       hooks+=(--customize-hook="$2")
@@ -55,11 +64,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-args=(--mode=root --format=tar --variant=minbase --quiet
-  # No manual pages, translations or documentation but the copyrights: an
-  # image carries what runs.
-  --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*'
-  --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright'
+args=(--mode=root --format=tar --variant=minbase --quiet "${slim[@]}"
   --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin')
 if [[ -n ${GANTRY_APT_CACHE:-} ]]; then
   # mmdebstrap(1)'s own recipe: the cache goes in before apt runs and comes out

@@ -4,8 +4,8 @@
 # non-root users, and both HEALTHCHECKs pass (and the agent's fails once its
 # controller is gone). The containers share the host's loopback (podman's
 # host network: every server here stays on 127.0.0.1); the data and work
-# directories are volumes, the configs and the agent's token mounted files,
-# the repository a read-only mount.
+# directories are volumes, the configs and the agent's token mounted files;
+# a git daemon serves the repository.
 # Usage: images_test.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
 # shellcheck source=tests/packaging/lib.sh
@@ -17,7 +17,7 @@ src=$(realpath "$1") build=$(realpath "$2")
 }
 podman=(podman --runtime runc --cgroup-manager=cgroupfs)
 work=$(mktemp -d /tmp/gantry-images.XXXXXX)
-names=() tag=""
+names=() tag="" git_pid=""
 cleanup() {
   local rc=$?
   for n in "${names[@]}"; do
@@ -31,6 +31,7 @@ cleanup() {
     "${podman[@]}" rmi -f "localhost/gantry-controller:$tag" "localhost/gantry-agent:$tag" \
       >/dev/null 2>&1 || true
   fi
+  [[ -n $git_pid ]] && kill "$git_pid" 2>/dev/null
   rm -rf "$work"
   exit $rc
 }
@@ -64,7 +65,15 @@ GROOVY
 git -C "$work/app" add -A
 git -C "$work/app" -c user.name=Admin -c user.email=admin@example.com commit -qm "A pipeline"
 git clone -q --bare "$work/app" "$work/app.git"
-chmod -R a+rX "$work/app.git"
+# Served by a real git daemon on loopback, as a forge would serve it: a
+# bind-mounted repository belongs to a user the containers do not know, which
+# git refuses (safe.directory).
+git_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+git daemon --reuseaddr --listen=127.0.0.1 --port="$git_port" --base-path="$work" --export-all "$work" \
+  >"$work/git-daemon.log" 2>&1 &
+git_pid=$!
+git_up() { git ls-remote "git://127.0.0.1:$git_port/app.git"; }
+wait_for "git daemon" 20 git_up
 
 step "the controller container"
 mkdir -p "$work/data" "$work/agent-work" "$work/etc"
@@ -74,14 +83,15 @@ cat >"$work/etc/controller.yml" <<'YML'
 listen: 127.0.0.1:0
 data_dir: /var/lib/gantry
 repositories:
-  - {name: app, url: "file:///srv/app.git", branches: [main], poll: 1h}
+  - {name: app, url: "git://127.0.0.1:GIT_PORT/app.git", branches: [main], poll: 1h}
 YML
+sed -i "s/GIT_PORT/$git_port/" "$work/etc/controller.yml"
 chmod 0644 "$work/etc/controller.yml"
 names+=(gantry-test-controller)
 "${podman[@]}" run -d --name gantry-test-controller --network host \
-  --ulimit nofile=65536:65536 --ulimit nproc=4096:4096 \
+  --ulimit nofile=20000:20000 --ulimit nproc=4096:4096 --health-interval=disable \
   -v "$work/etc/controller.yml:/etc/gantry/controller.yml:ro" -v "$work/data:/var/lib/gantry" \
-  -v "$work/app.git:/srv/app.git:ro" "localhost/gantry-controller:$tag" >/dev/null
+  "localhost/gantry-controller:$tag" >/dev/null
 wait_for "the controller container listening" 30 test -s "$work/data/controller.addr"
 server=$(cat "$work/data/controller.addr")
 [[ $("${podman[@]}" exec gantry-test-controller id -un) == gantry ]] || fail "the controller is not user gantry"
@@ -98,9 +108,9 @@ work: /var/lib/gantry-agent/work
 YML
 names+=(gantry-test-agent)
 "${podman[@]}" run -d --name gantry-test-agent --network host \
-  --ulimit nofile=4096:4096 --ulimit nproc=4096:4096 \
+  --ulimit nofile=4096:4096 --ulimit nproc=4096:4096 --health-interval=disable \
   -v "$work/etc/agent.yml:/etc/gantry/agent.yml:ro" -v "$work/etc/agent.token:/etc/gantry/agent.token:ro" \
-  -v "$work/agent-work:/var/lib/gantry-agent" -v "$work/app.git:/srv/app.git:ro" \
+  -v "$work/agent-work:/var/lib/gantry-agent" \
   "localhost/gantry-agent:$tag" >/dev/null
 export GANTRY_SERVER=$server GANTRY_TOKEN
 GANTRY_TOKEN=$(cat "$work/data/admin.token")
