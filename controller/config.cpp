@@ -86,18 +86,23 @@ bool read_config(Reader& r, const YAML::Node& doc, Config& c) {
                            " YAML nodes (through aliases?)");
   }
   Fields top;
+  // Kept packed: past 20 items clang-format would put one a line.
+  // clang-format off
   if (!r.fields(
           doc, "the config",
-          {"listen", "data_dir", "users", "agent_tokens", "repositories", "environments", "secrets",
-           "agent_lost_after", "tls", "insecure", "cancel_grace", "retention", "allowed_run_urls",
-           "url", "libraries", "kubernetes", "notifications", "git", "locks"},
+          {"listen", "data_dir", "database", "users", "agent_tokens", "repositories",
+           "environments", "secrets", "agent_lost_after", "tls", "insecure", "cancel_grace",
+           "retention", "allowed_run_urls", "url", "libraries", "kubernetes", "notifications",
+           "git", "locks"},
           top)) {
+    // clang-format on
     return false;
   }
   // A fixed order, so that agent tokens are checked against the users' tokens.
   const Field* f = nullptr;
   if ((f = top.find("listen")) && !read_listen(r, *f, c)) return false;
   if ((f = top.find("data_dir")) && !r.string(*f, c.data_dir)) return false;
+  if ((f = top.find("database")) && !config_detail::read_database(r, *f, c)) return false;
   if ((f = top.find("users")) && !config_detail::read_users(r, *f, c)) return false;
   if ((f = top.find("agent_tokens")) && !config_detail::read_agent_tokens(r, *f, c)) return false;
   if ((f = top.find("repositories")) && !config_detail::read_repositories(r, *f, c)) return false;

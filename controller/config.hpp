@@ -159,6 +159,16 @@ struct LockConfig {
   bool operator==(const LockConfig&) const = default;
 };
 
+// `database:` (docs/ha.md): where the store keeps its records. Absent: SQLite, in
+// data_dir/gantry.db. `database: postgresql://user@host:5432/gantry`, or
+// `database: {driver: postgresql, url: ...}`: that PostgreSQL database (logs and artifacts stay
+// in data_dir for now).
+struct DatabaseConfig {
+  std::string driver = "sqlite";  // "sqlite" | "postgresql"
+  std::string url;                // postgresql:// or postgres://; empty for sqlite
+  bool operator==(const DatabaseConfig&) const = default;
+};
+
 struct Config {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;  // 0: pick a free port
@@ -166,6 +176,7 @@ struct Config {
   // notifications). Without it, the listen address.
   std::string public_url;
   std::string data_dir = "./gantry-data";
+  DatabaseConfig database;
   std::vector<UserConfig> users;
   std::vector<AgentTokenConfig> agent_tokens;
   std::vector<RepositoryConfig> repositories;

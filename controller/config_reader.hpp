@@ -86,5 +86,7 @@ bool read_environments(Reader& r, const Field& f, Config& config);
 bool read_notifications(Reader& r, const Field& f, Config& config);
 // retention (config_retention.cpp).
 bool read_retention(Reader& r, const Field& f, Config& config);
+// database (config_database.cpp).
+bool read_database(Reader& r, const Field& f, Config& config);
 
 }  // namespace gantry::controller::config_detail

@@ -1,6 +1,6 @@
-# The controller's core (config, users and tokens, the SQLite store), relative
-# to controller/. Link with: PkgConfig::YAMLCPP, SQLite::SQLite3,
-# OpenSSL::Crypto, nlohmann_json::nlohmann_json, gantry_common; include
+# The controller's core (config, users and tokens, audit, webhooks), relative
+# to controller/. Link with: PkgConfig::YAMLCPP, OpenSSL::Crypto,
+# nlohmann_json::nlohmann_json, gantry_common and gantry_store (below); include
 # directories: include/ and controller/.
 set(GANTRY_CONTROLLER_CORE_SOURCES
   config.cpp
@@ -10,13 +10,13 @@ set(GANTRY_CONTROLLER_CORE_SOURCES
   config_kubernetes.cpp
   config_notifications.cpp
   config_retention.cpp
+  config_database.cpp
   auth.cpp
   audit.cpp
   audit_json.cpp
   webhook.cpp
   webhook_json.cpp
   forge_changes_json.cpp
-  store/database.cpp
   store/store.cpp
   store/store_runs.cpp
   store/store_records.cpp
@@ -27,5 +27,13 @@ set(GANTRY_CONTROLLER_CORE_SOURCES
   store/store_releases.cpp
   store/store_events.cpp
   store/store_retention.cpp
+)
+# The store's database engines (store/database.hpp), the only code that uses
+# SQLite (SQLite::SQLite3) or libpq (PkgConfig::LIBPQ).
+set(GANTRY_STORE_SOURCES
+  store/database.cpp
+  store/sqlite_database.cpp
+  store/postgresql_database.cpp
   store/migrations.cpp
+  store/migrations_postgresql.cpp
 )

@@ -25,6 +25,9 @@ packages=(
   # (tests/packaging/install_test.sh, images_test.sh, packaging/images.sh).
   lintian mmdebstrap
   nginx-light   # the reverse proxy of docs/install.md, run by tests/packaging/reverse_proxy_test.sh
+  # The PostgreSQL store (docs/ha.md): libpq to build, and the server whose initdb and pg_ctl
+  # start the tests' throwaway cluster (tests/support/postgresql_cluster.hpp).
+  libpq-dev postgresql
 )
 # The browser test runs playwright-core under Node.js with npm; a machine that
 # has them already (from another source) keeps its own.

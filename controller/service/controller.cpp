@@ -86,7 +86,7 @@ bool is_loopback(const std::string& host) {
 
 Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions options)
     : config_(std::move(config)), loop_(loop), options_(options) {
-  store_ = std::make_unique<Store>(config_.data_dir);
+  store_ = std::make_unique<Store>(config_.data_dir, config_.database.url);
   hub_ = std::make_unique<EventHub>(*store_, loop_);
   notifier_ = std::make_unique<Notifier>(config_.notifications);
   events_ = std::make_unique<NotifyingEvents>(std::make_unique<EventPublisher>(*hub_), *notifier_,
@@ -227,6 +227,7 @@ void Controller::reload(const std::string& path) {
   // Turning TLS on or off, or the listen address, needs a restart.
   bool tls_was_on = !config_.tls_cert.empty();
   differs(tls_was_on != !next.tls_cert.empty(), "tls");
+  differs(next.database != config_.database, "database");  // the store stays on its database
   if (tls_was_on && !next.tls_cert.empty() && server_) {
     std::string tls_error;
     if (server_->reload_tls(tls_options(next), tls_error)) {

@@ -132,9 +132,12 @@ struct Notifier::State {
     }
   }
 
-  // Under mu.
-  void enqueue(Item item) {
-    if (queue.size() >= options.max_queue) {
+  // Under mu. Drops the oldest messages while the queue holds more than its
+  // bound: after a new one went in, or a failed one came back for a retry (the
+  // one being delivered is out of the queue meanwhile, so both may meet a full
+  // queue; the one back may be the oldest).
+  void trim() {
+    while (queue.size() > options.max_queue && !queue.empty()) {
       auto oldest = std::min_element(queue.begin(), queue.end(), [](const Item& a, const Item& b) {
         return a.order < b.order;
       });
@@ -148,10 +151,15 @@ struct Notifier::State {
                                 oldest->channel.name});
       queue.erase(oldest);
     }
+  }
+
+  // Under mu.
+  void enqueue(Item item) {
     item.order = next_order++;
     item.due = SteadyClock::now();
     counts[item.channel.name];  // shown at 0 in /metrics
     queue.push_back(std::move(item));
+    trim();
     cv.notify_all();
   }
 
@@ -187,6 +195,7 @@ struct Notifier::State {
                {"error", a.error}});
     item.due = SteadyClock::now() + backoff;
     queue.push_back(std::move(item));
+    trim();
   }
 
   void work() {

@@ -1,20 +1,25 @@
 #pragma once
-// Private to store/: the one SQLite connection the record stores share,
-// with its statement cache, transactions and health. A failed write makes
-// it unhealthy until the next write succeeds; failure() says what SQLite's
-// error means for the caller (Unavailable for busy/full/I/O, so the API
-// answers 503 and the engine retries). Same threading as Store: one thread.
+// Private to store/: the one database connection the record stores share,
+// with its statement cache, transactions and health, behind one interface
+// with two implementations: SQLite (sqlite_database.hpp, the default, a file
+// in data_dir) and PostgreSQL (postgresql_database.hpp, `database:` in the
+// config). A failed write makes it unhealthy until the next write succeeds;
+// failure() says what the engine's error means for the caller (Unavailable
+// for busy/full/I/O, or a lost PostgreSQL connection, so the API answers 503
+// and the engine retries). Same threading as Store: one thread.
+//
+// SQL is written once, in SQLite's dialect, wherever it can be portable
+// (numbered ?N parameters, ON CONFLICT, RETURNING, quoted "user"); the
+// PostgreSQL side rewrites what is mechanical at prepare time and the
+// callers give a second text where SQLite-only functions are used.
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "gantry/common/result.hpp"
-
-struct sqlite3;
-struct sqlite3_stmt;
 
 namespace gantry::controller {
 
@@ -22,41 +27,65 @@ class Database {
  public:
   class Statement;  // store_impl.hpp
 
-  // Creates data_dir and gantry.db as needed and migrates the schema;
-  // throws std::runtime_error when it is unusable (a startup error).
-  explicit Database(const std::string& data_dir);
-  ~Database();
+  // One engine's prepared statement, owned by its Database's cache and
+  // borrowed by one Statement at a time.
+  class Cursor {
+   public:
+    enum class Step { Row, Done, Failed };
+    virtual ~Cursor() = default;
+    virtual bool bind(int index, int64_t value) = 0;
+    virtual bool bind(int index, std::string_view value) = 0;
+    virtual Step step() = 0;
+    virtual int64_t int64(int column) const = 0;
+    virtual std::string text(int column) const = 0;
+    // Forgets the bindings and any result, for the next user.
+    virtual void reset() = 0;
+    virtual std::string error() const = 0;  // why the last bind or step failed
+  };
+
+  virtual ~Database() = default;
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
   // A cached prepared statement (a failed prepare is logged and fails the
-  // statement's first step).
+  // statement's first step). The two-text form gives PostgreSQL its own SQL
+  // where SQLite's uses functions PostgreSQL does not have.
   Statement prepare(const char* sql);
-  bool exec(const char* sql);
+  Statement prepare(const char* sqlite_sql, const char* postgresql_sql);
+  virtual bool exec(const char* sql) = 0;
   // See Store::transaction.
   [[nodiscard]] Status transaction(const std::function<bool()>& body);
   // The outcome of a write: records health and, on failure, an Error with
-  // SQLite's reason.
+  // the engine's reason.
   Status outcome(bool ok, std::string_view what);
-  Error failure(std::string_view what) const;
-  int64_t last_insert_id();
-  int64_t changes();  // rows the last statement changed
+  virtual Error failure(std::string_view what) const = 0;
+  virtual int64_t changes() = 0;  // rows the last statement changed
 
   bool healthy() const { return healthy_; }
   const Error& last_failure() const { return last_failure_; }
-  int schema_version();  // PRAGMA user_version
+  virtual int schema_version() = 0;
+  virtual bool postgresql() const = 0;
+
+ protected:
+  Database() = default;
+  // Null when preparing failed (logged).
+  virtual Cursor* cursor(const char* sql) = 0;
+  virtual bool in_transaction() = 0;
+  virtual const char* begin_sql() const = 0;  // BEGIN IMMEDIATE, BEGIN
 
  private:
-  void open();
-  void migrate();
-  void close();
   void rollback(bool outer);
 
-  std::string db_path_;
   bool healthy_ = true;
   Error last_failure_;
-  sqlite3* db_ = nullptr;
-  std::unordered_map<std::string, sqlite3_stmt*> cache_;  // prepared once, by SQL text
 };
+
+// SQLite in <data_dir>/gantry.db when url is empty, else PostgreSQL at url
+// (postgresql://...). Creates and migrates the schema; throws
+// std::runtime_error when the database is unusable (a startup error).
+std::unique_ptr<Database> open_database(const std::string& data_dir, const std::string& url);
+
+// The SQL's first line: enough to say which statement failed, in logs.
+std::string_view sql_head(const char* sql);
 
 }  // namespace gantry::controller

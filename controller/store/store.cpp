@@ -1,5 +1,6 @@
-// The store's facade (store/store.hpp): the database and its record
-// stores, and the layout of log and artifact files under data_dir.
+// The store's facade (store/store.hpp): the database (SQLite or
+// PostgreSQL) and its record stores, and the layout of log and artifact
+// files under data_dir.
 #include "store/store.hpp"
 
 #include <filesystem>
@@ -41,9 +42,9 @@ std::string safe_name(const std::string& id) {
 
 }  // namespace
 
-Store::Store(const std::string& data_dir)
+Store::Store(const std::string& data_dir, const std::string& database_url)
     : data_dir_(data_dir),
-      db_(std::make_unique<Database>(data_dir)),
+      db_(open_database(data_dir, database_url)),
       runs_(*db_),
       gates_(*db_),
       events_(*db_),

@@ -1,19 +1,22 @@
 #pragma once
 // The controller's durable state: runs, stages, agents and artifacts in one
-// SQLite file, `<data_dir>/gantry.db`, plus the layout of log and artifact
-// files beside it. The only code that includes sqlite3.h is in store/.
+// SQLite file, `<data_dir>/gantry.db` (the default), or in a PostgreSQL
+// database (`database:` in the config, docs/ha.md), plus the layout of log
+// and artifact files in data_dir. The only code that includes sqlite3.h or
+// libpq-fe.h is in store/.
 //
 // Store is a facade over one Database (store/database.hpp, private to
 // store/) and the record stores that share it, one per kind of record:
 // runs() (runs, stages, agents, artifacts, repository heads), gates()
 // (change requests and releases), events(), audit() and retention().
 //
-// Durability: WAL journal with synchronous=NORMAL. A committed transaction
+// Durability on SQLite: WAL journal with synchronous=NORMAL. A committed transaction
 // survives a crash of the controller process (kill -9) — the guarantee SPEC
 // §11 tests; after a power loss or OS crash the last few transactions may be
-// rolled back (the database itself stays consistent). Schema changes are
-// numbered migrations tracked in PRAGMA user_version (migrations.cpp); a
-// database from a newer controller is refused.
+// rolled back (the database itself stays consistent). On PostgreSQL, a
+// commit is the server's. Schema changes are numbered migrations tracked in
+// PRAGMA user_version (migrations.cpp) or PostgreSQL's schema_version table
+// (migrations_postgresql.cpp); a database from a newer controller is refused.
 //
 // Not responsible for deciding state transitions (the run state machine does)
 // nor for writing log bytes (the log writer does, at log_path()).
@@ -24,7 +27,8 @@
 // and single-record reads return Result: an Error (code Unavailable for a
 // busy, full or failing database) is never the same as "not found"
 // (an empty optional). Failures are logged (component "store"). A busy
-// database is waited for at most kBusyTimeoutMs, so the loop never stalls.
+// database is waited for at most kBusyTimeoutMs (a PostgreSQL lock for at
+// most lock_timeout), so the loop never stalls.
 
 #include <cstdint>
 #include <functional>
@@ -249,8 +253,10 @@ class RetentionStore {
 
 class Store {
  public:
-  // Creates data_dir and gantry.db as needed and migrates the schema.
-  explicit Store(const std::string& data_dir);
+  // Creates data_dir and, with no database_url, gantry.db in it as needed;
+  // with one (postgresql://...), connects to that server instead. Migrates
+  // the schema either way.
+  explicit Store(const std::string& data_dir, const std::string& database_url = {});
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -280,7 +286,7 @@ class Store {
   // the next write succeeds; last_failure() says what failed.
   bool healthy() const;
   const Error& last_failure() const;
-  int schema_version();  // PRAGMA user_version
+  int schema_version();  // PRAGMA user_version, or schema_version's row
 
  private:
   std::string data_dir_;

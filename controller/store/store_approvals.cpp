@@ -85,8 +85,8 @@ Status GateStore::update_approval(const ApprovalRecord& a) {
 
 Status GateStore::add_decision(int64_t approval_id, const DecisionRecord& d) {
   Statement st = db_.prepare(
-      "INSERT OR IGNORE INTO decisions (approval_id, user, approve, comment, at, values_json) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING approval_id");
+      "INSERT INTO decisions (approval_id, \"user\", approve, comment, at, values_json) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING RETURNING approval_id");
   st.bind(1, approval_id).bind(2, d.user).bind(3, int64_t{d.approve ? 1 : 0}).bind(4, d.comment);
   st.bind(5, d.at).bind(6, encode_string_map(d.values));
   bool added = st.next();
@@ -109,8 +109,8 @@ Result<std::optional<ApprovalRecord>> GateStore::approval(int64_t id) {
     out = read_approval(st);
   }
   Statement d = db_.prepare(
-      "SELECT user, approve, comment, at, values_json FROM decisions WHERE approval_id = ?1 "
-      "ORDER BY at, user");
+      "SELECT \"user\", approve, comment, at, values_json FROM decisions WHERE approval_id = ?1 "
+      "ORDER BY at, \"user\"");
   d.bind(1, id);
   while (d.next()) {
     DecisionRecord rec;

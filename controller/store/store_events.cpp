@@ -8,11 +8,13 @@ namespace gantry::controller {
 Status EventStore::append_event(EventRecord& e) {
   Statement st = db_.prepare(
       "INSERT INTO events (run_id, body, log_stage, log_attempt, log_offset, log_length) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id");
   st.bind(1, e.run_id).bind(2, e.body).bind(3, e.log_stage).bind(4, int64_t{e.log_attempt});
   st.bind(5, static_cast<int64_t>(e.log_offset)).bind(6, static_cast<int64_t>(e.log_length));
+  if (!st.next()) return db_.outcome(false, "append an event");
+  const int64_t id = st.int64(0);
   if (Status s = db_.outcome(st.run(), "append an event"); !s) return s;
-  e.id = db_.last_insert_id();
+  e.id = id;
   return ok();
 }
 
@@ -41,8 +43,10 @@ std::vector<EventRecord> EventStore::events_after(int64_t after_id, int64_t run_
 }
 
 int64_t EventStore::last_event_id() {
-  // AUTOINCREMENT's high-water mark: stays put when the newest rows are gone.
-  Statement st = db_.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'");
+  // AUTOINCREMENT's (the sequence's) high-water mark: stays put when the newest rows are gone.
+  Statement st =
+      db_.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'",
+                  "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM events_id_seq");
   return st.next() ? st.int64(0) : 0;
 }
 

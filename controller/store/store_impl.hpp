@@ -3,8 +3,6 @@
 // migration list and the JSON codecs for list and map columns. Same
 // threading as Store: one thread.
 
-#include <sqlite3.h>
-
 #include <map>
 #include <string>
 #include <string_view>
@@ -16,17 +14,15 @@
 
 namespace gantry::controller {
 
-// A statement from the Database's cache. Binding and stepping record the first
-// failure, which is logged once; the destructor resets the statement and
-// clears its bindings for the next user. Move-only.
+// A statement from the Database's cache, over the engine's cursor. Binding
+// and stepping record the first failure, which is logged once; the
+// destructor resets the cursor and clears its bindings for the next user.
+// Move-only.
 class Database::Statement {
  public:
-  Statement(sqlite3* db, sqlite3_stmt* stmt, const char* sql) : db_(db), stmt_(stmt), sql_(sql) {}
+  Statement(Cursor* cursor, const char* sql) : cursor_(cursor), sql_(sql) {}
   Statement(Statement&& other) noexcept
-      : db_(other.db_),
-        stmt_(std::exchange(other.stmt_, nullptr)),
-        sql_(other.sql_),
-        failed_(other.failed_) {}
+      : cursor_(std::exchange(other.cursor_, nullptr)), sql_(other.sql_), failed_(other.failed_) {}
   Statement& operator=(Statement&&) = delete;
   ~Statement();
 
@@ -37,16 +33,15 @@ class Database::Statement {
   bool next();
   // Steps to the end; false on failure.
   bool run();
-  bool ok() const { return stmt_ && !failed_; }
+  bool ok() const { return cursor_ && !failed_; }
 
-  int64_t int64(int column) const;
-  std::string text(int column) const;
+  int64_t int64(int column) const { return cursor_->int64(column); }
+  std::string text(int column) const { return cursor_->text(column); }
 
  private:
-  void fail(int rc);
+  void fail();
 
-  sqlite3* db_;
-  sqlite3_stmt* stmt_;  // null when preparing failed
+  Cursor* cursor_;  // null when preparing failed
   const char* sql_;
   bool failed_ = false;
 };
@@ -64,9 +59,12 @@ ApprovalStatus approval_status_column(std::string_view word);  // cancelled: nev
 ReleaseStatus release_status_column(std::string_view word);    // failed: never the current one
 GateKind gate_kind_column(std::string_view word);              // gmud: needs the approve permission
 
-// The numbered schema scripts: entry i moves user_version from i to i + 1.
+// The numbered schema scripts: entry i moves the schema version from i to
+// i + 1 (PRAGMA user_version in SQLite, the schema_version table in
+// PostgreSQL). Both lists have the same numbers and end in the same schema.
 // Append only; never edit a script that has shipped.
 const std::vector<const char*>& store_migrations();
+const std::vector<const char*>& postgresql_migrations();  // migrations_postgresql.cpp
 
 // Columns holding a map or a list, as JSON text (store_json.cpp). Decoding
 // is lenient: malformed text gives an empty value and false.

@@ -66,7 +66,7 @@ int64_t RetentionStore::newest_good_run(const std::string& job, bool unstable_to
                                         int64_t above_id) {
   Statement st = db_.prepare(
       "SELECT id FROM runs WHERE job_name = ?1 AND id > ?3 AND rollback_of = 0 AND "
-      "(status = 'succeeded' OR (?2 AND status = 'unstable')) ORDER BY id DESC LIMIT 1");
+      "(status = 'succeeded' OR (?2 != 0 AND status = 'unstable')) ORDER BY id DESC LIMIT 1");
   st.bind(1, job).bind(2, int64_t{unstable_too ? 1 : 0}).bind(3, above_id);
   return st.next() ? st.int64(0) : 0;
 }

@@ -157,34 +157,42 @@ Result<std::optional<RunRecord>> RunStore::run(int64_t id) {
 }
 
 // In a summary, of the change range only the run's own commit, with its sha and the start of its
-// message (for the commit's title in lists), never the paths.
+// message (for the commit's title in lists), never the paths. SQLite's JSON functions, then
+// PostgreSQL's.
 #define GANTRY_HEAD_CHANGE                                                                \
   "(SELECT json_group_array(json_object('sha', json_extract(value, '$.sha'), 'message', " \
   "substr(json_extract(value, '$.message'), 1, 300))) FROM json_each(changes) WHERE "     \
   "json_extract(value, '$.sha') = commit_sha)"
+#define GANTRY_HEAD_CHANGE_PG                                                                 \
+  "(SELECT COALESCE(json_agg(json_build_object('sha', value->>'sha', 'message', "             \
+  "substr(value->>'message', 1, 300)))::text, '[]') FROM json_array_elements(changes::json) " \
+  "WHERE value->>'sha' = commit_sha)"
+
+// A summary: the big columns left empty, the change range cut to its head.
+#define GANTRY_SELECT_SUMMARY(head_change)                                                \
+  "SELECT id, job_name, number, repo_url, ref, commit_sha, author, trigger_text, "        \
+  "pipeline_path, '', pipeline_format, '{}', status, reason, created_by, created_at, "    \
+  "started_at, finished_at, cancel_requested, tests_total, tests_failed, tests_skipped, " \
+  "repo_name, author_email, previous_commit, previous_successful_commit, " head_change    \
+  ", "                                                                                    \
+  "rollback_of, rollback_stage, retry_of, '[]', restart_stage, '{}', '', description, "   \
+  "display_name, '', '{}', upstream_run, upstream_stage FROM runs "
+
+// The repository filter is one JSON array parameter, so the statement stays the same whatever
+// its length.
+#define GANTRY_LIST_WHERE                                                                       \
+  "WHERE (?1 = 0 OR id < ?1) AND (?2 = '' OR status = ?2) AND (?4 IS NULL OR (repo_name != '' " \
+  "AND repo_name IN (SELECT value FROM json_each(?4)))) "
 
 std::vector<RunRecord> RunStore::list_runs(size_t limit, int64_t before_id, std::string_view status,
                                            bool summary, const std::vector<std::string>* repos) {
-  // The summary reads the same columns, with the two big ones left empty. The repository filter
-  // is one JSON array parameter, so the statement stays the same whatever its length.
+#define GANTRY_ORDER "ORDER BY id DESC LIMIT ?3"
   Statement st =
-      summary ? db_.prepare(
-                    "SELECT id, job_name, number, repo_url, ref, commit_sha, author, "
-                    "trigger_text, pipeline_path, '', pipeline_format, '{}', status, reason, "
-                    "created_by, created_at, started_at, finished_at, cancel_requested, "
-                    "tests_total, tests_failed, tests_skipped, repo_name, author_email, "
-                    "previous_commit, previous_successful_commit, " GANTRY_HEAD_CHANGE
-                    ", rollback_of, "
-                    "rollback_stage, retry_of, '[]', restart_stage, '{}', '', description, "
-                    "display_name, '' "
-                    "FROM runs WHERE (?1 = 0 OR id < "
-                    "?1) AND "
-                    "(?2 = '' OR status = ?2) AND (?4 IS NULL OR (repo_name != '' AND repo_name "
-                    "IN (SELECT value FROM json_each(?4)))) ORDER BY id DESC LIMIT ?3")
-              : db_.prepare("SELECT " GANTRY_RUN_COLUMNS
-                            " FROM runs WHERE (?1 = 0 OR id < ?1) AND (?2 = '' OR status = ?2) "
-                            "AND (?4 IS NULL OR (repo_name != '' AND repo_name IN (SELECT value "
-                            "FROM json_each(?4)))) ORDER BY id DESC LIMIT ?3");
+      summary
+          ? db_.prepare(GANTRY_SELECT_SUMMARY(GANTRY_HEAD_CHANGE) GANTRY_LIST_WHERE GANTRY_ORDER,
+                        GANTRY_SELECT_SUMMARY(GANTRY_HEAD_CHANGE_PG) GANTRY_LIST_WHERE GANTRY_ORDER)
+          : db_.prepare("SELECT " GANTRY_RUN_COLUMNS " FROM runs " GANTRY_LIST_WHERE GANTRY_ORDER);
+#undef GANTRY_ORDER
   constexpr size_t kMaxLimit = INT64_MAX;
   st.bind(1, before_id).bind(2, status).bind(3, static_cast<int64_t>(std::min(limit, kMaxLimit)));
   if (repos) st.bind(4, encode_string_list(*repos));
@@ -192,21 +200,14 @@ std::vector<RunRecord> RunStore::list_runs(size_t limit, int64_t before_id, std:
 }
 
 std::vector<RunRecord> RunStore::list_runs(size_t limit, int64_t before_id, const RunFilter& f) {
+#define GANTRY_FILTER_WHERE                                                                     \
+  "AND (?5 = '' OR job_name = ?5) AND (?6 = 0 OR number = ?6) AND (?7 = '' OR repo_name = ?7) " \
+  "AND (?8 = '' OR ref = ?8 OR ref = 'refs/heads/' || ?8 OR ref = 'refs/tags/' || ?8) AND "     \
+  "(?9 = '' OR created_by = ?9) ORDER BY id DESC LIMIT ?3"
   Statement st = db_.prepare(
-      "SELECT id, job_name, number, repo_url, ref, commit_sha, author, "
-      "trigger_text, pipeline_path, '', pipeline_format, '{}', status, reason, "
-      "created_by, created_at, started_at, finished_at, cancel_requested, "
-      "tests_total, tests_failed, tests_skipped, repo_name, author_email, "
-      "previous_commit, previous_successful_commit, " GANTRY_HEAD_CHANGE
-      ", rollback_of, "
-      "rollback_stage, retry_of, '[]', restart_stage, '{}', '', description, display_name, '' "
-      "FROM "
-      "runs WHERE (?1 = 0 OR id < ?1) AND (?2 = "
-      "'' OR status = ?2) AND "
-      "(?4 IS NULL OR (repo_name != '' AND repo_name IN (SELECT value FROM json_each(?4)))) AND "
-      "(?5 = '' OR job_name = ?5) AND (?6 = 0 OR number = ?6) AND (?7 = '' OR repo_name = ?7) "
-      "AND (?8 = '' OR ref = ?8 OR ref = 'refs/heads/' || ?8 OR ref = 'refs/tags/' || ?8) AND "
-      "(?9 = '' OR created_by = ?9) ORDER BY id DESC LIMIT ?3");
+      GANTRY_SELECT_SUMMARY(GANTRY_HEAD_CHANGE) GANTRY_LIST_WHERE GANTRY_FILTER_WHERE,
+      GANTRY_SELECT_SUMMARY(GANTRY_HEAD_CHANGE_PG) GANTRY_LIST_WHERE GANTRY_FILTER_WHERE);
+#undef GANTRY_FILTER_WHERE
   constexpr size_t kMaxLimit = INT64_MAX;
   st.bind(1, before_id)
       .bind(2, f.status)

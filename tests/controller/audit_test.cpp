@@ -1,6 +1,7 @@
 // The audit log's hash chain: the canonical form, and a real Store in a temp
 // dir whose rows are then tampered with through a second SQLite connection,
-// as someone with the database file would.
+// as someone with the database file would. The chain itself is also checked
+// on PostgreSQL (the TEMPLATE_TEST_CASEs).
 #include <sqlite3.h>
 #include <catch2/catch.hpp>
 
@@ -9,10 +10,13 @@
 #include <filesystem>
 #include <functional>
 
+#include "../support/postgresql_cluster.hpp"
 #include "audit.hpp"
 #include "store/store.hpp"
 
 using namespace gantry::controller;
+using gantry::test::Postgresql;
+using gantry::test::Sqlite;
 namespace fs = std::filesystem;
 
 namespace {
@@ -54,8 +58,8 @@ void fill(Store& store, int n) {
   }
 }
 
-AuditVerification verify_store(const std::string& data_dir) {
-  Store store(data_dir);
+AuditVerification verify_store(const std::string& data_dir, const std::string& url = {}) {
+  Store store(data_dir, url);
   return verify_chain(store.audit().audit_entries(0, 100000));
 }
 
@@ -141,10 +145,11 @@ TEST_CASE("audit: the canonical JSON is sorted, compact, UTF-8 as is, and stable
   CHECK(audit_hash(other) != audit_hash(e));
 }
 
-TEST_CASE("audit: bytes that are not UTF-8 are stored as hashed") {
+TEMPLATE_TEST_CASE("audit: bytes that are not UTF-8 are stored as hashed", "", Sqlite, Postgresql) {
   TempDir dir;
+  TestType db;
   {
-    Store store(dir.data());
+    Store store(dir.data(), db.url);
     AuditRecord e;
     e.actor = "ana";
     e.action = "permission.denied";
@@ -153,15 +158,17 @@ TEST_CASE("audit: bytes that are not UTF-8 are stored as hashed") {
     REQUIRE(store.audit().append_audit(e));
     CHECK(e.subject == "/api/v1/\xef\xbf\xbd\xef\xbf\xbd");
   }
-  AuditVerification v = verify_store(dir.data());
+  AuditVerification v = verify_store(dir.data(), db.url);
   CHECK(v.ok);
   CHECK(v.entries == 1);
 }
 
-TEST_CASE("audit: a chain of appends in a real store verifies, across reopening") {
+TEMPLATE_TEST_CASE("audit: a chain of appends in a real store verifies, across reopening", "",
+                   Sqlite, Postgresql) {
   TempDir dir;
+  TestType db;
   {
-    Store store(dir.data());
+    Store store(dir.data(), db.url);
     CHECK(verify_chain(store.audit().audit_entries(0, 10)).ok);  // empty
     fill(store, 30);
     std::vector<AuditRecord> all = store.audit().audit_entries(0, 100);
@@ -184,14 +191,14 @@ TEST_CASE("audit: a chain of appends in a real store verifies, across reopening"
   }
   {
     // A nested append (inside another transaction) chains the same way.
-    Store store(dir.data());
+    Store store(dir.data(), db.url);
     AuditRecord e;
     e.actor = "controller";
     e.action = "config.load";
     REQUIRE(store.transaction([&] { return store.audit().append_audit(e).has_value(); }));
     CHECK(e.id == 31);
   }
-  AuditVerification v = verify_store(dir.data());
+  AuditVerification v = verify_store(dir.data(), db.url);
   CHECK(v.ok);
   CHECK(v.entries == 31);
   CHECK(v.first_broken == 0);

@@ -544,3 +544,31 @@ TEST_CASE("kubernetes: the cluster a pod per job goes to", "[config]") {
   CHECK(parse_error("kubernetes:\n  api: https://k\n  agent_image: x\n  nmespace: ci\n")
             .find("namespace") != std::string::npos);
 }
+
+TEST_CASE("database: SQLite by default, or a PostgreSQL URL", "[config]") {
+  CHECK(parse_ok("").database == DatabaseConfig{});
+  CHECK(parse_ok("").database.driver == "sqlite");
+  Config c = parse_ok("database: postgresql://gantry@127.0.0.1:5432/gantry\n");
+  CHECK(c.database.driver == "postgresql");
+  CHECK(c.database.url == "postgresql://gantry@127.0.0.1:5432/gantry");
+  c = parse_ok("database:\n  url: postgres://db/gantry?sslmode=require\n");
+  CHECK(c.database.driver == "postgresql");
+  CHECK(c.database.url == "postgres://db/gantry?sslmode=require");
+  c = parse_ok("database:\n  driver: postgresql\n  url: postgresql://db/gantry\n");
+  CHECK(c.database.url == "postgresql://db/gantry");
+  CHECK(parse_ok("database: {driver: sqlite}\n").database == DatabaseConfig{});
+
+  CHECK(parse_error("database: mysql://db/gantry\n")
+            .starts_with("gantry.yml:1:11: error: 'database' must be a PostgreSQL URL"));
+  CHECK(parse_error("database:\n  driver: postgresql\n") ==
+        "gantry.yml:2:3: error: 'database' needs 'url' (postgresql://USER@HOST:PORT/DATABASE)\n"
+        "  driver: postgresql\n"
+        "  ^");
+  CHECK(parse_error("database: {driver: oracle, url: postgresql://db/x}\n")
+            .find("unknown database driver 'oracle' (use sqlite or postgresql)") !=
+        std::string::npos);
+  CHECK(parse_error("database: {driver: sqlite, url: postgresql://db/x}\n")
+            .find("'url' is for postgresql") != std::string::npos);
+  CHECK(parse_error("database: {uri: postgresql://db/x}\n").find("unknown key 'uri'") !=
+        std::string::npos);
+}

@@ -1,6 +1,7 @@
 // The retention service on a real store in a temporary directory, with a
 // fake clock: keep_last and the age limits, a job's buildDiscarder, the runs
-// it never deletes, bounded slices, and a deletion a crash cut in half.
+// it never deletes, bounded slices, and a deletion a crash cut in half. The
+// TEMPLATE_TEST_CASEs run on SQLite and on a throwaway PostgreSQL cluster.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <fstream>
 #include <memory>
 
+#include "../support/postgresql_cluster.hpp"
 #include "config.hpp"
 #include "service/retention.hpp"
 #include "store/store.hpp"
@@ -19,6 +21,8 @@ using gantry::GateKind;
 using gantry::parse_run_status;
 using gantry::ReleaseStatus;
 using gantry::RunStatus;
+using gantry::test::Postgresql;
+using gantry::test::Sqlite;
 namespace fs = std::filesystem;
 
 namespace {
@@ -51,10 +55,12 @@ struct Fixture {
   int64_t now = 1'800'000'000'000;
   RetentionConfig config = no_limits();
 
-  Fixture() {
+  std::string url;  // the store's database: empty for SQLite in data()
+
+  explicit Fixture(std::string database_url = {}) : url(std::move(database_url)) {
     std::string tmpl = (fs::temp_directory_path() / "gantry-retention-XXXXXX").string();
     dir = ::mkdtemp(tmpl.data());
-    store = std::make_unique<Store>(data());
+    store = std::make_unique<Store>(data(), url);
   }
   ~Fixture() {
     store.reset();
@@ -147,11 +153,11 @@ using Ids = std::vector<int64_t>;
 
 }  // namespace
 
-TEST_CASE(
+TEMPLATE_TEST_CASE(
     "keep_last keeps each job's newest runs, the others go with files, stages, artifacts "
     "and events",
-    "[retention]") {
-  Fixture f;
+    "[retention]", Sqlite, Postgresql) {
+  Fixture f{TestType{}.url};
   f.config.keep_last = 3;
   Ids a, b;
   for (int i = 0; i < 6; ++i) a.push_back(f.add_run("app", "failed", (10 - i) * 60000));
@@ -180,9 +186,9 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("age limits: old runs go, older logs and artifacts go while their runs stay",
-          "[retention]") {
-  Fixture f;
+TEMPLATE_TEST_CASE("age limits: old runs go, older logs and artifacts go while their runs stay",
+                   "[retention]", Sqlite, Postgresql) {
+  Fixture f{TestType{}.url};
   f.config.runs_ms = 90 * kDay;
   f.config.logs_ms = 30 * kDay;
   f.config.artifacts_ms = 14 * kDay;
@@ -222,8 +228,9 @@ TEST_CASE("age limits: old runs go, older logs and artifacts go while their runs
   }
 }
 
-TEST_CASE("a job's buildDiscarder replaces the config for that job only", "[retention]") {
-  Fixture f;
+TEMPLATE_TEST_CASE("a job's buildDiscarder replaces the config for that job only", "[retention]",
+                   Sqlite, Postgresql) {
+  Fixture f{TestType{}.url};
   f.config.keep_last = 5;
   f.config.logs_ms = 1 * kDay;  // not for the job with a discarder: logs go with their run
   Ids a, b;
@@ -265,9 +272,9 @@ TEST_CASE("a job's buildDiscarder replaces the config for that job only", "[rete
   }
 }
 
-TEST_CASE("never deleted: unfinished runs and the newest succeeded and unstable runs",
-          "[retention]") {
-  Fixture f;
+TEMPLATE_TEST_CASE("never deleted: unfinished runs and the newest succeeded and unstable runs",
+                   "[retention]", Sqlite, Postgresql) {
+  Fixture f{TestType{}.url};
   f.config.keep_last = 1;
   f.config.runs_ms = 1 * kDay;
   const int64_t older_success = f.add_run("app", "succeeded", 50 * kDay);
@@ -290,8 +297,9 @@ TEST_CASE("never deleted: unfinished runs and the newest succeeded and unstable 
   CHECK(f.has_logs(running));
 }
 
-TEST_CASE("never deleted: the runs of a current release and of a pending approval", "[retention]") {
-  Fixture f;
+TEMPLATE_TEST_CASE("never deleted: the runs of a current release and of a pending approval",
+                   "[retention]", Sqlite, Postgresql) {
+  Fixture f{TestType{}.url};
   f.config.keep_last = 1;
   const int64_t released = f.add_run("app", "failed", 10 * kDay);
   const int64_t replaced = f.add_run("app", "failed", 9 * kDay);
@@ -324,8 +332,9 @@ TEST_CASE("never deleted: the runs of a current release and of a pending approva
   CHECK(f.runs("app") == Ids{released, approving, newest});
 }
 
-TEST_CASE("slices are bounded and repeated slices finish the work", "[retention]") {
-  Fixture f;
+TEMPLATE_TEST_CASE("slices are bounded and repeated slices finish the work", "[retention]", Sqlite,
+                   Postgresql) {
+  Fixture f{TestType{}.url};
   f.config.keep_last = 2;
   Ids ids;
   for (int i = 0; i < 30; ++i) ids.push_back(f.add_run("app", "failed", (40 - i) * 60000));
@@ -344,8 +353,9 @@ TEST_CASE("slices are bounded and repeated slices finish the work", "[retention]
   CHECK_FALSE(r.run_slice().more);
 }
 
-TEST_CASE("a deletion a crash cut halfway is finished after a restart", "[retention]") {
-  Fixture f;
+TEMPLATE_TEST_CASE("a deletion a crash cut halfway is finished after a restart", "[retention]",
+                   Sqlite, Postgresql) {
+  Fixture f{TestType{}.url};
   const int64_t doomed = f.add_run("app", "failed", 10 * kDay);
   const int64_t trimmed = f.add_run("app", "failed", 9 * kDay);
   const int64_t kept = f.add_run("app", "failed", 0);
@@ -355,7 +365,7 @@ TEST_CASE("a deletion a crash cut halfway is finished after a restart", "[retent
   fs::remove_all(f.store->run_logs_dir(doomed));
   f.store.reset();
 
-  f.store = std::make_unique<Store>(f.data());
+  f.store = std::make_unique<Store>(f.data(), f.url);
   CHECK(f.store->retention().pending_prunes(10).size() == 2);
   Retention r = f.retention();  // no limits at all: only the marks are finished
   r.tick();
@@ -370,9 +380,9 @@ TEST_CASE("a deletion a crash cut halfway is finished after a restart", "[retent
   CHECK(f.has_logs(kept));
 }
 
-TEST_CASE("files that will not go leave their run marked, and the next slice tries again",
-          "[retention]") {
-  Fixture f;
+TEMPLATE_TEST_CASE("files that will not go leave their run marked, and the next slice tries again",
+                   "[retention]", Sqlite, Postgresql) {
+  Fixture f{TestType{}.url};
   f.config.keep_last = 1;
   const int64_t old = f.add_run("app", "failed", 10 * kDay);
   const int64_t kept = f.add_run("app", "failed", 0);
@@ -399,8 +409,9 @@ TEST_CASE("files that will not go leave their run marked, and the next slice tri
   CHECK(f.store->retention().pending_prunes(10).empty());
 }
 
-TEST_CASE("events beyond the configured count go, a bounded number per slice", "[retention]") {
-  Fixture f;
+TEMPLATE_TEST_CASE("events beyond the configured count go, a bounded number per slice",
+                   "[retention]", Sqlite, Postgresql) {
+  Fixture f{TestType{}.url};
   for (int i = 0; i < 30; ++i) {
     EventRecord e;
     e.body = "{}";
@@ -419,9 +430,10 @@ TEST_CASE("events beyond the configured count go, a bounded number per slice", "
   CHECK(left.front().id == 21);
 }
 
-TEST_CASE("tick: a slice at the start, soon after runs are created or end, else once a minute",
-          "[retention]") {
-  Fixture f;
+TEMPLATE_TEST_CASE(
+    "tick: a slice at the start, soon after runs are created or end, else once a minute",
+    "[retention]", Sqlite, Postgresql) {
+  Fixture f{TestType{}.url};
   f.config.keep_last = 1;
   f.config.runs_ms = 10000;
   f.add_run("app", "failed", 0);

@@ -18,6 +18,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "../support/postgresql_cluster.hpp"
 #include "gantry/net/http_client.hpp"
 #include "gantry/net/url.hpp"
 
@@ -208,6 +209,11 @@ void Cluster::write_config() {
   if (text.empty()) {
     text = "listen: 127.0.0.1:0\n";
     text += "data_dir: " + tmp_.path + "/data\n";
+    // GANTRY_E2E_DATABASE=postgresql: the controller's store in a fresh database of the binary's
+    // throwaway PostgreSQL cluster (docs/ha.md), kept across the controller's restarts.
+    const char* database = std::getenv("GANTRY_E2E_DATABASE");
+    if (database && std::string_view(database) == "postgresql")
+      text += "database: " + test::PostgresqlCluster::instance().fresh_database_url() + "\n";
     if (config_yaml_.find("agent_lost_after") == std::string::npos)
       text += "agent_lost_after: 3s\n";
     // Developers may run the repositories the tests make by their paths (SPEC §9: URL runs of

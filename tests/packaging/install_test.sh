@@ -66,10 +66,13 @@ lintian --fail-on error,warning --tag-display-limit 0 "$work"/v1/*.deb ||
 step "a fresh Debian 12 root with systemd (mmdebstrap), booted in a container"
 # What the packages depend on, systemd, and what this test and install.md use
 # (git for the repository, sqlite3 for the backup); cached for a day.
-base=$build/packaging-cache/install-root.tar
+# Named after what goes in: a package that gains a dependency gets a new root.
+deps=()
+for d in "$work"/v1/*.deb; do deps+=(--deps-of "$d"); done
+key=$(for d in "$work"/v1/*.deb; do dpkg-deb -f "$d" Depends; done | sha256sum | cut -c1-12)
+base=$build/packaging-cache/install-root-$key.tar
 if [[ ! -f $base ]] || [[ -n $(find "$base" -mmin +1440) ]]; then
-  deps=()
-  for d in "$work"/v1/*.deb; do deps+=(--deps-of "$d"); done
+  rm -f "$build"/packaging-cache/install-root-*.tar
   GANTRY_APT_CACHE=$build/packaging-cache/apt bash "$src/packaging/rootfs.sh" "$base" "${deps[@]}" \
     systemd systemd-sysv git sqlite3 ||
     fail "packaging/rootfs.sh could not make a root (is deb.debian.org reachable through apt?)"
