@@ -3,8 +3,8 @@
 // pg_ctl from Debian's postgresql run as the unprivileged `postgres` user (through runuser when
 // the tests run as root) in a temp dir of its own, the server listening on 127.0.0.1 on a free
 // port with its socket in that dir. Started on first use, one per test binary; stopped and
-// removed when the binary exits. fresh_database() gives each test an empty database of its own.
-// Not thread-safe (Catch2 runs one case at a time).
+// removed when the binary exits (or, by a watchdog, a second after it dies). fresh_database() gives
+// each test an empty database of its own. Not thread-safe (Catch2 runs one case at a time).
 
 #include <netinet/in.h>
 #include <pwd.h>
@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
@@ -92,6 +93,7 @@ class PostgresqlCluster {
       port_ = free_port();
       try {
         start();
+        watch();
         return;
       } catch (const std::runtime_error&) {
         if (attempt == 3) throw;
@@ -100,6 +102,18 @@ class PostgresqlCluster {
   }
 
   std::filesystem::path data() const { return dir_ / "data"; }
+
+  // A watchdog: once this process is gone, however it ended (a crash, a
+  // timeout's kill), the server stops and its directory goes, so no cluster
+  // outlives its tests. It holds none of the test's output open (ctest waits
+  // for that) and ends a second after the process does.
+  void watch() const {
+    std::string stop = as_postgres(bin("pg_ctl") + " -D " + data().string() + " -m immediate stop");
+    std::string watchdog = "(while kill -0 " + std::to_string(::getpid()) +
+                           " 2>/dev/null; do sleep 1; done; " + stop + "; rm -rf " + dir_.string() +
+                           ") </dev/null >/dev/null 2>&1 &";
+    if (std::system(watchdog.c_str()) != 0) throw std::runtime_error("cannot start the watchdog");
+  }
 
   // Debian keeps the server's programs out of PATH, under the newest version's directory.
   static std::string bin(const std::string& program) {
