@@ -421,6 +421,10 @@ async function flow(browser, seen) {
   await stageStatus(page, 'Canary', 'succeeded');
   await stage(page, 'Canary').click();
   await until('the canary\'s phases named', async () => {
+    // A click that lands while the stage graph is redrawn (the next stage's status
+    // arriving) is lost with the old element: click again until the log is the canary's.
+    if (!((await page.locator('#log-title').textContent()) || '').includes('Canary'))
+      await stage(page, 'Canary').click();
     const names = await page.locator('#attempt-select option').allTextContents();
     return names.join('|') === '1: deploy 50%|2: deploy 100%';
   });
