@@ -47,29 +47,24 @@ int main(int argc, char** argv) {
     return agent::kube_exec_main(std::vector<std::string>(argv + 2, argv + argc));
   agent::AgentConfig config;
   std::string error;
-  // Reads the file as --config does (a token_file in it is read too), and starts nothing.
-  if (argc >= 2 && std::string(argv[1]) == "--check-config") {
+  // --check-config FILE reads the file as --config does (a token_file in it is read too) and
+  // starts nothing; --health FILE says whether the agent of that config is alive, for a
+  // container HEALTHCHECK or a pod's probe: the age of the file it touches when the controller
+  // acknowledges it.
+  if (argc >= 2 &&
+      (std::string(argv[1]) == "--check-config" || std::string(argv[1]) == "--health")) {
+    const std::string mode = argv[1];
     if (argc != 3) {
-      std::fprintf(stderr, "gantry-agent: --check-config takes one FILE\n%s", kUsage);
+      std::fprintf(stderr, "gantry-agent: %s takes one FILE\n%s", mode.c_str(), kUsage);
       return 2;
     }
     if (!agent::load_agent_config(argv[2], config, error)) {
       std::fprintf(stderr, "%s\n", error.c_str());
       return 1;
     }
-    std::printf("%s: ok\n", argv[2]);
-    return 0;
-  }
-  // The liveness of a running agent, for a container HEALTHCHECK or a pod's
-  // probe: the age of the file it touches when the controller acknowledges it.
-  if (argc >= 2 && std::string(argv[1]) == "--health") {
-    if (argc != 3) {
-      std::fprintf(stderr, "gantry-agent: --health takes one FILE\n%s", kUsage);
-      return 2;
-    }
-    if (!agent::load_agent_config(argv[2], config, error)) {
-      std::fprintf(stderr, "%s\n", error.c_str());
-      return 1;
+    if (mode == "--check-config") {
+      std::printf("%s: ok\n", argv[2]);
+      return 0;
     }
     std::string message;
     bool healthy = agent::agent_healthy(config, message);

@@ -71,21 +71,10 @@ for b in controller/gantry-controller agent/gantry-agent cli/gantry; do
 done
 
 # playwright-core, exactly as locked, from the npm registry.
-# browser and browser_tls run at once under ctest -j: one installs while the other waits
-# (each used to remove the other's node_modules halfway through on a fresh build directory).
-mkdir -p "$modules"
-exec 9>"$modules.lock"
-flock -w 400 9 || fail "waited 400 s for the other browser test's npm ci"
-if [ ! -f "$modules/node_modules/playwright-core/package.json" ] ||
-  ! cmp -s "$here/package-lock.json" "$modules/package-lock.json"; then
-  rm -rf "$modules"
-  mkdir -p "$modules"
-  cp "$here/package.json" "$here/package-lock.json" "$modules/"
-  echo "browser test: npm ci in $modules" >&2
-  (cd "$modules" && timeout 300 npm ci --no-audit --no-fund --loglevel=error) ||
-    fail "npm ci failed in $modules"
-fi
-flock -u 9
+# browser and browser_tls run at once under ctest -j: they take turns (tests/support/npm_ci.sh).
+# shellcheck source=tests/support/npm_ci.sh
+source "$here/../support/npm_ci.sh"
+npm_ci "$here" "$modules" playwright-core/package.json || fail "npm ci"
 
 pids=()
 cleanup() {

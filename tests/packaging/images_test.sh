@@ -68,7 +68,7 @@ git clone -q --bare "$work/app" "$work/app.git"
 # Served by a real git daemon on loopback, as a forge would serve it: a
 # bind-mounted repository belongs to a user the containers do not know, which
 # git refuses (safe.directory).
-git_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+git_port=$(free_port)
 git daemon --reuseaddr --listen=127.0.0.1 --port="$git_port" --base-path="$work" --export-all "$work" \
   >"$work/git-daemon.log" 2>&1 &
 git_pid=$!

@@ -28,17 +28,9 @@ command -v npm >/dev/null || fail "npm is missing (bash packaging/deps.sh instal
 [ -x "$controller" ] || fail "no controller binary at $controller"
 [ -x "$agent" ] || fail "no agent binary at $agent"
 
-mkdir -p "$modules"
-exec 9>"$modules.lock"
-flock -w 400 9 || fail "waited 400 s for another npm ci in $modules"
-if [ ! -d "$modules/node_modules/kubernetes-models" ] ||
-  ! cmp -s "$here/package-lock.json" "$modules/package-lock.json"; then
-  rm -rf "$modules/node_modules"
-  cp "$here/package.json" "$here/package-lock.json" "$modules/"
-  echo "kubernetes manifests: npm ci in $modules" >&2
-  (cd "$modules" && timeout 300 npm ci --no-audit --no-fund --loglevel=error) ||
-    fail "npm ci failed in $modules"
-fi
+# shellcheck source=tests/support/npm_ci.sh
+source "$src/tests/support/npm_ci.sh"
+npm_ci "$here" "$modules" kubernetes-models || fail "npm ci"
 
 # The scripts run from a copy beside node_modules, so that their imports resolve there.
 cp "$here/kustomize.mjs" "$here/check.mjs" "$modules/"

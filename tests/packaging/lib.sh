@@ -18,6 +18,11 @@ wait_for() {
   fail "$what (waited ${secs}s)"
 }
 
+# A free TCP port on 127.0.0.1 (for servers that cannot take port 0).
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
 # The packages' version this build computed from git (its CPackConfig.cmake).
 build_version() {
   sed -n 's/^set(CPACK_PACKAGE_VERSION "\(.*\)")$/\1/p' "$1/CPackConfig.cmake"

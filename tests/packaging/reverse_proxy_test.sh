@@ -30,7 +30,6 @@ cleanup() {
   exit $rc
 }
 trap cleanup EXIT
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 sh "$src/tests/support/make_test_pki.sh" "$work/pki" >/dev/null 2>&1 || fail "openssl could not make the test certificates"
 
