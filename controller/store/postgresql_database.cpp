@@ -6,6 +6,7 @@
 #include <libpq-fe.h>
 
 #include <cstdlib>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <vector>
@@ -119,8 +120,8 @@ std::string postgresql_sql(const char* sqlite_sql, int& params) {
   return out;
 }
 
-// A prepared statement of one session; prepared again (under a new name)
-// after a reconnection or when its parameters' types change.
+// A prepared statement of one session; prepared again after a reconnection,
+// and once per combination of its parameters' types.
 class PostgresqlCursor final : public Database::Cursor {
  public:
   PostgresqlCursor(PostgresqlDatabase& db, const char* sql) : db_(db) {
@@ -178,21 +179,24 @@ class PostgresqlCursor final : public Database::Cursor {
       error_ = "no connection to the database";
       return false;
     }
-    if (prepared_session_ != db_.session() || prepared_types_ != types_) {
+    if (prepared_session_ != db_.session()) {
+      names_.clear();  // a new connection knows none of them
+      prepared_session_ = db_.session();
+    }
+    auto it = names_.find(types_);
+    if (it == names_.end()) {
       std::string name = db_.statement_name();
       PGresult* r = PQprepare(conn, name.c_str(), sql_.c_str(), params_count_, types_.data());
       bool ok = result_ok(r);
       if (!ok) fail(r, conn);
       PQclear(r);
       if (!ok) return false;
-      name_ = std::move(name);
-      prepared_session_ = db_.session();
-      prepared_types_ = types_;
+      it = names_.emplace(types_, std::move(name)).first;
     }
+    const std::string& name = it->second;
     std::vector<const char*> values;
     for (const auto& v : values_) values.push_back(v ? v->c_str() : nullptr);
-    result_ =
-        PQexecPrepared(conn, name_.c_str(), params_count_, values.data(), nullptr, nullptr, 0);
+    result_ = PQexecPrepared(conn, name.c_str(), params_count_, values.data(), nullptr, nullptr, 0);
     if (!result_ok(result_)) {
       fail(result_, conn);
       PQclear(result_);
@@ -219,9 +223,11 @@ class PostgresqlCursor final : public Database::Cursor {
   int params_count_ = 0;
   std::vector<std::optional<std::string>> values_;
   std::vector<Oid> types_;
-  std::string name_;
+  // Prepared in this session, by the parameters' types: a parameter bound as an
+  // integer one time and NULL (text) the next reuses both, rather than
+  // preparing (and leaking on the server) a new statement at every change.
+  std::map<std::vector<Oid>, std::string> names_;
   uint64_t prepared_session_ = 0;
-  std::vector<Oid> prepared_types_;
   PGresult* result_ = nullptr;
   int row_ = -1;
   std::string error_;

@@ -12,6 +12,7 @@
 #include "../support/postgresql_cluster.hpp"
 #include "store/postgresql_database.hpp"
 #include "store/store.hpp"
+#include "store/store_impl.hpp"
 
 using namespace gantry::controller;
 using gantry::ApprovalStatus;
@@ -743,4 +744,23 @@ TEST_CASE("postgresql: text that is not UTF-8 is stored with U+FFFD for each bad
   REQUIRE(store.runs().create_run(r).value() > 0);
   CHECK(store.runs().run(r.id).value()->author ==
         "Jos\xef\xbf\xbd \xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd x\xef\xbf\xbdy");
+}
+
+TEST_CASE("postgresql: a statement is prepared once per types of its parameters",
+          "[store][postgresql]") {
+  Postgresql db;
+  gantry::controller::PostgresqlDatabase pg(db.url);
+  // The parameter alternates between an integer and NULL (text): two server-side
+  // statements, reused, not a new one at every change.
+  for (int64_t i = 0; i < 20; ++i) {
+    auto st = pg.prepare("SELECT CASE WHEN ?1 IS NULL THEN 1 ELSE 0 END");
+    if (i % 2 == 1) st.bind(1, i);
+    REQUIRE(st.next());
+    CHECK(st.int64(0) == (i % 2 == 1 ? 0 : 1));
+  }
+  auto count = pg.prepare(
+      "SELECT count(*) FROM pg_prepared_statements WHERE statement = 'SELECT CASE WHEN $1 IS NULL "
+      "THEN 1 ELSE 0 END'");
+  REQUIRE(count.next());
+  CHECK(count.int64(0) == 2);
 }
