@@ -122,10 +122,28 @@ Agent::Agent(net::EventLoop& loop, AgentConfig config) : loop_(loop), config_(st
   }
   git_ = std::make_unique<git::GitCache>((fs::path(config_.work_dir) / "mirrors").string());
   trash_ = std::make_unique<Trash>(state_dir_);
-  auto url = net::parse_url(config_.controller);
-  if (!url || (url->scheme != "http" && url->scheme != "https"))
-    throw std::runtime_error("--controller wants http://HOST:PORT or https://HOST:PORT, got '" +
-                             config_.controller + "'");
+  std::vector<std::string> controllers;
+  for (size_t at = 0; at <= config_.controller.size();) {
+    size_t comma = std::min(config_.controller.find(',', at), config_.controller.size());
+    std::string one = config_.controller.substr(at, comma - at);
+    while (!one.empty() && one.front() == ' ') one.erase(0, 1);
+    while (!one.empty() && (one.back() == ' ' || one.back() == '/')) one.pop_back();
+    if (!one.empty()) controllers.push_back(one);
+    at = comma + 1;
+  }
+  if (controllers.empty())
+    throw std::runtime_error("--controller wants http://HOST:PORT or https://HOST:PORT");
+  std::optional<net::Url> url;
+  for (const std::string& c : controllers) {
+    auto parsed = net::parse_url(c);
+    if (!parsed || (parsed->scheme != "http" && parsed->scheme != "https"))
+      throw std::runtime_error("--controller wants http://HOST:PORT or https://HOST:PORT, got '" +
+                               c + "'");
+    if (url && parsed->scheme != url->scheme)
+      throw std::runtime_error("--controller: every controller must use " + url->scheme +
+                               "://, got '" + c + "'");
+    if (!url) url = parsed;
+  }
   net::WsClientOptions o;
   const bool tls = url->scheme == "https";
   if (tls) {
@@ -139,7 +157,17 @@ Agent::Agent(net::EventLoop& loop, AgentConfig config) : loop_(loop), config_(st
                   "impersonate it and run code here"}});
     }
   }
-  o.url = (tls ? "wss://" : "ws://") + net::host_port(*url) + "/api/v1/agent";
+  for (const std::string& c : controllers) {
+    std::string ws =
+        (tls ? "wss://" : "ws://") + net::host_port(*net::parse_url(c)) + "/api/v1/agent";
+    controller_of_[ws] = c;
+    if (o.url.empty()) {
+      o.url = ws;
+    } else {
+      o.alternates.push_back(ws);
+    }
+  }
+  current_controller_ = std::make_shared<CurrentController>(controllers.front());
   // An assignment carries the pipeline (under 1 MiB) and its shared libraries
   // (pipelines::kMaxLibraryBytes, JSON-escaped).
   o.max_message = size_t{8} << 20;
@@ -175,6 +203,11 @@ Agent::Agent(net::EventLoop& loop, AgentConfig config) : loop_(loop), config_(st
     }
   };
   link_->on_refused = [this](int status) {
+    if (status == 307 || status == 503) {
+      // A controller that does not lead (docs/ha.md): the next URL is tried.
+      log::info("link", "not_leader", {{"status", std::to_string(status)}});
+      return true;
+    }
     log::error("link", "refused", {{"status", std::to_string(status)}});
     if (status == 401) {
       if (on_fatal) on_fatal("the controller refused the agent token (HTTP 401)");
@@ -239,6 +272,8 @@ void Agent::send(const protocol::AgentMessage& m) {
 }
 
 void Agent::on_open() {
+  if (auto it = controller_of_.find(link_->url()); it != controller_of_.end())
+    current_controller_->set(it->second);
   protocol::Hello h;
   h.agent_id = agent_id_;
   h.instance_id = instance_id_;
@@ -298,6 +333,15 @@ void Agent::on_message(std::string_view text) {
 }
 
 void Agent::on_welcome(const protocol::Welcome& w) {
+  if (w.term < highest_term_) {
+    // A controller deposed since another welcomed us (a paused leader woken up): leave it.
+    log::warn("link", "stale_leader",
+              {{"term", std::to_string(w.term)}, {"highest", std::to_string(highest_term_)}});
+    link_->next_url();
+    link_->drop();
+    return;
+  }
+  highest_term_ = w.term;
   welcomed_ = true;
   heartbeat_ms_ = std::max<int64_t>(100, w.heartbeat_ms);
   lease_ttl_ms_ = std::max<int64_t>(1000, w.lease_ttl_ms);

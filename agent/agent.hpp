@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,8 +34,29 @@
 
 namespace gantry::agent {
 
+// The controller the agent is connected to (or was last): written on the loop thread, read by
+// jobs' threads for their file requests.
+class CurrentController {
+ public:
+  explicit CurrentController(std::string url) : url_(std::move(url)) {}
+  std::string get() const {
+    std::lock_guard lock(mutex_);
+    return url_;
+  }
+  void set(std::string url) {
+    std::lock_guard lock(mutex_);
+    url_ = std::move(url);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::string url_;
+};
+
 struct AgentConfig {
-  std::string controller = "http://127.0.0.1:8080";  // or https://
+  // or https://; several controllers sharing a database (docs/ha.md): their URLs separated by
+  // commas, tried in turn until one leads.
+  std::string controller = "http://127.0.0.1:8080";
   std::string token;
   // For https: the CA to trust (else the system's), a client certificate for mutual TLS, and
   // --insecure-skip-verify (warned about at every start).
@@ -141,6 +163,11 @@ class Agent {
   // The container engine found at start (config_.container_engine), if any.
   std::shared_ptr<const ContainerEngine> engine_;
   std::unique_ptr<net::WsClient> link_;
+  // The controllers' base URLs (AgentConfig::controller), by the WebSocket URL each becomes; the
+  // one of the current connection, for the jobs' file requests (read from their threads).
+  std::map<std::string, std::string> controller_of_;
+  std::shared_ptr<CurrentController> current_controller_;
+  int64_t highest_term_ = 0;  // the highest leader's term a welcome carried
   std::unique_ptr<git::GitCache> git_;
   std::unique_ptr<Trash> trash_;
   std::map<std::string, std::shared_ptr<AgentJob>> jobs_;

@@ -133,7 +133,17 @@ bool load_agent_config(const std::string& path, AgentConfig& config, std::string
         return true;
       };
       std::string s;
-      if (key == "controller") {
+      if (key == "controller" && v.IsSequence()) {
+        // Several controllers sharing a database (docs/ha.md), tried in turn.
+        config.controller.clear();
+        for (const YAML::Node& one : v) {
+          if (!one.IsScalar()) {
+            error = where(one.Mark()) + "'controller' must be a URL or a list of URLs";
+            return false;
+          }
+          config.controller += (config.controller.empty() ? "" : ",") + one.as<std::string>();
+        }
+      } else if (key == "controller") {
         if (!scalar(config.controller)) return false;
       } else if (key == "token") {
         if (!scalar(config.token)) return false;

@@ -147,8 +147,8 @@ void Agent::start_job(const std::shared_ptr<AgentJob>& job) {
   uint64_t epoch = job->epoch;
   net::EventLoop* loop = &loop_;
   job->host = std::make_unique<HttpJobHost>(
-      config_.controller, JobCredentials{config_.token, job->job_token, config_.tls}, agent_id_,
-      job_id, epoch,
+      [current = current_controller_] { return current->get(); },
+      JobCredentials{config_.token, job->job_token, config_.tls}, agent_id_, job_id, epoch,
       [this, loop, job_id, epoch](const std::string& step, const std::string& state) {
         loop->post([this, job_id, epoch, step, state] {
           send(protocol::StepEvent{job_id, epoch, step, state});

@@ -11,8 +11,8 @@
 
 namespace gantry::agent {
 
-HttpJobHost::HttpJobHost(std::string controller, JobCredentials credentials, std::string agent_id,
-                         std::string job_id, uint64_t epoch,
+HttpJobHost::HttpJobHost(std::function<std::string()> controller, JobCredentials credentials,
+                         std::string agent_id, std::string job_id, uint64_t epoch,
                          std::function<void(std::string, std::string)> on_step)
     : controller_(std::move(controller)),
       credentials_(std::move(credentials)),
@@ -22,7 +22,7 @@ HttpJobHost::HttpJobHost(std::string controller, JobCredentials credentials, std
       on_step_(std::move(on_step)) {}
 
 std::string HttpJobHost::url(const std::string& kind) const {
-  return controller_ + "/api/v1/agent/jobs/" + net::url_encode(job_id_) + "/" + kind +
+  return controller_() + "/api/v1/agent/jobs/" + net::url_encode(job_id_) + "/" + kind +
          "?epoch=" + std::to_string(epoch_) + "&agent=" + net::url_encode(agent_id_);
 }
 

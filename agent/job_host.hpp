@@ -33,8 +33,10 @@ struct JobCredentials {
 
 class HttpJobHost : public JobHost {
  public:
-  HttpJobHost(std::string controller, JobCredentials credentials, std::string agent_id,
-              std::string job_id, uint64_t epoch,
+  // `controller`: the base URL of the controller the agent is connected to now (asked at every
+  // request: after a failover, the new leader).
+  HttpJobHost(std::function<std::string()> controller, JobCredentials credentials,
+              std::string agent_id, std::string job_id, uint64_t epoch,
               std::function<void(std::string, std::string)> on_step);
   bool upload_artifact(const std::string& rel_path, const std::string& abs_path,
                        std::string& error) override;
@@ -66,7 +68,7 @@ class HttpJobHost : public JobHost {
   // Fills in the credentials of a request to the controller's job endpoints.
   void authorize(net::ClientRequest& req) const;
 
-  std::string controller_;
+  std::function<std::string()> controller_;
   JobCredentials credentials_;
   std::string agent_id_, job_id_;
   uint64_t epoch_;

@@ -166,6 +166,11 @@ struct LockConfig {
 struct DatabaseConfig {
   std::string driver = "sqlite";  // "sqlite" | "postgresql"
   std::string url;                // postgresql:// or postgres://; empty for sqlite
+  // Controllers sharing the database elect a leader (docs/ha.md): the lease's length, and the
+  // URL this controller serves on for the others to send users and agents to (empty: from
+  // `listen`, with the host name when it listens on every address; `--advertise` overrides).
+  int64_t lease_ms = 15000;
+  std::string advertise;
   bool operator==(const DatabaseConfig&) const = default;
 };
 

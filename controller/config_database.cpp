@@ -24,12 +24,12 @@ bool read_url(Reader& r, const Field& f, DatabaseConfig& out) {
 
 }  // namespace
 
-// `database: URL`, or `database: {driver, url}`.
+// `database: URL`, or `database: {driver, url, lease, advertise}`.
 bool read_database(Reader& r, const Field& f, Config& c) {
   DatabaseConfig& out = c.database;
   if (f.value.IsScalar()) return read_url(r, f, out);
   Fields fs;
-  if (!r.fields(f.value, "'database'", {"driver", "url"}, fs)) return false;
+  if (!r.fields(f.value, "'database'", {"driver", "url", "lease", "advertise"}, fs)) return false;
   const Field* driver = fs.find("driver");
   const Field* url = fs.find("url");
   std::string name = "postgresql";
@@ -41,11 +41,29 @@ bool read_database(Reader& r, const Field& f, Config& c) {
   }
   if (name == "sqlite") {
     if (url) return r.fail(*url, "'url' is for postgresql: SQLite's database is in data_dir");
+    for (const char* key : {"lease", "advertise"}) {
+      if (const Field* k = fs.find(key))
+        return r.fail(*k, "'" + std::string(key) +
+                              "' is for postgresql: on SQLite one controller leads alone");
+    }
     out = {};
     return true;
   }
   if (!url) return r.fail(f, "'database' needs 'url' (postgresql://USER@HOST:PORT/DATABASE)");
-  return read_url(r, *url, out);
+  if (!read_url(r, *url, out)) return false;
+  if (const Field* lease = fs.find("lease")) {
+    if (!r.duration(*lease, out.lease_ms)) return false;
+    // Renewed every third of it, each renewal a round trip that may wait a second for a lock.
+    if (out.lease_ms < 3000 || out.lease_ms > 300000)
+      return r.fail(*lease, "'lease' must be between 3s and 5m");
+  }
+  if (const Field* advertise = fs.find("advertise")) {
+    if (!r.string(*advertise, out.advertise)) return false;
+    if (!out.advertise.starts_with("http://") && !out.advertise.starts_with("https://"))
+      return r.fail(*advertise, "'advertise' must be a URL (https://HOST:PORT)");
+    while (out.advertise.ends_with('/')) out.advertise.pop_back();
+  }
+  return true;
 }
 
 }  // namespace gantry::controller::config_detail

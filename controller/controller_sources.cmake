@@ -27,6 +27,7 @@ set(GANTRY_CONTROLLER_CORE_SOURCES
   store/store_releases.cpp
   store/store_events.cpp
   store/store_retention.cpp
+  store/migrate_sqlite.cpp
 )
 # The store's database engines (store/database.hpp), the only code that uses
 # SQLite (SQLite::SQLite3) or libpq (PkgConfig::LIBPQ).
@@ -34,6 +35,7 @@ set(GANTRY_STORE_SOURCES
   store/database.cpp
   store/sqlite_database.cpp
   store/postgresql_database.cpp
+  store/leader_lease.cpp
   store/migrations.cpp
   store/migrations_postgresql.cpp
 )

@@ -3,10 +3,13 @@
 // `--check-config FILE` only reads the config (as startup does) and exits 0
 // when it is valid, 1 when it is not, 2 on a usage error.
 #include <malloc.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <random>
 #include <string>
 
 #include "config.hpp"
@@ -14,12 +17,16 @@
 #include "gantry/common/version.hpp"
 #include "gantry/net/event_loop.hpp"
 #include "service/controller.hpp"
+#include "service/follower.hpp"
+#include "store/leader_lease.hpp"
+#include "store/migrate_sqlite.hpp"
 
 namespace {
 
 constexpr const char* kUsage =
     "usage: gantry-controller [--config FILE] [--listen HOST:PORT] [--data DIR]\n"
     "       gantry-controller --check-config FILE\n"
+    "       gantry-controller --migrate-sqlite DATA_DIR (--to URL | --config FILE)\n"
     "       gantry-controller --version\n"
     "\n"
     "With no config it listens on 127.0.0.1:8080, keeps state in ./gantry-data and\n"
@@ -29,7 +36,11 @@ constexpr const char* kUsage =
     "need a restart.\n"
     "--check-config FILE reads FILE as startup would, without opening the data\n"
     "directory or a port: prints \"FILE: ok\" and exits 0, or prints the\n"
-    "FILE:LINE:COL error and exits 1 (2: a usage error).\n";
+    "FILE:LINE:COL error and exits 1 (2: a usage error).\n"
+    "--migrate-sqlite DATA_DIR copies DATA_DIR/gantry.db (its controller stopped)\n"
+    "into the empty PostgreSQL database at URL (postgresql://...), or at FILE's\n"
+    "database:, ids and audit chain included; log and artifact files stay in\n"
+    "DATA_DIR. Prints the rows copied and exits 0, or the error and exits 1.\n";
 
 // Loads the config exactly as startup does and nothing more: no data
 // directory, no store, no listening socket.
@@ -43,6 +54,79 @@ int check_config(const std::string& path) {
   return 0;
 }
 
+// This process's name in the leader's lease: unique per process, so that a restarted controller
+// waits for its previous lease to expire like any other.
+std::string lease_holder() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  std::random_device random;
+  char suffix[16];
+  std::snprintf(suffix, sizeof suffix, "%08x", random());
+  return std::string(host) + "-" + std::to_string(::getpid()) + "-" + suffix;
+}
+
+// Controllers sharing PostgreSQL (docs/ha.md): follow until this one takes the leader's lease,
+// then lead until stopped. A leader that is deposed exits (75, EX_TEMPFAIL) at once, so that it
+// writes nothing more; its service manager starts it again, as a follower.
+int run_shared(const gantry::controller::Config& config, const std::string& config_path) {
+  using namespace gantry;
+  net::EventLoop loop;
+  std::string self = config.database.advertise;
+  if (self.empty()) {
+    self = (config.tls_cert.empty() ? "http://" : "https://") + config.listen_host + ":" +
+           std::to_string(config.listen_port);
+  }
+  auto lease = std::make_shared<controller::LeaderLease>(config.database.url, lease_holder(), self,
+                                                         config.database.lease_ms);
+  std::unique_ptr<controller::Controller> ctl;
+  std::unique_ptr<controller::Follower> follower;
+  int status = 0;
+  auto lead = [&] {
+    follower.reset();
+    controller::ControllerOptions options;
+    options.lease = lease;
+    options.on_deposed = [](const std::string& why) {
+      std::fprintf(stderr, "gantry-controller: no longer the leader (%s): exiting\n", why.c_str());
+      std::fflush(stderr);
+      std::_Exit(75);
+    };
+    ctl = std::make_unique<controller::Controller>(config, loop, options);
+    std::string error;
+    if (!ctl->start(error)) {
+      std::fprintf(stderr, "gantry-controller: %s\n", error.c_str());
+      status = 2;
+      loop.stop();
+    }
+  };
+  net::ServerOptions server;
+  server.host = config.listen_host;
+  server.port = config.listen_port;
+  server.tls = net::TlsServerOptions{config.tls_cert, config.tls_key, config.tls_client_ca};
+  follower = std::make_unique<controller::Follower>(loop, *lease, server, [&] {
+    loop.post([&] { lead(); });  // not from inside the follower's own timer
+  });
+  std::string error;
+  if (!follower->start(error)) {
+    std::fprintf(stderr, "gantry-controller: %s\n", error.c_str());
+    return 2;
+  }
+  loop.on_signals(
+      [&](int sig) {
+        if (sig == SIGHUP) {
+          if (ctl) ctl->reload(config_path);
+          return;
+        }
+        log::info("controller", "stopping", {{"signal", std::to_string(sig)}});
+        if (ctl) ctl->stop();
+        if (follower) follower->stop();
+        lease->release();  // the next controller need not wait for the lease to run out
+        loop.stop();
+      },
+      true);
+  loop.run();
+  return status;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -54,7 +138,7 @@ int main(int argc, char** argv) {
   // of free heap, and grow it 4 MiB at a time.
   mallopt(M_TRIM_THRESHOLD, 16 << 20);
   mallopt(M_TOP_PAD, 4 << 20);
-  std::string config_path, listen, data;
+  std::string config_path, listen, data, migrate_from, migrate_to;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](std::string& out) {
@@ -84,6 +168,10 @@ int main(int argc, char** argv) {
       if (!value(listen)) return 2;
     } else if (a == "--data") {
       if (!value(data)) return 2;
+    } else if (a == "--migrate-sqlite") {
+      if (!value(migrate_from)) return 2;
+    } else if (a == "--to") {
+      if (!value(migrate_to)) return 2;
     } else {
       std::fprintf(stderr, "gantry-controller: unknown argument '%s'\n%s", a.c_str(), kUsage);
       return 2;
@@ -104,7 +192,25 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!data.empty()) config.data_dir = data;
+  if (!migrate_from.empty()) {
+    if (migrate_to.empty()) migrate_to = config.database.url;
+    if (migrate_to.empty()) {
+      std::fprintf(stderr,
+                   "gantry-controller: --migrate-sqlite needs --to URL or a --config "
+                   "with database:\n%s",
+                   kUsage);
+      return 2;
+    }
+    auto migrated = controller::migrate_sqlite(migrate_from, migrate_to);
+    if (!migrated) {
+      std::fprintf(stderr, "gantry-controller: %s\n", migrated.error().message.c_str());
+      return 1;
+    }
+    std::printf("%s", controller::describe(*migrated, migrate_from).c_str());
+    return 0;
+  }
   try {
+    if (config.database.driver == "postgresql") return run_shared(config, config_path);
     net::EventLoop loop;
     controller::Controller ctl(config, loop);
     std::string error;

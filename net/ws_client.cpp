@@ -60,12 +60,24 @@ struct WsClient::Impl : std::enable_shared_from_this<Impl> {
       : io(io_context),
         options(std::move(client_options)),
         url(parse_url(options.url)),
+        urls(all_urls(options)),
         backoff_timer(io_context),
         rng(std::random_device{}()) {}
 
   asio::io_context& io;
   const WsClientOptions options;
   const std::optional<Url> url;
+  // url and the alternates, parsed; `current` is the one the next attempt uses.
+  const std::vector<std::pair<std::string, std::optional<Url>>> urls;
+  size_t current = 0;
+  static std::vector<std::pair<std::string, std::optional<Url>>> all_urls(
+      const WsClientOptions& o) {
+    std::vector<std::pair<std::string, std::optional<Url>>> out{{o.url, parse_url(o.url)}};
+    for (const std::string& u : o.alternates) out.emplace_back(u, parse_url(u));
+    return out;
+  }
+  const std::string& current_url() const { return urls[current].first; }
+  void rotate() { current = (current + 1) % urls.size(); }
   std::shared_ptr<ssl::context> tls;  // for wss://
   WsClient* owner = nullptr;          // null once the WsClient is gone: no more callbacks
   bool started = false;
@@ -116,7 +128,7 @@ struct WsClient::Impl : std::enable_shared_from_this<Impl> {
 
   void opened() {
     link->open = true;
-    log::info("ws_client", "open", {{"url", options.url}});
+    log::info("ws_client", "open", {{"url", current_url()}});
     if (owner && owner->on_open) {
       auto callback = owner->on_open;  // the callback may destroy the WsClient
       invoke_guarded("ws_client", "on_open", callback);
@@ -128,7 +140,7 @@ struct WsClient::Impl : std::enable_shared_from_this<Impl> {
     control.clear();
     data.clear();
     queued_bytes = 0;
-    log::info("ws_client", "disconnected", {{"url", options.url}, {"reason", reason}});
+    log::info("ws_client", "disconnected", {{"url", current_url()}, {"reason", reason}});
     if (owner && owner->on_disconnect) {
       auto callback = owner->on_disconnect;
       invoke_guarded("ws_client", "on_disconnect", [&] { callback(std::move(reason)); });
@@ -179,8 +191,9 @@ asio::awaitable<void> WsClient::Impl::run(std::shared_ptr<Impl> self) {
       after_open = lasted >= kAtOnceAfter;
       self->closed(std::move(reason));
     } else if (!opened && self->running) {
-      log::warn("ws_client", "connect.failed", {{"url", self->options.url}, {"error", failure}});
+      log::warn("ws_client", "connect.failed", {{"url", self->current_url()}, {"error", failure}});
       if (refused_status && !self->accept_refusal(refused_status)) self->running = false;
+      self->rotate();
     }
     self->link.reset();
     if (!self->running) break;
@@ -193,7 +206,11 @@ asio::awaitable<void> WsClient::Impl::run(std::shared_ptr<Impl> self) {
 asio::awaitable<bool> WsClient::Impl::connect(std::shared_ptr<Impl> self,
                                               std::shared_ptr<Link> link, std::string& failure,
                                               int& refused_status) {
-  const Url& url = *self->url;
+  if (!self->urls[self->current].second) {
+    failure = "bad url " + self->current_url();
+    co_return false;
+  }
+  const Url& url = *self->urls[self->current].second;
   const WsClientOptions& options = self->options;
   auto& stream = beast::get_lowest_layer(link->ws);
   stream.expires_after(options.connect_timeout);
@@ -322,6 +339,13 @@ void WsClient::start() {
                {{"url", impl_->options.url}, {"error", "expected ws:// or wss://"}});
     return;
   }
+  for (const auto& [text, alternate] : impl_->urls) {
+    if (!alternate || alternate->scheme != url->scheme) {
+      log::error("ws_client", "bad_url",
+                 {{"url", text}, {"error", "expected " + url->scheme + ":// like the first URL"}});
+      return;
+    }
+  }
   if (url->scheme == "wss") {
     std::string error;
     impl_->tls = client_context(impl_->options.tls, error);
@@ -332,6 +356,14 @@ void WsClient::start() {
   }
   impl_->running = true;
   spawn_logged(impl_->io.get_executor(), Impl::run(impl_), "ws_client.run");
+}
+
+const std::string& WsClient::url() const {
+  return impl_->current_url();
+}
+
+void WsClient::next_url() {
+  impl_->rotate();
 }
 
 void WsClient::stop() {

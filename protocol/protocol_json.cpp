@@ -21,7 +21,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LogChunk, job_id, epoch, offset)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ResumeVerdict, job_id, epoch, verdict, committed,
                                                 cancel)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Welcome, session_id, heartbeat_ms, lease_ttl_ms,
-                                                resume)
+                                                resume, term)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
     JobSpec, run_id, run_number, job_name, stage_id, stage_name, attempt, pipeline_source,
     pipeline_format, repo_url, commit, workspace, env, secrets, credentials, current_result,

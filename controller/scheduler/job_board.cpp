@@ -36,6 +36,7 @@ JobBoard::Hello JobBoard::hello(const protocol::Hello& h, const std::string& tok
   protocol::Welcome& w = out.welcome;
   w.heartbeat_ms = options_.heartbeat_ms;
   w.lease_ttl_ms = options_.lease_ttl_ms;
+  w.term = options_.term;
   std::set<std::string> listed;
   for (const protocol::ResumeJob& r : h.resume) {
     listed.insert(r.job_id);

@@ -24,6 +24,10 @@ namespace gantry::controller {
 
 struct SchedulerOptions {
   int64_t lease_ttl_ms = 30000;  // agent_lost_after
+  // The leader's term when controllers share PostgreSQL (docs/ha.md), 0 on SQLite: it goes into
+  // the high 32 bits of every epoch handed out, and into the welcome, so agents refuse a deposed
+  // leader as they refuse a stale agent.
+  int64_t term = 0;
   int64_t heartbeat_ms = 2000;
   int64_t accept_timeout_ms = 5000;
   int64_t reconnect_grace_ms = 15000;  // added to leases adopted after a restart

@@ -416,7 +416,9 @@ void Scheduler::assign(Job& job, AgentState& agent, int64_t now) {
   RunState& run = *runs_.at(job.run_id);
   StageRecord& rec = run.record_of(job.node);
   std::string error;
-  board_.hand_out(job, agent, rec.epoch + 1, now);
+  // A new term starts its epochs above every epoch of the terms before it.
+  const uint64_t term_floor = static_cast<uint64_t>(options_.term) << 32;
+  board_.hand_out(job, agent, std::max(rec.epoch + 1, term_floor + 1), now);
   protocol::JobSpec spec = job_spec(run, job, options_, error);
   // Jenkins' NODE_NAME and NODE_LABELS: the agent the job was handed to.
   spec.env["NODE_NAME"] = agent.name;

@@ -123,9 +123,11 @@ std::string error_json(const std::string& code, const std::string& message) {
   return dump(json{{"error", {{"code", code}, {"message", message}}}});
 }
 
-std::string health_json(bool ok, const std::string& reason) {
-  if (ok) return dump(json{{"status", "ok"}});
-  return dump(json{{"status", "unhealthy"}, {"reason", reason}});
+std::string health_json(bool ok, const std::string& reason, int64_t term) {
+  json j{{"status", ok ? "ok" : "unhealthy"}, {"role", "leader"}};
+  if (!ok) j["reason"] = reason;
+  if (term > 0) j["term"] = term;
+  return dump(j);
 }
 
 std::string run_json(const RunRecord& run, const std::vector<StageRecord>* stages,

@@ -24,7 +24,9 @@ std::string error_json(const std::string& code, const std::string& message);
 // A JSON error response: {"error":{"code","message"}} with this status.
 net::Response error(int status, const std::string& code, const std::string& message);
 // GET /healthz: {"status":"ok"} or {"status":"unhealthy","reason":...}.
-std::string health_json(bool ok, const std::string& reason);
+// /healthz: {"status": "ok"|"unhealthy", "role": "leader", "term" (controllers sharing
+// PostgreSQL; absent on SQLite)}.
+std::string health_json(bool ok, const std::string& reason, int64_t term = 0);
 // A single run (with `stages`) may carry its links: the run that started it through a build
 // step or an upstream trigger, and the runs its build steps started.
 struct RunLinks {

@@ -8,6 +8,8 @@
 #include "service/notify_events.hpp"
 #include "service/notify_steps.hpp"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <set>
 
@@ -25,6 +27,7 @@
 #include "service/retention.hpp"
 #include "service/routes.hpp"
 #include "service/run_service.hpp"
+#include "store/leader_lease.hpp"
 #include "store/store.hpp"
 
 namespace gantry::controller {
@@ -77,6 +80,12 @@ net::TlsServerOptions tls_options(const Config& config) {
   return net::TlsServerOptions{config.tls_cert, config.tls_key, config.tls_client_ca};
 }
 
+int64_t mono_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 // 127.0.0.0/8, ::1 and "localhost": nobody else can reach the port.
 bool is_loopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
@@ -87,6 +96,12 @@ bool is_loopback(const std::string& host) {
 Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions options)
     : config_(std::move(config)), loop_(loop), options_(options) {
   store_ = std::make_unique<Store>(config_.data_dir, config_.database.url);
+  if (options_.lease) {
+    // Every write from here on (recovery included) checks the lease first.
+    lease_renewed_mono_ = mono_ms();
+    store_->set_fence(options_.lease->term(), options_.lease->holder(),
+                      [this] { deposed("another controller took the leader's lease"); });
+  }
   hub_ = std::make_unique<EventHub>(*store_, loop_);
   notifier_ = std::make_unique<Notifier>(config_.notifications);
   events_ = std::make_unique<NotifyingEvents>(std::make_unique<EventPublisher>(*hub_), *notifier_,
@@ -100,6 +115,7 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
     if (env == config_.environments.end() || config_.open_gates) return std::vector<std::string>{};
     return gmud::time_blocks(env->second.policy, gmud::Clock(std::chrono::seconds(at / 1000)));
   };
+  if (options_.lease) so.term = options_.lease->term();
   engine_ = std::make_unique<Engine>(*store_, clock_, *events_, std::move(so));
   engine_->scheduler().declare_locks(lock_resources(config_), clock_.now_ms());
   runs_ = std::make_unique<RunService>(*engine_, *store_, *audit_, config_);
@@ -175,6 +191,23 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
   routes_->set_report_key(tokens_.job_key);
   routes_->set_locks([this] { return coordination_->list_locks(); });
   routes_->add_metrics([this] { return statuses_->metrics_text(); });
+  if (options_.lease) {
+    routes_->set_term(options_.lease->term());
+    routes_->add_metrics([this] {
+      const double age = static_cast<double>(mono_ms() - lease_renewed_mono_) / 1000.0;
+      char text[64];
+      std::snprintf(text, sizeof text, "%.3f", age);
+      return std::string(
+                 "# HELP gantry_leader Whether this controller leads (1) or follows (0).\n"
+                 "# TYPE gantry_leader gauge\ngantry_leader 1\n"
+                 "# HELP gantry_leader_term The leader's term.\n"
+                 "# TYPE gantry_leader_term gauge\ngantry_leader_term ") +
+             std::to_string(options_.lease->term()) +
+             "\n# HELP gantry_lease_age_seconds Time since the leader's lease was last renewed.\n"
+             "# TYPE gantry_lease_age_seconds gauge\ngantry_lease_age_seconds " +
+             text + "\n";
+    });
+  }
   routes_->add_metrics([this] { return notifier_->metrics_text(); });
   retention_ =
       std::make_unique<Retention>(*store_, config_.retention, [this] { return clock_.now_ms(); });
@@ -327,6 +360,28 @@ bool Controller::start(std::string& error) {
       url += host.find(':') == std::string::npos ? host : "[" + host + "]";
       url += ":" + std::to_string(server_->port());
     }
+    if (options_.lease) {
+      // Where followers send users and agents: the configured address, or this one now that the
+      // port is known; published by a renewal right away.
+      if (!config_.database.advertise.empty()) {
+        options_.lease->set_address(config_.database.advertise);
+      } else {
+        std::string self = config_.tls_cert.empty() ? "http://" : "https://";
+        std::string host = config_.listen_host;
+        if (host == "0.0.0.0" || host == "::" || host.empty()) {
+          char name[256] = {};
+          ::gethostname(name, sizeof name - 1);
+          host = name;
+        }
+        self += host.find(':') == std::string::npos ? host : "[" + host + "]";
+        options_.lease->set_address(self + ":" + std::to_string(server_->port()));
+      }
+      // Due now (as if renewed a third of the lease ago: an earlier estimate is the safe side).
+      lease_checked_mono_ = 0;
+      lease_renewed_mono_ =
+          std::min(lease_renewed_mono_, mono_ms() - options_.lease->lease_ms() / 3);
+      renew_lease();
+    }
     engine_->scheduler().set_public_url(url);
     statuses_->set_public_url(url);
     notifier_->set_public_url(url);
@@ -386,7 +441,33 @@ void Controller::stop() {
   if (agents_) agents_->logs().close_all();
 }
 
+// Renews the lease every third of its length. A renewal that finds another holder means this
+// controller was deposed; renewals that fail (the database unreachable) for the lease's length
+// mean another may have taken over by now: either way this one stops leading at once.
+void Controller::renew_lease() {
+  const int64_t now = mono_ms();
+  const int64_t length = options_.lease->lease_ms();
+  if (now - lease_checked_mono_ < length / 3 / 2 || now - lease_renewed_mono_ < length / 3) return;
+  lease_checked_mono_ = now;
+  Result<bool> renewed = options_.lease->renew();
+  if (renewed && *renewed) {
+    lease_renewed_mono_ = now;  // sent at `now`: the database's expiry is later than now + length
+    return;
+  }
+  if (renewed) return deposed("another controller took the leader's lease");
+  log::warn("leader", "renew.failed", {{"error", renewed.error().message}});
+  if (mono_ms() - lease_renewed_mono_ >= length)
+    deposed("the lease could not be renewed for " + std::to_string(length) + " ms");
+}
+
+void Controller::deposed(const std::string& why) {
+  log::error("leader", "deposed",
+             {{"term", std::to_string(options_.lease->term())}, {"reason", why}});
+  if (options_.on_deposed) options_.on_deposed(why);
+}
+
 void Controller::tick() {
+  if (options_.lease) renew_lease();
   engine_->scheduler().tick(clock_.now_ms());
   if (clock_.now_ms() - last_gate_check_ >= 1000) {
     last_gate_check_ = clock_.now_ms();

@@ -48,12 +48,20 @@ class GitWorkers;
 class RepoWatcher;
 class Retention;
 
+class LeaderLease;
+
 struct ControllerOptions {
   int64_t tick_ms = 100;
   int64_t heartbeat_ms = 2000;
   // `gantry run` (SchedulerOptions): every label served here, and stages left out.
   bool any_label = false;
   std::function<std::string(const pipelines::Stage& stage, const std::string& stage_id)> skip_stage;
+  // Controllers sharing PostgreSQL (docs/ha.md): the lease this one holds, taken before it was
+  // built. It renews it every third of its length; when it cannot prove it still leads (another
+  // took the lease, or no renewal got through in time), on_deposed is called (main exits, so that
+  // nothing more is written and the service manager starts it again, as a follower).
+  std::shared_ptr<LeaderLease> lease;
+  std::function<void(const std::string& why)> on_deposed;
 };
 
 class Controller {
@@ -105,6 +113,10 @@ class Controller {
   std::unique_ptr<CoordinationService> coordination_;  // lock and milestone steps
   std::unique_ptr<ChangePoller> changes_;  // forge: change requests by polling; calls runs_
   std::unique_ptr<KubePods> kube_;         // kubernetes: pods per job; last, so destroyed first
+  void renew_lease();
+  void deposed(const std::string& why);
+  int64_t lease_renewed_mono_ = 0;  // steady clock, ms: when the last renewal that held was sent
+  int64_t lease_checked_mono_ = 0;
   int64_t last_pod_check_ = 0;
   uint64_t tick_timer_ = 0;
   int64_t last_gate_check_ = 0;

@@ -255,7 +255,8 @@ Routes::Routes(const Authenticator& auth, AuditLog& audit, Engine& engine, RunSe
 }
 
 std::optional<net::Response> Routes::check_head(const net::Request& head) const {
-  if (head.path == "/healthz" || head.path == "/" || head.path.starts_with("/assets/"))
+  if (head.path == "/healthz" || head.path == "/livez" || head.path == "/" ||
+      head.path.starts_with("/assets/"))
     return std::nullopt;
   // A report link carries its own signature; no body is read for it.
   if (head.path.starts_with("/reports/"))
@@ -331,12 +332,15 @@ net::Response Routes::health() const {
   net::Response r;
   const bool ok = engine_.healthy();
   r.status = ok ? 200 : 503;
-  r.body = health_json(ok, ok ? "" : "storage: " + engine_.failure().message);
+  r.body = health_json(ok, ok ? "" : "storage: " + engine_.failure().message, term_);
   return r;
 }
 
 net::Response Routes::handle(const net::Request& req) {
   if (req.path == "/healthz") return health();
+  // Liveness, whatever the role (a follower answers it too, service/follower.cpp): the process
+  // serves. /healthz is readiness: 200 on the leader with a healthy store.
+  if (req.path == "/livez") return net::Response{200, "application/json", R"({"status":"ok"})"};
   if (req.path == "/" || req.path.starts_with("/assets/")) return serve_web(req);
   // Webhooks carry a signature, not a token (run_service.cpp).
   if (req.path == "/api/v1/hooks/git") {

@@ -81,6 +81,8 @@ class Routes {
   void set_locks(std::function<net::Response()> list) { locks_ = std::move(list); }
   // The key report links are signed with (auth.hpp, report_link_token); none: no links.
   void set_report_key(std::string key) { report_key_ = std::move(key); }
+  // Controllers sharing PostgreSQL (docs/ha.md): this one leads at `term`; /healthz says so.
+  void set_term(int64_t term) { term_ = term; }
   // More /metrics text from a part of the service (commit statuses, notifications).
   void add_metrics(std::function<std::string()> source) {
     metric_sources_.push_back(std::move(source));
@@ -88,6 +90,7 @@ class Routes {
 
  private:
   std::vector<std::function<std::string()>> metric_sources_;
+  int64_t term_ = 0;  // 0: one controller on SQLite
   std::function<net::Response()> locks_;
   std::string report_key_;
   // POST /api/v1/runs/ID/reports/NAME/link; GET /reports/TOKEN/PATH (no API token: the link's).

@@ -65,6 +65,12 @@ class Database {
   const Error& last_failure() const { return last_failure_; }
   virtual int schema_version() = 0;
   virtual bool postgresql() const = 0;
+  // Fencing (docs/ha.md): from now on every write runs in a transaction that first checks, with a
+  // row lock shared against whoever takes the lease next, that the leader's lease still has this
+  // term and holder. When it does not, the write fails (Unavailable) and on_fenced is called. A
+  // no-op on SQLite, where one controller leads alone.
+  virtual void set_fence(int64_t /*term*/, std::string /*holder*/,
+                         std::function<void()> /*on_fenced*/) {}
 
  protected:
   Database() = default;

@@ -256,6 +256,19 @@ ALTER TABLE runs ADD COLUMN upstream_run INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN upstream_stage TEXT NOT NULL DEFAULT '';
 CREATE INDEX runs_by_upstream ON runs (upstream_run) WHERE upstream_run != 0;
 )sql",
+      // 15: the leader's lease (issue 23, docs/ha.md). Only controllers sharing PostgreSQL elect a
+      // leader; on SQLite the one controller leads alone and the table stays empty. It exists here
+      // too so that both engines keep one schema (and the SQLite -> PostgreSQL copy skips it).
+      R"sql(
+CREATE TABLE leader_lease (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  holder TEXT NOT NULL DEFAULT '',
+  address TEXT NOT NULL DEFAULT '',
+  term INTEGER NOT NULL DEFAULT 0,
+  expires_at INTEGER NOT NULL DEFAULT 0,
+  renewed_at INTEGER NOT NULL DEFAULT 0
+);
+)sql",
   };
   return kMigrations;
 }

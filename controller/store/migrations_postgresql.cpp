@@ -244,6 +244,19 @@ ALTER TABLE runs ADD COLUMN upstream_run BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN upstream_stage TEXT NOT NULL DEFAULT '';
 CREATE INDEX runs_by_upstream ON runs (upstream_run) WHERE upstream_run != 0;
 )sql",
+      // 15: the leader's lease (issue 23, docs/ha.md): one row, taken with a higher term once it
+      // has expired by the database's clock. holder = '' when nobody ever led.
+      R"sql(
+CREATE TABLE leader_lease (
+  id BIGINT PRIMARY KEY CHECK (id = 1),
+  holder TEXT NOT NULL DEFAULT '',
+  address TEXT NOT NULL DEFAULT '',
+  term BIGINT NOT NULL DEFAULT 0,
+  expires_at TIMESTAMPTZ NOT NULL DEFAULT 'epoch',
+  renewed_at TIMESTAMPTZ NOT NULL DEFAULT 'epoch'
+);
+INSERT INTO leader_lease (id) VALUES (1);
+)sql",
   };
   return kMigrations;
 }

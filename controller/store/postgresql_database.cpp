@@ -126,6 +126,8 @@ class PostgresqlCursor final : public Database::Cursor {
  public:
   PostgresqlCursor(PostgresqlDatabase& db, const char* sql) : db_(db) {
     sql_ = postgresql_sql(sql, params_count_);
+    std::string_view head = sql_head(sql);
+    write_ = head.starts_with("INSERT") || head.starts_with("UPDATE") || head.starts_with("DELETE");
     values_.resize(static_cast<size_t>(params_count_));
     types_.assign(static_cast<size_t>(params_count_), kTextOid);
   }
@@ -193,12 +195,25 @@ class PostgresqlCursor final : public Database::Cursor {
       if (!ok) return false;
       it = names_.emplace(types_, std::move(name)).first;
     }
+    // A write outside a transaction, fenced: in its own transaction that checks the lease first.
+    const bool wrap = write_ && db_.fenced_writes();
+    if (wrap && !db_.exec("BEGIN")) {
+      error_ = db_.failure("fence").message;
+      return false;
+    }
     const std::string& name = it->second;
     std::vector<const char*> values;
     for (const auto& v : values_) values.push_back(v ? v->c_str() : nullptr);
     result_ = PQexecPrepared(conn, name.c_str(), params_count_, values.data(), nullptr, nullptr, 0);
     if (!result_ok(result_)) {
       fail(result_, conn);
+      PQclear(result_);
+      result_ = nullptr;
+      if (wrap) db_.exec("ROLLBACK");
+      return false;
+    }
+    if (wrap && !db_.exec("COMMIT")) {
+      error_ = db_.failure("commit").message;
       PQclear(result_);
       result_ = nullptr;
       return false;
@@ -221,6 +236,7 @@ class PostgresqlCursor final : public Database::Cursor {
   PostgresqlDatabase& db_;
   std::string sql_;
   int params_count_ = 0;
+  bool write_ = false;  // INSERT, UPDATE or DELETE: fenced (set_fence)
   std::vector<std::optional<std::string>> values_;
   std::vector<Oid> types_;
   // Prepared in this session, by the parameters' types: a parameter bound as an
@@ -281,7 +297,10 @@ void PostgresqlDatabase::configure_session() {
   // holding the controller's loop, as SQLite's busy timeout does.
   PGresult* r = PQexec(
       conn_,
-      "SET lock_timeout = '1s'; SET client_min_messages = warning; SET client_encoding = 'UTF8'");
+      "SET lock_timeout = '1s'; SET client_min_messages = warning; SET client_encoding = 'UTF8'; "
+      // A paused controller (SIGSTOP, a stalled VM) must not hold a transaction, and its row
+      // locks, for longer than this: the server ends its session.
+      "SET idle_in_transaction_session_timeout = '5s'");
   PQclear(r);
 }
 
@@ -382,8 +401,51 @@ bool PostgresqlDatabase::exec(const char* sql) {
   }
   if (!ok) log::error("store", "sql.failed", {{"error", error_}, {"sql", sql_head(sql)}});
   if (begin && ok) transaction_open_ = true;
+  if (begin && ok && fence_term_ > 0) {
+    bool deposed = false;
+    if (!check_fence(conn, deposed)) {
+      PQclear(PQexec(conn, "ROLLBACK"));
+      transaction_open_ = false;
+      if (deposed && on_fenced_) on_fenced_();
+      return false;
+    }
+  }
   if (end) transaction_open_ = false;
   return ok;
+}
+
+void PostgresqlDatabase::set_fence(int64_t term, std::string holder,
+                                   std::function<void()> on_fenced) {
+  fence_term_ = term;
+  on_fenced_ = std::move(on_fenced);
+  // The holder is this process's own name (hex): no quoting needed, but escape anyway.
+  std::string quoted;
+  for (char c : holder) quoted += c == '\'' ? std::string("''") : std::string(1, c);
+  fence_check_ = "SELECT 1 FROM leader_lease WHERE id = 1 AND term = " + std::to_string(term) +
+                 " AND holder = '" + quoted + "' FOR SHARE";
+}
+
+// In a transaction just begun: true while the lease is still ours. Its row lock makes a
+// controller taking the lease wait for this transaction, so nothing this one writes can land
+// after another leader has read the state.
+bool PostgresqlDatabase::check_fence(PGconn* conn, bool& deposed) {
+  PGresult* r = PQexec(conn, fence_check_.c_str());
+  const bool answered = result_ok(r);
+  const bool ours = answered && PQntuples(r) == 1;
+  if (!answered) {
+    const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    record_failure(state ? state : "", trimmed(PQresultErrorMessage(r)));
+  }
+  PQclear(r);
+  if (ours) return true;
+  if (answered) {
+    deposed = true;
+    record_failure("08000",
+                   "fenced: another controller took the leader's lease (this one had term " +
+                       std::to_string(fence_term_) + ")");
+    log::error("leader", "fenced", {{"term", std::to_string(fence_term_)}});
+  }
+  return false;
 }
 
 bool PostgresqlDatabase::in_transaction() {

@@ -13,6 +13,7 @@
 // transaction-scoped advisory lock. Same threading as Store.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -37,6 +38,7 @@ class PostgresqlDatabase final : public Database {
   int64_t changes() override { return changes_; }
   int schema_version() override;
   bool postgresql() const override { return true; }
+  void set_fence(int64_t term, std::string holder, std::function<void()> on_fenced) override;
 
   // For the cursors: the live connection, reconnecting once when it was
   // lost outside a transaction (null when that fails); its session number
@@ -47,6 +49,8 @@ class PostgresqlDatabase final : public Database {
   std::string statement_name() { return "gantry_" + std::to_string(++names_); }
   void record_success(int64_t changes, bool changed);
   void record_failure(std::string sqlstate, std::string message);
+  // Whether a write outside a transaction must be wrapped in one to be fenced.
+  bool fenced_writes() const { return fence_term_ > 0 && !transaction_open_; }
 
  private:
   Cursor* cursor(const char* sql) override;
@@ -63,6 +67,10 @@ class PostgresqlDatabase final : public Database {
   uint64_t names_ = 0;
   bool transaction_open_ = false;  // between our BEGIN and COMMIT/ROLLBACK
   int64_t changes_ = 0;
+  int64_t fence_term_ = 0;  // set_fence()
+  std::string fence_check_;
+  std::function<void()> on_fenced_;
+  bool check_fence(pg_conn* conn, bool& deposed);
   std::string sqlstate_, error_;                                              // of the last failure
   std::unordered_map<std::string, std::unique_ptr<PostgresqlCursor>> cache_;  // by SQL text
 };

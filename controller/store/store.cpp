@@ -57,6 +57,10 @@ Status Store::transaction(const std::function<bool()>& body) {
   return db_->transaction(body);
 }
 
+void Store::set_fence(int64_t term, const std::string& holder, std::function<void()> on_fenced) {
+  db_->set_fence(term, holder, std::move(on_fenced));
+}
+
 bool Store::healthy() const {
   return db_->healthy();
 }

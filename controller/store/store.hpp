@@ -287,6 +287,10 @@ class Store {
   bool healthy() const;
   const Error& last_failure() const;
   int schema_version();  // PRAGMA user_version, or schema_version's row
+  // Controllers sharing PostgreSQL (docs/ha.md): every write from now on first checks that the
+  // leader's lease still has this term and holder, and calls on_fenced when it does not (the
+  // write fails). A no-op on SQLite.
+  void set_fence(int64_t term, const std::string& holder, std::function<void()> on_fenced);
 
  private:
   std::string data_dir_;

@@ -672,7 +672,7 @@ TEST_CASE("postgresql: the schema is versioned and a newer one is refused", "[st
   CHECK(cluster.sql(name, "SELECT version FROM schema_version") == std::to_string(known));
   CHECK(cluster.sql(name,
                     "SELECT count(*) FROM information_schema.tables WHERE table_schema = "
-                    "'public'") == "11");  // 10 tables and schema_version
+                    "'public'") == "12");  // 10 tables, leader_lease and schema_version
   // The column text is the state's word, as on SQLite.
   {
     Store store(dir.data(), db.url);

@@ -1,5 +1,6 @@
 #pragma once
-// WsClient: a WebSocket client that stays connected. It connects to one ws:// or wss:// URL,
+// WsClient: a WebSocket client that stays connected. It connects to a ws:// or wss:// URL (or
+// one of several: WsClientOptions::alternates),
 // reconnects after every failure or disconnect with full-jitter exponential backoff (a policy the
 // caller may change as it goes: backoff_policy), and sends through one queue with one write in
 // flight. Text (control) messages overtake queued binary (log) messages. It does not know the
@@ -34,7 +35,10 @@ struct WsBackoff {
 };
 
 struct WsClientOptions {
-  std::string url;                                           // ws:// or wss://host:port/path
+  std::string url;  // ws:// or wss://host:port/path
+  // More URLs of the same service (controllers sharing a database), same scheme as `url`: after
+  // each failed attempt (refused, unreachable, upgrade declined) the next one is tried, in turn.
+  std::vector<std::string> alternates;
   TlsClientOptions tls;                                      // for wss://
   std::vector<std::pair<std::string, std::string>> headers;  // e.g. Authorization
   size_t max_message = 1 << 20;                              // larger incoming -> disconnect
@@ -69,6 +73,9 @@ class WsClient {
   void stop();  // sends a close frame and stops reconnecting
   void drop();  // closes the current connection abruptly (tests, fencing); reconnecting continues
   bool connected() const;
+  // The URL of the current (or next) attempt, and a move to the next one (with alternates).
+  const std::string& url() const;
+  void next_url();
   // False if not connected or the queue is full; queued otherwise.
   bool send_text(std::string msg);
   bool send_binary(std::string msg);

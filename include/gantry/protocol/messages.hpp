@@ -143,6 +143,9 @@ struct Welcome {
   int64_t heartbeat_ms = 2000;
   int64_t lease_ttl_ms = 30000;
   std::vector<ResumeVerdict> resume;
+  // The leader's term (controllers sharing PostgreSQL; 0 for one controller on SQLite): an agent
+  // keeps the highest it has seen and leaves a controller that welcomes it with a lower one.
+  int64_t term = 0;
 };
 
 // Everything an agent needs to run one stage (or the pipeline's post

@@ -1,0 +1,183 @@
+// Controllers sharing PostgreSQL (SPEC §14, docs/ha.md): one leads through the lease row, the
+// others follow; the leader's kill -9, its pause past the lease, a PostgreSQL restart. Three
+// real controllers on one throwaway PostgreSQL cluster (tests/support/postgresql_cluster.hpp)
+// and one shared data directory (the logs, the artifacts, the tokens), a real agent given the
+// three URLs. Each case prints its seed; `make soak` runs each 20 times.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <thread>
+
+#include "../support/postgresql_cluster.hpp"
+#include "fault_support.hpp"
+
+using namespace gantry::fault;
+
+namespace {
+
+constexpr const char* kLease = "3s";
+
+// The first controller is the harness's Cluster (it leads: it starts first); the followers
+// run the same config on ports of their own, with the same database and data directory.
+struct SharedControllers {
+  explicit SharedControllers(const std::string& extra = "")
+      : database(gantry::test::PostgresqlCluster::instance().fresh_database_url()),
+        c("agent_lost_after: 10s\ndatabase: {url: \"" + database + "\", lease: " + kLease + "}\n" +
+          extra) {
+    c.start_controller();
+    REQUIRE(leader_url() == c.url);
+    for (int i = 0; i < 2; ++i) start_follower();
+  }
+
+  // What the leader wrote in the shared data directory (each leader writes it when it starts).
+  std::string leader_url() const {
+    std::string addr = read_file(c.dir() + "/data/controller.addr");
+    while (!addr.empty() && addr.back() == '\n') addr.pop_back();
+    return addr;
+  }
+
+  void start_follower() {
+    const uint16_t port = gantry::e2e::free_port();
+    std::string text = read_file(c.config_path());
+    const std::string listen = "listen: 127.0.0.1:";
+    auto at = text.find(listen);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, text.find('\n', at) - at, listen + std::to_string(port));
+    const size_t index = followers.size();
+    const std::string config = c.dir() + "/follower" + std::to_string(index) + ".yml";
+    std::ofstream(config) << text;
+    auto child = std::make_unique<Child>();
+    REQUIRE(child->start({GANTRY_CONTROLLER_BIN, "--config", config},
+                         c.dir() + "/follower" + std::to_string(index) + ".log"));
+    const std::string url = "http://127.0.0.1:" + std::to_string(port);
+    // Following: /healthz says so and names the leader.
+    REQUIRE(wait_for(
+        [&] {
+          HttpResult h = get(url + "/healthz");
+          return h.status == 503 && h.body.find("\"follower\"") != std::string::npos &&
+                 h.body.find(c.url) != std::string::npos;
+        },
+        std::chrono::seconds(20)));
+    followers.push_back(std::move(child));
+    follower_urls.push_back(url);
+  }
+
+  static HttpResult get(const std::string& url) {
+    CliResult r = gantry::e2e::shell("curl -s -o /dev/stdout -w '\\n%{http_code}' --max-time 5 '" +
+                                     url + "' 2>/dev/null");
+    HttpResult h;
+    auto nl = r.out.rfind('\n');
+    if (nl == std::string::npos) return h;
+    h.status = std::atoi(r.out.c_str() + nl + 1);
+    h.body = r.out.substr(0, nl);
+    return h;
+  }
+
+  // Every controller's URL, the leader's first: what the agents are given.
+  std::string all_urls() const {
+    std::string out = c.url;
+    for (const std::string& u : follower_urls) out += "," + u;
+    return out;
+  }
+
+  // After the leader is gone: waits until a follower leads (its /healthz says 200), points the
+  // harness at it and returns how long that took.
+  std::chrono::milliseconds await_new_leader(const std::string& old_url) {
+    const auto since = std::chrono::steady_clock::now();
+    std::string leader;
+    REQUIRE(wait_for(
+        [&] {
+          for (const std::string& u : follower_urls) {
+            if (u != old_url && get(u + "/healthz").status == 200) {
+              leader = u;
+              return true;
+            }
+          }
+          return false;
+        },
+        std::chrono::seconds(30), std::chrono::milliseconds(50)));
+    c.url = leader;
+    c.port = static_cast<uint16_t>(std::stoi(leader.substr(leader.rfind(':') + 1)));
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 since);
+  }
+
+  std::string database;
+  Cluster c;
+  std::vector<std::unique_ptr<Child>> followers;
+  std::vector<std::string> follower_urls;
+};
+
+}  // namespace
+
+TEST_CASE("HA: kill -9 of the leader mid-run: a follower leads, the job runs on, once, byte-exact",
+          "[postgresql]") {
+  FAULT_SEED(seed);
+  SharedControllers s;
+  Cluster& c = s.c;
+  c.start_agent({"A", {}, 1, s.all_urls()});
+  c.wait_agents(1);
+  // A step that counts its own starts (a job run twice would count 2), then streams for ~6 s.
+  const std::string marker = c.dir() + "/starts";
+  const int chunks = 20, lines = 200;
+  const std::string command =
+      "echo start >> " + marker + " && " + stream_command(chunks, lines, "0.3");
+  const std::string output = stream_bytes(chunks, lines);
+  const int64_t id = c.trigger(c.make_repo({{"Jenkinsfile", stream_pipeline(command)}}));
+  const int64_t at = seed.uniform(1, chunks / 2) * lines * 64;
+  REQUIRE(wait_for([&] { return c.stage_log_size(id, "Stream") >= at; }, std::chrono::seconds(60)));
+  const std::string old = c.url;
+  c.stop_controller(SIGKILL);
+  auto took = s.await_new_leader(old);
+  INFO("a follower led " << took.count() << " ms after the kill (lease " << kLease << ")");
+  json run = c.wait_run(id, std::chrono::seconds(90));
+  CHECK(run["status"] == "succeeded");
+  json stage = stage_of(run, "Stream");
+  CHECK(stage["attempts"] == 1);
+  const std::string want = expected_log(run, command, output);
+  const std::string got = c.stage_log(id, "Stream");
+  CHECK(got.size() == want.size());
+  CHECK(sha256(got) == sha256(want));
+  CHECK(read_file(marker) == "start\n");
+  // The new leader's term is higher, in /healthz and /metrics.
+  HttpResult health = SharedControllers::get(c.url + "/healthz");
+  CHECK(health.body.find("\"term\":2") != std::string::npos);
+}
+
+TEST_CASE("HA: a leader paused past its lease is fenced when it wakes: it writes nothing and exits",
+          "[postgresql]") {
+  FAULT_SEED(seed);
+  SharedControllers s;
+  Cluster& c = s.c;
+  c.start_agent({"A", {}, 1, s.all_urls()});
+  c.wait_agents(1);
+  const std::string marker = c.dir() + "/starts";
+  const int chunks = 20, lines = 200;
+  const std::string command =
+      "echo start >> " + marker + " && " + stream_command(chunks, lines, "0.3");
+  const std::string output = stream_bytes(chunks, lines);
+  const int64_t id = c.trigger(c.make_repo({{"Jenkinsfile", stream_pipeline(command)}}));
+  REQUIRE(wait_for([&] { return c.stage_log_size(id, "Stream") > 0; }, std::chrono::seconds(60)));
+  const std::string old = c.url;
+  const std::string old_log = c.dir() + "/controller.log";
+  c.signal_controller(SIGSTOP);
+  auto took = s.await_new_leader(old);
+  INFO("a follower led " << took.count() << " ms after the pause");
+  // The new leader has the run; then the old one wakes up.
+  std::this_thread::sleep_for(seed.ms(0, 2000));
+  const size_t before = read_file(old_log).size();
+  c.signal_controller(SIGCONT);
+  json run = c.wait_run(id, std::chrono::seconds(90));
+  // The woken leader saw it was deposed (its renewal or its first write) and exited.
+  REQUIRE(
+      wait_for([&] { return read_file(old_log).find("no longer the leader") != std::string::npos; },
+               std::chrono::seconds(20)));
+  const std::string woke = read_file(old_log).substr(before);
+  INFO(woke);
+  CHECK(run["status"] == "succeeded");
+  json stage = stage_of(run, "Stream");
+  CHECK(stage["attempts"] == 1);
+  const std::string want = expected_log(run, command, output);
+  CHECK(sha256(c.stage_log(id, "Stream")) == sha256(want));
+  CHECK(read_file(marker) == "start\n");
+}
