@@ -45,6 +45,8 @@ int follow_run(const Remote& r, int64_t id, bool logs, std::ostream& out, std::o
     req.url = r.server + "/api/v1/runs/" + std::to_string(id);
     req.bearer_token = r.token;
     req.tls = r.tls;
+    req.max_redirects = 2;
+    req.max_redirects = 2;  // a follower sends us to the leader
     net::ClientResponse resp = net::http_request(req);
     if (!resp.ok || resp.status != 200) {
       if (resp.ok && resp.status < 500) {
@@ -76,6 +78,7 @@ int follow_run(const Remote& r, int64_t id, bool logs, std::ostream& out, std::o
                  "/log?stage=" + net::url_encode(s.id) + "&offset=" + std::to_string(off);
         lr.bearer_token = r.token;
         lr.tls = r.tls;
+        lr.max_redirects = 2;
         if (!status_is(s.status, RunStatus::Queued) && !status_is(s.status, RunStatus::Skipped)) {
           net::ClientResponse l = net::http_request(lr);
           if (l.ok && l.status == 200 && !l.body.empty()) {

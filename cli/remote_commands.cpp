@@ -25,6 +25,7 @@ net::ClientResponse call(const Remote& r, const std::string& method, const std::
   req.url = r.server + path;
   req.bearer_token = r.token;
   req.tls = r.tls;
+  req.max_redirects = 2;  // a follower sends us to the leader
   req.body = body;
   return net::http_request(req);
 }
@@ -121,6 +122,7 @@ int download(const Remote& r, const std::string& path, const std::string& what, 
   req.url = r.server + path;
   req.bearer_token = r.token;
   req.tls = r.tls;
+  req.max_redirects = 2;  // a follower sends us to the leader
   req.output_file = tmpl;
   req.timeout = std::chrono::minutes(10);
   auto resp = net::http_request(req);

@@ -169,7 +169,7 @@ struct DatabaseConfig {
   // Controllers sharing the database elect a leader (docs/ha.md): the lease's length, and the
   // URL this controller serves on for the others to send users and agents to (empty: from
   // `listen`, with the host name when it listens on every address; `--advertise` overrides).
-  int64_t lease_ms = 15000;
+  int64_t lease_ms = 10000;
   std::string advertise;
   bool operator==(const DatabaseConfig&) const = default;
 };

@@ -182,7 +182,9 @@ void exchange(Exchange& x) {
 
 }  // namespace
 
-ClientResponse http_request(const ClientRequest& request) {
+namespace {
+
+ClientResponse request_once(const ClientRequest& request) {
   auto url = parse_url(request.url);
   if (!url) return ClientResponse{false, "invalid url: " + request.url};
   if (url->scheme != "http" && url->scheme != "https") {
@@ -201,6 +203,25 @@ ClientResponse http_request(const ClientRequest& request) {
   } catch (const std::exception& e) {
     return ClientResponse{false, std::string("request failed: ") + e.what()};
   }
+}
+
+}  // namespace
+
+ClientResponse http_request(const ClientRequest& request) {
+  ClientResponse response = request_once(request);
+  ClientRequest next = request;
+  for (int i = 0; i < request.max_redirects && response.ok &&
+                  (response.status == 307 || response.status == 308);
+       ++i) {
+    auto location = response.headers.find("location");
+    if (location == response.headers.end()) break;
+    auto from = parse_url(next.url);
+    auto to = parse_url(location->second);
+    if (!from || !to || to->scheme != from->scheme) break;  // never from https down to http
+    next.url = location->second;
+    response = request_once(next);
+  }
+  return response;
 }
 
 }  // namespace gantry::net

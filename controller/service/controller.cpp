@@ -99,6 +99,7 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
   if (options_.lease) {
     // Every write from here on (recovery included) checks the lease first.
     lease_renewed_mono_ = mono_ms();
+    store_->set_statement_deadline(options_.lease->statement_deadline_ms());
     store_->set_fence(options_.lease->term(), options_.lease->holder(),
                       [this] { deposed("another controller took the leader's lease"); });
   }

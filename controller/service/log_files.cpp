@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -26,7 +27,8 @@ LogFiles::File* LogFiles::open(const std::string& job_id, const std::string& pat
   auto it = files_.find(job_id);
   if (it != files_.end() && it->second.path == path) return &it->second;
   if (it != files_.end()) close(job_id);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  // Written at explicit offsets (pwrite), not O_APPEND: see append().
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
     log::error("logs", "open.failed", {{"path", path}, {"error", std::strerror(errno)}});
     return nullptr;
@@ -49,6 +51,14 @@ LogFiles::Outcome LogFiles::append(const std::string& job_id, const std::string&
                                    uint64_t offset, std::string_view bytes, uint64_t& committed) {
   File* f = open(job_id, path);
   if (!f) return Outcome::Error;
+  // Controllers sharing a data directory (docs/ha.md): a deposed leader that has not noticed yet
+  // (paused, then woken with chunks still in its socket) may write to a file the new leader
+  // writes too. The file's real size decides, and bytes go at their own offset: the agent's
+  // bytes at an offset are the same whoever receives them, so a late write repeats them.
+  if (struct stat st{}; ::fstat(f->fd, &st) == 0 && static_cast<uint64_t>(st.st_size) != f->size) {
+    f->size = static_cast<uint64_t>(st.st_size);
+    f->synced = std::min(f->synced, f->size);
+  }
   committed = f->size;
   if (offset > f->size) return Outcome::Gap;
   if (offset + bytes.size() <= f->size) return Outcome::Duplicate;
@@ -56,7 +66,7 @@ LogFiles::Outcome LogFiles::append(const std::string& job_id, const std::string&
   // The agent caps at kLogLimit plus its truncation marker.
   if (f->size + bytes.size() > protocol::kLogLimit + 4096) return Outcome::TooLarge;
   while (!bytes.empty()) {
-    ssize_t n = ::write(f->fd, bytes.data(), bytes.size());
+    ssize_t n = ::pwrite(f->fd, bytes.data(), bytes.size(), static_cast<off_t>(f->size));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       log::error("logs", "write.failed", {{"path", path}, {"error", std::strerror(errno)}});

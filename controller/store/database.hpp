@@ -71,6 +71,9 @@ class Database {
   // no-op on SQLite, where one controller leads alone.
   virtual void set_fence(int64_t /*term*/, std::string /*holder*/,
                          std::function<void()> /*on_fenced*/) {}
+  // How long one statement may wait for the database server before it fails (Unavailable) and
+  // the connection is given up. PostgreSQL only: SQLite is a local file.
+  virtual void set_statement_deadline(int64_t /*ms*/) {}
 
  protected:
   Database() = default;

@@ -1,6 +1,8 @@
 // The leader's lease on PostgreSQL (leader_lease.hpp, docs/ha.md).
 #include "store/leader_lease.hpp"
 
+#include <algorithm>
+
 #include "gantry/common/log.hpp"
 #include "store/database.hpp"
 #include "store/store_impl.hpp"
@@ -12,9 +14,15 @@ LeaderLease::LeaderLease(const std::string& url, std::string holder, std::string
     : db_(open_database("", url)),
       holder_(std::move(holder)),
       address_(std::move(address)),
-      lease_ms_(lease_ms) {}
+      lease_ms_(lease_ms) {
+  db_->set_statement_deadline(statement_deadline_ms());
+}
 
 LeaderLease::~LeaderLease() = default;
+
+int64_t LeaderLease::statement_deadline_ms() const {
+  return std::clamp<int64_t>(lease_ms_ / 2, 2000, 10000);
+}
 
 Result<bool> LeaderLease::try_acquire() {
   // One statement: the row lock orders two controllers trying at once, and `now()` is the

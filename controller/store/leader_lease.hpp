@@ -45,6 +45,9 @@ class LeaderLease {
   // Who holds the lease now.
   Result<LeaseHolder> current();
 
+  // How long a statement may wait for the server, for the leader and its store: half the lease
+  // (within 2 to 10 s), so that a hung or cut-off database is noticed while the lease lasts.
+  int64_t statement_deadline_ms() const;
   const std::string& holder() const { return holder_; }
   const std::string& address() const { return address_; }
   // Where this controller serves, once its port is known (port 0 in the config): written at the

@@ -3,6 +3,11 @@
 // failure means.
 #include "store/postgresql_database.hpp"
 
+#include <poll.h>
+
+#include <cerrno>
+#include <chrono>
+
 #include <libpq-fe.h>
 
 #include <cstdlib>
@@ -76,6 +81,10 @@ std::string utf8_text(std::string_view in) {
   }
   return out;
 }
+
+// Past migrations (which have no limit), a statement the server leaves unanswered this long
+// fails; controllers sharing the database use less (set_statement_deadline).
+constexpr int64_t kStatementDeadlineMs = 30000;
 
 }  // namespace
 
@@ -188,7 +197,8 @@ class PostgresqlCursor final : public Database::Cursor {
     auto it = names_.find(types_);
     if (it == names_.end()) {
       std::string name = db_.statement_name();
-      PGresult* r = PQprepare(conn, name.c_str(), sql_.c_str(), params_count_, types_.data());
+      PGresult* r =
+          db_.await(PQsendPrepare(conn, name.c_str(), sql_.c_str(), params_count_, types_.data()));
       bool ok = result_ok(r);
       if (!ok) fail(r, conn);
       PQclear(r);
@@ -204,7 +214,8 @@ class PostgresqlCursor final : public Database::Cursor {
     const std::string& name = it->second;
     std::vector<const char*> values;
     for (const auto& v : values_) values.push_back(v ? v->c_str() : nullptr);
-    result_ = PQexecPrepared(conn, name.c_str(), params_count_, values.data(), nullptr, nullptr, 0);
+    result_ = db_.await(
+        PQsendQueryPrepared(conn, name.c_str(), params_count_, values.data(), nullptr, nullptr, 0));
     if (!result_ok(result_)) {
       fail(result_, conn);
       PQclear(result_);
@@ -261,6 +272,7 @@ PostgresqlDatabase::PostgresqlDatabase(const std::string& url) : url_(url) {
     conn_ = nullptr;
     throw;
   }
+  deadline_ms_ = kStatementDeadlineMs;
   log::info("store", "opened",
             {{"db", where_}, {"schema", std::to_string(postgresql_migrations().size())}});
 }
@@ -305,11 +317,12 @@ void PostgresqlDatabase::configure_session() {
 }
 
 PGconn* PostgresqlDatabase::connection() {
-  if (PQstatus(conn_) == CONNECTION_OK) return conn_;
+  if (!broken_ && PQstatus(conn_) == CONNECTION_OK) return conn_;
   // Inside a transaction the work so far is gone with the session: the
   // transaction fails as a whole, and the next one reconnects.
   if (transaction_open_) return nullptr;
   PQreset(conn_);
+  broken_ = false;
   if (PQstatus(conn_) != CONNECTION_OK) {
     record_failure("08006", trimmed(PQerrorMessage(conn_)));
     log::warn("store", "reconnect.failed", {{"db", where_}, {"error", error_}});
@@ -389,7 +402,7 @@ bool PostgresqlDatabase::exec(const char* sql) {
   PGconn* conn = connection();
   bool ok = false;
   if (conn) {
-    PGresult* r = PQexec(conn, sql);
+    PGresult* r = await(PQsendQuery(conn, sql));
     ok = result_ok(r);
     if (!ok) {
       const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
@@ -404,7 +417,7 @@ bool PostgresqlDatabase::exec(const char* sql) {
   if (begin && ok && fence_term_ > 0) {
     bool deposed = false;
     if (!check_fence(conn, deposed)) {
-      PQclear(PQexec(conn, "ROLLBACK"));
+      PQclear(await(PQsendQuery(conn, "ROLLBACK")));
       transaction_open_ = false;
       if (deposed && on_fenced_) on_fenced_();
       return false;
@@ -429,7 +442,7 @@ void PostgresqlDatabase::set_fence(int64_t term, std::string holder,
 // controller taking the lease wait for this transaction, so nothing this one writes can land
 // after another leader has read the state.
 bool PostgresqlDatabase::check_fence(PGconn* conn, bool& deposed) {
-  PGresult* r = PQexec(conn, fence_check_.c_str());
+  PGresult* r = await(PQsendQuery(conn, fence_check_.c_str()));
   const bool answered = result_ok(r);
   const bool ours = answered && PQntuples(r) == 1;
   if (!answered) {
@@ -448,15 +461,74 @@ bool PostgresqlDatabase::check_fence(PGconn* conn, bool& deposed) {
   return false;
 }
 
+// After a PQsend*: the command's result (its first failure, else its last result), waiting at
+// most the statement deadline. Null when the sending failed (PQerrorMessage says why) or the
+// server did not answer in time: the connection is then given up (the next statement outside a
+// transaction reconnects) and the failure recorded. A server that stops answering while TCP
+// still acknowledges (a hung server, a proxy that holds the bytes) is thereby a failed
+// statement, not a controller frozen in libpq.
+PGresult* PostgresqlDatabase::await(int sent) {
+  if (!sent) return nullptr;
+  using Clock = std::chrono::steady_clock;
+  const bool bounded = deadline_ms_ > 0;
+  const Clock::time_point until = Clock::now() + std::chrono::milliseconds(deadline_ms_);
+  auto wait = [&](short events) {
+    pollfd p{PQsocket(conn_), events, 0};
+    for (;;) {
+      int timeout = -1;
+      if (bounded) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+        if (left.count() <= 0) return false;
+        timeout = static_cast<int>(left.count());
+      }
+      const int n = ::poll(&p, 1, timeout);
+      if (n > 0) return true;
+      if (n == 0) return false;
+      if (errno != EINTR) return true;  // let libpq find the error
+    }
+  };
+  PGresult* kept = nullptr;
+  for (;;) {
+    int flushed = 0;
+    while ((flushed = PQflush(conn_)) == 1) {
+      if (!wait(POLLOUT | POLLIN)) return timed_out(kept);
+      if (!PQconsumeInput(conn_)) break;
+    }
+    while (flushed == 0 && PQisBusy(conn_)) {
+      if (!wait(POLLIN)) return timed_out(kept);
+      if (!PQconsumeInput(conn_)) break;
+    }
+    PGresult* r = PQgetResult(conn_);
+    if (!r) return kept;
+    if (!kept || result_ok(kept)) {
+      PQclear(kept);
+      kept = r;
+    } else {
+      PQclear(r);  // after a failure, keep the failure
+    }
+    if (PQstatus(conn_) != CONNECTION_OK) return kept;
+  }
+}
+
+PGresult* PostgresqlDatabase::timed_out(PGresult* partial) {
+  PQclear(partial);
+  broken_ = true;
+  record_failure("08006", "the database did not answer within " + std::to_string(deadline_ms_) +
+                              " ms (" + where_ + ")");
+  log::warn("store", "statement.timeout", {{"db", where_}, {"ms", std::to_string(deadline_ms_)}});
+  return nullptr;
+}
+
 bool PostgresqlDatabase::in_transaction() {
-  if (PQstatus(conn_) != CONNECTION_OK) return transaction_open_;
+  if (broken_ || PQstatus(conn_) != CONNECTION_OK) return transaction_open_;
   return PQtransactionStatus(conn_) != PQTRANS_IDLE;
 }
 
 Error PostgresqlDatabase::failure(std::string_view what) const {
   std::string message = std::string(what) + ": " + (error_.empty() ? "unknown error" : error_);
   const std::string_view state = sqlstate_;
-  if (PQstatus(conn_) != CONNECTION_OK || state.starts_with("08") || state == "57P01" ||
+  if (broken_ || PQstatus(conn_) != CONNECTION_OK || state.starts_with("08") || state == "57P01" ||
       state == "57P02" || state == "57P03") {
     return make_error(Errc::Unavailable, "the database is unreachable (" + message + ")");
   }

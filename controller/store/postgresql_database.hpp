@@ -21,6 +21,7 @@
 #include "store/database.hpp"
 
 struct pg_conn;
+struct pg_result;
 
 namespace gantry::controller {
 
@@ -49,6 +50,10 @@ class PostgresqlDatabase final : public Database {
   std::string statement_name() { return "gantry_" + std::to_string(++names_); }
   void record_success(int64_t changes, bool changed);
   void record_failure(std::string sqlstate, std::string message);
+  // The result of what a PQsend* (its return value: `sent`) started, waiting at most the
+  // statement deadline; see the .cpp.
+  pg_result* await(int sent);
+  void set_statement_deadline(int64_t ms) override { deadline_ms_ = ms; }
   // Whether a write outside a transaction must be wrapped in one to be fenced.
   bool fenced_writes() const { return fence_term_ > 0 && !transaction_open_; }
 
@@ -71,7 +76,12 @@ class PostgresqlDatabase final : public Database {
   std::string fence_check_;
   std::function<void()> on_fenced_;
   bool check_fence(pg_conn* conn, bool& deposed);
-  std::string sqlstate_, error_;                                              // of the last failure
+  pg_result* timed_out(pg_result* partial);
+  // How long a statement may wait for the server (0: no limit, while migrating); set_fence and
+  // the lease shorten it below the lease.
+  int64_t deadline_ms_ = 0;
+  bool broken_ = false;           // a statement timed out: reconnect before the next one
+  std::string sqlstate_, error_;  // of the last failure
   std::unordered_map<std::string, std::unique_ptr<PostgresqlCursor>> cache_;  // by SQL text
 };
 

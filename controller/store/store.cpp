@@ -61,6 +61,10 @@ void Store::set_fence(int64_t term, const std::string& holder, std::function<voi
   db_->set_fence(term, holder, std::move(on_fenced));
 }
 
+void Store::set_statement_deadline(int64_t ms) {
+  db_->set_statement_deadline(ms);
+}
+
 bool Store::healthy() const {
   return db_->healthy();
 }

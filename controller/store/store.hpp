@@ -291,6 +291,8 @@ class Store {
   // leader's lease still has this term and holder, and calls on_fenced when it does not (the
   // write fails). A no-op on SQLite.
   void set_fence(int64_t term, const std::string& holder, std::function<void()> on_fenced);
+  // PostgreSQL: how long a statement may wait for the server before it fails (Unavailable).
+  void set_statement_deadline(int64_t ms);
 
  private:
   std::string data_dir_;

@@ -20,10 +20,12 @@ constexpr const char* kLease = "3s";
 // The first controller is the harness's Cluster (it leads: it starts first); the followers
 // run the same config on ports of their own, with the same database and data directory.
 struct SharedControllers {
-  explicit SharedControllers(const std::string& extra = "")
+  // `through`: the first controller reaches PostgreSQL through this proxy (the others directly),
+  // with libpq's timeouts short enough that a cut fails its statements within seconds.
+  explicit SharedControllers(FaultProxy* through = nullptr)
       : database(gantry::test::PostgresqlCluster::instance().fresh_database_url()),
-        c("agent_lost_after: 10s\ndatabase: {url: \"" + database + "\", lease: " + kLease + "}\n" +
-          extra) {
+        c("agent_lost_after: 10s\ndatabase: {url: \"" + leader_url_of(database, through) +
+          "\", lease: " + kLease + "}\n") {
     c.start_controller();
     REQUIRE(leader_url() == c.url);
     for (int i = 0; i < 2; ++i) start_follower();
@@ -36,9 +38,23 @@ struct SharedControllers {
     return addr;
   }
 
+  static std::string leader_url_of(const std::string& database, FaultProxy* through) {
+    if (!through) return database;
+    const std::string port =
+        ":" + std::to_string(gantry::test::PostgresqlCluster::instance().port());
+    std::string url = database;
+    url.replace(url.find(port), port.size(), ":" + std::to_string(through->port()));
+    return url + "?connect_timeout=2&tcp_user_timeout=1500&keepalives_idle=1&keepalives_interval=1";
+  }
+
   void start_follower() {
     const uint16_t port = gantry::e2e::free_port();
     std::string text = read_file(c.config_path());
+    // The followers reach the database directly.
+    if (auto db = text.find("database: {url: \""); db != std::string::npos) {
+      const size_t from = db + 17, to = text.find('"', from);
+      text.replace(from, to - from, database);
+    }
     const std::string listen = "listen: 127.0.0.1:";
     auto at = text.find(listen);
     REQUIRE(at != std::string::npos);
@@ -180,4 +196,88 @@ TEST_CASE("HA: a leader paused past its lease is fenced when it wakes: it writes
   const std::string want = expected_log(run, command, output);
   CHECK(sha256(c.stage_log(id, "Stream")) == sha256(want));
   CHECK(read_file(marker) == "start\n");
+}
+
+// Whoever leads among `urls` now (/healthz 200): the harness is pointed at it.
+static void follow_the_leader(Cluster& c, const std::vector<std::string>& urls) {
+  REQUIRE(wait_for(
+      [&] {
+        for (const std::string& u : urls) {
+          if (SharedControllers::get(u + "/healthz").status == 200) {
+            c.url = u;
+            c.port = static_cast<uint16_t>(std::stoi(u.substr(u.rfind(':') + 1)));
+            return true;
+          }
+        }
+        return false;
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(50)));
+}
+
+TEST_CASE("HA: PostgreSQL restarts mid-run: nothing acknowledged is lost, the controllers carry on",
+          "[postgresql]") {
+  FAULT_SEED(seed);
+  SharedControllers s;
+  Cluster& c = s.c;
+  c.start_agent({"A", {}, 1, s.all_urls()});
+  c.wait_agents(1);
+  const std::string marker = c.dir() + "/starts";
+  const int chunks = 20, lines = 200;
+  const std::string command =
+      "echo start >> " + marker + " && " + stream_command(chunks, lines, "0.3");
+  const std::string output = stream_bytes(chunks, lines);
+  const int64_t id = c.trigger(c.make_repo({{"Jenkinsfile", stream_pipeline(command)}}));
+  REQUIRE(wait_for([&] { return c.stage_log_size(id, "Stream") > 0; }, std::chrono::seconds(60)));
+  auto& pg = gantry::test::PostgresqlCluster::instance();
+  pg.stop();
+  const auto down = seed.ms(0, 2000);
+  INFO("PostgreSQL down for " << down.count() << " ms");
+  std::this_thread::sleep_for(down);
+  pg.start();
+  // The same leader when it renewed in time, else a follower.
+  std::vector<std::string> all = {c.url};
+  all.insert(all.end(), s.follower_urls.begin(), s.follower_urls.end());
+  follow_the_leader(c, all);
+  json run = c.wait_run(id, std::chrono::seconds(90));
+  CHECK(run["status"] == "succeeded");
+  json stage = stage_of(run, "Stream");
+  CHECK(stage["attempts"] == 1);
+  CHECK(sha256(c.stage_log(id, "Stream")) == sha256(expected_log(run, command, output)));
+  CHECK(read_file(marker) == "start\n");
+}
+
+TEST_CASE("HA: the leader cut from PostgreSQL stops leading; a follower takes over, nothing lost",
+          "[postgresql]") {
+  FAULT_SEED(seed);
+  FaultProxy proxy(static_cast<uint16_t>(gantry::test::PostgresqlCluster::instance().port()));
+  SharedControllers s(&proxy);
+  Cluster& c = s.c;
+  c.start_agent({"A", {}, 1, s.all_urls()});
+  c.wait_agents(1);
+  const std::string marker = c.dir() + "/starts";
+  const int chunks = 20, lines = 200;
+  const std::string command =
+      "echo start >> " + marker + " && " + stream_command(chunks, lines, "0.3");
+  const std::string output = stream_bytes(chunks, lines);
+  const int64_t id = c.trigger(c.make_repo({{"Jenkinsfile", stream_pipeline(command)}}));
+  REQUIRE(wait_for([&] { return c.stage_log_size(id, "Stream") > 0; }, std::chrono::seconds(60)));
+  std::this_thread::sleep_for(seed.ms(0, 1000));
+  const std::string old = c.url;
+  proxy.blackhole(true);
+  auto took = s.await_new_leader(old);
+  INFO("a follower led " << took.count() << " ms after the cut");
+  // The old leader could not renew for a whole lease: it stopped leading by itself.
+  REQUIRE(wait_for(
+      [&] {
+        return read_file(c.dir() + "/controller.log").find("no longer the leader") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(20)));
+  json run = c.wait_run(id, std::chrono::seconds(90));
+  CHECK(run["status"] == "succeeded");
+  json stage = stage_of(run, "Stream");
+  CHECK(stage["attempts"] == 1);
+  CHECK(sha256(c.stage_log(id, "Stream")) == sha256(expected_log(run, command, output)));
+  CHECK(read_file(marker) == "start\n");
+  proxy.blackhole(false);
 }

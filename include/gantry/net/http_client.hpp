@@ -39,6 +39,9 @@ struct ClientRequest {
   // Inactivity limit: for connecting, and for each read or write step after that.
   std::chrono::milliseconds timeout{30000};
   size_t max_body = 64 << 20;  // bigger in-memory responses -> error
+  // 307 and 308 redirects followed (same method and body, same scheme): a controller that does
+  // not lead sends clients to the one that does (docs/ha.md).
+  int max_redirects = 0;
 };
 
 ClientResponse http_request(const ClientRequest& request);
