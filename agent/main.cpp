@@ -12,7 +12,7 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: gantry-agent --controller URL --token-file FILE [--name N] [--labels a,b]\n"
+    "usage: gantry-agent --controller URL[,URL...] --token-file FILE [--name N] [--labels a,b]\n"
     "                    [--executors N] [--work DIR] [--log-limit SIZE (1K..1G)]\n"
     "                    [--keep-workspaces N (1)] [--mirror-max-age AGE (14d)]\n"
     "                    [--ca FILE] [--client-cert FILE --client-key FILE]\n"

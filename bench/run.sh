@@ -7,7 +7,7 @@
 #
 # Env: BENCH_QUICK=1 (smaller sizes, a few minutes: see README), BENCH_ONLY
 # ("daemons dispatch": a subset of parse daemons tls git_triggers gates fanout
-# agents dispatch), BENCH_TABLE (the rows file; a temp file by default),
+# agents dispatch containers ha), BENCH_TABLE (the rows file; a temp file by default),
 # BENCH_MARKDOWN=FILE (also write the table there as Markdown), and every
 # script's own BENCH_* knobs. A script that fails is said in the table; the
 # others still run, and run.sh exits 1 after the table.
@@ -16,7 +16,7 @@ export LC_ALL=C
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
-all="parse groovy daemons tls git_triggers gates fanout agents dispatch containers"
+all="parse groovy daemons tls git_triggers gates fanout agents dispatch containers ha"
 only=${BENCH_ONLY:-$all}
 for name in $only; do
   [[ " $all " == *" $name "* ]] || { echo "run.sh: no benchmark '$name' (BENCH_ONLY: $all)" >&2; exit 2; }
@@ -37,6 +37,7 @@ declare -A what=(
   [tls]="tls.sh (stage time and log ingest over TLS, against plain HTTP)"
   [git_triggers]="git_triggers.sh (webhook push to first step; idle polling)"
   [gates]="gates.sh (GMUD approval -> deploy starts)"
+  [ha]="ha.sh (PostgreSQL against SQLite; failover between two controllers)"
   [fanout]="fanout.sh (live events to WebSocket watchers)"
   [agents]="agents.sh (simulated idle agents)"
   [dispatch]="dispatch.sh (dispatch throughput and latency, simulated agents)"

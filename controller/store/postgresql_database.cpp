@@ -399,30 +399,41 @@ bool PostgresqlDatabase::exec(const char* sql) {
   const std::string_view text = sql;
   const bool begin = text == "BEGIN";
   const bool end = text == "COMMIT" || text == "ROLLBACK";
+  // Fenced (set_fence): the transaction begins with the lease check, in the same round trip. Its
+  // row lock (FOR SHARE) makes a controller taking the lease wait for this transaction, so
+  // nothing written here lands after another leader has read the state.
+  const bool fenced = begin && fence_term_ > 0;
+  const std::string command = fenced ? "BEGIN; " + fence_check_ : std::string(text);
   PGconn* conn = connection();
-  bool ok = false;
+  bool ok = false, ours = true;
   if (conn) {
-    PGresult* r = await(PQsendQuery(conn, sql));
+    PGresult* r = await(PQsendQuery(conn, command.c_str()));
     ok = result_ok(r);
     if (!ok) {
       const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
       record_failure(state ? state : "",
                      trimmed(r ? PQresultErrorMessage(r) : PQerrorMessage(conn)));
       if (error_.empty()) error_ = trimmed(PQerrorMessage(conn));
+    } else if (fenced) {
+      ours = PQntuples(r) == 1;  // the lease row still has our term and holder
     }
     PQclear(r);
   }
   if (!ok) log::error("store", "sql.failed", {{"error", error_}, {"sql", sql_head(sql)}});
-  if (begin && ok) transaction_open_ = true;
-  if (begin && ok && fence_term_ > 0) {
-    bool deposed = false;
-    if (!check_fence(conn, deposed)) {
-      PQclear(await(PQsendQuery(conn, "ROLLBACK")));
-      transaction_open_ = false;
-      if (deposed && on_fenced_) on_fenced_();
-      return false;
-    }
+  if (fenced && conn && !broken_ && PQstatus(conn) == CONNECTION_OK &&
+      PQtransactionStatus(conn) != PQTRANS_IDLE && (!ok || !ours)) {
+    PQclear(await(PQsendQuery(conn, "ROLLBACK")));  // BEGIN went through, the check did not
   }
+  if (fenced && ok && !ours) {
+    record_failure("08000",
+                   "fenced: another controller took the leader's lease (this one had "
+                   "term " +
+                       std::to_string(fence_term_) + ")");
+    log::error("leader", "fenced", {{"term", std::to_string(fence_term_)}});
+    if (on_fenced_) on_fenced_();
+    return false;
+  }
+  if (begin && ok) transaction_open_ = true;
   if (end) transaction_open_ = false;
   return ok;
 }
@@ -436,29 +447,6 @@ void PostgresqlDatabase::set_fence(int64_t term, std::string holder,
   for (char c : holder) quoted += c == '\'' ? std::string("''") : std::string(1, c);
   fence_check_ = "SELECT 1 FROM leader_lease WHERE id = 1 AND term = " + std::to_string(term) +
                  " AND holder = '" + quoted + "' FOR SHARE";
-}
-
-// In a transaction just begun: true while the lease is still ours. Its row lock makes a
-// controller taking the lease wait for this transaction, so nothing this one writes can land
-// after another leader has read the state.
-bool PostgresqlDatabase::check_fence(PGconn* conn, bool& deposed) {
-  PGresult* r = await(PQsendQuery(conn, fence_check_.c_str()));
-  const bool answered = result_ok(r);
-  const bool ours = answered && PQntuples(r) == 1;
-  if (!answered) {
-    const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-    record_failure(state ? state : "", trimmed(PQresultErrorMessage(r)));
-  }
-  PQclear(r);
-  if (ours) return true;
-  if (answered) {
-    deposed = true;
-    record_failure("08000",
-                   "fenced: another controller took the leader's lease (this one had term " +
-                       std::to_string(fence_term_) + ")");
-    log::error("leader", "fenced", {{"term", std::to_string(fence_term_)}});
-  }
-  return false;
 }
 
 // After a PQsend*: the command's result (its first failure, else its last result), waiting at

@@ -75,7 +75,6 @@ class PostgresqlDatabase final : public Database {
   int64_t fence_term_ = 0;  // set_fence()
   std::string fence_check_;
   std::function<void()> on_fenced_;
-  bool check_fence(pg_conn* conn, bool& deposed);
   pg_result* timed_out(pg_result* partial);
   // How long a statement may wait for the server (0: no limit, while migrating); set_fence and
   // the lease shorten it below the lease.

@@ -22,13 +22,15 @@ constexpr const char* kLease = "3s";
 struct SharedControllers {
   // `through`: the first controller reaches PostgreSQL through this proxy (the others directly),
   // with libpq's timeouts short enough that a cut fails its statements within seconds.
-  explicit SharedControllers(FaultProxy* through = nullptr)
+  // `extra`: more controller config; `followers`: how many to start now (more: start_follower()).
+  explicit SharedControllers(const std::string& extra = "", int followers = 2,
+                             FaultProxy* through = nullptr)
       : database(gantry::test::PostgresqlCluster::instance().fresh_database_url()),
         c("agent_lost_after: 10s\ndatabase: {url: \"" + leader_url_of(database, through) +
-          "\", lease: " + kLease + "}\n") {
+          "\", lease: " + kLease + "}\n" + extra) {
     c.start_controller();
     REQUIRE(leader_url() == c.url);
-    for (int i = 0; i < 2; ++i) start_follower();
+    for (int i = 0; i < followers; ++i) start_follower();
   }
 
   // What the leader wrote in the shared data directory (each leader writes it when it starts).
@@ -250,7 +252,7 @@ TEST_CASE("HA: the leader cut from PostgreSQL stops leading; a follower takes ov
           "[postgresql]") {
   FAULT_SEED(seed);
   FaultProxy proxy(static_cast<uint16_t>(gantry::test::PostgresqlCluster::instance().port()));
-  SharedControllers s(&proxy);
+  SharedControllers s("", 2, &proxy);
   Cluster& c = s.c;
   c.start_agent({"A", {}, 1, s.all_urls()});
   c.wait_agents(1);
@@ -280,4 +282,98 @@ TEST_CASE("HA: the leader cut from PostgreSQL stops leading; a follower takes ov
   CHECK(sha256(c.stage_log(id, "Stream")) == sha256(expected_log(run, command, output)));
   CHECK(read_file(marker) == "start\n");
   proxy.blackhole(false);
+}
+
+namespace {
+
+const std::string kReleaseConfig = R"(users:
+  - {name: dev, role: developer, token: dev-token}
+  - {name: rita, role: release-manager, groups: [release-managers], token: rita-token}
+  - {name: rob, role: release-manager, groups: [release-managers], token: rob-token}
+  - {name: ada, role: admin, token: admin-token}
+environments:
+  staging: {}
+  production:
+    gmud: {approvers: [release-managers], min_approvals: 2, expires_after: 1h}
+)";
+
+}  // namespace
+
+TEST_CASE("HA: kill -9 of the leader with a pending GMUD and a paused canary: both carry on",
+          "[postgresql]") {
+  FAULT_SEED(seed);
+  SharedControllers s(kReleaseConfig, 0);
+  Cluster& c = s.c;
+  c.admin_token = "admin-token";
+  const std::string trail = c.dir() + "/trail.txt";
+  // A configured repository (only those deploy through a gate), in every controller's config.
+  const std::string gated = c.watch_repository(c.make_repo({{"Jenkinsfile", R"(pipeline {
+  agent any
+  stages {
+    stage('Deploy') {
+      deploy('production')
+      gmud { title 'Release'; impact 'high'; rollbackPlan 'redeploy' }
+      steps { sh 'echo "deploying under $GMUD_ID" >> )" + trail + R"(' }
+    }
+  }
+})"}}));
+  s.start_follower();
+  s.start_follower();
+  c.start_agent({"A", {}, 1, s.all_urls()});
+  c.wait_agents(1);
+  auto as = [&](const std::string& token, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--token", token});
+    return c.cli(args);
+  };
+  CliResult t = as("dev-token", {"trigger", "--repo", gated});
+  REQUIRE(t.exit_code == 0);
+  const int64_t gmud_run = std::stoll(t.out);
+  c.wait_stage(gmud_run, "Deploy", "waiting");
+  REQUIRE(wait_for([&] { return c.get_json("/api/v1/approvals")["approvals"].size() == 1; },
+                   std::chrono::seconds(30)));
+  REQUIRE(as("rita-token", {"approve", "GMUD-1"}).exit_code == 0);
+  // A canary paused at 50%.
+  t = c.cli({"trigger", "--repo", c.make_repo({{"Jenkinsfile", R"(pipeline {
+  agent any
+  stages {
+    stage('Prod') {
+      deploy('staging') {
+        canary {
+          weights 10, 50, 100
+          pause '3s'
+        }
+      }
+      steps { sh 'echo "canary $CANARY_WEIGHT" >> )" + trail + R"(' }
+    }
+  }
+})"}})});
+  REQUIRE(t.exit_code == 0);
+  const int64_t canary_run = std::stoll(t.out);
+  REQUIRE(wait_for(
+      [&] {
+        json stage = stage_of(c.get_json("/api/v1/runs/" + std::to_string(canary_run)), "Prod");
+        return stage.is_object() && stage["status"] == "waiting" &&
+               stage["reason"].get<std::string>().rfind("canary at 50%", 0) == 0;
+      },
+      std::chrono::seconds(60)));
+  std::this_thread::sleep_for(seed.ms(0, 1500));
+  const std::string old = c.url;
+  c.stop_controller(SIGKILL);
+  auto took = s.await_new_leader(old);
+  INFO("a follower led " << took.count() << " ms after the kill");
+  // The request and its first approval are there, once; the second approval ships it.
+  json approvals = c.get_json("/api/v1/approvals")["approvals"];
+  REQUIRE(approvals.size() == 1);
+  CHECK(approvals[0]["status"] == "pending");
+  CHECK(approvals[0]["approvals"].size() == 1);
+  REQUIRE(as("rob-token", {"approve", "GMUD-1"}).exit_code == 0);
+  CHECK(c.wait_run(gmud_run, std::chrono::seconds(60))["status"] == "succeeded");
+  CHECK(c.wait_run(canary_run, std::chrono::seconds(60))["status"] == "succeeded");
+  CHECK(c.get_json("/api/v1/approvals")["approvals"].size() == 1);
+  // Each step ran once: the canary went on from 50% (not from the start), the deploy once.
+  const std::string ran = read_file(trail);
+  CHECK(count_of(ran, "canary 10\n") == 1);
+  CHECK(count_of(ran, "canary 50\n") == 1);
+  CHECK(count_of(ran, "canary 100\n") == 1);
+  CHECK(count_of(ran, "deploying under GMUD-1\n") == 1);
 }
