@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -24,7 +25,7 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: gantry-controller [--config FILE] [--listen HOST:PORT] [--data DIR]\n"
+    "usage: gantry-controller [--config FILE] [--listen HOST:PORT] [--data DIR] [--advertise URL]\n"
     "       gantry-controller --check-config FILE\n"
     "       gantry-controller --migrate-sqlite DATA_DIR (--to URL | --config FILE)\n"
     "       gantry-controller --version\n"
@@ -34,6 +35,9 @@ constexpr const char* kUsage =
     "kill -HUP reloads the config (repositories, users, agent tokens, environments,\n"
     "secrets, notifications, TLS files); listen, data_dir and turning TLS on or off\n"
     "need a restart.\n"
+    "With database: postgresql://..., several controllers share one database and\n"
+    "one of them leads (docs/ha.md); --advertise URL (database.advertise) is where\n"
+    "the others send users and agents while this one leads.\n"
     "--check-config FILE reads FILE as startup would, without opening the data\n"
     "directory or a port: prints \"FILE: ok\" and exits 0, or prints the\n"
     "FILE:LINE:COL error and exits 1 (2: a usage error).\n"
@@ -68,7 +72,10 @@ std::string lease_holder() {
 // Controllers sharing PostgreSQL (docs/ha.md): follow until this one takes the leader's lease,
 // then lead until stopped. A leader that is deposed exits (75, EX_TEMPFAIL) at once, so that it
 // writes nothing more; its service manager starts it again, as a follower.
-int run_shared(const gantry::controller::Config& config, const std::string& config_path) {
+// `reread`: the config file again, with the command line's overrides (false: it does not load, and
+// why is logged); a follower takes it at SIGHUP, so that it leads with the config of the moment.
+int run_shared(gantry::controller::Config config, const std::string& config_path,
+               const std::function<bool(gantry::controller::Config&)>& reread) {
   using namespace gantry;
   net::EventLoop loop;
   std::string self = config.database.advertise;
@@ -113,7 +120,16 @@ int run_shared(const gantry::controller::Config& config, const std::string& conf
   loop.on_signals(
       [&](int sig) {
         if (sig == SIGHUP) {
-          if (ctl) ctl->reload(config_path);
+          if (ctl) {
+            ctl->reload(config_path);
+          } else if (controller::Config next; reread(next)) {
+            // Listening and the database stay as started (as for a leader's reload).
+            next.listen_host = config.listen_host;
+            next.listen_port = config.listen_port;
+            next.database = config.database;
+            config = std::move(next);
+            log::info("controller", "config.reload", {{"role", "follower"}});
+          }
           return;
         }
         log::info("controller", "stopping", {{"signal", std::to_string(sig)}});
@@ -138,7 +154,7 @@ int main(int argc, char** argv) {
   // of free heap, and grow it 4 MiB at a time.
   mallopt(M_TRIM_THRESHOLD, 16 << 20);
   mallopt(M_TOP_PAD, 4 << 20);
-  std::string config_path, listen, data, migrate_from, migrate_to;
+  std::string config_path, listen, data, migrate_from, migrate_to, advertise;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](std::string& out) {
@@ -168,6 +184,13 @@ int main(int argc, char** argv) {
       if (!value(listen)) return 2;
     } else if (a == "--data") {
       if (!value(data)) return 2;
+    } else if (a == "--advertise") {
+      if (!value(advertise)) return 2;
+      if (!advertise.starts_with("http://") && !advertise.starts_with("https://")) {
+        std::fprintf(stderr, "gantry-controller: --advertise wants http(s)://HOST:PORT, got '%s'\n",
+                     advertise.c_str());
+        return 2;
+      }
     } else if (a == "--migrate-sqlite") {
       if (!value(migrate_from)) return 2;
     } else if (a == "--to") {
@@ -192,6 +215,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!data.empty()) config.data_dir = data;
+  if (!advertise.empty()) {
+    while (advertise.ends_with('/')) advertise.pop_back();
+    config.database.advertise = advertise;
+  }
   if (!migrate_from.empty()) {
     if (migrate_to.empty()) migrate_to = config.database.url;
     if (migrate_to.empty()) {
@@ -210,7 +237,19 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
-    if (config.database.driver == "postgresql") return run_shared(config, config_path);
+    if (config.database.driver == "postgresql") {
+      return run_shared(config, config_path, [&](controller::Config& out) {
+        if (config_path.empty()) return false;
+        auto loaded = controller::load_config(config_path);
+        if (auto* e = std::get_if<controller::ConfigError>(&loaded)) {
+          log::error("controller", "config.reload_failed", {{"error", e->message}});
+          return false;
+        }
+        out = std::get<controller::Config>(loaded);
+        if (!data.empty()) out.data_dir = data;
+        return true;
+      });
+    }
     net::EventLoop loop;
     controller::Controller ctl(config, loop);
     std::string error;

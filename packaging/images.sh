@@ -9,8 +9,9 @@
 #   with '+' and '~' (which image tags cannot hold) as '_' and '-'
 #     gantry-controller and the gantry CLI, user gantry (10001:10001),
 #     data in the volume /var/lib/gantry, port 8080,
-#     HEALTHCHECK: GET /healthz on the address the controller wrote to
-#     /var/lib/gantry/controller.addr
+#     HEALTHCHECK: GET /livez (liveness: 200 from a leader and from a
+#     follower, docs/ha.md; /healthz is readiness, 503 on a follower) on the
+#     address the controller wrote to /var/lib/gantry/controller.addr
 #   localhost/gantry-agent:TAG (and :latest)
 #     gantry-agent with git, ssh and the CA certificates, user gantry-agent
 #     (10002:10002), work in the volume /var/lib/gantry-agent,
@@ -109,7 +110,7 @@ if [[ -z $only || $only == controller ]]; then
     'USER 10001:10001' 'WORKDIR /var/lib/gantry' 'VOLUME /var/lib/gantry' 'EXPOSE 8080' \
     'STOPSIGNAL SIGTERM' 'ENTRYPOINT ["/usr/bin/gantry-controller"]' \
     'CMD ["--config", "/etc/gantry/controller.yml"]' \
-    '["/bin/sh", "-c", "curl -fsSk --max-time 4 \"$(cat /var/lib/gantry/controller.addr)/healthz\" >/dev/null"]'
+    '["/bin/sh", "-c", "curl -fsSk --max-time 4 \"$(cat /var/lib/gantry/controller.addr)/livez\" >/dev/null"]'
   rm -f "$work/controller.tar"
 fi
 if [[ -z $only || $only == agent ]]; then

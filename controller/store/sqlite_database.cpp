@@ -2,7 +2,9 @@
 // what a failure means (store/sqlite_database.hpp).
 #include "store/sqlite_database.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <stdexcept>
@@ -65,7 +67,58 @@ class SqliteCursor final : public Database::Cursor {
   int rc_ = SQLITE_OK;
 };
 
+// The process that has the file open, or 0. SQLite holds a read lock on the shared range of the
+// lock-byte page (https://sqlite.org/fileformat2.html#the_lock_byte_page) for as long as a
+// connection in WAL mode is open; this asks who would stop a write lock there. Called before this
+// process opens the file: closing a descriptor drops the process's own locks on it.
+pid_t open_elsewhere(const std::string& path) {
+  constexpr off_t kSharedFirst = 0x40000002;
+  constexpr off_t kSharedSize = 510;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  struct flock lock {};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  lock.l_start = kSharedFirst;
+  lock.l_len = kSharedSize;
+  pid_t holder = 0;
+  if (::fcntl(fd, F_GETLK, &lock) == 0 && lock.l_type != F_UNLCK) holder = lock.l_pid;
+  ::close(fd);
+  return holder;
+}
+
 }  // namespace
+
+SqliteDatabase::SqliteDatabase(const std::string& data_dir, ReadOnly) : read_only_(true) {
+  db_path_ = (fs::path(data_dir) / "gantry.db").string();
+  std::error_code ec;
+  if (!fs::is_regular_file(db_path_, ec)) throw std::runtime_error("no database at " + db_path_);
+  if (pid_t holder = open_elsewhere(db_path_)) {
+    throw std::runtime_error(db_path_ + " is open in process " + std::to_string(holder) +
+                             " (a controller?): stop it first");
+  }
+  if (sqlite3_open_v2(db_path_.c_str(), &db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    close();
+    throw std::runtime_error("cannot open " + db_path_ + ": " + message);
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+  const int current = schema_version();
+  const int known = static_cast<int>(store_migrations().size());
+  if (current != known) {
+    close();
+    throw std::runtime_error(
+        current < 0 ? "cannot read " + db_path_
+        : current < known
+            ? db_path_ + " has schema " + std::to_string(current) + ", this controller's is " +
+                  std::to_string(known) + ": start this controller on it once (it migrates), " +
+                  "stop it, and copy again"
+            : db_path_ + ": database schema " + std::to_string(current) +
+                  " is newer than this controller (" + std::to_string(known) + ")");
+  }
+}
 
 SqliteDatabase::SqliteDatabase(const std::string& data_dir) {
   std::error_code ec;

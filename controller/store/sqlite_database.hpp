@@ -18,6 +18,11 @@ class SqliteDatabase final : public Database {
   // Creates data_dir and gantry.db as needed and migrates the schema;
   // throws std::runtime_error when it is unusable (a startup error).
   explicit SqliteDatabase(const std::string& data_dir);
+  // data_dir's gantry.db read-only, to copy it elsewhere (migrate_sqlite.hpp): nothing is
+  // created, configured or migrated. Throws std::runtime_error when the file is missing, open in
+  // another process (a running controller), or of another schema version than this build's.
+  struct ReadOnly {};
+  SqliteDatabase(const std::string& data_dir, ReadOnly);
   ~SqliteDatabase() override;
 
   bool exec(const char* sql) override;
@@ -29,13 +34,14 @@ class SqliteDatabase final : public Database {
  private:
   Cursor* cursor(const char* sql) override;
   bool in_transaction() override;
-  const char* begin_sql() const override { return "BEGIN IMMEDIATE"; }
+  const char* begin_sql() const override { return read_only_ ? "BEGIN" : "BEGIN IMMEDIATE"; }
   void open();
   void migrate();
   void close();
 
   std::string db_path_;
   sqlite3* db_ = nullptr;
+  bool read_only_ = false;
   std::unordered_map<std::string, std::unique_ptr<Cursor>> cache_;  // prepared once, by SQL text
 };
 

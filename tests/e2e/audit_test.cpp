@@ -24,7 +24,8 @@ const char* kSlow = R"(pipeline {
 
 }  // namespace
 
-TEST_CASE("audit: refusals and cancels are chained and gantry audit verify names a changed entry") {
+TEST_CASE("audit: refusals and cancels are chained and gantry audit verify names a changed entry",
+          "[pg]") {
   const std::string config = R"(users:
   - {name: ada, role: admin, token: admin-token}
   - {name: dev, role: developer, token: dev-token}
@@ -86,6 +87,10 @@ cancel_grace: 1s
         std::string::npos);
 
   // One byte of entry 2's details, changed behind the controller's back.
+  if (store_on_postgresql()) {
+    WARN("SQLite only from here: the rest edits gantry.db behind the controller's back");
+    return;
+  }
   c.stop_controller();
   std::string db = c.dir() + "/data/gantry.db";
   CHECK(sqlite3_cli(db,

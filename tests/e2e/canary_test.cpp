@@ -90,7 +90,7 @@ json release(Cluster& c, const std::string& id) {
 
 }  // namespace
 
-TEST_CASE("a canary that passes every weight succeeds and becomes current") {
+TEST_CASE("a canary that passes every weight succeeds and becomes current", "[pg]") {
   Canaries f;
   Cluster& c = f.c;
   const std::string& trail = f.trail;

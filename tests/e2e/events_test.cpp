@@ -42,7 +42,8 @@ const char* kTwoStages =
 
 }  // namespace
 
-TEST_CASE("an events client gets a run's events in order, the same after since and a restart") {
+TEST_CASE("an events client gets a run's events in order, the same after since and a restart",
+          "[pg]") {
   Cluster c;
   c.start_controller();
   c.start_agent({});
@@ -246,8 +247,8 @@ TEST_CASE("gantry watch follows a run's events and exits with its status") {
   CHECK(c.cli({"watch", "999"}).exit_code == 2);
 }
 
-TEST_CASE(
-    "log events carry any bytes as JSON text, alike live, replayed from memory and the store") {
+TEST_CASE("log events carry any bytes as JSON text, alike live, replayed from memory and the store",
+          "[pg]") {
   Cluster c;
   c.start_controller();
   c.start_agent({});

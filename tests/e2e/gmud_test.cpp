@@ -120,7 +120,7 @@ std::string iso(std::time_t t) {
 
 }  // namespace
 
-TEST_CASE("a production deploy waits for two eligible release managers, holding no agent") {
+TEST_CASE("a production deploy waits for two eligible release managers, holding no agent", "[pg]") {
   GmudCluster g;
   int64_t id = g.trigger(deploy_pipeline("production"));
   json stage = g.c.wait_stage(id, "Deploy", "waiting");
@@ -270,7 +270,7 @@ TEST_CASE("a freeze holds an approved change until it ends") {
   CHECK(stage_of(run, "Deploy")["started_at"].get<int64_t>() >= ended_ms);
 }
 
-TEST_CASE("a pending GMUD survives a controller restart and approving it resumes the run") {
+TEST_CASE("a pending GMUD survives a controller restart and approving it resumes the run", "[pg]") {
   GmudCluster g;
   int64_t id = g.trigger(deploy_pipeline("production"));
   g.wait_gate(id);

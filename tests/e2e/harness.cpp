@@ -104,6 +104,11 @@ bool Child::alive() {
   return true;
 }
 
+bool store_on_postgresql() {
+  const char* database = std::getenv("GANTRY_E2E_DATABASE");
+  return database && std::string_view(database) == "postgresql";
+}
+
 std::string sqlite3_cli(const std::string& db, const std::string& sql, const std::string& dir) {
   std::string script = dir + "/tamper.sql";
   std::ofstream(script) << sql;
@@ -210,10 +215,13 @@ void Cluster::write_config() {
     text = "listen: 127.0.0.1:0\n";
     text += "data_dir: " + tmp_.path + "/data\n";
     // GANTRY_E2E_DATABASE=postgresql: the controller's store in a fresh database of the binary's
-    // throwaway PostgreSQL cluster (docs/ha.md), kept across the controller's restarts.
-    const char* database = std::getenv("GANTRY_E2E_DATABASE");
-    if (database && std::string_view(database) == "postgresql")
-      text += "database: " + test::PostgresqlCluster::instance().fresh_database_url() + "\n";
+    // throwaway PostgreSQL cluster (docs/ha.md), kept across the controller's restarts. The
+    // shortest lease: a controller restarted after a kill -9 leads once its own old lease has
+    // run out, within the 10 s start_controller() waits.
+    if (store_on_postgresql()) {
+      text += "database: {url: '" + test::PostgresqlCluster::instance().fresh_database_url() +
+              "', lease: 3s}\n";
+    }
     if (config_yaml_.find("agent_lost_after") == std::string::npos)
       text += "agent_lost_after: 3s\n";
     // Developers may run the repositories the tests make by their paths (SPEC §9: URL runs of

@@ -153,6 +153,10 @@ json stage_of(const json& run, const std::string& id);
 // script goes to a file in `dir`); returns what it printed. For changing a
 // stopped controller's store behind its back.
 std::string sqlite3_cli(const std::string& db, const std::string& sql, const std::string& dir);
+// GANTRY_E2E_DATABASE=postgresql: the controllers keep their store in PostgreSQL (the [pg] cases
+// run so under ctest too, label postgresql). Cases that edit gantry.db behind the controller's
+// back end before that part there, saying so.
+bool store_on_postgresql();
 
 std::string sha256_file(const std::string& path);
 std::string sha256(const std::string& data);

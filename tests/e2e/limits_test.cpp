@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "../net/raw_socket.hpp"
+#include "../support/postgresql_cluster.hpp"
 #include "harness.hpp"
 
 using namespace gantry::e2e;
@@ -127,7 +128,10 @@ TEST_CASE("limits: a trickled head or body is closed by its deadline", "[e2e][li
 }
 
 TEST_CASE("limits: a request without a valid token is refused before its body", "[e2e][limits]") {
-  // The controller's temp files (uploads) go to TMPDIR: a directory of this test's own.
+  // The controller's temp files (uploads) go to TMPDIR: a directory of this test's own. On
+  // PostgreSQL the throwaway cluster starts first, in the usual temp dir: the postgres user
+  // cannot enter this test's.
+  if (store_on_postgresql()) gantry::test::PostgresqlCluster::instance();
   TempDir tmp;
   std::string old_tmpdir = ::getenv("TMPDIR") ? ::getenv("TMPDIR") : "";
   ::setenv("TMPDIR", tmp.path.c_str(), 1);

@@ -28,7 +28,7 @@ const char* kShow = R"(echo \"release=$RELEASE_ID previous=$PREVIOUS_RELEASE env
 
 }  // namespace
 
-TEST_CASE("each deploy is a release that replaces its environment's current one") {
+TEST_CASE("each deploy is a release that replaces its environment's current one", "[pg]") {
   Cluster c(R"(users:
   - {name: ada, role: admin, token: admin-token}
   - {name: rita, role: release-manager, groups: [release-managers], token: rita-token}

@@ -37,7 +37,7 @@ int64_t id_from(const CliResult& r) {
 
 }  // namespace
 
-TEST_CASE("the demo pipeline runs end to end through the CLI") {
+TEST_CASE("the demo pipeline runs end to end through the CLI", "[pg]") {
   Cluster c;
   c.start_controller();
   c.start_agent({});

@@ -4,7 +4,8 @@
 // the controller cannot write. The API answers 503 with the reason,
 // /healthz says unhealthy, nothing is acknowledged that is not stored, and
 // when the storage comes back everything completes by itself, byte-exact.
-// Also the sizes checked at the door (400/413/422), end to end.
+// Also the sizes checked at the door (400/413/422), end to end, and a data directory moved from
+// SQLite to PostgreSQL by `gantry-controller --migrate-sqlite`.
 #include <catch2/catch.hpp>
 
 #include <csignal>
@@ -12,6 +13,7 @@
 #include <fstream>
 #include <thread>
 
+#include "../support/postgresql_cluster.hpp"
 #include "harness.hpp"
 
 using namespace gantry::e2e;
@@ -70,6 +72,10 @@ const char* kTwoStages = R"(pipeline {
 
 TEST_CASE("a locked database: 503 and unhealthy, the finish kept, all completes after",
           "[e2e][storage]") {
+  if (store_on_postgresql()) {
+    WARN("SQLite only: this case locks gantry.db (PostgreSQL's lost connection: store_test.cpp)");
+    return;
+  }
   Cluster c;
   c.start_controller();
   c.start_agent({});
@@ -151,4 +157,50 @@ TEST_CASE("sizes and depth are judged at the door", "[e2e][storage]") {
   r = c.http("POST", "/api/v1/runs", std::string(5 << 20, ' '));
   CHECK(r.status == 413);
   CHECK(c.get_json("/api/v1/runs")["runs"].empty());
+}
+
+TEST_CASE("gantry-controller --migrate-sqlite: a run with its log and the audit chain carry over",
+          "[e2e][storage]") {
+  if (store_on_postgresql()) {
+    WARN("SQLite only: this case starts on SQLite and copies gantry.db to PostgreSQL itself");
+    return;
+  }
+  Cluster c;
+  c.start_controller();
+  c.start_agent({});
+  c.wait_agents(1);
+  int64_t id = create(c, kTwoStages);
+  REQUIRE(c.wait_run(id, 60s)["status"] == "succeeded");
+  const std::string log = c.stage_log(id, "One");
+  REQUIRE(log.find("one-done") != std::string::npos);
+
+  const std::string url = gantry::test::PostgresqlCluster::instance().fresh_database_url();
+  const std::string migrate = std::string(GANTRY_CONTROLLER_BIN) + " --migrate-sqlite " + c.dir() +
+                              "/data --to " + url + " 2>&1";
+  CliResult busy = shell(migrate);
+  CHECK(busy.exit_code == 1);
+  CHECK_THAT(busy.out, Catch::Contains("(a controller?): stop it first"));
+
+  c.stop_controller();
+  CliResult copied = shell(migrate);
+  INFO(copied.out);
+  REQUIRE(copied.exit_code == 0);
+  CHECK_THAT(copied.out, Catch::Contains("\n  runs ") && Catch::Contains("verified.") &&
+                             Catch::Contains("data_dir at that same directory"));
+  // A second copy into the database, now holding the records, is refused.
+  CliResult twice = shell(migrate);
+  CHECK(twice.exit_code == 1);
+  CHECK_THAT(twice.out, Catch::Contains("already holds records"));
+
+  // The same data_dir, the store now in PostgreSQL.
+  { std::ofstream(c.config_path(), std::ios::app) << "database: " << url << "\n"; }
+  c.start_controller();
+  c.wait_agents(1);
+  CHECK(c.get_json("/api/v1/runs/" + std::to_string(id))["status"] == "succeeded");
+  CHECK(c.stage_log(id, "One") == log);
+  CliResult verified = c.cli({"audit", "verify"});
+  CHECK(verified.exit_code == 0);
+  int64_t next = create(c, kTwoStages);
+  CHECK(next == id + 1);
+  CHECK(c.wait_run(next, 60s)["status"] == "succeeded");
 }

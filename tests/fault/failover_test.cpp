@@ -5,11 +5,15 @@
 // three URLs. Each case prints its seed; `make soak` runs each 20 times.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <fstream>
 #include <thread>
 
 #include "../support/postgresql_cluster.hpp"
 #include "fault_support.hpp"
+#include "gantry/net/event_loop.hpp"
+#include "gantry/net/http_server.hpp"
+#include "gantry/protocol/codec.hpp"
 
 using namespace gantry::fault;
 
@@ -376,4 +380,74 @@ TEST_CASE("HA: kill -9 of the leader with a pending GMUD and a paused canary: bo
   CHECK(count_of(ran, "canary 50\n") == 1);
   CHECK(count_of(ran, "canary 100\n") == 1);
   CHECK(count_of(ran, "deploying under GMUD-1\n") == 1);
+}
+
+// Two fake controllers speak the agent protocol: the first welcomes the agent at term 5, hangs
+// up and refuses it from then on; the second, a deposed leader, welcomes it at term 3. The agent
+// must leave the second every time (it remembers the highest term it was welcomed with).
+TEST_CASE("HA: an agent leaves a controller whose term is below one it was welcomed with",
+          "[postgresql]") {
+  using namespace gantry;
+  net::EventLoop loop;
+  struct Fake {
+    int64_t term;
+    int welcomes = 0;
+    std::unique_ptr<net::HttpServer> server;
+  };
+  Fake fakes[2] = {{5}, {3}};
+  for (Fake& f : fakes) {
+    net::ServerOptions so;
+    so.port = 0;
+    f.server = std::make_unique<net::HttpServer>(
+        loop, so,
+        [](const net::Request&) {
+          return net::Response{404, "text/plain", ""};
+        },
+        [&f](const net::Request&, std::shared_ptr<net::WsConnection> c,
+             net::WsHandlers& h) -> std::optional<net::Response> {
+          // The first fake, once it has hung up, is gone: it refuses like a follower.
+          if (f.term == 5 && f.welcomes > 0) return net::Response{503, "text/plain", "gone"};
+          std::weak_ptr<net::WsConnection> weak = c;
+          h.on_message = [&f, weak](std::string_view, bool binary) {
+            auto conn = weak.lock();
+            if (!conn || binary) return;
+            // Any first message (the hello) gets the welcome; the first fake then hangs up.
+            protocol::Welcome w;
+            w.session_id = "s";
+            w.term = f.term;
+            conn->send_text(protocol::encode(protocol::ControllerMessage{w}));
+            if (++f.welcomes == 1 && f.term == 5) conn->close(1001, "going away");
+          };
+          return std::nullopt;
+        });
+    std::string error;
+    REQUIRE(f.server->start(error));
+  }
+  std::thread loop_thread([&] { loop.run(); });
+  e2e::TempDir dir;
+  std::ofstream(dir.path + "/token") << "t0ken\n";
+  Child agent;
+  REQUIRE(agent.start({GANTRY_AGENT_BIN, "--controller",
+                       "http://127.0.0.1:" + std::to_string(fakes[0].server->port()) +
+                           ",http://127.0.0.1:" + std::to_string(fakes[1].server->port()),
+                       "--token-file", dir.path + "/token", "--work", dir.path + "/work",
+                       "--container-engine", "none"},
+                      dir.path + "/agent.log"));
+  const bool left = wait_for(
+      [&] { return read_file(dir.path + "/agent.log").find("stale_leader") != std::string::npos; },
+      std::chrono::seconds(30));
+  // It keeps leaving: each welcome at term 3 sends it on (it never settles on the deposed one).
+  const bool again =
+      wait_for([&] { return count_of(read_file(dir.path + "/agent.log"), "stale_leader") >= 2; },
+               std::chrono::seconds(30));
+  agent.signal(SIGTERM);
+  agent.wait();
+  loop.post([&] {
+    for (Fake& f : fakes) f.server->stop();
+    loop.stop();
+  });
+  loop_thread.join();
+  INFO(read_file(dir.path + "/agent.log"));
+  CHECK(left);
+  CHECK(again);
 }

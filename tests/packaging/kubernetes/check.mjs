@@ -21,10 +21,17 @@
 //    that no volume provides is an error.
 // 4. Checks what --check-config cannot: a non-loopback `listen` has `tls` or
 //    `insecure: true` (the controller refuses to start otherwise), the agents'
-//    `controller:` URL is the Service with the right scheme, the probes hit
-//    /healthz with that scheme, the ports agree (listen, container, Service,
-//    NetworkPolicy), data_dir is the StatefulSet's volume, the HPA's maximum
-//    fits the agent pool's max_agents, non-root pods, requests and limits set.
+//    `controller:` URL is the Service with the right scheme, readiness on
+//    /healthz and liveness on /livez with that scheme, the ports agree (listen,
+//    container, Services, NetworkPolicy), data_dir is the StatefulSet's volume,
+//    the HPA's maximum fits the agent pool's max_agents, non-root pods,
+//    requests and limits set. A controller.yml with a PostgreSQL `database:`
+//    (overlays/ha) must come with what two controllers need: 2 replicas, one
+//    ReadWriteMany claim for data_dir, --advertise naming each pod through a
+//    headless Service, the database password from a Secret (not in the URL),
+//    a PodDisruptionBudget, anti-affinity, OnDelete updates and an egress
+//    rule to the database's port; one without it, exactly one replica on a
+//    claim template.
 import fs from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
@@ -326,25 +333,102 @@ async function checkTree(dir, label) {
   const tls = Boolean(cc.tls && cc.tls.cert);
   expect(tls || isLoopback(host) || cc.insecure === true,
     `${label}: listen ${listen} has tls or insecure: true (else the controller refuses to start)`);
-  expect(sts.spec.replicas === 1, `${label}: one controller replica`);
+  // Several controllers share a PostgreSQL database (docs/ha.md); SQLite is one controller's.
+  const db = cc.database;
+  const shared = db !== undefined && db !== null && (typeof db === "string" || db.driver !== "sqlite");
+  const replicas = shared ? 2 : 1;
+  expect(sts.spec.replicas === replicas,
+    `${label}: ${replicas} controller replica${replicas > 1 ? "s" : ""} (${shared ? "PostgreSQL" : "SQLite"})`);
+  // args replace the image's CMD: they must still name the config checked here.
+  const args = cCon.args ?? [];
+  const configArg = args.indexOf("--config");
+  expect(!cCon.command && (args.length === 0 || args[configArg + 1] === "/etc/gantry/controller.yml"),
+    `${label}: the controller runs the image's entrypoint with --config /etc/gantry/controller.yml`);
   const cPort = (cCon.ports ?? []).find((p) => p.containerPort === port);
   expect(Boolean(cPort), `${label}: the container port is listen's port ${port}`);
   const scheme = tls ? "HTTPS" : "HTTP";
-  for (const probe of ["readinessProbe", "livenessProbe"]) {
+  // Readiness is /healthz (with PostgreSQL only the leader is ready), liveness /livez
+  // (any role: a follower must not be restarted).
+  for (const [probe, want] of [["readinessProbe", "/healthz"], ["livenessProbe", "/livez"]]) {
     const g = cCon[probe]?.httpGet;
     const probePort = typeof g?.port === "string" ? cPort?.name === g.port : g?.port === port;
-    expect(g?.path === "/healthz" && (g.scheme ?? "HTTP") === scheme && probePort,
-      `${label}: ${probe} is ${scheme} GET /healthz on port ${port}`);
+    expect(g?.path === want && (g.scheme ?? "HTTP") === scheme && probePort,
+      `${label}: ${probe} is ${scheme} GET ${want} on port ${port}`);
   }
   const dataDir = cc.data_dir ?? "./gantry-data";
   const data = provider(cPod, cCon, path.posix.join(dataDir, "x"));
-  expect(Boolean(data?.volume.claim) &&
-    (sts.spec.volumeClaimTemplates ?? []).some((t) => t.metadata.name === data.mount.name),
-  `${label}: data_dir ${dataDir} is on the StatefulSet's PersistentVolumeClaim`);
+  if (shared) {
+    const claim = data?.volume.persistentVolumeClaim &&
+      findDoc(docs, "PersistentVolumeClaim", data.volume.persistentVolumeClaim.claimName);
+    expect(Boolean(claim) && (claim.spec.accessModes ?? []).includes("ReadWriteMany") &&
+      !(sts.spec.volumeClaimTemplates ?? []).length,
+    `${label}: data_dir ${dataDir} is one ReadWriteMany PersistentVolumeClaim that every replica mounts`);
+  } else {
+    expect(Boolean(data?.volume.claim) &&
+      (sts.spec.volumeClaimTemplates ?? []).some((t) => t.metadata.name === data.mount.name),
+    `${label}: data_dir ${dataDir} is on the StatefulSet's PersistentVolumeClaim`);
+  }
 
-  const svc = findDoc(docs, "Service", sts.spec.serviceName);
-  const svcPort = svc?.spec.ports.find((p) => p.targetPort === port || p.targetPort === cPort?.name);
-  expect(Boolean(svcPort), `${label}: Service ${sts.spec.serviceName} reaches port ${port}`);
+  // The Services: the StatefulSet's own (serviceName), and the one users and agents use, the
+  // Service with a cluster address that selects the controller (the same one in base).
+  const podLabels = sts.spec.template.metadata.labels ?? {};
+  const selects = (selector) => selector && Object.keys(selector).length > 0 &&
+    Object.entries(selector).every(([k, v]) => podLabels[k] === v);
+  const reaches = (s) => s?.spec.ports.find((p) => p.targetPort === port || p.targetPort === cPort?.name);
+  const governing = findDoc(docs, "Service", sts.spec.serviceName);
+  expect(Boolean(reaches(governing)) && selects(governing.spec.selector),
+    `${label}: the StatefulSet's Service ${sts.spec.serviceName} selects it and reaches port ${port}`);
+  const clients = docs.filter((r) => r.kind === "Service" && r.spec.clusterIP !== "None" && selects(r.spec.selector));
+  const svc = clients.length === 1 ? clients[0] : undefined;
+  const svcPort = reaches(svc);
+  expect(Boolean(svcPort),
+    `${label}: one Service with a cluster address (${clients.map((r) => r.metadata.name)}) reaches port ${port}`);
+
+  if (shared) {
+    // Each pod advertises its own name under the headless Service, for the follower's 307.
+    const env = cCon.env ?? [];
+    const at = args.indexOf("--advertise");
+    const advertise = at >= 0 ? args[at + 1] : undefined;
+    const vars = [...(advertise ?? "").matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g)].map((m) => m[1]);
+    const fromPod = (name) => Boolean(env.find((e) => e.name === name)?.valueFrom?.fieldRef?.fieldPath);
+    expect(env.find((e) => e.name === "POD_NAME")?.valueFrom?.fieldRef?.fieldPath === "metadata.name" &&
+      vars.every(fromPod), `${label}: --advertise's $(VARS) (${vars}) come from the downward API`);
+    let adv = null;
+    try {
+      adv = new URL((advertise ?? "").replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (_, v) => v.toLowerCase().replace(/_/g, "-")));
+    } catch {
+      /* reported below */
+    }
+    expect(adv !== null && adv.protocol === (tls ? "https:" : "http:") && Number(adv.port) === port &&
+      advertise.includes(`//$(POD_NAME).${sts.spec.serviceName}`) &&
+      governing?.spec.clusterIP === "None" && governing?.spec.publishNotReadyAddresses === true,
+    `${label}: --advertise ${advertise} is the pod's name under the headless Service ` +
+      `${sts.spec.serviceName} (not-ready addresses published), ${tls ? "https" : "http"} on port ${port}`);
+    // The password comes from a Secret, not from the ConfigMap.
+    const dbUrl = typeof db === "string" ? db : db.url;
+    let parsed = null;
+    try {
+      parsed = new URL(dbUrl);
+    } catch {
+      /* reported below */
+    }
+    expect(parsed !== null && parsed.password === "" &&
+      Boolean(env.find((e) => e.name === "PGPASSWORD")?.valueFrom?.secretKeyRef),
+    `${label}: the database URL has no password; PGPASSWORD comes from a Secret`);
+    const dbPort = Number(parsed?.port || 5432);
+    const pdb = docs.find((r) => r.kind === "PodDisruptionBudget" && selects(r.spec.selector?.matchLabels));
+    expect(pdb?.spec.minAvailable === 1, `${label}: a PodDisruptionBudget keeps 1 controller available`);
+    const anti = cPod.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+    expect(anti.some((t) => t.podAffinityTerm.topologyKey === "kubernetes.io/hostname" &&
+      selects(t.podAffinityTerm.labelSelector?.matchLabels)),
+    `${label}: preferred pod anti-affinity spreads the controllers across nodes`);
+    // A RollingUpdate waits for each new pod to be ready, which a follower never is.
+    expect(sts.spec.updateStrategy?.type === "OnDelete" && sts.spec.podManagementPolicy === "Parallel",
+      `${label}: OnDelete updates and Parallel pod management (a follower is never ready)`);
+    const pol = docs.find((r) => r.kind === "NetworkPolicy" && selects(r.spec.podSelector.matchLabels));
+    expect((pol?.spec.egress ?? []).some((rule) => (rule.ports ?? []).some((p) => p.port === dbPort)),
+      `${label}: the controller's NetworkPolicy lets it reach the database's port ${dbPort}`);
+  }
 
   // The agents.
   const ac = agent.config;
