@@ -130,6 +130,40 @@ struct SharedControllers {
   std::vector<std::string> follower_urls;
 };
 
+// A run whose one step counts its own starts in a marker file (a job run twice would count 2),
+// then streams 20 blocks of 200 numbered lines for about 6 s.
+struct StreamRun {
+  explicit StreamRun(SharedControllers& s) : c(s.c) {
+    c.start_agent({"A", {}, 1, s.all_urls()});
+    c.wait_agents(1);
+    id = c.trigger(c.make_repo({{"Jenkinsfile", stream_pipeline(command)}}));
+  }
+  // Once the stage has stored `bytes` of its log.
+  void wait_log(int64_t bytes) {
+    REQUIRE(wait_for([&] { return c.stage_log_size(id, "Stream") >= bytes; },
+                     std::chrono::seconds(60)));
+  }
+  // The run succeeded at its first attempt, its log byte-exact, its step started once.
+  void check_once() {
+    json run = c.wait_run(id, std::chrono::seconds(90));
+    CHECK(run["status"] == "succeeded");
+    CHECK(stage_of(run, "Stream")["attempts"] == 1);
+    const std::string want = expected_log(run, command, output);
+    const std::string got = c.stage_log(id, "Stream");
+    CHECK(got.size() == want.size());
+    CHECK(sha256(got) == sha256(want));
+    CHECK(read_file(marker) == "start\n");
+  }
+
+  static constexpr int kChunks = 20, kLines = 200;
+  Cluster& c;
+  const std::string marker = c.dir() + "/starts";
+  const std::string command =
+      "echo start >> " + marker + " && " + stream_command(kChunks, kLines, "0.3");
+  const std::string output = stream_bytes(kChunks, kLines);
+  int64_t id = 0;
+};
+
 }  // namespace
 
 TEST_CASE("HA: kill -9 of the leader mid-run: a follower leads, the job runs on, once, byte-exact",
@@ -137,30 +171,13 @@ TEST_CASE("HA: kill -9 of the leader mid-run: a follower leads, the job runs on,
   FAULT_SEED(seed);
   SharedControllers s;
   Cluster& c = s.c;
-  c.start_agent({"A", {}, 1, s.all_urls()});
-  c.wait_agents(1);
-  // A step that counts its own starts (a job run twice would count 2), then streams for ~6 s.
-  const std::string marker = c.dir() + "/starts";
-  const int chunks = 20, lines = 200;
-  const std::string command =
-      "echo start >> " + marker + " && " + stream_command(chunks, lines, "0.3");
-  const std::string output = stream_bytes(chunks, lines);
-  const int64_t id = c.trigger(c.make_repo({{"Jenkinsfile", stream_pipeline(command)}}));
-  const int64_t at = seed.uniform(1, chunks / 2) * lines * 64;
-  REQUIRE(wait_for([&] { return c.stage_log_size(id, "Stream") >= at; }, std::chrono::seconds(60)));
+  StreamRun stream(s);
+  stream.wait_log(seed.uniform(1, StreamRun::kChunks / 2) * StreamRun::kLines * 64);
   const std::string old = c.url;
   c.stop_controller(SIGKILL);
   auto took = s.await_new_leader(old);
   INFO("a follower led " << took.count() << " ms after the kill (lease " << kLease << ")");
-  json run = c.wait_run(id, std::chrono::seconds(90));
-  CHECK(run["status"] == "succeeded");
-  json stage = stage_of(run, "Stream");
-  CHECK(stage["attempts"] == 1);
-  const std::string want = expected_log(run, command, output);
-  const std::string got = c.stage_log(id, "Stream");
-  CHECK(got.size() == want.size());
-  CHECK(sha256(got) == sha256(want));
-  CHECK(read_file(marker) == "start\n");
+  stream.check_once();
   // The new leader's term is higher, in /healthz and /metrics.
   HttpResult health = SharedControllers::get(c.url + "/healthz");
   CHECK(health.body.find("\"term\":2") != std::string::npos);
@@ -171,15 +188,8 @@ TEST_CASE("HA: a leader paused past its lease is fenced when it wakes: it writes
   FAULT_SEED(seed);
   SharedControllers s;
   Cluster& c = s.c;
-  c.start_agent({"A", {}, 1, s.all_urls()});
-  c.wait_agents(1);
-  const std::string marker = c.dir() + "/starts";
-  const int chunks = 20, lines = 200;
-  const std::string command =
-      "echo start >> " + marker + " && " + stream_command(chunks, lines, "0.3");
-  const std::string output = stream_bytes(chunks, lines);
-  const int64_t id = c.trigger(c.make_repo({{"Jenkinsfile", stream_pipeline(command)}}));
-  REQUIRE(wait_for([&] { return c.stage_log_size(id, "Stream") > 0; }, std::chrono::seconds(60)));
+  StreamRun stream(s);
+  stream.wait_log(1);
   const std::string old = c.url;
   const std::string old_log = c.dir() + "/controller.log";
   c.signal_controller(SIGSTOP);
@@ -189,19 +199,12 @@ TEST_CASE("HA: a leader paused past its lease is fenced when it wakes: it writes
   std::this_thread::sleep_for(seed.ms(0, 2000));
   const size_t before = read_file(old_log).size();
   c.signal_controller(SIGCONT);
-  json run = c.wait_run(id, std::chrono::seconds(90));
   // The woken leader saw it was deposed (its renewal or its first write) and exited.
   REQUIRE(
       wait_for([&] { return read_file(old_log).find("no longer the leader") != std::string::npos; },
                std::chrono::seconds(20)));
-  const std::string woke = read_file(old_log).substr(before);
-  INFO(woke);
-  CHECK(run["status"] == "succeeded");
-  json stage = stage_of(run, "Stream");
-  CHECK(stage["attempts"] == 1);
-  const std::string want = expected_log(run, command, output);
-  CHECK(sha256(c.stage_log(id, "Stream")) == sha256(want));
-  CHECK(read_file(marker) == "start\n");
+  INFO(read_file(old_log).substr(before));
+  stream.check_once();
 }
 
 // Whoever leads among `urls` now (/healthz 200): the harness is pointed at it.
@@ -225,15 +228,8 @@ TEST_CASE("HA: PostgreSQL restarts mid-run: nothing acknowledged is lost, the co
   FAULT_SEED(seed);
   SharedControllers s;
   Cluster& c = s.c;
-  c.start_agent({"A", {}, 1, s.all_urls()});
-  c.wait_agents(1);
-  const std::string marker = c.dir() + "/starts";
-  const int chunks = 20, lines = 200;
-  const std::string command =
-      "echo start >> " + marker + " && " + stream_command(chunks, lines, "0.3");
-  const std::string output = stream_bytes(chunks, lines);
-  const int64_t id = c.trigger(c.make_repo({{"Jenkinsfile", stream_pipeline(command)}}));
-  REQUIRE(wait_for([&] { return c.stage_log_size(id, "Stream") > 0; }, std::chrono::seconds(60)));
+  StreamRun stream(s);
+  stream.wait_log(1);
   auto& pg = gantry::test::PostgresqlCluster::instance();
   pg.stop();
   const auto down = seed.ms(0, 2000);
@@ -244,12 +240,7 @@ TEST_CASE("HA: PostgreSQL restarts mid-run: nothing acknowledged is lost, the co
   std::vector<std::string> all = {c.url};
   all.insert(all.end(), s.follower_urls.begin(), s.follower_urls.end());
   follow_the_leader(c, all);
-  json run = c.wait_run(id, std::chrono::seconds(90));
-  CHECK(run["status"] == "succeeded");
-  json stage = stage_of(run, "Stream");
-  CHECK(stage["attempts"] == 1);
-  CHECK(sha256(c.stage_log(id, "Stream")) == sha256(expected_log(run, command, output)));
-  CHECK(read_file(marker) == "start\n");
+  stream.check_once();
 }
 
 TEST_CASE("HA: the leader cut from PostgreSQL stops leading; a follower takes over, nothing lost",
@@ -258,15 +249,8 @@ TEST_CASE("HA: the leader cut from PostgreSQL stops leading; a follower takes ov
   FaultProxy proxy(static_cast<uint16_t>(gantry::test::PostgresqlCluster::instance().port()));
   SharedControllers s("", 2, &proxy);
   Cluster& c = s.c;
-  c.start_agent({"A", {}, 1, s.all_urls()});
-  c.wait_agents(1);
-  const std::string marker = c.dir() + "/starts";
-  const int chunks = 20, lines = 200;
-  const std::string command =
-      "echo start >> " + marker + " && " + stream_command(chunks, lines, "0.3");
-  const std::string output = stream_bytes(chunks, lines);
-  const int64_t id = c.trigger(c.make_repo({{"Jenkinsfile", stream_pipeline(command)}}));
-  REQUIRE(wait_for([&] { return c.stage_log_size(id, "Stream") > 0; }, std::chrono::seconds(60)));
+  StreamRun stream(s);
+  stream.wait_log(1);
   std::this_thread::sleep_for(seed.ms(0, 1000));
   const std::string old = c.url;
   proxy.blackhole(true);
@@ -279,12 +263,7 @@ TEST_CASE("HA: the leader cut from PostgreSQL stops leading; a follower takes ov
                std::string::npos;
       },
       std::chrono::seconds(20)));
-  json run = c.wait_run(id, std::chrono::seconds(90));
-  CHECK(run["status"] == "succeeded");
-  json stage = stage_of(run, "Stream");
-  CHECK(stage["attempts"] == 1);
-  CHECK(sha256(c.stage_log(id, "Stream")) == sha256(expected_log(run, command, output)));
-  CHECK(read_file(marker) == "start\n");
+  stream.check_once();
   proxy.blackhole(false);
 }
 
