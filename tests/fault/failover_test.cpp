@@ -243,8 +243,9 @@ TEST_CASE("HA: PostgreSQL restarts mid-run: nothing acknowledged is lost, the co
   stream.check_once();
 }
 
-TEST_CASE("HA: the leader cut from PostgreSQL stops leading; a follower takes over, nothing lost",
-          "[postgresql]") {
+TEST_CASE(
+    "HA: the leader cut from PostgreSQL stops leading and a follower takes over: nothing lost",
+    "[postgresql]") {
   FAULT_SEED(seed);
   FaultProxy proxy(static_cast<uint16_t>(gantry::test::PostgresqlCluster::instance().port()));
   SharedControllers s("", 2, &proxy);
