@@ -20,6 +20,7 @@
 #include "service/engine.hpp"
 #include "service/event_sink.hpp"
 #include "service/events.hpp"
+#include "service/follower.hpp"
 #include "service/gate_service.hpp"
 #include "service/git_workers.hpp"
 #include "service/release_service.hpp"
@@ -195,18 +196,8 @@ Controller::Controller(Config config, net::EventLoop& loop, ControllerOptions op
   if (options_.lease) {
     routes_->set_term(options_.lease->term());
     routes_->add_metrics([this] {
-      const double age = static_cast<double>(mono_ms() - lease_renewed_mono_) / 1000.0;
-      char text[64];
-      std::snprintf(text, sizeof text, "%.3f", age);
-      return std::string(
-                 "# HELP gantry_leader Whether this controller leads (1) or follows (0).\n"
-                 "# TYPE gantry_leader gauge\ngantry_leader 1\n"
-                 "# HELP gantry_leader_term The leader's term.\n"
-                 "# TYPE gantry_leader_term gauge\ngantry_leader_term ") +
-             std::to_string(options_.lease->term()) +
-             "\n# HELP gantry_lease_age_seconds Time since the leader's lease was last renewed.\n"
-             "# TYPE gantry_lease_age_seconds gauge\ngantry_lease_age_seconds " +
-             text + "\n";
+      return leadership_metrics(true, options_.lease->term(),
+                                static_cast<double>(mono_ms() - lease_renewed_mono_) / 1000.0);
     });
   }
   routes_->add_metrics([this] { return notifier_->metrics_text(); });
@@ -355,27 +346,20 @@ bool Controller::start(std::string& error) {
   if (!server_->start(error)) return false;
   {
     std::string url = config_.public_url;
-    if (url.empty()) {
-      const std::string& host = config_.listen_host;
-      url = config_.tls_cert.empty() ? "http://" : "https://";
-      url += host.find(':') == std::string::npos ? host : "[" + host + "]";
-      url += ":" + std::to_string(server_->port());
-    }
+    if (url.empty()) url = listen_url(config_.listen_host);
     if (options_.lease) {
       // Where followers send users and agents: the configured address, or this one now that the
       // port is known; published by a renewal right away.
       if (!config_.database.advertise.empty()) {
         options_.lease->set_address(config_.database.advertise);
       } else {
-        std::string self = config_.tls_cert.empty() ? "http://" : "https://";
         std::string host = config_.listen_host;
         if (host == "0.0.0.0" || host == "::" || host.empty()) {
           char name[256] = {};
           ::gethostname(name, sizeof name - 1);
           host = name;
         }
-        self += host.find(':') == std::string::npos ? host : "[" + host + "]";
-        options_.lease->set_address(self + ":" + std::to_string(server_->port()));
+        options_.lease->set_address(listen_url(host));
       }
       // Due now (as if renewed a third of the lease ago: an earlier estimate is the safe side).
       lease_checked_mono_ = 0;
@@ -408,10 +392,7 @@ bool Controller::start(std::string& error) {
   // Where this controller listens, for scripts and tests that start it on
   // port 0 (make demo, the end-to-end tests).
   {
-    const std::string& host = config_.listen_host;
-    std::string addr = config_.tls_cert.empty() ? "http://" : "https://";
-    addr += host.find(':') == std::string::npos ? host : "[" + host + "]";
-    addr += ":" + std::to_string(server_->port()) + "\n";
+    std::string addr = listen_url(config_.listen_host) + "\n";
     std::string tmp = config_.data_dir + "/controller.addr.tmp";
     if (FILE* f = std::fopen(tmp.c_str(), "w")) {
       std::fputs(addr.c_str(), f);
@@ -426,6 +407,13 @@ bool Controller::start(std::string& error) {
             {{"address", config_.listen_host + ":" + std::to_string(server_->port())},
              {"data", config_.data_dir}});
   return true;
+}
+
+// scheme://HOST:PORT of this controller's listening port, an IPv6 host in brackets.
+std::string Controller::listen_url(const std::string& host) const {
+  std::string url = config_.tls_cert.empty() ? "http://" : "https://";
+  url += host.find(':') == std::string::npos ? host : "[" + host + "]";
+  return url + ":" + std::to_string(server_->port());
 }
 
 uint16_t Controller::port() const {

@@ -113,6 +113,7 @@ class Controller {
   std::unique_ptr<CoordinationService> coordination_;  // lock and milestone steps
   std::unique_ptr<ChangePoller> changes_;  // forge: change requests by polling; calls runs_
   std::unique_ptr<KubePods> kube_;         // kubernetes: pods per job; last, so destroyed first
+  std::string listen_url(const std::string& host) const;
   void renew_lease();
   void deposed(const std::string& why);
   int64_t lease_renewed_mono_ = 0;  // steady clock, ms: when the last renewal that held was sent

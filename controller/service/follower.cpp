@@ -3,11 +3,28 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+
 #include "gantry/common/log.hpp"
 
 namespace gantry::controller {
 
 using json = nlohmann::json;
+
+std::string leadership_metrics(bool leads, int64_t term, double lease_age_seconds) {
+  char age[32];
+  std::snprintf(age, sizeof age, "%.3f", lease_age_seconds);
+  return std::string(
+             "# HELP gantry_leader Whether this controller leads (1) or follows (0).\n"
+             "# TYPE gantry_leader gauge\ngantry_leader ") +
+         (leads ? "1" : "0") +
+         "\n# HELP gantry_leader_term The leader's term.\n"
+         "# TYPE gantry_leader_term gauge\ngantry_leader_term " +
+         std::to_string(term) +
+         "\n# HELP gantry_lease_age_seconds Time since the leader's lease was last renewed.\n"
+         "# TYPE gantry_lease_age_seconds gauge\ngantry_lease_age_seconds " +
+         age + "\n";
+}
 
 Follower::Follower(net::EventLoop& loop, LeaderLease& lease, net::ServerOptions server,
                    std::function<void()> on_leader)
@@ -86,15 +103,8 @@ net::Response Follower::answer(const net::Request& head) const {
   }
   if (head.path == "/metrics" && head.method == "GET") {
     r.content_type = "text/plain; version=0.0.4";
-    r.body =
-        "# HELP gantry_leader Whether this controller leads (1) or follows (0).\n"
-        "# TYPE gantry_leader gauge\ngantry_leader 0\n"
-        "# HELP gantry_leader_term The leader's term.\n"
-        "# TYPE gantry_leader_term gauge\ngantry_leader_term " +
-        std::to_string(leader_.term) +
-        "\n# HELP gantry_lease_age_seconds Time since the leader's lease was last renewed.\n"
-        "# TYPE gantry_lease_age_seconds gauge\ngantry_lease_age_seconds " +
-        std::to_string(static_cast<double>(leader_.renewed_ago_ms) / 1000.0) + "\n";
+    r.body = leadership_metrics(false, leader_.term,
+                                static_cast<double>(leader_.renewed_ago_ms) / 1000.0);
     return r;
   }
   if (leads) {

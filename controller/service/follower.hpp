@@ -25,6 +25,10 @@
 
 namespace gantry::controller {
 
+// The /metrics lines of leadership, for a leader and a follower alike: gantry_leader (1|0),
+// gantry_leader_term and gantry_lease_age_seconds.
+std::string leadership_metrics(bool leads, int64_t term, double lease_age_seconds);
+
 class Follower {
  public:
   Follower(net::EventLoop& loop, LeaderLease& lease, net::ServerOptions server,
